@@ -1,0 +1,44 @@
+# Every target installs what it needs and starts the services it talks to.
+# Set DATABASE_URL / MQTT_URL to use servers of your own instead of the project-local ones.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+WITH_ENV := set -a && . var/env.sh && set +a &&
+PORT ?= 8000
+
+.PHONY: install services stop db demo test check bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+services:
+	scripts/services.sh start
+
+stop:
+	scripts/services.sh stop
+
+db: install services
+	$(WITH_ENV) $(PY) -m rental db upgrade
+
+demo: db
+	$(WITH_ENV) PORT=$(PORT) scripts/demo.sh
+
+test: install services
+	$(WITH_ENV) $(PY) -m pytest -q
+
+check: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy rental lockctl simulator rebalancing
+
+bench: db
+	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100
+
+clean: stop
+	rm -rf var $(VENV)

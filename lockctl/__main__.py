@@ -1,0 +1,33 @@
+"""`python -m lockctl`: consume lock reports until interrupted."""
+
+import logging
+import os
+import signal
+import socket
+import threading
+
+from lockctl.consumer import LockController
+from lockctl.mqtt import BrokerAddress
+from rental.bootstrap import Platform, utc_now
+from rental.config import Config
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s lockctl %(levelname)s %(message)s")
+    config = Config.from_environment()
+    platform = Platform(config)
+    # A stable id per instance keeps its MQTT session (and queued events) across restarts.
+    instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())
+    controller = LockController(
+        BrokerAddress.from_url(config.MQTT_URL), platform.uow, utc_now, f"lockctl-{instance}"
+    )
+    controller.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    controller.stop()
+
+
+if __name__ == "__main__":
+    main()

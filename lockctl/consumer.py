@@ -1,0 +1,115 @@
+"""Turns what locks publish into state changes, and fails unlocks nobody answered.
+
+Several lockctl processes may run side by side: they share one MQTT v5 shared
+subscription (each message goes to one of them), and the database makes every
+event count once even when QoS 1 delivers it twice.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from lockctl.mqtt import BrokerAddress, Message, MqttClient
+from lockctl.protocol import (
+    Channel,
+    LockTopic,
+    ProtocolError,
+    decode_event,
+    decode_status,
+    decode_telemetry,
+    subscription,
+)
+from rental.adapters.db import UnitOfWork
+from rental.services import lock_events
+from rental.services.rentals import fail_unanswered_unlocks
+
+log = logging.getLogger(__name__)
+
+SHARE_GROUP = "lockctl"
+# Past a command's expiry, how long to wait for an answer still in flight.
+ANSWER_GRACE = timedelta(seconds=2)
+SWEEP_INTERVAL_SECONDS = 0.5
+# Keep queued events for a lockctl that restarts within this time.
+SESSION_EXPIRY_SECONDS = 3600
+
+
+def shared(topic_filter: str) -> str:
+    return f"$share/{SHARE_GROUP}/{topic_filter}"
+
+
+SUBSCRIPTIONS = [
+    (shared(subscription(Channel.EVT)), 1),
+    (shared(subscription(Channel.TELEMETRY)), 0),
+    (shared(subscription(Channel.STATUS)), 1),
+]
+
+
+class LockReports:
+    """The message handler: decode, then hand to the matching use case."""
+
+    def __init__(self, uow: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def handle(self, message: Message) -> None:
+        try:
+            topic = LockTopic.parse(message.topic)
+            match topic.channel:
+                case Channel.EVT:
+                    event = decode_event(message.payload)
+                    lock_events.handle_event(self._uow(), topic.lock_id, event, self._clock())
+                case Channel.TELEMETRY:
+                    report = decode_telemetry(message.payload)
+                    lock_events.handle_telemetry(self._uow(), topic.lock_id, report, self._clock())
+                case Channel.STATUS:
+                    status = decode_status(message.payload)
+                    lock_events.handle_status(self._uow(), topic.lock_id, status, self._clock())
+        except ProtocolError as error:
+            log.warning("dropped a message on %s: %s", message.topic, error)
+
+
+class LockController:
+    """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks."""
+
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        uow: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        client_id: str,
+        persistent_session: bool = True,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._stop = threading.Event()
+        self._client = MqttClient(
+            broker,
+            client_id,
+            on_message=LockReports(uow, clock).handle,
+            clean_start=not persistent_session,
+            session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
+        )
+        self._sweeper = threading.Thread(
+            target=self._sweep_forever, name="unlock-sweeper", daemon=True
+        )
+
+    def start(self) -> None:
+        self._client.connect()
+        self._client.subscribe(SUBSCRIPTIONS)
+        self._sweeper.start()
+        log.info("lockctl %s is consuming lock reports", self._client.client_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._client.disconnect()
+        self._sweeper.join(timeout=5)
+
+    def _sweep_forever(self) -> None:
+        while not self._stop.wait(SWEEP_INTERVAL_SECONDS):
+            try:
+                failed = fail_unanswered_unlocks(self._uow(), self._clock(), ANSWER_GRACE)
+                if failed:
+                    log.info("unlock timed out for %d rental(s)", len(failed))
+            except Exception:
+                log.exception("sweeping unanswered unlocks failed; retrying")

@@ -1,0 +1,60 @@
+"""Command line: `python -m rental db upgrade | create-operator | seed-demo`."""
+
+import argparse
+import sys
+
+from rental.config import Config
+from rental.domain.errors import RentalError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m rental")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    operator = commands.add_parser("create-operator", help="create an operator account")
+    operator.add_argument("--phone", required=True)
+    operator.add_argument("--password", required=True)
+    operator.add_argument("--name", default="Operator")
+    demo = commands.add_parser("seed-demo", help="the demo city, riders and a provisioned fleet")
+    demo.add_argument("--fleet-file", required=True, help="where the simulator's lock secrets go")
+    demo.add_argument("--bikes", type=int, default=30)
+    args = parser.parse_args(argv)
+
+    config = Config.from_environment()
+    if not config.DATABASE_URL:
+        print("DATABASE_URL is not set", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, config)
+    except RentalError as error:
+        print(f"{error.code}: {error.message}", file=sys.stderr)
+        return 1
+
+
+def _run(args: argparse.Namespace, config: Config) -> int:
+    from rental.bootstrap import Platform
+
+    if args.command == "db":
+        from rental.adapters.migrations import ensure_postgis, upgrade
+
+        ensure_postgis(config.DATABASE_URL)
+        upgrade(config.DATABASE_URL)
+        print("database is at the current schema")
+        return 0
+    platform = Platform(config)
+    if args.command == "create-operator":
+        from rental.domain.riders import Role
+        from rental.services.accounts import register
+
+        user = register(platform.uow(), args.phone, args.password, args.name, Role.OPERATOR)
+        print(f"operator {user.phone} created ({user.id})")
+        return 0
+    from rental.demo import seed_demo
+
+    seed_demo(platform, args.fleet_file, args.bikes)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Adapters at the edges: PostgreSQL/PostGIS persistence, the lock command channel."""

@@ -1,0 +1,63 @@
+"""Engine and unit of work: one database transaction per use case."""
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine, create_engine, text
+
+from rental.adapters.ledger import LedgerRepository
+from rental.adapters.lock_log import LockLog
+from rental.adapters.repositories import (
+    AssetRepository,
+    CityRepository,
+    LockRepository,
+    RentalRepository,
+    UserRepository,
+)
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """`with uow:` opens a transaction; nothing is kept unless `commit()` is called."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def __enter__(self) -> Self:
+        self._connection = self._engine.connect()
+        self._transaction = self._connection.begin()
+        connection = self._connection
+        self.cities = CityRepository(connection)
+        self.users = UserRepository(connection)
+        self.locks = LockRepository(connection)
+        self.assets = AssetRepository(connection)
+        self.rentals = RentalRepository(connection)
+        self.lock_log = LockLog(connection)
+        self.ledger = LedgerRepository(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            self._connection.close()
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    def commit(self) -> None:
+        self._transaction.commit()
+
+    def notify(self, channel: str, payload: str) -> None:
+        """Delivered to LISTENers when (and only if) this transaction commits."""
+        self._connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})

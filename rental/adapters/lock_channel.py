@@ -1,0 +1,44 @@
+"""Sends signed commands to locks over MQTT (QoS 1, never retained, with v5 expiry)."""
+
+import math
+import time
+from collections.abc import Callable
+
+from lockctl.mqtt import MqttClient, MqttError
+from lockctl.protocol import Channel, Command, LockTopic, Op, encode_command
+from rental.domain.fleet import Lock
+from rental.domain.rentals import Rental
+from rental.services.ports import LockChannelError
+
+
+def unlock_command(lock: Lock, rental: Rental) -> Command:
+    assert rental.unlock_command_id is not None and rental.unlock_expires_at is not None
+    return Command(
+        lock_id=lock.id,
+        cmd_id=str(rental.unlock_command_id),
+        op=Op.UNLOCK,
+        rental_id=str(rental.id),
+        issued_at=int(rental.requested_at.timestamp() * 1000),
+        expires_at=int(rental.unlock_expires_at.timestamp() * 1000),
+    )
+
+
+class MqttLockChannel:
+    def __init__(self, client: Callable[[], MqttClient]) -> None:
+        self._client = client  # connects on first use
+
+    def send_unlock(self, lock: Lock, rental: Rental) -> None:
+        command = unlock_command(lock, rental)
+        # The broker drops the command once it is stale, e.g. for a lock that reconnects late.
+        expiry = math.ceil(command.expires_at / 1000 - time.time())
+        if expiry <= 0:
+            raise LockChannelError("command expired before it could be sent")
+        try:
+            self._client().publish(
+                str(LockTopic(lock.id, Channel.CMD)),
+                encode_command(command, lock.signing_key),
+                qos=1,
+                expiry_seconds=expiry,
+            )
+        except MqttError as exc:
+            raise LockChannelError(str(exc)) from exc

@@ -1,0 +1,311 @@
+"""Repositories: rows in, domain objects out. One small class per aggregate."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from geoalchemy2.functions import ST_X, ST_Y
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rental.adapters.tables import OPEN_RENTAL, assets, cities, locks, rentals, users
+from rental.domain.errors import Conflict
+from rental.domain.fleet import Asset, AssetKind, Lock
+from rental.domain.pricing import Tariff
+from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.domain.riders import Role, User
+
+
+class DuplicateRequest(Conflict):
+    """The same idempotency key arrived twice at once; the first request wins."""
+
+
+# Unique constraints that guard business rules, and what breaking them means.
+_CONFLICTS = {
+    "users_phone_key": ("an account with this phone number exists", "phone_taken"),
+    "assets_code_key": ("an asset with this code is registered", "asset_exists"),
+    "assets_lock_id_key": ("this lock already holds an asset", "lock_in_use"),
+    "rentals_one_open_per_asset": ("someone else is using this asset", "asset_in_use"),
+    "rentals_one_open_per_rider": ("finish your current rental first", "rental_in_progress"),
+}
+
+
+@contextmanager
+def conflicts_as_errors() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+        if constraint == "rentals_rider_idempotency_key":
+            raise DuplicateRequest("request already received", "duplicate_request") from exc
+        if constraint in _CONFLICTS:
+            message, code = _CONFLICTS[constraint]
+            raise Conflict(message, code) from exc
+        raise
+
+
+def point(lon: float, lat: float) -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+class CityRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(
+        self, city_id: str, name: str, currency: str, timezone: str, lon: float, lat: float
+    ) -> None:
+        self._c.execute(
+            insert(cities).values(
+                id=city_id, name=name, currency=currency, timezone=timezone, center=point(lon, lat)
+            )
+        )
+
+    def currency_of(self, city_id: str) -> str | None:
+        return self._c.execute(select(cities.c.currency).where(cities.c.id == city_id)).scalar()
+
+
+class UserRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, user: User) -> None:
+        with conflicts_as_errors():
+            self._c.execute(insert(users).values(**{**asdict(user), "role": user.role.value}))
+
+    def by_phone(self, phone: str) -> User | None:
+        row = self._c.execute(select(users).where(users.c.phone == phone)).mappings().first()
+        return _user(row) if row else None
+
+    def get(self, user_id: UUID) -> User | None:
+        row = self._c.execute(select(users).where(users.c.id == user_id)).mappings().first()
+        return _user(row) if row else None
+
+
+def _user(row: RowMapping) -> User:
+    return User(row["id"], row["phone"], row["name"], Role(row["role"]), row["password_hash"])
+
+
+_lock_columns = [
+    *(c for c in locks.c if c.name != "position"),
+    ST_X(locks.c.position).label("lon"),
+    ST_Y(locks.c.position).label("lat"),
+]
+
+
+class LockRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, lock: Lock) -> None:
+        self._c.execute(insert(locks).values(id=lock.id, signing_key=lock.signing_key))
+
+    def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None:
+        query = select(*_lock_columns).where(locks.c.id == lock_id)
+        if for_update:
+            query = query.with_for_update(of=locks)
+        row = self._c.execute(query).mappings().first()
+        return _lock(row) if row else None
+
+    def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> None:
+        # A late Will from an earlier boot must not mark a rebooted lock offline.
+        self._c.execute(
+            update(locks)
+            .where(locks.c.id == lock_id)
+            .where((locks.c.boot.is_(None)) | (locks.c.boot <= boot))
+            .values(online=online, boot=boot, last_seen_at=at)
+        )
+
+    def record_seen(
+        self,
+        lock_id: str,
+        at: datetime,
+        *,
+        locked: bool | None = None,
+        battery_pct: int | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"last_seen_at": func.greatest(locks.c.last_seen_at, at)}
+        if locked is not None:
+            values["locked"] = locked
+        if battery_pct is not None:
+            values["battery_pct"] = battery_pct
+        if lon is not None and lat is not None:
+            values["position"] = point(lon, lat)
+        self._c.execute(update(locks).where(locks.c.id == lock_id).values(**values))
+
+
+def _lock(row: RowMapping) -> Lock:
+    return Lock(
+        id=row["id"],
+        signing_key=bytes(row["signing_key"]),
+        online=row["online"],
+        boot=row["boot"],
+        locked=row["locked"],
+        battery_pct=row["battery_pct"],
+        lon=row["lon"],
+        lat=row["lat"],
+        last_seen_at=row["last_seen_at"],
+    )
+
+
+class AssetRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, asset: Asset) -> None:
+        with conflicts_as_errors():
+            self._c.execute(insert(assets).values(**{**asdict(asset), "kind": asset.kind.value}))
+
+    def by_code(self, code: str) -> Asset | None:
+        row = self._c.execute(select(assets).where(assets.c.code == code)).mappings().first()
+        return _asset(row) if row else None
+
+    def fleet(self, city_id: str | None = None) -> list[dict[str, Any]]:
+        """Every asset with its lock's state and whether a rental holds it."""
+        open_rental = (
+            select(rentals.c.state)
+            .where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                assets.c.id,
+                assets.c.code,
+                assets.c.kind,
+                assets.c.city_id,
+                assets.c.lock_id,
+                assets.c.in_service,
+                locks.c.online,
+                locks.c.locked,
+                locks.c.battery_pct,
+                locks.c.last_seen_at,
+                ST_X(locks.c.position).label("lon"),
+                ST_Y(locks.c.position).label("lat"),
+                open_rental.label("rental_state"),
+            )
+            .join(locks, locks.c.id == assets.c.lock_id)
+            .order_by(assets.c.code)
+        )
+        if city_id is not None:
+            query = query.where(assets.c.city_id == city_id)
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+
+def _asset(row: RowMapping) -> Asset:
+    return Asset(
+        id=row["id"],
+        code=row["code"],
+        kind=AssetKind(row["kind"]),
+        city_id=row["city_id"],
+        lock_id=row["lock_id"],
+        in_service=row["in_service"],
+    )
+
+
+_rental_columns = [c for c in rentals.c if c.name != "trace"]
+
+
+class RentalRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, rental: Rental) -> None:
+        with conflicts_as_errors():
+            self._c.execute(insert(rentals).values(**_rental_values(rental)))
+
+    def save(self, rental: Rental) -> None:
+        self._c.execute(
+            update(rentals).where(rentals.c.id == rental.id).values(**_rental_values(rental))
+        )
+
+    def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None:
+        return self._one(select(*_rental_columns).where(rentals.c.id == rental_id), for_update)
+
+    def by_idempotency_key(self, rider_id: UUID, key: str) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(
+                rentals.c.rider_id == rider_id, rentals.c.idempotency_key == key
+            ),
+            False,
+        )
+
+    def open_for_lock(self, lock_id: str) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(rentals.c.lock_id == lock_id, OPEN_RENTAL), True
+        )
+
+    def by_unlock_command(self, cmd_id: UUID) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(rentals.c.unlock_command_id == cmd_id), True
+        )
+
+    def for_rider(self, rider_id: UUID, limit: int, before: datetime | None) -> list[Rental]:
+        query = select(*_rental_columns).where(rentals.c.rider_id == rider_id)
+        if before is not None:
+            query = query.where(rentals.c.requested_at < before)
+        query = query.order_by(rentals.c.requested_at.desc()).limit(limit)
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
+    def unlocking_expired_before(self, moment: datetime) -> list[Rental]:
+        query = (
+            select(*_rental_columns)
+            .where(rentals.c.state == RentalState.UNLOCKING.value)
+            .where(rentals.c.unlock_expires_at < moment)
+            .with_for_update(skip_locked=True)
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
+    def set_trace(self, rental_id: UUID, wkt: str) -> float:
+        """Store the path and return its length in metres on the WGS 84 spheroid."""
+        geometry = func.ST_GeomFromText(wkt, 4326)
+        distance = self._c.execute(
+            update(rentals)
+            .where(rentals.c.id == rental_id)
+            .values(trace=geometry, distance_m=func.ST_Length(func.Geography(geometry)))
+            .returning(rentals.c.distance_m)
+        ).scalar_one()
+        return float(distance)
+
+    def trace_geojson(self, rental_id: UUID) -> str | None:
+        return self._c.execute(
+            select(func.ST_AsGeoJSON(rentals.c.trace)).where(rentals.c.id == rental_id)
+        ).scalar()
+
+    def _one(self, query: Any, for_update: bool) -> Rental | None:
+        if for_update:
+            query = query.with_for_update()
+        row = self._c.execute(query).mappings().first()
+        return _rental(row) if row else None
+
+
+def _rental_values(rental: Rental) -> dict[str, Any]:
+    values = asdict(rental)
+    values["tariff"] = asdict(rental.tariff)
+    values["state"] = rental.state.value
+    values["failure_reason"] = rental.failure_reason.value if rental.failure_reason else None
+    return values
+
+
+def _rental(row: RowMapping) -> Rental:
+    return Rental(
+        id=row["id"],
+        rider_id=row["rider_id"],
+        asset_id=row["asset_id"],
+        lock_id=row["lock_id"],
+        tariff=Tariff(**row["tariff"]),
+        state=RentalState(row["state"]),
+        requested_at=row["requested_at"],
+        idempotency_key=row["idempotency_key"],
+        unlock_command_id=row["unlock_command_id"],
+        unlock_expires_at=row["unlock_expires_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        failure_reason=FailureReason(row["failure_reason"]) if row["failure_reason"] else None,
+        fare_minor=row["fare_minor"],
+        distance_m=row["distance_m"],
+    )

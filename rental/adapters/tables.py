@@ -1,0 +1,171 @@
+"""The relational schema (SQLAlchemy Core + GeoAlchemy2). Alembic migrations create it.
+
+Availability is derived, not stored: an asset is taken while a rental of it is
+unlocking or active, which two partial unique indexes enforce, so two riders can
+never hold one bike and a rider never holds two.
+"""
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+metadata = MetaData()
+
+OPEN_RENTAL = text("state IN ('unlocking', 'active')")
+
+cities = Table(
+    "cities",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("center", Geometry("POINT", srid=4326), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("phone", String(16), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("role IN ('rider', 'operator')", name="users_role"),
+)
+
+locks = Table(
+    "locks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("signing_key", LargeBinary, nullable=False),
+    Column("online", Boolean, nullable=False, server_default=text("false")),
+    Column("boot", BigInteger),
+    Column("locked", Boolean),
+    Column("battery_pct", Integer),
+    Column("position", Geometry("POINT", srid=4326)),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("code", String(40), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False, unique=True),
+    Column("in_service", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+rentals = Table(
+    "rentals",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("asset_id", UUID(as_uuid=True), ForeignKey("assets.id"), nullable=False),
+    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("failure_reason", String(32)),
+    Column("tariff", JSONB, nullable=False),
+    Column("unlock_command_id", UUID(as_uuid=True)),
+    Column("unlock_expires_at", DateTime(timezone=True)),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("fare_minor", BigInteger),
+    Column("distance_m", Float),
+    Column("trace", Geometry("LINESTRING", srid=4326, spatial_index=False)),
+    UniqueConstraint("rider_id", "idempotency_key", name="rentals_rider_idempotency_key"),
+    CheckConstraint("state IN ('unlocking', 'active', 'ended', 'failed')", name="rentals_state"),
+    Index("rentals_one_open_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RENTAL),
+    Index("rentals_one_open_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RENTAL),
+    Index("rentals_open_per_lock", "lock_id", postgresql_where=OPEN_RENTAL),
+    Index("rentals_by_rider", "rider_id", "requested_at"),
+)
+
+lock_events = Table(
+    "lock_events",
+    metadata,
+    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False),
+    Column("boot", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("cmd_id", String(64)),
+    Column("payload", JSONB, nullable=False),
+    Column("lock_time", DateTime(timezone=True), nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # QoS 1 redelivers: the lock's (boot, seq) makes every event count once.
+    PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_events_pkey"),
+)
+
+lock_positions = Table(
+    "lock_positions",
+    metadata,
+    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False),
+    Column("boot", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # Read by lock and time only: a spatial index would just slow the insert path.
+    Column("position", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("battery_pct", Integer),
+    Column("accuracy_m", Float),
+    Column("locked", Boolean, nullable=False),
+    PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_positions_pkey"),
+    Index("lock_positions_by_time", "lock_id", "recorded_at"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", String(24), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("owner_id", Text, nullable=False, server_default=text("''")),
+    Column("balance_minor", BigInteger, nullable=False, server_default=text("0")),
+    UniqueConstraint("kind", "currency", "owner_id", name="accounts_kind_currency_owner"),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("kind", String(24), nullable=False),
+    # The same business event can never be booked twice (e.g. "fare:<rental id>").
+    Column("reference", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column(
+        "transaction_id", UUID(as_uuid=True), ForeignKey("ledger_transactions.id"), nullable=False
+    ),
+    Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Index("postings_by_account", "account_id"),
+)

@@ -1,0 +1,57 @@
+"""Bearer tokens: signed, expiring, carrying the user's id and role."""
+
+import functools
+import uuid
+from collections.abc import Callable
+from typing import Any, ParamSpec, TypeVar
+
+from flask import current_app, g, request
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from rental.domain.errors import Forbidden, NotAuthenticated
+from rental.domain.riders import Role, User
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="access-token")
+
+
+def issue_token(user: User) -> str:
+    return str(_serializer().dumps({"sub": str(user.id), "role": user.role.value}))
+
+
+def _claims() -> dict[str, Any]:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise NotAuthenticated("send Authorization: Bearer <access_token>", "missing_token")
+    try:
+        claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
+    except SignatureExpired:
+        raise NotAuthenticated("the access token has expired", "token_expired") from None
+    except BadSignature:
+        raise NotAuthenticated("the access token is not valid", "invalid_token") from None
+    return dict(claims)
+
+
+def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+            claims = _claims()
+            if claims.get("role") != role.value:
+                raise Forbidden(f"this needs a {role.value} account", "wrong_role")
+            g.user_id = uuid.UUID(claims["sub"])
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def current_user_id() -> uuid.UUID:
+    user_id: uuid.UUID = g.user_id
+    return user_id

@@ -1,0 +1,40 @@
+"""The one place where errors become HTTP responses: JSON with a stable code."""
+
+import logging
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from rental.domain import errors
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    errors.InvalidInput: 400,
+    errors.NotAuthenticated: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.Unavailable: 503,
+}
+
+
+def error_body(status: int, code: str, message: str) -> tuple[Response, int]:
+    return jsonify(error={"code": code, "message": message}), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(errors.RentalError)
+    def domain_error(error: errors.RentalError) -> tuple[Response, int]:
+        status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+        return error_body(status, error.code, error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[Response, int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        return error_body(error.code or 500, code, error.description or "")
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> tuple[Response, int]:
+        log.exception("unhandled error")
+        return error_body(500, "internal_error", "something went wrong on our side")

@@ -1,0 +1,87 @@
+"""The operator's side: provision locks, register assets, see the fleet."""
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from rental.api.auth import requires
+from rental.api.common import json_body, platform
+from rental.domain.errors import InvalidInput
+from rental.domain.fleet import qr_payload
+from rental.domain.riders import Role
+from rental.services import fleet
+
+blueprint = Blueprint("ops", __name__, url_prefix="/api/v1/ops")
+
+
+@blueprint.post("/locks")
+@requires(Role.OPERATOR)
+def provision_lock() -> tuple[dict[str, Any], int]:
+    body = request.get_json(silent=True) or {}
+    lock_id = body.get("lock_id") if isinstance(body, dict) else None
+    if lock_id is not None and not isinstance(lock_id, str):
+        raise InvalidInput("lock_id must be a string", "invalid_lock_id")
+    p = platform()
+    credentials = fleet.provision_lock(p.uow(), p.broker_accounts, lock_id)
+    broker = p.config.MQTT_URL.rsplit("@", 1)[-1]
+    return {
+        "lock_id": credentials.lock_id,
+        "mqtt": {
+            "broker": f"mqtt://{broker}",
+            "username": credentials.mqtt_username,
+            "password": credentials.mqtt_password,
+        },
+        "signing_key": credentials.signing_key_hex,
+        "note": "store these in the lock now: the password and key are not shown again",
+    }, 201
+
+
+@blueprint.post("/assets")
+@requires(Role.OPERATOR)
+def register_asset() -> tuple[dict[str, Any], int]:
+    body = json_body()
+    p = platform()
+    asset = fleet.register_asset(
+        p.uow(),
+        body.get("code"),
+        body.get("kind"),
+        body.get("lock_id"),
+        body.get("city_id", "demo"),
+    )
+    return {
+        "id": str(asset.id),
+        "code": asset.code,
+        "kind": asset.kind.value,
+        "city_id": asset.city_id,
+        "lock_id": asset.lock_id,
+        "qr": qr_payload(p.config.PUBLIC_BASE_URL, asset.code),
+    }, 201
+
+
+@blueprint.get("/assets")
+@requires(Role.OPERATOR)
+def list_assets() -> dict[str, Any]:
+    p = platform()
+    rows = fleet.fleet(p.uow(), request.args.get("city_id"))
+    return {"assets": [_asset_view(row, p.config.PUBLIC_BASE_URL) for row in rows]}
+
+
+def _asset_view(row: dict[str, Any], base_url: str) -> dict[str, Any]:
+    position = None if row["lon"] is None else {"lon": row["lon"], "lat": row["lat"]}
+    return {
+        "id": str(row["id"]),
+        "code": row["code"],
+        "kind": row["kind"],
+        "city_id": row["city_id"],
+        "qr": qr_payload(base_url, row["code"]),
+        "in_service": row["in_service"],
+        "rental_state": row["rental_state"],
+        "lock": {
+            "id": row["lock_id"],
+            "online": row["online"],
+            "locked": row["locked"],
+            "battery_pct": row["battery_pct"],
+            "last_seen_at": row["last_seen_at"].isoformat() if row["last_seen_at"] else None,
+            "position": position,
+        },
+    }

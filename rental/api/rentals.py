@@ -1,0 +1,92 @@
+"""Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, request
+
+from rental.api.auth import current_user_id, requires
+from rental.api.common import json_body, parse_uuid, platform, rental_view
+from rental.domain.errors import InvalidInput
+from rental.domain.rentals import RentalState
+from rental.domain.riders import Role
+from rental.services import rentals
+
+blueprint = Blueprint("rentals", __name__, url_prefix="/api/v1/rentals")
+
+MAX_WAIT_SECONDS = 30
+
+
+@blueprint.post("")
+@requires(Role.RIDER)
+def start_rental() -> tuple[dict[str, Any], int]:
+    body = json_body()
+    p = platform()
+    rental = rentals.request_unlock(
+        p.uow(),
+        p.lock_channel,
+        current_user_id(),
+        body.get("qr"),
+        body.get("idempotency_key"),
+        p.now(),
+        timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
+    )
+    return rental_view(rental), 202
+
+
+@blueprint.get("/<rental_id>")
+@requires(Role.RIDER)
+def show_rental(rental_id: str) -> dict[str, Any]:
+    """`?wait=N` holds the answer up to N seconds while the rental is still unlocking."""
+    wait = _wait_seconds()
+    p, rider_id, key = platform(), current_user_id(), parse_uuid(rental_id, "rental")
+    if not wait:
+        return rental_view(rentals.rental_of_rider(p.uow(), rider_id, key))
+    with p.rental_changes.waiting_for(str(key)) as changed:
+        rental = rentals.rental_of_rider(p.uow(), rider_id, key)
+        if rental.state is RentalState.UNLOCKING and changed.wait(wait):
+            rental = rentals.rental_of_rider(p.uow(), rider_id, key)
+    return rental_view(rental)
+
+
+@blueprint.get("")
+@requires(Role.RIDER)
+def list_rentals() -> dict[str, Any]:
+    try:
+        limit = int(request.args.get("limit", 20))
+        before = request.args.get("before")
+        before_at = datetime.fromisoformat(before) if before else None
+    except ValueError:
+        raise InvalidInput(
+            "limit is a number and before an ISO 8601 time", "invalid_query"
+        ) from None
+    found = rentals.rentals_of_rider(platform().uow(), current_user_id(), limit, before_at)
+    return {"rentals": [rental_view(rental) for rental in found]}
+
+
+@blueprint.get("/<rental_id>/trace")
+@requires(Role.RIDER)
+def rental_trace(rental_id: str) -> dict[str, Any]:
+    p, key = platform(), parse_uuid(rental_id, "rental")
+    rental = rentals.rental_of_rider(p.uow(), current_user_id(), key)
+    with p.uow() as uow:
+        geometry = uow.rentals.trace_geojson(key)
+    return {
+        "type": "Feature",
+        "geometry": json.loads(geometry) if geometry else None,
+        "properties": {"rental_id": str(rental.id), "distance_m": rental.distance_m},
+    }
+
+
+def _wait_seconds() -> float:
+    raw = request.args.get("wait")
+    if raw is None:
+        return 0.0
+    try:
+        wait = float(raw)
+    except ValueError:
+        raise InvalidInput("wait is a number of seconds", "invalid_query") from None
+    if not 0 <= wait <= MAX_WAIT_SECONDS:
+        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_SECONDS}", "invalid_query")
+    return wait

@@ -1,0 +1,49 @@
+"""Sign up, sign in, and the rider's own profile."""
+
+from typing import Any
+
+from flask import Blueprint
+
+from rental.api.auth import current_user_id, issue_token, requires
+from rental.api.common import json_body, platform
+from rental.domain.errors import NotFound
+from rental.domain.ledger import AccountKind
+from rental.domain.riders import Role
+from rental.services import accounts
+
+blueprint = Blueprint("riders", __name__, url_prefix="/api/v1")
+
+
+@blueprint.post("/riders")
+def register_rider() -> tuple[dict[str, Any], int]:
+    body = json_body()
+    user = accounts.register(
+        platform().uow(), body.get("phone"), body.get("password"), body.get("name"), Role.RIDER
+    )
+    return {"id": str(user.id), "phone": user.phone, "name": user.name}, 201
+
+
+@blueprint.post("/auth/token")
+def token() -> dict[str, Any]:
+    body = json_body()
+    user = accounts.authenticate(platform().uow(), body.get("phone"), body.get("password"))
+    return {"access_token": issue_token(user), "token_type": "bearer", "role": user.role.value}
+
+
+@blueprint.get("/me")
+@requires(Role.RIDER)
+def me() -> dict[str, Any]:
+    with platform().uow() as uow:
+        user = uow.users.get(current_user_id())
+        if user is None:
+            raise NotFound("this account no longer exists", "account_not_found")
+        balances = uow.ledger.wallet_balances(str(user.id))
+    return {
+        "id": str(user.id),
+        "phone": user.phone,
+        "name": user.name,
+        "wallet": [
+            {"kind": AccountKind.RIDER_WALLET.value, "currency": currency, "balance_minor": amount}
+            for currency, amount in sorted(balances.items())
+        ],
+    }

@@ -1,0 +1,40 @@
+"""The application factory."""
+
+import logging
+from typing import Any
+
+from flask import Flask
+
+from rental.api import errors, ops, rentals, riders
+from rental.bootstrap import Platform
+from rental.config import Config
+
+
+def create_app(
+    test_config: dict[str, Any] | None = None, platform: Platform | None = None
+) -> Flask:
+    app = Flask(__name__)
+    config = Config.from_environment()
+    for key, value in (test_config or {}).items():
+        setattr(config, key, value)
+    app.config.from_object(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["platform"] = platform or Platform(config)
+    errors.register_error_handlers(app)
+    for blueprint in (riders.blueprint, rentals.blueprint, ops.blueprint):
+        app.register_blueprint(blueprint)
+
+    @app.get("/healthz")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/q/<code>")
+    def scanned_with_a_camera(code: str) -> dict[str, str]:
+        # A phone camera opens the QR URL; the rider app posts it to /api/v1/rentals.
+        return {
+            "code": code,
+            "hint": "open the app and scan again, or POST this URL to /api/v1/rentals",
+        }
+
+    logging.basicConfig(level=logging.INFO)
+    return app

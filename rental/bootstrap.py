@@ -1,0 +1,87 @@
+"""The composition root: builds every adapter once and hands them to the use cases."""
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from lockctl.broker_accounts import BrokerAccounts
+from lockctl.mqtt import BrokerAddress, MqttClient, MqttError
+from rental.adapters.db import UnitOfWork, make_engine
+from rental.adapters.lock_channel import MqttLockChannel
+from rental.adapters.notifications import StateChangeListener
+from rental.config import Config
+from rental.domain.errors import Unavailable
+from rental.services.ports import BrokerAccountsPort, LockChannel
+from rental.services.rentals import RENTAL_STATE_CHANNEL
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    return sqlalchemy_url.replace("+psycopg", "", 1)
+
+
+class Platform:
+    """Everything a request handler needs; nothing connects until first used."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        lock_channel: LockChannel | None = None,
+        broker_accounts: BrokerAccountsPort | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        if not config.DATABASE_URL:
+            raise RuntimeError("DATABASE_URL is not set (make demo / make test set it for you)")
+        self.config = config
+        self.now = clock
+        self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
+        self.rental_changes = StateChangeListener(
+            libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL
+        )
+        self._mqtt: MqttClient | None = None
+        self._mqtt_lock = threading.Lock()
+        self._accounts: BrokerAccounts | None = None
+        self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
+        self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.engine)
+
+    def mqtt(self) -> MqttClient:
+        with self._mqtt_lock:
+            if self._mqtt is None:
+                if not self.config.MQTT_URL:
+                    raise MqttError("MQTT_URL is not set")
+                client = MqttClient(
+                    BrokerAddress.from_url(self.config.MQTT_URL),
+                    f"rental-api-{uuid.uuid4().hex[:10]}",
+                    on_message=lambda message: self.accounts().handle(message),
+                )
+                client.connect()
+                self._mqtt = client
+            return self._mqtt
+
+    def accounts(self) -> BrokerAccounts:
+        if self._accounts is None:
+            self._accounts = BrokerAccounts(self.mqtt())
+        return self._accounts
+
+
+class _LazyBrokerAccounts:
+    """Connects to the broker on the first provisioning, and says so when it cannot."""
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+
+    def create_lock_account(self, lock_id: str, password: str) -> None:
+        try:
+            self._platform.accounts().create_lock_account(lock_id, password)
+        except MqttError as exc:
+            raise Unavailable(
+                f"the broker refused the lock account: {exc}", "broker_unavailable"
+            ) from exc

@@ -1,0 +1,27 @@
+"""Settings, read from the environment (prefix-free names an operator already knows)."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Config:
+    DATABASE_URL: str = ""
+    MQTT_URL: str = ""
+    SECRET_KEY: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Where QR codes point; the rider app lives here.
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+    UNLOCK_TIMEOUT_SECONDS: int = 10
+    TOKEN_MAX_AGE_SECONDS: int = 7 * 24 * 3600
+    DB_POOL_SIZE: int = 10
+
+    @classmethod
+    def from_environment(cls) -> "Config":
+        config = cls()
+        for name, default in vars(cls()).items():
+            raw = os.environ.get(name)
+            if raw is None:
+                continue
+            setattr(config, name, int(raw) if isinstance(default, int) else raw)
+        return config

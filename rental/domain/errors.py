@@ -1,0 +1,46 @@
+"""The errors a use case can raise, each with a stable machine-readable code.
+
+    RentalError
+    ├── InvalidInput          the request itself is wrong
+    ├── NotAuthenticated      no or bad credentials
+    ├── Forbidden             authenticated, but not allowed
+    ├── NotFound              no such thing (or not yours)
+    ├── Conflict              the world is not in a state that allows it
+    └── Unavailable           a service we depend on did not answer
+
+The API maps each class to one HTTP status in one place (`rental.api.errors`).
+"""
+
+
+class RentalError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class InvalidInput(RentalError):
+    code = "invalid_input"
+
+
+class NotAuthenticated(RentalError):
+    code = "not_authenticated"
+
+
+class Forbidden(RentalError):
+    code = "forbidden"
+
+
+class NotFound(RentalError):
+    code = "not_found"
+
+
+class Conflict(RentalError):
+    code = "conflict"
+
+
+class Unavailable(RentalError):
+    code = "unavailable"

@@ -1,0 +1,82 @@
+"""A rental's life: unlocking -> active -> ended, or unlocking -> failed.
+
+Billing starts only when the lock confirms it opened, so a rental that fails
+never costs the rider anything.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from rental.domain.errors import Conflict
+from rental.domain.pricing import Tariff, fare_for
+
+
+class RentalState(StrEnum):
+    UNLOCKING = "unlocking"
+    ACTIVE = "active"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+class FailureReason(StrEnum):
+    LOCK_OFFLINE = "lock_offline"
+    TIMEOUT = "timeout"
+    REJECTED = "rejected"
+    LOCK_UNREACHABLE = "lock_unreachable"
+
+
+OPEN_STATES = (RentalState.UNLOCKING, RentalState.ACTIVE)
+
+
+@dataclass
+class Rental:
+    id: UUID
+    rider_id: UUID
+    asset_id: UUID
+    lock_id: str
+    tariff: Tariff
+    state: RentalState
+    requested_at: datetime
+    idempotency_key: str
+    unlock_command_id: UUID | None = None
+    unlock_expires_at: datetime | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    failure_reason: FailureReason | None = None
+    fare_minor: int | None = None
+    distance_m: float | None = None
+
+    @property
+    def duration_seconds(self) -> int | None:
+        if self.started_at is None or self.ended_at is None:
+            return None
+        return int((self.ended_at - self.started_at).total_seconds())
+
+    def confirm_unlock(self, at: datetime) -> None:
+        self._require(RentalState.UNLOCKING, "confirm an unlock")
+        self.state = RentalState.ACTIVE
+        self.started_at = at
+
+    def fail(self, reason: FailureReason) -> None:
+        self._require(RentalState.UNLOCKING, "fail")
+        self.state = RentalState.FAILED
+        self.failure_reason = reason
+
+    def end(self, at: datetime) -> int:
+        """Close the trip at `at` and return the fare it owes."""
+        self._require(RentalState.ACTIVE, "end")
+        assert self.started_at is not None
+        self.ended_at = max(at, self.started_at)
+        duration = self.duration_seconds
+        assert duration is not None
+        self.fare_minor = fare_for(duration, self.tariff)
+        self.state = RentalState.ENDED
+        return self.fare_minor
+
+    def _require(self, state: RentalState, action: str) -> None:
+        if self.state is not state:
+            raise Conflict(
+                f"cannot {action} a rental that is {self.state.value}", "invalid_rental_state"
+            )

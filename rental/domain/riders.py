@@ -1,0 +1,52 @@
+"""Riders and operators: the people who use the platform."""
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from uuid import UUID
+
+from rental.domain.errors import InvalidInput
+
+
+class Role(StrEnum):
+    RIDER = "rider"
+    OPERATOR = "operator"
+
+
+@dataclass
+class User:
+    id: UUID
+    phone: str
+    name: str
+    role: Role
+    password_hash: str
+
+
+PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+MIN_PASSWORD_LENGTH = 8
+
+
+def normalised_phone(phone: object) -> str:
+    if not isinstance(phone, str):
+        raise InvalidInput("phone must be a string", "invalid_phone")
+    digits = phone.replace(" ", "").replace("-", "")
+    if not PHONE.match(digits):
+        raise InvalidInput(
+            "phone must be 6 to 15 digits, optionally with a leading +", "invalid_phone"
+        )
+    return digits
+
+
+def checked_password(password: object) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            f"password must be a string of at least {MIN_PASSWORD_LENGTH} characters",
+            "invalid_password",
+        )
+    return password
+
+
+def checked_name(name: object) -> str:
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        raise InvalidInput("name must be 1 to 100 characters", "invalid_name")
+    return name.strip()

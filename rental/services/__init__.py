@@ -1,0 +1,1 @@
+"""Use cases: each opens one unit of work, applies domain rules and commits."""

@@ -1,0 +1,57 @@
+"""Signing up, signing in, and the welcome credit."""
+
+import uuid
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from rental.adapters.db import UnitOfWork
+from rental.domain.errors import Conflict, NotAuthenticated
+from rental.domain.ledger import AccountKind, AccountRef, promotion_postings
+from rental.domain.riders import Role, User, checked_name, checked_password, normalised_phone
+
+# Checking a password against this keeps sign-in for unknown phones as slow as for known ones.
+_UNKNOWN_USER_HASH = generate_password_hash("not-a-real-password")
+
+
+def register(uow: UnitOfWork, phone: object, password: object, name: object, role: Role) -> User:
+    user = User(
+        id=uuid.uuid4(),
+        phone=normalised_phone(phone),
+        name=checked_name(name),
+        role=role,
+        password_hash=generate_password_hash(checked_password(password)),
+    )
+    with uow:
+        if uow.users.by_phone(user.phone) is not None:
+            raise Conflict("an account with this phone number exists", "phone_taken")
+        uow.users.add(user)
+        uow.commit()
+    return user
+
+
+def authenticate(uow: UnitOfWork, phone: object, password: object) -> User:
+    if not isinstance(phone, str) or not isinstance(password, str):
+        raise NotAuthenticated("phone and password are required", "bad_credentials")
+    with uow:
+        user = uow.users.by_phone(phone.replace(" ", "").replace("-", ""))
+    hashed = user.password_hash if user else _UNKNOWN_USER_HASH
+    if not check_password_hash(hashed, password) or user is None:
+        raise NotAuthenticated("wrong phone number or password", "bad_credentials")
+    return user
+
+
+def grant_promotion(
+    uow: UnitOfWork, rider_id: uuid.UUID, currency: str, amount_minor: int, reference: str
+) -> bool:
+    """Credit a rider's wallet from the promotions budget, once per reference."""
+    with uow:
+        booked = uow.ledger.post(
+            "promotion", reference, promotion_postings(str(rider_id), currency, amount_minor)
+        )
+        uow.commit()
+    return booked
+
+
+def wallet_balance(uow: UnitOfWork, rider_id: uuid.UUID, currency: str) -> int:
+    with uow:
+        return uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, currency, str(rider_id)))

@@ -1,0 +1,144 @@
+"""What the platform does with each report from a lock, exactly once per report.
+
+Times come from the lock's clock (that is when things happened), clamped to the
+moment the report arrived so a lock with a wrong clock can never bill the future.
+"""
+
+import logging
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+from shapely.geometry import LineString
+
+from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
+from rental.adapters.db import UnitOfWork
+from rental.domain.ledger import fare_postings
+from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.domain.trace import Fix, is_valid_position, ordered_path
+from rental.services.rentals import RENTAL_STATE_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+def lock_time(ms: int, received_at: datetime) -> datetime:
+    return min(datetime.fromtimestamp(ms / 1000, UTC), received_at)
+
+
+def handle_event(uow: UnitOfWork, lock_id: str, event: Event, received_at: datetime) -> bool:
+    """Apply one lock event; False when it is a redelivery or from an unknown lock."""
+    at = lock_time(event.ts, received_at)
+    with uow:
+        if uow.locks.get(lock_id) is None:
+            log.warning("event from unknown lock %s", lock_id)
+            return False
+        payload = {k: v for k, v in asdict(event).items() if v is not None}
+        if not uow.lock_log.record_event(
+            lock_id, event.boot, event.seq, event.type.value, event.cmd_id, payload, at
+        ):
+            return False
+        match event.type:
+            case EventType.UNLOCKED:
+                uow.locks.record_seen(lock_id, received_at, locked=False)
+                _confirm_unlock(uow, lock_id, event.cmd_id, at)
+            case EventType.CMD_REJECTED:
+                _reject_unlock(uow, lock_id, event.cmd_id, event.reason)
+            case EventType.LOCKED:
+                uow.locks.record_seen(
+                    lock_id, received_at, locked=True, lon=event.lon, lat=event.lat
+                )
+                _end_trip(uow, lock_id, at, event)
+            case EventType.FAULT:
+                log.warning("lock %s reports fault %s", lock_id, event.reason)
+        uow.commit()
+    return True
+
+
+def _command_rental(uow: UnitOfWork, lock_id: str, cmd_id: str | None) -> Rental | None:
+    rental = uow.rentals.open_for_lock(lock_id)
+    if rental is None or cmd_id is None or str(rental.unlock_command_id) != cmd_id:
+        return None
+    return rental
+
+
+def _confirm_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, at: datetime) -> None:
+    rental = _command_rental(uow, lock_id, cmd_id)
+    if rental is None or rental.state is not RentalState.UNLOCKING:
+        # Opened without a rental waiting for it (late answer after a timeout, or tampering).
+        log.warning("lock %s opened for command %s with no rental waiting", lock_id, cmd_id)
+        return
+    rental.confirm_unlock(max(at, rental.requested_at))
+    uow.rentals.save(rental)
+    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+
+
+def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None) -> None:
+    rental = _command_rental(uow, lock_id, cmd_id)
+    log.warning("lock %s rejected command %s: %s", lock_id, cmd_id, reason)
+    if rental is None or rental.state is not RentalState.UNLOCKING:
+        return
+    rental.fail(FailureReason.REJECTED)
+    uow.rentals.save(rental)
+    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+
+
+def _end_trip(uow: UnitOfWork, lock_id: str, at: datetime, event: Event) -> None:
+    rental = uow.rentals.open_for_lock(lock_id)
+    if rental is None or rental.state is not RentalState.ACTIVE:
+        return
+    assert rental.started_at is not None
+    fare = rental.end(at)
+    assert rental.ended_at is not None
+    fixes = uow.lock_log.fixes_between(lock_id, rental.started_at, rental.ended_at)
+    if event.lon is not None and event.lat is not None and is_valid_position(event.lon, event.lat):
+        fixes.append(Fix(rental.ended_at, event.lon, event.lat))
+    path = ordered_path(fixes)
+    rental.distance_m = (
+        uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
+    )
+    uow.rentals.save(rental)
+    uow.ledger.post(
+        "fare",
+        f"fare:{rental.id}",
+        fare_postings(str(rental.rider_id), rental.tariff.currency, fare),
+    )
+    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+
+
+def handle_telemetry(
+    uow: UnitOfWork, lock_id: str, report: Telemetry, received_at: datetime
+) -> None:
+    if not is_valid_position(report.lon, report.lat):
+        log.info("lock %s sent an impossible position; ignored", lock_id)
+        return
+    at = lock_time(report.ts, received_at)
+    with uow:
+        if uow.locks.get(lock_id) is None:
+            return
+        if uow.lock_log.record_fix(
+            lock_id,
+            report.boot,
+            report.seq,
+            at,
+            report.lon,
+            report.lat,
+            report.locked,
+            report.battery_pct,
+            report.accuracy_m,
+        ):
+            uow.locks.record_seen(
+                lock_id,
+                received_at,
+                locked=report.locked,
+                battery_pct=report.battery_pct,
+                lon=report.lon,
+                lat=report.lat,
+            )
+        uow.commit()
+
+
+def handle_status(uow: UnitOfWork, lock_id: str, status: Status, received_at: datetime) -> None:
+    with uow:
+        uow.locks.record_presence(
+            lock_id, status.state is Presence.ONLINE, status.boot, received_at
+        )
+        uow.commit()

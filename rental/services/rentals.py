@@ -1,0 +1,139 @@
+"""Scan to unlock, confirmation, and the end of a trip with its fare.
+
+The rider's request only records the rental and sends the signed command; the
+lock's answer arrives later through lockctl (`rental.services.lock_events`).
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from rental.adapters.db import UnitOfWork
+from rental.adapters.repositories import DuplicateRequest
+from rental.domain.errors import Conflict, InvalidInput, NotFound
+from rental.domain.fleet import Lock, asset_code_from_qr
+from rental.domain.pricing import tariff_for
+from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.services.ports import LockChannel, LockChannelError
+
+RENTAL_STATE_CHANNEL = "rental_state"
+MAX_IDEMPOTENCY_KEY_LENGTH = 64
+
+
+def check_idempotency_key(key: object) -> str:
+    if not isinstance(key, str) or not 8 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise InvalidInput(
+            "idempotency_key must be a string of 8 to 64 characters (a fresh UUID per scan)",
+            "invalid_idempotency_key",
+        )
+    return key
+
+
+def request_unlock(
+    uow: UnitOfWork,
+    locks: LockChannel,
+    rider_id: uuid.UUID,
+    qr: object,
+    idempotency_key: object,
+    now: datetime,
+    unlock_timeout: timedelta,
+) -> Rental:
+    if not isinstance(qr, str):
+        raise InvalidInput("qr is required: the scanned URL or the asset code", "invalid_qr")
+    code = asset_code_from_qr(qr)
+    key = check_idempotency_key(idempotency_key)
+    try:
+        rental, lock = _record_request(uow, rider_id, code, key, now, unlock_timeout)
+    except DuplicateRequest:
+        return _by_idempotency_key(uow, rider_id, key)
+    if lock is None:
+        return rental
+    try:
+        locks.send_unlock(lock, rental)
+    except LockChannelError:
+        return _fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE)
+    return rental
+
+
+def _record_request(
+    uow: UnitOfWork, rider_id: uuid.UUID, code: str, key: str, now: datetime, timeout: timedelta
+) -> tuple[Rental, Lock | None]:
+    """Store the rental; returns the lock to command, or None when there is nothing to send."""
+    with uow:
+        earlier = uow.rentals.by_idempotency_key(rider_id, key)
+        if earlier is not None:
+            return earlier, None
+        asset = uow.assets.by_code(code)
+        if asset is None:
+            raise NotFound(f"no asset with code {code}", "asset_not_found")
+        if not asset.in_service:
+            raise Conflict("this asset is out of service", "asset_out_of_service")
+        lock = uow.locks.get(asset.lock_id)
+        currency = uow.cities.currency_of(asset.city_id)
+        assert lock is not None and currency is not None
+        rental = Rental(
+            id=uuid.uuid4(),
+            rider_id=rider_id,
+            asset_id=asset.id,
+            lock_id=lock.id,
+            tariff=tariff_for(asset.kind, currency),
+            state=RentalState.UNLOCKING,
+            requested_at=now,
+            idempotency_key=key,
+        )
+        if lock.online:
+            rental.unlock_command_id = uuid.uuid4()
+            rental.unlock_expires_at = now + timeout
+        else:
+            rental.fail(FailureReason.LOCK_OFFLINE)
+        uow.rentals.add(rental)
+        uow.commit()
+    return rental, (lock if lock.online else None)
+
+
+def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Rental:
+    with uow:
+        rental = uow.rentals.by_idempotency_key(rider_id, key)
+    assert rental is not None
+    return rental
+
+
+def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason) -> Rental:
+    with uow:
+        rental = uow.rentals.get(rental_id, for_update=True)
+        assert rental is not None
+        if rental.state is RentalState.UNLOCKING:
+            rental.fail(reason)
+            uow.rentals.save(rental)
+            uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+            uow.commit()
+    return rental
+
+
+def fail_unanswered_unlocks(uow: UnitOfWork, now: datetime, grace: timedelta) -> list[uuid.UUID]:
+    """Rentals whose command expired unanswered fail with `timeout`; nothing was charged."""
+    with uow:
+        expired = uow.rentals.unlocking_expired_before(now - grace)
+        for rental in expired:
+            rental.fail(FailureReason.TIMEOUT)
+            uow.rentals.save(rental)
+            uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+        uow.commit()
+    return [rental.id for rental in expired]
+
+
+def rental_of_rider(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> Rental:
+    with uow:
+        rental = uow.rentals.get(rental_id)
+    # Another rider's rental is reported as missing, not forbidden: ids reveal nothing.
+    if rental is None or rental.rider_id != rider_id:
+        raise NotFound("no such rental", "rental_not_found")
+    return rental
+
+
+def rentals_of_rider(
+    uow: UnitOfWork, rider_id: uuid.UUID, limit: int, before: datetime | None
+) -> list[Rental]:
+    if not 1 <= limit <= 100:
+        raise InvalidInput("limit must be between 1 and 100", "invalid_limit")
+    with uow:
+        return uow.rentals.for_rider(rider_id, limit, before)

@@ -1,0 +1,119 @@
+"""The simulator's control API on loopback: play riders and break locks on demand.
+
+GET  /locks                     every lock and its state
+GET  /locks/{id}                one lock
+POST /locks/{id}/ride           {"points": [[lon, lat], ...], "interval_s": 1.0}
+POST /locks/{id}/close          the rider shuts the lock
+POST /locks/{id}/offline        drop off the network (the broker sends the Will)
+POST /locks/{id}/online         come back (a reboot: new boot number)
+POST /locks/{id}/faults         {"never_confirm", "reject_with",
+                                     "duplicate_events", "unlock_delay_ms"}
+"""
+
+from dataclasses import asdict, fields
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+from simulator.fleet import Fleet, SimulatedLock
+from simulator.lock import Faults
+
+MAX_RIDE_POINTS = 10_000
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def create_control_app(fleet: Fleet) -> Flask:
+    app = Flask("simulator")
+
+    def lock_or_404(lock_id: str) -> SimulatedLock:
+        lock = fleet.locks.get(lock_id)
+        if lock is None:
+            raise ControlError(404, f"no simulated lock {lock_id}")
+        return lock
+
+    @app.errorhandler(ControlError)
+    def control_error(error: ControlError) -> tuple[Response, int]:
+        return jsonify(error={"message": str(error)}), error.status
+
+    @app.get("/locks")
+    def list_locks() -> dict[str, Any]:
+        return {"locks": [_view(lock) for lock in fleet.locks.values()]}
+
+    @app.get("/locks/<lock_id>")
+    def show_lock(lock_id: str) -> dict[str, Any]:
+        return _view(lock_or_404(lock_id))
+
+    @app.post("/locks/<lock_id>/ride")
+    def ride(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        body = request.get_json(silent=True) or {}
+        points = _points(body.get("points"))
+        interval = body.get("interval_s", 1.0)
+        if not isinstance(interval, int | float) or not 0 <= interval <= 60:
+            raise ControlError(400, "interval_s must be a number of seconds between 0 and 60")
+        lock.ride(points, float(interval))
+        return _view(lock)
+
+    @app.post("/locks/<lock_id>/close")
+    def close(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        lock.close()
+        return _view(lock)
+
+    @app.post("/locks/<lock_id>/offline")
+    def offline(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        lock.go_offline()
+        return _view(lock)
+
+    @app.post("/locks/<lock_id>/online")
+    def online(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        lock.go_online()
+        return _view(lock)
+
+    @app.post("/locks/<lock_id>/faults")
+    def set_faults(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        body = request.get_json(silent=True) or {}
+        known = {f.name for f in fields(Faults)}
+        if not isinstance(body, dict) or set(body) - known:
+            raise ControlError(400, f"faults are an object with keys among {sorted(known)}")
+        lock.logic.faults = Faults(**{**asdict(lock.logic.faults), **body})
+        return _view(lock)
+
+    return app
+
+
+def _points(raw: object) -> list[tuple[float, float]]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_RIDE_POINTS:
+        raise ControlError(400, f"points must be a list of 1 to {MAX_RIDE_POINTS} [lon, lat] pairs")
+    points = []
+    for point in raw:
+        if (
+            not isinstance(point, list)
+            or len(point) != 2
+            or not all(isinstance(value, int | float) for value in point)
+        ):
+            raise ControlError(400, "each point is [lon, lat]")
+        points.append((float(point[0]), float(point[1])))
+    return points
+
+
+def _view(lock: SimulatedLock) -> dict[str, Any]:
+    logic = lock.logic
+    return {
+        "lock_id": logic.lock_id,
+        "online": lock.online,
+        "locked": logic.locked,
+        "boot": logic.boot,
+        "position": {"lon": logic.lon, "lat": logic.lat},
+        "battery_pct": logic.battery_pct,
+        "faults": asdict(logic.faults),
+        "rejected": list(logic.rejected),
+    }

@@ -1,0 +1,162 @@
+"""Virtual locks on the broker, each with its own credentials, birth message and Will."""
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from lockctl.mqtt import BrokerAddress, Message, MqttClient, Will
+from lockctl.protocol import Channel, Event, LockTopic, Presence, encode
+from simulator.lock import Answer, VirtualLock
+
+log = logging.getLogger(__name__)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class LockSecrets:
+    lock_id: str
+    mqtt_password: str
+    signing_key: bytes
+    lon: float
+    lat: float
+
+
+def load_fleet_file(path: str | Path) -> list[LockSecrets]:
+    return [
+        LockSecrets(
+            entry["lock_id"],
+            entry["mqtt_password"],
+            bytes.fromhex(entry["signing_key"]),
+            float(entry["lon"]),
+            float(entry["lat"]),
+        )
+        for entry in json.loads(Path(path).read_text())
+    ]
+
+
+class SimulatedLock:
+    """A VirtualLock with a connection; safe to drive from several threads."""
+
+    def __init__(self, secrets: LockSecrets, broker: BrokerAddress) -> None:
+        self.logic = VirtualLock(secrets.lock_id, secrets.signing_key, secrets.lon, secrets.lat)
+        self._broker = broker.with_credentials(secrets.lock_id, secrets.mqtt_password)
+        self._guard = threading.RLock()
+        self._ride: threading.Thread | None = None
+        self._ride_stop = threading.Event()
+        self._client: MqttClient | None = None
+
+    @property
+    def lock_id(self) -> str:
+        return self.logic.lock_id
+
+    def topic(self, channel: Channel) -> str:
+        return str(LockTopic(self.lock_id, channel))
+
+    @property
+    def online(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    def go_online(self) -> None:
+        with self._guard:
+            if self.online:
+                return
+            if self._client is not None:
+                self.logic.reboot()  # a lock that comes back has rebooted: new boot, seq from 1
+            will = Will(self.topic(Channel.STATUS), encode(self.logic.status(Presence.OFFLINE)))
+            self._client = MqttClient(
+                self._broker,
+                f"sim-{self.lock_id}",
+                on_message=self._on_message,
+                on_connect=self._announce,
+                will=will,
+            )
+            self._client.connect()
+            self._client.subscribe([(self.topic(Channel.CMD), 1)])
+
+    def go_offline(self) -> None:
+        """Drop off the network; the broker publishes the Will (status offline)."""
+        with self._guard:
+            self._ride_stop.set()
+            if self._client is not None and self._client.is_connected:
+                self._client.disconnect(with_will=True)
+
+    def _announce(self) -> None:
+        status = encode(self.logic.status(Presence.ONLINE, now_ms()))
+        assert self._client is not None
+        self._client.publish(self.topic(Channel.STATUS), status, qos=1, retain=True)
+
+    def _on_message(self, message: Message) -> None:
+        with self._guard:
+            answers = self.logic.on_command(message.payload, now_ms())
+        for answer in answers:
+            self._send_later(answer)
+
+    def _send_later(self, answer: Answer) -> None:
+        if answer.delay_ms <= 0:
+            self._publish_event(answer.event)
+            return
+        timer = threading.Timer(answer.delay_ms / 1000, self._publish_event, [answer.event])
+        timer.daemon = True
+        timer.start()
+
+    def _publish_event(self, event: Event) -> None:
+        if self._client is None:
+            return
+        copies = 2 if self.logic.faults.duplicate_events else 1
+        for _ in range(copies):
+            self._client.publish(self.topic(Channel.EVT), encode(event), qos=1)
+
+    def ride(self, points: list[tuple[float, float]], interval_s: float) -> None:
+        """Report each point as telemetry, `interval_s` apart, in the background."""
+        self._ride_stop.set()
+        if self._ride is not None:
+            self._ride.join()
+        self._ride_stop = threading.Event()
+        self._ride = threading.Thread(
+            target=self._report_points, args=(points, interval_s, self._ride_stop), daemon=True
+        )
+        self._ride.start()
+
+    def wait_for_ride(self, timeout: float = 30.0) -> None:
+        if self._ride is not None:
+            self._ride.join(timeout)
+
+    def _report_points(
+        self, points: list[tuple[float, float]], interval_s: float, stop: threading.Event
+    ) -> None:
+        for lon, lat in points:
+            if stop.is_set():
+                return
+            with self._guard:
+                report = self.logic.move_to(lon, lat, now_ms())
+            if self._client is not None and self._client.is_connected:
+                self._client.publish(self.topic(Channel.TELEMETRY), encode(report), qos=0)
+            stop.wait(interval_s)
+
+    def close(self) -> bool:
+        self.wait_for_ride()
+        with self._guard:
+            event = self.logic.close(now_ms())
+        if event is not None:
+            self._publish_event(event)
+        return event is not None
+
+
+class Fleet:
+    def __init__(self, broker: BrokerAddress, locks: list[LockSecrets]) -> None:
+        self.locks = {secrets.lock_id: SimulatedLock(secrets, broker) for secrets in locks}
+
+    def start(self) -> None:
+        for lock in self.locks.values():
+            lock.go_online()
+        log.info("%d virtual locks online", len(self.locks))
+
+    def stop(self) -> None:
+        for lock in self.locks.values():
+            lock.go_offline()

@@ -1,0 +1,129 @@
+"""One lock's firmware logic, without I/O: commands in, events and telemetry out.
+
+It checks what docs/lock-protocol.md requires of real firmware (signature, expiry,
+replay) and can be told to misbehave the ways real locks do.
+"""
+
+from dataclasses import dataclass, field
+
+from lockctl.protocol import (
+    Event,
+    EventType,
+    Op,
+    Presence,
+    ProtocolError,
+    Rejection,
+    Status,
+    Telemetry,
+    decode_command,
+    verify_command,
+)
+
+
+@dataclass
+class Faults:
+    never_confirm: bool = False  # executes nothing and answers nothing
+    reject_with: str | None = None  # answers every command with this rejection
+    duplicate_events: bool = False  # every event is sent twice (as QoS 1 may deliver)
+    unlock_delay_ms: int = 0  # how long the latch takes to open
+
+
+@dataclass
+class Answer:
+    """An event to publish, after `delay_ms`."""
+
+    event: Event
+    delay_ms: int = 0
+
+
+@dataclass
+class VirtualLock:
+    lock_id: str
+    signing_key: bytes
+    lon: float
+    lat: float
+    boot: int = 1
+    battery_pct: int = 100
+    locked: bool = True
+    faults: Faults = field(default_factory=Faults)
+    rejected: list[str] = field(default_factory=list)  # reasons, for tests and the control API
+    _seq: int = 0
+    _seen: dict[str, int] = field(default_factory=dict)  # cmd_id -> expires_at
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def reboot(self) -> None:
+        self.boot += 1
+        self._seq = 0
+
+    def on_command(self, payload: bytes, now_ms: int) -> list[Answer]:
+        self._forget_expired(now_ms)
+        try:
+            command, sig = decode_command(self.lock_id, payload)
+        except ProtocolError:
+            return self._reject(None, Rejection.MALFORMED.value, now_ms)
+        problem = verify_command(command, sig, self.signing_key, now_ms)
+        if problem is not None:
+            return self._reject(command.cmd_id, problem.value, now_ms)
+        if command.cmd_id in self._seen:
+            return self._reject(command.cmd_id, Rejection.REPLAYED.value, now_ms)
+        self._seen[command.cmd_id] = command.expires_at
+        if self.faults.never_confirm:
+            return []
+        if self.faults.reject_with:
+            return self._reject(command.cmd_id, self.faults.reject_with, now_ms)
+        if command.op is Op.UNLOCK and not self.locked:
+            return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
+        self.locked = False
+        opened = self.event(
+            EventType.UNLOCKED, now_ms + self.faults.unlock_delay_ms, command.cmd_id
+        )
+        return [Answer(opened, self.faults.unlock_delay_ms)]
+
+    def close(self, now_ms: int) -> Event | None:
+        """The rider pushes the latch shut; None if it was already closed."""
+        if self.locked:
+            return None
+        self.locked = True
+        return self.event(EventType.LOCKED, now_ms, lon=self.lon, lat=self.lat)
+
+    def move_to(self, lon: float, lat: float, now_ms: int) -> Telemetry:
+        self.lon, self.lat = lon, lat
+        return self.telemetry(now_ms)
+
+    def telemetry(self, now_ms: int) -> Telemetry:
+        return Telemetry(
+            boot=self.boot,
+            seq=self.next_seq(),
+            ts=now_ms,
+            lon=self.lon,
+            lat=self.lat,
+            locked=self.locked,
+            battery_pct=self.battery_pct,
+            accuracy_m=5.0,
+        )
+
+    def status(self, presence: Presence, now_ms: int | None = None) -> Status:
+        return Status(presence, self.boot, now_ms)
+
+    def event(
+        self,
+        kind: EventType,
+        now_ms: int,
+        cmd_id: str | None = None,
+        reason: str | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> Event:
+        return Event(self.boot, self.next_seq(), now_ms, kind, cmd_id, reason, lon, lat)
+
+    def _reject(self, cmd_id: str | None, reason: str, now_ms: int) -> list[Answer]:
+        self.rejected.append(reason)
+        return [Answer(self.event(EventType.CMD_REJECTED, now_ms, cmd_id, reason))]
+
+    def _forget_expired(self, now_ms: int) -> None:
+        # Expired commands are refused on expiry alone, so their ids need not be kept.
+        for cmd_id in [c for c, expires in self._seen.items() if expires <= now_ms]:
+            del self._seen[cmd_id]
