@@ -7,6 +7,7 @@ event count once even when QoS 1 delivers it twice.
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -34,15 +35,13 @@ SWEEP_INTERVAL_SECONDS = 0.5
 SESSION_EXPIRY_SECONDS = 3600
 
 
-def shared(topic_filter: str) -> str:
-    return f"$share/{SHARE_GROUP}/{topic_filter}"
-
-
-SUBSCRIPTIONS = [
-    (shared(subscription(Channel.EVT)), 1),
-    (shared(subscription(Channel.TELEMETRY)), 0),
-    (shared(subscription(Channel.STATUS)), 1),
-]
+def shared_subscriptions(group: str) -> list[tuple[str, int]]:
+    """Each report goes to one member of the group; QoS as the protocol sets per channel."""
+    return [
+        (f"$share/{group}/{subscription(Channel.EVT)}", 1),
+        (f"$share/{group}/{subscription(Channel.TELEMETRY)}", 0),
+        (f"$share/{group}/{subscription(Channel.STATUS)}", 1),
+    ]
 
 
 class LockReports:
@@ -51,10 +50,14 @@ class LockReports:
     def __init__(self, uow: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> None:
         self._uow = uow
         self._clock = clock
+        # Messages this instance received per channel, for monitoring. Note that the
+        # broker hands retained statuses to every member of a share group on subscribe.
+        self.handled: Counter[Channel] = Counter()
 
     def handle(self, message: Message) -> None:
         try:
             topic = LockTopic.parse(message.topic)
+            self.handled[topic.channel] += 1
             match topic.channel:
                 case Channel.EVT:
                     event = decode_event(message.payload)
@@ -78,15 +81,21 @@ class LockController:
         uow: Callable[[], UnitOfWork],
         clock: Callable[[], datetime],
         client_id: str,
+        *,
         persistent_session: bool = True,
+        share_group: str = SHARE_GROUP,
+        answer_grace: timedelta = ANSWER_GRACE,
     ) -> None:
         self._uow = uow
         self._clock = clock
+        self._share_group = share_group
+        self._answer_grace = answer_grace
         self._stop = threading.Event()
+        self.reports = LockReports(uow, clock)
         self._client = MqttClient(
             broker,
             client_id,
-            on_message=LockReports(uow, clock).handle,
+            on_message=self.reports.handle,
             clean_start=not persistent_session,
             session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
         )
@@ -96,7 +105,7 @@ class LockController:
 
     def start(self) -> None:
         self._client.connect()
-        self._client.subscribe(SUBSCRIPTIONS)
+        self._client.subscribe(shared_subscriptions(self._share_group))
         self._sweeper.start()
         log.info("lockctl %s is consuming lock reports", self._client.client_id)
 
@@ -108,7 +117,7 @@ class LockController:
     def _sweep_forever(self) -> None:
         while not self._stop.wait(SWEEP_INTERVAL_SECONDS):
             try:
-                failed = fail_unanswered_unlocks(self._uow(), self._clock(), ANSWER_GRACE)
+                failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
                 if failed:
                     log.info("unlock timed out for %d rental(s)", len(failed))
             except Exception:

@@ -110,6 +110,7 @@ class MqttClient:
         self._session_expiry = session_expiry_seconds
         self._subscriptions: list[tuple[str, int]] = []
         self._connected = threading.Event()
+        self._connack = threading.Event()
         self._connect_failure: int | None = None
         self._acks: dict[int, tuple[threading.Event, list[int]]] = {}
         self._acks_lock = threading.Lock()
@@ -150,11 +151,14 @@ class MqttClient:
                 f"cannot reach broker at {self._address.host}:{self._address.port}"
             ) from exc
         self._client.loop_start()
-        if not self._connected.wait(timeout):
+        answered = self._connack.wait(timeout)
+        if self._connect_failure is not None or not answered:
+            self._client.disconnect()
             self._client.loop_stop()
-            if self._connect_failure is not None:
-                raise MqttCodeError("connect", self._connect_failure)
-            raise MqttError("broker did not accept the connection in time")
+        if self._connect_failure is not None:
+            raise MqttCodeError("connect", self._connect_failure)
+        if not answered:
+            raise MqttError("broker did not answer the connection in time")
 
     def disconnect(self, *, with_will: bool = False) -> None:
         reason = (
@@ -227,10 +231,12 @@ class MqttClient:
         if reason.is_failure:
             self._connect_failure = reason.value
             log.warning("broker refused %s: %s", self.client_id, reason)
+            self._connack.set()
             return
         if self._subscriptions:
             client.subscribe(list(self._subscriptions))
         self._connected.set()
+        self._connack.set()
         if self._on_connect_hook is not None:
             self._on_connect_hook()
 

@@ -14,7 +14,7 @@ def create_app(
     test_config: dict[str, Any] | None = None, platform: Platform | None = None
 ) -> Flask:
     app = Flask(__name__)
-    config = Config.from_environment()
+    config = platform.config if platform else Config.from_environment()
     for key, value in (test_config or {}).items():
         setattr(config, key, value)
     app.config.from_object(config)

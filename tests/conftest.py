@@ -1,0 +1,99 @@
+"""Fixtures shared by every layer.
+
+Integration and end-to-end tests run against the real PostgreSQL/PostGIS and
+Mosquitto that `make test` starts (or DATABASE_URL / MQTT_URL), in a database of
+their own (`<name>_test`, or TEST_DATABASE_URL).
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from lockctl.broker_accounts import BrokerAccounts
+from lockctl.mqtt import BrokerAddress, MqttClient
+from rental.adapters.migrations import ensure_postgis, upgrade
+from rental.adapters.tables import metadata
+from rental.bootstrap import Platform, libpq_url
+from rental.config import Config
+
+
+def _require(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`")
+    return value
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    explicit = os.environ.get("TEST_DATABASE_URL")
+    if explicit:
+        url = explicit
+    else:
+        base = make_url(_require("DATABASE_URL"))
+        url = base.set(database=f"{base.database}_test").render_as_string(hide_password=False)
+        name = make_url(url).database
+        admin = base.set(database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(libpq_url(admin), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
+    ensure_postgis(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def broker() -> BrokerAddress:
+    return BrokerAddress.from_url(_require("MQTT_URL"))
+
+
+@pytest.fixture(scope="session")
+def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
+    config = Config(
+        DATABASE_URL=database_url,
+        MQTT_URL=os.environ["MQTT_URL"],
+        SECRET_KEY="test-secret",
+        UNLOCK_TIMEOUT_SECONDS=2,
+    )
+    platform = Platform(config)
+    yield platform
+    platform.engine.dispose()
+
+
+@pytest.fixture
+def clean_database(platform: Platform) -> Iterator[None]:
+    tables = ", ".join(table.name for table in metadata.sorted_tables)
+    with platform.engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    yield
+    # Every test that touched money leaves the books balanced.
+    with platform.uow() as uow:
+        assert uow.ledger.unbalanced_currencies() == {}
+
+
+@pytest.fixture(scope="session")
+def broker_accounts(broker: BrokerAddress) -> Iterator[BrokerAccounts]:
+    holder: list[BrokerAccounts] = []
+    client = MqttClient(broker, on_message=lambda message: holder[0].handle(message))
+    client.connect()
+    holder.append(BrokerAccounts(client))
+    yield holder[0]
+    client.disconnect()
+
+
+@pytest.fixture
+def lock_ids(broker_accounts: BrokerAccounts) -> Iterator[list[str]]:
+    """Lock ids for this test; their broker accounts are removed afterwards."""
+    ids: list[str] = []
+    yield ids
+    for lock_id in ids:
+        broker_accounts.delete_lock_account(lock_id)
+
+
+def new_lock_id() -> str:
+    return f"T-{uuid.uuid4().hex[:12]}"

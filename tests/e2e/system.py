@@ -1,0 +1,152 @@
+"""The whole platform in one process for end-to-end tests: a real HTTP server, lockctl
+and virtual locks, all on the real database and broker."""
+
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import requests
+from werkzeug.serving import make_server
+
+from lockctl.consumer import LockController
+from lockctl.mqtt import BrokerAddress
+from rental.app import create_app
+from rental.bootstrap import Platform, utc_now
+from rental.domain.riders import Role
+from rental.services import accounts
+from simulator.fleet import LockSecrets, SimulatedLock
+from simulator.lock import Faults
+from tests.helpers import CITY, RIDER_PASSWORD, eventually, make_city, make_user
+
+
+@dataclass
+class Rider:
+    id: uuid.UUID
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class LiveSystem:
+    def __init__(self, platform: Platform, broker: BrokerAddress) -> None:
+        self.platform = platform
+        self.broker = broker
+        self._server = make_server("127.0.0.1", 0, create_app(platform=platform), threaded=True)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        group = f"e2e-{uuid.uuid4().hex[:8]}"
+        self.lockctl = LockController(
+            broker,
+            platform.uow,
+            utc_now,
+            f"lockctl-{group}",
+            persistent_session=False,
+            share_group=group,
+            answer_grace=timedelta(milliseconds=300),
+        )
+        self.http = requests.Session()
+        self.locks: list[SimulatedLock] = []
+
+    def start(self) -> None:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self.lockctl.start()
+
+    def stop(self) -> None:
+        self.lockctl.stop()
+        self._server.shutdown()
+
+    def retire_locks(self) -> list[str]:
+        for lock in self.locks:
+            lock.go_offline()
+        ids = [lock.lock_id for lock in self.locks]
+        self.locks.clear()
+        return ids
+
+    # -- HTTP --------------------------------------------------------------------
+
+    def post(self, path: str, body: object = None, who: Rider | None = None) -> requests.Response:
+        return self.http.post(self.url + path, json=body, headers=who.headers if who else {})
+
+    def get(self, path: str, who: Rider | None = None) -> requests.Response:
+        return self.http.get(self.url + path, headers=who.headers if who else {})
+
+    def sign_in(self, phone: str) -> str:
+        answer = self.post("/api/v1/auth/token", {"phone": phone, "password": RIDER_PASSWORD})
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["access_token"])
+
+    def rider(self, credit_minor: int = 1000) -> Rider:
+        user = make_user(self.platform, Role.RIDER, credit_minor)
+        return Rider(user.id, self.sign_in(user.phone))
+
+    def operator(self) -> Rider:
+        user = make_user(self.platform, Role.OPERATOR)
+        return Rider(user.id, self.sign_in(user.phone))
+
+    def balance(self, rider: Rider) -> int:
+        return accounts.wallet_balance(self.platform.uow(), rider.id, "CNY")
+
+    # -- the fleet -----------------------------------------------------------------
+
+    def bike(self, **faults: object) -> tuple[str, SimulatedLock]:
+        """Provision a lock and a bike through the operator API, and bring the lock online."""
+        make_city(self.platform)
+        operator = self.operator()
+        provisioned = self.post(
+            "/api/v1/ops/locks", {"lock_id": f"T-{uuid.uuid4().hex[:12]}"}, operator
+        )
+        assert provisioned.status_code == 201, provisioned.text
+        body = provisioned.json()
+        code = f"BK{uuid.uuid4().hex[:8].upper()}"
+        asset = self.post(
+            "/api/v1/ops/assets",
+            {"code": code, "kind": "bike", "lock_id": body["lock_id"], "city_id": CITY},
+            operator,
+        )
+        assert asset.status_code == 201, asset.text
+        secrets = LockSecrets(
+            body["lock_id"],
+            body["mqtt"]["password"],
+            bytes.fromhex(body["signing_key"]),
+            121.47,
+            31.23,
+        )
+        lock = SimulatedLock(secrets, self.broker)
+        lock.logic.faults = Faults(**faults)  # type: ignore[arg-type]
+        self.locks.append(lock)
+        lock.go_online()
+        self.wait_presence(lock.lock_id, online=True)
+        return code, lock
+
+    def wait_presence(self, lock_id: str, *, online: bool) -> None:
+        def seen() -> bool:
+            with self.platform.uow() as uow:
+                lock = uow.locks.get(lock_id)
+            return lock is not None and lock.online is online
+
+        eventually(seen, what=f"lock {lock_id} online={online}")
+
+    # -- riding --------------------------------------------------------------------
+
+    def scan(self, rider: Rider, code: str, key: str | None = None) -> requests.Response:
+        body = {"qr": f"https://ride.example/q/{code}", "idempotency_key": key or uuid.uuid4().hex}
+        return self.post("/api/v1/rentals", body, rider)
+
+    def rental(self, rider: Rider, rental_id: str, wait: float = 0) -> dict[str, object]:
+        answer = self.get(f"/api/v1/rentals/{rental_id}?wait={wait}", rider)
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    def wait_state(
+        self, rider: Rider, rental_id: str, state: str, timeout: float = 8
+    ) -> dict[str, object]:
+        found: dict[str, object] = {}
+
+        def reached() -> bool:
+            found.update(self.rental(rider, rental_id))
+            return found["state"] == state
+
+        eventually(reached, timeout, f"rental {rental_id} {state}")
+        return found

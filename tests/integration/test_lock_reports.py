@@ -1,0 +1,162 @@
+"""What lockctl records from lock reports, on the real database and broker."""
+
+import time
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from lockctl.consumer import LockController
+from lockctl.mqtt import MqttClient
+from lockctl.protocol import (
+    Channel,
+    Event,
+    EventType,
+    LockTopic,
+    Presence,
+    Status,
+    Telemetry,
+    encode,
+)
+from rental.adapters.tables import lock_events
+from rental.bootstrap import utc_now
+from rental.domain.ledger import AccountKind, AccountRef
+from rental.domain.rentals import RentalState
+from rental.services import lock_events as reports
+from rental.services.rentals import request_unlock
+from tests.conftest import new_lock_id
+from tests.helpers import ago, eventually, make_bike, make_user, ms
+
+
+class RecordingChannel:
+    def __init__(self):
+        self.sent = []
+
+    def send_unlock(self, lock, rental):
+        self.sent.append((lock.id, rental.unlock_command_id))
+
+
+def started_rental(platform, lock_id):
+    rider = make_user(platform, credit_minor=1000)
+    make_bike(platform, lock_id)
+    channel = RecordingChannel()
+    rental = request_unlock(
+        platform.uow(),
+        channel,
+        rider.id,
+        f"BK-{lock_id}",
+        uuid.uuid4().hex,
+        ago(60),
+        timedelta(seconds=10),
+    )
+    return rider, rental, channel
+
+
+def test_a_redelivered_lock_event_is_applied_once(platform):
+    lock_id = new_lock_id()
+    rider, rental, _ = started_rental(platform, lock_id)
+    opened = Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    closed = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.48, lat=31.23)
+    for event in (opened, opened, closed, closed, closed):
+        reports.handle_event(platform.uow(), lock_id, event, utc_now())
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+        balance = uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, "CNY", str(rider.id)))
+    assert ended.state is RentalState.ENDED
+    assert balance == 1000 - ended.fare_minor == 850
+
+
+def test_an_unlock_answer_for_another_command_starts_nothing(platform):
+    lock_id = new_lock_id()
+    _, rental, _ = started_rental(platform, lock_id)
+    stray = Event(1, 1, ms(ago(1)), EventType.UNLOCKED, cmd_id=str(uuid.uuid4()))
+    reports.handle_event(platform.uow(), lock_id, stray, utc_now())
+    with platform.uow() as uow:
+        assert uow.rentals.get(rental.id).state is RentalState.UNLOCKING
+
+
+def test_a_late_will_from_an_earlier_boot_does_not_mark_the_lock_offline(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    reports.handle_status(platform.uow(), lock_id, Status(Presence.ONLINE, 5), utc_now())
+    reports.handle_status(platform.uow(), lock_id, Status(Presence.OFFLINE, 4), utc_now())
+    with platform.uow() as uow:
+        assert uow.locks.get(lock_id).online
+    reports.handle_status(platform.uow(), lock_id, Status(Presence.OFFLINE, 5), utc_now())
+    with platform.uow() as uow:
+        assert not uow.locks.get(lock_id).online
+
+
+def test_the_trace_is_built_from_telemetry_in_the_locks_time_order(platform):
+    lock_id = new_lock_id()
+    _, rental, _ = started_rental(platform, lock_id)
+    reports.handle_event(
+        platform.uow(),
+        lock_id,
+        Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)),
+        utc_now(),
+    )
+    points = [(121.470, 31.230), (121.475, 31.232), (121.480, 31.234)]
+    # Delivered out of order and one twice (QoS 0 over a shaky network).
+    for seq, age in ((4, 20), (2, 40), (3, 30), (3, 30)):
+        lon, lat = points[seq - 2]
+        fix = Telemetry(1, seq, ms(ago(age)), lon, lat, locked=False, battery_pct=90)
+        reports.handle_telemetry(platform.uow(), lock_id, fix, utc_now())
+    closing = Event(1, 5, ms(ago(1)), EventType.LOCKED, lon=121.480, lat=31.234)
+    reports.handle_event(platform.uow(), lock_id, closing, utc_now())
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+        geometry = uow.rentals.trace_geojson(rental.id)
+    assert '"coordinates":[[121.47,31.23],[121.475,31.232],[121.48,31.234]]' in geometry
+    assert 1000 < ended.distance_m < 1200  # about 1.1 km on the spheroid
+
+
+def test_two_lockctl_instances_share_the_work_without_double_processing(
+    platform, broker, broker_accounts, lock_ids
+):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    broker_accounts.create_lock_account(lock_id, "pw")
+    lock_ids.append(lock_id)
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    controllers = [
+        LockController(
+            broker,
+            platform.uow,
+            utc_now,
+            f"lockctl-test-{n}-{group}",
+            persistent_session=False,
+            share_group=group,
+        )
+        for n in range(2)
+    ]
+    for controller in controllers:
+        controller.start()
+    lock = MqttClient(broker.with_credentials(lock_id, "pw"))
+    lock.connect()
+    try:
+        for seq in range(1, 41):
+            event = Event(1, seq, ms(utc_now()), EventType.FAULT, reason="tilt")
+            lock.publish(str(LockTopic(lock_id, Channel.EVT)), encode(event), qos=1)
+
+        def all_recorded() -> bool:
+            with platform.uow() as uow:
+                count = uow.connection.execute(
+                    select(func.count())
+                    .select_from(lock_events)
+                    .where(lock_events.c.lock_id == lock_id)
+                ).scalar()
+            return count == 40
+
+        def handled() -> list[int]:
+            return [controller.reports.handled[Channel.EVT] for controller in controllers]
+
+        eventually(lambda: sum(handled()) >= 40, what="40 events handled")
+        time.sleep(0.3)  # a second copy of any event would arrive by now
+        assert sum(handled()) == 40, handled()  # each message went to exactly one instance
+        assert all(handled()), handled()  # and both instances took part
+        assert all_recorded()
+    finally:
+        lock.disconnect()
+        for controller in controllers:
+            controller.stop()

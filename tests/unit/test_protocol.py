@@ -1,0 +1,106 @@
+import json
+
+import pytest
+
+from lockctl.protocol import (
+    Channel,
+    Command,
+    Event,
+    EventType,
+    LockTopic,
+    Op,
+    ProtocolError,
+    Rejection,
+    decode_command,
+    decode_event,
+    decode_telemetry,
+    encode,
+    encode_command,
+    verify_command,
+)
+
+KEY = bytes(range(32))
+NOW = 1_800_000_000_000
+
+
+def command(**changes) -> Command:
+    fields = dict(
+        lock_id="L1",
+        cmd_id="c-1",
+        op=Op.UNLOCK,
+        rental_id="r-1",
+        issued_at=NOW,
+        expires_at=NOW + 10_000,
+    )
+    return Command(**{**fields, **changes})
+
+
+def test_topics_round_trip_and_refuse_wildcards():
+    topic = LockTopic("L1", Channel.CMD)
+    assert str(topic) == "lock/v1/L1/cmd"
+    assert LockTopic.parse("lock/v1/L1/evt") == LockTopic("L1", Channel.EVT)
+    with pytest.raises(ProtocolError):
+        LockTopic.parse("lock/v1/+/evt")
+    with pytest.raises(ProtocolError):
+        LockTopic.parse("lock/v2/L1/evt")
+
+
+def test_a_signed_command_verifies_with_the_locks_key():
+    decoded, sig = decode_command("L1", encode_command(command(), KEY))
+    assert decoded == command()
+    assert verify_command(decoded, sig, KEY, NOW) is None
+
+
+def test_a_command_signed_with_another_key_is_rejected():
+    decoded, sig = decode_command("L1", encode_command(command(), b"x" * 32))
+    assert verify_command(decoded, sig, KEY, NOW) is Rejection.BAD_SIGNATURE
+
+
+def test_a_command_for_another_lock_does_not_verify():
+    # The lock id is signed: a command captured for L2 cannot open L1.
+    _, sig = decode_command("L2", encode_command(command(lock_id="L2"), KEY))
+    assert verify_command(command(), sig, KEY, NOW) is Rejection.BAD_SIGNATURE
+
+
+def test_a_tampered_field_breaks_the_signature():
+    body = json.loads(encode_command(command(), KEY))
+    body["expires_at"] += 60_000
+    decoded, sig = decode_command("L1", json.dumps(body).encode())
+    assert verify_command(decoded, sig, KEY, NOW) is Rejection.BAD_SIGNATURE
+
+
+def test_expired_and_overlong_commands_are_rejected():
+    expired = command(expires_at=NOW - 1)
+    assert verify_command(expired, _sig(expired), KEY, NOW) is Rejection.EXPIRED
+    eternal = command(expires_at=NOW + 3_600_000)
+    assert verify_command(eternal, _sig(eternal), KEY, NOW) is Rejection.EXPIRED
+
+
+def _sig(cmd: Command) -> str:
+    return decode_command(cmd.lock_id, encode_command(cmd, KEY))[1]
+
+
+def test_events_round_trip():
+    event = Event(boot=3, seq=7, ts=NOW, type=EventType.LOCKED, lon=121.5, lat=31.2)
+    assert decode_event(encode(event)) == event
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"[]",
+        b'{"v": 2, "boot": 1, "seq": 1, "ts": 1, "type": "locked"}',
+        b'{"v": 1, "boot": -1, "seq": 1, "ts": 1, "type": "locked"}',
+        b'{"v": 1, "boot": 1, "seq": 1, "ts": 1, "type": "exploded"}',
+        b'{"v": 1, "boot": 1, "seq": 1, "ts": 1, "type": "locked", "lon": "east"}',
+    ],
+)
+def test_malformed_events_are_protocol_errors(payload):
+    with pytest.raises(ProtocolError):
+        decode_event(payload)
+
+
+def test_telemetry_needs_a_boolean_locked_flag():
+    with pytest.raises(ProtocolError):
+        decode_telemetry(b'{"v":1,"boot":1,"seq":1,"ts":1,"lon":1,"lat":1,"locked":"yes"}')

@@ -1,0 +1,72 @@
+from lockctl.protocol import Command, EventType, Op, encode_command
+from simulator.lock import Faults, VirtualLock
+
+KEY = bytes(range(32))
+NOW = 1_800_000_000_000
+
+
+def lock(**faults) -> VirtualLock:
+    return VirtualLock("L1", KEY, 121.47, 31.23, faults=Faults(**faults))
+
+
+def unlock(cmd_id: str = "c-1", key: bytes = KEY, expires_at: int = NOW + 10_000) -> bytes:
+    command = Command("L1", cmd_id, Op.UNLOCK, "r-1", NOW, expires_at)
+    return encode_command(command, key)
+
+
+def test_a_valid_command_opens_the_lock_and_answers_with_its_cmd_id():
+    virtual = lock()
+    [answer] = virtual.on_command(unlock(), NOW)
+    assert answer.event.type is EventType.UNLOCKED
+    assert answer.event.cmd_id == "c-1"
+    assert not virtual.locked
+
+
+def test_a_forged_command_leaves_the_lock_shut():
+    virtual = lock()
+    [answer] = virtual.on_command(unlock(key=b"forged" * 6), NOW)
+    assert answer.event.type is EventType.CMD_REJECTED
+    assert answer.event.reason == "bad_signature"
+    assert virtual.locked
+
+
+def test_a_replayed_command_is_rejected_even_after_the_lock_closed_again():
+    virtual = lock()
+    virtual.on_command(unlock(), NOW)
+    virtual.close(NOW + 1000)
+    [answer] = virtual.on_command(unlock(), NOW + 2000)
+    assert answer.event.reason == "replayed"
+    assert virtual.locked
+
+
+def test_an_expired_command_is_rejected():
+    [answer] = lock().on_command(unlock(expires_at=NOW - 1), NOW)
+    assert answer.event.reason == "expired"
+
+
+def test_faults_on_demand():
+    assert lock(never_confirm=True).on_command(unlock(), NOW) == []
+    [answer] = lock(reject_with="jammed").on_command(unlock(), NOW)
+    assert answer.event.reason == "jammed"
+    [delayed] = lock(unlock_delay_ms=500).on_command(unlock(), NOW)
+    assert delayed.delay_ms == 500
+
+
+def test_sequence_numbers_grow_and_restart_with_a_new_boot():
+    virtual = lock()
+    first = virtual.telemetry(NOW)
+    second = virtual.telemetry(NOW)
+    assert second.seq == first.seq + 1
+    virtual.reboot()
+    after = virtual.telemetry(NOW)
+    assert (after.boot, after.seq) == (first.boot + 1, 1)
+
+
+def test_closing_reports_where_the_lock_is():
+    virtual = lock()
+    virtual.on_command(unlock(), NOW)
+    virtual.move_to(121.5, 31.25, NOW + 1000)
+    event = virtual.close(NOW + 2000)
+    assert event is not None
+    assert (event.type, event.lon, event.lat) == (EventType.LOCKED, 121.5, 31.25)
+    assert virtual.close(NOW + 3000) is None
