@@ -38,7 +38,7 @@ check: install
 	$(VENV)/bin/mypy rental lockctl simulator rebalancing
 
 bench: db
-	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100
+	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 
 clean: stop
 	rm -rf var $(VENV)

@@ -18,8 +18,17 @@ def main() -> None:
     platform = Platform(config)
     # A stable id per instance keeps its MQTT session (and queued events) across restarts.
     instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())
+    # One share group per deployment: the broker splits reports among its members,
+    # including members that are away with a persistent session, so never mix deployments.
+    group = os.environ.get("LOCKCTL_SHARE_GROUP", "lockctl")
+    persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "1") != "0"
     controller = LockController(
-        BrokerAddress.from_url(config.MQTT_URL), platform.uow, utc_now, f"lockctl-{instance}"
+        BrokerAddress.from_url(config.MQTT_URL),
+        platform.uow,
+        utc_now,
+        f"lockctl-{instance}",
+        persistent_session=persistent,
+        share_group=group,
     )
     controller.start()
     stopped = threading.Event()

@@ -6,7 +6,9 @@ event count once even when QoS 1 delivers it twice.
 """
 
 import logging
+import queue
 import threading
+import zlib
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,6 +35,8 @@ ANSWER_GRACE = timedelta(seconds=2)
 SWEEP_INTERVAL_SECONDS = 0.5
 # Keep queued events for a lockctl that restarts within this time.
 SESSION_EXPIRY_SECONDS = 3600
+# Reports handled side by side; each holds a database connection while it works.
+WORKERS = 8
 
 
 def shared_subscriptions(group: str) -> list[tuple[str, int]]:
@@ -72,6 +76,55 @@ class LockReports:
             log.warning("dropped a message on %s: %s", message.topic, error)
 
 
+class OrderedWorkers:
+    """Handles messages on several threads, always those of one lock on the same thread.
+
+    A lock's reports stay in order (its unlock before its lock) while different locks'
+    reports are handled side by side. `done` runs after each message, successful or not.
+    """
+
+    def __init__(
+        self, count: int, handle: Callable[[Message], None], done: Callable[[Message], None]
+    ) -> None:
+        self._queues: list[queue.SimpleQueue[Message | None]] = [
+            queue.SimpleQueue() for _ in range(count)
+        ]
+        self._handle = handle
+        self._done = done
+        self._threads = [
+            threading.Thread(target=self._work, args=(q,), name=f"lockctl-{n}", daemon=True)
+            for n, q in enumerate(self._queues)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for work in self._queues:
+            work.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def submit(self, message: Message) -> None:
+        # The lock id is the third topic level; a stable hash keeps one lock on one thread.
+        key = (
+            zlib.crc32(message.topic.split("/", 3)[2].encode())
+            if message.topic.count("/") >= 2
+            else 0
+        )
+        self._queues[key % len(self._queues)].put(message)
+
+    def _work(self, work: "queue.SimpleQueue[Message | None]") -> None:
+        while (message := work.get()) is not None:
+            try:
+                self._handle(message)
+            except Exception:
+                log.exception("handling a message on %s failed", message.topic)
+            finally:
+                self._done(message)
+
+
 class LockController:
     """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks."""
 
@@ -85,6 +138,7 @@ class LockController:
         persistent_session: bool = True,
         share_group: str = SHARE_GROUP,
         answer_grace: timedelta = ANSWER_GRACE,
+        workers: int = WORKERS,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -92,18 +146,26 @@ class LockController:
         self._answer_grace = answer_grace
         self._stop = threading.Event()
         self.reports = LockReports(uow, clock)
+        # QoS 1 reports are acknowledged only once their transaction committed, so a
+        # crash before that makes the broker deliver them again.
+        self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
         self._client = MqttClient(
             broker,
             client_id,
-            on_message=self.reports.handle,
+            on_message=self._workers.submit,
             clean_start=not persistent_session,
             session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
+            manual_ack=True,
         )
         self._sweeper = threading.Thread(
             target=self._sweep_forever, name="unlock-sweeper", daemon=True
         )
 
+    def _acknowledge(self, message: Message) -> None:
+        self._client.ack(message)
+
     def start(self) -> None:
+        self._workers.start()
         self._client.connect()
         self._client.subscribe(shared_subscriptions(self._share_group))
         self._sweeper.start()
@@ -112,6 +174,7 @@ class LockController:
     def stop(self) -> None:
         self._stop.set()
         self._client.disconnect()
+        self._workers.stop()
         self._sweeper.join(timeout=5)
 
     def _sweep_forever(self) -> None:

@@ -70,10 +70,14 @@ class Message:
     topic: str
     payload: bytes
     retain: bool = False
+    qos: int = 0
+    mid: int = 0  # the packet id to acknowledge when the client acknowledges manually
 
     @classmethod
     def _from_paho_message(cls, message: paho.MQTTMessage) -> "Message":
-        return cls(message.topic, bytes(message.payload), bool(message.retain))
+        return cls(
+            message.topic, bytes(message.payload), bool(message.retain), message.qos, message.mid
+        )
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class MqttClient:
         will: Will | None = None,
         clean_start: bool = True,
         session_expiry_seconds: int = 0,
+        manual_ack: bool = False,
     ) -> None:
         self.client_id = client_id or f"rental-{uuid.uuid4().hex[:12]}"
         self._address = address
@@ -114,11 +119,14 @@ class MqttClient:
         self._connect_failure: int | None = None
         self._acks: dict[int, tuple[threading.Event, list[int]]] = {}
         self._acks_lock = threading.Lock()
-        self._client = self._build_client(will)
+        self._client = self._build_client(will, manual_ack)
 
-    def _build_client(self, will: Will | None) -> paho.Client:
+    def _build_client(self, will: Will | None, manual_ack: bool) -> paho.Client:
         client = paho.Client(
-            CallbackAPIVersion.VERSION2, client_id=self.client_id, protocol=paho.MQTTv5
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            protocol=paho.MQTTv5,
+            manual_ack=manual_ack,
         )
         if self._address.username is not None:
             client.username_pw_set(self._address.username, self._address.password)
@@ -201,6 +209,11 @@ class MqttClient:
             info = self._client.publish(topic, payload, qos=1, retain=retain)
             waiter = self._acks[info.mid] = (threading.Event(), [])
         return self._await_ack(info.mid, waiter, "publish")[0]
+
+    def ack(self, message: Message) -> None:
+        """With manual_ack, tell the broker a QoS 1 message is safely handled."""
+        if message.qos > 0:
+            self._client.ack(message.mid, message.qos)
 
     def subscribe(self, filters: list[tuple[str, int]]) -> list[int]:
         """Subscribe and wait for the SUBACK; returns one reason code per filter."""

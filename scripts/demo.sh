@@ -20,7 +20,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-LOCKCTL_INSTANCE=demo $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
+LOCKCTL_INSTANCE=demo LOCKCTL_SHARE_GROUP=lockctl-demo $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
 $PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
   >> var/log/simulator.log 2>&1 & pids+=($!)
 .venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 32 \

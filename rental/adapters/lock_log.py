@@ -1,15 +1,27 @@
 """What locks reported: events (each counted once) and GPS fixes."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
 from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.repositories import point
 from rental.adapters.tables import lock_events, lock_positions
+from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
+
+
+@contextmanager
+def _unknown_lock_as_not_found(lock_id: str) -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        raise NotFound(f"no lock {lock_id}", "lock_not_found") from exc
 
 
 class LockLog:
@@ -26,21 +38,25 @@ class LockLog:
         payload: dict[str, Any],
         lock_time: datetime,
     ) -> bool:
-        """True the first time this (lock, boot, seq) is seen, False for a redelivery."""
-        inserted = self._c.execute(
-            insert(lock_events)
-            .values(
-                lock_id=lock_id,
-                boot=boot,
-                seq=seq,
-                type=event_type,
-                cmd_id=cmd_id,
-                payload=payload,
-                lock_time=lock_time,
-            )
-            .on_conflict_do_nothing(constraint="lock_events_pkey")
-            .returning(lock_events.c.seq)
-        ).first()
+        """True the first time this (lock, boot, seq) is seen, False for a redelivery.
+
+        Raises NotFound for a lock the platform does not know.
+        """
+        with _unknown_lock_as_not_found(lock_id):
+            inserted = self._c.execute(
+                insert(lock_events)
+                .values(
+                    lock_id=lock_id,
+                    boot=boot,
+                    seq=seq,
+                    type=event_type,
+                    cmd_id=cmd_id,
+                    payload=payload,
+                    lock_time=lock_time,
+                )
+                .on_conflict_do_nothing(constraint="lock_events_pkey")
+                .returning(lock_events.c.seq)
+            ).first()
         return inserted is not None
 
     def record_fix(

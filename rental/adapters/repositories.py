@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -139,7 +139,7 @@ class LockRepository:
         self._c.execute(update(locks).where(locks.c.id == lock_id).values(**values))
 
 
-def _lock(row: RowMapping) -> Lock:
+def _lock(row: RowMapping | dict[str, Any]) -> Lock:
     return Lock(
         id=row["id"],
         signing_key=bytes(row["signing_key"]),
@@ -153,6 +153,16 @@ def _lock(row: RowMapping) -> Lock:
     )
 
 
+@dataclass(frozen=True)
+class ScanTarget:
+    """Everything a scan needs, read in one round trip."""
+
+    asset: Asset
+    lock: Lock
+    currency: str
+    earlier_rental_id: UUID | None  # a rental this rider already started with this key
+
+
 class AssetRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -161,9 +171,28 @@ class AssetRepository:
         with conflicts_as_errors():
             self._c.execute(insert(assets).values(**{**asdict(asset), "kind": asset.kind.value}))
 
-    def by_code(self, code: str) -> Asset | None:
-        row = self._c.execute(select(assets).where(assets.c.code == code)).mappings().first()
-        return _asset(row) if row else None
+    def for_scan(self, code: str, rider_id: UUID, idempotency_key: str) -> ScanTarget | None:
+        earlier = (
+            select(rentals.c.id)
+            .where(rentals.c.rider_id == rider_id, rentals.c.idempotency_key == idempotency_key)
+            .scalar_subquery()
+        )
+        query = (
+            select(
+                *assets.c,
+                *(c.label(f"lock__{c.name}") for c in _lock_columns),
+                cities.c.currency,
+                earlier.label("earlier_rental_id"),
+            )
+            .join(locks, locks.c.id == assets.c.lock_id)
+            .join(cities, cities.c.id == assets.c.city_id)
+            .where(assets.c.code == code)
+        )
+        row = self._c.execute(query).mappings().first()
+        if row is None:
+            return None
+        lock_row = {key.removeprefix("lock__"): row[key] for key in row if key.startswith("lock__")}
+        return ScanTarget(_asset(row), _lock(lock_row), row["currency"], row["earlier_rental_id"])
 
     def fleet(self, city_id: str | None = None) -> list[dict[str, Any]]:
         """Every asset with its lock's state and whether a rental holds it."""
@@ -196,7 +225,7 @@ class AssetRepository:
         return [dict(row) for row in self._c.execute(query).mappings()]
 
 
-def _asset(row: RowMapping) -> Asset:
+def _asset(row: RowMapping | dict[str, Any]) -> Asset:
     return Asset(
         id=row["id"],
         code=row["code"],
@@ -237,11 +266,6 @@ class RentalRepository:
     def open_for_lock(self, lock_id: str) -> Rental | None:
         return self._one(
             select(*_rental_columns).where(rentals.c.lock_id == lock_id, OPEN_RENTAL), True
-        )
-
-    def by_unlock_command(self, cmd_id: UUID) -> Rental | None:
-        return self._one(
-            select(*_rental_columns).where(rentals.c.unlock_command_id == cmd_id), True
         )
 
     def for_rider(self, rider_id: UUID, limit: int, before: datetime | None) -> list[Rental]:

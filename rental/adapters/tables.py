@@ -104,6 +104,12 @@ rentals = Table(
     Index("rentals_one_open_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RENTAL),
     Index("rentals_open_per_lock", "lock_id", postgresql_where=OPEN_RENTAL),
     Index("rentals_by_rider", "rider_id", "requested_at"),
+    # The sweeper of unanswered unlocks reads only these.
+    Index(
+        "rentals_unlocking_by_expiry",
+        "unlock_expires_at",
+        postgresql_where=text("state = 'unlocking'"),
+    ),
 )
 
 lock_events = Table(

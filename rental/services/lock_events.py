@@ -12,6 +12,7 @@ from shapely.geometry import LineString
 
 from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
 from rental.adapters.db import UnitOfWork
+from rental.domain.errors import NotFound
 from rental.domain.ledger import fare_postings
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix, is_valid_position, ordered_path
@@ -27,14 +28,16 @@ def lock_time(ms: int, received_at: datetime) -> datetime:
 def handle_event(uow: UnitOfWork, lock_id: str, event: Event, received_at: datetime) -> bool:
     """Apply one lock event; False when it is a redelivery or from an unknown lock."""
     at = lock_time(event.ts, received_at)
+    payload = {k: v for k, v in asdict(event).items() if v is not None}
     with uow:
-        if uow.locks.get(lock_id) is None:
+        try:
+            first_time = uow.lock_log.record_event(
+                lock_id, event.boot, event.seq, event.type.value, event.cmd_id, payload, at
+            )
+        except NotFound:
             log.warning("event from unknown lock %s", lock_id)
             return False
-        payload = {k: v for k, v in asdict(event).items() if v is not None}
-        if not uow.lock_log.record_event(
-            lock_id, event.boot, event.seq, event.type.value, event.cmd_id, payload, at
-        ):
+        if not first_time:
             return False
         match event.type:
             case EventType.UNLOCKED:

@@ -59,17 +59,16 @@ def _record_request(
 ) -> tuple[Rental, Lock | None]:
     """Store the rental; returns the lock to command, or None when there is nothing to send."""
     with uow:
-        earlier = uow.rentals.by_idempotency_key(rider_id, key)
-        if earlier is not None:
-            return earlier, None
-        asset = uow.assets.by_code(code)
-        if asset is None:
+        target = uow.assets.for_scan(code, rider_id, key)
+        if target is None:
             raise NotFound(f"no asset with code {code}", "asset_not_found")
+        if target.earlier_rental_id is not None:
+            earlier = uow.rentals.get(target.earlier_rental_id)
+            assert earlier is not None
+            return earlier, None
+        asset, lock, currency = target.asset, target.lock, target.currency
         if not asset.in_service:
             raise Conflict("this asset is out of service", "asset_out_of_service")
-        lock = uow.locks.get(asset.lock_id)
-        currency = uow.cities.currency_of(asset.city_id)
-        assert lock is not None and currency is not None
         rental = Rental(
             id=uuid.uuid4(),
             rider_id=rider_id,

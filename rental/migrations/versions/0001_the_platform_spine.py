@@ -252,6 +252,13 @@ def upgrade() -> None:
     )
     op.create_index("rentals_by_rider", "rentals", ["rider_id", "requested_at"], unique=False)
     op.create_index(
+        "rentals_unlocking_by_expiry",
+        "rentals",
+        ["unlock_expires_at"],
+        unique=False,
+        postgresql_where=sa.text("state = 'unlocking'"),
+    )
+    op.create_index(
         "rentals_one_open_per_asset",
         "rentals",
         ["asset_id"],
@@ -290,6 +297,7 @@ def downgrade() -> None:
         table_name="rentals",
         postgresql_where=sa.text("state IN ('unlocking', 'active')"),
     )
+    op.drop_index("rentals_unlocking_by_expiry", table_name="rentals")
     op.drop_index("rentals_by_rider", table_name="rentals")
     op.drop_table("rentals")
     op.drop_index("postings_by_account", table_name="postings")
