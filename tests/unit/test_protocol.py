@@ -104,3 +104,21 @@ def test_malformed_events_are_protocol_errors(payload):
 def test_telemetry_needs_a_boolean_locked_flag():
     with pytest.raises(ProtocolError):
         decode_telemetry(b'{"v":1,"boot":1,"seq":1,"ts":1,"lon":1,"lat":1,"locked":"yes"}')
+
+
+def test_the_signature_matches_the_known_answer_in_the_protocol_document():
+    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+    documented = Command(
+        "DEMO-L0001",
+        "5f0c6a3e-8d2b-4f4e-9a51-2b7d1c0e9f10",
+        Op.UNLOCK,
+        "0ff51d51-6d23-4a5f-839e-48085780ce54",
+        1795399372000,
+        1795399382000,
+    )
+    assert documented.signing_input() == (
+        b"lock/v1\nDEMO-L0001\n5f0c6a3e-8d2b-4f4e-9a51-2b7d1c0e9f10\nunlock\n"
+        b"0ff51d51-6d23-4a5f-839e-48085780ce54\n1795399372000\n1795399382000"
+    )
+    body = json.loads(encode_command(documented, key))
+    assert body["sig"] == "5759afae083af565d3349bf8d21d0a35ee4bb5eadc5e471261f59899cc4c92ce"
