@@ -67,9 +67,11 @@ class Platform:
             return self._mqtt
 
     def accounts(self) -> BrokerAccounts:
-        if self._accounts is None:
-            self._accounts = BrokerAccounts(self.mqtt())
-        return self._accounts
+        client = self.mqtt()
+        with self._mqtt_lock:
+            if self._accounts is None:
+                self._accounts = BrokerAccounts(client)
+            return self._accounts
 
 
 class _LazyBrokerAccounts:
