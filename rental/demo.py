@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rental.bootstrap import Platform
 from rental.domain.errors import Conflict
+from rental.domain.pricing import Tariff
 from rental.domain.riders import Role
 from rental.services import accounts, fleet
 
@@ -18,12 +19,23 @@ CENTER = (121.4737, 31.2304)  # (lon, lat)
 RIDER = {"phone": "13800000001", "password": "demo-rider-pass", "name": "Demo Rider"}
 OPERATOR = {"phone": "13900000001", "password": "demo-operator-pass", "name": "Demo Operator"}
 WELCOME_CREDIT_MINOR = 2000  # 20.00 CNY
+DEMO_PRICES = {
+    "bike": Tariff(
+        "CNY", 0, rate_per_interval_minor=150, interval_seconds=1800, daily_cap_minor=2000
+    ),
+    "ebike": Tariff("CNY", 100, rate_per_interval_minor=300, interval_seconds=1800),
+    "power_bank": Tariff("CNY", 0, 200, 3600, free_seconds=300, daily_cap_minor=2000),
+    "umbrella": Tariff("CNY", 0, 100, 3600, daily_cap_minor=500),
+    "basketball": Tariff("CNY", 0, 300, 3600, daily_cap_minor=1500),
+}
 
 
 def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY_ID) is None:
             uow.cities.add(CITY_ID, "Demo City (Shanghai)", "CNY", "Asia/Shanghai", *CENTER)
+            for kind, tariff in DEMO_PRICES.items():
+                uow.pricing_plans.publish(CITY_ID, kind, tariff)
             uow.commit()
     rider_id = _account(platform, RIDER, Role.RIDER)
     _account(platform, OPERATOR, Role.OPERATOR)

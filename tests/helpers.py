@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 from rental.bootstrap import Platform
 from rental.domain.fleet import Asset, Lock
+from rental.domain.pricing import Tariff
 from rental.domain.riders import Role, User
 from rental.services import accounts, fleet
 
 CITY = "testcity"
+BIKE_PRICE = Tariff("CNY", 0, rate_per_interval_minor=150, interval_seconds=1800)
 RIDER_PASSWORD = "correct horse battery"
 
 
@@ -18,6 +20,7 @@ def make_city(platform: Platform) -> None:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY) is None:
             uow.cities.add(CITY, "Test City", "CNY", "Asia/Shanghai", 121.47, 31.23)
+            uow.pricing_plans.publish(CITY, "bike", BIKE_PRICE)
             uow.commit()
 
 

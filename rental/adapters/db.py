@@ -7,6 +7,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
+from rental.adapters.pricing_plans import PricingPlanRepository
 from rental.adapters.repositories import (
     AssetRepository,
     CityRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
         self.rentals = RentalRepository(connection)
         self.lock_log = LockLog(connection)
         self.ledger = LedgerRepository(connection)
+        self.pricing_plans = PricingPlanRepository(connection)
         return self
 
     def __exit__(

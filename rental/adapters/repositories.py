@@ -11,10 +11,11 @@ from geoalchemy2.functions import ST_X, ST_Y
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from rental.adapters.tables import OPEN_RENTAL, assets, cities, locks, rentals, users
+from rental.adapters.pricing_plans import plan_from_row
+from rental.adapters.tables import OPEN_RENTAL, assets, cities, locks, pricing_plans, rentals, users
 from rental.domain.errors import Conflict
 from rental.domain.fleet import Asset, AssetKind, Lock
-from rental.domain.pricing import Tariff
+from rental.domain.pricing import PricingPlan, Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.riders import Role, User
 
@@ -139,6 +140,10 @@ class LockRepository:
         self._c.execute(update(locks).where(locks.c.id == lock_id).values(**values))
 
 
+def _prefixed(row: RowMapping, prefix: str) -> dict[str, Any]:
+    return {key.removeprefix(prefix): row[key] for key in row if key.startswith(prefix)}
+
+
 def _lock(row: RowMapping | dict[str, Any]) -> Lock:
     return Lock(
         id=row["id"],
@@ -159,8 +164,9 @@ class ScanTarget:
 
     asset: Asset
     lock: Lock
-    currency: str
-    earlier_rental_id: UUID | None  # a rental this rider already started with this key
+    plan: PricingPlan | None  # the current price of this kind in this city
+    taken: bool  # a rental of it is unlocking or active
+    earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
 
 
 class AssetRepository:
@@ -171,28 +177,44 @@ class AssetRepository:
         with conflicts_as_errors():
             self._c.execute(insert(assets).values(**{**asdict(asset), "kind": asset.kind.value}))
 
-    def for_scan(self, code: str, rider_id: UUID, idempotency_key: str) -> ScanTarget | None:
+    def for_scan(
+        self, code: str, rider_id: UUID | None = None, idempotency_key: str | None = None
+    ) -> ScanTarget | None:
+        """The asset, its lock, its price and whether it is taken, in one round trip."""
         earlier = (
             select(rentals.c.id)
             .where(rentals.c.rider_id == rider_id, rentals.c.idempotency_key == idempotency_key)
             .scalar_subquery()
         )
+        taken = select(rentals.c.id).where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL).exists()
         query = (
             select(
                 *assets.c,
                 *(c.label(f"lock__{c.name}") for c in _lock_columns),
-                cities.c.currency,
+                *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
+                taken.label("taken"),
                 earlier.label("earlier_rental_id"),
             )
             .join(locks, locks.c.id == assets.c.lock_id)
-            .join(cities, cities.c.id == assets.c.city_id)
+            .outerjoin(
+                pricing_plans,
+                (pricing_plans.c.city_id == assets.c.city_id)
+                & (pricing_plans.c.kind == assets.c.kind)
+                & pricing_plans.c.retired_at.is_(None),
+            )
             .where(assets.c.code == code)
         )
         row = self._c.execute(query).mappings().first()
         if row is None:
             return None
-        lock_row = {key.removeprefix("lock__"): row[key] for key in row if key.startswith("lock__")}
-        return ScanTarget(_asset(row), _lock(lock_row), row["currency"], row["earlier_rental_id"])
+        plan = plan_from_row(row, "plan__") if row["plan__id"] is not None else None
+        return ScanTarget(
+            _asset(row),
+            _lock(_prefixed(row, "lock__")),
+            plan,
+            row["taken"],
+            row["earlier_rental_id"],
+        )
 
     def fleet(self, city_id: str | None = None) -> list[dict[str, Any]]:
         """Every asset with its lock's state and whether a rental holds it."""

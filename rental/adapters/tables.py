@@ -79,6 +79,30 @@ assets = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
+pricing_plans = Table(
+    "pricing_plans",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("unlock_fee_minor", BigInteger, nullable=False),
+    Column("rate_per_interval_minor", BigInteger, nullable=False),
+    Column("interval_seconds", Integer, nullable=False),
+    Column("free_seconds", Integer, nullable=False),
+    Column("daily_cap_minor", BigInteger),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("retired_at", DateTime(timezone=True)),
+    # Old versions stay: past rentals point at the plan they were priced with.
+    Index(
+        "pricing_plans_one_current",
+        "city_id",
+        "kind",
+        unique=True,
+        postgresql_where=text("retired_at IS NULL"),
+    ),
+)
+
 rentals = Table(
     "rentals",
     metadata,
@@ -90,6 +114,7 @@ rentals = Table(
     Column("state", String(16), nullable=False),
     Column("failure_reason", String(32)),
     Column("tariff", JSONB, nullable=False),
+    Column("plan_id", UUID(as_uuid=True), ForeignKey("pricing_plans.id")),
     Column("unlock_command_id", UUID(as_uuid=True)),
     Column("unlock_expires_at", DateTime(timezone=True)),
     Column("requested_at", DateTime(timezone=True), nullable=False),

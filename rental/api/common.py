@@ -7,6 +7,7 @@ from flask import current_app, request
 
 from rental.bootstrap import Platform
 from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.pricing import describe
 from rental.domain.rentals import Rental
 
 
@@ -46,11 +47,15 @@ def rental_view(rental: Rental) -> dict[str, Any]:
         "duration_s": rental.duration_seconds,
         "distance_m": None if rental.distance_m is None else round(rental.distance_m, 1),
         "fare": money(rental.fare_minor, tariff.currency),
-        "tariff": {
+        "price": {
+            "plan_id": str(rental.plan_id) if rental.plan_id else None,
             "currency": tariff.currency,
             "unlock_fee_minor": tariff.unlock_fee_minor,
             "rate_per_interval_minor": tariff.rate_per_interval_minor,
-            "interval_s": tariff.interval_seconds,
+            "interval_seconds": tariff.interval_seconds,
+            "free_seconds": tariff.free_seconds,
+            "daily_cap_minor": tariff.daily_cap_minor,
+            "summary": describe(tariff),
         },
     }
 

@@ -1,10 +1,13 @@
-"""Fares: a rate per started interval after an optional unlock fee.
+"""Fares: an unlock fee, free minutes, a rate per started interval, a daily cap.
 
 A rental keeps a copy of the tariff it started with, so a price change never
 touches a trip already under way.
 """
 
 from dataclasses import dataclass
+from uuid import UUID
+
+DAY_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -13,35 +16,78 @@ class Tariff:
     unlock_fee_minor: int
     rate_per_interval_minor: int
     interval_seconds: int
+    free_seconds: int = 0
+    # The time charge of each started 24 hours never exceeds this.
+    daily_cap_minor: int | None = None
 
     def __post_init__(self) -> None:
-        if self.interval_seconds <= 0:
-            raise ValueError("interval_seconds must be positive")
+        if not 60 <= self.interval_seconds <= DAY_SECONDS:
+            raise ValueError("interval_seconds must be between a minute and a day")
         if self.unlock_fee_minor < 0 or self.rate_per_interval_minor < 0:
             raise ValueError("prices cannot be negative")
+        if not 0 <= self.free_seconds <= DAY_SECONDS:
+            raise ValueError("free_seconds must be between 0 and a day")
+        if self.daily_cap_minor is not None and self.daily_cap_minor < 0:
+            raise ValueError("daily_cap_minor cannot be negative")
 
 
-# Mobike's classic city price: 1.50 CNY per started 30 minutes.
-DEFAULT_BIKE_TARIFF = Tariff(
-    currency="CNY", unlock_fee_minor=0, rate_per_interval_minor=150, interval_seconds=1800
-)
+@dataclass(frozen=True)
+class PricingPlan:
+    """The price of one asset kind in one city; a new version retires the previous one."""
+
+    id: UUID
+    city_id: str
+    kind: str
+    tariff: Tariff
 
 
-def started_intervals(duration_seconds: int, interval_seconds: int) -> int:
-    """Every started interval counts; a zero-length trip still pays one."""
-    return max(1, -(-duration_seconds // interval_seconds))
+def started_intervals(seconds: int, interval_seconds: int) -> int:
+    return -(-seconds // interval_seconds)
+
+
+def time_charge(billable_seconds: int, tariff: Tariff) -> int:
+    """Every started interval counts; each started day is capped on its own."""
+    full_days, rest = divmod(billable_seconds, DAY_SECONDS)
+    whole_day = started_intervals(DAY_SECONDS, tariff.interval_seconds)
+    part_day = started_intervals(rest, tariff.interval_seconds)
+    return full_days * _capped(whole_day, tariff) + _capped(part_day, tariff)
+
+
+def _capped(intervals: int, tariff: Tariff) -> int:
+    charge = intervals * tariff.rate_per_interval_minor
+    return charge if tariff.daily_cap_minor is None else min(charge, tariff.daily_cap_minor)
 
 
 def fare_for(duration_seconds: int, tariff: Tariff) -> int:
+    """A trip within the free minutes costs nothing; any other pays at least one interval."""
     if duration_seconds < 0:
         raise ValueError("duration cannot be negative")
-    intervals = started_intervals(duration_seconds, tariff.interval_seconds)
-    return tariff.unlock_fee_minor + intervals * tariff.rate_per_interval_minor
+    if tariff.free_seconds and duration_seconds <= tariff.free_seconds:
+        return 0
+    billable = max(1, duration_seconds - tariff.free_seconds)
+    return tariff.unlock_fee_minor + time_charge(billable, tariff)
 
 
-def tariff_for(kind: str, currency: str) -> Tariff:
-    """The price a new rental of this kind starts with (city plans come with pricing plans)."""
-    base = DEFAULT_BIKE_TARIFF
-    return Tariff(
-        currency, base.unlock_fee_minor, base.rate_per_interval_minor, base.interval_seconds
-    )
+def describe(tariff: Tariff) -> str:
+    """What the rider reads before unlocking, e.g. '1.50 CNY per 30 min'."""
+    parts = []
+    if tariff.unlock_fee_minor:
+        parts.append(f"{_amount(tariff.unlock_fee_minor, tariff.currency)} to unlock")
+    per = _duration(tariff.interval_seconds)
+    parts.append(f"{_amount(tariff.rate_per_interval_minor, tariff.currency)} per {per}")
+    if tariff.free_seconds:
+        parts.append(f"first {_duration(tariff.free_seconds)} free")
+    if tariff.daily_cap_minor is not None:
+        parts.append(f"at most {_amount(tariff.daily_cap_minor, tariff.currency)} a day")
+    return ", ".join(parts)
+
+
+def _amount(minor: int, currency: str) -> str:
+    return f"{minor // 100}.{minor % 100:02d} {currency}"
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return "hour" if hours == 1 else f"{hours} h"
+    return f"{seconds // 60} min"

@@ -40,6 +40,7 @@ class Rental:
     state: RentalState
     requested_at: datetime
     idempotency_key: str
+    plan_id: UUID | None = None
     unlock_command_id: UUID | None = None
     unlock_expires_at: datetime | None = None
     started_at: datetime | None = None

@@ -11,7 +11,6 @@ from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import DuplicateRequest
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import Lock, asset_code_from_qr
-from rental.domain.pricing import tariff_for
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.services.ports import LockChannel, LockChannelError
 
@@ -66,15 +65,18 @@ def _record_request(
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
             return earlier, None
-        asset, lock, currency = target.asset, target.lock, target.currency
+        asset, lock, plan = target.asset, target.lock, target.plan
         if not asset.in_service:
             raise Conflict("this asset is out of service", "asset_out_of_service")
+        if plan is None:
+            raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
         rental = Rental(
             id=uuid.uuid4(),
             rider_id=rider_id,
             asset_id=asset.id,
             lock_id=lock.id,
-            tariff=tariff_for(asset.kind, currency),
+            tariff=plan.tariff,
+            plan_id=plan.id,
             state=RentalState.UNLOCKING,
             requested_at=now,
             idempotency_key=key,

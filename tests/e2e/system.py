@@ -69,6 +69,9 @@ class LiveSystem:
     def post(self, path: str, body: object = None, who: Rider | None = None) -> requests.Response:
         return self.http.post(self.url + path, json=body, headers=who.headers if who else {})
 
+    def put(self, path: str, body: object, who: Rider | None = None) -> requests.Response:
+        return self.http.put(self.url + path, json=body, headers=who.headers if who else {})
+
     def get(self, path: str, who: Rider | None = None) -> requests.Response:
         return self.http.get(self.url + path, headers=who.headers if who else {})
 

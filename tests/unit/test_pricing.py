@@ -2,7 +2,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rental.domain.pricing import DEFAULT_BIKE_TARIFF, Tariff, fare_for
+from rental.domain.pricing import DAY_SECONDS, Tariff, describe, fare_for
+
+BIKE = Tariff("CNY", unlock_fee_minor=0, rate_per_interval_minor=150, interval_seconds=1800)
+POWER_BANK = Tariff(
+    "CNY",
+    0,
+    rate_per_interval_minor=200,
+    interval_seconds=3600,
+    free_seconds=300,
+    daily_cap_minor=2000,
+)
 
 tariffs = st.builds(
     Tariff,
@@ -10,15 +20,25 @@ tariffs = st.builds(
     unlock_fee_minor=st.integers(0, 500),
     rate_per_interval_minor=st.integers(0, 1000),
     interval_seconds=st.integers(60, 7200),
+    free_seconds=st.integers(0, 1800),
+    daily_cap_minor=st.none() | st.integers(0, 10_000),
 )
-durations = st.integers(0, 3 * 24 * 3600)
+durations = st.integers(0, 4 * DAY_SECONDS)
 
 
 def test_every_started_half_hour_costs_one_fifty():
-    assert fare_for(0, DEFAULT_BIKE_TARIFF) == 150
-    assert fare_for(1800, DEFAULT_BIKE_TARIFF) == 150
-    assert fare_for(1801, DEFAULT_BIKE_TARIFF) == 300
-    assert fare_for(3 * 3600, DEFAULT_BIKE_TARIFF) == 900
+    assert fare_for(0, BIKE) == 150
+    assert fare_for(1800, BIKE) == 150
+    assert fare_for(1801, BIKE) == 300
+    assert fare_for(3 * 3600, BIKE) == 900
+
+
+def test_free_minutes_then_started_hours_up_to_the_daily_cap():
+    assert fare_for(300, POWER_BANK) == 0
+    assert fare_for(301, POWER_BANK) == 200
+    assert fare_for(300 + 3600 + 1, POWER_BANK) == 400
+    assert fare_for(20 * 3600, POWER_BANK) == 2000
+    assert fare_for(DAY_SECONDS + 300 + 1, POWER_BANK) == 2000 + 200
 
 
 def test_unlock_fee_is_added_once():
@@ -30,7 +50,18 @@ def test_unlock_fee_is_added_once():
 def test_fares_are_never_negative_integers(tariff, duration):
     fare = fare_for(duration, tariff)
     assert isinstance(fare, int)
-    assert fare >= tariff.unlock_fee_minor
+    assert fare >= 0
+
+
+@given(tariffs, durations)
+def test_fares_never_pass_the_cap_of_each_started_day(tariff, duration):
+    if tariff.daily_cap_minor is None:
+        return
+    started_days = max(1, -(-duration // DAY_SECONDS))
+    assert (
+        fare_for(duration, tariff)
+        <= tariff.unlock_fee_minor + started_days * tariff.daily_cap_minor
+    )
 
 
 @given(tariffs, durations, durations)
@@ -39,8 +70,15 @@ def test_fares_never_fall_as_trips_get_longer(tariff, a, b):
     assert fare_for(shorter, tariff) <= fare_for(longer, tariff)
 
 
-def test_negative_prices_and_durations_are_refused():
+def test_riders_read_the_price_in_plain_words():
+    assert describe(BIKE) == "1.50 CNY per 30 min"
+    assert describe(POWER_BANK) == "2.00 CNY per hour, first 5 min free, at most 20.00 CNY a day"
+
+
+def test_nonsense_tariffs_and_durations_are_refused():
     with pytest.raises(ValueError):
         Tariff("CNY", -1, 150, 1800)
     with pytest.raises(ValueError):
-        fare_for(-5, DEFAULT_BIKE_TARIFF)
+        Tariff("CNY", 0, 150, 10)
+    with pytest.raises(ValueError):
+        fare_for(-5, BIKE)

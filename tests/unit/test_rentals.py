@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rental.domain.errors import Conflict
-from rental.domain.pricing import DEFAULT_BIKE_TARIFF
+from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -16,7 +16,7 @@ def unlocking_rental() -> Rental:
         rider_id=uuid.uuid4(),
         asset_id=uuid.uuid4(),
         lock_id="L1",
-        tariff=DEFAULT_BIKE_TARIFF,
+        tariff=Tariff("CNY", 0, 150, 1800),
         state=RentalState.UNLOCKING,
         requested_at=T0,
         idempotency_key="k" * 8,

@@ -1,0 +1,50 @@
+"""Pricing plans in PostgreSQL: one current version per city and kind, old ones kept."""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from rental.adapters.tables import pricing_plans
+from rental.domain.pricing import PricingPlan, Tariff
+
+TARIFF_FIELDS = (
+    "currency",
+    "unlock_fee_minor",
+    "rate_per_interval_minor",
+    "interval_seconds",
+    "free_seconds",
+    "daily_cap_minor",
+)
+CURRENT = pricing_plans.c.retired_at.is_(None)
+
+
+class PricingPlanRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def publish(self, city_id: str, kind: str, tariff: Tariff) -> PricingPlan:
+        """Make `tariff` the current price; rentals already priced keep theirs."""
+        self._c.execute(
+            update(pricing_plans)
+            .where(pricing_plans.c.city_id == city_id, pricing_plans.c.kind == kind, CURRENT)
+            .values(retired_at=func.now())
+        )
+        plan = PricingPlan(uuid.uuid4(), city_id, kind, tariff)
+        values = {name: getattr(tariff, name) for name in TARIFF_FIELDS}
+        self._c.execute(
+            insert(pricing_plans).values(id=plan.id, city_id=city_id, kind=kind, **values)
+        )
+        return plan
+
+    def current(self, city_id: str, kind: str | None = None) -> list[PricingPlan]:
+        query = select(pricing_plans).where(pricing_plans.c.city_id == city_id, CURRENT)
+        if kind is not None:
+            query = query.where(pricing_plans.c.kind == kind)
+        rows = self._c.execute(query.order_by(pricing_plans.c.kind)).mappings()
+        return [plan_from_row(row) for row in rows]
+
+
+def plan_from_row(row: RowMapping | dict[str, Any], prefix: str = "") -> PricingPlan:
+    tariff = Tariff(**{name: row[prefix + name] for name in TARIFF_FIELDS})
+    return PricingPlan(row[prefix + "id"], row[prefix + "city_id"], row[prefix + "kind"], tariff)

@@ -1,0 +1,58 @@
+"""Prices: operators publish plans per city and kind; riders get a quote before unlocking."""
+
+from typing import Any
+
+from flask import Blueprint, request
+
+from rental.api.auth import requires
+from rental.api.common import json_body, platform
+from rental.domain.errors import InvalidInput
+from rental.domain.pricing import PricingPlan, describe
+from rental.domain.riders import Role
+from rental.services import pricing
+
+blueprint = Blueprint("pricing", __name__, url_prefix="/api/v1")
+
+
+@blueprint.put("/ops/pricing-plans/<city_id>/<kind>")
+@requires(Role.OPERATOR)
+def publish_plan(city_id: str, kind: str) -> tuple[dict[str, Any], int]:
+    plan = pricing.publish_plan(platform().uow(), city_id, kind, json_body())
+    return plan_view(plan), 201
+
+
+@blueprint.get("/ops/pricing-plans")
+@requires(Role.OPERATOR)
+def list_plans() -> dict[str, Any]:
+    city_id = request.args.get("city_id")
+    if not city_id:
+        raise InvalidInput("city_id is required", "invalid_query")
+    return {"plans": [plan_view(plan) for plan in pricing.current_plans(platform().uow(), city_id)]}
+
+
+@blueprint.get("/assets/<code>/quote")
+@requires(Role.RIDER)
+def quote(code: str) -> dict[str, Any]:
+    found = pricing.quote(platform().uow(), code)
+    return {
+        "code": found.code,
+        "kind": found.kind,
+        "available": found.available,
+        "price": plan_view(found.plan) if found.plan else None,
+    }
+
+
+def plan_view(plan: PricingPlan) -> dict[str, Any]:
+    tariff = plan.tariff
+    return {
+        "plan_id": str(plan.id),
+        "city_id": plan.city_id,
+        "kind": plan.kind,
+        "currency": tariff.currency,
+        "unlock_fee_minor": tariff.unlock_fee_minor,
+        "rate_per_interval_minor": tariff.rate_per_interval_minor,
+        "interval_seconds": tariff.interval_seconds,
+        "free_seconds": tariff.free_seconds,
+        "daily_cap_minor": tariff.daily_cap_minor,
+        "summary": describe(tariff),
+    }
