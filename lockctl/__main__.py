@@ -29,6 +29,7 @@ def main() -> None:
         f"lockctl-{instance}",
         persistent_session=persistent,
         share_group=group,
+        wallet_floor_minor=config.WALLET_FLOOR_MINOR,
     )
     controller.start()
     stopped = threading.Event()

@@ -51,9 +51,15 @@ def shared_subscriptions(group: str) -> list[tuple[str, int]]:
 class LockReports:
     """The message handler: decode, then hand to the matching use case."""
 
-    def __init__(self, uow: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        clock: Callable[[], datetime],
+        wallet_floor_minor: int = 0,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._wallet_floor = wallet_floor_minor
         # Messages this instance received per channel, for monitoring. Note that the
         # broker hands retained statuses to every member of a share group on subscribe.
         self.handled: Counter[Channel] = Counter()
@@ -65,7 +71,9 @@ class LockReports:
             match topic.channel:
                 case Channel.EVT:
                     event = decode_event(message.payload)
-                    lock_events.handle_event(self._uow(), topic.lock_id, event, self._clock())
+                    lock_events.handle_event(
+                        self._uow(), topic.lock_id, event, self._clock(), self._wallet_floor
+                    )
                 case Channel.TELEMETRY:
                     report = decode_telemetry(message.payload)
                     lock_events.handle_telemetry(self._uow(), topic.lock_id, report, self._clock())
@@ -139,13 +147,14 @@ class LockController:
         share_group: str = SHARE_GROUP,
         answer_grace: timedelta = ANSWER_GRACE,
         workers: int = WORKERS,
+        wallet_floor_minor: int = 0,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._share_group = share_group
         self._answer_grace = answer_grace
         self._stop = threading.Event()
-        self.reports = LockReports(uow, clock)
+        self.reports = LockReports(uow, clock, wallet_floor_minor)
         # QoS 1 reports are acknowledged only once their transaction committed, so a
         # crash before that makes the broker deliver them again.
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)

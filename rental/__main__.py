@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     operator.add_argument("--phone", required=True)
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
+    commands.add_parser("check-books", help="prove the ledger balances; exits 1 if not")
     demo = commands.add_parser("seed-demo", help="the demo city, riders and a provisioned fleet")
     demo.add_argument("--fleet-file", required=True, help="where the simulator's lock secrets go")
     demo.add_argument("--bikes", type=int, default=30)
@@ -43,6 +44,21 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         print("database is at the current schema")
         return 0
     platform = Platform(config)
+    if args.command == "check-books":
+        from rental.services.wallet import books
+
+        report = books(platform.uow())
+        for row in report.totals:
+            print(f"{row['currency']} {row['kind']:<20} {row['total_minor']:>14}")
+        if not report.balanced:
+            print(
+                f"NOT BALANCED: {report.unbalanced}; {report.accounts_out_of_step} account(s) "
+                "out of step with their postings",
+                file=sys.stderr,
+            )
+            return 1
+        print("books balance: every currency sums to zero, every balance matches its postings")
+        return 0
     if args.command == "create-operator":
         from rental.domain.riders import Role
         from rental.services.accounts import register

@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Flask
 
-from rental.api import errors, ops, pricing, rentals, riders
+from rental.api import errors, ops, pricing, rentals, riders, wallet
 from rental.bootstrap import Platform
 from rental.config import Config
 
@@ -21,7 +21,13 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform(config)
     errors.register_error_handlers(app)
-    for blueprint in (riders.blueprint, rentals.blueprint, ops.blueprint, pricing.blueprint):
+    for blueprint in (
+        riders.blueprint,
+        rentals.blueprint,
+        ops.blueprint,
+        pricing.blueprint,
+        wallet.blueprint,
+    ):
         app.register_blueprint(blueprint)
 
     @app.get("/healthz")

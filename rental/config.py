@@ -15,6 +15,8 @@ class Config:
     UNLOCK_TIMEOUT_SECONDS: int = 10
     TOKEN_MAX_AGE_SECONDS: int = 7 * 24 * 3600
     DB_POOL_SIZE: int = 10
+    # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
+    WALLET_FLOOR_MINOR: int = 0
 
     @classmethod
     def from_environment(cls) -> "Config":

@@ -20,6 +20,7 @@ from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
+from rental.services.wallet import books
 
 
 def _require(name: str) -> str:
@@ -71,9 +72,17 @@ def clean_database(platform: Platform) -> Iterator[None]:
     with platform.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     yield
-    # Every test that touched money leaves the books balanced.
-    with platform.uow() as uow:
-        assert uow.ledger.unbalanced_currencies() == {}
+    # Every test leaves the books balanced and no wallet below the floor.
+    report = books(platform.uow())
+    assert report.balanced, report
+    with platform.engine.connect() as connection:
+        overdrawn = connection.execute(
+            text(
+                "SELECT count(*) FROM accounts WHERE kind = 'rider_wallet' AND balance_minor < :f"
+            ),
+            {"f": platform.config.WALLET_FLOOR_MINOR},
+        ).scalar()
+    assert overdrawn == 0
 
 
 @pytest.fixture(scope="session")

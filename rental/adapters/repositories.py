@@ -12,9 +12,19 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.pricing_plans import plan_from_row
-from rental.adapters.tables import OPEN_RENTAL, assets, cities, locks, pricing_plans, rentals, users
+from rental.adapters.tables import (
+    OPEN_RENTAL,
+    accounts,
+    assets,
+    cities,
+    locks,
+    pricing_plans,
+    rentals,
+    users,
+)
 from rental.domain.errors import Conflict
 from rental.domain.fleet import Asset, AssetKind, Lock
+from rental.domain.ledger import AccountKind
 from rental.domain.pricing import PricingPlan, Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.riders import Role, User
@@ -166,6 +176,7 @@ class ScanTarget:
     lock: Lock
     plan: PricingPlan | None  # the current price of this kind in this city
     taken: bool  # a rental of it is unlocking or active
+    rider_debt_minor: int = 0  # what the scanning rider owes in the plan's currency
     earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
 
 
@@ -187,6 +198,15 @@ class AssetRepository:
             .scalar_subquery()
         )
         taken = select(rentals.c.id).where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL).exists()
+        debt = (
+            select(-accounts.c.balance_minor)
+            .where(
+                accounts.c.kind == AccountKind.RIDER_RECEIVABLE.value,
+                accounts.c.owner_id == str(rider_id),
+                accounts.c.currency == pricing_plans.c.currency,
+            )
+            .scalar_subquery()
+        )
         query = (
             select(
                 *assets.c,
@@ -194,6 +214,7 @@ class AssetRepository:
                 *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
                 taken.label("taken"),
                 earlier.label("earlier_rental_id"),
+                func.coalesce(debt, 0).label("rider_debt"),
             )
             .join(locks, locks.c.id == assets.c.lock_id)
             .outerjoin(
@@ -213,6 +234,7 @@ class AssetRepository:
             _lock(_prefixed(row, "lock__")),
             plan,
             row["taken"],
+            row["rider_debt"],
             row["earlier_rental_id"],
         )
 

@@ -1,5 +1,6 @@
 """Sign up, sign in, and the rider's own profile."""
 
+from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint
@@ -7,9 +8,8 @@ from flask import Blueprint
 from rental.api.auth import current_user_id, issue_token, requires
 from rental.api.common import json_body, platform
 from rental.domain.errors import NotFound
-from rental.domain.ledger import AccountKind
 from rental.domain.riders import Role
-from rental.services import accounts
+from rental.services import accounts, wallet
 
 blueprint = Blueprint("riders", __name__, url_prefix="/api/v1")
 
@@ -33,17 +33,15 @@ def token() -> dict[str, Any]:
 @blueprint.get("/me")
 @requires(Role.RIDER)
 def me() -> dict[str, Any]:
-    with platform().uow() as uow:
+    p = platform()
+    with p.uow() as uow:
         user = uow.users.get(current_user_id())
-        if user is None:
-            raise NotFound("this account no longer exists", "account_not_found")
-        balances = uow.ledger.wallet_balances(str(user.id))
+    if user is None:
+        raise NotFound("this account no longer exists", "account_not_found")
+    wallets = wallet.wallet_summaries(p.uow(), user.id, p.config.WALLET_FLOOR_MINOR)
     return {
         "id": str(user.id),
         "phone": user.phone,
         "name": user.name,
-        "wallet": [
-            {"kind": AccountKind.RIDER_WALLET.value, "currency": currency, "balance_minor": amount}
-            for currency, amount in sorted(balances.items())
-        ],
+        "wallets": [asdict(summary) for summary in wallets],
     }

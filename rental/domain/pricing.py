@@ -72,17 +72,18 @@ def describe(tariff: Tariff) -> str:
     """What the rider reads before unlocking, e.g. '1.50 CNY per 30 min'."""
     parts = []
     if tariff.unlock_fee_minor:
-        parts.append(f"{_amount(tariff.unlock_fee_minor, tariff.currency)} to unlock")
+        parts.append(f"{format_amount(tariff.unlock_fee_minor, tariff.currency)} to unlock")
     per = _duration(tariff.interval_seconds)
-    parts.append(f"{_amount(tariff.rate_per_interval_minor, tariff.currency)} per {per}")
+    parts.append(f"{format_amount(tariff.rate_per_interval_minor, tariff.currency)} per {per}")
     if tariff.free_seconds:
         parts.append(f"first {_duration(tariff.free_seconds)} free")
     if tariff.daily_cap_minor is not None:
-        parts.append(f"at most {_amount(tariff.daily_cap_minor, tariff.currency)} a day")
+        parts.append(f"at most {format_amount(tariff.daily_cap_minor, tariff.currency)} a day")
     return ", ".join(parts)
 
 
-def _amount(minor: int, currency: str) -> str:
+def format_amount(minor: int, currency: str) -> str:
+    """12345, "CNY" -> "123.45 CNY" (currencies with two minor digits)."""
     return f"{minor // 100}.{minor % 100:02d} {currency}"
 
 

@@ -6,8 +6,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import Conflict, NotAuthenticated
-from rental.domain.ledger import AccountKind, AccountRef, promotion_postings
+from rental.domain.ledger import AccountKind, promotion_postings, rider_account
 from rental.domain.riders import Role, User, checked_name, checked_password, normalised_phone
+from rental.services.wallet import credit_and_settle
 
 # Checking a password against this keeps sign-in for unknown phones as slow as for known ones.
 _UNKNOWN_USER_HASH = generate_password_hash("not-a-real-password")
@@ -41,12 +42,18 @@ def authenticate(uow: UnitOfWork, phone: object, password: object) -> User:
 
 
 def grant_promotion(
-    uow: UnitOfWork, rider_id: uuid.UUID, currency: str, amount_minor: int, reference: str
+    uow: UnitOfWork,
+    rider_id: uuid.UUID,
+    currency: str,
+    amount_minor: int,
+    reference: str,
+    floor_minor: int = 0,
 ) -> bool:
     """Credit a rider's wallet from the promotions budget, once per reference."""
+    entries = promotion_postings(str(rider_id), currency, amount_minor)
     with uow:
-        booked = uow.ledger.post(
-            "promotion", reference, promotion_postings(str(rider_id), currency, amount_minor)
+        booked = credit_and_settle(
+            uow, rider_id, currency, "promotion", reference, entries, floor_minor
         )
         uow.commit()
     return booked
@@ -54,4 +61,4 @@ def grant_promotion(
 
 def wallet_balance(uow: UnitOfWork, rider_id: uuid.UUID, currency: str) -> int:
     with uow:
-        return uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, currency, str(rider_id)))
+        return uow.ledger.balance(rider_account(AccountKind.RIDER_WALLET, str(rider_id), currency))

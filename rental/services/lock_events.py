@@ -13,10 +13,10 @@ from shapely.geometry import LineString
 from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import NotFound
-from rental.domain.ledger import fare_postings
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix, is_valid_position, ordered_path
 from rental.services.rentals import RENTAL_STATE_CHANNEL
+from rental.services.wallet import charge_fare
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,9 @@ def lock_time(ms: int, received_at: datetime) -> datetime:
     return min(datetime.fromtimestamp(ms / 1000, UTC), received_at)
 
 
-def handle_event(uow: UnitOfWork, lock_id: str, event: Event, received_at: datetime) -> bool:
+def handle_event(
+    uow: UnitOfWork, lock_id: str, event: Event, received_at: datetime, wallet_floor_minor: int = 0
+) -> bool:
     """Apply one lock event; False when it is a redelivery or from an unknown lock."""
     at = lock_time(event.ts, received_at)
     payload = {k: v for k, v in asdict(event).items() if v is not None}
@@ -49,7 +51,7 @@ def handle_event(uow: UnitOfWork, lock_id: str, event: Event, received_at: datet
                 uow.locks.record_seen(
                     lock_id, received_at, locked=True, lon=event.lon, lat=event.lat
                 )
-                _end_trip(uow, lock_id, at, event)
+                _end_trip(uow, lock_id, at, event, wallet_floor_minor)
             case EventType.FAULT:
                 log.warning("lock %s reports fault %s", lock_id, event.reason)
         uow.commit()
@@ -84,7 +86,9 @@ def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: st
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
 
 
-def _end_trip(uow: UnitOfWork, lock_id: str, at: datetime, event: Event) -> None:
+def _end_trip(
+    uow: UnitOfWork, lock_id: str, at: datetime, event: Event, wallet_floor_minor: int
+) -> None:
     rental = uow.rentals.open_for_lock(lock_id)
     if rental is None or rental.state is not RentalState.ACTIVE:
         return
@@ -99,10 +103,8 @@ def _end_trip(uow: UnitOfWork, lock_id: str, at: datetime, event: Event) -> None
         uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
     )
     uow.rentals.save(rental)
-    uow.ledger.post(
-        "fare",
-        f"fare:{rental.id}",
-        fare_postings(str(rental.rider_id), rental.tariff.currency, fare),
+    charge_fare(
+        uow, rental.rider_id, rental.tariff.currency, fare, f"fare:{rental.id}", wallet_floor_minor
     )
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
 

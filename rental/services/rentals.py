@@ -11,6 +11,7 @@ from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import DuplicateRequest
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import Lock, asset_code_from_qr
+from rental.domain.pricing import format_amount
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.services.ports import LockChannel, LockChannelError
 
@@ -70,6 +71,9 @@ def _record_request(
             raise Conflict("this asset is out of service", "asset_out_of_service")
         if plan is None:
             raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
+        if target.rider_debt_minor > 0:
+            owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
+            raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
         rental = Rental(
             id=uuid.uuid4(),
             rider_id=rider_id,

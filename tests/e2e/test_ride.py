@@ -28,7 +28,7 @@ def test_a_rider_scans_rides_and_pays_for_the_trip(system):
     assert 1000 < ended["distance_m"] < 1800
     assert system.balance(rider) == 1000 - 150
     me = system.get("/api/v1/me", rider).json()
-    assert me["wallet"][0]["balance_minor"] == 850
+    assert me["wallets"][0]["balance_minor"] == 850
     trace = system.get(f"/api/v1/rentals/{rental_id}/trace", rider).json()
     assert trace["geometry"]["type"] == "LineString"
     assert trace["geometry"]["coordinates"][0] == ROUTE[0]

@@ -11,6 +11,7 @@ from rental.domain.ledger import (
     UnbalancedTransaction,
     check_balanced,
     fare_postings,
+    settlement_postings,
 )
 from rental.domain.riders import normalised_phone
 from rental.domain.trace import Fix, ordered_path
@@ -45,9 +46,29 @@ def test_phone_numbers_are_normalised():
 
 
 def test_a_fare_moves_money_from_wallet_to_revenue_and_balances():
-    postings = fare_postings("rider-1", "CNY", 150)
+    postings = fare_postings("rider-1", "CNY", 150, spendable_minor=1000)
+    check_balanced(postings)
+    assert {(p.account.kind, p.amount_minor) for p in postings} == {
+        (AccountKind.RIDER_WALLET, -150),
+        (AccountKind.PLATFORM_REVENUE, 150),
+    }
+
+
+def test_what_the_wallet_cannot_cover_becomes_debt():
+    postings = fare_postings("rider-1", "CNY", 300, spendable_minor=100)
+    check_balanced(postings)
+    assert {(p.account.kind, p.amount_minor) for p in postings} == {
+        (AccountKind.RIDER_WALLET, -100),
+        (AccountKind.RIDER_RECEIVABLE, -200),
+        (AccountKind.PLATFORM_REVENUE, 300),
+    }
+
+
+def test_debt_is_settled_from_what_the_wallet_can_spare():
+    postings = settlement_postings("rider-1", "CNY", debt_minor=200, spendable_minor=150)
     check_balanced(postings)
     assert sorted(p.amount_minor for p in postings) == [-150, 150]
+    assert settlement_postings("rider-1", "CNY", debt_minor=200, spendable_minor=0) == []
 
 
 def test_unbalanced_or_fractional_postings_are_refused():

@@ -1,0 +1,53 @@
+"""The rider's wallet and its history; the operator's proof that the books balance."""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, request
+
+from rental.api.auth import current_user_id, requires
+from rental.api.common import platform
+from rental.domain.errors import InvalidInput
+from rental.domain.riders import Role
+from rental.services import wallet
+
+blueprint = Blueprint("wallet", __name__, url_prefix="/api/v1")
+
+
+@blueprint.get("/wallet")
+@requires(Role.RIDER)
+def show_wallet() -> dict[str, Any]:
+    p = platform()
+    summaries = wallet.wallet_summaries(p.uow(), current_user_id(), p.config.WALLET_FLOOR_MINOR)
+    return {"wallets": [asdict(summary) for summary in summaries]}
+
+
+@blueprint.get("/wallet/transactions")
+@requires(Role.RIDER)
+def list_transactions() -> dict[str, Any]:
+    try:
+        limit = int(request.args.get("limit", 50))
+        before = request.args.get("before")
+        before_at = datetime.fromisoformat(before) if before else None
+    except ValueError:
+        raise InvalidInput(
+            "limit is a number and before an ISO 8601 time", "invalid_query"
+        ) from None
+    rows = wallet.transactions(platform().uow(), current_user_id(), limit, before_at)
+    return {
+        "postings": [
+            {
+                **row,
+                "transaction_id": str(row["transaction_id"]),
+                "created_at": row["created_at"].isoformat(),
+            }
+            for row in rows
+        ]
+    }
+
+
+@blueprint.get("/ops/books")
+@requires(Role.OPERATOR)
+def books() -> dict[str, Any]:
+    return asdict(wallet.books(platform().uow()))
