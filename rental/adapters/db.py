@@ -5,6 +5,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, create_engine, text
 
+from rental.adapters.credit import CreditRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
 from rental.adapters.pricing_plans import PricingPlanRepository
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.lock_log = LockLog(connection)
         self.ledger = LedgerRepository(connection)
         self.pricing_plans = PricingPlanRepository(connection)
+        self.credit = CreditRepository(connection)
         return self
 
     def __exit__(

@@ -23,17 +23,31 @@ class PricingPlanRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def publish(self, city_id: str, kind: str, tariff: Tariff) -> PricingPlan:
+    def publish(
+        self,
+        city_id: str,
+        kind: str,
+        tariff: Tariff,
+        deposit_minor: int = 0,
+        deposit_waiver_score: int | None = None,
+    ) -> PricingPlan:
         """Make `tariff` the current price; rentals already priced keep theirs."""
         self._c.execute(
             update(pricing_plans)
             .where(pricing_plans.c.city_id == city_id, pricing_plans.c.kind == kind, CURRENT)
             .values(retired_at=func.now())
         )
-        plan = PricingPlan(uuid.uuid4(), city_id, kind, tariff)
+        plan = PricingPlan(uuid.uuid4(), city_id, kind, tariff, deposit_minor, deposit_waiver_score)
         values = {name: getattr(tariff, name) for name in TARIFF_FIELDS}
         self._c.execute(
-            insert(pricing_plans).values(id=plan.id, city_id=city_id, kind=kind, **values)
+            insert(pricing_plans).values(
+                id=plan.id,
+                city_id=city_id,
+                kind=kind,
+                deposit_minor=deposit_minor,
+                deposit_waiver_score=deposit_waiver_score,
+                **values,
+            )
         )
         return plan
 
@@ -47,4 +61,11 @@ class PricingPlanRepository:
 
 def plan_from_row(row: RowMapping | dict[str, Any], prefix: str = "") -> PricingPlan:
     tariff = Tariff(**{name: row[prefix + name] for name in TARIFF_FIELDS})
-    return PricingPlan(row[prefix + "id"], row[prefix + "city_id"], row[prefix + "kind"], tariff)
+    return PricingPlan(
+        row[prefix + "id"],
+        row[prefix + "city_id"],
+        row[prefix + "kind"],
+        tariff,
+        row[prefix + "deposit_minor"],
+        row[prefix + "deposit_waiver_score"],
+    )

@@ -150,6 +150,19 @@ class LockRepository:
         self._c.execute(update(locks).where(locks.c.id == lock_id).values(**values))
 
 
+def _rider_balance(kind: AccountKind, rider_id: UUID | None) -> Any:
+    """A rider account's balance in the currency of the plan joined in the same query."""
+    return (
+        select(accounts.c.balance_minor)
+        .where(
+            accounts.c.kind == kind.value,
+            accounts.c.owner_id == str(rider_id),
+            accounts.c.currency == pricing_plans.c.currency,
+        )
+        .scalar_subquery()
+    )
+
+
 def _prefixed(row: RowMapping, prefix: str) -> dict[str, Any]:
     return {key.removeprefix(prefix): row[key] for key in row if key.startswith(prefix)}
 
@@ -177,6 +190,8 @@ class ScanTarget:
     plan: PricingPlan | None  # the current price of this kind in this city
     taken: bool  # a rental of it is unlocking or active
     rider_debt_minor: int = 0  # what the scanning rider owes in the plan's currency
+    rider_deposit_minor: int = 0  # the deposit the rider holds in the plan's currency
+    rider_credit_score: int = 0
     earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
 
 
@@ -198,15 +213,9 @@ class AssetRepository:
             .scalar_subquery()
         )
         taken = select(rentals.c.id).where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL).exists()
-        debt = (
-            select(-accounts.c.balance_minor)
-            .where(
-                accounts.c.kind == AccountKind.RIDER_RECEIVABLE.value,
-                accounts.c.owner_id == str(rider_id),
-                accounts.c.currency == pricing_plans.c.currency,
-            )
-            .scalar_subquery()
-        )
+        debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
+        deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, rider_id)
+        score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
         query = (
             select(
                 *assets.c,
@@ -215,6 +224,8 @@ class AssetRepository:
                 taken.label("taken"),
                 earlier.label("earlier_rental_id"),
                 func.coalesce(debt, 0).label("rider_debt"),
+                func.coalesce(deposit, 0).label("rider_deposit"),
+                func.coalesce(score, 0).label("rider_credit_score"),
             )
             .join(locks, locks.c.id == assets.c.lock_id)
             .outerjoin(
@@ -235,6 +246,8 @@ class AssetRepository:
             plan,
             row["taken"],
             row["rider_debt"],
+            row["rider_deposit"],
+            row["rider_credit_score"],
             row["earlier_rental_id"],
         )
 

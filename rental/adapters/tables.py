@@ -49,6 +49,7 @@ users = Table(
     Column("name", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", Text, nullable=False),
+    Column("credit_score", Integer, nullable=False, server_default=text("600")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("role IN ('rider', 'operator')", name="users_role"),
 )
@@ -91,6 +92,9 @@ pricing_plans = Table(
     Column("interval_seconds", Integer, nullable=False),
     Column("free_seconds", Integer, nullable=False),
     Column("daily_cap_minor", BigInteger),
+    Column("deposit_minor", BigInteger, nullable=False, server_default=text("0")),
+    # Riders whose credit score reaches this ride without the deposit; NULL: nobody.
+    Column("deposit_waiver_score", Integer),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("retired_at", DateTime(timezone=True)),
     # Old versions stay: past rentals point at the plan they were priced with.
@@ -199,4 +203,73 @@ postings = Table(
     Column("account_id", BigInteger, ForeignKey("accounts.id"), nullable=False),
     Column("amount_minor", BigInteger, nullable=False),
     Index("postings_by_account", "account_id"),
+)
+
+credit_events = Table(
+    "credit_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("score_after", Integer, nullable=False),
+    # One effect per business event, e.g. "ride:<rental id>".
+    Column("reference", Text, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Index("credit_events_by_user", "user_id", "created_at"),
+)
+
+payment_orders = Table(
+    "payment_orders",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("gateway", String(24), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("trade_no", String(64)),
+    Column("pay_url", Text),
+    Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("paid_at", DateTime(timezone=True)),
+    UniqueConstraint("rider_id", "idempotency_key", name="payment_orders_rider_idempotency_key"),
+    CheckConstraint("amount_minor > 0", name="payment_orders_positive"),
+    CheckConstraint("refunded_minor BETWEEN 0 AND amount_minor", name="payment_orders_refundable"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("order_id", UUID(as_uuid=True), ForeignKey("payment_orders.id"), nullable=False),
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("request_key", String(80), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("settled_at", DateTime(timezone=True)),
+    CheckConstraint("amount_minor > 0", name="refunds_positive"),
+)
+
+disputes = Table(
+    "disputes",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("rental_id", UUID(as_uuid=True), ForeignKey("rentals.id"), nullable=False),
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("refund_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("note", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index(
+        "disputes_one_open_per_rental",
+        "rental_id",
+        unique=True,
+        postgresql_where=text("state = 'open'"),
+    ),
 )

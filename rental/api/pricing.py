@@ -4,7 +4,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from rental.api.auth import requires
+from rental.api.auth import current_user_id, requires
 from rental.api.common import json_body, platform
 from rental.domain.errors import InvalidInput
 from rental.domain.pricing import PricingPlan, describe
@@ -33,12 +33,13 @@ def list_plans() -> dict[str, Any]:
 @blueprint.get("/assets/<code>/quote")
 @requires(Role.RIDER)
 def quote(code: str) -> dict[str, Any]:
-    found = pricing.quote(platform().uow(), code)
+    found = pricing.quote(platform().uow(), code, current_user_id())
     return {
         "code": found.code,
         "kind": found.kind,
         "available": found.available,
         "price": plan_view(found.plan) if found.plan else None,
+        "deposit_due_minor": found.deposit_due_minor,
     }
 
 
@@ -54,5 +55,7 @@ def plan_view(plan: PricingPlan) -> dict[str, Any]:
         "interval_seconds": tariff.interval_seconds,
         "free_seconds": tariff.free_seconds,
         "daily_cap_minor": tariff.daily_cap_minor,
+        "deposit_minor": plan.deposit_minor,
+        "deposit_waiver_score": plan.deposit_waiver_score,
         "summary": describe(tariff),
     }

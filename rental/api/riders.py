@@ -7,6 +7,7 @@ from flask import Blueprint
 
 from rental.api.auth import current_user_id, issue_token, requires
 from rental.api.common import json_body, platform
+from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE, CreditReason
 from rental.domain.errors import NotFound
 from rental.domain.riders import Role
 from rental.services import accounts, wallet
@@ -44,4 +45,26 @@ def me() -> dict[str, Any]:
         "phone": user.phone,
         "name": user.name,
         "wallets": [asdict(summary) for summary in wallets],
+    }
+
+
+@blueprint.get("/me/credit")
+@requires(Role.RIDER)
+def credit() -> dict[str, Any]:
+    with platform().uow() as uow:
+        score = uow.credit.score(current_user_id())
+        history = uow.credit.history(current_user_id())
+    return {
+        "score": score,
+        "range": {"lowest": LOWEST_SCORE, "highest": HIGHEST_SCORE},
+        "history": [
+            {
+                "at": event["created_at"].isoformat(),
+                "reason": event["reason"],
+                "delta": event["delta"],
+                "score_after": event["score_after"],
+                "explanation": EFFECTS[CreditReason(event["reason"])].explanation,
+            }
+            for event in history
+        ],
     }

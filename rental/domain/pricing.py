@@ -39,6 +39,8 @@ class PricingPlan:
     city_id: str
     kind: str
     tariff: Tariff
+    deposit_minor: int = 0
+    deposit_waiver_score: int | None = None  # None: the deposit is never waived
 
 
 def started_intervals(seconds: int, interval_seconds: int) -> int:

@@ -12,6 +12,7 @@ from shapely.geometry import LineString
 
 from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
 from rental.adapters.db import UnitOfWork
+from rental.domain.credit import CreditReason
 from rental.domain.errors import NotFound
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix, is_valid_position, ordered_path
@@ -103,9 +104,11 @@ def _end_trip(
         uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
     )
     uow.rentals.save(rental)
-    charge_fare(
+    owed = charge_fare(
         uow, rental.rider_id, rental.tariff.currency, fare, f"fare:{rental.id}", wallet_floor_minor
     )
+    reason = CreditReason.UNPAID_FARE if owed else CreditReason.CLEAN_RIDE
+    uow.credit.record(rental.rider_id, reason, f"ride:{rental.id}")
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
 
 

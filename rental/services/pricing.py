@@ -1,9 +1,12 @@
-"""Operators set prices; riders see them before unlocking."""
+"""Operators set prices and deposits; riders see them before unlocking."""
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
+from rental.adapters.repositories import ScanTarget
+from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE, deposit_waived
 from rental.domain.errors import InvalidInput, NotFound
 from rental.domain.fleet import AssetKind, asset_code_from_qr
 from rental.domain.pricing import PricingPlan, Tariff
@@ -14,20 +17,24 @@ PRICE_FIELDS = {
     "interval_seconds": (60, 24 * 3600),
     "free_seconds": (0, 24 * 3600),
     "daily_cap_minor": (0, 1_000_000),
+    "deposit_minor": (0, 1_000_000),
+    "deposit_waiver_score": (LOWEST_SCORE, HIGHEST_SCORE),
 }
+DEFAULTS = {"unlock_fee_minor": 0, "free_seconds": 0, "deposit_minor": 0}
+NULLABLE = {"daily_cap_minor", "deposit_waiver_score"}  # null: no cap, never waived
 
 
-def tariff_from_request(body: dict[str, Any], currency: str) -> Tariff:
+def _checked_prices(body: dict[str, Any]) -> dict[str, int | None]:
     values: dict[str, int | None] = {}
     for name, (low, high) in PRICE_FIELDS.items():
-        value = body.get(name, 0 if name == "free_seconds" else None)
-        if value is None and name == "daily_cap_minor":
+        value = body.get(name, DEFAULTS.get(name))
+        if value is None and name in NULLABLE:
             values[name] = None
             continue
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise InvalidInput(f"{name} must be an integer from {low} to {high}", "invalid_price")
         values[name] = value
-    return Tariff(currency=currency, **values)  # type: ignore[arg-type]
+    return values
 
 
 def publish_plan(uow: UnitOfWork, city_id: str, kind: str, body: dict[str, Any]) -> PricingPlan:
@@ -35,13 +42,15 @@ def publish_plan(uow: UnitOfWork, city_id: str, kind: str, body: dict[str, Any])
         asset_kind = AssetKind(kind)
     except ValueError:
         raise NotFound(f"no asset kind {kind}", "kind_not_found") from None
+    prices = _checked_prices(body)
+    deposit = prices.pop("deposit_minor") or 0
+    waiver = prices.pop("deposit_waiver_score")
     with uow:
         currency = uow.cities.currency_of(city_id)
         if currency is None:
             raise NotFound(f"no city {city_id}", "city_not_found")
-        plan = uow.pricing_plans.publish(
-            city_id, asset_kind.value, tariff_from_request(body, currency)
-        )
+        tariff = Tariff(currency=currency, **prices)  # type: ignore[arg-type]
+        plan = uow.pricing_plans.publish(city_id, asset_kind.value, tariff, deposit, waiver)
         uow.commit()
     return plan
 
@@ -59,13 +68,14 @@ class Quote:
     kind: str
     available: bool
     plan: PricingPlan | None
+    deposit_due_minor: int  # what this rider must still pay as deposit before riding
 
 
-def quote(uow: UnitOfWork, qr: str) -> Quote:
-    """The price a rider would pay for this asset now, and whether it can be taken."""
+def quote(uow: UnitOfWork, qr: str, rider_id: uuid.UUID) -> Quote:
+    """The price this rider would pay for the asset now, and whether it can be taken."""
     code = asset_code_from_qr(qr)
     with uow:
-        target = uow.assets.for_scan(code)
+        target = uow.assets.for_scan(code, rider_id)
     if target is None:
         raise NotFound(f"no asset with code {code}", "asset_not_found")
     available = (
@@ -74,4 +84,12 @@ def quote(uow: UnitOfWork, qr: str) -> Quote:
         and not target.taken
         and target.plan is not None
     )
-    return Quote(code, target.asset.kind.value, available, target.plan)
+    return Quote(code, target.asset.kind.value, available, target.plan, deposit_due(target))
+
+
+def deposit_due(target: ScanTarget) -> int:
+    """The deposit still to pay before riding this asset: 0 when held or waived."""
+    plan = target.plan
+    if plan is None or deposit_waived(target.rider_credit_score, plan.deposit_waiver_score):
+        return 0
+    return max(0, plan.deposit_minor - target.rider_deposit_minor)

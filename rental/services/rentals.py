@@ -14,6 +14,7 @@ from rental.domain.fleet import Lock, asset_code_from_qr
 from rental.domain.pricing import format_amount
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.services.ports import LockChannel, LockChannelError
+from rental.services.pricing import deposit_due
 
 RENTAL_STATE_CHANNEL = "rental_state"
 MAX_IDEMPOTENCY_KEY_LENGTH = 64
@@ -74,6 +75,12 @@ def _record_request(
         if target.rider_debt_minor > 0:
             owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
             raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
+        due = deposit_due(target)
+        if due > 0:
+            waiver = plan.deposit_waiver_score
+            hint = f" (a credit score of {waiver} waives it)" if waiver is not None else ""
+            amount = format_amount(due, plan.tariff.currency)
+            raise Conflict(f"a deposit of {amount} is needed first{hint}", "deposit_required")
         rental = Rental(
             id=uuid.uuid4(),
             rider_id=rider_id,

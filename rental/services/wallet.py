@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
+from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import (
     AccountKind,
@@ -66,6 +67,7 @@ def credit_and_settle(
         settlement = settlement_postings(str(rider_id), currency, owed, available)
         if settlement:
             uow.ledger.post("debt_settlement", f"settle:{reference}", settlement)
+            uow.credit.record(rider_id, CreditReason.TIMELY_PAYMENT, f"settle:{reference}")
     return True
 
 

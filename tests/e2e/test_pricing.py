@@ -55,7 +55,13 @@ def test_operators_see_current_plans_and_bad_prices_are_refused(system):
     operator = system.operator()
     plans = system.get(f"/api/v1/ops/pricing-plans?city_id={CITY}", operator).json()["plans"]
     assert [(plan["kind"], plan["rate_per_interval_minor"]) for plan in plans] == [("bike", 150)]
-    for body in ({**DEARER, "rate_per_interval_minor": -1}, {**DEARER, "interval_seconds": 5}, {}):
+    for body in (
+        {**DEARER, "rate_per_interval_minor": -1},
+        {**DEARER, "interval_seconds": 5},
+        {**DEARER, "free_seconds": None},
+        {**DEARER, "deposit_waiver_score": 10},
+        {},
+    ):
         answer = system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", body, operator)
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_price")
     unknown = system.put(f"/api/v1/ops/pricing-plans/{CITY}/hoverboard", DEARER, operator)
