@@ -35,7 +35,7 @@ test: install services
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy rental lockctl simulator rebalancing
+	$(VENV)/bin/mypy rental lockctl simulator rebalancing sandboxpay
 
 bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20

@@ -69,12 +69,15 @@ class BrokerAccounts:
         self._run(lock_account_commands(lock_id, password))
 
     def delete_lock_account(self, lock_id: str) -> None:
+        """Decommission: the account goes, and so does the lock's retained status, which
+        the broker would otherwise hand to every lockctl that subscribes, forever."""
         self._run(
             [
                 {"command": "deleteClient", "username": lock_id},
                 {"command": "deleteRole", "rolename": lock_role(lock_id)},
             ]
         )
+        self._client.publish(str(LockTopic(lock_id, Channel.STATUS)), b"", qos=1, retain=True)
 
     def _run(self, commands: list[dict[str, object]]) -> None:
         with self._lock:

@@ -65,6 +65,8 @@ class LockReports:
         self.handled: Counter[Channel] = Counter()
 
     def handle(self, message: Message) -> None:
+        if not message.payload:
+            return  # a retained message being cleared
         try:
             topic = LockTopic.parse(message.topic)
             self.handled[topic.channel] += 1

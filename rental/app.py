@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Flask
 
-from rental.api import errors, ops, pricing, rentals, riders, wallet
+from rental.api import errors, ops, payments, pricing, rentals, riders, wallet
 from rental.bootstrap import Platform
 from rental.config import Config
 
@@ -27,6 +27,7 @@ def create_app(
         ops.blueprint,
         pricing.blueprint,
         wallet.blueprint,
+        payments.blueprint,
     ):
         app.register_blueprint(blueprint)
 

@@ -10,9 +10,10 @@ from lockctl.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_channel import MqttLockChannel
 from rental.adapters.notifications import StateChangeListener
+from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
-from rental.services.ports import BrokerAccountsPort, LockChannel
+from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
 from rental.services.rentals import RENTAL_STATE_CHANNEL
 
 
@@ -33,6 +34,7 @@ class Platform:
         *,
         lock_channel: LockChannel | None = None,
         broker_accounts: BrokerAccountsPort | None = None,
+        payment_gateway: PaymentGateway | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -48,6 +50,9 @@ class Platform:
         self._accounts: BrokerAccounts | None = None
         self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
+        self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
+            config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
+        )
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

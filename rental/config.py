@@ -17,6 +17,8 @@ class Config:
     DB_POOL_SIZE: int = 10
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
+    PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"
+    PAYMENT_GATEWAY_SECRET: str = ""
 
     @classmethod
     def from_environment(cls) -> "Config":

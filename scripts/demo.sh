@@ -12,6 +12,10 @@ mkdir -p var/demo var/log var/secrets
 [ -s var/secrets/api-secret-key ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > var/secrets/api-secret-key
 export SECRET_KEY=${SECRET_KEY:-$(cat var/secrets/api-secret-key)}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}
+PAY_PORT=${PAY_PORT:-8002}
+[ -s var/secrets/sandboxpay ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > var/secrets/sandboxpay
+export PAYMENT_GATEWAY_URL=${PAYMENT_GATEWAY_URL:-http://127.0.0.1:$PAY_PORT}
+export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat var/secrets/sandboxpay)}
 
 $PY -m rental seed-demo --fleet-file var/demo/fleet.json --bikes "${DEMO_BIKES:-30}"
 
@@ -23,6 +27,7 @@ trap 'exit 0' INT TERM
 LOCKCTL_INSTANCE=demo LOCKCTL_SHARE_GROUP=lockctl-demo $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
 $PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
   >> var/log/simulator.log 2>&1 & pids+=($!)
+$PY -m sandboxpay --port "$PAY_PORT" --secret-file var/secrets/sandboxpay >> var/log/sandboxpay.log 2>&1 & pids+=($!)
 .venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 32 \
   --access-logfile var/log/api-access.log 'rental.app:create_app()' >> var/log/api.log 2>&1 & pids+=($!)
 
@@ -37,6 +42,7 @@ cat <<BANNER
 
   API            http://127.0.0.1:$PORT/api/v1        (health: /healthz)
   Simulator      http://127.0.0.1:$SIM_PORT/locks     (virtual locks; play riders here)
+  Sandbox pay    http://127.0.0.1:$PAY_PORT           (payment gateway: open a top-up's pay_url to pay)
   Logs           var/log/
 
   Rider          phone 13800000001   password demo-rider-pass   (20.00 CNY welcome credit)

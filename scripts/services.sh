@@ -113,6 +113,8 @@ start_mosquitto() {
     local ctrl=(mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u admin -P "$admin_pw" dynsec)
     "${ctrl[@]}" createRole platform 2>/dev/null
     "${ctrl[@]}" addRoleACL platform publishClientSend 'lock/v1/+/cmd' allow 2>/dev/null
+    # Only to clear a decommissioned lock's retained status.
+    "${ctrl[@]}" addRoleACL platform publishClientSend 'lock/v1/+/status' allow 2>/dev/null
     "${ctrl[@]}" addRoleACL platform subscribePattern 'lock/v1/#' allow 2>/dev/null
     "${ctrl[@]}" addRoleACL platform publishClientReceive 'lock/v1/#' allow 2>/dev/null
     "${ctrl[@]}" createClient platform -p "$platform_pw" 2>/dev/null

@@ -69,22 +69,26 @@ class SimulatedLock:
             if self._client is not None:
                 self.logic.reboot()  # a lock that comes back has rebooted: new boot, seq from 1
             will = Will(self.topic(Channel.STATUS), encode(self.logic.status(Presence.OFFLINE)))
-            self._client = MqttClient(
+            client = self._client = MqttClient(
                 self._broker,
                 f"sim-{self.lock_id}",
                 on_message=self._on_message,
                 on_connect=self._announce,
                 will=will,
             )
-            self._client.connect()
-            self._client.subscribe([(self.topic(Channel.CMD), 1)])
+        # Outside the guard, like go_offline: the network thread may need it meanwhile.
+        client.connect()
+        client.subscribe([(self.topic(Channel.CMD), 1)])
 
     def go_offline(self) -> None:
         """Drop off the network; the broker publishes the Will (status offline)."""
         with self._guard:
             self._ride_stop.set()
-            if self._client is not None and self._client.is_connected:
-                self._client.disconnect(with_will=True)
+            client = self._client
+        # Not under the guard: disconnecting waits for the network thread, which may be
+        # waiting for the guard to hand over a command.
+        if client is not None and client.is_connected:
+            client.disconnect(with_will=True)
 
     def _announce(self) -> None:
         status = encode(self.logic.status(Presence.ONLINE, now_ms()))

@@ -8,6 +8,7 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from rental.adapters.credit import CreditRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
+from rental.adapters.payments import PaymentRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
 from rental.adapters.repositories import (
     AssetRepository,
@@ -41,6 +42,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository(connection)
         self.pricing_plans = PricingPlanRepository(connection)
         self.credit = CreditRepository(connection)
+        self.payments = PaymentRepository(connection)
         return self
 
     def __exit__(

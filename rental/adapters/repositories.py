@@ -332,6 +332,10 @@ class RentalRepository:
         query = query.order_by(rentals.c.requested_at.desc()).limit(limit)
         return [_rental(row) for row in self._c.execute(query).mappings()]
 
+    def has_open(self, rider_id: UUID) -> bool:
+        query = select(rentals.c.id).where(rentals.c.rider_id == rider_id, OPEN_RENTAL)
+        return self._c.execute(query).first() is not None
+
     def unlocking_expired_before(self, moment: datetime) -> list[Rental]:
         query = (
             select(*_rental_columns)

@@ -1,8 +1,10 @@
 """Interfaces the use cases need from the outside world, each with a real and a fake adapter."""
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from rental.domain.fleet import Lock
+from rental.domain.payments import PaymentOrder, Refund
 from rental.domain.rentals import Rental
 
 
@@ -16,3 +18,34 @@ class LockChannel(Protocol):
 
 class BrokerAccountsPort(Protocol):
     def create_lock_account(self, lock_id: str, password: str) -> None: ...
+
+
+class GatewayError(Exception):
+    """The payment gateway could not be reached or refused the call."""
+
+
+@dataclass(frozen=True)
+class GatewayOrder:
+    trade_no: str
+    pay_url: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What a gateway told us: `payment.succeeded|failed` or `refund.succeeded|failed`."""
+
+    event: str
+    trade_no: str
+    reference: str  # our order id (payments) or refund id (refunds)
+    amount_minor: int
+    currency: str
+
+
+class PaymentGateway(Protocol):
+    name: str
+
+    def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder: ...
+
+    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None: ...
+
+    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...

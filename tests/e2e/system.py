@@ -11,10 +11,12 @@ from werkzeug.serving import make_server
 
 from lockctl.consumer import LockController
 from lockctl.mqtt import BrokerAddress
+from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.domain.riders import Role
 from rental.services import accounts
+from sandboxpay.server import create_gateway_app
 from simulator.fleet import LockSecrets, SimulatedLock
 from simulator.lock import Faults
 from tests.helpers import CITY, RIDER_PASSWORD, eventually, make_city, make_user
@@ -36,6 +38,12 @@ class LiveSystem:
         self.broker = broker
         self._server = make_server("127.0.0.1", 0, create_app(platform=platform), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
+        platform.config.PUBLIC_BASE_URL = self.url  # where the gateway sends notifications
+        self.gateway_secret = uuid.uuid4().hex.encode()
+        self.gateway_app = create_gateway_app(self.gateway_secret)
+        self._gateway = make_server("127.0.0.1", 0, self.gateway_app, threaded=True)
+        self.gateway_url = f"http://127.0.0.1:{self._gateway.server_port}"
+        platform.payment_gateway = SandboxGateway(self.gateway_url, self.gateway_secret)
         group = f"e2e-{uuid.uuid4().hex[:8]}"
         self.lockctl = LockController(
             broker,
@@ -51,11 +59,13 @@ class LiveSystem:
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._gateway.serve_forever, daemon=True).start()
         self.lockctl.start()
 
     def stop(self) -> None:
         self.lockctl.stop()
         self._server.shutdown()
+        self._gateway.shutdown()
 
     def retire_locks(self) -> list[str]:
         for lock in self.locks:
@@ -152,4 +162,24 @@ class LiveSystem:
             return found["state"] == state
 
         eventually(reached, timeout, f"rental {rental_id} {state}")
+        return found
+
+    # -- payments --------------------------------------------------------------------
+
+    def pay(self, order: dict[str, object], **how: object) -> None:
+        """The rider pays (or declines) on the gateway's page."""
+        answer = self.http.post(f"{order['pay_url']}", json={"outcome": "success", **how})
+        assert answer.ok, answer.text
+
+    def gateway_faults(self, **faults: object) -> None:
+        assert self.http.post(f"{self.gateway_url}/control", json=faults).ok
+
+    def wait_order(self, rider: Rider, order_id: object, state: str) -> dict[str, object]:
+        found: dict[str, object] = {}
+
+        def reached() -> bool:
+            found.update(self.get(f"/api/v1/payments/{order_id}", rider).json())
+            return found["state"] == state
+
+        eventually(reached, what=f"payment {order_id} {state}")
         return found

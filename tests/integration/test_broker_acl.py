@@ -62,9 +62,22 @@ def test_a_lock_with_a_wrong_password_cannot_connect(broker, two_locks):
         MqttClient(broker.with_credentials(mine, "guessed")).connect(timeout=3)
 
 
-def test_a_deleted_lock_account_can_no_longer_connect(broker, broker_accounts):
+def test_a_decommissioned_lock_can_no_longer_connect_and_leaves_no_status(broker, broker_accounts):
     lock_id = new_lock_id()
     broker_accounts.create_lock_account(lock_id, "pw")
+    lock = MqttClient(broker.with_credentials(lock_id, "pw"))
+    lock.connect()
+    status = str(LockTopic(lock_id, Channel.STATUS))
+    assert lock.publish_confirmed(status, b'{"v":1,"state":"online","boot":1}', retain=True) == 0
+    lock.disconnect()
     broker_accounts.delete_lock_account(lock_id)
     with pytest.raises(MqttCodeError):
         MqttClient(broker.with_credentials(lock_id, "pw")).connect(timeout=3)
+
+    retained = []
+    watcher = MqttClient(broker, on_message=lambda message: retained.append(message))
+    watcher.connect()
+    watcher.subscribe([(status, 1)])
+    time.sleep(0.3)
+    watcher.disconnect()
+    assert retained == []

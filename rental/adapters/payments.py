@@ -1,0 +1,119 @@
+"""Payment orders and refunds in PostgreSQL."""
+
+import uuid
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from rental.adapters.repositories import DuplicateRequest
+from rental.adapters.tables import payment_orders, refunds
+from rental.domain.payments import (
+    OrderState,
+    PaymentOrder,
+    Purpose,
+    Refund,
+    RefundState,
+)
+
+
+class PaymentRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add_order(self, order: PaymentOrder) -> None:
+        values = {**asdict(order), "purpose": order.purpose.value, "state": order.state.value}
+        values.pop("created_at")
+        try:
+            self._c.execute(insert(payment_orders).values(**values))
+        except IntegrityError as exc:
+            raise DuplicateRequest("request already received", "duplicate_request") from exc
+
+    def save_order(self, order: PaymentOrder) -> None:
+        self._c.execute(
+            update(payment_orders)
+            .where(payment_orders.c.id == order.id)
+            .values(
+                state=order.state.value,
+                trade_no=order.trade_no,
+                pay_url=order.pay_url,
+                paid_at=order.paid_at,
+                refunded_minor=order.refunded_minor,
+            )
+        )
+
+    def order(self, order_id: uuid.UUID, *, for_update: bool = False) -> PaymentOrder | None:
+        query = select(payment_orders).where(payment_orders.c.id == order_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
+        return _order(row) if row else None
+
+    def order_by_key(self, rider_id: uuid.UUID, key: str) -> PaymentOrder | None:
+        row = (
+            self._c.execute(
+                select(payment_orders).where(
+                    payment_orders.c.rider_id == rider_id, payment_orders.c.idempotency_key == key
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return _order(row) if row else None
+
+    def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
+        """Paid deposit orders with money left to refund, oldest first, locked."""
+        rows = self._c.execute(
+            select(payment_orders)
+            .where(
+                payment_orders.c.rider_id == rider_id,
+                payment_orders.c.purpose == Purpose.DEPOSIT.value,
+                payment_orders.c.currency == currency,
+                payment_orders.c.state == OrderState.PAID.value,
+                payment_orders.c.refunded_minor < payment_orders.c.amount_minor,
+            )
+            .order_by(payment_orders.c.paid_at)
+            .with_for_update()
+        ).mappings()
+        return [_order(row) for row in rows]
+
+    def add_refund(self, refund: Refund) -> bool:
+        """False if a refund with this request key exists (a repeated request)."""
+        exists = self._c.execute(
+            select(refunds.c.id).where(refunds.c.request_key == refund.request_key)
+        ).first()
+        if exists:
+            return False
+        self._c.execute(insert(refunds).values(**{**asdict(refund), "state": refund.state.value}))
+        return True
+
+    def refund(self, refund_id: uuid.UUID, *, for_update: bool = False) -> Refund | None:
+        query = select(refunds).where(refunds.c.id == refund_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
+        return _refund(row) if row else None
+
+    def refunds_for_request(self, rider_id: uuid.UUID, key: str) -> list[Refund]:
+        rows = self._c.execute(
+            select(refunds).where(
+                refunds.c.rider_id == rider_id, refunds.c.request_key.like(f"{key}:%")
+            )
+        ).mappings()
+        return [_refund(row) for row in rows]
+
+    def settle_refund(self, refund: Refund) -> None:
+        self._c.execute(
+            update(refunds).where(refunds.c.id == refund.id).values(state=refund.state.value)
+        )
+
+
+def _order(row: RowMapping | dict[str, Any]) -> PaymentOrder:
+    values = dict(row)
+    values["purpose"] = Purpose(values["purpose"])
+    values["state"] = OrderState(values["state"])
+    return PaymentOrder(**values)
+
+
+def _refund(row: RowMapping) -> Refund:
+    values = {
+        key: row[key] for key in ("id", "order_id", "rider_id", "amount_minor", "request_key")
+    }
+    return Refund(state=RefundState(row["state"]), **values)

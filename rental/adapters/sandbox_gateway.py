@@ -1,0 +1,77 @@
+"""The platform's client of the sandbox gateway; a real provider is one more class like it."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from rental.domain.payments import PaymentOrder, Refund
+from rental.services.ports import GatewayError, GatewayOrder, Notification
+from sandboxpay.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_authentic, signed_headers
+
+TIMEOUT_SECONDS = 5
+
+
+@dataclass
+class SandboxGateway:
+    base_url: str
+    secret: bytes
+    name: str = "sandbox"
+
+    def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
+        answer = self._post(
+            "/v1/orders",
+            {
+                "merchant_order_id": str(order.id),
+                "amount_minor": order.amount_minor,
+                "currency": order.currency,
+                "notify_url": notify_url,
+                "subject": f"{order.purpose.value.replace('_', ' ')} {order.id}",
+            },
+        )
+        return GatewayOrder(answer["trade_no"], answer["pay_url"])
+
+    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None:
+        self._post(
+            "/v1/refunds",
+            {
+                "trade_no": order.trade_no,
+                "refund_id": str(refund.id),
+                "amount_minor": refund.amount_minor,
+                "notify_url": notify_url,
+            },
+        )
+
+    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None:
+        """The notification if its signature is ours and fresh, else None."""
+        if not is_authentic(
+            self.secret, headers.get(TIMESTAMP_HEADER), headers.get(SIGNATURE_HEADER), body
+        ):
+            return None
+        try:
+            event = json.loads(body)
+            return Notification(
+                event=str(event["event"]),
+                trade_no=str(event["trade_no"]),
+                reference=str(event.get("merchant_order_id") or event["refund_id"]),
+                amount_minor=int(event["amount_minor"]),
+                currency=str(event["currency"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(payload).encode()
+        try:
+            answer = requests.post(
+                self.base_url.rstrip("/") + path,
+                data=body,
+                headers=signed_headers(self.secret, body),
+                timeout=TIMEOUT_SECONDS,
+            )
+            answer.raise_for_status()
+            result: dict[str, Any] = answer.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise GatewayError(f"the payment gateway did not accept {path}: {exc}") from exc
+        return result

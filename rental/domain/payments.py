@@ -1,0 +1,111 @@
+"""Money coming in through a payment gateway and going back out as refunds.
+
+A gateway's notifications arrive late, twice, or out of order. The order's state
+only moves forward (pending -> paid, pending -> failed, and failed -> paid when the
+gateway confirms a payment after all), and money is booked once, on the move to paid.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
+
+MIN_TOP_UP_MINOR = 100
+MAX_TOP_UP_MINOR = 500_000
+
+
+class Purpose(StrEnum):
+    TOP_UP = "top_up"
+    DEPOSIT = "deposit"
+
+
+class OrderState(StrEnum):
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+
+
+@dataclass
+class PaymentOrder:
+    id: uuid.UUID
+    rider_id: uuid.UUID
+    purpose: Purpose
+    amount_minor: int
+    currency: str
+    gateway: str
+    state: OrderState
+    idempotency_key: str
+    trade_no: str | None = None
+    pay_url: str | None = None
+    refunded_minor: int = 0
+    created_at: datetime | None = None
+    paid_at: datetime | None = None
+
+    def record_result(self, succeeded: bool, at: datetime) -> bool:
+        """Apply what the gateway says; True when money must be booked now."""
+        if self.state is OrderState.PAID:
+            return False  # a repeat, or a stale failure arriving after the success
+        if succeeded:
+            self.state = OrderState.PAID
+            self.paid_at = at
+            return True
+        self.state = OrderState.FAILED
+        return False
+
+
+def clearing(currency: str) -> AccountRef:
+    """Money gateways collected for us and have yet to settle into our bank account."""
+    return AccountRef(AccountKind.GATEWAY_CLEARING, currency)
+
+
+def payment_postings(order: PaymentOrder) -> list[Posting]:
+    """The gateway now holds the rider's money for us; the rider's wallet or deposit grows."""
+    kind = (
+        AccountKind.RIDER_WALLET if order.purpose is Purpose.TOP_UP else AccountKind.RIDER_DEPOSIT
+    )
+    return [
+        Posting(clearing(order.currency), -order.amount_minor),
+        Posting(rider_account(kind, str(order.rider_id), order.currency), order.amount_minor),
+    ]
+
+
+class RefundState(StrEnum):
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass
+class Refund:
+    id: uuid.UUID
+    order_id: uuid.UUID
+    rider_id: uuid.UUID
+    amount_minor: int
+    state: RefundState
+    request_key: str
+
+
+def refund_requested_postings(refund: Refund, currency: str) -> list[Posting]:
+    """The deposit leaves the rider's account at once and waits for the gateway."""
+    return [
+        Posting(
+            rider_account(AccountKind.RIDER_DEPOSIT, str(refund.rider_id), currency),
+            -refund.amount_minor,
+        ),
+        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, currency), refund.amount_minor),
+    ]
+
+
+def refund_settled_postings(refund: Refund, currency: str, succeeded: bool) -> list[Posting]:
+    """Paid back by the gateway, or returned to the deposit when the gateway refused."""
+    target = (
+        clearing(currency)
+        if succeeded
+        else rider_account(AccountKind.RIDER_DEPOSIT, str(refund.rider_id), currency)
+    )
+    return [
+        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, currency), -refund.amount_minor),
+        Posting(target, refund.amount_minor),
+    ]

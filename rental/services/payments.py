@@ -1,0 +1,311 @@
+"""Top-ups and deposits paid through a gateway, and deposits refunded through it.
+
+Every call a rider can retry takes an idempotency key and answers the first result
+again. Notifications are believed only with a valid signature and the exact amount
+and currency of the order; each moves money at most once.
+"""
+
+import logging
+import uuid
+from datetime import datetime
+
+from rental.adapters.db import UnitOfWork
+from rental.adapters.repositories import DuplicateRequest
+from rental.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from rental.domain.fleet import AssetKind
+from rental.domain.ledger import AccountKind, rider_account
+from rental.domain.payments import (
+    MAX_TOP_UP_MINOR,
+    MIN_TOP_UP_MINOR,
+    OrderState,
+    PaymentOrder,
+    Purpose,
+    Refund,
+    RefundState,
+    payment_postings,
+    refund_requested_postings,
+    refund_settled_postings,
+)
+from rental.services.ports import GatewayError, Notification, PaymentGateway
+from rental.services.rentals import check_idempotency_key
+from rental.services.wallet import credit_and_settle, debt
+
+log = logging.getLogger(__name__)
+
+
+def start_top_up(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    rider_id: uuid.UUID,
+    amount: object,
+    currency: object,
+    key: object,
+    notify_url: str,
+) -> PaymentOrder:
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or not (MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR)
+    ):
+        raise InvalidInput(
+            f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
+            "invalid_amount",
+        )
+    if currency not in ("CNY",):
+        raise InvalidInput("currency must be CNY", "invalid_currency")
+    order = _new_order(rider_id, Purpose.TOP_UP, amount, str(currency), gateway.name, key)
+    return _open_order(uow, gateway, order, notify_url)
+
+
+def start_deposit(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    rider_id: uuid.UUID,
+    city_id: object,
+    kind: object,
+    key: object,
+    notify_url: str,
+) -> PaymentOrder:
+    if not isinstance(city_id, str) or kind not in {k.value for k in AssetKind}:
+        raise InvalidInput("city_id and a valid kind are required", "invalid_deposit")
+    with uow:
+        earlier = uow.payments.order_by_key(rider_id, check_idempotency_key(key))
+        if earlier is not None:
+            return earlier
+        plans = uow.pricing_plans.current(city_id, str(kind))
+        plan = plans[0] if plans else None
+        if plan is None or plan.deposit_minor == 0:
+            raise NotFound("no deposit is asked for this kind in this city", "no_deposit_needed")
+        held = uow.ledger.balance(
+            rider_account(AccountKind.RIDER_DEPOSIT, str(rider_id), plan.tariff.currency)
+        )
+    due = plan.deposit_minor - held
+    if due <= 0:
+        raise Conflict("the deposit is already held", "deposit_held")
+    order = _new_order(rider_id, Purpose.DEPOSIT, due, plan.tariff.currency, gateway.name, key)
+    return _open_order(uow, gateway, order, notify_url)
+
+
+def _new_order(
+    rider_id: uuid.UUID, purpose: Purpose, amount: int, currency: str, gateway: str, key: object
+) -> PaymentOrder:
+    return PaymentOrder(
+        uuid.uuid4(),
+        rider_id,
+        purpose,
+        amount,
+        currency,
+        gateway,
+        OrderState.PENDING,
+        check_idempotency_key(key),
+    )
+
+
+def _open_order(
+    uow: UnitOfWork, gateway: PaymentGateway, order: PaymentOrder, notify_url: str
+) -> PaymentOrder:
+    try:
+        with uow:
+            earlier = uow.payments.order_by_key(order.rider_id, order.idempotency_key)
+            if earlier is not None:
+                return earlier
+            uow.payments.add_order(order)
+            uow.commit()
+    except DuplicateRequest:
+        return rider_order(uow, order.rider_id, None, order.idempotency_key)
+    try:
+        opened = gateway.create_order(order, notify_url)
+    except GatewayError as exc:
+        _mark_failed(uow, order.id)
+        raise Unavailable(
+            "the payment service is not answering; try again", "gateway_unavailable"
+        ) from exc
+    with uow:
+        stored = uow.payments.order(order.id, for_update=True)
+        assert stored is not None
+        stored.trade_no, stored.pay_url = opened.trade_no, opened.pay_url
+        uow.payments.save_order(stored)
+        uow.commit()
+    return stored
+
+
+def _mark_failed(uow: UnitOfWork, order_id: uuid.UUID) -> None:
+    with uow:
+        order = uow.payments.order(order_id, for_update=True)
+        if order is not None and order.state is OrderState.PENDING:
+            order.state = OrderState.FAILED
+            uow.payments.save_order(order)
+            uow.commit()
+
+
+def rider_order(
+    uow: UnitOfWork, rider_id: uuid.UUID, order_id: uuid.UUID | None, key: str | None = None
+) -> PaymentOrder:
+    with uow:
+        if order_id is not None:
+            order = uow.payments.order(order_id)
+        else:
+            assert key is not None
+            order = uow.payments.order_by_key(rider_id, key)
+    if order is None or order.rider_id != rider_id:
+        raise NotFound("no such payment", "payment_not_found")
+    return order
+
+
+def handle_notification(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    headers: dict[str, str],
+    body: bytes,
+    now: datetime,
+    floor_minor: int,
+) -> None:
+    notification = gateway.parse_notification(headers, body)
+    if notification is None:
+        raise InvalidInput("the notification's signature is not valid", "invalid_signature")
+    if notification.event in ("payment.succeeded", "payment.failed"):
+        _apply_payment(uow, notification, now, floor_minor)
+    elif notification.event in ("refund.succeeded", "refund.failed"):
+        _apply_refund(uow, notification)
+    else:
+        raise InvalidInput(f"unknown event {notification.event}", "unknown_event")
+
+
+def _reference_id(notification: Notification) -> uuid.UUID:
+    try:
+        return uuid.UUID(notification.reference)
+    except ValueError:
+        raise NotFound("no such order or refund", "payment_not_found") from None
+
+
+def _apply_payment(uow: UnitOfWork, notification: Notification, now: datetime, floor: int) -> None:
+    with uow:
+        order = uow.payments.order(_reference_id(notification), for_update=True)
+        if order is None:
+            raise NotFound("no such order", "payment_not_found")
+        if (notification.amount_minor, notification.currency) != (
+            order.amount_minor,
+            order.currency,
+        ):
+            log.error("notification for order %s does not match its amount", order.id)
+            raise InvalidInput("amount or currency does not match the order", "amount_mismatch")
+        if not order.record_result(notification.event == "payment.succeeded", now):
+            uow.payments.save_order(order)
+            uow.commit()
+            return
+        order.trade_no = order.trade_no or notification.trade_no
+        entries = payment_postings(order)
+        reference = f"payment:{order.id}"
+        if order.purpose is Purpose.TOP_UP:
+            credit_and_settle(
+                uow, order.rider_id, order.currency, "top_up", reference, entries, floor
+            )
+        else:
+            uow.ledger.post("deposit", reference, entries)
+        uow.payments.save_order(order)
+        uow.commit()
+
+
+def _apply_refund(uow: UnitOfWork, notification: Notification) -> None:
+    with uow:
+        refund = uow.payments.refund(_reference_id(notification), for_update=True)
+        if refund is None:
+            raise NotFound("no such refund", "payment_not_found")
+        if refund.state is not RefundState.PROCESSING:
+            return  # a repeat
+        order = uow.payments.order(refund.order_id, for_update=True)
+        assert order is not None
+        if notification.amount_minor != refund.amount_minor:
+            raise InvalidInput("amount does not match the refund", "amount_mismatch")
+        _settle_refund(uow, refund, order, notification.event == "refund.succeeded")
+        uow.commit()
+
+
+def _settle_refund(uow: UnitOfWork, refund: Refund, order: PaymentOrder, succeeded: bool) -> None:
+    refund.state = RefundState.SUCCEEDED if succeeded else RefundState.FAILED
+    uow.ledger.post(
+        "refund" if succeeded else "refund_failed",
+        f"refund:{refund.id}",
+        refund_settled_postings(refund, order.currency, succeeded),
+    )
+    if not succeeded:
+        order.refunded_minor -= refund.amount_minor
+        uow.payments.save_order(order)
+    uow.payments.settle_refund(refund)
+
+
+def refund_deposit(
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    rider_id: uuid.UUID,
+    currency: object,
+    key: object,
+    notify_url: str,
+) -> list[Refund]:
+    """Give the whole deposit back through the gateway, once no rental or debt is open."""
+    request_key = check_idempotency_key(key)
+    if not isinstance(currency, str):
+        raise InvalidInput("currency is required", "invalid_currency")
+    with uow:
+        earlier = uow.payments.refunds_for_request(rider_id, request_key)
+        if earlier:
+            return earlier
+        if uow.rentals.has_open(rider_id):
+            raise Conflict("end your rental first", "rental_in_progress")
+        if debt(uow, rider_id, currency) > 0:
+            raise Conflict("settle your debt first", "debt_outstanding")
+        deposit = rider_account(AccountKind.RIDER_DEPOSIT, str(rider_id), currency)
+        held = uow.ledger.balance(deposit, for_update=True)
+        if held <= 0:
+            raise Conflict("there is no deposit to refund", "no_deposit")
+        planned = _plan_refunds(uow, rider_id, currency, held, request_key)
+        uow.commit()
+    for refund, order in planned:
+        try:
+            gateway.request_refund(refund, order, notify_url)
+        except GatewayError:
+            log.warning("gateway refused refund %s; the deposit is returned", refund.id)
+            with uow:
+                stored = uow.payments.refund(refund.id, for_update=True)
+                fresh = uow.payments.order(order.id, for_update=True)
+                assert stored is not None and fresh is not None
+                if stored.state is RefundState.PROCESSING:
+                    _settle_refund(uow, stored, fresh, succeeded=False)
+                uow.commit()
+    with uow:
+        return uow.payments.refunds_for_request(rider_id, request_key)
+
+
+def _plan_refunds(
+    uow: UnitOfWork, rider_id: uuid.UUID, currency: str, held: int, request_key: str
+) -> list[tuple[Refund, PaymentOrder]]:
+    """Split the held deposit over the orders that paid it, each refunded on its own trade."""
+    planned = []
+    remaining = held
+    for order in uow.payments.refundable_deposits(rider_id, currency):
+        amount = min(remaining, order.amount_minor - order.refunded_minor)
+        if amount <= 0:
+            break
+        refund = Refund(
+            uuid.uuid4(),
+            order.id,
+            rider_id,
+            amount,
+            RefundState.PROCESSING,
+            f"{request_key}:{order.id}",
+        )
+        order.refunded_minor += amount
+        uow.payments.save_order(order)
+        uow.payments.add_refund(refund)
+        uow.ledger.post(
+            "refund_request",
+            f"refund-request:{refund.id}",
+            refund_requested_postings(refund, currency),
+        )
+        planned.append((refund, order))
+        remaining -= amount
+    if remaining:
+        raise Conflict(
+            "part of this deposit was not paid through a gateway; ask support", "refund_manual"
+        )
+    return planned
