@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Flask
 
-from rental.api import errors, ops, payments, pricing, rentals, riders, wallet
+from rental.api import errors, ops, payments, pricing, receipts, rentals, riders, wallet
 from rental.bootstrap import Platform
 from rental.config import Config
 
@@ -28,6 +28,7 @@ def create_app(
         pricing.blueprint,
         wallet.blueprint,
         payments.blueprint,
+        receipts.blueprint,
     ):
         app.register_blueprint(blueprint)
 

@@ -6,6 +6,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from rental.adapters.credit import CreditRepository
+from rental.adapters.disputes import DisputeRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
 from rental.adapters.payments import PaymentRepository
@@ -43,6 +44,7 @@ class UnitOfWork:
         self.pricing_plans = PricingPlanRepository(connection)
         self.credit = CreditRepository(connection)
         self.payments = PaymentRepository(connection)
+        self.disputes = DisputeRepository(connection)
         return self
 
     def __exit__(

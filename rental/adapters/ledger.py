@@ -108,6 +108,16 @@ class LedgerRepository:
             query = query.where(ledger_transactions.c.created_at < before)
         return [dict(row) for row in self._c.execute(query).mappings()]
 
+    def postings_of(self, reference: str) -> list[tuple[str, int]]:
+        """(account kind, amount) of the transaction booked under `reference`."""
+        rows = self._c.execute(
+            select(accounts.c.kind, postings.c.amount_minor)
+            .join(accounts, accounts.c.id == postings.c.account_id)
+            .join(ledger_transactions, ledger_transactions.c.id == postings.c.transaction_id)
+            .where(ledger_transactions.c.reference == reference)
+        )
+        return [(kind, int(amount)) for kind, amount in rows]
+
     def totals(self) -> list[dict[str, Any]]:
         """Sum of postings per currency and account kind, for the books report."""
         rows = self._c.execute(

@@ -41,6 +41,7 @@ _CONFLICTS = {
     "assets_lock_id_key": ("this lock already holds an asset", "lock_in_use"),
     "rentals_one_open_per_asset": ("someone else is using this asset", "asset_in_use"),
     "rentals_one_open_per_rider": ("finish your current rental first", "rental_in_progress"),
+    "disputes_one_open_per_rental": ("this rental already has an open dispute", "dispute_open"),
 }
 
 
@@ -202,6 +203,10 @@ class AssetRepository:
     def add(self, asset: Asset) -> None:
         with conflicts_as_errors():
             self._c.execute(insert(assets).values(**{**asdict(asset), "kind": asset.kind.value}))
+
+    def get(self, asset_id: UUID) -> Asset | None:
+        row = self._c.execute(select(assets).where(assets.c.id == asset_id)).mappings().first()
+        return _asset(row) if row else None
 
     def for_scan(
         self, code: str, rider_id: UUID | None = None, idempotency_key: str | None = None

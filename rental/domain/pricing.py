@@ -94,3 +94,23 @@ def _duration(seconds: int) -> str:
         hours = seconds // 3600
         return "hour" if hours == 1 else f"{hours} h"
     return f"{seconds // 60} min"
+
+
+def fare_lines(duration_seconds: int, tariff: Tariff) -> list[tuple[str, int]]:
+    """The fare itemised for a receipt; the amounts always add up to fare_for()."""
+    if tariff.free_seconds and duration_seconds <= tariff.free_seconds:
+        return [(f"Within the first {_duration(tariff.free_seconds)} (free)", 0)]
+    lines = []
+    if tariff.unlock_fee_minor:
+        lines.append(("Unlock", tariff.unlock_fee_minor))
+    billable = max(1, duration_seconds - tariff.free_seconds)
+    intervals = started_intervals(billable, tariff.interval_seconds)
+    riding = time_charge(billable, tariff)
+    label = f"Riding: {intervals} x {_duration(tariff.interval_seconds)}"
+    if tariff.free_seconds:
+        label += f" after {_duration(tariff.free_seconds)} free"
+    lines.append((label, intervals * tariff.rate_per_interval_minor))
+    capped = riding - intervals * tariff.rate_per_interval_minor
+    if capped:
+        lines.append(("Daily cap", capped))
+    return lines

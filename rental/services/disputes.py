@@ -1,0 +1,76 @@
+"""Riders dispute a fare; operators refund it through the ledger."""
+
+import uuid
+from datetime import datetime
+
+from rental.adapters.db import UnitOfWork
+from rental.domain.disputes import (
+    Dispute,
+    DisputeState,
+    checked_reason,
+    fare_refund_postings,
+)
+from rental.domain.errors import Conflict, NotFound
+from rental.domain.rentals import RentalState
+from rental.services.rentals import rental_of_rider
+from rental.services.wallet import credit_and_settle
+
+
+def open_dispute(
+    uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID, reason: object, now: datetime
+) -> Dispute:
+    rental = rental_of_rider(uow, rider_id, rental_id)
+    if rental.state is not RentalState.ENDED or not rental.fare_minor:
+        raise Conflict("only a charged, finished rental can be disputed", "not_disputable")
+    dispute = Dispute(uuid.uuid4(), rental.id, rider_id, checked_reason(reason), DisputeState.OPEN)
+    with uow:
+        uow.disputes.add(dispute)
+        uow.commit()
+    dispute.created_at = now
+    return dispute
+
+
+def resolve_dispute(
+    uow: UnitOfWork,
+    dispute_id: uuid.UUID,
+    refund_minor: object,
+    note: object,
+    now: datetime,
+    floor_minor: int,
+) -> Dispute:
+    with uow:
+        dispute = uow.disputes.get(dispute_id, for_update=True)
+        if dispute is None:
+            raise NotFound("no such dispute", "dispute_not_found")
+        rental = uow.rentals.get(dispute.rental_id, for_update=True)
+        assert rental is not None and rental.fare_minor is not None
+        refundable = rental.fare_minor - uow.disputes.refunded_for_rental(rental.id)
+        amount = (
+            refund_minor
+            if isinstance(refund_minor, int) and not isinstance(refund_minor, bool)
+            else -1
+        )
+        dispute.resolve(amount, refundable, str(note or ""), now)
+        if dispute.refund_minor:
+            currency = rental.tariff.currency
+            credit_and_settle(
+                uow,
+                dispute.rider_id,
+                currency,
+                "fare_refund",
+                f"dispute:{dispute.id}",
+                fare_refund_postings(dispute, currency),
+                floor_minor,
+            )
+        uow.disputes.save(dispute)
+        uow.commit()
+    return dispute
+
+
+def disputes_in_state(uow: UnitOfWork, state: str) -> list[Dispute]:
+    try:
+        wanted = DisputeState(state)
+    except ValueError:
+        raise NotFound(f"no dispute state {state}", "invalid_state") from None
+    with uow:
+        return uow.disputes.in_state(wanted)

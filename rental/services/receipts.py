@@ -1,0 +1,58 @@
+"""The receipt of a finished rental: what was charged, how it was paid, what was refunded."""
+
+import uuid
+from dataclasses import dataclass
+
+from rental.adapters.db import UnitOfWork
+from rental.domain.disputes import Dispute
+from rental.domain.errors import Conflict
+from rental.domain.ledger import AccountKind
+from rental.domain.pricing import fare_lines
+from rental.domain.rentals import Rental, RentalState
+from rental.services.rentals import rental_of_rider
+
+
+@dataclass(frozen=True)
+class Receipt:
+    number: str
+    rental: Rental
+    asset_code: str
+    asset_kind: str
+    lines: list[tuple[str, int]]
+    total_minor: int
+    paid_from_wallet_minor: int
+    owed_minor: int  # left as debt when the trip ended
+    refunded_minor: int
+    disputes: list[Dispute]
+
+
+def receipt_number(rental_id: uuid.UUID) -> str:
+    return f"R-{rental_id.hex[:12].upper()}"
+
+
+def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> Receipt:
+    rental = rental_of_rider(uow, rider_id, rental_id)
+    if rental.state is not RentalState.ENDED:
+        raise Conflict("the receipt is ready when the rental has ended", "receipt_not_ready")
+    duration = rental.duration_seconds or 0
+    with uow:
+        asset = uow.assets.get(rental.asset_id)
+        postings = uow.ledger.postings_of(f"fare:{rental.id}")
+        disputes = uow.disputes.for_rental(rental.id)
+    assert asset is not None
+
+    def paid_by(kind: AccountKind) -> int:
+        return -sum(amount for account, amount in postings if account == kind.value)
+
+    return Receipt(
+        number=receipt_number(rental.id),
+        rental=rental,
+        asset_code=asset.code,
+        asset_kind=asset.kind.value,
+        lines=fare_lines(duration, rental.tariff),
+        total_minor=rental.fare_minor or 0,
+        paid_from_wallet_minor=paid_by(AccountKind.RIDER_WALLET),
+        owed_minor=paid_by(AccountKind.RIDER_RECEIVABLE),
+        refunded_minor=sum(dispute.refund_minor for dispute in disputes),
+        disputes=disputes,
+    )

@@ -1,0 +1,74 @@
+"""Every finished rental has a receipt; a disputed fare can be refunded by an operator."""
+
+import re
+
+
+def finished_ride(system, credit_minor=1000):
+    code, lock = system.bike()
+    rider = system.rider(credit_minor=credit_minor)
+    rental_id = system.scan(rider, code).json()["id"]
+    assert system.rental(rider, rental_id, wait=5)["state"] == "active"
+    lock.close()
+    system.wait_state(rider, rental_id, "ended")
+    return rider, rental_id, code
+
+
+def test_a_finished_rental_has_a_receipt_with_lines_that_add_up(system):
+    rider, rental_id, code = finished_ride(system, credit_minor=100)
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    assert receipt["asset"] == {"code": code, "kind": "bike"}
+    assert receipt["total_minor"] == 150
+    assert sum(line["amount_minor"] for line in receipt["lines"]) == 150
+    assert (receipt["paid_from_wallet_minor"], receipt["owed_minor"]) == (100, 50)
+    assert receipt["url"].endswith(f"/api/v1/rentals/{rental_id}/receipt")
+
+
+def test_the_printable_receipt_carries_a_qr_code(system):
+    rider, rental_id, _ = finished_ride(system)
+    page = system.get(f"/api/v1/rentals/{rental_id}/receipt.html", rider)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<svg" in page.text and "1.50 CNY" in page.text
+    assert re.search(r"<path[^>]+d=", page.text)
+
+
+def test_no_receipt_before_the_end_and_none_for_another_rider(system):
+    code, _ = system.bike()
+    rider = system.rider()
+    rental_id = system.scan(rider, code).json()["id"]
+    early = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider)
+    assert (early.status_code, early.json()["error"]["code"]) == (409, "receipt_not_ready")
+    assert system.get(f"/api/v1/rentals/{rental_id}/receipt", system.rider()).status_code == 404
+
+
+def test_an_operator_refunds_part_of_a_disputed_fare_to_the_wallet(system):
+    rider, rental_id, _ = finished_ride(system, credit_minor=1000)
+    opened = system.post(
+        f"/api/v1/rentals/{rental_id}/disputes", {"reason": "The lock jammed"}, rider
+    )
+    assert opened.status_code == 201
+    again = system.post(f"/api/v1/rentals/{rental_id}/disputes", {"reason": "Again"}, rider)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "dispute_open")
+
+    operator = system.operator()
+    [listed] = system.get("/api/v1/ops/disputes", operator).json()["disputes"]
+    path = f"/api/v1/ops/disputes/{listed['id']}/resolution"
+    too_much = system.post(path, {"refund_minor": 151}, operator)
+    assert (too_much.status_code, too_much.json()["error"]["code"]) == (400, "invalid_refund")
+    resolved = system.post(path, {"refund_minor": 100, "note": "jammed lock confirmed"}, operator)
+    assert resolved.json()["state"] == "refunded"
+    twice = system.post(path, {"refund_minor": 100}, operator)
+    assert (twice.status_code, twice.json()["error"]["code"]) == (409, "dispute_resolved")
+
+    assert system.balance(rider) == 1000 - 150 + 100
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    assert receipt["refunded_minor"] == 100
+
+    # A second dispute can only ask for what is left.
+    second = system.post(
+        f"/api/v1/rentals/{rental_id}/disputes", {"reason": "rest too"}, rider
+    ).json()
+    rest = system.post(
+        f"/api/v1/ops/disputes/{second['id']}/resolution", {"refund_minor": 51}, operator
+    )
+    assert rest.status_code == 400
+    assert system.post("/api/v1/ops/disputes/x/resolution", {}, rider).status_code == 403
