@@ -92,6 +92,10 @@ class BrokerAccounts:
         if not waiter[0].wait(10):
             self._pending.pop(tag, None)
             raise BrokerAccountError("broker did not answer the account change")
-        errors = [f"{r.get('command')}: {r['error']}" for r in waiter[1] if r.get("error")]
+        errors = [
+            f"{r.get('command')}: {r['error']}"
+            for r in waiter[1]
+            if r.get("error") and not str(r["error"]).endswith("not found")
+        ]
         if errors:
             raise BrokerAccountError("; ".join(errors))

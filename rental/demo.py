@@ -1,6 +1,7 @@
-"""The demo city: Shanghai around People's Square, a rider with credit, a fleet of bikes.
+"""The demo city: Shanghai around People's Square, two riders, a fleet of bikes.
 
-Idempotent: running it again keeps what exists and only tops up the fleet file.
+Idempotent: running it again keeps what exists and only tops up the fleet. A fresh
+database gets a fresh fleet (locks from an older fleet file are decommissioned).
 """
 
 import json
@@ -17,39 +18,48 @@ from rental.services import accounts, fleet
 CITY_ID = "demo"
 CENTER = (121.4737, 31.2304)  # (lon, lat)
 RIDER = {"phone": "13800000001", "password": "demo-rider-pass", "name": "Demo Rider"}
+NEW_RIDER = {"phone": "13800000002", "password": "demo-rider-pass", "name": "New Rider"}
 OPERATOR = {"phone": "13900000001", "password": "demo-operator-pass", "name": "Demo Operator"}
 WELCOME_CREDIT_MINOR = 2000  # 20.00 CNY
+GOOD_CREDIT = 700
+# kind: (tariff, deposit, credit score that waives it)
 DEMO_PRICES = {
-    "bike": Tariff(
-        "CNY", 0, rate_per_interval_minor=150, interval_seconds=1800, daily_cap_minor=2000
+    "bike": (
+        Tariff("CNY", 0, 150, 1800, daily_cap_minor=2000, out_of_zone_fee_minor=500),
+        29900,
+        650,
     ),
-    "ebike": Tariff("CNY", 100, rate_per_interval_minor=300, interval_seconds=1800),
-    "power_bank": Tariff("CNY", 0, 200, 3600, free_seconds=300, daily_cap_minor=2000),
-    "umbrella": Tariff("CNY", 0, 100, 3600, daily_cap_minor=500),
-    "basketball": Tariff("CNY", 0, 300, 3600, daily_cap_minor=1500),
+    "ebike": (Tariff("CNY", 100, 300, 1800, out_of_zone_fee_minor=1000), 29900, 700),
+    "power_bank": (Tariff("CNY", 0, 200, 3600, free_seconds=300, daily_cap_minor=2000), 9900, 600),
+    "umbrella": (Tariff("CNY", 0, 100, 3600, daily_cap_minor=500), 4900, 600),
+    "basketball": (Tariff("CNY", 0, 300, 3600, daily_cap_minor=1500), 9900, 600),
 }
 
 
 def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
-    with platform.uow() as uow:
-        if uow.cities.currency_of(CITY_ID) is None:
-            uow.cities.add(CITY_ID, "Demo City (Shanghai)", "CNY", "Asia/Shanghai", *CENTER)
-            for kind, tariff in DEMO_PRICES.items():
-                uow.pricing_plans.publish(CITY_ID, kind, tariff)
-            uow.commit()
+    path = Path(fleet_file)
+    locks = json.loads(path.read_text()) if path.exists() else []
+    if _create_city(platform):
+        for stale in locks:  # a fleet file from an earlier database
+            platform.accounts().delete_lock_account(stale["lock_id"])
+        locks = []
     rider_id = _account(platform, RIDER, Role.RIDER)
+    _account(platform, NEW_RIDER, Role.RIDER)
     _account(platform, OPERATOR, Role.OPERATOR)
+    with platform.engine.begin() as connection:  # a rider with a good record rides deposit-free
+        connection.exec_driver_sql(
+            "UPDATE users SET credit_score = %(score)s WHERE id = %(id)s",
+            {"score": GOOD_CREDIT, "id": rider_id},
+        )
     accounts.grant_promotion(
         platform.uow(), rider_id, "CNY", WELCOME_CREDIT_MINOR, f"welcome:{rider_id}"
     )
 
-    path = Path(fleet_file)
-    locks = json.loads(path.read_text()) if path.exists() else []
     spread = random.Random(42)
     for number in range(len(locks) + 1, bikes + 1):
-        credentials = fleet.provision_lock(
-            platform.uow(), platform.broker_accounts, f"DEMO-L{number:04d}"
-        )
+        lock_id = f"DEMO-L{number:04d}"
+        platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
+        credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
         fleet.register_asset(
             platform.uow(), f"BK{number:05d}", "bike", credentials.lock_id, CITY_ID
         )
@@ -66,6 +76,17 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(locks, indent=1))
     path.chmod(0o600)
+
+
+def _create_city(platform: Platform) -> bool:
+    with platform.uow() as uow:
+        if uow.cities.currency_of(CITY_ID) is not None:
+            return False
+        uow.cities.add(CITY_ID, "Demo City (Shanghai)", "CNY", "Asia/Shanghai", *CENTER)
+        for kind, (tariff, deposit, waiver) in DEMO_PRICES.items():
+            uow.pricing_plans.publish(CITY_ID, kind, tariff, deposit, waiver)
+        uow.commit()
+    return True
 
 
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:

@@ -45,7 +45,8 @@ cat <<BANNER
   Sandbox pay    http://127.0.0.1:$PAY_PORT           (payment gateway: open a top-up's pay_url to pay)
   Logs           var/log/
 
-  Rider          phone 13800000001   password demo-rider-pass   (20.00 CNY welcome credit)
+  Rider          phone 13800000001   password demo-rider-pass   (20.00 CNY credit, score 700: no deposit)
+  New rider      phone 13800000002   password demo-rider-pass   (score 600: pays the 299.00 CNY bike deposit)
   Operator       phone 13900000001   password demo-operator-pass
   Bikes          BK00001 ... QR payload $PUBLIC_BASE_URL/q/BK00001
 

@@ -15,6 +15,8 @@ TARIFF_FIELDS = (
     "interval_seconds",
     "free_seconds",
     "daily_cap_minor",
+    "reservation_per_minute_minor",
+    "out_of_zone_fee_minor",
 )
 CURRENT = pricing_plans.c.retired_at.is_(None)
 

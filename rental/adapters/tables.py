@@ -92,6 +92,8 @@ pricing_plans = Table(
     Column("interval_seconds", Integer, nullable=False),
     Column("free_seconds", Integer, nullable=False),
     Column("daily_cap_minor", BigInteger),
+    Column("reservation_per_minute_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("out_of_zone_fee_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("deposit_minor", BigInteger, nullable=False, server_default=text("0")),
     # Riders whose credit score reaches this ride without the deposit; NULL: nobody.
     Column("deposit_waiver_score", Integer),

@@ -55,6 +55,7 @@ def rental_view(rental: Rental) -> dict[str, Any]:
             "interval_seconds": tariff.interval_seconds,
             "free_seconds": tariff.free_seconds,
             "daily_cap_minor": tariff.daily_cap_minor,
+            "out_of_zone_fee_minor": tariff.out_of_zone_fee_minor,
             "summary": describe(tariff),
         },
     }

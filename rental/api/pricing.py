@@ -55,6 +55,8 @@ def plan_view(plan: PricingPlan) -> dict[str, Any]:
         "interval_seconds": tariff.interval_seconds,
         "free_seconds": tariff.free_seconds,
         "daily_cap_minor": tariff.daily_cap_minor,
+        "reservation_per_minute_minor": tariff.reservation_per_minute_minor,
+        "out_of_zone_fee_minor": tariff.out_of_zone_fee_minor,
         "deposit_minor": plan.deposit_minor,
         "deposit_waiver_score": plan.deposit_waiver_score,
         "summary": describe(tariff),

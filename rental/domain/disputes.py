@@ -31,9 +31,12 @@ class Dispute:
     created_at: datetime | None = None
     resolved_at: datetime | None = None
 
-    def resolve(self, refund_minor: int, refundable_minor: int, note: str, at: datetime) -> None:
+    def resolve(self, refund_minor: int, refundable_minor: int, note: str, at: datetime) -> bool:
+        """False when this same resolution was made before (a retried request)."""
         if self.state is not DisputeState.OPEN:
-            raise Conflict("this dispute is already resolved", "dispute_resolved")
+            if refund_minor == self.refund_minor:
+                return False
+            raise Conflict("this dispute is already resolved otherwise", "dispute_resolved")
         if not 0 <= refund_minor <= refundable_minor:
             raise InvalidInput(
                 f"refund_minor must be between 0 and {refundable_minor}", "invalid_refund"
@@ -42,6 +45,7 @@ class Dispute:
         self.state = DisputeState.REFUNDED if refund_minor else DisputeState.REJECTED
         self.note = note
         self.resolved_at = at
+        return True
 
 
 def checked_reason(reason: object) -> str:

@@ -19,6 +19,10 @@ class Tariff:
     free_seconds: int = 0
     # The time charge of each started 24 hours never exceeds this.
     daily_cap_minor: int | None = None
+    # Holding a vehicle before unlocking it, per started minute of the hold.
+    reservation_per_minute_minor: int = 0
+    # Added when a trip ends outside the service area or in a no-parking zone.
+    out_of_zone_fee_minor: int = 0
 
     def __post_init__(self) -> None:
         if not 60 <= self.interval_seconds <= DAY_SECONDS:
@@ -29,6 +33,8 @@ class Tariff:
             raise ValueError("free_seconds must be between 0 and a day")
         if self.daily_cap_minor is not None and self.daily_cap_minor < 0:
             raise ValueError("daily_cap_minor cannot be negative")
+        if self.reservation_per_minute_minor < 0 or self.out_of_zone_fee_minor < 0:
+            raise ValueError("fees cannot be negative")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,8 @@ def resolve_dispute(
             if isinstance(refund_minor, int) and not isinstance(refund_minor, bool)
             else -1
         )
-        dispute.resolve(amount, refundable, str(note or ""), now)
+        if not dispute.resolve(amount, refundable, str(note or ""), now):
+            return dispute
         if dispute.refund_minor:
             currency = rental.tariff.currency
             credit_and_settle(

@@ -17,10 +17,18 @@ PRICE_FIELDS = {
     "interval_seconds": (60, 24 * 3600),
     "free_seconds": (0, 24 * 3600),
     "daily_cap_minor": (0, 1_000_000),
+    "reservation_per_minute_minor": (0, 10_000),
+    "out_of_zone_fee_minor": (0, 100_000),
     "deposit_minor": (0, 1_000_000),
     "deposit_waiver_score": (LOWEST_SCORE, HIGHEST_SCORE),
 }
-DEFAULTS = {"unlock_fee_minor": 0, "free_seconds": 0, "deposit_minor": 0}
+DEFAULTS = {
+    "unlock_fee_minor": 0,
+    "free_seconds": 0,
+    "reservation_per_minute_minor": 0,
+    "out_of_zone_fee_minor": 0,
+    "deposit_minor": 0,
+}
 NULLABLE = {"daily_cap_minor", "deposit_waiver_score"}  # null: no cap, never waived
 
 

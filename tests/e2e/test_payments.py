@@ -185,3 +185,17 @@ def test_a_refund_the_gateway_refuses_returns_the_deposit(system):
         )
     finally:
         system.gateway_faults()
+
+
+def test_a_gateway_that_does_not_answer_is_a_clear_503_and_moves_no_money(system):
+    rider = system.rider(credit_minor=0)
+    working = system.platform.payment_gateway
+    system.platform.payment_gateway = type(working)("http://127.0.0.1:9", working.secret)
+    try:
+        answer = system.post(
+            "/api/v1/wallet/top-ups", {"amount_minor": 500, "idempotency_key": "k" * 12}, rider
+        )
+    finally:
+        system.platform.payment_gateway = working
+    assert (answer.status_code, answer.json()["error"]["code"]) == (503, "gateway_unavailable")
+    assert balance(system, rider)["balance_minor"] == 0

@@ -139,6 +139,11 @@ def upgrade() -> None:
         sa.Column("deposit_minor", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
     )
     op.add_column("pricing_plans", sa.Column("deposit_waiver_score", sa.Integer(), nullable=True))
+    for fee in ("reservation_per_minute_minor", "out_of_zone_fee_minor"):
+        op.add_column(
+            "pricing_plans",
+            sa.Column(fee, sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        )
     op.add_column(
         "users",
         sa.Column("credit_score", sa.Integer(), server_default=sa.text("600"), nullable=False),
@@ -147,6 +152,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_column("users", "credit_score")
+    op.drop_column("pricing_plans", "out_of_zone_fee_minor")
+    op.drop_column("pricing_plans", "reservation_per_minute_minor")
     op.drop_column("pricing_plans", "deposit_waiver_score")
     op.drop_column("pricing_plans", "deposit_minor")
     op.drop_index(
