@@ -1,13 +1,15 @@
 """Helpers every blueprint uses: the platform, the JSON body, and how things render."""
 
 import uuid
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
 
 from rental.bootstrap import Platform
 from rental.domain.errors import InvalidInput, NotFound
-from rental.domain.pricing import describe
+from rental.domain.pricing import Tariff, describe
 from rental.domain.rentals import Rental
 
 
@@ -49,16 +51,25 @@ def rental_view(rental: Rental) -> dict[str, Any]:
         "fare": money(rental.fare_minor, tariff.currency),
         "price": {
             "plan_id": str(rental.plan_id) if rental.plan_id else None,
-            "currency": tariff.currency,
-            "unlock_fee_minor": tariff.unlock_fee_minor,
-            "rate_per_interval_minor": tariff.rate_per_interval_minor,
-            "interval_seconds": tariff.interval_seconds,
-            "free_seconds": tariff.free_seconds,
-            "daily_cap_minor": tariff.daily_cap_minor,
-            "out_of_zone_fee_minor": tariff.out_of_zone_fee_minor,
-            "summary": describe(tariff),
+            **tariff_view(tariff),
         },
     }
+
+
+def tariff_view(tariff: Tariff) -> dict[str, Any]:
+    return {**asdict(tariff), "summary": describe(tariff)}
+
+
+def page_args(default_limit: int) -> tuple[int, datetime | None]:
+    """`?limit=N&before=<ISO 8601 time>` for lists newest first."""
+    try:
+        limit = int(request.args.get("limit", default_limit))
+        before = request.args.get("before")
+        return limit, datetime.fromisoformat(before) if before else None
+    except ValueError:
+        raise InvalidInput(
+            "limit is a number and before an ISO 8601 time", "invalid_query"
+        ) from None
 
 
 def _iso(moment: Any) -> str | None:

@@ -5,9 +5,9 @@ from typing import Any
 from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, platform
+from rental.api.common import json_body, platform, tariff_view
 from rental.domain.errors import InvalidInput
-from rental.domain.pricing import PricingPlan, describe
+from rental.domain.pricing import PricingPlan
 from rental.domain.riders import Role
 from rental.services import pricing
 
@@ -44,20 +44,11 @@ def quote(code: str) -> dict[str, Any]:
 
 
 def plan_view(plan: PricingPlan) -> dict[str, Any]:
-    tariff = plan.tariff
     return {
         "plan_id": str(plan.id),
         "city_id": plan.city_id,
         "kind": plan.kind,
-        "currency": tariff.currency,
-        "unlock_fee_minor": tariff.unlock_fee_minor,
-        "rate_per_interval_minor": tariff.rate_per_interval_minor,
-        "interval_seconds": tariff.interval_seconds,
-        "free_seconds": tariff.free_seconds,
-        "daily_cap_minor": tariff.daily_cap_minor,
-        "reservation_per_minute_minor": tariff.reservation_per_minute_minor,
-        "out_of_zone_fee_minor": tariff.out_of_zone_fee_minor,
+        **tariff_view(plan.tariff),
         "deposit_minor": plan.deposit_minor,
         "deposit_waiver_score": plan.deposit_waiver_score,
-        "summary": describe(tariff),
     }

@@ -1,13 +1,13 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, parse_uuid, platform, rental_view
+from rental.api.common import json_body, page_args, parse_uuid, platform, rental_view
 from rental.domain.errors import InvalidInput
 from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
@@ -53,14 +53,7 @@ def show_rental(rental_id: str) -> dict[str, Any]:
 @blueprint.get("")
 @requires(Role.RIDER)
 def list_rentals() -> dict[str, Any]:
-    try:
-        limit = int(request.args.get("limit", 20))
-        before = request.args.get("before")
-        before_at = datetime.fromisoformat(before) if before else None
-    except ValueError:
-        raise InvalidInput(
-            "limit is a number and before an ISO 8601 time", "invalid_query"
-        ) from None
+    limit, before_at = page_args(20)
     found = rentals.rentals_of_rider(platform().uow(), current_user_id(), limit, before_at)
     return {"rentals": [rental_view(rental) for rental in found]}
 

@@ -1,14 +1,12 @@
 """The rider's wallet and its history; the operator's proof that the books balance."""
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import platform
-from rental.domain.errors import InvalidInput
+from rental.api.common import page_args, platform
 from rental.domain.riders import Role
 from rental.services import wallet
 
@@ -26,14 +24,7 @@ def show_wallet() -> dict[str, Any]:
 @blueprint.get("/wallet/transactions")
 @requires(Role.RIDER)
 def list_transactions() -> dict[str, Any]:
-    try:
-        limit = int(request.args.get("limit", 50))
-        before = request.args.get("before")
-        before_at = datetime.fromisoformat(before) if before else None
-    except ValueError:
-        raise InvalidInput(
-            "limit is a number and before an ISO 8601 time", "invalid_query"
-        ) from None
+    limit, before_at = page_args(50)
     rows = wallet.transactions(platform().uow(), current_user_id(), limit, before_at)
     return {
         "postings": [
