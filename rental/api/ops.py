@@ -5,11 +5,11 @@ from typing import Any
 from flask import Blueprint, request
 
 from rental.api.auth import requires
-from rental.api.common import json_body, platform
+from rental.api.common import json_body, parse_uuid, platform
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import qr_payload
 from rental.domain.riders import Role
-from rental.services import fleet
+from rental.services import credit, fleet
 
 blueprint = Blueprint("ops", __name__, url_prefix="/api/v1/ops")
 
@@ -85,3 +85,15 @@ def _asset_view(row: dict[str, Any], base_url: str) -> dict[str, Any]:
             "position": position,
         },
     }
+
+
+@blueprint.post("/riders/<rider_id>/credit-events")
+@requires(Role.OPERATOR)
+def record_credit_event(rider_id: str) -> tuple[dict[str, Any], int]:
+    """An operator confirms a parking violation or damage; once per `reference`."""
+    body = json_body()
+    p = platform()
+    score = credit.record_confirmed_incident(
+        p.uow(), parse_uuid(rider_id, "rider"), body.get("reason"), body.get("reference")
+    )
+    return {"rider_id": rider_id, "score": score}, 201

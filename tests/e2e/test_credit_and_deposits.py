@@ -64,3 +64,17 @@ def test_the_score_moves_with_behaviour_and_says_why(system):
     assert oldest_first == [("unpaid_fare", -15), ("timely_payment", 5), ("clean_ride", 2)]
     assert credit["score"] == credit["history"][0]["score_after"] == 600 - 15 + 5 + 2
     assert all(event["explanation"] for event in credit["history"])
+
+
+def test_operators_record_confirmed_damage_once(system):
+    rider = system.rider()
+    operator = system.operator()
+    path = f"/api/v1/ops/riders/{rider.id}/credit-events"
+    body = {"reason": "damage", "reference": "damage-report-17"}
+    assert system.post(path, body, operator).json()["score"] == 570
+    assert system.post(path, body, operator).json()["score"] == 570  # the same report again
+    assert system.post(path, {**body, "reason": "speeding"}, operator).status_code == 400
+    assert system.post(path, body, rider).status_code == 403
+    [event] = system.get("/api/v1/me/credit", rider).json()["history"]
+    assert (event["reason"], event["delta"]) == ("damage", -30)
+    assert "Damage" in event["explanation"]
