@@ -94,7 +94,8 @@ class PaymentRepository:
     def refunds_for_request(self, rider_id: uuid.UUID, key: str) -> list[Refund]:
         rows = self._c.execute(
             select(refunds).where(
-                refunds.c.rider_id == rider_id, refunds.c.request_key.like(f"{key}:%")
+                refunds.c.rider_id == rider_id,
+                refunds.c.request_key.startswith(f"{key}:", autoescape=True),
             )
         ).mappings()
         return [_refund(row) for row in rows]
