@@ -11,11 +11,11 @@ from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
 from rental.adapters.payments import PaymentRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
+from rental.adapters.rentals import RentalRepository
 from rental.adapters.repositories import (
     AssetRepository,
     CityRepository,
     LockRepository,
-    RentalRepository,
     UserRepository,
 )
 

@@ -1,0 +1,115 @@
+"""Rentals in PostgreSQL, with their trace as a PostGIS LineString."""
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, func, insert, select, update
+
+from rental.adapters.repositories import conflicts_as_errors
+from rental.adapters.tables import OPEN_RENTAL, rentals
+from rental.domain.pricing import Tariff
+from rental.domain.rentals import FailureReason, Rental, RentalState
+
+_rental_columns = [c for c in rentals.c if c.name != "trace"]
+
+
+class RentalRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, rental: Rental) -> None:
+        with conflicts_as_errors():
+            self._c.execute(insert(rentals).values(**_rental_values(rental)))
+
+    def save(self, rental: Rental) -> None:
+        self._c.execute(
+            update(rentals).where(rentals.c.id == rental.id).values(**_rental_values(rental))
+        )
+
+    def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None:
+        return self._one(select(*_rental_columns).where(rentals.c.id == rental_id), for_update)
+
+    def by_idempotency_key(self, rider_id: UUID, key: str) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(
+                rentals.c.rider_id == rider_id, rentals.c.idempotency_key == key
+            ),
+            False,
+        )
+
+    def open_for_lock(self, lock_id: str) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(rentals.c.lock_id == lock_id, OPEN_RENTAL), True
+        )
+
+    def for_rider(self, rider_id: UUID, limit: int, before: datetime | None) -> list[Rental]:
+        query = select(*_rental_columns).where(rentals.c.rider_id == rider_id)
+        if before is not None:
+            query = query.where(rentals.c.requested_at < before)
+        query = query.order_by(rentals.c.requested_at.desc()).limit(limit)
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
+    def has_open(self, rider_id: UUID) -> bool:
+        query = select(rentals.c.id).where(rentals.c.rider_id == rider_id, OPEN_RENTAL)
+        return self._c.execute(query).first() is not None
+
+    def unlocking_expired_before(self, moment: datetime) -> list[Rental]:
+        query = (
+            select(*_rental_columns)
+            .where(rentals.c.state == RentalState.UNLOCKING.value)
+            .where(rentals.c.unlock_expires_at < moment)
+            .with_for_update(skip_locked=True)
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
+    def set_trace(self, rental_id: UUID, wkt: str) -> float:
+        """Store the path and return its length in metres on the WGS 84 spheroid."""
+        geometry = func.ST_GeomFromText(wkt, 4326)
+        distance = self._c.execute(
+            update(rentals)
+            .where(rentals.c.id == rental_id)
+            .values(trace=geometry, distance_m=func.ST_Length(func.Geography(geometry)))
+            .returning(rentals.c.distance_m)
+        ).scalar_one()
+        return float(distance)
+
+    def trace_geojson(self, rental_id: UUID) -> str | None:
+        return self._c.execute(
+            select(func.ST_AsGeoJSON(rentals.c.trace)).where(rentals.c.id == rental_id)
+        ).scalar()
+
+    def _one(self, query: Any, for_update: bool) -> Rental | None:
+        if for_update:
+            query = query.with_for_update()
+        row = self._c.execute(query).mappings().first()
+        return _rental(row) if row else None
+
+
+def _rental_values(rental: Rental) -> dict[str, Any]:
+    values = asdict(rental)
+    values["tariff"] = asdict(rental.tariff)
+    values["state"] = rental.state.value
+    values["failure_reason"] = rental.failure_reason.value if rental.failure_reason else None
+    return values
+
+
+def _rental(row: RowMapping) -> Rental:
+    return Rental(
+        id=row["id"],
+        rider_id=row["rider_id"],
+        asset_id=row["asset_id"],
+        lock_id=row["lock_id"],
+        tariff=Tariff(**row["tariff"]),
+        state=RentalState(row["state"]),
+        requested_at=row["requested_at"],
+        idempotency_key=row["idempotency_key"],
+        unlock_command_id=row["unlock_command_id"],
+        unlock_expires_at=row["unlock_expires_at"],
+        started_at=row["started_at"],
+        ended_at=row["ended_at"],
+        failure_reason=FailureReason(row["failure_reason"]) if row["failure_reason"] else None,
+        fare_minor=row["fare_minor"],
+        distance_m=row["distance_m"],
+    )
