@@ -78,7 +78,9 @@ class LockReports:
                     )
                 case Channel.TELEMETRY:
                     report = decode_telemetry(message.payload)
-                    lock_events.handle_telemetry(self._uow(), topic.lock_id, report, self._clock())
+                    lock_events.handle_telemetry(
+                        self._uow(), topic.lock_id, report, self._clock(), self._wallet_floor
+                    )
                 case Channel.STATUS:
                     status = decode_status(message.payload)
                     lock_events.handle_status(self._uow(), topic.lock_id, status, self._clock())

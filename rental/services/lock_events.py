@@ -52,7 +52,7 @@ def handle_event(
                 uow.locks.record_seen(
                     lock_id, received_at, locked=True, lon=event.lon, lat=event.lat
                 )
-                _end_trip(uow, lock_id, at, event, wallet_floor_minor)
+                _end_trip(uow, lock_id, at, event.lon, event.lat, wallet_floor_minor)
             case EventType.FAULT:
                 log.warning("lock %s reports fault %s", lock_id, event.reason)
         uow.commit()
@@ -88,17 +88,26 @@ def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: st
 
 
 def _end_trip(
-    uow: UnitOfWork, lock_id: str, at: datetime, event: Event, wallet_floor_minor: int
+    uow: UnitOfWork,
+    lock_id: str,
+    at: datetime,
+    lon: float | None,
+    lat: float | None,
+    wallet_floor_minor: int,
+    *,
+    from_telemetry: bool = False,
 ) -> None:
     rental = uow.rentals.open_for_lock(lock_id)
     if rental is None or rental.state is not RentalState.ACTIVE:
         return
     assert rental.started_at is not None
+    if from_telemetry and at <= rental.started_at:
+        return  # a report from before the latch opened, delivered late
     fare = rental.end(at)
     assert rental.ended_at is not None
     fixes = uow.lock_log.fixes_between(lock_id, rental.started_at, rental.ended_at)
-    if event.lon is not None and event.lat is not None and is_valid_position(event.lon, event.lat):
-        fixes.append(Fix(rental.ended_at, event.lon, event.lat))
+    if lon is not None and lat is not None and is_valid_position(lon, lat):
+        fixes.append(Fix(rental.ended_at, lon, lat))
     path = ordered_path(fixes)
     rental.distance_m = (
         uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
@@ -113,8 +122,14 @@ def _end_trip(
 
 
 def handle_telemetry(
-    uow: UnitOfWork, lock_id: str, report: Telemetry, received_at: datetime
+    uow: UnitOfWork,
+    lock_id: str,
+    report: Telemetry,
+    received_at: datetime,
+    wallet_floor_minor: int = 0,
 ) -> None:
+    """Record a fix. A lock that reports itself locked during a trip ends it: should its
+    `locked` event be lost, the rider must not be charged on and on."""
     if not is_valid_position(report.lon, report.lat):
         log.info("lock %s sent an impossible position; ignored", lock_id)
         return
@@ -141,6 +156,16 @@ def handle_telemetry(
                 lon=report.lon,
                 lat=report.lat,
             )
+            if report.locked:
+                _end_trip(
+                    uow,
+                    lock_id,
+                    at,
+                    report.lon,
+                    report.lat,
+                    wallet_floor_minor,
+                    from_telemetry=True,
+                )
         uow.commit()
 
 

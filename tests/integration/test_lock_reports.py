@@ -160,3 +160,24 @@ def test_two_lockctl_instances_share_the_work_without_double_processing(
         lock.disconnect()
         for controller in controllers:
             controller.stop()
+
+
+def test_a_lock_reporting_itself_locked_ends_a_trip_whose_locked_event_was_lost(platform):
+    lock_id = new_lock_id()
+    rider, rental, _ = started_rental(platform, lock_id)
+    opened = Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    reports.handle_event(platform.uow(), lock_id, opened, utc_now())
+    # A report sent before the latch opened, delivered late, must not end the trip.
+    early = Telemetry(1, 2, ms(ago(55)), 121.47, 31.23, locked=True, battery_pct=90)
+    reports.handle_telemetry(platform.uow(), lock_id, early, utc_now())
+    with platform.uow() as uow:
+        assert uow.rentals.get(rental.id).state is RentalState.ACTIVE
+
+    parked = Telemetry(1, 9, ms(ago(5)), 121.48, 31.235, locked=True, battery_pct=88)
+    reports.handle_telemetry(platform.uow(), lock_id, parked, utc_now())
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+        balance = uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, "CNY", str(rider.id)))
+    assert ended.state is RentalState.ENDED
+    assert 40 <= ended.duration_seconds <= 50
+    assert balance == 1000 - 150
