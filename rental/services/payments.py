@@ -6,6 +6,7 @@ and currency of the order; each moves money at most once.
 """
 
 import logging
+import re
 import uuid
 from datetime import datetime
 
@@ -32,6 +33,8 @@ from rental.services.wallet import credit_and_settle, debt
 
 log = logging.getLogger(__name__)
 
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
 
 def start_top_up(
     uow: UnitOfWork,
@@ -51,8 +54,8 @@ def start_top_up(
             f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
             "invalid_amount",
         )
-    if currency not in ("CNY",):
-        raise InvalidInput("currency must be CNY", "invalid_currency")
+    if not isinstance(currency, str) or not CURRENCY.match(currency):
+        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
     order = _new_order(rider_id, Purpose.TOP_UP, amount, str(currency), gateway.name, key)
     return _open_order(uow, gateway, order, notify_url)
 
