@@ -24,7 +24,9 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
-LOCKCTL_INSTANCE=demo LOCKCTL_SHARE_GROUP=lockctl-demo $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
+# A group and a clean session of its own per run: a demo that dies must not leave a
+# session behind that keeps receiving its share of the next run's lock reports.
+LOCKCTL_INSTANCE=demo-$$ LOCKCTL_SHARE_GROUP=demo-$$ LOCKCTL_PERSISTENT_SESSION=0 $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
 $PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
   >> var/log/simulator.log 2>&1 & pids+=($!)
 $PY -m sandboxpay --port "$PAY_PORT" --secret-file var/secrets/sandboxpay >> var/log/sandboxpay.log 2>&1 & pids+=($!)

@@ -44,7 +44,12 @@ class SimulatedLock:
     """A VirtualLock with a connection; safe to drive from several threads."""
 
     def __init__(self, secrets: LockSecrets, broker: BrokerAddress) -> None:
-        self.logic = VirtualLock(secrets.lock_id, secrets.signing_key, secrets.lon, secrets.lat)
+        # Firmware keeps its boot counter in flash; a simulator process starting over must
+        # not reuse a boot number either, or its events would be taken for repeats.
+        self.logic = VirtualLock(
+            secrets.lock_id, secrets.signing_key, secrets.lon, secrets.lat, boot=now_ms()
+        )
+        self.secrets = secrets
         self._broker = broker.with_credentials(secrets.lock_id, secrets.mqtt_password)
         self._guard = threading.RLock()
         self._ride: threading.Thread | None = None

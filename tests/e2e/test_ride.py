@@ -131,3 +131,26 @@ def test_a_lock_that_dies_mid_ride_ends_the_trip_when_it_comes_back(system):
     lock.close()
     ended = system.wait_state(rider, rental_id, "ended")
     assert ended["fare"]["amount_minor"] == 150
+
+
+def test_a_restarted_simulator_is_not_mistaken_for_repeats_of_its_earlier_run(system):
+    code, lock = system.bike()
+    rider = system.rider(credit_minor=1000)
+    first = system.scan(rider, code).json()["id"]
+    assert system.rental(rider, first, wait=5)["state"] == "active"
+    lock.close()
+    system.wait_state(rider, first, "ended")
+
+    # The same lock in a new simulator process: same id and secrets, fresh memory.
+    lock.go_offline()
+    system.wait_presence(lock.lock_id, online=False)
+    again = type(lock)(lock.secrets, system.broker)
+    system.locks.append(again)
+    assert again.logic.boot > lock.logic.boot
+    again.go_online()
+    system.wait_presence(lock.lock_id, online=True)
+    second = system.scan(rider, code).json()["id"]
+    assert system.rental(rider, second, wait=5)["state"] == "active"
+    again.ride([tuple(point) for point in ROUTE], interval_s=0.05)
+    again.close()
+    assert system.wait_state(rider, second, "ended")["distance_m"] > 1000
