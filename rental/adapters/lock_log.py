@@ -71,21 +71,23 @@ class LockLog:
         battery_pct: int | None,
         accuracy_m: float | None,
     ) -> bool:
-        inserted = self._c.execute(
-            insert(lock_positions)
-            .values(
-                lock_id=lock_id,
-                boot=boot,
-                seq=seq,
-                recorded_at=recorded_at,
-                position=point(lon, lat),
-                locked=locked,
-                battery_pct=battery_pct,
-                accuracy_m=accuracy_m,
-            )
-            .on_conflict_do_nothing(constraint="lock_positions_pkey")
-            .returning(lock_positions.c.seq)
-        ).first()
+        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+        with _unknown_lock_as_not_found(lock_id):
+            inserted = self._c.execute(
+                insert(lock_positions)
+                .values(
+                    lock_id=lock_id,
+                    boot=boot,
+                    seq=seq,
+                    recorded_at=recorded_at,
+                    position=point(lon, lat),
+                    locked=locked,
+                    battery_pct=battery_pct,
+                    accuracy_m=accuracy_m,
+                )
+                .on_conflict_do_nothing(constraint="lock_positions_pkey")
+                .returning(lock_positions.c.seq)
+            ).first()
         return inserted is not None
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]:

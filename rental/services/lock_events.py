@@ -135,19 +135,21 @@ def handle_telemetry(
         return
     at = lock_time(report.ts, received_at)
     with uow:
-        if uow.locks.get(lock_id) is None:
+        try:
+            new_fix = uow.lock_log.record_fix(
+                lock_id,
+                report.boot,
+                report.seq,
+                at,
+                report.lon,
+                report.lat,
+                report.locked,
+                report.battery_pct,
+                report.accuracy_m,
+            )
+        except NotFound:
             return
-        if uow.lock_log.record_fix(
-            lock_id,
-            report.boot,
-            report.seq,
-            at,
-            report.lon,
-            report.lat,
-            report.locked,
-            report.battery_pct,
-            report.accuracy_m,
-        ):
+        if new_fix:
             uow.locks.record_seen(
                 lock_id,
                 received_at,

@@ -181,3 +181,14 @@ def test_a_lock_reporting_itself_locked_ends_a_trip_whose_locked_event_was_lost(
     assert ended.state is RentalState.ENDED
     assert 40 <= ended.duration_seconds <= 50
     assert balance == 1000 - 150
+
+
+def test_reports_from_an_unknown_lock_change_nothing(platform):
+    stranger = new_lock_id()
+    fix = Telemetry(1, 1, ms(ago(1)), 121.47, 31.23, locked=True)
+    reports.handle_telemetry(platform.uow(), stranger, fix, utc_now())
+    event = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.47, lat=31.23)
+    assert reports.handle_event(platform.uow(), stranger, event, utc_now()) is False
+    with platform.uow() as uow:
+        assert uow.locks.get(stranger) is None
+        assert uow.lock_log.fixes_between(stranger, ago(60), utc_now()) == []
