@@ -76,15 +76,10 @@ class PaymentRepository:
         ).mappings()
         return [_order(row) for row in rows]
 
-    def add_refund(self, refund: Refund) -> bool:
-        """False if a refund with this request key exists (a repeated request)."""
-        exists = self._c.execute(
-            select(refunds.c.id).where(refunds.c.request_key == refund.request_key)
-        ).first()
-        if exists:
-            return False
+    def add_refund(self, refund: Refund) -> None:
+        # Repeated requests are answered before this (refunds_for_request); a concurrent
+        # duplicate is stopped by the unique request key.
         self._c.execute(insert(refunds).values(**{**asdict(refund), "state": refund.state.value}))
-        return True
 
     def refund(self, refund_id: uuid.UUID, *, for_update: bool = False) -> Refund | None:
         query = select(refunds).where(refunds.c.id == refund_id)

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from rental.domain.credit import INITIAL_SCORE
+
 metadata = MetaData()
 
 OPEN_RENTAL = text("state IN ('unlocking', 'active')")
@@ -49,7 +51,7 @@ users = Table(
     Column("name", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", Text, nullable=False),
-    Column("credit_score", Integer, nullable=False, server_default=text("600")),
+    Column("credit_score", Integer, nullable=False, server_default=text(str(INITIAL_SCORE))),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("role IN ('rider', 'operator')", name="users_role"),
 )

@@ -27,9 +27,6 @@ class FailureReason(StrEnum):
     LOCK_UNREACHABLE = "lock_unreachable"
 
 
-OPEN_STATES = (RentalState.UNLOCKING, RentalState.ACTIVE)
-
-
 @dataclass
 class Rental:
     id: UUID

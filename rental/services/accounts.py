@@ -6,7 +6,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import Conflict, NotAuthenticated
-from rental.domain.ledger import AccountKind, promotion_postings, rider_account
+from rental.domain.ledger import promotion_postings
 from rental.domain.riders import Role, User, checked_name, checked_password, normalised_phone
 from rental.services.wallet import credit_and_settle
 
@@ -57,8 +57,3 @@ def grant_promotion(
         )
         uow.commit()
     return booked
-
-
-def wallet_balance(uow: UnitOfWork, rider_id: uuid.UUID, currency: str) -> int:
-    with uow:
-        return uow.ledger.balance(rider_account(AccountKind.RIDER_WALLET, str(rider_id), currency))

@@ -15,7 +15,7 @@ from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.domain.riders import Role
-from rental.services import accounts
+from rental.services import wallet
 from sandboxpay.server import create_gateway_app
 from simulator.fleet import LockSecrets, SimulatedLock
 from simulator.lock import Faults
@@ -99,7 +99,8 @@ class LiveSystem:
         return Rider(user.id, self.sign_in(user.phone))
 
     def balance(self, rider: Rider) -> int:
-        return accounts.wallet_balance(self.platform.uow(), rider.id, "CNY")
+        wallets = wallet.wallet_summaries(self.platform.uow(), rider.id, floor_minor=0)
+        return next((w.balance_minor for w in wallets if w.currency == "CNY"), 0)
 
     # -- the fleet -----------------------------------------------------------------
 

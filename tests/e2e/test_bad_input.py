@@ -83,3 +83,9 @@ def test_registering_assets_checks_kind_lock_and_city(system):
         assert (answer.status_code, answer.json()["error"]["code"]) == (status, code), body
     bad_lock = system.post("/api/v1/ops/locks", {"lock_id": "a/b#"}, operator)
     assert (bad_lock.status_code, bad_lock.json()["error"]["code"]) == (400, "invalid_lock_id")
+
+
+def test_a_qr_code_opened_by_a_phone_camera_names_the_asset(system):
+    answer = system.get("/q/BK00042")
+    assert answer.status_code == 200
+    assert answer.json()["code"] == "BK00042"

@@ -38,6 +38,9 @@ def test_a_top_up_is_credited_once_although_the_gateway_notifies_three_times(sys
         lambda: len(system.gateway_app.extensions["gateway"].delivered) >= 3, what="3 deliveries"
     )
     assert balance(system, rider)["balance_minor"] == 2000
+    trade_no = order["pay_url"].rsplit("/", 1)[-1]
+    at_gateway = system.http.get(f"{system.gateway_url}/v1/orders/{trade_no}").json()
+    assert (at_gateway["state"], at_gateway["amount_minor"]) == ("paid", 2000)
 
 
 def test_a_stale_failure_after_the_success_changes_nothing(system):

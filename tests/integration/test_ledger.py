@@ -120,3 +120,23 @@ def test_the_command_line_check_fails_when_the_books_do_not_balance(platform, da
     assert "NOT BALANCED" in failed.stderr
     with platform.engine.begin() as connection:
         connection.exec_driver_sql(tamper.format(-7))
+
+
+def test_the_command_line_creates_an_operator_who_can_sign_in(platform, database_url):
+    env = {**os.environ, "DATABASE_URL": database_url}
+    command = [
+        sys.executable,
+        "-m",
+        "rental",
+        "create-operator",
+        "--phone",
+        "13911112222",
+        "--password",
+        "operator-pass-1",
+    ]
+    created = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert created.returncode == 0, created.stderr
+    operator = accounts.authenticate(platform.uow(), "13911112222", "operator-pass-1")
+    assert operator.role.value == "operator"
+    again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert again.returncode == 1 and "phone_taken" in again.stderr
