@@ -5,7 +5,17 @@ from typing import Any
 
 from flask import Flask
 
-from rental.api import errors, ops, payments, pricing, receipts, rentals, riders, wallet
+from rental.api import (
+    errors,
+    ops,
+    payments,
+    pricing,
+    receipts,
+    rentals,
+    riders,
+    wallet,
+    zones,
+)
 from rental.bootstrap import Platform
 from rental.config import Config
 
@@ -29,6 +39,7 @@ def create_app(
         wallet.blueprint,
         payments.blueprint,
         receipts.blueprint,
+        zones.blueprint,
     ):
         app.register_blueprint(blueprint)
 

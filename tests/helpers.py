@@ -5,22 +5,26 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from rental.bootstrap import Platform
+from lockctl.protocol import Event, EventType
+from rental.bootstrap import Platform, utc_now
 from rental.domain.fleet import Asset, Lock
 from rental.domain.pricing import Tariff
+from rental.domain.rentals import Rental
 from rental.domain.riders import Role, User
 from rental.services import accounts, fleet
+from rental.services import lock_events as reports
+from rental.services.rentals import request_unlock
 
 CITY = "testcity"
 BIKE_PRICE = Tariff("CNY", 0, rate_per_interval_minor=150, interval_seconds=1800)
 RIDER_PASSWORD = "correct horse battery"
 
 
-def make_city(platform: Platform) -> None:
+def make_city(platform: Platform, city: str = CITY, price: Tariff = BIKE_PRICE) -> None:
     with platform.uow() as uow:
-        if uow.cities.currency_of(CITY) is None:
-            uow.cities.add(CITY, "Test City", "CNY", "Asia/Shanghai", 121.47, 31.23)
-            uow.pricing_plans.publish(CITY, "bike", BIKE_PRICE)
+        if uow.cities.currency_of(city) is None:
+            uow.cities.add(city, "Test City", "CNY", "Asia/Shanghai", 121.47, 31.23)
+            uow.pricing_plans.publish(city, "bike", price)
             uow.commit()
 
 
@@ -32,15 +36,17 @@ def make_user(platform: Platform, role: Role = Role.RIDER, credit_minor: int = 0
     return user
 
 
-def make_bike(platform: Platform, lock_id: str, *, online: bool = True) -> tuple[Lock, Asset]:
+def make_bike(
+    platform: Platform, lock_id: str, *, online: bool = True, city: str = CITY
+) -> tuple[Lock, Asset]:
     """A bike and its lock in the database only (no broker account)."""
-    make_city(platform)
+    make_city(platform, city)
     lock = Lock(id=lock_id, signing_key=uuid.uuid4().bytes * 2)
     with platform.uow() as uow:
         uow.locks.add(lock)
         uow.locks.record_presence(lock_id, online, 1, datetime.now(UTC))
         uow.commit()
-    asset = fleet.register_asset(platform.uow(), f"BK-{lock_id}", "bike", lock_id, CITY)
+    asset = fleet.register_asset(platform.uow(), f"BK-{lock_id}", "bike", lock_id, city)
     return lock, asset
 
 
@@ -59,3 +65,40 @@ def ms(moment: datetime) -> int:
 
 def ago(seconds: float) -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+class RecordingChannel:
+    """Stands in for the broker: keeps the unlock commands it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, object]] = []
+
+    def send_unlock(self, lock: Lock, rental: Rental) -> None:
+        self.sent.append((lock.id, rental.unlock_command_id))
+
+
+def started_rental(
+    platform: Platform, lock_id: str, city: str = CITY, credit_minor: int = 1000
+) -> tuple[User, Rental, RecordingChannel]:
+    """A rider's rental of a new bike, requested a minute ago and still unlocking."""
+    rider = make_user(platform, credit_minor=credit_minor)
+    make_bike(platform, lock_id, city=city)
+    channel = RecordingChannel()
+    rental = request_unlock(
+        platform.uow(),
+        channel,
+        rider.id,
+        f"BK-{lock_id}",
+        uuid.uuid4().hex,
+        ago(60),
+        timedelta(seconds=10),
+    )
+    return rider, rental, channel
+
+
+def unlock(platform: Platform, lock_id: str, rental: Rental, seconds_ago: float = 50) -> None:
+    """The lock confirms the rental's unlock command."""
+    opened = Event(
+        1, 1, ms(ago(seconds_ago)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)
+    )
+    reports.handle_event(platform.uow(), lock_id, opened, utc_now())

@@ -18,6 +18,7 @@ from rental.adapters.repositories import (
     LockRepository,
     UserRepository,
 )
+from rental.adapters.zones import ZoneRepository
 
 
 def make_engine(url: str, pool_size: int = 10) -> Engine:
@@ -45,6 +46,7 @@ class UnitOfWork:
         self.credit = CreditRepository(connection)
         self.payments = PaymentRepository(connection)
         self.disputes = DisputeRepository(connection)
+        self.zones = ZoneRepository(connection)
         return self
 
     def __exit__(

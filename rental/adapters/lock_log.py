@@ -96,9 +96,10 @@ class LockLog:
                 lock_positions.c.recorded_at,
                 ST_X(lock_positions.c.position),
                 ST_Y(lock_positions.c.position),
+                lock_positions.c.accuracy_m,
             )
             .where(lock_positions.c.lock_id == lock_id)
             .where(lock_positions.c.recorded_at.between(start, end))
             .order_by(lock_positions.c.recorded_at)
         )
-        return [Fix(recorded_at, lon, lat) for recorded_at, lon, lat in rows]
+        return [Fix(*row) for row in rows]

@@ -7,12 +7,13 @@ from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from rental.adapters.repositories import conflicts_as_errors
+from rental.adapters.repositories import conflicts_as_errors, point
 from rental.adapters.tables import OPEN_RENTAL, rentals
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.domain.zones import Parking
 
-_rental_columns = [c for c in rentals.c if c.name != "trace"]
+_rental_columns = [c for c in rentals.c if c.name not in ("trace", "end_position")]
 
 
 class RentalRepository:
@@ -75,9 +76,17 @@ class RentalRepository:
         ).scalar_one()
         return float(distance)
 
-    def trace_geojson(self, rental_id: UUID) -> str | None:
+    def set_end_position(self, rental_id: UUID, lon: float, lat: float) -> None:
+        self._c.execute(
+            update(rentals).where(rentals.c.id == rental_id).values(end_position=point(lon, lat))
+        )
+
+    def trace_geojson(self, rental_id: UUID, tolerance_degrees: float = 0.0) -> str | None:
+        """The stored path, simplified for display (the ends are always kept)."""
         return self._c.execute(
-            select(func.ST_AsGeoJSON(rentals.c.trace)).where(rentals.c.id == rental_id)
+            select(
+                func.ST_AsGeoJSON(func.ST_Simplify(rentals.c.trace, tolerance_degrees), 6)
+            ).where(rentals.c.id == rental_id)
         ).scalar()
 
     def _one(self, query: Any, for_update: bool) -> Rental | None:
@@ -92,6 +101,7 @@ def _rental_values(rental: Rental) -> dict[str, Any]:
     values["tariff"] = asdict(rental.tariff)
     values["state"] = rental.state.value
     values["failure_reason"] = rental.failure_reason.value if rental.failure_reason else None
+    values["parking"] = rental.parking.value if rental.parking else None
     return values
 
 
@@ -105,6 +115,7 @@ def _rental(row: RowMapping) -> Rental:
         state=RentalState(row["state"]),
         requested_at=row["requested_at"],
         idempotency_key=row["idempotency_key"],
+        plan_id=row["plan_id"],
         unlock_command_id=row["unlock_command_id"],
         unlock_expires_at=row["unlock_expires_at"],
         started_at=row["started_at"],
@@ -112,4 +123,8 @@ def _rental(row: RowMapping) -> Rental:
         failure_reason=FailureReason(row["failure_reason"]) if row["failure_reason"] else None,
         fare_minor=row["fare_minor"],
         distance_m=row["distance_m"],
+        parking=Parking(row["parking"]) if row["parking"] else None,
+        parking_message=row["parking_message"],
+        out_of_zone_fee_minor=row["out_of_zone_fee_minor"],
+        position_doubt=row["position_doubt"],
     )

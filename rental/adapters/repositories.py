@@ -207,6 +207,11 @@ class AssetRepository:
         row = self._c.execute(select(assets).where(assets.c.id == asset_id)).mappings().first()
         return _asset(row) if row else None
 
+    def set_needs_retrieval(self, asset_id: UUID, needs_retrieval: bool) -> None:
+        self._c.execute(
+            update(assets).where(assets.c.id == asset_id).values(needs_retrieval=needs_retrieval)
+        )
+
     def for_scan(
         self, code: str, rider_id: UUID | None = None, idempotency_key: str | None = None
     ) -> ScanTarget | None:
@@ -270,6 +275,7 @@ class AssetRepository:
                 assets.c.city_id,
                 assets.c.lock_id,
                 assets.c.in_service,
+                assets.c.needs_retrieval,
                 locks.c.online,
                 locks.c.locked,
                 locks.c.battery_pct,

@@ -68,6 +68,12 @@ locks = Table(
     Column("position", Geometry("POINT", srid=4326)),
     Column("last_seen_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Nearest-first search orders by true distance, which needs a geography index.
+    Index(
+        "locks_position_geography",
+        text("(position::geography)"),
+        postgresql_using="gist",
+    ),
 )
 
 assets = Table(
@@ -80,6 +86,8 @@ assets = Table(
     Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False, unique=True),
     Column("in_service", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Parked where it should not be: staff should fetch it.
+    Column("needs_retrieval", Boolean, nullable=False, server_default=text("false")),
 )
 
 pricing_plans = Table(
@@ -131,6 +139,11 @@ rentals = Table(
     Column("fare_minor", BigInteger),
     Column("distance_m", Float),
     Column("trace", Geometry("LINESTRING", srid=4326, spatial_index=False)),
+    Column("end_position", Geometry("POINT", srid=4326, spatial_index=False)),
+    Column("parking", String(24)),
+    Column("parking_message", Text),
+    Column("out_of_zone_fee_minor", BigInteger, nullable=False, server_default=text("0")),
+    Column("position_doubt", Text),
     UniqueConstraint("rider_id", "idempotency_key", name="rentals_rider_idempotency_key"),
     CheckConstraint("state IN ('unlocking', 'active', 'ended', 'failed')", name="rentals_state"),
     Index("rentals_one_open_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RENTAL),
@@ -276,4 +289,84 @@ disputes = Table(
         unique=True,
         postgresql_where=text("state = 'open'"),
     ),
+)
+
+ZONE_KINDS = "kind IN ('service_area', 'no_parking', 'parking', 'slow', 'no_ride')"
+
+zones = Table(
+    "zones",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("max_speed_kph", Float),
+    Column("geometry", Geometry("MULTIPOLYGON", srid=4326), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint(ZONE_KINDS, name="zones_kind"),
+    CheckConstraint("kind <> 'slow' OR max_speed_kph > 0", name="zones_slow_has_speed"),
+    Index("zones_by_city", "city_id", "kind"),
+)
+
+speeding_events = Table(
+    "speeding_events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("rental_id", UUID(as_uuid=True), ForeignKey("rentals.id"), nullable=False),
+    Column("zone_id", UUID(as_uuid=True), ForeignKey("zones.id", ondelete="SET NULL")),
+    Column("zone_name", Text, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("speed_kph", Float, nullable=False),
+    Column("max_speed_kph", Float, nullable=False),
+    Column("position", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    UniqueConstraint("rental_id", "recorded_at", name="speeding_once_per_fix"),
+)
+
+OPEN_RESERVATION = text("state = 'held'")
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("asset_id", UUID(as_uuid=True), ForeignKey("assets.id"), nullable=False),
+    Column("idempotency_key", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("tariff", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("fee_minor", BigInteger),
+    Column("rental_id", UUID(as_uuid=True), ForeignKey("rentals.id")),
+    UniqueConstraint("rider_id", "idempotency_key", name="reservations_rider_idempotency_key"),
+    CheckConstraint("state IN ('held', 'used', 'cancelled', 'expired')", name="reservations_state"),
+    Index("reservations_one_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RESERVATION),
+    Index("reservations_one_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RESERVATION),
+    Index("reservations_held_by_expiry", "expires_at", postgresql_where=OPEN_RESERVATION),
+)
+
+damage_reports = Table(
+    "damage_reports",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("asset_id", UUID(as_uuid=True), ForeignKey("assets.id"), nullable=False),
+    Column("reporter_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("category", String(24), nullable=False),
+    Column("photo_ref", Text),
+    Column("note", Text),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", UUID(as_uuid=True), ForeignKey("users.id")),
+    Column("resolution", Text),
+    CheckConstraint("state IN ('open', 'closed')", name="damage_reports_state"),
+    # One open report per rider and asset: repeats add nothing.
+    Index(
+        "damage_reports_one_open_per_reporter",
+        "asset_id",
+        "reporter_id",
+        unique=True,
+        postgresql_where=text("state = 'open'"),
+    ),
+    Index("damage_reports_open", "asset_id", postgresql_where=text("state = 'open'")),
 )

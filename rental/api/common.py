@@ -49,10 +49,22 @@ def rental_view(rental: Rental) -> dict[str, Any]:
         "duration_s": rental.duration_seconds,
         "distance_m": None if rental.distance_m is None else round(rental.distance_m, 1),
         "fare": money(rental.fare_minor, tariff.currency),
+        "parking": _parking_view(rental),
         "price": {
             "plan_id": str(rental.plan_id) if rental.plan_id else None,
             **tariff_view(tariff),
         },
+    }
+
+
+def _parking_view(rental: Rental) -> dict[str, Any] | None:
+    if rental.parking is None:
+        return None
+    return {
+        "outcome": rental.parking.value,
+        "message": rental.parking_message,
+        "out_of_zone_fee": money(rental.out_of_zone_fee_minor, rental.tariff.currency),
+        "position_doubt": rental.position_doubt,
     }
 
 

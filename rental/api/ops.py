@@ -75,6 +75,7 @@ def _asset_view(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "city_id": row["city_id"],
         "qr": qr_payload(base_url, row["code"]),
         "in_service": row["in_service"],
+        "needs_retrieval": row["needs_retrieval"],
         "rental_state": row["rental_state"],
         "lock": {
             "id": row["lock_id"],

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from rental.domain.errors import Conflict
 from rental.domain.pricing import Tariff, fare_for
+from rental.domain.zones import Parking, ParkingVerdict
 
 
 class RentalState(StrEnum):
@@ -45,6 +46,10 @@ class Rental:
     failure_reason: FailureReason | None = None
     fare_minor: int | None = None
     distance_m: float | None = None
+    parking: Parking | None = None
+    parking_message: str | None = None
+    out_of_zone_fee_minor: int = 0
+    position_doubt: str | None = None
 
     @property
     def duration_seconds(self) -> int | None:
@@ -72,6 +77,19 @@ class Rental:
         self.fare_minor = fare_for(duration, self.tariff)
         self.state = RentalState.ENDED
         return self.fare_minor
+
+    def judge_parking(self, verdict: ParkingVerdict, doubt: str | None) -> None:
+        """Add the out-of-zone fee where the verdict calls for it; the trip ends either way."""
+        self._require(RentalState.ENDED, "judge the parking of")
+        assert self.fare_minor is not None
+        if self.parking is not None:
+            raise Conflict("this trip's parking was judged already", "parking_judged")
+        self.parking = verdict.parking
+        self.parking_message = verdict.message
+        self.position_doubt = doubt
+        if verdict.charge_fee:
+            self.out_of_zone_fee_minor = self.tariff.out_of_zone_fee_minor
+            self.fare_minor += self.out_of_zone_fee_minor
 
     def _require(self, state: RentalState, action: str) -> None:
         if self.state is not state:

@@ -1,8 +1,18 @@
-"""A trip's path from the lock's GPS fixes: ordered by the lock's clock, repeats dropped."""
+"""A trip's path from the lock's GPS fixes: ordered by the lock's clock, repeats dropped,
+outliers (poor accuracy, impossible jumps) filtered out, and where the trip really ended.
+"""
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
+
+# Consumer GPS is good to ~5-15 m in the open; beyond this a fix says little.
+MAX_ACCURACY_M = 50.0
+# Faster than any e-bike (25 km/h by law in China) with a wide margin: only jumps exceed it.
+MAX_PLAUSIBLE_SPEED_MPS = 20.0
+EARTH_RADIUS_M = 6_371_008.8
 
 
 @dataclass(frozen=True)
@@ -10,17 +20,107 @@ class Fix:
     recorded_at: datetime
     lon: float
     lat: float
-
-
-def ordered_path(fixes: Iterable[Fix]) -> list[tuple[float, float]]:
-    """(lon, lat) points in time order, without a point repeating the one before it."""
-    path: list[tuple[float, float]] = []
-    for fix in sorted(fixes, key=lambda f: f.recorded_at):
-        point = (fix.lon, fix.lat)
-        if not path or path[-1] != point:
-            path.append(point)
-    return path
+    accuracy_m: float | None = None
 
 
 def is_valid_position(lon: float, lat: float) -> bool:
     return -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
+
+
+def distance_m(a: Fix, b: Fix) -> float:
+    """Great-circle distance (haversine)."""
+    lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
+
+
+def speed_mps(a: Fix, b: Fix) -> float:
+    seconds = abs((b.recorded_at - a.recorded_at).total_seconds())
+    meters = distance_m(a, b)
+    if seconds == 0:
+        return 0.0 if meters == 0 else math.inf
+    return meters / seconds
+
+
+def is_jump(a: Fix, b: Fix) -> bool:
+    """Too far to be GPS noise, too fast to be a bike."""
+    return distance_m(a, b) > MAX_ACCURACY_M and speed_mps(a, b) > MAX_PLAUSIBLE_SPEED_MPS
+
+
+def is_spike(before: Fix, fix: Fix, after: Fix) -> bool:
+    """A fix that leaps away and straight back: the two fixes around it lie close together.
+    (A fast but straight path, as in a replay, is not a spike.)"""
+    if not (is_jump(before, fix) and is_jump(fix, after)):
+        return False
+    return distance_m(before, after) < 0.5 * min(distance_m(before, fix), distance_m(fix, after))
+
+
+def good_fixes(fixes: Iterable[Fix]) -> list[Fix]:
+    """Fixes in time order without repeats, inaccurate fixes and spikes."""
+    ordered: list[Fix] = []
+    for fix in sorted(fixes, key=lambda f: f.recorded_at):
+        if not is_valid_position(fix.lon, fix.lat):
+            continue
+        if fix.accuracy_m is not None and fix.accuracy_m > MAX_ACCURACY_M:
+            continue
+        if ordered and (ordered[-1].lon, ordered[-1].lat) == (fix.lon, fix.lat):
+            continue
+        ordered.append(fix)
+    kept: list[Fix] = []
+    for number, fix in enumerate(ordered):
+        after = ordered[number + 1] if number + 1 < len(ordered) else None
+        if kept and after is not None and is_spike(kept[-1], fix, after):
+            continue
+        kept.append(fix)
+    return kept
+
+
+def ordered_path(fixes: Iterable[Fix]) -> list[tuple[float, float]]:
+    """(lon, lat) points of the good fixes in time order."""
+    return [(fix.lon, fix.lat) for fix in good_fixes(fixes)]
+
+
+@dataclass(frozen=True)
+class EndPosition:
+    lon: float | None
+    lat: float | None
+    doubt: str | None  # why the position may be wrong; None when it is trusted
+
+    @property
+    def known(self) -> bool:
+        return self.lon is not None and self.lat is not None
+
+
+def end_position(good: list[Fix], reported: Fix | None) -> EndPosition:
+    """Where the bike was locked: the lock's own report when plausible, else the last good
+    fix, with the doubt recorded. `good` holds the trip's good fixes, oldest first."""
+    last = good[-1] if good else None
+    if reported is None or not is_valid_position(reported.lon, reported.lat):
+        problem = "the lock reported no position when it locked"
+    elif reported.accuracy_m is not None and reported.accuracy_m > MAX_ACCURACY_M:
+        problem = f"the lock's position was accurate only to {reported.accuracy_m:.0f} m"
+    elif last is not None and is_jump(last, reported):
+        problem = "the lock's position jumped implausibly far from the trip's path"
+    else:
+        return EndPosition(reported.lon, reported.lat, None)
+    if last is None:
+        return EndPosition(None, None, problem)
+    return EndPosition(last.lon, last.lat, f"{problem}; the last good fix was used")
+
+
+@dataclass(frozen=True)
+class SpeedSample:
+    recorded_at: datetime
+    lon: float
+    lat: float
+    speed_kph: float
+
+
+def speed_samples(good: list[Fix]) -> list[SpeedSample]:
+    """The speed reached at each fix, from the fix before it."""
+    return [
+        SpeedSample(b.recorded_at, b.lon, b.lat, speed_mps(a, b) * 3.6) for a, b in pairwise(good)
+    ]

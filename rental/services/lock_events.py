@@ -15,7 +15,15 @@ from rental.adapters.db import UnitOfWork
 from rental.domain.credit import CreditReason
 from rental.domain.errors import NotFound
 from rental.domain.rentals import FailureReason, Rental, RentalState
-from rental.domain.trace import Fix, is_valid_position, ordered_path
+from rental.domain.trace import (
+    EndPosition,
+    Fix,
+    end_position,
+    good_fixes,
+    is_valid_position,
+    speed_samples,
+)
+from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
 from rental.services.rentals import RENTAL_STATE_CHANNEL
 from rental.services.wallet import charge_fare
 
@@ -52,11 +60,17 @@ def handle_event(
                 uow.locks.record_seen(
                     lock_id, received_at, locked=True, lon=event.lon, lat=event.lat
                 )
-                _end_trip(uow, lock_id, at, event.lon, event.lat, wallet_floor_minor)
+                _end_trip(uow, lock_id, at, _event_fix(event, at), wallet_floor_minor)
             case EventType.FAULT:
                 log.warning("lock %s reports fault %s", lock_id, event.reason)
         uow.commit()
     return True
+
+
+def _event_fix(event: Event, at: datetime) -> Fix | None:
+    if event.lon is None or event.lat is None:
+        return None
+    return Fix(at, event.lon, event.lat)
 
 
 def _command_rental(uow: UnitOfWork, lock_id: str, cmd_id: str | None) -> Rental | None:
@@ -91,8 +105,7 @@ def _end_trip(
     uow: UnitOfWork,
     lock_id: str,
     at: datetime,
-    lon: float | None,
-    lat: float | None,
+    reported: Fix | None,
     wallet_floor_minor: int,
     *,
     from_telemetry: bool = False,
@@ -103,22 +116,51 @@ def _end_trip(
     assert rental.started_at is not None
     if from_telemetry and at <= rental.started_at:
         return  # a report from before the latch opened, delivered late
-    fare = rental.end(at)
+    rental.end(at)
     assert rental.ended_at is not None
-    fixes = uow.lock_log.fixes_between(lock_id, rental.started_at, rental.ended_at)
-    if lon is not None and lat is not None and is_valid_position(lon, lat):
-        fixes.append(Fix(rental.ended_at, lon, lat))
-    path = ordered_path(fixes)
+    good = good_fixes(uow.lock_log.fixes_between(lock_id, rental.started_at, rental.ended_at))
+    end = end_position(good, reported)
+    _store_trace(uow, rental, good, end)
+    asset = uow.assets.get(rental.asset_id)
+    assert asset is not None
+    verdict = _parking_verdict(uow, asset.city_id, end)
+    rental.judge_parking(verdict, end.doubt)
+    uow.rentals.save(rental)
+    uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
+    uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
+    assert rental.fare_minor is not None
+    owed = charge_fare(
+        uow,
+        rental.rider_id,
+        rental.tariff.currency,
+        rental.fare_minor,
+        f"fare:{rental.id}",
+        wallet_floor_minor,
+    )
+    if verdict.charge_fee:
+        uow.credit.record(rental.rider_id, CreditReason.PARKING_VIOLATION, f"parking:{rental.id}")
+    reason = CreditReason.UNPAID_FARE if owed else CreditReason.CLEAN_RIDE
+    if reason is CreditReason.UNPAID_FARE or not verdict.charge_fee:
+        uow.credit.record(rental.rider_id, reason, f"ride:{rental.id}")
+    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+
+
+def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosition) -> None:
+    path = [(fix.lon, fix.lat) for fix in good]
+    if end.lon is not None and end.lat is not None:
+        uow.rentals.set_end_position(rental.id, end.lon, end.lat)
+        if not path or path[-1] != (end.lon, end.lat):
+            path.append((end.lon, end.lat))
     rental.distance_m = (
         uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
     )
-    uow.rentals.save(rental)
-    owed = charge_fare(
-        uow, rental.rider_id, rental.tariff.currency, fare, f"fare:{rental.id}", wallet_floor_minor
-    )
-    reason = CreditReason.UNPAID_FARE if owed else CreditReason.CLEAN_RIDE
-    uow.credit.record(rental.rider_id, reason, f"ride:{rental.id}")
-    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+
+
+def _parking_verdict(uow: UnitOfWork, city_id: str, end: EndPosition) -> ParkingVerdict:
+    if end.lon is None or end.lat is None:
+        return UNKNOWN_POSITION
+    inside, kinds = uow.zones.at_position(city_id, end.lon, end.lat)
+    return parking_verdict(inside, kinds, doubtful=end.doubt is not None)
 
 
 def handle_telemetry(
@@ -159,15 +201,8 @@ def handle_telemetry(
                 lat=report.lat,
             )
             if report.locked:
-                _end_trip(
-                    uow,
-                    lock_id,
-                    at,
-                    report.lon,
-                    report.lat,
-                    wallet_floor_minor,
-                    from_telemetry=True,
-                )
+                reported = Fix(at, report.lon, report.lat, report.accuracy_m)
+                _end_trip(uow, lock_id, at, reported, wallet_floor_minor, from_telemetry=True)
         uow.commit()
 
 

@@ -49,10 +49,17 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
         rental=rental,
         asset_code=asset.code,
         asset_kind=asset.kind.value,
-        lines=fare_lines(duration, rental.tariff),
+        lines=_lines(rental, duration),
         total_minor=rental.fare_minor or 0,
         paid_from_wallet_minor=paid_by(AccountKind.RIDER_WALLET),
         owed_minor=paid_by(AccountKind.RIDER_RECEIVABLE),
         refunded_minor=sum(dispute.refund_minor for dispute in disputes),
         disputes=disputes,
     )
+
+
+def _lines(rental: Rental, duration: int) -> list[tuple[str, int]]:
+    lines = fare_lines(duration, rental.tariff)
+    if rental.out_of_zone_fee_minor:
+        lines.append(("Parked outside the allowed area", rental.out_of_zone_fee_minor))
+    return lines

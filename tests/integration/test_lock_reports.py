@@ -2,7 +2,6 @@
 
 import time
 import uuid
-from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -23,33 +22,8 @@ from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
 from rental.services import lock_events as reports
-from rental.services.rentals import request_unlock
 from tests.conftest import new_lock_id
-from tests.helpers import ago, eventually, make_bike, make_user, ms
-
-
-class RecordingChannel:
-    def __init__(self):
-        self.sent = []
-
-    def send_unlock(self, lock, rental):
-        self.sent.append((lock.id, rental.unlock_command_id))
-
-
-def started_rental(platform, lock_id):
-    rider = make_user(platform, credit_minor=1000)
-    make_bike(platform, lock_id)
-    channel = RecordingChannel()
-    rental = request_unlock(
-        platform.uow(),
-        channel,
-        rider.id,
-        f"BK-{lock_id}",
-        uuid.uuid4().hex,
-        ago(60),
-        timedelta(seconds=10),
-    )
-    return rider, rental, channel
+from tests.helpers import ago, eventually, make_bike, ms, started_rental
 
 
 def test_a_redelivered_lock_event_is_applied_once(platform):

@@ -1,0 +1,195 @@
+"""Where trips may end, on PostGIS: the service area, no-parking zones, doubtful GPS,
+spikes in the trace, and speeding in slow zones."""
+
+from dataclasses import replace
+
+import pytest
+
+from lockctl.protocol import Event, EventType, Telemetry
+from rental.bootstrap import utc_now
+from rental.domain.ledger import AccountKind, AccountRef
+from rental.domain.rentals import RentalState
+from rental.domain.zones import Parking
+from rental.services import lock_events as reports
+from rental.services import zones
+from tests.conftest import new_lock_id
+from tests.helpers import BIKE_PRICE, ago, make_city, ms, started_rental, unlock
+
+CITY = "zonecity"
+FEE = 500
+WEST, EAST, SOUTH, NORTH = 121.46, 121.48, 31.22, 31.24
+NO_PARKING = (121.470, 31.230, 121.472, 31.232)  # west, south, east, north
+SLOW = (121.474, 31.220, 121.478, 31.240)
+# About 2 m at this latitude, well above PostGIS's precision and well below GPS noise.
+A_FEW_METRES = 0.00002
+
+
+def box(west, south, east, north):
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def feature(kind, geometry, **properties):
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {"kind": kind, "name": kind, **properties},
+    }
+
+
+CITY_MAP = {
+    "type": "FeatureCollection",
+    "features": [
+        feature("service_area", box(WEST, SOUTH, EAST, NORTH)),
+        feature("no_parking", box(*NO_PARKING)),
+        feature("slow", box(*SLOW), max_speed_kph=10),
+    ],
+}
+
+
+@pytest.fixture
+def city(platform):
+    make_city(platform, CITY, replace(BIKE_PRICE, out_of_zone_fee_minor=FEE))
+    zones.import_zones(platform.uow(), CITY, CITY_MAP)
+    return CITY
+
+
+def ride_and_lock(platform, fixes, locked_at, accuracy=None):
+    """A trip whose lock reports `fixes` (lon, lat, seconds ago) then locks at `locked_at`."""
+    lock_id = new_lock_id()
+    rider, rental, _ = started_rental(platform, lock_id, city=CITY)
+    unlock(platform, lock_id, rental, seconds_ago=55)
+    for seq, (lon, lat, age) in enumerate(fixes, start=2):
+        fix = Telemetry(1, seq, ms(ago(age)), lon, lat, locked=False, accuracy_m=accuracy)
+        reports.handle_telemetry(platform.uow(), lock_id, fix, utc_now())
+    lon, lat = locked_at if locked_at else (None, None)
+    closing = Event(1, 99, ms(ago(1)), EventType.LOCKED, lon=lon, lat=lat)
+    reports.handle_event(platform.uow(), lock_id, closing, utc_now())
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+        asset = uow.connection.exec_driver_sql(
+            "SELECT needs_retrieval FROM assets WHERE id = %(id)s", {"id": rental.asset_id}
+        ).scalar()
+        score = uow.credit.score(rider.id)
+        wallet = uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, "CNY", str(rider.id)))
+    assert ended.state is RentalState.ENDED
+    return ended, asset, score, wallet
+
+
+def test_a_trip_ending_just_inside_the_service_area_ends_normally(platform, city):
+    ended, needs_retrieval, score, wallet = ride_and_lock(
+        platform, [(EAST - 0.001, 31.23, 30)], (EAST - A_FEW_METRES, 31.23)
+    )
+    assert ended.parking is Parking.OK
+    assert ended.out_of_zone_fee_minor == 0
+    assert ended.fare_minor == 150
+    assert wallet == 1000 - 150
+    assert not needs_retrieval
+    assert score == 602  # a clean ride
+
+
+def test_a_trip_ending_just_outside_the_service_area_pays_the_fee_and_is_flagged(platform, city):
+    ended, needs_retrieval, score, wallet = ride_and_lock(
+        platform, [(EAST - 0.0005, 31.23, 30)], (EAST + A_FEW_METRES, 31.23)
+    )
+    assert ended.parking is Parking.OUTSIDE_SERVICE_AREA
+    assert ended.out_of_zone_fee_minor == FEE
+    assert ended.fare_minor == 150 + FEE
+    assert wallet == 1000 - 150 - FEE
+    assert needs_retrieval
+    assert score == 590  # a parking violation, and no clean-ride bonus
+    assert "outside the service area" in ended.parking_message
+
+
+def test_a_trip_ending_in_a_no_parking_zone_pays_the_fee(platform, city):
+    inside = (NO_PARKING[0] + A_FEW_METRES, NO_PARKING[1] + A_FEW_METRES)
+    ended, needs_retrieval, _, _ = ride_and_lock(platform, [(121.469, 31.229, 20)], inside)
+    assert ended.parking is Parking.NO_PARKING_ZONE
+    assert ended.fare_minor == 150 + FEE
+    assert needs_retrieval
+
+
+def test_a_trip_ending_just_outside_a_no_parking_zone_ends_normally(platform, city):
+    beside = (NO_PARKING[0] - A_FEW_METRES, NO_PARKING[1] + 0.001)
+    ended, needs_retrieval, _, _ = ride_and_lock(platform, [(121.469, 31.231, 20)], beside)
+    assert ended.parking is Parking.OK
+    assert ended.fare_minor == 150
+    assert not needs_retrieval
+
+
+def test_a_gps_jump_at_the_end_uses_the_last_good_fix_and_charges_no_fee(platform, city):
+    # The last good fix is in the no-parking zone; the lock then claims to be 5 km away.
+    in_no_parking = (121.471, 31.231)
+    ended, needs_retrieval, score, wallet = ride_and_lock(
+        platform, [(121.4705, 31.2305, 20), (*in_no_parking, 10)], (121.53, 31.23)
+    )
+    assert ended.parking is Parking.NO_PARKING_ZONE
+    assert "jumped" in ended.position_doubt
+    assert ended.out_of_zone_fee_minor == 0
+    assert ended.fare_minor == 150
+    assert wallet == 1000 - 150
+    assert needs_retrieval  # staff check where it really is
+    with platform.uow() as uow:
+        end = uow.connection.exec_driver_sql(
+            "SELECT ST_X(end_position), ST_Y(end_position) FROM rentals WHERE id = %(id)s",
+            {"id": ended.id},
+        ).one()
+    assert tuple(end) == pytest.approx(in_no_parking)
+
+
+def test_a_lock_without_any_position_is_never_charged_a_fee(platform, city):
+    ended, _, _, wallet = ride_and_lock(platform, [], None)
+    assert ended.parking is Parking.UNKNOWN
+    assert ended.fare_minor == 150
+    assert wallet == 850
+
+
+def test_inaccurate_fixes_do_not_decide_where_a_trip_ended(platform, city):
+    # Every fix is accurate only to 200 m; the lock's own position is outside the area.
+    ended, _, _, wallet = ride_and_lock(
+        platform, [(121.465, 31.23, 20)], (EAST + 0.01, 31.23), accuracy=200
+    )
+    assert ended.parking is Parking.OUTSIDE_SERVICE_AREA
+    assert ended.out_of_zone_fee_minor == FEE  # the lock's report itself was plausible
+
+
+def test_a_spike_in_the_trace_is_left_out_of_the_path_and_the_distance(platform, city):
+    path = [(121.4650, 31.2300, 40), (121.4660, 31.2300, 30), (121.4670, 31.2300, 20)]
+    spike = (121.5000, 31.2600, 25)  # 4 km away for five seconds
+    ended, _, _, _ = ride_and_lock(platform, [*path, spike], (121.4670, 31.2300))
+    with platform.uow() as uow:
+        trace = uow.rentals.trace_geojson(ended.id)
+    assert "121.5" not in trace
+    assert 180 < ended.distance_m < 200  # two 95 m legs
+
+
+def test_speeding_through_a_slow_zone_is_recorded_for_the_operator(platform, city):
+    # 200 m in 10 s is 72 km/h: too fast for a bike, but kept as no spike follows it.
+    fixes = [(121.4750, 31.2200 + 0.0005, 40), (121.4750, 31.2225, 30), (121.4750, 31.2250, 20)]
+    ended, _, _, _ = ride_and_lock(platform, fixes, (121.4750, 31.2250))
+    found = zones.speeding_in(platform.uow(), CITY, ago(3600))
+    assert {row["rental_id"] for row in found} == {ended.id}
+    assert all(row["speed_kph"] > 10 and row["max_speed_kph"] == 10 for row in found)
+    assert all(row["zone_name"] == "slow" for row in found)
+
+
+def test_riding_slowly_through_a_slow_zone_records_nothing(platform, city):
+    fixes = [(121.4750, 31.2210, 40), (121.4750, 31.2211, 30), (121.4750, 31.2212, 20)]
+    ride_and_lock(platform, fixes, (121.4750, 31.2212))
+    assert zones.speeding_in(platform.uow(), CITY, ago(3600)) == []
+
+
+def test_zones_export_as_they_were_imported(platform, city):
+    exported = zones.zones_of(platform.uow(), CITY)
+    kinds = sorted(f["properties"]["kind"] for f in exported["features"])
+    assert kinds == ["no_parking", "service_area", "slow"]
+    slow = next(f for f in exported["features"] if f["properties"]["kind"] == "slow")
+    assert slow["properties"]["max_speed_kph"] == 10
+    assert slow["geometry"]["type"] == "MultiPolygon"
+    assert slow["geometry"]["coordinates"][0] == box(*SLOW)["coordinates"]
+    # Importing the export gives the same map back.
+    zones.import_zones(platform.uow(), CITY, exported)
+    again = zones.zones_of(platform.uow(), CITY)
+    assert [f["geometry"] for f in again["features"]] == [
+        f["geometry"] for f in exported["features"]
+    ]
