@@ -26,6 +26,7 @@ from lockctl.protocol import (
 from rental.adapters.db import UnitOfWork
 from rental.services import lock_events
 from rental.services.rentals import fail_unanswered_unlocks
+from rental.services.reservations import expire_reservations
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ class OrderedWorkers:
 
 
 class LockController:
-    """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks."""
+    """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks and
+    expired reservations."""
 
     def __init__(
         self,
@@ -157,6 +159,7 @@ class LockController:
         self._clock = clock
         self._share_group = share_group
         self._answer_grace = answer_grace
+        self._wallet_floor = wallet_floor_minor
         self._stop = threading.Event()
         self.reports = LockReports(uow, clock, wallet_floor_minor)
         # QoS 1 reports are acknowledged only once their transaction committed, so a
@@ -196,5 +199,8 @@ class LockController:
                 failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
                 if failed:
                     log.info("unlock timed out for %d rental(s)", len(failed))
+                released = expire_reservations(self._uow(), self._clock(), self._wallet_floor)
+                if released:
+                    log.info("released %d expired reservation(s)", released)
             except Exception:
-                log.exception("sweeping unanswered unlocks failed; retrying")
+                log.exception("sweeping unanswered unlocks and holds failed; retrying")

@@ -7,12 +7,15 @@ from flask import Flask
 
 from rental.api import (
     errors,
+    maintenance,
     ops,
     payments,
     pricing,
     receipts,
     rentals,
+    reservations,
     riders,
+    vehicles,
     wallet,
     zones,
 )
@@ -40,6 +43,9 @@ def create_app(
         payments.blueprint,
         receipts.blueprint,
         zones.blueprint,
+        vehicles.blueprint,
+        reservations.blueprint,
+        maintenance.blueprint,
     ):
         app.register_blueprint(blueprint)
 

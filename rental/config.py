@@ -3,6 +3,9 @@
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from rental.domain.fleet import ServicePolicy
 
 
 @dataclass
@@ -19,6 +22,14 @@ class Config:
     WALLET_FLOOR_MINOR: int = 0
     PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"
     PAYMENT_GATEWAY_SECRET: str = ""
+    # Below this charge a vehicle is hidden from riders until it is charged or swapped.
+    LOW_BATTERY_PCT: int = 15
+    # A lock not heard from for this long is treated as offline (heartbeats: every 15 min).
+    LOCK_SILENCE_SECONDS: int = 35 * 60
+    RESERVATION_MINUTES: int = 15
+
+    def service_policy(self) -> ServicePolicy:
+        return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
 
     @classmethod
     def from_environment(cls) -> "Config":

@@ -8,7 +8,7 @@ from werkzeug.serving import make_server
 
 from lockctl.mqtt import BrokerAddress
 from simulator.control import create_control_app
-from simulator.fleet import Fleet, load_fleet_file
+from simulator.fleet import HEARTBEAT_SECONDS, Fleet, load_fleet_file
 from simulator.lock import Faults
 
 
@@ -19,13 +19,19 @@ def main() -> None:
     parser.add_argument(
         "--unlock-delay-ms", type=int, default=0, help="time the latch takes to open"
     )
+    parser.add_argument(
+        "--heartbeat-s",
+        type=float,
+        default=HEARTBEAT_SECONDS,
+        help="seconds between a parked lock's telemetry reports",
+    )
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s"
     )
 
     broker = BrokerAddress.from_url(os.environ["MQTT_URL"])
-    fleet = Fleet(broker, load_fleet_file(args.fleet))
+    fleet = Fleet(broker, load_fleet_file(args.fleet), args.heartbeat_s)
     for lock in fleet.locks.values():
         lock.logic.faults = Faults(unlock_delay_ms=args.unlock_delay_ms)
     fleet.start()

@@ -6,6 +6,7 @@ POST /locks/{id}/ride           {"points": [[lon, lat], ...], "interval_s": 1.0}
 POST /locks/{id}/close          the rider shuts the lock
 POST /locks/{id}/offline        drop off the network (the broker sends the Will)
 POST /locks/{id}/online         come back (a reboot: new boot number)
+POST /locks/{id}/battery        {"battery_pct": 0-100}: set the charge, report it at once
 POST /locks/{id}/faults         {"never_confirm", "reject_with",
                                      "duplicate_events", "unlock_delay_ms"}
 """
@@ -75,6 +76,17 @@ def create_control_app(fleet: Fleet) -> Flask:
     def online(lock_id: str) -> dict[str, Any]:
         lock = lock_or_404(lock_id)
         lock.go_online()
+        return _view(lock)
+
+    @app.post("/locks/<lock_id>/battery")
+    def battery(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        body = request.get_json(silent=True) or {}
+        level = body.get("battery_pct") if isinstance(body, dict) else None
+        if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
+            raise ControlError(400, "battery_pct must be an integer from 0 to 100")
+        lock.logic.battery_pct = level
+        lock.report()
         return _view(lock)
 
     @app.post("/locks/<lock_id>/faults")

@@ -99,6 +99,15 @@ class SimulatedLock:
         status = encode(self.logic.status(Presence.ONLINE, now_ms()))
         assert self._client is not None
         self._client.publish(self.topic(Channel.STATUS), status, qos=1, retain=True)
+        self.report()
+
+    def report(self) -> None:
+        """Telemetry now: after connecting, after each event, and as the parked heartbeat."""
+        with self._guard:
+            telemetry = self.logic.telemetry(now_ms())
+        client = self._client
+        if client is not None and client.is_connected:
+            client.publish(self.topic(Channel.TELEMETRY), encode(telemetry), qos=0)
 
     def _on_message(self, message: Message) -> None:
         with self._guard:
@@ -120,6 +129,7 @@ class SimulatedLock:
         copies = 2 if self.logic.faults.duplicate_events else 1
         for _ in range(copies):
             self._client.publish(self.topic(Channel.EVT), encode(event), qos=1)
+        self.report()
 
     def ride(self, points: list[tuple[float, float]], interval_s: float) -> None:
         """Report each point as telemetry, `interval_s` apart, in the background."""
@@ -157,15 +167,36 @@ class SimulatedLock:
         return event is not None
 
 
+# The protocol's heartbeat while parked (docs/lock-protocol.md §6).
+HEARTBEAT_SECONDS = 15 * 60
+
+
 class Fleet:
-    def __init__(self, broker: BrokerAddress, locks: list[LockSecrets]) -> None:
+    def __init__(
+        self,
+        broker: BrokerAddress,
+        locks: list[LockSecrets],
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self.locks = {secrets.lock_id: SimulatedLock(secrets, broker) for secrets in locks}
+        self._heartbeat_seconds = heartbeat_seconds
+        self._stopping = threading.Event()
+        self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
 
     def start(self) -> None:
         for lock in self.locks.values():
             lock.go_online()
+        self._heartbeat.start()
         log.info("%d virtual locks online", len(self.locks))
 
     def stop(self) -> None:
+        self._stopping.set()
         for lock in self.locks.values():
             lock.go_offline()
+
+    def _beat(self) -> None:
+        """Parked locks report position and battery; a lock taken offline stays silent."""
+        while not self._stopping.wait(self._heartbeat_seconds):
+            for lock in list(self.locks.values()):
+                if lock.logic.locked:
+                    lock.report()

@@ -6,6 +6,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, create_engine, text
 
 from rental.adapters.credit import CreditRepository
+from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.disputes import DisputeRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
@@ -18,6 +19,8 @@ from rental.adapters.repositories import (
     LockRepository,
     UserRepository,
 )
+from rental.adapters.reservations import ReservationRepository
+from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 
 
@@ -47,6 +50,9 @@ class UnitOfWork:
         self.payments = PaymentRepository(connection)
         self.disputes = DisputeRepository(connection)
         self.zones = ZoneRepository(connection)
+        self.reservations = ReservationRepository(connection)
+        self.damage_reports = DamageReportRepository(connection)
+        self.vehicles = VehicleSearch(connection)
         return self
 
     def __exit__(

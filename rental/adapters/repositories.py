@@ -11,6 +11,7 @@ from geoalchemy2.functions import ST_X, ST_Y
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from rental.adapters.availability import in_use, live_reservation, open_damage_reports
 from rental.adapters.pricing_plans import plan_from_row
 from rental.adapters.tables import (
     OPEN_RENTAL,
@@ -20,6 +21,7 @@ from rental.adapters.tables import (
     locks,
     pricing_plans,
     rentals,
+    reservations,
     users,
 )
 from rental.domain.errors import Conflict
@@ -41,7 +43,17 @@ _CONFLICTS = {
     "rentals_one_open_per_asset": ("someone else is using this asset", "asset_in_use"),
     "rentals_one_open_per_rider": ("finish your current rental first", "rental_in_progress"),
     "disputes_one_open_per_rental": ("this rental already has an open dispute", "dispute_open"),
+    "reservations_one_per_rider": ("you already hold a reservation", "reservation_held"),
+    "reservations_one_per_asset": ("someone else has reserved this vehicle", "asset_reserved"),
+    "damage_reports_one_open_per_reporter": (
+        "you have already reported damage to this asset",
+        "damage_already_reported",
+    ),
 }
+
+
+# A repeated request: the caller answers with what the first one did.
+IDEMPOTENCY_KEYS = {"rentals_rider_idempotency_key", "reservations_rider_idempotency_key"}
 
 
 @contextmanager
@@ -50,7 +62,7 @@ def conflicts_as_errors() -> Iterator[None]:
         yield
     except IntegrityError as exc:
         constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
-        if constraint == "rentals_rider_idempotency_key":
+        if constraint in IDEMPOTENCY_KEYS:
             raise DuplicateRequest("request already received", "duplicate_request") from exc
         if constraint in _CONFLICTS:
             message, code = _CONFLICTS[constraint]
@@ -193,6 +205,8 @@ class ScanTarget:
     rider_deposit_minor: int = 0  # the deposit the rider holds in the plan's currency
     rider_credit_score: int = 0
     earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
+    open_damage_reports: int = 0
+    held_reservation_id: UUID | None = None  # a hold on it, perhaps expired but not yet swept
 
 
 class AssetRepository:
@@ -208,20 +222,33 @@ class AssetRepository:
         return _asset(row) if row else None
 
     def set_needs_retrieval(self, asset_id: UUID, needs_retrieval: bool) -> None:
-        self._c.execute(
-            update(assets).where(assets.c.id == asset_id).values(needs_retrieval=needs_retrieval)
-        )
+        self.update_service(asset_id, needs_retrieval=needs_retrieval)
+
+    def update_service(self, asset_id: UUID, **changes: bool) -> None:
+        self._c.execute(update(assets).where(assets.c.id == asset_id).values(**changes))
 
     def for_scan(
-        self, code: str, rider_id: UUID | None = None, idempotency_key: str | None = None
+        self,
+        code: str,
+        rider_id: UUID | None = None,
+        idempotency_key: str | None = None,
+        *,
+        for_update: bool = False,
     ) -> ScanTarget | None:
-        """The asset, its lock, its price and whether it is taken, in one round trip."""
+        """The asset, its lock, its price and whether it is taken, in one round trip.
+
+        `for_update` holds the asset's row until the transaction ends, so a scan and a
+        reservation of the same asset cannot both succeed."""
         earlier = (
             select(rentals.c.id)
             .where(rentals.c.rider_id == rider_id, rentals.c.idempotency_key == idempotency_key)
             .scalar_subquery()
         )
-        taken = select(rentals.c.id).where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL).exists()
+        held = (
+            select(reservations.c.id)
+            .where(reservations.c.asset_id == assets.c.id, reservations.c.state == "held")
+            .scalar_subquery()
+        )
         debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
         deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, rider_id)
         score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
@@ -230,8 +257,10 @@ class AssetRepository:
                 *assets.c,
                 *(c.label(f"lock__{c.name}") for c in _lock_columns),
                 *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
-                taken.label("taken"),
+                in_use().label("taken"),
                 earlier.label("earlier_rental_id"),
+                open_damage_reports().label("open_damage_reports"),
+                held.label("held_reservation_id"),
                 func.coalesce(debt, 0).label("rider_debt"),
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),
@@ -245,6 +274,8 @@ class AssetRepository:
             )
             .where(assets.c.code == code)
         )
+        if for_update:
+            query = query.with_for_update(of=assets)
         row = self._c.execute(query).mappings().first()
         if row is None:
             return None
@@ -258,10 +289,12 @@ class AssetRepository:
             row["rider_deposit"],
             row["rider_credit_score"],
             row["earlier_rental_id"],
+            row["open_damage_reports"],
+            row["held_reservation_id"],
         )
 
-    def fleet(self, city_id: str | None = None) -> list[dict[str, Any]]:
-        """Every asset with its lock's state and whether a rental holds it."""
+    def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:
+        """Every asset with its lock's state, its rental, holds and damage reports."""
         open_rental = (
             select(rentals.c.state)
             .where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL)
@@ -283,6 +316,8 @@ class AssetRepository:
                 ST_X(locks.c.position).label("lon"),
                 ST_Y(locks.c.position).label("lat"),
                 open_rental.label("rental_state"),
+                live_reservation(now).exists().label("reserved"),
+                open_damage_reports().label("open_damage_reports"),
             )
             .join(locks, locks.c.id == assets.c.lock_id)
             .order_by(assets.c.code)

@@ -62,7 +62,7 @@ def register_asset() -> tuple[dict[str, Any], int]:
 @requires(Role.OPERATOR)
 def list_assets() -> dict[str, Any]:
     p = platform()
-    rows = fleet.fleet(p.uow(), request.args.get("city_id"))
+    rows = fleet.fleet(p.uow(), request.args.get("city_id"), p.now(), p.config.service_policy())
     return {"assets": [_asset_view(row, p.config.PUBLIC_BASE_URL) for row in rows]}
 
 
@@ -77,6 +77,9 @@ def _asset_view(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "in_service": row["in_service"],
         "needs_retrieval": row["needs_retrieval"],
         "rental_state": row["rental_state"],
+        "available": not row["unavailable"],
+        "unavailable": row["unavailable"],
+        "open_damage_reports": row["open_damage_reports"],
         "lock": {
             "id": row["lock_id"],
             "online": row["online"],

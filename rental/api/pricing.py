@@ -33,7 +33,8 @@ def list_plans() -> dict[str, Any]:
 @blueprint.get("/assets/<code>/quote")
 @requires(Role.RIDER)
 def quote(code: str) -> dict[str, Any]:
-    found = pricing.quote(platform().uow(), code, current_user_id())
+    p = platform()
+    found = pricing.quote(p.uow(), code, current_user_id(), p.now(), p.config.service_policy())
     return {
         "code": found.code,
         "kind": found.kind,

@@ -31,6 +31,8 @@ def start_rental() -> tuple[dict[str, Any], int]:
         body.get("idempotency_key"),
         p.now(),
         timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
+        p.config.service_policy(),
+        p.config.WALLET_FLOOR_MINOR,
     )
     return rental_view(rental), 202
 

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
@@ -38,6 +38,69 @@ class Asset:
     city_id: str
     lock_id: str
     in_service: bool = True
+
+
+class Unavailable(StrEnum):
+    """Why riders cannot take an asset now; operators see the same reasons."""
+
+    OUT_OF_SERVICE = "out_of_service"  # taken out by an operator
+    DAMAGED = "damaged"  # an open damage report
+    LOW_BATTERY = "low_battery"
+    OFFLINE = "offline"  # disconnected, or silent past the heartbeat timeout
+    IN_USE = "in_use"
+    RESERVED = "reserved"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What decides whether an asset can be rented, read in one query."""
+
+    in_service: bool
+    open_damage_reports: int
+    battery_pct: int | None
+    online: bool
+    last_seen_at: datetime | None
+    in_use: bool
+    reserved: bool
+
+
+@dataclass(frozen=True)
+class ServicePolicy:
+    """The operator's thresholds for taking assets out of riders' sight."""
+
+    low_battery_pct: int = 15
+    # Locks heartbeat every 15 min while parked: two missed heartbeats and a margin.
+    silence: timedelta = timedelta(minutes=35)
+
+
+def unavailable_because(
+    condition: Condition, now: datetime, policy: ServicePolicy
+) -> list[Unavailable]:
+    reasons = []
+    if not condition.in_service:
+        reasons.append(Unavailable.OUT_OF_SERVICE)
+    if condition.open_damage_reports:
+        reasons.append(Unavailable.DAMAGED)
+    if is_low(condition.battery_pct, policy):
+        reasons.append(Unavailable.LOW_BATTERY)
+    if not is_reachable(condition.online, condition.last_seen_at, now, policy.silence):
+        reasons.append(Unavailable.OFFLINE)
+    if condition.in_use:
+        reasons.append(Unavailable.IN_USE)
+    if condition.reserved:
+        reasons.append(Unavailable.RESERVED)
+    return reasons
+
+
+def is_low(battery_pct: int | None, policy: ServicePolicy) -> bool:
+    return battery_pct is not None and battery_pct < policy.low_battery_pct
+
+
+def is_reachable(
+    online: bool, last_seen_at: datetime | None, now: datetime, silence: timedelta
+) -> bool:
+    """Connected, and heard from within the heartbeat timeout."""
+    return online and last_seen_at is not None and now - last_seen_at <= silence
 
 
 ASSET_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")

@@ -3,11 +3,21 @@
 import secrets
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.fleet import Asset, AssetKind, Lock, check_asset_code, check_lock_id
+from rental.domain.fleet import (
+    Asset,
+    AssetKind,
+    Condition,
+    Lock,
+    ServicePolicy,
+    check_asset_code,
+    check_lock_id,
+    unavailable_because,
+)
 from rental.services.ports import BrokerAccountsPort
 
 SIGNING_KEY_BYTES = 32
@@ -60,6 +70,23 @@ def register_asset(
     return asset
 
 
-def fleet(uow: UnitOfWork, city_id: str | None) -> list[dict[str, Any]]:
+def fleet(
+    uow: UnitOfWork, city_id: str | None, now: datetime, policy: ServicePolicy
+) -> list[dict[str, Any]]:
+    """Every asset with the reasons riders cannot take it now (empty: available)."""
     with uow:
-        return uow.assets.fleet(city_id)
+        rows = uow.assets.fleet(now, city_id)
+    for row in rows:
+        condition = Condition(
+            row["in_service"],
+            row["open_damage_reports"],
+            row["battery_pct"],
+            row["online"],
+            row["last_seen_at"],
+            row["rental_state"] is not None,
+            row["reserved"],
+        )
+        row["unavailable"] = [
+            reason.value for reason in unavailable_because(condition, now, policy)
+        ]
+    return rows

@@ -27,8 +27,8 @@ from rental.domain.payments import (
     refund_requested_postings,
     refund_settled_postings,
 )
+from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import GatewayError, Notification, PaymentGateway
-from rental.services.rentals import check_idempotency_key
 from rental.services.wallet import credit_and_settle, debt
 
 log = logging.getLogger(__name__)

@@ -2,13 +2,20 @@
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import ScanTarget
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE, deposit_waived
 from rental.domain.errors import InvalidInput, NotFound
-from rental.domain.fleet import AssetKind, asset_code_from_qr
+from rental.domain.fleet import (
+    AssetKind,
+    Condition,
+    ServicePolicy,
+    asset_code_from_qr,
+    unavailable_because,
+)
 from rental.domain.pricing import PricingPlan, Tariff
 
 PRICE_FIELDS = {
@@ -79,19 +86,29 @@ class Quote:
     deposit_due_minor: int  # what this rider must still pay as deposit before riding
 
 
-def quote(uow: UnitOfWork, qr: str, rider_id: uuid.UUID) -> Quote:
+def quote(
+    uow: UnitOfWork, qr: str, rider_id: uuid.UUID, now: datetime, policy: ServicePolicy
+) -> Quote:
     """The price this rider would pay for the asset now, and whether it can be taken."""
     code = asset_code_from_qr(qr)
     with uow:
         target = uow.assets.for_scan(code, rider_id)
-    if target is None:
-        raise NotFound(f"no asset with code {code}", "asset_not_found")
-    available = (
-        target.asset.in_service
-        and target.lock.online
-        and not target.taken
-        and target.plan is not None
+        if target is None:
+            raise NotFound(f"no asset with code {code}", "asset_not_found")
+        held = (
+            uow.reservations.get(target.held_reservation_id) if target.held_reservation_id else None
+        )
+    lock = target.lock
+    condition = Condition(
+        target.asset.in_service,
+        target.open_damage_reports,
+        lock.battery_pct,
+        lock.online,
+        lock.last_seen_at,
+        target.taken,
+        held is not None and held.is_live(now) and held.rider_id != rider_id,
     )
+    available = not unavailable_because(condition, now, policy) and target.plan is not None
     return Quote(code, target.asset.kind.value, available, target.plan, deposit_due(target))
 
 

@@ -5,28 +5,23 @@ lock's answer arrives later through lockctl (`rental.services.lock_events`).
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import DuplicateRequest
+from rental.adapters.repositories import DuplicateRequest, ScanTarget
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.fleet import Lock, asset_code_from_qr
-from rental.domain.pricing import format_amount
+from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_low, is_reachable
+from rental.domain.pricing import PricingPlan, format_amount
 from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.domain.reservations import Reservation, ReservationState
+from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import LockChannel, LockChannelError
 from rental.services.pricing import deposit_due
+from rental.services.reservations import end_hold
 
 RENTAL_STATE_CHANNEL = "rental_state"
-MAX_IDEMPOTENCY_KEY_LENGTH = 64
-
-
-def check_idempotency_key(key: object) -> str:
-    if not isinstance(key, str) or not 8 <= len(key) <= MAX_IDEMPOTENCY_KEY_LENGTH:
-        raise InvalidInput(
-            "idempotency_key must be a string of 8 to 64 characters (a fresh UUID per scan)",
-            "invalid_idempotency_key",
-        )
-    return key
+DEFAULT_POLICY = ServicePolicy()
 
 
 def request_unlock(
@@ -37,13 +32,17 @@ def request_unlock(
     idempotency_key: object,
     now: datetime,
     unlock_timeout: timedelta,
+    policy: ServicePolicy = DEFAULT_POLICY,
+    wallet_floor_minor: int = 0,
 ) -> Rental:
     if not isinstance(qr, str):
         raise InvalidInput("qr is required: the scanned URL or the asset code", "invalid_qr")
     code = asset_code_from_qr(qr)
     key = check_idempotency_key(idempotency_key)
     try:
-        rental, lock = _record_request(uow, rider_id, code, key, now, unlock_timeout)
+        rental, lock = _record_request(
+            uow, rider_id, code, key, now, Unlocking(unlock_timeout, policy, wallet_floor_minor)
+        )
     except DuplicateRequest:
         return _by_idempotency_key(uow, rider_id, key)
     if lock is None:
@@ -55,32 +54,30 @@ def request_unlock(
     return rental
 
 
+@dataclass(frozen=True)
+class Unlocking:
+    """The settings a scan runs under."""
+
+    timeout: timedelta
+    policy: ServicePolicy
+    wallet_floor_minor: int
+
+
 def _record_request(
-    uow: UnitOfWork, rider_id: uuid.UUID, code: str, key: str, now: datetime, timeout: timedelta
+    uow: UnitOfWork, rider_id: uuid.UUID, code: str, key: str, now: datetime, how: Unlocking
 ) -> tuple[Rental, Lock | None]:
     """Store the rental; returns the lock to command, or None when there is nothing to send."""
     with uow:
-        target = uow.assets.for_scan(code, rider_id, key)
+        target = uow.assets.for_scan(code, rider_id, key, for_update=True)
         if target is None:
             raise NotFound(f"no asset with code {code}", "asset_not_found")
         if target.earlier_rental_id is not None:
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
             return earlier, None
-        asset, lock, plan = target.asset, target.lock, target.plan
-        if not asset.in_service:
-            raise Conflict("this asset is out of service", "asset_out_of_service")
-        if plan is None:
-            raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
-        if target.rider_debt_minor > 0:
-            owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
-            raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
-        due = deposit_due(target)
-        if due > 0:
-            waiver = plan.deposit_waiver_score
-            hint = f" (a credit score of {waiver} waives it)" if waiver is not None else ""
-            amount = format_amount(due, plan.tariff.currency)
-            raise Conflict(f"a deposit of {amount} is needed first{hint}", "deposit_required")
+        reservation = _own_reservation(uow, target, rider_id, now, how.wallet_floor_minor)
+        plan = _check_rentable(target, how.policy)
+        asset, lock = target.asset, target.lock
         rental = Rental(
             id=uuid.uuid4(),
             rider_id=rider_id,
@@ -92,14 +89,57 @@ def _record_request(
             requested_at=now,
             idempotency_key=key,
         )
-        if lock.online:
+        reachable = is_reachable(lock.online, lock.last_seen_at, now, how.policy.silence)
+        if reachable:
             rental.unlock_command_id = uuid.uuid4()
-            rental.unlock_expires_at = now + timeout
+            rental.unlock_expires_at = now + how.timeout
         else:
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
+        if reservation is not None:
+            # The hold ends here; it is free when the lock cannot be reached.
+            reservation.rental_id = rental.id
+            state = ReservationState.USED if reachable else ReservationState.CANCELLED
+            end_hold(uow, reservation, state, now, how.wallet_floor_minor, free=not reachable)
         uow.commit()
-    return rental, (lock if lock.online else None)
+    return rental, (lock if reachable else None)
+
+
+def _own_reservation(
+    uow: UnitOfWork, target: ScanTarget, rider_id: uuid.UUID, now: datetime, floor: int
+) -> Reservation | None:
+    """The scanning rider's live hold on this asset; another rider's live hold refuses the
+    scan, and one that ran out is ended on the spot."""
+    if target.held_reservation_id is None:
+        return None
+    held = uow.reservations.get(target.held_reservation_id, for_update=True)
+    assert held is not None
+    if not held.is_live(now):
+        end_hold(uow, held, ReservationState.EXPIRED, now, floor)
+        return None
+    if held.rider_id != rider_id:
+        raise Conflict("someone else has reserved this vehicle", "asset_reserved")
+    return held
+
+
+def _check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:
+    asset, plan = target.asset, target.plan
+    if not asset.in_service or target.open_damage_reports:
+        raise Conflict("this asset is out of service", "asset_out_of_service")
+    if is_low(target.lock.battery_pct, policy):
+        raise Conflict("this vehicle's battery is too low to ride", "battery_low")
+    if plan is None:
+        raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
+    if target.rider_debt_minor > 0:
+        owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
+        raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
+    due = deposit_due(target)
+    if due > 0:
+        waiver = plan.deposit_waiver_score
+        hint = f" (a credit score of {waiver} waives it)" if waiver is not None else ""
+        amount = format_amount(due, plan.tariff.currency)
+        raise Conflict(f"a deposit of {amount} is needed first{hint}", "deposit_required")
+    return plan
 
 
 def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Rental:

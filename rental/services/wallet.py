@@ -39,13 +39,15 @@ def charge_fare(
     fare_minor: int,
     reference: str,
     floor_minor: int,
+    kind: str = "fare",
 ) -> int:
-    """Book a fare inside the caller's transaction; returns the part left as debt."""
+    """Book a fare (or another charge for a service, such as a hold) inside the caller's
+    transaction; returns the part left as debt."""
     if fare_minor <= 0:
         return 0
     available = spendable(uow, rider_id, currency, floor_minor)
     entries = fare_postings(str(rider_id), currency, fare_minor, available)
-    uow.ledger.post("fare", reference, entries)
+    uow.ledger.post(kind, reference, entries)
     return -sum(e.amount_minor for e in entries if e.account.kind is AccountKind.RIDER_RECEIVABLE)
 
 

@@ -1,0 +1,71 @@
+"""Damage reports in PostgreSQL."""
+
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, RowMapping, insert, select, update
+
+from rental.adapters.repositories import conflicts_as_errors
+from rental.adapters.tables import assets, damage_reports
+from rental.domain.maintenance import DamageCategory, DamageReport, ReportState
+
+
+class DamageReportRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, report: DamageReport) -> None:
+        with conflicts_as_errors():
+            self._c.execute(insert(damage_reports).values(**_values(report)))
+
+    def save(self, report: DamageReport) -> None:
+        self._c.execute(
+            update(damage_reports).where(damage_reports.c.id == report.id).values(**_values(report))
+        )
+
+    def get(self, report_id: UUID, *, for_update: bool = False) -> DamageReport | None:
+        query = select(damage_reports).where(damage_reports.c.id == report_id)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
+        return _report(row) if row else None
+
+    def open_on_asset(self, asset_id: UUID) -> list[DamageReport]:
+        rows = self._c.execute(
+            select(damage_reports)
+            .where(damage_reports.c.asset_id == asset_id, damage_reports.c.state == "open")
+            .with_for_update()
+        ).mappings()
+        return [_report(row) for row in rows]
+
+    def listing(self, city_id: str | None, state: str | None) -> list[dict[str, Any]]:
+        query = (
+            select(damage_reports, assets.c.code.label("asset_code"), assets.c.city_id)
+            .join(assets, assets.c.id == damage_reports.c.asset_id)
+            .order_by(damage_reports.c.created_at.desc())
+            .limit(500)
+        )
+        if city_id is not None:
+            query = query.where(assets.c.city_id == city_id)
+        if state is not None:
+            query = query.where(damage_reports.c.state == state)
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+
+def _values(report: DamageReport) -> dict[str, Any]:
+    return {**asdict(report), "category": report.category.value, "state": report.state.value}
+
+
+def _report(row: RowMapping) -> DamageReport:
+    return DamageReport(
+        id=row["id"],
+        asset_id=row["asset_id"],
+        reporter_id=row["reporter_id"],
+        category=DamageCategory(row["category"]),
+        state=ReportState(row["state"]),
+        created_at=row["created_at"],
+        photo_ref=row["photo_ref"],
+        note=row["note"],
+        closed_at=row["closed_at"],
+        closed_by=row["closed_by"],
+        resolution=row["resolution"],
+    )

@@ -1,0 +1,96 @@
+"""Riders report damage; operators repair, close reports and return assets to service.
+
+An asset with an open damage report is hidden from riders (search and scans) until
+operators close every report on it; operators may also take an asset out of service
+and clear the retrieval flag once staff moved a badly parked bike.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from rental.adapters.db import UnitOfWork
+from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.fleet import Asset, asset_code_from_qr
+from rental.domain.maintenance import (
+    DamageReport,
+    ReportState,
+    checked_category,
+    checked_note,
+    checked_photo_ref,
+)
+
+
+def report_damage(
+    uow: UnitOfWork, rider_id: uuid.UUID, body: dict[str, Any], now: datetime
+) -> tuple[DamageReport, bool]:
+    """Returns the report and whether it is new: a rider's repeat returns the open one."""
+    code = body.get("code")
+    if not isinstance(code, str):
+        raise InvalidInput("code is required: the asset's code or QR URL", "invalid_qr")
+    category = checked_category(body.get("category"))
+    photo_ref = checked_photo_ref(body.get("photo_ref"))
+    note = checked_note(body.get("note"))
+    with uow:
+        asset = _asset_for_update(uow, asset_code_from_qr(code))
+        earlier = next(
+            (r for r in uow.damage_reports.open_on_asset(asset.id) if r.reporter_id == rider_id),
+            None,
+        )
+        if earlier is not None:
+            return earlier, False
+        report = DamageReport(
+            uuid.uuid4(), asset.id, rider_id, category, ReportState.OPEN, now, photo_ref, note
+        )
+        uow.damage_reports.add(report)
+        uow.commit()
+    return report, True
+
+
+def close_report(
+    uow: UnitOfWork,
+    operator_id: uuid.UUID,
+    report_id: uuid.UUID,
+    resolution: object,
+    now: datetime,
+) -> DamageReport:
+    text = checked_note(resolution, "resolution")
+    if text is None:
+        raise InvalidInput("resolution says what was done (repaired, no fault found, ...)")
+    with uow:
+        report = uow.damage_reports.get(report_id, for_update=True)
+        if report is None:
+            raise NotFound("no such damage report", "report_not_found")
+        report.close(operator_id, text, now)
+        uow.damage_reports.save(report)
+        uow.commit()
+    return report
+
+
+def damage_reports(uow: UnitOfWork, city_id: str | None, state: str | None) -> list[dict[str, Any]]:
+    if state is not None and state not in {s.value for s in ReportState}:
+        raise InvalidInput("state is open or closed", "invalid_query")
+    with uow:
+        return uow.damage_reports.listing(city_id, state)
+
+
+def update_asset(uow: UnitOfWork, code: str, body: dict[str, Any]) -> Asset:
+    """`in_service` takes an asset out of riders' sight or back; `needs_retrieval: false`
+    records that staff moved it to an allowed place."""
+    changes = {key: body[key] for key in ("in_service", "needs_retrieval") if key in body}
+    if not changes or not all(isinstance(value, bool) for value in changes.values()):
+        raise InvalidInput("give in_service and/or needs_retrieval as true or false")
+    with uow:
+        asset = _asset_for_update(uow, code)
+        uow.assets.update_service(asset.id, **changes)
+        uow.commit()
+    if "in_service" in changes:
+        asset.in_service = changes["in_service"]
+    return asset
+
+
+def _asset_for_update(uow: UnitOfWork, code: str) -> Asset:
+    target = uow.assets.for_scan(code, for_update=True)
+    if target is None:
+        raise NotFound(f"no asset with code {code}", "asset_not_found")
+    return target.asset
