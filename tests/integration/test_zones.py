@@ -129,6 +129,7 @@ def test_a_gps_jump_at_the_end_uses_the_last_good_fix_and_charges_no_fee(platfor
     assert ended.fare_minor == 150
     assert wallet == 1000 - 150
     assert needs_retrieval  # staff check where it really is
+    assert score == 602  # no violation on a doubtful position
     with platform.uow() as uow:
         end = uow.connection.exec_driver_sql(
             "SELECT ST_X(end_position), ST_Y(end_position) FROM rentals WHERE id = %(id)s",
@@ -151,6 +152,7 @@ def test_inaccurate_fixes_do_not_decide_where_a_trip_ended(platform, city):
     )
     assert ended.parking is Parking.OUTSIDE_SERVICE_AREA
     assert ended.out_of_zone_fee_minor == FEE  # the lock's report itself was plausible
+    assert wallet == 1000 - 150 - FEE
 
 
 def test_a_spike_in_the_trace_is_left_out_of_the_path_and_the_distance(platform, city):
