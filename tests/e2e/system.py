@@ -82,6 +82,9 @@ class LiveSystem:
     def put(self, path: str, body: object, who: Rider | None = None) -> requests.Response:
         return self.http.put(self.url + path, json=body, headers=who.headers if who else {})
 
+    def patch(self, path: str, body: object, who: Rider | None = None) -> requests.Response:
+        return self.http.patch(self.url + path, json=body, headers=who.headers if who else {})
+
     def get(self, path: str, who: Rider | None = None) -> requests.Response:
         return self.http.get(self.url + path, headers=who.headers if who else {})
 
