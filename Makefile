@@ -39,6 +39,7 @@ check: install
 
 bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
+	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 
 clean: stop
 	rm -rf var $(VENV)

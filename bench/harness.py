@@ -35,9 +35,10 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def bench_database() -> str:
+def bench_database(suffix: str = "bench") -> str:
+    """A database of the benchmark's own beside DATABASE_URL's, created when missing."""
     base = make_url(os.environ["DATABASE_URL"])
-    url = base.set(database=f"{base.database}_bench").render_as_string(hide_password=False)
+    url = base.set(database=f"{base.database}_{suffix}").render_as_string(hide_password=False)
     admin = base.set(database="postgres").render_as_string(hide_password=False)
     with psycopg.connect(libpq_url(admin), autocommit=True) as connection:
         exists = connection.execute(

@@ -57,6 +57,10 @@ class Platform:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
 
+    def reader(self) -> UnitOfWork:
+        """For hot reads of one statement (nearby search, public feeds)."""
+        return UnitOfWork(self.engine, read_only=True)
+
     def mqtt(self) -> MqttClient:
         with self._mqtt_lock:
             if self._mqtt is None:

@@ -13,7 +13,7 @@ from rental.bootstrap import Platform
 from rental.domain.errors import Conflict
 from rental.domain.pricing import Tariff
 from rental.domain.riders import Role
-from rental.services import accounts, fleet
+from rental.services import accounts, fleet, zones
 
 CITY_ID = "demo"
 CENTER = (121.4737, 31.2304)  # (lon, lat)
@@ -43,6 +43,7 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
         for stale in locks:  # a fleet file from an earlier database
             platform.accounts().delete_lock_account(stale["lock_id"])
         locks = []
+    _draw_zones(platform)
     rider_id = _account(platform, RIDER, Role.RIDER)
     _account(platform, NEW_RIDER, Role.RIDER)
     _account(platform, OPERATOR, Role.OPERATOR)
@@ -78,6 +79,40 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     path.chmod(0o600)
 
 
+def _box(lon: float, lat: float, half_width: float, half_height: float) -> dict[str, object]:
+    west, east = lon - half_width, lon + half_width
+    south, north = lat - half_height, lat + half_height
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def _zone(kind: str, name: str, geometry: dict[str, object], **extra: object) -> dict[str, object]:
+    return {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {"kind": kind, "name": name, **extra},
+    }
+
+
+# Around People's Square: bikes are seeded within about 1 km of the centre.
+DEMO_ZONES = {
+    "type": "FeatureCollection",
+    "features": [
+        _zone("service_area", "Central Shanghai", _box(*CENTER, 0.03, 0.025)),
+        _zone("no_parking", "People's Square plaza", _box(121.4737, 31.2317, 0.0015, 0.0012)),
+        _zone(
+            "slow",
+            "Nanjing Road pedestrian street",
+            _box(121.4790, 31.2370, 0.0040, 0.0008),
+            max_speed_kph=10,
+        ),
+        _zone("parking", "Metro line 1 exit 2", _box(121.4710, 31.2330, 0.0004, 0.0003)),
+        _zone("parking", "Huangpi Road hotspot", _box(121.4770, 31.2270, 0.0004, 0.0003)),
+        _zone("no_ride", "Renmin Park", _box(121.4690, 31.2340, 0.0012, 0.0010)),
+    ],
+}
+
+
 def _create_city(platform: Platform) -> bool:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY_ID) is not None:
@@ -87,6 +122,12 @@ def _create_city(platform: Platform) -> bool:
             uow.pricing_plans.publish(CITY_ID, kind, tariff, deposit, waiver)
         uow.commit()
     return True
+
+
+def _draw_zones(platform: Platform) -> None:
+    """Once per city: an operator's own edits are kept on later runs."""
+    if not zones.zones_of(platform.uow(), CITY_ID)["features"]:
+        zones.import_zones(platform.uow(), CITY_ID, DEMO_ZONES)
 
 
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:

@@ -29,13 +29,19 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
 
 
 class UnitOfWork:
-    """`with uow:` opens a transaction; nothing is kept unless `commit()` is called."""
+    """`with uow:` opens a transaction; nothing is kept unless `commit()` is called.
 
-    def __init__(self, engine: Engine) -> None:
+    `read_only` runs each statement on its own (autocommit): a read that needs no
+    snapshot across statements saves the BEGIN and ROLLBACK round trips."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
 
     def __enter__(self) -> Self:
         self._connection = self._engine.connect()
+        if self._read_only:
+            self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
         self._transaction = self._connection.begin()
         connection = self._connection
         self.cities = CityRepository(connection)

@@ -3,8 +3,7 @@
 from datetime import datetime
 from typing import Any
 
-from geoalchemy2 import Geography
-from sqlalchemy import Connection, cast, func, select
+from sqlalchemy import Connection, func, select
 
 from rental.adapters.availability import available_to_riders
 from rental.adapters.repositories import point
@@ -26,8 +25,10 @@ class VehicleSearch:
         now: datetime,
         policy: ServicePolicy,
     ) -> list[dict[str, Any]]:
-        here = cast(point(lon, lat), Geography)
-        position = cast(locks.c.position, Geography)
+        # geography(x) is the index's own expression; CAST(x AS geography(GEOMETRY,-1)),
+        # what a typed cast compiles to, would not match it and scan every lock.
+        here = func.geography(point(lon, lat))
+        position = func.geography(locks.c.position)
         query = (
             select(
                 assets.c.code,

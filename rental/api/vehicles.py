@@ -14,7 +14,7 @@ blueprint = Blueprint("vehicles", __name__, url_prefix="/api/v1/vehicles")
 def nearby() -> dict[str, Any]:
     """`?lat&lon[&radius_m=500][&kind=bike,ebike][&limit=20]`, nearest first."""
     p = platform()
-    found = vehicles.nearby(p.uow(), request.args.to_dict(), p.now(), p.config.service_policy())
+    found = vehicles.nearby(p.reader(), request.args.to_dict(), p.now(), p.config.service_policy())
     return {
         "vehicles": [
             {
