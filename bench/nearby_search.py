@@ -75,7 +75,7 @@ def heard_since_seeding(platform: Platform) -> ServicePolicy:
     to that moment. The query and its filters are the same."""
     policy = platform.config.service_policy()
     with platform.engine.connect() as connection:
-        seeded_at = connection.execute(text("SELECT min(last_seen_at) FROM locks")).scalar()
+        seeded_at = connection.execute(text("SELECT min(last_seen_at) FROM locks")).scalar_one()
     return replace(policy, silence=policy.silence + (utc_now() - seeded_at))
 
 
@@ -123,9 +123,11 @@ def main() -> None:
     for _ in range(args.queries):
         lon, lat = random_point(rng)
         started = time.perf_counter()
-        answer = client.get(f"/api/v1/vehicles/nearby?lon={lon}&lat={lat}&radius_m={args.radius_m}")
+        response = client.get(
+            f"/api/v1/vehicles/nearby?lon={lon}&lat={lat}&radius_m={args.radius_m}"
+        )
         timings.append(time.perf_counter() - started)
-        found.append(len(answer.get_json()["vehicles"]))
+        found.append(len(response.get_json()["vehicles"]))
     report("http", timings, found)
     platform.engine.dispose()
 
