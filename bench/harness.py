@@ -91,7 +91,10 @@ class Bench:
                 self.platform.uow(), self.platform.broker_accounts, f"B{run}-{number:04d}"
             )
             code = f"BB{run}{number:04d}"
-            fleet.register_asset(self.platform.uow(), code, "bike", credentials.lock_id, "bench")
+            fleet.register_asset(
+                self.platform.uow(),
+                {"code": code, "kind": "bike", "lock_id": credentials.lock_id, "city_id": "bench"},
+            )
             self.lock_ids.append(credentials.lock_id)
             self.codes.append(code)
             entries.append(

@@ -24,7 +24,7 @@ from lockctl.protocol import (
     subscription,
 )
 from rental.adapters.db import UnitOfWork
-from rental.services import lock_events
+from rental.services import items, lock_events
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 
@@ -34,6 +34,8 @@ SHARE_GROUP = "lockctl"
 # Past a command's expiry, how long to wait for an answer still in flight.
 ANSWER_GRACE = timedelta(seconds=2)
 SWEEP_INTERVAL_SECONDS = 0.5
+# Items run into their replacement price over days: a look every half minute is plenty.
+LOST_ITEM_SWEEPS = 60
 # Keep queued events for a lockctl that restarts within this time.
 SESSION_EXPIRY_SECONDS = 3600
 # Reports handled side by side; each holds a database connection while it works.
@@ -194,7 +196,9 @@ class LockController:
         self._sweeper.join(timeout=5)
 
     def _sweep_forever(self) -> None:
+        sweeps = 0
         while not self._stop.wait(SWEEP_INTERVAL_SECONDS):
+            sweeps += 1
             try:
                 failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
                 if failed:
@@ -202,5 +206,9 @@ class LockController:
                 released = expire_reservations(self._uow(), self._clock(), self._wallet_floor)
                 if released:
                     log.info("released %d expired reservation(s)", released)
+                if sweeps % LOST_ITEM_SWEEPS == 1:
+                    lost = items.end_unreturned(self._uow(), self._clock(), self._wallet_floor)
+                    if lost:
+                        log.info("%d item(s) never returned were charged as sold", lost)
             except Exception:
                 log.exception("sweeping unanswered unlocks and holds failed; retrying")

@@ -59,7 +59,8 @@ def subscription(channel: Channel) -> str:
 
 
 class Op(StrEnum):
-    UNLOCK = "unlock"
+    UNLOCK = "unlock"  # a bike's lock opens its latch
+    RELEASE = "release"  # a cabinet lets the item in one slot go
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class Command:
     rental_id: str
     issued_at: int  # ms since the Unix epoch, UTC
     expires_at: int
+    slot: int | None = None  # which slot a cabinet releases; only with `release`
+
+    def __post_init__(self) -> None:
+        if (self.op is Op.RELEASE) != (self.slot is not None):
+            raise ProtocolError("a release names a slot, and only a release does")
 
     def signing_input(self) -> bytes:
         fields = [
@@ -81,6 +87,8 @@ class Command:
             str(self.issued_at),
             str(self.expires_at),
         ]
+        if self.slot is not None:  # signed, so a command cannot be bent to another slot
+            fields.append(str(self.slot))
         return "\n".join(fields).encode()
 
 
@@ -96,6 +104,7 @@ def encode_command(command: Command, key: bytes) -> bytes:
         "rental_id": command.rental_id,
         "issued_at": command.issued_at,
         "expires_at": command.expires_at,
+        **({"slot": command.slot} if command.slot is not None else {}),
         "sig": signature(command, key),
     }
     return json.dumps(body, separators=(",", ":")).encode()
@@ -108,6 +117,8 @@ class Rejection(StrEnum):
     MALFORMED = "malformed"
     JAMMED = "jammed"
     BUSY = "busy"
+    SLOT_EMPTY = "slot_empty"  # a cabinet asked to release a slot with nothing in it
+    WRONG_DEVICE = "wrong_device"  # a release sent to a bike lock, or an unlock to a cabinet
 
 
 def decode_command(lock_id: str, payload: bytes) -> tuple[Command, str]:
@@ -120,6 +131,7 @@ def decode_command(lock_id: str, payload: bytes) -> tuple[Command, str]:
             rental_id=_str(body, "rental_id", allow_empty=True),
             issued_at=_int(body, "issued_at"),
             expires_at=_int(body, "expires_at"),
+            slot=_optional_int(body, "slot"),
         )
         sig = _str(body, "sig")
     except (KeyError, ValueError) as exc:
@@ -143,6 +155,8 @@ class EventType(StrEnum):
     LOCKED = "locked"
     CMD_REJECTED = "cmd_rejected"
     FAULT = "fault"
+    RELEASED = "released"  # a cabinet let the item in `slot` go, for command `cmd_id`
+    RETURNED = "returned"  # a cabinet took `item` back into `slot`
 
 
 @dataclass(frozen=True)
@@ -155,6 +169,8 @@ class Event:
     reason: str | None = None
     lon: float | None = None
     lat: float | None = None
+    slot: int | None = None
+    item: str | None = None  # the item's code, as its tag reads
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,8 @@ def decode_event(payload: bytes) -> Event:
             reason=_optional_str(body, "reason"),
             lon=_optional_float(body, "lon"),
             lat=_optional_float(body, "lat"),
+            slot=_optional_int(body, "slot"),
+            item=_optional_str(body, "item"),
         )
     except (KeyError, ValueError) as exc:
         raise ProtocolError(f"malformed event: {exc}") from exc
@@ -256,6 +274,10 @@ def _float(body: dict[str, Any], key: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ValueError(f"{key} must be a number")
     return float(value)
+
+
+def _optional_int(body: dict[str, Any], key: str) -> int | None:
+    return None if body.get(key) is None else _int(body, key)
 
 
 def _optional_float(body: dict[str, Any], key: str) -> float | None:

@@ -14,7 +14,7 @@ from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
-from rental.services.rentals import RENTAL_STATE_CHANNEL
+from rental.services.settlement import RENTAL_STATE_CHANNEL
 
 
 def utc_now() -> datetime:

@@ -62,7 +62,13 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
         credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
         fleet.register_asset(
-            platform.uow(), f"BK{number:05d}", "bike", credentials.lock_id, CITY_ID
+            platform.uow(),
+            {
+                "code": f"BK{number:05d}",
+                "kind": "bike",
+                "lock_id": credentials.lock_id,
+                "city_id": CITY_ID,
+            },
         )
         locks.append(
             {

@@ -6,6 +6,7 @@ POST /locks/{id}/ride           {"points": [[lon, lat], ...], "interval_s": 1.0}
 POST /locks/{id}/close          the rider shuts the lock
 POST /locks/{id}/offline        drop off the network (the broker sends the Will)
 POST /locks/{id}/online         come back (a reboot: new boot number)
+POST /locks/{id}/return         {"item": code, "slot": n (optional)}: a cabinet takes an item back
 POST /locks/{id}/battery        {"battery_pct": 0-100}: set the charge, report it at once
 POST /locks/{id}/faults         {"never_confirm", "reject_with",
                                      "duplicate_events", "unlock_delay_ms"}
@@ -78,6 +79,20 @@ def create_control_app(fleet: Fleet) -> Flask:
         lock.go_online()
         return _view(lock)
 
+    @app.post("/locks/<lock_id>/return")
+    def take_back(lock_id: str) -> dict[str, Any]:
+        lock = lock_or_404(lock_id)
+        body = request.get_json(silent=True) or {}
+        item = body.get("item") if isinstance(body, dict) else None
+        slot = body.get("slot") if isinstance(body, dict) else None
+        if not isinstance(item, str) or not (slot is None or isinstance(slot, int)):
+            raise ControlError(400, "item is the item's code; slot, if given, a slot number")
+        try:
+            lock.take_back(item, slot)
+        except ValueError as error:
+            raise ControlError(409, str(error)) from None
+        return _view(lock)
+
     @app.post("/locks/<lock_id>/battery")
     def battery(lock_id: str) -> dict[str, Any]:
         lock = lock_or_404(lock_id)
@@ -128,4 +143,5 @@ def _view(lock: SimulatedLock) -> dict[str, Any]:
         "battery_pct": logic.battery_pct,
         "faults": asdict(logic.faults),
         "rejected": list(logic.rejected),
+        **({"slots": {str(n): item for n, item in logic.slots.items()}} if logic.slots else {}),
     }

@@ -25,6 +25,8 @@ class LockSecrets:
     signing_key: bytes
     lon: float
     lat: float
+    # A cabinet's slots and the item code in each; None for a bike lock.
+    slots: dict[int, str | None] | None = None
 
 
 def load_fleet_file(path: str | Path) -> list[LockSecrets]:
@@ -35,9 +37,14 @@ def load_fleet_file(path: str | Path) -> list[LockSecrets]:
             bytes.fromhex(entry["signing_key"]),
             float(entry["lon"]),
             float(entry["lat"]),
+            _slots(entry.get("slots")),
         )
         for entry in json.loads(Path(path).read_text())
     ]
+
+
+def _slots(raw: dict[str, str | None] | None) -> dict[int, str | None] | None:
+    return None if raw is None else {int(number): item for number, item in raw.items()}
 
 
 class SimulatedLock:
@@ -47,7 +54,12 @@ class SimulatedLock:
         # Firmware keeps its boot counter in flash; a simulator process starting over must
         # not reuse a boot number either, or its events would be taken for repeats.
         self.logic = VirtualLock(
-            secrets.lock_id, secrets.signing_key, secrets.lon, secrets.lat, boot=now_ms()
+            secrets.lock_id,
+            secrets.signing_key,
+            secrets.lon,
+            secrets.lat,
+            boot=now_ms(),
+            slots=dict(secrets.slots) if secrets.slots is not None else None,
         )
         self.secrets = secrets
         self._broker = broker.with_credentials(secrets.lock_id, secrets.mqtt_password)
@@ -157,6 +169,14 @@ class SimulatedLock:
             if self._client is not None and self._client.is_connected:
                 self._client.publish(self.topic(Channel.TELEMETRY), encode(report), qos=0)
             stop.wait(interval_s)
+
+    def take_back(self, item: str, slot: int | None = None) -> int:
+        """A rider returns an item into this cabinet; returns the slot it went into."""
+        with self._guard:
+            event = self.logic.take_back(item, now_ms(), slot)
+        self._publish_event(event)
+        assert event.slot is not None
+        return event.slot
 
     def close(self) -> bool:
         self.wait_for_ride()

@@ -47,6 +47,8 @@ class VirtualLock:
     locked: bool = True
     faults: Faults = field(default_factory=Faults)
     rejected: list[str] = field(default_factory=list)  # reasons, for tests and the control API
+    # A cabinet's numbered slots and the item code in each (None: empty); None for a bike lock.
+    slots: dict[int, str | None] | None = None
     _seq: int = 0
     _seen: dict[str, int] = field(default_factory=dict)  # cmd_id -> expires_at
 
@@ -74,6 +76,10 @@ class VirtualLock:
             return []
         if self.faults.reject_with:
             return self._reject(command.cmd_id, self.faults.reject_with, now_ms)
+        if (command.op is Op.RELEASE) != (self.slots is not None):
+            return self._reject(command.cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
+        if command.op is Op.RELEASE:
+            return self._release(command.cmd_id, command.slot, now_ms)
         if command.op is Op.UNLOCK and not self.locked:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
         self.locked = False
@@ -81,6 +87,36 @@ class VirtualLock:
             EventType.UNLOCKED, now_ms + self.faults.unlock_delay_ms, command.cmd_id
         )
         return [Answer(opened, self.faults.unlock_delay_ms)]
+
+    def _release(self, cmd_id: str, slot: int | None, now_ms: int) -> list[Answer]:
+        assert self.slots is not None
+        item = self.slots.get(slot) if slot is not None else None
+        if item is None:
+            return self._reject(cmd_id, Rejection.SLOT_EMPTY.value, now_ms)
+        self.slots[slot] = None  # type: ignore[index]
+        delay = self.faults.unlock_delay_ms
+        released = Event(
+            self.boot,
+            self.next_seq(),
+            now_ms + delay,
+            EventType.RELEASED,
+            cmd_id,
+            slot=slot,
+            item=item,
+        )
+        return [Answer(released, delay)]
+
+    def take_back(self, item: str, now_ms: int, slot: int | None = None) -> Event:
+        """Someone pushes an item into a slot (the first free one unless told); the cabinet
+        reads its tag and reports it."""
+        if self.slots is None:
+            raise ValueError("only a cabinet takes items back")
+        free = [number for number, held in sorted(self.slots.items()) if held is None]
+        chosen = slot if slot is not None else (free[0] if free else None)
+        if chosen is None or self.slots.get(chosen, "") is not None:
+            raise ValueError("no such free slot")
+        self.slots[chosen] = item
+        return Event(self.boot, self.next_seq(), now_ms, EventType.RETURNED, slot=chosen, item=item)
 
     def close(self, now_ms: int) -> Event | None:
         """The rider pushes the latch shut; None if it was already closed."""

@@ -46,7 +46,10 @@ def make_bike(
         uow.locks.add(lock)
         uow.locks.record_presence(lock_id, online, 1, datetime.now(UTC))
         uow.commit()
-    asset = fleet.register_asset(platform.uow(), f"BK-{lock_id}", "bike", lock_id, city)
+    asset = fleet.register_asset(
+        platform.uow(),
+        {"code": f"BK-{lock_id}", "kind": "bike", "lock_id": lock_id, "city_id": city},
+    )
     return lock, asset
 
 

@@ -15,6 +15,7 @@ from rental.adapters.pricing_plans import PricingPlanRepository
 from rental.adapters.rentals import RentalRepository
 from rental.adapters.repositories import (
     AssetRepository,
+    CabinetRepository,
     CityRepository,
     LockRepository,
     UserRepository,
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.users = UserRepository(connection)
         self.locks = LockRepository(connection)
         self.assets = AssetRepository(connection)
+        self.cabinets = CabinetRepository(connection)
         self.rentals = RentalRepository(connection)
         self.lock_log = LockLog(connection)
         self.ledger = LedgerRepository(connection)

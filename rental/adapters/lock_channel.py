@@ -12,14 +12,16 @@ from rental.services.ports import LockChannelError
 
 
 def unlock_command(lock: Lock, rental: Rental) -> Command:
+    """A vehicle's lock opens; a cabinet releases the item's slot."""
     assert rental.unlock_command_id is not None and rental.unlock_expires_at is not None
     return Command(
         lock_id=lock.id,
         cmd_id=str(rental.unlock_command_id),
-        op=Op.UNLOCK,
+        op=Op.UNLOCK if rental.slot is None else Op.RELEASE,
         rental_id=str(rental.id),
         issued_at=int(rental.requested_at.timestamp() * 1000),
         expires_at=int(rental.unlock_expires_at.timestamp() * 1000),
+        slot=rental.slot,
     )
 
 

@@ -17,6 +17,7 @@ TARIFF_FIELDS = (
     "daily_cap_minor",
     "reservation_per_minute_minor",
     "out_of_zone_fee_minor",
+    "replacement_price_minor",
 )
 CURRENT = pricing_plans.c.retired_at.is_(None)
 

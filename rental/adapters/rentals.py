@@ -45,6 +45,36 @@ class RentalRepository:
             select(*_rental_columns).where(rentals.c.lock_id == lock_id, OPEN_RENTAL), True
         )
 
+    def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
+        """The open rental a lock's answer belongs to (a cabinet has several at once)."""
+        try:
+            command = UUID(cmd_id)
+        except ValueError:
+            return None
+        return self._one(
+            select(*_rental_columns).where(
+                rentals.c.lock_id == lock_id, rentals.c.unlock_command_id == command, OPEN_RENTAL
+            ),
+            True,
+        )
+
+    def open_for_asset(self, asset_id: UUID) -> Rental | None:
+        return self._one(
+            select(*_rental_columns).where(rentals.c.asset_id == asset_id, OPEN_RENTAL), True
+        )
+
+    def active_with_replacement_price(self, limit: int = 500) -> list[Rental]:
+        """Item rentals that can run into their replacement price."""
+        query = (
+            select(*_rental_columns)
+            .where(rentals.c.state == RentalState.ACTIVE.value)
+            .where(rentals.c.tariff["replacement_price_minor"].as_integer().isnot(None))
+            .order_by(rentals.c.started_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
     def for_rider(self, rider_id: UUID, limit: int, before: datetime | None) -> list[Rental]:
         query = select(*_rental_columns).where(rentals.c.rider_id == rider_id)
         if before is not None:
@@ -127,4 +157,6 @@ def _rental(row: RowMapping) -> Rental:
         parking_message=row["parking_message"],
         out_of_zone_fee_minor=row["out_of_zone_fee_minor"],
         position_doubt=row["position_doubt"],
+        slot=row["slot"],
+        unreturned=row["unreturned"],
     )

@@ -17,6 +17,7 @@ from rental.adapters.tables import (
     OPEN_RENTAL,
     accounts,
     assets,
+    cabinets,
     cities,
     locks,
     pricing_plans,
@@ -25,7 +26,7 @@ from rental.adapters.tables import (
     users,
 )
 from rental.domain.errors import Conflict
-from rental.domain.fleet import Asset, AssetKind, Lock
+from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind
 from rental.domain.pricing import PricingPlan
 from rental.domain.riders import Role, User
@@ -40,6 +41,8 @@ _CONFLICTS = {
     "users_phone_key": ("an account with this phone number exists", "phone_taken"),
     "assets_code_key": ("an asset with this code is registered", "asset_exists"),
     "assets_lock_id_key": ("this lock already holds an asset", "lock_in_use"),
+    "assets_one_per_slot": ("that cabinet slot already holds an item", "slot_taken"),
+    "cabinets_pkey": ("this device is registered as a cabinet already", "cabinet_exists"),
     "rentals_one_open_per_asset": ("someone else is using this asset", "asset_in_use"),
     "rentals_one_open_per_rider": ("finish your current rental first", "rental_in_progress"),
     "disputes_one_open_per_rental": ("this rental already has an open dispute", "dispute_open"),
@@ -72,6 +75,27 @@ def conflicts_as_errors() -> Iterator[None]:
 
 def point(lon: float, lat: float) -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+class CabinetRepository:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, cabinet: Cabinet) -> None:
+        with conflicts_as_errors():
+            self._c.execute(
+                insert(cabinets).values(**{**asdict(cabinet), "kind": cabinet.kind.value})
+            )
+
+    def get(self, lock_id: str) -> Cabinet | None:
+        row = (
+            self._c.execute(select(cabinets).where(cabinets.c.lock_id == lock_id))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        return Cabinet(row["lock_id"], row["city_id"], AssetKind(row["kind"]), row["slots"])
 
 
 class CityRepository:
@@ -221,6 +245,30 @@ class AssetRepository:
         row = self._c.execute(select(assets).where(assets.c.id == asset_id)).mappings().first()
         return _asset(row) if row else None
 
+    def uses_lock(self, lock_id: str) -> bool:
+        return (
+            self._c.execute(select(assets.c.id).where(assets.c.lock_id == lock_id)).first()
+            is not None
+        )
+
+    def by_code(self, code: str, *, for_update: bool = False) -> Asset | None:
+        query = select(assets).where(assets.c.code == code)
+        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
+        return _asset(row) if row else None
+
+    def dock(self, asset_id: UUID, cabinet_id: str | None, slot: int | None) -> None:
+        """Record where an item is now; whatever the slot held before has left it."""
+        if cabinet_id is not None:
+            self._c.execute(
+                update(assets)
+                .where(assets.c.cabinet_id == cabinet_id, assets.c.slot == slot)
+                .where(assets.c.id != asset_id)
+                .values(cabinet_id=None, slot=None)
+            )
+        self._c.execute(
+            update(assets).where(assets.c.id == asset_id).values(cabinet_id=cabinet_id, slot=slot)
+        )
+
     def set_needs_retrieval(self, asset_id: UUID, needs_retrieval: bool) -> None:
         self.update_service(asset_id, needs_retrieval=needs_retrieval)
 
@@ -265,7 +313,7 @@ class AssetRepository:
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),
             )
-            .join(locks, locks.c.id == assets.c.lock_id)
+            .join(locks, HOLDING_DEVICE)
             .outerjoin(
                 pricing_plans,
                 (pricing_plans.c.city_id == assets.c.city_id)
@@ -307,6 +355,8 @@ class AssetRepository:
                 assets.c.kind,
                 assets.c.city_id,
                 assets.c.lock_id,
+                assets.c.cabinet_id,
+                assets.c.slot,
                 assets.c.in_service,
                 assets.c.needs_retrieval,
                 locks.c.online,
@@ -319,7 +369,7 @@ class AssetRepository:
                 live_reservation(now).exists().label("reserved"),
                 open_damage_reports().label("open_damage_reports"),
             )
-            .join(locks, locks.c.id == assets.c.lock_id)
+            .join(locks, HOLDING_DEVICE, isouter=True)
             .order_by(assets.c.code)
         )
         if city_id is not None:
@@ -335,4 +385,10 @@ def _asset(row: RowMapping | dict[str, Any]) -> Asset:
         city_id=row["city_id"],
         lock_id=row["lock_id"],
         in_service=row["in_service"],
+        cabinet_id=row["cabinet_id"],
+        slot=row["slot"],
     )
+
+
+# The device that holds an asset now: a vehicle's own lock, or an item's cabinet.
+HOLDING_DEVICE = locks.c.id == func.coalesce(assets.c.lock_id, assets.c.cabinet_id)

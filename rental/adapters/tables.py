@@ -83,11 +83,29 @@ assets = Table(
     Column("code", String(40), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),
     Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
-    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False, unique=True),
+    # A vehicle has its own lock; an item has none and sits in a cabinet's slot or is out.
+    Column("lock_id", String(40), ForeignKey("locks.id"), unique=True),
     Column("in_service", Boolean, nullable=False, server_default=text("true")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     # Parked where it should not be: staff should fetch it.
     Column("needs_retrieval", Boolean, nullable=False, server_default=text("false")),
+    Column("cabinet_id", String(40), ForeignKey("cabinets.lock_id")),
+    Column("slot", Integer),
+    CheckConstraint("lock_id IS NULL OR cabinet_id IS NULL", name="assets_lock_or_cabinet"),
+    CheckConstraint("(cabinet_id IS NULL) = (slot IS NULL)", name="assets_cabinet_has_slot"),
+    UniqueConstraint("cabinet_id", "slot", name="assets_one_per_slot"),
+)
+
+cabinets = Table(
+    "cabinets",
+    metadata,
+    # A cabinet is a device on the broker like a lock: same provisioning, same protocol.
+    Column("lock_id", String(40), ForeignKey("locks.id"), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("slots", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint("slots BETWEEN 1 AND 200", name="cabinets_slots"),
 )
 
 pricing_plans = Table(
@@ -104,6 +122,8 @@ pricing_plans = Table(
     Column("daily_cap_minor", BigInteger),
     Column("reservation_per_minute_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("out_of_zone_fee_minor", BigInteger, nullable=False, server_default=text("0")),
+    # What an item costs when never returned; the rental ends once its fare reaches it.
+    Column("replacement_price_minor", BigInteger),
     Column("deposit_minor", BigInteger, nullable=False, server_default=text("0")),
     # Riders whose credit score reaches this ride without the deposit; NULL: nobody.
     Column("deposit_waiver_score", Integer),
@@ -144,6 +164,8 @@ rentals = Table(
     Column("parking_message", Text),
     Column("out_of_zone_fee_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("position_doubt", Text),
+    Column("slot", Integer),  # the cabinet slot an item was released from
+    Column("unreturned", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("rider_id", "idempotency_key", name="rentals_rider_idempotency_key"),
     CheckConstraint("state IN ('unlocking', 'active', 'ended', 'failed')", name="rentals_state"),
     Index("rentals_one_open_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RENTAL),

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from rental.adapters.availability import available_to_riders
-from rental.adapters.repositories import point
+from rental.adapters.repositories import HOLDING_DEVICE, point
 from rental.adapters.tables import assets, locks, pricing_plans
 from rental.domain.fleet import ServicePolicy
 
@@ -40,7 +40,7 @@ class VehicleSearch:
                 func.ST_Distance(position, here).label("distance_m"),
                 *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
             )
-            .join(assets, assets.c.lock_id == locks.c.id)
+            .join(assets, HOLDING_DEVICE)
             .outerjoin(
                 pricing_plans,
                 (pricing_plans.c.city_id == assets.c.city_id)

@@ -41,20 +41,36 @@ def provision_lock() -> tuple[dict[str, Any], int]:
 def register_asset() -> tuple[dict[str, Any], int]:
     body = json_body()
     p = platform()
-    asset = fleet.register_asset(
-        p.uow(),
-        body.get("code"),
-        body.get("kind"),
-        body.get("lock_id"),
-        body.get("city_id", "demo"),
-    )
+    asset = fleet.register_asset(p.uow(), {"city_id": "demo", **body})
     return {
         "id": str(asset.id),
         "code": asset.code,
         "kind": asset.kind.value,
         "city_id": asset.city_id,
         "lock_id": asset.lock_id,
+        "cabinet_id": asset.cabinet_id,
+        "slot": asset.slot,
         "qr": qr_payload(p.config.PUBLIC_BASE_URL, asset.code),
+    }, 201
+
+
+@blueprint.post("/cabinets")
+@requires(Role.OPERATOR)
+def register_cabinet() -> tuple[dict[str, Any], int]:
+    """`{lock_id, city_id, kind, slots}`: a provisioned device that releases items."""
+    body = json_body()
+    cabinet = fleet.register_cabinet(
+        platform().uow(),
+        body.get("lock_id"),
+        body.get("city_id"),
+        body.get("kind"),
+        body.get("slots"),
+    )
+    return {
+        "lock_id": cabinet.lock_id,
+        "city_id": cabinet.city_id,
+        "kind": cabinet.kind.value,
+        "slots": cabinet.slots,
     }, 201
 
 
@@ -80,8 +96,11 @@ def _asset_view(row: dict[str, Any], base_url: str) -> dict[str, Any]:
         "available": not row["unavailable"],
         "unavailable": row["unavailable"],
         "open_damage_reports": row["open_damage_reports"],
+        "cabinet": None
+        if row["cabinet_id"] is None
+        else {"id": row["cabinet_id"], "slot": row["slot"]},
         "lock": {
-            "id": row["lock_id"],
+            "id": row["lock_id"] or row["cabinet_id"],
             "online": row["online"],
             "locked": row["locked"],
             "battery_pct": row["battery_pct"],

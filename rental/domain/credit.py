@@ -18,6 +18,7 @@ class CreditReason(StrEnum):
     UNPAID_FARE = "unpaid_fare"
     PARKING_VIOLATION = "parking_violation"
     DAMAGE = "damage"
+    UNRETURNED_ITEM = "unreturned_item"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ EFFECTS = {
         -10, "A bike was parked outside the service area or in a no-parking zone."
     ),
     CreditReason.DAMAGE: CreditEffect(-30, "Damage to a vehicle was confirmed."),
+    CreditReason.UNRETURNED_ITEM: CreditEffect(
+        -50, "An item was never returned and was charged at its replacement price."
+    ),
 }
 
 

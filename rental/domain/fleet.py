@@ -30,14 +30,50 @@ class Lock:
     last_seen_at: datetime | None = None
 
 
+# Rented from a cabinet and returned to one; vehicles have locks of their own.
+ITEM_KINDS = frozenset({AssetKind.POWER_BANK, AssetKind.UMBRELLA, AssetKind.BASKETBALL})
+
+
+def is_item(kind: AssetKind) -> bool:
+    return kind in ITEM_KINDS
+
+
 @dataclass
 class Asset:
     id: UUID
     code: str
     kind: AssetKind
     city_id: str
-    lock_id: str
+    lock_id: str | None  # a vehicle's own lock; None for an item
     in_service: bool = True
+    cabinet_id: str | None = None  # where an item is docked now (None while out)
+    slot: int | None = None
+
+    @property
+    def device_id(self) -> str | None:
+        """The device that commands it: its lock, or the cabinet it sits in."""
+        return self.lock_id or self.cabinet_id
+
+
+@dataclass(frozen=True)
+class Cabinet:
+    """A station with numbered slots that releases and takes back items of one kind."""
+
+    lock_id: str  # its identity on the broker, provisioned like a lock
+    city_id: str
+    kind: AssetKind
+    slots: int
+
+    def __post_init__(self) -> None:
+        if not is_item(self.kind):
+            raise InvalidInput(
+                "a cabinet holds power banks, umbrellas or basketballs", "invalid_kind"
+            )
+        if not 1 <= self.slots <= MAX_SLOTS:
+            raise InvalidInput(f"a cabinet has 1 to {MAX_SLOTS} slots", "invalid_slots")
+
+
+MAX_SLOTS = 200
 
 
 class Unavailable(StrEnum):

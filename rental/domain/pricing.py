@@ -23,6 +23,8 @@ class Tariff:
     reservation_per_minute_minor: int = 0
     # Added when a trip ends outside the service area or in a no-parking zone.
     out_of_zone_fee_minor: int = 0
+    # An item never returned: its rental ends, costing this, once its fare reaches it.
+    replacement_price_minor: int | None = None
 
     def __post_init__(self) -> None:
         if not 60 <= self.interval_seconds <= DAY_SECONDS:
@@ -35,6 +37,8 @@ class Tariff:
             raise ValueError("daily_cap_minor cannot be negative")
         if self.reservation_per_minute_minor < 0 or self.out_of_zone_fee_minor < 0:
             raise ValueError("fees cannot be negative")
+        if self.replacement_price_minor is not None and self.replacement_price_minor <= 0:
+            raise ValueError("replacement_price_minor must be positive")
 
 
 @dataclass(frozen=True)

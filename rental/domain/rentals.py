@@ -50,6 +50,8 @@ class Rental:
     parking_message: str | None = None
     out_of_zone_fee_minor: int = 0
     position_doubt: str | None = None
+    slot: int | None = None  # the cabinet slot an item was released from
+    unreturned: bool = False  # an item kept until its fare reached the replacement price
 
     @property
     def duration_seconds(self) -> int | None:
@@ -75,7 +77,25 @@ class Rental:
         duration = self.duration_seconds
         assert duration is not None
         self.fare_minor = fare_for(duration, self.tariff)
+        if self.tariff.replacement_price_minor is not None:  # never more than the item
+            self.fare_minor = min(self.fare_minor, self.tariff.replacement_price_minor)
         self.state = RentalState.ENDED
+        return self.fare_minor
+
+    def is_lost_by(self, moment: datetime) -> bool:
+        """An item still out whose fare has reached its replacement price by `moment`."""
+        replacement = self.tariff.replacement_price_minor
+        if self.state is not RentalState.ACTIVE or replacement is None:
+            return False
+        assert self.started_at is not None
+        return fare_for(int((moment - self.started_at).total_seconds()), self.tariff) >= replacement
+
+    def end_unreturned(self, at: datetime) -> int:
+        """The item counts as sold to the rider at its replacement price."""
+        assert self.tariff.replacement_price_minor is not None
+        self.end(at)
+        self.fare_minor = self.tariff.replacement_price_minor
+        self.unreturned = True
         return self.fare_minor
 
     def judge_parking(self, verdict: ParkingVerdict, doubt: str | None) -> None:

@@ -12,7 +12,6 @@ from shapely.geometry import LineString
 
 from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
 from rental.adapters.db import UnitOfWork
-from rental.domain.credit import CreditReason
 from rental.domain.errors import NotFound
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import (
@@ -24,8 +23,8 @@ from rental.domain.trace import (
     speed_samples,
 )
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
-from rental.services.rentals import RENTAL_STATE_CHANNEL
-from rental.services.wallet import charge_fare
+from rental.services import items
+from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,11 @@ def handle_event(
                     lock_id, received_at, locked=True, lon=event.lon, lat=event.lat
                 )
                 _end_trip(uow, lock_id, at, _event_fix(event, at), wallet_floor_minor)
+            case EventType.RELEASED:
+                rental = _confirm_unlock(uow, lock_id, event.cmd_id, at)
+                items.released(uow, lock_id, event, rental)
+            case EventType.RETURNED:
+                items.returned(uow, lock_id, event, at, wallet_floor_minor)
             case EventType.FAULT:
                 log.warning("lock %s reports fault %s", lock_id, event.reason)
         uow.commit()
@@ -74,21 +78,22 @@ def _event_fix(event: Event, at: datetime) -> Fix | None:
 
 
 def _command_rental(uow: UnitOfWork, lock_id: str, cmd_id: str | None) -> Rental | None:
-    rental = uow.rentals.open_for_lock(lock_id)
-    if rental is None or cmd_id is None or str(rental.unlock_command_id) != cmd_id:
-        return None
-    return rental
+    return None if cmd_id is None else uow.rentals.by_unlock_command(lock_id, cmd_id)
 
 
-def _confirm_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, at: datetime) -> None:
+def _confirm_unlock(
+    uow: UnitOfWork, lock_id: str, cmd_id: str | None, at: datetime
+) -> Rental | None:
+    """The rental the lock (or cabinet) opened for, now active; None if none waited."""
     rental = _command_rental(uow, lock_id, cmd_id)
     if rental is None or rental.state is not RentalState.UNLOCKING:
         # Opened without a rental waiting for it (late answer after a timeout, or tampering).
         log.warning("lock %s opened for command %s with no rental waiting", lock_id, cmd_id)
-        return
+        return None
     rental.confirm_unlock(max(at, rental.requested_at))
     uow.rentals.save(rental)
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+    return rental
 
 
 def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None) -> None:
@@ -128,21 +133,7 @@ def _end_trip(
     uow.rentals.save(rental)
     uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
     uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
-    assert rental.fare_minor is not None
-    owed = charge_fare(
-        uow,
-        rental.rider_id,
-        rental.tariff.currency,
-        rental.fare_minor,
-        f"fare:{rental.id}",
-        wallet_floor_minor,
-    )
-    if verdict.charge_fee:
-        uow.credit.record(rental.rider_id, CreditReason.PARKING_VIOLATION, f"parking:{rental.id}")
-    reason = CreditReason.UNPAID_FARE if owed else CreditReason.CLEAN_RIDE
-    if reason is CreditReason.UNPAID_FARE or not verdict.charge_fee:
-        uow.credit.record(rental.rider_id, reason, f"ride:{rental.id}")
-    uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+    settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
 
 
 def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosition) -> None:

@@ -26,6 +26,7 @@ PRICE_FIELDS = {
     "daily_cap_minor": (0, 1_000_000),
     "reservation_per_minute_minor": (0, 10_000),
     "out_of_zone_fee_minor": (0, 100_000),
+    "replacement_price_minor": (1, 10_000_000),
     "deposit_minor": (0, 1_000_000),
     "deposit_waiver_score": (LOWEST_SCORE, HIGHEST_SCORE),
 }
@@ -36,7 +37,8 @@ DEFAULTS = {
     "out_of_zone_fee_minor": 0,
     "deposit_minor": 0,
 }
-NULLABLE = {"daily_cap_minor", "deposit_waiver_score"}  # null: no cap, never waived
+# null: no cap, never waived, never sold off
+NULLABLE = {"daily_cap_minor", "deposit_waiver_score", "replacement_price_minor"}
 
 
 def _checked_prices(body: dict[str, Any]) -> dict[str, int | None]:

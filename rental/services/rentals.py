@@ -19,8 +19,8 @@ from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import LockChannel, LockChannelError
 from rental.services.pricing import deposit_due
 from rental.services.reservations import end_hold
+from rental.services.settlement import RENTAL_STATE_CHANNEL
 
-RENTAL_STATE_CHANNEL = "rental_state"
 DEFAULT_POLICY = ServicePolicy()
 
 
@@ -70,7 +70,7 @@ def _record_request(
     with uow:
         target = uow.assets.for_scan(code, rider_id, key, for_update=True)
         if target is None:
-            raise NotFound(f"no asset with code {code}", "asset_not_found")
+            raise _why_not_found(uow, code)
         if target.earlier_rental_id is not None:
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
@@ -88,6 +88,7 @@ def _record_request(
             state=RentalState.UNLOCKING,
             requested_at=now,
             idempotency_key=key,
+            slot=asset.slot,  # an item: its cabinet releases this slot
         )
         reachable = is_reachable(lock.online, lock.last_seen_at, now, how.policy.silence)
         if reachable:
@@ -103,6 +104,13 @@ def _record_request(
             end_hold(uow, reservation, state, now, how.wallet_floor_minor, free=not reachable)
         uow.commit()
     return rental, (lock if reachable else None)
+
+
+def _why_not_found(uow: UnitOfWork, code: str) -> Exception:
+    """An item out of every cabinet has no device to command: it is in someone's hands."""
+    if uow.assets.by_code(code) is not None:
+        return Conflict("this item is not in a cabinet", "item_not_docked")
+    return NotFound(f"no asset with code {code}", "asset_not_found")
 
 
 def _own_reservation(
