@@ -137,6 +137,37 @@ class LiveSystem:
         self.wait_presence(lock.lock_id, online=True)
         return code, lock
 
+    def cabinet(self, kind: str, items: dict[int, str], slots: int = 6) -> SimulatedLock:
+        """Provision a cabinet and register its items through the operator API; online."""
+        make_city(self.platform)
+        operator = self.operator()
+        provisioned = self.post(
+            "/api/v1/ops/locks", {"lock_id": f"T-{uuid.uuid4().hex[:12]}"}, operator
+        )
+        assert provisioned.status_code == 201, provisioned.text
+        body = provisioned.json()
+        cabinet = {"lock_id": body["lock_id"], "city_id": CITY, "kind": kind, "slots": slots}
+        registered = self.post("/api/v1/ops/cabinets", cabinet, operator)
+        assert registered.status_code == 201, registered.text
+        for slot, code in items.items():
+            item = {"code": code, "kind": kind, "city_id": CITY, "cabinet_id": body["lock_id"]}
+            answer = self.post("/api/v1/ops/assets", {**item, "slot": slot}, operator)
+            assert answer.status_code == 201, answer.text
+        contents: dict[int, str | None] = {n: items.get(n) for n in range(1, slots + 1)}
+        secrets = LockSecrets(
+            body["lock_id"],
+            body["mqtt"]["password"],
+            bytes.fromhex(body["signing_key"]),
+            121.47,
+            31.23,
+            contents,
+        )
+        lock = SimulatedLock(secrets, self.broker)
+        self.locks.append(lock)
+        lock.go_online()
+        self.wait_presence(lock.lock_id, online=True)
+        return lock
+
     def wait_presence(self, lock_id: str, *, online: bool) -> None:
         def seen() -> bool:
             with self.platform.uow() as uow:
