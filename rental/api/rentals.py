@@ -1,6 +1,5 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -63,14 +62,18 @@ def list_rentals() -> dict[str, Any]:
 @blueprint.get("/<rental_id>/trace")
 @requires(Role.RIDER)
 def rental_trace(rental_id: str) -> dict[str, Any]:
+    """The path so far while riding, the simplified stored path once ended."""
     p, key = platform(), parse_uuid(rental_id, "rental")
-    rental = rentals.rental_of_rider(p.uow(), current_user_id(), key)
-    with p.uow() as uow:
-        geometry = uow.rentals.trace_geojson(key)
+    geometry, rental = rentals.trace_of(p.uow(), current_user_id(), key, p.now())
+    distance = None if rental.distance_m is None else round(rental.distance_m, 1)
     return {
         "type": "Feature",
-        "geometry": json.loads(geometry) if geometry else None,
-        "properties": {"rental_id": str(rental.id), "distance_m": rental.distance_m},
+        "geometry": geometry,
+        "properties": {
+            "rental_id": str(rental.id),
+            "state": rental.state.value,
+            "distance_m": distance,
+        },
     }
 
 

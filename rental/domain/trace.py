@@ -78,6 +78,10 @@ def good_fixes(fixes: Iterable[Fix]) -> list[Fix]:
     return kept
 
 
+def path_length_m(good: list[Fix]) -> float:
+    return sum(distance_m(a, b) for a, b in pairwise(good))
+
+
 def ordered_path(fixes: Iterable[Fix]) -> list[tuple[float, float]]:
     """(lon, lat) points of the good fixes in time order."""
     return [(fix.lon, fix.lat) for fix in good_fixes(fixes)]

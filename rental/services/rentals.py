@@ -4,9 +4,11 @@ The rider's request only records the rental and sends the signed command; the
 lock's answer arrives later through lockctl (`rental.services.lock_events`).
 """
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import DuplicateRequest, ScanTarget
@@ -15,6 +17,7 @@ from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_low,
 from rental.domain.pricing import PricingPlan, format_amount
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
+from rental.domain.trace import good_fixes, path_length_m
 from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import LockChannel, LockChannelError
 from rental.services.pricing import deposit_due
@@ -197,3 +200,25 @@ def rentals_of_rider(
         raise InvalidInput("limit must be between 1 and 100", "invalid_limit")
     with uow:
         return uow.rentals.for_rider(rider_id, limit, before)
+
+
+# About a metre: drops the jitter of a parked lock, keeps every turn of a street.
+DISPLAY_TOLERANCE_DEGREES = 0.00001
+
+
+def trace_of(
+    uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID, now: datetime
+) -> tuple[dict[str, Any] | None, Rental]:
+    """The trip's path as GeoJSON: stored and simplified once ended, built from the good
+    fixes so far while the trip runs (the live trip screen)."""
+    rental = rental_of_rider(uow, rider_id, rental_id)
+    with uow:
+        if rental.state is RentalState.ACTIVE and rental.started_at is not None:
+            good = good_fixes(uow.lock_log.fixes_between(rental.lock_id, rental.started_at, now))
+            rental.distance_m = path_length_m(good)
+            if len(good) < 2:
+                return None, rental
+            coordinates = [[fix.lon, fix.lat] for fix in good]
+            return {"type": "LineString", "coordinates": coordinates}, rental
+        stored = uow.rentals.trace_geojson(rental.id, DISPLAY_TOLERANCE_DEGREES)
+    return (json.loads(stored) if stored else None), rental

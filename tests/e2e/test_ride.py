@@ -3,6 +3,8 @@
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from tests.helpers import eventually
+
 ROUTE = [[121.470, 31.230], [121.474, 31.232], [121.478, 31.236], [121.482, 31.238]]
 
 
@@ -154,3 +156,23 @@ def test_a_restarted_simulator_is_not_mistaken_for_repeats_of_its_earlier_run(sy
     again.ride([tuple(point) for point in ROUTE], interval_s=0.05)
     again.close()
     assert system.wait_state(rider, second, "ended")["distance_m"] > 1000
+
+
+def test_the_trace_grows_while_the_trip_runs(system):
+    code, lock = system.bike()
+    rider = system.rider(credit_minor=1000)
+    rental_id = system.scan(rider, code).json()["id"]
+    assert system.rental(rider, rental_id, wait=5)["state"] == "active"
+
+    lock.ride([tuple(point) for point in ROUTE[:3]], interval_s=0.05)
+    lock.wait_for_ride()
+
+    def path_so_far() -> bool:
+        live = system.get(f"/api/v1/rentals/{rental_id}/trace", rider).json()
+        return bool(live["geometry"]) and len(live["geometry"]["coordinates"]) == 3
+
+    eventually(path_so_far, what="three points on the live trace")
+    live = system.get(f"/api/v1/rentals/{rental_id}/trace", rider).json()
+    assert live["properties"]["state"] == "active"
+    assert 800 < live["properties"]["distance_m"] < 1100
+    assert system.get(f"/api/v1/rentals/{rental_id}/trace", system.rider()).status_code == 404
