@@ -30,9 +30,29 @@ DEMO_PRICES = {
         650,
     ),
     "ebike": (Tariff("CNY", 100, 300, 1800, out_of_zone_fee_minor=1000), 29900, 700),
-    "power_bank": (Tariff("CNY", 0, 200, 3600, free_seconds=300, daily_cap_minor=2000), 9900, 600),
-    "umbrella": (Tariff("CNY", 0, 100, 3600, daily_cap_minor=500), 4900, 600),
-    "basketball": (Tariff("CNY", 0, 300, 3600, daily_cap_minor=1500), 9900, 600),
+    "power_bank": (
+        Tariff(
+            "CNY",
+            0,
+            200,
+            3600,
+            free_seconds=300,
+            daily_cap_minor=2000,
+            replacement_price_minor=9900,
+        ),
+        9900,
+        600,
+    ),
+    "umbrella": (
+        Tariff("CNY", 0, 100, 3600, daily_cap_minor=500, replacement_price_minor=4900),
+        4900,
+        600,
+    ),
+    "basketball": (
+        Tariff("CNY", 0, 300, 3600, daily_cap_minor=1500, replacement_price_minor=9900),
+        9900,
+        600,
+    ),
 }
 
 
@@ -57,7 +77,8 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     )
 
     spread = random.Random(42)
-    for number in range(len(locks) + 1, bikes + 1):
+    bike_locks = [entry for entry in locks if "slots" not in entry]
+    for number in range(len(bike_locks) + 1, bikes + 1):
         lock_id = f"DEMO-L{number:04d}"
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
         credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
@@ -80,9 +101,49 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
                 "asset_code": f"BK{number:05d}",
             }
         )
+    if not any("slots" in entry for entry in locks):
+        locks.extend(_cabinets(platform))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(locks, indent=1))
     path.chmod(0o600)
+
+
+# (device id, kind, slots, items docked, where): stations at metro exits and malls.
+DEMO_CABINETS = [
+    ("DEMO-C01", "power_bank", 8, 6, (121.4712, 31.2331)),
+    ("DEMO-C02", "power_bank", 8, 2, (121.4768, 31.2268)),
+    ("DEMO-C03", "umbrella", 6, 4, (121.4745, 31.2352)),
+    ("DEMO-C04", "basketball", 4, 3, (121.4688, 31.2290)),
+]
+ITEM_PREFIX = {"power_bank": "PB", "umbrella": "UM", "basketball": "BB"}
+
+
+def _cabinets(platform: Platform) -> list[dict[str, object]]:
+    """Cabinets with items in their first slots; their entries carry the slots' contents."""
+    entries: list[dict[str, object]] = []
+    numbers = {kind: 0 for kind in ITEM_PREFIX}
+    for lock_id, kind, slot_count, docked, (lon, lat) in DEMO_CABINETS:
+        platform.accounts().delete_lock_account(lock_id)
+        credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
+        fleet.register_cabinet(platform.uow(), lock_id, CITY_ID, kind, slot_count)
+        contents: dict[str, str | None] = {str(n): None for n in range(1, slot_count + 1)}
+        for slot in range(1, docked + 1):
+            numbers[kind] += 1
+            code = f"{ITEM_PREFIX[kind]}{numbers[kind]:05d}"
+            item = {"code": code, "kind": kind, "city_id": CITY_ID, "cabinet_id": lock_id}
+            fleet.register_asset(platform.uow(), {**item, "slot": slot})
+            contents[str(slot)] = code
+        entries.append(
+            {
+                "lock_id": lock_id,
+                "mqtt_password": credentials.mqtt_password,
+                "signing_key": credentials.signing_key_hex,
+                "lon": lon,
+                "lat": lat,
+                "slots": contents,
+            }
+        )
+    return entries
 
 
 def _box(lon: float, lat: float, half_width: float, half_height: float) -> dict[str, object]:

@@ -28,6 +28,7 @@ trap 'exit 0' INT TERM
 # session behind that keeps receiving its share of the next run's lock reports.
 LOCKCTL_INSTANCE=demo-$$ LOCKCTL_SHARE_GROUP=demo-$$ LOCKCTL_PERSISTENT_SESSION=0 $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
 $PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
+  --heartbeat-s "${HEARTBEAT_S:-60}" \
   >> var/log/simulator.log 2>&1 & pids+=($!)
 $PY -m sandboxpay --port "$PAY_PORT" --secret-file var/secrets/sandboxpay >> var/log/sandboxpay.log 2>&1 & pids+=($!)
 .venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 32 \
@@ -51,6 +52,8 @@ cat <<BANNER
   New rider      phone 13800000002   password demo-rider-pass   (score 600: pays the 299.00 CNY bike deposit)
   Operator       phone 13900000001   password demo-operator-pass
   Bikes          BK00001 ... QR payload $PUBLIC_BASE_URL/q/BK00001
+  Cabinets       DEMO-C01/C02 power banks PB00001..., DEMO-C03 umbrellas UM..., DEMO-C04 basketballs BB...
+  Map            zones: GET /api/v1/cities/demo/zones   nearby: GET /api/v1/vehicles/nearby?lon=121.4737&lat=31.2304
 
   A ride from a terminal:
     T=\$(curl -s -XPOST localhost:$PORT/api/v1/auth/token -H 'content-type: application/json' \\
@@ -60,6 +63,8 @@ cat <<BANNER
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/ride -d '{"points":[[121.47,31.23],[121.48,31.235]],"interval_s":0.5}' -H 'content-type: application/json'
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/close
     curl -s localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T"
+  A power bank back at another cabinet (after scanning PB00001):
+    curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-C02/return -d '{"item":"PB00001"}' -H 'content-type: application/json'
 
   Ctrl-C stops the API, lockctl and the simulator (the databases keep running: make stop).
 BANNER

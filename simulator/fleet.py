@@ -189,6 +189,7 @@ class SimulatedLock:
 
 # The protocol's heartbeat while parked (docs/lock-protocol.md §6).
 HEARTBEAT_SECONDS = 15 * 60
+FIRST_HEARTBEAT_SECONDS = 5.0
 
 
 class Fleet:
@@ -215,8 +216,13 @@ class Fleet:
             lock.go_offline()
 
     def _beat(self) -> None:
-        """Parked locks report position and battery; a lock taken offline stays silent."""
-        while not self._stopping.wait(self._heartbeat_seconds):
+        """Parked locks report position and battery; a lock taken offline stays silent.
+
+        The first beat comes soon after start: reports sent while no consumer listened yet
+        (telemetry is QoS 0) are gone, and the map should not wait a whole period."""
+        delay = min(FIRST_HEARTBEAT_SECONDS, self._heartbeat_seconds)
+        while not self._stopping.wait(delay):
+            delay = self._heartbeat_seconds
             for lock in list(self.locks.values()):
                 if lock.logic.locked:
                     lock.report()

@@ -41,8 +41,13 @@ class RentalRepository:
         )
 
     def open_for_lock(self, lock_id: str) -> Rental | None:
+        """The open trip of a vehicle's lock. A cabinet's rentals are not trips: its latch
+        state says nothing about the items out, so they are never found here."""
         return self._one(
-            select(*_rental_columns).where(rentals.c.lock_id == lock_id, OPEN_RENTAL), True
+            select(*_rental_columns).where(
+                rentals.c.lock_id == lock_id, rentals.c.slot.is_(None), OPEN_RENTAL
+            ),
+            True,
         )
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:

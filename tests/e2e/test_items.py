@@ -1,8 +1,9 @@
 """A power bank through every real part: rented at one cabinet, returned at another."""
 
 import uuid
+from datetime import datetime
 
-from tests.helpers import CITY
+from tests.helpers import CITY, eventually
 
 PRICE = {
     "rate_per_interval_minor": 200,
@@ -11,6 +12,12 @@ PRICE = {
     "daily_cap_minor": 2000,
     "replacement_price_minor": 9900,
 }
+
+
+def seen_since(system, lock_id, moment):
+    with system.platform.uow() as uow:
+        lock = uow.locks.get(lock_id)
+    return lock.last_seen_at > datetime.fromisoformat(moment)
 
 
 def test_a_power_bank_rented_at_one_cabinet_is_returned_at_another(system):
@@ -25,6 +32,9 @@ def test_a_power_bank_rented_at_one_cabinet_is_returned_at_another(system):
 
     assert active["state"] == "active"
     assert station.logic.slots[2] is None  # the latch let it go
+    # The cabinet reports its (closed) latch right after the release: that ends no rental.
+    eventually(lambda: seen_since(system, station.lock_id, active["started_at"]), what="report")
+    assert system.rental(rider, rental_id)["state"] == "active"
     again = system.scan(system.rider(), code)
     assert (again.status_code, again.json()["error"]["code"]) == (409, "item_not_docked")
 
@@ -33,6 +43,7 @@ def test_a_power_bank_rented_at_one_cabinet_is_returned_at_another(system):
 
     assert ended["fare"] == {"amount_minor": 200, "currency": "CNY"}
     assert ended["parking"]["outcome"] == "ok"
+    assert ended["parking"]["message"] == f"Returned to cabinet {elsewhere.lock_id}, slot {slot}."
     assert system.balance(rider) == 800
     fleet = system.get(f"/api/v1/ops/assets?city_id={CITY}", system.operator()).json()["assets"]
     docked = next(asset for asset in fleet if asset["code"] == code)
