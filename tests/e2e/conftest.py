@@ -3,8 +3,10 @@ import pytest
 from tests.e2e.system import LiveSystem
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live(platform, broker):
+    # Per module, so its lockctl (and the sweeper failing stale unlocks) is gone before the
+    # integration tests, which drive lock reports by hand, start.
     system = LiveSystem(platform, broker)
     system.start()
     yield system
