@@ -31,7 +31,7 @@ def main() -> None:
     )
 
     broker = BrokerAddress.from_url(os.environ["MQTT_URL"])
-    fleet = Fleet(broker, load_fleet_file(args.fleet), args.heartbeat_s)
+    fleet = Fleet(broker, load_fleet_file(args.fleet), args.heartbeat_s, args.fleet)
     for lock in fleet.locks.values():
         lock.logic.faults = Faults(unlock_delay_ms=args.unlock_delay_ms)
     fleet.start()

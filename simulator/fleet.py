@@ -4,6 +4,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,12 @@ def _slots(raw: dict[str, str | None] | None) -> dict[int, str | None] | None:
 class SimulatedLock:
     """A VirtualLock with a connection; safe to drive from several threads."""
 
-    def __init__(self, secrets: LockSecrets, broker: BrokerAddress) -> None:
+    def __init__(
+        self,
+        secrets: LockSecrets,
+        broker: BrokerAddress,
+        on_contents_changed: Callable[[], None] = lambda: None,
+    ) -> None:
         # Firmware keeps its boot counter in flash; a simulator process starting over must
         # not reuse a boot number either, or its events would be taken for repeats.
         self.logic = VirtualLock(
@@ -62,6 +68,8 @@ class SimulatedLock:
             slots=dict(secrets.slots) if secrets.slots is not None else None,
         )
         self.secrets = secrets
+        # A cabinet's slots changed: the fleet keeps them, as firmware keeps them in flash.
+        self._contents_changed = on_contents_changed
         self._broker = broker.with_credentials(secrets.lock_id, secrets.mqtt_password)
         self._guard = threading.RLock()
         self._ride: threading.Thread | None = None
@@ -126,6 +134,8 @@ class SimulatedLock:
             answers = self.logic.on_command(message.payload, now_ms())
         for answer in answers:
             self._send_later(answer)
+        if self.logic.slots is not None:
+            self._contents_changed()
 
     def _send_later(self, answer: Answer) -> None:
         if answer.delay_ms <= 0:
@@ -175,6 +185,7 @@ class SimulatedLock:
         with self._guard:
             event = self.logic.take_back(item, now_ms(), slot)
         self._publish_event(event)
+        self._contents_changed()
         assert event.slot is not None
         return event.slot
 
@@ -198,11 +209,30 @@ class Fleet:
         broker: BrokerAddress,
         locks: list[LockSecrets],
         heartbeat_seconds: float = HEARTBEAT_SECONDS,
+        fleet_file: str | Path | None = None,
     ) -> None:
-        self.locks = {secrets.lock_id: SimulatedLock(secrets, broker) for secrets in locks}
+        """With `fleet_file`, cabinets' slots are written back to it, so a restart finds
+        items where they were left (the platform's records agree only if cabinets do)."""
+        self._fleet_file = Path(fleet_file) if fleet_file is not None else None
+        self._saving = threading.Lock()
+        self.locks = {
+            secrets.lock_id: SimulatedLock(secrets, broker, self._save_contents)
+            for secrets in locks
+        }
         self._heartbeat_seconds = heartbeat_seconds
         self._stopping = threading.Event()
         self._heartbeat = threading.Thread(target=self._beat, name="heartbeat", daemon=True)
+
+    def _save_contents(self) -> None:
+        if self._fleet_file is None:
+            return
+        with self._saving:
+            entries = json.loads(self._fleet_file.read_text())
+            for entry in entries:
+                lock = self.locks.get(entry["lock_id"])
+                if lock is not None and lock.logic.slots is not None:
+                    entry["slots"] = {str(n): item for n, item in lock.logic.slots.items()}
+            self._fleet_file.write_text(json.dumps(entries, indent=1))
 
     def start(self) -> None:
         for lock in self.locks.values():

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from lockctl.mqtt import BrokerAddress
 from lockctl.protocol import (
     Command,
     EventType,
@@ -15,6 +16,7 @@ from lockctl.protocol import (
     encode_command,
     verify_command,
 )
+from simulator.fleet import Fleet, load_fleet_file
 from simulator.lock import VirtualLock
 
 KEY = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
@@ -82,3 +84,23 @@ def test_an_item_pushed_in_goes_to_the_first_free_slot_and_is_reported():
     assert (event.type, event.slot, event.item) == (EventType.RETURNED, 2, "PB9")
     with pytest.raises(ValueError):
         virtual.take_back("PB10", NOW)  # the cabinet is full
+
+
+def test_the_simulated_fleet_keeps_cabinet_contents_across_restarts(tmp_path):
+    fleet_file = tmp_path / "fleet.json"
+    entry = {
+        "lock_id": "DEMO-C0001",
+        "mqtt_password": "pw",
+        "signing_key": KEY.hex(),
+        "lon": 121.47,
+        "lat": 31.23,
+        "slots": {"1": "PB1", "2": None},
+    }
+    fleet_file.write_text(json.dumps([entry]))
+    broker = BrokerAddress("127.0.0.1", 1883)
+    fleet = Fleet(broker, load_fleet_file(fleet_file), fleet_file=fleet_file)
+
+    fleet.locks["DEMO-C0001"].take_back("PB7")  # offline: nothing is sent, the slot is kept
+
+    [restarted] = load_fleet_file(fleet_file)
+    assert restarted.slots == {1: "PB1", 2: "PB7"}
