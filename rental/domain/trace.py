@@ -124,7 +124,10 @@ class SpeedSample:
 
 
 def speed_samples(good: list[Fix]) -> list[SpeedSample]:
-    """The speed reached at each fix, from the fix before it."""
+    """The speed reached at each fix, from the fix before it; a leap no bike could make
+    (a gap in the trace, a replayed route) is no speed at all."""
     return [
-        SpeedSample(b.recorded_at, b.lon, b.lat, speed_mps(a, b) * 3.6) for a, b in pairwise(good)
+        SpeedSample(b.recorded_at, b.lon, b.lat, speed_mps(a, b) * 3.6)
+        for a, b in pairwise(good)
+        if not is_jump(a, b)
     ]

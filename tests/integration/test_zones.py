@@ -166,13 +166,21 @@ def test_a_spike_in_the_trace_is_left_out_of_the_path_and_the_distance(platform,
 
 
 def test_speeding_through_a_slow_zone_is_recorded_for_the_operator(platform, city):
-    # 200 m in 10 s is 72 km/h: too fast for a bike, but kept as no spike follows it.
-    fixes = [(121.4750, 31.2200 + 0.0005, 40), (121.4750, 31.2225, 30), (121.4750, 31.2250, 20)]
-    ended, _, _, _ = ride_and_lock(platform, fixes, (121.4750, 31.2250))
+    # 0.0009° of latitude, 100 m, in 10 s is 36 km/h; the limit there is 10 km/h.
+    fixes = [(121.4750, 31.2205, 40), (121.4750, 31.2214, 30), (121.4750, 31.2223, 20)]
+    ended, _, _, _ = ride_and_lock(platform, fixes, (121.4750, 31.2223))
     found = zones.speeding_in(platform.uow(), CITY, ago(3600))
     assert {row["rental_id"] for row in found} == {ended.id}
-    assert all(row["speed_kph"] > 10 and row["max_speed_kph"] == 10 for row in found)
+    assert [round(row["speed_kph"]) for row in found] == [36, 36]
+    assert all(row["max_speed_kph"] == 10 for row in found)
     assert all(row["zone_name"] == "slow" for row in found)
+
+
+def test_a_leap_in_the_trace_through_a_slow_zone_is_not_speeding(platform, city):
+    # 2.1 km in 10 s, all inside the zone: a gap in the trace, not a rider at 760 km/h.
+    fixes = [(121.4750, 31.2205, 40), (121.4750, 31.2395, 30), (121.4750, 31.2396, 20)]
+    ride_and_lock(platform, fixes, (121.4750, 31.2396))
+    assert zones.speeding_in(platform.uow(), CITY, ago(3600)) == []
 
 
 def test_riding_slowly_through_a_slow_zone_records_nothing(platform, city):
