@@ -98,7 +98,8 @@ class ZoneRepository:
         return (not row[0]) or row[1], {ZoneKind(kind) for kind in row[2]}
 
     def record_speeding(self, rental_id: uuid.UUID, city_id: str, fixes: list[SpeedSample]) -> int:
-        """Store the fixes that went faster than a slow zone covering them allows."""
+        """Store the fixes that went faster than a slow zone covering them allows, and those
+        inside a no-ride zone (a limit of 0)."""
         if not fixes:
             return 0
         samples = (
@@ -110,6 +111,7 @@ class ZoneRepository:
             )
         ).subquery()
         position = func.ST_SetSRID(func.ST_MakePoint(samples.c.lon, samples.c.lat), 4326)
+        limit = func.coalesce(zones.c.max_speed_kph, 0.0)
         speeding = (
             select(
                 literal(rental_id, UUID(as_uuid=True)).label("rental_id"),
@@ -117,14 +119,17 @@ class ZoneRepository:
                 zones.c.name,
                 samples.c.recorded_at,
                 samples.c.speed_kph,
-                zones.c.max_speed_kph,
+                limit,
                 position,
             )
             .join(zones, func.ST_Covers(zones.c.geometry, position))
-            .where(zones.c.city_id == city_id, zones.c.kind == ZoneKind.SLOW.value)
-            .where(samples.c.speed_kph > zones.c.max_speed_kph)
+            .where(zones.c.city_id == city_id)
+            .where(
+                ((zones.c.kind == ZoneKind.SLOW.value) & (samples.c.speed_kph > limit))
+                | (zones.c.kind == ZoneKind.NO_RIDE.value)
+            )
             .ext(distinct_on(samples.c.recorded_at))
-            .order_by(samples.c.recorded_at, zones.c.max_speed_kph)
+            .order_by(samples.c.recorded_at, limit)
         )
         inserted = self._c.execute(
             insert(speeding_events)

@@ -37,7 +37,8 @@ def public_zones(city_id: str) -> dict[str, Any]:
 @blueprint.get("/ops/speeding")
 @requires(Role.OPERATOR)
 def speeding() -> dict[str, Any]:
-    """Fixes faster than a slow zone allows, newest first (`?city_id&since=ISO 8601`)."""
+    """Fixes faster than a slow zone allows or inside a no-ride zone, newest first
+    (`?city_id&since=ISO 8601`)."""
     city_id = request.args.get("city_id")
     if not city_id:
         raise InvalidInput("city_id is required", "invalid_query")

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from rental.domain.choices import one_of
 from rental.domain.errors import Conflict, InvalidInput
 
 
@@ -56,11 +57,7 @@ class DamageReport:
 
 
 def checked_category(value: object) -> DamageCategory:
-    try:
-        return DamageCategory(str(value))
-    except ValueError:
-        names = ", ".join(c.value for c in DamageCategory)
-        raise InvalidInput(f"category must be one of: {names}", "invalid_category") from None
+    return one_of(DamageCategory, value, "category", "invalid_category")
 
 
 def checked_photo_ref(value: object) -> str | None:

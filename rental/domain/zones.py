@@ -12,6 +12,7 @@ from typing import Any
 from shapely.errors import GEOSException
 from shapely.geometry import shape
 
+from rental.domain.choices import one_of
 from rental.domain.errors import InvalidInput
 
 
@@ -102,11 +103,7 @@ def _zone(feature: object, number: int) -> Zone:
     properties = feature.get("properties") or {}
     if not isinstance(properties, dict):
         raise InvalidInput(f"{where}: properties must be an object", "invalid_geojson")
-    try:
-        kind = ZoneKind(str(properties.get("kind")))
-    except ValueError:
-        kinds = ", ".join(k.value for k in ZoneKind)
-        raise InvalidInput(f"{where}: kind must be one of {kinds}", "invalid_zone_kind") from None
+    kind = one_of(ZoneKind, properties.get("kind"), f"{where}: kind", "invalid_zone_kind")
     name = properties.get("name", f"{kind.value} {number}")
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
         raise InvalidInput(f"{where}: name is a text of 1 to 100 characters", "invalid_geojson")

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
+from rental.domain.choices import one_of
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import (
     Asset,
@@ -89,11 +90,7 @@ def register_asset(uow: UnitOfWork, body: dict[str, Any]) -> Asset:
 
 
 def _kind(kind: object) -> AssetKind:
-    try:
-        return AssetKind(str(kind))
-    except ValueError:
-        kinds = ", ".join(k.value for k in AssetKind)
-        raise InvalidInput(f"kind must be one of: {kinds}", "invalid_kind") from None
+    return one_of(AssetKind, kind, "kind", "invalid_kind")
 
 
 def _vehicle_lock(uow: UnitOfWork, lock_id: object) -> str:

@@ -5,6 +5,7 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import requests
 from werkzeug.serving import make_server
@@ -109,58 +110,49 @@ class LiveSystem:
 
     def bike(self, **faults: object) -> tuple[str, SimulatedLock]:
         """Provision a lock and a bike through the operator API, and bring the lock online."""
-        make_city(self.platform)
-        operator = self.operator()
-        provisioned = self.post(
-            "/api/v1/ops/locks", {"lock_id": f"T-{uuid.uuid4().hex[:12]}"}, operator
-        )
-        assert provisioned.status_code == 201, provisioned.text
-        body = provisioned.json()
+        operator, device = self._provision()
         code = f"BK{uuid.uuid4().hex[:8].upper()}"
         asset = self.post(
             "/api/v1/ops/assets",
-            {"code": code, "kind": "bike", "lock_id": body["lock_id"], "city_id": CITY},
+            {"code": code, "kind": "bike", "lock_id": device["lock_id"], "city_id": CITY},
             operator,
         )
         assert asset.status_code == 201, asset.text
-        secrets = LockSecrets(
-            body["lock_id"],
-            body["mqtt"]["password"],
-            bytes.fromhex(body["signing_key"]),
-            121.47,
-            31.23,
-        )
-        lock = SimulatedLock(secrets, self.broker)
+        lock = self._go_online(device)
         lock.logic.faults = Faults(**faults)  # type: ignore[arg-type]
-        self.locks.append(lock)
-        lock.go_online()
-        self.wait_presence(lock.lock_id, online=True)
         return code, lock
 
     def cabinet(self, kind: str, items: dict[int, str], slots: int = 6) -> SimulatedLock:
         """Provision a cabinet and register its items through the operator API; online."""
+        operator, device = self._provision()
+        cabinet = {"lock_id": device["lock_id"], "city_id": CITY, "kind": kind, "slots": slots}
+        registered = self.post("/api/v1/ops/cabinets", cabinet, operator)
+        assert registered.status_code == 201, registered.text
+        for slot, code in items.items():
+            item = {"code": code, "kind": kind, "city_id": CITY, "cabinet_id": device["lock_id"]}
+            answer = self.post("/api/v1/ops/assets", {**item, "slot": slot}, operator)
+            assert answer.status_code == 201, answer.text
+        return self._go_online(device, {n: items.get(n) for n in range(1, slots + 1)})
+
+    def _provision(self) -> tuple[Rider, dict[str, Any]]:
         make_city(self.platform)
         operator = self.operator()
         provisioned = self.post(
             "/api/v1/ops/locks", {"lock_id": f"T-{uuid.uuid4().hex[:12]}"}, operator
         )
         assert provisioned.status_code == 201, provisioned.text
-        body = provisioned.json()
-        cabinet = {"lock_id": body["lock_id"], "city_id": CITY, "kind": kind, "slots": slots}
-        registered = self.post("/api/v1/ops/cabinets", cabinet, operator)
-        assert registered.status_code == 201, registered.text
-        for slot, code in items.items():
-            item = {"code": code, "kind": kind, "city_id": CITY, "cabinet_id": body["lock_id"]}
-            answer = self.post("/api/v1/ops/assets", {**item, "slot": slot}, operator)
-            assert answer.status_code == 201, answer.text
-        contents: dict[int, str | None] = {n: items.get(n) for n in range(1, slots + 1)}
+        return operator, dict(provisioned.json())
+
+    def _go_online(
+        self, device: dict[str, Any], slots: dict[int, str | None] | None = None
+    ) -> SimulatedLock:
         secrets = LockSecrets(
-            body["lock_id"],
-            body["mqtt"]["password"],
-            bytes.fromhex(body["signing_key"]),
+            device["lock_id"],
+            device["mqtt"]["password"],
+            bytes.fromhex(device["signing_key"]),
             121.47,
             31.23,
-            contents,
+            slots,
         )
         lock = SimulatedLock(secrets, self.broker)
         self.locks.append(lock)

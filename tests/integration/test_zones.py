@@ -20,6 +20,7 @@ FEE = 500
 WEST, EAST, SOUTH, NORTH = 121.46, 121.48, 31.22, 31.24
 NO_PARKING = (121.470, 31.230, 121.472, 31.232)  # west, south, east, north
 SLOW = (121.474, 31.220, 121.478, 31.240)
+NO_RIDE = (121.461, 31.221, 121.463, 31.223)
 # About 2 m at this latitude, well above PostGIS's precision and well below GPS noise.
 A_FEW_METRES = 0.00002
 
@@ -43,6 +44,7 @@ CITY_MAP = {
         feature("service_area", box(WEST, SOUTH, EAST, NORTH)),
         feature("no_parking", box(*NO_PARKING)),
         feature("slow", box(*SLOW), max_speed_kph=10),
+        feature("no_ride", box(*NO_RIDE)),
     ],
 }
 
@@ -183,6 +185,13 @@ def test_a_leap_in_the_trace_through_a_slow_zone_is_not_speeding(platform, city)
     assert zones.speeding_in(platform.uow(), CITY, ago(3600)) == []
 
 
+def test_riding_through_a_no_ride_zone_is_recorded_at_any_speed(platform, city):
+    fixes = [(121.4600, 31.2220, 40), (121.4620, 31.2220, 10), (121.4640, 31.2220, 5)]
+    ride_and_lock(platform, fixes, (121.4640, 31.2220))
+    [found] = zones.speeding_in(platform.uow(), CITY, ago(3600))
+    assert (found["zone_name"], found["max_speed_kph"]) == ("no_ride", 0)
+
+
 def test_riding_slowly_through_a_slow_zone_records_nothing(platform, city):
     fixes = [(121.4750, 31.2210, 40), (121.4750, 31.2211, 30), (121.4750, 31.2212, 20)]
     ride_and_lock(platform, fixes, (121.4750, 31.2212))
@@ -192,7 +201,7 @@ def test_riding_slowly_through_a_slow_zone_records_nothing(platform, city):
 def test_zones_export_as_they_were_imported(platform, city):
     exported = zones.zones_of(platform.uow(), CITY)
     kinds = sorted(f["properties"]["kind"] for f in exported["features"])
-    assert kinds == ["no_parking", "service_area", "slow"]
+    assert kinds == ["no_parking", "no_ride", "service_area", "slow"]
     slow = next(f for f in exported["features"] if f["properties"]["kind"] == "slow")
     assert slow["properties"]["max_speed_kph"] == 10
     assert slow["geometry"]["type"] == "MultiPolygon"
