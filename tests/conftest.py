@@ -6,6 +6,7 @@ their own (`<name>_test`, or TEST_DATABASE_URL).
 """
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -13,6 +14,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from lockctl.broker_accounts import BrokerAccounts
 from lockctl.mqtt import BrokerAddress, MqttClient
@@ -69,8 +71,17 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
 @pytest.fixture
 def clean_database(platform: Platform) -> Iterator[None]:
     tables = ", ".join(table.name for table in metadata.sorted_tables)
-    with platform.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    for attempt in range(5):
+        try:
+            with platform.engine.begin() as connection:
+                connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+            break
+        except OperationalError:
+            # A report from the previous test's locks, still in flight, can deadlock with the
+            # truncation (its foreign-key check locks `locks`); the database picks one to fail.
+            if attempt == 4:
+                raise
+            time.sleep(0.2)
     yield
     # Every test leaves the books balanced and no wallet below the floor.
     report = books(platform.uow())

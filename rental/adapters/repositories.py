@@ -231,6 +231,7 @@ class ScanTarget:
     earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
     open_damage_reports: int = 0
     held_reservation_id: UUID | None = None  # a hold on it, perhaps expired but not yet swept
+    rider_reservation_id: UUID | None = None  # the scanning rider's own hold, on any asset
 
 
 class AssetRepository:
@@ -297,6 +298,11 @@ class AssetRepository:
             .where(reservations.c.asset_id == assets.c.id, reservations.c.state == "held")
             .scalar_subquery()
         )
+        riders_hold = (
+            select(reservations.c.id)
+            .where(reservations.c.rider_id == rider_id, reservations.c.state == "held")
+            .scalar_subquery()
+        )
         debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
         deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, rider_id)
         score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
@@ -309,6 +315,7 @@ class AssetRepository:
                 earlier.label("earlier_rental_id"),
                 open_damage_reports().label("open_damage_reports"),
                 held.label("held_reservation_id"),
+                riders_hold.label("rider_reservation_id"),
                 func.coalesce(debt, 0).label("rider_debt"),
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),
@@ -339,6 +346,7 @@ class AssetRepository:
             row["earlier_rental_id"],
             row["open_damage_reports"],
             row["held_reservation_id"],
+            row["rider_reservation_id"],
         )
 
     def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:

@@ -100,6 +100,8 @@ def _record_request(
         else:
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
+        if reachable:
+            _end_hold_elsewhere(uow, target, now, how.wallet_floor_minor)
         if reservation is not None:
             # The hold ends here; it is free when the lock cannot be reached.
             reservation.rental_id = rental.id
@@ -131,6 +133,17 @@ def _own_reservation(
     if held.rider_id != rider_id:
         raise Conflict("someone else has reserved this vehicle", "asset_reserved")
     return held
+
+
+def _end_hold_elsewhere(uow: UnitOfWork, target: ScanTarget, now: datetime, floor: int) -> None:
+    """A rider who rides another vehicle than the one held no longer needs the hold."""
+    other = target.rider_reservation_id
+    if other is None or other == target.held_reservation_id:
+        return
+    held = uow.reservations.get(other, for_update=True)
+    if held is not None and held.state is ReservationState.HELD:
+        ending = ReservationState.CANCELLED if held.is_live(now) else ReservationState.EXPIRED
+        end_hold(uow, held, ending, now, floor)
 
 
 def _check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:

@@ -131,11 +131,8 @@ def cancel(
         if reservation is None or reservation.rider_id != rider_id:
             raise NotFound("no such reservation", "reservation_not_found")
         if reservation.state is ReservationState.HELD:
-            state = (
-                ReservationState.CANCELLED
-                if reservation.is_live(now)
-                else (ReservationState.EXPIRED)
-            )
+            live = reservation.is_live(now)
+            state = ReservationState.CANCELLED if live else ReservationState.EXPIRED
             end_hold(uow, reservation, state, now, wallet_floor_minor)
             uow.commit()
     return reservation

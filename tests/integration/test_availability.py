@@ -223,3 +223,17 @@ def test_a_low_battery_refuses_the_scan_and_a_silent_lock_fails_at_once(platform
     rental = scan(platform, make_user(platform, credit_minor=1000), silent, now=later)
     assert rental.state is RentalState.FAILED
     assert rental.failure_reason is FailureReason.LOCK_OFFLINE
+
+
+def test_riding_another_vehicle_ends_the_riders_hold_on_the_first(platform):
+    held_bike, other_bike = bike(platform), bike(platform, 10)
+    rider = make_user(platform, credit_minor=1000)
+    reservation = hold(platform, rider, held_bike, now=ago(90))
+
+    scan(platform, rider, other_bike)
+
+    with platform.uow() as uow:
+        ended = uow.reservations.get(reservation.id)
+    assert ended.state is ReservationState.CANCELLED
+    assert ended.fee_minor == 2 * PER_MINUTE
+    assert nearby_codes(platform) == [held_bike.code]
