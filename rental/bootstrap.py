@@ -42,6 +42,9 @@ class Platform:
         self.config = config
         self.now = clock
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
+        self.search_engine = make_engine(
+            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
+        )
         self.rental_changes = StateChangeListener(
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL
         )
@@ -58,8 +61,10 @@ class Platform:
         return UnitOfWork(self.engine)
 
     def reader(self) -> UnitOfWork:
-        """For hot reads of one statement (nearby search, public feeds)."""
-        return UnitOfWork(self.engine, read_only=True)
+        """For hot searches of one statement (nearby vehicles): no transaction, and a plan
+        made once per connection. Its conditions are written so that a generic plan still
+        uses the partial indexes (see `rental.adapters.tables`)."""
+        return UnitOfWork(self.search_engine, read_only=True)
 
     def mqtt(self) -> MqttClient:
         with self._mqtt_lock:

@@ -66,6 +66,7 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
     platform = Platform(config)
     yield platform
     platform.engine.dispose()
+    platform.search_engine.dispose()
 
 
 @pytest.fixture

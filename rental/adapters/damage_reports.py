@@ -7,7 +7,7 @@ from uuid import UUID
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from rental.adapters.repositories import conflicts_as_errors
-from rental.adapters.tables import assets, damage_reports
+from rental.adapters.tables import OPEN_DAMAGE_REPORT, assets, damage_reports
 from rental.domain.maintenance import DamageCategory, DamageReport, ReportState
 
 
@@ -32,7 +32,7 @@ class DamageReportRepository:
     def open_on_asset(self, asset_id: UUID) -> list[DamageReport]:
         rows = self._c.execute(
             select(damage_reports)
-            .where(damage_reports.c.asset_id == asset_id, damage_reports.c.state == "open")
+            .where(damage_reports.c.asset_id == asset_id, OPEN_DAMAGE_REPORT)
             .with_for_update()
         ).mappings()
         return [_report(row) for row in rows]

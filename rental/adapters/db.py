@@ -25,8 +25,17 @@ from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -> Engine:
+    """`generic_plans`: prepared statements are planned once per connection, not per call.
+    Worth it for hot searches whose planning (PostGIS) costs more than their execution."""
+    options = {"options": "-c plan_cache_mode=force_generic_plan"} if generic_plans else {}
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=options,
+    )
 
 
 class UnitOfWork:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from rental.adapters.availability import in_use, live_reservation, open_damage_reports
 from rental.adapters.pricing_plans import plan_from_row
 from rental.adapters.tables import (
+    HELD_RESERVATION,
     OPEN_RENTAL,
     accounts,
     assets,
@@ -295,12 +296,12 @@ class AssetRepository:
         )
         held = (
             select(reservations.c.id)
-            .where(reservations.c.asset_id == assets.c.id, reservations.c.state == "held")
+            .where(reservations.c.asset_id == assets.c.id, HELD_RESERVATION)
             .scalar_subquery()
         )
         riders_hold = (
             select(reservations.c.id)
-            .where(reservations.c.rider_id == rider_id, reservations.c.state == "held")
+            .where(reservations.c.rider_id == rider_id, HELD_RESERVATION)
             .scalar_subquery()
         )
         debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
@@ -399,4 +400,4 @@ def _asset(row: RowMapping | dict[str, Any]) -> Asset:
 
 
 # The device that holds an asset now: a vehicle's own lock, or an item's cabinet.
-HOLDING_DEVICE = locks.c.id == func.coalesce(assets.c.lock_id, assets.c.cabinet_id)
+HOLDING_DEVICE = locks.c.id == assets.c.device_id

@@ -8,11 +8,11 @@ from uuid import UUID
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
 from rental.adapters.repositories import conflicts_as_errors
-from rental.adapters.tables import reservations
+from rental.adapters.tables import HELD_RESERVATION, reservations
 from rental.domain.pricing import Tariff
 from rental.domain.reservations import Reservation, ReservationState
 
-HELD = reservations.c.state == ReservationState.HELD.value
+HELD = HELD_RESERVATION
 
 
 class ReservationRepository:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -91,6 +93,9 @@ assets = Table(
     Column("needs_retrieval", Boolean, nullable=False, server_default=text("false")),
     Column("cabinet_id", String(40), ForeignKey("cabinets.lock_id")),
     Column("slot", Integer),
+    # The device that holds it now, kept by PostgreSQL: one indexed equality to join on.
+    Column("device_id", String(40), Computed("coalesce(lock_id, cabinet_id)", persisted=True)),
+    Index("assets_by_device", "device_id"),
     CheckConstraint("lock_id IS NULL OR cabinet_id IS NULL", name="assets_lock_or_cabinet"),
     CheckConstraint("(cabinet_id IS NULL) = (slot IS NULL)", name="assets_cabinet_has_slot"),
     UniqueConstraint("cabinet_id", "slot", name="assets_one_per_slot"),
@@ -392,3 +397,8 @@ damage_reports = Table(
     ),
     Index("damage_reports_open", "asset_id", postgresql_where=text("state = 'open'")),
 )
+
+# Conditions written as SQL rather than bound parameters, so that a generic (prepared)
+# plan can still prove they match the partial indexes above.
+HELD_RESERVATION = reservations.c.state == literal_column("'held'")
+OPEN_DAMAGE_REPORT = damage_reports.c.state == literal_column("'open'")

@@ -1,12 +1,13 @@
 """Nearest available vehicles, from the geography index on lock positions (KNN)."""
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, DateTime, Float, Integer, Select, bindparam, func, select
 
 from rental.adapters.availability import available_to_riders
-from rental.adapters.repositories import HOLDING_DEVICE, point
+from rental.adapters.repositories import HOLDING_DEVICE
 from rental.adapters.tables import assets, locks, pricing_plans
 from rental.domain.fleet import ServicePolicy
 
@@ -25,34 +26,63 @@ class VehicleSearch:
         now: datetime,
         policy: ServicePolicy,
     ) -> list[dict[str, Any]]:
-        # geography(x) is the index's own expression; CAST(x AS geography(GEOMETRY,-1)),
-        # what a typed cast compiles to, would not match it and scan every lock.
-        here = func.geography(point(lon, lat))
-        position = func.geography(locks.c.position)
-        query = (
-            select(
-                assets.c.code,
-                assets.c.kind,
-                assets.c.city_id,
-                func.ST_X(locks.c.position).label("lon"),
-                func.ST_Y(locks.c.position).label("lat"),
-                locks.c.battery_pct,
-                func.ST_Distance(position, here).label("distance_m"),
-                *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
-            )
-            .join(assets, HOLDING_DEVICE)
-            .outerjoin(
-                pricing_plans,
-                (pricing_plans.c.city_id == assets.c.city_id)
-                & (pricing_plans.c.kind == assets.c.kind)
-                & pricing_plans.c.retired_at.is_(None),
-            )
-            .where(func.ST_DWithin(position, here, radius_m))
-            .where(available_to_riders(now, policy))
-            # `<->` on geography walks the GiST index nearest first: no sort of every match.
-            .order_by(position.op("<->")(here))
-            .limit(limit)
-        )
+        values = {
+            "lon": lon,
+            "lat": lat,
+            "radius_m": radius_m,
+            "limit": limit,
+            "now": now,
+            "heard_since": now - policy.silence,
+            "low_battery_pct": policy.low_battery_pct,
+        }
         if kinds:
-            query = query.where(assets.c.kind.in_(kinds))
-        return [dict(row) for row in self._c.execute(query).mappings()]
+            values["kinds"] = kinds
+        rows = self._c.execute(_nearby_query(bool(kinds)), values).mappings()
+        return [dict(row) for row in rows]
+
+
+@cache
+def _nearby_query(by_kind: bool) -> Select[Any]:
+    """Built once: the search runs often enough that building it per call would cost more
+    than the database's work."""
+    # geography(x) is the index's own expression; CAST(x AS geography(GEOMETRY,-1)),
+    # what a typed cast compiles to, would not match it and scan every lock.
+    here = func.geography(
+        func.ST_SetSRID(
+            func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326
+        )
+    )
+    position = func.geography(locks.c.position)
+    query = (
+        select(
+            assets.c.code,
+            assets.c.kind,
+            assets.c.city_id,
+            func.ST_X(locks.c.position).label("lon"),
+            func.ST_Y(locks.c.position).label("lat"),
+            locks.c.battery_pct,
+            func.ST_Distance(position, here).label("distance_m"),
+            *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
+        )
+        .join(assets, HOLDING_DEVICE)
+        .outerjoin(
+            pricing_plans,
+            (pricing_plans.c.city_id == assets.c.city_id)
+            & (pricing_plans.c.kind == assets.c.kind)
+            & pricing_plans.c.retired_at.is_(None),
+        )
+        .where(func.ST_DWithin(position, here, bindparam("radius_m", type_=Float)))
+        .where(
+            available_to_riders(
+                bindparam("now", type_=DateTime(timezone=True)),
+                bindparam("heard_since", type_=DateTime(timezone=True)),
+                bindparam("low_battery_pct", type_=Integer),
+            )
+        )
+        # `<->` on geography walks the GiST index nearest first: no sort of every match.
+        .order_by(position.op("<->")(here))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if by_kind:
+        query = query.where(assets.c.kind.in_(bindparam("kinds", expanding=True)))
+    return query
