@@ -7,6 +7,7 @@ from flask import Flask
 
 from rental.api import (
     errors,
+    gbfs,
     maintenance,
     ops,
     payments,
@@ -46,6 +47,7 @@ def create_app(
         vehicles.blueprint,
         reservations.blueprint,
         maintenance.blueprint,
+        gbfs.blueprint,
     ):
         app.register_blueprint(blueprint)
 

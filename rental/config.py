@@ -27,6 +27,8 @@ class Config:
     # A lock not heard from for this long is treated as offline (heartbeats: every 15 min).
     LOCK_SILENCE_SECONDS: int = 35 * 60
     RESERVATION_MINUTES: int = 15
+    # Published in GBFS system_information: where feed consumers report problems.
+    FEED_CONTACT_EMAIL: str = "opendata@example.com"
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, Text, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.availability import in_use, live_reservation, open_damage_reports
@@ -269,6 +269,14 @@ class AssetRepository:
             )
         self._c.execute(
             update(assets).where(assets.c.id == asset_id).values(cabinet_id=cabinet_id, slot=slot)
+        )
+
+    def rotate_public_id(self, asset_id: UUID) -> None:
+        """A new public id after each trip: open data cannot link one rider's trips."""
+        self._c.execute(
+            update(assets)
+            .where(assets.c.id == asset_id)
+            .values(public_id=func.gen_random_uuid().cast(Text))
         )
 
     def set_needs_retrieval(self, asset_id: UUID, needs_retrieval: bool) -> None:

@@ -132,6 +132,7 @@ def _end_trip(
     rental.judge_parking(verdict, end.doubt)
     uow.rentals.save(rental)
     uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
+    uow.assets.rotate_public_id(asset.id)
     uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
     settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
 

@@ -1,0 +1,131 @@
+"""The public GBFS 3.0 feeds of each city, assembled from the fleet, prices and zones."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rental.adapters.db import UnitOfWork
+from rental.domain import gbfs
+from rental.domain.errors import NotFound
+from rental.domain.fleet import ServicePolicy
+from rental.domain.zones import ZoneKind
+
+# Seconds a consumer may keep each feed. Vehicle positions must never be more than five
+# minutes stale; the rest changes when an operator edits it.
+TTL = {
+    "gbfs": 300,
+    "gbfs_versions": 3600,
+    "system_information": 3600,
+    "vehicle_types": 3600,
+    "vehicle_status": 30,
+    "system_pricing_plans": 300,
+    "geofencing_zones": 300,
+    "system_regions": 3600,
+    "system_alerts": 60,
+}
+FEEDS = tuple(TTL)
+KINDS = [kind.value for kind in gbfs.VEHICLE_KINDS]
+# Restrictive zones first: where zones overlap, GBFS applies the first one listed.
+ZONE_ORDER = [
+    ZoneKind.NO_RIDE,
+    ZoneKind.NO_PARKING,
+    ZoneKind.SLOW,
+    ZoneKind.PARKING,
+    ZoneKind.SERVICE_AREA,
+]
+
+
+def feed(
+    uow: UnitOfWork,
+    city_id: str,
+    name: str,
+    base_url: str,
+    now: datetime,
+    policy: ServicePolicy,
+    contact_email: str,
+) -> dict[str, Any]:
+    """One feed of one city, in its GBFS envelope."""
+    if name not in TTL:
+        raise NotFound(f"no feed {name}", "feed_not_found")
+    with uow:
+        city = uow.open_data.city(city_id)
+        if city is None:
+            raise NotFound(f"no city {city_id}", "city_not_found")
+        builders: dict[str, Callable[[], dict[str, Any]]] = {
+            "gbfs": lambda: _discovery(city_id, base_url),
+            "gbfs_versions": lambda: {
+                "versions": [{"version": gbfs.VERSION, "url": _url(base_url, city_id, "gbfs")}]
+            },
+            "system_information": lambda: _system_information(city, contact_email),
+            "vehicle_types": lambda: {"vehicle_types": [gbfs.vehicle_type(k) for k in KINDS]},
+            "vehicle_status": lambda: {
+                "vehicles": [
+                    gbfs.vehicle_status(row)
+                    for row in uow.open_data.vehicles(city_id, KINDS, now, policy)
+                ]
+            },
+            "system_pricing_plans": lambda: {
+                "plans": [
+                    gbfs.pricing_plan(plan)
+                    for plan in uow.pricing_plans.current(city_id)
+                    if plan.kind in KINDS
+                ]
+            },
+            "geofencing_zones": lambda: _geofencing(uow.zones.as_features(city_id)),
+            "system_regions": lambda: {
+                "regions": [{"region_id": city_id, "name": gbfs.text(city["name"])}]
+            },
+            "system_alerts": lambda: {"alerts": []},
+        }
+        data = builders[name]()
+    return gbfs.envelope(data, now, TTL[name])
+
+
+def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> dict[str, Any]:
+    """Every city served here, for consumers that find systems through one file."""
+    with uow:
+        city_ids = uow.open_data.city_ids()
+    datasets = [
+        {
+            "system_id": _system_id(city_id),
+            "versions": [{"version": gbfs.VERSION, "url": _url(base_url, city_id, "gbfs")}],
+        }
+        for city_id in city_ids
+    ]
+    return gbfs.envelope({"datasets": datasets}, now, TTL["gbfs"])
+
+
+def _discovery(city_id: str, base_url: str) -> dict[str, Any]:
+    return {"feeds": [{"name": name, "url": _url(base_url, city_id, name)} for name in FEEDS]}
+
+
+def _system_information(city: dict[str, Any], contact_email: str) -> dict[str, Any]:
+    return {
+        "system_id": _system_id(city["id"]),
+        "languages": [gbfs.LANGUAGE],
+        "name": gbfs.text(city["name"]),
+        "opening_hours": "24/7",
+        "feed_contact_email": contact_email,
+        "timezone": city["timezone"],
+    }
+
+
+def _geofencing(features: list[dict[str, Any]]) -> dict[str, Any]:
+    ordered = sorted(features, key=lambda f: ZONE_ORDER.index(ZoneKind(f["properties"]["kind"])))
+    has_area = any(f["properties"]["kind"] == ZoneKind.SERVICE_AREA.value for f in features)
+    outside = gbfs.OUTSIDE_SERVICE_AREA if has_area else gbfs.ANYWHERE
+    return {
+        "geofencing_zones": {
+            "type": "FeatureCollection",
+            "features": [gbfs.geofencing_feature(f, KINDS) for f in ordered],
+        },
+        "global_rules": [{"vehicle_type_ids": KINDS, **outside}],
+    }
+
+
+def _system_id(city_id: str) -> str:
+    return f"dockless-{city_id}"
+
+
+def _url(base_url: str, city_id: str, name: str) -> str:
+    return f"{base_url.rstrip('/')}/gbfs/v3/{city_id}/{name}.json"
