@@ -13,6 +13,7 @@ from rental.adapters.notifications import StateChangeListener
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
+from rental.services.open_data import VehicleStatusCache
 from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
@@ -48,6 +49,7 @@ class Platform:
         self.rental_changes = StateChangeListener(
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL
         )
+        self.vehicle_status_cache = VehicleStatusCache(config.VEHICLE_STATUS_TTL_SECONDS)
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None

@@ -29,6 +29,8 @@ class Config:
     RESERVATION_MINUTES: int = 15
     # Published in GBFS system_information: where feed consumers report problems.
     FEED_CONTACT_EMAIL: str = "opendata@example.com"
+    # GBFS vehicle_status is rendered at most once per this many seconds per process.
+    VEHICLE_STATUS_TTL_SECONDS: int = 10
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

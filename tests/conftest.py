@@ -62,6 +62,7 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
         MQTT_URL=os.environ["MQTT_URL"],
         SECRET_KEY="test-secret",
         UNLOCK_TIMEOUT_SECONDS=2,
+        VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago
     )
     platform = Platform(config)
     yield platform

@@ -96,6 +96,7 @@ assets = Table(
     # The device that holds it now, kept by PostgreSQL: one indexed equality to join on.
     Column("device_id", String(40), Computed("coalesce(lock_id, cabinet_id)", persisted=True)),
     Index("assets_by_device", "device_id"),
+    Index("assets_by_city", "city_id", "kind"),
     # What open-data feeds call the vehicle: a new one after every trip (GBFS's rule).
     Column("public_id", Text, nullable=False, server_default=text("gen_random_uuid()::text")),
     CheckConstraint("lock_id IS NULL OR cabinet_id IS NULL", name="assets_lock_or_cabinet"),

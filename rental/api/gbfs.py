@@ -1,14 +1,11 @@
 """Public GBFS 3.0 feeds per city, with HTTP caching (ETag, Last-Modified, max-age)."""
 
 import hashlib
-import json
-from datetime import UTC, datetime
-from email.utils import format_datetime
-from typing import Any
 
 from flask import Blueprint, Response, request
 
 from rental.api.common import platform
+from rental.domain.gbfs import Feed
 from rental.services import open_data
 
 blueprint = Blueprint("gbfs", __name__, url_prefix="/gbfs/v3")
@@ -23,7 +20,7 @@ def manifest() -> Response:
 @blueprint.get("/<city_id>/<name>.json")
 def feed(city_id: str, name: str) -> Response:
     p = platform()
-    body = open_data.feed(
+    rendered = open_data.feed(
         p.reader(),
         city_id,
         name,
@@ -31,22 +28,18 @@ def feed(city_id: str, name: str) -> Response:
         p.now(),
         p.config.service_policy(),
         p.config.FEED_CONTACT_EMAIL,
+        p.vehicle_status_cache,
     )
-    return _cached(body)
+    return _cached(rendered)
 
 
-def _cached(body: dict[str, Any]) -> Response:
+def _cached(feed: Feed) -> Response:
     """Consumers poll these feeds: an unchanged one costs them a 304 and no body."""
-    data = json.dumps(body, separators=(",", ":")).encode()
-    etag = hashlib.sha256(data).hexdigest()[:32]
+    data = feed.text.encode()
     response = Response(data, mimetype="application/json")
-    response.set_etag(etag)
-    response.headers["Last-Modified"] = _http_date(body["last_updated"])
+    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response.last_modified = feed.last_updated
     response.cache_control.public = True
-    response.cache_control.max_age = body["ttl"]
+    response.cache_control.max_age = feed.ttl
     response.make_conditional(request)
     return response
-
-
-def _http_date(rfc3339: str) -> str:
-    return format_datetime(datetime.fromisoformat(rfc3339).astimezone(UTC), usegmt=True)

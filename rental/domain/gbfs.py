@@ -5,6 +5,8 @@ not vehicles and stay out. A vehicle's public `vehicle_id` rotates after every t
 feed cannot be used to follow one bike through a rider's day.
 """
 
+import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,13 +41,24 @@ def text(value: str) -> list[dict[str, str]]:
     return [{"text": value, "language": LANGUAGE}]
 
 
-def envelope(data: dict[str, Any], last_updated: datetime, ttl: int) -> dict[str, Any]:
-    return {
-        "last_updated": last_updated.isoformat(timespec="seconds"),
-        "ttl": ttl,
-        "version": VERSION,
-        "data": data,
-    }
+@dataclass(frozen=True)
+class Feed:
+    """A feed rendered as JSON text, with what its HTTP caching headers need."""
+
+    text: str
+    last_updated: datetime
+    ttl: int
+
+
+def feed(data: dict[str, Any], last_updated: datetime, ttl: int) -> Feed:
+    return feed_of_json(json.dumps(data, separators=(",", ":")), last_updated, ttl)
+
+
+def feed_of_json(data_json: str, last_updated: datetime, ttl: int) -> Feed:
+    """The envelope around data already rendered as JSON (by the database, for size)."""
+    stamp = json.dumps(last_updated.isoformat(timespec="seconds"))
+    text = f'{{"last_updated":{stamp},"ttl":{ttl},"version":"{VERSION}","data":{data_json}}}'
+    return Feed(text, last_updated, ttl)
 
 
 def vehicle_type(kind: str) -> dict[str, Any]:
@@ -60,24 +73,6 @@ def vehicle_type(kind: str) -> dict[str, Any]:
     if electric:
         described["max_range_meters"] = EBIKE_RANGE_METERS
     return described
-
-
-def vehicle_status(row: dict[str, Any]) -> dict[str, Any]:
-    vehicle: dict[str, Any] = {
-        "vehicle_id": row["public_id"],
-        "lat": row["lat"],
-        "lon": row["lon"],
-        "is_reserved": row["reserved"],
-        "is_disabled": row["disabled"],
-        "vehicle_type_id": row["kind"],
-        "pricing_plan_id": row["kind"],
-    }
-    if row["last_seen_at"] is not None:
-        vehicle["last_reported"] = row["last_seen_at"].isoformat(timespec="seconds")
-    if row["kind"] == AssetKind.EBIKE.value and row["battery_pct"] is not None:
-        vehicle["current_fuel_percent"] = row["battery_pct"] / 100
-        vehicle["current_range_meters"] = EBIKE_RANGE_METERS * row["battery_pct"] / 100
-    return vehicle
 
 
 def pricing_plan(plan: PricingPlan) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The public GBFS 3.0 feeds of each city, assembled from the fleet, prices and zones."""
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -11,13 +12,14 @@ from rental.domain.fleet import ServicePolicy
 from rental.domain.zones import ZoneKind
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
-# minutes stale; the rest changes when an operator edits it.
+# minutes stale; the rest changes when an operator edits it. vehicle_status is rendered at
+# most once per its ttl per process (see VehicleStatusCache).
 TTL = {
     "gbfs": 300,
     "gbfs_versions": 3600,
     "system_information": 3600,
     "vehicle_types": 3600,
-    "vehicle_status": 30,
+    "vehicle_status": 10,  # the default; VEHICLE_STATUS_TTL_SECONDS sets it
     "system_pricing_plans": 300,
     "geofencing_zones": 300,
     "system_regions": 3600,
@@ -35,6 +37,25 @@ ZONE_ORDER = [
 ]
 
 
+class VehicleStatusCache:
+    """A big city's vehicle_status is megabytes of JSON: render it once per ttl, however
+    many consumers poll. Its `last_updated` is when it was rendered, and its ttl what is
+    left of that window, so both stay honest."""
+
+    def __init__(self, ttl_seconds: int = 10) -> None:
+        self.ttl = ttl_seconds
+        self._feeds: dict[str, gbfs.Feed] = {}
+        self._lock = threading.Lock()
+
+    def get(self, city_id: str, now: datetime, render: Callable[[], gbfs.Feed]) -> gbfs.Feed:
+        with self._lock:
+            cached = self._feeds.get(city_id)
+            if cached is None or (now - cached.last_updated).total_seconds() >= self.ttl:
+                cached = self._feeds[city_id] = render()
+        left = self.ttl - int((now - cached.last_updated).total_seconds())
+        return gbfs.Feed(cached.text, cached.last_updated, max(0, left))
+
+
 def feed(
     uow: UnitOfWork,
     city_id: str,
@@ -43,7 +64,8 @@ def feed(
     now: datetime,
     policy: ServicePolicy,
     contact_email: str,
-) -> dict[str, Any]:
+    cache: VehicleStatusCache,
+) -> gbfs.Feed:
     """One feed of one city, in its GBFS envelope."""
     if name not in TTL:
         raise NotFound(f"no feed {name}", "feed_not_found")
@@ -51,6 +73,16 @@ def feed(
         city = uow.open_data.city(city_id)
         if city is None:
             raise NotFound(f"no city {city_id}", "city_not_found")
+        if name == "vehicle_status":
+            return cache.get(
+                city_id,
+                now,
+                lambda: gbfs.feed_of_json(
+                    f'{{"vehicles":{uow.open_data.vehicles_json(city_id, KINDS, now, policy)}}}',
+                    now,
+                    cache.ttl,
+                ),
+            )
         builders: dict[str, Callable[[], dict[str, Any]]] = {
             "gbfs": lambda: _discovery(city_id, base_url),
             "gbfs_versions": lambda: {
@@ -58,12 +90,6 @@ def feed(
             },
             "system_information": lambda: _system_information(city, contact_email),
             "vehicle_types": lambda: {"vehicle_types": [gbfs.vehicle_type(k) for k in KINDS]},
-            "vehicle_status": lambda: {
-                "vehicles": [
-                    gbfs.vehicle_status(row)
-                    for row in uow.open_data.vehicles(city_id, KINDS, now, policy)
-                ]
-            },
             "system_pricing_plans": lambda: {
                 "plans": [
                     gbfs.pricing_plan(plan)
@@ -78,10 +104,10 @@ def feed(
             "system_alerts": lambda: {"alerts": []},
         }
         data = builders[name]()
-    return gbfs.envelope(data, now, TTL[name])
+    return gbfs.feed(data, now, TTL[name])
 
 
-def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> dict[str, Any]:
+def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> gbfs.Feed:
     """Every city served here, for consumers that find systems through one file."""
     with uow:
         city_ids = uow.open_data.city_ids()
@@ -92,7 +118,7 @@ def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> dict[str, Any]:
         }
         for city_id in city_ids
     ]
-    return gbfs.envelope({"datasets": datasets}, now, TTL["gbfs"])
+    return gbfs.feed({"datasets": datasets}, now, TTL["gbfs"])
 
 
 def _discovery(city_id: str, base_url: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from tests.e2e.test_map import CITY_MAP
-from tests.helpers import CITY
+from tests.helpers import CITY, eventually
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "shared" / "data" / "gbfs-json-schema" / "v3.0"
 SLOW = {
@@ -57,6 +57,15 @@ def city(system):
     ebike = {"rate_per_interval_minor": 300, "interval_seconds": 1800, "unlock_fee_minor": 100}
     assert system.put(f"/api/v1/ops/pricing-plans/{CITY}/ebike", ebike, operator).ok
     system.cabinet("power_bank", {1: f"PB{uuid.uuid4().hex[:6].upper()}"})
+    _, ebike_lock = system.bike("ebike")
+    ebike_lock.logic.battery_pct = 80
+    ebike_lock.report()
+
+    def charge_recorded() -> bool:
+        with system.platform.uow() as uow:
+            return uow.locks.get(ebike_lock.lock_id).battery_pct == 80
+
+    eventually(charge_recorded, what="the e-bike's charge")
     return operator, bikes
 
 
@@ -77,13 +86,15 @@ def test_every_feed_is_valid_and_true_to_the_fleet(system, city):
     found = feeds(system)
 
     vehicles = found["vehicle_status"]["data"]["vehicles"]
-    assert len(vehicles) == 3  # the one in a ride is not listed, nor the power bank
-    assert sorted((v["is_reserved"], v["is_disabled"]) for v in vehicles) == [
+    bikes = [v for v in vehicles if v["vehicle_type_id"] == "bike"]
+    assert len(bikes) == 3  # the one in a ride is not listed, nor the power bank
+    assert sorted((v["is_reserved"], v["is_disabled"]) for v in bikes) == [
         (False, False),
         (False, True),
         (True, False),
     ]
-    assert all(v["vehicle_type_id"] == "bike" for v in vehicles)
+    [ebike] = [v for v in vehicles if v["vehicle_type_id"] == "ebike"]
+    assert (ebike["current_fuel_percent"], ebike["current_range_meters"]) == (0.8, 48000)
     zones = found["geofencing_zones"]["data"]
     assert zones["geofencing_zones"]["features"][0]["properties"]["rules"][0] == {
         "vehicle_type_ids": ["bike", "ebike"],
@@ -105,7 +116,7 @@ def test_a_vehicle_gets_a_new_public_id_after_every_trip(system, city):
     rider = system.rider(credit_minor=1000)
     rental_id = system.scan(rider, code).json()["id"]
     assert system.rental(rider, rental_id, wait=5)["state"] == "active"
-    assert len(public_ids(system)) == len(before) - 1
+    assert len(public_ids(system)) == len(before) - 1  # in a ride: not listed
     lock.close()
     system.wait_state(rider, rental_id, "ended")
 

@@ -1,4 +1,4 @@
-"""public vehicle ids
+"""public vehicle ids, and assets by city
 
 Revision ID: 0007
 Revises: 0006
@@ -26,7 +26,9 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
+    op.create_index("assets_by_city", "assets", ["city_id", "kind"], unique=False)
 
 
 def downgrade() -> None:
+    op.drop_index("assets_by_city", table_name="assets")
     op.drop_column("assets", "public_id")
