@@ -46,11 +46,6 @@ class ReservationRepository:
             select(reservations).where(reservations.c.rider_id == rider_id, HELD).with_for_update()
         )
 
-    def held_on_asset(self, asset_id: UUID) -> Reservation | None:
-        return self._one(
-            select(reservations).where(reservations.c.asset_id == asset_id, HELD).with_for_update()
-        )
-
     def expired_before(self, moment: datetime, limit: int = 500) -> list[Reservation]:
         rows = self._c.execute(
             select(reservations)

@@ -82,11 +82,6 @@ def path_length_m(good: list[Fix]) -> float:
     return sum(distance_m(a, b) for a, b in pairwise(good))
 
 
-def ordered_path(fixes: Iterable[Fix]) -> list[tuple[float, float]]:
-    """(lon, lat) points of the good fixes in time order."""
-    return [(fix.lon, fix.lat) for fix in good_fixes(fixes)]
-
-
 @dataclass(frozen=True)
 class EndPosition:
     lon: float | None
