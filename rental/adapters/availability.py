@@ -40,18 +40,28 @@ def open_damage_reports() -> Any:
     )
 
 
-def available_to_riders(now: Any, heard_since: Any, low_battery_pct: Any) -> Any:
-    """True for an asset anyone may take now (its lock joined as `locks`). The arguments
-    are values or bind parameters: `heard_since` is now less the policy's silence."""
+def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
+    """Fit to ride, rented or not: in service, no open damage report, charged enough, its
+    device heard from since `heard_since` (now less the policy's silence). GBFS calls the
+    opposite `is_disabled`. The arguments are values or bind parameters."""
     damaged = select(damage_reports.c.id).where(
         damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT
     )
+    # A plain conjunction, so that in a WHERE the planner can use each part on its own
+    # (the damage check becomes an anti-join); NULL (a lock never seen) counts as false.
     return and_(
         assets.c.in_service,
         locks.c.online,
         locks.c.last_seen_at >= heard_since,
         or_(locks.c.battery_pct.is_(None), locks.c.battery_pct >= low_battery_pct),
+        ~damaged.exists(),
+    )
+
+
+def available_to_riders(now: Any, heard_since: Any, low_battery_pct: Any) -> Any:
+    """True for an asset anyone may take now (its device joined as `locks`)."""
+    return and_(
+        serviceable(heard_since, low_battery_pct),
         ~in_use(),
         ~live_reservation(now).exists(),
-        ~damaged.exists(),
     )

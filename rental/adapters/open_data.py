@@ -10,14 +10,12 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
-    not_,
-    or_,
     select,
 )
 
-from rental.adapters.availability import in_use, live_reservation
+from rental.adapters.availability import in_use, live_reservation, serviceable
 from rental.adapters.repositories import HOLDING_DEVICE
-from rental.adapters.tables import OPEN_DAMAGE_REPORT, assets, cities, damage_reports, locks
+from rental.adapters.tables import assets, cities, locks
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.gbfs import EBIKE_RANGE_METERS
 
@@ -47,16 +45,6 @@ class OpenDataRepository:
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
         vehicles is some 26 MB of JSON, better built where the rows are than as 100,000
         Python dicts. Vehicles in a rental are left out; the public id rotates per trip."""
-        damaged = select(damage_reports.c.id).where(
-            damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT
-        )
-        disabled = or_(
-            not_(assets.c.in_service),
-            damaged.exists(),
-            locks.c.battery_pct < policy.low_battery_pct,
-            not_(locks.c.online),
-            locks.c.last_seen_at < now - policy.silence,
-        )
         charge = locks.c.battery_pct / 100.0
         common: list[Any] = [
             "vehicle_id",
@@ -68,7 +56,7 @@ class OpenDataRepository:
             "is_reserved",
             live_reservation(now).exists(),
             "is_disabled",
-            func.coalesce(disabled, False),
+            ~func.coalesce(serviceable(now - policy.silence, policy.low_battery_pct), False),
             "vehicle_type_id",
             assets.c.kind,
             "pricing_plan_id",
