@@ -1,7 +1,5 @@
 """Public GBFS 3.0 feeds per city, with HTTP caching (ETag, Last-Modified, max-age)."""
 
-import hashlib
-
 from flask import Blueprint, Response, request
 
 from rental.api.common import platform
@@ -35,9 +33,8 @@ def feed(city_id: str, name: str) -> Response:
 
 def _cached(feed: Feed) -> Response:
     """Consumers poll these feeds: an unchanged one costs them a 304 and no body."""
-    data = feed.text.encode()
-    response = Response(data, mimetype="application/json")
-    response.set_etag(hashlib.sha256(data).hexdigest()[:32])
+    response = Response(feed.text, mimetype="application/json")
+    response.set_etag(feed.etag)
     response.last_modified = feed.last_updated
     response.cache_control.public = True
     response.cache_control.max_age = feed.ttl

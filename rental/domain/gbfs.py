@@ -5,6 +5,7 @@ not vehicles and stay out. A vehicle's public `vehicle_id` rotates after every t
 feed cannot be used to follow one bike through a rider's day.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,6 +49,7 @@ class Feed:
     text: str
     last_updated: datetime
     ttl: int
+    etag: str  # a digest of `text`, made once per render, not once per request
 
 
 def feed(data: dict[str, Any], last_updated: datetime, ttl: int) -> Feed:
@@ -58,7 +60,7 @@ def feed_of_json(data_json: str, last_updated: datetime, ttl: int) -> Feed:
     """The envelope around data already rendered as JSON (by the database, for size)."""
     stamp = json.dumps(last_updated.isoformat(timespec="seconds"))
     text = f'{{"last_updated":{stamp},"ttl":{ttl},"version":"{VERSION}","data":{data_json}}}'
-    return Feed(text, last_updated, ttl)
+    return Feed(text, last_updated, ttl, hashlib.sha256(text.encode()).hexdigest()[:32])
 
 
 def vehicle_type(kind: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -53,7 +54,7 @@ class VehicleStatusCache:
             if cached is None or (now - cached.last_updated).total_seconds() >= self.ttl:
                 cached = self._feeds[city_id] = render()
         left = self.ttl - int((now - cached.last_updated).total_seconds())
-        return gbfs.Feed(cached.text, cached.last_updated, max(0, left))
+        return replace(cached, ttl=max(0, left))
 
 
 def feed(
