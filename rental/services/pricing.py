@@ -8,15 +8,16 @@ from typing import Any
 from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import ScanTarget
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE, deposit_waived
-from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import (
     AssetKind,
     Condition,
     ServicePolicy,
     asset_code_from_qr,
+    is_low,
     unavailable_because,
 )
-from rental.domain.pricing import PricingPlan, Tariff
+from rental.domain.pricing import PricingPlan, Tariff, format_amount
 
 PRICE_FIELDS = {
     "unlock_fee_minor": (0, 100_000),
@@ -120,3 +121,25 @@ def deposit_due(target: ScanTarget) -> int:
     if plan is None or deposit_waived(target.rider_credit_score, plan.deposit_waiver_score):
         return 0
     return max(0, plan.deposit_minor - target.rider_deposit_minor)
+
+
+def check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:
+    """What a scan and a reservation both require of the asset and the rider; returns the
+    plan the asset is priced by."""
+    asset, plan = target.asset, target.plan
+    if not asset.in_service or target.open_damage_reports:
+        raise Conflict("this asset is out of service", "asset_out_of_service")
+    if is_low(target.lock.battery_pct, policy):
+        raise Conflict("this vehicle's battery is too low to ride", "battery_low")
+    if plan is None:
+        raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
+    if target.rider_debt_minor > 0:
+        owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
+        raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
+    due = deposit_due(target)
+    if due > 0:
+        waiver = plan.deposit_waiver_score
+        hint = f" (a credit score of {waiver} waives it)" if waiver is not None else ""
+        amount = format_amount(due, plan.tariff.currency)
+        raise Conflict(f"a deposit of {amount} is needed first{hint}", "deposit_required")
+    return plan

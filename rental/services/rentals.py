@@ -13,15 +13,14 @@ from typing import Any
 from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import DuplicateRequest, ScanTarget
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_low, is_reachable
-from rental.domain.pricing import PricingPlan, format_amount
+from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_reachable
 from rental.domain.rentals import FailureReason, Rental, RentalState
-from rental.domain.reservations import Reservation, ReservationState
+from rental.domain.reservations import ReservationState
 from rental.domain.trace import good_fixes, path_length_m
 from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import LockChannel, LockChannelError
-from rental.services.pricing import deposit_due
-from rental.services.reservations import end_hold
+from rental.services.pricing import check_rentable
+from rental.services.reservations import claim_asset_hold, end_hold
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
 DEFAULT_POLICY = ServicePolicy()
@@ -78,8 +77,8 @@ def _record_request(
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
             return earlier, None
-        reservation = _own_reservation(uow, target, rider_id, now, how.wallet_floor_minor)
-        plan = _check_rentable(target, how.policy)
+        reservation = claim_asset_hold(uow, target, rider_id, now, how.wallet_floor_minor)
+        plan = check_rentable(target, how.policy)
         asset, lock = target.asset, target.lock
         rental = Rental(
             id=uuid.uuid4(),
@@ -118,23 +117,6 @@ def _why_not_found(uow: UnitOfWork, code: str) -> Exception:
     return NotFound(f"no asset with code {code}", "asset_not_found")
 
 
-def _own_reservation(
-    uow: UnitOfWork, target: ScanTarget, rider_id: uuid.UUID, now: datetime, floor: int
-) -> Reservation | None:
-    """The scanning rider's live hold on this asset; another rider's live hold refuses the
-    scan, and one that ran out is ended on the spot."""
-    if target.held_reservation_id is None:
-        return None
-    held = uow.reservations.get(target.held_reservation_id, for_update=True)
-    assert held is not None
-    if not held.is_live(now):
-        end_hold(uow, held, ReservationState.EXPIRED, now, floor)
-        return None
-    if held.rider_id != rider_id:
-        raise Conflict("someone else has reserved this vehicle", "asset_reserved")
-    return held
-
-
 def _end_hold_elsewhere(uow: UnitOfWork, target: ScanTarget, now: datetime, floor: int) -> None:
     """A rider who rides another vehicle than the one held no longer needs the hold."""
     other = target.rider_reservation_id
@@ -144,26 +126,6 @@ def _end_hold_elsewhere(uow: UnitOfWork, target: ScanTarget, now: datetime, floo
     if held is not None and held.state is ReservationState.HELD:
         ending = ReservationState.CANCELLED if held.is_live(now) else ReservationState.EXPIRED
         end_hold(uow, held, ending, now, floor)
-
-
-def _check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:
-    asset, plan = target.asset, target.plan
-    if not asset.in_service or target.open_damage_reports:
-        raise Conflict("this asset is out of service", "asset_out_of_service")
-    if is_low(target.lock.battery_pct, policy):
-        raise Conflict("this vehicle's battery is too low to ride", "battery_low")
-    if plan is None:
-        raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
-    if target.rider_debt_minor > 0:
-        owed = format_amount(target.rider_debt_minor, plan.tariff.currency)
-        raise Conflict(f"settle your unpaid {owed} first", "debt_outstanding")
-    due = deposit_due(target)
-    if due > 0:
-        waiver = plan.deposit_waiver_score
-        hint = f" (a credit score of {waiver} waives it)" if waiver is not None else ""
-        amount = format_amount(due, plan.tariff.currency)
-        raise Conflict(f"a deposit of {amount} is needed first{hint}", "deposit_required")
-    return plan
 
 
 def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Rental:

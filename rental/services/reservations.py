@@ -9,11 +9,12 @@ import uuid
 from datetime import datetime, timedelta
 
 from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import DuplicateRequest
+from rental.adapters.repositories import DuplicateRequest, ScanTarget
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.fleet import ServicePolicy, asset_code_from_qr, is_low, is_reachable
+from rental.domain.fleet import ServicePolicy, asset_code_from_qr, is_reachable
 from rental.domain.reservations import Reservation, ReservationState
 from rental.services.idempotency import check_idempotency_key
+from rental.services.pricing import check_rentable
 from rental.services.wallet import charge_fare
 
 RESERVATION_CHARGE = "reservation"
@@ -59,40 +60,46 @@ def _hold(
         target = uow.assets.for_scan(code, rider_id, for_update=True)
         if target is None:
             raise NotFound(f"no asset with code {code}", "asset_not_found")
-        if target.held_reservation_id is not None:
-            held = uow.reservations.get(target.held_reservation_id, for_update=True)
-            assert held is not None
-            if held.is_live(now):
-                raise Conflict("someone else has reserved this vehicle", "asset_reserved")
-            end_hold(uow, held, ReservationState.EXPIRED, now, wallet_floor_minor)
+        if claim_asset_hold(uow, target, rider_id, now, wallet_floor_minor) is not None:
+            raise Conflict("you have reserved this vehicle already", "asset_reserved")
         mine = uow.reservations.held_by_rider(rider_id)
         if mine is not None and not mine.is_live(now):
             end_hold(uow, mine, ReservationState.EXPIRED, now, wallet_floor_minor)
-        lock = target.lock
         if target.taken:
             raise Conflict("someone else is using this vehicle", "asset_in_use")
-        if not target.asset.in_service or target.open_damage_reports:
-            raise Conflict("this vehicle is out of service", "asset_out_of_service")
-        if is_low(lock.battery_pct, policy):
-            raise Conflict("this vehicle's battery is too low to ride", "battery_low")
+        plan = check_rentable(target, policy)
+        lock = target.lock
         if not is_reachable(lock.online, lock.last_seen_at, now, policy.silence):
             raise Conflict("this vehicle's lock is offline", "lock_offline")
-        if target.plan is None:
-            raise Conflict("this asset has no price in its city yet", "no_pricing_plan")
-        if target.rider_debt_minor > 0:
-            raise Conflict("settle what you owe first", "debt_outstanding")
         reservation = Reservation(
             id=uuid.uuid4(),
             rider_id=rider_id,
             asset_id=target.asset.id,
             idempotency_key=key,
-            tariff=target.plan.tariff,
+            tariff=plan.tariff,
             created_at=now,
             expires_at=now + hold,
         )
         uow.reservations.add(reservation)
         uow.commit()
     return reservation
+
+
+def claim_asset_hold(
+    uow: UnitOfWork, target: ScanTarget, rider_id: uuid.UUID, now: datetime, floor: int
+) -> Reservation | None:
+    """The scanning rider's own live hold on this asset. Another rider's live hold refuses
+    the request; one that ran out is ended (and charged) on the spot."""
+    if target.held_reservation_id is None:
+        return None
+    held = uow.reservations.get(target.held_reservation_id, for_update=True)
+    assert held is not None
+    if not held.is_live(now):
+        end_hold(uow, held, ReservationState.EXPIRED, now, floor)
+        return None
+    if held.rider_id != rider_id:
+        raise Conflict("someone else has reserved this vehicle", "asset_reserved")
+    return held
 
 
 def end_hold(

@@ -237,3 +237,15 @@ def test_riding_another_vehicle_ends_the_riders_hold_on_the_first(platform):
     assert ended.state is ReservationState.CANCELLED
     assert ended.fee_minor == 2 * PER_MINUTE
     assert nearby_codes(platform) == [held_bike.code]
+
+
+def test_a_rider_who_could_not_ride_cannot_hold_either(platform):
+    asset = bike(platform)
+    with platform.uow() as uow:
+        price = replace(BIKE_PRICE, reservation_per_minute_minor=PER_MINUTE)
+        uow.pricing_plans.publish(CITY, "bike", price, deposit_minor=9900)
+        uow.commit()
+    with pytest.raises(Conflict) as refused:
+        hold(platform, make_user(platform, credit_minor=1000), asset)
+    assert refused.value.code == "deposit_required"
+    assert nearby_codes(platform) == [asset.code]
