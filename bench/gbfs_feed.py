@@ -12,53 +12,15 @@ import argparse
 import time
 from typing import Any
 
-from sqlalchemy import text
-
 from bench.harness import bench_database
-from bench.nearby_search import allow_silence_since_seeding
 from bench.scan_latency import percentile
+from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
 from rental.app import create_app
 from rental.bootstrap import Platform
 from rental.config import Config
-from rental.domain.pricing import Tariff
 from rental.services.open_data import VehicleStatusCache
 
-CITY = "feedcity"
-SEED = """
-SELECT setseed(0.7);
-INSERT INTO locks (id, signing_key, online, boot, locked, battery_pct, position, last_seen_at)
-SELECT 'FD-' || g, '\\x00'::bytea, true, 1, true, 5 + (random() * 95)::int,
-       ST_SetSRID(ST_MakePoint(113.9 + random() * 0.4, 22.5 + random() * 0.2), 4326), now()
-FROM generate_series(1, :count) AS g;
-INSERT INTO assets (id, code, kind, city_id, lock_id, in_service)
-SELECT gen_random_uuid(), 'FD' || g, CASE WHEN g % 4 = 0 THEN 'ebike' ELSE 'bike' END,
-       :city, 'FD-' || g, g % 50 <> 0
-FROM generate_series(1, :count) AS g;
-ANALYZE locks;
-ANALYZE assets;
-"""
-
-
-def seed(platform: Platform, count: int) -> None:
-    with platform.engine.begin() as connection:
-        present = connection.execute(
-            text("SELECT count(*) FROM assets WHERE city_id = :city"), {"city": CITY}
-        ).scalar()
-        if present == count:
-            return
-        print(f"seeding {count:,} vehicles in {CITY} (once) ...", flush=True)
-        connection.execute(text("DELETE FROM assets WHERE city_id = :city"), {"city": CITY})
-        connection.execute(text("DELETE FROM locks WHERE id LIKE 'FD-%'"))
-        connection.execute(text("DELETE FROM pricing_plans WHERE city_id = :city"), {"city": CITY})
-        connection.execute(text("DELETE FROM cities WHERE id = :city"), {"city": CITY})
-    with platform.uow() as uow:
-        uow.cities.add(CITY, "Feed City", "CNY", "Asia/Shanghai", 114.1, 22.6)
-        for kind in ("bike", "ebike"):
-            uow.pricing_plans.publish(CITY, kind, Tariff("CNY", 0, 150, 1800))
-        uow.commit()
-    with platform.engine.begin() as connection:
-        for statement in filter(str.strip, SEED.split(";")):
-            connection.execute(text(statement), {"count": count, "city": CITY})
+FEED_CITY = SeededCity("feedcity", "FD", west=113.9, south=22.5, width=0.4, height=0.2)
 
 
 def measure(client: Any, url: str, requests: int) -> tuple[list[float], list[float], int]:
@@ -81,9 +43,9 @@ def main() -> None:
     args = parser.parse_args()
     config = Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
     platform = Platform(config)
-    seed(platform, args.vehicles)
+    seed_city(platform, FEED_CITY, args.vehicles)
     allow_silence_since_seeding(platform)
-    url = f"/gbfs/v3/{CITY}/vehicle_status.json"
+    url = f"/gbfs/v3/{FEED_CITY.city_id}/vehicle_status.json"
     print(f"GBFS vehicle_status.json of {args.vehicles:,} vehicles")
     for ttl, what in ((0, "rendered every time"), (10, "as served: rendered once per 10 s ttl")):
         platform.config.VEHICLE_STATUS_TTL_SECONDS = ttl

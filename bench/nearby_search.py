@@ -14,70 +14,20 @@ import argparse
 import random
 import time
 
-from sqlalchemy import text
-
 from bench.harness import bench_database
 from bench.scan_latency import percentile
+from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
-from rental.domain.pricing import Tariff
 from rental.services import vehicles
 
-CITY = "metro"
-WEST, SOUTH, SPAN = 121.2, 30.9, 0.6  # degrees: about 57 km east-west, 67 km north-south
-
-SEED_LOCKS = """
-SELECT setseed(0.42);
-INSERT INTO locks (id, signing_key, online, boot, locked, battery_pct, position, last_seen_at)
-SELECT 'NB-' || g, '\\x00'::bytea, true, 1, true, 5 + (random() * 95)::int,
-       ST_SetSRID(ST_MakePoint(:west + random() * :span, :south + random() * :span), 4326),
-       now()
-FROM generate_series(1, :count) AS g;
-INSERT INTO assets (id, code, kind, city_id, lock_id, in_service)
-SELECT gen_random_uuid(), 'NB' || g, CASE WHEN g % 10 = 0 THEN 'ebike' ELSE 'bike' END,
-       :city, 'NB-' || g, g % 33 <> 0
-FROM generate_series(1, :count) AS g;
-ANALYZE locks;
-ANALYZE assets;
-"""
-
-
-def seed(platform: Platform, count: int) -> None:
-    with platform.engine.begin() as connection:
-        present = connection.execute(
-            text("SELECT count(*) FROM assets WHERE city_id = :city"), {"city": CITY}
-        ).scalar()
-        if present == count:
-            return
-        print(f"seeding {count:,} vehicles (once; kept for later runs) ...", flush=True)
-        connection.execute(text("TRUNCATE assets, locks, pricing_plans, cities CASCADE"))
-    with platform.uow() as uow:
-        uow.cities.add(CITY, "Metro", "CNY", "Asia/Shanghai", WEST + SPAN / 2, SOUTH + SPAN / 2)
-        for kind in ("bike", "ebike"):
-            uow.pricing_plans.publish(CITY, kind, Tariff("CNY", 0, 150, 1800))
-        uow.commit()
-    started = time.monotonic()
-    with platform.engine.begin() as connection:
-        for statement in filter(str.strip, SEED_LOCKS.split(";")):
-            connection.execute(
-                text(statement),
-                {"west": WEST, "south": SOUTH, "span": SPAN, "count": count, "city": CITY},
-            )
-    print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
-
-
-def allow_silence_since_seeding(platform: Platform) -> None:
-    """The seeded locks were heard from when seeded; rather than rewrite a million rows
-    per run (which would bloat the table and its index), the silence allowed reaches back
-    to that moment, for the use case and the app alike. The query is the same."""
-    with platform.engine.connect() as connection:
-        seeded_at = connection.execute(text("SELECT min(last_seen_at) FROM locks")).scalar_one()
-    platform.config.LOCK_SILENCE_SECONDS += int((utc_now() - seeded_at).total_seconds()) + 1
+# About 57 km east-west and 67 km north-south.
+METRO = SeededCity("metro", "NB", west=121.2, south=30.9, width=0.6, height=0.6)
 
 
 def random_point(rng: random.Random) -> tuple[float, float]:
-    return WEST + rng.random() * SPAN, SOUTH + rng.random() * SPAN
+    return METRO.west + rng.random() * METRO.width, METRO.south + rng.random() * METRO.height
 
 
 def report(name: str, timings: list[float], found: list[int]) -> None:
@@ -99,7 +49,7 @@ def main() -> None:
     platform = Platform(
         Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
     )
-    seed(platform, args.vehicles)
+    seed_city(platform, METRO, args.vehicles)
     allow_silence_since_seeding(platform)
     policy = platform.config.service_policy()
     rng = random.Random(7)
