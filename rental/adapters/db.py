@@ -10,6 +10,7 @@ from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.disputes import DisputeRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
+from rental.adapters.mds import MdsClients, VehicleHistory
 from rental.adapters.open_data import OpenDataRepository
 from rental.adapters.payments import PaymentRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
@@ -72,6 +73,8 @@ class UnitOfWork:
         self.damage_reports = DamageReportRepository(connection)
         self.vehicles = VehicleSearch(connection)
         self.open_data = OpenDataRepository(connection)
+        self.vehicle_history = VehicleHistory(connection)
+        self.mds_clients = MdsClients(connection)
         return self
 
     def __exit__(

@@ -158,14 +158,19 @@ class LockRepository:
         row = self._c.execute(query).mappings().first()
         return _lock(row) if row else None
 
-    def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> None:
+    def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> bool | None:
+        """Whether the lock was online before; None when the report changed nothing."""
         # A late Will from an earlier boot must not mark a rebooted lock offline.
-        self._c.execute(
+        before = self._previous(locks.c.online.label("before"), lock_id)
+        result = self._c.execute(
             update(locks)
-            .where(locks.c.id == lock_id)
+            .where(locks.c.id == lock_id, locks.c.id == before.c.id)
             .where((locks.c.boot.is_(None)) | (locks.c.boot <= boot))
             .values(online=online, boot=boot, last_seen_at=at)
+            .returning(before.c.before)
         )
+        was: bool | None = result.scalar_one_or_none()
+        return was
 
     def record_seen(
         self,
@@ -176,7 +181,8 @@ class LockRepository:
         battery_pct: int | None = None,
         lon: float | None = None,
         lat: float | None = None,
-    ) -> None:
+    ) -> int | None:
+        """Returns the battery charge the lock reported before this."""
         values: dict[str, Any] = {"last_seen_at": func.greatest(locks.c.last_seen_at, at)}
         if locked is not None:
             values["locked"] = locked
@@ -184,7 +190,24 @@ class LockRepository:
             values["battery_pct"] = battery_pct
         if lon is not None and lat is not None:
             values["position"] = point(lon, lat)
-        self._c.execute(update(locks).where(locks.c.id == lock_id).values(**values))
+        before = self._previous(locks.c.battery_pct.label("before"), lock_id)
+        result = self._c.execute(
+            update(locks)
+            .where(locks.c.id == lock_id, locks.c.id == before.c.id)
+            .values(**values)
+            .returning(before.c.before)
+        )
+        charge: int | None = result.scalar_one_or_none()
+        return charge
+
+    def _previous(self, column: Any, lock_id: str) -> Any:
+        # UPDATE ... RETURNING sees only new values; the row locked first gives the old.
+        return (
+            select(locks.c.id, column)
+            .where(locks.c.id == lock_id)
+            .with_for_update()
+            .subquery("before")
+        )
 
 
 def _rider_balance(kind: AccountKind, rider_id: UUID | None) -> Any:

@@ -180,6 +180,7 @@ rentals = Table(
     Index("rentals_one_open_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RENTAL),
     Index("rentals_open_per_lock", "lock_id", postgresql_where=OPEN_RENTAL),
     Index("rentals_by_rider", "rider_id", "requested_at"),
+    Index("rentals_by_lock", "lock_id", "started_at"),
     # The sweeper of unanswered unlocks reads only these.
     Index(
         "rentals_unlocking_by_expiry",
@@ -217,6 +218,7 @@ lock_positions = Table(
     Column("locked", Boolean, nullable=False),
     PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_positions_pkey"),
     Index("lock_positions_by_time", "lock_id", "recorded_at"),
+    Index("lock_positions_by_recorded_at", "recorded_at", postgresql_using="brin"),
 )
 
 accounts = Table(
@@ -405,3 +407,32 @@ damage_reports = Table(
 # plan can still prove they match the partial indexes above.
 HELD_RESERVATION = reservations.c.state == literal_column("'held'")
 OPEN_DAMAGE_REPORT = damage_reports.c.state == literal_column("'open'")
+
+# What happened to each vehicle, appended in the transaction that changed it: the history
+# cities read through MDS. Items (power banks, umbrellas) are not vehicles and have none.
+vehicle_events = Table(
+    "vehicle_events",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("asset_id", UUID(as_uuid=True), ForeignKey("assets.id"), nullable=False),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("kind", String(24), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("position", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("battery_pct", Integer),
+    Column("rental_id", UUID(as_uuid=True), ForeignKey("rentals.id")),
+    Index("vehicle_events_by_city", "city_id", "at", "id"),
+    Index("vehicle_events_by_asset", "asset_id", "at"),
+)
+
+# A city's (or its contractor's) access to MDS: one token per client, revocable.
+mds_clients = Table(
+    "mds_clients",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("revoked_at", DateTime(timezone=True)),
+)

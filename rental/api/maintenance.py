@@ -65,7 +65,8 @@ def close_report(report_id: str) -> dict[str, Any]:
 @requires(Role.OPERATOR)
 def update_asset(code: str) -> dict[str, Any]:
     """`{in_service?, needs_retrieval?}`: take out of service, return, mark as retrieved."""
-    asset = maintenance.update_asset(platform().uow(), code, json_body())
+    p = platform()
+    asset = maintenance.update_asset(p.uow(), code, json_body(), p.now())
     return {"code": asset.code, "in_service": asset.in_service}
 
 

@@ -17,6 +17,11 @@ class AssetKind(StrEnum):
     BASKETBALL = "basketball"
 
 
+# What a rider rides, as opposed to items lent from cabinets. Open data (GBFS, MDS) is
+# about vehicles only.
+VEHICLE_KINDS = (AssetKind.BIKE, AssetKind.EBIKE)
+
+
 @dataclass
 class Lock:
     id: str

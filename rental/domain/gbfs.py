@@ -17,7 +17,6 @@ from rental.domain.zones import ZoneKind
 
 VERSION = "3.0"
 LANGUAGE = "en"
-VEHICLE_KINDS = (AssetKind.BIKE, AssetKind.EBIKE)
 # What an e-bike's battery carries it when full; the feed scales it by the charge.
 EBIKE_RANGE_METERS = 60_000
 

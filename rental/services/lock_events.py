@@ -13,6 +13,8 @@ from shapely.geometry import LineString
 from lockctl.protocol import Event, EventType, Presence, Status, Telemetry
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import NotFound
+from rental.domain.fleet import ServicePolicy
+from rental.domain.mds import VehicleEvent, battery_change
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import (
     EndPosition,
@@ -92,6 +94,10 @@ def _confirm_unlock(
         return None
     rental.confirm_unlock(max(at, rental.requested_at))
     uow.rentals.save(rental)
+    assert rental.started_at is not None
+    uow.vehicle_history.record(
+        VehicleEvent.TRIP_START, rental.started_at, asset_id=rental.asset_id, rental_id=rental.id
+    )
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
     return rental
 
@@ -134,6 +140,14 @@ def _end_trip(
     uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
     uow.assets.rotate_public_id(asset.id)
     uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
+    uow.vehicle_history.record(
+        VehicleEvent.TRIP_END,
+        rental.ended_at,
+        asset_id=asset.id,
+        rental_id=rental.id,
+        lon=end.lon,
+        lat=end.lat,
+    )
     settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
 
 
@@ -161,6 +175,7 @@ def handle_telemetry(
     report: Telemetry,
     received_at: datetime,
     wallet_floor_minor: int = 0,
+    low_battery_pct: int = ServicePolicy.low_battery_pct,
 ) -> None:
     """Record a fix. A lock that reports itself locked during a trip ends it: should its
     `locked` event be lost, the rider must not be charged on and on."""
@@ -184,7 +199,7 @@ def handle_telemetry(
         except NotFound:
             return
         if new_fix:
-            uow.locks.record_seen(
+            battery_before = uow.locks.record_seen(
                 lock_id,
                 received_at,
                 locked=report.locked,
@@ -192,6 +207,9 @@ def handle_telemetry(
                 lon=report.lon,
                 lat=report.lat,
             )
+            change = battery_change(battery_before, report.battery_pct, low_battery_pct)
+            if change is not None:
+                uow.vehicle_history.record(change, at, lock_id=lock_id)
             if report.locked:
                 reported = Fix(at, report.lon, report.lat, report.accuracy_m)
                 _end_trip(uow, lock_id, at, reported, wallet_floor_minor, from_telemetry=True)
@@ -199,8 +217,10 @@ def handle_telemetry(
 
 
 def handle_status(uow: UnitOfWork, lock_id: str, status: Status, received_at: datetime) -> None:
+    online = status.state is Presence.ONLINE
     with uow:
-        uow.locks.record_presence(
-            lock_id, status.state is Presence.ONLINE, status.boot, received_at
-        )
+        was_online = uow.locks.record_presence(lock_id, online, status.boot, received_at)
+        if was_online is not None and was_online != online:
+            change = VehicleEvent.COMMS_RESTORED if online else VehicleEvent.COMMS_LOST
+            uow.vehicle_history.record(change, received_at, lock_id=lock_id)
         uow.commit()

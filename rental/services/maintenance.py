@@ -19,6 +19,7 @@ from rental.domain.maintenance import (
     checked_note,
     checked_photo_ref,
 )
+from rental.domain.mds import VehicleEvent
 
 
 def report_damage(
@@ -33,16 +34,16 @@ def report_damage(
     note = checked_note(body.get("note"))
     with uow:
         asset = _asset_for_update(uow, asset_code_from_qr(code))
-        earlier = next(
-            (r for r in uow.damage_reports.open_on_asset(asset.id) if r.reporter_id == rider_id),
-            None,
-        )
+        open_reports = uow.damage_reports.open_on_asset(asset.id)
+        earlier = next((r for r in open_reports if r.reporter_id == rider_id), None)
         if earlier is not None:
             return earlier, False
         report = DamageReport(
             uuid.uuid4(), asset.id, rider_id, category, ReportState.OPEN, now, photo_ref, note
         )
         uow.damage_reports.add(report)
+        if not open_reports:
+            uow.vehicle_history.record(VehicleEvent.DAMAGE_REPORTED, now, asset_id=asset.id)
         uow.commit()
     return report, True
 
@@ -63,6 +64,8 @@ def close_report(
             raise NotFound("no such damage report", "report_not_found")
         report.close(operator_id, text, now)
         uow.damage_reports.save(report)
+        if not uow.damage_reports.open_on_asset(report.asset_id):
+            uow.vehicle_history.record(VehicleEvent.DAMAGE_CLEARED, now, asset_id=report.asset_id)
         uow.commit()
     return report
 
@@ -74,7 +77,7 @@ def damage_reports(uow: UnitOfWork, city_id: str | None, state: str | None) -> l
         return uow.damage_reports.listing(city_id, state)
 
 
-def update_asset(uow: UnitOfWork, code: str, body: dict[str, Any]) -> Asset:
+def update_asset(uow: UnitOfWork, code: str, body: dict[str, Any], now: datetime) -> Asset:
     """`in_service` takes an asset out of riders' sight or back; `needs_retrieval: false`
     records that staff moved it to an allowed place."""
     changes = {key: body[key] for key in ("in_service", "needs_retrieval") if key in body}
@@ -83,9 +86,12 @@ def update_asset(uow: UnitOfWork, code: str, body: dict[str, Any]) -> Asset:
     with uow:
         asset = _asset_for_update(uow, code)
         uow.assets.update_service(asset.id, **changes)
+        in_service = changes.get("in_service", asset.in_service)
+        if in_service != asset.in_service:
+            change = VehicleEvent.SERVICE_RESUME if in_service else VehicleEvent.SERVICE_STOP
+            uow.vehicle_history.record(change, now, asset_id=asset.id)
+            asset.in_service = in_service
         uow.commit()
-    if "in_service" in changes:
-        asset.in_service = changes["in_service"]
     return asset
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from rental.adapters.db import UnitOfWork
 from rental.domain import gbfs
 from rental.domain.errors import NotFound
-from rental.domain.fleet import ServicePolicy
+from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
 from rental.domain.zones import ZoneKind
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
@@ -27,7 +27,7 @@ TTL = {
     "system_alerts": 60,
 }
 FEEDS = tuple(TTL)
-KINDS = [kind.value for kind in gbfs.VEHICLE_KINDS]
+KINDS = [kind.value for kind in VEHICLE_KINDS]
 # Restrictive zones first: where zones overlap, GBFS applies the first one listed.
 ZONE_ORDER = [
     ZoneKind.NO_RIDE,

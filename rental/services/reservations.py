@@ -12,6 +12,7 @@ from rental.adapters.db import UnitOfWork
 from rental.adapters.repositories import DuplicateRequest, ScanTarget
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import ServicePolicy, asset_code_from_qr, is_reachable
+from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
 from rental.services.idempotency import check_idempotency_key
 from rental.services.pricing import check_rentable
@@ -81,6 +82,9 @@ def _hold(
             expires_at=now + hold,
         )
         uow.reservations.add(reservation)
+        uow.vehicle_history.record(
+            VehicleEvent.RESERVATION_START, now, asset_id=reservation.asset_id
+        )
         uow.commit()
     return reservation
 
@@ -114,6 +118,11 @@ def end_hold(
     """End a hold inside the caller's transaction and charge what it cost."""
     fee = reservation.finish(state, now, free=free)
     uow.reservations.save(reservation)
+    if state is not ReservationState.USED:  # a used hold ends in the ride's trip_start
+        assert reservation.ended_at is not None
+        uow.vehicle_history.record(
+            VehicleEvent.RESERVATION_END, reservation.ended_at, asset_id=reservation.asset_id
+        )
     charge_fare(
         uow,
         reservation.rider_id,

@@ -99,7 +99,7 @@ def test_nearby_hides_what_riders_cannot_take(platform):
             {"id": silent.lock_id},
         )
         uow.commit()
-    maintenance.update_asset(platform.uow(), parked_off.code, {"in_service": False})
+    maintenance.update_asset(platform.uow(), parked_off.code, {"in_service": False}, utc_now())
     scan(platform, make_user(platform, credit_minor=1000), in_ride)
     hold(platform, make_user(platform), reserved)
     maintenance.report_damage(

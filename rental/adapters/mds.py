@@ -1,0 +1,317 @@
+"""Vehicles' history as it is written (in the transaction of each change) and read by MDS."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    and_,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
+
+from rental.adapters.availability import live_reservation, open_damage_reports
+from rental.adapters.repositories import point
+from rental.adapters.tables import (
+    assets,
+    lock_positions,
+    locks,
+    mds_clients,
+    rentals,
+    vehicle_events,
+)
+from rental.domain.fleet import VEHICLE_KINDS
+from rental.domain.mds import VehicleEvent
+
+VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
+
+
+def _active_rental() -> Any:
+    return (
+        select(rentals.c.id)
+        .where(rentals.c.asset_id == assets.c.id, rentals.c.state == literal_column("'active'"))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+class VehicleHistory:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def record(
+        self,
+        kind: VehicleEvent,
+        at: datetime,
+        *,
+        asset_id: uuid.UUID | None = None,
+        lock_id: str | None = None,
+        rental_id: uuid.UUID | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
+        """Append what happened to a vehicle (named by its id or its lock's), where its lock
+        last was unless told. Items are not vehicles and get no history; nor does a vehicle
+        never located, since an MDS event needs a place."""
+        which = assets.c.id == asset_id if asset_id is not None else assets.c.lock_id == lock_id
+        where = point(lon, lat) if lon is not None and lat is not None else locks.c.position
+        source = (
+            select(
+                literal(uuid.uuid4(), Uuid),
+                assets.c.id,
+                assets.c.city_id,
+                literal(kind.value, String),
+                literal(at, DateTime(timezone=True)),
+                where,
+                locks.c.battery_pct,
+                literal(rental_id, Uuid),
+            )
+            .select_from(assets)
+            .join(locks, locks.c.id == assets.c.lock_id, isouter=True)
+            .where(which, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(where.isnot(None))
+        )
+        columns = ["id", "asset_id", "city_id", "kind", "at", "position", "battery_pct"]
+        self._c.execute(insert(vehicle_events).from_select([*columns, "rental_id"], source))
+
+    # --- read by MDS --------------------------------------------------------------------
+
+    def vehicles(
+        self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
+    ) -> list[dict[str, Any]]:
+        query = (
+            select(assets.c.id, assets.c.code, assets.c.kind)
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .order_by(assets.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(assets.c.id > after)
+        if device_id is not None:
+            query = query.where(assets.c.id == device_id)
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+    def statuses(
+        self,
+        city_id: str,
+        after: uuid.UUID | None,
+        limit: int,
+        device_id: uuid.UUID | None,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Each vehicle with its last logged event, its last fix and what is true now."""
+        last_event = (
+            select(
+                vehicle_events.c.id.label("event_id"),
+                vehicle_events.c.kind.label("event_kind"),
+                vehicle_events.c.at.label("event_at"),
+                vehicle_events.c.recorded_at.label("event_recorded_at"),
+                func.ST_X(vehicle_events.c.position).label("event_lon"),
+                func.ST_Y(vehicle_events.c.position).label("event_lat"),
+                vehicle_events.c.battery_pct.label("event_battery_pct"),
+                vehicle_events.c.rental_id.label("event_rental_id"),
+            )
+            .where(vehicle_events.c.asset_id == assets.c.id)
+            .order_by(vehicle_events.c.at.desc(), vehicle_events.c.recorded_at.desc())
+            .limit(1)
+            .lateral("last_event")
+        )
+        last_fix = (
+            select(
+                lock_positions.c.boot.label("fix_boot"),
+                lock_positions.c.seq.label("fix_seq"),
+                lock_positions.c.recorded_at.label("fix_at"),
+                func.ST_X(lock_positions.c.position).label("fix_lon"),
+                func.ST_Y(lock_positions.c.position).label("fix_lat"),
+                lock_positions.c.accuracy_m.label("fix_accuracy_m"),
+                lock_positions.c.battery_pct.label("fix_battery_pct"),
+            )
+            .where(lock_positions.c.lock_id == assets.c.lock_id)
+            .order_by(lock_positions.c.recorded_at.desc())
+            .limit(1)
+            .lateral("last_fix")
+        )
+        query = (
+            select(
+                assets.c.id,
+                assets.c.lock_id,
+                assets.c.in_service,
+                locks.c.online,
+                locks.c.last_seen_at,
+                locks.c.battery_pct,
+                func.ST_X(locks.c.position).label("lon"),
+                func.ST_Y(locks.c.position).label("lat"),
+                _active_rental().label("rental_id"),
+                live_reservation(now).exists().label("reserved"),
+                (open_damage_reports() > 0).label("damaged"),
+                last_event,
+                last_fix,
+            )
+            .select_from(assets)
+            .join(locks, locks.c.id == assets.c.lock_id)
+            .join(last_event, literal(True), isouter=True)
+            .join(last_fix, literal(True), isouter=True)
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(locks.c.position.isnot(None))
+            .order_by(assets.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(assets.c.id > after)
+        if device_id is not None:
+            query = query.where(assets.c.id == device_id)
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+    def events(
+        self, city_id: str, start: datetime, end: datetime, after: uuid.UUID | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """Events with start <= at < end, oldest first, after the event `after`."""
+        query = (
+            select(
+                vehicle_events.c.id,
+                vehicle_events.c.asset_id,
+                vehicle_events.c.kind,
+                vehicle_events.c.at,
+                vehicle_events.c.recorded_at,
+                func.ST_X(vehicle_events.c.position).label("lon"),
+                func.ST_Y(vehicle_events.c.position).label("lat"),
+                vehicle_events.c.battery_pct,
+                vehicle_events.c.rental_id,
+            )
+            .where(vehicle_events.c.city_id == city_id)
+            .where(vehicle_events.c.at >= start, vehicle_events.c.at < end)
+            .order_by(vehicle_events.c.at, vehicle_events.c.id)
+            .limit(limit)
+        )
+        if after is not None:
+            cursor = select(vehicle_events.c.at, vehicle_events.c.id).where(
+                vehicle_events.c.id == after
+            )
+            query = query.where(
+                tuple_(vehicle_events.c.at, vehicle_events.c.id) > cursor.subquery().select()
+            )
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+    def trips(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Rides of the city's vehicles that ended in [start, end)."""
+        begin = func.coalesce(func.ST_StartPoint(rentals.c.trace), rentals.c.end_position)
+        query = (
+            select(
+                rentals.c.id,
+                rentals.c.asset_id,
+                rentals.c.started_at,
+                rentals.c.ended_at,
+                rentals.c.distance_m,
+                rentals.c.fare_minor,
+                rentals.c.parking,
+                rentals.c.tariff["currency"].astext.label("currency"),
+                func.ST_X(begin).label("start_lon"),
+                func.ST_Y(begin).label("start_lat"),
+                func.ST_X(rentals.c.end_position).label("end_lon"),
+                func.ST_Y(rentals.c.end_position).label("end_lat"),
+            )
+            .join(assets, assets.c.id == rentals.c.asset_id)
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(rentals.c.state == literal_column("'ended'"))
+            .where(rentals.c.ended_at >= start, rentals.c.ended_at < end)
+            .where(rentals.c.end_position.isnot(None))
+            .order_by(rentals.c.ended_at, rentals.c.id)
+        )
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every fix of the city's vehicles in [start, end), with the ride it belongs to."""
+        # The ride a fix belongs to: the lock's last ride begun by then, if not yet over.
+        ride = (
+            select(rentals.c.id, rentals.c.ended_at)
+            .where(rentals.c.lock_id == lock_positions.c.lock_id)
+            .where(rentals.c.started_at <= lock_positions.c.recorded_at)
+            .where(rentals.c.state.in_(["active", "ended"]))
+            .order_by(rentals.c.started_at.desc())
+            .limit(1)
+            .lateral("ride")
+        )
+        during = case(
+            (
+                or_(ride.c.ended_at.is_(None), ride.c.ended_at >= lock_positions.c.recorded_at),
+                ride.c.id,
+            )
+        )
+        query = (
+            select(
+                assets.c.id.label("asset_id"),
+                lock_positions.c.lock_id,
+                lock_positions.c.boot,
+                lock_positions.c.seq,
+                lock_positions.c.recorded_at,
+                func.ST_X(lock_positions.c.position).label("lon"),
+                func.ST_Y(lock_positions.c.position).label("lat"),
+                lock_positions.c.accuracy_m,
+                lock_positions.c.battery_pct,
+                during.label("rental_id"),
+            )
+            .join(assets, assets.c.lock_id == lock_positions.c.lock_id)
+            .join(ride, literal(True), isouter=True)
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(lock_positions.c.recorded_at >= start, lock_positions.c.recorded_at < end)
+            .order_by(lock_positions.c.recorded_at, lock_positions.c.lock_id)
+        )
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+    def trip_counts(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Per vehicle kind: rides started in [start, end) and the riders who took them."""
+        query = (
+            select(
+                assets.c.kind,
+                cast(func.count(), Integer).label("trips"),
+                cast(func.count(rentals.c.rider_id.distinct()), Integer).label("riders"),
+            )
+            .join(assets, assets.c.id == rentals.c.asset_id)
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(rentals.c.state.in_(["active", "ended"]))
+            .where(and_(rentals.c.started_at >= start, rentals.c.started_at < end))
+            .group_by(assets.c.kind)
+            .order_by(assets.c.kind)
+        )
+        return [dict(row) for row in self._c.execute(query).mappings()]
+
+
+class MdsClients:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def add(self, client_id: uuid.UUID, city_id: str, name: str) -> None:
+        self._c.execute(insert(mds_clients).values(id=client_id, city_id=city_id, name=name))
+
+    def city_of(self, client_id: uuid.UUID) -> str | None:
+        """The city of a client whose access stands; None once revoked."""
+        query = select(mds_clients.c.city_id).where(
+            mds_clients.c.id == client_id, mds_clients.c.revoked_at.is_(None)
+        )
+        city: str | None = self._c.execute(query).scalar_one_or_none()
+        return city
+
+    def revoke(self, client_id: uuid.UUID, at: datetime) -> bool:
+        result = self._c.execute(
+            update(mds_clients)
+            .where(mds_clients.c.id == client_id, mds_clients.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return bool(result.rowcount)
+
+    def listing(self) -> list[dict[str, Any]]:
+        query = select(mds_clients).order_by(mds_clients.c.created_at)
+        return [dict(row) for row in self._c.execute(query).mappings()]

@@ -1,0 +1,195 @@
+"""MDS 2.0 (Mobility Data Specification) for the cities that license us: our vehicles,
+their states, trips and telemetry in the terms the provider API defines.
+
+Privacy by design: MDS identifies vehicles (`device_id` is the asset's own stable id),
+never riders. Trips carry the rental's random id and nothing that leads to the rider.
+"""
+
+import calendar
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.fleet import AssetKind
+
+VERSION = "2.0.0"
+MEDIA_TYPE = "application/vnd.mds+json"
+# /events/recent answers for this far back; older events are read by the hour.
+RECENT_EVENTS = timedelta(days=14)
+# Below this many, report counts are shown as -1 so that small groups cannot be singled out.
+REPORT_MIN_COUNT = 10
+REPORT_HEADER = (
+    "provider_id,start_date,duration,special_group_type,geography_id,"
+    "vehicle_type,trip_count,rider_count"
+)
+
+
+class VehicleEvent(StrEnum):
+    """What happened to a vehicle, in our words; stored in the vehicle's history."""
+
+    TRIP_START = "trip_start"
+    TRIP_END = "trip_end"
+    RESERVATION_START = "reservation_start"
+    RESERVATION_END = "reservation_end"
+    SERVICE_STOP = "service_stop"
+    SERVICE_RESUME = "service_resume"
+    DAMAGE_REPORTED = "damage_reported"
+    DAMAGE_CLEARED = "damage_cleared"
+    BATTERY_LOW = "battery_low"
+    BATTERY_CHARGED = "battery_charged"
+    COMMS_LOST = "comms_lost"
+    COMMS_RESTORED = "comms_restored"
+    REBALANCE_PICK_UP = "rebalance_pick_up"
+    REBALANCE_DROP_OFF = "rebalance_drop_off"
+
+
+# Each of our events as MDS's vehicle state after it and its event type. MDS 2.0 has no
+# `rebalance_drop_off`: a bike a truck puts down is a `provider_drop_off`.
+MDS_EVENT: dict[VehicleEvent, tuple[str, str]] = {
+    VehicleEvent.TRIP_START: ("on_trip", "trip_start"),
+    VehicleEvent.TRIP_END: ("available", "trip_end"),
+    VehicleEvent.RESERVATION_START: ("reserved", "reservation_start"),
+    VehicleEvent.RESERVATION_END: ("available", "reservation_cancel"),
+    VehicleEvent.SERVICE_STOP: ("removed", "maintenance_pick_up"),
+    VehicleEvent.SERVICE_RESUME: ("available", "provider_drop_off"),
+    VehicleEvent.DAMAGE_REPORTED: ("non_operational", "maintenance"),
+    VehicleEvent.DAMAGE_CLEARED: ("available", "maintenance"),
+    VehicleEvent.BATTERY_LOW: ("non_operational", "battery_low"),
+    VehicleEvent.BATTERY_CHARGED: ("available", "battery_charged"),
+    VehicleEvent.COMMS_LOST: ("non_contactable", "comms_lost"),
+    VehicleEvent.COMMS_RESTORED: ("available", "comms_restored"),
+    VehicleEvent.REBALANCE_PICK_UP: ("removed", "rebalance_pick_up"),
+    VehicleEvent.REBALANCE_DROP_OFF: ("available", "provider_drop_off"),
+}
+
+
+def battery_change(before: int | None, now: int | None, low_pct: int) -> VehicleEvent | None:
+    """The vehicle's event when its charge crosses the line below which riders can't have
+    it; None when it stays on one side (or is not known)."""
+    if before is None or now is None or (before < low_pct) == (now < low_pct):
+        return None
+    return VehicleEvent.BATTERY_LOW if now < low_pct else VehicleEvent.BATTERY_CHARGED
+
+
+VEHICLE_TYPE = {AssetKind.BIKE: "bicycle", AssetKind.EBIKE: "bicycle"}
+PROPULSION = {AssetKind.BIKE: ["human"], AssetKind.EBIKE: ["electric_assist", "human"]}
+
+
+def provider_id_for(base_url: str) -> str:
+    """A provider id that stays the same for one deployment unless configured."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, base_url))
+
+
+def telemetry_id(lock_id: str, boot: int, seq: int) -> str:
+    """Stable per fix: the lock's (boot, seq) names each report once."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{lock_id}/{boot}/{seq}"))
+
+
+def timestamp(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def gps(lon: float, lat: float, accuracy_m: float | None = None) -> dict[str, Any]:
+    point: dict[str, Any] = {"lat": round(lat, 7), "lng": round(lon, 7)}
+    if accuracy_m is not None:
+        point["horizontal_accuracy"] = accuracy_m
+    return point
+
+
+# --- the current state of a vehicle --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveVehicle:
+    """What the platform knows of a vehicle now, as MDS's state needs it."""
+
+    on_trip: bool
+    in_service: bool
+    reserved: bool
+    reachable: bool
+    damaged: bool
+    battery_low: bool
+
+
+def live_state(vehicle: LiveVehicle) -> tuple[str, str]:
+    """MDS state now, with the event type that best explains it. A trip outranks all
+    else (the rider has the bike whatever its lock says), then operators' decisions, then
+    what the lock tells."""
+    if vehicle.on_trip:
+        return "on_trip", "trip_start"
+    if not vehicle.in_service:
+        return "removed", "maintenance_pick_up"
+    if vehicle.reserved:
+        return "reserved", "reservation_start"
+    if not vehicle.reachable:
+        return "non_contactable", "comms_lost"
+    if vehicle.damaged:
+        return "non_operational", "maintenance"
+    if vehicle.battery_low:
+        return "non_operational", "battery_low"
+    return "available", "unspecified"
+
+
+# --- time windows ---------------------------------------------------------------------
+
+_HOUR = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def hour_window(value: str | None, name: str) -> tuple[datetime, datetime]:
+    """`YYYY-MM-DDTHH`, a UTC hour, as [start, end)."""
+    match = _HOUR.fullmatch(value or "")
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day, hour = (int(part) for part in match.groups())
+        start = datetime(year, month, day, hour, tzinfo=UTC)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} is required: a UTC hour as YYYY-MM-DDTHH", "missing_param"
+        ) from None
+    return start, start + timedelta(hours=1)
+
+
+def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
+    """`start_time` <= event < `end_time`, in milliseconds, within the last two weeks."""
+    try:
+        first, last = (
+            datetime.fromtimestamp(int(value or "") / 1000, UTC) for value in (start, end)
+        )
+    except (ValueError, OverflowError, OSError):
+        raise InvalidInput(
+            "start_time and end_time are required, as milliseconds since 1970", "missing_param"
+        ) from None
+    if first >= last:
+        raise InvalidInput("start_time must be before end_time", "bad_param")
+    if first < now - RECENT_EVENTS:
+        raise InvalidInput(
+            "events/recent covers the last two weeks; read older events by the hour from "
+            "events/historical",
+            "bad_param",
+        )
+    return first, last
+
+
+def month_window(filename: str, now: datetime) -> tuple[datetime, datetime]:
+    """`YYYY-MM.csv` as [start, end) of a month that is over."""
+    match = _MONTH.fullmatch(filename.removesuffix(".csv"))
+    if match is None or not filename.endswith(".csv"):
+        raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
+    year, month = (int(part) for part in match.groups())
+    if not 1 <= month <= 12:
+        raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end = start + timedelta(days=calendar.monthrange(year, month)[1])
+    if end > now:
+        raise NotFound("a month's report exists once the month is over", "report_not_found")
+    return start, end
+
+
+def redacted(count: int) -> int:
+    return -1 if 0 < count < REPORT_MIN_COUNT else count
