@@ -9,6 +9,7 @@ from rental.api import (
     errors,
     gbfs,
     maintenance,
+    mds,
     ops,
     payments,
     pricing,
@@ -48,6 +49,7 @@ def create_app(
         reservations.blueprint,
         maintenance.blueprint,
         gbfs.blueprint,
+        mds.blueprint,
     ):
         app.register_blueprint(blueprint)
 

@@ -31,6 +31,11 @@ class Config:
     FEED_CONTACT_EMAIL: str = "opendata@example.com"
     # GBFS vehicle_status is rendered at most once per this many seconds per process.
     VEHICLE_STATUS_TTL_SECONDS: int = 10
+    # MDS: our provider id (from the MDS provider list; derived from the base URL if unset),
+    # page size, and how long after an hour ends its trips and events are served.
+    MDS_PROVIDER_ID: str = ""
+    MDS_PAGE_SIZE: int = 1000
+    MDS_SETTLE_SECONDS: int = 300
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

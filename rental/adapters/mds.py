@@ -1,6 +1,7 @@
 """Vehicles' history as it is written (in the transaction of each change) and read by MDS."""
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -176,7 +177,12 @@ class VehicleHistory:
         return [dict(row) for row in self._c.execute(query).mappings()]
 
     def events(
-        self, city_id: str, start: datetime, end: datetime, after: uuid.UUID | None, limit: int
+        self,
+        city_id: str,
+        start: datetime,
+        end: datetime,
+        after: uuid.UUID | None,
+        limit: int | None,
     ) -> list[dict[str, Any]]:
         """Events with start <= at < end, oldest first, after the event `after`."""
         query = (
@@ -271,22 +277,27 @@ class VehicleHistory:
         )
         return [dict(row) for row in self._c.execute(query).mappings()]
 
-    def trip_counts(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
-        """Per vehicle kind: rides started in [start, end) and the riders who took them."""
+    def trip_counts(
+        self, city_id: str, start: datetime, end: datetime, types: Mapping[str, str]
+    ) -> dict[str, tuple[int, int]]:
+        """Per vehicle type (our kinds mapped by `types`): rides started in [start, end)
+        and the distinct riders who took them."""
+        vehicle_type = case(
+            *((assets.c.kind == kind, literal(name)) for kind, name in types.items())
+        ).label("vehicle_type")
         query = (
             select(
-                assets.c.kind,
-                cast(func.count(), Integer).label("trips"),
-                cast(func.count(rentals.c.rider_id.distinct()), Integer).label("riders"),
+                vehicle_type,
+                cast(func.count(), Integer),
+                cast(func.count(rentals.c.rider_id.distinct()), Integer),
             )
             .join(assets, assets.c.id == rentals.c.asset_id)
-            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(list(types)))
             .where(rentals.c.state.in_(["active", "ended"]))
             .where(and_(rentals.c.started_at >= start, rentals.c.started_at < end))
-            .group_by(assets.c.kind)
-            .order_by(assets.c.kind)
+            .group_by(vehicle_type)
         )
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return {name: (trips, riders) for name, trips, riders in self._c.execute(query)}
 
 
 class MdsClients:

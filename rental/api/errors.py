@@ -2,24 +2,28 @@
 
 import logging
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from rental.domain import errors
 
 log = logging.getLogger(__name__)
+MDS_PREFIX = "/mds/"
 
 STATUS = {
     errors.InvalidInput: 400,
     errors.NotAuthenticated: 401,
     errors.Forbidden: 403,
     errors.NotFound: 404,
+    errors.NotAcceptable: 406,
     errors.Conflict: 409,
     errors.Unavailable: 503,
 }
 
 
 def error_body(status: int, code: str, message: str) -> tuple[Response, int]:
+    if request.path.startswith(MDS_PREFIX):  # MDS clients expect the spec's error shape
+        return jsonify(error=code, error_description=message, error_details=[message]), status
     return jsonify(error={"code": code, "message": message}), status
 
 

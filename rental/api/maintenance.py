@@ -70,6 +70,15 @@ def update_asset(code: str) -> dict[str, Any]:
     return {"code": asset.code, "in_service": asset.in_service}
 
 
+@blueprint.post("/ops/assets/<code>/rebalance")
+@requires(Role.OPERATOR)
+def rebalance(code: str) -> dict[str, Any]:
+    """`{action: pick_up | drop_off, lon?, lat?}`: a truck crew moves a bike."""
+    p = platform()
+    asset = maintenance.rebalance(p.uow(), code, json_body(), p.now())
+    return {"code": asset.code, "in_service": asset.in_service}
+
+
 def report_view(report: DamageReport) -> dict[str, Any]:
     return {
         "id": str(report.id),

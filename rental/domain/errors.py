@@ -5,6 +5,7 @@
     ├── NotAuthenticated      no or bad credentials
     ├── Forbidden             authenticated, but not allowed
     ├── NotFound              no such thing (or not yours)
+    ├── NotAcceptable         no representation the client accepts (a version)
     ├── Conflict              the world is not in a state that allows it
     └── Unavailable           a service we depend on did not answer
 
@@ -36,6 +37,10 @@ class Forbidden(RentalError):
 
 class NotFound(RentalError):
     code = "not_found"
+
+
+class NotAcceptable(RentalError):
+    code = "not_acceptable"
 
 
 class Conflict(RentalError):

@@ -7,10 +7,12 @@ and clear the retrieval flag once staff moved a badly parked bike.
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from rental.adapters.db import UnitOfWork
-from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.choices import one_of
+from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import Asset, asset_code_from_qr
 from rental.domain.maintenance import (
     DamageReport,
@@ -20,6 +22,7 @@ from rental.domain.maintenance import (
     checked_photo_ref,
 )
 from rental.domain.mds import VehicleEvent
+from rental.domain.trace import is_valid_position
 
 
 def report_damage(
@@ -100,3 +103,56 @@ def _asset_for_update(uow: UnitOfWork, code: str) -> Asset:
     if target is None:
         raise NotFound(f"no asset with code {code}", "asset_not_found")
     return target.asset
+
+
+class RebalanceStep(StrEnum):
+    PICK_UP = "pick_up"
+    DROP_OFF = "drop_off"
+
+
+def rebalance(uow: UnitOfWork, code: str, body: dict[str, Any], now: datetime) -> Asset:
+    """A truck crew loads a bike (out of riders' sight while on board) or puts it down
+    (back in service where it stands). A bike in use or on hold stays where it is."""
+    step = one_of(RebalanceStep, body.get("action"), "action", "invalid_action")
+    position = _optional_position(body)
+    with uow:
+        target = uow.assets.for_scan(code, for_update=True)
+        if target is None:
+            raise NotFound(f"no asset with code {code}", "asset_not_found")
+        asset = target.asset
+        if step is RebalanceStep.PICK_UP:
+            if target.taken:
+                raise Conflict("a rider has this bike", "asset_in_use")
+            if _held(uow, target.held_reservation_id, now):
+                raise Conflict("a rider has reserved this bike", "asset_reserved")
+            if not asset.in_service:
+                raise Conflict("this bike is out of service already", "not_in_service")
+        elif asset.in_service:
+            raise Conflict("this bike was not picked up", "not_picked_up")
+        in_service = step is RebalanceStep.DROP_OFF
+        uow.assets.update_service(asset.id, in_service=in_service)
+        change = VehicleEvent.REBALANCE_DROP_OFF if in_service else VehicleEvent.REBALANCE_PICK_UP
+        lon, lat = position or (None, None)
+        uow.vehicle_history.record(change, now, asset_id=asset.id, lon=lon, lat=lat)
+        uow.commit()
+    asset.in_service = in_service
+    return asset
+
+
+def _held(uow: UnitOfWork, reservation_id: uuid.UUID | None, now: datetime) -> bool:
+    if reservation_id is None:
+        return False
+    held = uow.reservations.get(reservation_id)
+    return held is not None and held.is_live(now)
+
+
+def _optional_position(body: dict[str, Any]) -> tuple[float, float] | None:
+    """Where the crew says the bike is; the lock's own report otherwise."""
+    lon, lat = body.get("lon"), body.get("lat")
+    if lon is None and lat is None:
+        return None
+    if not (isinstance(lon, int | float) and isinstance(lat, int | float)):
+        raise InvalidInput("lon and lat, when given, are WGS 84 degrees", "invalid_position")
+    if not is_valid_position(lon, lat):
+        raise InvalidInput("lon and lat, when given, are WGS 84 degrees", "invalid_position")
+    return float(lon), float(lat)

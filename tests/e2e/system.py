@@ -108,13 +108,15 @@ class LiveSystem:
 
     # -- the fleet -----------------------------------------------------------------
 
-    def bike(self, kind: str = "bike", **faults: object) -> tuple[str, SimulatedLock]:
+    def bike(
+        self, kind: str = "bike", city: str = CITY, **faults: object
+    ) -> tuple[str, SimulatedLock]:
         """Provision a lock and a bike through the operator API, and bring the lock online."""
         operator, device = self._provision()
         code = f"BK{uuid.uuid4().hex[:8].upper()}"
         asset = self.post(
             "/api/v1/ops/assets",
-            {"code": code, "kind": kind, "lock_id": device["lock_id"], "city_id": CITY},
+            {"code": code, "kind": kind, "lock_id": device["lock_id"], "city_id": city},
             operator,
         )
         assert asset.status_code == 201, asset.text
