@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import threading
+from datetime import timedelta
 
 from lockctl.consumer import LockController
 from lockctl.mqtt import BrokerAddress
@@ -30,6 +31,8 @@ def main() -> None:
         persistent_session=persistent,
         share_group=group,
         wallet_floor_minor=config.WALLET_FLOOR_MINOR,
+        low_battery_pct=config.LOW_BATTERY_PCT,
+        lock_log_retention=timedelta(days=config.LOCK_LOG_RETENTION_DAYS),
     )
     controller.start()
     stopped = threading.Event()

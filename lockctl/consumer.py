@@ -24,9 +24,11 @@ from lockctl.protocol import (
     subscription,
 )
 from rental.adapters.db import UnitOfWork
+from rental.domain.fleet import ServicePolicy
 from rental.services import items, lock_events
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
+from rental.services.retention import forget_old_lock_reports
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ ANSWER_GRACE = timedelta(seconds=2)
 SWEEP_INTERVAL_SECONDS = 0.5
 # Items run into their replacement price over days: a look every half minute is plenty.
 LOST_ITEM_SWEEPS = 60
+# ... and forgets lock reports past their retention once an hour (and at start).
+RETENTION_SWEEPS = 7200
 # Keep queued events for a lockctl that restarts within this time.
 SESSION_EXPIRY_SECONDS = 3600
 # Reports handled side by side; each holds a database connection while it works.
@@ -59,10 +63,12 @@ class LockReports:
         uow: Callable[[], UnitOfWork],
         clock: Callable[[], datetime],
         wallet_floor_minor: int = 0,
+        low_battery_pct: int = ServicePolicy.low_battery_pct,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._wallet_floor = wallet_floor_minor
+        self._low_battery_pct = low_battery_pct
         # Messages this instance received per channel, for monitoring. Note that the
         # broker hands retained statuses to every member of a share group on subscribe.
         self.handled: Counter[Channel] = Counter()
@@ -82,7 +88,12 @@ class LockReports:
                 case Channel.TELEMETRY:
                     report = decode_telemetry(message.payload)
                     lock_events.handle_telemetry(
-                        self._uow(), topic.lock_id, report, self._clock(), self._wallet_floor
+                        self._uow(),
+                        topic.lock_id,
+                        report,
+                        self._clock(),
+                        self._wallet_floor,
+                        self._low_battery_pct,
                     )
                 case Channel.STATUS:
                     status = decode_status(message.payload)
@@ -156,6 +167,8 @@ class LockController:
         answer_grace: timedelta = ANSWER_GRACE,
         workers: int = WORKERS,
         wallet_floor_minor: int = 0,
+        low_battery_pct: int = ServicePolicy.low_battery_pct,
+        lock_log_retention: timedelta = timedelta(days=90),
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -163,7 +176,8 @@ class LockController:
         self._answer_grace = answer_grace
         self._wallet_floor = wallet_floor_minor
         self._stop = threading.Event()
-        self.reports = LockReports(uow, clock, wallet_floor_minor)
+        self._retention = lock_log_retention
+        self.reports = LockReports(uow, clock, wallet_floor_minor, low_battery_pct)
         # QoS 1 reports are acknowledged only once their transaction committed, so a
         # crash before that makes the broker deliver them again.
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
@@ -210,5 +224,9 @@ class LockController:
                     lost = items.end_unreturned(self._uow(), self._clock(), self._wallet_floor)
                     if lost:
                         log.info("%d item(s) never returned were charged as sold", lost)
+                if sweeps % RETENTION_SWEEPS == 1:
+                    forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
+                    if forgotten:
+                        log.info("forgot %d lock report(s) past their retention", forgotten)
             except Exception:
                 log.exception("sweeping unanswered unlocks and holds failed; retrying")

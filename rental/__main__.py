@@ -1,4 +1,4 @@
-"""Command line: `python -m rental db upgrade | create-operator | seed-demo`."""
+"""Command line: `python -m rental db upgrade | create-operator | mds-client | seed-demo`."""
 
 import argparse
 import sys
@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     operator.add_argument("--phone", required=True)
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
+    client = commands.add_parser("mds-client", help="give a city's MDS reader a token")
+    client.add_argument("--city", required=True)
+    client.add_argument("--name", required=True, help="who reads: the city's department")
     commands.add_parser("check-books", help="prove the ledger balances; exits 1 if not")
     demo = commands.add_parser("seed-demo", help="the demo city, riders and a provisioned fleet")
     demo.add_argument("--fleet-file", required=True, help="where the simulator's lock secrets go")
@@ -65,6 +68,14 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
         user = register(platform.uow(), args.phone, args.password, args.name, Role.OPERATOR)
         print(f"operator {user.phone} created ({user.id})")
+        return 0
+    if args.command == "mds-client":
+        from rental.api.auth import issue_client_token
+        from rental.services.mds import register_client
+
+        client_id, _, _ = register_client(platform.uow(), {"city_id": args.city, "name": args.name})
+        # The token is valid while the API signs with this same SECRET_KEY.
+        print(issue_client_token(client_id, config.SECRET_KEY))
         return 0
     from rental.demo import seed_demo
 

@@ -36,6 +36,8 @@ class Config:
     MDS_PROVIDER_ID: str = ""
     MDS_PAGE_SIZE: int = 1000
     MDS_SETTLE_SECONDS: int = 300
+    # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
+    LOCK_LOG_RETENTION_DAYS: int = 90
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

@@ -18,6 +18,8 @@ export PAYMENT_GATEWAY_URL=${PAYMENT_GATEWAY_URL:-http://127.0.0.1:$PAY_PORT}
 export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat var/secrets/sandboxpay)}
 
 $PY -m rental seed-demo --fleet-file var/demo/fleet.json --bikes "${DEMO_BIKES:-30}"
+# The city's MDS reader, once per database (its token is signed with the key above).
+[ -s var/demo/mds-token ] || $PY -m rental mds-client --city demo --name "Demo city transport department" > var/demo/mds-token
 
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
@@ -54,6 +56,8 @@ cat <<BANNER
   Bikes          BK00001 ... QR payload $PUBLIC_BASE_URL/q/BK00001
   Cabinets       DEMO-C01/C02 power banks PB00001..., DEMO-C03 umbrellas UM..., DEMO-C04 basketballs BB...
   Map            zones: GET /api/v1/cities/demo/zones   nearby: GET /api/v1/vehicles/nearby?lon=121.4737&lat=31.2304
+  Open data      GBFS: http://127.0.0.1:$PORT/gbfs/v3/demo/gbfs.json
+                 MDS:  curl -H "authorization: Bearer \$(cat var/demo/mds-token)" localhost:$PORT/mds/v2/vehicles/status
 
   A ride from a terminal:
     T=\$(curl -s -XPOST localhost:$PORT/api/v1/auth/token -H 'content-type: application/json' \\

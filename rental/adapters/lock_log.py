@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
@@ -103,3 +103,20 @@ class LockLog:
             .order_by(lock_positions.c.recorded_at)
         )
         return [Fix(*row) for row in rows]
+
+    def forget_before(self, cutoff: datetime, batch: int) -> int:
+        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        deleted = 0
+        for table, moment in (
+            (lock_positions, lock_positions.c.recorded_at),
+            (lock_events, lock_events.c.received_at),
+        ):
+            oldest = select(table.c.lock_id, table.c.boot, table.c.seq).where(moment < cutoff)
+            doomed = oldest.limit(batch).subquery()
+            result = self._c.execute(
+                delete(table).where(
+                    tuple_(table.c.lock_id, table.c.boot, table.c.seq).in_(select(doomed))
+                )
+            )
+            deleted += result.rowcount
+        return deleted

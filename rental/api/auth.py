@@ -66,12 +66,13 @@ def current_user_id() -> uuid.UUID:
 
 # MDS clients (a city, or its data contractor) hold a token that never expires on its
 # own: it names a client row, and revoking the row ends it.
-def _client_serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="mds-client")
+def _client_serializer(secret_key: str | None = None) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key or current_app.config["SECRET_KEY"], salt="mds-client")
 
 
-def issue_client_token(client_id: uuid.UUID) -> str:
-    return str(_client_serializer().dumps({"client": str(client_id)}))
+def issue_client_token(client_id: uuid.UUID, secret_key: str | None = None) -> str:
+    """`secret_key` outside a request (the command line); the app's own inside one."""
+    return str(_client_serializer(secret_key).dumps({"client": str(client_id)}))
 
 
 def requires_city_client(view: Callable[P, R]) -> Callable[P, R]:
