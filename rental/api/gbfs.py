@@ -27,6 +27,9 @@ def feed(city_id: str, name: str) -> Response:
         p.config.service_policy(),
         p.config.FEED_CONTACT_EMAIL,
         p.vehicle_status_cache,
+        # Its own transaction and a plan made for this city: a generic plan (p.reader)
+        # renders a big city's feed half again slower.
+        p.uow,
     )
     return _cached(rendered)
 
