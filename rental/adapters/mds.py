@@ -203,11 +203,10 @@ class VehicleHistory:
             .limit(limit)
         )
         if after is not None:
-            cursor = select(vehicle_events.c.at, vehicle_events.c.id).where(
-                vehicle_events.c.id == after
-            )
+            after_at = select(vehicle_events.c.at).where(vehicle_events.c.id == after)
             query = query.where(
-                tuple_(vehicle_events.c.at, vehicle_events.c.id) > cursor.subquery().select()
+                tuple_(vehicle_events.c.at, vehicle_events.c.id)
+                > tuple_(after_at.scalar_subquery(), literal(after, Uuid))
             )
         return [dict(row) for row in self._c.execute(query).mappings()]
 

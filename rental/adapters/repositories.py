@@ -144,6 +144,11 @@ _lock_columns = [
 ]
 
 
+# Rows are locked FOR NO KEY UPDATE (`key_share=True`), never FOR UPDATE: we never change
+# a key, and FOR UPDATE would also block every insert whose foreign key points at the row
+# (a rental, a vehicle event), which deadlocked a losing scan with the winner's unlock.
+
+
 class LockRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -154,7 +159,7 @@ class LockRepository:
     def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None:
         query = select(*_lock_columns).where(locks.c.id == lock_id)
         if for_update:
-            query = query.with_for_update(of=locks)
+            query = query.with_for_update(of=locks, key_share=True)
         row = self._c.execute(query).mappings().first()
         return _lock(row) if row else None
 
@@ -202,10 +207,13 @@ class LockRepository:
 
     def _previous(self, column: Any, lock_id: str) -> Any:
         # UPDATE ... RETURNING sees only new values; the row locked first gives the old.
+        # FOR NO KEY UPDATE, the lock the UPDATE takes anyway: FOR UPDATE would also wait
+        # for every rental being inserted for this lock (their foreign key's KEY SHARE),
+        # and deadlock with two scans racing for its bike.
         return (
             select(locks.c.id, column)
             .where(locks.c.id == lock_id)
-            .with_for_update()
+            .with_for_update(key_share=True)  # renders FOR NO KEY UPDATE
             .subquery("before")
         )
 
@@ -278,7 +286,9 @@ class AssetRepository:
 
     def by_code(self, code: str, *, for_update: bool = False) -> Asset | None:
         query = select(assets).where(assets.c.code == code)
-        row = self._c.execute(query.with_for_update() if for_update else query).mappings().first()
+        if for_update:
+            query = query.with_for_update(key_share=True)
+        row = self._c.execute(query).mappings().first()
         return _asset(row) if row else None
 
     def dock(self, asset_id: UUID, cabinet_id: str | None, slot: int | None) -> None:
@@ -362,7 +372,7 @@ class AssetRepository:
             .where(assets.c.code == code)
         )
         if for_update:
-            query = query.with_for_update(of=assets)
+            query = query.with_for_update(of=assets, key_share=True)
         row = self._c.execute(query).mappings().first()
         if row is None:
             return None

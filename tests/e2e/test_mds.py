@@ -223,11 +223,20 @@ def test_pages_follow_one_another_without_gaps_or_repeats(system, monkeypatch):
     codes = sorted(system.bike()[0] for _ in range(5))
     agency = agency_for(system, system.operator(), CITY)
 
+    operator = system.operator()
+    since = timestamp(utc_now())
+    for code in codes:
+        assert system.patch(f"/api/v1/ops/assets/{code}", {"in_service": False}, operator).ok
+
     first = agency.read("/vehicles")
     assert len(first["vehicles"]) == 2 and first["links"]["next"].startswith(system.url)
     every = agency.every_page("/vehicles", "vehicles")
     assert sorted(v["vehicle_id"] for v in every) == codes
     assert len(agency.every_page("/vehicles/status", "vehicles_status")) == 5
+    window = {"start_time": since, "end_time": timestamp(utc_now()) + 1}
+    events = agency.every_page("/events/recent", "events", **window)
+    assert len({e["event_id"] for e in events}) == len(events) == 5
+    assert [e["timestamp"] for e in events] == sorted(e["timestamp"] for e in events)
 
 
 def test_a_lock_that_drops_off_the_network_is_non_contactable(system):
