@@ -93,17 +93,10 @@ class VehicleHistory:
     def vehicles(
         self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
     ) -> list[dict[str, Any]]:
-        query = (
-            select(assets.c.id, assets.c.code, assets.c.kind)
-            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
-            .order_by(assets.c.id)
-            .limit(limit)
+        query = select(assets.c.id, assets.c.code, assets.c.kind).where(
+            assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES)
         )
-        if after is not None:
-            query = query.where(assets.c.id > after)
-        if device_id is not None:
-            query = query.where(assets.c.id == device_id)
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return self._vehicle_page(query, after, limit, device_id)
 
     def statuses(
         self,
@@ -167,9 +160,14 @@ class VehicleHistory:
             .join(last_fix, literal(True), isouter=True)
             .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
             .where(locks.c.position.isnot(None))
-            .order_by(assets.c.id)
-            .limit(limit)
         )
+        return self._vehicle_page(query, after, limit, device_id)
+
+    def _vehicle_page(
+        self, query: Any, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
+    ) -> list[dict[str, Any]]:
+        """One page of vehicles in id order, after the cursor `after`, or just one."""
+        query = query.order_by(assets.c.id).limit(limit)
         if after is not None:
             query = query.where(assets.c.id > after)
         if device_id is not None:

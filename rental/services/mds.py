@@ -207,18 +207,22 @@ def _last_telemetry(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
 # --- by the hour ------------------------------------------------------------------------
 
 
-def check_hour(start: datetime, end: datetime, now: datetime, settle: timedelta) -> None:
+def served_hour(
+    value: str | None, name: str, now: datetime, settle: timedelta
+) -> tuple[datetime, datetime]:
+    """The hour asked for, once it is over and settled."""
+    start, end = mds.hour_window(value, name)
     if end > now:
         raise NotFound("this hour is not over yet", "hour_not_past")
     if end + settle > now:
         raise NotReady()
+    return start, end
 
 
 def trips(
     uow: UnitOfWork, provider: Provider, end_time: str | None, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = mds.hour_window(end_time, "end_time")
-    check_hour(start, end, provider.now, settle)
+    start, end = served_hour(end_time, "end_time", provider.now, settle)
     with uow:
         rows = uow.vehicle_history.trips(provider.city_id, start, end)
     return [_trip(provider, row) for row in rows]
@@ -258,8 +262,7 @@ PARKING_CATEGORY = {
 def telemetry(
     uow: UnitOfWork, provider: Provider, telemetry_time: str | None, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = mds.hour_window(telemetry_time, "telemetry_time")
-    check_hour(start, end, provider.now, settle)
+    start, end = served_hour(telemetry_time, "telemetry_time", provider.now, settle)
     with uow:
         rows = uow.vehicle_history.telemetry(provider.city_id, start, end)
     return [_telemetry(provider, row) for row in rows]
@@ -286,8 +289,7 @@ def _telemetry(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
 def historical_events(
     uow: UnitOfWork, provider: Provider, event_time: str | None, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = mds.hour_window(event_time, "event_time")
-    check_hour(start, end, provider.now, settle)
+    start, end = served_hour(event_time, "event_time", provider.now, settle)
     with uow:
         rows = uow.vehicle_history.events(provider.city_id, start, end, None, None)
     return [_event(provider, row) for row in rows]
