@@ -6,8 +6,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 WITH_ENV := set -a && . var/env.sh && set +a &&
 PORT ?= 8000
+INSTANCES ?=
+TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test check bench clean
+.PHONY: install services stop db demo test check bench bench-rebalancing clean
 
 install: $(VENV)/.installed
 
@@ -41,6 +43,10 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
+
+# The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
+bench-rebalancing: install
+	$(PY) -m bench.brp --time-limit $(TIME_LIMIT) $(INSTANCES)
 
 clean: stop
 	rm -rf var $(VENV)
