@@ -1,8 +1,7 @@
-"""The nightly rebalancing job (to come): routes capacitated trucks that move bikes
-from where they piled up to the hotspots that lack them.
+"""The nightly rebalancing job: routes capacitated trucks that move bikes from where they
+piled up to the hotspots that will lack them in the morning.
 
-Its place in the design: it reads the city's state through `rental`'s repositories
-(available bikes per zone from their last positions), builds a pickup-and-delivery
-problem, solves it with OR-Tools in an adapter of its own, and stores a plan that
-operators see and drivers execute. It never runs inside an API request.
+`city` and `state` turn a city's night into a routing problem (`problem`), `solver`
+solves it with OR-Tools, `job` runs it for a city and stores the plan, `execution`
+follows the drivers stop by stop, `demand` forecasts the morning's targets.
 """

@@ -25,6 +25,8 @@ SECONDS_PER_BIKE = 20
 class Site:
     position: Point
     surplus: int  # > 0: bikes to take away; < 0: bikes missing
+    name: str = ""
+    bike_ids: tuple[str, ...] = ()  # bikes there that a truck may take, in order of choice
 
 
 @dataclass(frozen=True)
@@ -33,14 +35,20 @@ class Fleet:
 
     depot: Point
     capacities: Sequence[int]
-    shift_seconds: int
+    shift_seconds: int | Sequence[int]  # one for all, or one per truck
     speed_m_per_s: float
+
+    def shifts(self) -> list[int]:
+        if isinstance(self.shift_seconds, int):
+            return [self.shift_seconds] * len(self.capacities)
+        return list(self.shift_seconds)
 
 
 @dataclass(frozen=True)
 class Stop:
     site: int  # index into the sites
     bikes: int  # > 0 picked up, < 0 dropped
+    bike_ids: tuple[str, ...] = ()  # which bikes to pick up, when the site names them
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,7 @@ def night_problem(
     sites: Sequence[Site], fleet: Fleet, distances: DistanceSource, bike_value_m: int = BIKE_VALUE_M
 ) -> Night:
     chunk = min(fleet.capacities)
-    stops = [
-        Stop(index, sign * bikes)
-        for index, site in enumerate(sites)
-        if site.surplus
-        for sign in [1 if site.surplus > 0 else -1]
-        for bikes in _split(abs(site.surplus), chunk)
-    ]
+    stops = [stop for index, site in enumerate(sites) for stop in _stops(index, site, chunk)]
     points = [fleet.depot, *(sites[stop.site].position for stop in stops)]
     metres = distances.matrix(points)
     seconds = [
@@ -77,11 +79,25 @@ def night_problem(
     problem = Problem(
         costs=metres,
         demands=[0, *(stop.bikes for stop in stops)],
-        trucks=[Truck(capacity, 0, fleet.shift_seconds) for capacity in fleet.capacities],
+        trucks=[
+            Truck(capacity, 0, shift)
+            for capacity, shift in zip(fleet.capacities, fleet.shifts(), strict=True)
+        ],
         penalties=[None, *(abs(stop.bikes) * bike_value_m for stop in stops)],
         seconds=seconds,
     )
     return Night(problem, stops)
+
+
+def _stops(index: int, site: Site, chunk: int) -> list[Stop]:
+    """A site as stops of at most `chunk` bikes, each pick-up with the bikes it takes."""
+    sign = 1 if site.surplus > 0 else -1
+    stops, taken = [], 0
+    for bikes in _split(abs(site.surplus), chunk):
+        ids = site.bike_ids[taken : taken + bikes] if sign > 0 else ()
+        stops.append(Stop(index, sign * bikes, ids))
+        taken += bikes
+    return stops
 
 
 def _split(bikes: int, chunk: int) -> list[int]:

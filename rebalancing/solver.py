@@ -8,6 +8,7 @@ their own (OR-Tools' routing search uses one thread); the cheapest plan wins.
 """
 
 import logging
+import multiprocessing
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -42,7 +43,10 @@ def solve(problem: Problem, time_limit_seconds: float, workers: int = 2) -> Plan
     if len(searches) == 1:
         plans = [_search(problem, searches[0])]
     else:
-        with ProcessPoolExecutor(max_workers=len(searches)) as pool:
+        # Spawned, not forked: the API starts runs from a thread, and a fork copies the
+        # locks other threads hold at that moment.
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=len(searches), mp_context=spawn) as pool:
             plans = list(pool.map(_search, [problem] * len(searches), searches))
     found = [plan for plan in plans if plan is not None]
     if not found:

@@ -13,6 +13,7 @@ from rental.api import (
     ops,
     payments,
     pricing,
+    rebalancing,
     receipts,
     rentals,
     reservations,
@@ -50,6 +51,7 @@ def create_app(
         maintenance.blueprint,
         gbfs.blueprint,
         mds.blueprint,
+        rebalancing.blueprint,
     ):
         app.register_blueprint(blueprint)
 

@@ -14,6 +14,7 @@ from rental.adapters.mds import MdsClients, VehicleHistory
 from rental.adapters.open_data import OpenDataRepository
 from rental.adapters.payments import PaymentRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
+from rental.adapters.rebalancing import RebalancingRepository
 from rental.adapters.rentals import RentalRepository
 from rental.adapters.repositories import (
     AssetRepository,
@@ -80,6 +81,7 @@ class UnitOfWork:
         self.open_data = OpenDataRepository(connection)
         self.vehicle_history = VehicleHistory(connection)
         self.mds_clients = MdsClients(connection)
+        self.rebalancing = RebalancingRepository(connection)
         return self
 
     def __exit__(

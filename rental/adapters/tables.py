@@ -27,7 +27,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from rental.domain.credit import INITIAL_SCORE
 
@@ -435,4 +435,53 @@ mds_clients = Table(
     Column("name", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("revoked_at", DateTime(timezone=True)),
+)
+
+# Each city's trucks for the nightly rebalancing, set by operators.
+rebalancing_fleets = Table(
+    "rebalancing_fleets",
+    metadata,
+    Column("city_id", String(40), ForeignKey("cities.id"), primary_key=True),
+    Column("depot", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("trucks", JSONB, nullable=False),  # [{"capacity": 30, "shift_hours": 7}, ...]
+    Column("speed_kph", Float, nullable=False),
+    Column("nightly_hour", Integer, nullable=False),  # local time
+    Column("time_limit_seconds", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
+RUNNING_PLAN = text("state = 'running'")
+
+# Every run of the job, kept: a city's plans are numbered (its versions).
+rebalancing_plans = Table(
+    "rebalancing_plans",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("trigger", String(16), nullable=False),  # nightly, operator or command line
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("summary", JSONB),
+    Column("error", Text),
+    CheckConstraint("state IN ('running', 'ready', 'failed')", name="rebalancing_plans_state"),
+    UniqueConstraint("city_id", "version", name="rebalancing_plans_version"),
+    # One run per city at a time: a second one is refused, not queued.
+    Index("rebalancing_one_run_per_city", "city_id", unique=True, postgresql_where=RUNNING_PLAN),
+)
+
+rebalancing_stops = Table(
+    "rebalancing_stops",
+    metadata,
+    Column("plan_id", UUID(as_uuid=True), ForeignKey("rebalancing_plans.id"), nullable=False),
+    Column("truck", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # 1, 2, ... in driving order
+    Column("site", Text, nullable=False),
+    Column("position", Geometry("POINT", srid=4326, spatial_index=False), nullable=False),
+    Column("bikes", Integer, nullable=False),  # > 0 picked up, < 0 dropped
+    Column("asset_ids", ARRAY(UUID(as_uuid=True)), nullable=False),  # the bikes to pick up
+    Column("metres_from_previous", Integer, nullable=False),
+    Column("done_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("plan_id", "truck", "seq", name="rebalancing_stops_pkey"),
 )

@@ -116,25 +116,37 @@ def rebalance(uow: UnitOfWork, code: str, body: dict[str, Any], now: datetime) -
     step = one_of(RebalanceStep, body.get("action"), "action", "invalid_action")
     position = _optional_position(body)
     with uow:
-        target = uow.assets.for_scan(code, for_update=True)
-        if target is None:
-            raise NotFound(f"no asset with code {code}", "asset_not_found")
-        asset = target.asset
-        if step is RebalanceStep.PICK_UP:
-            if target.taken:
-                raise Conflict("a rider has this bike", "asset_in_use")
-            if _held(uow, target.held_reservation_id, now):
-                raise Conflict("a rider has reserved this bike", "asset_reserved")
-            if not asset.in_service:
-                raise Conflict("this bike is out of service already", "not_in_service")
-        elif asset.in_service:
-            raise Conflict("this bike was not picked up", "not_picked_up")
-        in_service = step is RebalanceStep.DROP_OFF
-        uow.assets.update_service(asset.id, in_service=in_service)
-        change = VehicleEvent.REBALANCE_DROP_OFF if in_service else VehicleEvent.REBALANCE_PICK_UP
-        lon, lat = position or (None, None)
-        uow.vehicle_history.record(change, now, asset_id=asset.id, lon=lon, lat=lat)
+        asset = move_bike(uow, code, step, now, position)
         uow.commit()
+    return asset
+
+
+def move_bike(
+    uow: UnitOfWork,
+    code: str,
+    step: RebalanceStep,
+    now: datetime,
+    position: tuple[float, float] | None = None,
+) -> Asset:
+    """`rebalance` inside the caller's transaction (a driver's stop moves several bikes)."""
+    target = uow.assets.for_scan(code, for_update=True)
+    if target is None:
+        raise NotFound(f"no asset with code {code}", "asset_not_found")
+    asset = target.asset
+    if step is RebalanceStep.PICK_UP:
+        if target.taken:
+            raise Conflict("a rider has this bike", "asset_in_use")
+        if _held(uow, target.held_reservation_id, now):
+            raise Conflict("a rider has reserved this bike", "asset_reserved")
+        if not asset.in_service:
+            raise Conflict("this bike is out of service already", "not_in_service")
+    elif asset.in_service:
+        raise Conflict("this bike was not picked up", "not_picked_up")
+    in_service = step is RebalanceStep.DROP_OFF
+    uow.assets.update_service(asset.id, in_service=in_service)
+    change = VehicleEvent.REBALANCE_DROP_OFF if in_service else VehicleEvent.REBALANCE_PICK_UP
+    lon, lat = position or (None, None)
+    uow.vehicle_history.record(change, now, asset_id=asset.id, lon=lon, lat=lat)
     asset.in_service = in_service
     return asset
 

@@ -1,0 +1,77 @@
+"""Operators tell the job about their trucks: the depot, each truck's capacity and shift,
+the speed they make through the city at night, when the nightly run starts (local time)
+and how long its search may take."""
+
+from typing import Any
+
+from rental.adapters.db import UnitOfWork
+from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.trace import is_valid_position
+
+LIMITS = {
+    "capacity": (1, 200),
+    "shift_hours": (0.5, 14),
+    "speed_kph": (5, 90),
+    "nightly_hour": (0, 23),
+    "time_limit_seconds": (1, 3600),
+}
+MAX_TRUCKS = 500
+
+
+def configure(uow: UnitOfWork, city_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    depot = body.get("depot")
+    if not isinstance(depot, dict) or not _is_position(depot.get("lon"), depot.get("lat")):
+        raise InvalidInput("depot is {lon, lat} in WGS 84 degrees", "invalid_depot")
+    trucks = body.get("trucks")
+    if not isinstance(trucks, list) or not 1 <= len(trucks) <= MAX_TRUCKS:
+        raise InvalidInput(f"trucks is a list of 1 to {MAX_TRUCKS} trucks", "invalid_trucks")
+    checked = [
+        {
+            "capacity": int(_number(truck, "capacity", f"trucks[{n}].")),
+            "shift_hours": _number(truck, "shift_hours", f"trucks[{n}]."),
+        }
+        for n, truck in enumerate(trucks)
+    ]
+    settings = {
+        "trucks": checked,
+        "speed_kph": _number(body, "speed_kph"),
+        "nightly_hour": int(_number(body, "nightly_hour")),
+        "time_limit_seconds": int(_number(body, "time_limit_seconds")),
+    }
+    with uow:
+        if uow.rebalancing.timezone(city_id) is None:
+            raise NotFound(f"no city {city_id}", "city_not_found")
+        uow.rebalancing.save_fleet(city_id, (depot["lon"], depot["lat"]), **settings)
+        uow.commit()
+    return {"city_id": city_id, "depot": {"lon": depot["lon"], "lat": depot["lat"]}, **settings}
+
+
+def fleet_of(uow: UnitOfWork, city_id: str) -> dict[str, Any]:
+    with uow:
+        row = uow.rebalancing.fleet(city_id)
+    if row is None:
+        raise NotFound(f"no trucks are set up for {city_id}", "fleet_not_configured")
+    return {
+        "city_id": city_id,
+        "depot": {"lon": row["depot_lon"], "lat": row["depot_lat"]},
+        "trucks": row["trucks"],
+        "speed_kph": row["speed_kph"],
+        "nightly_hour": row["nightly_hour"],
+        "time_limit_seconds": row["time_limit_seconds"],
+    }
+
+
+def _is_position(lon: object, lat: object) -> bool:
+    if isinstance(lon, bool) or isinstance(lat, bool):
+        return False
+    if not (isinstance(lon, int | float) and isinstance(lat, int | float)):
+        return False
+    return is_valid_position(lon, lat)
+
+
+def _number(body: object, name: str, where: str = "") -> float:
+    low, high = LIMITS[name]
+    value = body.get(name) if isinstance(body, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        raise InvalidInput(f"{where}{name} is a number from {low} to {high}", "invalid_fleet")
+    return float(value)

@@ -1,0 +1,190 @@
+"""The nightly rebalancing on PostGIS: the city's imbalance, the morning targets from trip
+history, a plan made and stored, a second run refused, and drivers' stops moving bikes."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import insert, select
+
+from rebalancing import execution, fleet_setup, job
+from rental.adapters.tables import rebalancing_plans, rentals
+from rental.bootstrap import utc_now
+from rental.domain.errors import Conflict
+from rental.domain.fleet import ServicePolicy
+from rental.services import maintenance, reservations, zones
+from tests.conftest import new_lock_id
+from tests.helpers import make_bike, make_city, make_user
+
+CITY = "rebalcity"
+POLICY = ServicePolicy()
+# 2026-11-23 is a Monday; 22:00 in Shanghai: the trucks work for Tuesday morning.
+NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+OFFICE = (121.485, 31.230)  # where Tuesday mornings start: a deficit
+STATION = (121.465, 31.230)  # where bikes piled up in the evening: a surplus
+ELSEWHERE = (121.475, 31.250)  # outside every hotspot
+
+
+def square(center, name, half=0.001):
+    lon, lat = center
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+        "properties": {"kind": "parking", "name": name},
+    }
+
+
+@pytest.fixture(autouse=True)
+def city(platform):
+    make_city(platform, CITY)
+    document = {
+        "type": "FeatureCollection",
+        "features": [square(OFFICE, "Office"), square(STATION, "Station")],
+    }
+    zones.import_zones(platform.uow(), CITY, document)
+    fleet = {
+        "depot": {"lon": 121.475, "lat": 31.230},
+        "trucks": [{"capacity": 10, "shift_hours": 6}, {"capacity": 10, "shift_hours": 6}],
+        "speed_kph": 25,
+        "nightly_hour": 1,
+        "time_limit_seconds": 2,
+    }
+    fleet_setup.configure(platform.uow(), CITY, fleet)
+
+
+def bike_at(platform, position, battery=90):
+    lock_id = new_lock_id()
+    _, asset = make_bike(platform, lock_id, city=CITY)
+    with platform.uow() as uow:
+        uow.locks.record_seen(lock_id, NOW, battery_pct=battery, lon=position[0], lat=position[1])
+        uow.commit()
+    return asset
+
+
+def past_mornings(platform, asset, start, per_morning, weeks=4):
+    """Trips that started at `start` at 07:30 Shanghai time on the past Tuesdays."""
+    rider = make_user(platform)
+    with platform.uow() as uow:
+        for week in range(1, weeks + 1):
+            tuesday = datetime(2026, 11, 24, 7, 30, tzinfo=UTC) - timedelta(hours=8, weeks=week)
+            for n in range(per_morning):
+                began = tuesday + timedelta(minutes=n)
+                uow.connection.execute(
+                    insert(rentals).values(
+                        id=uuid.uuid4(),
+                        rider_id=rider.id,
+                        asset_id=asset.id,
+                        lock_id=asset.lock_id,
+                        idempotency_key=uuid.uuid4().hex,
+                        state="ended",
+                        tariff={"currency": "CNY"},
+                        requested_at=began,
+                        started_at=began,
+                        ended_at=began + timedelta(minutes=10),
+                        trace=f"SRID=4326;LINESTRING({start[0]} {start[1]}, 121.47 31.24)",
+                    )
+                )
+        uow.commit()
+
+
+def sites_by_name(platform):
+    night = job.read_night(platform.uow, CITY, NOW, POLICY)
+    return {site.name: site for site in night.sites}, night
+
+
+def test_the_imbalance_counts_available_bikes_against_the_morning_targets(platform):
+    piled = [bike_at(platform, STATION) for _ in range(7)]
+    stray = [bike_at(platform, ELSEWHERE) for _ in range(2)]
+    past_mornings(platform, piled[0], OFFICE, per_morning=4)
+    reservations.reserve(
+        platform.uow(),
+        make_user(platform, credit_minor=1000).id,
+        piled[1].code,
+        uuid.uuid4().hex,
+        NOW,
+        timedelta(minutes=15),
+        POLICY,
+    )
+    maintenance.update_asset(platform.uow(), piled[2].code, {"in_service": False}, NOW)
+    bike_at(platform, STATION, battery=5)  # flat: riders cannot have it, trucks leave it
+
+    sites, night = sites_by_name(platform)
+
+    assert night.morning.isoformat() == "2026-11-24"
+    assert sites["Office"].surplus == -5  # 4 trips on each past Tuesday, plus 20%
+    assert sites["Station"].surplus == 5  # 7 bikes, one on hold, one out of service
+    assert set(sites["Station"].bike_ids) == {str(b.id) for b in piled[:1] + piled[3:]}
+    [outside] = [site for name, site in sites.items() if name.startswith("outside")]
+    assert (outside.surplus, set(outside.bike_ids)) == (2, {str(b.id) for b in stray})
+
+
+def test_a_corner_where_many_mornings_start_becomes_a_hotspot(platform):
+    corner = (121.4612, 31.2212)
+    bike = bike_at(platform, STATION)
+    past_mornings(platform, bike, corner, per_morning=5)
+
+    sites, _ = sites_by_name(platform)
+
+    [busy] = [site for name, site in sites.items() if name.startswith("busy corner")]
+    assert busy.surplus == -6  # no bike there yet, and 5 trips a morning plus 20%
+
+
+def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
+    for _ in range(6):
+        bike_at(platform, STATION)
+    helper = bike_at(platform, STATION)
+    past_mornings(platform, helper, OFFICE, per_morning=5)
+
+    with platform.uow() as uow:
+        uow.rebalancing.start_run(CITY, "operator", NOW)
+        uow.commit()
+    with pytest.raises(Conflict):
+        job.start(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+    with platform.uow() as uow:
+        uow.connection.execute(rebalancing_plans.update().values(state="failed"))
+        uow.commit()
+
+    plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+
+    with platform.uow() as uow:
+        plan = uow.rebalancing.plan(plan_id)
+        stops = uow.rebalancing.stops(plan_id)
+    assert (plan["state"], plan["version"]) == ("ready", 2)
+    summary = plan["summary"]
+    assert summary["imbalance_before"] == 7 + 6  # the station's surplus, the office's deficit
+    assert summary["imbalance_after"] == 0  # the depot takes the seventh bike
+    assert sum(stop["bikes"] for stop in stops if stop["site"] == "Office") == -6
+    picked = {a for stop in stops if stop["bikes"] > 0 for a in stop["asset_ids"]}
+    assert len(picked) == 7 and str(helper.id) in {str(a) for a in picked}
+
+
+def test_drivers_stops_move_the_bikes_and_a_repeat_changes_nothing(platform):
+    piled = [bike_at(platform, STATION) for _ in range(3)]
+    past_mornings(platform, piled[0], OFFICE, per_morning=2)  # office needs 3
+    plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+    with platform.uow() as uow:
+        stops = uow.rebalancing.stops(plan_id)
+    [(truck, pick)] = [(s["truck"], s["seq"]) for s in stops if s["bikes"] > 0]
+    [(_, drop)] = [(s["truck"], s["seq"]) for s in stops if s["bikes"] < 0]
+
+    picked = execution.mark_stop_done(platform.uow(), plan_id, truck, pick, utc_now())
+    with platform.uow() as uow:
+        on_truck = [uow.assets.get(a.id).in_service for a in piled]
+    dropped = execution.mark_stop_done(platform.uow(), plan_id, truck, drop, utc_now())
+    again = execution.mark_stop_done(platform.uow(), plan_id, truck, drop, utc_now())
+
+    assert sorted(picked.moved) == sorted(str(a.id) for a in piled) and on_truck == [False] * 3
+    assert sorted(dropped.moved) == sorted(picked.moved) and again.already_done
+    with platform.uow() as uow:
+        assert all(uow.assets.get(a.id).in_service for a in piled)
+        kinds = uow.connection.execute(
+            select(rebalancing_plans.c.state).where(rebalancing_plans.c.id == plan_id)
+        ).scalar_one()
+    assert kinds == "ready"
