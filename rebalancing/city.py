@@ -37,6 +37,7 @@ class Fleet:
     capacities: Sequence[int]
     shift_seconds: int | Sequence[int]  # one for all, or one per truck
     speed_m_per_s: float
+    depot_stock: int = 0  # bikes waiting at the depot to go out
 
     def shifts(self) -> list[int]:
         if isinstance(self.shift_seconds, int):
@@ -85,6 +86,7 @@ def night_problem(
         ],
         penalties=[None, *(abs(stop.bikes) * bike_value_m for stop in stops)],
         seconds=seconds,
+        depot_stock=fleet.depot_stock,
     )
     return Night(problem, stops)
 

@@ -1,6 +1,7 @@
-"""Operators tell the job about their trucks: the depot, each truck's capacity and shift,
-the speed they make through the city at night, when the nightly run starts (local time)
-and how long its search may take."""
+"""Operators tell the job about their trucks: the depot and the bikes waiting there
+(`depot_stock`, 0 unless given), each truck's capacity and shift, the speed they make
+through the city at night, when the nightly run starts (local time) and how long its
+search may take."""
 
 from typing import Any
 
@@ -14,6 +15,7 @@ LIMITS = {
     "speed_kph": (5, 90),
     "nightly_hour": (0, 23),
     "time_limit_seconds": (1, 3600),
+    "depot_stock": (0, 100_000),
 }
 MAX_TRUCKS = 500
 
@@ -37,6 +39,7 @@ def configure(uow: UnitOfWork, city_id: str, body: dict[str, Any]) -> dict[str, 
         "speed_kph": _number(body, "speed_kph"),
         "nightly_hour": int(_number(body, "nightly_hour")),
         "time_limit_seconds": int(_number(body, "time_limit_seconds")),
+        "depot_stock": int(_number({"depot_stock": 0, **body}, "depot_stock")),
     }
     with uow:
         if uow.rebalancing.timezone(city_id) is None:
@@ -58,6 +61,7 @@ def fleet_of(uow: UnitOfWork, city_id: str) -> dict[str, Any]:
         "speed_kph": row["speed_kph"],
         "nightly_hour": row["nightly_hour"],
         "time_limit_seconds": row["time_limit_seconds"],
+        "depot_stock": row["depot_stock"],
     }
 
 

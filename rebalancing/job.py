@@ -180,6 +180,7 @@ def _fleet(row: dict[str, Any]) -> Fleet:
         capacities=[int(truck["capacity"]) for truck in trucks],
         shift_seconds=[int(float(truck["shift_hours"]) * 3600) for truck in trucks],
         speed_m_per_s=row["speed_kph"] / 3.6,
+        depot_stock=row["depot_stock"],
     )
 
 

@@ -33,6 +33,9 @@ class Problem:
     trucks: Sequence[Truck]
     penalties: Sequence[int | None] = ()
     seconds: Sequence[Sequence[int]] | None = None  # travel plus service time, when shifts apply
+    # Bikes the depot can hand out at the start of the night; None: as many as needed
+    # (the benchmark's rule). Trucks may always bring bikes back to the depot.
+    depot_stock: int | None = None
 
     @property
     def size(self) -> int:
@@ -79,6 +82,15 @@ def load_is_feasible(demands: Sequence[int], route: Sequence[int], capacity: int
     return highest - lowest <= capacity
 
 
+def starting_load(demands: Sequence[int], route: Sequence[int]) -> int:
+    """The fewest bikes a truck must leave the depot with to serve its route."""
+    load = lowest = 0
+    for node in route:
+        load += demands[node]
+        lowest = min(lowest, load)
+    return -lowest
+
+
 def violations(problem: Problem, plan: Plan) -> list[str]:
     """What breaks the rules in a plan; empty when it keeps them all and costs what it says."""
     faults: list[str] = []
@@ -93,12 +105,18 @@ def violations(problem: Problem, plan: Plan) -> list[str]:
         if problem.penalty(node) is None:
             faults.append(f"mandatory stop {node} is not served")
     cost = 0
+    supplied = 0
     for truck, route in zip(problem.trucks, plan.routes, strict=False):
         if not load_is_feasible(problem.demands, route, truck.capacity):
             faults.append(f"route {route} breaks the capacity {truck.capacity}")
+        supplied += starting_load(problem.demands, route)
         if any(problem.costs[a][b] >= NO_ARC for a, b in _arcs(truck.depot, route)):
             faults.append(f"route {route} uses an arc that does not exist")
         cost += route_cost(problem.costs, truck.depot, route)
+    if problem.depot_stock is not None and supplied > problem.depot_stock:
+        faults.append(
+            f"the trucks take {supplied} bikes from a depot that has {problem.depot_stock}"
+        )
     skipped = set(problem.stops()) - set(visits)
     cost += sum(problem.penalty(node) or 0 for node in skipped)
     if cost != plan.cost:

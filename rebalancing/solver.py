@@ -99,6 +99,11 @@ def _add_load(routing: pywrapcp.RoutingModel, problem: Problem) -> None:
         False,  # the starting load is free: the depot supplies or absorbs bikes
         "load",
     )
+    if problem.depot_stock is not None:
+        # What the trucks take from the depot, all together, is what it has.
+        loads = routing.GetDimensionOrDie("load")
+        starts = [loads.CumulVar(routing.Start(truck)) for truck in range(len(problem.trucks))]
+        routing.solver().Add(routing.solver().Sum(starts) <= problem.depot_stock)
 
 
 def _add_shifts(routing: pywrapcp.RoutingModel, problem: Problem) -> None:

@@ -64,6 +64,7 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
             platform.accounts().delete_lock_account(stale["lock_id"])
         locks = []
     _draw_zones(platform)
+    _set_up_trucks(platform)
     rider_id = _account(platform, RIDER, Role.RIDER)
     _account(platform, NEW_RIDER, Role.RIDER)
     _account(platform, OPERATOR, Role.OPERATOR)
@@ -195,6 +196,22 @@ def _draw_zones(platform: Platform) -> None:
     """Once per city: an operator's own edits are kept on later runs."""
     if not zones.zones_of(platform.uow(), CITY_ID)["features"]:
         zones.import_zones(platform.uow(), CITY_ID, DEMO_ZONES)
+
+
+def _set_up_trucks(platform: Platform) -> None:
+    """Three trucks for the nightly rebalancing at 02:00, once per city."""
+    with platform.uow() as uow:
+        if uow.rebalancing.fleet(CITY_ID) is None:
+            uow.rebalancing.save_fleet(
+                CITY_ID,
+                (121.4650, 31.2250),
+                trucks=[{"capacity": 20, "shift_hours": 6}] * 3,
+                speed_kph=25,
+                nightly_hour=2,
+                time_limit_seconds=30,
+                depot_stock=0,
+            )
+            uow.commit()
 
 
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:

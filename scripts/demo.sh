@@ -32,6 +32,7 @@ LOCKCTL_INSTANCE=demo-$$ LOCKCTL_SHARE_GROUP=demo-$$ LOCKCTL_PERSISTENT_SESSION=
 $PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
   --heartbeat-s "${HEARTBEAT_S:-60}" \
   >> var/log/simulator.log 2>&1 & pids+=($!)
+$PY -m rebalancing nightly >> var/log/rebalancing.log 2>&1 & pids+=($!)
 $PY -m sandboxpay --port "$PAY_PORT" --secret-file var/secrets/sandboxpay >> var/log/sandboxpay.log 2>&1 & pids+=($!)
 .venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 32 \
   --access-logfile var/log/api-access.log 'rental.app:create_app()' >> var/log/api.log 2>&1 & pids+=($!)
@@ -67,6 +68,12 @@ cat <<BANNER
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/ride -d '{"points":[[121.47,31.23],[121.48,31.235]],"interval_s":0.5}' -H 'content-type: application/json'
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/close
     curl -s localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T"
+  Rebalancing (every night at 02:00 Shanghai time; or now, as the operator O):
+    O=\$(curl -s -XPOST localhost:$PORT/api/v1/auth/token -H 'content-type: application/json' \\
+          -d '{"phone":"13900000001","password":"demo-operator-pass"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
+    curl -s -XPOST localhost:$PORT/api/v1/ops/rebalancing/plans -H "authorization: Bearer \$O" -H 'content-type: application/json' -d '{"city_id":"demo"}'
+    curl -s "localhost:$PORT/api/v1/ops/rebalancing/plans/latest?city_id=demo" -H "authorization: Bearer \$O"
+    curl -s -XPOST localhost:$SIM_PORT/plans/<plan id>/drive -H 'content-type: application/json' -d '{"api_url":"http://127.0.0.1:$PORT","token":"'\$O'"}'
   A power bank back at another cabinet (after scanning PB00001):
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-C02/return -d '{"item":"PB00001"}' -H 'content-type: application/json'
 

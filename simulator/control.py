@@ -10,8 +10,11 @@ POST /locks/{id}/return         {"item": code, "slot": n (optional)}: a cabinet 
 POST /locks/{id}/battery        {"battery_pct": 0-100}: set the charge, report it at once
 POST /locks/{id}/faults         {"never_confirm", "reject_with",
                                      "duplicate_events", "unlock_delay_ms"}
+POST /plans/{id}/drive          {"api_url": "http://127.0.0.1:8000", "token": operator's}:
+                                truck crews drive a rebalancing plan, in the background
 """
 
+import threading
 from dataclasses import asdict, fields
 from typing import Any
 
@@ -19,6 +22,7 @@ from flask import Flask, Response, jsonify, request
 
 from simulator.fleet import Fleet, SimulatedLock
 from simulator.lock import Faults
+from simulator.trucks import TruckCrews, is_loopback
 
 MAX_RIDE_POINTS = 10_000
 
@@ -113,6 +117,16 @@ def create_control_app(fleet: Fleet) -> Flask:
             raise ControlError(400, f"faults are an object with keys among {sorted(known)}")
         lock.logic.faults = Faults(**{**asdict(lock.logic.faults), **body})
         return _view(lock)
+
+    @app.post("/plans/<plan_id>/drive")
+    def drive(plan_id: str) -> tuple[dict[str, Any], int]:
+        body = request.get_json(silent=True) or {}
+        api_url, token = body.get("api_url"), body.get("token")
+        if not isinstance(api_url, str) or not is_loopback(api_url) or not isinstance(token, str):
+            raise ControlError(400, "api_url (on this machine) and an operator's token are needed")
+        crews = TruckCrews(fleet.locks, api_url, token)
+        threading.Thread(target=crews.drive, args=(plan_id,), daemon=True).start()
+        return {"plan_id": plan_id, "driving": True}, 202
 
     return app
 

@@ -447,6 +447,8 @@ rebalancing_fleets = Table(
     Column("speed_kph", Float, nullable=False),
     Column("nightly_hour", Integer, nullable=False),  # local time
     Column("time_limit_seconds", Integer, nullable=False),
+    # Bikes waiting at the depot that trucks may take out; trucks may always bring some back.
+    Column("depot_stock", Integer, nullable=False, server_default=text("0")),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 

@@ -2,7 +2,8 @@
 history, a plan made and stored, a second run refused, and drivers' stops moving bikes."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import insert, select
@@ -20,6 +21,7 @@ CITY = "rebalcity"
 POLICY = ServicePolicy()
 # 2026-11-23 is a Monday; 22:00 in Shanghai: the trucks work for Tuesday morning.
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+TUESDAY = date(2026, 11, 24)
 OFFICE = (121.485, 31.230)  # where Tuesday mornings start: a deficit
 STATION = (121.465, 31.230)  # where bikes piled up in the evening: a surplus
 ELSEWHERE = (121.475, 31.250)  # outside every hotspot
@@ -68,14 +70,15 @@ def bike_at(platform, position, battery=90):
     return asset
 
 
-def past_mornings(platform, asset, start, per_morning, weeks=4):
-    """Trips that started at `start` at 07:30 Shanghai time on the past Tuesdays."""
+def past_mornings(platform, asset, start, per_morning, morning=TUESDAY, weeks=4):
+    """Trips that started at `start` at 07:30 Shanghai time on the same weekday as
+    `morning` in the weeks before it."""
     rider = make_user(platform)
+    half_past_seven = datetime.combine(morning, time(7, 30), ZoneInfo("Asia/Shanghai"))
     with platform.uow() as uow:
         for week in range(1, weeks + 1):
-            tuesday = datetime(2026, 11, 24, 7, 30, tzinfo=UTC) - timedelta(hours=8, weeks=week)
             for n in range(per_morning):
-                began = tuesday + timedelta(minutes=n)
+                began = half_past_seven - timedelta(weeks=week) + timedelta(minutes=n)
                 uow.connection.execute(
                     insert(rentals).values(
                         id=uuid.uuid4(),

@@ -137,15 +137,26 @@ def test_a_big_pile_is_split_into_truckloads_and_every_stop_may_be_left_out():
     assert night.problem.costs[1][2] == 0  # two truckloads of one pile: the same place
 
 
-def test_the_outcome_counts_bikes_moved_and_imbalance_left():
+@pytest.mark.parametrize(("stock", "left", "moved"), [(0, 5, 20), (5, 0, 25)])
+def test_the_depot_hands_out_only_the_bikes_it_has(stock, left, moved):
     sites = [Site((121.47, 31.23), 10), Site((121.48, 31.23), -10), Site((121.49, 31.23), -5)]
-    fleet = Fleet((121.47, 31.23), [10], 3600, 7.0)
+    fleet = Fleet((121.47, 31.23), [10], 3600, 7.0, depot_stock=stock)
     night = night_problem(sites, fleet, GreatCircle())
 
     plan = solve(night.problem, time_limit_seconds=1, workers=1)
     result = outcome(sites, night, plan)
 
     assert violations(night.problem, plan) == []
-    # The depot supplies the five bikes no pile provides: the truck leaves with them.
-    assert (result.imbalance_before, result.imbalance_after, result.bikes_moved) == (25, 0, 25)
+    assert (result.imbalance_before, result.imbalance_after, result.bikes_moved) == (
+        25,
+        left,
+        moved,
+    )
     assert result.truck_metres > 0 and result.removed_per_truck_km > 0
+
+
+def test_a_plan_taking_more_from_the_depot_than_it_has_breaks_the_rules():
+    problem = Problem([[0, 5], [5, 0]], [0, -3], [Truck(5)], depot_stock=2)
+    assert violations(problem, Plan([[1]], 10)) == [
+        "the trucks take 3 bikes from a depot that has 2"
+    ]

@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("speed_kph", sa.Float(), nullable=False),
         sa.Column("nightly_hour", sa.Integer(), nullable=False),
         sa.Column("time_limit_seconds", sa.Integer(), nullable=False),
+        sa.Column("depot_stock", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), server_default=NOW, nullable=False),
     )
     op.create_table(
