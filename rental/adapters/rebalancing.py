@@ -3,7 +3,7 @@ writes (its trucks, plans and stops), on PostGIS."""
 
 import uuid
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -37,6 +37,8 @@ from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
 HOTSPOT_KIND = "parking"
+# Longer than the longest search (an hour) and the reading and writing around it.
+ABANDONED_AFTER = timedelta(hours=2)
 
 
 class RebalancingRepository:
@@ -171,7 +173,15 @@ class RebalancingRepository:
     # --- plans --------------------------------------------------------------------------
 
     def start_run(self, city_id: str, trigger: str, now: datetime) -> tuple[uuid.UUID, int]:
-        """A new plan, running; Conflict while another run for the city is under way."""
+        """A new plan, running; Conflict while another run for the city is under way. A run
+        still `running` long after any search could have ended lost its process (a
+        restart): it is marked failed, so that it does not block the city for good."""
+        self._c.execute(
+            update(rebalancing_plans)
+            .where(rebalancing_plans.c.city_id == city_id, rebalancing_plans.c.state == "running")
+            .where(rebalancing_plans.c.started_at < now - ABANDONED_AFTER)
+            .values(state="failed", finished_at=now, error="abandoned: its process ended")
+        )
         plan_id = uuid.uuid4()
         version = (
             select(func.coalesce(func.max(rebalancing_plans.c.version), 0) + 1)

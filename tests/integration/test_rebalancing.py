@@ -160,6 +160,19 @@ def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
         plan = uow.rebalancing.plan(plan_id)
         stops = uow.rebalancing.stops(plan_id)
     assert (plan["state"], plan["version"]) == ("ready", 2)
+    with platform.uow() as uow:  # a run whose process died does not block the city
+        uow.rebalancing.start_run(CITY, "nightly", NOW)
+        uow.commit()
+    later = NOW + timedelta(hours=3)
+    with platform.uow() as uow:
+        uow.rebalancing.start_run(CITY, "operator", later)
+        uow.commit()
+        states = uow.connection.execute(
+            select(rebalancing_plans.c.trigger, rebalancing_plans.c.state)
+            .where(rebalancing_plans.c.version > 2)
+            .order_by(rebalancing_plans.c.version)
+        ).all()
+    assert [tuple(row) for row in states] == [("nightly", "failed"), ("operator", "running")]
     summary = plan["summary"]
     assert summary["imbalance_before"] == 7 + 6  # the station's surplus, the office's deficit
     assert summary["imbalance_after"] == 0  # the depot takes the seventh bike
@@ -191,3 +204,23 @@ def test_drivers_stops_move_the_bikes_and_a_repeat_changes_nothing(platform):
             select(rebalancing_plans.c.state).where(rebalancing_plans.c.id == plan_id)
         ).scalar_one()
     assert kinds == "ready"
+
+
+def test_a_quiet_night_makes_an_empty_plan(platform):
+    plan_id = job.run(platform.uow, CITY, NOW, "nightly", job.Settings(POLICY, 1, workers=1))
+
+    with platform.uow() as uow:
+        plan = uow.rebalancing.plan(plan_id)
+        stops = uow.rebalancing.stops(plan_id)
+    assert (plan["state"], plan["error"], stops) == ("ready", None, [])
+    assert plan["summary"]["imbalance_before"] == plan["summary"]["imbalance_after"] == 0
+
+
+def test_the_nightly_schedule_runs_a_city_once_at_its_hour(platform):
+    one_am = datetime(2026, 11, 23, 17, 10, tzinfo=UTC)  # 01:10 in Shanghai
+
+    assert CITY not in job.due_cities(platform.uow, NOW)  # 22:00 there
+    assert CITY in job.due_cities(platform.uow, one_am)
+    job.run(platform.uow, CITY, one_am, "nightly", job.Settings(POLICY, 1, workers=1))
+    assert CITY not in job.due_cities(platform.uow, one_am + timedelta(minutes=30))
+    assert CITY in job.due_cities(platform.uow, one_am + timedelta(days=1))
