@@ -1,6 +1,7 @@
 """The nightly rebalancing end to end: a seeded city, a plan made through the API, driven
 by the simulator's truck crews, and the bikes where the plan said."""
 
+import uuid
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import Point, shape
@@ -91,3 +92,30 @@ def test_a_plan_made_through_the_api_and_driven_puts_the_bikes_where_it_said(sys
     latest = system.get(f"/api/v1/ops/rebalancing/plans/latest?city_id={CITY}", operator).json()
     assert latest["id"] == plan["id"]
     assert all(stop["done_at"] for truck in latest["trucks"] for stop in truck["stops"])
+
+
+def test_bad_requests_get_clear_answers(system):
+    make_city(system.platform)
+    operator, rider = system.operator(), system.rider()
+    no_fleet = system.post("/api/v1/ops/rebalancing/plans", {"city_id": CITY}, operator)
+    assert (
+        no_fleet.status_code == 404 and no_fleet.json()["error"]["code"] == "fleet_not_configured"
+    )
+    broken = {**FLEET, "trucks": [{"capacity": 0, "shift_hours": 6}]}
+    answer = system.put(f"/api/v1/ops/rebalancing/fleets/{CITY}", broken, operator)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["message"] == "trucks[0].capacity is a number from 1 to 200"
+    assert system.put(f"/api/v1/ops/rebalancing/fleets/{CITY}", FLEET, rider).status_code == 403
+    assert system.put("/api/v1/ops/rebalancing/fleets/nowhere", FLEET, operator).status_code == 404
+    latest = system.get(f"/api/v1/ops/rebalancing/plans/latest?city_id={CITY}", operator)
+    assert latest.status_code == 404 and latest.json()["error"]["code"] == "plan_not_found"
+    assert (
+        system.post(
+            "/api/v1/ops/rebalancing/plans", {"city_id": CITY, "time_limit_seconds": 0}, operator
+        ).status_code
+        == 400
+    )
+    done = system.post(
+        f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/1/stops/1/done", None, operator
+    )
+    assert done.status_code == 404
