@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from rebalancing import demand
 from rebalancing.city import Fleet, Night, Site, night_problem, outcome
 from rebalancing.distances import DistanceSource, GreatCircle
-from rebalancing.problem import Plan
+from rebalancing.problem import Plan, route_cost
 from rebalancing.solver import solve
 from rebalancing.state import CELL_DEGREES, Hotspot, ParkedBike, cell_of, night_sites
 from rental.adapters.db import UnitOfWork
@@ -209,6 +209,16 @@ def _summary(
         "bikes_moved": result.bikes_moved,
         "truck_metres": result.truck_metres,
         "trucks_used": sum(1 for route in plan.routes if route),
+        "trucks": [
+            {
+                "truck": truck + 1,
+                "metres": route_cost(night.problem.costs, 0, route),
+                "seconds": route_cost(night.problem.seconds or night.problem.costs, 0, route),
+                "stops": len(route),
+            }
+            for truck, route in enumerate(plan.routes)
+            if route
+        ],
         "stops_left_out": len(plan.skipped),
         "forecast_error": error.__dict__,
         "solver": {"seconds": round(seconds, 1), "first_plan_seconds": plan.first_found_seconds},

@@ -20,11 +20,14 @@ def plan_view(
     for stop in stops:
         by_truck[stop["truck"]].append(_stop_view(stop))
     depot = (fleet["depot_lon"], fleet["depot_lat"]) if fleet else None
+    totals = {t["truck"]: t for t in (plan.get("summary") or {}).get("trucks", [])}
     trucks = [
         {
             "truck": truck,
             "colour": colour(truck),
-            "metres": sum(stop["metres_from_previous"] for stop in route),
+            # Back at the depot included: the run's own totals.
+            "metres": totals.get(truck, {}).get("metres"),
+            "seconds": totals.get(truck, {}).get("seconds"),
             "stops": route,
         }
         for truck, route in sorted(by_truck.items())

@@ -176,6 +176,8 @@ def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
     summary = plan["summary"]
     assert summary["imbalance_before"] == 7 + 6  # the station's surplus, the office's deficit
     assert summary["imbalance_after"] == 0  # the depot takes the seventh bike
+    assert sum(truck["metres"] for truck in summary["trucks"]) == summary["truck_metres"]
+    assert all(0 < truck["seconds"] <= 6 * 3600 for truck in summary["trucks"])
     assert sum(stop["bikes"] for stop in stops if stop["site"] == "Office") == -6
     picked = {a for stop in stops if stop["bikes"] > 0 for a in stop["asset_ids"]}
     assert len(picked) == 7 and str(helper.id) in {str(a) for a in picked}
