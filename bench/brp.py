@@ -17,9 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from rebalancing.brp import Reference, read_instance, read_references
+from rebalancing.brp import Reference, few_trucks, read_instance, read_references
 from rebalancing.problem import violations
-from rebalancing.solver import solve
+from rebalancing.solver import NoPlan, solve
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data" / "brp-instances"
@@ -58,7 +58,12 @@ def main() -> int:
     for name in instance_names(args.instances):
         problem = read_instance(DATA / "dellamico2014" / f"{name}.txt")
         started = time.perf_counter()
-        plan = solve(problem, args.time_limit, args.workers)
+        try:
+            plan = solve(problem, args.time_limit, args.workers, few_trucks(problem))
+        except NoPlan:
+            broken.append(f"{name}: no plan in {args.time_limit:.0f} s")
+            print(f"{name:22} no plan")
+            continue
         seconds = time.perf_counter() - started
         reference = references[name]
         faults = violations(problem, plan)

@@ -12,6 +12,12 @@ from rebalancing.problem import NO_ARC, Problem, Truck, trucks_needed
 SPARE_TRUCKS = 3
 
 
+def few_trucks(problem: Problem) -> int:
+    """What a search over few trucks uses: the lower bound and some spare ones."""
+    capacity = problem.trucks[0].capacity
+    return min(len(problem.trucks), trucks_needed(problem.demands, capacity) + SPARE_TRUCKS)
+
+
 @dataclass(frozen=True)
 class Reference:
     lower_bound: float
@@ -31,8 +37,8 @@ def read_instance(path: Path) -> Problem:
         [_cost(numbers[row * size + column], row == column) for column in range(size)]
         for row in range(size)
     ]
-    trucks = min(size - 1, trucks_needed(demands, capacity) + SPARE_TRUCKS)
-    return Problem(costs=costs, demands=demands, trucks=[Truck(capacity)] * trucks)
+    # As many trucks as needed: one per station always admits a plan.
+    return Problem(costs=costs, demands=demands, trucks=[Truck(capacity)] * max(1, size - 1))
 
 
 def _cost(value: float, diagonal: bool) -> int:
