@@ -15,6 +15,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+from ortools.util.optional_boolean_pb2 import BOOL_TRUE
 
 from rebalancing.problem import Plan, Problem, route_cost
 
@@ -147,6 +148,12 @@ def _parameters(search: Search) -> pywrapcp.DefaultRoutingSearchParameters:
     parameters.local_search_metaheuristic = (
         routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
     )
+    # Re-inserting a few nearby stops at once gets guided local search out of the local
+    # optima of tightly loaded routes: on five hard benchmark instances at 15 s, the mean
+    # gap went from +1.56% to +1.17% (other operators and lambdas measured did no better).
+    operators = parameters.local_search_operators
+    operators.use_global_cheapest_insertion_close_nodes_lns = BOOL_TRUE
+    operators.use_local_cheapest_insertion_close_nodes_lns = BOOL_TRUE
     parameters.time_limit.FromMilliseconds(int(search.time_limit_seconds * 1000))
     return parameters
 
