@@ -41,6 +41,18 @@ HOTSPOT_KIND = "parking"
 ABANDONED_AFTER = timedelta(hours=2)
 
 
+def _hotspot_at(city_id: str, position: Any) -> Any:
+    """The hotspot covering `position` (the first by name where hotspots overlap)."""
+    return (
+        select(zones.c.id)
+        .where(zones.c.city_id == city_id, zones.c.kind == HOTSPOT_KIND)
+        .where(func.ST_Covers(zones.c.geometry, position))
+        .order_by(zones.c.name, zones.c.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 class RebalancingRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -66,14 +78,7 @@ class RebalancingRepository:
         self, city_id: str, now: datetime, policy: ServicePolicy
     ) -> list[dict[str, Any]]:
         """Bikes riders could take now, where they are, and the hotspot they stand in."""
-        hotspot = (
-            select(zones.c.id)
-            .where(zones.c.city_id == city_id, zones.c.kind == HOTSPOT_KIND)
-            .where(func.ST_Covers(zones.c.geometry, locks.c.position))
-            .order_by(zones.c.name, zones.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+        hotspot = _hotspot_at(city_id, locks.c.position)
         query = (
             select(
                 assets.c.id,
@@ -98,14 +103,7 @@ class RebalancingRepository:
         timezone = select(cities.c.timezone).where(cities.c.id == city_id).scalar_subquery()
         local = func.timezone(timezone, rentals.c.started_at)
         start = func.ST_StartPoint(rentals.c.trace)
-        hotspot = (
-            select(zones.c.id)
-            .where(zones.c.city_id == city_id, zones.c.kind == HOTSPOT_KIND)
-            .where(func.ST_Covers(zones.c.geometry, start))
-            .order_by(zones.c.name, zones.c.id)
-            .limit(1)
-            .scalar_subquery()
-        )
+        hotspot = _hotspot_at(city_id, start)
         trips = (
             select(
                 hotspot.label("hotspot"),
