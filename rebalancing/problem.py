@@ -59,7 +59,7 @@ class Plan:
     routes: list[list[int]]
     cost: int
     skipped: list[int] = field(default_factory=list)
-    first_found_seconds: float | None = None  # how long the search took to a first plan
+    first_found_seconds: float | None = None  # how long to a first plan better than none
 
 
 def trucks_needed(demands: Sequence[int], capacity: int) -> int:

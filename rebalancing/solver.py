@@ -63,7 +63,7 @@ def solve(
     found = [plan for plan in plans if plan is not None]
     if not found:
         raise NoPlan("no plan found in the time given")
-    first = min(plan.first_found_seconds or 0.0 for plan in found)
+    first = min(plan.first_found_seconds or time_limit_seconds for plan in found)
     return replace(min(found, key=lambda plan: plan.cost), first_found_seconds=first)
 
 
@@ -84,9 +84,13 @@ def _search(problem: Problem, search: Search) -> Plan | None:
     _add_optional_stops(routing, manager, problem)
     started = time.perf_counter()
     first_found: list[float] = []
+    # Where every stop may be skipped, skipping them all is a plan too; the first plan
+    # worth the name is one that does better than that.
+    doing_nothing = sum(problem.penalty(node) or 0 for node in problem.stops())
 
     def found_one() -> None:
-        if not first_found:
+        worth_it = not doing_nothing or routing.CostVar().Value() < doing_nothing
+        if not first_found and worth_it:
             first_found.append(time.perf_counter() - started)
 
     routing.AddAtSolutionCallback(found_one)
