@@ -39,7 +39,7 @@ def mark_stop_done(
         picking = stop["bikes"] > 0
         bikes = stop["asset_ids"] if picking else _on_board(uow, plan_id, truck)[: -stop["bikes"]]
         step = RebalanceStep.PICK_UP if picking else RebalanceStep.DROP_OFF
-        position = None if picking else _position(uow, plan_id, truck, seq)
+        position = None if picking else (stop["lon"], stop["lat"])
         moved, not_moved = [], {}
         for asset_id in bikes:
             asset = uow.assets.get(asset_id)
@@ -69,8 +69,3 @@ def _on_board(uow: UnitOfWork, plan_id: uuid.UUID, truck: int) -> list[uuid.UUID
         else:
             dropped.update(stop["asset_ids"])
     return [bike for bike in picked if bike not in dropped]
-
-
-def _position(uow: UnitOfWork, plan_id: uuid.UUID, truck: int, seq: int) -> tuple[float, float]:
-    stop = next(s for s in uow.rebalancing.stops(plan_id) if (s["truck"], s["seq"]) == (truck, seq))
-    return stop["lon"], stop["lat"]

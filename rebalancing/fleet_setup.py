@@ -7,7 +7,7 @@ from typing import Any
 
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import InvalidInput, NotFound
-from rental.domain.trace import is_valid_position
+from rental.domain.trace import position_of
 
 LIMITS = {
     "capacity": (1, 200),
@@ -22,7 +22,8 @@ MAX_TRUCKS = 500
 
 def configure(uow: UnitOfWork, city_id: str, body: dict[str, Any]) -> dict[str, Any]:
     depot = body.get("depot")
-    if not isinstance(depot, dict) or not _is_position(depot.get("lon"), depot.get("lat")):
+    where = position_of(depot.get("lon"), depot.get("lat")) if isinstance(depot, dict) else None
+    if where is None:
         raise InvalidInput("depot is {lon, lat} in WGS 84 degrees", "invalid_depot")
     trucks = body.get("trucks")
     if not isinstance(trucks, list) or not 1 <= len(trucks) <= MAX_TRUCKS:
@@ -44,9 +45,9 @@ def configure(uow: UnitOfWork, city_id: str, body: dict[str, Any]) -> dict[str, 
     with uow:
         if uow.rebalancing.timezone(city_id) is None:
             raise NotFound(f"no city {city_id}", "city_not_found")
-        uow.rebalancing.save_fleet(city_id, (depot["lon"], depot["lat"]), **settings)
+        uow.rebalancing.save_fleet(city_id, where, **settings)
         uow.commit()
-    return {"city_id": city_id, "depot": {"lon": depot["lon"], "lat": depot["lat"]}, **settings}
+    return {"city_id": city_id, "depot": {"lon": where[0], "lat": where[1]}, **settings}
 
 
 def fleet_of(uow: UnitOfWork, city_id: str) -> dict[str, Any]:
@@ -63,14 +64,6 @@ def fleet_of(uow: UnitOfWork, city_id: str) -> dict[str, Any]:
         "time_limit_seconds": row["time_limit_seconds"],
         "depot_stock": row["depot_stock"],
     }
-
-
-def _is_position(lon: object, lat: object) -> bool:
-    if isinstance(lon, bool) or isinstance(lat, bool):
-        return False
-    if not (isinstance(lon, int | float) and isinstance(lat, int | float)):
-        return False
-    return is_valid_position(lon, lat)
 
 
 def _number(body: object, name: str, where: str = "") -> float:

@@ -49,6 +49,41 @@ def _active_rental() -> Any:
     )
 
 
+def _event_columns(prefix: str = "") -> list[Any]:
+    """An event as MDS reads it; `prefix` names the columns where they sit beside others."""
+    return [
+        vehicle_events.c.id.label(f"{prefix}id"),
+        vehicle_events.c.asset_id.label(f"{prefix}asset_id"),
+        vehicle_events.c.kind.label(f"{prefix}kind"),
+        vehicle_events.c.at.label(f"{prefix}at"),
+        vehicle_events.c.recorded_at.label(f"{prefix}recorded_at"),
+        func.ST_X(vehicle_events.c.position).label(f"{prefix}lon"),
+        func.ST_Y(vehicle_events.c.position).label(f"{prefix}lat"),
+        vehicle_events.c.battery_pct.label(f"{prefix}battery_pct"),
+        vehicle_events.c.rental_id.label(f"{prefix}rental_id"),
+    ]
+
+
+def _fix_columns(prefix: str = "") -> list[Any]:
+    """A lock's fix as MDS telemetry reads it."""
+    return [
+        lock_positions.c.lock_id.label(f"{prefix}lock_id"),
+        lock_positions.c.boot.label(f"{prefix}boot"),
+        lock_positions.c.seq.label(f"{prefix}seq"),
+        lock_positions.c.recorded_at.label(f"{prefix}recorded_at"),
+        func.ST_X(lock_positions.c.position).label(f"{prefix}lon"),
+        func.ST_Y(lock_positions.c.position).label(f"{prefix}lat"),
+        lock_positions.c.accuracy_m.label(f"{prefix}accuracy_m"),
+        lock_positions.c.battery_pct.label(f"{prefix}battery_pct"),
+    ]
+
+
+def _nested(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
+    """The columns of `prefix` as a record of their own; None when the join found none."""
+    record = {key.removeprefix(prefix): row.pop(key) for key in list(row) if key.startswith(prefix)}
+    return None if all(value is None for value in record.values()) else record
+
+
 class VehicleHistory:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -106,33 +141,17 @@ class VehicleHistory:
         device_id: uuid.UUID | None,
         now: datetime,
     ) -> list[dict[str, Any]]:
-        """Each vehicle with its last logged event, its last fix and what is true now."""
+        """Each vehicle with what is true now, its last logged event (`last_event`) and its
+        lock's last fix (`last_fix`), each None when there is none."""
         last_event = (
-            select(
-                vehicle_events.c.id.label("event_id"),
-                vehicle_events.c.kind.label("event_kind"),
-                vehicle_events.c.at.label("event_at"),
-                vehicle_events.c.recorded_at.label("event_recorded_at"),
-                func.ST_X(vehicle_events.c.position).label("event_lon"),
-                func.ST_Y(vehicle_events.c.position).label("event_lat"),
-                vehicle_events.c.battery_pct.label("event_battery_pct"),
-                vehicle_events.c.rental_id.label("event_rental_id"),
-            )
+            select(*_event_columns("event__"))
             .where(vehicle_events.c.asset_id == assets.c.id)
             .order_by(vehicle_events.c.at.desc(), vehicle_events.c.recorded_at.desc())
             .limit(1)
             .lateral("last_event")
         )
         last_fix = (
-            select(
-                lock_positions.c.boot.label("fix_boot"),
-                lock_positions.c.seq.label("fix_seq"),
-                lock_positions.c.recorded_at.label("fix_at"),
-                func.ST_X(lock_positions.c.position).label("fix_lon"),
-                func.ST_Y(lock_positions.c.position).label("fix_lat"),
-                lock_positions.c.accuracy_m.label("fix_accuracy_m"),
-                lock_positions.c.battery_pct.label("fix_battery_pct"),
-            )
+            select(*_fix_columns("fix__"))
             .where(lock_positions.c.lock_id == assets.c.lock_id)
             .order_by(lock_positions.c.recorded_at.desc())
             .limit(1)
@@ -161,7 +180,11 @@ class VehicleHistory:
             .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
             .where(locks.c.position.isnot(None))
         )
-        return self._vehicle_page(query, after, limit, device_id)
+        rows = self._vehicle_page(query, after, limit, device_id)
+        for row in rows:
+            row["last_event"] = _nested(row, "event__")
+            row["last_fix"] = _nested(row, "fix__")
+        return rows
 
     def _vehicle_page(
         self, query: Any, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
@@ -184,17 +207,7 @@ class VehicleHistory:
     ) -> list[dict[str, Any]]:
         """Events with start <= at < end, oldest first, after the event `after`."""
         query = (
-            select(
-                vehicle_events.c.id,
-                vehicle_events.c.asset_id,
-                vehicle_events.c.kind,
-                vehicle_events.c.at,
-                vehicle_events.c.recorded_at,
-                func.ST_X(vehicle_events.c.position).label("lon"),
-                func.ST_Y(vehicle_events.c.position).label("lat"),
-                vehicle_events.c.battery_pct,
-                vehicle_events.c.rental_id,
-            )
+            select(*_event_columns())
             .where(vehicle_events.c.city_id == city_id)
             .where(vehicle_events.c.at >= start, vehicle_events.c.at < end)
             .order_by(vehicle_events.c.at, vehicle_events.c.id)
@@ -254,18 +267,7 @@ class VehicleHistory:
             )
         )
         query = (
-            select(
-                assets.c.id.label("asset_id"),
-                lock_positions.c.lock_id,
-                lock_positions.c.boot,
-                lock_positions.c.seq,
-                lock_positions.c.recorded_at,
-                func.ST_X(lock_positions.c.position).label("lon"),
-                func.ST_Y(lock_positions.c.position).label("lat"),
-                lock_positions.c.accuracy_m,
-                lock_positions.c.battery_pct,
-                during.label("rental_id"),
-            )
+            select(assets.c.id.label("asset_id"), *_fix_columns(), during.label("rental_id"))
             .join(assets, assets.c.lock_id == lock_positions.c.lock_id)
             .join(ride, literal(True), isouter=True)
             .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))

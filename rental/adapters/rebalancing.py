@@ -269,7 +269,11 @@ class RebalancingRepository:
 
     def stop_for_update(self, plan_id: uuid.UUID, truck: int, seq: int) -> dict[str, Any] | None:
         query = (
-            select(rebalancing_stops)
+            select(
+                rebalancing_stops,
+                func.ST_X(rebalancing_stops.c.position).label("lon"),
+                func.ST_Y(rebalancing_stops.c.position).label("lat"),
+            )
             .where(rebalancing_stops.c.plan_id == plan_id)
             .where(rebalancing_stops.c.truck == truck, rebalancing_stops.c.seq == seq)
             .with_for_update()

@@ -27,6 +27,15 @@ def is_valid_position(lon: float, lat: float) -> bool:
     return -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0
 
 
+def position_of(lon: object, lat: object) -> tuple[float, float] | None:
+    """(lon, lat) from values a request sent; None unless both are numbers in WGS 84."""
+    if isinstance(lon, bool) or isinstance(lat, bool):
+        return None
+    if not (isinstance(lon, int | float) and isinstance(lat, int | float)):
+        return None
+    return (float(lon), float(lat)) if is_valid_position(lon, lat) else None
+
+
 def distance_m(a: Fix, b: Fix) -> float:
     """Great-circle distance (haversine)."""
     lon1, lat1, lon2, lat2 = map(math.radians, (a.lon, a.lat, b.lon, b.lat))

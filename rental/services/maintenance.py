@@ -22,7 +22,7 @@ from rental.domain.maintenance import (
     checked_photo_ref,
 )
 from rental.domain.mds import VehicleEvent
-from rental.domain.trace import is_valid_position
+from rental.domain.trace import position_of
 
 
 def report_damage(
@@ -163,8 +163,7 @@ def _optional_position(body: dict[str, Any]) -> tuple[float, float] | None:
     lon, lat = body.get("lon"), body.get("lat")
     if lon is None and lat is None:
         return None
-    if not (isinstance(lon, int | float) and isinstance(lat, int | float)):
+    position = position_of(lon, lat)
+    if position is None:
         raise InvalidInput("lon and lat, when given, are WGS 84 degrees", "invalid_position")
-    if not is_valid_position(lon, lat):
-        raise InvalidInput("lon and lat, when given, are WGS 84 degrees", "invalid_position")
-    return float(lon), float(lat)
+    return position

@@ -136,23 +136,9 @@ def _last_event(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
         battery_low=is_low(row["battery_pct"], policy),
     )
     state, event_type = mds.live_state(live)
-    if row["event_id"] is not None:
-        logged_state, _ = mds.MDS_EVENT[VehicleEvent(row["event_kind"])]
-        if logged_state == state:
-            return _event(
-                provider,
-                {
-                    "id": row["event_id"],
-                    "asset_id": row["id"],
-                    "kind": row["event_kind"],
-                    "at": row["event_at"],
-                    "recorded_at": row["event_recorded_at"],
-                    "lon": row["event_lon"],
-                    "lat": row["event_lat"],
-                    "battery_pct": row["event_battery_pct"],
-                    "rental_id": row["event_rental_id"],
-                },
-            )
+    logged = row["last_event"]
+    if logged is not None and mds.MDS_EVENT[VehicleEvent(logged["kind"])][0] == state:
+        return _event(provider, logged)
     since = _since(row, state, policy.silence, now)
     event: dict[str, Any] = {
         "device_id": str(row["id"]),
@@ -174,33 +160,21 @@ def _since(row: dict[str, Any], state: str, silence: timedelta, now: datetime) -
     """When the vehicle became what it is now, as near as the data tells."""
     seen: datetime = row["last_seen_at"] or now
     since = min(seen + silence, now) if state == "non_contactable" and row["online"] else seen
-    logged: datetime | None = row["event_at"]
-    return max(since, logged) if logged is not None else since
+    logged = row["last_event"]
+    return max(since, logged["at"]) if logged is not None else since
 
 
 def _last_telemetry(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    if row["fix_at"] is None:  # located by an event, never by telemetry
-        fix = {
-            "lock_id": row["lock_id"],
-            "boot": 0,
-            "seq": 0,
-            "recorded_at": row["last_seen_at"] or provider.now,
-            "lon": row["lon"],
-            "lat": row["lat"],
-            "accuracy_m": None,
-            "battery_pct": row["battery_pct"],
-        }
-    else:
-        fix = {
-            "lock_id": row["lock_id"],
-            "boot": row["fix_boot"],
-            "seq": row["fix_seq"],
-            "recorded_at": row["fix_at"],
-            "lon": row["fix_lon"],
-            "lat": row["fix_lat"],
-            "accuracy_m": row["fix_accuracy_m"],
-            "battery_pct": row["fix_battery_pct"],
-        }
+    fix = row["last_fix"] or {  # located by an event, never by telemetry
+        "lock_id": row["lock_id"],
+        "boot": 0,
+        "seq": 0,
+        "recorded_at": row["last_seen_at"] or provider.now,
+        "lon": row["lon"],
+        "lat": row["lat"],
+        "accuracy_m": None,
+        "battery_pct": row["battery_pct"],
+    }
     return _telemetry(provider, {**fix, "asset_id": row["id"], "rental_id": row["rental_id"]})
 
 
