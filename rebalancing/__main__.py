@@ -23,13 +23,24 @@ def main(argv: list[str] | None = None) -> int:
     plan = commands.add_parser("plan", help="make a city's plan now")
     plan.add_argument("--city", required=True)
     plan.add_argument("--time-limit", type=float, help="seconds of search (default: the fleet's)")
+    plan.add_argument(
+        "--seed", type=int, help="make a repeatable plan: the same seed, the same plan"
+    )
+    plan.add_argument(
+        "--solutions",
+        type=int,
+        default=job.DEFAULT_SOLUTION_LIMIT,
+        help="with --seed: the search's work, in solutions found",
+    )
     commands.add_parser("nightly", help="make each city's plan at its nightly hour")
     args = parser.parse_args(argv)
     platform = Platform(Config.from_environment())
     settings = job.Settings(platform.config.service_policy())
     try:
         if args.command == "plan":
-            limited = job.Settings(settings.policy, args.time_limit)
+            limited = job.Settings(
+                settings.policy, args.time_limit, seed=args.seed, solution_limit=args.solutions
+            )
             plan_id = job.run(platform.uow, args.city, utc_now(), "command", limited)
             with platform.uow() as uow:
                 made = uow.rebalancing.plan(plan_id)

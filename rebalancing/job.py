@@ -19,7 +19,7 @@ from rebalancing import demand
 from rebalancing.city import Fleet, Night, Site, night_problem, outcome
 from rebalancing.distances import DistanceSource, GreatCircle
 from rebalancing.problem import Plan, route_cost
-from rebalancing.solver import solve
+from rebalancing.solver import DEFAULT_SOLUTION_LIMIT, solve
 from rebalancing.state import CELL_DEGREES, Hotspot, ParkedBike, cell_of, night_sites
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import NotFound
@@ -40,6 +40,8 @@ class Settings:
     time_limit_seconds: float | None = None  # None: the fleet's own setting
     distances: DistanceSource = field(default_factory=GreatCircle)
     workers: int = 2
+    seed: int | None = None  # a repeatable run (see solver.solve)
+    solution_limit: int = DEFAULT_SOLUTION_LIMIT
 
 
 def start(
@@ -132,11 +134,17 @@ def _plan_city(
     night = night_problem(city.sites, _fleet(city.fleet), settings.distances)
     limit = settings.time_limit_seconds or city.fleet["time_limit_seconds"]
     started = time.perf_counter()
-    plan = solve(night.problem, limit, settings.workers)
+    plan = solve(
+        night.problem,
+        limit,
+        settings.workers,
+        seed=settings.seed,
+        solution_limit=settings.solution_limit,
+    )
     seconds = time.perf_counter() - started
     held_out = [city.morning - timedelta(days=day) for day in range(1, HELD_OUT_DAYS + 1)]
     error = demand.held_out_error(city.starts, held_out, city.first_day)
-    summary = _summary(city.sites, night, plan, city.morning, error, seconds)
+    summary = _summary(city.sites, night, plan, city.morning, error, seconds, settings.seed)
     return summary, _stops(city.sites, night, plan)
 
 
@@ -191,6 +199,7 @@ def _summary(
     morning: date,
     error: demand.ForecastError,
     seconds: float,
+    seed: int | None,
 ) -> dict[str, Any]:
     result = outcome(sites, night, plan)
     return {
@@ -221,7 +230,12 @@ def _summary(
         ],
         "stops_left_out": len(plan.skipped),
         "forecast_error": error.__dict__,
-        "solver": {"seconds": round(seconds, 1), "first_plan_seconds": plan.first_found_seconds},
+        "solver": {
+            "seconds": round(seconds, 1),
+            "first_plan_seconds": plan.first_found_seconds,
+            "seed": seed,
+            "repeatable": plan.repeatable,
+        },
     }
 
 

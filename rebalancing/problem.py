@@ -60,6 +60,7 @@ class Plan:
     cost: int
     skipped: list[int] = field(default_factory=list)
     first_found_seconds: float | None = None  # how long to a first plan better than none
+    repeatable: bool = False  # a seeded search that ended on its work, not on the clock
 
 
 def trucks_needed(demands: Sequence[int], capacity: int) -> int:

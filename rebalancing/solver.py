@@ -9,6 +9,7 @@ their own (OR-Tools' routing search uses one thread); the cheapest plan wins.
 
 import logging
 import multiprocessing
+import random
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,8 @@ log = logging.getLogger(__name__)
 FirstSolution = routing_enums_pb2.FirstSolutionStrategy
 # Measured on the public benchmark: these two reach the best 10 s results, each on other
 # instances; more searches than cores only share the cores.
+# A seeded search's work: solutions found, first and improving ones.
+DEFAULT_SOLUTION_LIMIT = 2000
 STRATEGIES = ("PARALLEL_CHEAPEST_INSERTION", "SAVINGS", "PATH_CHEAPEST_ARC", "CHRISTOFIDES")
 
 
@@ -37,19 +40,33 @@ class Search:
     time_limit_seconds: float
     first_solution: str = STRATEGIES[0]
     trucks: int | None = None  # use only the first this many trucks
+    # A seed makes the search repeatable: it orders the stops, and the search ends after
+    # `solution_limit` solutions, a count of work that does not depend on the machine's
+    # speed; the time limit still caps it.
+    seed: int | None = None
+    solution_limit: int | None = None
 
 
 def solve(
-    problem: Problem, time_limit_seconds: float, workers: int = 2, few_trucks: int | None = None
+    problem: Problem,
+    time_limit_seconds: float,
+    workers: int = 2,
+    few_trucks: int | None = None,
+    seed: int | None = None,
+    solution_limit: int = DEFAULT_SOLUTION_LIMIT,
 ) -> Plan:
     """The cheapest plan that `workers` searches find in the time given.
 
     `few_trucks`: where trucks are many and alike (the benchmark's "as many as needed"),
     the first search uses only this many, which it searches faster; the others use them
-    all, which always admits a plan (one stop per truck) where few trucks may admit none."""
+    all, which always admits a plan (one stop per truck) where few trucks may admit none.
+
+    With a `seed`, the same problem gives the same plan, as long as every search ends on
+    its `solution_limit` before the time limit (the plan says whether it did)."""
     names = STRATEGIES[: max(1, workers)]
+    limit = solution_limit if seed is not None else None
     searches = [
-        Search(time_limit_seconds, name, few_trucks if index == 0 else None)
+        Search(time_limit_seconds, name, few_trucks if index == 0 else None, seed, limit)
         for index, name in enumerate(names)
     ]
     if len(searches) == 1:
@@ -64,12 +81,46 @@ def solve(
     if not found:
         raise NoPlan("no plan found in the time given")
     first = min(plan.first_found_seconds or time_limit_seconds for plan in found)
-    return replace(min(found, key=lambda plan: plan.cost), first_found_seconds=first)
+    # min() keeps the first of equal plans: the order of the searches breaks ties.
+    return replace(
+        min(found, key=lambda plan: plan.cost),
+        first_found_seconds=first,
+        repeatable=all(plan.repeatable for plan in plans),
+    )
 
 
 def _search(problem: Problem, search: Search) -> Plan | None:
     if search.trucks is not None and search.trucks < len(problem.trucks):
         problem = replace(problem, trucks=list(problem.trucks[: search.trucks]))
+    if search.seed is None:
+        return _search_in_order(problem, search)
+    order = list(range(problem.size))
+    random.Random(search.seed).shuffle(order)
+    plan = _search_in_order(_renumbered(problem, order), search)
+    if plan is None:
+        return None
+    routes = [[order[node] for node in route] for route in plan.routes]
+    return replace(plan, routes=routes, skipped=sorted(order[node] for node in plan.skipped))
+
+
+def _renumbered(problem: Problem, order: Sequence[int]) -> Problem:
+    """The same problem with node i of the result being node order[i] of the original."""
+    where = {old: new for new, old in enumerate(order)}
+
+    def matrix(rows: Sequence[Sequence[int]]) -> list[list[int]]:
+        return [[rows[a][b] for b in order] for a in order]
+
+    return replace(
+        problem,
+        costs=matrix(problem.costs),
+        seconds=matrix(problem.seconds) if problem.seconds is not None else None,
+        demands=[problem.demands[node] for node in order],
+        penalties=[problem.penalties[node] for node in order] if problem.penalties else (),
+        trucks=[replace(truck, depot=where[truck.depot]) for truck in problem.trucks],
+    )
+
+
+def _search_in_order(problem: Problem, search: Search) -> Plan | None:
     manager = pywrapcp.RoutingIndexManager(
         problem.size,
         len(problem.trucks),
@@ -84,11 +135,14 @@ def _search(problem: Problem, search: Search) -> Plan | None:
     _add_optional_stops(routing, manager, problem)
     started = time.perf_counter()
     first_found: list[float] = []
+    solutions = 0
     # Where every stop may be skipped, skipping them all is a plan too; the first plan
     # worth the name is one that does better than that.
     doing_nothing = sum(problem.penalty(node) or 0 for node in problem.stops())
 
     def found_one() -> None:
+        nonlocal solutions
+        solutions += 1
         worth_it = not doing_nothing or routing.CostVar().Value() < doing_nothing
         if not first_found and worth_it:
             first_found.append(time.perf_counter() - started)
@@ -99,7 +153,11 @@ def _search(problem: Problem, search: Search) -> Plan | None:
         log.info("%s found no plan", search.first_solution)
         return None
     plan = _plan(problem, routing, manager, solution)
-    return replace(plan, first_found_seconds=first_found[0] if first_found else None)
+    return replace(
+        plan,
+        first_found_seconds=first_found[0] if first_found else None,
+        repeatable=search.solution_limit is not None and solutions >= search.solution_limit,
+    )
 
 
 def _add_costs(routing: pywrapcp.RoutingModel, problem: Problem) -> None:
@@ -159,6 +217,8 @@ def _parameters(search: Search) -> pywrapcp.DefaultRoutingSearchParameters:
     operators.use_global_cheapest_insertion_close_nodes_lns = BOOL_TRUE
     operators.use_local_cheapest_insertion_close_nodes_lns = BOOL_TRUE
     parameters.time_limit.FromMilliseconds(int(search.time_limit_seconds * 1000))
+    if search.solution_limit is not None:
+        parameters.solution_limit = search.solution_limit
     return parameters
 
 

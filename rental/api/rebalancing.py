@@ -32,8 +32,9 @@ def fleet(city_id: str) -> dict[str, Any]:
 @blueprint.post("/plans")
 @requires(Role.OPERATOR)
 def run_now() -> tuple[dict[str, Any], int]:
-    """`{city_id, time_limit_seconds?}`: a run starts now, in the background; 409 while
-    another run for the city is under way."""
+    """`{city_id, time_limit_seconds?, seed?, solutions?}`: a run starts now, in the
+    background; 409 while another run for the city is under way. A seed makes the plan
+    repeatable (the summary's `solver.repeatable` says whether it was)."""
     body = json_body()
     city_id = body.get("city_id")
     if not isinstance(city_id, str):
@@ -41,8 +42,14 @@ def run_now() -> tuple[dict[str, Any], int]:
     limit = body.get("time_limit_seconds")
     if limit is not None and (not isinstance(limit, int | float) or not 1 <= limit <= 3600):
         raise InvalidInput("time_limit_seconds is from 1 to 3600", "invalid_time_limit")
+    seed = body.get("seed")
+    if seed is not None and (type(seed) is not int or not 0 <= seed < 2**31):
+        raise InvalidInput("seed is a whole number from 0 to 2^31 - 1", "invalid_seed")
+    solutions = body.get("solutions", job.DEFAULT_SOLUTION_LIMIT)
+    if type(solutions) is not int or not 1 <= solutions <= 1_000_000:
+        raise InvalidInput("solutions is a whole number from 1 to 1000000", "invalid_solutions")
     p = platform()
-    settings = job.Settings(p.config.service_policy(), limit)
+    settings = job.Settings(p.config.service_policy(), limit, seed=seed, solution_limit=solutions)
     plan_id, _ = job.start(p.uow, city_id, p.now(), "operator", settings)
     return {"id": str(plan_id), "city_id": city_id, "state": "running"}, 202
 

@@ -115,6 +115,12 @@ def test_bad_requests_get_clear_answers(system):
         ).status_code
         == 400
     )
+    for wrong, code in (
+        ({"seed": "7"}, "invalid_seed"),
+        ({"seed": 7, "solutions": 0}, "invalid_solutions"),
+    ):
+        answer = system.post("/api/v1/ops/rebalancing/plans", {"city_id": CITY, **wrong}, operator)
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == code
     done = system.post(
         f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/1/stops/1/done", None, operator
     )

@@ -2,6 +2,7 @@
 
 import itertools
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -67,6 +68,40 @@ def test_the_solver_finds_the_optimum_of_tiny_instances(seed):
 
     assert violations(problem, plan) == []
     assert plan.cost == optimum_by_trying_everything(problem)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_a_seeded_search_renumbers_the_stops_and_still_finds_the_optimum(seed):
+    problem = random_problem(seed)
+
+    plan = solve(problem, time_limit_seconds=5, workers=1, seed=seed + 11, solution_limit=200)
+
+    assert violations(problem, plan) == []
+    assert plan.cost == optimum_by_trying_everything(problem)
+
+
+def test_the_same_seed_gives_the_same_plan():
+    problem = random_problem(3, stations=40, capacity=10)
+    # Optional stops and shifts too, so that every renumbered table is exercised.
+    problem = replace(
+        problem,
+        trucks=[Truck(10, shift_seconds=3000)] * 6,
+        penalties=[None] + [800] * 40,
+        seconds=problem.costs,
+    )
+
+    plans = [
+        solve(problem, time_limit_seconds=60, workers=2, seed=5, solution_limit=300)
+        for _ in range(2)
+    ]
+    unseeded = solve(problem, time_limit_seconds=1, workers=2)
+
+    assert all(plan.repeatable for plan in plans) and not unseeded.repeatable
+    assert plans[0].routes == plans[1].routes and plans[0].cost == plans[1].cost
+    assert violations(problem, plans[0]) == []
+    assert plans[0].skipped == sorted(
+        set(problem.stops()) - {n for r in plans[0].routes for n in r}
+    )
 
 
 def test_the_starting_load_is_free_but_the_swing_is_bounded():
