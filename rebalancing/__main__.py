@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from rebalancing import job
+from rebalancing import job, solver
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 from rental.domain.errors import RentalError
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     plan.add_argument(
         "--solutions",
         type=int,
-        default=job.DEFAULT_SOLUTION_LIMIT,
+        default=solver.DEFAULT_SOLUTION_LIMIT,
         help="with --seed: the search's work, in solutions found",
     )
     commands.add_parser("nightly", help="make each city's plan at its nightly hour")

@@ -85,7 +85,7 @@ def solve(
     return replace(
         min(found, key=lambda plan: plan.cost),
         first_found_seconds=first,
-        repeatable=all(plan.repeatable for plan in plans),
+        repeatable=all(plan is not None and plan.repeatable for plan in plans),
     )
 
 

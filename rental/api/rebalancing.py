@@ -5,7 +5,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from rebalancing import execution, fleet_setup, job
+from rebalancing import execution, fleet_setup, job, solver
 from rebalancing.plans import plan_view
 from rental.api.auth import requires
 from rental.api.common import json_body, parse_uuid, platform
@@ -45,7 +45,7 @@ def run_now() -> tuple[dict[str, Any], int]:
     seed = body.get("seed")
     if seed is not None and (type(seed) is not int or not 0 <= seed < 2**31):
         raise InvalidInput("seed is a whole number from 0 to 2^31 - 1", "invalid_seed")
-    solutions = body.get("solutions", job.DEFAULT_SOLUTION_LIMIT)
+    solutions = body.get("solutions", solver.DEFAULT_SOLUTION_LIMIT)
     if type(solutions) is not int or not 1 <= solutions <= 1_000_000:
         raise InvalidInput("solutions is a whole number from 1 to 1000000", "invalid_solutions")
     p = platform()
