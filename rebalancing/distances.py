@@ -13,6 +13,10 @@ DETOUR_FACTOR = 1.3
 Point = tuple[float, float]  # (lon, lat), WGS 84
 
 
+class DistancesUnavailable(Exception):
+    """The distance source could not give the table (a routing service down, say)."""
+
+
 class DistanceSource(Protocol):
     def matrix(self, points: Sequence[Point]) -> list[list[int]]:
         """Metres from each point to each other, as integers."""

@@ -1,9 +1,11 @@
 """Operators tell the job about their trucks: the depot and the bikes waiting there
 (`depot_stock`, 0 unless given), each truck's capacity and shift, the speed they make
-through the city at night, when the nightly run starts (local time) and how long its
-search may take."""
+through the city at night, when the nightly run starts (local time), how long its
+search may take, and the road-routing service to ask for distances, if they run one
+(`routing_url`, the base of an OSRM-style table API)."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from rental.adapters.db import UnitOfWork
 from rental.domain.errors import InvalidInput, NotFound
@@ -41,6 +43,7 @@ def configure(uow: UnitOfWork, city_id: str, body: dict[str, Any]) -> dict[str, 
         "nightly_hour": int(_number(body, "nightly_hour")),
         "time_limit_seconds": int(_number(body, "time_limit_seconds")),
         "depot_stock": int(_number({"depot_stock": 0, **body}, "depot_stock")),
+        "routing_url": _routing_url(body.get("routing_url")),
     }
     with uow:
         if uow.rebalancing.timezone(city_id) is None:
@@ -63,6 +66,7 @@ def fleet_of(uow: UnitOfWork, city_id: str) -> dict[str, Any]:
         "nightly_hour": row["nightly_hour"],
         "time_limit_seconds": row["time_limit_seconds"],
         "depot_stock": row["depot_stock"],
+        "routing_url": row["routing_url"],
     }
 
 
@@ -72,3 +76,17 @@ def _number(body: object, name: str, where: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise InvalidInput(f"{where}{name} is a number from {low} to {high}", "invalid_fleet")
     return float(value)
+
+
+def _routing_url(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value) if isinstance(value, str) and len(value) <= 500 else None
+    except ValueError:  # a malformed host, such as an unclosed IPv6 bracket
+        parts = None
+    if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
+        return parts.geturl().rstrip("/")
+    raise InvalidInput(
+        "routing_url is the http(s) base of an OSRM-style table API", "invalid_routing_url"
+    )

@@ -10,14 +10,15 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from rebalancing import demand
 from rebalancing.city import Fleet, Night, Site, night_problem, outcome
-from rebalancing.distances import DistanceSource, GreatCircle
+from rebalancing.distances import DistanceSource, DistancesUnavailable, GreatCircle
+from rebalancing.osrm import OsrmTable
 from rebalancing.problem import Plan, route_cost
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT, solve
 from rebalancing.state import CELL_DEGREES, Hotspot, ParkedBike, cell_of, night_sites
@@ -38,7 +39,7 @@ HISTORY_DAYS = 7 * (demand.WEEKS_BACK + 2)
 class Settings:
     policy: ServicePolicy
     time_limit_seconds: float | None = None  # None: the fleet's own setting
-    distances: DistanceSource = field(default_factory=GreatCircle)
+    distances: DistanceSource | None = None  # None: the fleet's routing service, if any
     workers: int = 2
     seed: int | None = None  # a repeatable run (see solver.solve)
     solution_limit: int = DEFAULT_SOLUTION_LIMIT
@@ -131,7 +132,16 @@ def _plan_city(
     uow: Callable[[], UnitOfWork], city_id: str, now: datetime, settings: Settings
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     city = read_night(uow, city_id, now, settings.policy)
-    night = night_problem(city.sites, _fleet(city.fleet), settings.distances)
+    fleet = _fleet(city.fleet)
+    source = settings.distances or _distances_of(city.fleet)
+    try:
+        night = night_problem(city.sites, fleet, source)
+        distances = "road routing service" if city.fleet["routing_url"] else "great circle"
+    except DistancesUnavailable as failure:
+        # A plan on straight-line distances beats no plan in the morning; the summary says so.
+        log.warning("%s: distances unavailable, using great circles: %s", city_id, failure)
+        night = night_problem(city.sites, fleet, GreatCircle())
+        distances = f"great circle (the routing service failed: {failure})"
     limit = settings.time_limit_seconds or city.fleet["time_limit_seconds"]
     started = time.perf_counter()
     plan = solve(
@@ -145,7 +155,12 @@ def _plan_city(
     held_out = [city.morning - timedelta(days=day) for day in range(1, HELD_OUT_DAYS + 1)]
     error = demand.held_out_error(city.starts, held_out, city.first_day)
     summary = _summary(city.sites, night, plan, city.morning, error, seconds, settings.seed)
+    summary["distances"] = distances
     return summary, _stops(city.sites, night, plan)
+
+
+def _distances_of(fleet: dict[str, Any]) -> DistanceSource:
+    return OsrmTable(fleet["routing_url"]) if fleet["routing_url"] else GreatCircle()
 
 
 def coming_morning(now: datetime, zone: ZoneInfo) -> date:

@@ -449,6 +449,8 @@ rebalancing_fleets = Table(
     Column("time_limit_seconds", Integer, nullable=False),
     # Bikes waiting at the depot that trucks may take out; trucks may always bring some back.
     Column("depot_stock", Integer, nullable=False, server_default=text("0")),
+    # An OSRM-style table API for road distances; none: great-circle times a detour factor.
+    Column("routing_url", String(500)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 

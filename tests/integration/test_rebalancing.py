@@ -11,11 +11,12 @@ from sqlalchemy import insert, select
 from rebalancing import execution, fleet_setup, job
 from rental.adapters.tables import rebalancing_plans, rentals
 from rental.bootstrap import utc_now
-from rental.domain.errors import Conflict
+from rental.domain.errors import Conflict, InvalidInput
 from rental.domain.fleet import ServicePolicy
 from rental.services import maintenance, reservations, zones
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike, make_city, make_user
+from tests.osrm_peer import osrm_peer, road_metres
 
 CITY = "rebalcity"
 POLICY = ServicePolicy()
@@ -226,3 +227,48 @@ def test_the_nightly_schedule_runs_a_city_once_at_its_hour(platform):
     job.run(platform.uow, CITY, one_am, "nightly", job.Settings(POLICY, 1, workers=1))
     assert CITY not in job.due_cities(platform.uow, one_am + timedelta(minutes=30))
     assert CITY in job.due_cities(platform.uow, one_am + timedelta(days=1))
+
+
+def routed_fleet(platform, url):
+    fleet = fleet_setup.fleet_of(platform.uow(), CITY)
+    fleet_setup.configure(platform.uow(), CITY, {**fleet, "routing_url": url})
+
+
+def pile_at_the_station_wanted_at_the_office(platform):
+    piled = [bike_at(platform, STATION) for _ in range(3)]
+    past_mornings(platform, piled[0], OFFICE, per_morning=2)
+
+
+def test_a_fleet_with_a_routing_service_plans_on_road_distances(platform):
+    pile_at_the_station_wanted_at_the_office(platform)
+    with osrm_peer() as peer:
+        routed_fleet(platform, peer.url + "/")
+        plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+    with platform.uow() as uow:
+        plan, stops = uow.rebalancing.plan(plan_id), uow.rebalancing.stops(plan_id)
+
+    assert plan["summary"]["distances"] == "road routing service" and peer.requests >= 1
+    depot = (121.475, 31.230)
+    first = next(stop for stop in stops if stop["seq"] == 1)
+    assert first["metres_from_previous"] == round(road_metres(depot, STATION))
+
+
+def test_a_routing_service_that_is_down_leaves_a_plan_on_great_circles(platform):
+    pile_at_the_station_wanted_at_the_office(platform)
+    with osrm_peer() as peer:
+        url = peer.url  # closed when the run starts
+    routed_fleet(platform, url)
+
+    plan_id = job.run(platform.uow, CITY, NOW, "nightly", job.Settings(POLICY, 1, workers=1))
+
+    with platform.uow() as uow:
+        plan = uow.rebalancing.plan(plan_id)
+    assert plan["state"] == "ready" and plan["summary"]["bikes_moved"] > 0
+    assert plan["summary"]["distances"].startswith("great circle (the routing service failed")
+
+
+def test_a_routing_url_must_be_a_web_address(platform):
+    fleet = fleet_setup.fleet_of(platform.uow(), CITY)
+    for wrong in ("ftp://osrm.example/", "osrm:5000", "http://[::1", 7):
+        with pytest.raises(InvalidInput, match="routing_url"):
+            fleet_setup.configure(platform.uow(), CITY, {**fleet, "routing_url": wrong})
