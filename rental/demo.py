@@ -7,8 +7,13 @@ database gets a fresh fleet (locks from an older fleet file are decommissioned).
 import json
 import random
 import uuid
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert, select
+
+from rental.adapters.tables import assets, rentals
 from rental.bootstrap import Platform
 from rental.domain.errors import Conflict
 from rental.domain.pricing import Tariff
@@ -59,12 +64,10 @@ DEMO_PRICES = {
 def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     path = Path(fleet_file)
     locks = json.loads(path.read_text()) if path.exists() else []
-    if _create_city(platform):
+    if set_up_city(platform):
         for stale in locks:  # a fleet file from an earlier database
             platform.accounts().delete_lock_account(stale["lock_id"])
         locks = []
-    _draw_zones(platform)
-    _set_up_trucks(platform)
     rider_id = _account(platform, RIDER, Role.RIDER)
     _account(platform, NEW_RIDER, Role.RIDER)
     _account(platform, OPERATOR, Role.OPERATOR)
@@ -104,6 +107,7 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
         )
     if not any("slots" in entry for entry in locks):
         locks.extend(_cabinets(platform))
+    seed_trip_history(platform, platform.now())
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(locks, indent=1))
     path.chmod(0o600)
@@ -181,6 +185,14 @@ DEMO_ZONES = {
 }
 
 
+def set_up_city(platform: Platform) -> bool:
+    """The city, its zones and its trucks; True when the city is new."""
+    created = _create_city(platform)
+    _draw_zones(platform)
+    _set_up_trucks(platform)
+    return created
+
+
 def _create_city(platform: Platform) -> bool:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY_ID) is not None:
@@ -212,6 +224,74 @@ def _set_up_trucks(platform: Platform) -> None:
                 depot_stock=0,
             )
             uow.commit()
+
+
+# Where weekday mornings start (trips 06:00-10:00), for the rebalancing forecast: the two
+# parking hotspots and an office corner that is no hotspot (it becomes a busy corner).
+MORNING_STARTS = [
+    ((121.4710, 31.2330), 6),  # Metro line 1 exit 2
+    ((121.4770, 31.2270), 4),  # Huangpi Road hotspot
+    ((121.4660, 31.2220), 4),  # office towers, south-west
+]
+HISTORY = {"phone": "13800000099", "password": "demo-history-pass", "name": "Past commuters"}
+HISTORY_WEEKS = 6
+SQUARE = f"{CENTER[0]} {CENTER[1]}"  # where they all rode to
+
+
+def seed_trip_history(platform: Platform, now: datetime) -> None:
+    """Six weeks of past morning rides, once, so that the nightly rebalancing has demand to
+    forecast. They are free rides of one demo account, so they move no money."""
+    rider_id = _account(platform, HISTORY, Role.RIDER)
+    with platform.engine.begin() as connection:
+        if connection.execute(select(rentals.c.id).where(rentals.c.rider_id == rider_id)).first():
+            return
+        bikes = connection.execute(
+            select(assets.c.id, assets.c.lock_id)
+            .where(assets.c.city_id == CITY_ID, assets.c.kind == "bike")
+            .order_by(assets.c.code)
+        ).all()
+        rides = _past_mornings(now, random.Random(7))
+        connection.execute(
+            insert(rentals),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "rider_id": rider_id,
+                    "asset_id": bikes[n % len(bikes)].id,
+                    "lock_id": bikes[n % len(bikes)].lock_id,
+                    "idempotency_key": f"demo-history-{n}",
+                    "state": "ended",
+                    "tariff": {"currency": "CNY"},
+                    "requested_at": began,
+                    "started_at": began,
+                    "ended_at": began + timedelta(minutes=12),
+                    "fare_minor": 0,
+                    "distance_m": 1800.0,
+                    "trace": f"SRID=4326;LINESTRING({start[0]} {start[1]}, {SQUARE})",
+                    "end_position": f"SRID=4326;POINT({SQUARE})",
+                    "parking": "ok",
+                }
+                for n, (began, start) in enumerate(rides)
+            ],
+        )
+
+
+def _past_mornings(
+    now: datetime, spread: random.Random
+) -> list[tuple[datetime, tuple[float, float]]]:
+    """(start time, place) of each past morning ride: weekdays in full, weekends half."""
+    zone = ZoneInfo("Asia/Shanghai")
+    today = now.astimezone(zone).date()
+    rides = []
+    for back in range(1, 7 * HISTORY_WEEKS + 1):
+        day = today - timedelta(days=back)
+        for place, per_morning in MORNING_STARTS:
+            count = per_morning if day.weekday() < 5 else per_morning // 2
+            for _ in range(count + spread.randint(-1, 1)):
+                minute = spread.randint(6 * 60, 10 * 60 - 1)
+                began = datetime.combine(day, time(minute // 60, minute % 60), zone)
+                rides.append((began.astimezone(UTC), place))
+    return rides
 
 
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:

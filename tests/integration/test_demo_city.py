@@ -1,0 +1,28 @@
+"""The demo city comes with weeks of past morning rides, so that its nightly rebalancing
+has demand to forecast: targets at its hotspots, and a busy corner outside them."""
+
+from rebalancing import job
+from rental import demo
+from rental.bootstrap import utc_now
+from rental.domain.fleet import ServicePolicy
+from tests.conftest import new_lock_id
+from tests.helpers import make_bike
+
+
+def test_the_demo_city_has_mornings_to_forecast(platform):
+    demo.set_up_city(platform)
+    for _ in range(3):
+        make_bike(platform, new_lock_id(), city=demo.CITY_ID)
+
+    demo.seed_trip_history(platform, utc_now())
+    demo.seed_trip_history(platform, utc_now())  # once only
+
+    night = job.read_night(platform.uow, demo.CITY_ID, utc_now(), ServicePolicy())
+    wanted = {site.name: -site.surplus for site in night.sites if site.surplus < 0}
+    assert wanted["Metro line 1 exit 2"] > wanted["Huangpi Road hotspot"] > 0
+    assert any(name.startswith("busy corner") for name in wanted)
+    with platform.uow() as uow:
+        history = uow.connection.exec_driver_sql(
+            "SELECT count(*), count(DISTINCT idempotency_key), sum(fare_minor) FROM rentals"
+        ).one()
+    assert history[0] == history[1] > 6 * 5 * 12 and history[2] == 0
