@@ -9,15 +9,24 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test check bench bench-rebalancing clean
+.PHONY: install services stop db demo test check bench bench-rebalancing browser clean
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web/node_modules/.installed
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'
 	touch $@
+
+# Front-end libraries the web pages load (Leaflet), from web/package-lock.json.
+web/node_modules/.installed: web/package.json web/package-lock.json
+	scripts/web.sh assets
+	touch $@
+
+# Debian's Chromium, for the browser tests.
+browser:
+	scripts/web.sh browser
 
 services:
 	scripts/services.sh start
@@ -31,7 +40,7 @@ db: install services
 demo: db
 	$(WITH_ENV) PORT=$(PORT) scripts/demo.sh
 
-test: install services
+test: install services browser
 	$(WITH_ENV) $(PY) -m pytest -q
 
 check: install
@@ -49,4 +58,4 @@ bench-rebalancing: install
 	$(PY) -m bench.brp --time-limit $(TIME_LIMIT) $(INSTANCES)
 
 clean: stop
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) web/node_modules

@@ -24,6 +24,7 @@ from rental.api import (
 )
 from rental.bootstrap import Platform
 from rental.config import Config
+from rental.web import blueprint as web_pages
 
 
 def create_app(
@@ -52,6 +53,7 @@ def create_app(
         gbfs.blueprint,
         mds.blueprint,
         rebalancing.blueprint,
+        web_pages,
     ):
         app.register_blueprint(blueprint)
 

@@ -38,6 +38,10 @@ class Config:
     MDS_SETTLE_SECONDS: int = 300
     # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
     LOCK_LOG_RETENTION_DAYS: int = 90
+    # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
+    # and the attribution the tile provider asks for. Empty: maps without a base layer.
+    MAP_TILE_URL: str = ""
+    MAP_TILE_ATTRIBUTION: str = ""
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

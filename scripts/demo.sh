@@ -47,6 +47,7 @@ cat <<BANNER
   Dockless rental platform: demo city "demo" (Shanghai, CNY) is running.
 
   API            http://127.0.0.1:$PORT/api/v1        (health: /healthz)
+  Console        http://127.0.0.1:$PORT/ops/          (operators: the rebalancing plan on a map)
   Simulator      http://127.0.0.1:$SIM_PORT/locks     (virtual locks; play riders here)
   Sandbox pay    http://127.0.0.1:$PAY_PORT           (payment gateway: open a top-up's pay_url to pay)
   Logs           var/log/
@@ -68,7 +69,7 @@ cat <<BANNER
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/ride -d '{"points":[[121.47,31.23],[121.48,31.235]],"interval_s":0.5}' -H 'content-type: application/json'
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/close
     curl -s localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T"
-  Rebalancing (every night at 02:00 Shanghai time; or now, as the operator O):
+  Rebalancing (every night at 02:00 Shanghai time; or now: "Plan now" in the console, or as the operator O):
     O=\$(curl -s -XPOST localhost:$PORT/api/v1/auth/token -H 'content-type: application/json' \\
           -d '{"phone":"13900000001","password":"demo-operator-pass"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
     curl -s -XPOST localhost:$PORT/api/v1/ops/rebalancing/plans -H "authorization: Bearer \$O" -H 'content-type: application/json' -d '{"city_id":"demo"}'

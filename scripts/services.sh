@@ -12,15 +12,8 @@ MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
 mkdir -p "$VAR/log" "$VAR/secrets"
 chmod 700 "$VAR/secrets"
 
-log() { echo "services: $*" >&2; }
-
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_install() {
-  log "installing Debian packages: $*"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
-}
+WHO=services
+. "$ROOT/scripts/lib.sh"
 
 pg_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true; }
 

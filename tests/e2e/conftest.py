@@ -1,5 +1,6 @@
 import pytest
 
+from tests.browser import Tab, chromium
 from tests.e2e.system import LiveSystem
 
 
@@ -18,3 +19,17 @@ def system(live, clean_database, broker_accounts):
     yield live
     for lock_id in live.retire_locks():
         broker_accounts.delete_lock_account(lock_id)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with chromium() as browser:
+        yield browser
+
+
+@pytest.fixture
+def tab(browser):
+    """A desktop-sized tab; the rider app's tests ask for a phone-sized one."""
+    opened = Tab(browser, 1280, 860)
+    yield opened
+    opened.close()

@@ -46,6 +46,11 @@ def square(center, name, half=0.001):
 
 @pytest.fixture(autouse=True)
 def city(platform):
+    set_up_city(platform)
+
+
+def set_up_city(platform):
+    """Two parking hotspots, Office and Station, and two trucks of 10."""
     make_city(platform, CITY)
     document = {
         "type": "FeatureCollection",

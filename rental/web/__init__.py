@@ -1,0 +1,68 @@
+"""The web pages the platform serves: the operator console at /ops/ (and, beside it, the
+rider app). They are static files that speak only the public JSON API; this blueprint
+serves them, the front-end libraries installed from the npm registry (web/), and the
+map settings the pages need.
+
+Pages carry a strict Content-Security-Policy: scripts and styles from this origin only,
+and map tiles only from the configured tile server.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, send_from_directory
+
+from rental.domain.errors import NotFound
+
+STATIC = Path(__file__).parent / "static"
+# Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
+NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
+# What the pages may load from npm packages: package -> its folder of built files.
+VENDORED = {"leaflet": "leaflet/dist"}
+
+blueprint = Blueprint("web", __name__, static_folder=None)
+
+
+@blueprint.get("/ops/")
+def operator_console() -> Response:
+    return _page("ops/index.html")
+
+
+@blueprint.get("/web/<path:name>")
+def static_file(name: str) -> Response:
+    return _secured(send_from_directory(STATIC, name, max_age=300))
+
+
+@blueprint.get("/vendor/<package>/<path:name>")
+def vendored(package: str, name: str) -> Response:
+    if package not in VENDORED:
+        raise NotFound(f"no front-end package {package}", "not_found")
+    return send_from_directory(NODE_MODULES / VENDORED[package], name, max_age=86400)
+
+
+@blueprint.get("/web-config.json")
+def web_config() -> dict[str, str]:
+    config = current_app.config
+    return {"tile_url": config["MAP_TILE_URL"], "tile_attribution": config["MAP_TILE_ATTRIBUTION"]}
+
+
+def _page(name: str) -> Response:
+    page = send_from_directory(STATIC, name, max_age=0)
+    return _secured(page)
+
+
+def _secured(response: Response) -> Response:
+    tiles = _origin(current_app.config["MAP_TILE_URL"])
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src 'self' data: {tiles}".rstrip()
+        + "; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _origin(url: str) -> str:
+    """The tile server's origin from a template such as https://{s}.tile.example/{z}/{x}/{y}.png."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""

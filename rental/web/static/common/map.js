@@ -1,0 +1,22 @@
+// A Leaflet map with the platform's tile settings (/web-config.json). Without a tile URL
+// (offline, or no tile provider configured) the map has no base layer: features still show.
+
+let settings;
+
+async function tileSettings() {
+  if (!settings) {
+    settings = fetch("/web-config.json")
+      .then((answer) => answer.json())
+      .catch(() => ({ tile_url: "" }));
+  }
+  return settings;
+}
+
+export async function makeMap(container) {
+  const map = L.map(container, { zoomSnap: 0.25 });
+  const { tile_url: url, tile_attribution: attribution } = await tileSettings();
+  if (url) L.tileLayer(url, { attribution, maxZoom: 19 }).addTo(map);
+  else container.classList.add("no-tiles");
+  map.setView([31.2304, 121.4737], 13);
+  return map;
+}

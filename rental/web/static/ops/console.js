@@ -1,0 +1,73 @@
+// The operator console: sign in, then pages picked by the URL's hash (#/page?city=...).
+import { ApiError, el, session, signIn } from "../common/api.js";
+import { rebalancingPage } from "./rebalancing.js";
+
+const PAGES = { rebalancing: rebalancingPage };
+const OPERATOR_ROLES = new Set(["operator"]);
+const main = document.getElementById("main");
+
+function route() {
+  const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
+  return { page: path || "rebalancing", params: new URLSearchParams(query || "") };
+}
+
+async function show() {
+  const signedIn = session.token() && OPERATOR_ROLES.has(session.role());
+  document.getElementById("nav").hidden = !signedIn;
+  main.replaceChildren();
+  if (!signedIn) return main.append(signInForm());
+  const { page, params } = route();
+  const render = PAGES[page];
+  if (!render) return main.append(el("p", { class: "error" }, `No page "${page}".`));
+  try {
+    await render(main, params);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      session.signOut();
+      return show();
+    }
+    main.append(el("p", { class: "error", role: "alert" }, error.message));
+  }
+}
+
+function signInForm() {
+  const message = el("p", { class: "error", role: "alert", id: "sign-in-error" });
+  const form = el(
+    "form",
+    { class: "card sign-in", id: "sign-in" },
+    el("h1", {}, "Sign in"),
+    el("label", {}, "Phone", el("input", { name: "phone", autocomplete: "username", required: true })),
+    el(
+      "label",
+      {},
+      "Password",
+      el("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
+    ),
+    el("button", { type: "submit" }, "Sign in"),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    try {
+      const answer = await signIn(data.get("phone"), data.get("password"));
+      if (!OPERATOR_ROLES.has(answer.role)) {
+        session.signOut();
+        message.textContent = "This account is a rider's. The console is for operators.";
+        return;
+      }
+      show();
+    } catch (error) {
+      message.textContent =
+        error.code === "bad_credentials" ? "Wrong phone number or password." : error.message;
+    }
+  });
+  return form;
+}
+
+document.getElementById("sign-out").addEventListener("click", () => {
+  session.signOut();
+  show();
+});
+window.addEventListener("hashchange", show);
+show();

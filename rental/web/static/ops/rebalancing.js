@@ -1,0 +1,214 @@
+// The rebalancing plan on a map: hotspots with their surplus (blue) or deficit (red), the
+// depot, each truck's route in its own colour with numbered stops, and each truck's stop
+// list. An operator can start a run and watch it finish.
+import { api, ApiError, el } from "../common/api.js";
+import { makeMap } from "../common/map.js";
+
+const POLL_MS = 1000;
+
+export async function rebalancingPage(main, params) {
+  const city = params.get("city") || "demo";
+  const status = el("p", { id: "status", role: "status" });
+  const cityInput = el("input", { id: "city", name: "city", value: city, size: 12 });
+  const controls = el(
+    "form",
+    { class: "controls", id: "plan-controls" },
+    el("label", {}, "City ", cityInput),
+    el("button", { type: "submit", id: "show-plan" }, "Show latest plan"),
+    el("button", { type: "button", id: "plan-now" }, "Plan now"),
+  );
+  const summary = el("section", { id: "summary", class: "card" });
+  const mapBox = el("div", { id: "map", class: "map" });
+  const trucks = el("section", { id: "trucks" });
+  main.append(
+    el("h1", {}, "Nightly rebalancing"),
+    controls,
+    status,
+    el(
+      "div",
+      { class: "split" },
+      el(
+        "div",
+        {},
+        mapBox,
+        el(
+          "p",
+          { class: "legend" },
+          el("span", { class: "dot surplus" }), "too many bikes  ",
+          el("span", { class: "dot deficit" }), "needs bikes  ",
+          el("span", { class: "depot-key" }, "D"), "depot; numbers: each truck's stops in order",
+        ),
+      ),
+      el("div", { class: "side" }, summary, trucks),
+    ),
+  );
+  const map = await makeMap(mapBox);
+  let layer = null;
+
+  async function load(planId) {
+    const cityId = cityInput.value.trim();
+    const path = planId
+      ? `/api/v1/ops/rebalancing/plans/${planId}`
+      : `/api/v1/ops/rebalancing/plans/latest?city_id=${encodeURIComponent(cityId)}`;
+    let plan;
+    try {
+      plan = await api("GET", path);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "plan_not_found") {
+        status.textContent = `No plan for ${cityId} yet. "Plan now" makes one.`;
+        summary.replaceChildren();
+        trucks.replaceChildren();
+        if (layer) layer.remove();
+        return null;
+      }
+      throw error;
+    }
+    if (layer) layer.remove();
+    layer = drawPlan(map, plan);
+    summary.replaceChildren(...summaryOf(plan));
+    trucks.replaceChildren(...plan.trucks.map(truckCard));
+    status.textContent = plan.state === "running" ? "Planning…" : "";
+    return plan;
+  }
+
+  async function planNow() {
+    status.textContent = "Planning…";
+    const started = await api("POST", "/api/v1/ops/rebalancing/plans", {
+      city_id: cityInput.value.trim(),
+    });
+    for (;;) {
+      const plan = await load(started.id);
+      if (!plan || plan.state !== "running") return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  const report = (error) => {
+    status.textContent = error.code === "rebalancing_running"
+      ? "A run for this city is under way; show the latest plan in a moment."
+      : error.message;
+  };
+  controls.addEventListener("submit", (event) => {
+    event.preventDefault();
+    history.replaceState(null, "", `#/rebalancing?city=${encodeURIComponent(cityInput.value.trim())}`);
+    load().catch(report);
+  });
+  controls.querySelector("#plan-now").addEventListener("click", () => planNow().catch(report));
+  await load();
+}
+
+function drawPlan(map, plan) {
+  const features = plan.geojson.features;
+  const layer = L.geoJSON(
+    { type: "FeatureCollection", features: features.filter((f) => f.properties.kind !== "stop") },
+    {
+      // Routes only: hotspots keep the colours their markers were made with.
+      style: (feature) =>
+        feature.properties.kind === "route"
+          ? { color: feature.properties.colour, weight: 4, opacity: 0.85 }
+          : {},
+      pointToLayer: (feature, latlng) => marker(feature.properties, latlng),
+    },
+  );
+  // A truck that comes back to a place gets one marker there, numbered with each visit.
+  const visits = new Map();
+  for (const feature of features.filter((f) => f.properties.kind === "stop")) {
+    const [lon, lat] = feature.geometry.coordinates;
+    const key = `${feature.properties.truck}:${lon}:${lat}`;
+    if (!visits.has(key)) visits.set(key, { latlng: [lat, lon], stops: [] });
+    visits.get(key).stops.push(feature.properties);
+  }
+  for (const { latlng, stops } of visits.values()) stopMarker(stops, latlng).addTo(layer);
+  layer.addTo(map);
+  const bounds = layer.getBounds();
+  if (bounds.isValid()) map.fitBounds(bounds, { padding: [32, 32], maxZoom: 17 });
+  return layer;
+}
+
+function stopMarker(stops, latlng) {
+  const { truck, colour, site } = stops[0];
+  const what = stops
+    .map((stop) => `${stop.seq}: ${stop.bikes > 0 ? "pick up" : "drop"} ${Math.abs(stop.bikes)}`)
+    .join("; ");
+  const label = stops.map((stop) => stop.seq).join(",");
+  return L.marker(latlng, {
+    icon: L.divIcon({
+      className: `stop-marker truck-${truck}`,
+      html: label,
+      iconSize: [Math.max(20, 8 + 7 * label.length), 20],
+    }),
+    title: `Truck ${truck} at ${site}, stop ${what}`,
+    zIndexOffset: 1000,
+  }).on("add", (event) => {
+    event.target.getElement().style.background = colour;
+  });
+}
+
+function marker(properties, latlng) {
+  if (properties.kind === "depot") {
+    return L.marker(latlng, {
+      icon: L.divIcon({ className: "depot-marker", html: "D", iconSize: [22, 22] }),
+      title: "Depot",
+    });
+  }
+  const surplus = properties.surplus;
+  return L.circleMarker(latlng, {
+    className: surplus < 0 ? "hotspot deficit" : "hotspot surplus",
+    radius: 12 + 3 * Math.sqrt(Math.abs(surplus)),
+    color: surplus < 0 ? "#b2182b" : "#2166ac",
+    fillOpacity: 0.3,
+    weight: 2,
+  }).bindTooltip(`${properties.name}: ${surplus < 0 ? `needs ${-surplus}` : `${surplus} too many`}`);
+}
+
+function summaryOf(plan) {
+  const s = plan.summary || {};
+  const lines = [
+    el("h2", {}, `Plan ${plan.version} · ${plan.state}`),
+    el("p", {}, `For the morning of ${s.morning || "—"}; made ${new Date(plan.started_at).toLocaleString()} (${plan.trigger}).`),
+  ];
+  if (plan.state === "failed") lines.push(el("p", { class: "error" }, plan.error));
+  if (plan.state === "ready") {
+    const error = s.forecast_error || {};
+    lines.push(
+      el(
+        "dl",
+        { class: "figures" },
+        el("dt", {}, "Imbalance"), el("dd", { id: "imbalance" }, `${s.imbalance_before} → ${s.imbalance_after} bikes`),
+        el("dt", {}, "Bikes moved"), el("dd", {}, s.bikes_moved),
+        el("dt", {}, "Driving"), el("dd", {}, `${km(s.truck_metres)} by ${s.trucks_used} truck${s.trucks_used === 1 ? "" : "s"}`),
+        el("dt", {}, "Stops left out"), el("dd", {}, s.stops_left_out),
+        el("dt", {}, "Forecast error"),
+        el("dd", {}, `${(error.mean_absolute_error ?? 0).toFixed(1)} trips per hotspot and morning (of ${(error.mean_actual ?? 0).toFixed(1)}), on ${error.days} held-out days`),
+        el("dt", {}, "Distances"), el("dd", {}, s.distances || "great circle"),
+      ),
+    );
+  }
+  return lines;
+}
+
+function truckCard(truck) {
+  const swatch = el("span", { class: "swatch" });
+  swatch.style.background = truck.colour;
+  return el(
+    "article",
+    { class: "card truck", "data-truck": truck.truck },
+    el("h3", {}, swatch, `Truck ${truck.truck}`, el("small", {}, ` ${km(truck.metres)}, ${hours(truck.seconds)}, ${truck.stops.length} stops`)),
+    el(
+      "ol",
+      {},
+      truck.stops.map((stop) =>
+        el(
+          "li",
+          { class: stop.done_at ? "done" : "", "data-seq": stop.seq },
+          `${stop.action === "pick_up" ? "Pick up" : "Drop"} ${Math.abs(stop.bikes)} · ${stop.site}`,
+          stop.done_at ? el("span", { class: "tick", title: `done ${stop.done_at}` }, " ✓") : null,
+        ),
+      ),
+    ),
+  );
+}
+
+const km = (metres) => (metres == null ? "—" : `${(metres / 1000).toFixed(1)} km`);
+const hours = (seconds) =>
+  seconds == null ? "—" : `${Math.floor(seconds / 3600)} h ${String(Math.round((seconds % 3600) / 60)).padStart(2, "0")} min`;

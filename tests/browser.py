@@ -1,0 +1,66 @@
+"""Headless Chromium for the web pages' tests: Debian's own browser (installed by
+`scripts/web.sh browser`), driven by Playwright, with no browser download. Screens are
+kept in var/test-artifacts/screens/ for people to look at."""
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# No sandbox as root; no background traffic to the browser maker's servers.
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts" / "screens"
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+class Tab:
+    """A page in a fresh browser context, with what went wrong in it: script errors,
+    Content-Security-Policy violations, a page or script that failed to load, any 5xx.
+    (An API's 4xx is an answer the page handles, not a fault.)"""
+
+    def __init__(self, browser: Browser, width: int, height: int) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.page: Page = self.context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(str(error)))
+        self.page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # Chromium logs every 4xx and 5xx as "Failed to load resource"; _response judges them.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.problems.append(message.text)
+
+    def _response(self, response: Response) -> None:
+        api = "/api/" in response.url
+        if response.status >= 500 or (response.status >= 400 and not api):
+            self.problems.append(f"{response.status} {response.url}")
+
+    def screenshot(self, name: str) -> Path:
+        SCREENS.mkdir(parents=True, exist_ok=True)
+        path = SCREENS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()

@@ -1,0 +1,33 @@
+"""How the platform serves its web pages: a strict Content-Security-Policy that admits the
+configured tile server and nothing else, the front-end libraries from web/, and nothing
+beyond them."""
+
+from rental.app import create_app
+
+TILES = "https://{s}.tiles.example.org/{z}/{x}/{y}.png"
+
+
+def test_pages_allow_scripts_from_here_and_images_from_the_tile_server(platform):
+    client = create_app({"MAP_TILE_URL": TILES}, platform=platform).test_client()
+
+    page = client.get("/ops/")
+
+    policy = page.headers["Content-Security-Policy"]
+    assert page.status_code == 200 and b'src="/web/ops/console.js"' in page.data
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "img-src 'self' data: https://*.tiles.example.org;" in policy
+    assert client.get("/web-config.json").json["tile_url"] == TILES
+
+
+def test_only_the_listed_front_end_packages_are_served(platform):
+    client = create_app({"MAP_TILE_URL": ""}, platform=platform).test_client()
+
+    leaflet = client.get("/vendor/leaflet/leaflet.js")
+    other = client.get("/vendor/left-pad/index.js")
+    outside = client.get("/vendor/leaflet/../../package.json")
+
+    assert leaflet.status_code == 200 and b"Leaflet" in leaflet.data[:400]
+    assert other.status_code == 404 and other.json["error"]["code"] == "not_found"
+    assert outside.status_code == 404
+    policy = client.get("/ops/").headers["Content-Security-Policy"]
+    assert "img-src 'self' data:;" in policy
