@@ -42,6 +42,8 @@ class Config:
     # and the attribution the tile provider asks for. Empty: maps without a base layer.
     MAP_TILE_URL: str = ""
     MAP_TILE_ATTRIBUTION: str = ""
+    # Where the rider app's map opens when the phone does not share its position: "lon,lat".
+    MAP_CENTER: str = "121.4737,31.2304"
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
@@ -38,8 +39,9 @@ class Tab:
     Content-Security-Policy violations, a page or script that failed to load, any 5xx.
     (An API's 4xx is an answer the page handles, not a fault.)"""
 
-    def __init__(self, browser: Browser, width: int, height: int) -> None:
-        self.context = browser.new_context(viewport={"width": width, "height": height})
+    def __init__(self, browser: Browser, width: int, height: int, **options: Any) -> None:
+        viewport = {"width": width, "height": height}
+        self.context = browser.new_context(viewport=viewport, **options)  # type: ignore[arg-type]
         self.page: Page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", self._console)

@@ -5,12 +5,13 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+import segno
 from flask import current_app, request
 
 from rental.bootstrap import Platform
 from rental.domain.errors import InvalidInput, NotFound
-from rental.domain.pricing import Tariff, describe
-from rental.domain.rentals import Rental
+from rental.domain.pricing import Tariff, describe, fare_for
+from rental.domain.rentals import Rental, RentalState
 
 
 def platform() -> Platform:
@@ -36,8 +37,14 @@ def money(amount_minor: int | None, currency: str) -> dict[str, Any] | None:
     return None if amount_minor is None else {"amount_minor": amount_minor, "currency": currency}
 
 
-def rental_view(rental: Rental) -> dict[str, Any]:
+def rental_view(rental: Rental, now: datetime | None = None) -> dict[str, Any]:
+    """With `now`, a ride under way also shows its fare so far (what ending it now costs,
+    before any parking fee)."""
     tariff = rental.tariff
+    so_far = None
+    if now is not None and rental.state is RentalState.ACTIVE and rental.started_at:
+        riding = max(0, int((now - rental.started_at).total_seconds()))
+        so_far = money(fare_for(riding, tariff), tariff.currency)
     return {
         "id": str(rental.id),
         "state": rental.state.value,
@@ -49,6 +56,7 @@ def rental_view(rental: Rental) -> dict[str, Any]:
         "duration_s": rental.duration_seconds,
         "distance_m": None if rental.distance_m is None else round(rental.distance_m, 1),
         "fare": money(rental.fare_minor, tariff.currency),
+        "fare_so_far": so_far,
         "parking": _parking_view(rental),
         "price": {
             "plan_id": str(rental.plan_id) if rental.plan_id else None,
@@ -66,6 +74,11 @@ def _parking_view(rental: Rental) -> dict[str, Any] | None:
         "out_of_zone_fee": money(rental.out_of_zone_fee_minor, rental.tariff.currency),
         "position_doubt": rental.position_doubt,
     }
+
+
+def qr_image(text: str) -> str:
+    """A QR code of `text` as an SVG data URI: a page shows it with <img>, no script."""
+    return str(segno.make(text, error="m").svg_data_uri(scale=4, border=2))
 
 
 def tariff_view(tariff: Tariff) -> dict[str, Any]:

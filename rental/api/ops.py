@@ -5,8 +5,8 @@ from typing import Any
 from flask import Blueprint, request
 
 from rental.api.auth import requires
-from rental.api.common import json_body, parse_uuid, platform
-from rental.domain.errors import InvalidInput
+from rental.api.common import json_body, parse_uuid, platform, qr_image
+from rental.domain.errors import InvalidInput, NotFound
 from rental.domain.fleet import qr_payload
 from rental.domain.riders import Role
 from rental.services import credit, fleet
@@ -50,8 +50,25 @@ def register_asset() -> tuple[dict[str, Any], int]:
         "lock_id": asset.lock_id,
         "cabinet_id": asset.cabinet_id,
         "slot": asset.slot,
-        "qr": qr_payload(p.config.PUBLIC_BASE_URL, asset.code),
+        **_label(p.config.PUBLIC_BASE_URL, asset.code),
     }, 201
+
+
+@blueprint.get("/assets/<code>/label")
+@requires(Role.OPERATOR)
+def asset_label(code: str) -> dict[str, Any]:
+    """What a printed label carries: the code, and the QR code a rider scans."""
+    p = platform()
+    with p.uow() as uow:
+        asset = uow.assets.by_code(code)
+    if asset is None:
+        raise NotFound(f"no asset {code}", "asset_not_found")
+    return {"code": asset.code, "kind": asset.kind.value, **_label(p.config.PUBLIC_BASE_URL, code)}
+
+
+def _label(base_url: str, code: str) -> dict[str, str]:
+    payload = qr_payload(base_url, code)
+    return {"qr": payload, "qr_image": qr_image(payload)}
 
 
 @blueprint.post("/cabinets")

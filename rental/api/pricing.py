@@ -39,6 +39,7 @@ def quote(code: str) -> dict[str, Any]:
         "code": found.code,
         "kind": found.kind,
         "available": found.available,
+        "unavailable": found.unavailable,
         "price": plan_view(found.plan) if found.plan else None,
         "deposit_due_minor": found.deposit_due_minor,
     }

@@ -7,7 +7,7 @@ import segno
 from flask import Blueprint, Response, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, parse_uuid, platform
+from rental.api.common import json_body, parse_uuid, platform, qr_image
 from rental.domain.disputes import Dispute
 from rental.domain.pricing import format_amount
 from rental.domain.riders import Role
@@ -48,6 +48,7 @@ def receipt_json(rental_id: str) -> dict[str, Any]:
         "disputes": [dispute_view(d) for d in receipt.disputes],
         "url": _receipt_url(rental_id),
         "printable_url": _receipt_url(rental_id) + ".html",
+        "qr": qr_image(_receipt_url(rental_id)),
     }
 
 

@@ -43,20 +43,21 @@ def show_rental(rental_id: str) -> dict[str, Any]:
     wait = _wait_seconds()
     p, rider_id, key = platform(), current_user_id(), parse_uuid(rental_id, "rental")
     if not wait:
-        return rental_view(rentals.rental_of_rider(p.uow(), rider_id, key))
+        return rental_view(rentals.rental_of_rider(p.uow(), rider_id, key), p.now())
     with p.rental_changes.waiting_for(str(key)) as changed:
         rental = rentals.rental_of_rider(p.uow(), rider_id, key)
         if rental.state is RentalState.UNLOCKING and changed.wait(wait):
             rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-    return rental_view(rental)
+    return rental_view(rental, p.now())
 
 
 @blueprint.get("")
 @requires(Role.RIDER)
 def list_rentals() -> dict[str, Any]:
     limit, before_at = page_args(20)
-    found = rentals.rentals_of_rider(platform().uow(), current_user_id(), limit, before_at)
-    return {"rentals": [rental_view(rental) for rental in found]}
+    p = platform()
+    found = rentals.rentals_of_rider(p.uow(), current_user_id(), limit, before_at)
+    return {"rentals": [rental_view(rental, p.now()) for rental in found]}
 
 
 @blueprint.get("/<rental_id>/trace")

@@ -87,6 +87,7 @@ class Quote:
     available: bool
     plan: PricingPlan | None
     deposit_due_minor: int  # what this rider must still pay as deposit before riding
+    unavailable: list[str]  # why not, when not available: fleet.Unavailable, or no_price
 
 
 def quote(
@@ -111,8 +112,12 @@ def quote(
         target.taken,
         held is not None and held.is_live(now) and held.rider_id != rider_id,
     )
-    available = not unavailable_because(condition, now, policy) and target.plan is not None
-    return Quote(code, target.asset.kind.value, available, target.plan, deposit_due(target))
+    why_not = [reason.value for reason in unavailable_because(condition, now, policy)]
+    if target.plan is None:
+        why_not.append("no_price")
+    return Quote(
+        code, target.asset.kind.value, not why_not, target.plan, deposit_due(target), why_not
+    )
 
 
 def deposit_due(target: ScanTarget) -> int:

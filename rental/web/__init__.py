@@ -1,5 +1,5 @@
-"""The web pages the platform serves: the operator console at /ops/ (and, beside it, the
-rider app). They are static files that speak only the public JSON API; this blueprint
+"""The web pages the platform serves: the rider app at /app/ (an installable PWA) and the
+operator console at /ops/. They are static files that speak only the public JSON API; this blueprint
 serves them, the front-end libraries installed from the npm registry (web/), and the
 map settings the pages need.
 
@@ -18,7 +18,7 @@ STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
-VENDORED = {"leaflet": "leaflet/dist"}
+VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
 
 blueprint = Blueprint("web", __name__, static_folder=None)
 
@@ -26,6 +26,25 @@ blueprint = Blueprint("web", __name__, static_folder=None)
 @blueprint.get("/ops/")
 def operator_console() -> Response:
     return _page("ops/index.html")
+
+
+@blueprint.get("/app/")
+def rider_app() -> Response:
+    return _page("app/index.html")
+
+
+@blueprint.get("/app/manifest.webmanifest")
+def rider_app_manifest() -> Response:
+    return send_from_directory(
+        STATIC / "app", "manifest.webmanifest", mimetype="application/manifest+json", max_age=300
+    )
+
+
+@blueprint.get("/app/sw.js")
+def rider_app_worker() -> Response:
+    # Served from /app/ so that it may control the app's pages; never cached by HTTP, so a
+    # new release reaches phones on their next start.
+    return send_from_directory(STATIC / "app", "sw.js", mimetype="text/javascript", max_age=0)
 
 
 @blueprint.get("/web/<path:name>")
@@ -41,9 +60,14 @@ def vendored(package: str, name: str) -> Response:
 
 
 @blueprint.get("/web-config.json")
-def web_config() -> dict[str, str]:
+def web_config() -> dict[str, object]:
     config = current_app.config
-    return {"tile_url": config["MAP_TILE_URL"], "tile_attribution": config["MAP_TILE_ATTRIBUTION"]}
+    lon, lat = (float(part) for part in config["MAP_CENTER"].split(","))
+    return {
+        "tile_url": config["MAP_TILE_URL"],
+        "tile_attribution": config["MAP_TILE_ATTRIBUTION"],
+        "center": {"lon": lon, "lat": lat},
+    }
 
 
 def _page(name: str) -> Response:

@@ -29,7 +29,15 @@ def browser():
 
 @pytest.fixture
 def tab(browser):
-    """A desktop-sized tab; the rider app's tests ask for a phone-sized one."""
+    """A desktop-sized tab, for the operator console."""
     opened = Tab(browser, 1280, 860)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A small phone's screen (360 x 740 CSS pixels, touch), in English."""
+    opened = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
     yield opened
     opened.close()

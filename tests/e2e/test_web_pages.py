@@ -31,3 +31,23 @@ def test_only_the_listed_front_end_packages_are_served(platform):
     assert outside.status_code == 404
     policy = client.get("/ops/").headers["Content-Security-Policy"]
     assert "img-src 'self' data:;" in policy
+
+
+def test_the_rider_app_is_installable_from_its_own_scope(platform):
+    client = create_app({"MAP_TILE_URL": ""}, platform=platform).test_client()
+
+    page = client.get("/app/")
+    manifest = client.get("/app/manifest.webmanifest")
+    worker = client.get("/app/sw.js")
+
+    assert page.status_code == 200 and b'rel="manifest"' in page.data
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert manifest.mimetype == "application/manifest+json"
+    assert manifest.json["start_url"].startswith("/app/") and manifest.json["scope"] == "/app/"
+    sizes = {icon["sizes"] for icon in manifest.json["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    for icon in manifest.json["icons"]:
+        assert client.get(icon["src"]).status_code == 200
+    assert worker.mimetype == "text/javascript" and b'addEventListener("fetch"' in worker.data
+    assert client.get("/vendor/jsqr/jsQR.js").status_code == 200
+    assert client.get("/web-config.json").json["center"] == {"lon": 121.4737, "lat": 31.2304}

@@ -13,7 +13,7 @@ async function tileSettings() {
 }
 
 export async function makeMap(container) {
-  const map = L.map(container, { zoomSnap: 0.25 });
+  const map = L.map(container, { zoomSnap: 0.25, maxZoom: 19 });
   const { tile_url: url, tile_attribution: attribution } = await tileSettings();
   if (url) L.tileLayer(url, { attribution, maxZoom: 19 }).addTo(map);
   else container.classList.add("no-tiles");

@@ -1,0 +1,679 @@
+// The rider app: a small-screen-first single page over the public API. Screens are picked
+// by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
+import { api, ApiError, el, session, signIn } from "../common/api.js";
+import { makeMap } from "../common/map.js";
+import { chooseLanguage, currentLanguage, explain, label, languages, loadMessages, money, t } from "./i18n.js";
+
+const main = document.getElementById("main");
+const POLL_MS = 2000;
+let leaving = () => {}; // stops the current screen's timers when another one opens
+
+const SCREENS = {
+  map: mapScreen,
+  scan: scanScreen,
+  unlock: unlockScreen,
+  trip: tripScreen,
+  receipt: receiptScreen,
+  trips: tripsScreen,
+  wallet: walletScreen,
+  hold: holdScreen,
+  me: meScreen,
+  report: reportScreen,
+};
+const OPEN = { signin: signInScreen, signup: signUpScreen };
+
+function go(path) {
+  location.hash = `#/${path}`;
+}
+
+async function show() {
+  leaving();
+  leaving = () => {};
+  const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  const signedIn = session.token() && session.role() === "rider";
+  const screen = signedIn ? SCREENS[name || "map"] : OPEN[name] || signInScreen;
+  document.getElementById("tabs").hidden = !signedIn;
+  for (const tab of document.querySelectorAll("#tabs a")) {
+    tab.classList.toggle("current", tab.dataset.screen === (name || "map"));
+    tab.querySelector("span").textContent = t(`nav.${tab.dataset.screen}`);
+  }
+  main.replaceChildren();
+  if (!screen) return go("map");
+  try {
+    await screen(...rest.map(decodeURIComponent));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      session.signOut();
+      return go("signin");
+    }
+    main.append(notice(error));
+  }
+}
+
+function notice(error) {
+  return el("p", { class: "notice error", role: "alert" }, error instanceof ApiError ? explain(error) : String(error));
+}
+
+function screenTitle(key) {
+  return el("h1", {}, t(key));
+}
+
+function key() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+}
+
+function every(ms, task) {
+  let stopped = false;
+  const timer = setInterval(() => !stopped && task(), ms);
+  const previous = leaving;
+  leaving = () => {
+    stopped = true;
+    clearInterval(timer);
+    previous();
+  };
+}
+
+// --- signing in -----------------------------------------------------------------------
+
+function credentialsForm(titleKey, submitKey, withName, onSubmit, otherKey, otherPath) {
+  const message = el("p", { class: "error", role: "alert", id: "form-error" });
+  const form = el(
+    "form",
+    { class: "card stack", id: "credentials" },
+    screenTitle(titleKey),
+    withName ? el("label", {}, t("signup.name"), el("input", { name: "name", autocomplete: "name", required: true })) : null,
+    el("label", {}, t("signin.phone"), el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true })),
+    el(
+      "label",
+      {},
+      t("signin.password"),
+      el("input", { name: "password", type: "password", autocomplete: withName ? "new-password" : "current-password", required: true }),
+    ),
+    el("button", { type: "submit", class: "primary" }, t(submitKey)),
+    message,
+    el("a", { href: `#/${otherPath}` }, t(otherKey)),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      await onSubmit(data);
+      go("map");
+    } catch (error) {
+      message.textContent = explain(error);
+    }
+  });
+  return form;
+}
+
+async function signInScreen() {
+  main.append(
+    credentialsForm("signin.title", "signin.submit", false, async ({ phone, password }) => {
+      const answer = await signIn(phone, password);
+      if (answer.role !== "rider") {
+        session.signOut();
+        throw new ApiError(403, "other", "this account is an operator's: use the console at /ops/");
+      }
+    }, "signin.to_signup", "signup"),
+  );
+}
+
+async function signUpScreen() {
+  main.append(
+    credentialsForm("signup.title", "signup.submit", true, async ({ name, phone, password }) => {
+      await api("POST", "/api/v1/riders", { name, phone, password });
+      await signIn(phone, password);
+    }, "signup.to_signin", "signin"),
+  );
+}
+
+// --- the map ----------------------------------------------------------------------------
+
+async function mapScreen() {
+  const box = el("div", { class: "map", id: "map" });
+  const status = el("p", { class: "notice", id: "map-status" }, t("map.locating"));
+  const sheet = el("section", { class: "sheet", id: "vehicle" });
+  main.append(box, status, sheet);
+  const map = await makeMap(box);
+  const markers = L.layerGroup().addTo(map);
+  const { center } = await fetch("/web-config.json").then((answer) => answer.json());
+
+  let first = true;
+  async function load() {
+    const { lat, lng } = map.getCenter();
+    const found = await api("GET", `/api/v1/vehicles/nearby?lat=${lat}&lon=${lng}&radius_m=1500&limit=50`);
+    markers.clearLayers();
+    for (const vehicle of found.vehicles) {
+      L.marker([vehicle.position.lat, vehicle.position.lon], {
+        icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
+        title: vehicle.code,
+      })
+        .on("click", () => showVehicle(sheet, vehicle))
+        .addTo(markers);
+    }
+    status.textContent = found.vehicles.length ? "" : t("map.none");
+    if (first && found.vehicles.length) {
+      // Open on where the rider is and the nearest few vehicles, all in sight.
+      first = false;
+      const near = found.vehicles.slice(0, 3).map((v) => [v.position.lat, v.position.lon]);
+      map.fitBounds(L.latLngBounds([[lat, lng], ...near]).pad(0.25), { maxZoom: 17, animate: false });
+    }
+  }
+
+  // No animation: a zoom animation still running would undo the fit to the first vehicles.
+  map.setView([center.lat, center.lon], 16, { animate: false });
+  if (navigator.geolocation) {
+    navigator.geolocation.getCurrentPosition(
+      (where) => map.setView([where.coords.latitude, where.coords.longitude], 16),
+      () => {},
+      { timeout: 5000, maximumAge: 60000 },
+    );
+  }
+  map.on("moveend", () => load().catch((error) => status.replaceChildren(notice(error))));
+  await load();
+}
+
+function showVehicle(sheet, vehicle) {
+  sheet.replaceChildren(
+    el("h2", {}, `${t(`kind.${vehicle.kind}`)} ${vehicle.code}`),
+    el(
+      "p",
+      {},
+      t("vehicle.away", { m: Math.round(vehicle.distance_m) }),
+      vehicle.battery_pct == null ? null : ` · ${t("vehicle.battery", { pct: vehicle.battery_pct })}`,
+    ),
+    vehicle.price ? el("p", { class: "price" }, vehicle.price.summary) : null,
+    el(
+      "div",
+      { class: "actions" },
+      el("button", { class: "primary", onclick: () => go(`unlock/${vehicle.code}`) }, t("vehicle.ride")),
+      el("button", { onclick: () => reserve(sheet, vehicle.code) }, t("vehicle.reserve")),
+    ),
+  );
+}
+
+async function reserve(sheet, code) {
+  try {
+    const hold = await api("POST", "/api/v1/reservations", { code, idempotency_key: key() });
+    sheet.append(el("p", { class: "notice ok" }, t("reservation.made", { time: clock(hold.expires_at) })));
+    go("hold");
+  } catch (error) {
+    sheet.append(notice(error));
+  }
+}
+
+// --- scanning ---------------------------------------------------------------------------
+
+// A QR code holds https://.../q/<code>; typed codes come bare.
+function codeFrom(text) {
+  const match = /\/q\/([^/?#\s]+)/.exec(text);
+  return (match ? match[1] : text).trim().toUpperCase();
+}
+
+async function scanScreen() {
+  const video = el("video", { playsinline: true, muted: true, class: "camera" });
+  const status = el("p", { class: "notice" }, t("scan.hint"));
+  const form = el(
+    "form",
+    { class: "stack", id: "type-code" },
+    el("label", {}, t("scan.type"), el("input", { name: "code", placeholder: t("scan.code"), autocapitalize: "characters", required: true })),
+    el("button", { type: "submit", class: "primary" }, t("scan.go")),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    go(`unlock/${encodeURIComponent(codeFrom(new FormData(form).get("code")))}`);
+  });
+  main.append(screenTitle("scan.title"), video, status, form);
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    video.srcObject = stream;
+    await video.play();
+    const previous = leaving;
+    leaving = () => {
+      stream.getTracks().forEach((track) => track.stop());
+      previous();
+    };
+    readCodes(video, (text) => go(`unlock/${encodeURIComponent(codeFrom(text))}`));
+  } catch {
+    video.hidden = true;
+    status.textContent = t("scan.no_camera");
+  }
+}
+
+// The browser's own BarcodeDetector where it has one; jsQR on frames otherwise.
+function readCodes(video, found) {
+  const detector = "BarcodeDetector" in window ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+  const canvas = document.createElement("canvas");
+  let done = false;
+  const previous = leaving;
+  leaving = () => {
+    done = true;
+    previous();
+  };
+  async function look() {
+    if (done || !video.videoWidth) return !done && requestAnimationFrame(look);
+    let text = null;
+    if (detector) {
+      const codes = await detector.detect(video).catch(() => []);
+      text = codes.length ? codes[0].rawValue : null;
+    } else if (window.jsQR) {
+      canvas.width = video.videoWidth;
+      canvas.height = video.videoHeight;
+      const context = canvas.getContext("2d", { willReadFrequently: true });
+      context.drawImage(video, 0, 0);
+      const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+      text = window.jsQR(frame.data, frame.width, frame.height)?.data ?? null;
+    }
+    if (text) {
+      done = true;
+      found(text);
+    } else {
+      setTimeout(() => requestAnimationFrame(look), 150);
+    }
+  }
+  requestAnimationFrame(look);
+}
+
+// --- unlocking --------------------------------------------------------------------------
+
+async function unlockScreen(code) {
+  const quote = await api("GET", `/api/v1/assets/${encodeURIComponent(code)}/quote`);
+  const price = quote.price;
+  const status = el("p", { class: "notice", id: "unlock-status", role: "status" });
+  const actions = el("div", { class: "actions" });
+  main.append(
+    screenTitle("unlock.title"),
+    el(
+      "section",
+      { class: "card" },
+      el("h2", {}, `${t(`kind.${quote.kind}`)} ${quote.code}`),
+      price ? el("p", { class: "price", id: "price" }, `${t("unlock.price")}: ${price.summary}`) : null,
+      depositRule(quote),
+    ),
+    actions,
+    status,
+  );
+  if (!quote.available) {
+    const why = quote.unavailable[0];
+    status.replaceChildren(el("span", { role: "alert", class: "error" }, why ? t(`unavailable.${why}`) : t("unlock.unavailable")));
+    return;
+  }
+  if (quote.deposit_due_minor > 0) {
+    actions.append(
+      el("button", { class: "primary", id: "pay-deposit", onclick: () => payDeposit(price, status) }, t("unlock.pay_deposit")),
+    );
+    return;
+  }
+  const button = el("button", { class: "primary big", id: "unlock" }, t("unlock.unlock"));
+  const idempotencyKey = key(); // one key per screen: a double tap is one rental
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = t("unlock.opening");
+    status.classList.add("busy");
+    try {
+      let rental = await api("POST", "/api/v1/rentals", { qr: quote.code, idempotency_key: idempotencyKey });
+      while (rental.state === "unlocking") {
+        rental = await api("GET", `/api/v1/rentals/${rental.id}?wait=10`);
+      }
+      status.classList.remove("busy");
+      if (rental.state === "active") {
+        status.textContent = t("unlock.opened");
+        go(`trip/${rental.id}`);
+      } else {
+        status.replaceChildren(notice(new ApiError(409, rental.failure_reason || "other", rental.failure_reason)));
+        button.disabled = false;
+      }
+    } catch (error) {
+      status.classList.remove("busy");
+      status.replaceChildren(notice(error));
+      button.disabled = false;
+    }
+  });
+  actions.append(button);
+}
+
+function depositRule(quote) {
+  const price = quote.price;
+  if (!price || !price.deposit_minor) return el("p", { id: "deposit" }, t("unlock.deposit_none"));
+  if (quote.deposit_due_minor <= 0) return el("p", { id: "deposit" }, t("unlock.deposit_none"));
+  const amount = money({ amount_minor: quote.deposit_due_minor, currency: price.currency });
+  return el(
+    "p",
+    { id: "deposit", class: "warning" },
+    t("unlock.deposit_due", { amount }),
+    price.deposit_waiver_score != null ? ` ${t("unlock.deposit_waiver", { score: price.deposit_waiver_score })}` : null,
+  );
+}
+
+async function payDeposit(price, status) {
+  try {
+    const order = await api("POST", "/api/v1/deposits", {
+      city_id: price.city_id,
+      kind: price.kind,
+      idempotency_key: key(),
+    });
+    status.textContent = t("wallet.paying");
+    window.open(order.pay_url, "_blank", "noopener");
+    await untilPaid(order.id);
+    show();
+  } catch (error) {
+    status.replaceChildren(notice(error));
+  }
+}
+
+async function untilPaid(orderId) {
+  for (;;) {
+    const order = await api("GET", `/api/v1/payments/${orderId}`);
+    if (order.state !== "pending") return order;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+// --- the ride ---------------------------------------------------------------------------
+
+async function tripScreen(rentalId) {
+  const time = el("strong", { id: "trip-time" }, "0:00");
+  const distance = el("strong", { id: "trip-distance" }, "0 m");
+  const fare = el("strong", { id: "trip-fare" }, "—");
+  const box = el("div", { class: "map small", id: "trip-map" });
+  main.append(
+    screenTitle("trip.title"),
+    el(
+      "dl",
+      { class: "figures" },
+      el("div", {}, el("dt", {}, t("trip.time")), el("dd", {}, time)),
+      el("div", {}, el("dt", {}, t("trip.distance")), el("dd", {}, distance)),
+      el("div", {}, el("dt", {}, t("trip.fare")), el("dd", {}, fare)),
+    ),
+    box,
+    el("p", { class: "notice" }, t("trip.end_hint")),
+  );
+  const map = await makeMap(box);
+  const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
+  let started = null;
+
+  async function refresh() {
+    const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
+    if (rental.state === "ended") return go(`receipt/${rentalId}`);
+    started = rental.started_at ? new Date(rental.started_at) : started;
+    fare.textContent = money(rental.fare_so_far);
+    const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
+    const points = trace.geometry ? trace.geometry.coordinates.map(([lon, lat]) => [lat, lon]) : [];
+    if (trace.geometry && trace.geometry.type === "Point") points.splice(0, points.length, [trace.geometry.coordinates[1], trace.geometry.coordinates[0]]);
+    path.setLatLngs(points);
+    if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17 });
+    distance.textContent = `${Math.round(trace.properties.distance_m ?? metres(points))} m`;
+  }
+  every(1000, () => {
+    if (started) time.textContent = elapsed((Date.now() - started) / 1000);
+  });
+  every(POLL_MS, () => refresh().catch(() => {}));
+  await refresh();
+}
+
+function metres(points) {
+  let total = 0;
+  for (let i = 1; i < points.length; i++) total += L.latLng(points[i - 1]).distanceTo(points[i]);
+  return total;
+}
+
+function elapsed(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, "0");
+  return `${h ? `${h}:` : ""}${mm}:${String(s % 60).padStart(2, "0")}`;
+}
+
+function clock(iso) {
+  return new Date(iso).toLocaleTimeString(currentLanguage(), { hour: "2-digit", minute: "2-digit" });
+}
+
+async function receiptScreen(rentalId) {
+  const status = el("p", { class: "notice busy" }, t("receipt.waiting"));
+  main.append(screenTitle("receipt.title"), status);
+  let receipt;
+  for (;;) {
+    try {
+      receipt = await api("GET", `/api/v1/rentals/${rentalId}/receipt`);
+      break;
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === "receipt_not_ready")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+  const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
+  const amount = (minor) => money({ amount_minor: minor, currency: receipt.currency });
+  const parking = rental.parking;
+  status.remove();
+  main.append(
+    el(
+      "section",
+      { class: "card receipt", id: "receipt" },
+      el("h2", {}, `${t(`kind.${receipt.asset.kind}`)} ${receipt.asset.code}`),
+      el("p", {}, `${elapsed(receipt.duration_s || 0)} · ${Math.round(receipt.distance_m || 0)} m`),
+      el("table", {}, receipt.lines.map((line) => el("tr", {}, el("td", {}, line.label), el("td", { class: "amount" }, amount(line.amount_minor))))),
+      el("p", { class: "total", id: "receipt-total" }, `${t("receipt.total")}: ${amount(receipt.total_minor)}`),
+      el("p", {}, `${t("receipt.paid")}: ${amount(receipt.paid_from_wallet_minor)}`),
+      receipt.owed_minor ? el("p", { class: "warning" }, `${t("receipt.owed")}: ${amount(receipt.owed_minor)}`) : null,
+      receipt.refunded_minor ? el("p", {}, `${t("receipt.refunded")}: ${amount(receipt.refunded_minor)}`) : null,
+      parking
+        ? el(
+            "p",
+            { id: "parking", class: parking.outcome === "ok" ? "ok" : "warning" },
+            t(`parking.${parking.outcome}`, { fee: money(parking.out_of_zone_fee) }),
+          )
+        : null,
+      el("img", { src: receipt.qr, alt: t("receipt.number", { number: receipt.number }), class: "qr", id: "receipt-qr" }),
+      el("p", { class: "muted" }, t("receipt.number", { number: receipt.number })),
+      el("a", { href: receipt.printable_url, target: "_blank", rel: "noopener" }, t("receipt.printable")),
+    ),
+  );
+}
+
+async function tripsScreen() {
+  const { rentals } = await api("GET", "/api/v1/rentals?limit=50");
+  main.append(screenTitle("trips.title"));
+  if (!rentals.length) return main.append(el("p", { class: "notice" }, t("trips.none")));
+  main.append(
+    el(
+      "ul",
+      { class: "list", id: "trips" },
+      rentals.map((rental) =>
+        el(
+          "li",
+          {},
+          el(
+            "a",
+            { href: rental.state === "active" ? `#/trip/${rental.id}` : rental.state === "ended" ? `#/receipt/${rental.id}` : "#/trips" },
+            el("span", {}, new Date(rental.requested_at).toLocaleString(currentLanguage())),
+            el("span", { class: "amount" }, rental.state === "ended" ? money(rental.fare) : rental.state),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+// --- money --------------------------------------------------------------------------
+
+const TOP_UPS = [1000, 2000, 5000];
+
+async function walletScreen() {
+  const [{ wallets }, { postings }] = await Promise.all([
+    api("GET", "/api/v1/wallet"),
+    api("GET", "/api/v1/wallet/transactions?limit=20"),
+  ]);
+  const wallet = wallets[0] || { currency: "CNY", balance_minor: 0, deposit_minor: 0, debt_minor: 0 };
+  const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
+  const status = el("p", { class: "notice", id: "wallet-status", role: "status" });
+  main.append(
+    screenTitle("wallet.title"),
+    el(
+      "section",
+      { class: "card" },
+      el("p", { class: "balance" }, t("wallet.balance"), el("strong", { id: "balance" }, amount(wallet.balance_minor))),
+      wallet.deposit_minor ? el("p", {}, `${t("wallet.deposit")}: ${amount(wallet.deposit_minor)}`) : null,
+      wallet.debt_minor ? el("p", { class: "warning" }, `${t("wallet.debt")}: ${amount(wallet.debt_minor)}`) : null,
+    ),
+    el(
+      "section",
+      { class: "actions" },
+      TOP_UPS.map((minor) =>
+        el("button", { class: "primary", onclick: () => topUp(minor, wallet.currency, status) }, `${t("wallet.top_up")} ${amount(minor)}`),
+      ),
+    ),
+    status,
+    el("h2", {}, t("wallet.history")),
+    el(
+      "ul",
+      { class: "list" },
+      postings.map((posting) =>
+        el(
+          "li",
+          {},
+          el("span", {}, `${new Date(posting.created_at).toLocaleDateString(currentLanguage())} ${label("txn", posting.transaction_kind)}`),
+          el("span", { class: "amount" }, money({ amount_minor: posting.amount_minor, currency: posting.currency })),
+        ),
+      ),
+    ),
+  );
+}
+
+async function topUp(minor, currency, status) {
+  try {
+    const order = await api("POST", "/api/v1/wallet/top-ups", { amount_minor: minor, currency, idempotency_key: key() });
+    status.textContent = t("wallet.paying");
+    window.open(order.pay_url, "_blank", "noopener");
+    const paid = await untilPaid(order.id);
+    if (paid.state === "paid") {
+      await show();
+      document.getElementById("wallet-status").textContent = t("wallet.paid");
+    }
+  } catch (error) {
+    status.replaceChildren(notice(error));
+  }
+}
+
+// --- holds, reports, credit -------------------------------------------------------------
+
+async function holdScreen() {
+  main.append(screenTitle("reservation.title"));
+  let hold;
+  try {
+    hold = await api("GET", "/api/v1/reservations/current");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return main.append(notice(error));
+    throw error;
+  }
+  main.append(
+    el(
+      "section",
+      { class: "card", id: "hold" },
+      el("p", {}, t("reservation.until", { time: clock(hold.expires_at) })),
+      el("p", { class: "muted" }, t("reservation.cost", { price: money(hold.price_per_minute) })),
+      el(
+        "button",
+        {
+          onclick: async () => {
+            await api("POST", `/api/v1/reservations/${hold.id}/cancel`);
+            go("map");
+          },
+        },
+        t("reservation.cancel"),
+      ),
+    ),
+  );
+}
+
+const CATEGORIES = ["brakes", "tyre", "chain", "seat", "lights", "lock", "qr_code", "battery", "other"];
+
+async function reportScreen(code = "") {
+  const message = el("p", { role: "status", id: "report-status" });
+  const form = el(
+    "form",
+    { class: "card stack", id: "report" },
+    el("label", {}, t("report.code"), el("input", { name: "code", value: code, required: true, autocapitalize: "characters" })),
+    el(
+      "label",
+      {},
+      t("report.category"),
+      el("select", { name: "category" }, CATEGORIES.map((name) => el("option", { value: name }, t(`category.${name}`)))),
+    ),
+    el("label", {}, t("report.note"), el("textarea", { name: "note", maxlength: 500, rows: 3 })),
+    el("button", { type: "submit", class: "primary" }, t("report.submit")),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    try {
+      await api("POST", "/api/v1/damage-reports", { ...data, code: codeFrom(data.code), note: data.note || undefined });
+      message.className = "ok";
+      message.textContent = t("report.sent");
+    } catch (error) {
+      message.replaceChildren(notice(error));
+    }
+  });
+  main.append(screenTitle("report.title"), form);
+}
+
+async function meScreen() {
+  const credit = await api("GET", "/api/v1/me/credit");
+  const picker = el(
+    "select",
+    { id: "language" },
+    Object.entries(languages).map(([code, name]) => el("option", { value: code, selected: code === currentLanguage() }, name)),
+  );
+  picker.addEventListener("change", async () => {
+    chooseLanguage(picker.value);
+    await loadMessages();
+    show();
+  });
+  main.append(
+    screenTitle("me.title"),
+    el(
+      "section",
+      { class: "card", id: "credit" },
+      el("h2", {}, t("me.credit")),
+      el("p", { class: "score" }, el("strong", { id: "score" }, credit.score), ` ${t("me.credit_range", credit.range)}`),
+      credit.history.length
+        ? el(
+            "ul",
+            { class: "list" },
+            credit.history.map((event) =>
+              el(
+                "li",
+                {},
+                el("span", {}, t(`credit.${event.reason}`)),
+                el("span", { class: event.delta < 0 ? "amount warning" : "amount ok" }, `${event.delta > 0 ? "+" : ""}${event.delta}`),
+              ),
+            ),
+          )
+        : el("p", { class: "muted" }, t("me.credit_none")),
+    ),
+    el("p", {}, el("a", { href: "#/report" }, t("me.report"))),
+    el("label", { class: "inline" }, t("me.language"), picker),
+    el(
+      "p",
+      {},
+      el(
+        "button",
+        {
+          onclick: () => {
+            session.signOut();
+            go("signin");
+          },
+        },
+        t("me.sign_out"),
+      ),
+    ),
+  );
+}
+
+// --- start ------------------------------------------------------------------------------
+
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+await loadMessages();
+document.title = t("app.title");
+window.addEventListener("hashchange", show);
+show();

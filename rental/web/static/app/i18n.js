@@ -1,0 +1,50 @@
+// Words from message files (messages/<language>.json): English and Simplified Chinese. The
+// language is the rider's choice, else the browser's, else English.
+const LANGUAGES = { en: "English", "zh-CN": "简体中文" };
+const CHOSEN = "rental.language";
+let messages = {};
+let fallback = {};
+
+export const languages = LANGUAGES;
+
+export function currentLanguage() {
+  const chosen = localStorage.getItem(CHOSEN);
+  if (chosen && chosen in LANGUAGES) return chosen;
+  return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh-CN" : "en";
+}
+
+export async function loadMessages(language = currentLanguage()) {
+  const load = (name) => fetch(`/web/app/messages/${name}.json`).then((answer) => answer.json());
+  [messages, fallback] = await Promise.all([load(language), load("en")]);
+  document.documentElement.lang = language;
+}
+
+export function chooseLanguage(language) {
+  localStorage.setItem(CHOSEN, language);
+}
+
+// t("vehicle.battery", {pct: 80}) -> "Battery 80%"
+export function t(key, values = {}) {
+  const text = messages[key] ?? fallback[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (name in values ? String(values[name]) : `{${name}}`));
+}
+
+// The words for a value from the service (a transaction's kind, say), or the value itself.
+export function label(prefix, value) {
+  const key = `${prefix}.${value}`;
+  return key in messages || key in fallback ? t(key) : value;
+}
+
+// What a rider can do about an error, in their words; the service's own text otherwise.
+export function explain(error) {
+  const key = `error.${error.code}`;
+  return key in messages || key in fallback ? t(key) : t("error.other", { message: error.message });
+}
+
+// {amount_minor, currency} as the rider reads money: "¥2.50", "CN¥2.50".
+export function money(amount) {
+  if (!amount) return "—";
+  const format = new Intl.NumberFormat(currentLanguage(), { style: "currency", currency: amount.currency });
+  const digits = format.resolvedOptions().maximumFractionDigits;
+  return format.format(amount.amount_minor / 10 ** digits);
+}

@@ -1,0 +1,88 @@
+"""The rider app in a real browser on a small phone screen: a whole ride as a rider makes
+it, with the simulated lock confirming the unlock; and errors in plain words."""
+
+import re
+
+from playwright.sync_api import expect
+
+from rental.domain.riders import Role
+from tests.e2e.test_ride import ROUTE
+from tests.helpers import RIDER_PASSWORD, make_user
+
+
+def signed_in(phone, system, credit_minor=1000):
+    rider = make_user(system.platform, Role.RIDER, credit_minor)
+    phone.page.goto(f"{system.url}/app/")
+    phone.page.fill("input[name=phone]", rider.phone)
+    phone.page.fill("input[name=password]", RIDER_PASSWORD)
+    phone.page.click("#credentials button[type=submit]")
+    phone.page.wait_for_selector("#tabs a.current[data-screen=map]")
+    return rider
+
+
+def test_a_rider_finds_a_bike_unlocks_it_rides_and_gets_the_receipt(system, phone):
+    code, lock = system.bike()
+    signed_in(phone, system)
+    page = phone.page
+
+    page.click(f".vehicle-marker[title='{code}']")
+    page.wait_for_selector(f"#vehicle h2:has-text('{code}')")
+    phone.screenshot("app-1-map")
+    page.click("#vehicle button.primary")
+    page.wait_for_selector("#unlock")
+    assert (
+        "1.50" in page.inner_text("#price") and page.inner_text("#deposit") == "No deposit needed."
+    )
+    phone.screenshot("app-2-unlock")
+
+    page.click("#unlock")
+    page.wait_for_url(re.compile(r"#/trip/"))
+    assert not lock.logic.locked  # the lock opened for real
+    expect(page.locator("#trip-fare")).to_have_text("CN¥1.50")
+    lock.ride([tuple(point) for point in ROUTE], interval_s=0.05)
+    expect(page.locator("#trip-distance")).to_have_text(re.compile(r"^1\d{3} m$"), timeout=10_000)
+    phone.screenshot("app-3-trip")
+    lock.close()
+
+    page.wait_for_selector("#receipt-total", timeout=15_000)
+    assert page.inner_text("#receipt-total") == "Total: CN¥1.50"
+    assert page.get_attribute("#receipt-qr", "src").startswith("data:image/svg+xml")
+    assert page.inner_text("#parking") == "Parked well."
+    phone.screenshot("app-4-receipt")
+
+    page.click("#tabs a[data-screen=wallet]")
+    page.wait_for_selector("#balance")
+    assert page.inner_text("#balance") == "CN¥8.50"
+    page.click("#tabs a[data-screen=trips]")
+    expect(page.locator("#trips li")).to_have_count(1)
+    assert phone.problems == []
+
+
+def test_a_rider_reads_the_app_in_chinese(system, phone):
+    signed_in(phone, system)
+    page = phone.page
+
+    page.click("#tabs a[data-screen=me]")
+    page.select_option("#language", "zh-CN")
+
+    page.wait_for_selector("h1:has-text('我的')")
+    assert page.inner_text("#tabs a[data-screen=map] span") == "地图"
+    assert page.inner_text("#score") == "600"
+    phone.screenshot("app-5-me-zh")
+    assert phone.problems == []
+
+
+def test_a_lock_that_is_offline_is_explained_in_plain_words(system, phone):
+    code, lock = system.bike()
+    lock.go_offline()
+    system.wait_presence(lock.lock_id, online=False)
+    signed_in(phone, system)
+    page = phone.page
+
+    page.goto(f"{system.url}/app/#/unlock/{code}")
+
+    page.wait_for_selector("#unlock-status [role=alert]")
+    assert page.inner_text("#unlock-status") == (
+        "This lock is offline right now. Try another vehicle nearby."
+    )
+    assert page.locator("#unlock").count() == 0 and phone.problems == []
