@@ -120,7 +120,7 @@ class LiveSystem:
             operator,
         )
         assert asset.status_code == 201, asset.text
-        lock = self._go_online(device)
+        lock = self.go_online(device)
         lock.logic.faults = Faults(**faults)  # type: ignore[arg-type]
         return code, lock
 
@@ -134,7 +134,7 @@ class LiveSystem:
             item = {"code": code, "kind": kind, "city_id": CITY, "cabinet_id": device["lock_id"]}
             answer = self.post("/api/v1/ops/assets", {**item, "slot": slot}, operator)
             assert answer.status_code == 201, answer.text
-        return self._go_online(device, {n: items.get(n) for n in range(1, slots + 1)})
+        return self.go_online(device, {n: items.get(n) for n in range(1, slots + 1)})
 
     def _provision(self) -> tuple[Rider, dict[str, Any]]:
         make_city(self.platform)
@@ -145,7 +145,7 @@ class LiveSystem:
         assert provisioned.status_code == 201, provisioned.text
         return operator, dict(provisioned.json())
 
-    def _go_online(
+    def go_online(
         self, device: dict[str, Any], slots: dict[int, str | None] | None = None
     ) -> SimulatedLock:
         secrets = LockSecrets(

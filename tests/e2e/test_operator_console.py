@@ -1,9 +1,14 @@
 """The operator console in a real browser (headless Chromium): signing in, and the
 rebalancing plan made from the page and shown on its map, route by route."""
 
+import uuid
+
+from playwright.sync_api import expect
+
 from rebalancing import job
 from rental.domain.riders import Role
-from tests.helpers import RIDER_PASSWORD, make_user
+from tests.helpers import CITY as HELPER_CITY
+from tests.helpers import RIDER_PASSWORD, make_city, make_user
 from tests.integration.test_rebalancing import CITY, OFFICE, STATION, bike_at, past_mornings
 from tests.integration.test_rebalancing import set_up_city as set_up_rebalancing_city
 
@@ -62,4 +67,70 @@ def test_an_operator_plans_the_night_and_sees_each_truck_route_on_the_map(system
     imbalance = f"{summary['imbalance_before']} → {summary['imbalance_after']} bikes"
     assert page.inner_text("#imbalance") == imbalance
     tab.screenshot("ops-rebalancing-plan")
+    assert tab.problems == []
+
+
+def test_an_operator_registers_a_bike_prints_its_label_and_sees_it_in_the_fleet(system, tab):
+    make_city(system.platform)
+    page = tab.page
+    page.goto(f"{system.url}/ops/#/register?city={HELPER_CITY}")
+    sign_in(tab, system, Role.OPERATOR)
+
+    lock_id = f"T-{uuid.uuid4().hex[:12]}"
+    page.fill("#provision-lock input[name=lock_id]", lock_id)
+    page.click("#provision-lock button[type=submit]")
+    expect(page.locator("#new-lock-id")).to_have_text(lock_id)
+    secrets = page.locator("#lock-credentials .secret").all_inner_texts()
+    assert page.input_value("#register-asset input[name=lock_id]") == lock_id
+    page.fill("#register-asset input[name=code]", "BK77001")
+    page.click("#register-asset button[type=submit]")
+    label = page.locator("#label-BK77001")
+    expect(label).to_contain_text("BK77001")
+    assert label.locator("img").get_attribute("src").startswith("data:image/svg+xml")
+    assert label.locator("img").get_attribute("alt") == f"{system.url}/q/BK77001"
+    tab.screenshot("ops-register-label")
+
+    # The lock, flashed with what the page showed once, comes online on the broker.
+    system.go_online(
+        {"lock_id": lock_id, "mqtt": {"password": secrets[0]}, "signing_key": secrets[1]}
+    )
+    page.click("#nav a[href='#/fleet']")
+    row = page.locator("tr[data-code='BK77001']")
+    expect(row).to_have_attribute("data-state", "available")
+    expect(page.locator("[data-count=available]")).to_have_text("Available: 1")
+    tab.screenshot("ops-fleet")
+    assert tab.problems == []
+
+
+def test_an_operator_draws_a_no_parking_zone_and_publishes_it(system, tab):
+    make_city(system.platform)
+    page = tab.page
+    page.goto(f"{system.url}/ops/#/zones?city={HELPER_CITY}")
+    sign_in(tab, system, Role.OPERATOR)
+    page.wait_for_selector("#zones-map")
+
+    box = page.locator("#zones-map").bounding_box()
+    for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
+        page.mouse.click(box["x"] + box["width"] * dx, box["y"] + box["height"] * dy)
+    page.select_option("#draw-zone select[name=kind]", "no_parking")
+    page.fill("#draw-zone input[name=name]", "Station forecourt")
+    page.click("#add-zone")
+    page.click("#save-zones")
+
+    expect(page.locator("#zones-status")).to_have_text(f"Saved: 1 zones are live in {HELPER_CITY}.")
+    public = system.get(f"/api/v1/cities/{HELPER_CITY}/zones").json()
+    [zone] = public["features"]
+    assert zone["properties"]["kind"] == "no_parking"
+    assert zone["properties"]["name"] == "Station forecourt"
+    assert zone["geometry"]["type"] == "MultiPolygon"  # how zones are stored
+    assert len(zone["geometry"]["coordinates"][0][0]) == 5  # four corners, closed
+    assert tab.problems == []
+
+
+def test_the_books_page_shows_balanced_books(system, tab):
+    system.rider(credit_minor=500)  # a promotion: postings on both sides
+    tab.page.goto(f"{system.url}/ops/#/books")
+    sign_in(tab, system, Role.OPERATOR)
+
+    expect(tab.page.locator("#books-state")).to_contain_text("Balanced")
     assert tab.problems == []

@@ -1,26 +1,46 @@
 // The operator console: sign in, then pages picked by the URL's hash (#/page?city=...).
 import { ApiError, el, session, signIn } from "../common/api.js";
+import { booksPage, disputesPage, reportsPage } from "./casework.js";
+import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
+import { registerPage } from "./register.js";
+import { zonesPage } from "./zones.js";
 
-const PAGES = { rebalancing: rebalancingPage };
+const PAGES = {
+  fleet: fleetPage,
+  register: registerPage,
+  zones: zonesPage,
+  reports: reportsPage,
+  disputes: disputesPage,
+  books: booksPage,
+  rebalancing: rebalancingPage,
+};
+let leaving = () => {}; // a page's timers stop when another page opens
 const OPERATOR_ROLES = new Set(["operator"]);
 const main = document.getElementById("main");
 
 function route() {
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
-  return { page: path || "rebalancing", params: new URLSearchParams(query || "") };
+  return { page: path || "fleet", params: new URLSearchParams(query || "") };
 }
 
 async function show() {
+  leaving();
+  leaving = () => {};
   const signedIn = session.token() && OPERATOR_ROLES.has(session.role());
   document.getElementById("nav").hidden = !signedIn;
   main.replaceChildren();
   if (!signedIn) return main.append(signInForm());
   const { page, params } = route();
+  for (const link of document.querySelectorAll("#nav a")) {
+    link.classList.toggle("current", link.getAttribute("href") === `#/${page}`);
+  }
   const render = PAGES[page];
   if (!render) return main.append(el("p", { class: "error" }, `No page "${page}".`));
   try {
-    await render(main, params);
+    await render(main, params, (stop) => {
+      leaving = stop;
+    });
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.signOut();

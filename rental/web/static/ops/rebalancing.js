@@ -3,11 +3,12 @@
 // list. An operator can start a run and watch it finish.
 import { api, ApiError, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
+import { cityOf } from "./city.js";
 
 const POLL_MS = 1000;
 
 export async function rebalancingPage(main, params) {
-  const city = params.get("city") || "demo";
+  const city = cityOf(params);
   const status = el("p", { id: "status", role: "status" });
   const cityInput = el("input", { id: "city", name: "city", value: city, size: 12 });
   const controls = el(

@@ -1,0 +1,78 @@
+// Bringing a vehicle into the fleet: provision its lock (the lock's broker password and
+// signing key are shown once, to be written into the lock), register the vehicle with its
+// code, and print the QR label that riders scan.
+import { api, el } from "../common/api.js";
+import { cityOf } from "./city.js";
+
+const KINDS = ["bike", "ebike", "power_bank", "umbrella", "basketball"];
+
+export async function registerPage(main, params) {
+  const credentials = el("section", { id: "lock-credentials" });
+  const lockForm = el(
+    "form",
+    { class: "card stack", id: "provision-lock" },
+    el("h2", {}, "1. Provision a lock"),
+    el("label", {}, "Lock id (blank: one is made up)", el("input", { name: "lock_id", placeholder: "e.g. SH-L000123" })),
+    el("button", { type: "submit" }, "Provision"),
+    credentials,
+  );
+  const label = el("section", { id: "labels" });
+  const assetForm = el(
+    "form",
+    { class: "card stack", id: "register-asset" },
+    el("h2", {}, "2. Register the vehicle"),
+    el("label", {}, "Code (printed under the QR code)", el("input", { name: "code", required: true, placeholder: "e.g. BK00031" })),
+    el("label", {}, "Kind", el("select", { name: "kind" }, KINDS.map((kind) => el("option", { value: kind }, kind)))),
+    el("label", {}, "Lock id", el("input", { name: "lock_id", required: true })),
+    el("label", {}, "City", el("input", { name: "city_id", required: true, value: cityOf(params) })),
+    el("button", { type: "submit" }, "Register"),
+  );
+  const message = el("p", { class: "error", role: "alert", id: "register-error" });
+  main.append(el("h1", {}, "Register a vehicle"), el("div", { class: "columns" }, lockForm, assetForm), message, label);
+
+  lockForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    const lockId = new FormData(lockForm).get("lock_id").trim();
+    try {
+      const lock = await api("POST", "/api/v1/ops/locks", lockId ? { lock_id: lockId } : {});
+      credentials.replaceChildren(
+        el("p", { class: "warning" }, "Write these into the lock now: they are not shown again."),
+        el(
+          "dl",
+          { class: "figures" },
+          el("dt", {}, "Lock id"), el("dd", { id: "new-lock-id" }, lock.lock_id),
+          el("dt", {}, "Broker"), el("dd", {}, lock.mqtt.broker),
+          el("dt", {}, "Username"), el("dd", {}, lock.mqtt.username),
+          el("dt", {}, "Password"), el("dd", { class: "secret" }, lock.mqtt.password),
+          el("dt", {}, "Signing key"), el("dd", { class: "secret" }, lock.signing_key),
+        ),
+      );
+      assetForm.elements.lock_id.value = lock.lock_id;
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  });
+
+  assetForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    message.textContent = "";
+    const body = Object.fromEntries(new FormData(assetForm));
+    try {
+      const asset = await api("POST", "/api/v1/ops/assets", body);
+      label.replaceChildren(
+        el(
+          "figure",
+          { class: "label", id: `label-${asset.code}` },
+          el("img", { src: asset.qr_image, alt: asset.qr }),
+          el("figcaption", {}, el("strong", {}, asset.code), el("span", {}, ` ${asset.kind}`)),
+        ),
+        el("p", { class: "no-print" }, el("button", { type: "button", onclick: () => window.print() }, "Print label")),
+      );
+      assetForm.reset();
+      assetForm.elements.city_id.value = body.city_id;
+    } catch (error) {
+      message.textContent = error.message;
+    }
+  });
+}
