@@ -86,3 +86,57 @@ def test_a_lock_that_is_offline_is_explained_in_plain_words(system, phone):
         "This lock is offline right now. Try another vehicle nearby."
     )
     assert page.locator("#unlock").count() == 0 and phone.problems == []
+
+
+def test_a_rider_tops_up_through_the_payment_page(system, phone):
+    signed_in(phone, system, credit_minor=1000)
+    page = phone.page
+    page.click("#tabs a[data-screen=wallet]")
+    expect(page.locator("#balance")).to_have_text("CN¥10.00")
+
+    with page.expect_popup() as opened:
+        page.click("button:has-text('Top up CN¥20.00')")
+    payer = opened.value
+    payer.click("button[value=success]")
+
+    expect(page.locator("#wallet-status")).to_have_text("Payment received. Thank you!")
+    expect(page.locator("#balance")).to_have_text("CN¥30.00")
+    phone.screenshot("app-6-wallet")
+    assert phone.problems == []
+
+
+def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
+    held, _ = system.bike()
+    signed_in(phone, system)
+    page = phone.page
+
+    page.goto(f"{system.url}/app/#/map")
+    page.click(f".vehicle-marker[title='{held}']")
+    page.click("#vehicle button:has-text('Hold it for me')")
+    expect(page.locator("#hold")).to_contain_text("Held until")
+    with system.platform.uow() as uow:
+        assert (
+            uow.connection.exec_driver_sql(
+                "SELECT count(*) FROM reservations WHERE state = 'held'"
+            ).scalar()
+            == 1
+        )
+    page.click("#hold button")
+    page.wait_for_url(re.compile(r"#/map$"))
+
+    broken, _ = system.bike()
+    page.goto(f"{system.url}/app/#/report")
+    page.fill("#report input[name=code]", broken.lower())
+    page.select_option("#report select[name=category]", "brakes")
+    page.fill("#report textarea[name=note]", "front brake does not grip")
+    page.click("#report button[type=submit]")
+    expect(page.locator("#report-status")).to_contain_text("Thank you")
+    with system.platform.uow() as uow:
+        assert (
+            not uow.assets.by_code(broken).in_service
+            or uow.connection.exec_driver_sql(
+                "SELECT count(*) FROM damage_reports WHERE state = 'open'"
+            ).scalar()
+            == 1
+        )
+    assert phone.problems == []
