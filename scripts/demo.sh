@@ -47,7 +47,8 @@ cat <<BANNER
   Dockless rental platform: demo city "demo" (Shanghai, CNY) is running.
 
   API            http://127.0.0.1:$PORT/api/v1        (health: /healthz)
-  Console        http://127.0.0.1:$PORT/ops/          (operators: the rebalancing plan on a map)
+  Rider app      http://127.0.0.1:$PORT/app/          (a phone-sized PWA; sign in as a rider below)
+  Console        http://127.0.0.1:$PORT/ops/          (operators: fleet, registration, zones, cases, books, rebalancing)
   Simulator      http://127.0.0.1:$SIM_PORT/locks     (virtual locks; play riders here)
   Sandbox pay    http://127.0.0.1:$PAY_PORT           (payment gateway: open a top-up's pay_url to pay)
   Logs           var/log/
