@@ -6,8 +6,9 @@ import re
 from playwright.sync_api import expect
 
 from rental.domain.riders import Role
+from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_ride import ROUTE
-from tests.helpers import RIDER_PASSWORD, make_user
+from tests.helpers import CITY, RIDER_PASSWORD, make_user
 
 
 def signed_in(phone, system, credit_minor=1000):
@@ -139,4 +140,49 @@ def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
             ).scalar()
             == 1
         )
+    assert phone.problems == []
+
+
+def test_a_deposit_is_asked_for_before_the_unlock_with_its_waiver_rule(system, phone):
+    code, _ = system.bike()
+    price = {
+        "rate_per_interval_minor": 150,
+        "interval_seconds": 1800,
+        "deposit_minor": 29900,
+        "deposit_waiver_score": 650,
+    }
+    assert system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", price, system.operator()).ok
+    signed_in(phone, system)  # a new rider's score is 600
+
+    phone.page.goto(f"{system.url}/app/#/unlock/{code}")
+
+    expect(phone.page.locator("#deposit")).to_have_text(
+        "A deposit of CN¥299.00 is needed before you ride. A credit score of 650 or more waives it."
+    )
+    assert phone.page.locator("#unlock").count() == 0
+    expect(phone.page.locator("#pay-deposit")).to_be_visible()
+    assert phone.problems == []
+
+
+def test_parking_outside_the_service_area_is_explained_on_the_receipt(system, phone):
+    code, lock = system.bike()
+    operator = system.operator()
+    assert system.put(f"/api/v1/ops/zones/{CITY}", CITY_MAP, operator).ok
+    price = {"rate_per_interval_minor": 150, "interval_seconds": 1800, "out_of_zone_fee_minor": 500}
+    assert system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", price, operator).ok
+    signed_in(phone, system)
+    page = phone.page
+
+    page.goto(f"{system.url}/app/#/unlock/{code}")
+    page.click("#unlock")
+    page.wait_for_url(re.compile(r"#/trip/"))
+    lock.ride([tuple(p) for p in ROUTE] + [(121.4803, 31.2385), (121.4806, 31.2388)], 0.05)
+    lock.close()
+
+    expect(page.locator("#parking")).to_have_text(
+        "Parked outside the service area: a fee of CN¥5.00 applies. "
+        "Next time, end your ride inside the area shown on the map.",
+        timeout=15_000,
+    )
+    assert page.inner_text("#receipt-total") == "Total: CN¥6.50"
     assert phone.problems == []
