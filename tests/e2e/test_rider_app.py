@@ -69,6 +69,9 @@ def test_a_rider_reads_the_app_in_chinese(system, phone):
     page.wait_for_selector("h1:has-text('我的')")
     assert page.inner_text("#tabs a[data-screen=map] span") == "地图"
     assert page.inner_text("#score") == "600"
+    code, _ = system.bike()
+    page.goto(f"{system.url}/app/#/unlock/{code}")
+    expect(page.locator("#price")).to_have_text("价格：每 30 分钟 ¥1.50")
     phone.screenshot("app-5-me-zh")
     assert phone.problems == []
 

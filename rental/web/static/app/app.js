@@ -2,7 +2,17 @@
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, session, signIn } from "../common/api.js";
 import { makeMap } from "../common/map.js";
-import { chooseLanguage, currentLanguage, explain, label, languages, loadMessages, money, t } from "./i18n.js";
+import {
+  chooseLanguage,
+  currentLanguage,
+  describePrice,
+  explain,
+  label,
+  languages,
+  loadMessages,
+  money,
+  t,
+} from "./i18n.js";
 
 const main = document.getElementById("main");
 const POLL_MS = 2000;
@@ -182,7 +192,7 @@ function showVehicle(sheet, vehicle) {
       t("vehicle.away", { m: Math.round(vehicle.distance_m) }),
       vehicle.battery_pct == null ? null : ` · ${t("vehicle.battery", { pct: vehicle.battery_pct })}`,
     ),
-    vehicle.price ? el("p", { class: "price" }, vehicle.price.summary) : null,
+    vehicle.price ? el("p", { class: "price" }, describePrice(vehicle.price)) : null,
     el(
       "div",
       { class: "actions" },
@@ -287,7 +297,7 @@ async function unlockScreen(code) {
       "section",
       { class: "card" },
       el("h2", {}, `${t(`kind.${quote.kind}`)} ${quote.code}`),
-      price ? el("p", { class: "price", id: "price" }, `${t("unlock.price")}: ${price.summary}`) : null,
+      price ? el("p", { class: "price", id: "price" }, t("unlock.price", { price: describePrice(price) })) : null,
       depositRule(quote),
     ),
     actions,

@@ -48,3 +48,16 @@ export function money(amount) {
   const digits = format.resolvedOptions().maximumFractionDigits;
   return format.format(amount.amount_minor / 10 ** digits);
 }
+
+// A tariff as the rider reads it before unlocking: "CN¥1.50 per 30 min, first 5 min free".
+export function describePrice(price) {
+  const amount = (minor) => money({ amount_minor: minor, currency: price.currency });
+  const duration = (seconds) =>
+    seconds % 3600 === 0 ? t("price.hours", { n: seconds / 3600 }) : t("price.minutes", { n: Math.round(seconds / 60) });
+  const parts = [];
+  if (price.unlock_fee_minor) parts.push(t("price.unlock", { amount: amount(price.unlock_fee_minor) }));
+  parts.push(t("price.rate", { amount: amount(price.rate_per_interval_minor), duration: duration(price.interval_seconds) }));
+  if (price.free_seconds) parts.push(t("price.free", { duration: duration(price.free_seconds) }));
+  if (price.daily_cap_minor != null) parts.push(t("price.cap", { amount: amount(price.daily_cap_minor) }));
+  return parts.join(t("price.separator"));
+}
