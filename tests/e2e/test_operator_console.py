@@ -1,12 +1,14 @@
 """The operator console in a real browser (headless Chromium): signing in, and the
 rebalancing plan made from the page and shown on its map, route by route."""
 
+import re
 import uuid
 
 from playwright.sync_api import expect
 
 from rebalancing import job
 from rental.domain.riders import Role
+from tests.e2e.test_rider_app import signed_in
 from tests.helpers import CITY as HELPER_CITY
 from tests.helpers import RIDER_PASSWORD, make_city, make_user
 from tests.integration.test_rebalancing import CITY, OFFICE, STATION, bike_at, past_mornings
@@ -133,4 +135,51 @@ def test_the_books_page_shows_balanced_books(system, tab):
     sign_in(tab, system, Role.OPERATOR)
 
     expect(tab.page.locator("#books-state")).to_contain_text("Balanced")
+    assert tab.problems == []
+
+
+def test_a_disputed_fare_is_refunded_from_the_console_and_the_rider_sees_it(system, tab, phone):
+    code, lock = system.bike()
+    signed_in(phone, system)
+    rider_page = phone.page
+    rider_page.goto(f"{system.url}/app/#/unlock/{code}")
+    rider_page.click("#unlock")
+    rider_page.wait_for_url(re.compile(r"#/trip/"))
+    lock.close()
+    rider_page.fill("#dispute textarea[name=reason]", "The lock jammed at the end")
+    rider_page.click("#dispute button[type=submit]")
+    expect(rider_page.locator("#dispute-status")).to_contain_text("we will review")
+
+    tab.page.goto(f"{system.url}/ops/#/disputes")
+    sign_in(tab, system, Role.OPERATOR)
+    case = tab.page.locator("#disputes form").first
+    expect(case).to_contain_text("The lock jammed at the end")
+    case.locator("input[name=refund]").fill("1.00")
+    case.locator("input[name=note]").fill("jammed lock confirmed")
+    case.locator("button[type=submit]").click()
+    expect(case).to_contain_text("Resolved: refunded.")
+
+    rider_page.reload()
+    expect(rider_page.locator("#dispute-state")).to_have_text("Refunded · jammed lock confirmed")
+    rider_page.click("#tabs a[data-screen=wallet]")
+    expect(rider_page.locator("#balance")).to_have_text("CN¥9.50")  # 10 - 1.50 + 1.00
+    assert tab.problems == [] and phone.problems == []
+
+
+def test_an_operator_closes_a_damage_report(system, tab):
+    code, _ = system.bike()
+    rider = system.rider()
+    report = {"code": code, "category": "brakes", "note": "front brake loose"}
+    assert system.post("/api/v1/damage-reports", report, rider).status_code == 201
+
+    tab.page.goto(f"{system.url}/ops/#/reports?city={HELPER_CITY}")
+    sign_in(tab, system, Role.OPERATOR)
+    case = tab.page.locator("#reports form").first
+    expect(case).to_contain_text(f"{code}: brakes")
+    case.locator("input[name=resolution]").fill("brake cable tightened")
+    case.locator("button[type=submit]").click()
+
+    expect(case).to_have_text(f"{code}: closed.")
+    quote = system.get(f"/api/v1/assets/{code}/quote", rider).json()
+    assert "damaged" not in quote["unavailable"]
     assert tab.problems == []

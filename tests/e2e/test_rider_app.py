@@ -71,7 +71,7 @@ def test_a_rider_reads_the_app_in_chinese(system, phone):
     assert page.inner_text("#score") == "600"
     code, _ = system.bike()
     page.goto(f"{system.url}/app/#/unlock/{code}")
-    expect(page.locator("#price")).to_have_text("价格：每 30 分钟 ¥1.50")
+    expect(page.locator("#price")).to_have_text("价格：每 30 分钟 ¥1.50")  # noqa: RUF001 (Chinese punctuation)
     phone.screenshot("app-5-me-zh")
     assert phone.problems == []
 

@@ -477,7 +477,35 @@ async function receiptScreen(rentalId) {
       el("p", { class: "muted" }, t("receipt.number", { number: receipt.number })),
       el("a", { href: receipt.printable_url, target: "_blank", rel: "noopener" }, t("receipt.printable")),
     ),
+    disputeBox(rentalId, receipt.disputes),
   );
+}
+
+function disputeBox(rentalId, disputes) {
+  if (disputes.length) {
+    const last = disputes[disputes.length - 1];
+    return el("p", { class: "notice", id: "dispute-state" }, label("dispute.state", last.state), last.note ? ` · ${last.note}` : null);
+  }
+  const message = el("p", { role: "status", id: "dispute-status" });
+  const reason = el("textarea", { name: "reason", rows: 2, maxlength: 500, required: true });
+  const form = el(
+    "form",
+    { class: "card stack", id: "dispute" },
+    el("h2", {}, t("dispute.open")),
+    el("label", {}, t("dispute.reason"), reason),
+    el("button", { type: "submit" }, t("dispute.submit")),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", `/api/v1/rentals/${rentalId}/disputes`, { reason: reason.value });
+      form.replaceChildren(el("p", { class: "ok", id: "dispute-status" }, t("dispute.sent")));
+    } catch (error) {
+      message.replaceChildren(notice(error));
+    }
+  });
+  return form;
 }
 
 async function tripsScreen() {
