@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import segno
 from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -25,9 +26,11 @@ SCREENS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts" / "scre
 
 
 @contextmanager
-def chromium() -> Iterator[Browser]:
+def chromium(*extra_flags: str) -> Iterator[Browser]:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=FLAGS + list(extra_flags)
+        )
         try:
             yield browser
         finally:
@@ -66,3 +69,30 @@ class Tab:
 
     def close(self) -> None:
         self.context.close()
+
+
+def camera_filming(text: str, folder: Path) -> tuple[str, ...]:
+    """Chromium flags for a fake camera that films a QR code of `text`: a Y4M video (the
+    format Chromium's fake capture device reads), written to `folder`."""
+    modules = segno.make(text, error="m").matrix
+    scale, quiet = 8, 4
+    side = (len(modules) + 2 * quiet) * scale
+    width, height = 640, 480
+    left, top = (width - side) // 2, (height - side) // 2
+    luma = bytearray([235]) * (width * height)  # white paper
+    for row, line in enumerate(modules):
+        for column, dark in enumerate(line):
+            if dark:
+                x0, y0 = left + (column + quiet) * scale, top + (row + quiet) * scale
+                for y in range(y0, y0 + scale):
+                    luma[y * width + x0 : y * width + x0 + scale] = bytes([16]) * scale
+    chroma = bytes([128]) * (width * height // 4)
+    frame = b"FRAME\n" + bytes(luma) + chroma + chroma
+    video = folder / "qr.y4m"
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    video.write_bytes(header + frame * 10)
+    return (
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    )
