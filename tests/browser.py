@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import segno
-from playwright.sync_api import Browser, ConsoleMessage, Page, Response, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Playwright,
+    Response,
+    sync_playwright,
+)
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # No sandbox as root; no background traffic to the browser maker's servers.
@@ -27,14 +34,17 @@ SCREENS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts" / "scre
 
 @contextmanager
 def chromium(*extra_flags: str) -> Iterator[Browser]:
+    """A browser of its own, for scripts; tests share the session's Playwright driver."""
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=FLAGS + list(extra_flags)
-        )
+        browser = launch(playwright, *extra_flags)
         try:
             yield browser
         finally:
             browser.close()
+
+
+def launch(playwright: Playwright, *extra_flags: str) -> Browser:
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS + list(extra_flags))
 
 
 class Tab:

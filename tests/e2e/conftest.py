@@ -1,6 +1,7 @@
 import pytest
+from playwright.sync_api import sync_playwright
 
-from tests.browser import Tab, chromium
+from tests.browser import Tab, launch
 from tests.e2e.system import LiveSystem
 
 
@@ -22,9 +23,17 @@ def system(live, clean_database, broker_accounts):
 
 
 @pytest.fixture(scope="session")
-def browser():
-    with chromium() as browser:
-        yield browser
+def driver():
+    """Playwright's driver: one per session (it may not be started twice in a thread)."""
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(driver):
+    browser = launch(driver)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """The operator console in a real browser (headless Chromium): signing in, and the
 rebalancing plan made from the page and shown on its map, route by route."""
 
+import json
 import re
 import uuid
 
@@ -8,6 +9,7 @@ from playwright.sync_api import expect
 
 from rebalancing import job
 from rental.domain.riders import Role
+from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
 from tests.helpers import CITY as HELPER_CITY
 from tests.helpers import RIDER_PASSWORD, make_city, make_user
@@ -109,7 +111,7 @@ def test_an_operator_draws_a_no_parking_zone_and_publishes_it(system, tab):
     page = tab.page
     page.goto(f"{system.url}/ops/#/zones?city={HELPER_CITY}")
     sign_in(tab, system, Role.OPERATOR)
-    page.wait_for_selector("#zones-map")
+    page.wait_for_selector("#main[data-ready=zones]")
 
     box = page.locator("#zones-map").bounding_box()
     for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
@@ -120,6 +122,7 @@ def test_an_operator_draws_a_no_parking_zone_and_publishes_it(system, tab):
     page.click("#save-zones")
 
     expect(page.locator("#zones-status")).to_have_text(f"Saved: 1 zones are live in {HELPER_CITY}.")
+    assert len(page.locator("#zone-list li").all()) == 1
     public = system.get(f"/api/v1/cities/{HELPER_CITY}/zones").json()
     [zone] = public["features"]
     assert zone["properties"]["kind"] == "no_parking"
@@ -182,4 +185,29 @@ def test_an_operator_closes_a_damage_report(system, tab):
     expect(case).to_have_text(f"{code}: closed.")
     quote = system.get(f"/api/v1/assets/{code}/quote", rider).json()
     assert "damaged" not in quote["unavailable"]
+    assert tab.problems == []
+
+
+def test_an_operator_imports_zones_from_a_geojson_file(system, tab, tmp_path):
+    make_city(system.platform)
+    document = tmp_path / "zones.geojson"
+    document.write_text(json.dumps(CITY_MAP))
+    page = tab.page
+    page.goto(f"{system.url}/ops/#/zones?city={HELPER_CITY}")
+    sign_in(tab, system, Role.OPERATOR)
+    page.wait_for_selector("#main[data-ready=zones]")
+
+    page.set_input_files("#zones-file", str(document))
+    expect(page.locator("#zones-status")).to_have_text("1 zones read. Save to publish them.")
+    page.click("#save-zones")
+
+    expect(page.locator("#zones-status")).to_contain_text("Saved: 1 zones")
+    public = system.get(f"/api/v1/cities/{HELPER_CITY}/zones").json()
+    assert [f["properties"]["name"] for f in public["features"]] == ["Centre"]
+    page.set_input_files(
+        "#zones-file", {"name": "x.json", "mimeType": "application/json", "buffer": b"[1]"}
+    )
+    expect(page.locator("#zones-status")).to_have_text(
+        "That file cannot be used: not a GeoJSON FeatureCollection"
+    )
     assert tab.problems == []

@@ -6,7 +6,7 @@ import re
 from playwright.sync_api import expect
 
 from rental.domain.riders import Role
-from tests.browser import Tab, camera_filming, chromium
+from tests.browser import Tab, camera_filming, launch
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_ride import ROUTE
 from tests.helpers import CITY, RIDER_PASSWORD, make_user
@@ -192,9 +192,11 @@ def test_parking_outside_the_service_area_is_explained_on_the_receipt(system, ph
     assert phone.problems == []
 
 
-def test_the_camera_reads_the_qr_code_on_the_lock(system, tmp_path):
+def test_the_camera_reads_the_qr_code_on_the_lock(system, driver, tmp_path):
     code, _ = system.bike()
-    with chromium(*camera_filming(f"{system.url}/q/{code}", tmp_path)) as browser:
+    # A browser of its own: its fake camera films the lock's QR code.
+    browser = launch(driver, *camera_filming(f"{system.url}/q/{code}", tmp_path))
+    try:
         phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
         signed_in(phone, system)
 
@@ -203,4 +205,5 @@ def test_the_camera_reads_the_qr_code_on_the_lock(system, tmp_path):
         phone.page.wait_for_url(re.compile(f"#/unlock/{code}$"), timeout=15_000)
         expect(phone.page.locator("#unlock")).to_be_visible()
         assert phone.problems == []
-        phone.close()
+    finally:
+        browser.close()

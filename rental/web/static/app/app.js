@@ -1,6 +1,6 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
-import { api, ApiError, el, session, signIn } from "../common/api.js";
+import { api, ApiError, el, keepSignedIn, session, signIn } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import {
   chooseLanguage,
@@ -14,6 +14,7 @@ import {
   t,
 } from "./i18n.js";
 
+keepSignedIn();
 const main = document.getElementById("main");
 const POLL_MS = 2000;
 let leaving = () => {}; // stops the current screen's timers when another one opens

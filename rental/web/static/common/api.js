@@ -1,5 +1,6 @@
 // The platform's public JSON API as the web pages use it. The bearer token lives for the
-// browser tab (sessionStorage): closing the tab signs out.
+// browser tab (sessionStorage: closing the tab signs out) unless a page keeps it longer
+// (the rider app: riders stay signed in on their own phone until the token expires).
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -11,13 +12,18 @@ export class ApiError extends Error {
 
 const TOKEN = "rental.token";
 const ROLE = "rental.role";
+let store = sessionStorage;
+
+export function keepSignedIn() {
+  store = localStorage;
+}
 
 export const session = {
-  token: () => sessionStorage.getItem(TOKEN),
-  role: () => sessionStorage.getItem(ROLE),
+  token: () => store.getItem(TOKEN),
+  role: () => store.getItem(ROLE),
   signOut() {
-    sessionStorage.removeItem(TOKEN);
-    sessionStorage.removeItem(ROLE);
+    store.removeItem(TOKEN);
+    store.removeItem(ROLE);
   },
 };
 
@@ -46,8 +52,8 @@ export async function api(method, path, body) {
 
 export async function signIn(phone, password) {
   const answer = await api("POST", "/api/v1/auth/token", { phone, password });
-  sessionStorage.setItem(TOKEN, answer.access_token);
-  sessionStorage.setItem(ROLE, answer.role);
+  store.setItem(TOKEN, answer.access_token);
+  store.setItem(ROLE, answer.role);
   return answer;
 }
 

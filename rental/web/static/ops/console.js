@@ -38,9 +38,11 @@ async function show() {
   const render = PAGES[page];
   if (!render) return main.append(el("p", { class: "error" }, `No page "${page}".`));
   try {
+    delete main.dataset.ready;
     await render(main, params, (stop) => {
       leaving = stop;
     });
+    main.dataset.ready = page; // every control of the page answers from now on
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.signOut();
