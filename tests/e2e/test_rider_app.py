@@ -207,3 +207,26 @@ def test_the_camera_reads_the_qr_code_on_the_lock(system, driver, tmp_path):
         assert phone.problems == []
     finally:
         browser.close()
+
+
+def test_a_new_rider_signs_up_and_the_app_starts_again_offline(system, phone):
+    page = phone.page
+    page.goto(f"{system.url}/app/#/signup")
+    page.fill("input[name=name]", "Li Lei")
+    page.fill("input[name=phone]", "13912345678")
+    page.fill("input[name=password]", "short")
+    page.click("#credentials button[type=submit]")
+    expect(page.locator("#form-error")).to_have_text("Choose a password of at least 8 characters.")
+    page.fill("input[name=password]", "a long enough secret")
+    page.click("#credentials button[type=submit]")
+    page.wait_for_selector("#tabs a.current[data-screen=map]")
+    page.evaluate("navigator.serviceWorker.ready")  # the app's files are kept by now
+
+    phone.context.set_offline(True)
+    page.reload()
+
+    # The app itself starts; what needs the service says so in plain words.
+    expect(page.locator("#tabs a[data-screen=map] span")).to_have_text("Map")
+    expect(page.locator("#map-status")).to_have_text(
+        "No connection to the service. Check your network."
+    )

@@ -1,7 +1,7 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn } from "../common/api.js";
-import { makeMap } from "../common/map.js";
+import { makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -147,7 +147,7 @@ async function mapScreen() {
   main.append(box, status, sheet);
   const map = await makeMap(box);
   const markers = L.layerGroup().addTo(map);
-  const { center } = await fetch("/web-config.json").then((answer) => answer.json());
+  const { center } = await webSettings();
 
   let first = true;
   async function load() {
@@ -180,8 +180,9 @@ async function mapScreen() {
       { timeout: 5000, maximumAge: 60000 },
     );
   }
-  map.on("moveend", () => load().catch((error) => status.replaceChildren(notice(error))));
-  await load();
+  const report = (error) => status.replaceChildren(notice(error));
+  map.on("moveend", () => load().catch(report));
+  await load().catch(report);
 }
 
 function showVehicle(sheet, vehicle) {
