@@ -79,7 +79,7 @@ def _best_next(
     stock_ok = True if stock is None else truck.lowest - lowest <= stock
     back = seconds[truck.at] + seconds[:, truck.depot]
     in_shift = truck.seconds + back <= truck.shift
-    reachable = costs[truck.at] < NO_ARC
+    reachable = (costs[truck.at] < NO_ARC) & (costs[:, truck.depot] < NO_ARC)  # and back
     allowed = open_stops & swing_ok & stock_ok & in_shift & reachable
     if not allowed.any():
         return None

@@ -250,6 +250,8 @@ def seed_trip_history(platform: Platform, now: datetime) -> None:
             .where(assets.c.city_id == CITY_ID, assets.c.kind == "bike")
             .order_by(assets.c.code)
         ).all()
+        if not bikes:
+            return
         rides = _past_mornings(now, random.Random(7))
         connection.execute(
             insert(rentals),

@@ -18,6 +18,7 @@ STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
+DEFAULT_CENTER = (121.4737, 31.2304)
 VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
 
 blueprint = Blueprint("web", __name__, static_folder=None)
@@ -62,12 +63,21 @@ def vendored(package: str, name: str) -> Response:
 @blueprint.get("/web-config.json")
 def web_config() -> dict[str, object]:
     config = current_app.config
-    lon, lat = (float(part) for part in config["MAP_CENTER"].split(","))
+    lon, lat = _center(config["MAP_CENTER"])
     return {
         "tile_url": config["MAP_TILE_URL"],
         "tile_attribution": config["MAP_TILE_ATTRIBUTION"],
         "center": {"lon": lon, "lat": lat},
     }
+
+
+def _center(setting: str) -> tuple[float, float]:
+    """MAP_CENTER "lon,lat"; a setting that is not one falls back to the demo city's."""
+    try:
+        lon, lat = (float(part) for part in setting.split(","))
+    except ValueError:
+        return DEFAULT_CENTER
+    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else DEFAULT_CENTER
 
 
 def _page(name: str) -> Response:

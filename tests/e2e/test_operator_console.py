@@ -24,6 +24,14 @@ def sign_in(tab, system, role):
     tab.page.click("#sign-in button[type=submit]")
 
 
+def open_console(system, tab, path):
+    """The console at `path` (e.g. "zones?city=x"), signed in as a new operator, ready."""
+    tab.page.goto(f"{system.url}/ops/#/{path}")
+    sign_in(tab, system, Role.OPERATOR)
+    tab.page.wait_for_selector(f"#main[data-ready={path.split('?')[0]}]")
+    return tab.page
+
+
 def test_a_rider_account_cannot_open_the_console(system, tab):
     tab.page.goto(f"{system.url}/ops/")
     sign_in(tab, system, Role.RIDER)
@@ -38,8 +46,7 @@ def test_an_operator_plans_the_night_and_sees_each_truck_route_on_the_map(system
     morning = job.coming_morning(system.platform.now(), job.ZoneInfo("Asia/Shanghai"))
     past_mornings(system.platform, piled[0], OFFICE, 8, morning)  # the office needs 10
 
-    tab.page.goto(f"{system.url}/ops/#/rebalancing?city={CITY}")
-    sign_in(tab, system, Role.OPERATOR)
+    open_console(system, tab, f"rebalancing?city={CITY}")
     tab.page.wait_for_selector("#status:has-text('No plan')")
     tab.page.click("#plan-now")
     tab.page.wait_for_selector("#summary h2:has-text('ready')", timeout=30_000)
@@ -76,9 +83,7 @@ def test_an_operator_plans_the_night_and_sees_each_truck_route_on_the_map(system
 
 def test_an_operator_registers_a_bike_prints_its_label_and_sees_it_in_the_fleet(system, tab):
     make_city(system.platform)
-    page = tab.page
-    page.goto(f"{system.url}/ops/#/register?city={HELPER_CITY}")
-    sign_in(tab, system, Role.OPERATOR)
+    page = open_console(system, tab, f"register?city={HELPER_CITY}")
 
     lock_id = f"T-{uuid.uuid4().hex[:12]}"
     page.fill("#provision-lock input[name=lock_id]", lock_id)
@@ -108,10 +113,7 @@ def test_an_operator_registers_a_bike_prints_its_label_and_sees_it_in_the_fleet(
 
 def test_an_operator_draws_a_no_parking_zone_and_publishes_it(system, tab):
     make_city(system.platform)
-    page = tab.page
-    page.goto(f"{system.url}/ops/#/zones?city={HELPER_CITY}")
-    sign_in(tab, system, Role.OPERATOR)
-    page.wait_for_selector("#main[data-ready=zones]")
+    page = open_console(system, tab, f"zones?city={HELPER_CITY}")
 
     box = page.locator("#zones-map").bounding_box()
     for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
@@ -134,8 +136,7 @@ def test_an_operator_draws_a_no_parking_zone_and_publishes_it(system, tab):
 
 def test_the_books_page_shows_balanced_books(system, tab):
     system.rider(credit_minor=500)  # a promotion: postings on both sides
-    tab.page.goto(f"{system.url}/ops/#/books")
-    sign_in(tab, system, Role.OPERATOR)
+    open_console(system, tab, "books")
 
     expect(tab.page.locator("#books-state")).to_contain_text("Balanced")
     assert tab.problems == []
@@ -153,8 +154,7 @@ def test_a_disputed_fare_is_refunded_from_the_console_and_the_rider_sees_it(syst
     rider_page.click("#dispute button[type=submit]")
     expect(rider_page.locator("#dispute-status")).to_contain_text("we will review")
 
-    tab.page.goto(f"{system.url}/ops/#/disputes")
-    sign_in(tab, system, Role.OPERATOR)
+    open_console(system, tab, "disputes")
     case = tab.page.locator("#disputes form").first
     expect(case).to_contain_text("The lock jammed at the end")
     case.locator("input[name=refund]").fill("1.00")
@@ -175,8 +175,7 @@ def test_an_operator_closes_a_damage_report(system, tab):
     report = {"code": code, "category": "brakes", "note": "front brake loose"}
     assert system.post("/api/v1/damage-reports", report, rider).status_code == 201
 
-    tab.page.goto(f"{system.url}/ops/#/reports?city={HELPER_CITY}")
-    sign_in(tab, system, Role.OPERATOR)
+    open_console(system, tab, f"reports?city={HELPER_CITY}")
     case = tab.page.locator("#reports form").first
     expect(case).to_contain_text(f"{code}: brakes")
     case.locator("input[name=resolution]").fill("brake cable tightened")
@@ -192,10 +191,7 @@ def test_an_operator_imports_zones_from_a_geojson_file(system, tab, tmp_path):
     make_city(system.platform)
     document = tmp_path / "zones.geojson"
     document.write_text(json.dumps(CITY_MAP))
-    page = tab.page
-    page.goto(f"{system.url}/ops/#/zones?city={HELPER_CITY}")
-    sign_in(tab, system, Role.OPERATOR)
-    page.wait_for_selector("#main[data-ready=zones]")
+    page = open_console(system, tab, f"zones?city={HELPER_CITY}")
 
     page.set_input_files("#zones-file", str(document))
     expect(page.locator("#zones-status")).to_have_text("1 zones read. Save to publish them.")

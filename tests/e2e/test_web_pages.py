@@ -51,3 +51,11 @@ def test_the_rider_app_is_installable_from_its_own_scope(platform):
     assert worker.mimetype == "text/javascript" and b'addEventListener("fetch"' in worker.data
     assert client.get("/vendor/jsqr/jsQR.js").status_code == 200
     assert client.get("/web-config.json").json["center"] == {"lon": 121.4737, "lat": 31.2304}
+
+
+def test_a_map_centre_that_is_no_position_falls_back_to_the_demo_city(platform):
+    for setting in ("nowhere", "121.5", "200,95"):
+        client = create_app({"MAP_CENTER": setting}, platform=platform).test_client()
+        assert client.get("/web-config.json").json["center"] == {"lon": 121.4737, "lat": 31.2304}
+    client = create_app({"MAP_CENTER": "116.397,39.909"}, platform=platform).test_client()
+    assert client.get("/web-config.json").json["center"] == {"lon": 116.397, "lat": 39.909}

@@ -410,8 +410,7 @@ async function tripScreen(rentalId) {
     started = rental.started_at ? new Date(rental.started_at) : started;
     fare.textContent = money(rental.fare_so_far);
     const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
-    const points = trace.geometry ? trace.geometry.coordinates.map(([lon, lat]) => [lat, lon]) : [];
-    if (trace.geometry && trace.geometry.type === "Point") points.splice(0, points.length, [trace.geometry.coordinates[1], trace.geometry.coordinates[0]]);
+    const points = latLngsOf(trace.geometry);
     path.setLatLngs(points);
     if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17 });
     distance.textContent = `${Math.round(trace.properties.distance_m ?? metres(points))} m`;
@@ -421,6 +420,13 @@ async function tripScreen(rentalId) {
   });
   every(POLL_MS, () => refresh().catch(() => {}));
   await refresh();
+}
+
+// A trace is nothing yet, one fix (a Point) or a path (a LineString).
+function latLngsOf(geometry) {
+  if (!geometry) return [];
+  if (geometry.type === "Point") return [[geometry.coordinates[1], geometry.coordinates[0]]];
+  return geometry.coordinates.map(([lon, lat]) => [lat, lon]);
 }
 
 function metres(points) {
