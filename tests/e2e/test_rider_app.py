@@ -230,3 +230,21 @@ def test_a_new_rider_signs_up_and_the_app_starts_again_offline(system, phone):
     expect(page.locator("#map-status")).to_have_text(
         "No connection to the service. Check your network."
     )
+
+
+def test_a_lock_that_does_not_answer_is_explained_and_a_new_try_unlocks(system, phone):
+    code, lock = system.bike(never_confirm=True)
+    signed_in(phone, system)
+    page = phone.page
+
+    page.goto(f"{system.url}/app/#/unlock/{code}")
+    page.click("#unlock")
+    expect(page.locator("#unlock-status")).to_have_text(
+        "The lock did not answer in time. You were not charged: try again or pick another vehicle.",
+        timeout=15_000,
+    )
+    lock.logic.faults.never_confirm = False
+    page.click("#unlock")  # a new attempt, not a replay of the failed one
+
+    page.wait_for_url(re.compile(r"#/trip/"), timeout=15_000)
+    assert not lock.logic.locked and phone.problems == []

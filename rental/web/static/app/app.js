@@ -69,8 +69,9 @@ function screenTitle(key) {
   return el("h1", {}, t(key));
 }
 
+// A fresh idempotency key per action (randomUUID needs a secure context; this does not).
 function key() {
-  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random()}`;
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function every(ms, task) {
@@ -142,7 +143,7 @@ async function signUpScreen() {
 
 async function mapScreen() {
   const box = el("div", { class: "map", id: "map" });
-  const status = el("p", { class: "notice", id: "map-status" }, t("map.locating"));
+  const status = el("div", { class: "notice", id: "map-status" }, t("map.locating"));
   const sheet = el("section", { class: "sheet", id: "vehicle" });
   main.append(box, status, sheet);
   const map = await makeMap(box);
@@ -291,7 +292,7 @@ function readCodes(video, found) {
 async function unlockScreen(code) {
   const quote = await api("GET", `/api/v1/assets/${encodeURIComponent(code)}/quote`);
   const price = quote.price;
-  const status = el("p", { class: "notice", id: "unlock-status", role: "status" });
+  const status = el("div", { class: "notice", id: "unlock-status", role: "status" });
   const actions = el("div", { class: "actions" });
   main.append(
     screenTitle("unlock.title"),
@@ -317,7 +318,9 @@ async function unlockScreen(code) {
     return;
   }
   const button = el("button", { class: "primary big", id: "unlock" }, t("unlock.unlock"));
-  const idempotencyKey = key(); // one key per screen: a double tap is one rental
+  // One key per attempt: a double tap, or a retry after a lost answer, is one rental; a new
+  // attempt after a failed unlock is a new rental.
+  let idempotencyKey = key();
   button.addEventListener("click", async () => {
     button.disabled = true;
     status.textContent = t("unlock.opening");
@@ -333,6 +336,7 @@ async function unlockScreen(code) {
         go(`trip/${rental.id}`);
       } else {
         status.replaceChildren(notice(new ApiError(409, rental.failure_reason || "other", rental.failure_reason)));
+        idempotencyKey = key();
         button.disabled = false;
       }
     } catch (error) {
@@ -364,12 +368,23 @@ async function payDeposit(price, status) {
       kind: price.kind,
       idempotency_key: key(),
     });
-    status.textContent = t("wallet.paying");
-    window.open(order.pay_url, "_blank", "noopener");
+    openPayment(order, status);
     await untilPaid(order.id);
     show();
   } catch (error) {
     status.replaceChildren(notice(error));
+  }
+}
+
+// The gateway's page opens beside the app. A phone may block a window not opened by the
+// tap itself (the order is made first): then the rider gets a link to tap.
+function openPayment(order, status) {
+  status.textContent = t("wallet.paying");
+  const opened = window.open(order.pay_url, "_blank");
+  if (opened) {
+    opened.opener = null; // the gateway's page gets no hold on the app
+  } else {
+    status.append(" ", el("a", { href: order.pay_url, target: "_blank", rel: "noopener", id: "pay-link" }, t("wallet.pay_link")));
   }
 }
 
@@ -494,7 +509,7 @@ function disputeBox(rentalId, disputes) {
     const last = disputes[disputes.length - 1];
     return el("p", { class: "notice", id: "dispute-state" }, label("dispute.state", last.state), last.note ? ` · ${last.note}` : null);
   }
-  const message = el("p", { role: "status", id: "dispute-status" });
+  const message = el("div", { role: "status", id: "dispute-status" });
   const reason = el("textarea", { name: "reason", rows: 2, maxlength: 500, required: true });
   const form = el(
     "form",
@@ -508,7 +523,7 @@ function disputeBox(rentalId, disputes) {
     event.preventDefault();
     try {
       await api("POST", `/api/v1/rentals/${rentalId}/disputes`, { reason: reason.value });
-      form.replaceChildren(el("p", { class: "ok", id: "dispute-status" }, t("dispute.sent")));
+      form.replaceChildren(el("div", { class: "ok", id: "dispute-status" }, t("dispute.sent")));
     } catch (error) {
       message.replaceChildren(notice(error));
     }
@@ -551,7 +566,7 @@ async function walletScreen() {
   ]);
   const wallet = wallets[0] || { currency: "CNY", balance_minor: 0, deposit_minor: 0, debt_minor: 0 };
   const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
-  const status = el("p", { class: "notice", id: "wallet-status", role: "status" });
+  const status = el("div", { class: "notice", id: "wallet-status", role: "status" });
   main.append(
     screenTitle("wallet.title"),
     el(
@@ -588,8 +603,7 @@ async function walletScreen() {
 async function topUp(minor, currency, status) {
   try {
     const order = await api("POST", "/api/v1/wallet/top-ups", { amount_minor: minor, currency, idempotency_key: key() });
-    status.textContent = t("wallet.paying");
-    window.open(order.pay_url, "_blank", "noopener");
+    openPayment(order, status);
     const paid = await untilPaid(order.id);
     if (paid.state === "paid") {
       await show();
@@ -634,7 +648,7 @@ async function holdScreen() {
 const CATEGORIES = ["brakes", "tyre", "chain", "seat", "lights", "lock", "qr_code", "battery", "other"];
 
 async function reportScreen(code = "") {
-  const message = el("p", { role: "status", id: "report-status" });
+  const message = el("div", { role: "status", id: "report-status" });
   const form = el(
     "form",
     { class: "card stack", id: "report" },
