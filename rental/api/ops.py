@@ -41,7 +41,7 @@ def provision_lock() -> tuple[dict[str, Any], int]:
 def register_asset() -> tuple[dict[str, Any], int]:
     body = json_body()
     p = platform()
-    asset = fleet.register_asset(p.uow(), {"city_id": "demo", **body})
+    asset = fleet.register_asset(p.uow(), body)
     return {
         "id": str(asset.id),
         "code": asset.code,
