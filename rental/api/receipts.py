@@ -1,13 +1,14 @@
 """Receipts (JSON and a printable page with a QR code back to them) and disputes."""
 
 import html
+from dataclasses import asdict
 from typing import Any
 
 import segno
 from flask import Blueprint, Response, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, parse_uuid, platform, qr_image
+from rental.api.common import json_body, parse_uuid, platform, qr_image, tariff_view
 from rental.domain.disputes import Dispute
 from rental.domain.pricing import format_amount
 from rental.domain.riders import Role
@@ -40,7 +41,8 @@ def receipt_json(rental_id: str) -> dict[str, Any]:
         "duration_s": rental.duration_seconds,
         "distance_m": None if rental.distance_m is None else round(rental.distance_m, 1),
         "currency": rental.tariff.currency,
-        "lines": [{"label": label, "amount_minor": amount} for label, amount in receipt.lines],
+        "lines": [asdict(line) for line in receipt.lines],
+        "price": tariff_view(rental.tariff),
         "total_minor": receipt.total_minor,
         "paid_from_wallet_minor": receipt.paid_from_wallet_minor,
         "owed_minor": receipt.owed_minor,
@@ -62,8 +64,8 @@ def receipt_page(rental_id: str) -> Response:
         return html.escape(format_amount(amount, currency))
 
     rows = "".join(
-        f"<tr><td>{html.escape(label)}</td><td class=n>{money(amount)}</td></tr>"
-        for label, amount in receipt.lines
+        f"<tr><td>{html.escape(line.label)}</td><td class=n>{money(line.amount_minor)}</td></tr>"
+        for line in receipt.lines
     )
     qr = segno.make(_receipt_url(rental_id), error="m").svg_inline(scale=4)
     ended = (

@@ -106,21 +106,32 @@ def _duration(seconds: int) -> str:
     return f"{seconds // 60} min"
 
 
-def fare_lines(duration_seconds: int, tariff: Tariff) -> list[tuple[str, int]]:
+@dataclass(frozen=True)
+class FareLine:
+    """One line of a receipt. `kind` and `count` let an app say it in the rider's language:
+    free, unlock, riding (`count` intervals), daily_cap, parking_fee."""
+
+    kind: str
+    label: str
+    amount_minor: int
+    count: int = 1
+
+
+def fare_lines(duration_seconds: int, tariff: Tariff) -> list[FareLine]:
     """The fare itemised for a receipt; the amounts always add up to fare_for()."""
     if tariff.free_seconds and duration_seconds <= tariff.free_seconds:
-        return [(f"Within the first {_duration(tariff.free_seconds)} (free)", 0)]
+        return [FareLine("free", f"Within the first {_duration(tariff.free_seconds)} (free)", 0)]
     lines = []
     if tariff.unlock_fee_minor:
-        lines.append(("Unlock", tariff.unlock_fee_minor))
+        lines.append(FareLine("unlock", "Unlock", tariff.unlock_fee_minor))
     billable = max(1, duration_seconds - tariff.free_seconds)
     intervals = started_intervals(billable, tariff.interval_seconds)
     riding = time_charge(billable, tariff)
     label = f"Riding: {intervals} x {_duration(tariff.interval_seconds)}"
     if tariff.free_seconds:
         label += f" after {_duration(tariff.free_seconds)} free"
-    lines.append((label, intervals * tariff.rate_per_interval_minor))
+    lines.append(FareLine("riding", label, intervals * tariff.rate_per_interval_minor, intervals))
     capped = riding - intervals * tariff.rate_per_interval_minor
     if capped:
-        lines.append(("Daily cap", capped))
+        lines.append(FareLine("daily_cap", "Daily cap", capped))
     return lines

@@ -7,7 +7,7 @@ from rental.adapters.db import UnitOfWork
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict
 from rental.domain.ledger import AccountKind
-from rental.domain.pricing import fare_lines
+from rental.domain.pricing import FareLine, fare_lines
 from rental.domain.rentals import Rental, RentalState
 from rental.services.rentals import rental_of_rider
 
@@ -18,7 +18,7 @@ class Receipt:
     rental: Rental
     asset_code: str
     asset_kind: str
-    lines: list[tuple[str, int]]
+    lines: list[FareLine]
     total_minor: int
     paid_from_wallet_minor: int
     owed_minor: int  # left as debt when the trip ended
@@ -58,8 +58,9 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
     )
 
 
-def _lines(rental: Rental, duration: int) -> list[tuple[str, int]]:
+def _lines(rental: Rental, duration: int) -> list[FareLine]:
     lines = fare_lines(duration, rental.tariff)
     if rental.out_of_zone_fee_minor:
-        lines.append(("Parked outside the allowed area", rental.out_of_zone_fee_minor))
+        fee = rental.out_of_zone_fee_minor
+        lines.append(FareLine("parking_fee", "Parked outside the allowed area", fee))
     return lines

@@ -94,7 +94,12 @@ def test_a_ride_ending_outside_the_service_area_shows_the_fee_on_the_receipt(sys
     assert ended["parking"]["out_of_zone_fee"] == {"amount_minor": 500, "currency": "CNY"}
     assert ended["fare"]["amount_minor"] == 650
     receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
-    assert receipt["lines"][-1] == {"label": "Parked outside the allowed area", "amount_minor": 500}
+    assert receipt["lines"][-1] == {
+        "kind": "parking_fee",
+        "label": "Parked outside the allowed area",
+        "amount_minor": 500,
+        "count": 1,
+    }
     assert sum(line["amount_minor"] for line in receipt["lines"]) == receipt["total_minor"] == 650
     fleet = system.get(f"/api/v1/ops/assets?city_id={CITY}", operator).json()["assets"]
     assert next(a for a in fleet if a["code"] == code)["needs_retrieval"] is True

@@ -48,6 +48,7 @@ def test_a_rider_finds_a_bike_unlocks_it_rides_and_gets_the_receipt(system, phon
 
     page.wait_for_selector("#receipt-total", timeout=15_000)
     assert page.inner_text("#receipt-total") == "Total: CN¥1.50"
+    assert page.locator("#receipt td").all_inner_texts() == ["Riding: 1 × 30 min", "CN¥1.50"]
     assert page.get_attribute("#receipt-qr", "src").startswith("data:image/svg+xml")
     assert page.inner_text("#parking") == "Parked well."
     phone.screenshot("app-4-receipt")
@@ -189,6 +190,10 @@ def test_parking_outside_the_service_area_is_explained_on_the_receipt(system, ph
         timeout=15_000,
     )
     assert page.inner_text("#receipt-total") == "Total: CN¥6.50"
+    assert page.locator("#receipt td").all_inner_texts()[2:] == [
+        "Parked outside the allowed area",
+        "CN¥5.00",
+    ]
     assert phone.problems == []
 
 

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rental.domain.pricing import DAY_SECONDS, Tariff, describe, fare_for, fare_lines
+from rental.domain.pricing import DAY_SECONDS, FareLine, Tariff, describe, fare_for, fare_lines
 
 BIKE = Tariff("CNY", unlock_fee_minor=0, rate_per_interval_minor=150, interval_seconds=1800)
 POWER_BANK = Tariff(
@@ -86,9 +86,13 @@ def test_nonsense_tariffs_and_durations_are_refused():
 
 @given(tariffs, durations)
 def test_receipt_lines_always_add_up_to_the_fare(tariff, duration):
-    assert sum(amount for _, amount in fare_lines(duration, tariff)) == fare_for(duration, tariff)
+    lines = fare_lines(duration, tariff)
+    assert sum(line.amount_minor for line in lines) == fare_for(duration, tariff)
 
 
 def test_a_capped_day_shows_the_cap_as_a_discount():
     lines = fare_lines(20 * 3600, POWER_BANK)
-    assert lines == [("Riding: 20 x hour after 5 min free", 4000), ("Daily cap", -2000)]
+    assert lines == [
+        FareLine("riding", "Riding: 20 x hour after 5 min free", 4000, 20),
+        FareLine("daily_cap", "Daily cap", -2000),
+    ]

@@ -5,6 +5,7 @@ import { makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
   currentLanguage,
+  describeLine,
   describePrice,
   explain,
   label,
@@ -484,7 +485,7 @@ async function receiptScreen(rentalId) {
       { class: "card receipt", id: "receipt" },
       el("h2", {}, `${t(`kind.${receipt.asset.kind}`)} ${receipt.asset.code}`),
       el("p", {}, `${elapsed(receipt.duration_s || 0)} · ${Math.round(receipt.distance_m || 0)} m`),
-      el("table", {}, receipt.lines.map((line) => el("tr", {}, el("td", {}, line.label), el("td", { class: "amount" }, amount(line.amount_minor))))),
+      el("table", {}, receipt.lines.map((line) => el("tr", {}, el("td", {}, describeLine(line, receipt.price)), el("td", { class: "amount" }, amount(line.amount_minor))))),
       el("p", { class: "total", id: "receipt-total" }, `${t("receipt.total")}: ${amount(receipt.total_minor)}`),
       el("p", {}, `${t("receipt.paid")}: ${amount(receipt.paid_from_wallet_minor)}`),
       receipt.owed_minor ? el("p", { class: "warning" }, `${t("receipt.owed")}: ${amount(receipt.owed_minor)}`) : null,

@@ -49,11 +49,20 @@ export function money(amount) {
   return format.format(amount.amount_minor / 10 ** digits);
 }
 
+function duration(seconds) {
+  return seconds % 3600 === 0 ? t("price.hours", { n: seconds / 3600 }) : t("price.minutes", { n: Math.round(seconds / 60) });
+}
+
+// A receipt line in the rider's words, from its kind; the service's label otherwise.
+export function describeLine(line, price) {
+  const values = { n: line.count, duration: duration(price.interval_seconds), free: duration(price.free_seconds) };
+  const key = line.kind === "riding" && price.free_seconds ? "line.riding_after_free" : `line.${line.kind}`;
+  return key in messages || key in fallback ? t(key, values) : line.label;
+}
+
 // A tariff as the rider reads it before unlocking: "CN¥1.50 per 30 min, first 5 min free".
 export function describePrice(price) {
   const amount = (minor) => money({ amount_minor: minor, currency: price.currency });
-  const duration = (seconds) =>
-    seconds % 3600 === 0 ? t("price.hours", { n: seconds / 3600 }) : t("price.minutes", { n: Math.round(seconds / 60) });
   const parts = [];
   if (price.unlock_fee_minor) parts.push(t("price.unlock", { amount: amount(price.unlock_fee_minor) }));
   parts.push(t("price.rate", { amount: amount(price.rate_per_interval_minor), duration: duration(price.interval_seconds) }));
