@@ -48,7 +48,9 @@ def test_a_rider_finds_a_bike_unlocks_it_rides_and_gets_the_receipt(system, phon
 
     page.wait_for_selector("#receipt-total", timeout=15_000)
     assert page.inner_text("#receipt-total") == "Total: CN¥1.50"
-    assert page.locator("#receipt td").all_inner_texts() == ["Riding: 1 × 30 min", "CN¥1.50"]
+    # The app's own words for the line (the service says "1 x 30 min").
+    riding = "Riding: 1 \u00d7 30 min"
+    assert page.locator("#receipt td").all_inner_texts() == [riding, "CN¥1.50"]
     assert page.get_attribute("#receipt-qr", "src").startswith("data:image/svg+xml")
     assert page.inner_text("#parking") == "Parked well."
     phone.screenshot("app-4-receipt")
