@@ -1,7 +1,7 @@
 """The web pages the platform serves: the rider app at /app/ (an installable PWA) and the
-operator console at /ops/. They are static files that speak only the public JSON API; this blueprint
-serves them, the front-end libraries installed from the npm registry (web/), and the
-map settings the pages need.
+operator console at /ops/. They are static files that speak only the public JSON API;
+this blueprint serves them, the front-end libraries installed from the npm registry
+(web/), and the map settings the pages need.
 
 Pages carry a strict Content-Security-Policy: scripts and styles from this origin only,
 and map tiles only from the configured tile server.
@@ -18,8 +18,10 @@ STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
-DEFAULT_CENTER = (121.4737, 31.2304)
 VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
+
+# Where maps open when MAP_CENTER is not a position: the demo city.
+DEFAULT_CENTER = (121.4737, 31.2304)
 
 blueprint = Blueprint("web", __name__, static_folder=None)
 
