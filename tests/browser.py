@@ -1,10 +1,9 @@
 """Headless Chromium for the web pages' tests: Debian's own browser (installed by
-`scripts/web.sh browser`), driven by Playwright, with no browser download. Screens are
+`scripts/web.sh browser`), driven by Playwright (one driver per session, tests/e2e/
+conftest.py), with no browser download. Screens are
 kept in var/test-artifacts/screens/ for people to look at."""
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Response,
-    sync_playwright,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -30,17 +28,6 @@ FLAGS = [
     "--disable-sync",
 ]
 SCREENS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts" / "screens"
-
-
-@contextmanager
-def chromium(*extra_flags: str) -> Iterator[Browser]:
-    """A browser of its own, for scripts; tests share the session's Playwright driver."""
-    with sync_playwright() as playwright:
-        browser = launch(playwright, *extra_flags)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def launch(playwright: Playwright, *extra_flags: str) -> Browser:

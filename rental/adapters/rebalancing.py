@@ -41,6 +41,15 @@ HOTSPOT_KIND = "parking"
 ABANDONED_AFTER = timedelta(hours=2)
 
 
+def _plan_stops(plan_id: uuid.UUID) -> Any:
+    """A plan's stops, with their positions as lon and lat."""
+    return select(
+        rebalancing_stops,
+        func.ST_X(rebalancing_stops.c.position).label("lon"),
+        func.ST_Y(rebalancing_stops.c.position).label("lat"),
+    ).where(rebalancing_stops.c.plan_id == plan_id)
+
+
 def _hotspot_at(city_id: str, position: Any) -> Any:
     """The hotspot covering `position` (the first by name where hotspots overlap)."""
     return (
@@ -256,25 +265,12 @@ class RebalancingRepository:
         return dict(row) if row else None
 
     def stops(self, plan_id: uuid.UUID) -> list[dict[str, Any]]:
-        query = (
-            select(
-                rebalancing_stops,
-                func.ST_X(rebalancing_stops.c.position).label("lon"),
-                func.ST_Y(rebalancing_stops.c.position).label("lat"),
-            )
-            .where(rebalancing_stops.c.plan_id == plan_id)
-            .order_by(rebalancing_stops.c.truck, rebalancing_stops.c.seq)
-        )
+        query = _plan_stops(plan_id).order_by(rebalancing_stops.c.truck, rebalancing_stops.c.seq)
         return [dict(row) for row in self._c.execute(query).mappings()]
 
     def stop_for_update(self, plan_id: uuid.UUID, truck: int, seq: int) -> dict[str, Any] | None:
         query = (
-            select(
-                rebalancing_stops,
-                func.ST_X(rebalancing_stops.c.position).label("lon"),
-                func.ST_Y(rebalancing_stops.c.position).label("lat"),
-            )
-            .where(rebalancing_stops.c.plan_id == plan_id)
+            _plan_stops(plan_id)
             .where(rebalancing_stops.c.truck == truck, rebalancing_stops.c.seq == seq)
             .with_for_update()
         )

@@ -12,7 +12,9 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, send_from_directory
 
+from rental.config import Config
 from rental.domain.errors import NotFound
+from rental.domain.trace import is_valid_position
 
 STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
@@ -20,8 +22,6 @@ NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
 VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
 
-# Where maps open when MAP_CENTER is not a position: the demo city.
-DEFAULT_CENTER = (121.4737, 31.2304)
 
 blueprint = Blueprint("web", __name__, static_folder=None)
 
@@ -74,12 +74,12 @@ def web_config() -> dict[str, object]:
 
 
 def _center(setting: str) -> tuple[float, float]:
-    """MAP_CENTER "lon,lat"; a setting that is not one falls back to the demo city's."""
+    """MAP_CENTER "lon,lat"; a setting that is not one falls back to the default's."""
     try:
         lon, lat = (float(part) for part in setting.split(","))
     except ValueError:
-        return DEFAULT_CENTER
-    return (lon, lat) if -180 <= lon <= 180 and -90 <= lat <= 90 else DEFAULT_CENTER
+        return _center(Config.MAP_CENTER)
+    return (lon, lat) if is_valid_position(lon, lat) else _center(Config.MAP_CENTER)
 
 
 def _page(name: str) -> Response:

@@ -98,6 +98,11 @@ def test_an_operator_registers_a_bike_prints_its_label_and_sees_it_in_the_fleet(
     assert label.locator("img").get_attribute("src").startswith("data:image/svg+xml")
     assert label.locator("img").get_attribute("alt") == f"{system.url}/q/BK77001"
     tab.screenshot("ops-register-label")
+    operator = system.operator()
+    again = system.get("/api/v1/ops/assets/BK77001/label", operator).json()
+    assert again["qr"] == f"{system.url}/q/BK77001"
+    assert again["qr_image"] == label.locator("img").get_attribute("src")
+    assert system.get("/api/v1/ops/assets/BK00000/label", operator).status_code == 404
 
     # The lock, flashed with what the page showed once, comes online on the broker.
     system.go_online(
