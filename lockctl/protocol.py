@@ -1,19 +1,38 @@
-"""The lock protocol v1 as data: topics, signed commands, events, telemetry, status.
+"""The lock protocol v1.1 as data: topics, signed commands and acknowledgements, events,
+telemetry, status.
 
 Pure functions over bytes and dataclasses, shared by the backend (signing),
 lockctl (parsing what locks send) and the simulator (a lock's side). The wire
 format is specified for firmware vendors in docs/lock-protocol.md.
+
+Nothing a lock sends is trusted: identity fields (`boot`, `seq`, `type`, `locked`) that
+fail their checks make the message unusable (ProtocolError); any other field that fails
+is dropped, with the reason kept in the message's `dropped`, and the rest is used.
 """
 
 import hashlib
 import hmac
 import json
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
 TOPIC_ROOT = "lock/v1"
+# The `v` field on the wire: 1.1 only adds to 1.0, so both speak `"v": 1` (§12 of the doc).
 PROTOCOL_VERSION = 1
+PROTOCOL_REVISION = "1.1"
+# Field limits (docs/lock-protocol.md §3.1). JSON numbers are doubles in most firmware
+# libraries: counters stay within the integers a double holds exactly.
+MAX_COUNTER = 2**53 - 1
+# Lock times outside these bounds (2020-01-01 to 2100-01-01 UTC) are a clock fault.
+MIN_TS_MS = 1_577_836_800_000
+MAX_TS_MS = 4_102_444_800_000
+MAX_TEXT = 64
+# A report larger than this is not a lock's: the broker refuses bigger ones too.
+MAX_PAYLOAD_BYTES = 4096
+# Beyond this a "fix" is no position at all (the platform ignores fixes past 50 m anyway).
+MAX_ACCURACY_M = 100_000.0
 # A lock must remember every cmd_id until it expires; capping the lifetime bounds that memory.
 MAX_COMMAND_LIFETIME_MS = 60_000
 
@@ -24,6 +43,7 @@ class ProtocolError(ValueError):
 
 class Channel(StrEnum):
     CMD = "cmd"
+    ACK = "ack"  # platform -> lock: an event is safely stored (v1.1)
     EVT = "evt"
     TELEMETRY = "telemetry"
     STATUS = "status"
@@ -159,11 +179,15 @@ class EventType(StrEnum):
     RETURNED = "returned"  # a cabinet took `item` back into `slot`
 
 
+# Fields a decoder dropped, with why: ((field, reason), ...). Never sent on the wire.
+Dropped = tuple[tuple[str, str], ...]
+
+
 @dataclass(frozen=True)
 class Event:
     boot: int
     seq: int
-    ts: int
+    ts: int | None  # None only when the lock's value was unusable (then: arrival time)
     type: EventType
     cmd_id: str | None = None
     reason: str | None = None
@@ -171,18 +195,56 @@ class Event:
     lat: float | None = None
     slot: int | None = None
     item: str | None = None  # the item's code, as its tag reads
+    dropped: Dropped = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)
 class Telemetry:
     boot: int
     seq: int
-    ts: int
-    lon: float
-    lat: float
+    ts: int | None  # None only when the lock's value was unusable (then: arrival time)
+    lon: float | None  # None (both) when the position was unusable
+    lat: float | None
     locked: bool
     battery_pct: int | None = None
     accuracy_m: float | None = None
+    dropped: Dropped = field(default=(), compare=False)
+
+    @property
+    def has_position(self) -> bool:
+        return self.lon is not None and self.lat is not None
+
+
+@dataclass(frozen=True)
+class Ack:
+    """The platform stored event (boot, seq) of a lock: the lock may forget it (v1.1)."""
+
+    lock_id: str
+    boot: int
+    seq: int
+
+    def signing_input(self) -> bytes:
+        return "\n".join([TOPIC_ROOT, self.lock_id, "ack", str(self.boot), str(self.seq)]).encode()
+
+
+def encode_ack(ack: Ack, key: bytes) -> bytes:
+    sig = hmac.new(key, ack.signing_input(), hashlib.sha256).hexdigest()
+    body = {"v": PROTOCOL_VERSION, "boot": ack.boot, "seq": ack.seq, "sig": sig}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_ack(lock_id: str, payload: bytes, key: bytes) -> Ack:
+    """What a lock does with an acknowledgement: parse it and check its signature."""
+    body = _json_object(payload)
+    try:
+        ack = Ack(lock_id, _counter(body, "boot"), _counter(body, "seq"))
+        sig = _str(body, "sig")
+    except (KeyError, ValueError) as exc:
+        raise ProtocolError(f"malformed ack: {exc}") from exc
+    expected = hmac.new(key, ack.signing_input(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        raise ProtocolError("ack signature does not match")
+    return ack
 
 
 class Presence(StrEnum):
@@ -198,62 +260,114 @@ class Status:
 
 
 def encode(message: Event | Telemetry | Status) -> bytes:
-    body = {"v": PROTOCOL_VERSION, **{k: v for k, v in asdict(message).items() if v is not None}}
+    fields = asdict(message)
+    fields.pop("dropped", None)
+    body = {"v": PROTOCOL_VERSION, **{k: v for k, v in fields.items() if v is not None}}
     return json.dumps(body, separators=(",", ":")).encode()
+
+
+class _Fields:
+    """Reads optional fields of one message, dropping (and noting) each that fails."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.dropped: list[tuple[str, str]] = []
+
+    def keep(self, key: str, check: Any) -> Any:
+        if self.body.get(key) is None:
+            return None
+        try:
+            return check(self.body, key)
+        except ValueError as exc:
+            self.dropped.append((key, str(exc)))
+            return None
+
+    def position(self) -> tuple[float | None, float | None]:
+        """lon and lat are kept together or dropped together."""
+        lon, lat = self.keep("lon", _longitude), self.keep("lat", _latitude)
+        if (lon is None) != (lat is None):
+            kept = "lon" if lon is not None else "lat"
+            self.dropped.append((kept, "dropped with its pair"))
+            return None, None
+        return lon, lat
 
 
 def decode_event(payload: bytes) -> Event:
     body = _json_object(payload)
     try:
-        return Event(
-            boot=_int(body, "boot"),
-            seq=_int(body, "seq"),
-            ts=_int(body, "ts"),
-            type=EventType(body["type"]),
-            cmd_id=_optional_str(body, "cmd_id"),
-            reason=_optional_str(body, "reason"),
-            lon=_optional_float(body, "lon"),
-            lat=_optional_float(body, "lat"),
-            slot=_optional_int(body, "slot"),
-            item=_optional_str(body, "item"),
-        )
+        boot, seq, kind = _counter(body, "boot"), _counter(body, "seq"), EventType(body["type"])
     except (KeyError, ValueError) as exc:
         raise ProtocolError(f"malformed event: {exc}") from exc
+    read = _Fields(body)
+    ts = read.keep("ts", _timestamp)
+    if ts is None and "ts" not in dict(read.dropped):
+        read.dropped.append(("ts", "missing"))
+    lon, lat = read.position()
+    return Event(
+        boot=boot,
+        seq=seq,
+        ts=ts,
+        type=kind,
+        cmd_id=read.keep("cmd_id", _str),
+        reason=read.keep("reason", _str),
+        lon=lon,
+        lat=lat,
+        slot=read.keep("slot", _slot),
+        item=read.keep("item", _str),
+        dropped=tuple(read.dropped),
+    )
 
 
 def decode_telemetry(payload: bytes) -> Telemetry:
     body = _json_object(payload)
     try:
+        boot, seq = _counter(body, "boot"), _counter(body, "seq")
         locked = body["locked"]
         if not isinstance(locked, bool):
             raise ValueError("locked must be a boolean")
-        battery = body.get("battery_pct")
-        return Telemetry(
-            boot=_int(body, "boot"),
-            seq=_int(body, "seq"),
-            ts=_int(body, "ts"),
-            lon=_float(body, "lon"),
-            lat=_float(body, "lat"),
-            locked=locked,
-            battery_pct=None if battery is None else _int(body, "battery_pct"),
-            accuracy_m=_optional_float(body, "accuracy_m"),
-        )
     except (KeyError, ValueError) as exc:
         raise ProtocolError(f"malformed telemetry: {exc}") from exc
+    read = _Fields(body)
+    ts = read.keep("ts", _timestamp)
+    if ts is None and "ts" not in dict(read.dropped):
+        read.dropped.append(("ts", "missing"))
+    lon, lat = read.position()
+    accuracy = read.keep("accuracy_m", _accuracy)
+    if lon is not None and "accuracy_m" in dict(read.dropped):
+        # A fix whose accuracy cannot be read cannot be judged: it is no fix.
+        read.dropped += [("lon", "accuracy unusable"), ("lat", "accuracy unusable")]
+        lon = lat = None
+    return Telemetry(
+        boot=boot,
+        seq=seq,
+        ts=ts,
+        lon=lon,
+        lat=lat,
+        locked=locked,
+        battery_pct=read.keep("battery_pct", _percent),
+        accuracy_m=accuracy,
+        dropped=tuple(read.dropped),
+    )
 
 
 def decode_status(payload: bytes) -> Status:
     body = _json_object(payload)
     try:
-        return Status(state=Presence(body["state"]), boot=_int(body, "boot"), ts=body.get("ts"))
+        state, boot = Presence(body["state"]), _counter(body, "boot")
     except (KeyError, ValueError) as exc:
         raise ProtocolError(f"malformed status: {exc}") from exc
+    ts = _Fields(body).keep("ts", _timestamp)
+    return Status(state=state, boot=boot, ts=ts)
 
 
 def _json_object(payload: bytes) -> dict[str, Any]:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise ProtocolError(f"payload is over {MAX_PAYLOAD_BYTES} bytes")
     try:
+        # NaN and Infinity are not JSON, but some firmware libraries write them: they parse
+        # here, and the field checks drop them (a NaN position must not cost the event).
         body = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError("payload is not JSON") from exc
     if not isinstance(body, dict):
         raise ProtocolError("payload is not a JSON object")
@@ -262,34 +376,59 @@ def _json_object(payload: bytes) -> dict[str, Any]:
     return body
 
 
-def _int(body: dict[str, Any], key: str) -> int:
+def _int(body: dict[str, Any], key: str, low: int = 0, high: int = MAX_COUNTER) -> int:
     value = body[key]
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{key} must be a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ValueError(f"{key} must be an integer from {low} to {high}")
     return value
 
 
-def _float(body: dict[str, Any], key: str) -> float:
+def _counter(body: dict[str, Any], key: str) -> int:
+    return _int(body, key)
+
+
+def _timestamp(body: dict[str, Any], key: str) -> int:
+    return _int(body, key, MIN_TS_MS, MAX_TS_MS)
+
+
+def _percent(body: dict[str, Any], key: str) -> int:
+    return _int(body, key, 0, 100)
+
+
+def _slot(body: dict[str, Any], key: str) -> int:
+    return _int(body, key, 1, 10_000)
+
+
+def _float(body: dict[str, Any], key: str, low: float, high: float) -> float:
     value = body[key]
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ValueError(f"{key} must be a number")
-    return float(value)
+    number = float(value)
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ValueError(f"{key} must be a finite number from {low:g} to {high:g}")
+    return number
+
+
+def _longitude(body: dict[str, Any], key: str) -> float:
+    return _float(body, key, -180.0, 180.0)
+
+
+def _latitude(body: dict[str, Any], key: str) -> float:
+    return _float(body, key, -90.0, 90.0)
+
+
+def _accuracy(body: dict[str, Any], key: str) -> float:
+    return _float(body, key, 0.0, MAX_ACCURACY_M)
 
 
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
     return None if body.get(key) is None else _int(body, key)
 
 
-def _optional_float(body: dict[str, Any], key: str) -> float | None:
-    return None if body.get(key) is None else _float(body, key)
-
-
 def _str(body: dict[str, Any], key: str, allow_empty: bool = False) -> str:
     value = body[key]
-    if not isinstance(value, str) or (not value and not allow_empty) or len(value) > 64:
-        raise ValueError(f"{key} must be a string of at most 64 characters")
+    if not isinstance(value, str) or (not value and not allow_empty) or len(value) > MAX_TEXT:
+        raise ValueError(f"{key} must be a string of at most {MAX_TEXT} characters")
+    if any(ord(c) < 0x20 for c in value):
+        raise ValueError(f"{key} must not hold control characters")
     return value
-
-
-def _optional_str(body: dict[str, Any], key: str) -> str | None:
-    return None if body.get(key) is None else _str(body, key)
