@@ -3,6 +3,9 @@
 # unless DATABASE_URL / MQTT_URL point at servers of their own. Writes var/env.sh,
 # which the Makefile sources so every command talks to the same services.
 #   scripts/services.sh start|stop
+# The fault tests (tests/faults) stop and start each service on its own:
+#   scripts/services.sh stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto
+# These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT as for start.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -124,6 +127,22 @@ stop() {
   rm -f "$VAR/mosquitto/mosquitto.pid"
 }
 
+# For the fault tests: one service down (and back) while the other keeps running.
+stop_postgres() {
+  local data; data=$(pg_datadir)
+  [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+stop_broker() {
+  local pidfile="$VAR/mosquitto/mosquitto.pid" pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  # Mosquitto writes its persistence file on the way out: wait, so a start does not race it.
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  rm -f "$pidfile"
+}
+
 case "${1:-start}" in
   start)
     {
@@ -134,5 +153,10 @@ case "${1:-start}" in
     log "ready (var/env.sh)"
     ;;
   stop) stop ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  stop-postgres) stop_postgres ;;
+  start-postgres) start_postgres >/dev/null ;;
+  stop-mosquitto) stop_broker ;;
+  start-mosquitto) start_mosquitto >/dev/null ;;
+  restart-mosquitto) stop_broker; start_mosquitto >/dev/null ;;
+  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto" >&2; exit 2 ;;
 esac
