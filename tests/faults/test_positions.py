@@ -1,0 +1,106 @@
+"""Positions that cannot be trusted: a jump of 1,000 km, NaN, out of range.
+
+A trip still ends when the latch closes; where it ended falls back to the last good fix
+and the doubt is recorded; no out-of-zone fee is charged on a doubtful position.
+"""
+
+import math
+import time
+
+from lockctl.protocol import Channel
+from tests.faults.invariants import assert_ends_at, assert_invariants
+
+# About 1,000 km north of the city.
+JUMP_DEG = 9.0
+
+
+def service_area(lon: float, lat: float, half: float = 0.05) -> dict:
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"kind": "service_area", "name": "the whole city"},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        ],
+    }
+
+
+def test_a_last_fix_1000_km_away_costs_no_fee_and_is_recorded_as_doubtful(system, scene):
+    world = scene(zones=service_area)
+    bike = world.bikes[0]
+    _, rental_id = world.start_ride(bike)
+    route = system.ride_route(bike, legs=4)
+    far = (route[-1][0], route[-1][1] + JUMP_DEG)
+    world.sim.ride(bike.lock_id, [*route, far], 0.2)
+    world.close(bike)
+
+    closed = system.wiretap.wait_for(bike.lock_id, "locked")
+    ended = system.wait_rental(rental_id, "ended")
+    assert_ends_at(ended, closed)
+    assert ended["out_of_zone_fee_minor"] == 0
+    assert ended["position_doubt"], "the jump is recorded as a doubt"
+    assert ended["distance_m"] < 10_000, f"{ended['distance_m']} m: the jump counted"
+    assert_invariants(world.check())
+
+
+def test_a_locked_event_with_a_nan_position_still_ends_the_ride(system, scene):
+    world = scene()
+    bike = world.bikes[0]
+    _, rental_id = world.start_ride(bike)
+    route = system.ride_route(bike, legs=3)
+    # The GPS gives up on the last leg: the lock reports (and closes with) NaN.
+    world.sim.ride(bike.lock_id, [*route, (math.nan, math.nan)], 0.2)
+    world.close(bike)
+
+    closed = system.wiretap.wait_for(bike.lock_id, "locked")
+    assert closed.body.get("lon") is None or math.isnan(closed.body["lon"]), "the close carries NaN"
+    ended = system.wait_rental(rental_id, "ended")
+    assert_ends_at(ended, closed)
+    assert ended["position_doubt"], "a close without a position is recorded as doubtful"
+    assert ended["out_of_zone_fee_minor"] == 0
+    assert_invariants(world.check())
+
+
+def test_telemetry_saying_locked_with_a_bad_position_ends_the_ride(system, scene):
+    world = scene()
+    bike = world.bikes[0]
+    _, rental_id = world.start_ride(bike)
+    world.ride(bike, legs=3, interval_s=0.1)
+    time.sleep(1)
+    boot = world.sim.lock(bike.lock_id)["boot"]
+
+    # The latch closes with the lock offline (its event waits in its outbox); then a
+    # report gets through saying it is locked, with a position that is no position.
+    world.sim.offline(bike.lock_id)
+    world.close(bike)
+    sent_at = time.time()
+    with system.impostor(bike) as lock:
+        lock.publish(
+            Channel.TELEMETRY,
+            {
+                "v": 1,
+                "boot": boot,
+                "seq": 1_000_000,
+                "ts": int(sent_at * 1000),
+                "lon": 200.0,
+                "lat": math.nan,
+                "locked": True,
+                "battery_pct": 90,
+                "accuracy_m": 5.0,
+            },
+        )
+        ended = system.wait_rental(rental_id, "ended", timeout=10)
+    assert abs(ended["ended_at"].timestamp() - sent_at) <= 1, "ends at the report's own time"
+    assert ended["position_doubt"]
+    world.sim.online(bike.lock_id)
+    system.wiretap.wait_for(bike.lock_id, "locked", timeout=15)
+    assert_invariants(world.check())
