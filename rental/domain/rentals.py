@@ -21,6 +21,15 @@ class RentalState(StrEnum):
     FAILED = "failed"
 
 
+LATE_UNLOCK_NOTICE = (
+    "The lock opened after the app said it had not: your ride started when it opened. "
+    "Lock it again within a few minutes without riding and it is free."
+)
+# A late-opened bike locked again within this time, having moved less than this, costs nothing.
+LATE_UNLOCK_GRACE_SECONDS = 300
+LATE_UNLOCK_GRACE_METRES = 50.0
+
+
 class FailureReason(StrEnum):
     LOCK_OFFLINE = "lock_offline"
     TIMEOUT = "timeout"
@@ -52,6 +61,11 @@ class Rental:
     position_doubt: str | None = None
     slot: int | None = None  # the cabinet slot an item was released from
     unreturned: bool = False  # an item kept until its fare reached the replacement price
+    # The unlock's (boot, seq) in the lock's own order: only later reports end the ride.
+    unlock_boot: int | None = None
+    unlock_seq: int | None = None
+    late_unlock: bool = False  # the lock confirmed after the rider was told it timed out
+    notice: str | None = None  # what the rider is told about this rental beyond its state
 
     @property
     def duration_seconds(self) -> int | None:
@@ -59,24 +73,51 @@ class Rental:
             return None
         return int((self.ended_at - self.started_at).total_seconds())
 
-    def confirm_unlock(self, at: datetime) -> None:
+    def confirm_unlock(self, at: datetime, boot: int | None = None, seq: int | None = None) -> None:
         self._require(RentalState.UNLOCKING, "confirm an unlock")
         self.state = RentalState.ACTIVE
         self.started_at = at
+        self.unlock_boot, self.unlock_seq = boot, seq
+
+    def adopt_late_unlock(self, at: datetime, boot: int | None, seq: int | None) -> None:
+        """The lock opened after the rider was told the unlock timed out: the bike is in the
+        rider's hands, so the ride is theirs from the moment it opened."""
+        if self.state is not RentalState.FAILED or self.failure_reason is not FailureReason.TIMEOUT:
+            raise Conflict("only a timed-out unlock can be confirmed late", "invalid_rental_state")
+        self.state = RentalState.ACTIVE
+        self.failure_reason = None
+        self.started_at = at
+        self.unlock_boot, self.unlock_seq = boot, seq
+        self.late_unlock = True
+        self.notice = LATE_UNLOCK_NOTICE
+
+    def is_after_unlock(self, boot: int, seq: int, at: datetime) -> bool:
+        """Whether a report from the lock comes after this ride's unlock, in the lock's own
+        order ((boot, seq)) and by its clock: only such a report can end the ride."""
+        assert self.started_at is not None
+        if at < self.started_at:
+            return False
+        if self.unlock_boot is None or self.unlock_seq is None:
+            return True  # confirmed before the platform kept the unlock's place
+        return (boot, seq) > (self.unlock_boot, self.unlock_seq)
 
     def fail(self, reason: FailureReason) -> None:
         self._require(RentalState.UNLOCKING, "fail")
         self.state = RentalState.FAILED
         self.failure_reason = reason
 
-    def end(self, at: datetime) -> int:
-        """Close the trip at `at` and return the fare it owes."""
+    def end(self, at: datetime, distance_m: float | None = None) -> int:
+        """Close the trip at `at` and return the fare it owes. `distance_m` (the trip's good
+        path) decides whether a late-opened bike that never moved is free."""
         self._require(RentalState.ACTIVE, "end")
         assert self.started_at is not None
         self.ended_at = max(at, self.started_at)
         duration = self.duration_seconds
         assert duration is not None
         self.fare_minor = fare_for(duration, self.tariff)
+        if self.late_unlock and _never_got_it(duration, distance_m):
+            self.fare_minor = 0
+            self.notice = "The lock opened late and was locked again unused: no charge."
         if self.tariff.replacement_price_minor is not None:  # never more than the item
             self.fare_minor = min(self.fare_minor, self.tariff.replacement_price_minor)
         self.state = RentalState.ENDED
@@ -116,3 +157,8 @@ class Rental:
             raise Conflict(
                 f"cannot {action} a rental that is {self.state.value}", "invalid_rental_state"
             )
+
+
+def _never_got_it(duration_seconds: int, distance_m: float | None) -> bool:
+    moved = distance_m if distance_m is not None else 0.0
+    return duration_seconds <= LATE_UNLOCK_GRACE_SECONDS and moved < LATE_UNLOCK_GRACE_METRES
