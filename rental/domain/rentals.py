@@ -10,7 +10,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from rental.domain.errors import Conflict
-from rental.domain.pricing import Tariff, fare_for
+from rental.domain.pricing import FareLine, Tariff, fare_for, fare_lines
 from rental.domain.zones import Parking, ParkingVerdict
 
 
@@ -138,6 +138,39 @@ class Rental:
         self.fare_minor = self.tariff.replacement_price_minor
         self.unreturned = True
         return self.fare_minor
+
+    def receipt_lines(self) -> list[FareLine]:
+        """The ended rental's fare itemised; the amounts always add up to `fare_minor`
+        (the tariff's lines, then what the rental itself changed: a replacement price, a
+        late unlock's waiver, a parking fee)."""
+        self._require(RentalState.ENDED, "itemise")
+        assert self.fare_minor is not None
+        if self.unreturned:
+            return [FareLine("replacement", "Not returned: the replacement price", self.fare_minor)]
+        lines = fare_lines(self.duration_seconds or 0, self.tariff)
+        listed = sum(line.amount_minor for line in lines)
+        time_part = self.fare_minor - self.out_of_zone_fee_minor
+        if time_part < listed:
+            kind, label = (
+                ("late_unlock_waiver", "Opened late and locked again unused")
+                if self.late_unlock and time_part == 0
+                else ("replacement_cap", "Capped at the replacement price")
+            )
+            lines.append(FareLine(kind, label, time_part - listed))
+        if self.out_of_zone_fee_minor:
+            lines.append(self._parking_fee_line())
+        return lines
+
+    def _parking_fee_line(self) -> FareLine:
+        if self.parking is Parking.WRONG_CABINET:
+            return FareLine(
+                "wrong_cabinet_fee",
+                "Returned to a cabinet for another kind",
+                self.out_of_zone_fee_minor,
+            )
+        return FareLine(
+            "parking_fee", "Parked outside the allowed area", self.out_of_zone_fee_minor
+        )
 
     def judge_parking(self, verdict: ParkingVerdict, doubt: str | None) -> None:
         """Add the out-of-zone fee where the verdict calls for it; the trip ends either way."""
