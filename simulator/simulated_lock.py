@@ -27,12 +27,11 @@ from lockctl.protocol import (
 )
 from simulator.lock import VirtualLock
 from simulator.outbox import FIRST_RESEND_MS, Outbox
+from simulator.resender import Resender
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RESEND_SECONDS = FIRST_RESEND_MS / 1000
-# How long go_offline waits for the resender thread to notice it should stop.
-RESENDER_JOIN_SECONDS = 2.0
 
 
 def now_ms() -> int:
@@ -65,37 +64,6 @@ class LockSecrets:
     lat: float
     # A cabinet's slots and the item code in each; None for a bike lock.
     slots: dict[int, str | None] | None = None
-
-
-class _Resender:
-    """A thread that asks its lock to send what is due, and sleeps until the next due
-    time or until woken (a new event, a new connection)."""
-
-    def __init__(self, flush: Callable[[], float | None], name: str) -> None:
-        self._flush = flush
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(RESENDER_JOIN_SECONDS)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.clear()  # before flushing: a wake during the flush is not lost
-            try:
-                wait = self._flush()
-            except Exception:
-                log.exception("resending failed")
-                wait = 1.0
-            self._wake.wait(wait)
 
 
 class SimulatedLock:
@@ -133,7 +101,7 @@ class SimulatedLock:
         # Which connection is current: callbacks of a client replaced since are ignored.
         self._generation = 0
         self._ready = False  # subscribed and announced on the current connection
-        self._resender: _Resender | None = None
+        self._resender: Resender | None = None
 
     @property
     def lock_id(self) -> str:
@@ -181,7 +149,7 @@ class SimulatedLock:
                 reconnect_backoff=ReconnectBackoff(),
             )
             if self._resender is None:
-                self._resender = _Resender(self._flush, f"resend-{self.lock_id}")
+                self._resender = Resender(self._flush, f"resend-{self.lock_id}")
         # Outside the guard, like go_offline: the network thread may need it meanwhile.
         client.connect()
 
