@@ -5,10 +5,16 @@ one slot of one cabinet at a time)."""
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from lockctl.mqtt import BrokerAddress
-from simulator.simulated_lock import DEFAULT_RESEND_SECONDS, LockSecrets, SimulatedLock
+from lockctl.mqtt import BrokerAddress, MqttClient
+from simulator.simulated_lock import (
+    DEFAULT_RESEND_SECONDS,
+    Connection,
+    LockSecrets,
+    SimulatedLock,
+)
 
 __all__ = ["HEARTBEAT_SECONDS", "Fleet", "LockSecrets", "SimulatedLock", "load_fleet_file"]
 
@@ -47,16 +53,22 @@ class Fleet:
         fleet_file: str | Path | None = None,
         *,
         resend_seconds: float = DEFAULT_RESEND_SECONDS,
+        connection_factory: Callable[..., Connection] = MqttClient,
     ) -> None:
         """With `fleet_file`, cabinets' slots are written back to it, so a restart finds
         items where they were left (the platform's records agree only if cabinets do).
-        `resend_seconds`: how long a lock waits for an ack before it first resends."""
+        `resend_seconds`: how long a lock waits for an ack before it first resends.
+        `connection_factory`: the locks' MQTT client (a fake in unit tests)."""
         self._fleet_file = Path(fleet_file) if fleet_file is not None else None
         self._saving = threading.Lock()
         self._placing = threading.Lock()  # one return at a time: the check holds until done
         self.locks = {
             secrets.lock_id: SimulatedLock(
-                secrets, broker, self._save_contents, resend_seconds=resend_seconds
+                secrets,
+                broker,
+                self._save_contents,
+                resend_seconds=resend_seconds,
+                connection_factory=connection_factory,
             )
             for secrets in locks
         }

@@ -2,6 +2,7 @@
 their events, an item is in one slot of the fleet at a time, and no input makes a 500."""
 
 from dataclasses import fields
+from typing import Any
 
 import pytest
 
@@ -11,6 +12,7 @@ from simulator.control import FAULT_CHECKS, create_control_app
 from simulator.fleet import Fleet, LockSecrets
 from simulator.lock import Faults
 from simulator.simulated_lock import now_ms
+from tests.unit.test_simulator_connection import FakeConnection
 
 KEY = bytes(range(32))
 # Nothing listens on port 1 of loopback: a lock told to come online is refused at once.
@@ -45,6 +47,30 @@ def test_closing_an_offline_lock_answers_200_and_keeps_the_event(client, fleet):
     [event] = fleet.locks["B1"].logic.outbox.events()
     assert event.type.value == "locked"
     assert client.get("/locks/B1").get_json()["outbox"] == 1
+
+
+def test_closing_a_lock_that_went_offline_answers_200_and_sends_the_event_on_return():
+    connections: list[FakeConnection] = []
+
+    def factory(address: BrokerAddress, client_id: str, **options: Any) -> FakeConnection:
+        connections.append(FakeConnection(address, client_id, **options))
+        return connections[-1]
+
+    fleet = Fleet(
+        NOWHERE, [LockSecrets("B1", "pw", KEY, 121.47, 31.23)], connection_factory=factory
+    )
+    client = create_control_app(fleet).test_client()
+    assert client.post("/locks/B1/online").status_code == 200
+    connections[0].subscribed()
+    fleet.locks["B1"].logic.locked = False
+    assert client.post("/locks/B1/offline").get_json()["online"] is False
+    answer = client.post("/locks/B1/close")
+    assert (answer.status_code, answer.get_json()["outbox"]) == (200, 1)
+    assert connections[0].events() == []
+    client.post("/locks/B1/online")
+    connections[1].subscribed()
+    assert [event.type.value for event in connections[1].events()] == ["locked"]
+    fleet.stop()
 
 
 def test_the_view_shows_the_outbox_and_refused_acks(client, fleet):
