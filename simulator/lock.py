@@ -58,6 +58,8 @@ class VirtualLock:
     outbox: Outbox = field(default_factory=Outbox)
     bad_acks: int = 0  # acks refused (bad signature or malformed), for the control API
     _seq: int = 0
+    # When the latch reached its current state, by the lock's clock (telemetry's latch_ts).
+    latch_changed_ms: int | None = None
     _seen: dict[str, int] = field(default_factory=dict)  # cmd_id -> expires_at
 
     def next_seq(self) -> int:
@@ -105,6 +107,7 @@ class VirtualLock:
         if command.op is Op.UNLOCK and not self.locked:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
         self.locked = False
+        self.latch_changed_ms = now_ms + self.faults.unlock_delay_ms
         opened = self.event(
             EventType.UNLOCKED, now_ms + self.faults.unlock_delay_ms, command.cmd_id
         )
@@ -150,6 +153,7 @@ class VirtualLock:
         if self.locked:
             return None
         self.locked = True
+        self.latch_changed_ms = now_ms
         return self.event(EventType.LOCKED, now_ms, lon=self.lon, lat=self.lat)
 
     def move_to(self, lon: float, lat: float, now_ms: int) -> Telemetry:
@@ -166,6 +170,9 @@ class VirtualLock:
             locked=self.locked,
             battery_pct=self.battery_pct,
             accuracy_m=5.0,
+            latch_ts=self.latch_changed_ms
+            if self.latch_changed_ms is not None and self.latch_changed_ms <= now_ms
+            else None,
         )
 
     def status(self, presence: Presence, now_ms: int | None = None) -> Status:

@@ -167,7 +167,8 @@ class SimulatedLock:
             client.disconnect(with_will=True)
 
     def _announce(self, generation: int) -> None:
-        """After the SUBACK of a (re)connection: online, one fix, then the outbox."""
+        """After the SUBACK of a (re)connection: online, the outbox, then one fix (a fix
+        saying `locked` must not overtake the `locked` event it follows)."""
         with self._guard:
             client = self._client
             if generation != self._generation or client is None:
@@ -175,8 +176,8 @@ class SimulatedLock:
             now = now_ms()
             status = encode(self.logic.status(Presence.ONLINE, now))
             client.publish(self.topic(Channel.STATUS), status, qos=1, retain=True)
-            self._send_telemetry(client, self.logic.telemetry(now))
             self._send(client, self.logic.outbox.sendable(now), now)
+            self._send_telemetry(client, self.logic.telemetry(now))
             self._ready = True
             resender = self._resender
         if resender is not None:

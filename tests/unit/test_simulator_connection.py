@@ -148,7 +148,7 @@ def test_the_client_id_is_the_lock_id_and_it_listens_to_cmd_and_ack(connections)
     lock.go_offline()
 
 
-def test_nothing_is_said_before_the_suback_then_online_one_fix_and_the_outbox(connections):
+def test_nothing_is_said_before_the_suback_then_online_the_outbox_and_one_fix(connections):
     lock = simulated(connections)
     assert lock.close() is False  # shut already: no event
     opened(lock)
@@ -158,10 +158,11 @@ def test_nothing_is_said_before_the_suback_then_online_one_fix_and_the_outbox(co
     [connection] = connections
     assert connection.published == []
     connection.subscribed()
-    assert connection.channels() == ["status", "telemetry", "evt"]
-    (_, status, _, retained), (_, fix, _, _) = connection.published[:2]
+    assert connection.channels() == ["status", "evt", "telemetry"]
+    (_, status, _, retained), (_, fix, _, _) = connection.published[0], connection.published[2]
     assert decode_status(status).state is Presence.ONLINE and retained
-    assert decode_telemetry(fix).has_position
+    report = decode_telemetry(fix)
+    assert report.has_position and report.locked and report.latch_ts is not None
     assert [event.type for event in connection.events()] == [EventType.LOCKED]
     assert lock.outbox_size == 1  # until the platform acks it
     lock.go_offline()
@@ -180,7 +181,7 @@ def test_an_ack_on_the_ack_topic_empties_the_outbox_and_a_forged_one_does_not(co
     lock.go_offline()
 
 
-def test_a_lost_connection_resends_everything_after_online_and_a_fix_same_boot(connections):
+def test_a_lost_connection_resends_everything_after_online_then_a_fix_same_boot(connections):
     lock = simulated(connections)
     connection = online(lock, connections)
     opened(lock)
@@ -192,7 +193,7 @@ def test_a_lost_connection_resends_everything_after_online_and_a_fix_same_boot(c
     assert lock.outbox_size == 2
     before = len(connection.published)
     connection.reconnected()
-    assert connection.channels(before) == ["status", "telemetry", "evt", "evt"]
+    assert connection.channels(before) == ["status", "evt", "evt", "telemetry"]
     first, second = connection.events(before)
     assert (first.boot, second.boot) == (boot, boot)
     assert first.seq < second.seq
