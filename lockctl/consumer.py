@@ -13,19 +13,30 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient
-from lockctl.protocol import (
-    Channel,
-    LockTopic,
-    ProtocolError,
-    decode_event,
-    decode_status,
-    decode_telemetry,
-    subscription,
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    wait_exponential,
+    wait_random,
 )
+
+from lockctl.mqtt import BrokerAddress, Message, MqttClient
+from lockctl.protocol import Channel, LockTopic, ProtocolError, subscription
 from rental.adapters.db import UnitOfWork
+from rental.adapters.lock_channel import MqttLockChannel
+from rental.domain.errors import Unavailable
 from rental.domain.fleet import ServicePolicy
-from rental.services import items, lock_events
+from rental.services import items
+from rental.services.alerts import reconcile_latches
+from rental.services.lock_events import EventReceipt, ReportRefused
+from rental.services.lock_reports import (
+    ReportSettings,
+    process,
+    receipt_for_refused,
+    store_dead_letter,
+)
+from rental.services.ports import LockChannelError
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 from rental.services.retention import forget_old_lock_reports
@@ -36,14 +47,21 @@ SHARE_GROUP = "lockctl"
 # Past a command's expiry, how long to wait for an answer still in flight.
 ANSWER_GRACE = timedelta(seconds=2)
 SWEEP_INTERVAL_SECONDS = 0.5
+# Latches against rentals every 10 s: an open latch is hidden at once by the scan rules,
+# the alert can wait a few seconds.
+RECONCILE_SWEEPS = 20
 # Items run into their replacement price over days: a look every half minute is plenty.
 LOST_ITEM_SWEEPS = 60
 # ... and forgets lock reports past their retention once an hour (and at start).
 RETENTION_SWEEPS = 7200
-# Keep queued events for a lockctl that restarts within this time.
+# Only with persistent sessions (not the default: locks resend what we did not acknowledge).
 SESSION_EXPIRY_SECONDS = 3600
 # Reports handled side by side; each holds a database connection while it works.
 WORKERS = 8
+# Telemetry is QoS 0 and worth little once old: a few tries, then it is dropped (events and
+# statuses are retried until the database answers, see LockReports.handle).
+TELEMETRY_ATTEMPTS = 3
+RETRY_MAX_WAIT_SECONDS = 5.0
 
 
 def shared_subscriptions(group: str) -> list[tuple[str, int]]:
@@ -56,57 +74,101 @@ def shared_subscriptions(group: str) -> list[tuple[str, int]]:
 
 
 class LockReports:
-    """The message handler: decode, then hand to the matching use case."""
+    """The message handler: hand each message to `rental.services.lock_reports.process`,
+    retry while the database is away, keep what can never be processed as a dead letter,
+    and acknowledge each stored event to its lock (protocol 1.1, §5.2)."""
 
     def __init__(
         self,
         uow: Callable[[], UnitOfWork],
         clock: Callable[[], datetime],
-        wallet_floor_minor: int = 0,
-        low_battery_pct: int = ServicePolicy.low_battery_pct,
+        settings: ReportSettings,
+        acknowledge: Callable[[EventReceipt], None] = lambda _: None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
-        self._wallet_floor = wallet_floor_minor
-        self._low_battery_pct = low_battery_pct
+        self._settings = settings
+        self._acknowledge = acknowledge
+        self._stopping = stopping or threading.Event()
         # Messages this instance received per channel, for monitoring. Note that the
         # broker hands retained statuses to every member of a share group on subscribe.
-        self.handled: Counter[Channel] = Counter()
+        self.handled: Counter[str] = Counter()
+        self.dead_letters = 0
+        self.retries = 0
+        self.dropped_telemetry = 0
 
     def handle(self, message: Message) -> None:
+        """Raises tenacity.RetryError only when stopping with the database away: the message
+        is then not acknowledged, and the broker or the lock delivers it again."""
         if not message.payload:
             return  # a retained message being cleared
+        received_at = self._clock()
+        channel = _channel(message.topic)
+        self.handled[channel] += 1
+        telemetry = channel == Channel.TELEMETRY.value
         try:
-            topic = LockTopic.parse(message.topic)
-            self.handled[topic.channel] += 1
-            match topic.channel:
-                case Channel.EVT:
-                    event = decode_event(message.payload)
-                    lock_events.handle_event(
-                        self._uow(), topic.lock_id, event, self._clock(), self._wallet_floor
-                    )
-                case Channel.TELEMETRY:
-                    report = decode_telemetry(message.payload)
-                    lock_events.handle_telemetry(
-                        self._uow(),
-                        topic.lock_id,
-                        report,
-                        self._clock(),
-                        self._wallet_floor,
-                        self._low_battery_pct,
-                    )
-                case Channel.STATUS:
-                    status = decode_status(message.payload)
-                    lock_events.handle_status(self._uow(), topic.lock_id, status, self._clock())
-        except ProtocolError as error:
-            log.warning("dropped a message on %s: %s", message.topic, error)
+            receipt = self._retrying(telemetry)(self._process_once, message, received_at)
+        except Unavailable:
+            self.dropped_telemetry += 1  # only telemetry gives up (after its few tries)
+            log.warning("dropped telemetry on %s: the database did not answer", message.topic)
+            return
+        if receipt is not None:
+            self._acknowledge(receipt)
+
+    def _retrying(self, telemetry: bool) -> Retrying:
+        def give_up(state: RetryCallState) -> bool:
+            if telemetry and state.attempt_number >= TELEMETRY_ATTEMPTS:
+                return True
+            return self._stopping.is_set()
+
+        return Retrying(
+            retry=retry_if_exception_type(Unavailable),
+            wait=wait_exponential(multiplier=0.1, max=RETRY_MAX_WAIT_SECONDS) + wait_random(0, 0.1),
+            stop=give_up,
+            before_sleep=self._count_retry,
+            reraise=telemetry,
+        )
+
+    def _count_retry(self, state: RetryCallState) -> None:
+        self.retries += 1
+        if state.attempt_number == 1:
+            log.warning("the database did not answer; retrying %s", _describe(state))
+
+    def _process_once(self, message: Message, received_at: datetime) -> EventReceipt | None:
+        try:
+            return process(self._uow, message.topic, message.payload, received_at, self._settings)
+        except ReportRefused as refused:
+            reason = str(refused)
+        except Unavailable:
+            raise
+        except Exception as error:  # a bug must not lose the message: keep it for replay
+            log.exception("processing a message on %s failed", message.topic)
+            reason = f"unexpected error: {error!r}"
+        store_dead_letter(self._uow(), message.topic, message.payload, reason, received_at)
+        self.dead_letters += 1
+        return receipt_for_refused(self._uow(), message.topic, message.payload)
+
+
+def _channel(topic: str) -> str:
+    try:
+        return LockTopic.parse(topic).channel.value
+    except ProtocolError:
+        return "unknown"
+
+
+def _describe(state: RetryCallState) -> str:
+    message = state.args[0] if state.args else None
+    return f"a message on {message.topic}" if isinstance(message, Message) else "a message"
 
 
 class OrderedWorkers:
     """Handles messages on several threads, always those of one lock on the same thread.
 
     A lock's reports stay in order (its unlock before its lock) while different locks'
-    reports are handled side by side. `done` runs after each message, successful or not.
+    reports are handled side by side. `done` runs after each message that was handled
+    (processed or kept as a dead letter), never after one that failed: the broker (or the
+    lock, for events) delivers that one again.
     """
 
     def __init__(
@@ -146,14 +208,14 @@ class OrderedWorkers:
             try:
                 self._handle(message)
             except Exception:
-                log.exception("handling a message on %s failed", message.topic)
-            finally:
-                self._done(message)
+                log.exception("handling a message on %s failed; not acknowledged", message.topic)
+                continue
+            self._done(message)
 
 
 class LockController:
-    """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks and
-    expired reservations."""
+    """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks,
+    expired reservations, lost items, old reports, and the latch-against-rental pass."""
 
     def __init__(
         self,
@@ -162,7 +224,7 @@ class LockController:
         clock: Callable[[], datetime],
         client_id: str,
         *,
-        persistent_session: bool = True,
+        persistent_session: bool = False,
         share_group: str = SHARE_GROUP,
         answer_grace: timedelta = ANSWER_GRACE,
         workers: int = WORKERS,
@@ -177,9 +239,11 @@ class LockController:
         self._wallet_floor = wallet_floor_minor
         self._stop = threading.Event()
         self._retention = lock_log_retention
-        self.reports = LockReports(uow, clock, wallet_floor_minor, low_battery_pct)
+        settings = ReportSettings(wallet_floor_minor, low_battery_pct)
+        self.reports = LockReports(uow, clock, settings, self._acknowledge_to_lock, self._stop)
         # QoS 1 reports are acknowledged only once their transaction committed, so a
-        # crash before that makes the broker deliver them again.
+        # crash before that makes the broker deliver them again (to a persistent session),
+        # and the lock resends every event it was not acknowledged (protocol 1.1).
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
         self._client = MqttClient(
             broker,
@@ -189,12 +253,19 @@ class LockController:
             session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
             manual_ack=True,
         )
+        self._lock_channel = MqttLockChannel(lambda: self._client)
         self._sweeper = threading.Thread(
             target=self._sweep_forever, name="unlock-sweeper", daemon=True
         )
 
     def _acknowledge(self, message: Message) -> None:
         self._client.ack(message)
+
+    def _acknowledge_to_lock(self, receipt: EventReceipt) -> None:
+        try:
+            self._lock_channel.acknowledge(receipt)
+        except LockChannelError as error:  # the lock resends; the repeat is acknowledged
+            log.warning("could not acknowledge an event to lock %s: %s", receipt.lock_id, error)
 
     def start(self) -> None:
         self._workers.start()
@@ -214,19 +285,28 @@ class LockController:
         while not self._stop.wait(SWEEP_INTERVAL_SECONDS):
             sweeps += 1
             try:
-                failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
-                if failed:
-                    log.info("unlock timed out for %d rental(s)", len(failed))
-                released = expire_reservations(self._uow(), self._clock(), self._wallet_floor)
-                if released:
-                    log.info("released %d expired reservation(s)", released)
-                if sweeps % LOST_ITEM_SWEEPS == 1:
-                    lost = items.end_unreturned(self._uow(), self._clock(), self._wallet_floor)
-                    if lost:
-                        log.info("%d item(s) never returned were charged as sold", lost)
-                if sweeps % RETENTION_SWEEPS == 1:
-                    forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
-                    if forgotten:
-                        log.info("forgot %d lock report(s) past their retention", forgotten)
+                self._sweep(sweeps)
+            except Unavailable as error:
+                log.warning("sweeping skipped: %s", error)
             except Exception:
                 log.exception("sweeping unanswered unlocks and holds failed; retrying")
+
+    def _sweep(self, sweeps: int) -> None:
+        failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
+        if failed:
+            log.info("unlock timed out for %d rental(s)", len(failed))
+        released = expire_reservations(self._uow(), self._clock(), self._wallet_floor)
+        if released:
+            log.info("released %d expired reservation(s)", released)
+        if sweeps % RECONCILE_SWEEPS == 1:
+            found = reconcile_latches(self._uow(), self._clock(), self._wallet_floor)
+            if found.rides_ended or found.alerts_opened or found.alerts_resolved:
+                log.warning("latches against rentals: %s", found)
+        if sweeps % LOST_ITEM_SWEEPS == 1:
+            lost = items.end_unreturned(self._uow(), self._clock(), self._wallet_floor)
+            if lost:
+                log.info("%d item(s) never returned were charged as sold", lost)
+        if sweeps % RETENTION_SWEEPS == 1:
+            forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
+            if forgotten:
+                log.info("forgot %d lock report(s) past their retention", forgotten)

@@ -5,10 +5,11 @@ Everything above it speaks `Message` and plain callables, so the rest of the cod
 """
 
 import logging
+import random
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +29,18 @@ CONNECT_TIMEOUT_SECONDS = 10.0
 ACK_TIMEOUT_SECONDS = 10.0
 # MQTT v5 reason code "Disconnect with Will Message": the broker publishes the Will.
 DISCONNECT_WITH_WILL = 0x04
+# SUBACK reason codes from here up are refusals (0x80 unspecified, 0x87 not authorized...).
+SUBACK_FAILURE = 0x80
+
+# Reconnect back-off of a lock (docs/lock-protocol.md §1). The first wait is spread over
+# seconds so that the locks of a whole city, cut off by one broker restart, do not all
+# come back in the same instant; then 1 s doubling, so a broker that stays down is not
+# hammered; 60 s at most, so a lock is back within a minute of the broker; +-20 % on
+# every wait so that locks which fell into step drift apart again.
+FIRST_RECONNECT_SECONDS = (0.5, 5.0)
+RECONNECT_BASE_SECONDS = 1.0
+RECONNECT_CAP_SECONDS = 60.0
+RECONNECT_JITTER = 0.2
 
 
 class MqttError(Exception):
@@ -88,11 +101,49 @@ class Will:
     retain: bool = True
 
 
+class ReconnectBackoff:
+    """How long to wait before each attempt to reconnect, after a lost connection.
+
+    The first attempt waits a random 0.5-5 s; the next ones 1 s, 2 s, 4 s... capped at
+    60 s, each with +-20 % jitter (so at the cap, 48-72 s). `reset()` after a CONNACK.
+    Pure: the random source is injected, so a seeded one makes it reproducible.
+    """
+
+    def __init__(self, rng: random.Random | None = None) -> None:
+        self._rng = rng or random.Random()
+        self._attempt = 0
+
+    def next_delay(self) -> float:
+        """Seconds to wait before the next attempt; each call is one more attempt."""
+        self._attempt += 1
+        if self._attempt == 1:
+            return self._rng.uniform(*FIRST_RECONNECT_SECONDS)
+        # Attempt 2 waits the base, then it doubles; the exponent is bounded so that a
+        # lock that stays cut off for days does not build huge floats.
+        doublings = min(self._attempt - 2, 32)
+        nominal = min(RECONNECT_BASE_SECONDS * 2.0**doublings, RECONNECT_CAP_SECONDS)
+        return nominal * self._rng.uniform(1 - RECONNECT_JITTER, 1 + RECONNECT_JITTER)
+
+    def reset(self) -> None:
+        self._attempt = 0
+
+
 class MqttClient:
     """One connection, with paho's network loop on its own thread.
 
     Subscriptions are remembered and renewed after a reconnect; handlers run on
     the network thread, so they must be quick or hand work over.
+
+    `subscriptions` are sent right after every CONNACK, and `on_connect` runs only once
+    their SUBACK is in: a lock must listen to its commands before it says it is online.
+    `on_disconnect` runs when a connection is gone (lost or closed).
+
+    `redeliver_after_reconnect=False`: paho publishes again, after a reconnect, the QoS 1
+    messages whose PUBACK had not come; a client that keeps its own outbox (a lock) turns
+    that off, so that after a reconnect nothing goes out before what `on_connect` sends.
+
+    `reconnect_backoff`: our waits between reconnect attempts instead of paho's (plain
+    doubling from 1 s, no jitter).
     """
 
     def __init__(
@@ -102,18 +153,27 @@ class MqttClient:
         *,
         on_message: Callable[[Message], None] | None = None,
         on_connect: Callable[[], None] | None = None,
+        on_disconnect: Callable[[], None] | None = None,
+        subscriptions: Sequence[tuple[str, int]] = (),
         will: Will | None = None,
         clean_start: bool = True,
         session_expiry_seconds: int = 0,
         manual_ack: bool = False,
+        redeliver_after_reconnect: bool = True,
+        reconnect_backoff: ReconnectBackoff | None = None,
     ) -> None:
         self.client_id = client_id or f"rental-{uuid.uuid4().hex[:12]}"
         self._address = address
         self._on_message = on_message
         self._on_connect_hook = on_connect
+        self._on_disconnect_hook = on_disconnect
         self._clean_start = clean_start
         self._session_expiry = session_expiry_seconds
-        self._subscriptions: list[tuple[str, int]] = []
+        self._redeliver = redeliver_after_reconnect
+        self._backoff = reconnect_backoff
+        self._subscriptions: list[tuple[str, int]] = list(subscriptions)
+        # Packet id of the SUBSCRIBE sent at CONNACK: its SUBACK lets `on_connect` run.
+        self._renewal_mid: int | None = None
         self._connected = threading.Event()
         self._connack = threading.Event()
         self._connect_failure: int | None = None
@@ -135,6 +195,7 @@ class MqttClient:
         client.on_socket_open = _set_tcp_nodelay
         client.on_connect = self._handle_connect
         client.on_disconnect = self._handle_disconnect
+        client.on_connect_fail = self._handle_connect_fail
         client.on_message = self._handle_message
         client.on_subscribe = self._handle_suback
         client.on_publish = self._handle_puback
@@ -246,19 +307,58 @@ class MqttClient:
             log.warning("broker refused %s: %s", self.client_id, reason)
             self._connack.set()
             return
-        if self._subscriptions:
-            client.subscribe(list(self._subscriptions))
+        if self._backoff is not None:
+            self._backoff.reset()
+        if not self._redeliver:
+            client.drop_out_messages()
         self._connected.set()
         self._connack.set()
-        if self._on_connect_hook is not None:
+        if self._subscriptions:
+            # paho sends packets in order on one connection: these go before anything
+            # the hook publishes, and the hook waits for their SUBACK anyway.
+            result, mid = client.subscribe(list(self._subscriptions))
+            if result == paho.MQTT_ERR_SUCCESS and mid is not None:
+                self._renewal_mid = mid
+                return
+            log.warning("%s could not renew its subscriptions: %s", self.client_id, result)
+        self._run_connect_hook()
+
+    def _run_connect_hook(self) -> None:
+        if self._on_connect_hook is None:
+            return
+        try:
             self._on_connect_hook()
+        except Exception:
+            log.exception("connect handler of %s failed", self.client_id)
 
     def _handle_disconnect(
-        self, _client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
+        self, client: paho.Client, _userdata: Any, _flags: Any, reason: ReasonCode, _props: Any
     ) -> None:
         self._connected.clear()
+        self._renewal_mid = None
         if reason.value != 0:
             log.info("%s disconnected: %s", self.client_id, reason)
+        self._schedule_reconnect(client)
+        if self._on_disconnect_hook is not None:
+            try:
+                self._on_disconnect_hook()
+            except Exception:
+                log.exception("disconnect handler of %s failed", self.client_id)
+
+    def _handle_connect_fail(self, client: paho.Client, _userdata: Any) -> None:
+        self._schedule_reconnect(client)
+
+    def _schedule_reconnect(self, client: paho.Client) -> None:
+        """Set paho's next reconnect wait to ours.
+
+        paho's loop calls on_disconnect or on_connect_fail right before each wait, and its
+        wait (`_reconnect_wait`) starts from `min_delay` after `reconnect_delay_set`; with
+        min = max it is exactly our delay."""
+        if self._backoff is None:
+            return
+        delay = self._backoff.next_delay()
+        # paho annotates int but only adds and compares: a fraction of a second works.
+        client.reconnect_delay_set(delay, delay)  # type: ignore[arg-type]
 
     def _handle_message(
         self, _client: paho.Client, _userdata: Any, message: paho.MQTTMessage
@@ -273,7 +373,17 @@ class MqttClient:
     def _handle_suback(
         self, _client: paho.Client, _userdata: Any, mid: int, reasons: list[ReasonCode], _props: Any
     ) -> None:
-        self._resolve(mid, [reason.value for reason in reasons])
+        codes = [reason.value for reason in reasons]
+        if mid != self._renewal_mid:
+            self._resolve(mid, codes)
+            return
+        self._renewal_mid = None
+        for (topic, _qos), code in zip(self._subscriptions, codes, strict=False):
+            if code >= SUBACK_FAILURE:
+                log.warning(
+                    "broker refused %s a subscription to %s: %#04x", self.client_id, topic, code
+                )
+        self._run_connect_hook()
 
     def _handle_puback(
         self, _client: paho.Client, _userdata: Any, mid: int, reason: ReasonCode, _props: Any

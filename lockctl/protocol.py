@@ -208,6 +208,9 @@ class Telemetry:
     locked: bool
     battery_pct: int | None = None
     accuracy_m: float | None = None
+    # v1.1: the lock's time when the latch reached its current state (a close made while
+    # offline is dated by it, not by the report that carries it).
+    latch_ts: int | None = None
     dropped: Dropped = field(default=(), compare=False)
 
     @property
@@ -337,6 +340,10 @@ def decode_telemetry(payload: bytes) -> Telemetry:
         # A fix whose accuracy cannot be read cannot be judged: it is no fix.
         read.dropped += [("lon", "accuracy unusable"), ("lat", "accuracy unusable")]
         lon = lat = None
+    latch_ts = read.keep("latch_ts", _timestamp)
+    if latch_ts is not None and ts is not None and latch_ts > ts:
+        read.dropped.append(("latch_ts", "after the report's own ts"))
+        latch_ts = None
     return Telemetry(
         boot=boot,
         seq=seq,
@@ -346,6 +353,7 @@ def decode_telemetry(payload: bytes) -> Telemetry:
         locked=locked,
         battery_pct=read.keep("battery_pct", _percent),
         accuracy_m=accuracy,
+        latch_ts=latch_ts,
         dropped=tuple(read.dropped),
     )
 

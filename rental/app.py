@@ -8,6 +8,7 @@ from flask import Flask
 from rental.api import (
     errors,
     gbfs,
+    lock_health,
     maintenance,
     mds,
     ops,
@@ -42,6 +43,7 @@ def create_app(
         riders.blueprint,
         rentals.blueprint,
         ops.blueprint,
+        lock_health.blueprint,
         pricing.blueprint,
         wallet.blueprint,
         payments.blueprint,

@@ -1,1 +1,1 @@
-"""Virtual smart locks that speak the lock protocol v1 exactly as firmware must."""
+"""Virtual smart locks that speak the lock protocol (1.1) exactly as firmware must."""

@@ -1,4 +1,5 @@
-"""`python -m simulator --fleet FILE [--port 8001]`: run virtual locks until interrupted."""
+"""`python -m simulator --fleet FILE [--port 8001] [--resend-s 10]`: run virtual locks
+until interrupted."""
 
 import argparse
 import logging
@@ -10,6 +11,15 @@ from lockctl.mqtt import BrokerAddress
 from simulator.control import create_control_app
 from simulator.fleet import HEARTBEAT_SECONDS, Fleet, load_fleet_file
 from simulator.lock import Faults
+from simulator.outbox import MAX_RESEND_MS
+from simulator.simulated_lock import DEFAULT_RESEND_SECONDS
+
+
+def resend_seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= MAX_RESEND_MS / 1000:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_RESEND_MS // 1000}")
+    return value
 
 
 def main() -> None:
@@ -25,13 +35,26 @@ def main() -> None:
         default=HEARTBEAT_SECONDS,
         help="seconds between a parked lock's telemetry reports",
     )
+    parser.add_argument(
+        "--resend-s",
+        type=resend_seconds,
+        default=DEFAULT_RESEND_SECONDS,
+        help="seconds a lock waits for the platform's ack before it first resends an event "
+        "(then twice as long each time, up to 60)",
+    )
     args = parser.parse_args()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s"
     )
 
     broker = BrokerAddress.from_url(os.environ["MQTT_URL"])
-    fleet = Fleet(broker, load_fleet_file(args.fleet), args.heartbeat_s, args.fleet)
+    fleet = Fleet(
+        broker,
+        load_fleet_file(args.fleet),
+        args.heartbeat_s,
+        args.fleet,
+        resend_seconds=args.resend_s,
+    )
     for lock in fleet.locks.values():
         lock.logic.faults = Faults(unlock_delay_ms=args.unlock_delay_ms)
     fleet.start()

@@ -1,7 +1,8 @@
-"""One lock's firmware logic, without I/O: commands in, events and telemetry out.
+"""One lock's firmware logic, without I/O: commands and acks in, events and telemetry out.
 
 It checks what docs/lock-protocol.md requires of real firmware (signature, expiry,
-replay) and can be told to misbehave the ways real locks do.
+replay), keeps every event in its outbox until the platform's signed ack (protocol 1.1),
+and can be told to misbehave the ways real locks do.
 """
 
 from dataclasses import dataclass, field
@@ -15,9 +16,11 @@ from lockctl.protocol import (
     Rejection,
     Status,
     Telemetry,
+    decode_ack,
     decode_command,
     verify_command,
 )
+from simulator.outbox import Outbox
 
 
 @dataclass
@@ -26,11 +29,13 @@ class Faults:
     reject_with: str | None = None  # answers every command with this rejection
     duplicate_events: bool = False  # every event is sent twice (as QoS 1 may deliver)
     unlock_delay_ms: int = 0  # how long the latch takes to open
+    drop_acks: bool = False  # ignores the platform's acks, so every event is resent
 
 
 @dataclass
 class Answer:
-    """An event to publish, after `delay_ms`."""
+    """An event that happens `delay_ms` from now (it is in the outbox already, and the
+    outbox does not let it out before then)."""
 
     event: Event
     delay_ms: int = 0
@@ -49,7 +54,12 @@ class VirtualLock:
     rejected: list[str] = field(default_factory=list)  # reasons, for tests and the control API
     # A cabinet's numbered slots and the item code in each (None: empty); None for a bike lock.
     slots: dict[int, str | None] | None = None
+    # Non-volatile: it survives a reboot, and old events keep their old (boot, seq).
+    outbox: Outbox = field(default_factory=Outbox)
+    bad_acks: int = 0  # acks refused (bad signature or malformed), for the control API
     _seq: int = 0
+    # When the latch reached its current state, by the lock's clock (telemetry's latch_ts).
+    latch_changed_ms: int | None = None
     _seen: dict[str, int] = field(default_factory=dict)  # cmd_id -> expires_at
 
     def next_seq(self) -> int:
@@ -59,6 +69,20 @@ class VirtualLock:
     def reboot(self) -> None:
         self.boot += 1
         self._seq = 0
+
+    def on_ack(self, payload: bytes) -> bool:
+        """The platform acknowledges an event; True if it was in the outbox and is gone.
+
+        An ack whose signature does not verify (anyone who may publish to the topic could
+        forge one) is ignored: forgetting an event the platform never stored loses it."""
+        try:
+            ack = decode_ack(self.lock_id, payload, self.signing_key)
+        except ProtocolError:
+            self.bad_acks += 1
+            return False
+        if self.faults.drop_acks:
+            return False
+        return self.outbox.acknowledge(ack.boot, ack.seq)
 
     def on_command(self, payload: bytes, now_ms: int) -> list[Answer]:
         self._forget_expired(now_ms)
@@ -83,6 +107,7 @@ class VirtualLock:
         if command.op is Op.UNLOCK and not self.locked:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
         self.locked = False
+        self.latch_changed_ms = now_ms + self.faults.unlock_delay_ms
         opened = self.event(
             EventType.UNLOCKED, now_ms + self.faults.unlock_delay_ms, command.cmd_id
         )
@@ -104,25 +129,31 @@ class VirtualLock:
             slot=slot,
             item=item,
         )
-        return [Answer(released, delay)]
+        return [Answer(self._record(released, now_ms + delay), delay)]
 
     def take_back(self, item: str, now_ms: int, slot: int | None = None) -> Event:
         """Someone pushes an item into a slot (the first free one unless told); the cabinet
         reads its tag and reports it."""
         if self.slots is None:
             raise ValueError("only a cabinet takes items back")
+        if item in self.slots.values():
+            raise ValueError(f"item {item} is already in this cabinet")
         free = [number for number, held in sorted(self.slots.items()) if held is None]
         chosen = slot if slot is not None else (free[0] if free else None)
         if chosen is None or self.slots.get(chosen, "") is not None:
             raise ValueError("no such free slot")
         self.slots[chosen] = item
-        return Event(self.boot, self.next_seq(), now_ms, EventType.RETURNED, slot=chosen, item=item)
+        returned = Event(
+            self.boot, self.next_seq(), now_ms, EventType.RETURNED, slot=chosen, item=item
+        )
+        return self._record(returned, now_ms)
 
     def close(self, now_ms: int) -> Event | None:
         """The rider pushes the latch shut; None if it was already closed."""
         if self.locked:
             return None
         self.locked = True
+        self.latch_changed_ms = now_ms
         return self.event(EventType.LOCKED, now_ms, lon=self.lon, lat=self.lat)
 
     def move_to(self, lon: float, lat: float, now_ms: int) -> Telemetry:
@@ -139,6 +170,9 @@ class VirtualLock:
             locked=self.locked,
             battery_pct=self.battery_pct,
             accuracy_m=5.0,
+            latch_ts=self.latch_changed_ms
+            if self.latch_changed_ms is not None and self.latch_changed_ms <= now_ms
+            else None,
         )
 
     def status(self, presence: Presence, now_ms: int | None = None) -> Status:
@@ -153,7 +187,13 @@ class VirtualLock:
         lon: float | None = None,
         lat: float | None = None,
     ) -> Event:
-        return Event(self.boot, self.next_seq(), now_ms, kind, cmd_id, reason, lon, lat)
+        """A new event at `now_ms`, kept in the outbox before anyone may publish it."""
+        event = Event(self.boot, self.next_seq(), now_ms, kind, cmd_id, reason, lon, lat)
+        return self._record(event, now_ms)
+
+    def _record(self, event: Event, happens_at_ms: int) -> Event:
+        self.outbox.add(event, happens_at_ms)
+        return event
 
     def _reject(self, cmd_id: str | None, reason: str, now_ms: int) -> list[Answer]:
         self.rejected.append(reason)

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from simulator.fleet import SimulatedLock
+from simulator.simulated_lock import SimulatedLock
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10

@@ -79,6 +79,9 @@ class RecordingChannel:
     def send_unlock(self, lock: Lock, rental: Rental) -> None:
         self.sent.append((lock.id, rental.unlock_command_id))
 
+    def acknowledge(self, receipt: object) -> None:
+        self.sent.append(("ack", receipt))
+
 
 def started_rental(
     platform: Platform, lock_id: str, city: str = CITY, credit_minor: int = 1000

@@ -41,9 +41,10 @@ def open_damage_reports() -> Any:
 
 
 def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
-    """Fit to ride, rented or not: in service, no open damage report, charged enough, its
-    device heard from since `heard_since` (now less the policy's silence). GBFS calls the
-    opposite `is_disabled`. The arguments are values or bind parameters."""
+    """Fit to ride when not rented: in service, no open damage report, charged enough, its
+    device heard from since `heard_since` (now less the policy's silence), its latch not
+    reported open (an open latch with no rental is a late unlock or a forced lock). GBFS
+    calls the opposite `is_disabled`. The arguments are values or bind parameters."""
     damaged = select(damage_reports.c.id).where(
         damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT
     )
@@ -55,6 +56,7 @@ def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
         locks.c.last_seen_at >= heard_since,
         or_(locks.c.battery_pct.is_(None), locks.c.battery_pct >= low_battery_pct),
         ~damaged.exists(),
+        locks.c.locked.isnot(False),
     )
 
 

@@ -4,9 +4,12 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from rental.adapters.alerts import AlertRepository
 from rental.adapters.credit import CreditRepository
 from rental.adapters.damage_reports import DamageReportRepository
+from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
@@ -26,6 +29,17 @@ from rental.adapters.repositories import (
 from rental.adapters.reservations import ReservationRepository
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
+from rental.domain.errors import Unavailable
+
+# The database is down, restarting, or dropped the connection; a deadlock or a
+# serialization failure is transient too. Retrying the whole use case is safe.
+_TRANSIENT = (OperationalError, InterfaceError)
+
+
+class DatabaseUnavailable(Unavailable):
+    """The database did not answer or gave up on the transaction: try again later."""
+
+    code = "database_unavailable"
 
 
 def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -> Engine:
@@ -57,7 +71,10 @@ class UnitOfWork:
         self._read_only = read_only
 
     def __enter__(self) -> Self:
-        self._connection = self._engine.connect()
+        try:
+            self._connection = self._engine.connect()
+        except _TRANSIENT as exc:
+            raise DatabaseUnavailable("the database cannot be reached") from exc
         if self._read_only:
             self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
         self._transaction = self._connection.begin()
@@ -82,6 +99,8 @@ class UnitOfWork:
         self.vehicle_history = VehicleHistory(connection)
         self.mds_clients = MdsClients(connection)
         self.rebalancing = RebalancingRepository(connection)
+        self.dead_letters = DeadLetterRepository(connection)
+        self.alerts = AlertRepository(connection)
         return self
 
     def __exit__(
@@ -93,15 +112,22 @@ class UnitOfWork:
         try:
             if self._transaction.is_active:
                 self._transaction.rollback()
+        except _TRANSIENT:
+            pass  # the connection is gone: nothing to roll back
         finally:
             self._connection.close()
+        if isinstance(exc, _TRANSIENT):
+            raise DatabaseUnavailable("the database did not complete the transaction") from exc
 
     @property
     def connection(self) -> Connection:
         return self._connection
 
     def commit(self) -> None:
-        self._transaction.commit()
+        try:
+            self._transaction.commit()
+        except _TRANSIENT as exc:
+            raise DatabaseUnavailable("the database did not commit the transaction") from exc
 
     def notify(self, channel: str, payload: str) -> None:
         """Delivered to LISTENers when (and only if) this transaction commits."""

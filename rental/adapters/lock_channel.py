@@ -1,13 +1,15 @@
-"""Sends signed commands to locks over MQTT (QoS 1, never retained, with v5 expiry)."""
+"""Sends signed commands and acknowledgements to locks over MQTT (QoS 1, never retained;
+commands with a v5 expiry)."""
 
 import math
 import time
 from collections.abc import Callable
 
 from lockctl.mqtt import MqttClient, MqttError
-from lockctl.protocol import Channel, Command, LockTopic, Op, encode_command
+from lockctl.protocol import Ack, Channel, Command, LockTopic, Op, encode_ack, encode_command
 from rental.domain.fleet import Lock
 from rental.domain.rentals import Rental
+from rental.services.lock_events import EventReceipt
 from rental.services.ports import LockChannelError
 
 
@@ -41,6 +43,20 @@ class MqttLockChannel:
                 encode_command(command, lock.signing_key),
                 qos=1,
                 expiry_seconds=expiry,
+            )
+        except MqttError as exc:
+            raise LockChannelError(str(exc)) from exc
+
+    def acknowledge(self, receipt: EventReceipt) -> None:
+        """The signed `ack` that lets the lock forget a stored event (protocol 1.1, §5.2).
+
+        Raises LockChannelError; the lock then resends and the repeat is acknowledged."""
+        ack = Ack(receipt.lock_id, receipt.boot, receipt.seq)
+        try:
+            self._client().publish(
+                str(LockTopic(receipt.lock_id, Channel.ACK)),
+                encode_ack(ack, receipt.signing_key),
+                qos=1,
             )
         except MqttError as exc:
             raise LockChannelError(str(exc)) from exc

@@ -6,12 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, delete, literal, select, tuple_, union_all
+from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.repositories import point
-from rental.adapters.tables import lock_events, lock_positions
+from rental.adapters.tables import lock_events, lock_positions, lock_report_problems
 from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
 
@@ -89,6 +90,95 @@ class LockLog:
                 .returning(lock_positions.c.seq)
             ).first()
         return inserted is not None
+
+    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
+        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
+        return self._exists(lock_positions, lock_id, boot, seq)
+
+    def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
+        return self._exists(lock_events, lock_id, boot, seq)
+
+    def _exists(self, table: Any, lock_id: str, boot: int, seq: int) -> bool:
+        query = select(literal(1)).where(
+            table.c.lock_id == lock_id, table.c.boot == boot, table.c.seq == seq
+        )
+        return self._c.execute(query).first() is not None
+
+    def first_close_after(
+        self, lock_id: str, boot: int, seq: int, since: datetime
+    ) -> tuple[datetime, Fix | None] | None:
+        """The lock's first report of a closed latch after (boot, seq) and not before
+        `since` by its clock (a `locked` event, or telemetry saying `locked`): its time, and
+        its position when it had one."""
+        after = tuple_(lock_events.c.boot, lock_events.c.seq) > tuple_(literal(boot), literal(seq))
+        events = select(
+            lock_events.c.boot,
+            lock_events.c.seq,
+            lock_events.c.lock_time.label("at"),
+            lock_events.c.payload["lon"].as_float().label("lon"),
+            lock_events.c.payload["lat"].as_float().label("lat"),
+            literal(None).label("accuracy_m"),
+        ).where(
+            lock_events.c.lock_id == lock_id,
+            lock_events.c.type == "locked",
+            after,
+            lock_events.c.lock_time >= since,
+        )
+        fixes_after = tuple_(lock_positions.c.boot, lock_positions.c.seq) > tuple_(
+            literal(boot), literal(seq)
+        )
+        fixes = select(
+            lock_positions.c.boot,
+            lock_positions.c.seq,
+            lock_positions.c.recorded_at.label("at"),
+            ST_X(lock_positions.c.position).label("lon"),
+            ST_Y(lock_positions.c.position).label("lat"),
+            lock_positions.c.accuracy_m,
+        ).where(
+            lock_positions.c.lock_id == lock_id,
+            lock_positions.c.locked,
+            fixes_after,
+            lock_positions.c.recorded_at >= since,
+        )
+        both = union_all(events, fixes).subquery()
+        row = self._c.execute(
+            select(both.c.at, both.c.lon, both.c.lat, both.c.accuracy_m)
+            .order_by(both.c.boot, both.c.seq)
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        at, lon, lat, accuracy = row
+        return at, (None if lon is None or lat is None else Fix(at, lon, lat, accuracy))
+
+    def record_problems(
+        self,
+        lock_id: str,
+        channel: str,
+        boot: int,
+        seq: int,
+        dropped: dict[str, str],
+        received_at: datetime,
+    ) -> None:
+        self._c.execute(
+            plain_insert(lock_report_problems).values(
+                lock_id=lock_id,
+                channel=channel,
+                boot=boot,
+                seq=seq,
+                dropped=dropped,
+                received_at=received_at,
+            )
+        )
+
+    def problems_of(self, lock_id: str, limit: int) -> list[dict[str, Any]]:
+        rows = self._c.execute(
+            select(lock_report_problems)
+            .where(lock_report_problems.c.lock_id == lock_id)
+            .order_by(lock_report_problems.c.received_at.desc())
+            .limit(limit)
+        ).mappings()
+        return [dict(row) for row in rows]
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]:
         rows = self._c.execute(

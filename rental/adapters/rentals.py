@@ -5,10 +5,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, select, tuple_, update
 
 from rental.adapters.repositories import conflicts_as_errors, point
-from rental.adapters.tables import OPEN_RENTAL, rentals
+from rental.adapters.tables import OPEN_RENTAL, lock_events, lock_positions, rentals
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.zones import Parking
@@ -51,17 +51,48 @@ class RentalRepository:
         )
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
-        """The open rental a lock's answer belongs to (a cabinet has several at once)."""
+        """The rental a lock's answer belongs to, in whatever state (a cabinet has several
+        at once; a late answer finds its rental failed)."""
         try:
             command = UUID(cmd_id)
         except ValueError:
             return None
         return self._one(
             select(*_rental_columns).where(
-                rentals.c.lock_id == lock_id, rentals.c.unlock_command_id == command, OPEN_RENTAL
+                rentals.c.lock_id == lock_id, rentals.c.unlock_command_id == command
             ),
             True,
         )
+
+    def riding_with_close_reported(self) -> list[Rental]:
+        """Active rides of vehicle locks that already reported a close after their unlock
+        (their close was processed before the unlock, or its ending failed): to repair."""
+        after_unlock = tuple_(lock_events.c.boot, lock_events.c.seq) > tuple_(
+            rentals.c.unlock_boot, rentals.c.unlock_seq
+        )
+        closed_event = select(lock_events.c.seq).where(
+            lock_events.c.lock_id == rentals.c.lock_id,
+            lock_events.c.type == "locked",
+            after_unlock,
+            lock_events.c.lock_time >= rentals.c.started_at,
+        )
+        fix_after = tuple_(lock_positions.c.boot, lock_positions.c.seq) > tuple_(
+            rentals.c.unlock_boot, rentals.c.unlock_seq
+        )
+        closed_fix = select(lock_positions.c.seq).where(
+            lock_positions.c.lock_id == rentals.c.lock_id,
+            lock_positions.c.locked,
+            fix_after,
+            lock_positions.c.recorded_at >= rentals.c.started_at,
+        )
+        query = (
+            select(*_rental_columns)
+            .where(rentals.c.state == RentalState.ACTIVE.value, rentals.c.slot.is_(None))
+            .where(rentals.c.unlock_boot.isnot(None))
+            .where(closed_event.exists() | closed_fix.exists())
+            .with_for_update(skip_locked=True)
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
 
     def open_for_asset(self, asset_id: UUID) -> Rental | None:
         return self._one(
@@ -164,4 +195,8 @@ def _rental(row: RowMapping) -> Rental:
         position_doubt=row["position_doubt"],
         slot=row["slot"],
         unreturned=row["unreturned"],
+        unlock_boot=row["unlock_boot"],
+        unlock_seq=row["unlock_seq"],
+        late_unlock=row["late_unlock"],
+        notice=row["notice"],
     )

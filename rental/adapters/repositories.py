@@ -8,7 +8,18 @@ from typing import Any
 from uuid import UUID
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, RowMapping, Text, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    Text,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.availability import in_use, live_reservation, open_damage_reports
@@ -204,6 +215,30 @@ class LockRepository:
         )
         charge: int | None = result.scalar_one_or_none()
         return charge
+
+    def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
+        """Keep the latch state of the lock's newest report, by its own (boot, seq): a
+        report delivered late never overrides a newer one."""
+        newer = or_(
+            locks.c.latch_boot.is_(None),
+            tuple_(locks.c.latch_boot, locks.c.latch_seq) < tuple_(literal(boot), literal(seq)),
+        )
+        self._c.execute(
+            update(locks)
+            .where(locks.c.id == lock_id, newer)
+            .values(locked=locked, latch_boot=boot, latch_seq=seq, latch_reported_at=at)
+        )
+
+    def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
+        """Vehicle locks whose latest report says open while no rental is unlocking or
+        riding with them: (lock id, when it reported so). Cabinets are not latches."""
+        riding = select(rentals.c.id).where(rentals.c.lock_id == locks.c.id, OPEN_RENTAL)
+        query = (
+            select(locks.c.id, locks.c.latch_reported_at)
+            .join(assets, assets.c.lock_id == locks.c.id)
+            .where(locks.c.locked.is_(False), ~riding.exists())
+        )
+        return [(row[0], row[1]) for row in self._c.execute(query)]
 
     def _previous(self, column: Any, lock_id: str) -> Any:
         # UPDATE ... RETURNING sees only new values; the row locked first gives the old.

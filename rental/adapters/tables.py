@@ -70,6 +70,10 @@ locks = Table(
     Column("position", Geometry("POINT", srid=4326)),
     Column("last_seen_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # The (boot, seq) of the report `locked` came from: a late report never overrides a newer.
+    Column("latch_boot", BigInteger),
+    Column("latch_seq", BigInteger),
+    Column("latch_reported_at", DateTime(timezone=True)),
     # Nearest-first search orders by true distance, which needs a geography index.
     Index(
         "locks_position_geography",
@@ -174,6 +178,11 @@ rentals = Table(
     Column("position_doubt", Text),
     Column("slot", Integer),  # the cabinet slot an item was released from
     Column("unreturned", Boolean, nullable=False, server_default=text("false")),
+    # The unlock's place in the lock's own order: only reports after it can end the ride.
+    Column("unlock_boot", BigInteger),
+    Column("unlock_seq", BigInteger),
+    Column("late_unlock", Boolean, nullable=False, server_default=text("false")),
+    Column("notice", Text),  # what the rider is told about this rental, beyond its state
     UniqueConstraint("rider_id", "idempotency_key", name="rentals_rider_idempotency_key"),
     CheckConstraint("state IN ('unlocking', 'active', 'ended', 'failed')", name="rentals_state"),
     Index("rentals_one_open_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RENTAL),
@@ -219,6 +228,62 @@ lock_positions = Table(
     PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_positions_pkey"),
     Index("lock_positions_by_time", "lock_id", "recorded_at"),
     Index("lock_positions_by_recorded_at", "recorded_at", postgresql_using="brin"),
+)
+
+# Lock messages that could not be processed, kept for operators to read and replay.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("topic", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("replayed_at", DateTime(timezone=True)),
+    Column("replay_outcome", Text),
+    Index("dead_letters_open", "received_at", postgresql_where=text("replayed_at IS NULL")),
+    Index(
+        "dead_letters_once",
+        "topic",
+        text("md5(payload)"),
+        unique=True,
+        postgresql_where=text("replayed_at IS NULL"),
+    ),
+)
+
+# Fields a lock sent that failed their checks and were dropped (the rest was used).
+lock_report_problems = Table(
+    "lock_report_problems",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("lock_id", String(40), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("boot", BigInteger, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("dropped", JSONB, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("lock_report_problems_by_lock", "lock_id", "received_at"),
+)
+
+# What operators must look at: opened by the reconciling pass, resolved when it clears.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", String(40), nullable=False),
+    Column("lock_id", String(40), nullable=False),
+    Column("asset_id", UUID(as_uuid=True)),
+    Column("city_id", String(40)),
+    Column("detail", Text, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Index(
+        "alerts_one_open_per_kind_and_lock",
+        "kind",
+        "lock_id",
+        unique=True,
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
 )
 
 accounts = Table(

@@ -58,6 +58,8 @@ def rental_view(rental: Rental, now: datetime | None = None) -> dict[str, Any]:
         "fare": money(rental.fare_minor, tariff.currency),
         "fare_so_far": so_far,
         "parking": _parking_view(rental),
+        "late_unlock": rental.late_unlock,
+        "notice": rental.notice,
         "price": {
             "plan_id": str(rental.plan_id) if rental.plan_id else None,
             **tariff_view(tariff),

@@ -90,6 +90,7 @@ class Unavailable(StrEnum):
     OFFLINE = "offline"  # disconnected, or silent past the heartbeat timeout
     IN_USE = "in_use"
     RESERVED = "reserved"
+    LATCH_OPEN = "latch_open"  # the lock reports its latch open, and no rental has it
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ class Condition:
     last_seen_at: datetime | None
     in_use: bool
     reserved: bool
+    latch_open: bool = False  # the lock's last report: its latch is open
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def unavailable_because(
         reasons.append(Unavailable.IN_USE)
     if condition.reserved:
         reasons.append(Unavailable.RESERVED)
+    if condition.latch_open and not condition.in_use:
+        reasons.append(Unavailable.LATCH_OPEN)
     return reasons
 
 

@@ -57,27 +57,65 @@ def started_intervals(seconds: int, interval_seconds: int) -> int:
     return -(-seconds // interval_seconds)
 
 
-def time_charge(billable_seconds: int, tariff: Tariff) -> int:
-    """Every started interval counts; each started day is capped on its own."""
-    full_days, rest = divmod(billable_seconds, DAY_SECONDS)
-    whole_day = started_intervals(DAY_SECONDS, tariff.interval_seconds)
-    part_day = started_intervals(rest, tariff.interval_seconds)
-    return full_days * _capped(whole_day, tariff) + _capped(part_day, tariff)
+@dataclass(frozen=True)
+class FareBreakdown:
+    """A fare worked out once: fare_for() is its total and fare_lines() its receipt, so the
+    two can never disagree."""
+
+    within_free_time: bool
+    unlock_fee_minor: int
+    intervals: int  # started intervals of the billable time, each counted once
+    riding_minor: int  # intervals x rate, before any cap
+    # The time charge of each started 24 hours of billable time, after the daily cap.
+    day_charges_minor: tuple[int, ...]
+
+    @property
+    def cap_discount_minor(self) -> int:
+        """What the daily cap took off the riding charge: zero or negative."""
+        return sum(self.day_charges_minor) - self.riding_minor
+
+    @property
+    def total_minor(self) -> int:
+        return self.unlock_fee_minor + sum(self.day_charges_minor)
 
 
-def _capped(intervals: int, tariff: Tariff) -> int:
-    charge = intervals * tariff.rate_per_interval_minor
-    return charge if tariff.daily_cap_minor is None else min(charge, tariff.daily_cap_minor)
-
-
-def fare_for(duration_seconds: int, tariff: Tariff) -> int:
-    """A trip within the free minutes costs nothing; any other pays at least one interval."""
+def fare_breakdown(duration_seconds: int, tariff: Tariff) -> FareBreakdown:
+    """A trip within the free minutes costs nothing; any other pays the unlock fee and at
+    least one interval. Intervals are counted over the whole billable time, so an interval
+    that straddles the end of a 24-hour day is paid once, not again in the next day."""
     if duration_seconds < 0:
         raise ValueError("duration cannot be negative")
     if tariff.free_seconds and duration_seconds <= tariff.free_seconds:
-        return 0
+        return FareBreakdown(True, 0, 0, 0, ())
     billable = max(1, duration_seconds - tariff.free_seconds)
-    return tariff.unlock_fee_minor + time_charge(billable, tariff)
+    intervals = started_intervals(billable, tariff.interval_seconds)
+    return FareBreakdown(
+        within_free_time=False,
+        unlock_fee_minor=tariff.unlock_fee_minor,
+        intervals=intervals,
+        riding_minor=intervals * tariff.rate_per_interval_minor,
+        day_charges_minor=_day_charges(intervals, tariff),
+    )
+
+
+def _day_charges(intervals: int, tariff: Tariff) -> tuple[int, ...]:
+    """Each interval belongs to the 24 hours of billable time in which it starts, and each
+    such day is capped on its own. One step per day, so an item kept for weeks is cheap."""
+    interval, cap = tariff.interval_seconds, tariff.daily_cap_minor
+    last_day = (intervals - 1) * interval // DAY_SECONDS
+    charges = []
+    for day in range(last_day + 1):
+        # Interval n starts at n x interval: day d holds those from ceil(d x 24 h / interval).
+        first = started_intervals(day * DAY_SECONDS, interval)
+        end = min(intervals, started_intervals((day + 1) * DAY_SECONDS, interval))
+        charge = (end - first) * tariff.rate_per_interval_minor
+        charges.append(charge if cap is None else min(charge, cap))
+    return tuple(charges)
+
+
+def fare_for(duration_seconds: int, tariff: Tariff) -> int:
+    """What a trip of this length costs (see fare_breakdown for the rules)."""
+    return fare_breakdown(duration_seconds, tariff).total_minor
 
 
 def describe(tariff: Tariff) -> str:
@@ -119,19 +157,16 @@ class FareLine:
 
 def fare_lines(duration_seconds: int, tariff: Tariff) -> list[FareLine]:
     """The fare itemised for a receipt; the amounts always add up to fare_for()."""
-    if tariff.free_seconds and duration_seconds <= tariff.free_seconds:
+    fare = fare_breakdown(duration_seconds, tariff)
+    if fare.within_free_time:
         return [FareLine("free", f"Within the first {_duration(tariff.free_seconds)} (free)", 0)]
     lines = []
-    if tariff.unlock_fee_minor:
-        lines.append(FareLine("unlock", "Unlock", tariff.unlock_fee_minor))
-    billable = max(1, duration_seconds - tariff.free_seconds)
-    intervals = started_intervals(billable, tariff.interval_seconds)
-    riding = time_charge(billable, tariff)
-    label = f"Riding: {intervals} x {_duration(tariff.interval_seconds)}"
+    if fare.unlock_fee_minor:
+        lines.append(FareLine("unlock", "Unlock", fare.unlock_fee_minor))
+    label = f"Riding: {fare.intervals} x {_duration(tariff.interval_seconds)}"
     if tariff.free_seconds:
         label += f" after {_duration(tariff.free_seconds)} free"
-    lines.append(FareLine("riding", label, intervals * tariff.rate_per_interval_minor, intervals))
-    capped = riding - intervals * tariff.rate_per_interval_minor
-    if capped:
-        lines.append(FareLine("daily_cap", "Daily cap", capped))
+    lines.append(FareLine("riding", label, fare.riding_minor, fare.intervals))
+    if fare.cap_discount_minor < 0:  # only when the cap really lowered the charge
+        lines.append(FareLine("daily_cap", "Daily cap", fare.cap_discount_minor))
     return lines

@@ -43,6 +43,7 @@ class Parking(StrEnum):
     OUTSIDE_SERVICE_AREA = "outside_service_area"
     NO_PARKING_ZONE = "no_parking_zone"
     UNKNOWN = "unknown"  # no usable position at all
+    WRONG_CABINET = "wrong_cabinet"  # an item returned into a cabinet for another kind
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ def fleet(
             row["last_seen_at"],
             row["rental_state"] is not None,
             row["reserved"],
+            row["locked"] is False,
         )
         row["unavailable"] = [
             reason.value for reason in unavailable_because(condition, now, policy)

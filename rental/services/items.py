@@ -3,6 +3,12 @@
 A cabinet reports `released` when the rider takes the item and `returned` when an item is
 pushed into a slot (it reads the item's tag). The rental ends at the return; an item kept
 until its fare reaches its replacement price is charged that price and flagged as lost.
+
+An item pushed into a cabinet of another kind (an umbrella into a power-bank cabinet) is
+not returned as it should be. It is latched in, so the rider's time stops there, but the
+rental ends like a bike parked where parking is not allowed: the plan's out-of-zone fee, a
+credit effect, a message saying where it belongs; the item leaves riders' sight and an
+operator alert asks staff to move it.
 """
 
 import logging
@@ -10,7 +16,8 @@ from datetime import datetime
 
 from lockctl.protocol import Event
 from rental.adapters.db import UnitOfWork
-from rental.domain.fleet import is_item
+from rental.domain.alerts import AlertKind
+from rental.domain.fleet import Asset, is_item
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Parking, ParkingVerdict
 from rental.services.settlement import settle
@@ -38,20 +45,49 @@ def returned(
         log.warning("cabinet %s reported unknown item %s", cabinet_id, event.item)
         return
     uow.assets.dock(asset.id, cabinet_id, event.slot)
-    # Returned to a cabinet for another kind or city: it ends the rental all the same, but
-    # staff must move it where it belongs.
-    misplaced = cabinet.kind is not asset.kind or cabinet.city_id != asset.city_id
-    uow.assets.set_needs_retrieval(asset.id, misplaced)
+    wrong_kind = cabinet.kind is not asset.kind
+    # Returned to a cabinet of its kind in another city: fine for the rider, but staff
+    # must move it where it belongs.
+    uow.assets.set_needs_retrieval(asset.id, wrong_kind or cabinet.city_id != asset.city_id)
+    if wrong_kind:
+        _misplaced(uow, cabinet_id, event.slot, asset, cabinet.kind.value, at)
     rental = uow.rentals.open_for_asset(asset.id)
     if rental is None or rental.state is not RentalState.ACTIVE:
         return  # restocked by staff, or a late report of a rental already settled
     assert rental.started_at is not None
     rental.end(max(at, rental.started_at))
     rental.distance_m = None
-    message = f"Returned to cabinet {cabinet_id}, slot {event.slot}."
-    rental.judge_parking(ParkingVerdict(Parking.OK, False, message), None)
+    rental.judge_parking(_verdict(cabinet_id, event.slot, asset, cabinet.kind.value), None)
     uow.rentals.save(rental)
-    settle(uow, rental, wallet_floor_minor)
+    settle(uow, rental, wallet_floor_minor, parking_violation=wrong_kind)
+
+
+def _verdict(cabinet_id: str, slot: int, asset: Asset, cabinet_kind: str) -> ParkingVerdict:
+    if cabinet_kind == asset.kind.value:
+        return ParkingVerdict(Parking.OK, False, f"Returned to cabinet {cabinet_id}, slot {slot}.")
+    message = (
+        f"Put into cabinet {cabinet_id} (slot {slot}), which takes {_plural(cabinet_kind)} "
+        f"only: {_plural(asset.kind.value)} go back to a {_singular(asset.kind.value)} "
+        "cabinet. Staff will move it; the wrong-place fee applies."
+    )
+    return ParkingVerdict(Parking.WRONG_CABINET, True, message)
+
+
+def _misplaced(
+    uow: UnitOfWork, cabinet_id: str, slot: int, asset: Asset, cabinet_kind: str, at: datetime
+) -> None:
+    """Out of riders' sight until staff move it, and an alert that says where it is."""
+    uow.assets.update_service(asset.id, in_service=False, needs_retrieval=True)
+    detail = f"{asset.code} ({asset.kind.value}) is in slot {slot} of a {cabinet_kind} cabinet"
+    uow.alerts.open(AlertKind.MISPLACED_ITEM, cabinet_id, detail, at, asset_id=asset.id)
+
+
+def _singular(kind: str) -> str:
+    return kind.replace("_", "-")
+
+
+def _plural(kind: str) -> str:
+    return _singular(kind) + "s"
 
 
 def end_unreturned(uow: UnitOfWork, now: datetime, wallet_floor_minor: int) -> int:

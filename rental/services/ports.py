@@ -1,11 +1,14 @@
 """Interfaces the use cases need from the outside world, each with a real and a fake adapter."""
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rental.domain.fleet import Lock
 from rental.domain.payments import PaymentOrder, Refund
 from rental.domain.rentals import Rental
+
+if TYPE_CHECKING:
+    from rental.services.lock_events import EventReceipt
 
 
 class LockChannelError(Exception):
@@ -14,6 +17,8 @@ class LockChannelError(Exception):
 
 class LockChannel(Protocol):
     def send_unlock(self, lock: Lock, rental: Rental) -> None: ...
+
+    def acknowledge(self, receipt: "EventReceipt") -> None: ...
 
 
 class BrokerAccountsPort(Protocol):

@@ -111,6 +111,7 @@ def quote(
         lock.last_seen_at,
         target.taken,
         held is not None and held.is_live(now) and held.rider_id != rider_id,
+        lock.locked is False,
     )
     why_not = [reason.value for reason in unavailable_because(condition, now, policy)]
     if target.plan is None:
@@ -134,6 +135,9 @@ def check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:
     asset, plan = target.asset, target.plan
     if not asset.in_service or target.open_damage_reports:
         raise Conflict("this asset is out of service", "asset_out_of_service")
+    if target.lock.locked is False and not target.taken:
+        # Open with no rental (a late unlock, a forced latch): staff must look at it first.
+        raise Conflict("this vehicle's lock is open; staff have been told", "latch_open")
     if is_low(target.lock.battery_pct, policy):
         raise Conflict("this vehicle's battery is too low to ride", "battery_low")
     if plan is None:

@@ -7,7 +7,7 @@ from rental.adapters.db import UnitOfWork
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict
 from rental.domain.ledger import AccountKind
-from rental.domain.pricing import FareLine, fare_lines
+from rental.domain.pricing import FareLine
 from rental.domain.rentals import Rental, RentalState
 from rental.services.rentals import rental_of_rider
 
@@ -34,7 +34,6 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
     rental = rental_of_rider(uow, rider_id, rental_id)
     if rental.state is not RentalState.ENDED:
         raise Conflict("the receipt is ready when the rental has ended", "receipt_not_ready")
-    duration = rental.duration_seconds or 0
     with uow:
         asset = uow.assets.get(rental.asset_id)
         postings = uow.ledger.postings_of(f"fare:{rental.id}")
@@ -49,18 +48,10 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
         rental=rental,
         asset_code=asset.code,
         asset_kind=asset.kind.value,
-        lines=_lines(rental, duration),
+        lines=rental.receipt_lines(),
         total_minor=rental.fare_minor or 0,
         paid_from_wallet_minor=paid_by(AccountKind.RIDER_WALLET),
         owed_minor=paid_by(AccountKind.RIDER_RECEIVABLE),
         refunded_minor=sum(dispute.refund_minor for dispute in disputes),
         disputes=disputes,
     )
-
-
-def _lines(rental: Rental, duration: int) -> list[FareLine]:
-    lines = fare_lines(duration, rental.tariff)
-    if rental.out_of_zone_fee_minor:
-        fee = rental.out_of_zone_fee_minor
-        lines.append(FareLine("parking_fee", "Parked outside the allowed area", fee))
-    return lines

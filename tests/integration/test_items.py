@@ -1,18 +1,21 @@
 """Items from cabinets on PostgreSQL: release, return elsewhere, never returned."""
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from lockctl.protocol import Event, EventType
 from rental.bootstrap import utc_now
+from rental.domain.alerts import AlertKind
 from rental.domain.errors import Conflict, RentalError
 from rental.domain.fleet import Lock
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import RentalState
-from rental.services import fleet, items
+from rental.domain.zones import Parking
+from rental.services import alerts, fleet, items
 from rental.services import lock_events as reports
 from rental.services.rentals import request_unlock
 from tests.conftest import new_lock_id
@@ -106,18 +109,42 @@ def test_a_power_bank_released_at_one_cabinet_and_returned_at_another_is_charged
     assert "cabinet" in ended.parking_message
 
 
-def test_an_item_returned_to_a_cabinet_of_another_kind_ends_the_rental_but_is_flagged(platform):
+def test_an_item_pushed_into_a_cabinet_of_another_kind_does_not_end_its_rental_normally(
+    platform,
+):
+    with platform.uow() as uow:  # this city charges for returns to the wrong place
+        uow.pricing_plans.publish(
+            CITY, "power_bank", replace(POWER_BANK, out_of_zone_fee_minor=500)
+        )
+        uow.commit()
     home, umbrellas = cabinet(platform), cabinet(platform, kind="umbrella")
     power_bank = item(platform, home, 1)
-    _, rental, _ = rent(platform, power_bank)
+    rider, rental, _ = rent(platform, power_bank)
     released(platform, home, rental)
     event(platform, umbrellas, 2, EventType.RETURNED, 5, slot=1, item=power_bank.code)
     with platform.uow() as uow:
-        assert uow.rentals.get(rental.id).state is RentalState.ENDED
-        flagged = uow.connection.exec_driver_sql(
-            "SELECT needs_retrieval FROM assets WHERE id = %(id)s", {"id": power_bank.id}
+        ended = uow.rentals.get(rental.id)
+        hidden = uow.connection.exec_driver_sql(
+            "SELECT needs_retrieval AND NOT in_service FROM assets WHERE id = %(id)s",
+            {"id": power_bank.id},
         ).scalar()
-    assert flagged
+    assert ended.state is RentalState.ENDED  # the rider cannot get it out: time stops
+    assert ended.parking is Parking.WRONG_CABINET
+    assert "umbrella" in ended.parking_message and "power-bank cabinet" in ended.parking_message
+    assert ended.fare_minor == 200 + 500
+    assert [line.kind for line in ended.receipt_lines()] == ["riding", "wrong_cabinet_fee"]
+    assert wallet(platform, rider) == 5000 - 700
+    assert hidden  # nobody rents it out of the umbrella cabinet; staff move it
+    [alert] = alerts.open_alerts(platform.uow(), CITY)[0]
+    assert (alert.kind, alert.lock_id, alert.asset_code) == (
+        AlertKind.MISPLACED_ITEM,
+        umbrellas,
+        power_bank.code,
+    )
+    # Staff take it out and put it back where it belongs: the alert resolves.
+    event(platform, home, 3, EventType.RETURNED, 1, slot=2, item=power_bank.code)
+    alerts.reconcile_latches(platform.uow(), utc_now(), 0)
+    assert alerts.open_alerts(platform.uow(), CITY)[0] == []
 
 
 def test_an_item_never_returned_is_charged_its_replacement_price_and_taken_out(platform):

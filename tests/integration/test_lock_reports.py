@@ -3,6 +3,7 @@
 import time
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from lockctl.consumer import LockController
@@ -22,6 +23,7 @@ from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
 from rental.services import lock_events as reports
+from rental.services.lock_events import ReportRefused
 from tests.conftest import new_lock_id
 from tests.helpers import ago, eventually, make_bike, ms, started_rental
 
@@ -162,7 +164,8 @@ def test_reports_from_an_unknown_lock_change_nothing(platform):
     fix = Telemetry(1, 1, ms(ago(1)), 121.47, 31.23, locked=True)
     reports.handle_telemetry(platform.uow(), stranger, fix, utc_now())
     event = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.47, lat=31.23)
-    assert reports.handle_event(platform.uow(), stranger, event, utc_now()) is False
+    with pytest.raises(ReportRefused, match="unknown lock"):  # kept as a dead letter
+        reports.handle_event(platform.uow(), stranger, event, utc_now())
     with platform.uow() as uow:
         assert uow.locks.get(stranger) is None
         assert uow.lock_log.fixes_between(stranger, ago(60), utc_now()) == []

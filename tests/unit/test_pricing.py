@@ -2,7 +2,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rental.domain.pricing import DAY_SECONDS, FareLine, Tariff, describe, fare_for, fare_lines
+from rental.domain.pricing import (
+    DAY_SECONDS,
+    FareLine,
+    Tariff,
+    describe,
+    fare_breakdown,
+    fare_for,
+    fare_lines,
+)
 
 BIKE = Tariff("CNY", unlock_fee_minor=0, rate_per_interval_minor=150, interval_seconds=1800)
 POWER_BANK = Tariff(
@@ -96,3 +104,36 @@ def test_a_capped_day_shows_the_cap_as_a_discount():
         FareLine("riding", "Riding: 20 x hour after 5 min free", 4000, 20),
         FareLine("daily_cap", "Daily cap", -2000),
     ]
+
+
+def test_an_interval_straddling_the_end_of_a_day_is_paid_once():
+    # 24 h 1 min at 7 min: 205 whole intervals and one started; 207 when each day
+    # counted its own started intervals.
+    seven_minutes = Tariff(
+        "CNY", unlock_fee_minor=0, rate_per_interval_minor=1, interval_seconds=420
+    )
+    duration = DAY_SECONDS + 60
+    assert fare_for(duration, seven_minutes) == 206
+    assert fare_lines(duration, seven_minutes) == [
+        FareLine("riding", "Riding: 206 x 7 min", 206, 206)
+    ]
+
+
+def test_each_started_day_is_capped_on_its_own_intervals():
+    # 7 min, cap 100: day one holds intervals 0-205 (206 of them, the last straddling
+    # midnight), day two the next 2.
+    capped = Tariff("CNY", 50, rate_per_interval_minor=1, interval_seconds=420, daily_cap_minor=100)
+    breakdown = fare_breakdown(DAY_SECONDS + 15 * 60, capped)
+    assert (breakdown.intervals, breakdown.day_charges_minor) == (208, (100, 2))
+    assert fare_lines(DAY_SECONDS + 15 * 60, capped) == [
+        FareLine("unlock", "Unlock", 50),
+        FareLine("riding", "Riding: 208 x 7 min", 208, 208),
+        FareLine("daily_cap", "Daily cap", -106),
+    ]
+
+
+def test_an_item_kept_for_weeks_is_priced_day_by_day():
+    minute = Tariff("CNY", 0, rate_per_interval_minor=10, interval_seconds=60, daily_cap_minor=500)
+    breakdown = fare_breakdown(8 * 7 * DAY_SECONDS, minute)
+    assert breakdown.day_charges_minor == (500,) * 56
+    assert breakdown.total_minor == 56 * 500

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from lockctl.protocol import (
+    Ack,
     Channel,
     Command,
     Event,
@@ -11,15 +12,19 @@ from lockctl.protocol import (
     Op,
     ProtocolError,
     Rejection,
+    decode_ack,
     decode_command,
     decode_event,
     decode_telemetry,
     encode,
+    encode_ack,
     encode_command,
     verify_command,
 )
 
 KEY = bytes(range(32))
+# docs/lock-protocol.md §5.2: the acknowledgement of (boot 3, seq 42) to DEMO-L0001.
+ACK_TEST_VECTOR = "b96604f0bc372509c418ecbc46bd24b10f3837aa54901d5303be141bb669984f"
 NOW = 1_800_000_000_000
 
 
@@ -93,12 +98,93 @@ def test_events_round_trip():
         b'{"v": 2, "boot": 1, "seq": 1, "ts": 1, "type": "locked"}',
         b'{"v": 1, "boot": -1, "seq": 1, "ts": 1, "type": "locked"}',
         b'{"v": 1, "boot": 1, "seq": 1, "ts": 1, "type": "exploded"}',
-        b'{"v": 1, "boot": 1, "seq": 1, "ts": 1, "type": "locked", "lon": "east"}',
+        b'{"v": 1, "boot": 1, "seq": 1180591620717411303424, "ts": 1, "type": "locked"}',
+        b'{"v": 1, "boot": 1.5, "seq": 1, "ts": 1, "type": "locked"}',
+        b'{"v": 1, "boot": 1, "seq": 1, "ts": 1, "type": ["locked"]}',
+        b'{"v": 1, "boot": 1, "seq": true, "ts": 1, "type": "locked"}',
+        b"[" * 100_000,
+        b'{"v": 1, "boot": 1, "seq": 1, "type": "fault", "reason": "' + b"x" * 5000 + b'"}',
     ],
 )
-def test_malformed_events_are_protocol_errors(payload):
+def test_events_without_a_usable_identity_are_protocol_errors(payload):
     with pytest.raises(ProtocolError):
         decode_event(payload)
+
+
+@pytest.mark.parametrize(
+    ("fields", "dropped"),
+    [
+        ('"lon": "east", "lat": 31.2', {"lon", "lat"}),
+        ('"lon": NaN, "lat": 31.2', {"lon", "lat"}),
+        ('"lon": 121.4, "lat": Infinity', {"lon", "lat"}),
+        ('"lon": 181, "lat": 31.2', {"lon", "lat"}),
+        ('"lon": 121.4', {"lon"}),
+        ('"reason": "' + "r" * 65 + '"', {"reason"}),
+        ('"reason": "bell\\u0007"', {"reason"}),
+        ('"slot": -3', {"slot"}),
+        ('"item": 12', {"item"}),
+    ],
+)
+def test_a_bad_field_is_dropped_with_its_reason_and_the_event_kept(fields, dropped):
+    payload = f'{{"v": 1, "boot": 3, "seq": 7, "ts": {NOW}, "type": "locked", {fields}}}'
+    event = decode_event(payload.encode())
+    assert (event.boot, event.seq, event.ts, event.type) == (3, 7, NOW, EventType.LOCKED)
+    assert {name for name, _ in event.dropped} == dropped
+    for name in dropped:
+        assert getattr(event, name) is None
+
+
+@pytest.mark.parametrize("ts", ["1e30", "1", "-5", "4102444800001", '"soon"', "null"])
+def test_an_unusable_lock_time_is_dropped_so_the_platform_uses_the_arrival(ts):
+    event = decode_event(f'{{"v":1,"boot":1,"seq":2,"ts":{ts},"type":"locked"}}'.encode())
+    assert event.ts is None
+    assert "ts" in dict(event.dropped)
+
+
+@pytest.mark.parametrize(
+    ("fields", "kept", "dropped"),
+    [
+        ('"battery_pct": 101', {"lon": 121.4}, {"battery_pct"}),
+        ('"battery_pct": 1000', {"lon": 121.4}, {"battery_pct"}),
+        ('"battery_pct": 55.5', {"lon": 121.4}, {"battery_pct"}),
+        ('"battery_pct": 100', {"battery_pct": 100}, set()),
+        ('"accuracy_m": NaN', {"lon": None, "lat": None}, {"accuracy_m", "lon", "lat"}),
+        ('"accuracy_m": -1', {"lon": None, "lat": None}, {"accuracy_m", "lon", "lat"}),
+        ('"accuracy_m": 4.5', {"accuracy_m": 4.5, "lon": 121.4}, set()),
+        (f'"latch_ts": {NOW + 1}', {"latch_ts": None}, {"latch_ts"}),
+        (f'"latch_ts": {NOW - 5000}', {"latch_ts": NOW - 5000}, set()),
+    ],
+)
+def test_telemetry_keeps_what_is_usable(fields, kept, dropped):
+    payload = f'{{"v":1,"boot":1,"seq":9,"ts":{NOW},"lon":121.4,"lat":31.2,"locked":true,{fields}}}'
+    report = decode_telemetry(payload.encode())
+    assert report.locked is True
+    assert {name for name, _ in report.dropped} == dropped
+    for name, value in kept.items():
+        assert getattr(report, name) == value
+
+
+def test_a_telemetry_with_a_bad_position_still_reports_its_latch():
+    report = decode_telemetry(
+        f'{{"v":1,"boot":1,"seq":9,"ts":{NOW},"lon":NaN,"lat":NaN,"locked":true}}'.encode()
+    )
+    assert report.locked and not report.has_position
+
+
+def test_an_ack_verifies_with_the_locks_key_and_not_another():
+    payload = encode_ack(Ack("L1", 3, 17), KEY)
+    assert decode_ack("L1", payload, KEY) == Ack("L1", 3, 17)
+    with pytest.raises(ProtocolError):
+        decode_ack("L1", payload, b"y" * 32)
+    with pytest.raises(ProtocolError):
+        decode_ack("L2", payload, KEY)  # the lock id is signed
+
+
+def test_the_ack_signature_matches_the_known_answer_in_the_protocol_document():
+    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+    ack = Ack("DEMO-L0001", 3, 42)
+    assert ack.signing_input() == b"lock/v1\nDEMO-L0001\nack\n3\n42"
+    assert json.loads(encode_ack(ack, key))["sig"] == ACK_TEST_VECTOR
 
 
 def test_telemetry_needs_a_boolean_locked_flag():

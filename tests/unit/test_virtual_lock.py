@@ -70,3 +70,12 @@ def test_closing_reports_where_the_lock_is():
     assert event is not None
     assert (event.type, event.lon, event.lat) == (EventType.LOCKED, 121.5, 31.25)
     assert virtual.close(NOW + 3000) is None
+
+
+def test_telemetry_dates_the_latch_from_when_it_last_changed():
+    virtual = lock()
+    assert virtual.telemetry(NOW).latch_ts is None  # never changed since boot
+    virtual.on_command(unlock(), NOW)
+    virtual.close(NOW + 30_000)
+    report = virtual.telemetry(NOW + 90_000)  # sent later, e.g. after reconnecting
+    assert report.locked and report.latch_ts == NOW + 30_000
