@@ -32,7 +32,7 @@ class Scene:
         self.system.wait_rental(rental_id, "active", timeout=10)
         return rider, rental_id
 
-    def ride(self, bike: Bike, legs: int = 4, interval_s: float = 0.2) -> None:
+    def ride(self, bike: Bike, legs: int = 8, interval_s: float = 0.25) -> None:
         self.sim.ride(bike.lock_id, self.system.ride_route(bike, legs), interval_s)
 
     def close(self, bike: Bike) -> tuple[float, float]:

@@ -6,6 +6,7 @@ written from the answers, as a city operator would load real locks.
 """
 
 import logging
+import math
 import random
 import threading
 import time
@@ -38,6 +39,8 @@ UNLOCK_TIMEOUT_SECONDS = 3
 FARE = Tariff(
     "CNY", 0, rate_per_interval_minor=150, interval_seconds=1800, out_of_zone_fee_minor=500
 )
+
+METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,9 @@ class FaultSystem:
         return {public_id: code for public_id, code in rows}
 
     def ride_route(
-        self, bike: Bike, legs: int = 4, step: float = 0.002
+        self, bike: Bike, legs: int = 8, step_m: float = 3.0
     ) -> list[tuple[float, float]]:
-        """A short ride from the bike's spot, about 200 m per leg."""
-        return [(bike.lon + step * n, bike.lat + step * n / 2) for n in range(1, legs + 1)]
+        """A ride east from the bike's spot, `step_m` per leg: at a fix every 0.25 s, 3 m
+        is 12 m/s, a fast bike (anything much faster is a GPS jump to the platform)."""
+        step = step_m / (METRES_PER_DEGREE * math.cos(math.radians(bike.lat)))
+        return [(bike.lon + step * n, bike.lat) for n in range(1, legs + 1)]

@@ -19,8 +19,8 @@ def test_locked_events_out_of_the_locks_order_do_not_end_the_ride(system, scene)
     world = scene()
     bike = world.bikes[0]
     _, rental_id = world.start_ride(bike)
-    world.ride(bike, legs=3, interval_s=0.1)
-    time.sleep(1)
+    world.ride(bike, legs=4)
+    time.sleep(1.5)
     command = str(system.rental(rental_id)["unlock_command_id"])
     unlock = system.wiretap.opening(bike.lock_id, command)
     assert unlock is not None

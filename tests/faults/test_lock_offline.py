@@ -11,8 +11,8 @@ def test_a_lock_closed_offline_ends_the_trip_at_the_close_not_at_the_reconnect(s
     world = scene()
     bike = world.bikes[0]
     _, rental_id = world.start_ride(bike)
-    world.ride(bike, legs=3)
-    time.sleep(1)
+    world.ride(bike, legs=4)
+    time.sleep(1.5)
 
     world.sim.offline(bike.lock_id)
     system.eventually(lambda: not system.lock_row(bike.lock_id)["online"], "the lock offline")

@@ -10,8 +10,8 @@ def test_a_share_group_member_killed_holding_the_close_loses_nothing(system, sce
     world = scene()
     bike = world.bikes[0]
     _, rental_id = world.start_ride(bike)
-    world.ride(bike, legs=3, interval_s=0.1)
-    time.sleep(1)
+    world.ride(bike, legs=4)
+    time.sleep(1.5)
 
     # Only `a` in the group, and frozen: the broker hands it the close, which it never
     # acknowledges. Then `b` joins and `a` dies, never to come back.
@@ -31,7 +31,7 @@ def test_lockctl_killed_during_a_ride_and_restarted_loses_nothing(system, scene)
     world = scene()
     bike = world.bikes[0]
     _, rental_id = world.start_ride(bike)
-    world.ride(bike, legs=8, interval_s=0.3)
+    world.ride(bike, legs=16)
     time.sleep(1)
 
     system.lockctls["a"].kill()
