@@ -41,10 +41,20 @@ class AvailabilityMonitor:
         self.system = system
         self.cities = cities
         self.simulators = simulators
-        self.violations: list[str] = []
         self.samples = 0
+        # (bike, what was wrong, since when) -> [first seen, last seen, samples]
+        self._seen: dict[tuple[str, str, float], list[float]] = {}
+        self._failures: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="availability", daemon=True)
+
+    @property
+    def violations(self) -> list[str]:
+        found = [
+            f"{code} {what} from {_clock(first)} to {_clock(last)} ({int(count)} samples)"
+            for (code, what, _), (first, last, count) in self._seen.items()
+        ]
+        return found + self._failures
 
     def start(self) -> None:
         self._thread.start()
@@ -60,7 +70,7 @@ class AvailabilityMonitor:
             except (requests.RequestException, ValueError, KeyError):
                 pass  # the API is down with the database: nothing shown, nothing wrong
             except Exception as error:  # a sampler must not die silently
-                self.violations.append(f"monitor failed: {error!r}")
+                self._failures.append(f"the availability monitor failed: {error!r}")
 
     def sample(self) -> None:
         before = time.time()
@@ -75,18 +85,18 @@ class AvailabilityMonitor:
                 if where is None:
                     continue
                 if where["battery_pct"] is not None and where["battery_pct"] > 100:
-                    self._note(f"{bike.code} shown with battery {where['battery_pct']} %")
+                    self._note(bike.code, f"shown with battery {where['battery_pct']} %", 0, before)
                 for period in self.system.wiretap.latch_periods(bike.lock_id):
                     if period.open_at(before - HIDE_GRACE_S) and period.open_at(after):
-                        self._note(
-                            f"{bike.code} shown available in {where['by']} at "
-                            f"{_clock(before)} while its latch was open since "
+                        what = (
+                            f"shown available ({where['by']}) with its latch open since "
                             f"{_clock(period.opened.ts_s)}"
                         )
+                        self._note(bike.code, what, period.opened.ts_s, before)
 
-    def _note(self, violation: str) -> None:
-        if violation not in self.violations:
-            self.violations.append(violation)
+    def _note(self, code: str, what: str, since: float, moment: float) -> None:
+        seen = self._seen.setdefault((code, what, since), [moment, moment, 0])
+        seen[1], seen[2] = moment, seen[2] + 1
 
 
 def shown_available(system: FaultSystem, city: City) -> dict[str, dict[str, Any]]:
