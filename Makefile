@@ -9,7 +9,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test check bench bench-rebalancing browser clean
+.PHONY: install services stop db demo test faults soak check bench bench-rebalancing browser clean
 
 install: $(VENV)/.installed web/node_modules/.installed
 
@@ -42,6 +42,17 @@ demo: db
 
 test: install services browser
 	$(WITH_ENV) $(PY) -m pytest -q
+
+# Only the fault tests (also part of `make test`): they stop and start the project-local
+# PostgreSQL and Mosquitto and kill lockctl, a few minutes.
+faults: db
+	$(WITH_ENV) $(PY) -m pytest -q -m faults tests/faults
+
+# Not part of `make test`: 200 rides over five minutes under random faults, then every
+# invariant of tests/faults. SOAK_ARGS="--seed 7 --rides 400 --minutes 10" to vary it.
+SOAK_ARGS ?=
+soak: db
+	$(WITH_ENV) $(PY) -m tests.faults.soak $(SOAK_ARGS)
 
 check: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 """Fault tests: the platform's real processes, broken for real (`-m faults`).
 
-One FaultSystem per session: the API on a thread, lockctl and the simulator as child
+One FaultSystem for the package: the API on a thread, lockctl and the simulator as child
 processes, the project's PostgreSQL and Mosquitto, which tests stop and start through
 scripts/services.sh. Each test gets the system back whole, whatever the last one broke.
 """
@@ -23,7 +23,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.faults)
 
 
-@pytest.fixture(scope="session")
+# Per package: its lockctl processes must be gone before the integration tests, which
+# drive lock reports by hand.
+@pytest.fixture(scope="package")
 def fault_system(database_url: str) -> Iterator[FaultSystem]:
     mqtt_url = os.environ.get("MQTT_URL")
     if not mqtt_url:
