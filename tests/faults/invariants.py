@@ -9,7 +9,8 @@
    sampled all along by `AvailabilityMonitor` and once more at the end; no battery above
    100 % is ever shown.
 4. No event lost: each event a lock published is in `lock_events`; a crafted one is
-   there or in `dead_letters`. And no lock reused a (boot, seq) for other content.
+   there or in `dead_letters`; each lock's outbox is empty at the end (every event
+   acknowledged). And no lock reused a (boot, seq) for other content.
 """
 
 import threading
@@ -149,6 +150,7 @@ def check(
     problems += lost_events(system, lock_ids)
     problems += list(system.wiretap.reused)
     problems += open_and_shown(system, cities)
+    problems += unacknowledged(system, lock_ids)
     if monitor is not None:
         problems += monitor.violations
     return problems
@@ -157,7 +159,11 @@ def check(
 def wait_settled(system: FaultSystem, lock_ids: list[str], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not lost_events(system, lock_ids) and not billing(system, lock_ids):
+        if not (
+            lost_events(system, lock_ids)
+            or billing(system, lock_ids)
+            or unacknowledged(system, lock_ids)
+        ):
             return
         time.sleep(0.5)
 
@@ -285,6 +291,25 @@ def open_and_shown(system: FaultSystem, cities: list[City]) -> list[str]:
             battery = shown.get(bike.code, {}).get("battery_pct")
             if battery is not None and battery > 100:
                 problems.append(f"{bike.code}: shown with battery {battery} %")
+    return problems
+
+
+def unacknowledged(system: FaultSystem, lock_ids: list[str]) -> list[str]:
+    """The locks' side of "no event lost": every event acknowledged, none dropped from a
+    full outbox, no forged ack (simulator 1.1 shows these in each lock's view)."""
+    problems = []
+    for simulator in system.simulators:
+        if not simulator.alive:
+            continue
+        for lock_id, view in simulator.locks().items():
+            if lock_id not in lock_ids or not isinstance(view.get("outbox"), int):
+                continue
+            if view["outbox"] and view["online"]:
+                problems.append(f"lock {lock_id}: {view['outbox']} event(s) never acknowledged")
+            if view.get("outbox_dropped"):
+                problems.append(f"lock {lock_id}: {view['outbox_dropped']} event(s) dropped")
+            if view.get("bad_acks"):
+                problems.append(f"lock {lock_id}: {view['bad_acks']} ack(s) with a bad signature")
     return problems
 
 

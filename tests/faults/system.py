@@ -153,7 +153,9 @@ class FaultSystem:
     def start_lockctl(self, instance: str) -> Lockctl:
         lockctl = self.lockctls.get(instance)
         if lockctl is None:
-            lockctl = self.lockctls[instance] = Lockctl(instance, self.group, self.settings)
+            # Unique on the broker: lockctl's account (and client id) is lockctl-<instance>.
+            unique = f"{self.group}-{instance}"
+            lockctl = self.lockctls[instance] = Lockctl(unique, self.group, self.settings)
         lockctl.start()
         return lockctl
 
