@@ -2,15 +2,32 @@
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import threading
 from datetime import timedelta
 
+from lockctl.broker_accounts import lockctl_username, managing_accounts
 from lockctl.consumer import LockController
 from lockctl.mqtt import BrokerAddress
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
+
+log = logging.getLogger("lockctl")
+
+
+def own_account(platform: BrokerAddress, instance: str) -> BrokerAddress:
+    """The instance's own broker account, bound to its client id, made or renewed through
+    the platform's account with a password fresh for this run. Nothing else can connect
+    under lockctl's client id and push it off the broker (locks' accounts are bound to
+    their own ids), and a leaked password is good until the next start only."""
+    username = lockctl_username(instance)
+    password = secrets.token_urlsafe(24)
+    with managing_accounts(platform) as accounts:
+        accounts.ensure_lockctl_account(username, password)
+    log.info("broker account %s renewed", username)
+    return platform.with_credentials(username, password)
 
 
 def main() -> None:
@@ -24,10 +41,10 @@ def main() -> None:
     group = os.environ.get("LOCKCTL_SHARE_GROUP", "lockctl")
     persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "1") != "0"
     controller = LockController(
-        BrokerAddress.from_url(config.MQTT_URL),
+        own_account(BrokerAddress.from_url(config.MQTT_URL), instance),
         platform.uow,
         utc_now,
-        f"lockctl-{instance}",
+        lockctl_username(instance),
         persistent_session=persistent,
         share_group=group,
         wallet_floor_minor=config.WALLET_FLOOR_MINOR,
