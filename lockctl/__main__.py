@@ -34,12 +34,14 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s lockctl %(levelname)s %(message)s")
     config = Config.from_environment()
     platform = Platform(config)
-    # A stable id per instance keeps its MQTT session (and queued events) across restarts.
+    # A stable id per instance: its broker account (and client id) is `lockctl-<instance>`.
     instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())
-    # One share group per deployment: the broker splits reports among its members,
-    # including members that are away with a persistent session, so never mix deployments.
+    # One share group per deployment: the broker splits reports among its members, so never
+    # mix deployments (say, staging and production) in one group.
     group = os.environ.get("LOCKCTL_SHARE_GROUP", "lockctl")
-    persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "1") != "0"
+    # Clean sessions by default: locks resend every event until it is acknowledged (protocol
+    # 1.1), so a broker session that queues for a dead instance only delays them.
+    persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "0") != "0"
     controller = LockController(
         own_account(BrokerAddress.from_url(config.MQTT_URL), instance),
         platform.uow,

@@ -77,12 +77,8 @@ def lockctl_acls() -> list[Json]:
         for channel in (Channel.EVT, Channel.TELEMETRY, Channel.STATUS)
     ]
     receives: list[Json] = [{"acltype": "publishClientReceive", "topic": "lock/v1/#"}]
-    # Acknowledgements of stored events, and commands: a cabinet's `release` of a slot
-    # after an item was returned into a cabinet of another kind is sent from lockctl.
-    writes: list[Json] = [
-        {"acltype": "publishClientSend", "topic": subscription(channel)}
-        for channel in (Channel.ACK, Channel.CMD)
-    ]
+    # Acknowledgements of stored events only: commands come from the API, never lockctl.
+    writes: list[Json] = [{"acltype": "publishClientSend", "topic": subscription(Channel.ACK)}]
     return reads + receives + writes
 
 
