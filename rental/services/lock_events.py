@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from shapely.geometry import LineString
 
 from lockctl.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
-from rental.adapters.db import UnitOfWork
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
@@ -30,6 +29,7 @@ from rental.domain.trace import (
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
 from rental.services import items
 from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
+from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
