@@ -37,8 +37,9 @@ stop:
 db: install services
 	$(WITH_ENV) $(PY) -m rental db upgrade
 
+# In the foreground under supervisord (deploy/supervisor/demo.conf.in); Ctrl-C stops it all.
 demo: db
-	$(WITH_ENV) PORT=$(PORT) scripts/demo.sh
+	$(WITH_ENV) PORT=$(PORT) VENV=$(VENV) scripts/demo.sh
 
 test: install services browser
 	$(WITH_ENV) $(PY) -m pytest -q

@@ -1,10 +1,15 @@
-"""Command line: `python -m rental db upgrade | create-operator | mds-client | seed-demo`."""
+"""Command line: `python -m rental db upgrade | create-operator | mds-client | check-books |
+broker-accounts upgrade | seed-demo`."""
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from rental.config import Config
 from rental.domain.errors import RentalError
+
+if TYPE_CHECKING:
+    from rental.bootstrap import Platform
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--city", required=True)
     client.add_argument("--name", required=True, help="who reads: the city's department")
     commands.add_parser("check-books", help="prove the ledger balances; exits 1 if not")
+    accounts = commands.add_parser(
+        "broker-accounts",
+        help="bring every provisioned lock's broker account up to date; exits 1 if any is missing",
+    )
+    accounts.add_argument("action", choices=["upgrade"])
     demo = commands.add_parser("seed-demo", help="the demo city, riders and a provisioned fleet")
     demo.add_argument("--fleet-file", required=True, help="where the simulator's lock secrets go")
     demo.add_argument("--bikes", type=int, default=30)
@@ -62,6 +72,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             return 1
         print("books balance: every currency sums to zero, every balance matches its postings")
         return 0
+    if args.command == "broker-accounts":
+        return _upgrade_broker_accounts(platform)
     if args.command == "create-operator":
         from rental.domain.riders import Role
         from rental.services.accounts import register
@@ -81,6 +93,36 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
     seed_demo(platform, args.fleet_file, args.bikes)
     return 0
+
+
+def _upgrade_broker_accounts(platform: "Platform") -> int:
+    """Accounts provisioned before protocol 1.1 get their client id binding and the
+    acknowledgement topic; the lock ids are those the platform knows."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from lockctl.broker_accounts import Upgrade, managing_accounts
+    from lockctl.mqtt import BrokerAddress, MqttError
+    from rental.adapters.tables import locks
+
+    with platform.engine.connect() as connection:
+        lock_ids = list(connection.execute(select(locks.c.id).order_by(locks.c.id)).scalars())
+    try:
+        with managing_accounts(BrokerAddress.from_url(platform.config.MQTT_URL)) as accounts:
+            outcome = accounts.upgrade_lock_accounts(lock_ids)
+    except MqttError as error:
+        print(f"broker_unavailable: {error}", file=sys.stderr)
+        return 1
+    missing = [lock_id for lock_id, state in outcome.items() if state is Upgrade.MISSING]
+    for lock_id in missing:
+        print(f"lock {lock_id} has no broker account: provision it again", file=sys.stderr)
+    counts = Counter(outcome.values())
+    print(
+        f"{len(lock_ids)} lock account(s): {counts[Upgrade.UPGRADED]} upgraded, "
+        f"{counts[Upgrade.CURRENT]} already current, {len(missing)} missing"
+    )
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":

@@ -1,48 +1,63 @@
 #!/usr/bin/env bash
-# The whole system on the seeded demo city: API, lockctl and a simulated fleet.
-# Called by `make demo` once the services run and the schema is current.
+# The whole system on the seeded demo city: the API, lockctl, a simulated fleet, the nightly
+# rebalancing and the sandbox payment gateway, run by supervisord in the foreground
+# (deploy/supervisor/demo.conf.in): a process that dies is started again while the others
+# keep running; Ctrl-C stops them all. Called by `make demo` once the services run and the
+# schema is current.
+#   DEMO_VAR=DIR   keep the demo's secrets, fleet file, logs and supervisord's files in DIR
+#                  instead of var/ (tests run a demo of their own)
+#   DEMO_SEED=0    run on what is there: no seeding of the demo city, no account upgrade
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+ROOT=$(pwd)
+VENV=$(cd "${VENV:-.venv}" && pwd)  # supervisord wants absolute paths
+PY=$VENV/bin/python
+DEMO_VAR=${DEMO_VAR:-$ROOT/var}
 PORT=${PORT:-8000}
 SIM_PORT=${SIM_PORT:-8001}
-mkdir -p var/demo var/log var/secrets
+PAY_PORT=${PAY_PORT:-8002}
+SECRETS=$DEMO_VAR/secrets
+LOGS=$DEMO_VAR/log
+RUN_DIR=$DEMO_VAR/demo/supervisor
+FLEET=$DEMO_VAR/demo/fleet.json
+mkdir -p "$DEMO_VAR/demo" "$LOGS" "$SECRETS" "$RUN_DIR"
 
 # Every API worker must sign and check tokens with the same key.
-[ -s var/secrets/api-secret-key ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > var/secrets/api-secret-key
-export SECRET_KEY=${SECRET_KEY:-$(cat var/secrets/api-secret-key)}
+[ -s "$SECRETS/api-secret-key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRETS/api-secret-key"
+export SECRET_KEY=${SECRET_KEY:-$(cat "$SECRETS/api-secret-key")}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}
-PAY_PORT=${PAY_PORT:-8002}
-[ -s var/secrets/sandboxpay ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > var/secrets/sandboxpay
+[ -s "$SECRETS/sandboxpay" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRETS/sandboxpay"
 export PAYMENT_GATEWAY_URL=${PAYMENT_GATEWAY_URL:-http://127.0.0.1:$PAY_PORT}
-export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat var/secrets/sandboxpay)}
+export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat "$SECRETS/sandboxpay")}
 
-$PY -m rental seed-demo --fleet-file var/demo/fleet.json --bikes "${DEMO_BIKES:-30}"
-# The city's MDS reader, once per database (its token is signed with the key above).
-[ -s var/demo/mds-token ] || $PY -m rental mds-client --city demo --name "Demo city transport department" > var/demo/mds-token
+if [ "${DEMO_SEED:-1}" != 0 ]; then
+  $PY -m rental seed-demo --fleet-file "$FLEET" --bikes "${DEMO_BIKES:-30}"
+  # Locks kept from an older demo get what protocol 1.1 needs (client id binding, acks).
+  $PY -m rental broker-accounts upgrade >/dev/null || echo "demo: some locks cannot connect (above)" >&2
+  # The city's MDS reader, once per database (its token is signed with the key above).
+  [ -s "$DEMO_VAR/demo/mds-token" ] || $PY -m rental mds-client --city demo --name "Demo city transport department" > "$DEMO_VAR/demo/mds-token"
+fi
 
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT
-trap 'exit 0' INT TERM
+# A value for the supervisord configuration, through sed: supervisord expands %(...)s.
+conf_value() { local v=${1//%/%%}; v=${v//\\/\\\\}; v=${v//|/\\|}; printf '%s' "${v//&/\\&}"; }
+sed -e "s|@ROOT@|$(conf_value "$ROOT")|g" -e "s|@VENV@|$(conf_value "$VENV")|g" \
+    -e "s|@LOG_DIR@|$(conf_value "$LOGS")|g" -e "s|@RUN_DIR@|$(conf_value "$RUN_DIR")|g" \
+    -e "s|@SECRETS_DIR@|$(conf_value "$SECRETS")|g" -e "s|@FLEET_FILE@|$(conf_value "$FLEET")|g" \
+    -e "s|@PORT@|$PORT|g" -e "s|@SIM_PORT@|$SIM_PORT|g" -e "s|@PAY_PORT@|$PAY_PORT|g" \
+    -e "s|@UNLOCK_DELAY_MS@|$(conf_value "${UNLOCK_DELAY_MS:-300}")|g" \
+    -e "s|@HEARTBEAT_S@|$(conf_value "${HEARTBEAT_S:-60}")|g" \
+    -e "s|@LOCKCTL_INSTANCE@|$(conf_value "${LOCKCTL_INSTANCE:-demo}")|g" \
+    deploy/supervisor/demo.conf.in > "$RUN_DIR/supervisord.conf"
 
-# A group and a clean session of its own per run: a demo that dies must not leave a
-# session behind that keeps receiving its share of the next run's lock reports.
-LOCKCTL_INSTANCE=demo-$$ LOCKCTL_SHARE_GROUP=demo-$$ LOCKCTL_PERSISTENT_SESSION=0 $PY -m lockctl >> var/log/lockctl.log 2>&1 & pids+=($!)
-$PY -m simulator --fleet var/demo/fleet.json --port "$SIM_PORT" --unlock-delay-ms "${UNLOCK_DELAY_MS:-300}" \
-  --heartbeat-s "${HEARTBEAT_S:-60}" \
-  >> var/log/simulator.log 2>&1 & pids+=($!)
-$PY -m rebalancing nightly >> var/log/rebalancing.log 2>&1 & pids+=($!)
-$PY -m sandboxpay --port "$PAY_PORT" --secret-file var/secrets/sandboxpay >> var/log/sandboxpay.log 2>&1 & pids+=($!)
-.venv/bin/gunicorn --bind "127.0.0.1:$PORT" --workers 2 --worker-class gthread --threads 32 \
-  --access-logfile var/log/api-access.log 'rental.app:create_app()' >> var/log/api.log 2>&1 & pids+=($!)
-
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$SIM_PORT/locks" >/dev/null 2>&1 && break
-  sleep 0.2
-done
-
-cat <<BANNER
+# The banner, once the API and the simulator answer; silent if supervisord is gone by then.
+supervisord_pid=$$  # exec below keeps the pid
+banner() {
+  for _ in $(seq 1 150); do
+    kill -0 "$supervisord_pid" 2>/dev/null || return 0
+    curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && curl -fsS "http://127.0.0.1:$SIM_PORT/locks" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  cat <<BANNER
 
   Dockless rental platform: demo city "demo" (Shanghai, CNY) is running.
 
@@ -51,7 +66,8 @@ cat <<BANNER
   Console        http://127.0.0.1:$PORT/ops/          (operators: fleet, registration, zones, cases, books, rebalancing)
   Simulator      http://127.0.0.1:$SIM_PORT/locks     (virtual locks; play riders here)
   Sandbox pay    http://127.0.0.1:$PAY_PORT           (payment gateway: open a top-up's pay_url to pay)
-  Logs           var/log/
+  Logs           ${LOGS#"$ROOT"/}/
+  Processes      ${VENV#"$ROOT"/}/bin/supervisorctl -c ${RUN_DIR#"$ROOT"/}/supervisord.conf status
 
   Rider          phone 13800000001   password demo-rider-pass   (20.00 CNY credit, score 700: no deposit)
   New rider      phone 13800000002   password demo-rider-pass   (score 600: pays the 299.00 CNY bike deposit)
@@ -79,8 +95,9 @@ cat <<BANNER
   A power bank back at another cabinet (after scanning PB00001):
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-C02/return -d '{"item":"PB00001"}' -H 'content-type: application/json'
 
-  Ctrl-C stops the API, lockctl and the simulator (the databases keep running: make stop).
+  A process that dies is started again (see ${LOGS#"$ROOT"/}/supervisord.log). Ctrl-C stops them all;
+  the databases keep running: make stop.
 BANNER
-wait -n "${pids[@]}"
-echo "a demo process exited; see var/log/" >&2
-exit 1
+}
+(banner &)  # not a child of supervisord, which would log it as an unknown process
+exec "$VENV/bin/supervisord" -c "$RUN_DIR/supervisord.conf"

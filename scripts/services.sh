@@ -85,46 +85,95 @@ CONF
   echo "export DATABASE_URL=postgresql+psycopg://rental@127.0.0.1:$PG_PORT/rental"
 }
 
+mosquitto_running() {
+  local pidfile="$VAR/mosquitto/mosquitto.pid"
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+stop_mosquitto() {
+  local pidfile="$VAR/mosquitto/mosquitto.pid" pid
+  if mosquitto_running; then
+    pid=$(cat "$pidfile")
+    kill "$pid"
+    # It saves its persistence file on the way out: wait for that.
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
+# One dynamic-security command through mosquitto_ctrl, which exits 0 even when the broker
+# refuses: its answer says. "already exists" means an earlier start did it.
+dynsec() {
+  local out
+  out=$(mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u admin -P "$(secret mqtt-admin)" dynsec "$@" 2>&1) || {
+    log "mosquitto_ctrl dynsec $1: ${out##*$'\n'}"; return 1; }
+  case "$out" in
+    *"Error: "*"already exists"*) ;;
+    *"Error: "*) log "mosquitto_ctrl dynsec $1: ${out##*Error: }"; return 1 ;;
+  esac
+  printf '%s\n' "$out"
+}
+
+wait_for_mosquitto() {
+  for _ in $(seq 1 50); do
+    dynsec listRoles >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  log "the broker does not answer on port $MQTT_PORT (see var/log/mosquitto.log)"
+  return 1
+}
+
+# The platform's own account: sends commands and acknowledgements to every lock, reads all
+# lock topics, and manages accounts (locks', lockctl instances') through the dynamic-security
+# API. Applied on every start, so a broker from an older checkout gets what is new.
+# It is not bound to a client id: every API worker connects with it under an id of its own.
+ensure_platform_account() {
+  dynsec createRole platform >/dev/null
+  dynsec addRoleACL platform publishClientSend 'lock/v1/+/cmd' allow >/dev/null
+  dynsec addRoleACL platform publishClientSend 'lock/v1/+/ack' allow >/dev/null
+  # Only to clear a decommissioned lock's retained status.
+  dynsec addRoleACL platform publishClientSend 'lock/v1/+/status' allow >/dev/null
+  dynsec addRoleACL platform subscribePattern 'lock/v1/#' allow >/dev/null
+  dynsec addRoleACL platform publishClientReceive 'lock/v1/#' allow >/dev/null
+  dynsec createClient platform -p "$(secret mqtt-platform)" >/dev/null
+  # addClientRole answers "Internal error" for a role the client has: ask first.
+  local has; has=$(dynsec getClient platform)
+  for role in platform admin; do
+    grep -Eq "(Roles:|^) +$role \(priority" <<<"$has" || dynsec addClientRole platform "$role" >/dev/null
+  done
+}
+
 start_mosquitto() {
   ensure_mosquitto_packages
-  local dir="$VAR/mosquitto" admin_pw platform_pw plugin
+  local dir="$VAR/mosquitto" plugin
   mkdir -p "$dir"
-  admin_pw=$(secret mqtt-admin); platform_pw=$(secret mqtt-platform)
   plugin=$(dynsec_plugin)
   sed -e "s|@VAR@|$VAR|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" -e "s|@DYNSEC_PLUGIN@|$plugin|g" \
-      -e "s|@USER@|$(id -un)|g" "$ROOT/deploy/mosquitto/mosquitto.conf.in" > "$dir/mosquitto.conf"
-  local fresh=0
-  if [ ! -f "$dir/dynamic-security.json" ]; then
-    mosquitto_ctrl dynsec init "$dir/dynamic-security.json" admin "$admin_pw" >/dev/null
-    fresh=1
+      -e "s|@USER@|$(id -un)|g" "$ROOT/deploy/mosquitto/mosquitto.conf.in" > "$dir/mosquitto.conf.new"
+  # A running broker started from an older configuration is restarted to apply this one
+  # (it keeps its retained and queued messages: persistence).
+  if mosquitto_running && ! cmp -s "$dir/mosquitto.conf.new" "$dir/mosquitto.conf"; then
+    log "the broker's configuration changed: restarting it"
+    stop_mosquitto
   fi
-  if ! { [ -f "$dir/mosquitto.pid" ] && kill -0 "$(cat "$dir/mosquitto.pid")" 2>/dev/null; }; then
+  mv "$dir/mosquitto.conf.new" "$dir/mosquitto.conf"
+  if [ ! -f "$dir/dynamic-security.json" ]; then
+    mosquitto_ctrl dynsec init "$dir/dynamic-security.json" admin "$(secret mqtt-admin)" >/dev/null
+  fi
+  if ! mosquitto_running; then
     /usr/sbin/mosquitto -c "$dir/mosquitto.conf" -d
     sleep 0.3
     pgrep -n -f "mosquitto -c $dir/mosquitto.conf" > "$dir/mosquitto.pid"
   fi
-  if [ "$fresh" = 1 ]; then
-    # The platform's own account: sends commands to every lock, reads all lock topics,
-    # and provisions lock accounts through the dynamic-security API.
-    local ctrl=(mosquitto_ctrl -h 127.0.0.1 -p "$MQTT_PORT" -u admin -P "$admin_pw" dynsec)
-    "${ctrl[@]}" createRole platform 2>/dev/null
-    "${ctrl[@]}" addRoleACL platform publishClientSend 'lock/v1/+/cmd' allow 2>/dev/null
-    # Only to clear a decommissioned lock's retained status.
-    "${ctrl[@]}" addRoleACL platform publishClientSend 'lock/v1/+/status' allow 2>/dev/null
-    "${ctrl[@]}" addRoleACL platform subscribePattern 'lock/v1/#' allow 2>/dev/null
-    "${ctrl[@]}" addRoleACL platform publishClientReceive 'lock/v1/#' allow 2>/dev/null
-    "${ctrl[@]}" createClient platform -p "$platform_pw" 2>/dev/null
-    "${ctrl[@]}" addClientRole platform platform 2>/dev/null
-    "${ctrl[@]}" addClientRole platform admin 2>/dev/null
-  fi
-  echo "export MQTT_URL=mqtt://platform:$platform_pw@127.0.0.1:$MQTT_PORT"
+  wait_for_mosquitto
+  ensure_platform_account
+  echo "export MQTT_URL=mqtt://platform:$(secret mqtt-platform)@127.0.0.1:$MQTT_PORT"
 }
 
 stop() {
   local data; data=$(pg_datadir)
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
-  [ -f "$VAR/mosquitto/mosquitto.pid" ] && kill "$(cat "$VAR/mosquitto/mosquitto.pid")" 2>/dev/null || true
-  rm -f "$VAR/mosquitto/mosquitto.pid"
+  stop_mosquitto
 }
 
 # For the fault tests: one service down (and back) while the other keeps running.

@@ -1,8 +1,8 @@
 """A virtual lock on the broker, doing what docs/lock-protocol.md asks of firmware (1.1).
 
 Client id = lock id. Connecting: CONNECT (clean start, Will = offline status), SUBSCRIBE
-to `cmd` and `ack` and wait for the SUBACK, then the retained `online` status, one
-telemetry, and every unacknowledged event of the outbox, oldest first. While connected a
+to `cmd` and `ack` and wait for the SUBACK, then the retained `online` status, every
+unacknowledged event of the outbox, oldest first, then one telemetry. While connected a
 resender thread sends new events and resends unacknowledged ones on the outbox's
 schedule; events made offline wait in the outbox for the next connection. After a lost
 connection paho reconnects on its own, with our jittered back-off.

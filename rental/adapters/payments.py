@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from rental.adapters.repositories import DuplicateRequest
 from rental.adapters.tables import payment_orders, refunds
+from rental.domain.errors import DuplicateRequest
 from rental.domain.payments import (
     OrderState,
     PaymentOrder,

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,16 +37,11 @@ from rental.adapters.tables import (
     reservations,
     users,
 )
-from rental.domain.errors import Conflict
+from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind
-from rental.domain.pricing import PricingPlan
 from rental.domain.riders import Role, User
-
-
-class DuplicateRequest(Conflict):
-    """The same idempotency key arrived twice at once; the first request wins."""
-
+from rental.services.read_models import ScanTarget
 
 # Unique constraints that guard business rules, and what breaking them means.
 _CONFLICTS = {
@@ -282,23 +277,6 @@ def _lock(row: RowMapping | dict[str, Any]) -> Lock:
         lat=row["lat"],
         last_seen_at=row["last_seen_at"],
     )
-
-
-@dataclass(frozen=True)
-class ScanTarget:
-    """Everything a scan needs, read in one round trip."""
-
-    asset: Asset
-    lock: Lock
-    plan: PricingPlan | None  # the current price of this kind in this city
-    taken: bool  # a rental of it is unlocking or active
-    rider_debt_minor: int = 0  # what the scanning rider owes in the plan's currency
-    rider_deposit_minor: int = 0  # the deposit the rider holds in the plan's currency
-    rider_credit_score: int = 0
-    earlier_rental_id: UUID | None = None  # this rider's rental with the same idempotency key
-    open_damage_reports: int = 0
-    held_reservation_id: UUID | None = None  # a hold on it, perhaps expired but not yet swept
-    rider_reservation_id: UUID | None = None  # the scanning rider's own hold, on any asset
 
 
 class AssetRepository:

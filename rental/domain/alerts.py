@@ -14,8 +14,8 @@ class AlertKind(StrEnum):
     # A vehicle's latch reported open while no rental has it (a late unlock the rider did
     # not take, a forced lock): hidden from riders until it is closed.
     LATCH_OPEN_WITHOUT_RENTAL = "latch_open_without_rental"
-    # An item pushed into a cabinet of another kind: its rental goes on, the cabinet gives
-    # it back; staff may need to fetch it if the rider walked away.
+    # An item pushed into a cabinet of another kind: its rental ended there with the
+    # wrong-cabinet fee, and it is out of service until staff move it where it belongs.
     MISPLACED_ITEM = "misplaced_item"
 
 

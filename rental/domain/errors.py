@@ -7,6 +7,7 @@
     ├── NotFound              no such thing (or not yours)
     ├── NotAcceptable         no representation the client accepts (a version)
     ├── Conflict              the world is not in a state that allows it
+    │   └── DuplicateRequest  an idempotency key seen before: answer the first result
     └── Unavailable           a service we depend on did not answer
 
 The API maps each class to one HTTP status in one place (`rental.api.errors`).
@@ -49,3 +50,7 @@ class Conflict(RentalError):
 
 class Unavailable(RentalError):
     code = "unavailable"
+
+
+class DuplicateRequest(Conflict):
+    """The same idempotency key arrived twice at once; the first request wins."""

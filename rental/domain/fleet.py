@@ -167,13 +167,21 @@ def qr_payload(public_base_url: str, code: str) -> str:
     return f"{public_base_url.rstrip('/')}/q/{code}"
 
 
+# Broker usernames (and client ids) the platform's own processes use.
+RESERVED_LOCK_IDS = frozenset({"platform", "admin"})
+RESERVED_LOCK_ID_PREFIX = "lockctl-"
+
+
 def check_lock_id(lock_id: str) -> str:
-    # Lock ids become MQTT topic levels and broker usernames: no wildcards or slashes.
+    # Lock ids become MQTT topic levels, broker usernames and client ids: no wildcards or
+    # slashes, and none of the platform's own.
     if not LOCK_ID.match(lock_id):
         raise InvalidInput(
             "lock_id: 3-40 letters, digits, '-' or '_', starting with a letter or digit",
             "invalid_lock_id",
         )
+    if lock_id.lower() in RESERVED_LOCK_IDS or lock_id.lower().startswith(RESERVED_LOCK_ID_PREFIX):
+        raise InvalidInput(f"lock_id {lock_id!r} is reserved for the platform", "reserved_lock_id")
     return lock_id
 
 

@@ -4,10 +4,10 @@ import uuid
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.errors import Conflict, NotAuthenticated
 from rental.domain.ledger import promotion_postings
 from rental.domain.riders import Role, User, checked_name, checked_password, normalised_phone
+from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
 # Checking a password against this keeps sign-in for unknown phones as slow as for known ones.

@@ -8,9 +8,9 @@ alert until it closes). lockctl runs it every few seconds; it is idempotent.
 from dataclasses import dataclass
 from datetime import datetime
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.alerts import Alert, AlertKind
 from rental.services.lock_events import end_trip
+from rental.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,10 @@
 
 import uuid
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput, NotFound
 from rental.domain.riders import Role
+from rental.services.unit_of_work import UnitOfWork
 
 CONFIRMED_BY_OPERATORS = (CreditReason.PARKING_VIOLATION, CreditReason.DAMAGE)
 

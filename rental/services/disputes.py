@@ -3,7 +3,6 @@
 import uuid
 from datetime import datetime
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.disputes import (
     Dispute,
     DisputeState,
@@ -13,6 +12,7 @@ from rental.domain.disputes import (
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.rentals import RentalState
 from rental.services.rentals import rental_of_rider
+from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
 

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.choices import one_of
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import (
@@ -22,6 +21,7 @@ from rental.domain.fleet import (
     unavailable_because,
 )
 from rental.services.ports import BrokerAccountsPort
+from rental.services.unit_of_work import UnitOfWork
 
 SIGNING_KEY_BYTES = 32
 

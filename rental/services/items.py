@@ -15,12 +15,12 @@ import logging
 from datetime import datetime
 
 from lockctl.protocol import Event
-from rental.adapters.db import UnitOfWork
 from rental.domain.alerts import AlertKind
 from rental.domain.fleet import Asset, is_item
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Parking, ParkingVerdict
 from rental.services.settlement import settle
+from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from shapely.geometry import LineString
 
 from lockctl.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
-from rental.adapters.db import UnitOfWork
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
@@ -30,6 +29,7 @@ from rental.domain.trace import (
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
 from rental.services import items
 from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
+from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +161,7 @@ def _confirm_unlock(uow: UnitOfWork, lock_id: str, event: Event, at: datetime) -
         log.warning("lock %s confirmed rental %s late: the ride is the rider's", lock_id, rental.id)
     else:
         log.warning("lock %s opened for command %s with no rental waiting", lock_id, event.cmd_id)
-        if rental is None or rental.slot is None:  # a cabinet's open slot is no open latch
+        if uow.cabinets.get(lock_id) is None:  # a cabinet's open slot is no open latch
             uow.alerts.open(
                 AlertKind.LATCH_OPEN_WITHOUT_RENTAL,
                 lock_id,
@@ -315,7 +315,9 @@ def _apply_telemetry(
     received_at: datetime,
     low_battery_pct: int,
 ) -> None:
-    _record_problems(uow, lock_id, "telemetry", report.boot, report.seq, report.dropped, at)
+    _record_problems(
+        uow, lock_id, "telemetry", report.boot, report.seq, report.dropped, received_at
+    )
     uow.locks.record_latch(lock_id, report.locked, report.boot, report.seq, at)
     battery_before = uow.locks.record_seen(
         lock_id, received_at, battery_pct=report.battery_pct, lon=report.lon, lat=report.lat

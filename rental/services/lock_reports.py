@@ -22,12 +22,12 @@ from lockctl.protocol import (
     decode_status,
     decode_telemetry,
 )
-from rental.adapters.db import UnitOfWork
 from rental.domain.alerts import DeadLetter
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.services import lock_events
 from rental.services.lock_events import EventReceipt, ReportRefused
+from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 

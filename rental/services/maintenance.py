@@ -10,7 +10,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.choices import one_of
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import Asset, asset_code_from_qr
@@ -23,6 +22,7 @@ from rental.domain.maintenance import (
 )
 from rental.domain.mds import VehicleEvent
 from rental.domain.trace import position_of
+from rental.services.unit_of_work import UnitOfWork
 
 
 def report_damage(

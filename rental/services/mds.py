@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain import mds
 from rental.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from rental.domain.fleet import AssetKind, ServicePolicy, is_low, is_reachable
 from rental.domain.mds import VehicleEvent, gps, timestamp
 from rental.domain.zones import Parking
+from rental.services.unit_of_work import UnitOfWork
 
 MAX_NAME = 200
 

@@ -7,11 +7,11 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain import gbfs
 from rental.domain.errors import NotFound
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
 from rental.domain.zones import ZoneKind
+from rental.services.unit_of_work import UnitOfWork
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
 # minutes stale; the rest changes when an operator edits it. vehicle_status is rendered at

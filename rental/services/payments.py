@@ -10,9 +10,7 @@ import re
 import uuid
 from datetime import datetime
 
-from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import DuplicateRequest
-from rental.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
+from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
 from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
@@ -29,6 +27,7 @@ from rental.domain.payments import (
 )
 from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import GatewayError, Notification, PaymentGateway
+from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle, debt
 
 log = logging.getLogger(__name__)

@@ -5,8 +5,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import ScanTarget
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE, deposit_waived
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import (
@@ -18,6 +16,8 @@ from rental.domain.fleet import (
     unavailable_because,
 )
 from rental.domain.pricing import PricingPlan, Tariff, format_amount
+from rental.services.read_models import ScanTarget
+from rental.services.unit_of_work import UnitOfWork
 
 PRICE_FIELDS = {
     "unlock_fee_minor": (0, 100_000),

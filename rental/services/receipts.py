@@ -3,13 +3,13 @@
 import uuid
 from dataclasses import dataclass
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict
 from rental.domain.ledger import AccountKind
 from rental.domain.pricing import FareLine
 from rental.domain.rentals import Rental, RentalState
 from rental.services.rentals import rental_of_rider
+from rental.services.unit_of_work import UnitOfWork
 
 
 @dataclass(frozen=True)

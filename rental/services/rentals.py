@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import DuplicateRequest, ScanTarget
-from rental.domain.errors import Conflict, InvalidInput, NotFound
+from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
 from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_reachable
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import ReservationState
@@ -20,8 +18,10 @@ from rental.domain.trace import good_fixes, path_length_m
 from rental.services.idempotency import check_idempotency_key
 from rental.services.ports import LockChannel, LockChannelError
 from rental.services.pricing import check_rentable
+from rental.services.read_models import ScanTarget
 from rental.services.reservations import claim_asset_hold, end_hold
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.unit_of_work import UnitOfWork
 
 DEFAULT_POLICY = ServicePolicy()
 

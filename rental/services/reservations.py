@@ -8,14 +8,14 @@ and any scan or reservation that meets an expired hold ends it on the spot.
 import uuid
 from datetime import datetime, timedelta
 
-from rental.adapters.db import UnitOfWork
-from rental.adapters.repositories import DuplicateRequest, ScanTarget
-from rental.domain.errors import Conflict, InvalidInput, NotFound
+from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
 from rental.domain.fleet import ServicePolicy, asset_code_from_qr, is_reachable
 from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
 from rental.services.idempotency import check_idempotency_key
 from rental.services.pricing import check_rentable
+from rental.services.read_models import ScanTarget
+from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import charge_fare
 
 RESERVATION_CHARGE = "reservation"

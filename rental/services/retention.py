@@ -6,7 +6,7 @@ forgotten after the retention period. A finished trip keeps its own simplified p
 
 from datetime import datetime, timedelta
 
-from rental.adapters.db import UnitOfWork
+from rental.services.unit_of_work import UnitOfWork
 
 # Deleted in slices, each its own transaction, so that reports keep flowing meanwhile.
 BATCH = 5_000

@@ -1,9 +1,9 @@
 """What happens once a rental has ended, whatever ended it: the fare is booked in the
 ledger, the credit score moves, and apps waiting on the rental are told."""
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.credit import CreditReason
 from rental.domain.rentals import Rental
+from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import charge_fare
 
 RENTAL_STATE_CHANNEL = "rental_state"

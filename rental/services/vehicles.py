@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.adapters.pricing_plans import plan_from_row
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.pricing import PricingPlan
+from rental.services.unit_of_work import UnitOfWork
 
 MAX_RADIUS_M = 5000
 MAX_RESULTS = 100

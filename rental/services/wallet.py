@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import (
@@ -20,6 +19,7 @@ from rental.domain.ledger import (
     rider_account,
     settlement_postings,
 )
+from rental.services.unit_of_work import UnitOfWork
 
 
 def spendable(uow: UnitOfWork, rider_id: uuid.UUID, currency: str, floor_minor: int) -> int:

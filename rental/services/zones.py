@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from rental.adapters.db import UnitOfWork
 from rental.domain.errors import NotFound
 from rental.domain.zones import zones_from_geojson
+from rental.services.unit_of_work import UnitOfWork
 
 
 def import_zones(uow: UnitOfWork, city_id: str, document: object) -> int:

@@ -108,7 +108,7 @@ def test_two_lockctl_instances_share_the_work_without_double_processing(
     ]
     for controller in controllers:
         controller.start()
-    lock = MqttClient(broker.with_credentials(lock_id, "pw"))
+    lock = MqttClient(broker.with_credentials(lock_id, "pw"), lock_id)
     lock.connect()
     try:
         for seq in range(1, 41):

@@ -1,0 +1,1 @@
+"""The repository interfaces the use cases own, one module per context."""

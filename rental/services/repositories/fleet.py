@@ -1,0 +1,117 @@
+"""The repositories of the fleet context, as the use cases need them: Assets, their locks
+and cabinets, damage reports and the nearby search.
+
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+"""
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from rental.domain.fleet import Asset, Cabinet, Lock, ServicePolicy
+from rental.domain.maintenance import DamageReport
+from rental.services.read_models import ScanTarget
+
+
+class AssetRepository(Protocol):
+    def add(self, asset: Asset) -> None: ...
+
+    def get(self, asset_id: UUID) -> Asset | None: ...
+
+    def uses_lock(self, lock_id: str) -> bool: ...
+
+    def by_code(self, code: str, *, for_update: bool = False) -> Asset | None: ...
+
+    def dock(self, asset_id: UUID, cabinet_id: str | None, slot: int | None) -> None:
+        """Record where an item is now; whatever the slot held before has left it."""
+        ...
+
+    def rotate_public_id(self, asset_id: UUID) -> None:
+        """A new public id after each trip: open data cannot link one rider's trips."""
+        ...
+
+    def set_needs_retrieval(self, asset_id: UUID, needs_retrieval: bool) -> None: ...
+
+    def update_service(self, asset_id: UUID, **changes: bool) -> None: ...
+
+    def for_scan(
+        self,
+        code: str,
+        rider_id: UUID | None = None,
+        idempotency_key: str | None = None,
+        *,
+        for_update: bool = False,
+    ) -> ScanTarget | None:
+        """The asset, its lock, its price and whether it is taken, in one round trip.
+
+        `for_update` holds the asset's row until the transaction ends, so a scan and a
+        reservation of the same asset cannot both succeed."""
+        ...
+
+    def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:
+        """Every asset with its lock's state, its rental, holds and damage reports."""
+        ...
+
+
+class LockRepository(Protocol):
+    def add(self, lock: Lock) -> None: ...
+
+    def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None: ...
+
+    def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> bool | None:
+        """Whether the lock was online before; None when the report changed nothing."""
+        ...
+
+    def record_seen(
+        self,
+        lock_id: str,
+        at: datetime,
+        *,
+        locked: bool | None = None,
+        battery_pct: int | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> int | None:
+        """Returns the battery charge the lock reported before this."""
+        ...
+
+    def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
+        """Keep the latch state of the lock's newest report, by its own (boot, seq): a
+        report delivered late never overrides a newer one."""
+        ...
+
+    def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
+        """Vehicle locks whose latest report says open while no rental is unlocking or
+        riding with them: (lock id, when it reported so). Cabinets are not latches."""
+        ...
+
+
+class CabinetRepository(Protocol):
+    def add(self, cabinet: Cabinet) -> None: ...
+
+    def get(self, lock_id: str) -> Cabinet | None: ...
+
+
+class DamageReportRepository(Protocol):
+    def add(self, report: DamageReport) -> None: ...
+
+    def save(self, report: DamageReport) -> None: ...
+
+    def get(self, report_id: UUID, *, for_update: bool = False) -> DamageReport | None: ...
+
+    def open_on_asset(self, asset_id: UUID) -> list[DamageReport]: ...
+
+    def listing(self, city_id: str | None, state: str | None) -> list[dict[str, Any]]: ...
+
+
+class VehicleSearch(Protocol):
+    def nearby(
+        self,
+        lon: float,
+        lat: float,
+        radius_m: float,
+        kinds: list[str] | None,
+        limit: int,
+        now: datetime,
+        policy: ServicePolicy,
+    ) -> list[dict[str, Any]]: ...

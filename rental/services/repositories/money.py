@@ -1,0 +1,103 @@
+"""The repositories of the money context, as the use cases need them: The ledger, payment
+orders, disputes and pricing plans.
+
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+"""
+
+import uuid
+from datetime import datetime
+from typing import Any, Protocol
+
+from rental.domain.disputes import Dispute, DisputeState
+from rental.domain.ledger import AccountRef, Posting
+from rental.domain.payments import PaymentOrder, Refund
+from rental.domain.pricing import PricingPlan, Tariff
+
+
+class LedgerRepository(Protocol):
+    def post(self, kind: str, reference: str, entries: list[Posting]) -> bool:
+        """Book the postings once per reference; False if that reference was booked before."""
+        ...
+
+    def balance(self, ref: AccountRef, *, for_update: bool = False) -> int:
+        """An account's balance; `for_update` holds a rider account until the transaction ends."""
+        ...
+
+    def derived_balance(self, ref: AccountRef) -> int: ...
+
+    def owner_balances(self, owner_id: str) -> dict[tuple[str, str], int]:
+        """(kind, currency) -> balance of every account of one rider."""
+        ...
+
+    def owner_postings(
+        self, owner_id: str, limit: int, before: datetime | None
+    ) -> list[dict[str, Any]]:
+        """One rider's postings, newest first, with the transaction they belong to."""
+        ...
+
+    def postings_of(self, reference: str) -> list[tuple[str, int]]:
+        """(account kind, amount) of the transaction booked under `reference`."""
+        ...
+
+    def totals(self) -> list[dict[str, Any]]:
+        """Sum of postings per currency and account kind, for the books report."""
+        ...
+
+    def accounts_out_of_step(self) -> int:
+        """Rider accounts whose running balance differs from the sum of their postings."""
+        ...
+
+    def unbalanced_currencies(self) -> dict[str, int]:
+        """Per currency, the sum of all postings; empty when the books balance."""
+        ...
+
+
+class PaymentRepository(Protocol):
+    def add_order(self, order: PaymentOrder) -> None: ...
+
+    def save_order(self, order: PaymentOrder) -> None: ...
+
+    def order(self, order_id: uuid.UUID, *, for_update: bool = False) -> PaymentOrder | None: ...
+
+    def order_by_key(self, rider_id: uuid.UUID, key: str) -> PaymentOrder | None: ...
+
+    def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
+        """Paid deposit orders with money left to refund, oldest first, locked."""
+        ...
+
+    def add_refund(self, refund: Refund) -> None: ...
+
+    def refund(self, refund_id: uuid.UUID, *, for_update: bool = False) -> Refund | None: ...
+
+    def refunds_for_request(self, rider_id: uuid.UUID, key: str) -> list[Refund]: ...
+
+    def settle_refund(self, refund: Refund) -> None: ...
+
+
+class DisputeRepository(Protocol):
+    def add(self, dispute: Dispute) -> None: ...
+
+    def get(self, dispute_id: uuid.UUID, *, for_update: bool = False) -> Dispute | None: ...
+
+    def save(self, dispute: Dispute) -> None: ...
+
+    def in_state(self, state: DisputeState, limit: int = 100) -> list[Dispute]: ...
+
+    def for_rental(self, rental_id: uuid.UUID) -> list[Dispute]: ...
+
+    def refunded_for_rental(self, rental_id: uuid.UUID) -> int: ...
+
+
+class PricingPlanRepository(Protocol):
+    def publish(
+        self,
+        city_id: str,
+        kind: str,
+        tariff: Tariff,
+        deposit_minor: int = 0,
+        deposit_waiver_score: int | None = None,
+    ) -> PricingPlan:
+        """Make `tariff` the current price; rentals already priced keep theirs."""
+        ...
+
+    def current(self, city_id: str, kind: str | None = None) -> list[PricingPlan]: ...

@@ -1,0 +1,99 @@
+"""The repositories of the open data context, as the use cases need them: What cities and
+the public read: GBFS, MDS vehicle history, MDS clients.
+
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+"""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from rental.domain.fleet import ServicePolicy
+from rental.domain.mds import VehicleEvent
+
+
+class OpenDataRepository(Protocol):
+    def city(self, city_id: str) -> dict[str, Any] | None: ...
+
+    def city_ids(self) -> list[str]: ...
+
+    def vehicles_json(
+        self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
+    ) -> str:
+        """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
+        vehicles is some 26 MB of JSON, better built where the rows are than as 100,000
+        Python dicts. Vehicles in a rental are left out; the public id rotates per trip."""
+        ...
+
+
+class VehicleHistory(Protocol):
+    def record(
+        self,
+        kind: VehicleEvent,
+        at: datetime,
+        *,
+        asset_id: uuid.UUID | None = None,
+        lock_id: str | None = None,
+        rental_id: uuid.UUID | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
+        """Append what happened to a vehicle (named by its id or its lock's), where its lock
+        last was unless told. Items are not vehicles and get no history; nor does a vehicle
+        never located, since an MDS event needs a place."""
+        ...
+
+    def vehicles(
+        self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
+    ) -> list[dict[str, Any]]: ...
+
+    def statuses(
+        self,
+        city_id: str,
+        after: uuid.UUID | None,
+        limit: int,
+        device_id: uuid.UUID | None,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Each vehicle with what is true now, its last logged event (`last_event`) and its
+        lock's last fix (`last_fix`), each None when there is none."""
+        ...
+
+    def events(
+        self,
+        city_id: str,
+        start: datetime,
+        end: datetime,
+        after: uuid.UUID | None,
+        limit: int | None,
+    ) -> list[dict[str, Any]]:
+        """Events with start <= at < end, oldest first, after the event `after`."""
+        ...
+
+    def trips(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Rides of the city's vehicles that ended in [start, end)."""
+        ...
+
+    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+        """Every fix of the city's vehicles in [start, end), with the ride it belongs to."""
+        ...
+
+    def trip_counts(
+        self, city_id: str, start: datetime, end: datetime, types: Mapping[str, str]
+    ) -> dict[str, tuple[int, int]]:
+        """Per vehicle type (our kinds mapped by `types`): rides started in [start, end)
+        and the distinct riders who took them."""
+        ...
+
+
+class MdsClients(Protocol):
+    def add(self, client_id: uuid.UUID, city_id: str, name: str) -> None: ...
+
+    def city_of(self, client_id: uuid.UUID) -> str | None:
+        """The city of a client whose access stands; None once revoked."""
+        ...
+
+    def revoke(self, client_id: uuid.UUID, at: datetime) -> bool: ...
+
+    def listing(self) -> list[dict[str, Any]]: ...

@@ -1,0 +1,30 @@
+"""The repositories of the riders context, as the use cases need them: Riders and their
+credit.
+
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+"""
+
+import uuid
+from typing import Any, Protocol
+from uuid import UUID
+
+from rental.domain.credit import CreditReason
+from rental.domain.riders import User
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> None: ...
+
+    def by_phone(self, phone: str) -> User | None: ...
+
+    def get(self, user_id: UUID) -> User | None: ...
+
+
+class CreditRepository(Protocol):
+    def record(self, user_id: uuid.UUID, reason: CreditReason, reference: str) -> int | None:
+        """Apply the reason's effect once per reference; returns the new score or None."""
+        ...
+
+    def score(self, user_id: uuid.UUID) -> int: ...
+
+    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]: ...

@@ -1,0 +1,178 @@
+"""The repositories of the rides context, as the use cases need them: Rentals, holds, and
+what locks reported: events, fixes, alerts, dead letters.
+
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+"""
+
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from rental.domain.alerts import Alert, AlertKind, DeadLetter
+from rental.domain.rentals import Rental
+from rental.domain.reservations import Reservation
+from rental.domain.trace import Fix
+
+
+class RentalRepository(Protocol):
+    def add(self, rental: Rental) -> None: ...
+
+    def save(self, rental: Rental) -> None: ...
+
+    def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None: ...
+
+    def by_idempotency_key(self, rider_id: UUID, key: str) -> Rental | None: ...
+
+    def open_for_lock(self, lock_id: str) -> Rental | None:
+        """The open trip of a vehicle's lock. A cabinet's rentals are not trips: its latch
+        state says nothing about the items out, so they are never found here."""
+        ...
+
+    def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
+        """The rental a lock's answer belongs to, in whatever state (a cabinet has several
+        at once; a late answer finds its rental failed)."""
+        ...
+
+    def riding_with_close_reported(self) -> list[Rental]:
+        """Active rides of vehicle locks that already reported a close after their unlock
+        (their close was processed before the unlock, or its ending failed): to repair."""
+        ...
+
+    def open_for_asset(self, asset_id: UUID) -> Rental | None: ...
+
+    def active_with_replacement_price(self, limit: int = 500) -> list[Rental]:
+        """Item rentals that can run into their replacement price."""
+        ...
+
+    def for_rider(self, rider_id: UUID, limit: int, before: datetime | None) -> list[Rental]: ...
+
+    def has_open(self, rider_id: UUID) -> bool: ...
+
+    def unlocking_expired_before(self, moment: datetime) -> list[Rental]: ...
+
+    def set_trace(self, rental_id: UUID, wkt: str) -> float:
+        """Store the path and return its length in metres on the WGS 84 spheroid."""
+        ...
+
+    def set_end_position(self, rental_id: UUID, lon: float, lat: float) -> None: ...
+
+    def trace_geojson(self, rental_id: UUID, tolerance_degrees: float = 0.0) -> str | None:
+        """The stored path, simplified for display (the ends are always kept)."""
+        ...
+
+
+class LockLog(Protocol):
+    def record_event(
+        self,
+        lock_id: str,
+        boot: int,
+        seq: int,
+        event_type: str,
+        cmd_id: str | None,
+        payload: dict[str, Any],
+        lock_time: datetime,
+    ) -> bool:
+        """True the first time this (lock, boot, seq) is seen, False for a redelivery.
+
+        Raises NotFound for a lock the platform does not know."""
+        ...
+
+    def record_fix(
+        self,
+        lock_id: str,
+        boot: int,
+        seq: int,
+        recorded_at: datetime,
+        lon: float,
+        lat: float,
+        locked: bool,
+        battery_pct: int | None,
+        accuracy_m: float | None,
+    ) -> bool:
+        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+        ...
+
+    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
+        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
+        ...
+
+    def event_exists(self, lock_id: str, boot: int, seq: int) -> bool: ...
+
+    def first_close_after(
+        self, lock_id: str, boot: int, seq: int, since: datetime
+    ) -> tuple[datetime, Fix | None] | None:
+        """The lock's first report of a closed latch after (boot, seq) and not before
+        `since` by its clock (a `locked` event, or telemetry saying `locked`): its time, and
+        its position when it had one."""
+        ...
+
+    def record_problems(
+        self,
+        lock_id: str,
+        channel: str,
+        boot: int,
+        seq: int,
+        dropped: dict[str, str],
+        received_at: datetime,
+    ) -> None: ...
+
+    def problems_of(self, lock_id: str, limit: int) -> list[dict[str, Any]]: ...
+
+    def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]: ...
+
+    def forget_before(self, cutoff: datetime, batch: int) -> int:
+        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        ...
+
+
+class ReservationRepository(Protocol):
+    def add(self, reservation: Reservation) -> None: ...
+
+    def save(self, reservation: Reservation) -> None: ...
+
+    def get(self, reservation_id: UUID, *, for_update: bool = False) -> Reservation | None: ...
+
+    def by_idempotency_key(self, rider_id: UUID, key: str) -> Reservation | None: ...
+
+    def held_by_rider(self, rider_id: UUID) -> Reservation | None: ...
+
+    def expired_before(self, moment: datetime, limit: int = 500) -> list[Reservation]: ...
+
+
+class AlertRepository(Protocol):
+    def open(
+        self, kind: AlertKind, lock_id: str, detail: str, at: datetime, asset_id: UUID | None = None
+    ) -> bool:
+        """Open an alert unless one of this kind is open for this lock (a vehicle's lock,
+        or a cabinet with `asset_id` naming the item); True if opened."""
+        ...
+
+    def resolve(self, kind: AlertKind, lock_id: str, at: datetime) -> None: ...
+
+    def resolve_all_but(self, kind: AlertKind, still_open: set[str], at: datetime) -> int:
+        """Resolve this kind's open alerts whose lock is not in `still_open`; how many."""
+        ...
+
+    def resolve_misplaced_items_moved(self, at: datetime) -> int:
+        """Misplaced-item alerts whose item is no longer in a cabinet of another kind."""
+        ...
+
+    def list(self, city_id: str | None, *, include_resolved: bool = False) -> list[Alert]: ...
+
+
+class DeadLetterRepository(Protocol):
+    def add(self, topic: str, payload: bytes, reason: str, received_at: datetime) -> int:
+        """Keep a message; the same message still open (a lock's resend) is kept once."""
+        ...
+
+    def get(self, letter_id: int, *, for_update: bool = False) -> DeadLetter | None: ...
+
+    def list(
+        self, *, open_only: bool, limit: int, before_id: int | None = None
+    ) -> list[DeadLetter]: ...
+
+    def count_open(self) -> int: ...
+
+    def mark_replayed(self, letter_id: int, at: datetime, outcome: str) -> None: ...
+
+    def note_failed_replay(self, letter_id: int, reason: str) -> None: ...

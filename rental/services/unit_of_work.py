@@ -1,0 +1,105 @@
+"""The unit of work the use cases own: one transaction, and the repositories that work in it.
+
+`with uow:` opens the transaction; nothing is kept unless `commit()` is called. The
+repositories are grouped by context in `rental.services.repositories`. PostgreSQL
+implements it in `rental.adapters.db`, memory in `tests/unit/fakes.py`. A database that
+does not answer raises `rental.domain.errors.Unavailable`.
+"""
+
+from types import TracebackType
+from typing import Protocol, Self
+
+from rental.services.repositories.city import CityRepository, ZoneRepository
+from rental.services.repositories.fleet import (
+    AssetRepository,
+    CabinetRepository,
+    DamageReportRepository,
+    LockRepository,
+    VehicleSearch,
+)
+from rental.services.repositories.money import (
+    DisputeRepository,
+    LedgerRepository,
+    PaymentRepository,
+    PricingPlanRepository,
+)
+from rental.services.repositories.open_data import MdsClients, OpenDataRepository, VehicleHistory
+from rental.services.repositories.rebalancing import RebalancingRepository
+from rental.services.repositories.riders import CreditRepository, UserRepository
+from rental.services.repositories.rides import (
+    AlertRepository,
+    DeadLetterRepository,
+    LockLog,
+    RentalRepository,
+    ReservationRepository,
+)
+
+
+class UnitOfWork(Protocol):
+    # Read-only members: an implementation may hold subtypes of these repositories.
+    # riders
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def credit(self) -> CreditRepository: ...
+    # fleet
+    @property
+    def assets(self) -> AssetRepository: ...
+    @property
+    def locks(self) -> LockRepository: ...
+    @property
+    def cabinets(self) -> CabinetRepository: ...
+    @property
+    def damage_reports(self) -> DamageReportRepository: ...
+    @property
+    def vehicles(self) -> VehicleSearch: ...
+    # rides
+    @property
+    def rentals(self) -> RentalRepository: ...
+    @property
+    def lock_log(self) -> LockLog: ...
+    @property
+    def reservations(self) -> ReservationRepository: ...
+    @property
+    def alerts(self) -> AlertRepository: ...
+    @property
+    def dead_letters(self) -> DeadLetterRepository: ...
+    # money
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def payments(self) -> PaymentRepository: ...
+    @property
+    def disputes(self) -> DisputeRepository: ...
+    @property
+    def pricing_plans(self) -> PricingPlanRepository: ...
+    # city
+    @property
+    def cities(self) -> CityRepository: ...
+    @property
+    def zones(self) -> ZoneRepository: ...
+    # open data
+    @property
+    def open_data(self) -> OpenDataRepository: ...
+    @property
+    def vehicle_history(self) -> VehicleHistory: ...
+    @property
+    def mds_clients(self) -> MdsClients: ...
+    # rebalancing
+    @property
+    def rebalancing(self) -> RebalancingRepository: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def notify(self, channel: str, payload: str) -> None:
+        """Tell listeners (apps waiting on a rental) when, and only if, this commits."""
+        ...
