@@ -176,20 +176,10 @@ stop() {
   stop_mosquitto
 }
 
-# For the fault tests: one service down (and back) while the other keeps running.
+# For the fault tests: the database down (and back) while the broker keeps running.
 stop_postgres() {
   local data; data=$(pg_datadir)
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
-}
-
-stop_broker() {
-  local pidfile="$VAR/mosquitto/mosquitto.pid" pid
-  [ -f "$pidfile" ] || return 0
-  pid=$(cat "$pidfile")
-  kill "$pid" 2>/dev/null || true
-  # Mosquitto writes its persistence file on the way out: wait, so a start does not race it.
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  rm -f "$pidfile"
 }
 
 case "${1:-start}" in
@@ -204,8 +194,8 @@ case "${1:-start}" in
   stop) stop ;;
   stop-postgres) stop_postgres ;;
   start-postgres) start_postgres >/dev/null ;;
-  stop-mosquitto) stop_broker ;;
+  stop-mosquitto) stop_mosquitto ;;
   start-mosquitto) start_mosquitto >/dev/null ;;
-  restart-mosquitto) stop_broker; start_mosquitto >/dev/null ;;
+  restart-mosquitto) stop_mosquitto; start_mosquitto >/dev/null ;;
   *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto" >&2; exit 2 ;;
 esac

@@ -186,6 +186,7 @@ class Lockctl(ChildProcess):
             "LOCKCTL_PERSISTENT_SESSION": "0",
             "PYTHONUNBUFFERED": "1",
         }
+        self.instance = instance
         super().__init__(f"lockctl-{instance}", [sys.executable, "-m", "lockctl"], env)
 
     def start(self) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from werkzeug.serving import make_server
 
+from lockctl.broker_accounts import lockctl_username, managing_accounts
 from lockctl.mqtt import BrokerAddress
 from rental.adapters.tables import assets, lock_events, lock_positions, locks, rentals
 from rental.app import create_app
@@ -132,6 +133,7 @@ class FaultSystem:
         # Rentals the test started, and when (wall time) it told a lock to close.
         self.rental_ids: list[str] = []
         self.closes: dict[str, list[tuple[float, float]]] = {}
+        self.provisioned: list[str] = []  # lock ids, whose broker accounts go at the end
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -146,9 +148,18 @@ class FaultSystem:
         for lockctl in self.lockctls.values():
             lockctl.stop()
         self.wiretap.stop()
+        self._forget_accounts()
         self.api.stop()
         self.platform.engine.dispose()
         self.platform.search_engine.dispose()
+
+    def _forget_accounts(self) -> None:
+        """The broker accounts this system made: its locks' and its lockctl instances'."""
+        with managing_accounts(self.broker) as accounts:
+            for lock_id in self.provisioned:
+                accounts.delete_lock_account(lock_id)
+            for lockctl in self.lockctls.values():
+                accounts.delete_lockctl_account(lockctl_username(lockctl.instance))
 
     def start_lockctl(self, instance: str) -> Lockctl:
         lockctl = self.lockctls.get(instance)
@@ -308,6 +319,7 @@ class FaultSystem:
                 "POST", "/api/v1/ops/locks", {"lock_id": lock_id}, self.operator()
             )
             assert provisioned.status_code == 201, provisioned.text
+            self.provisioned.append(lock_id)
             device = provisioned.json()
             code = f"FB{uuid.uuid4().hex[:8].upper()}"
             body = {"code": code, "kind": "bike", "lock_id": lock_id, "city_id": city.id}
