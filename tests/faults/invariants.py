@@ -13,121 +13,20 @@
    acknowledged). And no lock reused a (boot, seq) for other content.
 """
 
-import threading
 import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import requests
 from sqlalchemy import select, text
 
 from rental.adapters.tables import lock_events, rentals
 from rental.services.wallet import books
-from tests.faults.system import City, FaultSystem, Simulator
+from tests.faults.monitor import AvailabilityMonitor, shown_available
+from tests.faults.system import City, FaultSystem
+from tests.faults.truth import clock
 
 TOLERANCE_S = 1.0
-# The platform may take this long to hide a bike after its latch opened (the event's
-# trip through the broker and lockctl, and the monitor's own requests).
-HIDE_GRACE_S = 1.5
-SAMPLE_INTERVAL_S = 0.5
-
-
-class AvailabilityMonitor:
-    """Polls what riders see while a test runs, and notes each open bike shown available."""
-
-    def __init__(
-        self, system: FaultSystem, cities: list[City], simulators: list[Simulator]
-    ) -> None:
-        self.system = system
-        self.cities = cities
-        self.simulators = simulators
-        self.samples = 0
-        # (bike, what was wrong, since when) -> [first seen, last seen, samples]
-        self._seen: dict[tuple[str, str, float], list[float]] = {}
-        self._failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="availability", daemon=True)
-
-    @property
-    def violations(self) -> list[str]:
-        found = [
-            f"{code} {what} from {_clock(first)} to {_clock(last)} ({int(count)} samples)"
-            for (code, what, _), (first, last, count) in self._seen.items()
-        ]
-        return found + self._failures
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_INTERVAL_S):
-            try:
-                self.sample()
-            except (requests.RequestException, ValueError, KeyError):
-                pass  # the API is down with the database: nothing shown, nothing wrong
-            except Exception as error:  # a sampler must not die silently
-                self._failures.append(f"the availability monitor failed: {error!r}")
-
-    def sample(self) -> None:
-        before = time.time()
-        shown = {}
-        for city in self.cities:
-            shown.update(shown_available(self.system, city))
-        after = time.time()
-        self.samples += 1
-        for city in self.cities:
-            for bike in city.bikes:
-                where = shown.get(bike.code)
-                if where is None:
-                    continue
-                if where["battery_pct"] is not None and where["battery_pct"] > 100:
-                    self._note(bike.code, f"shown with battery {where['battery_pct']} %", 0, before)
-                for period in self.system.wiretap.latch_periods(bike.lock_id):
-                    if period.open_at(before - HIDE_GRACE_S) and period.open_at(after):
-                        what = (
-                            f"shown available ({where['by']}) with its latch open since "
-                            f"{_clock(period.opened.ts_s)}"
-                        )
-                        self._note(bike.code, what, period.opened.ts_s, before)
-
-    def _note(self, code: str, what: str, since: float, moment: float) -> None:
-        seen = self._seen.setdefault((code, what, since), [moment, moment, 0])
-        seen[1], seen[2] = moment, seen[2] + 1
-
-
-def shown_available(system: FaultSystem, city: City) -> dict[str, dict[str, Any]]:
-    """Codes riders can see as available in this city, with where and what battery."""
-    found: dict[str, dict[str, Any]] = {}
-    nearby = system.http.get(
-        f"{system.api.url}/api/v1/vehicles/nearby",
-        params={"lon": city.lon, "lat": city.lat, "radius_m": 5000, "limit": 100},
-        timeout=10,
-    )
-    nearby.raise_for_status()
-    codes = {bike.code for bike in city.bikes}
-    for vehicle in nearby.json()["vehicles"]:
-        if vehicle["code"] in codes:
-            found[vehicle["code"]] = {"by": "nearby", "battery_pct": vehicle["battery_pct"]}
-    feed = system.http.get(f"{system.api.url}/gbfs/v3/{city.id}/vehicle_status.json", timeout=10)
-    feed.raise_for_status()
-    public = system.public_ids(city.id)
-    for vehicle in feed.json()["data"]["vehicles"]:
-        if vehicle["is_reserved"] or vehicle["is_disabled"]:
-            continue
-        code = public.get(vehicle["vehicle_id"])
-        if code is not None:
-            fuel = vehicle.get("current_fuel_percent")
-            battery = None if fuel is None else round(fuel * 100)
-            found.setdefault(code, {"by": "GBFS", "battery_pct": battery})
-    return found
-
-
-# -- the checks at the end ---------------------------------------------------------------
 
 
 def check(
@@ -185,7 +84,7 @@ def billing(system: FaultSystem, lock_ids: list[str]) -> list[str]:
         for period in system.wiretap.latch_periods(lock_id):
             if period.cmd_id not in opened_for:
                 problems.append(
-                    f"lock {lock_id} opened at {_clock(period.opened.ts_s)} for command "
+                    f"lock {lock_id} opened at {clock(period.opened.ts_s)} for command "
                     f"{period.cmd_id}, which no rental sent"
                 )
         for window in system.closes.get(lock_id, []):
@@ -194,7 +93,7 @@ def billing(system: FaultSystem, lock_ids: list[str]) -> list[str]:
             ]
             if not closed:
                 problems.append(
-                    f"lock {lock_id} was closed at {_clock(window[0])} but never published "
+                    f"lock {lock_id} was closed at {clock(window[0])} but never published "
                     "a locked event (the lock lost it)"
                 )
     return problems
@@ -209,27 +108,30 @@ def _billed_as_latch(system: FaultSystem, row: dict[str, Any]) -> list[str]:
         return []
     if row["state"] in ("unlocking", "failed"):
         return [
-            f"{name}: the latch opened for it at {_clock(period.opened.ts_s)} "
+            f"{name}: the latch opened for it at {clock(period.opened.ts_s)} "
             f"({row['failure_reason']}), but nobody rides or pays"
         ]
     problems = []
     started = _seconds(row["started_at"])
     if abs(started - period.opened.ts_s) > TOLERANCE_S:
         problems.append(
-            f"{name}: starts at {_clock(started)}, the latch opened at {_clock(period.opened.ts_s)}"
+            f"{name}: starts at {clock(started)}, the latch opened at {clock(period.opened.ts_s)}"
         )
     if period.closed is None:
         if row["state"] == "ended":
             problems.append(
-                f"{name}: ended at {_clock(_seconds(row['ended_at']))}, latch still open"
+                f"{name}: ended at {clock(_seconds(row['ended_at']))}, latch still open"
             )
         return problems
     if row["state"] != "ended":
-        return [*problems, f"{name}: riding on, the latch closed at {_clock(period.closed.ts_s)}"]
+        return [
+            *problems,
+            f"{name}: riding on, the latch closed at {clock(period.closed.ts_s)}",
+        ]
     ended = _seconds(row["ended_at"])
     if abs(ended - period.closed.ts_s) > TOLERANCE_S:
         problems.append(
-            f"{name}: ends at {_clock(ended)}, the latch closed at {_clock(period.closed.ts_s)} "
+            f"{name}: ends at {clock(ended)}, the latch closed at {clock(period.closed.ts_s)} "
             f"({ended - period.closed.ts_s:+.1f} s)"
         )
     billed, really = ended - started, period.closed.ts_s - period.opened.ts_s
@@ -245,7 +147,7 @@ def lost_events(system: FaultSystem, lock_ids: list[str]) -> list[str]:
     stored = _stored_keys(system, lock_ids)
     dead = dead_letter_payloads(system)
     problems = [
-        f"lock {e.lock_id} published {e.type} {e.order} (ts {_clock(e.ts_s)}): not in lock_events"
+        f"lock {e.lock_id} published {e.type} {e.order} (ts {clock(e.ts_s)}): not in lock_events"
         for e in published
         if e.key not in stored
     ]
@@ -317,17 +219,13 @@ def _seconds(moment: datetime) -> float:
     return moment.timestamp()
 
 
-def _clock(seconds: float) -> str:
-    return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}"
-
-
 def assert_ends_at(row: dict[str, Any], event: Any, what: str = "the latch closed") -> None:
     """The rental ended at the event's own time (the lock's clock), within TOLERANCE_S."""
     assert row["state"] == "ended", f"rental {row['id']} is {row['state']}"
     late = _seconds(row["ended_at"]) - event.ts_s
     assert abs(late) <= TOLERANCE_S, (
-        f"rental {row['id']} ends at {_clock(_seconds(row['ended_at']))}, {what} at "
-        f"{_clock(event.ts_s)} ({late:+.1f} s)"
+        f"rental {row['id']} ends at {clock(_seconds(row['ended_at']))}, {what} at "
+        f"{clock(event.ts_s)} ({late:+.1f} s)"
     )
 
 

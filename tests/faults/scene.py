@@ -5,7 +5,8 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from tests.faults.invariants import AvailabilityMonitor, check
+from tests.faults.invariants import check
+from tests.faults.monitor import AvailabilityMonitor
 from tests.faults.system import Bike, FaultSystem, Rider
 
 

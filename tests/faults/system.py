@@ -5,97 +5,40 @@ Bikes are provisioned through the operator API, and the simulator's fleet file i
 written from the answers, as a city operator would load real locks.
 """
 
-import logging
 import math
 import random
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 import requests
-from sqlalchemy import select, text
-from sqlalchemy.exc import DBAPIError
-from werkzeug.serving import make_server
 
 from lockctl.broker_accounts import lockctl_username, managing_accounts
 from lockctl.mqtt import BrokerAddress
-from rental.adapters.tables import assets, lock_events, lock_positions, locks, rentals
-from rental.app import create_app
 from rental.bootstrap import Platform
 from rental.config import Config
-from rental.domain.pricing import Tariff
 from rental.domain.riders import Role
 from tests.faults.harness import Lockctl, Services, Simulator
+from tests.faults.parts import (
+    FARE,
+    METRES_PER_DEGREE,
+    UNLOCK_TIMEOUT_SECONDS,
+    ApiServer,
+    Bike,
+    City,
+    Rider,
+)
+from tests.faults.records import Records, eventually
 from tests.faults.truth import LockImpostor, Wiretap
 from tests.helpers import RIDER_PASSWORD, make_user
 
-T = TypeVar("T")
-
-# Short enough for a suite of a few minutes; the sweeper adds its own grace on top.
-UNLOCK_TIMEOUT_SECONDS = 3
-# A bike's price: 1.50 per started half hour, and a fee for parking outside the area.
-FARE = Tariff(
-    "CNY", 0, rate_per_interval_minor=150, interval_seconds=1800, out_of_zone_fee_minor=500
-)
-
-METRES_PER_DEGREE = 111_320.0  # of latitude, and of longitude at the equator
+__all__ = ["UNLOCK_TIMEOUT_SECONDS", "Bike", "City", "FaultSystem", "Rider", "Simulator"]
 
 
-@dataclass(frozen=True)
-class Bike:
-    code: str
-    lock_id: str
-    city_id: str
-    mqtt_password: str
-    signing_key: str
-    lon: float
-    lat: float
+class FaultSystem(Records):
+    """Starts, breaks and reads the whole platform; `Records` reads its database."""
 
-    def fleet_entry(self) -> dict[str, Any]:
-        return {
-            "lock_id": self.lock_id,
-            "mqtt_password": self.mqtt_password,
-            "signing_key": self.signing_key,
-            "lon": self.lon,
-            "lat": self.lat,
-        }
-
-
-@dataclass
-class Rider:
-    id: uuid.UUID
-    token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-
-@dataclass
-class City:
-    id: str
-    lon: float
-    lat: float
-    bikes: list[Bike] = field(default_factory=list)
-
-
-class ApiServer:
-    def __init__(self, platform: Platform) -> None:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per monitor sample
-        self._server = make_server("127.0.0.1", 0, create_app(platform=platform), threaded=True)
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-
-    def start(self) -> None:
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-
-
-class FaultSystem:
     def __init__(
         self,
         database_url: str,
@@ -118,6 +61,7 @@ class FaultSystem:
             default = getattr(config, name, "")
             setattr(config, name, int(value) if isinstance(default, int) else value)
         self.platform = Platform(config)
+        super().__init__(self.platform.engine)
         self.broker = BrokerAddress.from_url(mqtt_url)
         self.services = Services(database_url, mqtt_url)
         self.api = ApiServer(self.platform)
@@ -187,76 +131,11 @@ class FaultSystem:
         self.rental_ids.clear()
         self.closes.clear()
 
-    # -- reading the database through outages ----------------------------------------
-
-    def read(self, query: Callable[[Any], T], timeout: float = 60) -> T:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with self.platform.engine.connect() as connection:
-                    return query(connection)
-            except DBAPIError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-
-    def rental(self, rental_id: str) -> dict[str, Any]:
-        row = self.read(
-            lambda c: c.execute(select(rentals).where(rentals.c.id == rental_id)).mappings().one()
-        )
-        return dict(row)
-
-    def wait_rental(
-        self, rental_id: str, states: str | Iterable[str], timeout: float = 30
-    ) -> dict[str, Any]:
-        wanted = {states} if isinstance(states, str) else set(states)
-        deadline = time.monotonic() + timeout
-        while True:
-            row = self.rental(rental_id)
-            if row["state"] in wanted:
-                return row
-            if time.monotonic() > deadline:
-                raise AssertionError(f"rental {rental_id} is {row['state']}, not {wanted}")
-            time.sleep(0.1)
-
-    def lock_row(self, lock_id: str) -> dict[str, Any]:
-        return dict(
-            self.read(
-                lambda c: c.execute(select(locks).where(locks.c.id == lock_id)).mappings().one()
-            )
-        )
-
-    def stored_event(self, lock_id: str, boot: int, seq: int) -> dict[str, Any] | None:
-        """The event (lock, boot, seq) as lockctl stored it, if it did."""
-        return self._row(lock_events, lock_id, boot, seq)
-
-    def stored_fix(self, lock_id: str, boot: int, seq: int) -> dict[str, Any] | None:
-        return self._row(lock_positions, lock_id, boot, seq)
-
-    def _row(self, table: Any, lock_id: str, boot: int, seq: int) -> dict[str, Any] | None:
-        if not 0 <= seq < 2**63:
-            return None  # beyond a bigint: never stored
-        query = select(table).where(
-            table.c.lock_id == lock_id, table.c.boot == boot, table.c.seq == seq
-        )
-        row = self.read(lambda c: c.execute(query).mappings().first())
-        return None if row is None else dict(row)
-
-    def eventually(self, check: Callable[[], bool], what: str, timeout: float = 15) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            time.sleep(0.1)
-
-    def table_exists(self, name: str) -> bool:
-        return bool(
-            self.read(lambda c: c.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar())
-        )
-
     # -- HTTP -----------------------------------------------------------------------------
 
-    def call(self, method: str, path: str, body: object = None, who: Rider | None = None):
+    def call(
+        self, method: str, path: str, body: Any = None, who: Rider | None = None
+    ) -> requests.Response:
         return self.http.request(
             method,
             self.api.url + path,
@@ -345,14 +224,15 @@ class FaultSystem:
         self.simulators.append(simulator)
         simulator.start()
         for bike in bikes:
-            self.eventually(
-                lambda b=bike: (
-                    self.lock_row(b.lock_id)["online"] is True
-                    and self.lock_row(b.lock_id)["position"] is not None
-                ),
-                f"lock {bike.lock_id} online with a position",
-            )
+            self.eventually(partial(self._heard, bike), f"lock {bike.lock_id} online, with a fix")
         return simulator
+
+    def _heard(self, bike: Bike) -> bool:
+        lock = self.lock_row(bike.lock_id)
+        return lock["online"] is True and lock["position"] is not None
+
+    def eventually(self, check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+        eventually(check, what, timeout)
 
     def close(self, simulator: Simulator, bike: Bike) -> tuple[float, float]:
         window = simulator.close(bike.lock_id)
@@ -361,14 +241,6 @@ class FaultSystem:
 
     def impostor(self, bike: Bike) -> LockImpostor:
         return LockImpostor(self.broker, bike.lock_id, bike.mqtt_password, self.wiretap)
-
-    def public_ids(self, city_id: str) -> dict[str, str]:
-        rows = self.read(
-            lambda c: c.execute(
-                select(assets.c.public_id, assets.c.code).where(assets.c.city_id == city_id)
-            ).all()
-        )
-        return {public_id: code for public_id, code in rows}
 
     def ride_route(
         self, bike: Bike, legs: int = 8, step_m: float = 3.0

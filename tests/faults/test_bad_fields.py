@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lockctl.protocol import Channel
-from tests.faults.invariants import assert_invariants, shown_available
+from tests.faults.invariants import assert_invariants
+from tests.faults.monitor import shown_available
 from tests.faults.system import Bike, FaultSystem
 
 SEQ_BEYOND_LIMIT = 2**70

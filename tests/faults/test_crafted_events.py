@@ -61,7 +61,7 @@ def test_locked_events_out_of_the_locks_order_do_not_end_the_ride(system, scene)
     assert_invariants(world.check())
 
 
-def wait_handled(system: FaultSystem, lock_id: str, fields: dict, payload: bytes) -> None:
+def wait_handled(system: FaultSystem, lock_id: str, fields: dict[str, int], payload: bytes) -> None:
     """Until lockctl stored the event or set it aside as a dead letter."""
 
     def handled() -> bool:

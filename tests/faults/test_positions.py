@@ -6,6 +6,7 @@ and the doubt is recorded; no out-of-zone fee is charged on a doubtful position.
 
 import math
 import time
+from typing import Any
 
 from lockctl.protocol import Channel
 from tests.faults.invariants import assert_ends_at, assert_invariants
@@ -16,7 +17,7 @@ JUMP_DEG = 9.0
 CRAFTED_SEQ = 1_000_000
 
 
-def service_area(lon: float, lat: float, half: float = 0.05) -> dict:
+def service_area(lon: float, lat: float, half: float = 0.05) -> dict[str, Any]:
     ring = [
         [lon - half, lat - half],
         [lon + half, lat - half],

@@ -186,6 +186,11 @@ class LockImpostor:
         return payload
 
 
+def clock(seconds: float) -> str:
+    """A wall time (s) as the logs show it, to the millisecond."""
+    return time.strftime("%H:%M:%S", time.localtime(seconds)) + f".{int(seconds * 1000) % 1000:03d}"
+
+
 def _dumps(body: dict[str, Any]) -> bytes:
     # allow_nan: crafted messages carry NaN the way broken firmware writes it.
     return json.dumps(body, separators=(",", ":"), allow_nan=True).encode()
