@@ -338,13 +338,16 @@ class Store:
                 return row.rental
         return None
 
-    def held_reservation(self, *, asset_id: Any = None, rider_id: Any = None) -> Reservation | None:
+    def hold_on(self, asset_id: uuid.UUID) -> Reservation | None:
+        """The asset's hold in state `held`, perhaps expired but not yet swept."""
+        return self._held(lambda reservation: reservation.asset_id == asset_id)
+
+    def hold_of(self, rider_id: uuid.UUID) -> Reservation | None:
+        return self._held(lambda reservation: reservation.rider_id == rider_id)
+
+    def _held(self, matches: Callable[[Reservation], bool]) -> Reservation | None:
         for reservation in self.reservations.values():
-            if reservation.state is not ReservationState.HELD:
-                continue
-            if asset_id is not None and reservation.asset_id == asset_id:
-                return reservation
-            if rider_id is not None and reservation.rider_id == rider_id:
+            if reservation.state is ReservationState.HELD and matches(reservation):
                 return reservation
         return None
 
@@ -371,7 +374,7 @@ class Store:
     def condition(self, row: _AssetRow, lock: _LockRow, now: datetime) -> Condition:
         """What `rental.adapters.availability` reads of an asset held by `lock`."""
         asset = row.asset
-        live = self.held_reservation(asset_id=asset.id)
+        live = self.hold_on(asset.id)
         return Condition(
             in_service=asset.in_service,
             open_damage_reports=self.open_damage_reports(asset.id),
@@ -753,8 +756,8 @@ class FakeAssetRepository(_Repository):
                 rental = rental_row.rental
                 if (rental.rider_id, rental.idempotency_key) == (rider_id, idempotency_key):
                     earlier = rental.id
-        held = store.held_reservation(asset_id=asset.id)
-        riders_hold = store.held_reservation(rider_id=rider_id) if rider_id else None
+        held = store.hold_on(asset.id)
+        riders_hold = store.hold_of(rider_id) if rider_id else None
         user = store.users.get(rider_id) if rider_id else None
 
         def balance(kind: AccountKind) -> int:
@@ -785,7 +788,7 @@ class FakeAssetRepository(_Repository):
             device = store.lock_of(asset.device_id)
             lock = device.lock if device else None
             rental = store.open_rental_of_asset(asset.id)
-            live = store.held_reservation(asset_id=asset.id)
+            live = store.hold_on(asset.id)
             rows.append(
                 {
                     "id": asset.id,
@@ -1292,7 +1295,7 @@ class FakeReservationRepository(_Repository):
         return None
 
     def held_by_rider(self, rider_id: uuid.UUID) -> Reservation | None:
-        held = self._store.held_reservation(rider_id=rider_id)
+        held = self._store.hold_of(rider_id)
         return _copy(held) if held else None
 
     def expired_before(self, moment: datetime, limit: int = 500) -> list[Reservation]:
@@ -1903,7 +1906,7 @@ class FakeOpenDataRepository(_Repository):
             if lock.lon is None or lock.lat is None or store.open_rental_of_asset(asset.id):
                 continue
             condition = replace(store.condition(row, device, now), in_use=False, reserved=False)
-            live = store.held_reservation(asset_id=asset.id)
+            live = store.hold_on(asset.id)
             vehicle: dict[str, Any] = {
                 "vehicle_id": row.public_id,
                 "lat": round(lock.lat, 6),
@@ -2002,7 +2005,7 @@ class FakeVehicleHistory(_Repository):
             last_event = max(events, key=lambda e: (e.at, e.recorded_at), default=None)
             fixes = [fix for fix in store.lock_positions.values() if fix.lock_id == asset.lock_id]
             last_fix = max(fixes, key=lambda fix: fix.recorded_at, default=None)
-            live = store.held_reservation(asset_id=asset.id)
+            live = store.hold_on(asset.id)
             rows.append(
                 {
                     "id": asset.id,
