@@ -4,18 +4,23 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from lockctl.broker_accounts import BrokerAccounts
 from lockctl.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_channel import MqttLockChannel
 from rental.adapters.notifications import StateChangeListener
+from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.open_data import VehicleStatusCache
 from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+
+if TYPE_CHECKING:  # the rebalancing's use cases load the solver: only when a run starts
+    from rental.services.rebalancing_runs import RoutingService
 
 
 def utc_now() -> datetime:
@@ -36,6 +41,7 @@ class Platform:
         lock_channel: LockChannel | None = None,
         broker_accounts: BrokerAccountsPort | None = None,
         payment_gateway: PaymentGateway | None = None,
+        routing: "RoutingService | None" = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -58,6 +64,7 @@ class Platform:
         self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
+        self.routing: RoutingService = routing or OsrmRouting()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)
