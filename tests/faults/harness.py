@@ -19,6 +19,7 @@ from typing import Any
 
 import psycopg
 import requests
+import requests.adapters
 from sqlalchemy.engine import make_url
 
 from lockctl.mqtt import BrokerAddress
@@ -221,6 +222,7 @@ class Simulator(ChildProcess):
         super().__init__(name, argv, env)
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = requests.Session()
+        self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
 
     def start(self) -> None:
         super().start()

@@ -47,7 +47,7 @@ def check(
         problems.append(f"books do not balance: {report}")
     problems += billing(system, lock_ids)
     problems += lost_events(system, lock_ids)
-    problems += list(system.wiretap.reused)
+    problems += [what for lock_id, what in system.wiretap.reused if lock_id in lock_ids]
     problems += open_and_shown(system, cities)
     problems += unacknowledged(system, lock_ids)
     if monitor is not None:

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import requests
+import requests.adapters
 
 from lockctl.broker_accounts import lockctl_username, managing_accounts
 from lockctl.mqtt import BrokerAddress
@@ -73,6 +74,8 @@ class FaultSystem(Records):
         self.resend_s = resend_s
         self.heartbeat_s = heartbeat_s
         self.http = requests.Session()
+        # The soak's riders share it: a connection each, not a pool of urllib3's default 10.
+        self.http.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=64))
         self._operator: Rider | None = None
         # Rentals the test started, and when (wall time) it told a lock to close.
         self.rental_ids: list[str] = []

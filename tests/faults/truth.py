@@ -74,7 +74,7 @@ class Wiretap:
     # Payloads a test sent in a lock's name: not the lock's own.
     injected: set[bytes] = field(default_factory=set)
     # (boot, seq) a lock used twice for different content (protocol §5).
-    reused: list[str] = field(default_factory=list)
+    reused: list[tuple[str, str]] = field(default_factory=list)  # (lock id, what)
     _first: dict[tuple[str, int, int], Published] = field(default_factory=dict)
     _guard: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,9 +109,12 @@ class Wiretap:
             first = self._first.setdefault(seen.key, seen)
             if first is not seen and (first.channel, first.body) != (seen.channel, seen.body):
                 self.reused.append(
-                    f"lock {seen.lock_id} used (boot, seq) {seen.order} for "
-                    f"{first.channel.value} {_short(first.body)} and "
-                    f"{seen.channel.value} {_short(seen.body)}"
+                    (
+                        seen.lock_id,
+                        f"lock {seen.lock_id} used (boot, seq) {seen.order} for "
+                        f"{first.channel.value} {_short(first.body)} and "
+                        f"{seen.channel.value} {_short(seen.body)}",
+                    )
                 )
 
     # -- what the locks did ---------------------------------------------------------
