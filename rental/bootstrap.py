@@ -5,10 +5,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from lockctl.broker_accounts import BrokerAccounts
-from lockctl.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.db import UnitOfWork, make_engine
-from rental.adapters.lock_channel import MqttLockChannel
+from rental.adapters.locks.broker_accounts import BrokerAccounts
+from rental.adapters.locks.commands import MqttLockChannel
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config

@@ -7,7 +7,7 @@ and can be told to misbehave the ways real locks do.
 
 from dataclasses import dataclass, field
 
-from lockctl.protocol import (
+from rental.adapters.locks.protocol import (
     Event,
     EventType,
     Op,

@@ -15,8 +15,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient, MqttError, ReconnectBackoff, Will
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import (
+    BrokerAddress,
+    Message,
+    MqttClient,
+    MqttError,
+    ReconnectBackoff,
+    Will,
+)
+from rental.adapters.locks.protocol import (
     Channel,
     Event,
     LockTopic,

@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from lockctl.protocol import Event, EventType
+from rental.adapters.locks.protocol import Event, EventType
 from rental.bootstrap import Platform, utc_now
 from rental.domain.fleet import Asset, Lock
 from rental.domain.pricing import Tariff

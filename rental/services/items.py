@@ -14,7 +14,7 @@ operator alert asks staff to move it.
 import logging
 from datetime import datetime
 
-from lockctl.protocol import Event
+from rental.adapters.locks.protocol import Event
 from rental.domain.alerts import AlertKind
 from rental.domain.fleet import Asset, is_item
 from rental.domain.rentals import Rental, RentalState

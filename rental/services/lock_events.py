@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from shapely.geometry import LineString
 
-from lockctl.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
+from rental.adapters.locks.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from lockctl.protocol import (
+from rental.adapters.locks.protocol import (
     MAX_COUNTER,
     Channel,
     LockTopic,

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from lockctl.protocol import Event, EventType
+from rental.adapters.locks.protocol import Event, EventType
 from rental.bootstrap import utc_now
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import Conflict, RentalError

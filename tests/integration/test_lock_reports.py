@@ -6,9 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from lockctl.consumer import LockController
-from lockctl.mqtt import MqttClient
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import MqttClient
+from rental.adapters.locks.protocol import (
     Channel,
     Event,
     EventType,
@@ -22,6 +21,7 @@ from rental.adapters.tables import lock_events
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
+from rental.entrypoints.lock_consumer import LockController
 from rental.services import lock_events as reports
 from rental.services.lock_events import ReportRefused
 from tests.conftest import new_lock_id

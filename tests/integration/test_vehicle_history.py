@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from lockctl.protocol import Presence, Status, Telemetry
+from rental.adapters.locks.protocol import Presence, Status, Telemetry
 from rental.adapters.tables import vehicle_events
 from rental.bootstrap import utc_now
 from rental.services import lock_events, maintenance, reservations

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from lockctl.protocol import Event, EventType, Telemetry
+from rental.adapters.locks.protocol import Event, EventType, Telemetry
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState

@@ -3,7 +3,15 @@ resent on a schedule, bounded, and kept across a reboot. The clock is passed in.
 
 import pytest
 
-from lockctl.protocol import Ack, Command, Event, EventType, Op, encode_ack, encode_command
+from rental.adapters.locks.protocol import (
+    Ack,
+    Command,
+    Event,
+    EventType,
+    Op,
+    encode_ack,
+    encode_command,
+)
 from simulator.lock import Faults, VirtualLock
 from simulator.outbox import Outbox
 

@@ -1,4 +1,4 @@
-from lockctl.protocol import Command, EventType, Op, encode_command
+from rental.adapters.locks.protocol import Command, EventType, Op, encode_command
 from simulator.lock import Faults, VirtualLock
 
 KEY = bytes(range(32))

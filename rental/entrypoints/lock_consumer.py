@@ -1,4 +1,5 @@
-"""Turns what locks publish into state changes, and fails unlocks nobody answered.
+"""lockctl, the lock consumer: turns what locks publish into state changes, and fails
+unlocks nobody answered. `python -m lockctl` runs `main()`.
 
 Several lockctl processes may run side by side: they share one MQTT v5 shared
 subscription (each message goes to one of them), and the database makes every
@@ -6,7 +7,11 @@ event count once even when QoS 1 delivers it twice.
 """
 
 import logging
+import os
 import queue
+import secrets
+import signal
+import socket
 import threading
 import zlib
 from collections import Counter
@@ -21,10 +26,13 @@ from tenacity import (
     wait_random,
 )
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient
-from lockctl.protocol import Channel, LockTopic, ProtocolError, subscription
 from rental.adapters.db import UnitOfWork
-from rental.adapters.lock_channel import MqttLockChannel
+from rental.adapters.locks.broker_accounts import lockctl_username, managing_accounts
+from rental.adapters.locks.commands import MqttLockChannel
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
+from rental.adapters.locks.protocol import Channel, LockTopic, ProtocolError, subscription
+from rental.bootstrap import Platform, utc_now
+from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.domain.fleet import ServicePolicy
 from rental.services import items
@@ -310,3 +318,47 @@ class LockController:
             forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
             if forgotten:
                 log.info("forgot %d lock report(s) past their retention", forgotten)
+
+
+def own_account(platform: BrokerAddress, instance: str) -> BrokerAddress:
+    """The instance's own broker account, bound to its client id, made or renewed through
+    the platform's account with a password fresh for this run. Nothing else can connect
+    under lockctl's client id and push it off the broker (locks' accounts are bound to
+    their own ids), and a leaked password is good until the next start only."""
+    username = lockctl_username(instance)
+    password = secrets.token_urlsafe(24)
+    with managing_accounts(platform) as accounts:
+        accounts.ensure_lockctl_account(username, password)
+    log.info("broker account %s renewed", username)
+    return platform.with_credentials(username, password)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s lockctl %(levelname)s %(message)s")
+    config = Config.from_environment()
+    platform = Platform(config)
+    # A stable id per instance: its broker account (and client id) is `lockctl-<instance>`.
+    instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())
+    # One share group per deployment: the broker splits reports among its members, so never
+    # mix deployments (say, staging and production) in one group.
+    group = os.environ.get("LOCKCTL_SHARE_GROUP", "lockctl")
+    # Clean sessions by default: locks resend every event until it is acknowledged (protocol
+    # 1.1), so a broker session that queues for a dead instance only delays them.
+    persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "0") != "0"
+    controller = LockController(
+        own_account(BrokerAddress.from_url(config.MQTT_URL), instance),
+        platform.uow,
+        utc_now,
+        lockctl_username(instance),
+        persistent_session=persistent,
+        share_group=group,
+        wallet_floor_minor=config.WALLET_FLOOR_MINOR,
+        low_battery_pct=config.LOW_BATTERY_PCT,
+        lock_log_retention=timedelta(days=config.LOCK_LOG_RETENTION_DAYS),
+    )
+    controller.start()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    stopped.wait()
+    controller.stop()

@@ -5,8 +5,16 @@ import math
 import time
 from collections.abc import Callable
 
-from lockctl.mqtt import MqttClient, MqttError
-from lockctl.protocol import Ack, Channel, Command, LockTopic, Op, encode_ack, encode_command
+from rental.adapters.locks.mqtt import MqttClient, MqttError
+from rental.adapters.locks.protocol import (
+    Ack,
+    Channel,
+    Command,
+    LockTopic,
+    Op,
+    encode_ack,
+    encode_command,
+)
 from rental.domain.fleet import Lock
 from rental.domain.rentals import Rental
 from rental.services.lock_events import EventReceipt
