@@ -11,24 +11,16 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
-from shapely.geometry import LineString
-
 from rental.adapters.locks.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.domain.mds import VehicleEvent, battery_change
 from rental.domain.rentals import FailureReason, Rental, RentalState
-from rental.domain.trace import (
-    EndPosition,
-    Fix,
-    ended_trace,
-    path_length_m,
-    speed_samples,
-)
-from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
+from rental.domain.trace import Fix
 from rental.services import items
-from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
+from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -105,7 +97,7 @@ def _apply(
             rental = uow.rentals.open_for_lock(lock_id)
             if _ends(rental, event.boot, event.seq, at):
                 assert rental is not None
-                _end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
+                end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
         case EventType.RELEASED:
             rental = _confirm_unlock(uow, lock_id, event, at)
             items.released(uow, lock_id, event, rental)
@@ -197,7 +189,7 @@ def _end_if_closed_since(uow: UnitOfWork, rental: Rental, wallet_floor_minor: in
         rental.lock_id, rental.unlock_boot, rental.unlock_seq, rental.started_at
     )
     if closed is not None:
-        _end_trip(uow, rental, closed[0], closed[1], wallet_floor_minor)
+        end_trip(uow, rental, closed[0], closed[1], wallet_floor_minor)
 
 
 def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None) -> None:
@@ -208,62 +200,6 @@ def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: st
     rental.fail(FailureReason.REJECTED)
     uow.rentals.save(rental)
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
-
-
-def end_trip(
-    uow: UnitOfWork, rental: Rental, at: datetime, reported: Fix | None, wallet_floor_minor: int
-) -> None:
-    """End an active ride at `at` (the lock's time of the close): trace, parking, fare."""
-    _end_trip(uow, rental, at, reported, wallet_floor_minor)
-
-
-def _end_trip(
-    uow: UnitOfWork, rental: Rental, at: datetime, reported: Fix | None, wallet_floor_minor: int
-) -> None:
-    assert rental.started_at is not None
-    until = max(at, rental.started_at)
-    trace = ended_trace(
-        uow.lock_log.fixes_between(rental.lock_id, rental.started_at, until), reported
-    )
-    good, end = trace.good, trace.end
-    rental.end(until, path_length_m(good))
-    _store_trace(uow, rental, good, end)
-    asset = uow.assets.get(rental.asset_id)
-    assert asset is not None
-    verdict = _parking_verdict(uow, asset.city_id, end)
-    rental.judge_parking(verdict, end.doubt)
-    uow.rentals.save(rental)
-    uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
-    uow.assets.rotate_public_id(asset.id)
-    uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
-    assert rental.ended_at is not None
-    uow.vehicle_history.record(
-        VehicleEvent.TRIP_END,
-        rental.ended_at,
-        asset_id=asset.id,
-        rental_id=rental.id,
-        lon=end.lon,
-        lat=end.lat,
-    )
-    settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
-
-
-def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosition) -> None:
-    path = [(fix.lon, fix.lat) for fix in good]
-    if end.lon is not None and end.lat is not None:
-        uow.rentals.set_end_position(rental.id, end.lon, end.lat)
-        if not path or path[-1] != (end.lon, end.lat):
-            path.append((end.lon, end.lat))
-    rental.distance_m = (
-        uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
-    )
-
-
-def _parking_verdict(uow: UnitOfWork, city_id: str, end: EndPosition) -> ParkingVerdict:
-    if end.lon is None or end.lat is None:
-        return UNKNOWN_POSITION
-    inside, kinds = uow.zones.at_position(city_id, end.lon, end.lat)
-    return parking_verdict(inside, kinds, doubtful=end.doubt is not None)
 
 
 def handle_telemetry(
@@ -343,7 +279,7 @@ def _end_by_telemetry(
     reported = None
     if report.lon is not None and report.lat is not None:
         reported = Fix(closed_at, report.lon, report.lat, report.accuracy_m)
-    _end_trip(uow, rental, closed_at, reported, wallet_floor_minor)
+    end_trip(uow, rental, closed_at, reported, wallet_floor_minor)
 
 
 def handle_status(uow: UnitOfWork, lock_id: str, status: Status, received_at: datetime) -> None:
