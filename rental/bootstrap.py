@@ -9,10 +9,12 @@ from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.locks.broker_accounts import BrokerAccounts
 from rental.adapters.locks.commands import MqttLockChannel
 from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
+from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
+from rental.services.lock_reports import ReportDecoder
 from rental.services.open_data import VehicleStatusCache
 from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
@@ -54,6 +56,7 @@ class Platform:
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None
         self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
+        self.report_decoder: ReportDecoder = WireReportDecoder()
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
         self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()

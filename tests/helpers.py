@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from rental.adapters.locks.protocol import Event, EventType
+from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
 from rental.domain.fleet import Asset, Lock
 from rental.domain.pricing import Tariff
@@ -107,4 +108,4 @@ def unlock(platform: Platform, lock_id: str, rental: Rental, seconds_ago: float 
     opened = Event(
         1, 1, ms(ago(seconds_ago)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)
     )
-    reports.handle_event(platform.uow(), lock_id, opened, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, opened, utc_now()))

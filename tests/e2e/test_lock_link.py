@@ -8,7 +8,7 @@ from rental.adapters.locks.mqtt import MqttClient
 from rental.adapters.locks.protocol import Channel, LockTopic
 from rental.bootstrap import utc_now
 from rental.services.alerts import reconcile_latches
-from rental.services.lock_reports import store_dead_letter
+from rental.services.dead_letters import store_dead_letter
 from tests.helpers import eventually, make_bike
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from rental.adapters.locks.protocol import Event, EventType
+from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import utc_now
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import Conflict, RentalError
@@ -64,7 +65,7 @@ def rent(platform, asset, rider=None, requested=None):
 
 def event(platform, cabinet_id, seq, kind, age, **fields):
     happened = Event(1, seq, ms(ago(age)), kind, **fields)
-    reports.handle_event(platform.uow(), cabinet_id, happened, utc_now())
+    reports.handle_event(platform.uow(), event_reported(cabinet_id, happened, utc_now()))
 
 
 def released(platform, cabinet_id, rental, age=3590):
