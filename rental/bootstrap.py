@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.locks.broker_accounts import BrokerAccounts
-from rental.adapters.locks.commands import MqttLockChannel
+from rental.adapters.locks.commands import MqttLockCommands
 from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
@@ -16,7 +16,7 @@ from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.lock_reports import ReportDecoder
 from rental.services.open_data import VehicleStatusCache
-from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
+from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
 
@@ -35,7 +35,7 @@ class Platform:
         self,
         config: Config,
         *,
-        lock_channel: LockChannel | None = None,
+        lock_commands: LockCommands | None = None,
         broker_accounts: BrokerAccountsPort | None = None,
         payment_gateway: PaymentGateway | None = None,
         clock: Callable[[], datetime] = utc_now,
@@ -55,7 +55,7 @@ class Platform:
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None
-        self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
+        self.lock_commands: LockCommands = lock_commands or MqttLockCommands(self.mqtt)
         self.report_decoder: ReportDecoder = WireReportDecoder()
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
         self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(

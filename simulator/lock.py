@@ -6,8 +6,10 @@ and can be told to misbehave the ways real locks do.
 """
 
 from dataclasses import dataclass, field
+from typing import assert_never
 
 from rental.adapters.locks.protocol import (
+    Command,
     Event,
     EventType,
     Op,
@@ -100,11 +102,19 @@ class VirtualLock:
             return []
         if self.faults.reject_with:
             return self._reject(command.cmd_id, self.faults.reject_with, now_ms)
-        if (command.op is Op.RELEASE) != (self.slots is not None):
+        # Every op names what it does: an op this lock does not know is never an unlock.
+        match command.op:
+            case Op.UNLOCK:
+                return self._unlock(command, now_ms)
+            case Op.RELEASE:
+                return self._release(command.cmd_id, command.slot, now_ms)
+            case _:
+                assert_never(command.op)
+
+    def _unlock(self, command: Command, now_ms: int) -> list[Answer]:
+        if self.slots is not None:  # a cabinet has no latch to open
             return self._reject(command.cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
-        if command.op is Op.RELEASE:
-            return self._release(command.cmd_id, command.slot, now_ms)
-        if command.op is Op.UNLOCK and not self.locked:
+        if not self.locked:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
         self.locked = False
         self.latch_changed_ms = now_ms + self.faults.unlock_delay_ms
@@ -114,7 +124,8 @@ class VirtualLock:
         return [Answer(opened, self.faults.unlock_delay_ms)]
 
     def _release(self, cmd_id: str, slot: int | None, now_ms: int) -> list[Answer]:
-        assert self.slots is not None
+        if self.slots is None:  # a bike's lock has no slots
+            return self._reject(cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
         item = self.slots.get(slot) if slot is not None else None
         if item is None:
             return self._reject(cmd_id, Rejection.SLOT_EMPTY.value, now_ms)

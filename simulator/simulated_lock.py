@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
 from rental.adapters.locks.mqtt import (
     BrokerAddress,
@@ -261,15 +261,20 @@ class SimulatedLock:
             return
         if topic.lock_id != self.lock_id:
             return
-        if topic.channel is Channel.ACK:
-            with self._guard:
-                self.logic.on_ack(message.payload)
-        elif topic.channel is Channel.CMD:
-            with self._guard:
-                self.logic.on_command(message.payload, now_ms())
-                self._events_recorded()
-            if self.logic.slots is not None:
-                self._contents_changed()
+        match topic.channel:
+            case Channel.ACK:
+                with self._guard:
+                    self.logic.on_ack(message.payload)
+            case Channel.CMD:
+                with self._guard:
+                    self.logic.on_command(message.payload, now_ms())
+                    self._events_recorded()
+                if self.logic.slots is not None:
+                    self._contents_changed()
+            case Channel.EVT | Channel.TELEMETRY | Channel.STATUS:
+                return  # what locks publish: not for a lock to read
+            case _:
+                assert_never(topic.channel)
 
     # -- what riders do -------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from tenacity import (
 )
 
 from rental.adapters.locks.broker_accounts import lockctl_username, managing_accounts
-from rental.adapters.locks.commands import MqttLockChannel
+from rental.adapters.locks.commands import MqttLockCommands
 from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
 from rental.adapters.locks.protocol import Channel, LockTopic, ProtocolError, subscription
 from rental.adapters.locks.reports import WireReportDecoder
@@ -36,10 +36,10 @@ from rental.domain.fleet import ServicePolicy
 from rental.entrypoints.ordered_workers import OrderedWorkers
 from rental.entrypoints.sweeper import Sweeper
 from rental.services import lock_events
-from rental.services.dead_letters import receipt_for_refused, store_dead_letter
-from rental.services.lock_events import EventReceipt
+from rental.services.dead_letters import acknowledgement_for_refused, store_dead_letter
+from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_reports import ReportDecoder, ReportRefused, ReportSettings
-from rental.services.ports import LockChannelError
+from rental.services.ports import LockCommandError
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class LockReports:
         uow: Callable[[], UnitOfWork],
         clock: Callable[[], datetime],
         settings: ReportSettings,
-        acknowledge: Callable[[EventReceipt], None] = lambda _: None,
+        acknowledge: Callable[[AcknowledgeEvent], None] = lambda _: None,
         stopping: threading.Event | None = None,
         decoder: ReportDecoder | None = None,
     ) -> None:
@@ -104,13 +104,13 @@ class LockReports:
         self.handled[channel] += 1
         telemetry = channel == Channel.TELEMETRY.value
         try:
-            receipt = self._retrying(telemetry)(self._process_once, message, received_at)
+            acknowledgement = self._retrying(telemetry)(self._process_once, message, received_at)
         except Unavailable:
             self.dropped_telemetry += 1  # only telemetry gives up (after its few tries)
             log.warning("dropped telemetry on %s: the database did not answer", message.topic)
             return
-        if receipt is not None:
-            self._acknowledge(receipt)
+        if acknowledgement is not None:
+            self._acknowledge(acknowledgement)
 
     def _retrying(self, telemetry: bool) -> Retrying:
         def give_up(state: RetryCallState) -> bool:
@@ -131,7 +131,7 @@ class LockReports:
         if state.attempt_number == 1:
             log.warning("the database did not answer; retrying %s", _describe(state))
 
-    def _process_once(self, message: Message, received_at: datetime) -> EventReceipt | None:
+    def _process_once(self, message: Message, received_at: datetime) -> AcknowledgeEvent | None:
         try:
             report = self._decoder.decode(message.topic, message.payload, received_at)
             return lock_events.apply(self._uow, report, self._settings)
@@ -144,7 +144,9 @@ class LockReports:
             reason = f"unexpected error: {error!r}"
         store_dead_letter(self._uow(), message.topic, message.payload, reason, received_at)
         self.dead_letters += 1
-        return receipt_for_refused(self._uow(), self._decoder, message.topic, message.payload)
+        return acknowledgement_for_refused(
+            self._uow(), self._decoder, message.topic, message.payload
+        )
 
 
 def _channel(topic: str) -> str:
@@ -194,7 +196,7 @@ class LockController:
             session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
             manual_ack=True,
         )
-        self._lock_channel = MqttLockChannel(lambda: self._client)
+        self._lock_commands = MqttLockCommands(lambda: self._client)
         sweeper = Sweeper(
             uow,
             clock,
@@ -209,11 +211,12 @@ class LockController:
     def _acknowledge(self, message: Message) -> None:
         self._client.ack(message)
 
-    def _acknowledge_to_lock(self, receipt: EventReceipt) -> None:
+    def _acknowledge_to_lock(self, acknowledgement: AcknowledgeEvent) -> None:
         try:
-            self._lock_channel.acknowledge(receipt)
-        except LockChannelError as error:  # the lock resends; the repeat is acknowledged
-            log.warning("could not acknowledge an event to lock %s: %s", receipt.lock_id, error)
+            self._lock_commands.send(acknowledgement)
+        except LockCommandError as error:  # the lock resends; the repeat is acknowledged
+            lock_id = acknowledgement.lock_id
+            log.warning("could not acknowledge an event to lock %s: %s", lock_id, error)
 
     def start(self) -> None:
         self._workers.start()

@@ -14,7 +14,7 @@ from datetime import datetime
 from rental.domain.alerts import DeadLetter
 from rental.domain.errors import Conflict, NotFound
 from rental.services import lock_events
-from rental.services.lock_events import EventReceipt
+from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_reports import ReportDecoder, ReportRefused, ReportSettings
 from rental.services.unit_of_work import UnitOfWork
 
@@ -37,9 +37,9 @@ def store_dead_letter(
     return letter_id
 
 
-def receipt_for_refused(
+def acknowledgement_for_refused(
     uow: UnitOfWork, decoder: ReportDecoder, topic: str, payload: bytes
-) -> EventReceipt | None:
+) -> AcknowledgeEvent | None:
     """An event kept as a dead letter is acknowledged all the same when its lock and its
     (boot, seq) can be read: the lock would otherwise resend it forever."""
     identity = decoder.event_identity(topic, payload)
@@ -49,7 +49,7 @@ def receipt_for_refused(
         lock = uow.locks.get(identity.lock_id)
     if lock is None:
         return None
-    return EventReceipt(lock.id, identity.boot, identity.seq, lock.signing_key, first_time=False)
+    return AcknowledgeEvent(lock.id, lock.signing_key, identity.boot, identity.seq)
 
 
 def dead_letters(
@@ -66,8 +66,9 @@ def replay_dead_letter(
     letter_id: int,
     now: datetime,
     settings: ReportSettings,
-) -> tuple[DeadLetter, EventReceipt | None]:
-    """Process a dead letter again (after the cause was fixed, e.g. the lock registered).
+) -> tuple[DeadLetter, AcknowledgeEvent | None]:
+    """Process a dead letter again (after the cause was fixed, e.g. the lock registered);
+    returns it, and the acknowledgement to send when it was an event.
 
     Raises NotFound, Conflict (`already_replayed`, or `replay_refused` with the reason when
     it still cannot be processed; it then stays open)."""
@@ -79,7 +80,7 @@ def replay_dead_letter(
         raise Conflict("this dead letter was replayed already", "already_replayed")
     try:
         report = decoder.decode(letter.topic, letter.payload, letter.received_at)
-        receipt = lock_events.apply(uow, report, settings)
+        acknowledgement = lock_events.apply(uow, report, settings)
     except ReportRefused as refused:
         with uow() as unit:
             unit.dead_letters.note_failed_replay(letter_id, str(refused))
@@ -90,4 +91,4 @@ def replay_dead_letter(
         unit.commit()
         replayed = unit.dead_letters.get(letter_id)
     assert replayed is not None
-    return replayed, receipt
+    return replayed, acknowledgement

@@ -9,7 +9,6 @@ unlock's `(boot, seq)`, and not before it by the lock's clock, can end it
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
@@ -20,6 +19,7 @@ from rental.domain.mds import VehicleEvent, battery_change
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix
 from rental.services import items
+from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_reports import (
     LockEventKind,
     LockEventReported,
@@ -39,21 +39,10 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 
-@dataclass(frozen=True)
-class EventReceipt:
-    """An event is stored: acknowledge `(boot, seq)` to the lock, signed with its key."""
-
-    lock_id: str
-    boot: int
-    seq: int
-    signing_key: bytes
-    first_time: bool
-
-
 def apply(
     uow: Callable[[], UnitOfWork], report: LockReport, settings: ReportSettings
-) -> EventReceipt | None:
-    """Apply one lock report. Returns what to acknowledge to the lock (events only).
+) -> AcknowledgeEvent | None:
+    """Apply one lock report. Returns the acknowledgement to send to the lock (events only).
 
     Raises ReportRefused when it can never be applied (an unknown lock, a reused (boot,
     seq)), `rental.domain.errors.Unavailable` when the database did not answer: the caller
@@ -80,8 +69,9 @@ def report_time(lock_time: datetime | None, received_at: datetime) -> datetime:
 
 def handle_event(
     uow: UnitOfWork, event: LockEventReported, wallet_floor_minor: int = 0
-) -> EventReceipt:
-    """Apply one lock event once; a repeat changes nothing but is acknowledged again.
+) -> AcknowledgeEvent:
+    """Apply one lock event once; a repeat changes nothing but is acknowledged again: the
+    acknowledgement to send is returned.
 
     Raises ReportRefused for an unknown lock or an event reusing a telemetry's (boot, seq).
     """
@@ -106,7 +96,7 @@ def handle_event(
             _record_problems(uow, "evt", event)
             _apply_event(uow, event, at, wallet_floor_minor)
         uow.commit()
-    return EventReceipt(lock_id, event.boot, event.seq, lock.signing_key, first_time)
+    return AcknowledgeEvent(lock_id, lock.signing_key, event.boot, event.seq)
 
 
 def _as_reported(event: LockEventReported) -> dict[str, object]:

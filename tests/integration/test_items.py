@@ -20,7 +20,7 @@ from rental.services import alerts, fleet, items
 from rental.services import lock_events as reports
 from rental.services.rentals import request_unlock
 from tests.conftest import new_lock_id
-from tests.helpers import CITY, RecordingChannel, ago, make_city, make_user, ms
+from tests.helpers import CITY, RecordingLockCommands, ago, make_city, make_user, ms
 
 POWER_BANK = Tariff("CNY", 0, 200, 3600, daily_cap_minor=2000, replacement_price_minor=9900)
 
@@ -50,7 +50,7 @@ def item(platform, cabinet_id, slot, kind="power_bank"):
 
 def rent(platform, asset, rider=None, requested=None):
     rider = rider or make_user(platform, credit_minor=5000)
-    channel = RecordingChannel()
+    channel = RecordingLockCommands()
     rental = request_unlock(
         platform.uow(),
         channel,

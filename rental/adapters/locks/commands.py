@@ -1,9 +1,12 @@
-"""Sends signed commands and acknowledgements to locks over MQTT (QoS 1, never retained;
-commands with a v5 expiry)."""
+"""The `LockCommands` port over MQTT: each lock command signed with its lock's key,
+encoded as the protocol says and published to the lock (QoS 1, never retained; commands
+with a v5 expiry, so the broker drops one the lock would refuse anyway)."""
 
 import math
 import time
 from collections.abc import Callable
+from datetime import datetime
+from typing import assert_never
 
 from rental.adapters.locks.mqtt import MqttClient, MqttError
 from rental.adapters.locks.protocol import (
@@ -15,56 +18,68 @@ from rental.adapters.locks.protocol import (
     encode_ack,
     encode_command,
 )
-from rental.domain.fleet import Lock
-from rental.domain.rentals import Rental
-from rental.services.lock_events import EventReceipt
-from rental.services.ports import LockChannelError
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.ports import LockCommandError
 
 
-def unlock_command(lock: Lock, rental: Rental) -> Command:
-    """A vehicle's lock opens; a cabinet releases the item's slot."""
-    assert rental.unlock_command_id is not None and rental.unlock_expires_at is not None
+def wire_command(command: Unlock | Release) -> Command:
+    """The protocol's command (§4): ids as text, times in ms since the epoch."""
+    match command:
+        case Unlock():
+            op, slot = Op.UNLOCK, None
+        case Release():
+            op, slot = Op.RELEASE, command.slot
+        case _:
+            assert_never(command)
     return Command(
-        lock_id=lock.id,
-        cmd_id=str(rental.unlock_command_id),
-        op=Op.UNLOCK if rental.slot is None else Op.RELEASE,
-        rental_id=str(rental.id),
-        issued_at=int(rental.requested_at.timestamp() * 1000),
-        expires_at=int(rental.unlock_expires_at.timestamp() * 1000),
-        slot=rental.slot,
+        lock_id=command.lock_id,
+        cmd_id=str(command.command_id),
+        op=op,
+        rental_id=str(command.rental_id),
+        issued_at=_ms(command.issued_at),
+        expires_at=_ms(command.expires_at),
+        slot=slot,
     )
 
 
-class MqttLockChannel:
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+class MqttLockCommands:
     def __init__(self, client: Callable[[], MqttClient]) -> None:
         self._client = client  # connects on first use
 
-    def send_unlock(self, lock: Lock, rental: Rental) -> None:
-        command = unlock_command(lock, rental)
+    def send(self, command: LockCommand) -> None:
+        """Raises LockCommandError when the broker could not take it (or an unlock expired
+        before it could be sent)."""
+        match command:
+            case Unlock() | Release():
+                self._send_command(wire_command(command), command.signing_key)
+            case AcknowledgeEvent():
+                self._acknowledge(command)
+            case _:
+                assert_never(command)
+
+    def _send_command(self, command: Command, key: bytes) -> None:
         # The broker drops the command once it is stale, e.g. for a lock that reconnects late.
         expiry = math.ceil(command.expires_at / 1000 - time.time())
         if expiry <= 0:
-            raise LockChannelError("command expired before it could be sent")
-        try:
-            self._client().publish(
-                str(LockTopic(lock.id, Channel.CMD)),
-                encode_command(command, lock.signing_key),
-                qos=1,
-                expiry_seconds=expiry,
-            )
-        except MqttError as exc:
-            raise LockChannelError(str(exc)) from exc
+            raise LockCommandError("command expired before it could be sent")
+        self._publish(
+            LockTopic(command.lock_id, Channel.CMD),
+            encode_command(command, key),
+            expiry_seconds=expiry,
+        )
 
-    def acknowledge(self, receipt: EventReceipt) -> None:
+    def _acknowledge(self, command: AcknowledgeEvent) -> None:
         """The signed `ack` that lets the lock forget a stored event (protocol 1.1, §5.2).
+        Unsent, the lock resends the event and the repeat is acknowledged."""
+        ack = Ack(command.lock_id, command.boot, command.seq)
+        self._publish(LockTopic(command.lock_id, Channel.ACK), encode_ack(ack, command.signing_key))
 
-        Raises LockChannelError; the lock then resends and the repeat is acknowledged."""
-        ack = Ack(receipt.lock_id, receipt.boot, receipt.seq)
+    def _publish(self, topic: LockTopic, payload: bytes, expiry_seconds: int | None = None) -> None:
         try:
-            self._client().publish(
-                str(LockTopic(receipt.lock_id, Channel.ACK)),
-                encode_ack(ack, receipt.signing_key),
-                qos=1,
-            )
+            self._client().publish(str(topic), payload, qos=1, expiry_seconds=expiry_seconds)
         except MqttError as exc:
-            raise LockChannelError(str(exc)) from exc
+            raise LockCommandError(str(exc)) from exc
