@@ -9,6 +9,7 @@ unlock's `(boot, seq)`, and not before it by the lock's clock, can end it
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
@@ -39,6 +40,15 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
 
+@dataclass(frozen=True)
+class EventReceipt:
+    """An event is stored: the acknowledgement its lock waits for, and whether this was
+    its first copy (repeats change nothing, and are acknowledged all the same)."""
+
+    acknowledgement: AcknowledgeEvent
+    first_time: bool
+
+
 def apply(
     uow: Callable[[], UnitOfWork], report: LockReport, settings: ReportSettings
 ) -> AcknowledgeEvent | None:
@@ -49,7 +59,7 @@ def apply(
     acknowledges nothing to the broker or to the lock before the transaction committed."""
     match report:
         case LockEventReported():
-            return handle_event(uow(), report, settings.wallet_floor_minor)
+            return handle_event(uow(), report, settings.wallet_floor_minor).acknowledgement
         case TelemetryReported():
             handle_telemetry(uow(), report, settings.wallet_floor_minor, settings.low_battery_pct)
         case PresenceReported():
@@ -69,9 +79,8 @@ def report_time(lock_time: datetime | None, received_at: datetime) -> datetime:
 
 def handle_event(
     uow: UnitOfWork, event: LockEventReported, wallet_floor_minor: int = 0
-) -> AcknowledgeEvent:
-    """Apply one lock event once; a repeat changes nothing but is acknowledged again: the
-    acknowledgement to send is returned.
+) -> EventReceipt:
+    """Apply one lock event once; a repeat changes nothing but is acknowledged again.
 
     Raises ReportRefused for an unknown lock or an event reusing a telemetry's (boot, seq).
     """
@@ -96,7 +105,8 @@ def handle_event(
             _record_problems(uow, "evt", event)
             _apply_event(uow, event, at, wallet_floor_minor)
         uow.commit()
-    return AcknowledgeEvent(lock_id, lock.signing_key, event.boot, event.seq)
+    acknowledgement = AcknowledgeEvent(lock_id, lock.signing_key, event.boot, event.seq)
+    return EventReceipt(acknowledgement, first_time)
 
 
 def _as_reported(event: LockEventReported) -> dict[str, object]:
