@@ -17,14 +17,25 @@ import math
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 MORNING_HOURS = (6, 10)  # local time, [start, end)
 WEEKS_BACK = 4
 BUFFER = 0.2
+# The forecast's error is measured on the week before the morning.
+HELD_OUT_DAYS = 7
+# The trips a run reads: the held-out week forecast from the weeks before it, and a margin.
+HISTORY_DAYS = 7 * (WEEKS_BACK + 2)
 
 # Trip starts per hotspot and day: {hotspot: {day: starts}}; a missing day had none.
 Starts = Mapping[str, Mapping[date, int]]
+
+
+def coming_morning(now: datetime, zone: ZoneInfo) -> date:
+    """The morning the trucks work for: today's before 06:00 local time, else tomorrow's."""
+    local = now.astimezone(zone)
+    return local.date() if local.hour < MORNING_HOURS[0] else local.date() + timedelta(1)
 
 
 def forecast(starts_by_day: Mapping[date, int], day: date, first_day: date) -> float:
@@ -67,3 +78,9 @@ def held_out_error(starts: Starts, days: list[date], first_day: date) -> Forecas
         statistics.mean(actuals),
         statistics.mean(biases),
     )
+
+
+def error_before(starts: Starts, morning: date, first_day: date) -> ForecastError:
+    """The forecast's error on each of the `HELD_OUT_DAYS` days before `morning`."""
+    days = [morning - timedelta(days=day) for day in range(1, HELD_OUT_DAYS + 1)]
+    return held_out_error(starts, days, first_day)

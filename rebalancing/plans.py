@@ -1,105 +1,97 @@
-"""A stored plan as operators and drivers read it: each truck's ordered stops, and the
-whole night as GeoJSON for the map (hotspots with their surplus or deficit, each truck's
-route in its own colour, numbered stops)."""
+"""A solved night read back in the operator's terms: each truck's numbered stops with the
+bikes to collect or the number to put down, and the night's summary (imbalance before and
+after, bikes moved, truck metres and seconds, the forecast's error, the search's times).
 
-from collections import defaultdict
+The summary is a JSON document: stored as it is and shown to operators as it is.
+"""
+
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-# Distinct on a street map and for the common colour blindnesses (Okabe and Ito).
-COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+from rebalancing.city import Night, Site, outcome
+from rebalancing.demand import ForecastError
+from rebalancing.distances import Point
+from rebalancing.problem import Plan, route_cost
+
+Summary = dict[str, Any]
 
 
-def colour(truck: int) -> str:
-    return COLOURS[(truck - 1) % len(COLOURS)]
+@dataclass(frozen=True)
+class PlannedStop:
+    truck: int  # numbered from 1
+    seq: int  # the stop's place in the truck's route, from 1
+    site: str  # the site's name
+    position: Point
+    bikes: int  # > 0 picked up, < 0 put down
+    asset_ids: tuple[str, ...]  # the bikes to pick up (none named for a drop-off)
+    metres_from_previous: int
 
 
-def plan_view(
-    plan: dict[str, Any], stops: list[dict[str, Any]], fleet: dict[str, Any] | None
-) -> dict[str, Any]:
-    by_truck: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for stop in stops:
-        by_truck[stop["truck"]].append(_stop_view(stop))
-    depot = (fleet["depot_lon"], fleet["depot_lat"]) if fleet else None
-    totals = {t["truck"]: t for t in (plan.get("summary") or {}).get("trucks", [])}
-    trucks = [
-        {
-            "truck": truck,
-            "colour": colour(truck),
-            # Back at the depot included: the run's own totals.
-            "metres": totals.get(truck, {}).get("metres"),
-            "seconds": totals.get(truck, {}).get("seconds"),
-            "stops": route,
-        }
-        for truck, route in sorted(by_truck.items())
-    ]
-    return {
-        "id": str(plan["id"]),
-        "city_id": plan["city_id"],
-        "version": plan["version"],
-        "state": plan["state"],
-        "trigger": plan["trigger"],
-        "started_at": plan["started_at"].isoformat(),
-        "finished_at": plan["finished_at"].isoformat() if plan["finished_at"] else None,
-        "error": plan["error"],
-        "summary": plan["summary"],
-        "trucks": trucks,
-        "geojson": _geojson(plan.get("summary") or {}, trucks, depot),
-    }
-
-
-def _stop_view(stop: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "seq": stop["seq"],
-        "site": stop["site"],
-        "lon": stop["lon"],
-        "lat": stop["lat"],
-        "bikes": stop["bikes"],
-        "action": "pick_up" if stop["bikes"] > 0 else "drop_off",
-        "asset_ids": [str(asset) for asset in stop["asset_ids"]],
-        "metres_from_previous": stop["metres_from_previous"],
-        "done_at": stop["done_at"].isoformat() if stop["done_at"] else None,
-    }
-
-
-def _geojson(
-    summary: dict[str, Any], trucks: list[dict[str, Any]], depot: tuple[float, float] | None
-) -> dict[str, Any]:
-    features: list[dict[str, Any]] = [
-        _point(site["lon"], site["lat"], kind="hotspot", name=site["name"], surplus=site["surplus"])
-        for site in summary.get("sites", [])
-    ]
-    if depot is not None:
-        features.append(_point(*depot, kind="depot"))
-    for truck in trucks:
-        path = [[stop["lon"], stop["lat"]] for stop in truck["stops"]]
-        if depot is not None:
-            path = [list(depot), *path, list(depot)]
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "LineString", "coordinates": path},
-                "properties": {"kind": "route", "truck": truck["truck"], "colour": truck["colour"]},
-            }
-        )
-        features += [
-            _point(
-                stop["lon"],
-                stop["lat"],
-                kind="stop",
-                truck=truck["truck"],
-                seq=stop["seq"],
-                colour=truck["colour"],
-                bikes=stop["bikes"],
-                site=stop["site"],
+def planned_stops(sites: list[Site], night: Night, plan: Plan) -> list[PlannedStop]:
+    stops = []
+    for truck, route in enumerate(plan.routes):
+        previous = 0
+        for seq, node in enumerate(route, start=1):
+            stop = night.site_of(node)
+            site = sites[stop.site]
+            stops.append(
+                PlannedStop(
+                    truck=truck + 1,
+                    seq=seq,
+                    site=site.name,
+                    position=site.position,
+                    bikes=stop.bikes,
+                    asset_ids=stop.bike_ids,
+                    metres_from_previous=night.problem.costs[previous][node],
+                )
             )
-            for stop in truck["stops"]
-        ]
-    return {"type": "FeatureCollection", "features": features}
+            previous = node
+    return stops
 
 
-def _point(lon: float, lat: float, **properties: Any) -> dict[str, Any]:
+def summary(
+    sites: list[Site],
+    night: Night,
+    plan: Plan,
+    morning: date,
+    error: ForecastError,
+    search_seconds: float,
+    seed: int | None,
+) -> Summary:
+    result = outcome(sites, night, plan)
     return {
-        "type": "Feature",
-        "geometry": {"type": "Point", "coordinates": [lon, lat]},
-        "properties": properties,
+        "morning": morning.isoformat(),
+        "sites": [
+            {
+                "name": site.name,
+                "lon": site.position[0],
+                "lat": site.position[1],
+                "surplus": site.surplus,
+            }
+            for site in sites
+        ],
+        "imbalance_before": result.imbalance_before,
+        "imbalance_after": result.imbalance_after,
+        "bikes_moved": result.bikes_moved,
+        "truck_metres": result.truck_metres,
+        "trucks_used": sum(1 for route in plan.routes if route),
+        "trucks": [
+            {
+                "truck": truck + 1,
+                "metres": route_cost(night.problem.costs, 0, route),
+                "seconds": route_cost(night.problem.seconds or night.problem.costs, 0, route),
+                "stops": len(route),
+            }
+            for truck, route in enumerate(plan.routes)
+            if route
+        ],
+        "stops_left_out": len(plan.skipped),
+        "forecast_error": error.__dict__,
+        "solver": {
+            "seconds": round(search_seconds, 1),
+            "first_plan_seconds": plan.first_found_seconds,
+            "seed": seed,
+            "repeatable": plan.repeatable,
+        },
     }

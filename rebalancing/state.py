@@ -1,19 +1,30 @@
 """A city's night as sites: each hotspot's surplus or deficit against its morning target,
 and the bikes parked outside every hotspot, gathered by place, all to be picked up.
 
+Hotspots are the operator's parking zones, and the busy corners: cells outside them where
+enough trips start on a morning like the coming one (`demand.forecast`).
+
 Only bikes riders could take count: bikes in a ride, on hold or out of service (damaged,
-flat, silent) are left where they are, by the platform's one definition of available.
+flat, silent) are left where they are, by the platform's one definition of available (the
+platform reads them so; this module takes the bikes it is given).
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
 
+from rebalancing import demand
 from rebalancing.city import Site
 from rebalancing.distances import Point
 
 # Bikes outside the hotspots are gathered on a grid of about 250 m: one stop per cell.
 CELL_DEGREES = 0.0025
+# A corner outside the operator's hotspots becomes one when this many trips start there on
+# a morning like the coming one (by the same forecast).
+MIN_CORNER_STARTS = 3.0
+
+Cell = tuple[int, int]
 
 
 @dataclass(frozen=True)
@@ -21,19 +32,78 @@ class Hotspot:
     key: str  # a zone's id, or a cell's key for hotspots found in the trips
     name: str
     center: Point
-    target: int
+    target: int = 0  # bikes wanted by morning; 0 until the forecast sets it
 
 
 @dataclass(frozen=True)
 class ParkedBike:
     asset_id: str
     position: Point
-    hotspot: str | None  # the hotspot it stands in, if any
+    hotspot: str | None  # the zone it stands in, if any (in a night: the hotspot it counts for)
     battery_pct: int | None = None
 
 
-def cell_of(position: Point) -> tuple[int, int]:
+@dataclass(frozen=True)
+class CityNight:
+    """A city's night against the coming morning: its sites, and the trip starts that set
+    their targets (kept to measure the forecast's error)."""
+
+    morning: date
+    sites: list[Site]
+    starts: dict[str, dict[date, int]]  # morning trip starts per hotspot key and day
+    first_day: date  # the first day the city has trips
+
+
+def cell_of(position: Point) -> Cell:
     return (int(position[0] // CELL_DEGREES), int(position[1] // CELL_DEGREES))
+
+
+def cell_key(cell: Cell) -> str:
+    return f"cell:{cell[0]}:{cell[1]}"
+
+
+def city_night(
+    zones: Sequence[Hotspot],
+    starts_by_zone: Mapping[str, Mapping[date, int]],
+    starts_by_cell: Mapping[Cell, Mapping[date, int]],
+    bikes: Sequence[ParkedBike],
+    morning: date,
+    first_day: date,
+) -> CityNight:
+    """The night's sites. `zones` are the operator's hotspots (targets not yet set), `bikes`
+    name the zone they stand in, if any; the starts are per zone and per cell outside them."""
+    places = [*zones, *_busy_corners(starts_by_cell, morning, first_day)]
+    starts = {
+        **{key: dict(days) for key, days in starts_by_zone.items()},
+        **{cell_key(cell): dict(days) for cell, days in starts_by_cell.items()},
+    }
+    hotspots = [
+        replace(spot, target=demand.target(starts.get(spot.key, {}), morning, first_day))
+        for spot in places
+    ]
+    keys = {spot.key for spot in hotspots}
+    parked = [_in_hotspot(bike, keys) for bike in bikes]
+    return CityNight(morning, night_sites(hotspots, parked), starts, first_day)
+
+
+def _busy_corners(
+    starts_by_cell: Mapping[Cell, Mapping[date, int]], morning: date, first_day: date
+) -> list[Hotspot]:
+    return [
+        Hotspot(
+            cell_key(cell),
+            f"busy corner {cell[0]}:{cell[1]}",
+            ((cell[0] + 0.5) * CELL_DEGREES, (cell[1] + 0.5) * CELL_DEGREES),
+        )
+        for cell, days in sorted(starts_by_cell.items())
+        if demand.forecast(days, morning, first_day) >= MIN_CORNER_STARTS
+    ]
+
+
+def _in_hotspot(bike: ParkedBike, hotspot_keys: set[str]) -> ParkedBike:
+    """The bike with the hotspot it counts for: its zone, or the busy corner of its cell."""
+    spot = bike.hotspot if bike.hotspot is not None else cell_key(cell_of(bike.position))
+    return replace(bike, hotspot=spot if spot in hotspot_keys else None)
 
 
 def night_sites(hotspots: Sequence[Hotspot], bikes: Sequence[ParkedBike]) -> list[Site]:

@@ -4,6 +4,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.locks.broker_accounts import BrokerAccounts
@@ -11,6 +12,7 @@ from rental.adapters.locks.commands import MqttLockCommands
 from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
+from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
@@ -18,6 +20,9 @@ from rental.services.lock_reports import ReportDecoder
 from rental.services.open_data import VehicleStatusCache
 from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+
+if TYPE_CHECKING:  # the rebalancing's use cases load the solver: only when a run starts
+    from rental.services.rebalancing_runs import RoutingService
 
 
 def utc_now() -> datetime:
@@ -38,6 +43,7 @@ class Platform:
         lock_commands: LockCommands | None = None,
         broker_accounts: BrokerAccountsPort | None = None,
         payment_gateway: PaymentGateway | None = None,
+        routing: "RoutingService | None" = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -61,6 +67,7 @@ class Platform:
         self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
+        self.routing: RoutingService = routing or OsrmRouting()
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

@@ -17,6 +17,7 @@ from rental.adapters.tables import assets, rentals
 from rental.bootstrap import Platform
 from rental.domain.errors import Conflict
 from rental.domain.pricing import Tariff
+from rental.domain.rebalancing import TruckFleet, TruckSpec
 from rental.domain.riders import Role
 from rental.services import accounts, fleet, zones
 
@@ -215,13 +216,15 @@ def _set_up_trucks(platform: Platform) -> None:
     with platform.uow() as uow:
         if uow.rebalancing.fleet(CITY_ID) is None:
             uow.rebalancing.save_fleet(
-                CITY_ID,
-                (121.4650, 31.2250),
-                trucks=[{"capacity": 20, "shift_hours": 6}] * 3,
-                speed_kph=25,
-                nightly_hour=2,
-                time_limit_seconds=30,
-                depot_stock=0,
+                TruckFleet(
+                    CITY_ID,
+                    (121.4650, 31.2250),
+                    trucks=(TruckSpec(capacity=20, shift_hours=6),) * 3,
+                    speed_kph=25,
+                    nightly_hour=2,
+                    time_limit_seconds=30,
+                    depot_stock=0,
+                )
             )
             uow.commit()
 

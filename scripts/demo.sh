@@ -81,9 +81,10 @@ banner() {
   A ride from a terminal:
     T=\$(curl -s -XPOST localhost:$PORT/api/v1/auth/token -H 'content-type: application/json' \\
           -d '{"phone":"13800000001","password":"demo-rider-pass"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["access_token"])')
-    curl -s -XPOST localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T" -H 'content-type: application/json' \\
-          -d '{"qr":"$PUBLIC_BASE_URL/q/BK00001","idempotency_key":"'\$(uuidgen || date +%s%N)'"}'
-    curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/ride -d '{"points":[[121.47,31.23],[121.48,31.235]],"interval_s":0.5}' -H 'content-type: application/json'
+    R=\$(curl -s -XPOST localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T" -H 'content-type: application/json' \\
+          -d '{"qr":"$PUBLIC_BASE_URL/q/BK00001","idempotency_key":"'\$(python3 -c 'import uuid;print(uuid.uuid4())')'"}' | python3 -c 'import sys,json;print(json.load(sys.stdin)["id"])')
+    curl -s "localhost:$PORT/api/v1/rentals/\$R?wait=5" -H "authorization: Bearer \$T"      # "active" once the lock opened
+    curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/ride -d '{"points":[[121.4730,31.2300],[121.4735,31.2300],[121.4740,31.2301]],"interval_s":3}' -H 'content-type: application/json'
     curl -s -XPOST localhost:$SIM_PORT/locks/DEMO-L0001/close
     curl -s localhost:$PORT/api/v1/rentals -H "authorization: Bearer \$T"
   Rebalancing (every night at 02:00 Shanghai time; or now: "Plan now" in the console, or as the operator O):

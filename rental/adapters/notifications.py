@@ -50,15 +50,21 @@ class StateChangeListener:
         self._ready.wait(5)
 
     def _listen_forever(self) -> None:
+        failing = False  # one line per outage, not one traceback a second
         while True:
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
                     connection.execute(f"LISTEN {self._channel}")
+                    if failing:
+                        log.warning("listener reconnected")
+                    failing = False
                     self._ready.set()
                     for notice in connection.notifies():
                         self._wake(notice.payload)
-            except psycopg.Error:
-                log.exception("listener lost its connection; reconnecting")
+            except psycopg.Error as error:
+                if not failing:
+                    log.warning("listener lost its connection (%s); reconnecting", error)
+                failing = True
                 self._wake_all()  # waiters re-read the state themselves
                 time.sleep(1)
 

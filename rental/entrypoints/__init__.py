@@ -1,5 +1,7 @@
-"""Entry points: what turns the outside world's input into commands for the use cases.
+"""The platform's programs besides the HTTP API: each reads its input into commands and
+hands them to the use cases in `rental.services`.
 
-`rental.api` is the HTTP one (built by `rental.app.create_app()`), `lock_consumer` reads
-what locks publish on the broker (`python -m lockctl`), and `rental.__main__` is the CLI.
+`lock_consumer` reads what locks publish on the broker (`python -m lockctl`), `rebalancing`
+runs the nightly planning (`python -m rebalancing`); the HTTP API is `rental.api` (built by
+`rental.app.create_app()`) and `rental.__main__` the CLI.
 """

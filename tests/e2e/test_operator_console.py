@@ -4,10 +4,11 @@ rebalancing plan made from the page and shown on its map, route by route."""
 import json
 import re
 import uuid
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import expect
 
-from rebalancing import job
+from rebalancing.demand import coming_morning
 from rental.domain.riders import Role
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
@@ -43,7 +44,7 @@ def test_a_rider_account_cannot_open_the_console(system, tab):
 def test_an_operator_plans_the_night_and_sees_each_truck_route_on_the_map(system, tab):
     set_up_rebalancing_city(system.platform)
     piled = [bike_at(system.platform, STATION) for _ in range(12)]
-    morning = job.coming_morning(system.platform.now(), job.ZoneInfo("Asia/Shanghai"))
+    morning = coming_morning(system.platform.now(), ZoneInfo("Asia/Shanghai"))
     past_mornings(system.platform, piled[0], OFFICE, 8, morning)  # the office needs 10
 
     open_console(system, tab, f"rebalancing?city={CITY}")

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 from shapely.geometry import Point, shape
 
-from rebalancing import job
+from rebalancing.demand import coming_morning
 from rental.bootstrap import utc_now
 from simulator.trucks import TruckCrews
 from tests.helpers import CITY, eventually, make_city
@@ -37,7 +37,7 @@ def test_a_plan_made_through_the_api_and_driven_puts_the_bikes_where_it_said(sys
         lock.wait_for_ride()
     with system.platform.uow() as uow:
         asset = uow.assets.by_code(bikes[0][0])
-    morning = job.coming_morning(utc_now(), ZoneInfo("Asia/Shanghai"))
+    morning = coming_morning(utc_now(), ZoneInfo("Asia/Shanghai"))
     past_mornings(system.platform, asset, OFFICE, 4, morning)  # the office needs 5
 
     def parked_at_station() -> bool:

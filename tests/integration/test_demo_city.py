@@ -1,10 +1,10 @@
 """The demo city comes with weeks of past morning rides, so that its nightly rebalancing
 has demand to forecast: targets at its hotspots, and a busy corner outside them."""
 
-from rebalancing import job
 from rental import demo
 from rental.bootstrap import utc_now
 from rental.domain.fleet import ServicePolicy
+from rental.services import rebalancing_runs
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike
 
@@ -17,7 +17,7 @@ def test_the_demo_city_has_mornings_to_forecast(platform):
     demo.seed_trip_history(platform, utc_now())
     demo.seed_trip_history(platform, utc_now())  # once only
 
-    night = job.read_night(platform.uow, demo.CITY_ID, utc_now(), ServicePolicy())
+    _, night = rebalancing_runs.read_night(platform.uow(), demo.CITY_ID, utc_now(), ServicePolicy())
     wanted = {site.name: -site.surplus for site in night.sites if site.surplus < 0}
     assert wanted["Metro line 1 exit 2"] > wanted["Huangpi Road hotspot"] > 0
     assert any(name.startswith("busy corner") for name in wanted)

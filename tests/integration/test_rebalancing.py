@@ -8,18 +8,30 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from rebalancing import execution, fleet_setup, job
+from rental.adapters.routing import OsrmRouting
 from rental.adapters.tables import rebalancing_plans, rentals
+from rental.api.rebalancing import fleet_from_json
+from rental.api.rebalancing_views import fleet_view
 from rental.bootstrap import utc_now
 from rental.domain.errors import Conflict, InvalidInput
 from rental.domain.fleet import ServicePolicy
-from rental.services import maintenance, reservations, zones
+from rental.domain.rebalancing import RunTrigger
+from rental.services import (
+    maintenance,
+    rebalancing_execution,
+    rebalancing_fleets,
+    rebalancing_runs,
+    reservations,
+    zones,
+)
+from rental.services.rebalancing_commands import ConfigureFleet, MarkStopDone, StartRun
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike, make_city, make_user
 from tests.osrm_peer import osrm_peer, road_metres
 
 CITY = "rebalcity"
 POLICY = ServicePolicy()
+PLANNER = rebalancing_runs.Planner(POLICY, OsrmRouting(), workers=1)
 # 2026-11-23 is a Monday; 22:00 in Shanghai: the trucks work for Tuesday morning.
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 TUESDAY = date(2026, 11, 24)
@@ -64,7 +76,17 @@ def set_up_city(platform):
         "nightly_hour": 1,
         "time_limit_seconds": 2,
     }
-    fleet_setup.configure(platform.uow(), CITY, fleet)
+    configure(platform, fleet)
+
+
+def configure(platform, body):
+    """The trucks as an operator sends them (`PUT .../fleets/{city}`)."""
+    rebalancing_fleets.configure(platform.uow(), ConfigureFleet(fleet_from_json(CITY, body)))
+
+
+def run(platform, trigger, now=NOW):
+    """A run with a search of 1 s, waited for."""
+    return rebalancing_runs.run(platform.uow, StartRun(CITY, trigger, 1), now, PLANNER)
 
 
 def bike_at(platform, position, battery=90):
@@ -104,7 +126,7 @@ def past_mornings(platform, asset, start, per_morning, morning=TUESDAY, weeks=4)
 
 
 def sites_by_name(platform):
-    night = job.read_night(platform.uow, CITY, NOW, POLICY)
+    _, night = rebalancing_runs.read_night(platform.uow(), CITY, NOW, POLICY)
     return {site.name: site for site in night.sites}, night
 
 
@@ -151,58 +173,58 @@ def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
     helper = bike_at(platform, STATION)
     past_mornings(platform, helper, OFFICE, per_morning=5)
 
-    with platform.uow() as uow:
-        uow.rebalancing.start_run(CITY, "operator", NOW)
-        uow.commit()
+    rebalancing_runs.open_run(platform.uow(), StartRun(CITY, RunTrigger.OPERATOR), NOW)
     with pytest.raises(Conflict):
-        job.start(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+        rebalancing_runs.start(platform.uow, StartRun(CITY, RunTrigger.OPERATOR, 1), NOW, PLANNER)
     with platform.uow() as uow:
         uow.connection.execute(rebalancing_plans.update().values(state="failed"))
         uow.commit()
 
-    plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+    plan_id = run(platform, RunTrigger.OPERATOR)
 
     with platform.uow() as uow:
         plan = uow.rebalancing.plan(plan_id)
         stops = uow.rebalancing.stops(plan_id)
-    assert (plan["state"], plan["version"]) == ("ready", 2)
-    with platform.uow() as uow:  # a run whose process died does not block the city
-        uow.rebalancing.start_run(CITY, "nightly", NOW)
-        uow.commit()
+    assert (plan.state, plan.version) == ("ready", 2)
+    # a run whose process died does not block the city
+    rebalancing_runs.open_run(platform.uow(), StartRun(CITY, RunTrigger.NIGHTLY), NOW)
     later = NOW + timedelta(hours=3)
+    rebalancing_runs.open_run(platform.uow(), StartRun(CITY, RunTrigger.OPERATOR), later)
     with platform.uow() as uow:
-        uow.rebalancing.start_run(CITY, "operator", later)
-        uow.commit()
         states = uow.connection.execute(
             select(rebalancing_plans.c.trigger, rebalancing_plans.c.state)
             .where(rebalancing_plans.c.version > 2)
             .order_by(rebalancing_plans.c.version)
         ).all()
     assert [tuple(row) for row in states] == [("nightly", "failed"), ("operator", "running")]
-    summary = plan["summary"]
+    summary = plan.summary
     assert summary["imbalance_before"] == 7 + 6  # the station's surplus, the office's deficit
     assert summary["imbalance_after"] == 0  # the depot takes the seventh bike
     assert sum(truck["metres"] for truck in summary["trucks"]) == summary["truck_metres"]
     assert all(0 < truck["seconds"] <= 6 * 3600 for truck in summary["trucks"])
-    assert sum(stop["bikes"] for stop in stops if stop["site"] == "Office") == -6
-    picked = {a for stop in stops if stop["bikes"] > 0 for a in stop["asset_ids"]}
+    assert sum(stop.bikes for stop in stops if stop.site == "Office") == -6
+    picked = {a for stop in stops if stop.bikes > 0 for a in stop.asset_ids}
     assert len(picked) == 7 and str(helper.id) in {str(a) for a in picked}
 
 
 def test_drivers_stops_move_the_bikes_and_a_repeat_changes_nothing(platform):
     piled = [bike_at(platform, STATION) for _ in range(3)]
     past_mornings(platform, piled[0], OFFICE, per_morning=2)  # office needs 3
-    plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+    plan_id = run(platform, RunTrigger.OPERATOR)
     with platform.uow() as uow:
         stops = uow.rebalancing.stops(plan_id)
-    [(truck, pick)] = [(s["truck"], s["seq"]) for s in stops if s["bikes"] > 0]
-    [(_, drop)] = [(s["truck"], s["seq"]) for s in stops if s["bikes"] < 0]
+    [(truck, pick)] = [(s.truck, s.seq) for s in stops if s.bikes > 0]
+    [(_, drop)] = [(s.truck, s.seq) for s in stops if s.bikes < 0]
 
-    picked = execution.mark_stop_done(platform.uow(), plan_id, truck, pick, utc_now())
+    def mark_stop_done(seq):
+        command = MarkStopDone(plan_id, truck, seq)
+        return rebalancing_execution.mark_stop_done(platform.uow(), command, utc_now())
+
+    picked = mark_stop_done(pick)
     with platform.uow() as uow:
         on_truck = [uow.assets.get(a.id).in_service for a in piled]
-    dropped = execution.mark_stop_done(platform.uow(), plan_id, truck, drop, utc_now())
-    again = execution.mark_stop_done(platform.uow(), plan_id, truck, drop, utc_now())
+    dropped = mark_stop_done(drop)
+    again = mark_stop_done(drop)
 
     assert sorted(picked.moved) == sorted(str(a.id) for a in piled) and on_truck == [False] * 3
     assert sorted(dropped.moved) == sorted(picked.moved) and again.already_done
@@ -215,28 +237,31 @@ def test_drivers_stops_move_the_bikes_and_a_repeat_changes_nothing(platform):
 
 
 def test_a_quiet_night_makes_an_empty_plan(platform):
-    plan_id = job.run(platform.uow, CITY, NOW, "nightly", job.Settings(POLICY, 1, workers=1))
+    plan_id = run(platform, RunTrigger.NIGHTLY)
 
     with platform.uow() as uow:
         plan = uow.rebalancing.plan(plan_id)
         stops = uow.rebalancing.stops(plan_id)
-    assert (plan["state"], plan["error"], stops) == ("ready", None, [])
-    assert plan["summary"]["imbalance_before"] == plan["summary"]["imbalance_after"] == 0
+    assert (plan.state, plan.error, stops) == ("ready", None, [])
+    assert plan.summary["imbalance_before"] == plan.summary["imbalance_after"] == 0
 
 
 def test_the_nightly_schedule_runs_a_city_once_at_its_hour(platform):
     one_am = datetime(2026, 11, 23, 17, 10, tzinfo=UTC)  # 01:10 in Shanghai
 
-    assert CITY not in job.due_cities(platform.uow, NOW)  # 22:00 there
-    assert CITY in job.due_cities(platform.uow, one_am)
-    job.run(platform.uow, CITY, one_am, "nightly", job.Settings(POLICY, 1, workers=1))
-    assert CITY not in job.due_cities(platform.uow, one_am + timedelta(minutes=30))
-    assert CITY in job.due_cities(platform.uow, one_am + timedelta(days=1))
+    def due_cities(now):
+        return rebalancing_runs.due_cities(platform.uow(), now)
+
+    assert CITY not in due_cities(NOW)  # 22:00 there
+    assert CITY in due_cities(one_am)
+    run(platform, RunTrigger.NIGHTLY, one_am)
+    assert CITY not in due_cities(one_am + timedelta(minutes=30))
+    assert CITY in due_cities(one_am + timedelta(days=1))
 
 
 def routed_fleet(platform, url):
-    fleet = fleet_setup.fleet_of(platform.uow(), CITY)
-    fleet_setup.configure(platform.uow(), CITY, {**fleet, "routing_url": url})
+    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY))
+    configure(platform, {**fleet, "routing_url": url})
 
 
 def pile_at_the_station_wanted_at_the_office(platform):
@@ -248,14 +273,14 @@ def test_a_fleet_with_a_routing_service_plans_on_road_distances(platform):
     pile_at_the_station_wanted_at_the_office(platform)
     with osrm_peer() as peer:
         routed_fleet(platform, peer.url + "/")
-        plan_id = job.run(platform.uow, CITY, NOW, "operator", job.Settings(POLICY, 1, workers=1))
+        plan_id = run(platform, RunTrigger.OPERATOR)
     with platform.uow() as uow:
         plan, stops = uow.rebalancing.plan(plan_id), uow.rebalancing.stops(plan_id)
 
-    assert plan["summary"]["distances"] == "road routing service" and peer.requests >= 1
+    assert plan.summary["distances"] == "road routing service" and peer.requests >= 1
     depot = (121.475, 31.230)
-    first = next(stop for stop in stops if stop["seq"] == 1)
-    assert first["metres_from_previous"] == round(road_metres(depot, STATION))
+    first = next(stop for stop in stops if stop.seq == 1)
+    assert first.metres_from_previous == round(road_metres(depot, STATION))
 
 
 def test_a_routing_service_that_is_down_leaves_a_plan_on_great_circles(platform):
@@ -264,16 +289,16 @@ def test_a_routing_service_that_is_down_leaves_a_plan_on_great_circles(platform)
         url = peer.url  # closed when the run starts
     routed_fleet(platform, url)
 
-    plan_id = job.run(platform.uow, CITY, NOW, "nightly", job.Settings(POLICY, 1, workers=1))
+    plan_id = run(platform, RunTrigger.NIGHTLY)
 
     with platform.uow() as uow:
         plan = uow.rebalancing.plan(plan_id)
-    assert plan["state"] == "ready" and plan["summary"]["bikes_moved"] > 0
-    assert plan["summary"]["distances"].startswith("great circle (the routing service failed")
+    assert plan.state == "ready" and plan.summary["bikes_moved"] > 0
+    assert plan.summary["distances"].startswith("great circle (the routing service failed")
 
 
 def test_a_routing_url_must_be_a_web_address(platform):
-    fleet = fleet_setup.fleet_of(platform.uow(), CITY)
+    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY))
     for wrong in ("ftp://osrm.example/", "osrm:5000", "http://[::1", 7):
         with pytest.raises(InvalidInput, match="routing_url"):
-            fleet_setup.configure(platform.uow(), CITY, {**fleet, "routing_url": wrong})
+            configure(platform, {**fleet, "routing_url": wrong})

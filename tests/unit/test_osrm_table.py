@@ -5,8 +5,8 @@ import socket
 import pytest
 
 from rebalancing.distances import DistancesUnavailable
-from rebalancing.osrm import OsrmTable
 from rebalancing.problem import NO_ARC
+from rental.adapters.routing import OsrmTable
 from tests.osrm_peer import osrm_peer, road_metres
 
 POINTS = [(121.40 + 0.01 * n, 31.20 + 0.003 * n) for n in range(7)] + [(151.0, 30.0)]

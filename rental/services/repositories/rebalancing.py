@@ -1,69 +1,100 @@
-"""The repositories of the rebalancing context, as the use cases need them: Rebalancing
-fleets, plans and their stops.
+"""The repository of the rebalancing context, as the use cases need it: what a run reads of
+a city's night, the city's trucks, the plans and their stops.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters.rebalancing`, in memory in the unit tests.
 """
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from rebalancing.plans import PlannedStop, Summary
+from rebalancing.state import Cell, Hotspot, ParkedBike
 from rental.domain.fleet import ServicePolicy
+from rental.domain.rebalancing import (
+    PlanState,
+    PlanStop,
+    RebalancingPlan,
+    RunTrigger,
+    TruckFleet,
+)
+
+# Trip starts per day, per hotspot key and per grid cell outside every hotspot.
+StartsByZone = dict[str, dict[date, int]]
+StartsByCell = dict[Cell, dict[date, int]]
 
 
 class RebalancingRepository(Protocol):
-    def hotspots(self, city_id: str) -> list[dict[str, Any]]:
+    # --- the city's night ---------------------------------------------------------------
+
+    def hotspots(self, city_id: str) -> list[Hotspot]:
         """The operator's parking zones, each with a point inside it for trucks to stop."""
         ...
 
-    def parked_bikes(
-        self, city_id: str, now: datetime, policy: ServicePolicy
-    ) -> list[dict[str, Any]]:
-        """Bikes riders could take now, where they are, and the hotspot they stand in."""
+    def parked_bikes(self, city_id: str, now: datetime, policy: ServicePolicy) -> list[ParkedBike]:
+        """Bikes riders could take now, where they are, and the zone they stand in."""
         ...
 
     def morning_starts(
         self, city_id: str, since: date, hours: tuple[int, int], cell_degrees: float
-    ) -> tuple[dict[str, dict[date, int]], dict[tuple[int, int], dict[date, int]]]:
+    ) -> tuple[StartsByZone, StartsByCell]:
         """Trips that started in the morning hours (local time) since `since`, per day:
         per hotspot, and per grid cell for those that started outside every hotspot."""
         ...
 
     def first_trip_day(self, city_id: str) -> date | None: ...
 
-    def timezone(self, city_id: str) -> str | None: ...
-
-    def fleet(self, city_id: str) -> dict[str, Any] | None: ...
-
-    def fleets(self) -> list[dict[str, Any]]: ...
-
-    def save_fleet(self, city_id: str, depot: tuple[float, float], **settings: Any) -> None: ...
-
-    def start_run(self, city_id: str, trigger: str, now: datetime) -> tuple[uuid.UUID, int]:
-        """A new plan, running; Conflict while another run for the city is under way. A run
-        still `running` long after any search could have ended lost its process (a
-        restart): it is marked failed, so that it does not block the city for good."""
+    def timezone(self, city_id: str) -> str | None:
+        """The city's time zone; None: no such city."""
         ...
 
-    def finish_run(
+    # --- the trucks ---------------------------------------------------------------------
+
+    def fleet(self, city_id: str) -> TruckFleet | None: ...
+
+    def fleets(self) -> list[TruckFleet]: ...
+
+    def save_fleet(self, fleet: TruckFleet) -> None: ...
+
+    # --- plans --------------------------------------------------------------------------
+
+    def running_plan(self, city_id: str) -> RebalancingPlan | None:
+        """The city's plan in the making, if any (there is at most one)."""
+        ...
+
+    def add_plan(
+        self, city_id: str, trigger: RunTrigger, started_at: datetime
+    ) -> RebalancingPlan | None:
+        """A new plan, running, numbered after the city's last; None when another run of the
+        city is under way (one started meanwhile)."""
+        ...
+
+    def end_plan(
         self,
         plan_id: uuid.UUID,
-        now: datetime,
-        summary: dict[str, Any],
-        stops: list[dict[str, Any]],
-    ) -> None: ...
+        state: PlanState,
+        finished_at: datetime,
+        *,
+        summary: Summary | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The plan's run ended in `state`; a summary or error not given is left as it is."""
+        ...
 
-    def fail_run(self, plan_id: uuid.UUID, now: datetime, error: str) -> None: ...
+    def add_stops(self, plan_id: uuid.UUID, stops: Sequence[PlannedStop]) -> None: ...
 
-    def plan(self, plan_id: uuid.UUID) -> dict[str, Any] | None: ...
+    def plan(self, plan_id: uuid.UUID) -> RebalancingPlan | None: ...
 
-    def latest_plan(self, city_id: str, trigger: str | None = None) -> dict[str, Any] | None: ...
+    def latest_plan(
+        self, city_id: str, trigger: RunTrigger | None = None
+    ) -> RebalancingPlan | None: ...
 
-    def stops(self, plan_id: uuid.UUID) -> list[dict[str, Any]]: ...
+    def stops(self, plan_id: uuid.UUID) -> list[PlanStop]:
+        """By truck, then in driving order."""
+        ...
 
-    def stop_for_update(
-        self, plan_id: uuid.UUID, truck: int, seq: int
-    ) -> dict[str, Any] | None: ...
+    def stop_for_update(self, plan_id: uuid.UUID, truck: int, seq: int) -> PlanStop | None: ...
 
     def mark_done(
         self, plan_id: uuid.UUID, truck: int, seq: int, now: datetime, moved: list[uuid.UUID]

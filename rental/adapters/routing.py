@@ -1,10 +1,11 @@
 """Road distances from an OSRM-style routing service's table API, for operators who run one
-(`routing_url` in the fleet's settings).
+(`routing_url` in the fleet's settings): the `RoutingService` the rebalancing runs ask.
 
 `GET {url}/table/v1/{profile}/{lon,lat;...}?sources=..&destinations=..&annotations=distance`
 answers `{"code": "Ok", "distances": [[metres or null, ...], ...]}`. A service takes at
 most so many coordinates per request (OSRM's `--max-table-size`, 100 by default), so a big
-city's table is asked for in blocks of sources by destinations.
+city's table is asked for in blocks of sources by destinations. A service that is down or
+answers nonsense raises `DistancesUnavailable`: the run then plans on great circles.
 """
 
 from collections.abc import Sequence
@@ -78,3 +79,10 @@ class OsrmTable:
         ):
             raise DistancesUnavailable(f"{self.url} answered a table of the wrong shape")
         return rows
+
+
+class OsrmRouting:
+    """Each fleet names its own service; a table is made per run."""
+
+    def distances(self, routing_url: str) -> OsrmTable:
+        return OsrmTable(routing_url)

@@ -1,0 +1,118 @@
+"""The nightly rebalancing as the platform keeps it: a city's trucks, each plan a run of the
+job makes (running, then ready or failed), and the plan's stops, which drivers mark done.
+
+How a plan is made (the city's night as sites, the routing problem, the solver) is the
+`rebalancing` package: plain data in, a plan out. Here are the rules around it: one run
+at a time per city, a run that outlived any search lost its process, and a city's nightly
+run happens once a night.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, assert_never
+
+# Longer than the longest search (an hour) and the reading and writing around it.
+ABANDONED_AFTER = timedelta(hours=2)
+ABANDONED_ERROR = "abandoned: its process ended"
+# Runs a night's plan at most once per this much time, whatever the clock does.
+NIGHTLY_COOLDOWN = timedelta(hours=20)
+
+Position = tuple[float, float]  # (lon, lat), WGS 84
+
+
+class PlanState(StrEnum):
+    RUNNING = "running"  # the run is reading the city or searching
+    READY = "ready"  # the plan is made: drivers may work through its stops
+    FAILED = "failed"  # no plan: `error` says why
+
+
+class RunTrigger(StrEnum):
+    """Who started a run."""
+
+    OPERATOR = "operator"  # the API (the console's "Plan now")
+    NIGHTLY = "nightly"  # the schedule, at the city's nightly hour
+    COMMAND = "command"  # `python -m rebalancing plan`
+
+
+@dataclass(frozen=True)
+class TruckSpec:
+    capacity: int  # bikes
+    shift_hours: float
+
+
+@dataclass(frozen=True)
+class TruckFleet:
+    """A city's trucks for the nightly rebalancing, and when and how long the run searches."""
+
+    city_id: str
+    depot: Position
+    trucks: tuple[TruckSpec, ...]
+    speed_kph: float
+    nightly_hour: int  # local time
+    time_limit_seconds: int
+    depot_stock: int = 0  # bikes waiting at the depot to go out
+    routing_url: str | None = None  # the base of an OSRM-style table API, if the city has one
+
+    def is_nightly_hour(self, local_time: datetime) -> bool:
+        return local_time.hour == self.nightly_hour
+
+
+@dataclass(frozen=True)
+class RebalancingPlan:
+    """One run of the job for a city, and the plan it made (numbered per city)."""
+
+    id: uuid.UUID
+    city_id: str
+    version: int
+    state: PlanState
+    trigger: RunTrigger
+    started_at: datetime
+    finished_at: datetime | None = None
+    error: str | None = None  # why it failed
+    summary: dict[str, Any] | None = None  # `rebalancing.plans.Summary`, once ready
+
+    def is_abandoned(self, now: datetime) -> bool:
+        """Still running long after any search could have ended: its process ended (a
+        restart). It is failed, so that it does not block the city for good."""
+        match self.state:
+            case PlanState.RUNNING:
+                return self.started_at < now - ABANDONED_AFTER
+            case PlanState.READY | PlanState.FAILED:
+                return False
+            case _:
+                assert_never(self.state)
+
+    def is_drivable(self) -> bool:
+        """Drivers work through a plan only once it is made."""
+        match self.state:
+            case PlanState.READY:
+                return True
+            case PlanState.RUNNING | PlanState.FAILED:
+                return False
+            case _:
+                assert_never(self.state)
+
+
+def nightly_run_is_due(last_nightly: RebalancingPlan | None, now: datetime) -> bool:
+    """At its nightly hour, a city gets a nightly run unless it had one this night."""
+    return last_nightly is None or now - last_nightly.started_at >= NIGHTLY_COOLDOWN
+
+
+@dataclass(frozen=True)
+class PlanStop:
+    """A stop of a stored plan, as drivers work through it."""
+
+    truck: int  # numbered from 1
+    seq: int  # its place in the truck's route, from 1
+    site: str
+    position: Position
+    bikes: int  # > 0 picked up, < 0 put down
+    asset_ids: tuple[uuid.UUID, ...]  # planned pick-ups; once done, the bikes that moved
+    metres_from_previous: int
+    done_at: datetime | None = None
+
+    @property
+    def is_pick_up(self) -> bool:
+        return self.bikes > 0

@@ -1,0 +1,38 @@
+"""Operators and drivers read a stored plan: its run, each truck's stops, and the depot the
+trucks start from."""
+
+import uuid
+from dataclasses import dataclass
+
+from rental.domain.errors import NotFound
+from rental.domain.rebalancing import PlanStop, Position, RebalancingPlan
+from rental.services.unit_of_work import UnitOfWork
+
+
+@dataclass(frozen=True)
+class PlanDetails:
+    plan: RebalancingPlan
+    stops: list[PlanStop]  # by truck, then in driving order
+    depot: Position | None  # None once the city's trucks are no longer set up
+
+
+def plan_details(uow: UnitOfWork, plan_id: uuid.UUID) -> PlanDetails:
+    with uow:
+        plan = uow.rebalancing.plan(plan_id)
+        if plan is None:
+            raise NotFound("no such plan", "plan_not_found")
+        return _details(uow, plan)
+
+
+def latest_plan(uow: UnitOfWork, city_id: str) -> PlanDetails:
+    """The city's newest plan, whatever its state."""
+    with uow:
+        plan = uow.rebalancing.latest_plan(city_id)
+        if plan is None:
+            raise NotFound(f"no plan for {city_id} yet", "plan_not_found")
+        return _details(uow, plan)
+
+
+def _details(uow: UnitOfWork, plan: RebalancingPlan) -> PlanDetails:
+    fleet = uow.rebalancing.fleet(plan.city_id)
+    return PlanDetails(plan, uow.rebalancing.stops(plan.id), fleet.depot if fleet else None)
