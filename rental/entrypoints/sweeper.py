@@ -50,14 +50,22 @@ class Sweeper:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
         logged and the next one tries again."""
         sweeps = 0
+        away = False  # one line per database outage, not two a second
         while not stop.wait(SWEEP_INTERVAL_SECONDS):
             sweeps += 1
             try:
                 self.sweep(sweeps)
             except Unavailable as error:
-                log.warning("sweeping skipped: %s", error)
+                if not away:
+                    log.warning("sweeping waits for the database: %s", error)
+                away = True
+                continue
             except Exception:
                 log.exception("sweeping unanswered unlocks and holds failed; retrying")
+                continue
+            if away:
+                log.info("sweeping again: the database answers")
+            away = False
 
     def sweep(self, sweeps: int) -> None:
         failed = fail_unanswered_unlocks(self._uow(), self._clock(), self._answer_grace)
