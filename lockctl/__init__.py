@@ -1,2 +1,6 @@
-"""Lock control: the MQTT protocol spoken with smart locks, and the process that
-turns what locks report into state changes of the rental platform."""
+"""`python -m lockctl`, the name the lock consumer is started by (see `__main__`).
+
+The lock link itself lives in the platform: the wire protocol, the MQTT client and the
+broker accounts in `rental.adapters.locks`, the consumer in
+`rental.entrypoints.lock_consumer`. Nothing imports this package.
+"""

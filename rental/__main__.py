@@ -102,8 +102,8 @@ def _upgrade_broker_accounts(platform: "Platform") -> int:
 
     from sqlalchemy import select
 
-    from lockctl.broker_accounts import Upgrade, managing_accounts
-    from lockctl.mqtt import BrokerAddress, MqttError
+    from rental.adapters.locks.broker_accounts import Upgrade, managing_accounts
+    from rental.adapters.locks.mqtt import BrokerAddress, MqttError
     from rental.adapters.tables import locks
 
     with platform.engine.connect() as connection:

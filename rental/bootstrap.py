@@ -6,17 +6,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from lockctl.broker_accounts import BrokerAccounts
-from lockctl.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.db import UnitOfWork, make_engine
-from rental.adapters.lock_channel import MqttLockChannel
+from rental.adapters.locks.broker_accounts import BrokerAccounts
+from rental.adapters.locks.commands import MqttLockCommands
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
+from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.config import Config
 from rental.domain.errors import Unavailable
+from rental.services.lock_reports import ReportDecoder
 from rental.services.open_data import VehicleStatusCache
-from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
+from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
 if TYPE_CHECKING:  # the rebalancing's use cases load the solver: only when a run starts
@@ -38,7 +40,7 @@ class Platform:
         self,
         config: Config,
         *,
-        lock_channel: LockChannel | None = None,
+        lock_commands: LockCommands | None = None,
         broker_accounts: BrokerAccountsPort | None = None,
         payment_gateway: PaymentGateway | None = None,
         routing: "RoutingService | None" = None,
@@ -59,7 +61,8 @@ class Platform:
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None
-        self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
+        self.lock_commands: LockCommands = lock_commands or MqttLockCommands(self.mqtt)
+        self.report_decoder: ReportDecoder = WireReportDecoder()
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
         self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()

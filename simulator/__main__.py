@@ -7,7 +7,7 @@ import os
 
 from werkzeug.serving import make_server
 
-from lockctl.mqtt import BrokerAddress
+from rental.adapters.locks.mqtt import BrokerAddress
 from simulator.control import create_control_app
 from simulator.fleet import HEARTBEAT_SECONDS, Fleet, load_fleet_file
 from simulator.lock import Faults

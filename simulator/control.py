@@ -29,8 +29,8 @@ from typing import Any, TypeGuard
 
 from flask import Flask, Response, jsonify, request
 
-from lockctl.mqtt import MqttError
-from lockctl.protocol import MAX_TEXT
+from rental.adapters.locks.mqtt import MqttError
+from rental.adapters.locks.protocol import MAX_TEXT
 from simulator.fleet import Fleet, SimulatedLock
 from simulator.lock import Faults
 from simulator.trucks import TruckCrews, is_loopback

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from lockctl.mqtt import BrokerAddress, MqttClient
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient
 from simulator.simulated_lock import (
     DEFAULT_RESEND_SECONDS,
     Connection,

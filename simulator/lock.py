@@ -6,8 +6,10 @@ and can be told to misbehave the ways real locks do.
 """
 
 from dataclasses import dataclass, field
+from typing import assert_never
 
-from lockctl.protocol import (
+from rental.adapters.locks.protocol import (
+    Command,
     Event,
     EventType,
     Op,
@@ -34,11 +36,9 @@ class Faults:
 
 @dataclass
 class Answer:
-    """An event that happens `delay_ms` from now (it is in the outbox already, and the
-    outbox does not let it out before then)."""
+    """An event the lock made in answer to a command (it is in the outbox already)."""
 
     event: Event
-    delay_ms: int = 0
 
 
 @dataclass
@@ -60,6 +60,9 @@ class VirtualLock:
     _seq: int = 0
     # When the latch reached its current state, by the lock's clock (telemetry's latch_ts).
     latch_changed_ms: int | None = None
+    # Latches still opening (`unlock_delay_ms`): (opens at, cmd_id, slot, item). The event
+    # is made, with its seq, when the latch has opened, so seq follows the order of sending.
+    _openings: list[tuple[int, str, int | None, str | None]] = field(default_factory=list)
     _seen: dict[str, int] = field(default_factory=dict)  # cmd_id -> expires_at
 
     def next_seq(self) -> int:
@@ -84,7 +87,30 @@ class VirtualLock:
             return False
         return self.outbox.acknowledge(ack.boot, ack.seq)
 
+    def advance(self, now_ms: int) -> list[Event]:
+        """Latches that have finished opening by `now_ms`: their events, now in the outbox."""
+        due = [opening for opening in self._openings if opening[0] <= now_ms]
+        self._openings = [opening for opening in self._openings if opening[0] > now_ms]
+        return [self._opened(*opening) for opening in sorted(due)]
+
+    def next_opening_ms(self) -> int | None:
+        """When the next latch still opening opens; None if none is."""
+        return min((opening[0] for opening in self._openings), default=None)
+
+    def _opened(self, at_ms: int, cmd_id: str, slot: int | None, item: str | None) -> Event:
+        if slot is None:
+            self.locked = False
+            self.latch_changed_ms = at_ms
+            return self.event(EventType.UNLOCKED, at_ms, cmd_id)
+        released = Event(
+            self.boot, self.next_seq(), at_ms, EventType.RELEASED, cmd_id, slot=slot, item=item
+        )
+        return self._record(released, at_ms)
+
     def on_command(self, payload: bytes, now_ms: int) -> list[Answer]:
+        """Answers made now; a latch that takes `unlock_delay_ms` to open answers later
+        (`advance`), so the list is empty then."""
+        self.advance(now_ms)
         self._forget_expired(now_ms)
         try:
             command, sig = decode_command(self.lock_id, payload)
@@ -100,40 +126,42 @@ class VirtualLock:
             return []
         if self.faults.reject_with:
             return self._reject(command.cmd_id, self.faults.reject_with, now_ms)
-        if (command.op is Op.RELEASE) != (self.slots is not None):
+        # Every op names what it does: an op this lock does not know is never an unlock.
+        match command.op:
+            case Op.UNLOCK:
+                return self._unlock(command, now_ms)
+            case Op.RELEASE:
+                return self._release(command.cmd_id, command.slot, now_ms)
+            case _:
+                assert_never(command.op)
+
+    def _unlock(self, command: Command, now_ms: int) -> list[Answer]:
+        if self.slots is not None:  # a cabinet has no latch to open
             return self._reject(command.cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
-        if command.op is Op.RELEASE:
-            return self._release(command.cmd_id, command.slot, now_ms)
-        if command.op is Op.UNLOCK and not self.locked:
+        if not self.locked or self._openings:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
-        self.locked = False
-        self.latch_changed_ms = now_ms + self.faults.unlock_delay_ms
-        opened = self.event(
-            EventType.UNLOCKED, now_ms + self.faults.unlock_delay_ms, command.cmd_id
-        )
-        return [Answer(opened, self.faults.unlock_delay_ms)]
+        return self._open(now_ms, command.cmd_id, None, None)
+
+    def _open(self, now_ms: int, cmd_id: str, slot: int | None, item: str | None) -> list[Answer]:
+        delay = self.faults.unlock_delay_ms
+        if delay <= 0:
+            return [Answer(self._opened(now_ms, cmd_id, slot, item))]
+        self._openings.append((now_ms + delay, cmd_id, slot, item))
+        return []
 
     def _release(self, cmd_id: str, slot: int | None, now_ms: int) -> list[Answer]:
-        assert self.slots is not None
+        if self.slots is None:  # a bike's lock has no slots
+            return self._reject(cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
         item = self.slots.get(slot) if slot is not None else None
         if item is None:
             return self._reject(cmd_id, Rejection.SLOT_EMPTY.value, now_ms)
         self.slots[slot] = None  # type: ignore[index]
-        delay = self.faults.unlock_delay_ms
-        released = Event(
-            self.boot,
-            self.next_seq(),
-            now_ms + delay,
-            EventType.RELEASED,
-            cmd_id,
-            slot=slot,
-            item=item,
-        )
-        return [Answer(self._record(released, now_ms + delay), delay)]
+        return self._open(now_ms, cmd_id, slot, item)
 
     def take_back(self, item: str, now_ms: int, slot: int | None = None) -> Event:
         """Someone pushes an item into a slot (the first free one unless told); the cabinet
         reads its tag and reports it."""
+        self.advance(now_ms)
         if self.slots is None:
             raise ValueError("only a cabinet takes items back")
         if item in self.slots.values():
@@ -150,6 +178,7 @@ class VirtualLock:
 
     def close(self, now_ms: int) -> Event | None:
         """The rider pushes the latch shut; None if it was already closed."""
+        self.advance(now_ms)
         if self.locked:
             return None
         self.locked = True
@@ -161,6 +190,7 @@ class VirtualLock:
         return self.telemetry(now_ms)
 
     def telemetry(self, now_ms: int) -> Telemetry:
+        self.advance(now_ms)
         return Telemetry(
             boot=self.boot,
             seq=self.next_seq(),
@@ -170,9 +200,7 @@ class VirtualLock:
             locked=self.locked,
             battery_pct=self.battery_pct,
             accuracy_m=5.0,
-            latch_ts=self.latch_changed_ms
-            if self.latch_changed_ms is not None and self.latch_changed_ms <= now_ms
-            else None,
+            latch_ts=self.latch_changed_ms,
         )
 
     def status(self, presence: Presence, now_ms: int | None = None) -> Status:

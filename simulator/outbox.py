@@ -12,7 +12,7 @@ Pure logic over millisecond clock readings passed in; no I/O, no threads.
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from lockctl.protocol import Event
+from rental.adapters.locks.protocol import Event
 
 # The protocol asks for room for at least 64 events: a lock offline for a day of rides.
 DEFAULT_CAPACITY = 64

@@ -13,10 +13,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, assert_never
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient, MqttError, ReconnectBackoff, Will
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import (
+    BrokerAddress,
+    Message,
+    MqttClient,
+    MqttError,
+    ReconnectBackoff,
+    Will,
+)
+from rental.adapters.locks.protocol import (
     Channel,
     Event,
     LockTopic,
@@ -242,6 +249,8 @@ class SimulatedLock:
         Offline, nothing is built or sent (telemetry is no event: it is not kept)."""
         with self._guard:
             client = self._client
+            if self.logic.advance(now_ms()):  # a latch opened: its event goes first
+                self._events_recorded()
             if self._ready and client is not None:
                 self._send_telemetry(client, self.logic.telemetry(now_ms()))
 
@@ -254,15 +263,32 @@ class SimulatedLock:
             return
         if topic.lock_id != self.lock_id:
             return
-        if topic.channel is Channel.ACK:
-            with self._guard:
-                self.logic.on_ack(message.payload)
-        elif topic.channel is Channel.CMD:
-            with self._guard:
-                self.logic.on_command(message.payload, now_ms())
-                self._events_recorded()
-            if self.logic.slots is not None:
-                self._contents_changed()
+        match topic.channel:
+            case Channel.ACK:
+                with self._guard:
+                    self.logic.on_ack(message.payload)
+            case Channel.CMD:
+                with self._guard:
+                    self.logic.on_command(message.payload, now_ms())
+                    self._events_recorded()
+                    opens_at = self.logic.next_opening_ms()
+                if opens_at is not None:  # a slow latch: its event when it has opened
+                    delay = max(0.0, (opens_at - now_ms()) / 1000)
+                    timer = threading.Timer(delay, self._latch_opened)
+                    timer.daemon = True
+                    timer.start()
+                if self.logic.slots is not None:
+                    self._contents_changed()
+            case Channel.EVT | Channel.TELEMETRY | Channel.STATUS:
+                return  # what locks publish: not for a lock to read
+            case _:
+                assert_never(topic.channel)
+
+    def _latch_opened(self) -> None:
+        with self._guard:
+            self.logic.advance(now_ms())
+            self._events_recorded()  # sent now, before the report that follows it
+        self.report()  # a lock reports right after every event
 
     # -- what riders do -------------------------------------------------------------------
 

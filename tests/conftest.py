@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from lockctl.broker_accounts import BrokerAccounts
-from lockctl.mqtt import BrokerAddress, MqttClient
+from rental.adapters.locks.broker_accounts import BrokerAccounts
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient
 from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url

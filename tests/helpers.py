@@ -4,8 +4,10 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
-from lockctl.protocol import Event, EventType
+from rental.adapters.locks.protocol import Event, EventType
+from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
 from rental.domain.fleet import Asset, Lock
 from rental.domain.pricing import Tariff
@@ -13,6 +15,7 @@ from rental.domain.rentals import Rental
 from rental.domain.riders import Role, User
 from rental.services import accounts, fleet
 from rental.services import lock_events as reports
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.rentals import request_unlock
 
 CITY = "testcity"
@@ -70,26 +73,30 @@ def ago(seconds: float) -> datetime:
     return datetime.now(UTC) - timedelta(seconds=seconds)
 
 
-class RecordingChannel:
-    """Stands in for the broker: keeps the unlock commands it was asked to send."""
+class RecordingLockCommands:
+    """Stands in for the broker: keeps the lock commands it was asked to send, an unlock
+    (or release) as (lock id, command id), an acknowledgement as ("ack", command)."""
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, object]] = []
 
-    def send_unlock(self, lock: Lock, rental: Rental) -> None:
-        self.sent.append((lock.id, rental.unlock_command_id))
-
-    def acknowledge(self, receipt: object) -> None:
-        self.sent.append(("ack", receipt))
+    def send(self, command: LockCommand) -> None:
+        match command:
+            case Unlock() | Release():
+                self.sent.append((command.lock_id, command.command_id))
+            case AcknowledgeEvent():
+                self.sent.append(("ack", command))
+            case _:
+                assert_never(command)
 
 
 def started_rental(
     platform: Platform, lock_id: str, city: str = CITY, credit_minor: int = 1000
-) -> tuple[User, Rental, RecordingChannel]:
+) -> tuple[User, Rental, RecordingLockCommands]:
     """A rider's rental of a new bike, requested a minute ago and still unlocking."""
     rider = make_user(platform, credit_minor=credit_minor)
     make_bike(platform, lock_id, city=city)
-    channel = RecordingChannel()
+    channel = RecordingLockCommands()
     rental = request_unlock(
         platform.uow(),
         channel,
@@ -107,4 +114,4 @@ def unlock(platform: Platform, lock_id: str, rental: Rental, seconds_ago: float 
     opened = Event(
         1, 1, ms(ago(seconds_ago)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)
     )
-    reports.handle_event(platform.uow(), lock_id, opened, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, opened, utc_now()))

@@ -1,1 +1,2 @@
-"""Adapters at the edges: PostgreSQL/PostGIS persistence, the lock command channel."""
+"""Adapters at the edges: PostgreSQL/PostGIS persistence, the payment gateway, and the
+lock link (`locks`: the wire protocol, MQTT, broker accounts, lock commands and reports)."""

@@ -18,9 +18,9 @@ from rental.api.common import platform
 from rental.domain.alerts import Alert, DeadLetter
 from rental.domain.errors import InvalidInput, NotFound
 from rental.domain.riders import Role
-from rental.services import alerts, lock_reports
+from rental.services import alerts, dead_letters
 from rental.services.lock_reports import ReportSettings
-from rental.services.ports import LockChannelError
+from rental.services.ports import LockCommandError
 
 blueprint = Blueprint("lock_health", __name__, url_prefix="/api/v1/ops")
 MAX_LIMIT = 500
@@ -43,7 +43,7 @@ def list_dead_letters() -> dict[str, Any]:
     state = request.args.get("state", "open")
     if state not in ("open", "all"):
         raise InvalidInput("state is open or all", "invalid_state")
-    letters = lock_reports.dead_letters(
+    letters = dead_letters.dead_letters(
         platform().uow(),
         open_only=state == "open",
         limit=_limit(),
@@ -59,11 +59,13 @@ def replay_dead_letter(letter_id: int) -> dict[str, Any]:
     cannot be, `already_replayed` when it was; 404 when there is no such letter."""
     p = platform()
     settings = ReportSettings(p.config.WALLET_FLOOR_MINOR, p.config.LOW_BATTERY_PCT)
-    letter, receipt = lock_reports.replay_dead_letter(p.uow, letter_id, p.now(), settings)
-    if receipt is not None:
+    letter, acknowledgement = dead_letters.replay_dead_letter(
+        p.uow, p.report_decoder, letter_id, p.now(), settings
+    )
+    if acknowledgement is not None:
         # Unsent, the lock resends the event, and the repeat is acknowledged then.
-        with contextlib.suppress(LockChannelError):
-            p.lock_channel.acknowledge(receipt)
+        with contextlib.suppress(LockCommandError):
+            p.lock_commands.send(acknowledgement)
     return _letter_view(letter)
 
 

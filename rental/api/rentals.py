@@ -24,7 +24,7 @@ def start_rental() -> tuple[dict[str, Any], int]:
     p = platform()
     rental = rentals.request_unlock(
         p.uow(),
-        p.lock_channel,
+        p.lock_commands,
         current_user_id(),
         body.get("qr"),
         body.get("idempotency_key"),

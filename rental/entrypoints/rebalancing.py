@@ -12,7 +12,7 @@ from typing import assert_never
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
-from rental.domain.errors import RentalError
+from rental.domain.errors import RentalError, Unavailable
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.services import rebalancing_plans, rebalancing_runs
 from rental.services.rebalancing_commands import StartRun
@@ -81,5 +81,15 @@ def _nightly(platform: Platform, planner: rebalancing_runs.Planner) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     logging.info("nightly schedule started")
+    away = False  # one line per database outage: the schedule waits it out
     while not stopped.wait(TICK_SECONDS):
-        rebalancing_runs.run_due_cities(platform.uow, utc_now, planner)
+        try:
+            rebalancing_runs.run_due_cities(platform.uow, utc_now, planner)
+        except Unavailable as error:
+            if not away:
+                logging.warning("nightly schedule waits for the database: %s", error)
+            away = True
+            continue
+        if away:
+            logging.info("the database answers again")
+        away = False

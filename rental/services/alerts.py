@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rental.domain.alerts import Alert, AlertKind
-from rental.services.lock_events import end_trip
+from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
 

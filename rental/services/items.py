@@ -14,28 +14,30 @@ operator alert asks staff to move it.
 import logging
 from datetime import datetime
 
-from lockctl.protocol import Event
 from rental.domain.alerts import AlertKind
 from rental.domain.fleet import Asset, is_item
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Parking, ParkingVerdict
+from rental.services.lock_reports import LockEventReported
 from rental.services.settlement import settle
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-def released(uow: UnitOfWork, cabinet_id: str, event: Event, rental: Rental | None) -> None:
+def released(uow: UnitOfWork, event: LockEventReported, rental: Rental | None) -> None:
     """The item left its slot: it is with the rider now, in no cabinet."""
     if rental is None:
-        log.warning("cabinet %s released slot %s with no rental waiting", cabinet_id, event.slot)
+        log.warning("cabinet %s released slot %s with no rental waiting", event.lock_id, event.slot)
         return
     uow.assets.dock(rental.asset_id, None, None)
 
 
 def returned(
-    uow: UnitOfWork, cabinet_id: str, event: Event, at: datetime, wallet_floor_minor: int
+    uow: UnitOfWork, event: LockEventReported, at: datetime, wallet_floor_minor: int
 ) -> None:
+    """An item was pushed into a slot (any cabinet's): its rental ends at `at`."""
+    cabinet_id = event.lock_id
     if event.item is None or event.slot is None:
         log.warning("cabinet %s reported a return without item or slot", cabinet_id)
         return

@@ -8,64 +8,84 @@ unlock's `(boot, seq)`, and not before it by the lock's clock, can end it
 """
 
 import logging
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import assert_never
 
-from shapely.geometry import LineString
-
-from lockctl.protocol import Dropped, Event, EventType, Presence, Status, Telemetry
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.domain.mds import VehicleEvent, battery_change
 from rental.domain.rentals import FailureReason, Rental, RentalState
-from rental.domain.trace import (
-    EndPosition,
-    Fix,
-    ended_trace,
-    path_length_m,
-    speed_samples,
-)
-from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
+from rental.domain.trace import Fix
 from rental.services import items
-from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
+from rental.services.lock_commands import AcknowledgeEvent
+from rental.services.lock_reports import (
+    LockEventKind,
+    LockEventReported,
+    LockReport,
+    PresenceReported,
+    ReportRefused,
+    ReportSettings,
+    TelemetryReported,
+)
+from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-
-class ReportRefused(Exception):
-    """A report that can never be processed (unknown lock, a reused (boot, seq)): it goes to
-    the dead letters with this reason instead of being retried."""
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True)
 class EventReceipt:
-    """An event is stored: acknowledge `(boot, seq)` to the lock, signed with its key."""
+    """An event is stored: the acknowledgement its lock waits for, and whether this was
+    its first copy (repeats change nothing, and are acknowledged all the same)."""
 
-    lock_id: str
-    boot: int
-    seq: int
-    signing_key: bytes
+    acknowledgement: AcknowledgeEvent
     first_time: bool
 
 
-def lock_time(ms: int | None, received_at: datetime) -> datetime:
-    """The lock's time of a report, never after it arrived; its arrival when unusable."""
-    if ms is None:
+def apply(
+    uow: Callable[[], UnitOfWork], report: LockReport, settings: ReportSettings
+) -> AcknowledgeEvent | None:
+    """Apply one lock report. Returns the acknowledgement to send to the lock (events only).
+
+    Raises ReportRefused when it can never be applied (an unknown lock, a reused (boot,
+    seq)), `rental.domain.errors.Unavailable` when the database did not answer: the caller
+    acknowledges nothing to the broker or to the lock before the transaction committed."""
+    match report:
+        case LockEventReported():
+            return handle_event(uow(), report, settings.wallet_floor_minor).acknowledgement
+        case TelemetryReported():
+            handle_telemetry(uow(), report, settings.wallet_floor_minor, settings.low_battery_pct)
+        case PresenceReported():
+            handle_status(uow(), report)
+        case _:
+            assert_never(report)
+    return None
+
+
+def report_time(lock_time: datetime | None, received_at: datetime) -> datetime:
+    """The time of a report: the lock's, never after the report arrived (a lock's clock
+    cannot bill the future); its arrival when the lock's time was unusable."""
+    if lock_time is None:
         return received_at
-    return min(datetime.fromtimestamp(ms / 1000, UTC), received_at)
+    return min(lock_time, received_at)
 
 
 def handle_event(
-    uow: UnitOfWork, lock_id: str, event: Event, received_at: datetime, wallet_floor_minor: int = 0
+    uow: UnitOfWork, event: LockEventReported, wallet_floor_minor: int = 0
 ) -> EventReceipt:
     """Apply one lock event once; a repeat changes nothing but is acknowledged again.
 
     Raises ReportRefused for an unknown lock or an event reusing a telemetry's (boot, seq).
     """
-    at = lock_time(event.ts, received_at)
-    payload = {k: v for k, v in asdict(event).items() if v is not None and k != "dropped"}
+    lock_id = event.lock_id
+    at = report_time(event.lock_time, event.received_at)
     with uow:
         lock = uow.locks.get(lock_id)
         if lock is None:
@@ -73,46 +93,69 @@ def handle_event(
         if uow.lock_log.fix_exists(lock_id, event.boot, event.seq):
             raise ReportRefused(f"(boot {event.boot}, seq {event.seq}) was used by telemetry")
         first_time = uow.lock_log.record_event(
-            lock_id, event.boot, event.seq, event.type.value, event.cmd_id, payload, at
+            lock_id,
+            event.boot,
+            event.seq,
+            event.kind.value,
+            event.command_id,
+            _as_reported(event),
+            at,
         )
         if first_time:
-            _record_problems(uow, lock_id, "evt", event.boot, event.seq, event.dropped, received_at)
-            _apply(uow, lock_id, event, at, received_at, wallet_floor_minor)
+            _record_problems(uow, "evt", event)
+            _apply_event(uow, event, at, wallet_floor_minor)
         uow.commit()
-    return EventReceipt(lock_id, event.boot, event.seq, lock.signing_key, first_time)
+    acknowledgement = AcknowledgeEvent(lock_id, lock.signing_key, event.boot, event.seq)
+    return EventReceipt(acknowledgement, first_time)
 
 
-def _apply(
-    uow: UnitOfWork,
-    lock_id: str,
-    event: Event,
-    at: datetime,
-    received_at: datetime,
-    wallet_floor_minor: int,
+def _as_reported(event: LockEventReported) -> dict[str, object]:
+    """The event as the lock sent it, kept with it under the protocol's field names (the
+    lock's time unclamped, in ms since the epoch); absent fields left out."""
+    fields: dict[str, object] = {
+        "boot": event.boot,
+        "seq": event.seq,
+        "ts": None if event.lock_time is None else (event.lock_time - EPOCH) // _MILLISECOND,
+        "type": event.kind.value,
+        "cmd_id": event.command_id,
+        "reason": event.reason,
+        "lon": event.lon,
+        "lat": event.lat,
+        "slot": event.slot,
+        "item": event.item,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def _apply_event(
+    uow: UnitOfWork, event: LockEventReported, at: datetime, wallet_floor_minor: int
 ) -> None:
-    match event.type:
-        case EventType.UNLOCKED:
+    lock_id = event.lock_id
+    match event.kind:
+        case LockEventKind.UNLOCKED:
             uow.locks.record_latch(lock_id, False, event.boot, event.seq, at)
-            uow.locks.record_seen(lock_id, received_at)
-            rental = _confirm_unlock(uow, lock_id, event, at)
+            uow.locks.record_seen(lock_id, event.received_at)
+            rental = _confirm_unlock(uow, event, at)
             if rental is not None:
                 _end_if_closed_since(uow, rental, wallet_floor_minor)
-        case EventType.CMD_REJECTED:
-            _reject_unlock(uow, lock_id, event.cmd_id, event.reason)
-        case EventType.LOCKED:
+        case LockEventKind.COMMAND_REJECTED:
+            _reject_unlock(uow, lock_id, event.command_id, event.reason)
+        case LockEventKind.LOCKED:
             uow.locks.record_latch(lock_id, True, event.boot, event.seq, at)
-            uow.locks.record_seen(lock_id, received_at, lon=event.lon, lat=event.lat)
+            uow.locks.record_seen(lock_id, event.received_at, lon=event.lon, lat=event.lat)
             rental = uow.rentals.open_for_lock(lock_id)
             if _ends(rental, event.boot, event.seq, at):
                 assert rental is not None
-                _end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
-        case EventType.RELEASED:
-            rental = _confirm_unlock(uow, lock_id, event, at)
-            items.released(uow, lock_id, event, rental)
-        case EventType.RETURNED:
-            items.returned(uow, lock_id, event, at, wallet_floor_minor)
-        case EventType.FAULT:
+                end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
+        case LockEventKind.RELEASED:
+            rental = _confirm_unlock(uow, event, at)
+            items.released(uow, event, rental)
+        case LockEventKind.RETURNED:
+            items.returned(uow, event, at, wallet_floor_minor)
+        case LockEventKind.FAULT:
             log.warning("lock %s reports fault %s", lock_id, event.reason)
+        case _:
+            assert_never(event.kind)
 
 
 def _ends(rental: Rental | None, boot: int, seq: int, at: datetime) -> bool:
@@ -128,44 +171,41 @@ def _ends(rental: Rental | None, boot: int, seq: int, at: datetime) -> bool:
 
 
 def _record_problems(
-    uow: UnitOfWork,
-    lock_id: str,
-    channel: str,
-    boot: int,
-    seq: int,
-    dropped: Dropped,
-    received_at: datetime,
+    uow: UnitOfWork, channel: str, report: LockEventReported | TelemetryReported
 ) -> None:
+    """Fields the lock sent that failed their checks, for operators (§3.1)."""
+    lock_id, boot, seq, dropped = report.lock_id, report.boot, report.seq, report.dropped
     if dropped:
         log.info("lock %s: dropped fields of (%d, %d): %s", lock_id, boot, seq, dropped)
-        uow.lock_log.record_problems(lock_id, channel, boot, seq, dict(dropped), received_at)
+        uow.lock_log.record_problems(lock_id, channel, boot, seq, dict(dropped), report.received_at)
 
 
-def _event_fix(event: Event, at: datetime) -> Fix | None:
+def _event_fix(event: LockEventReported, at: datetime) -> Fix | None:
     if event.lon is None or event.lat is None:
         return None
     return Fix(at, event.lon, event.lat)
 
 
-def _confirm_unlock(uow: UnitOfWork, lock_id: str, event: Event, at: datetime) -> Rental | None:
+def _confirm_unlock(uow: UnitOfWork, event: LockEventReported, at: datetime) -> Rental | None:
     """The rental the lock (or cabinet) opened for, now active; None if none is.
 
     A confirmation after the unlock timed out is the rider's ride all the same (the bike is
     open in front of them), unless they have already taken another vehicle: then the latch
     is open without a rental, the vehicle is hidden and an operator is alerted."""
-    rental = None if event.cmd_id is None else uow.rentals.by_unlock_command(lock_id, event.cmd_id)
+    lock_id, command_id = event.lock_id, event.command_id
+    rental = None if command_id is None else uow.rentals.by_unlock_command(lock_id, command_id)
     if rental is not None and rental.state is RentalState.UNLOCKING:
         rental.confirm_unlock(max(at, rental.requested_at), event.boot, event.seq)
     elif rental is not None and _can_adopt(uow, rental):
         rental.adopt_late_unlock(max(at, rental.requested_at), event.boot, event.seq)
         log.warning("lock %s confirmed rental %s late: the ride is the rider's", lock_id, rental.id)
     else:
-        log.warning("lock %s opened for command %s with no rental waiting", lock_id, event.cmd_id)
+        log.warning("lock %s opened for command %s with no rental waiting", lock_id, command_id)
         if uow.cabinets.get(lock_id) is None:  # a cabinet's open slot is no open latch
             uow.alerts.open(
                 AlertKind.LATCH_OPEN_WITHOUT_RENTAL,
                 lock_id,
-                f"opened at {at.isoformat()} for command {event.cmd_id} with no rental waiting",
+                f"opened at {at.isoformat()} for command {command_id} with no rental waiting",
                 at,
             )
         return None
@@ -197,7 +237,7 @@ def _end_if_closed_since(uow: UnitOfWork, rental: Rental, wallet_floor_minor: in
         rental.lock_id, rental.unlock_boot, rental.unlock_seq, rental.started_at
     )
     if closed is not None:
-        _end_trip(uow, rental, closed[0], closed[1], wallet_floor_minor)
+        end_trip(uow, rental, closed[0], closed[1], wallet_floor_minor)
 
 
 def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None) -> None:
@@ -210,67 +250,9 @@ def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: st
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
 
 
-def end_trip(
-    uow: UnitOfWork, rental: Rental, at: datetime, reported: Fix | None, wallet_floor_minor: int
-) -> None:
-    """End an active ride at `at` (the lock's time of the close): trace, parking, fare."""
-    _end_trip(uow, rental, at, reported, wallet_floor_minor)
-
-
-def _end_trip(
-    uow: UnitOfWork, rental: Rental, at: datetime, reported: Fix | None, wallet_floor_minor: int
-) -> None:
-    assert rental.started_at is not None
-    until = max(at, rental.started_at)
-    trace = ended_trace(
-        uow.lock_log.fixes_between(rental.lock_id, rental.started_at, until), reported
-    )
-    good, end = trace.good, trace.end
-    rental.end(until, path_length_m(good))
-    _store_trace(uow, rental, good, end)
-    asset = uow.assets.get(rental.asset_id)
-    assert asset is not None
-    verdict = _parking_verdict(uow, asset.city_id, end)
-    rental.judge_parking(verdict, end.doubt)
-    uow.rentals.save(rental)
-    uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
-    uow.assets.rotate_public_id(asset.id)
-    uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
-    assert rental.ended_at is not None
-    uow.vehicle_history.record(
-        VehicleEvent.TRIP_END,
-        rental.ended_at,
-        asset_id=asset.id,
-        rental_id=rental.id,
-        lon=end.lon,
-        lat=end.lat,
-    )
-    settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
-
-
-def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosition) -> None:
-    path = [(fix.lon, fix.lat) for fix in good]
-    if end.lon is not None and end.lat is not None:
-        uow.rentals.set_end_position(rental.id, end.lon, end.lat)
-        if not path or path[-1] != (end.lon, end.lat):
-            path.append((end.lon, end.lat))
-    rental.distance_m = (
-        uow.rentals.set_trace(rental.id, LineString(path).wkt) if len(path) > 1 else 0.0
-    )
-
-
-def _parking_verdict(uow: UnitOfWork, city_id: str, end: EndPosition) -> ParkingVerdict:
-    if end.lon is None or end.lat is None:
-        return UNKNOWN_POSITION
-    inside, kinds = uow.zones.at_position(city_id, end.lon, end.lat)
-    return parking_verdict(inside, kinds, doubtful=end.doubt is not None)
-
-
 def handle_telemetry(
     uow: UnitOfWork,
-    lock_id: str,
-    report: Telemetry,
-    received_at: datetime,
+    report: TelemetryReported,
     wallet_floor_minor: int = 0,
     low_battery_pct: int = ServicePolicy.low_battery_pct,
 ) -> None:
@@ -279,7 +261,8 @@ def handle_telemetry(
     be lost, the rider must not be charged on and on.
 
     Raises ReportRefused for a report reusing an event's (boot, seq)."""
-    at = lock_time(report.ts, received_at)
+    lock_id = report.lock_id
+    at = report_time(report.lock_time, report.received_at)
     with uow:
         if uow.lock_log.event_exists(lock_id, report.boot, report.seq):
             raise ReportRefused(f"(boot {report.boot}, seq {report.seq}) was used by an event")
@@ -301,26 +284,20 @@ def handle_telemetry(
         else:
             new_fix = True  # no position to deduplicate by; the rest is idempotent
         if new_fix:
-            _apply_telemetry(uow, lock_id, report, at, received_at, low_battery_pct)
+            _apply_telemetry(uow, report, at, low_battery_pct)
             if report.locked:
-                _end_by_telemetry(uow, lock_id, report, at, received_at, wallet_floor_minor)
+                _end_by_telemetry(uow, report, at, wallet_floor_minor)
         uow.commit()
 
 
 def _apply_telemetry(
-    uow: UnitOfWork,
-    lock_id: str,
-    report: Telemetry,
-    at: datetime,
-    received_at: datetime,
-    low_battery_pct: int,
+    uow: UnitOfWork, report: TelemetryReported, at: datetime, low_battery_pct: int
 ) -> None:
-    _record_problems(
-        uow, lock_id, "telemetry", report.boot, report.seq, report.dropped, received_at
-    )
+    lock_id = report.lock_id
+    _record_problems(uow, "telemetry", report)
     uow.locks.record_latch(lock_id, report.locked, report.boot, report.seq, at)
     battery_before = uow.locks.record_seen(
-        lock_id, received_at, battery_pct=report.battery_pct, lon=report.lon, lat=report.lat
+        lock_id, report.received_at, battery_pct=report.battery_pct, lon=report.lon, lat=report.lat
     )
     change = battery_change(battery_before, report.battery_pct, low_battery_pct)
     if change is not None:
@@ -328,29 +305,26 @@ def _apply_telemetry(
 
 
 def _end_by_telemetry(
-    uow: UnitOfWork,
-    lock_id: str,
-    report: Telemetry,
-    at: datetime,
-    received_at: datetime,
-    wallet_floor_minor: int,
+    uow: UnitOfWork, report: TelemetryReported, at: datetime, wallet_floor_minor: int
 ) -> None:
-    rental = uow.rentals.open_for_lock(lock_id)
-    closed_at = lock_time(report.latch_ts, at) if report.latch_ts is not None else at
+    rental = uow.rentals.open_for_lock(report.lock_id)
+    closed_at = report_time(report.latch_time, at)
     if not _ends(rental, report.boot, report.seq, closed_at):
         return
     assert rental is not None
     reported = None
     if report.lon is not None and report.lat is not None:
         reported = Fix(closed_at, report.lon, report.lat, report.accuracy_m)
-    _end_trip(uow, rental, closed_at, reported, wallet_floor_minor)
+    end_trip(uow, rental, closed_at, reported, wallet_floor_minor)
 
 
-def handle_status(uow: UnitOfWork, lock_id: str, status: Status, received_at: datetime) -> None:
-    online = status.state is Presence.ONLINE
+def handle_status(uow: UnitOfWork, status: PresenceReported) -> None:
+    """Online or offline, unless the report comes from a boot older than the last seen (a
+    late Will from before a reboot); a change is kept in the vehicle's history."""
+    online, at = status.online, status.received_at
     with uow:
-        was_online = uow.locks.record_presence(lock_id, online, status.boot, received_at)
+        was_online = uow.locks.record_presence(status.lock_id, online, status.boot, at)
         if was_online is not None and was_online != online:
             change = VehicleEvent.COMMS_RESTORED if online else VehicleEvent.COMMS_LOST
-            uow.vehicle_history.record(change, received_at, lock_id=lock_id)
+            uow.vehicle_history.record(change, at, lock_id=status.lock_id)
         uow.commit()

@@ -1,24 +1,21 @@
 """Interfaces the use cases need from the outside world, each with a real and a fake adapter."""
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-from rental.domain.fleet import Lock
 from rental.domain.payments import PaymentOrder, Refund
-from rental.domain.rentals import Rental
-
-if TYPE_CHECKING:
-    from rental.services.lock_events import EventReceipt
+from rental.services.lock_commands import LockCommand
 
 
-class LockChannelError(Exception):
+class LockCommandError(Exception):
     """The command could not be handed to the broker."""
 
 
-class LockChannel(Protocol):
-    def send_unlock(self, lock: Lock, rental: Rental) -> None: ...
-
-    def acknowledge(self, receipt: "EventReceipt") -> None: ...
+class LockCommands(Protocol):
+    def send(self, command: LockCommand) -> None:
+        """Hand any lock command (`rental.services.lock_commands`) to its lock; raises
+        LockCommandError when it cannot be."""
+        ...
 
 
 class BrokerAccountsPort(Protocol):

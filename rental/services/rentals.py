@@ -16,7 +16,8 @@ from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import ReservationState
 from rental.domain.trace import good_fixes, path_length_m
 from rental.services.idempotency import check_idempotency_key
-from rental.services.ports import LockChannel, LockChannelError
+from rental.services.lock_commands import unlock_command
+from rental.services.ports import LockCommandError, LockCommands
 from rental.services.pricing import check_rentable
 from rental.services.read_models import ScanTarget
 from rental.services.reservations import claim_asset_hold, end_hold
@@ -28,7 +29,7 @@ DEFAULT_POLICY = ServicePolicy()
 
 def request_unlock(
     uow: UnitOfWork,
-    locks: LockChannel,
+    locks: LockCommands,
     rider_id: uuid.UUID,
     qr: object,
     idempotency_key: object,
@@ -50,8 +51,8 @@ def request_unlock(
     if lock is None:
         return rental
     try:
-        locks.send_unlock(lock, rental)
-    except LockChannelError:
+        locks.send(unlock_command(lock, rental))
+    except LockCommandError:
         return _fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE)
     return rental
 

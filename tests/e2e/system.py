@@ -10,12 +10,12 @@ from typing import Any
 import requests
 from werkzeug.serving import make_server
 
-from lockctl.consumer import LockController
-from lockctl.mqtt import BrokerAddress
+from rental.adapters.locks.mqtt import BrokerAddress
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.domain.riders import Role
+from rental.entrypoints.lock_consumer import LockController
 from rental.services import wallet
 from sandboxpay.server import create_gateway_app
 from simulator.fleet import LockSecrets, SimulatedLock

@@ -4,11 +4,11 @@ that can never be processed kept for operators, late unlocks and open latches ha
 import json
 import uuid
 
-from lockctl.mqtt import MqttClient
-from lockctl.protocol import Channel, LockTopic
+from rental.adapters.locks.mqtt import MqttClient
+from rental.adapters.locks.protocol import Channel, LockTopic
 from rental.bootstrap import utc_now
 from rental.services.alerts import reconcile_latches
-from rental.services.lock_reports import store_dead_letter
+from rental.services.dead_letters import store_dead_letter
 from tests.helpers import eventually, make_bike
 
 

@@ -4,8 +4,8 @@ import json
 import time
 import uuid
 
-from lockctl.mqtt import MqttClient
-from lockctl.protocol import Channel, Command, LockTopic, Op, encode_command
+from rental.adapters.locks.mqtt import MqttClient
+from rental.adapters.locks.protocol import Channel, Command, LockTopic, Op, encode_command
 from tests.helpers import eventually
 
 

@@ -15,7 +15,7 @@ from rental.domain.reservations import ReservationState
 from rental.services import maintenance, reservations, vehicles
 from rental.services.rentals import request_unlock
 from tests.conftest import new_lock_id
-from tests.helpers import BIKE_PRICE, RecordingChannel, ago, make_bike, make_city, make_user
+from tests.helpers import BIKE_PRICE, RecordingLockCommands, ago, make_bike, make_city, make_user
 
 CITY = "holdcity"
 PER_MINUTE = 10
@@ -52,7 +52,7 @@ def nearby_codes(platform, **args):
 def scan(platform, rider, asset, now=None):
     return request_unlock(
         platform.uow(),
-        RecordingChannel(),
+        RecordingLockCommands(),
         rider.id,
         asset.code,
         uuid.uuid4().hex,

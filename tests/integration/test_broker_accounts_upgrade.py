@@ -6,10 +6,10 @@ import uuid
 import pytest
 from sqlalchemy import insert
 
-from lockctl.broker_accounts import lock_account_commands
-from lockctl.mqtt import MqttClient, MqttCodeError
-from lockctl.protocol import Channel, LockTopic
 from rental.__main__ import main
+from rental.adapters.locks.broker_accounts import lock_account_commands
+from rental.adapters.locks.mqtt import MqttClient, MqttCodeError
+from rental.adapters.locks.protocol import Channel, LockTopic
 from rental.adapters.tables import locks
 from tests.conftest import new_lock_id
 

@@ -5,9 +5,9 @@ import uuid
 
 import pytest
 
-from lockctl.broker_accounts import BrokerAccountError
-from lockctl.mqtt import MqttClient, MqttCodeError
-from lockctl.protocol import Channel, LockTopic
+from rental.adapters.locks.broker_accounts import BrokerAccountError
+from rental.adapters.locks.mqtt import MqttClient, MqttCodeError
+from rental.adapters.locks.protocol import Channel, LockTopic
 from tests.conftest import new_lock_id
 from tests.helpers import eventually
 

@@ -16,8 +16,8 @@ import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from lockctl.mqtt import BrokerAddress, MqttClient
-from lockctl.protocol import Channel, LockTopic
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient
+from rental.adapters.locks.protocol import Channel, LockTopic
 from tests.conftest import new_lock_id
 
 MAX_KEEPALIVE = 60

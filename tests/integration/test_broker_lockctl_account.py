@@ -5,11 +5,10 @@ import uuid
 
 import pytest
 
-from lockctl.__main__ import own_account
-from lockctl.broker_accounts import lockctl_username
-from lockctl.consumer import shared_subscriptions
-from lockctl.mqtt import MqttClient, MqttCodeError
-from lockctl.protocol import Channel, LockTopic
+from rental.adapters.locks.broker_accounts import lockctl_username
+from rental.adapters.locks.mqtt import MqttClient, MqttCodeError
+from rental.adapters.locks.protocol import Channel, LockTopic
+from rental.entrypoints.lock_consumer import own_account, shared_subscriptions
 from tests.conftest import new_lock_id
 from tests.helpers import eventually
 

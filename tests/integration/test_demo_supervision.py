@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 from supervisor.xmlrpc import SupervisorTransport
 
-from lockctl.broker_accounts import lockctl_username
+from rental.adapters.locks.broker_accounts import lockctl_username
 from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from lockctl.protocol import Event, EventType
+from rental.adapters.locks.protocol import Event, EventType
+from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import utc_now
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import Conflict, RentalError
@@ -19,7 +20,7 @@ from rental.services import alerts, fleet, items
 from rental.services import lock_events as reports
 from rental.services.rentals import request_unlock
 from tests.conftest import new_lock_id
-from tests.helpers import CITY, RecordingChannel, ago, make_city, make_user, ms
+from tests.helpers import CITY, RecordingLockCommands, ago, make_city, make_user, ms
 
 POWER_BANK = Tariff("CNY", 0, 200, 3600, daily_cap_minor=2000, replacement_price_minor=9900)
 
@@ -49,7 +50,7 @@ def item(platform, cabinet_id, slot, kind="power_bank"):
 
 def rent(platform, asset, rider=None, requested=None):
     rider = rider or make_user(platform, credit_minor=5000)
-    channel = RecordingChannel()
+    channel = RecordingLockCommands()
     rental = request_unlock(
         platform.uow(),
         channel,
@@ -64,7 +65,7 @@ def rent(platform, asset, rider=None, requested=None):
 
 def event(platform, cabinet_id, seq, kind, age, **fields):
     happened = Event(1, seq, ms(ago(age)), kind, **fields)
-    reports.handle_event(platform.uow(), cabinet_id, happened, utc_now())
+    reports.handle_event(platform.uow(), event_reported(cabinet_id, happened, utc_now()))
 
 
 def released(platform, cabinet_id, rental, age=3590):

@@ -6,9 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from lockctl.consumer import LockController
-from lockctl.mqtt import MqttClient
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import MqttClient
+from rental.adapters.locks.protocol import (
     Channel,
     Event,
     EventType,
@@ -18,12 +17,14 @@ from lockctl.protocol import (
     Telemetry,
     encode,
 )
+from rental.adapters.locks.reports import event_reported, presence_reported, telemetry_reported
 from rental.adapters.tables import lock_events
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
+from rental.entrypoints.lock_consumer import LockController
 from rental.services import lock_events as reports
-from rental.services.lock_events import ReportRefused
+from rental.services.lock_reports import ReportRefused
 from tests.conftest import new_lock_id
 from tests.helpers import ago, eventually, make_bike, ms, started_rental
 
@@ -34,7 +35,7 @@ def test_a_redelivered_lock_event_is_applied_once(platform):
     opened = Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
     closed = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.48, lat=31.23)
     for event in (opened, opened, closed, closed, closed):
-        reports.handle_event(platform.uow(), lock_id, event, utc_now())
+        reports.handle_event(platform.uow(), event_reported(lock_id, event, utc_now()))
     with platform.uow() as uow:
         ended = uow.rentals.get(rental.id)
         balance = uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, "CNY", str(rider.id)))
@@ -46,7 +47,7 @@ def test_an_unlock_answer_for_another_command_starts_nothing(platform):
     lock_id = new_lock_id()
     _, rental, _ = started_rental(platform, lock_id)
     stray = Event(1, 1, ms(ago(1)), EventType.UNLOCKED, cmd_id=str(uuid.uuid4()))
-    reports.handle_event(platform.uow(), lock_id, stray, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, stray, utc_now()))
     with platform.uow() as uow:
         assert uow.rentals.get(rental.id).state is RentalState.UNLOCKING
 
@@ -54,11 +55,17 @@ def test_an_unlock_answer_for_another_command_starts_nothing(platform):
 def test_a_late_will_from_an_earlier_boot_does_not_mark_the_lock_offline(platform):
     lock_id = new_lock_id()
     make_bike(platform, lock_id)
-    reports.handle_status(platform.uow(), lock_id, Status(Presence.ONLINE, 5), utc_now())
-    reports.handle_status(platform.uow(), lock_id, Status(Presence.OFFLINE, 4), utc_now())
+    reports.handle_status(
+        platform.uow(), presence_reported(lock_id, Status(Presence.ONLINE, 5), utc_now())
+    )
+    reports.handle_status(
+        platform.uow(), presence_reported(lock_id, Status(Presence.OFFLINE, 4), utc_now())
+    )
     with platform.uow() as uow:
         assert uow.locks.get(lock_id).online
-    reports.handle_status(platform.uow(), lock_id, Status(Presence.OFFLINE, 5), utc_now())
+    reports.handle_status(
+        platform.uow(), presence_reported(lock_id, Status(Presence.OFFLINE, 5), utc_now())
+    )
     with platform.uow() as uow:
         assert not uow.locks.get(lock_id).online
 
@@ -68,18 +75,20 @@ def test_the_trace_is_built_from_telemetry_in_the_locks_time_order(platform):
     _, rental, _ = started_rental(platform, lock_id)
     reports.handle_event(
         platform.uow(),
-        lock_id,
-        Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)),
-        utc_now(),
+        event_reported(
+            lock_id,
+            Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)),
+            utc_now(),
+        ),
     )
     points = [(121.470, 31.230), (121.475, 31.232), (121.480, 31.234)]
     # Delivered out of order and one twice (QoS 0 over a shaky network).
     for seq, age in ((4, 20), (2, 40), (3, 30), (3, 30)):
         lon, lat = points[seq - 2]
         fix = Telemetry(1, seq, ms(ago(age)), lon, lat, locked=False, battery_pct=90)
-        reports.handle_telemetry(platform.uow(), lock_id, fix, utc_now())
+        reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, fix, utc_now()))
     closing = Event(1, 5, ms(ago(1)), EventType.LOCKED, lon=121.480, lat=31.234)
-    reports.handle_event(platform.uow(), lock_id, closing, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, closing, utc_now()))
     with platform.uow() as uow:
         ended = uow.rentals.get(rental.id)
         geometry = uow.rentals.trace_geojson(rental.id)
@@ -142,15 +151,15 @@ def test_a_lock_reporting_itself_locked_ends_a_trip_whose_locked_event_was_lost(
     lock_id = new_lock_id()
     rider, rental, _ = started_rental(platform, lock_id)
     opened = Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
-    reports.handle_event(platform.uow(), lock_id, opened, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, opened, utc_now()))
     # A report sent before the latch opened, delivered late, must not end the trip.
     early = Telemetry(1, 2, ms(ago(55)), 121.47, 31.23, locked=True, battery_pct=90)
-    reports.handle_telemetry(platform.uow(), lock_id, early, utc_now())
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, early, utc_now()))
     with platform.uow() as uow:
         assert uow.rentals.get(rental.id).state is RentalState.ACTIVE
 
     parked = Telemetry(1, 9, ms(ago(5)), 121.48, 31.235, locked=True, battery_pct=88)
-    reports.handle_telemetry(platform.uow(), lock_id, parked, utc_now())
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, parked, utc_now()))
     with platform.uow() as uow:
         ended = uow.rentals.get(rental.id)
         balance = uow.ledger.balance(AccountRef(AccountKind.RIDER_WALLET, "CNY", str(rider.id)))
@@ -162,10 +171,10 @@ def test_a_lock_reporting_itself_locked_ends_a_trip_whose_locked_event_was_lost(
 def test_reports_from_an_unknown_lock_change_nothing(platform):
     stranger = new_lock_id()
     fix = Telemetry(1, 1, ms(ago(1)), 121.47, 31.23, locked=True)
-    reports.handle_telemetry(platform.uow(), stranger, fix, utc_now())
+    reports.handle_telemetry(platform.uow(), telemetry_reported(stranger, fix, utc_now()))
     event = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.47, lat=31.23)
     with pytest.raises(ReportRefused, match="unknown lock"):  # kept as a dead letter
-        reports.handle_event(platform.uow(), stranger, event, utc_now())
+        reports.handle_event(platform.uow(), event_reported(stranger, event, utc_now()))
     with platform.uow() as uow:
         assert uow.locks.get(stranger) is None
         assert uow.lock_log.fixes_between(stranger, ago(60), utc_now()) == []

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, text
 
-from lockctl.protocol import Presence, Status, Telemetry
+from rental.adapters.locks.protocol import Presence, Status, Telemetry
+from rental.adapters.locks.reports import presence_reported, telemetry_reported
 from rental.adapters.tables import vehicle_events
 from rental.bootstrap import utc_now
 from rental.services import lock_events, maintenance, reservations
@@ -29,7 +30,9 @@ def history(platform, asset_id) -> list[str]:
 
 def report(platform, lock_id, seq, battery, at=None):
     telemetry = Telemetry(1, seq, ms(at or utc_now()), 121.47, 31.23, True, battery)
-    lock_events.handle_telemetry(platform.uow(), lock_id, telemetry, utc_now(), 0, LOW)
+    lock_events.handle_telemetry(
+        platform.uow(), telemetry_reported(lock_id, telemetry, utc_now()), 0, LOW
+    )
 
 
 def test_the_battery_is_recorded_when_it_crosses_the_line_only(platform):
@@ -43,7 +46,9 @@ def test_the_battery_is_recorded_when_it_crosses_the_line_only(platform):
 def test_a_lock_dropping_off_and_back_is_recorded_once_each(platform):
     asset = bike(platform)
     for state, boot in ((Presence.OFFLINE, 1), (Presence.OFFLINE, 1), (Presence.ONLINE, 2)):
-        lock_events.handle_status(platform.uow(), asset.lock_id, Status(state, boot), utc_now())
+        lock_events.handle_status(
+            platform.uow(), presence_reported(asset.lock_id, Status(state, boot), utc_now())
+        )
 
     assert history(platform, asset.id) == ["comms_lost", "comms_restored"]
 

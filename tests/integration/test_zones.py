@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from lockctl.protocol import Event, EventType, Telemetry
+from rental.adapters.locks.protocol import Event, EventType, Telemetry
+from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
@@ -63,10 +64,10 @@ def ride_and_lock(platform, fixes, locked_at, accuracy=None):
     unlock(platform, lock_id, rental, seconds_ago=55)
     for seq, (lon, lat, age) in enumerate(fixes, start=2):
         fix = Telemetry(1, seq, ms(ago(age)), lon, lat, locked=False, accuracy_m=accuracy)
-        reports.handle_telemetry(platform.uow(), lock_id, fix, utc_now())
+        reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, fix, utc_now()))
     lon, lat = locked_at if locked_at else (None, None)
     closing = Event(1, 99, ms(ago(1)), EventType.LOCKED, lon=lon, lat=lat)
-    reports.handle_event(platform.uow(), lock_id, closing, utc_now())
+    reports.handle_event(platform.uow(), event_reported(lock_id, closing, utc_now()))
     with platform.uow() as uow:
         ended = uow.rentals.get(rental.id)
         asset = uow.connection.exec_driver_sql(

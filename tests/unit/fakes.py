@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, assert_never
 from zoneinfo import ZoneInfo
 
 from shapely.geometry import LineString, MultiPolygon, Point, mapping, shape
@@ -67,10 +67,11 @@ from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
 from rental.domain.trace import Fix, SpeedSample, distance_m
 from rental.domain.zones import Zone, ZoneKind
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import (
     GatewayError,
     GatewayOrder,
-    LockChannelError,
+    LockCommandError,
     Notification,
 )
 from rental.services.read_models import ScanTarget
@@ -2460,36 +2461,34 @@ class SentUnlock:
     expires_at: datetime | None
 
 
-class RecordingLockChannel:
+class RecordingLockCommands:
     """The lock port without a broker: keeps what it was asked to send. `sent` holds the
-    unlocks (`SentUnlock`) and any command given to `send`; `acknowledged` the receipts.
-    With `fail=True` every call raises LockChannelError, as when the broker is down."""
+    unlocks and releases (`SentUnlock`); `acknowledged` the acknowledgements.
+    With `fail=True` every call raises LockCommandError, as when the broker is down."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.sent: list[Any] = []
         self.acknowledged: list[Any] = []
 
-    def send_unlock(self, lock: Lock, rental: Rental) -> None:
-        self._check()
-        self.sent.append(
-            SentUnlock(
-                lock.id, rental.id, rental.unlock_command_id, rental.slot, rental.unlock_expires_at
-            )
-        )
-
-    def send(self, command: Any) -> None:
-        """Any lock command (the port as `LockCommands.send` will have it)."""
-        self._check()
-        self.sent.append(command)
-
-    def acknowledge(self, receipt: Any) -> None:
-        self._check()
-        self.acknowledged.append(receipt)
-
-    def _check(self) -> None:
+    def send(self, command: LockCommand) -> None:
         if self.fail:
-            raise LockChannelError("the broker is not answering (fake)")
+            raise LockCommandError("the broker is not answering (fake)")
+        match command:
+            case Unlock():
+                self.sent.append(self._unlock(command, None))
+            case Release():
+                self.sent.append(self._unlock(command, command.slot))
+            case AcknowledgeEvent():
+                self.acknowledged.append(command)
+            case _:
+                assert_never(command)
+
+    @staticmethod
+    def _unlock(command: Unlock | Release, slot: int | None) -> SentUnlock:
+        return SentUnlock(
+            command.lock_id, command.rental_id, command.command_id, slot, command.expires_at
+        )
 
 
 class FakeBrokerAccounts:

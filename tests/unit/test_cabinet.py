@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from lockctl.mqtt import BrokerAddress
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import BrokerAddress
+from rental.adapters.locks.protocol import (
     Command,
     EventType,
     Op,

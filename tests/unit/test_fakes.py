@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lockctl.protocol import Event, EventType, Telemetry
+from rental.adapters.locks.protocol import Event, EventType, Telemetry
+from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.domain.errors import Conflict, DuplicateRequest, NotFound
 from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef, Posting, UnbalancedTransaction
@@ -17,7 +18,7 @@ from rental.domain.riders import Role, User
 from rental.domain.zones import Parking, Zone, ZoneKind
 from rental.services import accounts, fleet, payments
 from rental.services.lock_events import handle_event, handle_telemetry
-from rental.services.ports import BrokerAccountsPort, LockChannel, PaymentGateway
+from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
 from rental.services.rentals import request_unlock
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.unit_of_work import UnitOfWork
@@ -28,7 +29,7 @@ from tests.unit.fakes import (
     FakeBrokerAccounts,
     FakePaymentGateway,
     FakeUnitOfWork,
-    RecordingLockChannel,
+    RecordingLockCommands,
     SentUnlock,
     Store,
     fake_uow_factory,
@@ -36,7 +37,7 @@ from tests.unit.fakes import (
 
 # The fakes satisfy the ports the use cases own (mypy checks these lines).
 uow: UnitOfWork = FakeUnitOfWork()
-channel: LockChannel = RecordingLockChannel()
+channel: LockCommands = RecordingLockCommands()
 broker: BrokerAccountsPort = FakeBrokerAccounts()
 gateway: PaymentGateway = FakePaymentGateway()
 
@@ -213,7 +214,7 @@ def test_a_top_up_is_paid_through_the_fake_gateway(store):
 def test_an_unreachable_broker_fails_the_unlock_in_a_second_unit_of_work(store):
     add_bike(store, "L-cut")
     rider = add_rider(store)
-    failing = RecordingLockChannel(fail=True)
+    failing = RecordingLockCommands(fail=True)
     unit = FakeUnitOfWork(store)  # one unit of work, entered twice by the use case
     rental = request_unlock(
         unit, failing, rider.id, "BK-L-cut", "scan-00001", START, timedelta(seconds=30)
@@ -226,7 +227,7 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
     asset = add_bike(store, "L-ride")
     rider = add_rider(store, credit_minor=1000)
     uow = fake_uow_factory(store)
-    locks = RecordingLockChannel()
+    locks = RecordingLockCommands()
     scanned = START + timedelta(minutes=1)
 
     rental = request_unlock(
@@ -245,15 +246,15 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
 
     opened = scanned + timedelta(seconds=5)
     event = Event(1, 2, ms(opened), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
-    receipt = handle_event(uow(), "L-ride", event, opened + timedelta(seconds=1))
+    receipt = handle_event(uow(), event_reported("L-ride", event, opened + timedelta(seconds=1)))
     assert receipt.first_time
     for seq, minutes, lon in ((3, 5, 121.4800), (4, 10, 121.4900)):
         at = opened + timedelta(minutes=minutes)
         fix = Telemetry(1, seq, ms(at), lon, 31.2350, locked=False, battery_pct=79)
-        handle_telemetry(uow(), "L-ride", fix, at)
+        handle_telemetry(uow(), telemetry_reported("L-ride", fix, at))
     closed = opened + timedelta(minutes=25)
     close = Event(1, 5, ms(closed), EventType.LOCKED, lon=121.4950, lat=31.2360)
-    handle_event(uow(), "L-ride", close, closed + timedelta(seconds=1))
+    handle_event(uow(), event_reported("L-ride", close, closed + timedelta(seconds=1)))
 
     with uow() as unit:
         ended = unit.rentals.get(rental.id)

@@ -9,7 +9,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
 
-from lockctl.mqtt import BrokerAddress, MqttClient, ReconnectBackoff
+from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, ReconnectBackoff
 
 FILTERS = [("lock/v1/L1/cmd", 1), ("lock/v1/L1/ack", 1)]
 

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from lockctl.protocol import (
+from rental.adapters.locks.protocol import (
     Ack,
     Channel,
     Command,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from lockctl.mqtt import BrokerAddress, Message, MqttError, Will
-from lockctl.protocol import (
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttError, Will
+from rental.adapters.locks.protocol import (
     Ack,
     Command,
     Event,

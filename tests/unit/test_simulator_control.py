@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from lockctl.mqtt import BrokerAddress
-from lockctl.protocol import Command, Op, encode_command
+from rental.adapters.locks.mqtt import BrokerAddress
+from rental.adapters.locks.protocol import Command, Op, encode_command
 from simulator.control import FAULT_CHECKS, create_control_app
 from simulator.fleet import Fleet, LockSecrets
 from simulator.lock import Faults

@@ -1,4 +1,4 @@
-from lockctl.protocol import Command, EventType, Op, encode_command
+from rental.adapters.locks.protocol import Command, EventType, Op, encode_command
 from simulator.lock import Faults, VirtualLock
 
 KEY = bytes(range(32))
@@ -48,8 +48,23 @@ def test_faults_on_demand():
     assert lock(never_confirm=True).on_command(unlock(), NOW) == []
     [answer] = lock(reject_with="jammed").on_command(unlock(), NOW)
     assert answer.event.reason == "jammed"
-    [delayed] = lock(unlock_delay_ms=500).on_command(unlock(), NOW)
-    assert delayed.delay_ms == 500
+    slow = lock(unlock_delay_ms=500)
+    assert slow.on_command(unlock(), NOW) == []  # the latch is still opening
+    assert slow.telemetry(NOW + 100).locked  # and says so
+    assert slow.advance(NOW + 499) == []
+    [opened] = slow.advance(NOW + 500)
+    assert (opened.type, opened.ts) == (EventType.UNLOCKED, NOW + 500)
+    assert not slow.telemetry(NOW + 600).locked
+
+
+def test_a_slow_latch_numbers_its_event_when_it_opens_so_seq_follows_sending():
+    slow = lock(unlock_delay_ms=500)
+    slow.on_command(unlock(), NOW)
+    during = slow.telemetry(NOW + 200)
+    [opened] = slow.advance(NOW + 500)
+    after = slow.telemetry(NOW + 600)
+    assert during.seq < opened.seq < after.seq
+    assert [answer.event.reason for answer in slow.on_command(unlock("c-2"), NOW + 700)] == ["busy"]
 
 
 def test_sequence_numbers_grow_and_restart_with_a_new_boot():

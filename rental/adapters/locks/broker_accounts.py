@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient, MqttError
-from lockctl.protocol import Channel, LockTopic, subscription
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient, MqttError
+from rental.adapters.locks.protocol import Channel, LockTopic, subscription
 
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
 RESPONSE_TOPIC = f"{CONTROL_TOPIC}/response"

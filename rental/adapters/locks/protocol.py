@@ -16,7 +16,7 @@ import json
 import math
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
 
 TOPIC_ROOT = "lock/v1"
 # The `v` field on the wire: 1.1 only adds to 1.0, so both speak `"v": 1` (§12 of the doc).
@@ -94,7 +94,14 @@ class Command:
     slot: int | None = None  # which slot a cabinet releases; only with `release`
 
     def __post_init__(self) -> None:
-        if (self.op is Op.RELEASE) != (self.slot is not None):
+        match self.op:
+            case Op.RELEASE:
+                names_slot = True
+            case Op.UNLOCK:
+                names_slot = False
+            case _:
+                assert_never(self.op)
+        if names_slot != (self.slot is not None):
             raise ProtocolError("a release names a slot, and only a release does")
 
     def signing_input(self) -> bytes:

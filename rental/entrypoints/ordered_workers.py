@@ -1,0 +1,62 @@
+"""Messages handled on several threads, each lock's in order: lockctl's workers."""
+
+import logging
+import queue
+import threading
+import zlib
+from collections.abc import Callable
+
+from rental.adapters.locks.mqtt import Message
+
+log = logging.getLogger(__name__)
+
+
+class OrderedWorkers:
+    """Handles messages on several threads, always those of one lock on the same thread.
+
+    A lock's reports stay in order (its unlock before its lock) while different locks'
+    reports are handled side by side. `done` runs after each message that was handled
+    (processed or kept as a dead letter), never after one that failed: the broker (or the
+    lock, for events) delivers that one again.
+    """
+
+    def __init__(
+        self, count: int, handle: Callable[[Message], None], done: Callable[[Message], None]
+    ) -> None:
+        self._queues: list[queue.SimpleQueue[Message | None]] = [
+            queue.SimpleQueue() for _ in range(count)
+        ]
+        self._handle = handle
+        self._done = done
+        self._threads = [
+            threading.Thread(target=self._work, args=(q,), name=f"lockctl-{n}", daemon=True)
+            for n, q in enumerate(self._queues)
+        ]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        for work in self._queues:
+            work.put(None)
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def submit(self, message: Message) -> None:
+        # The lock id is the third topic level; a stable hash keeps one lock on one thread.
+        key = (
+            zlib.crc32(message.topic.split("/", 3)[2].encode())
+            if message.topic.count("/") >= 2
+            else 0
+        )
+        self._queues[key % len(self._queues)].put(message)
+
+    def _work(self, work: "queue.SimpleQueue[Message | None]") -> None:
+        while (message := work.get()) is not None:
+            try:
+                self._handle(message)
+            except Exception:
+                log.exception("handling a message on %s failed; not acknowledged", message.topic)
+                continue
+            self._done(message)
