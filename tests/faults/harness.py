@@ -22,7 +22,7 @@ import requests
 import requests.adapters
 from sqlalchemy.engine import make_url
 
-from lockctl.mqtt import BrokerAddress
+from rental.adapters.locks.mqtt import BrokerAddress
 from rental.bootstrap import libpq_url
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,10 +22,10 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from lockctl.consumer import ANSWER_GRACE
 from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import rentals
 from rental.bootstrap import libpq_url
+from rental.entrypoints.lock_consumer import ANSWER_GRACE
 from tests.faults.invariants import check
 from tests.faults.monitor import AvailabilityMonitor
 from tests.faults.system import UNLOCK_TIMEOUT_SECONDS, Bike, FaultSystem, Rider

@@ -15,8 +15,8 @@ from typing import Any
 import requests
 import requests.adapters
 
-from lockctl.broker_accounts import lockctl_username, managing_accounts
-from lockctl.mqtt import BrokerAddress
+from rental.adapters.locks.broker_accounts import lockctl_username, managing_accounts
+from rental.adapters.locks.mqtt import BrokerAddress
 from rental.bootstrap import Platform
 from rental.config import Config
 from rental.domain.riders import Role

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lockctl.protocol import Channel
+from rental.adapters.locks.protocol import Channel
 from tests.faults.invariants import assert_invariants
 from tests.faults.monitor import shown_available
 from tests.faults.system import Bike, FaultSystem

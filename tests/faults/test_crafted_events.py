@@ -7,7 +7,7 @@ the ride's start; one that reuses a telemetry's (boot, seq) is refused (a dead l
 
 import time
 
-from lockctl.protocol import Channel
+from rental.adapters.locks.protocol import Channel
 from tests.faults.invariants import assert_ends_at, assert_invariants, dead_letter_payloads
 from tests.faults.system import FaultSystem
 

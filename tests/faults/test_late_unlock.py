@@ -7,7 +7,7 @@ is never offered to anyone else.
 
 import time
 
-from lockctl.consumer import ANSWER_GRACE
+from rental.entrypoints.lock_consumer import ANSWER_GRACE
 from tests.faults.invariants import assert_ends_at, assert_invariants
 from tests.faults.system import UNLOCK_TIMEOUT_SECONDS
 

@@ -8,7 +8,7 @@ import math
 import time
 from typing import Any
 
-from lockctl.protocol import Channel
+from rental.adapters.locks.protocol import Channel
 from tests.faults.invariants import assert_ends_at, assert_invariants
 
 # About 1,000 km north of the city.

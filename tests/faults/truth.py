@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from lockctl.mqtt import BrokerAddress, Message, MqttClient
-from lockctl.protocol import Channel, LockTopic, ProtocolError
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
+from rental.adapters.locks.protocol import Channel, LockTopic, ProtocolError
 
 # The wiretap's session survives a broker restart (the broker persists it), so events
 # published while it reconnects still reach it.
