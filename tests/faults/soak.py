@@ -22,6 +22,7 @@ import psycopg
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from rental.adapters.locks import mqtt
 from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import rentals
 from rental.bootstrap import libpq_url
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     # Our own clients' reconnections through broker restarts are expected: not news.
-    logging.getLogger("lockctl.mqtt").setLevel(logging.WARNING)
+    logging.getLogger(mqtt.__name__).setLevel(logging.WARNING)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     rng = random.Random(seed)
     print(f"soak: seed {seed}, {args.rides} rides on {args.bikes} bikes over {args.minutes} min")
