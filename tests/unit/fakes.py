@@ -31,9 +31,9 @@ import json
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -42,6 +42,8 @@ from zoneinfo import ZoneInfo
 from shapely.geometry import LineString, MultiPolygon, Point, mapping, shape
 from shapely.wkt import loads as load_wkt
 
+from rebalancing.plans import PlannedStop, Summary
+from rebalancing.state import Hotspot, ParkedBike
 from rental.domain.alerts import Alert, AlertKind, DeadLetter
 from rental.domain.credit import INITIAL_SCORE, CreditReason, score_after
 from rental.domain.disputes import Dispute, DisputeState
@@ -62,6 +64,13 @@ from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.mds import VehicleEvent
 from rental.domain.payments import OrderState, PaymentOrder, Purpose, Refund
 from rental.domain.pricing import PricingPlan, Tariff
+from rental.domain.rebalancing import (
+    PlanState,
+    PlanStop,
+    RebalancingPlan,
+    RunTrigger,
+    TruckFleet,
+)
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
@@ -74,6 +83,7 @@ from rental.services.ports import (
     Notification,
 )
 from rental.services.read_models import ScanTarget
+from rental.services.repositories.rebalancing import StartsByCell, StartsByZone
 
 # --- what the SQL adapters' constraints mean ----------------------------------------------
 
@@ -99,10 +109,8 @@ IDEMPOTENCY_KEYS = {"rentals_rider_idempotency_key", "reservations_rider_idempot
 
 OPEN_RENTAL_STATES = (RentalState.UNLOCKING, RentalState.ACTIVE)
 VEHICLE_KIND_VALUES = {kind.value for kind in VEHICLE_KINDS}
-# As `rental.adapters.rebalancing`: hotspots are parking zones, and a run still `running`
-# after this lost its process.
+# As `rental.adapters.rebalancing_night`: hotspots are the operator's parking zones.
 HOTSPOT_KIND = ZoneKind.PARKING
-ABANDONED_AFTER = timedelta(hours=2)
 
 
 class IntegrityViolation(Exception):
@@ -309,11 +317,9 @@ class Store:
     damage_reports: dict[uuid.UUID, DamageReport] = field(default_factory=dict)
     vehicle_events: list[_VehicleEventRow] = field(default_factory=list)
     mds_clients: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    rebalancing_fleets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    rebalancing_plans: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    rebalancing_stops: dict[tuple[uuid.UUID, int, int], dict[str, Any]] = field(
-        default_factory=dict
-    )
+    rebalancing_fleets: dict[str, TruckFleet] = field(default_factory=dict)
+    rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
+    rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)
     # What committed units of work notified, in order: (channel, payload).
     notifications: list[tuple[str, str]] = field(default_factory=list)
     _serials: dict[str, int] = field(default_factory=dict)
@@ -406,11 +412,6 @@ def _copy(value: T) -> T:
 def _json(value: Any) -> Any:
     """A JSONB round trip: tuples come back as lists, keys as strings."""
     return json.loads(json.dumps(value))
-
-
-def _wkt_point(lon: float, lat: float) -> str:
-    # A raw geometry column: the SQL adapters hand out geoalchemy2's WKBElement here.
-    return f"SRID=4326;POINT({lon} {lat})"
 
 
 def _path_length_m(points: list[tuple[float, float]]) -> float:
@@ -2235,10 +2236,21 @@ class FakeMdsClients(_Repository):
 
 
 class FakeRebalancingRepository(_Repository):
-    """Approximates ST_PointOnSurface by shapely's point_on_surface (another point inside
-    the same zone). Raw geometry columns (`depot`, a stop's `position`) come as EWKT."""
+    """The city's night read from the other tables, the trucks, plans and stops as records.
+    Approximates ST_PointOnSurface by shapely's point_on_surface (another point inside the
+    same zone). A plan's summary comes back as JSONB gives it (tuples as lists).
 
-    def hotspots(self, city_id: str) -> list[dict[str, Any]]:
+    `run_started_meanwhile` names a city whose run another process opens between a use
+    case's look (`running_plan`) and its insert (`add_plan`): the insert then meets the
+    unique index on running plans, as in PostgreSQL."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        super().__init__(uow)
+        self.run_started_meanwhile: str | None = None
+
+    # --- the city's night
+
+    def hotspots(self, city_id: str) -> list[Hotspot]:
         """The operator's parking zones, each with a point inside it for trucks to stop."""
         zones = [
             zone
@@ -2246,18 +2258,16 @@ class FakeRebalancingRepository(_Repository):
             if zone.city_id == city_id and zone.kind is HOTSPOT_KIND
         ]
         zones.sort(key=lambda zone: (zone.name, zone.id))
-        rows = []
+        found = []
         for zone in zones:
             inside = zone.geometry.point_on_surface()
-            rows.append({"id": zone.id, "name": zone.name, "lon": inside.x, "lat": inside.y})
-        return rows
+            found.append(Hotspot(str(zone.id), zone.name, (inside.x, inside.y)))
+        return found
 
-    def parked_bikes(
-        self, city_id: str, now: datetime, policy: ServicePolicy
-    ) -> list[dict[str, Any]]:
+    def parked_bikes(self, city_id: str, now: datetime, policy: ServicePolicy) -> list[ParkedBike]:
         """Bikes riders could take now, where they are, and the hotspot they stand in."""
         store = self._store
-        rows = []
+        found = []
         for row in sorted(store.assets.values(), key=lambda row: row.asset.id):
             asset = row.asset
             device = store.lock_of(asset.device_id)
@@ -2268,28 +2278,28 @@ class FakeRebalancingRepository(_Repository):
                 continue
             if unavailable_because(store.condition(row, device, now), now, policy):
                 continue
-            rows.append(
-                {
-                    "id": asset.id,
-                    "lon": lon,
-                    "lat": lat,
-                    "battery_pct": device.lock.battery_pct,
-                    "hotspot": store.hotspot_at(city_id, lon, lat),
-                }
+            hotspot = store.hotspot_at(city_id, lon, lat)
+            found.append(
+                ParkedBike(
+                    str(asset.id),
+                    (lon, lat),
+                    str(hotspot) if hotspot is not None else None,
+                    device.lock.battery_pct,
+                )
             )
-        return rows
+        return found
 
     def morning_starts(
         self, city_id: str, since: date, hours: tuple[int, int], cell_degrees: float
-    ) -> tuple[dict[str, dict[date, int]], dict[tuple[int, int], dict[date, int]]]:
+    ) -> tuple[StartsByZone, StartsByCell]:
         """Trips that started in the morning hours (local time) since `since`, per day:
         per hotspot, and per grid cell for those that started outside every hotspot."""
         store = self._store
         if city_id not in store.cities:  # local time of no time zone: NULL, no trips
             return {}, {}
         timezone = ZoneInfo(store.cities[city_id].timezone)
-        by_hotspot: dict[str, dict[date, int]] = defaultdict(dict)
-        by_cell: dict[tuple[int, int], dict[date, int]] = defaultdict(dict)
+        by_hotspot: StartsByZone = defaultdict(dict)
+        by_cell: StartsByCell = defaultdict(dict)
         for row in store.rentals.values():
             rental = row.rental
             asset = store.assets.get(rental.asset_id)
@@ -2325,125 +2335,117 @@ class FakeRebalancingRepository(_Repository):
         city = self._store.cities.get(city_id)
         return city.timezone if city else None
 
-    def fleet(self, city_id: str) -> dict[str, Any] | None:
-        row = self._store.rebalancing_fleets.get(city_id)
-        return copy.deepcopy(row) if row else None
+    # --- the trucks
 
-    def fleets(self) -> list[dict[str, Any]]:
-        return [
-            {"city_id": row["city_id"], "nightly_hour": row["nightly_hour"]}
-            for row in self._store.rebalancing_fleets.values()
-        ]
+    def fleet(self, city_id: str) -> TruckFleet | None:
+        return self._store.rebalancing_fleets.get(city_id)
 
-    def save_fleet(self, city_id: str, depot: tuple[float, float], **settings: Any) -> None:
-        store = self._store
-        columns = {"trucks", "speed_kph", "nightly_hour", "time_limit_seconds"}
-        unknown = set(settings) - columns - {"depot_stock", "routing_url"}
-        if unknown:
-            raise TypeError(f"rebalancing_fleets has no column {sorted(unknown)}")
-        row = store.rebalancing_fleets.get(city_id)
-        if row is None:
-            if not columns <= set(settings):
-                raise IntegrityViolation(f"rebalancing_fleets needs {sorted(columns)}")
-            row = {"city_id": city_id, "depot_stock": 0, "routing_url": None}
-            store.rebalancing_fleets[city_id] = row
-        if "trucks" in settings:
-            settings["trucks"] = _json(settings["trucks"])
-        row.update(settings)
-        lon, lat = depot
-        row.update(
-            depot=_wkt_point(lon, lat), depot_lon=lon, depot_lat=lat, updated_at=store.clock()
+    def fleets(self) -> list[TruckFleet]:
+        fleets = self._store.rebalancing_fleets
+        return [fleets[city_id] for city_id in sorted(fleets)]
+
+    def save_fleet(self, fleet: TruckFleet) -> None:
+        self._store.rebalancing_fleets[fleet.city_id] = fleet
+
+    # --- plans
+
+    def running_plan(self, city_id: str) -> RebalancingPlan | None:
+        """The city's plan in the making, if any (there is at most one)."""
+        running = self._plans(
+            lambda plan: plan.city_id == city_id and plan.state is PlanState.RUNNING
         )
+        return running[0] if running else None
 
-    def start_run(self, city_id: str, trigger: str, now: datetime) -> tuple[uuid.UUID, int]:
-        """A new plan, running; Conflict while another run for the city is under way. A run
-        still `running` long after any search could have ended lost its process (a
-        restart): it is marked failed, so that it does not block the city for good."""
-        plans = [p for p in self._store.rebalancing_plans.values() if p["city_id"] == city_id]
-        for plan in plans:
-            if plan["state"] == "running" and plan["started_at"] < now - ABANDONED_AFTER:
-                plan.update(state="failed", finished_at=now, error="abandoned: its process ended")
-        if any(plan["state"] == "running" for plan in plans):
-            raise Conflict("a rebalancing run for this city is under way", "rebalancing_running")
-        plan_id = uuid.uuid4()
-        version = max((plan["version"] for plan in plans), default=0) + 1
-        self._store.rebalancing_plans[plan_id] = {
-            "id": plan_id,
-            "city_id": city_id,
-            "version": version,
-            "state": "running",
-            "trigger": trigger,
-            "started_at": now,
-            "finished_at": None,
-            "summary": None,
-            "error": None,
-        }
-        return plan_id, version
+    def add_plan(
+        self, city_id: str, trigger: RunTrigger, started_at: datetime
+    ) -> RebalancingPlan | None:
+        """A new plan, running, numbered after the city's last; None when another run of the
+        city is under way (the unique index on running plans)."""
+        if self.run_started_meanwhile == city_id or self.running_plan(city_id) is not None:
+            return None
+        versions = [plan.version for plan in self._plans(lambda plan: plan.city_id == city_id)]
+        plan = RebalancingPlan(
+            uuid.uuid4(),
+            city_id,
+            max(versions, default=0) + 1,
+            PlanState.RUNNING,
+            trigger,
+            started_at,
+        )
+        self._store.rebalancing_plans[plan.id] = plan
+        return copy.deepcopy(plan)
 
-    def finish_run(
+    def end_plan(
         self,
         plan_id: uuid.UUID,
-        now: datetime,
-        summary: dict[str, Any],
-        stops: list[dict[str, Any]],
+        state: PlanState,
+        finished_at: datetime,
+        *,
+        summary: Summary | None = None,
+        error: str | None = None,
     ) -> None:
+        """The plan's run ended in `state`; a summary or error not given is left as it is."""
+        plans = self._store.rebalancing_plans
+        plan = plans.get(plan_id)
+        if plan is None:
+            return
+        plans[plan_id] = replace(
+            plan,
+            state=state,
+            finished_at=finished_at,
+            summary=plan.summary if summary is None else _json(summary),
+            error=plan.error if error is None else error,
+        )
+
+    def add_stops(self, plan_id: uuid.UUID, stops: Sequence[PlannedStop]) -> None:
         store = self._store
         for stop in stops:
-            key = (plan_id, stop["truck"], stop["seq"])
+            key = (plan_id, stop.truck, stop.seq)
             if key in store.rebalancing_stops:
                 raise IntegrityViolation("rebalancing_stops_pkey")
-            lon, lat = stop["position"]
-            store.rebalancing_stops[key] = {
-                "plan_id": plan_id,
-                "truck": stop["truck"],
-                "seq": stop["seq"],
-                "site": stop["site"],
-                "position": _wkt_point(lon, lat),
-                "bikes": stop["bikes"],
-                "asset_ids": [uuid.UUID(str(asset)) for asset in stop["asset_ids"]],
-                "metres_from_previous": stop["metres_from_previous"],
-                "done_at": None,
-                "lon": lon,
-                "lat": lat,
-            }
-        self._end(plan_id, now, state="ready", summary=_json(summary))
+            lon, lat = stop.position
+            store.rebalancing_stops[key] = PlanStop(
+                stop.truck,
+                stop.seq,
+                stop.site,
+                (lon, lat),
+                stop.bikes,
+                tuple(uuid.UUID(asset) for asset in stop.asset_ids),
+                stop.metres_from_previous,
+            )
 
-    def fail_run(self, plan_id: uuid.UUID, now: datetime, error: str) -> None:
-        self._end(plan_id, now, state="failed", error=error)
-
-    def plan(self, plan_id: uuid.UUID) -> dict[str, Any] | None:
+    def plan(self, plan_id: uuid.UUID) -> RebalancingPlan | None:
         plan = self._store.rebalancing_plans.get(plan_id)
         return copy.deepcopy(plan) if plan else None
 
-    def latest_plan(self, city_id: str, trigger: str | None = None) -> dict[str, Any] | None:
-        plans = [
-            plan
-            for plan in self._store.rebalancing_plans.values()
-            if plan["city_id"] == city_id and trigger in (None, plan["trigger"])
-        ]
-        latest = max(plans, key=lambda plan: plan["version"], default=None)
-        return copy.deepcopy(latest) if latest else None
+    def latest_plan(
+        self, city_id: str, trigger: RunTrigger | None = None
+    ) -> RebalancingPlan | None:
+        plans = self._plans(
+            lambda plan: plan.city_id == city_id and trigger in (None, plan.trigger)
+        )
+        return max(plans, key=lambda plan: plan.version, default=None)
 
-    def stops(self, plan_id: uuid.UUID) -> list[dict[str, Any]]:
+    def stops(self, plan_id: uuid.UUID) -> list[PlanStop]:
+        """By truck, then in driving order."""
         stops = self._store.rebalancing_stops
-        return [copy.deepcopy(stops[key]) for key in sorted(stops) if key[0] == plan_id]
+        return [stops[key] for key in sorted(stops) if key[0] == plan_id]
 
-    def stop_for_update(self, plan_id: uuid.UUID, truck: int, seq: int) -> dict[str, Any] | None:
-        stop = self._store.rebalancing_stops.get((plan_id, truck, seq))
-        return copy.deepcopy(stop) if stop else None
+    def stop_for_update(self, plan_id: uuid.UUID, truck: int, seq: int) -> PlanStop | None:
+        return self._store.rebalancing_stops.get((plan_id, truck, seq))
 
     def mark_done(
         self, plan_id: uuid.UUID, truck: int, seq: int, now: datetime, moved: list[uuid.UUID]
     ) -> None:
         """The stop is done; its bikes are now the ones that really moved."""
-        stop = self._store.rebalancing_stops.get((plan_id, truck, seq))
-        if stop is not None:
-            stop.update(done_at=now, asset_ids=list(moved))
+        stops = self._store.rebalancing_stops
+        key = (plan_id, truck, seq)
+        if key in stops:
+            stops[key] = replace(stops[key], done_at=now, asset_ids=tuple(moved))
 
-    def _end(self, plan_id: uuid.UUID, now: datetime, **values: Any) -> None:
-        plan = self._store.rebalancing_plans.get(plan_id)
-        if plan is not None:
-            plan.update(finished_at=now, **values)
+    def _plans(self, matches: Callable[[RebalancingPlan], bool]) -> list[RebalancingPlan]:
+        plans = self._store.rebalancing_plans.values()
+        return [copy.deepcopy(plan) for plan in plans if matches(plan)]
 
 
 # --- the other ports ----------------------------------------------------------------------
