@@ -1,6 +1,6 @@
 """The repositories of the city context, as the use cases need them: Cities and their zones.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid

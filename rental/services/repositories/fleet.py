@@ -1,7 +1,7 @@
 """The repositories of the fleet context, as the use cases need them: Assets, their locks
 and cabinets, damage reports and the nearby search.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 from datetime import datetime

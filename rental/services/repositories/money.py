@@ -1,7 +1,7 @@
 """The repositories of the money context, as the use cases need them: The ledger, payment
 orders, disputes and pricing plans.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid

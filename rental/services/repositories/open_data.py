@@ -1,7 +1,7 @@
 """The repositories of the open data context, as the use cases need them: What cities and
 the public read: GBFS, MDS vehicle history, MDS clients.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid

@@ -1,7 +1,7 @@
 """The repositories of the riders context, as the use cases need them: Riders and their
 credit.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid
