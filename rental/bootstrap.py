@@ -3,6 +3,7 @@
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from lockctl.broker_accounts import BrokerAccounts
@@ -40,7 +41,7 @@ class Platform:
     ) -> None:
         if not config.DATABASE_URL:
             raise RuntimeError("DATABASE_URL is not set (make demo / make test set it for you)")
-        self.config = config
+        self.config = replace(config)  # its own copy: the caller's object may change or be shared
         self.now = clock
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
         self.search_engine = make_engine(
