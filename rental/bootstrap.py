@@ -56,9 +56,22 @@ class Platform:
         self._accounts: BrokerAccounts | None = None
         self.lock_channel = lock_channel or MqttLockChannel(self.mqtt)
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
-        self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
+        # Every gateway the platform has taken money through, by name; new payments go
+        # through `payment_gateway`.
+        self.payment_gateways: dict[str, PaymentGateway] = {}
+        self.payment_gateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
+
+    @property
+    def payment_gateway(self) -> PaymentGateway:
+        """The gateway new payments go through."""
+        return self.payment_gateways[self._new_payments_gateway]
+
+    @payment_gateway.setter
+    def payment_gateway(self, gateway: PaymentGateway) -> None:
+        self.payment_gateways[gateway.name] = gateway
+        self._new_payments_gateway = gateway.name
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

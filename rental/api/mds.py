@@ -1,6 +1,7 @@
 """The MDS 2.0 provider API. A city's token reads that city only; which city comes from
 the token, never from the request."""
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -9,17 +10,20 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, g, json, request
 
 from rental.api.auth import issue_client_token, requires, requires_city_client
-from rental.api.common import json_body, parse_uuid, platform
+from rental.api.common import platform
+from rental.api.parsing import json_body, path_uuid
 from rental.domain import mds as spec
-from rental.domain.errors import NotAcceptable, NotFound
+from rental.domain.errors import InvalidInput, NotAcceptable, NotFound
 from rental.domain.riders import Role
 from rental.services import mds
+from rental.services.commands.open_data import MdsPage, RegisterMdsClient
 
 blueprint = Blueprint("mds", __name__)
 PREFIX = "/mds/v2"
 # How long a client may keep /vehicles and /vehicles/status (the spec's ttl, in ms).
 VEHICLES_TTL_MS = 60_000
 STATUS_TTL_MS = 10_000
+MAX_CLIENT_NAME = 200
 
 
 def _provider() -> mds.Provider:
@@ -76,9 +80,7 @@ def _freshness(ttl_ms: int) -> dict[str, int]:
 @requires_city_client
 def vehicles(device_id: str | None = None) -> Response:
     _check_version()
-    page = mds.vehicles(
-        platform().uow(), _provider(), request.args.get("page_after"), _page_size(), device_id
-    )
+    page = mds.vehicles(platform().uow(), _provider(), _page_request(), _device(device_id))
     return _one_or_page(page, device_id, "vehicles", VEHICLES_TTL_MS)
 
 
@@ -87,9 +89,8 @@ def vehicles(device_id: str | None = None) -> Response:
 @requires_city_client
 def vehicles_status(device_id: str | None = None) -> Response:
     _check_version()
-    page = mds.vehicle_statuses(
-        platform().uow(), _provider(), request.args.get("page_after"), _page_size(), device_id
-    )
+    uow, provider = platform().uow(), _provider()
+    page = mds.vehicle_statuses(uow, provider, _page_request(), _device(device_id))
     return _one_or_page(page, device_id, "vehicles_status", STATUS_TTL_MS)
 
 
@@ -105,15 +106,15 @@ def _one_or_page(page: mds.Page, device_id: str | None, key: str, ttl_ms: int) -
 @requires_city_client
 def trips() -> Response:
     _check_version()
-    end_time = request.args.get("end_time")
-    return _hourly(lambda: mds.trips(platform().uow(), _provider(), end_time, _settle()), "trips")
+    hour = spec.hour_window(request.args.get("end_time"), "end_time")
+    return _hourly(lambda: mds.trips(platform().uow(), _provider(), hour, _settle()), "trips")
 
 
 @blueprint.get(f"{PREFIX}/telemetry")
 @requires_city_client
 def telemetry() -> Response:
     _check_version()
-    hour = request.args.get("telemetry_time")
+    hour = spec.hour_window(request.args.get("telemetry_time"), "telemetry_time")
     return _hourly(
         lambda: mds.telemetry(platform().uow(), _provider(), hour, _settle()), "telemetry"
     )
@@ -123,7 +124,7 @@ def telemetry() -> Response:
 @requires_city_client
 def historical_events() -> Response:
     _check_version()
-    hour = request.args.get("event_time")
+    hour = spec.hour_window(request.args.get("event_time"), "event_time")
     return _hourly(
         lambda: mds.historical_events(platform().uow(), _provider(), hour, _settle()), "events"
     )
@@ -133,26 +134,35 @@ def historical_events() -> Response:
 @requires_city_client
 def recent_events() -> Response:
     _check_version()
-    page = mds.recent_events(
-        platform().uow(),
-        _provider(),
-        request.args.get("start_time"),
-        request.args.get("end_time"),
-        request.args.get("page_after"),
-        _page_size(),
-    )
+    window = spec.millis_window(request.args.get("start_time"), request.args.get("end_time"))
+    page = mds.recent_events(platform().uow(), _provider(), window, _page_request())
     return _paged(page, "events")
 
 
 @blueprint.get(f"{PREFIX}/reports/<filename>")
 @requires_city_client
 def report(filename: str) -> Response:
-    csv = mds.monthly_report(platform().uow(), _provider(), filename)
+    csv = mds.monthly_report(platform().uow(), _provider(), spec.month_of(filename))
     return Response(csv, content_type="text/csv; charset=utf-8")
 
 
-def _page_size() -> int:
-    return int(platform().config.MDS_PAGE_SIZE)
+def _page_request() -> MdsPage:
+    """`?page_after=<cursor>` from a links.next URL; the page size is ours."""
+    after = request.args.get("page_after")
+    try:
+        cursor = None if after is None else uuid.UUID(after)
+    except ValueError:
+        raise InvalidInput("page_after is a cursor from a links.next URL", "bad_param") from None
+    return MdsPage(cursor, int(platform().config.MDS_PAGE_SIZE))
+
+
+def _device(device_id: str | None) -> uuid.UUID | None:
+    if device_id is None:
+        return None
+    try:
+        return uuid.UUID(device_id)
+    except ValueError:
+        raise InvalidInput("device_id is a UUID", "bad_param") from None
 
 
 # --- operators manage who may read ------------------------------------------------------
@@ -162,11 +172,18 @@ def _page_size() -> int:
 @requires(Role.OPERATOR)
 def register_client() -> tuple[dict[str, Any], int]:
     """`{city_id, name}`: the token is shown once; keep it like a password."""
-    client_id, city_id, name = mds.register_client(platform().uow(), json_body())
+    body = json_body()
+    city_id, name = body.get("city_id"), body.get("name")
+    if not isinstance(city_id, str) or not city_id:
+        raise InvalidInput("city_id is required", "invalid_city")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_CLIENT_NAME:
+        raise InvalidInput(f"name says who the client is (1-{MAX_CLIENT_NAME} characters)")
+    command = RegisterMdsClient(city_id, name.strip())
+    client_id = mds.register_client(platform().uow(), command)
     return {
         "id": str(client_id),
-        "city_id": city_id,
-        "name": name,
+        "city_id": command.city_id,
+        "name": command.name,
         "token": issue_client_token(client_id),
         "base_url": f"{platform().config.PUBLIC_BASE_URL}{PREFIX}",
     }, 201
@@ -178,13 +195,13 @@ def list_clients() -> dict[str, Any]:
     return {
         "clients": [
             {
-                "id": str(row["id"]),
-                "city_id": row["city_id"],
-                "name": row["name"],
-                "created_at": row["created_at"].isoformat(),
-                "revoked_at": row["revoked_at"].isoformat() if row["revoked_at"] else None,
+                "id": str(client.id),
+                "city_id": client.city_id,
+                "name": client.name,
+                "created_at": client.created_at.isoformat(),
+                "revoked_at": client.revoked_at.isoformat() if client.revoked_at else None,
             }
-            for row in mds.clients(platform().uow())
+            for client in mds.clients(platform().uow())
         ]
     }
 
@@ -193,5 +210,5 @@ def list_clients() -> dict[str, Any]:
 @requires(Role.OPERATOR)
 def revoke_client(client_id: str) -> tuple[str, int]:
     p = platform()
-    mds.revoke_client(p.uow(), parse_uuid(client_id, "client"), p.now())
+    mds.revoke_client(p.uow(), path_uuid(client_id, "client"), p.now())
     return "", 204

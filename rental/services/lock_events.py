@@ -27,7 +27,7 @@ from rental.domain.trace import (
     speed_samples,
 )
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
-from rental.services import items
+from rental.services import items, zones
 from rental.services.settlement import RENTAL_STATE_CHANNEL, settle
 from rental.services.unit_of_work import UnitOfWork
 
@@ -235,7 +235,7 @@ def _end_trip(
     uow.rentals.save(rental)
     uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
     uow.assets.rotate_public_id(asset.id)
-    uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
+    zones.record_speeding(uow, rental.id, asset.city_id, speed_samples(good))
     assert rental.ended_at is not None
     uow.vehicle_history.record(
         VehicleEvent.TRIP_END,
@@ -262,8 +262,8 @@ def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosit
 def _parking_verdict(uow: UnitOfWork, city_id: str, end: EndPosition) -> ParkingVerdict:
     if end.lon is None or end.lat is None:
         return UNKNOWN_POSITION
-    inside, kinds = uow.zones.at_position(city_id, end.lon, end.lat)
-    return parking_verdict(inside, kinds, doubtful=end.doubt is not None)
+    here = uow.zones.at_position(city_id, end.lon, end.lat)
+    return parking_verdict(here.inside_service_area, here.kinds, doubtful=end.doubt is not None)
 
 
 def handle_telemetry(

@@ -5,18 +5,29 @@ out of reach reports its trip's end when it reconnects); before that MDS asks fo
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from rental.domain import mds
-from rental.domain.errors import InvalidInput, NotAuthenticated, NotFound
-from rental.domain.fleet import AssetKind, ServicePolicy, is_low, is_reachable
-from rental.domain.mds import VehicleEvent, gps, timestamp
+from rental.domain.errors import NotAuthenticated, NotFound
+from rental.domain.fleet import ServicePolicy, is_low, is_reachable
+from rental.domain.mds import MDS_EVENT, gps, timestamp
 from rental.domain.zones import Parking
+from rental.services.commands.open_data import MdsPage, RegisterMdsClient
+from rental.services.read_models import (
+    LockFix,
+    MdsClient,
+    TelemetryRecord,
+    TripRecord,
+    VehicleEventRecord,
+    VehicleRecord,
+    VehicleStatusRecord,
+)
 from rental.services.unit_of_work import UnitOfWork
 
-MAX_NAME = 200
+Window = tuple[datetime, datetime]  # [start, end)
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class Provider:
 
 @dataclass(frozen=True)
 class Page:
-    items: list[dict[str, Any]]
+    items: list[dict[str, Any]]  # MDS JSON objects, as the spec shapes them
     next_after: str | None  # the cursor of the next page; None on the last
 
 
@@ -42,20 +53,15 @@ class NotReady(Exception):
 # --- access -----------------------------------------------------------------------------
 
 
-def register_client(uow: UnitOfWork, body: dict[str, Any]) -> tuple[uuid.UUID, str, str]:
-    """A city (or its data contractor) gets a client; returns (id, city, name)."""
-    city_id, name = body.get("city_id"), body.get("name")
-    if not isinstance(city_id, str) or not city_id:
-        raise InvalidInput("city_id is required", "invalid_city")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        raise InvalidInput(f"name says who the client is (1-{MAX_NAME} characters)")
+def register_client(uow: UnitOfWork, command: RegisterMdsClient) -> uuid.UUID:
+    """A city (or its data contractor) gets a client."""
     client_id = uuid.uuid4()
     with uow:
-        if uow.cities.currency_of(city_id) is None:
-            raise NotFound(f"no city {city_id}", "city_not_found")
-        uow.mds_clients.add(client_id, city_id, name.strip())
+        if uow.cities.currency_of(command.city_id) is None:
+            raise NotFound(f"no city {command.city_id}", "city_not_found")
+        uow.mds_clients.add(client_id, command.city_id, command.name)
         uow.commit()
-    return client_id, city_id, name.strip()
+    return client_id
 
 
 def revoke_client(uow: UnitOfWork, client_id: uuid.UUID, now: datetime) -> None:
@@ -65,7 +71,7 @@ def revoke_client(uow: UnitOfWork, client_id: uuid.UUID, now: datetime) -> None:
         uow.commit()
 
 
-def clients(uow: UnitOfWork) -> list[dict[str, Any]]:
+def clients(uow: UnitOfWork) -> list[MdsClient]:
     with uow:
         return uow.mds_clients.listing()
 
@@ -82,147 +88,140 @@ def city_of_client(uow: UnitOfWork, client_id: uuid.UUID) -> str:
 
 
 def vehicles(
-    uow: UnitOfWork, provider: Provider, after: str | None, limit: int, device_id: str | None
+    uow: UnitOfWork, provider: Provider, page: MdsPage, device_id: uuid.UUID | None
 ) -> Page:
     with uow:
-        rows = uow.vehicle_history.vehicles(
-            provider.city_id, _cursor(after), limit, _device(device_id)
-        )
-    items = [_vehicle(provider, row) for row in rows]
-    return Page(items, _next(rows, limit))
+        found = uow.vehicle_history.vehicles(provider.city_id, page.after, page.limit, device_id)
+    return Page([_vehicle(provider, vehicle) for vehicle in found], _next(found, page.limit))
 
 
-def _vehicle(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    kind = AssetKind(row["kind"])
+def _vehicle(provider: Provider, vehicle: VehicleRecord) -> dict[str, Any]:
     return {
-        "device_id": str(row["id"]),
+        "device_id": str(vehicle.id),
         "provider_id": provider.provider_id,
-        "vehicle_id": row["code"],
-        "vehicle_type": mds.VEHICLE_TYPE[kind],
-        "propulsion_types": mds.PROPULSION[kind],
+        "vehicle_id": vehicle.code,
+        "vehicle_type": mds.VEHICLE_TYPE[vehicle.kind],
+        "propulsion_types": mds.PROPULSION[vehicle.kind],
     }
 
 
 def vehicle_statuses(
-    uow: UnitOfWork, provider: Provider, after: str | None, limit: int, device_id: str | None
+    uow: UnitOfWork, provider: Provider, page: MdsPage, device_id: uuid.UUID | None
 ) -> Page:
     with uow:
-        rows = uow.vehicle_history.statuses(
-            provider.city_id, _cursor(after), limit, _device(device_id), provider.now
+        found = uow.vehicle_history.statuses(
+            provider.city_id, page.after, page.limit, device_id, provider.now
         )
     items = [
         {
-            "device_id": str(row["id"]),
+            "device_id": str(vehicle.id),
             "provider_id": provider.provider_id,
-            "last_event": _last_event(provider, row),
-            "last_telemetry": _last_telemetry(provider, row),
+            "last_event": _last_event(provider, vehicle),
+            "last_telemetry": _last_telemetry(provider, vehicle),
         }
-        for row in rows
+        for vehicle in found
     ]
-    return Page(items, _next(rows, limit))
+    return Page(items, _next(found, page.limit))
 
 
-def _last_event(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
+def _last_event(provider: Provider, vehicle: VehicleStatusRecord) -> dict[str, Any]:
     """The vehicle's last recorded event when it still says how the vehicle is; otherwise
-    (a lock gone silent, a battery run down, a fleet older than its history) an event
+    (a lock gone silent, a battery run down, vehicles older than their history) an event
     made now from what is true now."""
     policy, now = provider.policy, provider.now
     live = mds.LiveVehicle(
-        on_trip=row["rental_id"] is not None,
-        in_service=row["in_service"],
-        reserved=row["reserved"],
-        reachable=is_reachable(row["online"], row["last_seen_at"], now, policy.silence),
-        damaged=row["damaged"],
-        battery_low=is_low(row["battery_pct"], policy),
+        on_trip=vehicle.rental_id is not None,
+        in_service=vehicle.in_service,
+        reserved=vehicle.reserved,
+        reachable=is_reachable(vehicle.online, vehicle.last_seen_at, now, policy.silence),
+        damaged=vehicle.damaged,
+        battery_low=is_low(vehicle.battery_pct, policy),
     )
     state, event_type = mds.live_state(live)
-    logged = row["last_event"]
-    if logged is not None and mds.MDS_EVENT[VehicleEvent(logged["kind"])][0] == state:
+    logged = vehicle.last_event
+    if logged is not None and MDS_EVENT[logged.kind][0] == state:
         return _event(provider, logged)
-    since = _since(row, state, policy.silence, now)
+    since = _since(vehicle, state, policy.silence, now)
     event: dict[str, Any] = {
-        "device_id": str(row["id"]),
+        "device_id": str(vehicle.id),
         "provider_id": provider.provider_id,
-        "event_id": str(uuid.uuid5(row["id"], f"{state}/{since.isoformat()}")),
+        "event_id": str(uuid.uuid5(vehicle.id, f"{state}/{since.isoformat()}")),
         "vehicle_state": state,
         "event_types": [event_type],
         "timestamp": timestamp(since),
-        "location": gps(row["lon"], row["lat"]),
+        "location": gps(vehicle.lon, vehicle.lat),
     }
-    if row["battery_pct"] is not None:
-        event["battery_percent"] = row["battery_pct"]
-    if row["rental_id"] is not None:
-        event["trip_ids"] = [str(row["rental_id"])]
+    if vehicle.battery_pct is not None:
+        event["battery_percent"] = vehicle.battery_pct
+    if vehicle.rental_id is not None:
+        event["trip_ids"] = [str(vehicle.rental_id)]
     return event
 
 
-def _since(row: dict[str, Any], state: str, silence: timedelta, now: datetime) -> datetime:
+def _since(vehicle: VehicleStatusRecord, state: str, silence: timedelta, now: datetime) -> datetime:
     """When the vehicle became what it is now, as near as the data tells."""
-    seen: datetime = row["last_seen_at"] or now
-    since = min(seen + silence, now) if state == "non_contactable" and row["online"] else seen
-    logged = row["last_event"]
-    return max(since, logged["at"]) if logged is not None else since
+    seen = vehicle.last_seen_at or now
+    since = min(seen + silence, now) if state == "non_contactable" and vehicle.online else seen
+    logged = vehicle.last_event
+    return max(since, logged.at) if logged is not None else since
 
 
-def _last_telemetry(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    fix = row["last_fix"] or {  # located by an event, never by telemetry
-        "lock_id": row["lock_id"],
-        "boot": 0,
-        "seq": 0,
-        "recorded_at": row["last_seen_at"] or provider.now,
-        "lon": row["lon"],
-        "lat": row["lat"],
-        "accuracy_m": None,
-        "battery_pct": row["battery_pct"],
-    }
-    return _telemetry(provider, {**fix, "asset_id": row["id"], "rental_id": row["rental_id"]})
+def _last_telemetry(provider: Provider, vehicle: VehicleStatusRecord) -> dict[str, Any]:
+    fix = vehicle.last_fix or LockFix(  # located by an event, never by telemetry
+        lock_id=vehicle.lock_id,
+        boot=0,
+        seq=0,
+        recorded_at=vehicle.last_seen_at or provider.now,
+        lon=vehicle.lon,
+        lat=vehicle.lat,
+        accuracy_m=None,
+        battery_pct=vehicle.battery_pct,
+    )
+    return _telemetry(provider, TelemetryRecord(vehicle.id, vehicle.rental_id, fix))
 
 
 # --- by the hour ------------------------------------------------------------------------
 
 
-def served_hour(
-    value: str | None, name: str, now: datetime, settle: timedelta
-) -> tuple[datetime, datetime]:
+def served_hour(hour: Window, now: datetime, settle: timedelta) -> Window:
     """The hour asked for, once it is over and settled."""
-    start, end = mds.hour_window(value, name)
-    if end > now:
+    if hour[1] > now:
         raise NotFound("this hour is not over yet", "hour_not_past")
-    if end + settle > now:
+    if hour[1] + settle > now:
         raise NotReady()
-    return start, end
+    return hour
 
 
 def trips(
-    uow: UnitOfWork, provider: Provider, end_time: str | None, settle: timedelta
+    uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = served_hour(end_time, "end_time", provider.now, settle)
+    start, end = served_hour(hour, provider.now, settle)
     with uow:
-        rows = uow.vehicle_history.trips(provider.city_id, start, end)
-    return [_trip(provider, row) for row in rows]
+        found = uow.vehicle_history.trips(provider.city_id, start, end)
+    return [_trip(provider, trip) for trip in found]
 
 
-def _trip(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    duration = int((row["ended_at"] - row["started_at"]).total_seconds())
-    trip: dict[str, Any] = {
+def _trip(provider: Provider, trip: TripRecord) -> dict[str, Any]:
+    duration = int((trip.ended_at - trip.started_at).total_seconds())
+    record: dict[str, Any] = {
         "provider_id": provider.provider_id,
-        "device_id": str(row["asset_id"]),
-        "trip_id": str(row["id"]),
+        "device_id": str(trip.asset_id),
+        "trip_id": str(trip.id),
         "trip_type": ["rider"],
-        "start_time": timestamp(row["started_at"]),
-        "end_time": timestamp(row["ended_at"]),
-        "start_location": gps(row["start_lon"], row["start_lat"]),
-        "end_location": gps(row["end_lon"], row["end_lat"]),
+        "start_time": timestamp(trip.started_at),
+        "end_time": timestamp(trip.ended_at),
+        "start_location": gps(trip.start_lon, trip.start_lat),
+        "end_location": gps(trip.end_lon, trip.end_lat),
         "duration": max(0, duration),
-        "distance": round(row["distance_m"] or 0),
-        "standard_cost": row["fare_minor"],
-        "actual_cost": row["fare_minor"],
-        "currency": row["currency"],
+        "distance": round(trip.distance_m or 0),
+        "standard_cost": trip.fare_minor,
+        "actual_cost": trip.fare_minor,
+        "currency": trip.currency,
     }
-    category = PARKING_CATEGORY.get(Parking(row["parking"])) if row["parking"] else None
+    category = PARKING_CATEGORY.get(trip.parking) if trip.parking else None
     if category is not None:
-        trip["parking_category"] = category
-    return trip
+        record["parking_category"] = category
+    return record
 
 
 # Our parking verdict as MDS's category; an unknown position says nothing.
@@ -234,81 +233,75 @@ PARKING_CATEGORY = {
 
 
 def telemetry(
-    uow: UnitOfWork, provider: Provider, telemetry_time: str | None, settle: timedelta
+    uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = served_hour(telemetry_time, "telemetry_time", provider.now, settle)
+    start, end = served_hour(hour, provider.now, settle)
     with uow:
-        rows = uow.vehicle_history.telemetry(provider.city_id, start, end)
-    return [_telemetry(provider, row) for row in rows]
+        found = uow.vehicle_history.telemetry(provider.city_id, start, end)
+    return [_telemetry(provider, record) for record in found]
 
 
-def _telemetry(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "device_id": str(row["asset_id"]),
+def _telemetry(provider: Provider, record: TelemetryRecord) -> dict[str, Any]:
+    fix = record.fix
+    telemetry: dict[str, Any] = {
+        "device_id": str(record.asset_id),
         "provider_id": provider.provider_id,
-        "telemetry_id": mds.telemetry_id(row["lock_id"], row["boot"], row["seq"]),
-        "timestamp": timestamp(row["recorded_at"]),
-        "trip_ids": [str(row["rental_id"])] if row["rental_id"] else None,
+        "telemetry_id": mds.telemetry_id(fix.lock_id, fix.boot, fix.seq),
+        "timestamp": timestamp(fix.recorded_at),
+        "trip_ids": [str(record.rental_id)] if record.rental_id else None,
         "journey_id": None,
-        "location": gps(row["lon"], row["lat"], row["accuracy_m"]),
+        "location": gps(fix.lon, fix.lat, fix.accuracy_m),
     }
-    if row["battery_pct"] is not None:
-        record["battery_percent"] = row["battery_pct"]
-    return record
+    if fix.battery_pct is not None:
+        telemetry["battery_percent"] = fix.battery_pct
+    return telemetry
 
 
 # --- events -----------------------------------------------------------------------------
 
 
 def historical_events(
-    uow: UnitOfWork, provider: Provider, event_time: str | None, settle: timedelta
+    uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
 ) -> list[dict[str, Any]]:
-    start, end = served_hour(event_time, "event_time", provider.now, settle)
+    start, end = served_hour(hour, provider.now, settle)
     with uow:
-        rows = uow.vehicle_history.events(provider.city_id, start, end, None, None)
-    return [_event(provider, row) for row in rows]
+        found = uow.vehicle_history.events(provider.city_id, start, end, None, None)
+    return [_event(provider, event) for event in found]
 
 
-def recent_events(
-    uow: UnitOfWork,
-    provider: Provider,
-    start_time: str | None,
-    end_time: str | None,
-    after: str | None,
-    limit: int,
-) -> Page:
-    start, end = mds.recent_window(start_time, end_time, provider.now)
+def recent_events(uow: UnitOfWork, provider: Provider, window: Window, page: MdsPage) -> Page:
+    start, end = mds.recent(window, provider.now)
     with uow:
-        rows = uow.vehicle_history.events(provider.city_id, start, end, _cursor(after), limit)
-    return Page([_event(provider, row) for row in rows], _next(rows, limit))
+        found = uow.vehicle_history.events(provider.city_id, start, end, page.after, page.limit)
+    return Page([_event(provider, event) for event in found], _next(found, page.limit))
 
 
-def _event(provider: Provider, row: dict[str, Any]) -> dict[str, Any]:
-    state, event_type = mds.MDS_EVENT[VehicleEvent(row["kind"])]
+def _event(provider: Provider, logged: VehicleEventRecord) -> dict[str, Any]:
+    state, event_type = MDS_EVENT[logged.kind]
     event: dict[str, Any] = {
-        "device_id": str(row["asset_id"]),
+        "device_id": str(logged.asset_id),
         "provider_id": provider.provider_id,
-        "event_id": str(row["id"]),
+        "event_id": str(logged.id),
         "vehicle_state": state,
         "event_types": [event_type],
-        "timestamp": timestamp(row["at"]),
-        "publication_time": timestamp(row["recorded_at"]),
-        "location": gps(row["lon"], row["lat"]),
+        "timestamp": timestamp(logged.at),
+        "publication_time": timestamp(logged.recorded_at),
+        "location": gps(logged.lon, logged.lat),
     }
-    if row["battery_pct"] is not None:
-        event["battery_percent"] = row["battery_pct"]
-    if row["rental_id"] is not None:
-        event["trip_ids"] = [str(row["rental_id"])]
+    if logged.battery_pct is not None:
+        event["battery_percent"] = logged.battery_pct
+    if logged.rental_id is not None:
+        event["trip_ids"] = [str(logged.rental_id)]
     return event
 
 
 # --- reports ----------------------------------------------------------------------------
 
 
-def monthly_report(uow: UnitOfWork, provider: Provider, filename: str) -> str:
+def monthly_report(uow: UnitOfWork, provider: Provider, month: Window) -> str:
     """Rides and riders per vehicle type for a month that is over, as MDS's CSV. We keep
     no special groups of riders, so every row is `all_riders`, citywide (no geography)."""
-    start, end = mds.month_window(filename, provider.now)
+    start, end = mds.month_over(month, provider.now)
     with uow:
         types = {kind.value: name for kind, name in mds.VEHICLE_TYPE.items()}
         counts = uow.vehicle_history.trip_counts(provider.city_id, start, end, types)
@@ -325,23 +318,7 @@ def monthly_report(uow: UnitOfWork, provider: Provider, filename: str) -> str:
 # --- paging -----------------------------------------------------------------------------
 
 
-def _cursor(after: str | None) -> uuid.UUID | None:
-    if after is None:
-        return None
-    try:
-        return uuid.UUID(after)
-    except ValueError:
-        raise InvalidInput("page_after is a cursor from a links.next URL", "bad_param") from None
-
-
-def _device(device_id: str | None) -> uuid.UUID | None:
-    if device_id is None:
-        return None
-    try:
-        return uuid.UUID(device_id)
-    except ValueError:
-        raise InvalidInput("device_id is a UUID", "bad_param") from None
-
-
-def _next(rows: list[dict[str, Any]], limit: int) -> str | None:
-    return str(rows[-1]["id"]) if len(rows) == limit else None
+def _next(
+    found: Sequence[VehicleRecord | VehicleStatusRecord | VehicleEventRecord], limit: int
+) -> str | None:
+    return str(found[-1].id) if len(found) == limit else None

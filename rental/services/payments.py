@@ -6,16 +6,14 @@ and currency of the order; each moves money at most once.
 """
 
 import logging
-import re
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import assert_never
 
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
-from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
-    MAX_TOP_UP_MINOR,
-    MIN_TOP_UP_MINOR,
     OrderState,
     PaymentOrder,
     Purpose,
@@ -25,56 +23,44 @@ from rental.domain.payments import (
     refund_requested_postings,
     refund_settled_postings,
 )
-from rental.services.idempotency import check_idempotency_key
-from rental.services.ports import GatewayError, Notification, PaymentGateway
+from rental.services.commands.money import (
+    GatewayNotification,
+    RefundDeposit,
+    StartDeposit,
+    StartTopUp,
+)
+from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle, debt
 
 log = logging.getLogger(__name__)
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-
 
 def start_top_up(
-    uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    amount: object,
-    currency: object,
-    key: object,
-    notify_url: str,
+    uow: UnitOfWork, gateway: PaymentGateway, command: StartTopUp, notify_url: str
 ) -> PaymentOrder:
-    if (
-        not isinstance(amount, int)
-        or isinstance(amount, bool)
-        or not (MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR)
-    ):
-        raise InvalidInput(
-            f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
-            "invalid_amount",
-        )
-    if not isinstance(currency, str) or not CURRENCY.match(currency):
-        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
-    order = _new_order(rider_id, Purpose.TOP_UP, amount, str(currency), gateway.name, key)
+    order = PaymentOrder(
+        uuid.uuid4(),
+        command.rider_id,
+        Purpose.TOP_UP,
+        command.amount_minor,
+        command.currency,
+        gateway.name,
+        OrderState.PENDING,
+        command.idempotency_key,
+    )
     return _open_order(uow, gateway, order, notify_url)
 
 
 def start_deposit(
-    uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    city_id: object,
-    kind: object,
-    key: object,
-    notify_url: str,
+    uow: UnitOfWork, gateway: PaymentGateway, command: StartDeposit, notify_url: str
 ) -> PaymentOrder:
-    if not isinstance(city_id, str) or kind not in {k.value for k in AssetKind}:
-        raise InvalidInput("city_id and a valid kind are required", "invalid_deposit")
+    rider_id = command.rider_id
     with uow:
-        earlier = uow.payments.order_by_key(rider_id, check_idempotency_key(key))
+        earlier = uow.payments.order_by_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
-        plans = uow.pricing_plans.current(city_id, str(kind))
+        plans = uow.pricing_plans.current(command.city_id, command.kind.value)
         plan = plans[0] if plans else None
         if plan is None or plan.deposit_minor == 0:
             raise NotFound("no deposit is asked for this kind in this city", "no_deposit_needed")
@@ -84,23 +70,17 @@ def start_deposit(
     due = plan.deposit_minor - held
     if due <= 0:
         raise Conflict("the deposit is already held", "deposit_held")
-    order = _new_order(rider_id, Purpose.DEPOSIT, due, plan.tariff.currency, gateway.name, key)
-    return _open_order(uow, gateway, order, notify_url)
-
-
-def _new_order(
-    rider_id: uuid.UUID, purpose: Purpose, amount: int, currency: str, gateway: str, key: object
-) -> PaymentOrder:
-    return PaymentOrder(
+    order = PaymentOrder(
         uuid.uuid4(),
         rider_id,
-        purpose,
-        amount,
-        currency,
-        gateway,
+        Purpose.DEPOSIT,
+        due,
+        plan.tariff.currency,
+        gateway.name,
         OrderState.PENDING,
-        check_idempotency_key(key),
+        command.idempotency_key,
     )
+    return _open_order(uow, gateway, order, notify_url)
 
 
 def _open_order(
@@ -156,17 +136,19 @@ def rider_order(
 
 def handle_notification(
     uow: UnitOfWork,
-    gateway: PaymentGateway,
-    headers: dict[str, str],
-    body: bytes,
+    gateways: PaymentGateways,
+    command: GatewayNotification,
     now: datetime,
-    floor_minor: int,
+    wallet_floor_minor: int,
 ) -> None:
-    notification = gateway.parse_notification(headers, body)
+    gateway = gateways.get(command.gateway)
+    if gateway is None:
+        raise NotFound(f"no gateway {command.gateway}", "gateway_not_found")
+    notification = gateway.parse_notification(command.headers, command.body)
     if notification is None:
         raise InvalidInput("the notification's signature is not valid", "invalid_signature")
     if notification.event in ("payment.succeeded", "payment.failed"):
-        _apply_payment(uow, notification, now, floor_minor)
+        _apply_payment(uow, notification, now, wallet_floor_minor)
     elif notification.event in ("refund.succeeded", "refund.failed"):
         _apply_refund(uow, notification)
     else:
@@ -180,7 +162,9 @@ def _reference_id(notification: Notification) -> uuid.UUID:
         raise NotFound("no such order or refund", "payment_not_found") from None
 
 
-def _apply_payment(uow: UnitOfWork, notification: Notification, now: datetime, floor: int) -> None:
+def _apply_payment(
+    uow: UnitOfWork, notification: Notification, now: datetime, wallet_floor_minor: int
+) -> None:
     with uow:
         order = uow.payments.order(_reference_id(notification), for_update=True)
         if order is None:
@@ -198,12 +182,21 @@ def _apply_payment(uow: UnitOfWork, notification: Notification, now: datetime, f
         order.trade_no = order.trade_no or notification.trade_no
         entries = payment_postings(order)
         reference = f"payment:{order.id}"
-        if order.purpose is Purpose.TOP_UP:
-            credit_and_settle(
-                uow, order.rider_id, order.currency, "top_up", reference, entries, floor
-            )
-        else:
-            uow.ledger.post("deposit", reference, entries)
+        match order.purpose:
+            case Purpose.TOP_UP:
+                credit_and_settle(
+                    uow,
+                    order.rider_id,
+                    order.currency,
+                    "top_up",
+                    reference,
+                    entries,
+                    wallet_floor_minor,
+                )
+            case Purpose.DEPOSIT:
+                uow.ledger.post("deposit", reference, entries)
+            case _:
+                assert_never(order.purpose)
         uow.payments.save_order(order)
         uow.commit()
 
@@ -238,16 +231,13 @@ def _settle_refund(uow: UnitOfWork, refund: Refund, order: PaymentOrder, succeed
 
 def refund_deposit(
     uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    currency: object,
-    key: object,
-    notify_url: str,
+    gateways: PaymentGateways,
+    command: RefundDeposit,
+    notify_url: Callable[[str], str],
 ) -> list[Refund]:
-    """Give the whole deposit back through the gateway, once no rental or debt is open."""
-    request_key = check_idempotency_key(key)
-    if not isinstance(currency, str):
-        raise InvalidInput("currency is required", "invalid_currency")
+    """Give the whole deposit back, once no rental or debt is open: each part through the
+    gateway that took it. `notify_url` names where a gateway (by its name) reports back."""
+    rider_id, currency, request_key = command.rider_id, command.currency, command.idempotency_key
     with uow:
         earlier = uow.payments.refunds_for_request(rider_id, request_key)
         if earlier:
@@ -260,11 +250,14 @@ def refund_deposit(
         held = uow.ledger.balance(deposit, for_update=True)
         if held <= 0:
             raise Conflict("there is no deposit to refund", "no_deposit")
-        planned = _plan_refunds(uow, rider_id, currency, held, request_key)
+        refunds = _split_refunds(uow, rider_id, currency, held, request_key)
         uow.commit()
-    for refund, order in planned:
+    for refund, order in refunds:
         try:
-            gateway.request_refund(refund, order, notify_url)
+            gateway = gateways.get(order.gateway)
+            if gateway is None:
+                raise GatewayError(f"gateway {order.gateway} is not configured")
+            gateway.request_refund(refund, order, notify_url(order.gateway))
         except GatewayError:
             log.warning("gateway refused refund %s; the deposit is returned", refund.id)
             with uow:
@@ -278,11 +271,11 @@ def refund_deposit(
         return uow.payments.refunds_for_request(rider_id, request_key)
 
 
-def _plan_refunds(
+def _split_refunds(
     uow: UnitOfWork, rider_id: uuid.UUID, currency: str, held: int, request_key: str
 ) -> list[tuple[Refund, PaymentOrder]]:
     """Split the held deposit over the orders that paid it, each refunded on its own trade."""
-    planned = []
+    refunds = []
     remaining = held
     for order in uow.payments.refundable_deposits(rider_id, currency):
         amount = min(remaining, order.amount_minor - order.refunded_minor)
@@ -304,10 +297,10 @@ def _plan_refunds(
             f"refund-request:{refund.id}",
             refund_requested_postings(refund, currency),
         )
-        planned.append((refund, order))
+        refunds.append((refund, order))
         remaining -= amount
     if remaining:
         raise Conflict(
             "part of this deposit was not paid through a gateway; ask support", "refund_manual"
         )
-    return planned
+    return refunds

@@ -1,5 +1,6 @@
 """Interfaces the use cases need from the outside world, each with a real and a fake adapter."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -54,3 +55,9 @@ class PaymentGateway(Protocol):
     def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None: ...
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...
+
+
+# The gateways by their names. Each payment order records the gateway that took its
+# money: its refunds go back through that one, and a notification is believed only from
+# the gateway it names.
+PaymentGateways = Mapping[str, PaymentGateway]
