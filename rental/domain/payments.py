@@ -105,6 +105,15 @@ def paid_into(purpose: Purpose) -> AccountKind:
             assert_never(purpose)
 
 
+class GatewayEvent(StrEnum):
+    """What a gateway tells us about a payment or a refund."""
+
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    REFUND_SUCCEEDED = "refund.succeeded"
+    REFUND_FAILED = "refund.failed"
+
+
 class RefundState(StrEnum):
     PROCESSING = "processing"
     SUCCEEDED = "succeeded"

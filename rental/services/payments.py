@@ -14,6 +14,7 @@ from typing import assert_never
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
+    GatewayEvent,
     OrderState,
     PaymentOrder,
     Purpose,
@@ -147,12 +148,18 @@ def handle_notification(
     notification = gateway.parse_notification(command.headers, command.body)
     if notification is None:
         raise InvalidInput("the notification's signature is not valid", "invalid_signature")
-    if notification.event in ("payment.succeeded", "payment.failed"):
-        _apply_payment(uow, notification, now, wallet_floor_minor)
-    elif notification.event in ("refund.succeeded", "refund.failed"):
-        _apply_refund(uow, notification)
-    else:
-        raise InvalidInput(f"unknown event {notification.event}", "unknown_event")
+    try:
+        event = GatewayEvent(notification.event)
+    except ValueError:
+        raise InvalidInput(f"unknown event {notification.event}", "unknown_event") from None
+    match event:
+        case GatewayEvent.PAYMENT_SUCCEEDED | GatewayEvent.PAYMENT_FAILED:
+            succeeded = event is GatewayEvent.PAYMENT_SUCCEEDED
+            _apply_payment(uow, notification, succeeded, now, wallet_floor_minor)
+        case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
+            _apply_refund(uow, notification, succeeded=event is GatewayEvent.REFUND_SUCCEEDED)
+        case _:
+            assert_never(event)
 
 
 def _reference_id(notification: Notification) -> uuid.UUID:
@@ -163,7 +170,11 @@ def _reference_id(notification: Notification) -> uuid.UUID:
 
 
 def _apply_payment(
-    uow: UnitOfWork, notification: Notification, now: datetime, wallet_floor_minor: int
+    uow: UnitOfWork,
+    notification: Notification,
+    succeeded: bool,
+    now: datetime,
+    wallet_floor_minor: int,
 ) -> None:
     with uow:
         order = uow.payments.order(_reference_id(notification), for_update=True)
@@ -175,7 +186,7 @@ def _apply_payment(
         ):
             log.error("notification for order %s does not match its amount", order.id)
             raise InvalidInput("amount or currency does not match the order", "amount_mismatch")
-        if not order.record_result(notification.event == "payment.succeeded", now):
+        if not order.record_result(succeeded, now):
             uow.payments.save_order(order)
             uow.commit()
             return
@@ -201,7 +212,7 @@ def _apply_payment(
         uow.commit()
 
 
-def _apply_refund(uow: UnitOfWork, notification: Notification) -> None:
+def _apply_refund(uow: UnitOfWork, notification: Notification, *, succeeded: bool) -> None:
     with uow:
         refund = uow.payments.refund(_reference_id(notification), for_update=True)
         if refund is None:
@@ -212,7 +223,7 @@ def _apply_refund(uow: UnitOfWork, notification: Notification) -> None:
         assert order is not None
         if notification.amount_minor != refund.amount_minor:
             raise InvalidInput("amount does not match the refund", "amount_mismatch")
-        _settle_refund(uow, refund, order, notification.event == "refund.succeeded")
+        _settle_refund(uow, refund, order, succeeded)
         uow.commit()
 
 

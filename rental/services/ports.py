@@ -38,9 +38,9 @@ class GatewayOrder:
 
 @dataclass(frozen=True)
 class Notification:
-    """What a gateway told us: `payment.succeeded|failed` or `refund.succeeded|failed`."""
+    """What a gateway told us about one of our orders or refunds."""
 
-    event: str
+    event: str  # a rental.domain.payments.GatewayEvent, unless the gateway says something new
     trade_no: str
     reference: str  # our order id (payments) or refund id (refunds)
     amount_minor: int

@@ -57,7 +57,7 @@ def _record_request(
 ) -> tuple[Rental, Lock | None]:
     """Store the rental; returns the lock to command, or None when there is nothing to send."""
     rider_id, code, key = command.rider_id, command.asset_code, command.idempotency_key
-    floor = how.wallet_floor_minor
+    wallet_floor_minor = how.wallet_floor_minor
     with uow:
         target = uow.assets.for_scan(code, rider_id, key, for_update=True)
         if target is None:
@@ -66,7 +66,7 @@ def _record_request(
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
             return earlier, None
-        reservation = claim_reservation(uow, target, rider_id, now, floor)
+        reservation = claim_reservation(uow, target, rider_id, now, wallet_floor_minor)
         plan = check_rentable(target, how.policy)
         asset, lock = target.asset, target.lock
         rental = Rental(
@@ -89,12 +89,12 @@ def _record_request(
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
         if reachable:
-            _end_other_reservation(uow, target, now, floor)
+            _end_other_reservation(uow, target, now, wallet_floor_minor)
         if reservation is not None:
             # The reservation ends here; it is free when the lock cannot be reached.
             reservation.rental_id = rental.id
             state = ReservationState.USED if reachable else ReservationState.CANCELLED
-            end_reservation(uow, reservation, state, now, floor, free=not reachable)
+            end_reservation(uow, reservation, state, now, wallet_floor_minor, free=not reachable)
         uow.commit()
     return rental, (lock if reachable else None)
 

@@ -41,7 +41,7 @@ def charge_fare(
     wallet_floor_minor: int,
     kind: str = "fare",
 ) -> int:
-    """Book a fare (or another charge for a service, such as a hold) inside the caller's
+    """Book a fare (or another charge for a service, such as a reservation) inside the caller's
     transaction; returns the part left as debt."""
     if fare_minor <= 0:
         return 0
