@@ -2,13 +2,14 @@
 the token, never from the request."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, json, request
 
+from rental.api import mds_json
 from rental.api.auth import issue_client_token, requires, requires_city_client
 from rental.api.common import platform
 from rental.api.parsing import json_body, path_uuid
@@ -24,12 +25,17 @@ PREFIX = "/mds/v2"
 VEHICLES_TTL_MS = 60_000
 STATUS_TTL_MS = 10_000
 MAX_CLIENT_NAME = 200
+Record = TypeVar("Record")
 
 
 def _provider() -> mds.Provider:
     p = platform()
-    provider_id = p.config.MDS_PROVIDER_ID or spec.provider_id_for(p.config.PUBLIC_BASE_URL)
-    return mds.Provider(provider_id, g.city_id, p.now(), p.config.service_policy())
+    return mds.Provider(_provider_id(), g.city_id, p.now(), p.config.service_policy())
+
+
+def _provider_id() -> str:
+    config = platform().config
+    return config.MDS_PROVIDER_ID or spec.provider_id_for(config.PUBLIC_BASE_URL)
 
 
 def _settle() -> timedelta:
@@ -56,7 +62,7 @@ def _answer(body: dict[str, Any], status: int = 200) -> Response:
     )
 
 
-def _paged(page: mds.Page, key: str, **extra: Any) -> Response:
+def _paged(page: mds.Page[dict[str, Any]], key: str, **extra: Any) -> Response:
     next_url = None
     if page.next_after is not None:
         args = {**request.args.to_dict(), "page_after": page.next_after}
@@ -64,11 +70,22 @@ def _paged(page: mds.Page, key: str, **extra: Any) -> Response:
     return _answer({**extra, "links": {"next": next_url}, key: page.items})
 
 
-def _hourly(read: Callable[[], list[dict[str, Any]]], key: str) -> Response:
+def _rendered(
+    page: mds.Page[Record], render: Callable[[str, Record], dict[str, Any]]
+) -> mds.Page[dict[str, Any]]:
+    provider_id = _provider_id()
+    return mds.Page([render(provider_id, item) for item in page.items], page.next_after)
+
+
+def _hourly(
+    read: Callable[[], Sequence[Record]], render: Callable[[str, Record], dict[str, Any]], key: str
+) -> Response:
     try:
-        return _answer({key: read()})
+        records = read()
     except mds.NotReady:
         return _answer({key: [], "message": "this hour is still being processed"}, 202)
+    provider_id = _provider_id()
+    return _answer({key: [render(provider_id, record) for record in records]})
 
 
 def _freshness(ttl_ms: int) -> dict[str, int]:
@@ -81,7 +98,7 @@ def _freshness(ttl_ms: int) -> dict[str, int]:
 def vehicles(device_id: str | None = None) -> Response:
     _check_version()
     page = mds.vehicles(platform().uow(), _provider(), _page_request(), _device(device_id))
-    return _one_or_page(page, device_id, "vehicles", VEHICLES_TTL_MS)
+    return _one_or_page(_rendered(page, mds_json.vehicle), device_id, "vehicles", VEHICLES_TTL_MS)
 
 
 @blueprint.get(f"{PREFIX}/vehicles/status")
@@ -91,10 +108,13 @@ def vehicles_status(device_id: str | None = None) -> Response:
     _check_version()
     uow, provider = platform().uow(), _provider()
     page = mds.vehicle_statuses(uow, provider, _page_request(), _device(device_id))
-    return _one_or_page(page, device_id, "vehicles_status", STATUS_TTL_MS)
+    rendered = _rendered(page, mds_json.vehicle_status)
+    return _one_or_page(rendered, device_id, "vehicles_status", STATUS_TTL_MS)
 
 
-def _one_or_page(page: mds.Page, device_id: str | None, key: str, ttl_ms: int) -> Response:
+def _one_or_page(
+    page: mds.Page[dict[str, Any]], device_id: str | None, key: str, ttl_ms: int
+) -> Response:
     if device_id is None:
         return _paged(page, key, **_freshness(ttl_ms))
     if not page.items:
@@ -107,7 +127,9 @@ def _one_or_page(page: mds.Page, device_id: str | None, key: str, ttl_ms: int) -
 def trips() -> Response:
     _check_version()
     hour = spec.hour_window(request.args.get("end_time"), "end_time")
-    return _hourly(lambda: mds.trips(platform().uow(), _provider(), hour, _settle()), "trips")
+    return _hourly(
+        lambda: mds.trips(platform().uow(), _provider(), hour, _settle()), mds_json.trip, "trips"
+    )
 
 
 @blueprint.get(f"{PREFIX}/telemetry")
@@ -116,7 +138,9 @@ def telemetry() -> Response:
     _check_version()
     hour = spec.hour_window(request.args.get("telemetry_time"), "telemetry_time")
     return _hourly(
-        lambda: mds.telemetry(platform().uow(), _provider(), hour, _settle()), "telemetry"
+        lambda: mds.telemetry(platform().uow(), _provider(), hour, _settle()),
+        mds_json.telemetry,
+        "telemetry",
     )
 
 
@@ -126,7 +150,9 @@ def historical_events() -> Response:
     _check_version()
     hour = spec.hour_window(request.args.get("event_time"), "event_time")
     return _hourly(
-        lambda: mds.historical_events(platform().uow(), _provider(), hour, _settle()), "events"
+        lambda: mds.historical_events(platform().uow(), _provider(), hour, _settle()),
+        mds_json.event,
+        "events",
     )
 
 
@@ -136,7 +162,7 @@ def recent_events() -> Response:
     _check_version()
     window = spec.millis_window(request.args.get("start_time"), request.args.get("end_time"))
     page = mds.recent_events(platform().uow(), _provider(), window, _page_request())
-    return _paged(page, "events")
+    return _paged(_rendered(page, mds_json.event), "events")
 
 
 @blueprint.get(f"{PREFIX}/reports/<filename>")

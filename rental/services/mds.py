@@ -8,13 +8,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Generic, TypeVar
 
 from rental.domain import mds
 from rental.domain.errors import NotAuthenticated, NotFound
 from rental.domain.fleet import ServicePolicy, is_low, is_reachable
-from rental.domain.mds import MDS_EVENT, gps, timestamp
-from rental.domain.zones import Parking
+from rental.domain.mds import MDS_EVENT
 from rental.services.commands.open_data import MdsPage, RegisterMdsClient
 from rental.services.read_models import (
     LockFix,
@@ -40,10 +39,32 @@ class Provider:
     policy: ServicePolicy
 
 
+Item = TypeVar("Item")
+
+
 @dataclass(frozen=True)
-class Page:
-    items: list[dict[str, Any]]  # MDS JSON objects, as the spec shapes them
+class Page(Generic[Item]):
+    items: list[Item]
     next_after: str | None  # the cursor of the next page; None on the last
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """An event made now from what is true now, where the vehicle's last logged event no
+    longer says how it is (a lock gone silent, a battery run down, a vehicle older than
+    its history)."""
+
+    id: uuid.UUID
+    vehicle_state: str  # MDS's
+    event_type: str  # MDS's
+    at: datetime  # when the vehicle became so, as near as the data tells
+
+
+@dataclass(frozen=True)
+class VehicleStatus:
+    vehicle: VehicleStatusRecord
+    last_event: VehicleEventRecord | LiveEvent
+    last_telemetry: TelemetryRecord
 
 
 class NotReady(Exception):
@@ -89,45 +110,29 @@ def city_of_client(uow: UnitOfWork, client_id: uuid.UUID) -> str:
 
 def vehicles(
     uow: UnitOfWork, provider: Provider, page: MdsPage, device_id: uuid.UUID | None
-) -> Page:
+) -> Page[VehicleRecord]:
     with uow:
         found = uow.vehicle_history.vehicles(provider.city_id, page.after, page.limit, device_id)
-    return Page([_vehicle(provider, vehicle) for vehicle in found], _next(found, page.limit))
-
-
-def _vehicle(provider: Provider, vehicle: VehicleRecord) -> dict[str, Any]:
-    return {
-        "device_id": str(vehicle.id),
-        "provider_id": provider.provider_id,
-        "vehicle_id": vehicle.code,
-        "vehicle_type": mds.VEHICLE_TYPE[vehicle.kind],
-        "propulsion_types": mds.PROPULSION[vehicle.kind],
-    }
+    return Page(found, _next(found, page.limit))
 
 
 def vehicle_statuses(
     uow: UnitOfWork, provider: Provider, page: MdsPage, device_id: uuid.UUID | None
-) -> Page:
+) -> Page[VehicleStatus]:
     with uow:
         found = uow.vehicle_history.statuses(
             provider.city_id, page.after, page.limit, device_id, provider.now
         )
-    items = [
-        {
-            "device_id": str(vehicle.id),
-            "provider_id": provider.provider_id,
-            "last_event": _last_event(provider, vehicle),
-            "last_telemetry": _last_telemetry(provider, vehicle),
-        }
+    statuses = [
+        VehicleStatus(vehicle, _last_event(provider, vehicle), _last_telemetry(provider, vehicle))
         for vehicle in found
     ]
-    return Page(items, _next(found, page.limit))
+    return Page(statuses, _next(found, page.limit))
 
 
-def _last_event(provider: Provider, vehicle: VehicleStatusRecord) -> dict[str, Any]:
-    """The vehicle's last recorded event when it still says how the vehicle is; otherwise
-    (a lock gone silent, a battery run down, vehicles older than their history) an event
-    made now from what is true now."""
+def _last_event(provider: Provider, vehicle: VehicleStatusRecord) -> VehicleEventRecord | LiveEvent:
+    """The vehicle's last logged event while it still says how the vehicle is; otherwise
+    one made now from what is true now."""
     policy, now = provider.policy, provider.now
     live = mds.LiveVehicle(
         on_trip=vehicle.rental_id is not None,
@@ -140,22 +145,10 @@ def _last_event(provider: Provider, vehicle: VehicleStatusRecord) -> dict[str, A
     state, event_type = mds.live_state(live)
     logged = vehicle.last_event
     if logged is not None and MDS_EVENT[logged.kind][0] == state:
-        return _event(provider, logged)
+        return logged
     since = _since(vehicle, state, policy.silence, now)
-    event: dict[str, Any] = {
-        "device_id": str(vehicle.id),
-        "provider_id": provider.provider_id,
-        "event_id": str(uuid.uuid5(vehicle.id, f"{state}/{since.isoformat()}")),
-        "vehicle_state": state,
-        "event_types": [event_type],
-        "timestamp": timestamp(since),
-        "location": gps(vehicle.lon, vehicle.lat),
-    }
-    if vehicle.battery_pct is not None:
-        event["battery_percent"] = vehicle.battery_pct
-    if vehicle.rental_id is not None:
-        event["trip_ids"] = [str(vehicle.rental_id)]
-    return event
+    event_id = uuid.uuid5(vehicle.id, f"{state}/{since.isoformat()}")
+    return LiveEvent(event_id, state, event_type, since)
 
 
 def _since(vehicle: VehicleStatusRecord, state: str, silence: timedelta, now: datetime) -> datetime:
@@ -166,7 +159,7 @@ def _since(vehicle: VehicleStatusRecord, state: str, silence: timedelta, now: da
     return max(since, logged.at) if logged is not None else since
 
 
-def _last_telemetry(provider: Provider, vehicle: VehicleStatusRecord) -> dict[str, Any]:
+def _last_telemetry(provider: Provider, vehicle: VehicleStatusRecord) -> TelemetryRecord:
     fix = vehicle.last_fix or LockFix(  # located by an event, never by telemetry
         lock_id=vehicle.lock_id,
         boot=0,
@@ -177,7 +170,7 @@ def _last_telemetry(provider: Provider, vehicle: VehicleStatusRecord) -> dict[st
         accuracy_m=None,
         battery_pct=vehicle.battery_pct,
     )
-    return _telemetry(provider, TelemetryRecord(vehicle.id, vehicle.rental_id, fix))
+    return TelemetryRecord(vehicle.id, vehicle.rental_id, fix)
 
 
 # --- by the hour ------------------------------------------------------------------------
@@ -192,69 +185,18 @@ def served_hour(hour: Window, now: datetime, settle: timedelta) -> Window:
     return hour
 
 
-def trips(
-    uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
-) -> list[dict[str, Any]]:
+def trips(uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta) -> list[TripRecord]:
     start, end = served_hour(hour, provider.now, settle)
     with uow:
-        found = uow.vehicle_history.trips(provider.city_id, start, end)
-    return [_trip(provider, trip) for trip in found]
-
-
-def _trip(provider: Provider, trip: TripRecord) -> dict[str, Any]:
-    duration = int((trip.ended_at - trip.started_at).total_seconds())
-    record: dict[str, Any] = {
-        "provider_id": provider.provider_id,
-        "device_id": str(trip.asset_id),
-        "trip_id": str(trip.id),
-        "trip_type": ["rider"],
-        "start_time": timestamp(trip.started_at),
-        "end_time": timestamp(trip.ended_at),
-        "start_location": gps(trip.start_lon, trip.start_lat),
-        "end_location": gps(trip.end_lon, trip.end_lat),
-        "duration": max(0, duration),
-        "distance": round(trip.distance_m or 0),
-        "standard_cost": trip.fare_minor,
-        "actual_cost": trip.fare_minor,
-        "currency": trip.currency,
-    }
-    category = PARKING_CATEGORY.get(trip.parking) if trip.parking else None
-    if category is not None:
-        record["parking_category"] = category
-    return record
-
-
-# Our parking verdict as MDS's category; an unknown position says nothing.
-PARKING_CATEGORY = {
-    Parking.OK: "other_valid",
-    Parking.OUTSIDE_SERVICE_AREA: "invalid",
-    Parking.NO_PARKING_ZONE: "invalid",
-}
+        return uow.vehicle_history.trips(provider.city_id, start, end)
 
 
 def telemetry(
     uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
-) -> list[dict[str, Any]]:
+) -> list[TelemetryRecord]:
     start, end = served_hour(hour, provider.now, settle)
     with uow:
-        found = uow.vehicle_history.telemetry(provider.city_id, start, end)
-    return [_telemetry(provider, record) for record in found]
-
-
-def _telemetry(provider: Provider, record: TelemetryRecord) -> dict[str, Any]:
-    fix = record.fix
-    telemetry: dict[str, Any] = {
-        "device_id": str(record.asset_id),
-        "provider_id": provider.provider_id,
-        "telemetry_id": mds.telemetry_id(fix.lock_id, fix.boot, fix.seq),
-        "timestamp": timestamp(fix.recorded_at),
-        "trip_ids": [str(record.rental_id)] if record.rental_id else None,
-        "journey_id": None,
-        "location": gps(fix.lon, fix.lat, fix.accuracy_m),
-    }
-    if fix.battery_pct is not None:
-        telemetry["battery_percent"] = fix.battery_pct
-    return telemetry
+        return uow.vehicle_history.telemetry(provider.city_id, start, end)
 
 
 # --- events -----------------------------------------------------------------------------
@@ -262,37 +204,19 @@ def _telemetry(provider: Provider, record: TelemetryRecord) -> dict[str, Any]:
 
 def historical_events(
     uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
-) -> list[dict[str, Any]]:
+) -> list[VehicleEventRecord]:
     start, end = served_hour(hour, provider.now, settle)
     with uow:
-        found = uow.vehicle_history.events(provider.city_id, start, end, None, None)
-    return [_event(provider, event) for event in found]
+        return uow.vehicle_history.events(provider.city_id, start, end, None, None)
 
 
-def recent_events(uow: UnitOfWork, provider: Provider, window: Window, page: MdsPage) -> Page:
+def recent_events(
+    uow: UnitOfWork, provider: Provider, window: Window, page: MdsPage
+) -> Page[VehicleEventRecord]:
     start, end = mds.recent(window, provider.now)
     with uow:
         found = uow.vehicle_history.events(provider.city_id, start, end, page.after, page.limit)
-    return Page([_event(provider, event) for event in found], _next(found, page.limit))
-
-
-def _event(provider: Provider, logged: VehicleEventRecord) -> dict[str, Any]:
-    state, event_type = MDS_EVENT[logged.kind]
-    event: dict[str, Any] = {
-        "device_id": str(logged.asset_id),
-        "provider_id": provider.provider_id,
-        "event_id": str(logged.id),
-        "vehicle_state": state,
-        "event_types": [event_type],
-        "timestamp": timestamp(logged.at),
-        "publication_time": timestamp(logged.recorded_at),
-        "location": gps(logged.lon, logged.lat),
-    }
-    if logged.battery_pct is not None:
-        event["battery_percent"] = logged.battery_pct
-    if logged.rental_id is not None:
-        event["trip_ids"] = [str(logged.rental_id)]
-    return event
+    return Page(found, _next(found, page.limit))
 
 
 # --- reports ----------------------------------------------------------------------------
