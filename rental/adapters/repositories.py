@@ -353,7 +353,7 @@ class AssetRepository:
             .where(reservations.c.asset_id == assets.c.id, HELD_RESERVATION)
             .scalar_subquery()
         )
-        riders_hold = (
+        riders_reservation = (
             select(reservations.c.id)
             .where(reservations.c.rider_id == rider_id, HELD_RESERVATION)
             .scalar_subquery()
@@ -370,7 +370,7 @@ class AssetRepository:
                 earlier.label("earlier_rental_id"),
                 open_damage_reports().label("open_damage_reports"),
                 held.label("held_reservation_id"),
-                riders_hold.label("rider_reservation_id"),
+                riders_reservation.label("rider_reservation_id"),
                 func.coalesce(debt, 0).label("rider_debt"),
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),

@@ -22,7 +22,7 @@ class Tariff:
     free_seconds: int = 0
     # The time charge of each started 24 hours never exceeds this.
     daily_cap_minor: int | None = None
-    # Holding a vehicle before unlocking it, per started minute of the hold.
+    # Reserving a vehicle before unlocking it, per started minute of the reservation.
     reservation_per_minute_minor: int = 0
     # Added when a trip ends outside the service area or in a no-parking zone.
     out_of_zone_fee_minor: int = 0
