@@ -24,9 +24,10 @@ def show_wallet() -> dict[str, Any]:
 
 @blueprint.get("/wallet/transactions")
 @requires(Role.RIDER)
-def list_transactions() -> dict[str, Any]:
+def list_postings() -> dict[str, Any]:
+    """The postings on the rider's accounts, newest first, each with its ledger transaction."""
     limit, before_at = page_args(50)
-    found = wallet.transactions(platform().uow(), current_user_id(), limit, before_at)
+    found = wallet.postings(platform().uow(), current_user_id(), limit, before_at)
     return {
         "postings": [
             {

@@ -104,7 +104,7 @@ def wallet_summaries(
     ]
 
 
-def transactions(
+def postings(
     uow: UnitOfWork, rider_id: uuid.UUID, limit: int, before: datetime | None
 ) -> list[RiderPosting]:
     if not 1 <= limit <= 200:
