@@ -7,12 +7,14 @@ from typing import Any
 import segno
 from flask import current_app
 
-from rental.api.parsing import json_body as json_body  # for rental.api.rebalancing, until
-from rental.api.parsing import path_uuid  # it reads requests through rental.api.parsing too
+from rental.api.parsing import json_body as json_body
+from rental.api.parsing import path_uuid
 from rental.bootstrap import Platform
 from rental.domain.pricing import Tariff, describe
 from rental.domain.rentals import Rental
 
+# Requests are read in rental.api.parsing; these two names stay here only until
+# rental.api.rebalancing imports them from there.
 parse_uuid = path_uuid
 
 

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
 from rental.api.common import platform
-from rental.api.parsing import json_body, path_uuid
+from rental.api.parsing import json_body, path_uuid, string
 from rental.domain.choices import one_of
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import asset_code_from_qr
@@ -37,9 +37,7 @@ blueprint = Blueprint("maintenance", __name__, url_prefix="/api/v1")
 def report_damage() -> tuple[dict[str, Any], int]:
     """`{code, category, photo_ref?, note?}`; a repeat by the same rider returns the first."""
     body = json_body()
-    code = body.get("code")
-    if not isinstance(code, str):
-        raise InvalidInput("code is required: the asset's code or QR URL", "invalid_qr")
+    code = string(body, "code", "code is required: the asset's code or QR URL", "invalid_qr")
     category = checked_category(body.get("category"))
     photo_ref = checked_photo_ref(body.get("photo_ref"))
     note = checked_note(body.get("note"))

@@ -6,7 +6,14 @@ from flask import Blueprint, request
 
 from rental.api.auth import requires
 from rental.api.common import platform, qr_image
-from rental.api.parsing import is_integer, json_body, json_body_or_empty, path_uuid
+from rental.api.parsing import (
+    integer,
+    is_integer,
+    json_body,
+    json_body_or_empty,
+    optional_string,
+    path_uuid,
+)
 from rental.domain.choices import one_of
 from rental.domain.credit import checked_incident
 from rental.domain.errors import InvalidInput
@@ -29,9 +36,8 @@ blueprint = Blueprint("ops", __name__, url_prefix="/api/v1/ops")
 @blueprint.post("/locks")
 @requires(Role.OPERATOR)
 def provision_lock() -> tuple[dict[str, Any], int]:
-    lock_id = json_body_or_empty().get("lock_id")
-    if lock_id is not None and not isinstance(lock_id, str):
-        raise InvalidInput("lock_id must be a string", "invalid_lock_id")
+    body = json_body_or_empty()
+    lock_id = optional_string(body, "lock_id", "lock_id must be a string", "invalid_lock_id")
     command = ProvisionLock(None if lock_id is None else check_lock_id(lock_id))
     p = platform()
     credentials = assets.provision_lock(p.uow(), p.broker_accounts, command)
@@ -104,12 +110,10 @@ def _label(base_url: str, code: str) -> dict[str, str]:
 def register_cabinet() -> tuple[dict[str, Any], int]:
     """`{lock_id, city_id, kind, slots}`: a provisioned device that releases items."""
     body = json_body()
-    lock_id, city_id, slots = body.get("lock_id"), body.get("city_id"), body.get("slots")
+    lock_id, city_id = body.get("lock_id"), body.get("city_id")
     if not isinstance(lock_id, str) or not isinstance(city_id, str):
         raise InvalidInput("lock_id and city_id are required strings")
-    if not is_integer(slots):
-        raise InvalidInput("slots is the number of slots", "invalid_slots")
-    assert isinstance(slots, int)
+    slots = integer(body, "slots", "slots is the number of slots", "invalid_slots")
     kind = one_of(AssetKind, body.get("kind"), "kind", "invalid_kind")
     cabinet = assets.register_cabinet(
         platform().uow(), RegisterCabinet(lock_id, city_id, kind, slots)

@@ -31,8 +31,16 @@ def json_body_or_empty() -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def string(body: Mapping[str, Any], name: str, message: str, code: str | None = None) -> str:
-    value = body.get(name)
+def string(
+    body: Mapping[str, Any],
+    name: str,
+    message: str,
+    code: str | None = None,
+    *,
+    default: str | None = None,
+) -> str:
+    """`body[name]` as a string (`default` when absent), or `message` as the 400."""
+    value = body.get(name, default)
     if not isinstance(value, str):
         raise InvalidInput(message, code)
     return value
@@ -41,6 +49,7 @@ def string(body: Mapping[str, Any], name: str, message: str, code: str | None = 
 def optional_string(
     body: Mapping[str, Any], name: str, message: str, code: str | None = None
 ) -> str | None:
+    """A string or null (or absent: None)."""
     return None if body.get(name) is None else string(body, name, message, code)
 
 
@@ -50,6 +59,7 @@ def is_integer(value: object) -> bool:
 
 
 def integer(body: Mapping[str, Any], name: str, message: str, code: str | None = None) -> int:
+    """`body[name]` as an integer (never a boolean), or `message` as the 400."""
     value = body.get(name)
     if not is_integer(value):
         raise InvalidInput(message, code)

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
 from rental.api.common import platform
-from rental.api.parsing import idempotency_key, json_body, path_uuid
+from rental.api.parsing import idempotency_key, json_body, path_uuid, string
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import AssetKind
 from rental.domain.payments import PaymentOrder, Refund, checked_currency, checked_top_up
@@ -63,9 +63,7 @@ def pay_deposit() -> tuple[dict[str, Any], int]:
 def refund_deposit() -> tuple[dict[str, Any], int]:
     body = json_body()
     key = idempotency_key(body)
-    currency = body.get("currency", "CNY")
-    if not isinstance(currency, str):
-        raise InvalidInput("currency is required", "invalid_currency")
+    currency = string(body, "currency", "currency is required", "invalid_currency", default="CNY")
     p = platform()
     refunds = payments.refund_deposit(
         p.uow(), p.payment_gateways, RefundDeposit(current_user_id(), currency, key), _notify_url

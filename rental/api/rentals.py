@@ -7,7 +7,7 @@ from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
 from rental.api.common import platform, rental_view
-from rental.api.parsing import idempotency_key, json_body, page_args, path_uuid
+from rental.api.parsing import idempotency_key, json_body, page_args, path_uuid, string
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import asset_code_from_qr
 from rental.domain.rentals import RentalState
@@ -24,9 +24,7 @@ MAX_WAIT_SECONDS = 30
 @requires(Role.RIDER)
 def start_rental() -> tuple[dict[str, Any], int]:
     body = json_body()
-    qr = body.get("qr")
-    if not isinstance(qr, str):
-        raise InvalidInput("qr is required: the scanned URL or the asset code", "invalid_qr")
+    qr = string(body, "qr", "qr is required: the scanned URL or the asset code", "invalid_qr")
     command = RequestUnlock(current_user_id(), asset_code_from_qr(qr), idempotency_key(body))
     p = platform()
     unlocking = rentals.Unlocking(

@@ -7,8 +7,7 @@ from flask import Blueprint
 
 from rental.api.auth import current_user_id, requires
 from rental.api.common import money, platform
-from rental.api.parsing import idempotency_key, json_body, path_uuid
-from rental.domain.errors import InvalidInput
+from rental.api.parsing import idempotency_key, json_body, path_uuid, string
 from rental.domain.fleet import asset_code_from_qr
 from rental.domain.reservations import Reservation
 from rental.domain.riders import Role
@@ -22,9 +21,7 @@ blueprint = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations
 @requires(Role.RIDER)
 def reserve() -> tuple[dict[str, Any], int]:
     body = json_body()
-    code = body.get("code")
-    if not isinstance(code, str):
-        raise InvalidInput("code is required: the vehicle's code or QR URL", "invalid_qr")
+    code = string(body, "code", "code is required: the vehicle's code or QR URL", "invalid_qr")
     command = Reserve(current_user_id(), asset_code_from_qr(code), idempotency_key(body))
     p = platform()
     reservation = reservations.reserve(
