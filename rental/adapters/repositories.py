@@ -40,6 +40,7 @@ from rental.adapters.tables import (
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind
+from rental.domain.rentals import RentalState
 from rental.domain.riders import Role, User
 from rental.services.read_models import AssetOverview, ScanTarget
 
@@ -432,7 +433,13 @@ class AssetRepository:
         if city_id is not None:
             query = query.where(assets.c.city_id == city_id)
         return [
-            AssetOverview(**{**row, "kind": AssetKind(row["kind"])})
+            AssetOverview(
+                **{
+                    **row,
+                    "kind": AssetKind(row["kind"]),
+                    "rental_state": row["rental_state"] and RentalState(row["rental_state"]),
+                }
+            )
             for row in self._c.execute(query).mappings()
         ]
 

@@ -147,7 +147,7 @@ def _asset_view(asset: AssetOverview, base_url: str) -> dict[str, Any]:
         "qr": qr_payload(base_url, asset.code),
         "in_service": asset.in_service,
         "needs_retrieval": asset.needs_retrieval,
-        "rental_state": asset.rental_state,
+        "rental_state": asset.rental_state.value if asset.rental_state else None,
         "available": not unavailable,
         "unavailable": unavailable,
         "open_damage_reports": asset.open_damage_reports,

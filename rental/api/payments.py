@@ -11,7 +11,7 @@ from rental.domain.errors import InvalidInput
 from rental.domain.fleet import AssetKind
 from rental.domain.payments import PaymentOrder, Refund, checked_currency, checked_top_up
 from rental.domain.riders import Role
-from rental.services import payments
+from rental.services import payments, refunds
 from rental.services.commands.money import (
     GatewayNotification,
     RefundDeposit,
@@ -65,10 +65,10 @@ def refund_deposit() -> tuple[dict[str, Any], int]:
     key = idempotency_key(body)
     currency = string(body, "currency", "currency is required", "invalid_currency", default="CNY")
     p = platform()
-    refunds = payments.refund_deposit(
+    given_back = refunds.refund_deposit(
         p.uow(), p.payment_gateways, RefundDeposit(current_user_id(), currency, key), _notify_url
     )
-    return {"refunds": [refund_view(refund) for refund in refunds]}, 202
+    return {"refunds": [refund_view(refund) for refund in given_back]}, 202
 
 
 @blueprint.get("/payments/<order_id>")

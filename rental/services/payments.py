@@ -1,13 +1,13 @@
-"""Top-ups and deposits paid through a gateway, and deposits refunded through it.
+"""Top-ups and deposits paid through a gateway, and what gateways tell us about them.
 
 Every call a rider can retry takes an idempotency key and answers the first result
 again. Notifications are believed only with a valid signature and the exact amount
-and currency of the order; each moves money at most once.
+and currency of the order; each moves money at most once. Deposits go back in
+`rental.services.refunds`.
 """
 
 import logging
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import assert_never
 
@@ -18,21 +18,17 @@ from rental.domain.payments import (
     OrderState,
     PaymentOrder,
     Purpose,
-    Refund,
-    RefundState,
     payment_postings,
-    refund_requested_postings,
-    refund_settled_postings,
 )
+from rental.services import refunds
 from rental.services.commands.money import (
     GatewayNotification,
-    RefundDeposit,
     StartDeposit,
     StartTopUp,
 )
 from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
-from rental.services.wallet import credit_and_settle, debt
+from rental.services.wallet import credit_and_settle
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +148,14 @@ def handle_notification(
         event = GatewayEvent(notification.event)
     except ValueError:
         raise InvalidInput(f"unknown event {notification.event}", "unknown_event") from None
+    reference = _reference_id(notification)
     match event:
         case GatewayEvent.PAYMENT_SUCCEEDED | GatewayEvent.PAYMENT_FAILED:
             succeeded = event is GatewayEvent.PAYMENT_SUCCEEDED
-            _apply_payment(uow, notification, succeeded, now, wallet_floor_minor)
+            _apply_payment(uow, reference, notification, succeeded, now, wallet_floor_minor)
         case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
-            _apply_refund(uow, notification, succeeded=event is GatewayEvent.REFUND_SUCCEEDED)
+            succeeded = event is GatewayEvent.REFUND_SUCCEEDED
+            refunds.apply_refund(uow, reference, notification.amount_minor, succeeded)
         case _:
             assert_never(event)
 
@@ -171,13 +169,14 @@ def _reference_id(notification: Notification) -> uuid.UUID:
 
 def _apply_payment(
     uow: UnitOfWork,
+    order_id: uuid.UUID,
     notification: Notification,
     succeeded: bool,
     now: datetime,
     wallet_floor_minor: int,
 ) -> None:
     with uow:
-        order = uow.payments.order(_reference_id(notification), for_update=True)
+        order = uow.payments.order(order_id, for_update=True)
         if order is None:
             raise NotFound("no such order", "payment_not_found")
         if (notification.amount_minor, notification.currency) != (
@@ -210,108 +209,3 @@ def _apply_payment(
                 assert_never(order.purpose)
         uow.payments.save_order(order)
         uow.commit()
-
-
-def _apply_refund(uow: UnitOfWork, notification: Notification, *, succeeded: bool) -> None:
-    with uow:
-        refund = uow.payments.refund(_reference_id(notification), for_update=True)
-        if refund is None:
-            raise NotFound("no such refund", "payment_not_found")
-        if refund.state is not RefundState.PROCESSING:
-            return  # a repeat
-        order = uow.payments.order(refund.order_id, for_update=True)
-        assert order is not None
-        if notification.amount_minor != refund.amount_minor:
-            raise InvalidInput("amount does not match the refund", "amount_mismatch")
-        _settle_refund(uow, refund, order, succeeded)
-        uow.commit()
-
-
-def _settle_refund(uow: UnitOfWork, refund: Refund, order: PaymentOrder, succeeded: bool) -> None:
-    refund.state = RefundState.SUCCEEDED if succeeded else RefundState.FAILED
-    uow.ledger.post(
-        "refund" if succeeded else "refund_failed",
-        f"refund:{refund.id}",
-        refund_settled_postings(refund, order.currency, succeeded),
-    )
-    if not succeeded:
-        order.refunded_minor -= refund.amount_minor
-        uow.payments.save_order(order)
-    uow.payments.settle_refund(refund)
-
-
-def refund_deposit(
-    uow: UnitOfWork,
-    gateways: PaymentGateways,
-    command: RefundDeposit,
-    notify_url: Callable[[str], str],
-) -> list[Refund]:
-    """Give the whole deposit back, once no rental or debt is open: each part through the
-    gateway that took it. `notify_url` names where a gateway (by its name) reports back."""
-    rider_id, currency, request_key = command.rider_id, command.currency, command.idempotency_key
-    with uow:
-        earlier = uow.payments.refunds_for_request(rider_id, request_key)
-        if earlier:
-            return earlier
-        if uow.rentals.has_open(rider_id):
-            raise Conflict("end your rental first", "rental_in_progress")
-        if debt(uow, rider_id, currency) > 0:
-            raise Conflict("settle your debt first", "debt_outstanding")
-        deposit = rider_account(AccountKind.RIDER_DEPOSIT, str(rider_id), currency)
-        held = uow.ledger.balance(deposit, for_update=True)
-        if held <= 0:
-            raise Conflict("there is no deposit to refund", "no_deposit")
-        refunds = _split_refunds(uow, rider_id, currency, held, request_key)
-        uow.commit()
-    for refund, order in refunds:
-        try:
-            gateway = gateways.get(order.gateway)
-            if gateway is None:
-                raise GatewayError(f"gateway {order.gateway} is not configured")
-            gateway.request_refund(refund, order, notify_url(order.gateway))
-        except GatewayError:
-            log.warning("gateway refused refund %s; the deposit is returned", refund.id)
-            with uow:
-                stored = uow.payments.refund(refund.id, for_update=True)
-                fresh = uow.payments.order(order.id, for_update=True)
-                assert stored is not None and fresh is not None
-                if stored.state is RefundState.PROCESSING:
-                    _settle_refund(uow, stored, fresh, succeeded=False)
-                uow.commit()
-    with uow:
-        return uow.payments.refunds_for_request(rider_id, request_key)
-
-
-def _split_refunds(
-    uow: UnitOfWork, rider_id: uuid.UUID, currency: str, held: int, request_key: str
-) -> list[tuple[Refund, PaymentOrder]]:
-    """Split the held deposit over the orders that paid it, each refunded on its own trade."""
-    refunds = []
-    remaining = held
-    for order in uow.payments.refundable_deposits(rider_id, currency):
-        amount = min(remaining, order.amount_minor - order.refunded_minor)
-        if amount <= 0:
-            break
-        refund = Refund(
-            uuid.uuid4(),
-            order.id,
-            rider_id,
-            amount,
-            RefundState.PROCESSING,
-            f"{request_key}:{order.id}",
-        )
-        order.refunded_minor += amount
-        uow.payments.save_order(order)
-        uow.payments.add_refund(refund)
-        uow.ledger.post(
-            "refund_request",
-            f"refund-request:{refund.id}",
-            refund_requested_postings(refund, currency),
-        )
-        refunds.append((refund, order))
-        remaining -= amount
-    if remaining:
-        raise Conflict(
-            "part of this deposit was not paid through a gateway; ask support", "refund_manual"
-        )
-    return refunds

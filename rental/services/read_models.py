@@ -10,7 +10,7 @@ from rental.domain.fleet import Asset, AssetKind, Lock, UnavailableReason
 from rental.domain.maintenance import DamageReport
 from rental.domain.mds import VehicleEvent
 from rental.domain.pricing import PricingPlan
-from rental.domain.rentals import Rental
+from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Parking
 
 # --- fleet --------------------------------------------------------------------------------
@@ -53,7 +53,7 @@ class AssetOverview:
     last_seen_at: datetime | None
     lon: float | None
     lat: float | None
-    rental_state: str | None  # of its open rental, if it has one
+    rental_state: RentalState | None  # of its open rental, if it has one
     reserved: bool
     open_damage_reports: int
     unavailable: tuple[UnavailableReason, ...] = ()  # filled by the use case
