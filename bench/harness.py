@@ -21,9 +21,12 @@ from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
+from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
 from rental.domain.riders import Role
-from rental.services import accounts, fleet
+from rental.services import accounts, assets
+from rental.services.commands.assets import ProvisionLock, RegisterVehicle
+from rental.services.commands.riders import RegisterUser
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password"
@@ -82,18 +85,21 @@ class Bench:
         entries = []
         for number in range(self.riders):
             rider = accounts.register(
-                self.platform.uow(), f"1{number:010d}", PASSWORD, f"Rider {number}", Role.RIDER
+                self.platform.uow(),
+                RegisterUser(f"1{number:010d}", PASSWORD, f"Rider {number}", Role.RIDER),
             )
             accounts.grant_promotion(
                 self.platform.uow(), rider.id, "CNY", 100_000, f"bench:{rider.id}"
             )
-            credentials = fleet.provision_lock(
-                self.platform.uow(), self.platform.broker_accounts, f"B{run}-{number:04d}"
+            credentials = assets.provision_lock(
+                self.platform.uow(),
+                self.platform.broker_accounts,
+                ProvisionLock(f"B{run}-{number:04d}"),
             )
             code = f"BB{run}{number:04d}"
-            fleet.register_asset(
+            assets.register_asset(
                 self.platform.uow(),
-                {"code": code, "kind": "bike", "lock_id": credentials.lock_id, "city_id": "bench"},
+                RegisterVehicle(code, AssetKind.BIKE, "bench", credentials.lock_id),
             )
             self.lock_ids.append(credentials.lock_id)
             self.codes.append(code)

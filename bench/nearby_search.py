@@ -21,6 +21,7 @@ from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 from rental.services import vehicles
+from rental.services.commands.assets import SearchNearby
 
 # About 57 km east-west and 67 km north-south.
 METRO = SeededCity("metro", "NB", west=121.2, south=30.9, width=0.6, height=0.6)
@@ -57,9 +58,9 @@ def main() -> None:
     timings, found = [], []
     for number in range(args.queries + 100):
         lon, lat = random_point(rng)
-        query = {"lon": str(lon), "lat": str(lat), "radius_m": str(args.radius_m)}
+        search = SearchNearby(lon, lat, args.radius_m, None, 20)
         started = time.perf_counter()
-        answer = vehicles.nearby(platform.reader(), query, utc_now(), policy)
+        answer = vehicles.nearby(platform.reader(), search, utc_now(), policy)
         if number >= 100:  # the first hundred warm the pool and the caches
             timings.append(time.perf_counter() - started)
             found.append(len(answer))

@@ -61,8 +61,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from rental.services.wallet import books
 
         report = books(platform.uow())
-        for row in report.totals:
-            print(f"{row['currency']} {row['kind']:<20} {row['total_minor']:>14}")
+        for total in report.totals:
+            print(f"{total.currency} {total.kind:<20} {total.total_minor:>14}")
         if not report.balanced:
             print(
                 f"NOT BALANCED: {report.unbalanced}; {report.accounts_out_of_step} account(s) "
@@ -75,17 +75,25 @@ def _run(args: argparse.Namespace, config: Config) -> int:
     if args.command == "broker-accounts":
         return _upgrade_broker_accounts(platform)
     if args.command == "create-operator":
-        from rental.domain.riders import Role
+        from rental.domain.riders import Role, checked_name, checked_password, normalised_phone
         from rental.services.accounts import register
+        from rental.services.commands.riders import RegisterUser
 
-        user = register(platform.uow(), args.phone, args.password, args.name, Role.OPERATOR)
+        command = RegisterUser(
+            phone=normalised_phone(args.phone),
+            name=checked_name(args.name),
+            password=checked_password(args.password),
+            role=Role.OPERATOR,
+        )
+        user = register(platform.uow(), command)
         print(f"operator {user.phone} created ({user.id})")
         return 0
     if args.command == "mds-client":
         from rental.api.auth import issue_client_token
+        from rental.services.commands.open_data import RegisterMdsClient
         from rental.services.mds import register_client
 
-        client_id, _, _ = register_client(platform.uow(), {"city_id": args.city, "name": args.name})
+        client_id = register_client(platform.uow(), RegisterMdsClient(args.city, args.name.strip()))
         # The token is valid while the API signs with this same SECRET_KEY.
         print(issue_client_token(client_id, config.SECRET_KEY))
         return 0

@@ -1,6 +1,7 @@
 """The application factory."""
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -31,10 +32,11 @@ from rental.web import blueprint as web_pages
 def create_app(
     test_config: dict[str, Any] | None = None, platform: Platform | None = None
 ) -> Flask:
+    """`test_config` overrides settings for this app only: a copy of the platform's (or the
+    environment's) configuration, so one test's overrides never reach another's app."""
     app = Flask(__name__)
-    config = platform.config if platform else Config.from_environment()
-    for key, value in (test_config or {}).items():
-        setattr(config, key, value)
+    base = platform.config if platform else Config.from_environment()
+    config = replace(base, **(test_config or {}))
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform(config)

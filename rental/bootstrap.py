@@ -3,6 +3,7 @@
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -48,7 +49,7 @@ class Platform:
     ) -> None:
         if not config.DATABASE_URL:
             raise RuntimeError("DATABASE_URL is not set (make demo / make test set it for you)")
-        self.config = config
+        self.config = replace(config)  # its own copy: the caller's object may change or be shared
         self.now = clock
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
         self.search_engine = make_engine(
@@ -64,10 +65,23 @@ class Platform:
         self.lock_commands: LockCommands = lock_commands or MqttLockCommands(self.mqtt)
         self.report_decoder: ReportDecoder = WireReportDecoder()
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
-        self.payment_gateway: PaymentGateway = payment_gateway or SandboxGateway(
+        # Every gateway the platform has taken money through, by name; new payments go
+        # through `payment_gateway`.
+        self.payment_gateways: dict[str, PaymentGateway] = {}
+        self.payment_gateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
         self.routing: RoutingService = routing or OsrmRouting()
+
+    @property
+    def payment_gateway(self) -> PaymentGateway:
+        """The gateway new payments go through."""
+        return self.payment_gateways[self._new_payments_gateway]
+
+    @payment_gateway.setter
+    def payment_gateway(self, gateway: PaymentGateway) -> None:
+        self.payment_gateways[gateway.name] = gateway
+        self._new_payments_gateway = gateway.name
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.engine)

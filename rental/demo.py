@@ -13,13 +13,23 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
-from rental.adapters.tables import assets, rentals
+from rental.adapters import tables
 from rental.bootstrap import Platform
 from rental.domain.errors import Conflict
+from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
 from rental.domain.rebalancing import TruckFleet, TruckSpec
 from rental.domain.riders import Role
-from rental.services import accounts, fleet, zones
+from rental.domain.zones import zones_from_geojson
+from rental.services import accounts, assets, zones
+from rental.services.commands.assets import (
+    ProvisionLock,
+    RegisterCabinet,
+    RegisterItem,
+    RegisterVehicle,
+)
+from rental.services.commands.city import ImportZones
+from rental.services.commands.riders import RegisterUser
 
 CITY_ID = "demo"
 CENTER = (121.4737, 31.2304)  # (lon, lat)
@@ -86,15 +96,12 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     for number in range(len(bike_locks) + 1, bikes + 1):
         lock_id = f"DEMO-L{number:04d}"
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
-        credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
-        fleet.register_asset(
+        credentials = assets.provision_lock(
+            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+        )
+        assets.register_asset(
             platform.uow(),
-            {
-                "code": f"BK{number:05d}",
-                "kind": "bike",
-                "lock_id": credentials.lock_id,
-                "city_id": CITY_ID,
-            },
+            RegisterVehicle(f"BK{number:05d}", AssetKind.BIKE, CITY_ID, credentials.lock_id),
         )
         locks.append(
             {
@@ -130,14 +137,18 @@ def _cabinets(platform: Platform) -> list[dict[str, object]]:
     numbers = {kind: 0 for kind in ITEM_PREFIX}
     for lock_id, kind, slot_count, docked, (lon, lat) in DEMO_CABINETS:
         platform.accounts().delete_lock_account(lock_id)
-        credentials = fleet.provision_lock(platform.uow(), platform.broker_accounts, lock_id)
-        fleet.register_cabinet(platform.uow(), lock_id, CITY_ID, kind, slot_count)
+        credentials = assets.provision_lock(
+            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+        )
+        assets.register_cabinet(
+            platform.uow(), RegisterCabinet(lock_id, CITY_ID, AssetKind(kind), slot_count)
+        )
         contents: dict[str, str | None] = {str(n): None for n in range(1, slot_count + 1)}
         for slot in range(1, docked + 1):
             numbers[kind] += 1
             code = f"{ITEM_PREFIX[kind]}{numbers[kind]:05d}"
-            item = {"code": code, "kind": kind, "city_id": CITY_ID, "cabinet_id": lock_id}
-            fleet.register_asset(platform.uow(), {**item, "slot": slot})
+            item = RegisterItem(code, AssetKind(kind), CITY_ID, lock_id, slot)
+            assets.register_asset(platform.uow(), item)
             contents[str(slot)] = code
         entries.append(
             {
@@ -208,7 +219,8 @@ def _create_city(platform: Platform) -> bool:
 def _draw_zones(platform: Platform) -> None:
     """Once per city: an operator's own edits are kept on later runs."""
     if not zones.zones_of(platform.uow(), CITY_ID)["features"]:
-        zones.import_zones(platform.uow(), CITY_ID, DEMO_ZONES)
+        command = ImportZones(CITY_ID, zones_from_geojson(DEMO_ZONES))
+        zones.import_zones(platform.uow(), command)
 
 
 def _set_up_trucks(platform: Platform) -> None:
@@ -246,18 +258,20 @@ def seed_trip_history(platform: Platform, now: datetime) -> None:
     forecast. They are free rides of one demo account, so they move no money."""
     rider_id = _account(platform, HISTORY, Role.RIDER)
     with platform.engine.begin() as connection:
-        if connection.execute(select(rentals.c.id).where(rentals.c.rider_id == rider_id)).first():
+        if connection.execute(
+            select(tables.rentals.c.id).where(tables.rentals.c.rider_id == rider_id)
+        ).first():
             return
         bikes = connection.execute(
-            select(assets.c.id, assets.c.lock_id)
-            .where(assets.c.city_id == CITY_ID, assets.c.kind == "bike")
-            .order_by(assets.c.code)
+            select(tables.assets.c.id, tables.assets.c.lock_id)
+            .where(tables.assets.c.city_id == CITY_ID, tables.assets.c.kind == "bike")
+            .order_by(tables.assets.c.code)
         ).all()
         if not bikes:
             return
         rides = _past_mornings(now, random.Random(7))
         connection.execute(
-            insert(rentals),
+            insert(tables.rentals),
             [
                 {
                     "id": uuid.uuid4(),
@@ -301,9 +315,8 @@ def _past_mornings(
 
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:
     try:
-        return accounts.register(
-            platform.uow(), who["phone"], who["password"], who["name"], role
-        ).id
+        command = RegisterUser(who["phone"], who["password"], who["name"], role)
+        return accounts.register(platform.uow(), command).id
     except Conflict:
         with platform.uow() as uow:
             user = uow.users.by_phone(who["phone"])

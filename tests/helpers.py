@@ -9,14 +9,17 @@ from typing import assert_never
 from rental.adapters.locks.protocol import Event, EventType
 from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
-from rental.domain.fleet import Asset, Lock
+from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import Rental
 from rental.domain.riders import Role, User
-from rental.services import accounts, fleet
+from rental.services import accounts, assets
 from rental.services import lock_events as reports
+from rental.services.commands.assets import RegisterVehicle
+from rental.services.commands.riders import RegisterUser
+from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
-from rental.services.rentals import request_unlock
+from rental.services.rentals import Unlocking, request_unlock
 
 CITY = "testcity"
 BIKE_PRICE = Tariff("CNY", 0, rate_per_interval_minor=150, interval_seconds=1800)
@@ -33,7 +36,7 @@ def make_city(platform: Platform, city: str = CITY, price: Tariff = BIKE_PRICE) 
 
 def make_user(platform: Platform, role: Role = Role.RIDER, credit_minor: int = 0) -> User:
     phone = f"1{uuid.uuid4().int % 10**10:010d}"
-    user = accounts.register(platform.uow(), phone, RIDER_PASSWORD, "Test User", role)
+    user = accounts.register(platform.uow(), RegisterUser(phone, RIDER_PASSWORD, "Test User", role))
     if credit_minor:
         accounts.grant_promotion(platform.uow(), user.id, "CNY", credit_minor, f"test:{user.id}")
     return user
@@ -49,9 +52,8 @@ def make_bike(
         uow.locks.add(lock)
         uow.locks.record_presence(lock_id, online, 1, datetime.now(UTC))
         uow.commit()
-    asset = fleet.register_asset(
-        platform.uow(),
-        {"code": f"BK-{lock_id}", "kind": "bike", "lock_id": lock_id, "city_id": city},
+    asset = assets.register_asset(
+        platform.uow(), RegisterVehicle(f"BK-{lock_id}", AssetKind.BIKE, city, lock_id)
     )
     return lock, asset
 
@@ -100,11 +102,9 @@ def started_rental(
     rental = request_unlock(
         platform.uow(),
         channel,
-        rider.id,
-        f"BK-{lock_id}",
-        uuid.uuid4().hex,
+        RequestUnlock(rider.id, f"BK-{lock_id}", uuid.uuid4().hex),
         ago(60),
-        timedelta(seconds=10),
+        Unlocking(timedelta(seconds=10)),
     )
     return rider, rental, channel
 

@@ -1,13 +1,13 @@
 """Credit scores and their history in PostgreSQL."""
 
 import uuid
-from typing import Any
 
 from sqlalchemy import Connection, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from rental.adapters.tables import credit_events, users
 from rental.domain.credit import CreditReason, score_after
+from rental.services.read_models import CreditEvent
 
 
 class CreditRepository:
@@ -42,7 +42,8 @@ class CreditRepository:
             self._c.execute(select(users.c.credit_score).where(users.c.id == user_id)).scalar_one()
         )
 
-    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
+    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[CreditEvent]:
+        """Newest first."""
         rows = self._c.execute(
             select(
                 credit_events.c.reason,
@@ -54,4 +55,9 @@ class CreditRepository:
             .order_by(credit_events.c.created_at.desc(), credit_events.c.id.desc())
             .limit(limit)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [
+            CreditEvent(
+                row["created_at"], CreditReason(row["reason"]), row["delta"], row["score_after"]
+            )
+            for row in rows
+        ]

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, RowMapping, insert, select, update
 from rental.adapters.repositories import conflicts_as_errors
 from rental.adapters.tables import OPEN_DAMAGE_REPORT, assets, damage_reports
 from rental.domain.maintenance import DamageCategory, DamageReport, ReportState
+from rental.services.read_models import DamageReportEntry
 
 
 class DamageReportRepository:
@@ -37,7 +38,7 @@ class DamageReportRepository:
         ).mappings()
         return [_report(row) for row in rows]
 
-    def listing(self, city_id: str | None, state: str | None) -> list[dict[str, Any]]:
+    def listing(self, city_id: str | None, state: ReportState | None) -> list[DamageReportEntry]:
         query = (
             select(damage_reports, assets.c.code.label("asset_code"), assets.c.city_id)
             .join(assets, assets.c.id == damage_reports.c.asset_id)
@@ -47,8 +48,11 @@ class DamageReportRepository:
         if city_id is not None:
             query = query.where(assets.c.city_id == city_id)
         if state is not None:
-            query = query.where(damage_reports.c.state == state)
-        return [dict(row) for row in self._c.execute(query).mappings()]
+            query = query.where(damage_reports.c.state == state.value)
+        return [
+            DamageReportEntry(_report(row), row["asset_code"], row["city_id"])
+            for row in self._c.execute(query).mappings()
+        ]
 
 
 def _values(report: DamageReport) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from rental.adapters.tables import accounts, ledger_transactions, postings
 from rental.domain.ledger import AccountRef, Posting, check_balanced
+from rental.services.read_models import AccountTotal, RiderPosting
 
 
 class LedgerRepository:
@@ -86,7 +87,7 @@ class LedgerRepository:
 
     def owner_postings(
         self, owner_id: str, limit: int, before: datetime | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RiderPosting]:
         """One rider's postings, newest first, with the transaction they belong to."""
         query = (
             select(
@@ -106,7 +107,7 @@ class LedgerRepository:
         )
         if before is not None:
             query = query.where(ledger_transactions.c.created_at < before)
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return [RiderPosting(**row) for row in self._c.execute(query).mappings()]
 
     def postings_of(self, reference: str) -> list[tuple[str, int]]:
         """(account kind, amount) of the transaction booked under `reference`."""
@@ -118,7 +119,7 @@ class LedgerRepository:
         )
         return [(kind, int(amount)) for kind, amount in rows]
 
-    def totals(self) -> list[dict[str, Any]]:
+    def totals(self) -> list[AccountTotal]:
         """Sum of postings per currency and account kind, for the books report."""
         rows = self._c.execute(
             select(accounts.c.currency, accounts.c.kind, func.sum(postings.c.amount_minor))
@@ -126,7 +127,7 @@ class LedgerRepository:
             .group_by(accounts.c.currency, accounts.c.kind)
             .order_by(accounts.c.currency, accounts.c.kind)
         )
-        return [{"currency": c, "kind": k, "total_minor": int(t)} for c, k, t in rows]
+        return [AccountTotal(c, k, int(t)) for c, k, t in rows]
 
     def accounts_out_of_step(self) -> int:
         """Rider accounts whose running balance differs from the sum of their postings."""

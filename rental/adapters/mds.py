@@ -34,8 +34,18 @@ from rental.adapters.tables import (
     rentals,
     vehicle_events,
 )
-from rental.domain.fleet import VEHICLE_KINDS
+from rental.domain.fleet import VEHICLE_KINDS, AssetKind
 from rental.domain.mds import VehicleEvent
+from rental.domain.zones import Parking
+from rental.services.read_models import (
+    LockFix,
+    MdsClient,
+    TelemetryRecord,
+    TripRecord,
+    VehicleEventRecord,
+    VehicleRecord,
+    VehicleStatusRecord,
+)
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
 
@@ -84,6 +94,10 @@ def _nested(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
     return None if all(value is None for value in record.values()) else record
 
 
+def _event(row: Any) -> VehicleEventRecord:
+    return VehicleEventRecord(**{**row, "kind": VehicleEvent(row["kind"])})
+
+
 class VehicleHistory:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -127,11 +141,14 @@ class VehicleHistory:
 
     def vehicles(
         self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[VehicleRecord]:
         query = select(assets.c.id, assets.c.code, assets.c.kind).where(
             assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES)
         )
-        return self._vehicle_page(query, after, limit, device_id)
+        return [
+            VehicleRecord(row["id"], row["code"], AssetKind(row["kind"]))
+            for row in self._vehicle_page(query, after, limit, device_id)
+        ]
 
     def statuses(
         self,
@@ -140,9 +157,9 @@ class VehicleHistory:
         limit: int,
         device_id: uuid.UUID | None,
         now: datetime,
-    ) -> list[dict[str, Any]]:
-        """Each vehicle with what is true now, its last logged event (`last_event`) and its
-        lock's last fix (`last_fix`), each None when there is none."""
+    ) -> list[VehicleStatusRecord]:
+        """Each vehicle with what is true now, its last logged event and its lock's last
+        fix (each None when there is none)."""
         last_event = (
             select(*_event_columns("event__"))
             .where(vehicle_events.c.asset_id == assets.c.id)
@@ -180,11 +197,17 @@ class VehicleHistory:
             .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
             .where(locks.c.position.isnot(None))
         )
-        rows = self._vehicle_page(query, after, limit, device_id)
-        for row in rows:
-            row["last_event"] = _nested(row, "event__")
-            row["last_fix"] = _nested(row, "fix__")
-        return rows
+        statuses = []
+        for row in self._vehicle_page(query, after, limit, device_id):
+            event, fix = _nested(row, "event__"), _nested(row, "fix__")
+            statuses.append(
+                VehicleStatusRecord(
+                    **row,
+                    last_event=None if event is None else _event(event),
+                    last_fix=None if fix is None else LockFix(**fix),
+                )
+            )
+        return statuses
 
     def _vehicle_page(
         self, query: Any, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
@@ -204,7 +227,7 @@ class VehicleHistory:
         end: datetime,
         after: uuid.UUID | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[VehicleEventRecord]:
         """Events with start <= at < end, oldest first, after the event `after`."""
         query = (
             select(*_event_columns())
@@ -219,9 +242,9 @@ class VehicleHistory:
                 tuple_(vehicle_events.c.at, vehicle_events.c.id)
                 > tuple_(after_at.scalar_subquery(), literal(after, Uuid))
             )
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return [_event(row) for row in self._c.execute(query).mappings()]
 
-    def trips(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def trips(self, city_id: str, start: datetime, end: datetime) -> list[TripRecord]:
         """Rides of the city's vehicles that ended in [start, end)."""
         begin = func.coalesce(func.ST_StartPoint(rentals.c.trace), rentals.c.end_position)
         query = (
@@ -246,9 +269,12 @@ class VehicleHistory:
             .where(rentals.c.end_position.isnot(None))
             .order_by(rentals.c.ended_at, rentals.c.id)
         )
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return [
+            TripRecord(**{**row, "parking": Parking(row["parking"]) if row["parking"] else None})
+            for row in self._c.execute(query).mappings()
+        ]
 
-    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[TelemetryRecord]:
         """Every fix of the city's vehicles in [start, end), with the ride it belongs to."""
         # The ride a fix belongs to: the lock's last ride begun by then, if not yet over.
         ride = (
@@ -274,7 +300,11 @@ class VehicleHistory:
             .where(lock_positions.c.recorded_at >= start, lock_positions.c.recorded_at < end)
             .order_by(lock_positions.c.recorded_at, lock_positions.c.lock_id)
         )
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        records = []
+        for row in self._c.execute(query).mappings():
+            fix = {key: value for key, value in row.items() if key not in ("asset_id", "rental_id")}
+            records.append(TelemetryRecord(row["asset_id"], row["rental_id"], LockFix(**fix)))
+        return records
 
     def trip_counts(
         self, city_id: str, start: datetime, end: datetime, types: Mapping[str, str]
@@ -322,6 +352,6 @@ class MdsClients:
         )
         return bool(result.rowcount)
 
-    def listing(self) -> list[dict[str, Any]]:
+    def listing(self) -> list[MdsClient]:
         query = select(mds_clients).order_by(mds_clients.c.created_at)
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return [MdsClient(**row) for row in self._c.execute(query).mappings()]

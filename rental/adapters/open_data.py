@@ -18,13 +18,14 @@ from rental.adapters.repositories import HOLDING_DEVICE
 from rental.adapters.tables import assets, cities, locks
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.gbfs import EBIKE_RANGE_METERS
+from rental.services.read_models import City
 
 
 class OpenDataRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def city(self, city_id: str) -> dict[str, Any] | None:
+    def city(self, city_id: str) -> City | None:
         row = (
             self._c.execute(
                 select(cities.c.id, cities.c.name, cities.c.timezone, cities.c.currency).where(
@@ -34,7 +35,7 @@ class OpenDataRepository:
             .mappings()
             .first()
         )
-        return dict(row) if row else None
+        return City(**row) if row else None
 
     def city_ids(self) -> list[str]:
         return list(self._c.execute(select(cities.c.id).order_by(cities.c.id)).scalars())

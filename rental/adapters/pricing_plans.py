@@ -5,7 +5,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
-from rental.adapters.tables import pricing_plans
+from rental.adapters.tables import assets, pricing_plans
 from rental.domain.pricing import PricingPlan, Tariff
 
 TARIFF_FIELDS = (
@@ -19,7 +19,17 @@ TARIFF_FIELDS = (
     "out_of_zone_fee_minor",
     "replacement_price_minor",
 )
+# The one definition of "current": a plan is current until a newer version retires it.
 CURRENT = pricing_plans.c.retired_at.is_(None)
+# Joined beside an asset: the current plan of its kind in its city (None if there is none).
+CURRENT_PLAN_OF_ASSET = (
+    (pricing_plans.c.city_id == assets.c.city_id)
+    & (pricing_plans.c.kind == assets.c.kind)
+    & CURRENT
+)
+# The plan's columns where they sit beside others in one row, read back by `joined_plan`.
+PLAN_PREFIX = "plan__"
+PLAN_COLUMNS = tuple(c.label(f"{PLAN_PREFIX}{c.name}") for c in pricing_plans.c)
 
 
 class PricingPlanRepository:
@@ -72,3 +82,10 @@ def plan_from_row(row: RowMapping | dict[str, Any], prefix: str = "") -> Pricing
         row[prefix + "deposit_minor"],
         row[prefix + "deposit_waiver_score"],
     )
+
+
+def joined_plan(row: RowMapping | dict[str, Any]) -> PricingPlan | None:
+    """The plan of `PLAN_COLUMNS` in a row joined on `CURRENT_PLAN_OF_ASSET`."""
+    if row[f"{PLAN_PREFIX}id"] is None:
+        return None
+    return plan_from_row(row, PLAN_PREFIX)

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.availability import in_use, live_reservation, open_damage_reports
-from rental.adapters.pricing_plans import plan_from_row
+from rental.adapters.pricing_plans import CURRENT_PLAN_OF_ASSET, PLAN_COLUMNS, joined_plan
 from rental.adapters.tables import (
     HELD_RESERVATION,
     OPEN_RENTAL,
@@ -40,8 +40,9 @@ from rental.adapters.tables import (
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind
+from rental.domain.rentals import RentalState
 from rental.domain.riders import Role, User
-from rental.services.read_models import ScanTarget
+from rental.services.read_models import AssetOverview, ScanTarget
 
 # Unique constraints that guard business rules, and what breaking them means.
 _CONFLICTS = {
@@ -353,7 +354,7 @@ class AssetRepository:
             .where(reservations.c.asset_id == assets.c.id, HELD_RESERVATION)
             .scalar_subquery()
         )
-        riders_hold = (
+        riders_reservation = (
             select(reservations.c.id)
             .where(reservations.c.rider_id == rider_id, HELD_RESERVATION)
             .scalar_subquery()
@@ -365,23 +366,18 @@ class AssetRepository:
             select(
                 *assets.c,
                 *(c.label(f"lock__{c.name}") for c in _lock_columns),
-                *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
+                *PLAN_COLUMNS,
                 in_use().label("taken"),
                 earlier.label("earlier_rental_id"),
                 open_damage_reports().label("open_damage_reports"),
                 held.label("held_reservation_id"),
-                riders_hold.label("rider_reservation_id"),
+                riders_reservation.label("rider_reservation_id"),
                 func.coalesce(debt, 0).label("rider_debt"),
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),
             )
             .join(locks, HOLDING_DEVICE)
-            .outerjoin(
-                pricing_plans,
-                (pricing_plans.c.city_id == assets.c.city_id)
-                & (pricing_plans.c.kind == assets.c.kind)
-                & pricing_plans.c.retired_at.is_(None),
-            )
+            .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)
             .where(assets.c.code == code)
         )
         if for_update:
@@ -389,11 +385,10 @@ class AssetRepository:
         row = self._c.execute(query).mappings().first()
         if row is None:
             return None
-        plan = plan_from_row(row, "plan__") if row["plan__id"] is not None else None
         return ScanTarget(
             _asset(row),
             _lock(_prefixed(row, "lock__")),
-            plan,
+            joined_plan(row),
             row["taken"],
             row["rider_debt"],
             row["rider_deposit"],
@@ -404,8 +399,8 @@ class AssetRepository:
             row["rider_reservation_id"],
         )
 
-    def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:
-        """Every asset with its lock's state, its rental, holds and damage reports."""
+    def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:
+        """Every asset with its device's state, its rental, reservation and damage reports."""
         open_rental = (
             select(rentals.c.state)
             .where(rentals.c.asset_id == assets.c.id, OPEN_RENTAL)
@@ -437,7 +432,16 @@ class AssetRepository:
         )
         if city_id is not None:
             query = query.where(assets.c.city_id == city_id)
-        return [dict(row) for row in self._c.execute(query).mappings()]
+        return [
+            AssetOverview(
+                **{
+                    **row,
+                    "kind": AssetKind(row["kind"]),
+                    "rental_state": row["rental_state"] and RentalState(row["rental_state"]),
+                }
+            )
+            for row in self._c.execute(query).mappings()
+        ]
 
 
 def _asset(row: RowMapping | dict[str, Any]) -> Asset:

@@ -1,4 +1,4 @@
-"""Holds on vehicles in PostgreSQL; partial unique indexes keep one per rider and asset."""
+"""Reservations of vehicles in PostgreSQL; partial unique indexes keep one per rider and asset."""
 
 from dataclasses import asdict
 from datetime import datetime

@@ -7,9 +7,11 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, Float, Integer, Select, bindparam, func, select
 
 from rental.adapters.availability import available_to_riders
+from rental.adapters.pricing_plans import CURRENT_PLAN_OF_ASSET, PLAN_COLUMNS, joined_plan
 from rental.adapters.repositories import HOLDING_DEVICE
 from rental.adapters.tables import assets, locks, pricing_plans
-from rental.domain.fleet import ServicePolicy
+from rental.domain.fleet import AssetKind, ServicePolicy
+from rental.services.read_models import NearbyVehicle
 
 
 class VehicleSearch:
@@ -21,11 +23,11 @@ class VehicleSearch:
         lon: float,
         lat: float,
         radius_m: float,
-        kinds: list[str] | None,
+        kinds: list[AssetKind] | None,
         limit: int,
         now: datetime,
         policy: ServicePolicy,
-    ) -> list[dict[str, Any]]:
+    ) -> list[NearbyVehicle]:
         values = {
             "lon": lon,
             "lat": lat,
@@ -36,9 +38,21 @@ class VehicleSearch:
             "low_battery_pct": policy.low_battery_pct,
         }
         if kinds:
-            values["kinds"] = kinds
+            values["kinds"] = [kind.value for kind in kinds]
         rows = self._c.execute(_nearby_query(bool(kinds)), values).mappings()
-        return [dict(row) for row in rows]
+        return [
+            NearbyVehicle(
+                row["code"],
+                AssetKind(row["kind"]),
+                row["city_id"],
+                row["lon"],
+                row["lat"],
+                row["distance_m"],
+                row["battery_pct"],
+                joined_plan(row),
+            )
+            for row in rows
+        ]
 
 
 @cache
@@ -62,15 +76,10 @@ def _nearby_query(by_kind: bool) -> Select[Any]:
             func.ST_Y(locks.c.position).label("lat"),
             locks.c.battery_pct,
             func.ST_Distance(position, here).label("distance_m"),
-            *(c.label(f"plan__{c.name}") for c in pricing_plans.c),
+            *PLAN_COLUMNS,
         )
         .join(assets, HOLDING_DEVICE)
-        .outerjoin(
-            pricing_plans,
-            (pricing_plans.c.city_id == assets.c.city_id)
-            & (pricing_plans.c.kind == assets.c.kind)
-            & pricing_plans.c.retired_at.is_(None),
-        )
+        .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)
         .where(func.ST_DWithin(position, here, bindparam("radius_m", type_=Float)))
         .where(
             available_to_riders(

@@ -1,21 +1,22 @@
-"""A city's zones in PostGIS, and the spatial questions trips ask of them."""
+"""A city's zones in PostGIS, and the spatial questions trips ask of them. What the answers
+mean (where trips may end, what counts as speeding) is `rental.domain.zones`."""
 
 import json
 import uuid
+from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
 from shapely.geometry import MultiPolygon, shape
-from sqlalchemy import ARRAY, Connection, DateTime, Float, delete, func, insert, literal, select
-from sqlalchemy.dialects.postgresql import UUID, distinct_on
+from sqlalchemy import ARRAY, Connection, Float, Integer, delete, func, insert, literal, select
 
 from rental.adapters.repositories import point
 from rental.adapters.tables import assets, rentals, speeding_events, zones
-from rental.domain.trace import SpeedSample
-from rental.domain.zones import Zone, ZoneKind
+from rental.domain.zones import Speeding, SpeedZone, Zone, ZoneKind, ZonesAt
+from rental.services.read_models import SpeedingRecord
 
-_TIMES = ARRAY(DateTime(timezone=True))
 _NUMBERS = ARRAY(Float)
+_INDEXES = ARRAY(Integer)
 
 
 def _unnest(values: list[Any], array_type: Any) -> Any:
@@ -53,7 +54,8 @@ class ZoneRepository:
             )
         return len(new_zones)
 
-    def as_features(self, city_id: str) -> list[dict[str, Any]]:
+    def all_in(self, city_id: str) -> list[Zone]:
+        """The city's zones, stored (with their ids), by kind and name."""
         rows = self._c.execute(
             select(
                 zones.c.id,
@@ -66,90 +68,77 @@ class ZoneRepository:
             .order_by(zones.c.kind, zones.c.name)
         ).mappings()
         return [
-            {
-                "type": "Feature",
-                "id": str(row["id"]),
-                "geometry": json.loads(row["geometry"]),
-                "properties": {
-                    "kind": row["kind"],
-                    "name": row["name"],
-                    **({"max_speed_kph": row["max_speed_kph"]} if row["max_speed_kph"] else {}),
-                },
-            }
+            Zone(
+                ZoneKind(row["kind"]),
+                row["name"],
+                json.loads(row["geometry"]),
+                row["max_speed_kph"],
+                row["id"],
+            )
             for row in rows
         ]
 
-    def at_position(self, city_id: str, lon: float, lat: float) -> tuple[bool, set[ZoneKind]]:
-        """Whether the point is inside the service area (true where the city has none), and
-        the kinds of the other zones that cover it. Boundaries count as inside."""
+    def at_position(self, city_id: str, lon: float, lat: float) -> ZonesAt:
+        """The kinds of the zones that cover the point (boundaries count as inside), and
+        whether the city has a service area at all."""
         here = point(lon, lat)
-        area = select(zones.c.geometry).where(
-            zones.c.city_id == city_id, zones.c.kind == ZoneKind.SERVICE_AREA.value
+        has_area = (
+            select(zones.c.id)
+            .where(zones.c.city_id == city_id, zones.c.kind == ZoneKind.SERVICE_AREA.value)
+            .exists()
         )
-        has_area = area.exists()
-        in_area = area.where(func.ST_Covers(zones.c.geometry, here)).exists()
         kinds = func.array(
             select(zones.c.kind)
-            .where(zones.c.city_id == city_id, zones.c.kind != ZoneKind.SERVICE_AREA.value)
-            .where(func.ST_Covers(zones.c.geometry, here))
+            .where(zones.c.city_id == city_id, func.ST_Covers(zones.c.geometry, here))
             .scalar_subquery()
         )
-        row = self._c.execute(select(has_area, in_area, kinds)).one()
-        return (not row[0]) or row[1], {ZoneKind(kind) for kind in row[2]}
+        row = self._c.execute(select(has_area, kinds)).one()
+        return ZonesAt(frozenset(ZoneKind(kind) for kind in row[1]), bool(row[0]))
 
-    def record_speeding(self, rental_id: uuid.UUID, city_id: str, fixes: list[SpeedSample]) -> int:
-        """Store the fixes that went faster than a slow zone covering them allows, and those
-        inside a no-ride zone (a limit of 0)."""
-        if not fixes:
-            return 0
-        samples = (
-            select(
-                _unnest([f.recorded_at for f in fixes], _TIMES).label("recorded_at"),
-                _unnest([f.lon for f in fixes], _NUMBERS).label("lon"),
-                _unnest([f.lat for f in fixes], _NUMBERS).label("lat"),
-                _unnest([f.speed_kph for f in fixes], _NUMBERS).label("speed_kph"),
-            )
+    def speed_zones_at(
+        self, city_id: str, positions: list[tuple[float, float]], kinds: Set[ZoneKind]
+    ) -> list[list[SpeedZone]]:
+        """For each (lon, lat), the city's zones of these kinds that cover it."""
+        found: list[list[SpeedZone]] = [[] for _ in positions]
+        if not positions:
+            return found
+        samples = select(
+            _unnest(list(range(len(positions))), _INDEXES).label("number"),
+            _unnest([lon for lon, _ in positions], _NUMBERS).label("lon"),
+            _unnest([lat for _, lat in positions], _NUMBERS).label("lat"),
         ).subquery()
         position = func.ST_SetSRID(func.ST_MakePoint(samples.c.lon, samples.c.lat), 4326)
-        limit = func.coalesce(zones.c.max_speed_kph, 0.0)
-        speeding = (
-            select(
-                literal(rental_id, UUID(as_uuid=True)).label("rental_id"),
-                zones.c.id,
-                zones.c.name,
-                samples.c.recorded_at,
-                samples.c.speed_kph,
-                limit,
-                position,
-            )
+        rows = self._c.execute(
+            select(samples.c.number, zones.c.id, zones.c.name, zones.c.kind, zones.c.max_speed_kph)
             .join(zones, func.ST_Covers(zones.c.geometry, position))
             .where(zones.c.city_id == city_id)
-            .where(
-                ((zones.c.kind == ZoneKind.SLOW.value) & (samples.c.speed_kph > limit))
-                | (zones.c.kind == ZoneKind.NO_RIDE.value)
-            )
-            .ext(distinct_on(samples.c.recorded_at))
-            .order_by(samples.c.recorded_at, limit)
+            .where(zones.c.kind.in_([kind.value for kind in kinds]))
         )
-        inserted = self._c.execute(
-            insert(speeding_events)
-            .from_select(
-                [
-                    "rental_id",
-                    "zone_id",
-                    "zone_name",
-                    "recorded_at",
-                    "speed_kph",
-                    "max_speed_kph",
-                    "position",
-                ],
-                speeding,
-            )
-            .returning(speeding_events.c.id)
-        )
-        return len(inserted.all())
+        for number, zone_id, name, kind, max_speed_kph in rows:
+            found[number].append(SpeedZone(zone_id, name, ZoneKind(kind), max_speed_kph))
+        return found
 
-    def speeding_in(self, city_id: str, since: datetime) -> list[dict[str, Any]]:
+    def add_speeding(self, rental_id: uuid.UUID, found: list[Speeding]) -> int:
+        if found:
+            self._c.execute(
+                insert(speeding_events),
+                [
+                    {
+                        "rental_id": rental_id,
+                        "zone_id": speeding.zone_id,
+                        "zone_name": speeding.zone_name,
+                        "recorded_at": speeding.recorded_at,
+                        "speed_kph": speeding.speed_kph,
+                        "max_speed_kph": speeding.max_speed_kph,
+                        "position": f"SRID=4326;POINT({speeding.lon} {speeding.lat})",
+                    }
+                    for speeding in found
+                ],
+            )
+        return len(found)
+
+    def speeding_in(self, city_id: str, since: datetime) -> list[SpeedingRecord]:
+        """Newest first, at most 500."""
         rows = self._c.execute(
             select(
                 speeding_events.c.rental_id,
@@ -167,4 +156,4 @@ class ZoneRepository:
             .order_by(speeding_events.c.recorded_at.desc())
             .limit(500)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [SpeedingRecord(**row) for row in rows]

@@ -1,36 +1,26 @@
-"""Helpers every blueprint uses: the platform, the JSON body, and how things render."""
+"""Helpers every blueprint uses: the platform, and how things render."""
 
-import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import segno
-from flask import current_app, request
+from flask import current_app
 
+from rental.api.parsing import json_body as json_body
+from rental.api.parsing import path_uuid
 from rental.bootstrap import Platform
-from rental.domain.errors import InvalidInput, NotFound
-from rental.domain.pricing import Tariff, describe, fare_for
-from rental.domain.rentals import Rental, RentalState
+from rental.domain.pricing import Tariff, describe
+from rental.domain.rentals import Rental
+
+# Requests are read in rental.api.parsing; these two names stay here only until
+# rental.api.rebalancing imports them from there.
+parse_uuid = path_uuid
 
 
 def platform() -> Platform:
     value: Platform = current_app.extensions["platform"]
     return value
-
-
-def json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise InvalidInput("the body must be a JSON object", "invalid_json")
-    return body
-
-
-def parse_uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(f"no such {what}", f"{what}_not_found") from None
 
 
 def money(amount_minor: int | None, currency: str) -> dict[str, Any] | None:
@@ -41,10 +31,7 @@ def rental_view(rental: Rental, now: datetime | None = None) -> dict[str, Any]:
     """With `now`, a ride under way also shows its fare so far (what ending it now costs,
     before any parking fee)."""
     tariff = rental.tariff
-    so_far = None
-    if now is not None and rental.state is RentalState.ACTIVE and rental.started_at:
-        riding = max(0, int((now - rental.started_at).total_seconds()))
-        so_far = money(fare_for(riding, tariff), tariff.currency)
+    so_far = None if now is None else money(rental.fare_so_far(now), tariff.currency)
     return {
         "id": str(rental.id),
         "state": rental.state.value,
@@ -87,17 +74,5 @@ def tariff_view(tariff: Tariff) -> dict[str, Any]:
     return {**asdict(tariff), "summary": describe(tariff)}
 
 
-def page_args(default_limit: int) -> tuple[int, datetime | None]:
-    """`?limit=N&before=<ISO 8601 time>` for lists newest first."""
-    try:
-        limit = int(request.args.get("limit", default_limit))
-        before = request.args.get("before")
-        return limit, datetime.fromisoformat(before) if before else None
-    except ValueError:
-        raise InvalidInput(
-            "limit is a number and before an ISO 8601 time", "invalid_query"
-        ) from None
-
-
-def _iso(moment: Any) -> str | None:
-    return None if moment is None else str(moment.isoformat())
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

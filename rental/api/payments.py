@@ -1,38 +1,46 @@
-"""Paying in (top-ups, deposits), getting deposits back, and the gateway's notifications."""
+"""Paying in (top-ups, deposits), getting deposits back, and the gateways' notifications."""
 
 from typing import Any
 
 from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, parse_uuid, platform
-from rental.domain.errors import NotFound
-from rental.domain.payments import PaymentOrder, Refund
+from rental.api.common import platform
+from rental.api.parsing import idempotency_key, json_body, path_uuid, string
+from rental.domain.errors import InvalidInput
+from rental.domain.fleet import AssetKind
+from rental.domain.payments import PaymentOrder, Refund, checked_currency, checked_top_up
 from rental.domain.riders import Role
-from rental.services import payments
+from rental.services import payments, refunds
+from rental.services.commands.money import (
+    GatewayNotification,
+    RefundDeposit,
+    StartDeposit,
+    StartTopUp,
+)
 
 blueprint = Blueprint("payments", __name__, url_prefix="/api/v1")
 
 
-def _notify_url() -> str:
-    p = platform()
-    return f"{p.config.PUBLIC_BASE_URL.rstrip('/')}/api/v1/payments/notify/{p.payment_gateway.name}"
+def _notify_url(gateway: str) -> str:
+    """Where the gateway of this name posts its notifications."""
+    base = platform().config.PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}/api/v1/payments/notify/{gateway}"
 
 
 @blueprint.post("/wallet/top-ups")
 @requires(Role.RIDER)
 def top_up() -> tuple[dict[str, Any], int]:
     body = json_body()
-    p = platform()
-    order = payments.start_top_up(
-        p.uow(),
-        p.payment_gateway,
+    command = StartTopUp(
         current_user_id(),
-        body.get("amount_minor"),
-        body.get("currency", "CNY"),
-        body.get("idempotency_key"),
-        _notify_url(),
+        checked_top_up(body.get("amount_minor")),
+        checked_currency(body.get("currency", "CNY")),
+        idempotency_key(body),
     )
+    p = platform()
+    gateway = p.payment_gateway
+    order = payments.start_top_up(p.uow(), gateway, command, _notify_url(gateway.name))
     return order_view(order), 201
 
 
@@ -40,16 +48,13 @@ def top_up() -> tuple[dict[str, Any], int]:
 @requires(Role.RIDER)
 def pay_deposit() -> tuple[dict[str, Any], int]:
     body = json_body()
+    city_id, kind = body.get("city_id"), body.get("kind")
+    if not isinstance(city_id, str) or kind not in {k.value for k in AssetKind}:
+        raise InvalidInput("city_id and a valid kind are required", "invalid_deposit")
+    command = StartDeposit(current_user_id(), city_id, AssetKind(kind), idempotency_key(body))
     p = platform()
-    order = payments.start_deposit(
-        p.uow(),
-        p.payment_gateway,
-        current_user_id(),
-        body.get("city_id"),
-        body.get("kind"),
-        body.get("idempotency_key"),
-        _notify_url(),
-    )
+    gateway = p.payment_gateway
+    order = payments.start_deposit(p.uow(), gateway, command, _notify_url(gateway.name))
     return order_view(order), 201
 
 
@@ -57,40 +62,31 @@ def pay_deposit() -> tuple[dict[str, Any], int]:
 @requires(Role.RIDER)
 def refund_deposit() -> tuple[dict[str, Any], int]:
     body = json_body()
+    key = idempotency_key(body)
+    currency = string(body, "currency", "currency is required", "invalid_currency", default="CNY")
     p = platform()
-    refunds = payments.refund_deposit(
-        p.uow(),
-        p.payment_gateway,
-        current_user_id(),
-        body.get("currency", "CNY"),
-        body.get("idempotency_key"),
-        _notify_url(),
+    given_back = refunds.refund_deposit(
+        p.uow(), p.payment_gateways, RefundDeposit(current_user_id(), currency, key), _notify_url
     )
-    return {"refunds": [refund_view(refund) for refund in refunds]}, 202
+    return {"refunds": [refund_view(refund) for refund in given_back]}, 202
 
 
 @blueprint.get("/payments/<order_id>")
 @requires(Role.RIDER)
 def show_payment(order_id: str) -> dict[str, Any]:
     order = payments.rider_order(
-        platform().uow(), current_user_id(), parse_uuid(order_id, "payment")
+        platform().uow(), current_user_id(), path_uuid(order_id, "payment")
     )
     return order_view(order)
 
 
 @blueprint.post("/payments/notify/<gateway>")
 def gateway_notification(gateway: str) -> dict[str, str]:
-    """Called by the gateway, not by riders: trusted only through its signature."""
+    """Called by a gateway, not by riders: trusted only through its signature."""
     p = platform()
-    if gateway != p.payment_gateway.name:
-        raise NotFound(f"no gateway {gateway}", "gateway_not_found")
+    command = GatewayNotification(gateway, dict(request.headers), request.get_data())
     payments.handle_notification(
-        p.uow(),
-        p.payment_gateway,
-        dict(request.headers),
-        request.get_data(),
-        p.now(),
-        p.config.WALLET_FLOOR_MINOR,
+        p.uow(), p.payment_gateways, command, p.now(), p.config.WALLET_FLOOR_MINOR
     )
     return {"result": "success"}
 

@@ -8,19 +8,20 @@ import segno
 from flask import Blueprint, Response, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, parse_uuid, platform, qr_image, tariff_view
-from rental.domain.disputes import Dispute
+from rental.api.common import platform, qr_image, tariff_view
+from rental.api.parsing import is_integer, json_body, path_uuid
+from rental.domain.disputes import Dispute, DisputeState
+from rental.domain.errors import NotFound
 from rental.domain.pricing import format_amount
 from rental.domain.riders import Role
 from rental.services import disputes, receipts
+from rental.services.commands.money import OpenDispute, ResolveDispute
 
 blueprint = Blueprint("receipts", __name__, url_prefix="/api/v1")
 
 
 def _receipt(rental_id: str) -> receipts.Receipt:
-    return receipts.receipt_for(
-        platform().uow(), current_user_id(), parse_uuid(rental_id, "rental")
-    )
+    return receipts.receipt_for(platform().uow(), current_user_id(), path_uuid(rental_id, "rental"))
 
 
 def _receipt_url(rental_id: str) -> str:
@@ -90,21 +91,22 @@ table{{width:100%;border-collapse:collapse}}tr.t td{{border-top:1px solid #000;f
 @blueprint.post("/rentals/<rental_id>/disputes")
 @requires(Role.RIDER)
 def open_dispute(rental_id: str) -> tuple[dict[str, Any], int]:
+    key = path_uuid(rental_id, "rental")
+    reason = json_body().get("reason")
+    command = OpenDispute(current_user_id(), key, reason if isinstance(reason, str) else None)
     p = platform()
-    dispute = disputes.open_dispute(
-        p.uow(),
-        current_user_id(),
-        parse_uuid(rental_id, "rental"),
-        json_body().get("reason"),
-        p.now(),
-    )
-    return dispute_view(dispute), 201
+    return dispute_view(disputes.open_dispute(p.uow(), command, p.now())), 201
 
 
 @blueprint.get("/ops/disputes")
 @requires(Role.OPERATOR)
 def list_disputes() -> dict[str, Any]:
-    found = disputes.disputes_in_state(platform().uow(), request.args.get("state", "open"))
+    state = request.args.get("state", "open")
+    try:
+        wanted = DisputeState(state)
+    except ValueError:
+        raise NotFound(f"no dispute state {state}", "invalid_state") from None
+    found = disputes.disputes_in_state(platform().uow(), wanted)
     return {"disputes": [dispute_view(d) for d in found]}
 
 
@@ -112,15 +114,14 @@ def list_disputes() -> dict[str, Any]:
 @requires(Role.OPERATOR)
 def resolve_dispute(dispute_id: str) -> dict[str, Any]:
     body = json_body()
-    p = platform()
-    dispute = disputes.resolve_dispute(
-        p.uow(),
-        parse_uuid(dispute_id, "dispute"),
-        body.get("refund_minor"),
-        body.get("note"),
-        p.now(),
-        p.config.WALLET_FLOOR_MINOR,
+    refund = body.get("refund_minor")
+    command = ResolveDispute(
+        path_uuid(dispute_id, "dispute"),
+        refund if is_integer(refund) else None,
+        str(body.get("note") or ""),
     )
+    p = platform()
+    dispute = disputes.resolve_dispute(p.uow(), command, p.now(), p.config.WALLET_FLOOR_MINOR)
     return dispute_view(dispute)
 
 

@@ -6,11 +6,14 @@ from typing import Any
 from flask import Blueprint, request
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, page_args, parse_uuid, platform, rental_view
+from rental.api.common import platform, rental_view
+from rental.api.parsing import idempotency_key, json_body, page_args, path_uuid, string
 from rental.domain.errors import InvalidInput
+from rental.domain.fleet import asset_code_from_qr
 from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
+from rental.services.commands.rides import RequestUnlock
 
 blueprint = Blueprint("rentals", __name__, url_prefix="/api/v1/rentals")
 
@@ -21,18 +24,15 @@ MAX_WAIT_SECONDS = 30
 @requires(Role.RIDER)
 def start_rental() -> tuple[dict[str, Any], int]:
     body = json_body()
+    qr = string(body, "qr", "qr is required: the scanned URL or the asset code", "invalid_qr")
+    command = RequestUnlock(current_user_id(), asset_code_from_qr(qr), idempotency_key(body))
     p = platform()
-    rental = rentals.request_unlock(
-        p.uow(),
-        p.lock_commands,
-        current_user_id(),
-        body.get("qr"),
-        body.get("idempotency_key"),
-        p.now(),
+    unlocking = rentals.Unlocking(
         timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
     )
+    rental = rentals.request_unlock(p.uow(), p.lock_commands, command, p.now(), unlocking)
     return rental_view(rental), 202
 
 
@@ -41,7 +41,7 @@ def start_rental() -> tuple[dict[str, Any], int]:
 def show_rental(rental_id: str) -> dict[str, Any]:
     """`?wait=N` holds the answer up to N seconds while the rental is still unlocking."""
     wait = _wait_seconds()
-    p, rider_id, key = platform(), current_user_id(), parse_uuid(rental_id, "rental")
+    p, rider_id, key = platform(), current_user_id(), path_uuid(rental_id, "rental")
     if not wait:
         return rental_view(rentals.rental_of_rider(p.uow(), rider_id, key), p.now())
     with p.rental_changes.waiting_for(str(key)) as changed:
@@ -64,8 +64,12 @@ def list_rentals() -> dict[str, Any]:
 @requires(Role.RIDER)
 def rental_trace(rental_id: str) -> dict[str, Any]:
     """The path so far while riding, the simplified stored path once ended."""
-    p, key = platform(), parse_uuid(rental_id, "rental")
-    geometry, rental = rentals.trace_of(p.uow(), current_user_id(), key, p.now())
+    p, key = platform(), path_uuid(rental_id, "rental")
+    trace = rentals.trace_of(p.uow(), current_user_id(), key, p.now())
+    rental = trace.rental
+    geometry = None
+    if trace.path is not None:
+        geometry = {"type": "LineString", "coordinates": [list(point) for point in trace.path]}
     distance = None if rental.distance_m is None else round(rental.distance_m, 1)
     return {
         "type": "Feature",

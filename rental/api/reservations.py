@@ -1,4 +1,4 @@
-"""Riders hold a vehicle for a few minutes, see their hold, and cancel it."""
+"""Riders reserve a vehicle for a few minutes, see their reservation, and cancel it."""
 
 from datetime import timedelta
 from typing import Any
@@ -6,10 +6,13 @@ from typing import Any
 from flask import Blueprint
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import json_body, money, parse_uuid, platform
+from rental.api.common import money, platform
+from rental.api.parsing import idempotency_key, json_body, path_uuid, string
+from rental.domain.fleet import asset_code_from_qr
 from rental.domain.reservations import Reservation
 from rental.domain.riders import Role
 from rental.services import reservations
+from rental.services.commands.rides import CancelReservation, Reserve
 
 blueprint = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations")
 
@@ -18,12 +21,12 @@ blueprint = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations
 @requires(Role.RIDER)
 def reserve() -> tuple[dict[str, Any], int]:
     body = json_body()
+    code = string(body, "code", "code is required: the vehicle's code or QR URL", "invalid_qr")
+    command = Reserve(current_user_id(), asset_code_from_qr(code), idempotency_key(body))
     p = platform()
     reservation = reservations.reserve(
         p.uow(),
-        current_user_id(),
-        body.get("code"),
-        body.get("idempotency_key"),
+        command,
         p.now(),
         timedelta(minutes=p.config.RESERVATION_MINUTES),
         p.config.service_policy(),
@@ -35,7 +38,7 @@ def reserve() -> tuple[dict[str, Any], int]:
 @blueprint.get("/current")
 @requires(Role.RIDER)
 def current() -> dict[str, Any]:
-    """The rider's live hold, or 404 when there is none."""
+    """The rider's live reservation, or 404 when there is none."""
     p = platform()
     return reservation_view(reservations.current_of_rider(p.uow(), current_user_id(), p.now()))
 
@@ -43,7 +46,7 @@ def current() -> dict[str, Any]:
 @blueprint.get("/<reservation_id>")
 @requires(Role.RIDER)
 def show(reservation_id: str) -> dict[str, Any]:
-    key = parse_uuid(reservation_id, "reservation")
+    key = path_uuid(reservation_id, "reservation")
     return reservation_view(
         reservations.reservation_of_rider(platform().uow(), current_user_id(), key)
     )
@@ -52,11 +55,9 @@ def show(reservation_id: str) -> dict[str, Any]:
 @blueprint.post("/<reservation_id>/cancel")
 @requires(Role.RIDER)
 def cancel(reservation_id: str) -> dict[str, Any]:
+    command = CancelReservation(current_user_id(), path_uuid(reservation_id, "reservation"))
     p = platform()
-    key = parse_uuid(reservation_id, "reservation")
-    reservation = reservations.cancel(
-        p.uow(), current_user_id(), key, p.now(), p.config.WALLET_FLOOR_MINOR
-    )
+    reservation = reservations.cancel(p.uow(), command, p.now(), p.config.WALLET_FLOOR_MINOR)
     return reservation_view(reservation)
 
 

@@ -6,11 +6,13 @@ from typing import Any
 from flask import Blueprint
 
 from rental.api.auth import current_user_id, issue_token, requires
-from rental.api.common import json_body, platform
-from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE, CreditReason
-from rental.domain.errors import NotFound
-from rental.domain.riders import Role
-from rental.services import accounts, wallet
+from rental.api.common import platform
+from rental.api.parsing import json_body
+from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE
+from rental.domain.errors import NotAuthenticated
+from rental.domain.riders import Role, checked_name, checked_password, normalised_phone
+from rental.services import accounts, credit, wallet
+from rental.services.commands.riders import RegisterUser, SignIn
 
 blueprint = Blueprint("riders", __name__, url_prefix="/api/v1")
 
@@ -18,16 +20,23 @@ blueprint = Blueprint("riders", __name__, url_prefix="/api/v1")
 @blueprint.post("/riders")
 def register_rider() -> tuple[dict[str, Any], int]:
     body = json_body()
-    user = accounts.register(
-        platform().uow(), body.get("phone"), body.get("password"), body.get("name"), Role.RIDER
+    command = RegisterUser(
+        phone=normalised_phone(body.get("phone")),
+        name=checked_name(body.get("name")),
+        password=checked_password(body.get("password")),
+        role=Role.RIDER,
     )
+    user = accounts.register(platform().uow(), command)
     return {"id": str(user.id), "phone": user.phone, "name": user.name}, 201
 
 
 @blueprint.post("/auth/token")
 def token() -> dict[str, Any]:
     body = json_body()
-    user = accounts.authenticate(platform().uow(), body.get("phone"), body.get("password"))
+    phone, password = body.get("phone"), body.get("password")
+    if not isinstance(phone, str) or not isinstance(password, str):
+        raise NotAuthenticated("phone and password are required", "bad_credentials")
+    user = accounts.authenticate(platform().uow(), SignIn(phone, password))
     return {"access_token": issue_token(user), "token_type": "bearer", "role": user.role.value}
 
 
@@ -35,10 +44,7 @@ def token() -> dict[str, Any]:
 @requires(Role.RIDER)
 def me() -> dict[str, Any]:
     p = platform()
-    with p.uow() as uow:
-        user = uow.users.get(current_user_id())
-    if user is None:
-        raise NotFound("this account no longer exists", "account_not_found")
+    user = accounts.account(p.uow(), current_user_id())
     wallets = wallet.wallet_summaries(p.uow(), user.id, p.config.WALLET_FLOOR_MINOR)
     return {
         "id": str(user.id),
@@ -50,21 +56,19 @@ def me() -> dict[str, Any]:
 
 @blueprint.get("/me/credit")
 @requires(Role.RIDER)
-def credit() -> dict[str, Any]:
-    with platform().uow() as uow:
-        score = uow.credit.score(current_user_id())
-        history = uow.credit.history(current_user_id())
+def credit_score() -> dict[str, Any]:
+    report = credit.credit_report(platform().uow(), current_user_id())
     return {
-        "score": score,
+        "score": report.score,
         "range": {"lowest": LOWEST_SCORE, "highest": HIGHEST_SCORE},
         "history": [
             {
-                "at": event["created_at"].isoformat(),
-                "reason": event["reason"],
-                "delta": event["delta"],
-                "score_after": event["score_after"],
-                "explanation": EFFECTS[CreditReason(event["reason"])].explanation,
+                "at": event.at.isoformat(),
+                "reason": event.reason.value,
+                "delta": event.delta,
+                "score_after": event.score_after,
+                "explanation": EFFECTS[event.reason].explanation,
             }
-            for event in history
+            for event in report.history
         ],
     }

@@ -6,7 +6,8 @@ from typing import Any
 from flask import Blueprint
 
 from rental.api.auth import current_user_id, requires
-from rental.api.common import page_args, platform
+from rental.api.common import platform
+from rental.api.parsing import page_args
 from rental.domain.riders import Role
 from rental.services import wallet
 
@@ -23,17 +24,18 @@ def show_wallet() -> dict[str, Any]:
 
 @blueprint.get("/wallet/transactions")
 @requires(Role.RIDER)
-def list_transactions() -> dict[str, Any]:
+def list_postings() -> dict[str, Any]:
+    """The postings on the rider's accounts, newest first, each with its ledger transaction."""
     limit, before_at = page_args(50)
-    rows = wallet.transactions(platform().uow(), current_user_id(), limit, before_at)
+    found = wallet.postings(platform().uow(), current_user_id(), limit, before_at)
     return {
         "postings": [
             {
-                **row,
-                "transaction_id": str(row["transaction_id"]),
-                "created_at": row["created_at"].isoformat(),
+                **asdict(posting),
+                "transaction_id": str(posting.transaction_id),
+                "created_at": posting.created_at.isoformat(),
             }
-            for row in rows
+            for posting in found
         ]
     }
 

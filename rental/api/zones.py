@@ -7,9 +7,12 @@ from flask import Blueprint, request
 
 from rental.api.auth import requires
 from rental.api.common import platform
+from rental.api.parsing import required_query
 from rental.domain.errors import InvalidInput
 from rental.domain.riders import Role
+from rental.domain.zones import zones_from_geojson
 from rental.services import zones
+from rental.services.commands.city import FindSpeeding, ImportZones
 
 blueprint = Blueprint("zones", __name__, url_prefix="/api/v1")
 
@@ -18,7 +21,8 @@ blueprint = Blueprint("zones", __name__, url_prefix="/api/v1")
 @requires(Role.OPERATOR)
 def import_zones(city_id: str) -> dict[str, Any]:
     """The body is a GeoJSON FeatureCollection; it replaces every zone of the city."""
-    count = zones.import_zones(platform().uow(), city_id, request.get_json(silent=True))
+    command = ImportZones(city_id, zones_from_geojson(request.get_json(silent=True)))
+    count = zones.import_zones(platform().uow(), command)
     return {"city_id": city_id, "zones": count}
 
 
@@ -39,23 +43,19 @@ def public_zones(city_id: str) -> dict[str, Any]:
 def speeding() -> dict[str, Any]:
     """Fixes faster than a slow zone allows or inside a no-ride zone, newest first
     (`?city_id&since=ISO 8601`)."""
-    city_id = request.args.get("city_id")
-    if not city_id:
-        raise InvalidInput("city_id is required", "invalid_query")
-    since = _since(request.args.get("since"))
-    found = zones.speeding_in(platform().uow(), city_id, since)
+    query = FindSpeeding(required_query("city_id"), _since(request.args.get("since")))
     return {
         "speeding": [
             {
-                "rental_id": str(row["rental_id"]),
-                "asset_code": row["asset_code"],
-                "zone": row["zone_name"],
-                "recorded_at": row["recorded_at"].isoformat(),
-                "speed_kph": round(row["speed_kph"], 1),
-                "max_speed_kph": row["max_speed_kph"],
-                "position": {"lon": row["lon"], "lat": row["lat"]},
+                "rental_id": str(found.rental_id),
+                "asset_code": found.asset_code,
+                "zone": found.zone_name,
+                "recorded_at": found.recorded_at.isoformat(),
+                "speed_kph": round(found.speed_kph, 1),
+                "max_speed_kph": found.max_speed_kph,
+                "position": {"lon": found.lon, "lat": found.lat},
             }
-            for row in found
+            for found in zones.speeding_in(platform().uow(), query)
         ]
     }
 

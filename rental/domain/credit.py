@@ -7,6 +7,8 @@ score lets the rider ride without that plan's deposit.
 from dataclasses import dataclass
 from enum import StrEnum
 
+from rental.domain.errors import InvalidInput
+
 INITIAL_SCORE = 600
 LOWEST_SCORE = 350
 HIGHEST_SCORE = 950
@@ -41,6 +43,17 @@ EFFECTS = {
         -50, "An item was never returned and was charged at its replacement price."
     ),
 }
+
+
+# What operators may confirm by hand; the rest the platform records as it happens.
+CONFIRMED_BY_OPERATORS = (CreditReason.PARKING_VIOLATION, CreditReason.DAMAGE)
+
+
+def checked_incident(reason: object) -> CreditReason:
+    allowed = {r.value for r in CONFIRMED_BY_OPERATORS}
+    if reason not in allowed:
+        raise InvalidInput(f"reason must be one of {sorted(allowed)}", "invalid_reason")
+    return CreditReason(str(reason))
 
 
 def score_after(score: int, reason: CreditReason) -> int:

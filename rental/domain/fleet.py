@@ -81,7 +81,7 @@ class Cabinet:
 MAX_SLOTS = 200
 
 
-class Unavailable(StrEnum):
+class UnavailableReason(StrEnum):
     """Why riders cannot take an asset now; operators see the same reasons."""
 
     OUT_OF_SERVICE = "out_of_service"  # taken out by an operator
@@ -118,22 +118,22 @@ class ServicePolicy:
 
 def unavailable_because(
     condition: Condition, now: datetime, policy: ServicePolicy
-) -> list[Unavailable]:
-    reasons = []
+) -> list[UnavailableReason]:
+    reasons: list[UnavailableReason] = []
     if not condition.in_service:
-        reasons.append(Unavailable.OUT_OF_SERVICE)
+        reasons.append(UnavailableReason.OUT_OF_SERVICE)
     if condition.open_damage_reports:
-        reasons.append(Unavailable.DAMAGED)
+        reasons.append(UnavailableReason.DAMAGED)
     if is_low(condition.battery_pct, policy):
-        reasons.append(Unavailable.LOW_BATTERY)
+        reasons.append(UnavailableReason.LOW_BATTERY)
     if not is_reachable(condition.online, condition.last_seen_at, now, policy.silence):
-        reasons.append(Unavailable.OFFLINE)
+        reasons.append(UnavailableReason.OFFLINE)
     if condition.in_use:
-        reasons.append(Unavailable.IN_USE)
+        reasons.append(UnavailableReason.IN_USE)
     if condition.reserved:
-        reasons.append(Unavailable.RESERVED)
+        reasons.append(UnavailableReason.RESERVED)
     if condition.latch_open and not condition.in_use:
-        reasons.append(Unavailable.LATCH_OPEN)
+        reasons.append(UnavailableReason.LATCH_OPEN)
     return reasons
 
 

@@ -28,6 +28,14 @@ class ReportState(StrEnum):
     CLOSED = "closed"
 
 
+class RebalanceStep(StrEnum):
+    """What a truck crew does with a bike: loads it (out of riders' sight while on board)
+    or puts it down (back in service where it stands)."""
+
+    PICK_UP = "pick_up"
+    DROP_OFF = "drop_off"
+
+
 MAX_NOTE_LENGTH = 500
 # A reference to a photo the app uploaded (an object-store key or URL), not the photo.
 PHOTO_REF = re.compile(r"^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]{1,300}$")

@@ -157,6 +157,11 @@ def hour_window(value: str | None, name: str) -> tuple[datetime, datetime]:
 
 def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
     """`start_time` <= event < `end_time`, in milliseconds, within the last two weeks."""
+    return recent(millis_window(start, end), now)
+
+
+def millis_window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
+    """Two times in milliseconds since 1970, as a client sends them."""
     try:
         first, last = (
             datetime.fromtimestamp(int(value or "") / 1000, UTC) for value in (start, end)
@@ -165,6 +170,12 @@ def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[da
         raise InvalidInput(
             "start_time and end_time are required, as milliseconds since 1970", "missing_param"
         ) from None
+    return first, last
+
+
+def recent(window: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:
+    """The window, if it is one that /events/recent answers."""
+    first, last = window
     if first >= last:
         raise InvalidInput("start_time must be before end_time", "bad_param")
     if first < now - RECENT_EVENTS:
@@ -178,6 +189,11 @@ def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[da
 
 def month_window(filename: str, now: datetime) -> tuple[datetime, datetime]:
     """`YYYY-MM.csv` as [start, end) of a month that is over."""
+    return month_over(month_of(filename), now)
+
+
+def month_of(filename: str) -> tuple[datetime, datetime]:
+    """`YYYY-MM.csv` as the [start, end) of that month."""
     match = _MONTH.fullmatch(filename.removesuffix(".csv"))
     if match is None or not filename.endswith(".csv"):
         raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
@@ -185,10 +201,13 @@ def month_window(filename: str, now: datetime) -> tuple[datetime, datetime]:
     if not 1 <= month <= 12:
         raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
     start = datetime(year, month, 1, tzinfo=UTC)
-    end = start + timedelta(days=calendar.monthrange(year, month)[1])
-    if end > now:
+    return start, start + timedelta(days=calendar.monthrange(year, month)[1])
+
+
+def month_over(month: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:
+    if month[1] > now:
         raise NotFound("a month's report exists once the month is over", "report_not_found")
-    return start, end
+    return month
 
 
 def redacted(count: int) -> int:

@@ -5,15 +5,38 @@ only moves forward (pending -> paid, pending -> failed, and failed -> paid when 
 gateway confirms a payment after all), and money is booked once, on the move to paid.
 """
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import assert_never
 
+from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
 
 MIN_TOP_UP_MINOR = 100
 MAX_TOP_UP_MINOR = 500_000
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def checked_top_up(amount: object) -> int:
+    if (
+        not isinstance(amount, int)
+        or isinstance(amount, bool)
+        or not (MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR)
+    ):
+        raise InvalidInput(
+            f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
+            "invalid_amount",
+        )
+    return amount
+
+
+def checked_currency(currency: object) -> str:
+    if not isinstance(currency, str) or not CURRENCY.match(currency):
+        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
+    return currency
 
 
 class Purpose(StrEnum):
@@ -62,13 +85,33 @@ def clearing(currency: str) -> AccountRef:
 
 def payment_postings(order: PaymentOrder) -> list[Posting]:
     """The gateway now holds the rider's money for us; the rider's wallet or deposit grows."""
-    kind = (
-        AccountKind.RIDER_WALLET if order.purpose is Purpose.TOP_UP else AccountKind.RIDER_DEPOSIT
-    )
     return [
         Posting(clearing(order.currency), -order.amount_minor),
-        Posting(rider_account(kind, str(order.rider_id), order.currency), order.amount_minor),
+        Posting(
+            rider_account(paid_into(order.purpose), str(order.rider_id), order.currency),
+            order.amount_minor,
+        ),
     ]
+
+
+def paid_into(purpose: Purpose) -> AccountKind:
+    """The rider's account that money paid for this purpose lands in."""
+    match purpose:
+        case Purpose.TOP_UP:
+            return AccountKind.RIDER_WALLET
+        case Purpose.DEPOSIT:
+            return AccountKind.RIDER_DEPOSIT
+        case _:
+            assert_never(purpose)
+
+
+class GatewayEvent(StrEnum):
+    """What a gateway tells us about a payment or a refund."""
+
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    REFUND_SUCCEEDED = "refund.succeeded"
+    REFUND_FAILED = "refund.failed"
 
 
 class RefundState(StrEnum):

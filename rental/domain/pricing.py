@@ -7,6 +7,9 @@ touches a trip already under way.
 from dataclasses import dataclass
 from uuid import UUID
 
+from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE
+from rental.domain.errors import InvalidInput
+
 DAY_SECONDS = 24 * 3600
 
 
@@ -19,7 +22,7 @@ class Tariff:
     free_seconds: int = 0
     # The time charge of each started 24 hours never exceeds this.
     daily_cap_minor: int | None = None
-    # Holding a vehicle before unlocking it, per started minute of the hold.
+    # Reserving a vehicle before unlocking it, per started minute of the reservation.
     reservation_per_minute_minor: int = 0
     # Added when a trip ends outside the service area or in a no-parking zone.
     out_of_zone_fee_minor: int = 0
@@ -51,6 +54,41 @@ class PricingPlan:
     tariff: Tariff
     deposit_minor: int = 0
     deposit_waiver_score: int | None = None  # None: the deposit is never waived
+
+
+# What an operator may set in a plan: (lowest, highest) of each number.
+PRICE_LIMITS = {
+    "unlock_fee_minor": (0, 100_000),
+    "rate_per_interval_minor": (0, 100_000),
+    "interval_seconds": (60, DAY_SECONDS),
+    "free_seconds": (0, DAY_SECONDS),
+    "daily_cap_minor": (0, 1_000_000),
+    "reservation_per_minute_minor": (0, 10_000),
+    "out_of_zone_fee_minor": (0, 100_000),
+    "replacement_price_minor": (1, 10_000_000),
+    "deposit_minor": (0, 1_000_000),
+    "deposit_waiver_score": (LOWEST_SCORE, HIGHEST_SCORE),
+}
+# What a plan that leaves a number out gets.
+PRICE_DEFAULTS = {
+    "unlock_fee_minor": 0,
+    "free_seconds": 0,
+    "reservation_per_minute_minor": 0,
+    "out_of_zone_fee_minor": 0,
+    "deposit_minor": 0,
+}
+# null: no cap, never waived, never sold off
+NULLABLE_PRICES = frozenset({"daily_cap_minor", "deposit_waiver_score", "replacement_price_minor"})
+
+
+def checked_price(name: str, value: object) -> int | None:
+    """One number of a plan as sent (a default when left out), within its limits."""
+    low, high = PRICE_LIMITS[name]
+    if value is None and name in NULLABLE_PRICES:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InvalidInput(f"{name} must be an integer from {low} to {high}", "invalid_price")
+    return value
 
 
 def started_intervals(seconds: int, interval_seconds: int) -> int:

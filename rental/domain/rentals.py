@@ -114,22 +114,32 @@ class Rental:
         self.ended_at = max(at, self.started_at)
         duration = self.duration_seconds
         assert duration is not None
-        self.fare_minor = fare_for(duration, self.tariff)
+        self.fare_minor = self._time_fare(duration)
         if self.late_unlock and _never_got_it(duration, distance_m):
             self.fare_minor = 0
             self.notice = "The lock opened late and was locked again unused: no charge."
-        if self.tariff.replacement_price_minor is not None:  # never more than the item
-            self.fare_minor = min(self.fare_minor, self.tariff.replacement_price_minor)
         self.state = RentalState.ENDED
         return self.fare_minor
+
+    def fare_so_far(self, now: datetime) -> int | None:
+        """What ending the ride now would cost, before any parking fee; None unless riding.
+        The app's running fare, from the same rule as the fare charged at the end."""
+        if self.state is not RentalState.ACTIVE or self.started_at is None:
+            return None
+        return self._time_fare(max(0, int((now - self.started_at).total_seconds())))
+
+    def _time_fare(self, duration_seconds: int) -> int:
+        """The tariff's fare for this long, and never more than the item it lends."""
+        fare = fare_for(duration_seconds, self.tariff)
+        if self.tariff.replacement_price_minor is not None:
+            return min(fare, self.tariff.replacement_price_minor)
+        return fare
 
     def is_lost_by(self, moment: datetime) -> bool:
         """An item still out whose fare has reached its replacement price by `moment`."""
         replacement = self.tariff.replacement_price_minor
-        if self.state is not RentalState.ACTIVE or replacement is None:
-            return False
-        assert self.started_at is not None
-        return fare_for(int((moment - self.started_at).total_seconds()), self.tariff) >= replacement
+        fare = self.fare_so_far(moment)
+        return replacement is not None and fare is not None and fare >= replacement
 
     def end_unreturned(self, at: datetime) -> int:
         """The item counts as sold to the rider at its replacement price."""

@@ -1,7 +1,7 @@
-"""Holding a vehicle before unlocking it: one hold per rider, released on expiry.
+"""Reserving a vehicle before unlocking it: one reservation per rider, released on expiry.
 
-The hold is priced by the plan per started minute, charged when the hold ends: by the
-rider's own scan, by cancelling, or by running out (then the whole hold is charged).
+A reservation is priced by the pricing plan per started minute, charged when it ends: by
+the rider's own scan, by cancelling, or by running out (then its whole length is charged).
 """
 
 from dataclasses import dataclass
@@ -38,12 +38,12 @@ class Reservation:
         return self.state is ReservationState.HELD and now < self.expires_at
 
     def finish(self, state: ReservationState, now: datetime, *, free: bool = False) -> int:
-        """End the hold; returns the fee it costs. An expired hold costs its whole length;
+        """End the reservation; returns the fee it costs. An expired one costs its whole length;
         `free` when the platform let the rider down (the vehicle could not be unlocked)."""
         if self.state is not ReservationState.HELD:
             raise Conflict(f"this reservation is {self.state.value}", "reservation_ended")
         if state is ReservationState.HELD:
-            raise ValueError("a hold ends in another state")
+            raise ValueError("a reservation ends in another state")
         end = self.expires_at if state is ReservationState.EXPIRED else min(now, self.expires_at)
         self.state = state
         self.ended_at = end

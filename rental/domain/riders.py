@@ -26,10 +26,16 @@ PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 MIN_PASSWORD_LENGTH = 8
 
 
+def compact_phone(phone: str) -> str:
+    """A phone number as stored: without the spaces and hyphens people write it with.
+    Signing up and signing in both go through here, so the two never disagree."""
+    return phone.replace(" ", "").replace("-", "")
+
+
 def normalised_phone(phone: object) -> str:
     if not isinstance(phone, str):
         raise InvalidInput("phone must be a string", "invalid_phone")
-    digits = phone.replace(" ", "").replace("-", "")
+    digits = compact_phone(phone)
     if not PHONE.match(digits):
         raise InvalidInput(
             "phone must be 6 to 15 digits, optionally with a leading +", "invalid_phone"

@@ -5,15 +5,19 @@ A city without a service area has no limit on where trips end. Zone shapes are
 GeoJSON (lon, lat) polygons; the spatial work itself happens in PostGIS.
 """
 
+from collections.abc import Set
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, assert_never
+from uuid import UUID
 
 from shapely.errors import GEOSException
 from shapely.geometry import shape
 
 from rental.domain.choices import one_of
 from rental.domain.errors import InvalidInput
+from rental.domain.trace import SpeedSample
 
 
 class ZoneKind(StrEnum):
@@ -36,6 +40,21 @@ class Zone:
     name: str
     geometry: dict[str, Any]  # a GeoJSON Polygon or MultiPolygon
     max_speed_kph: float | None = None
+    id: UUID | None = None  # once stored
+
+
+@dataclass(frozen=True)
+class ZonesAt:
+    """The zones that cover one position of a city, and whether the city has drawn a
+    service area at all."""
+
+    kinds: frozenset[ZoneKind]  # the service area among them when the position is inside it
+    city_has_service_area: bool
+
+    @property
+    def inside_service_area(self) -> bool:
+        # A city without a service area has no limit on where trips end.
+        return not self.city_has_service_area or ZoneKind.SERVICE_AREA in self.kinds
 
 
 class Parking(StrEnum):
@@ -58,7 +77,7 @@ class ParkingVerdict:
 
 
 def parking_verdict(
-    inside_service_area: bool, kinds_at_position: set[ZoneKind], doubtful: bool
+    inside_service_area: bool, kinds_at_position: Set[ZoneKind], doubtful: bool
 ) -> ParkingVerdict:
     """What ending a trip at a position means for the rider."""
     if not inside_service_area:
@@ -78,6 +97,102 @@ def parking_verdict(
 UNKNOWN_POSITION = ParkingVerdict(
     Parking.UNKNOWN, False, "The lock sent no usable position; no fee was charged."
 )
+
+
+# --- speed ------------------------------------------------------------------------------
+
+
+def speed_limit_kph(kind: ZoneKind, max_speed_kph: float | None) -> float | None:
+    """How fast a rider may go inside a zone of this kind: not at all in a no-ride zone,
+    its own limit in a slow zone; None where the zone sets no limit."""
+    match kind:
+        case ZoneKind.NO_RIDE:
+            return 0.0
+        case ZoneKind.SLOW:
+            return max_speed_kph
+        case ZoneKind.SERVICE_AREA | ZoneKind.NO_PARKING | ZoneKind.PARKING:
+            return None
+        case _:
+            assert_never(kind)
+
+
+# The kinds of zone that limit speed.
+SPEED_LIMITED = frozenset(kind for kind in ZoneKind if speed_limit_kph(kind, 1.0) is not None)
+
+
+@dataclass(frozen=True)
+class SpeedZone:
+    """A zone with a speed limit, as it covers a position."""
+
+    id: UUID
+    name: str
+    kind: ZoneKind
+    max_speed_kph: float | None
+
+    @property
+    def limit_kph(self) -> float:
+        return speed_limit_kph(self.kind, self.max_speed_kph) or 0.0
+
+
+@dataclass(frozen=True)
+class Speeding:
+    """A fix faster than the strictest zone covering it allows."""
+
+    zone_id: UUID
+    zone_name: str
+    recorded_at: datetime
+    lon: float
+    lat: float
+    speed_kph: float
+    max_speed_kph: float
+
+
+def speeding(samples: list[SpeedSample], zones_at: list[list[SpeedZone]]) -> list[Speeding]:
+    """The samples that went faster than a slow zone covering them allows, and those inside
+    a no-ride zone (a limit of 0), each once (per moment), against its strictest zone.
+    `zones_at[i]` are the speed-limited zones covering `samples[i]`."""
+    found: dict[datetime, Speeding] = {}
+    for sample, covering in zip(samples, zones_at, strict=True):
+        broken = [
+            zone
+            for zone in covering
+            if zone.kind is ZoneKind.NO_RIDE or sample.speed_kph > zone.limit_kph
+        ]
+        if not broken:
+            continue
+        strictest = min(broken, key=lambda zone: zone.limit_kph)
+        earlier = found.get(sample.recorded_at)
+        if earlier is None or strictest.limit_kph < earlier.max_speed_kph:
+            found[sample.recorded_at] = Speeding(
+                strictest.id,
+                strictest.name,
+                sample.recorded_at,
+                sample.lon,
+                sample.lat,
+                sample.speed_kph,
+                strictest.limit_kph,
+            )
+    return [found[moment] for moment in sorted(found)]
+
+
+# --- GeoJSON ----------------------------------------------------------------------------
+
+
+def zone_feature(zone: Zone) -> dict[str, Any]:
+    """A stored zone as the GeoJSON Feature `zones_from_geojson` reads back."""
+    properties: dict[str, Any] = {"kind": zone.kind.value, "name": zone.name}
+    if zone.max_speed_kph:
+        properties["max_speed_kph"] = zone.max_speed_kph
+    return {
+        "type": "Feature",
+        "id": str(zone.id),
+        "geometry": zone.geometry,
+        "properties": properties,
+    }
+
+
+def zones_to_geojson(zones: list[Zone]) -> dict[str, Any]:
+    return {"type": "FeatureCollection", "features": [zone_feature(zone) for zone in zones]}
 
 
 def zones_from_geojson(document: object) -> list[Zone]:

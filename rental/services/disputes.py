@@ -11,18 +11,19 @@ from rental.domain.disputes import (
 )
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.rentals import RentalState
+from rental.services.commands.money import OpenDispute, ResolveDispute
 from rental.services.rentals import rental_of_rider
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
 
-def open_dispute(
-    uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID, reason: object, now: datetime
-) -> Dispute:
-    rental = rental_of_rider(uow, rider_id, rental_id)
+def open_dispute(uow: UnitOfWork, command: OpenDispute, now: datetime) -> Dispute:
+    rental = rental_of_rider(uow, command.rider_id, command.rental_id)
     if rental.state is not RentalState.ENDED or not rental.fare_minor:
         raise Conflict("only a charged, finished rental can be disputed", "not_disputable")
-    dispute = Dispute(uuid.uuid4(), rental.id, rider_id, checked_reason(reason), DisputeState.OPEN)
+    dispute = Dispute(
+        uuid.uuid4(), rental.id, command.rider_id, checked_reason(command.reason), DisputeState.OPEN
+    )
     with uow:
         uow.disputes.add(dispute)
         uow.commit()
@@ -31,26 +32,18 @@ def open_dispute(
 
 
 def resolve_dispute(
-    uow: UnitOfWork,
-    dispute_id: uuid.UUID,
-    refund_minor: object,
-    note: object,
-    now: datetime,
-    floor_minor: int,
+    uow: UnitOfWork, command: ResolveDispute, now: datetime, wallet_floor_minor: int
 ) -> Dispute:
     with uow:
-        dispute = uow.disputes.get(dispute_id, for_update=True)
+        dispute = uow.disputes.get(command.dispute_id, for_update=True)
         if dispute is None:
             raise NotFound("no such dispute", "dispute_not_found")
         rental = uow.rentals.get(dispute.rental_id, for_update=True)
         assert rental is not None and rental.fare_minor is not None
         refundable = rental.fare_minor - uow.disputes.refunded_for_rental(rental.id)
-        amount = (
-            refund_minor
-            if isinstance(refund_minor, int) and not isinstance(refund_minor, bool)
-            else -1
-        )
-        if not dispute.resolve(amount, refundable, str(note or ""), now):
+        # An amount that is no integer is outside every range: refused as such.
+        amount = -1 if command.refund_minor is None else command.refund_minor
+        if not dispute.resolve(amount, refundable, command.note, now):
             return dispute
         if dispute.refund_minor:
             currency = rental.tariff.currency
@@ -61,17 +54,13 @@ def resolve_dispute(
                 "fare_refund",
                 f"dispute:{dispute.id}",
                 fare_refund_postings(dispute, currency),
-                floor_minor,
+                wallet_floor_minor,
             )
         uow.disputes.save(dispute)
         uow.commit()
     return dispute
 
 
-def disputes_in_state(uow: UnitOfWork, state: str) -> list[Dispute]:
-    try:
-        wanted = DisputeState(state)
-    except ValueError:
-        raise NotFound(f"no dispute state {state}", "invalid_state") from None
+def disputes_in_state(uow: UnitOfWork, state: DisputeState) -> list[Dispute]:
     with uow:
-        return uow.disputes.in_state(wanted)
+        return uow.disputes.in_state(state)

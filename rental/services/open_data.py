@@ -10,7 +10,8 @@ from typing import Any
 from rental.domain import gbfs
 from rental.domain.errors import NotFound
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
-from rental.domain.zones import ZoneKind
+from rental.domain.zones import Zone, ZoneKind, zone_feature
+from rental.services.read_models import City
 from rental.services.unit_of_work import UnitOfWork
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
@@ -151,9 +152,9 @@ def feed(
                     if plan.kind in KINDS
                 ]
             },
-            "geofencing_zones": lambda: _geofencing(uow.zones.as_features(city_id)),
+            "geofencing_zones": lambda: _geofencing(uow.zones.all_in(city_id)),
             "system_regions": lambda: {
-                "regions": [{"region_id": city_id, "name": gbfs.text(city["name"])}]
+                "regions": [{"region_id": city_id, "name": gbfs.text(city.name)}]
             },
             "system_alerts": lambda: {"alerts": []},
         }
@@ -187,25 +188,26 @@ def _discovery(city_id: str, base_url: str) -> dict[str, Any]:
     return {"feeds": [{"name": name, "url": _url(base_url, city_id, name)} for name in FEEDS]}
 
 
-def _system_information(city: dict[str, Any], contact_email: str) -> dict[str, Any]:
+def _system_information(city: City, contact_email: str) -> dict[str, Any]:
     return {
-        "system_id": _system_id(city["id"]),
+        "system_id": _system_id(city.id),
         "languages": [gbfs.LANGUAGE],
-        "name": gbfs.text(city["name"]),
+        "name": gbfs.text(city.name),
         "opening_hours": "24/7",
         "feed_contact_email": contact_email,
-        "timezone": city["timezone"],
+        "timezone": city.timezone,
     }
 
 
-def _geofencing(features: list[dict[str, Any]]) -> dict[str, Any]:
-    ordered = sorted(features, key=lambda f: ZONE_ORDER.index(ZoneKind(f["properties"]["kind"])))
-    has_area = any(f["properties"]["kind"] == ZoneKind.SERVICE_AREA.value for f in features)
+def _geofencing(zones: list[Zone]) -> dict[str, Any]:
+    ordered = sorted(zones, key=lambda zone: ZONE_ORDER.index(zone.kind))
+    # A city without a service area has no limit: outside its zones, anything goes.
+    has_area = any(zone.kind is ZoneKind.SERVICE_AREA for zone in zones)
     outside = gbfs.OUTSIDE_SERVICE_AREA if has_area else gbfs.ANYWHERE
     return {
         "geofencing_zones": {
             "type": "FeatureCollection",
-            "features": [gbfs.geofencing_feature(f, KINDS) for f in ordered],
+            "features": [gbfs.geofencing_feature(zone_feature(zone), KINDS) for zone in ordered],
         },
         "global_rules": [{"vehicle_type_ids": KINDS, **outside}],
     }

@@ -1,80 +1,63 @@
-"""Top-ups and deposits paid through a gateway, and deposits refunded through it.
+"""Top-ups and deposits paid through a gateway, and what gateways tell us about them.
 
 Every call a rider can retry takes an idempotency key and answers the first result
 again. Notifications are believed only with a valid signature and the exact amount
-and currency of the order; each moves money at most once.
+and currency of the order; each moves money at most once. Deposits go back in
+`rental.services.refunds`.
 """
 
 import logging
-import re
 import uuid
 from datetime import datetime
+from typing import assert_never
 
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
-from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
-    MAX_TOP_UP_MINOR,
-    MIN_TOP_UP_MINOR,
+    GatewayEvent,
     OrderState,
     PaymentOrder,
     Purpose,
-    Refund,
-    RefundState,
     payment_postings,
-    refund_requested_postings,
-    refund_settled_postings,
 )
-from rental.services.idempotency import check_idempotency_key
-from rental.services.ports import GatewayError, Notification, PaymentGateway
+from rental.services import refunds
+from rental.services.commands.money import (
+    GatewayNotification,
+    StartDeposit,
+    StartTopUp,
+)
+from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
-from rental.services.wallet import credit_and_settle, debt
+from rental.services.wallet import credit_and_settle
 
 log = logging.getLogger(__name__)
 
-CURRENCY = re.compile(r"^[A-Z]{3}$")
-
 
 def start_top_up(
-    uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    amount: object,
-    currency: object,
-    key: object,
-    notify_url: str,
+    uow: UnitOfWork, gateway: PaymentGateway, command: StartTopUp, notify_url: str
 ) -> PaymentOrder:
-    if (
-        not isinstance(amount, int)
-        or isinstance(amount, bool)
-        or not (MIN_TOP_UP_MINOR <= amount <= MAX_TOP_UP_MINOR)
-    ):
-        raise InvalidInput(
-            f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
-            "invalid_amount",
-        )
-    if not isinstance(currency, str) or not CURRENCY.match(currency):
-        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
-    order = _new_order(rider_id, Purpose.TOP_UP, amount, str(currency), gateway.name, key)
+    order = PaymentOrder(
+        uuid.uuid4(),
+        command.rider_id,
+        Purpose.TOP_UP,
+        command.amount_minor,
+        command.currency,
+        gateway.name,
+        OrderState.PENDING,
+        command.idempotency_key,
+    )
     return _open_order(uow, gateway, order, notify_url)
 
 
 def start_deposit(
-    uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    city_id: object,
-    kind: object,
-    key: object,
-    notify_url: str,
+    uow: UnitOfWork, gateway: PaymentGateway, command: StartDeposit, notify_url: str
 ) -> PaymentOrder:
-    if not isinstance(city_id, str) or kind not in {k.value for k in AssetKind}:
-        raise InvalidInput("city_id and a valid kind are required", "invalid_deposit")
+    rider_id = command.rider_id
     with uow:
-        earlier = uow.payments.order_by_key(rider_id, check_idempotency_key(key))
+        earlier = uow.payments.order_by_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
-        plans = uow.pricing_plans.current(city_id, str(kind))
+        plans = uow.pricing_plans.current(command.city_id, command.kind.value)
         plan = plans[0] if plans else None
         if plan is None or plan.deposit_minor == 0:
             raise NotFound("no deposit is asked for this kind in this city", "no_deposit_needed")
@@ -84,23 +67,17 @@ def start_deposit(
     due = plan.deposit_minor - held
     if due <= 0:
         raise Conflict("the deposit is already held", "deposit_held")
-    order = _new_order(rider_id, Purpose.DEPOSIT, due, plan.tariff.currency, gateway.name, key)
-    return _open_order(uow, gateway, order, notify_url)
-
-
-def _new_order(
-    rider_id: uuid.UUID, purpose: Purpose, amount: int, currency: str, gateway: str, key: object
-) -> PaymentOrder:
-    return PaymentOrder(
+    order = PaymentOrder(
         uuid.uuid4(),
         rider_id,
-        purpose,
-        amount,
-        currency,
-        gateway,
+        Purpose.DEPOSIT,
+        due,
+        plan.tariff.currency,
+        gateway.name,
         OrderState.PENDING,
-        check_idempotency_key(key),
+        command.idempotency_key,
     )
+    return _open_order(uow, gateway, order, notify_url)
 
 
 def _open_order(
@@ -156,21 +133,31 @@ def rider_order(
 
 def handle_notification(
     uow: UnitOfWork,
-    gateway: PaymentGateway,
-    headers: dict[str, str],
-    body: bytes,
+    gateways: PaymentGateways,
+    command: GatewayNotification,
     now: datetime,
-    floor_minor: int,
+    wallet_floor_minor: int,
 ) -> None:
-    notification = gateway.parse_notification(headers, body)
+    gateway = gateways.get(command.gateway)
+    if gateway is None:
+        raise NotFound(f"no gateway {command.gateway}", "gateway_not_found")
+    notification = gateway.parse_notification(command.headers, command.body)
     if notification is None:
         raise InvalidInput("the notification's signature is not valid", "invalid_signature")
-    if notification.event in ("payment.succeeded", "payment.failed"):
-        _apply_payment(uow, notification, now, floor_minor)
-    elif notification.event in ("refund.succeeded", "refund.failed"):
-        _apply_refund(uow, notification)
-    else:
-        raise InvalidInput(f"unknown event {notification.event}", "unknown_event")
+    try:
+        event = GatewayEvent(notification.event)
+    except ValueError:
+        raise InvalidInput(f"unknown event {notification.event}", "unknown_event") from None
+    reference = _reference_id(notification)
+    match event:
+        case GatewayEvent.PAYMENT_SUCCEEDED | GatewayEvent.PAYMENT_FAILED:
+            succeeded = event is GatewayEvent.PAYMENT_SUCCEEDED
+            _apply_payment(uow, reference, notification, succeeded, now, wallet_floor_minor)
+        case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
+            succeeded = event is GatewayEvent.REFUND_SUCCEEDED
+            refunds.apply_refund(uow, reference, notification.amount_minor, succeeded)
+        case _:
+            assert_never(event)
 
 
 def _reference_id(notification: Notification) -> uuid.UUID:
@@ -180,9 +167,16 @@ def _reference_id(notification: Notification) -> uuid.UUID:
         raise NotFound("no such order or refund", "payment_not_found") from None
 
 
-def _apply_payment(uow: UnitOfWork, notification: Notification, now: datetime, floor: int) -> None:
+def _apply_payment(
+    uow: UnitOfWork,
+    order_id: uuid.UUID,
+    notification: Notification,
+    succeeded: bool,
+    now: datetime,
+    wallet_floor_minor: int,
+) -> None:
     with uow:
-        order = uow.payments.order(_reference_id(notification), for_update=True)
+        order = uow.payments.order(order_id, for_update=True)
         if order is None:
             raise NotFound("no such order", "payment_not_found")
         if (notification.amount_minor, notification.currency) != (
@@ -191,123 +185,27 @@ def _apply_payment(uow: UnitOfWork, notification: Notification, now: datetime, f
         ):
             log.error("notification for order %s does not match its amount", order.id)
             raise InvalidInput("amount or currency does not match the order", "amount_mismatch")
-        if not order.record_result(notification.event == "payment.succeeded", now):
+        if not order.record_result(succeeded, now):
             uow.payments.save_order(order)
             uow.commit()
             return
         order.trade_no = order.trade_no or notification.trade_no
         entries = payment_postings(order)
         reference = f"payment:{order.id}"
-        if order.purpose is Purpose.TOP_UP:
-            credit_and_settle(
-                uow, order.rider_id, order.currency, "top_up", reference, entries, floor
-            )
-        else:
-            uow.ledger.post("deposit", reference, entries)
+        match order.purpose:
+            case Purpose.TOP_UP:
+                credit_and_settle(
+                    uow,
+                    order.rider_id,
+                    order.currency,
+                    "top_up",
+                    reference,
+                    entries,
+                    wallet_floor_minor,
+                )
+            case Purpose.DEPOSIT:
+                uow.ledger.post("deposit", reference, entries)
+            case _:
+                assert_never(order.purpose)
         uow.payments.save_order(order)
         uow.commit()
-
-
-def _apply_refund(uow: UnitOfWork, notification: Notification) -> None:
-    with uow:
-        refund = uow.payments.refund(_reference_id(notification), for_update=True)
-        if refund is None:
-            raise NotFound("no such refund", "payment_not_found")
-        if refund.state is not RefundState.PROCESSING:
-            return  # a repeat
-        order = uow.payments.order(refund.order_id, for_update=True)
-        assert order is not None
-        if notification.amount_minor != refund.amount_minor:
-            raise InvalidInput("amount does not match the refund", "amount_mismatch")
-        _settle_refund(uow, refund, order, notification.event == "refund.succeeded")
-        uow.commit()
-
-
-def _settle_refund(uow: UnitOfWork, refund: Refund, order: PaymentOrder, succeeded: bool) -> None:
-    refund.state = RefundState.SUCCEEDED if succeeded else RefundState.FAILED
-    uow.ledger.post(
-        "refund" if succeeded else "refund_failed",
-        f"refund:{refund.id}",
-        refund_settled_postings(refund, order.currency, succeeded),
-    )
-    if not succeeded:
-        order.refunded_minor -= refund.amount_minor
-        uow.payments.save_order(order)
-    uow.payments.settle_refund(refund)
-
-
-def refund_deposit(
-    uow: UnitOfWork,
-    gateway: PaymentGateway,
-    rider_id: uuid.UUID,
-    currency: object,
-    key: object,
-    notify_url: str,
-) -> list[Refund]:
-    """Give the whole deposit back through the gateway, once no rental or debt is open."""
-    request_key = check_idempotency_key(key)
-    if not isinstance(currency, str):
-        raise InvalidInput("currency is required", "invalid_currency")
-    with uow:
-        earlier = uow.payments.refunds_for_request(rider_id, request_key)
-        if earlier:
-            return earlier
-        if uow.rentals.has_open(rider_id):
-            raise Conflict("end your rental first", "rental_in_progress")
-        if debt(uow, rider_id, currency) > 0:
-            raise Conflict("settle your debt first", "debt_outstanding")
-        deposit = rider_account(AccountKind.RIDER_DEPOSIT, str(rider_id), currency)
-        held = uow.ledger.balance(deposit, for_update=True)
-        if held <= 0:
-            raise Conflict("there is no deposit to refund", "no_deposit")
-        planned = _plan_refunds(uow, rider_id, currency, held, request_key)
-        uow.commit()
-    for refund, order in planned:
-        try:
-            gateway.request_refund(refund, order, notify_url)
-        except GatewayError:
-            log.warning("gateway refused refund %s; the deposit is returned", refund.id)
-            with uow:
-                stored = uow.payments.refund(refund.id, for_update=True)
-                fresh = uow.payments.order(order.id, for_update=True)
-                assert stored is not None and fresh is not None
-                if stored.state is RefundState.PROCESSING:
-                    _settle_refund(uow, stored, fresh, succeeded=False)
-                uow.commit()
-    with uow:
-        return uow.payments.refunds_for_request(rider_id, request_key)
-
-
-def _plan_refunds(
-    uow: UnitOfWork, rider_id: uuid.UUID, currency: str, held: int, request_key: str
-) -> list[tuple[Refund, PaymentOrder]]:
-    """Split the held deposit over the orders that paid it, each refunded on its own trade."""
-    planned = []
-    remaining = held
-    for order in uow.payments.refundable_deposits(rider_id, currency):
-        amount = min(remaining, order.amount_minor - order.refunded_minor)
-        if amount <= 0:
-            break
-        refund = Refund(
-            uuid.uuid4(),
-            order.id,
-            rider_id,
-            amount,
-            RefundState.PROCESSING,
-            f"{request_key}:{order.id}",
-        )
-        order.refunded_minor += amount
-        uow.payments.save_order(order)
-        uow.payments.add_refund(refund)
-        uow.ledger.post(
-            "refund_request",
-            f"refund-request:{refund.id}",
-            refund_requested_postings(refund, currency),
-        )
-        planned.append((refund, order))
-        remaining -= amount
-    if remaining:
-        raise Conflict(
-            "part of this deposit was not paid through a gateway; ask support", "refund_manual"
-        )
-    return planned

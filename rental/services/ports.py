@@ -1,5 +1,6 @@
 """Interfaces the use cases need from the outside world, each with a real and a fake adapter."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,9 +35,9 @@ class GatewayOrder:
 
 @dataclass(frozen=True)
 class Notification:
-    """What a gateway told us: `payment.succeeded|failed` or `refund.succeeded|failed`."""
+    """What a gateway told us about one of our orders or refunds."""
 
-    event: str
+    event: str  # a rental.domain.payments.GatewayEvent, unless the gateway says something new
     trade_no: str
     reference: str  # our order id (payments) or refund id (refunds)
     amount_minor: int
@@ -51,3 +52,9 @@ class PaymentGateway(Protocol):
     def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None: ...
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...
+
+
+# The gateways by their names. Each payment order records the gateway that took its
+# money: its refunds go back through that one, and a notification is believed only from
+# the gateway it names.
+PaymentGateways = Mapping[str, PaymentGateway]

@@ -6,48 +6,44 @@ lock's answer arrives later through lockctl (`rental.services.lock_events`).
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
-from rental.domain.fleet import Lock, ServicePolicy, asset_code_from_qr, is_reachable
+from rental.domain.fleet import Lock, ServicePolicy, is_reachable
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import ReservationState
 from rental.domain.trace import good_fixes, path_length_m
-from rental.services.idempotency import check_idempotency_key
+from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_commands import unlock_command
 from rental.services.ports import LockCommandError, LockCommands
 from rental.services.pricing import check_rentable
-from rental.services.read_models import ScanTarget
-from rental.services.reservations import claim_asset_hold, end_hold
+from rental.services.read_models import RideTrace, ScanTarget
+from rental.services.reservations import claim_reservation, end_reservation
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.unit_of_work import UnitOfWork
 
-DEFAULT_POLICY = ServicePolicy()
+
+@dataclass(frozen=True)
+class Unlocking:
+    """The settings a scan runs under."""
+
+    timeout: timedelta
+    policy: ServicePolicy = field(default_factory=ServicePolicy)
+    wallet_floor_minor: int = 0
 
 
 def request_unlock(
     uow: UnitOfWork,
     locks: LockCommands,
-    rider_id: uuid.UUID,
-    qr: object,
-    idempotency_key: object,
+    command: RequestUnlock,
     now: datetime,
-    unlock_timeout: timedelta,
-    policy: ServicePolicy = DEFAULT_POLICY,
-    wallet_floor_minor: int = 0,
+    unlocking: Unlocking,
 ) -> Rental:
-    if not isinstance(qr, str):
-        raise InvalidInput("qr is required: the scanned URL or the asset code", "invalid_qr")
-    code = asset_code_from_qr(qr)
-    key = check_idempotency_key(idempotency_key)
     try:
-        rental, lock = _record_request(
-            uow, rider_id, code, key, now, Unlocking(unlock_timeout, policy, wallet_floor_minor)
-        )
+        rental, lock = _record_request(uow, command, now, unlocking)
     except DuplicateRequest:
-        return _by_idempotency_key(uow, rider_id, key)
+        return _by_idempotency_key(uow, command.rider_id, command.idempotency_key)
     if lock is None:
         return rental
     try:
@@ -57,19 +53,12 @@ def request_unlock(
     return rental
 
 
-@dataclass(frozen=True)
-class Unlocking:
-    """The settings a scan runs under."""
-
-    timeout: timedelta
-    policy: ServicePolicy
-    wallet_floor_minor: int
-
-
 def _record_request(
-    uow: UnitOfWork, rider_id: uuid.UUID, code: str, key: str, now: datetime, how: Unlocking
+    uow: UnitOfWork, command: RequestUnlock, now: datetime, how: Unlocking
 ) -> tuple[Rental, Lock | None]:
     """Store the rental; returns the lock to command, or None when there is nothing to send."""
+    rider_id, code, key = command.rider_id, command.asset_code, command.idempotency_key
+    wallet_floor_minor = how.wallet_floor_minor
     with uow:
         target = uow.assets.for_scan(code, rider_id, key, for_update=True)
         if target is None:
@@ -78,7 +67,7 @@ def _record_request(
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
             return earlier, None
-        reservation = claim_asset_hold(uow, target, rider_id, now, how.wallet_floor_minor)
+        reservation = claim_reservation(uow, target, rider_id, now, wallet_floor_minor)
         plan = check_rentable(target, how.policy)
         asset, lock = target.asset, target.lock
         rental = Rental(
@@ -101,12 +90,12 @@ def _record_request(
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
         if reachable:
-            _end_hold_elsewhere(uow, target, now, how.wallet_floor_minor)
+            _end_other_reservation(uow, target, now, wallet_floor_minor)
         if reservation is not None:
-            # The hold ends here; it is free when the lock cannot be reached.
+            # The reservation ends here; it is free when the lock cannot be reached.
             reservation.rental_id = rental.id
             state = ReservationState.USED if reachable else ReservationState.CANCELLED
-            end_hold(uow, reservation, state, now, how.wallet_floor_minor, free=not reachable)
+            end_reservation(uow, reservation, state, now, wallet_floor_minor, free=not reachable)
         uow.commit()
     return rental, (lock if reachable else None)
 
@@ -118,15 +107,19 @@ def _why_not_found(uow: UnitOfWork, code: str) -> Exception:
     return NotFound(f"no asset with code {code}", "asset_not_found")
 
 
-def _end_hold_elsewhere(uow: UnitOfWork, target: ScanTarget, now: datetime, floor: int) -> None:
-    """A rider who rides another vehicle than the one held no longer needs the hold."""
+def _end_other_reservation(
+    uow: UnitOfWork, target: ScanTarget, now: datetime, wallet_floor_minor: int
+) -> None:
+    """A rider who rides another vehicle than the one reserved no longer needs the
+    reservation."""
     other = target.rider_reservation_id
     if other is None or other == target.held_reservation_id:
         return
-    held = uow.reservations.get(other, for_update=True)
-    if held is not None and held.state is ReservationState.HELD:
-        ending = ReservationState.CANCELLED if held.is_live(now) else ReservationState.EXPIRED
-        end_hold(uow, held, ending, now, floor)
+    reservation = uow.reservations.get(other, for_update=True)
+    if reservation is not None and reservation.state is ReservationState.HELD:
+        live = reservation.is_live(now)
+        ending = ReservationState.CANCELLED if live else ReservationState.EXPIRED
+        end_reservation(uow, reservation, ending, now, wallet_floor_minor)
 
 
 def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Rental:
@@ -184,17 +177,18 @@ DISPLAY_TOLERANCE_DEGREES = 0.00001
 
 def trace_of(
     uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID, now: datetime
-) -> tuple[dict[str, Any] | None, Rental]:
-    """The trip's path as GeoJSON: stored and simplified once ended, built from the good
-    fixes so far while the trip runs (the live trip screen)."""
+) -> RideTrace:
+    """The trip's path: stored and simplified once ended, built from the good fixes so far
+    while the trip runs (the live trip screen)."""
     rental = rental_of_rider(uow, rider_id, rental_id)
     with uow:
         if rental.state is RentalState.ACTIVE and rental.started_at is not None:
             good = good_fixes(uow.lock_log.fixes_between(rental.lock_id, rental.started_at, now))
             rental.distance_m = path_length_m(good)
             if len(good) < 2:
-                return None, rental
-            coordinates = [[fix.lon, fix.lat] for fix in good]
-            return {"type": "LineString", "coordinates": coordinates}, rental
+                return RideTrace(rental, None)
+            return RideTrace(rental, [(fix.lon, fix.lat) for fix in good])
         stored = uow.rentals.trace_geojson(rental.id, DISPLAY_TOLERANCE_DEGREES)
-    return (json.loads(stored) if stored else None), rental
+    if not stored:
+        return RideTrace(rental, None)
+    return RideTrace(rental, [(lon, lat) for lon, lat in json.loads(stored)["coordinates"]])

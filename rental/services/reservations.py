@@ -1,18 +1,19 @@
-"""Riders hold a vehicle for a few minutes before they reach it.
+"""Riders reserve a vehicle for a few minutes before they reach it.
 
-A held vehicle disappears from search and from other riders' scans. The hold ends when
-its rider scans it, cancels, or lets it run out; lockctl's sweeper ends the last kind,
-and any scan or reservation that meets an expired hold ends it on the spot.
+A reserved vehicle disappears from search and from other riders' scans. The reservation
+ends when its rider scans the vehicle, cancels, or lets it run out; lockctl's sweeper
+ends the last kind, and any scan or reservation that meets an expired one ends it on
+the spot.
 """
 
 import uuid
 from datetime import datetime, timedelta
 
-from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
-from rental.domain.fleet import ServicePolicy, asset_code_from_qr, is_reachable
+from rental.domain.errors import Conflict, DuplicateRequest, NotFound
+from rental.domain.fleet import ServicePolicy, is_reachable
 from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
-from rental.services.idempotency import check_idempotency_key
+from rental.services.commands.rides import CancelReservation, Reserve
 from rental.services.pricing import check_rentable
 from rental.services.read_models import ScanTarget
 from rental.services.unit_of_work import UnitOfWork
@@ -23,49 +24,43 @@ RESERVATION_CHARGE = "reservation"
 
 def reserve(
     uow: UnitOfWork,
-    rider_id: uuid.UUID,
-    code: object,
-    idempotency_key: object,
+    command: Reserve,
     now: datetime,
-    hold: timedelta,
+    length: timedelta,
     policy: ServicePolicy,
     wallet_floor_minor: int = 0,
 ) -> Reservation:
-    if not isinstance(code, str):
-        raise InvalidInput("code is required: the vehicle's code or QR URL", "invalid_qr")
-    asset_code = asset_code_from_qr(code)
-    key = check_idempotency_key(idempotency_key)
+    """Reserve the vehicle for `length`; the same idempotency key answers the first."""
     try:
-        return _hold(uow, rider_id, asset_code, key, now, hold, policy, wallet_floor_minor)
+        return _reserve(uow, command, now, length, policy, wallet_floor_minor)
     except DuplicateRequest:
         with uow:
-            earlier = uow.reservations.by_idempotency_key(rider_id, key)
+            earlier = uow.reservations.by_idempotency_key(command.rider_id, command.idempotency_key)
         assert earlier is not None
         return earlier
 
 
-def _hold(
+def _reserve(
     uow: UnitOfWork,
-    rider_id: uuid.UUID,
-    code: str,
-    key: str,
+    command: Reserve,
     now: datetime,
-    hold: timedelta,
+    length: timedelta,
     policy: ServicePolicy,
     wallet_floor_minor: int,
 ) -> Reservation:
+    rider_id, code = command.rider_id, command.asset_code
     with uow:
-        earlier = uow.reservations.by_idempotency_key(rider_id, key)
+        earlier = uow.reservations.by_idempotency_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
         target = uow.assets.for_scan(code, rider_id, for_update=True)
         if target is None:
             raise NotFound(f"no asset with code {code}", "asset_not_found")
-        if claim_asset_hold(uow, target, rider_id, now, wallet_floor_minor) is not None:
+        if claim_reservation(uow, target, rider_id, now, wallet_floor_minor) is not None:
             raise Conflict("you have reserved this vehicle already", "asset_reserved")
         mine = uow.reservations.held_by_rider(rider_id)
         if mine is not None and not mine.is_live(now):
-            end_hold(uow, mine, ReservationState.EXPIRED, now, wallet_floor_minor)
+            end_reservation(uow, mine, ReservationState.EXPIRED, now, wallet_floor_minor)
         if target.taken:
             raise Conflict("someone else is using this vehicle", "asset_in_use")
         plan = check_rentable(target, policy)
@@ -76,10 +71,10 @@ def _hold(
             id=uuid.uuid4(),
             rider_id=rider_id,
             asset_id=target.asset.id,
-            idempotency_key=key,
+            idempotency_key=command.idempotency_key,
             tariff=plan.tariff,
             created_at=now,
-            expires_at=now + hold,
+            expires_at=now + length,
         )
         uow.reservations.add(reservation)
         uow.vehicle_history.record(
@@ -89,24 +84,28 @@ def _hold(
     return reservation
 
 
-def claim_asset_hold(
-    uow: UnitOfWork, target: ScanTarget, rider_id: uuid.UUID, now: datetime, floor: int
+def claim_reservation(
+    uow: UnitOfWork,
+    target: ScanTarget,
+    rider_id: uuid.UUID,
+    now: datetime,
+    wallet_floor_minor: int,
 ) -> Reservation | None:
-    """The scanning rider's own live hold on this asset. Another rider's live hold refuses
-    the request; one that ran out is ended (and charged) on the spot."""
+    """The scanning rider's own live reservation of this asset. Another rider's live
+    reservation refuses the request; one that ran out is ended (and charged) on the spot."""
     if target.held_reservation_id is None:
         return None
-    held = uow.reservations.get(target.held_reservation_id, for_update=True)
-    assert held is not None
-    if not held.is_live(now):
-        end_hold(uow, held, ReservationState.EXPIRED, now, floor)
+    reservation = uow.reservations.get(target.held_reservation_id, for_update=True)
+    assert reservation is not None
+    if not reservation.is_live(now):
+        end_reservation(uow, reservation, ReservationState.EXPIRED, now, wallet_floor_minor)
         return None
-    if held.rider_id != rider_id:
+    if reservation.rider_id != rider_id:
         raise Conflict("someone else has reserved this vehicle", "asset_reserved")
-    return held
+    return reservation
 
 
-def end_hold(
+def end_reservation(
     uow: UnitOfWork,
     reservation: Reservation,
     state: ReservationState,
@@ -115,10 +114,10 @@ def end_hold(
     *,
     free: bool = False,
 ) -> None:
-    """End a hold inside the caller's transaction and charge what it cost."""
+    """End a reservation inside the caller's transaction and charge what it cost."""
     fee = reservation.finish(state, now, free=free)
     uow.reservations.save(reservation)
-    if state is not ReservationState.USED:  # a used hold ends in the ride's trip_start
+    if state is not ReservationState.USED:  # a used reservation ends in the ride's trip_start
         assert reservation.ended_at is not None
         uow.vehicle_history.record(
             VehicleEvent.RESERVATION_END, reservation.ended_at, asset_id=reservation.asset_id
@@ -135,21 +134,17 @@ def end_hold(
 
 
 def cancel(
-    uow: UnitOfWork,
-    rider_id: uuid.UUID,
-    reservation_id: uuid.UUID,
-    now: datetime,
-    wallet_floor_minor: int = 0,
+    uow: UnitOfWork, command: CancelReservation, now: datetime, wallet_floor_minor: int = 0
 ) -> Reservation:
-    """Cancelling an ended hold answers how it ended, so a retried cancel is harmless."""
+    """Cancelling an ended reservation answers how it ended: a retried cancel is harmless."""
     with uow:
-        reservation = uow.reservations.get(reservation_id, for_update=True)
-        if reservation is None or reservation.rider_id != rider_id:
+        reservation = uow.reservations.get(command.reservation_id, for_update=True)
+        if reservation is None or reservation.rider_id != command.rider_id:
             raise NotFound("no such reservation", "reservation_not_found")
         if reservation.state is ReservationState.HELD:
             live = reservation.is_live(now)
             state = ReservationState.CANCELLED if live else ReservationState.EXPIRED
-            end_hold(uow, reservation, state, now, wallet_floor_minor)
+            end_reservation(uow, reservation, state, now, wallet_floor_minor)
             uow.commit()
     return reservation
 
@@ -166,17 +161,17 @@ def reservation_of_rider(
 
 def current_of_rider(uow: UnitOfWork, rider_id: uuid.UUID, now: datetime) -> Reservation:
     with uow:
-        held = uow.reservations.held_by_rider(rider_id)
-    if held is None or not held.is_live(now):
+        reservation = uow.reservations.held_by_rider(rider_id)
+    if reservation is None or not reservation.is_live(now):
         raise NotFound("you hold no reservation", "reservation_not_found")
-    return held
+    return reservation
 
 
 def expire_reservations(uow: UnitOfWork, now: datetime, wallet_floor_minor: int = 0) -> int:
-    """Release every hold that ran out (lockctl's sweeper calls this)."""
+    """End every reservation that ran out (lockctl's sweeper calls this)."""
     with uow:
         due = uow.reservations.expired_before(now)
         for reservation in due:
-            end_hold(uow, reservation, ReservationState.EXPIRED, now, wallet_floor_minor)
+            end_reservation(uow, reservation, ReservationState.EXPIRED, now, wallet_floor_minor)
         uow.commit()
     return len(due)

@@ -15,6 +15,7 @@ from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import Rental
 from rental.domain.trace import EndPosition, Fix, ended_trace, path_length_m, speed_samples
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
+from rental.services import zones
 from rental.services.settlement import settle
 from rental.services.unit_of_work import UnitOfWork
 
@@ -38,7 +39,7 @@ def end_trip(
     uow.rentals.save(rental)
     uow.assets.set_needs_retrieval(asset.id, verdict.needs_retrieval)
     uow.assets.rotate_public_id(asset.id)
-    uow.zones.record_speeding(rental.id, asset.city_id, speed_samples(good))
+    zones.record_speeding(uow, rental.id, asset.city_id, speed_samples(good))
     assert rental.ended_at is not None
     uow.vehicle_history.record(
         VehicleEvent.TRIP_END,
@@ -65,5 +66,5 @@ def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosit
 def _parking_verdict(uow: UnitOfWork, city_id: str, end: EndPosition) -> ParkingVerdict:
     if end.lon is None or end.lat is None:
         return UNKNOWN_POSITION
-    inside, kinds = uow.zones.at_position(city_id, end.lon, end.lat)
-    return parking_verdict(inside, kinds, doubtful=end.doubt is not None)
+    here = uow.zones.at_position(city_id, end.lon, end.lat)
+    return parking_verdict(here.inside_service_area, here.kinds, doubtful=end.doubt is not None)

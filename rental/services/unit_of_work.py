@@ -2,7 +2,7 @@
 
 `with uow:` opens the transaction; nothing is kept unless `commit()` is called. The
 repositories are grouped by context in `rental.services.repositories`. PostgreSQL
-implements it in `rental.adapters.db`, memory in `tests/unit/fakes.py`. A database that
+implements it in `rental.adapters.db`, memory in `tests/unit/fakes/`. A database that
 does not answer raises `rental.domain.errors.Unavailable`.
 """
 

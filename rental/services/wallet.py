@@ -8,7 +8,6 @@ rental until it is settled (automatically, as soon as money arrives in the walle
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput
@@ -19,13 +18,14 @@ from rental.domain.ledger import (
     rider_account,
     settlement_postings,
 )
+from rental.services.read_models import AccountTotal, RiderPosting
 from rental.services.unit_of_work import UnitOfWork
 
 
-def spendable(uow: UnitOfWork, rider_id: uuid.UUID, currency: str, floor_minor: int) -> int:
+def spendable(uow: UnitOfWork, rider_id: uuid.UUID, currency: str, wallet_floor_minor: int) -> int:
     """Locks the wallet until the transaction ends, so two charges cannot both spend it."""
     wallet = rider_account(AccountKind.RIDER_WALLET, str(rider_id), currency)
-    return uow.ledger.balance(wallet, for_update=True) - floor_minor
+    return uow.ledger.balance(wallet, for_update=True) - wallet_floor_minor
 
 
 def debt(uow: UnitOfWork, rider_id: uuid.UUID, currency: str) -> int:
@@ -38,14 +38,14 @@ def charge_fare(
     currency: str,
     fare_minor: int,
     reference: str,
-    floor_minor: int,
+    wallet_floor_minor: int,
     kind: str = "fare",
 ) -> int:
-    """Book a fare (or another charge for a service, such as a hold) inside the caller's
+    """Book a fare (or another charge for a service, such as a reservation) inside the caller's
     transaction; returns the part left as debt."""
     if fare_minor <= 0:
         return 0
-    available = spendable(uow, rider_id, currency, floor_minor)
+    available = spendable(uow, rider_id, currency, wallet_floor_minor)
     entries = fare_postings(str(rider_id), currency, fare_minor, available)
     uow.ledger.post(kind, reference, entries)
     return -sum(e.amount_minor for e in entries if e.account.kind is AccountKind.RIDER_RECEIVABLE)
@@ -58,14 +58,14 @@ def credit_and_settle(
     kind: str,
     reference: str,
     entries: list[Posting],
-    floor_minor: int,
+    wallet_floor_minor: int,
 ) -> bool:
     """Book money into the wallet, then pay what the rider owes from it. False if booked before."""
     if not uow.ledger.post(kind, reference, entries):
         return False
     owed = debt(uow, rider_id, currency)
     if owed > 0:
-        available = spendable(uow, rider_id, currency, floor_minor)
+        available = spendable(uow, rider_id, currency, wallet_floor_minor)
         settlement = settlement_postings(str(rider_id), currency, owed, available)
         if settlement:
             uow.ledger.post("debt_settlement", f"settle:{reference}", settlement)
@@ -82,7 +82,9 @@ class WalletSummary:
     debt_minor: int
 
 
-def wallet_summaries(uow: UnitOfWork, rider_id: uuid.UUID, floor_minor: int) -> list[WalletSummary]:
+def wallet_summaries(
+    uow: UnitOfWork, rider_id: uuid.UUID, wallet_floor_minor: int
+) -> list[WalletSummary]:
     with uow:
         balances = uow.ledger.owner_balances(str(rider_id))
     currencies = sorted({currency for _, currency in balances})
@@ -94,7 +96,7 @@ def wallet_summaries(uow: UnitOfWork, rider_id: uuid.UUID, floor_minor: int) -> 
         WalletSummary(
             currency=currency,
             balance_minor=of(AccountKind.RIDER_WALLET, currency),
-            spendable_minor=max(0, of(AccountKind.RIDER_WALLET, currency) - floor_minor),
+            spendable_minor=max(0, of(AccountKind.RIDER_WALLET, currency) - wallet_floor_minor),
             deposit_minor=of(AccountKind.RIDER_DEPOSIT, currency),
             debt_minor=-of(AccountKind.RIDER_RECEIVABLE, currency),
         )
@@ -102,9 +104,9 @@ def wallet_summaries(uow: UnitOfWork, rider_id: uuid.UUID, floor_minor: int) -> 
     ]
 
 
-def transactions(
+def postings(
     uow: UnitOfWork, rider_id: uuid.UUID, limit: int, before: datetime | None
-) -> list[dict[str, Any]]:
+) -> list[RiderPosting]:
     if not 1 <= limit <= 200:
         raise InvalidInput("limit must be between 1 and 200", "invalid_limit")
     with uow:
@@ -116,7 +118,7 @@ class Books:
     balanced: bool
     unbalanced: dict[str, int]  # currency -> sum of postings, when not zero
     accounts_out_of_step: int
-    totals: list[dict[str, Any]]
+    totals: list[AccountTotal]
 
 
 def books(uow: UnitOfWork) -> Books:

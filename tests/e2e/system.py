@@ -103,7 +103,7 @@ class LiveSystem:
         return Rider(user.id, self.sign_in(user.phone))
 
     def balance(self, rider: Rider) -> int:
-        wallets = wallet.wallet_summaries(self.platform.uow(), rider.id, floor_minor=0)
+        wallets = wallet.wallet_summaries(self.platform.uow(), rider.id, wallet_floor_minor=0)
         return next((w.balance_minor for w in wallets if w.currency == "CNY"), 0)
 
     # -- the fleet -----------------------------------------------------------------

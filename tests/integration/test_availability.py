@@ -6,14 +6,18 @@ from datetime import timedelta
 
 import pytest
 
+from rental.api.vehicles import nearby_search
 from rental.bootstrap import utc_now
 from rental.domain.errors import Conflict, InvalidInput
 from rental.domain.fleet import ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef
+from rental.domain.maintenance import DamageCategory
 from rental.domain.rentals import FailureReason, RentalState
 from rental.domain.reservations import ReservationState
 from rental.services import maintenance, reservations, vehicles
-from rental.services.rentals import request_unlock
+from rental.services.commands.maintenance import CloseDamageReport, ReportDamage, UpdateAsset
+from rental.services.commands.rides import CancelReservation, RequestUnlock, Reserve
+from rental.services.rentals import Unlocking, request_unlock
 from tests.conftest import new_lock_id
 from tests.helpers import BIKE_PRICE, RecordingLockCommands, ago, make_bike, make_city, make_user
 
@@ -46,26 +50,23 @@ def bike(platform, metres_east=0.0, battery=90, seen=None):
 
 def nearby_codes(platform, **args):
     query = {"lon": str(HERE[0]), "lat": str(HERE[1]), **args}
-    return [v.code for v in vehicles.nearby(platform.uow(), query, utc_now(), POLICY)]
+    search = nearby_search(query)
+    return [v.code for v in vehicles.nearby(platform.uow(), search, utc_now(), POLICY)]
 
 
 def scan(platform, rider, asset, now=None):
     return request_unlock(
         platform.uow(),
         RecordingLockCommands(),
-        rider.id,
-        asset.code,
-        uuid.uuid4().hex,
+        RequestUnlock(rider.id, asset.code, uuid.uuid4().hex),
         now or utc_now(),
-        timedelta(seconds=10),
-        POLICY,
+        Unlocking(timedelta(seconds=10), POLICY),
     )
 
 
 def hold(platform, rider, asset, now=None):
-    return reservations.reserve(
-        platform.uow(), rider.id, asset.code, uuid.uuid4().hex, now or utc_now(), HOLD, POLICY
-    )
+    command = Reserve(rider.id, asset.code, uuid.uuid4().hex)
+    return reservations.reserve(platform.uow(), command, now or utc_now(), HOLD, POLICY)
 
 
 def wallet(platform, rider):
@@ -78,14 +79,14 @@ def test_nearby_lists_available_vehicles_nearest_first_with_distance_and_price(p
     bike(platform, 900)  # outside the radius
     found = vehicles.nearby(
         platform.uow(),
-        {"lon": str(HERE[0]), "lat": str(HERE[1]), "radius_m": "500"},
+        nearby_search({"lon": str(HERE[0]), "lat": str(HERE[1]), "radius_m": "500"}),
         utc_now(),
         POLICY,
     )
     assert [v.code for v in found] == [near.code, middle.code, far.code]
     assert found[0].distance_m == pytest.approx(20, abs=1)
     assert found[0].battery_pct == 90
-    assert found[0].plan.tariff.rate_per_interval_minor == 150
+    assert found[0].pricing_plan.tariff.rate_per_interval_minor == 150
 
 
 def test_nearby_hides_what_riders_cannot_take(platform):
@@ -99,11 +100,15 @@ def test_nearby_hides_what_riders_cannot_take(platform):
             {"id": silent.lock_id},
         )
         uow.commit()
-    maintenance.update_asset(platform.uow(), parked_off.code, {"in_service": False}, utc_now())
+    maintenance.update_asset(
+        platform.uow(), UpdateAsset(parked_off.code, in_service=False), utc_now()
+    )
     scan(platform, make_user(platform, credit_minor=1000), in_ride)
     hold(platform, make_user(platform), reserved)
     maintenance.report_damage(
-        platform.uow(), make_user(platform).id, {"code": damaged.code, "category": "brakes"}, ago(1)
+        platform.uow(),
+        ReportDamage(make_user(platform).id, damaged.code, DamageCategory.BRAKES, None, None),
+        ago(1),
     )
     assert nearby_codes(platform) == [visible.code]
     assert low.code not in nearby_codes(platform)
@@ -168,12 +173,9 @@ def test_a_rider_holds_one_reservation_at_a_time_and_a_repeat_returns_the_first(
     rider = make_user(platform, credit_minor=1000)
     first_bike, second_bike = bike(platform), bike(platform, 10)
     key = uuid.uuid4().hex
-    first = reservations.reserve(
-        platform.uow(), rider.id, first_bike.code, key, utc_now(), HOLD, POLICY
-    )
-    again = reservations.reserve(
-        platform.uow(), rider.id, first_bike.code, key, utc_now(), HOLD, POLICY
-    )
+    command = Reserve(rider.id, first_bike.code, key)
+    first = reservations.reserve(platform.uow(), command, utc_now(), HOLD, POLICY)
+    again = reservations.reserve(platform.uow(), command, utc_now(), HOLD, POLICY)
     assert again.id == first.id
     with pytest.raises(Conflict) as refused:
         hold(platform, rider, second_bike)
@@ -183,8 +185,9 @@ def test_a_rider_holds_one_reservation_at_a_time_and_a_repeat_returns_the_first(
 def test_cancelling_charges_the_minutes_held_and_a_repeat_changes_nothing(platform):
     rider = make_user(platform, credit_minor=1000)
     reservation = hold(platform, rider, bike(platform), now=ago(61))
-    cancelled = reservations.cancel(platform.uow(), rider.id, reservation.id, utc_now())
-    again = reservations.cancel(platform.uow(), rider.id, reservation.id, utc_now())
+    command = CancelReservation(rider.id, reservation.id)
+    cancelled = reservations.cancel(platform.uow(), command, utc_now())
+    again = reservations.cancel(platform.uow(), command, utc_now())
     assert cancelled.state is again.state is ReservationState.CANCELLED
     assert cancelled.fee_minor == again.fee_minor == 2 * PER_MINUTE
     assert wallet(platform, rider) == 1000 - 2 * PER_MINUTE
@@ -195,19 +198,21 @@ def test_an_open_damage_report_takes_the_bike_out_until_an_operator_closes_it(pl
     reporter, operator = make_user(platform), make_user(platform)
     report, new = maintenance.report_damage(
         platform.uow(),
-        reporter.id,
-        {"code": asset.code, "category": "brakes", "photo_ref": "photos/a1.jpg"},
+        ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, "photos/a1.jpg", None),
         utc_now(),
     )
     repeat, repeated_new = maintenance.report_damage(
-        platform.uow(), reporter.id, {"code": asset.code, "category": "tyre"}, utc_now()
+        platform.uow(),
+        ReportDamage(reporter.id, asset.code, DamageCategory.TYRE, None, None),
+        utc_now(),
     )
     assert new and not repeated_new and repeat.id == report.id
     with pytest.raises(Conflict) as refused:
         scan(platform, make_user(platform, credit_minor=1000), asset)
     assert refused.value.code == "asset_out_of_service"
 
-    maintenance.close_report(platform.uow(), operator.id, report.id, "brakes adjusted", utc_now())
+    closing = CloseDamageReport(operator.id, report.id, "brakes adjusted")
+    maintenance.close_report(platform.uow(), closing, utc_now())
 
     assert nearby_codes(platform) == [asset.code]
 

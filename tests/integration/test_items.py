@@ -11,14 +11,16 @@ from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import utc_now
 from rental.domain.alerts import AlertKind
 from rental.domain.errors import Conflict, RentalError
-from rental.domain.fleet import Lock
+from rental.domain.fleet import AssetKind, Lock
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import RentalState
 from rental.domain.zones import Parking
-from rental.services import alerts, fleet, items
+from rental.services import alerts, assets, items
 from rental.services import lock_events as reports
-from rental.services.rentals import request_unlock
+from rental.services.commands.assets import RegisterCabinet, RegisterItem
+from rental.services.commands.rides import RequestUnlock
+from rental.services.rentals import Unlocking, request_unlock
 from tests.conftest import new_lock_id
 from tests.helpers import CITY, RecordingLockCommands, ago, make_city, make_user, ms
 
@@ -39,13 +41,15 @@ def cabinet(platform, kind="power_bank", slots=4):
         uow.locks.add(Lock(id=lock_id, signing_key=uuid.uuid4().bytes * 2))
         uow.locks.record_presence(lock_id, True, 1, utc_now())
         uow.commit()
-    fleet.register_cabinet(platform.uow(), lock_id, CITY, kind, slots)
+    assets.register_cabinet(platform.uow(), RegisterCabinet(lock_id, CITY, AssetKind(kind), slots))
     return lock_id
 
 
 def item(platform, cabinet_id, slot, kind="power_bank"):
-    body = {"code": f"PB{uuid.uuid4().hex[:8]}", "kind": kind, "city_id": CITY}
-    return fleet.register_asset(platform.uow(), {**body, "cabinet_id": cabinet_id, "slot": slot})
+    code = f"PB{uuid.uuid4().hex[:8]}"
+    return assets.register_asset(
+        platform.uow(), RegisterItem(code, AssetKind(kind), CITY, cabinet_id, slot)
+    )
 
 
 def rent(platform, asset, rider=None, requested=None):
@@ -54,11 +58,9 @@ def rent(platform, asset, rider=None, requested=None):
     rental = request_unlock(
         platform.uow(),
         channel,
-        rider.id,
-        asset.code,
-        uuid.uuid4().hex,
+        RequestUnlock(rider.id, asset.code, uuid.uuid4().hex),
         requested or ago(3600),
-        timedelta(seconds=10),
+        Unlocking(timedelta(seconds=10)),
     )
     return rider, rental, channel
 

@@ -15,6 +15,7 @@ from rental.domain.ledger import (
     fare_postings,
 )
 from rental.services import accounts
+from rental.services.commands.riders import SignIn
 from rental.services.wallet import books, charge_fare, debt
 from tests.helpers import make_user
 
@@ -66,7 +67,7 @@ def test_concurrent_fares_never_spend_below_the_floor_and_the_rest_is_debt(platf
 
     def charge(number: int) -> int:
         with platform.uow() as uow:
-            owed = charge_fare(uow, rider.id, "CNY", 150, f"fare:f{number}", floor_minor=0)
+            owed = charge_fare(uow, rider.id, "CNY", 150, f"fare:f{number}", wallet_floor_minor=0)
             uow.commit()
         return owed
 
@@ -80,7 +81,7 @@ def test_concurrent_fares_never_spend_below_the_floor_and_the_rest_is_debt(platf
 def test_money_arriving_pays_the_debt_first(platform):
     rider = make_user(platform, credit_minor=100)
     with platform.uow() as uow:
-        charge_fare(uow, rider.id, "CNY", 300, "fare:big", floor_minor=0)
+        charge_fare(uow, rider.id, "CNY", 300, "fare:big", wallet_floor_minor=0)
         uow.commit()
     accounts.grant_promotion(platform.uow(), rider.id, "CNY", 500, "promo:after-debt")
     with platform.uow() as uow:
@@ -136,7 +137,7 @@ def test_the_command_line_creates_an_operator_who_can_sign_in(platform, database
     ]
     created = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert created.returncode == 0, created.stderr
-    operator = accounts.authenticate(platform.uow(), "13911112222", "operator-pass-1")
+    operator = accounts.authenticate(platform.uow(), SignIn("13911112222", "operator-pass-1"))
     assert operator.role.value == "operator"
     again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert again.returncode == 1 and "phone_taken" in again.stderr

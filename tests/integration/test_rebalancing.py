@@ -16,6 +16,7 @@ from rental.bootstrap import utc_now
 from rental.domain.errors import Conflict, InvalidInput
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rebalancing import RunTrigger
+from rental.domain.zones import zones_from_geojson
 from rental.services import (
     maintenance,
     rebalancing_execution,
@@ -24,6 +25,9 @@ from rental.services import (
     reservations,
     zones,
 )
+from rental.services.commands.city import ImportZones
+from rental.services.commands.maintenance import UpdateAsset
+from rental.services.commands.rides import Reserve
 from rental.services.rebalancing_commands import ConfigureFleet, MarkStopDone, StartRun
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike, make_city, make_user
@@ -68,7 +72,7 @@ def set_up_city(platform):
         "type": "FeatureCollection",
         "features": [square(OFFICE, "Office"), square(STATION, "Station")],
     }
-    zones.import_zones(platform.uow(), CITY, document)
+    zones.import_zones(platform.uow(), ImportZones(CITY, zones_from_geojson(document)))
     fleet = {
         "depot": {"lon": 121.475, "lat": 31.230},
         "trucks": [{"capacity": 10, "shift_hours": 6}, {"capacity": 10, "shift_hours": 6}],
@@ -136,14 +140,12 @@ def test_the_imbalance_counts_available_bikes_against_the_morning_targets(platfo
     past_mornings(platform, piled[0], OFFICE, per_morning=4)
     reservations.reserve(
         platform.uow(),
-        make_user(platform, credit_minor=1000).id,
-        piled[1].code,
-        uuid.uuid4().hex,
+        Reserve(make_user(platform, credit_minor=1000).id, piled[1].code, uuid.uuid4().hex),
         NOW,
         timedelta(minutes=15),
         POLICY,
     )
-    maintenance.update_asset(platform.uow(), piled[2].code, {"in_service": False}, NOW)
+    maintenance.update_asset(platform.uow(), UpdateAsset(piled[2].code, in_service=False), NOW)
     bike_at(platform, STATION, battery=5)  # flat: riders cannot have it, trucks leave it
 
     sites, night = sites_by_name(platform)

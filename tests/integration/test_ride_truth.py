@@ -8,6 +8,7 @@ import pytest
 
 from rental.adapters.locks.protocol import Event, EventType, Telemetry
 from rental.adapters.locks.reports import event_reported, telemetry_reported
+from rental.api.vehicles import nearby_search
 from rental.bootstrap import utc_now
 from rental.domain.alerts import AlertKind
 from rental.domain.ledger import AccountKind, AccountRef
@@ -220,7 +221,9 @@ def test_a_late_open_latch_the_rider_did_not_take_is_hidden_and_alerted(platform
     assert state_of(platform, rental).state is RentalState.FAILED
     found, _ = alerts.open_alerts(platform.uow(), None)
     assert [(a.kind, a.lock_id) for a in found] == [(AlertKind.LATCH_OPEN_WITHOUT_RENTAL, lock_id)]
-    nearby = vehicles.nearby(platform.uow(), HERE, utc_now(), platform.config.service_policy())
+    nearby = vehicles.nearby(
+        platform.uow(), nearby_search(HERE), utc_now(), platform.config.service_policy()
+    )
     assert f"BK-{lock_id}" not in [vehicle.code for vehicle in nearby]
     # Closed by staff: the next pass resolves the alert and the bike is offered again.
     closed = Event(5, 11, ms(ago(1)), EventType.LOCKED, lon=121.47, lat=31.23)

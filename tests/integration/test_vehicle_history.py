@@ -9,7 +9,15 @@ from rental.adapters.locks.protocol import Presence, Status, Telemetry
 from rental.adapters.locks.reports import presence_reported, telemetry_reported
 from rental.adapters.tables import vehicle_events
 from rental.bootstrap import utc_now
+from rental.domain.maintenance import DamageCategory, RebalanceStep
 from rental.services import lock_events, maintenance, reservations
+from rental.services.commands.maintenance import (
+    CloseDamageReport,
+    RebalanceAsset,
+    ReportDamage,
+    UpdateAsset,
+)
+from rental.services.commands.rides import Reserve
 from rental.services.retention import forget_old_lock_reports
 from tests.conftest import new_lock_id
 from tests.helpers import ago, make_bike, make_user, ms
@@ -58,7 +66,7 @@ def test_an_expired_hold_ends_in_the_history_when_it_expired(platform):
     rider = make_user(platform, credit_minor=1000)
     held_at = ago(HOLD.total_seconds() + 60)
     reservations.reserve(
-        platform.uow(), rider.id, asset.code, uuid.uuid4().hex, held_at, HOLD, POLICY
+        platform.uow(), Reserve(rider.id, asset.code, uuid.uuid4().hex), held_at, HOLD, POLICY
     )
     assert reservations.expire_reservations(platform.uow(), utc_now()) == 1
 
@@ -78,14 +86,14 @@ def test_damage_is_recorded_when_the_first_report_opens_and_the_last_closes(plat
     opened = [
         maintenance.report_damage(
             platform.uow(),
-            make_user(platform).id,
-            {"code": asset.code, "category": "brakes"},
+            ReportDamage(make_user(platform).id, asset.code, DamageCategory.BRAKES, None, None),
             utc_now(),
         )[0]
         for _ in range(2)
     ]
     for report_ in opened:
-        maintenance.close_report(platform.uow(), operator.id, report_.id, "brakes fixed", utc_now())
+        closing = CloseDamageReport(operator.id, report_.id, "brakes fixed")
+        maintenance.close_report(platform.uow(), closing, utc_now())
 
     assert history(platform, asset.id) == ["damage_reported", "damage_cleared"]
 
@@ -93,17 +101,19 @@ def test_damage_is_recorded_when_the_first_report_opens_and_the_last_closes(plat
 def test_a_vehicle_never_located_has_no_history(platform):
     lock_id = new_lock_id()
     _, never_seen = make_bike(platform, lock_id, city="holdcity")
-    maintenance.update_asset(platform.uow(), never_seen.code, {"in_service": False}, utc_now())
+    maintenance.update_asset(
+        platform.uow(), UpdateAsset(never_seen.code, in_service=False), utc_now()
+    )
 
     assert history(platform, never_seen.id) == []  # an MDS event needs a place
 
 
 def test_a_rebalanced_bike_goes_out_of_service_and_back_where_the_crew_put_it(platform):
     asset = bike(platform)
-    maintenance.rebalance(platform.uow(), asset.code, {"action": "pick_up"}, utc_now())
-    moved = maintenance.rebalance(
-        platform.uow(), asset.code, {"action": "drop_off", "lon": 121.5, "lat": 31.25}, utc_now()
-    )
+    picking_up = RebalanceAsset(asset.code, RebalanceStep.PICK_UP, None)
+    maintenance.rebalance(platform.uow(), picking_up, utc_now())
+    dropping_off = RebalanceAsset(asset.code, RebalanceStep.DROP_OFF, (121.5, 31.25))
+    moved = maintenance.rebalance(platform.uow(), dropping_off, utc_now())
 
     assert moved.in_service
     assert history(platform, asset.id) == ["rebalance_pick_up", "rebalance_drop_off"]

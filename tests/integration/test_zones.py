@@ -10,9 +10,10 @@ from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
-from rental.domain.zones import Parking
+from rental.domain.zones import Parking, zones_from_geojson
 from rental.services import lock_events as reports
 from rental.services import zones
+from rental.services.commands.city import FindSpeeding, ImportZones
 from tests.conftest import new_lock_id
 from tests.helpers import BIKE_PRICE, ago, make_city, ms, started_rental, unlock
 
@@ -53,7 +54,7 @@ CITY_MAP = {
 @pytest.fixture
 def city(platform):
     make_city(platform, CITY, replace(BIKE_PRICE, out_of_zone_fee_minor=FEE))
-    zones.import_zones(platform.uow(), CITY, CITY_MAP)
+    zones.import_zones(platform.uow(), ImportZones(CITY, zones_from_geojson(CITY_MAP)))
     return CITY
 
 
@@ -172,31 +173,31 @@ def test_speeding_through_a_slow_zone_is_recorded_for_the_operator(platform, cit
     # 0.0009° of latitude, 100 m, in 10 s is 36 km/h; the limit there is 10 km/h.
     fixes = [(121.4750, 31.2205, 40), (121.4750, 31.2214, 30), (121.4750, 31.2223, 20)]
     ended, _, _, _ = ride_and_lock(platform, fixes, (121.4750, 31.2223))
-    found = zones.speeding_in(platform.uow(), CITY, ago(3600))
-    assert {row["rental_id"] for row in found} == {ended.id}
-    assert [round(row["speed_kph"]) for row in found] == [36, 36]
-    assert all(row["max_speed_kph"] == 10 for row in found)
-    assert all(row["zone_name"] == "slow" for row in found)
+    found = zones.speeding_in(platform.uow(), FindSpeeding(CITY, ago(3600)))
+    assert {row.rental_id for row in found} == {ended.id}
+    assert [round(row.speed_kph) for row in found] == [36, 36]
+    assert all(row.max_speed_kph == 10 for row in found)
+    assert all(row.zone_name == "slow" for row in found)
 
 
 def test_a_leap_in_the_trace_through_a_slow_zone_is_not_speeding(platform, city):
     # 2.1 km in 10 s, all inside the zone: a gap in the trace, not a rider at 760 km/h.
     fixes = [(121.4750, 31.2205, 40), (121.4750, 31.2395, 30), (121.4750, 31.2396, 20)]
     ride_and_lock(platform, fixes, (121.4750, 31.2396))
-    assert zones.speeding_in(platform.uow(), CITY, ago(3600)) == []
+    assert zones.speeding_in(platform.uow(), FindSpeeding(CITY, ago(3600))) == []
 
 
 def test_riding_through_a_no_ride_zone_is_recorded_at_any_speed(platform, city):
     fixes = [(121.4600, 31.2220, 40), (121.4620, 31.2220, 10), (121.4640, 31.2220, 5)]
     ride_and_lock(platform, fixes, (121.4640, 31.2220))
-    [found] = zones.speeding_in(platform.uow(), CITY, ago(3600))
-    assert (found["zone_name"], found["max_speed_kph"]) == ("no_ride", 0)
+    [found] = zones.speeding_in(platform.uow(), FindSpeeding(CITY, ago(3600)))
+    assert (found.zone_name, found.max_speed_kph) == ("no_ride", 0)
 
 
 def test_riding_slowly_through_a_slow_zone_records_nothing(platform, city):
     fixes = [(121.4750, 31.2210, 40), (121.4750, 31.2211, 30), (121.4750, 31.2212, 20)]
     ride_and_lock(platform, fixes, (121.4750, 31.2212))
-    assert zones.speeding_in(platform.uow(), CITY, ago(3600)) == []
+    assert zones.speeding_in(platform.uow(), FindSpeeding(CITY, ago(3600))) == []
 
 
 def test_zones_export_as_they_were_imported(platform, city):
@@ -208,7 +209,7 @@ def test_zones_export_as_they_were_imported(platform, city):
     assert slow["geometry"]["type"] == "MultiPolygon"
     assert slow["geometry"]["coordinates"][0] == box(*SLOW)["coordinates"]
     # Importing the export gives the same map back.
-    zones.import_zones(platform.uow(), CITY, exported)
+    zones.import_zones(platform.uow(), ImportZones(CITY, zones_from_geojson(exported)))
     again = zones.zones_of(platform.uow(), CITY)
     assert [f["geometry"] for f in again["features"]] == [
         f["geometry"] for f in exported["features"]

@@ -13,6 +13,7 @@ from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef, Posting, UnbalancedTransaction
 from rental.domain.mds import VehicleEvent
 from rental.domain.pricing import Tariff
+from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.riders import Role, User
 from rental.domain.zones import Parking, Zone, ZoneKind
@@ -278,3 +279,14 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
     assert asset_after["rental_state"] is None and asset_after["locked"] is True
     assert store.notifications.count((RENTAL_STATE_CHANNEL, str(rental.id))) == 2
     assert asset.id == asset_after["id"]
+
+
+def test_a_city_has_one_rebalancing_run_at_a_time_as_the_unique_index_keeps_it(store):
+    with FakeUnitOfWork(store) as unit:
+        first = unit.rebalancing.add_plan(CITY, RunTrigger.OPERATOR, START)
+        assert first is not None and first.version == 1
+        assert unit.rebalancing.add_plan(CITY, RunTrigger.NIGHTLY, START) is None
+        unit.rebalancing.end_plan(first.id, PlanState.FAILED, START, error="no trucks")
+        second = unit.rebalancing.add_plan(CITY, RunTrigger.NIGHTLY, START)
+        assert second is not None and second.version == 2
+        assert unit.rebalancing.running_plan(CITY) == second

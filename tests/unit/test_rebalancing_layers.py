@@ -13,7 +13,7 @@ def imported(path: Path, *, top_level_only: bool = False) -> set[str]:
     """The modules a file imports (those inside functions too, unless `top_level_only`)."""
     tree = ast.parse(path.read_text(), str(path))
     nodes = tree.body if top_level_only else list(ast.walk(tree))
-    names = set()
+    names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)

@@ -1,14 +1,15 @@
 """The repositories of the city context, as the use cases need them: Cities and their zones.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid
+from collections.abc import Set
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from rental.domain.trace import SpeedSample
-from rental.domain.zones import Zone, ZoneKind
+from rental.domain.zones import Speeding, SpeedZone, Zone, ZoneKind, ZonesAt
+from rental.services.read_models import SpeedingRecord
 
 
 class CityRepository(Protocol):
@@ -24,16 +25,23 @@ class ZoneRepository(Protocol):
         """The city's zones become exactly these (an import is the whole map, not a patch)."""
         ...
 
-    def as_features(self, city_id: str) -> list[dict[str, Any]]: ...
-
-    def at_position(self, city_id: str, lon: float, lat: float) -> tuple[bool, set[ZoneKind]]:
-        """Whether the point is inside the service area (true where the city has none), and
-        the kinds of the other zones that cover it. Boundaries count as inside."""
+    def all_in(self, city_id: str) -> list[Zone]:
+        """The city's zones, stored (with their ids), by kind and name."""
         ...
 
-    def record_speeding(self, rental_id: uuid.UUID, city_id: str, fixes: list[SpeedSample]) -> int:
-        """Store the fixes that went faster than a slow zone covering them allows, and those
-        inside a no-ride zone (a limit of 0)."""
+    def at_position(self, city_id: str, lon: float, lat: float) -> ZonesAt:
+        """The kinds of the zones that cover the point (boundaries count as inside), and
+        whether the city has a service area at all."""
         ...
 
-    def speeding_in(self, city_id: str, since: datetime) -> list[dict[str, Any]]: ...
+    def speed_zones_at(
+        self, city_id: str, positions: list[tuple[float, float]], kinds: Set[ZoneKind]
+    ) -> list[list[SpeedZone]]:
+        """For each (lon, lat), the city's zones of these kinds that cover it."""
+        ...
+
+    def add_speeding(self, rental_id: uuid.UUID, found: list[Speeding]) -> int: ...
+
+    def speeding_in(self, city_id: str, since: datetime) -> list[SpeedingRecord]:
+        """Newest first, at most 500."""
+        ...

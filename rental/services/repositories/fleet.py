@@ -1,16 +1,16 @@
 """The repositories of the fleet context, as the use cases need them: Assets, their locks
 and cabinets, damage reports and the nearby search.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
-from rental.domain.fleet import Asset, Cabinet, Lock, ServicePolicy
-from rental.domain.maintenance import DamageReport
-from rental.services.read_models import ScanTarget
+from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock, ServicePolicy
+from rental.domain.maintenance import DamageReport, ReportState
+from rental.services.read_models import AssetOverview, DamageReportEntry, NearbyVehicle, ScanTarget
 
 
 class AssetRepository(Protocol):
@@ -48,8 +48,8 @@ class AssetRepository(Protocol):
         reservation of the same asset cannot both succeed."""
         ...
 
-    def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:
-        """Every asset with its lock's state, its rental, holds and damage reports."""
+    def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:
+        """Every asset with its device's state, its rental, reservation and damage reports."""
         ...
 
 
@@ -101,7 +101,9 @@ class DamageReportRepository(Protocol):
 
     def open_on_asset(self, asset_id: UUID) -> list[DamageReport]: ...
 
-    def listing(self, city_id: str | None, state: str | None) -> list[dict[str, Any]]: ...
+    def listing(
+        self, city_id: str | None, state: ReportState | None
+    ) -> list[DamageReportEntry]: ...
 
 
 class VehicleSearch(Protocol):
@@ -110,8 +112,8 @@ class VehicleSearch(Protocol):
         lon: float,
         lat: float,
         radius_m: float,
-        kinds: list[str] | None,
+        kinds: list[AssetKind] | None,
         limit: int,
         now: datetime,
         policy: ServicePolicy,
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[NearbyVehicle]: ...

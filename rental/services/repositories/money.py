@@ -1,17 +1,18 @@
 """The repositories of the money context, as the use cases need them: The ledger, payment
 orders, disputes and pricing plans.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from rental.domain.disputes import Dispute, DisputeState
 from rental.domain.ledger import AccountRef, Posting
 from rental.domain.payments import PaymentOrder, Refund
 from rental.domain.pricing import PricingPlan, Tariff
+from rental.services.read_models import AccountTotal, RiderPosting
 
 
 class LedgerRepository(Protocol):
@@ -31,7 +32,7 @@ class LedgerRepository(Protocol):
 
     def owner_postings(
         self, owner_id: str, limit: int, before: datetime | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RiderPosting]:
         """One rider's postings, newest first, with the transaction they belong to."""
         ...
 
@@ -39,7 +40,7 @@ class LedgerRepository(Protocol):
         """(account kind, amount) of the transaction booked under `reference`."""
         ...
 
-    def totals(self) -> list[dict[str, Any]]:
+    def totals(self) -> list[AccountTotal]:
         """Sum of postings per currency and account kind, for the books report."""
         ...
 

@@ -1,20 +1,29 @@
 """The repositories of the open data context, as the use cases need them: What cities and
 the public read: GBFS, MDS vehicle history, MDS clients.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from rental.domain.fleet import ServicePolicy
 from rental.domain.mds import VehicleEvent
+from rental.services.read_models import (
+    City,
+    MdsClient,
+    TelemetryRecord,
+    TripRecord,
+    VehicleEventRecord,
+    VehicleRecord,
+    VehicleStatusRecord,
+)
 
 
 class OpenDataRepository(Protocol):
-    def city(self, city_id: str) -> dict[str, Any] | None: ...
+    def city(self, city_id: str) -> City | None: ...
 
     def city_ids(self) -> list[str]: ...
 
@@ -46,7 +55,7 @@ class VehicleHistory(Protocol):
 
     def vehicles(
         self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
-    ) -> list[dict[str, Any]]: ...
+    ) -> list[VehicleRecord]: ...
 
     def statuses(
         self,
@@ -55,9 +64,9 @@ class VehicleHistory(Protocol):
         limit: int,
         device_id: uuid.UUID | None,
         now: datetime,
-    ) -> list[dict[str, Any]]:
-        """Each vehicle with what is true now, its last logged event (`last_event`) and its
-        lock's last fix (`last_fix`), each None when there is none."""
+    ) -> list[VehicleStatusRecord]:
+        """Each vehicle with what is true now, its last logged event and its lock's last
+        fix (each None when there is none)."""
         ...
 
     def events(
@@ -67,15 +76,15 @@ class VehicleHistory(Protocol):
         end: datetime,
         after: uuid.UUID | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[VehicleEventRecord]:
         """Events with start <= at < end, oldest first, after the event `after`."""
         ...
 
-    def trips(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def trips(self, city_id: str, start: datetime, end: datetime) -> list[TripRecord]:
         """Rides of the city's vehicles that ended in [start, end)."""
         ...
 
-    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[TelemetryRecord]:
         """Every fix of the city's vehicles in [start, end), with the ride it belongs to."""
         ...
 
@@ -96,4 +105,4 @@ class MdsClients(Protocol):
 
     def revoke(self, client_id: uuid.UUID, at: datetime) -> bool: ...
 
-    def listing(self) -> list[dict[str, Any]]: ...
+    def listing(self) -> list[MdsClient]: ...

@@ -1,15 +1,16 @@
 """The repositories of the riders context, as the use cases need them: Riders and their
 credit.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 import uuid
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from rental.domain.credit import CreditReason
 from rental.domain.riders import User
+from rental.services.read_models import CreditEvent
 
 
 class UserRepository(Protocol):
@@ -27,4 +28,6 @@ class CreditRepository(Protocol):
 
     def score(self, user_id: uuid.UUID) -> int: ...
 
-    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]: ...
+    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[CreditEvent]:
+        """Newest first."""
+        ...

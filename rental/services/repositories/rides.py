@@ -1,7 +1,7 @@
-"""The repositories of the rides context, as the use cases need them: Rentals, holds, and
+"""The repositories of the rides context, as the use cases need them: Rentals, reservations, and
 what locks reported: events, fixes, alerts, dead letters.
 
-Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes.py`.
+Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
 from datetime import datetime

@@ -1,0 +1,30 @@
+"""Commands of the riders context: accounts and the credit score."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from rental.domain.credit import CreditReason
+from rental.domain.riders import Role
+
+
+@dataclass(frozen=True)
+class RegisterUser:
+    phone: str  # as `rental.domain.riders.normalised_phone` returns it
+    password: str  # checked_password: long enough
+    name: str  # checked_name: trimmed
+    role: Role
+
+
+@dataclass(frozen=True)
+class SignIn:
+    phone: str  # as the person typed it
+    password: str
+
+
+@dataclass(frozen=True)
+class RecordIncident:
+    """An operator confirms what a rider did; once per `reference`."""
+
+    rider_id: UUID
+    reason: CreditReason  # one of the reasons operators confirm
+    reference: str  # e.g. a damage report's id, 3 to 100 characters

@@ -1,0 +1,120 @@
+"""The ports besides the unit of work, without a broker or a bank: lock commands that
+are recorded what it was asked to send, broker accounts, and a payment gateway
+(`rental.services.ports`)."""
+
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, assert_never
+
+from rental.domain.payments import PaymentOrder, Refund
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.ports import GatewayError, GatewayOrder, LockCommandError, Notification
+
+
+@dataclass(frozen=True)
+class SentUnlock:
+    """An unlock the platform asked a lock (or a cabinet, for `slot`) to perform."""
+
+    lock_id: str
+    rental_id: uuid.UUID
+    cmd_id: uuid.UUID | None
+    slot: int | None
+    expires_at: datetime | None
+
+
+class RecordingLockCommands:
+    """The lock port without a broker: keeps what it was asked to send. `sent` holds the
+    unlocks and releases (`SentUnlock`); `acknowledged` the acknowledgements.
+    With `fail=True` every call raises LockCommandError, as when the broker is down."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[Any] = []
+        self.acknowledged: list[Any] = []
+
+    def send(self, command: LockCommand) -> None:
+        if self.fail:
+            raise LockCommandError("the broker is not answering (fake)")
+        match command:
+            case Unlock():
+                self.sent.append(self._unlock(command, None))
+            case Release():
+                self.sent.append(self._unlock(command, command.slot))
+            case AcknowledgeEvent():
+                self.acknowledged.append(command)
+            case _:
+                assert_never(command)
+
+    @staticmethod
+    def _unlock(command: Unlock | Release, slot: int | None) -> SentUnlock:
+        return SentUnlock(
+            command.lock_id, command.rental_id, command.command_id, slot, command.expires_at
+        )
+
+
+class FakeBrokerAccounts:
+    """`BrokerAccountsPort` without a broker: `created` maps lock ids to their passwords.
+    `fail_with` is raised by the next call instead (e.g. lockctl's BrokerAccountError)."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, str] = {}
+        self.fail_with: Exception | None = None
+
+    def create_lock_account(self, lock_id: str, password: str) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.created[lock_id] = password
+
+
+FAKE_SIGNATURE_HEADER = "X-Fake-Signature"
+
+
+class FakePaymentGateway:
+    """A gateway that opens orders at once and records refunds asked of it; `fail=True`
+    makes it unreachable (GatewayError). Its notifications are JSON bodies signed by the
+    header `X-Fake-Signature: <name>`: build them with `notification()`."""
+
+    def __init__(self, name: str = "fake", *, fail: bool = False) -> None:
+        self.name = name
+        self.fail = fail
+        self.orders: list[tuple[PaymentOrder, str]] = []  # (order, notify_url)
+        self.refunds: list[tuple[Refund, PaymentOrder, str]] = []
+
+    def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
+        self._check()
+        self.orders.append((order, notify_url))
+        trade_no = f"{self.name}-{order.id.hex[:16]}"
+        return GatewayOrder(trade_no, f"https://pay.example/{self.name}/{trade_no}")
+
+    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None:
+        self._check()
+        self.refunds.append((refund, order, notify_url))
+
+    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None:
+        """The notification if it bears this gateway's signature and parses, else None."""
+        if headers.get(FAKE_SIGNATURE_HEADER) != self.name:
+            return None
+        try:
+            event = json.loads(body)
+            return Notification(
+                event=str(event["event"]),
+                trade_no=str(event["trade_no"]),
+                reference=str(event["reference"]),
+                amount_minor=int(event["amount_minor"]),
+                currency=str(event["currency"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def notification(self, values: Mapping[str, Any]) -> tuple[dict[str, str], bytes]:
+        """Headers and body of a notification from this gateway: `values` holds event,
+        trade_no, reference (our order or refund id), amount_minor and currency."""
+        body = json.dumps(dict(values), default=str).encode()
+        return {FAKE_SIGNATURE_HEADER: self.name}, body
+
+    def _check(self) -> None:
+        if self.fail:
+            raise GatewayError("the payment gateway is not answering (fake)")
