@@ -43,7 +43,8 @@ def open_damage_reports() -> Any:
 def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
     """Fit to ride when not rented: in service, no open damage report, charged enough, its
     device heard from since `heard_since` (now less the policy's silence), its latch not
-    reported open (an open latch with no rental is a late unlock or a forced lock). GBFS
+    reported open (an open latch with no rental is a late unlock or a forced lock) nor
+    unknown since an unanswered unlock. GBFS
     calls the opposite `is_disabled`. The arguments are values or bind parameters."""
     damaged = select(damage_reports.c.id).where(
         damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT
@@ -57,6 +58,7 @@ def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
         or_(locks.c.battery_pct.is_(None), locks.c.battery_pct >= low_battery_pct),
         ~damaged.exists(),
         locks.c.locked.isnot(False),
+        locks.c.latch_unknown_since.is_(None),
     )
 
 

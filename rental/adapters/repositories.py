@@ -224,6 +224,20 @@ class LockRepository:
             .where(locks.c.id == lock_id, newer)
             .values(locked=locked, latch_boot=boot, latch_seq=seq, latch_reported_at=at)
         )
+        self._c.execute(
+            update(locks)
+            .where(locks.c.id == lock_id, locks.c.latch_unknown_since <= at)
+            .values(latch_unknown_since=None)
+        )
+
+    def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
+        """An unlock sent at `since` went unanswered: the latch may be open, until the lock
+        reports it (by its clock) at or after `since`."""
+        self._c.execute(
+            update(locks)
+            .where(locks.c.id == lock_id)
+            .values(latch_unknown_since=func.greatest(locks.c.latch_unknown_since, since))
+        )
 
     def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
         """Vehicle locks whose latest report says open while no rental is unlocking or
@@ -277,6 +291,7 @@ def _lock(row: RowMapping | dict[str, Any]) -> Lock:
         lon=row["lon"],
         lat=row["lat"],
         last_seen_at=row["last_seen_at"],
+        latch_unknown_since=row["latch_unknown_since"],
     )
 
 
@@ -419,6 +434,7 @@ class AssetRepository:
                 assets.c.needs_retrieval,
                 locks.c.online,
                 locks.c.locked,
+                locks.c.latch_unknown_since.isnot(None).label("latch_unknown"),
                 locks.c.battery_pct,
                 locks.c.last_seen_at,
                 ST_X(locks.c.position).label("lon"),

@@ -74,6 +74,9 @@ locks = Table(
     Column("latch_boot", BigInteger),
     Column("latch_seq", BigInteger),
     Column("latch_reported_at", DateTime(timezone=True)),
+    # An unlock went unanswered: the latch may have opened. Riders do not see the vehicle
+    # until the lock reports its latch at or after this moment (by its own clock).
+    Column("latch_unknown_since", DateTime(timezone=True)),
     # Nearest-first search orders by true distance, which needs a geography index.
     Index(
         "locks_position_geography",

@@ -33,6 +33,8 @@ class Lock:
     lon: float | None = None
     lat: float | None = None
     last_seen_at: datetime | None = None
+    # An unlock sent then went unanswered: the latch may be open until the lock reports.
+    latch_unknown_since: datetime | None = None
 
 
 # Rented from a cabinet and returned to one; vehicles have locks of their own.
@@ -91,6 +93,7 @@ class UnavailableReason(StrEnum):
     IN_USE = "in_use"
     RESERVED = "reserved"
     LATCH_OPEN = "latch_open"  # the lock reports its latch open, and no rental has it
+    LATCH_UNKNOWN = "latch_unknown"  # an unlock went unanswered: open or not, nobody knows
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,7 @@ class Condition:
     in_use: bool
     reserved: bool
     latch_open: bool = False  # the lock's last report: its latch is open
+    latch_unknown: bool = False  # not reported since an unanswered unlock
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ def unavailable_because(
         reasons.append(UnavailableReason.RESERVED)
     if condition.latch_open and not condition.in_use:
         reasons.append(UnavailableReason.LATCH_OPEN)
+    if condition.latch_unknown and not condition.in_use:
+        reasons.append(UnavailableReason.LATCH_UNKNOWN)
     return reasons
 
 

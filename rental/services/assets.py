@@ -131,6 +131,7 @@ def _why_not(asset: AssetOverview, now: datetime, policy: ServicePolicy) -> list
         asset.rental_state is not None,
         asset.reserved,
         asset.locked is False,
+        bool(asset.latch_unknown),
     )
     return unavailable_because(condition, now, policy)
 

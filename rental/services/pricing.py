@@ -66,6 +66,7 @@ def quote(uow: UnitOfWork, command: QuoteAsset, now: datetime, policy: ServicePo
         target.taken,
         reservation is not None and reservation.is_live(now) and reservation.rider_id != rider_id,
         lock.locked is False,
+        lock.latch_unknown_since is not None,
     )
     why_not = [reason.value for reason in unavailable_because(condition, now, policy)]
     if target.pricing_plan is None:

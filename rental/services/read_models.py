@@ -49,6 +49,7 @@ class AssetOverview:
     needs_retrieval: bool
     online: bool | None  # None: no device holds it (an item out of every cabinet)
     locked: bool | None
+    latch_unknown: bool | None  # not reported since an unlock went unanswered
     battery_pct: int | None
     last_seen_at: datetime | None
     lon: float | None

@@ -148,6 +148,8 @@ def fail_unanswered_unlocks(uow: UnitOfWork, now: datetime, grace: timedelta) ->
         for rental in expired:
             rental.fail(FailureReason.TIMEOUT)
             uow.rentals.save(rental)
+            if rental.slot is None:  # the latch may have opened unheard: keep it from riders
+                uow.locks.mark_latch_unknown(rental.lock_id, rental.requested_at)
             uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
         uow.commit()
     return [rental.id for rental in expired]

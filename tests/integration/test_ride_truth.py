@@ -288,3 +288,26 @@ def test_an_unknown_cmd_id_for_a_rental_failed_otherwise_is_not_adopted(platform
     stray = Event(5, 10, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(uuid.uuid4()))
     reports.handle_event(platform.uow(), event_reported(lock_id, stray, utc_now()))
     assert state_of(platform, rental).state is RentalState.FAILED
+
+
+def offered(platform, lock_id):
+    nearby = vehicles.nearby(
+        platform.uow(), nearby_search(HERE), utc_now(), platform.config.service_policy()
+    )
+    return f"BK-{lock_id}" in [vehicle.code for vehicle in nearby]
+
+
+def test_a_bike_whose_unlock_went_unanswered_is_hidden_until_its_lock_reports(platform):
+    lock_id = new_lock_id()
+    _, rental, _ = started_rental(platform, lock_id)  # requested a minute ago
+    seen = Telemetry(5, 1, ms(ago(120)), 121.47, 31.23, locked=True, battery_pct=90)
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, seen, utc_now()))
+    time_out(platform, rental)
+    assert not offered(platform, lock_id)  # it may have opened, unheard
+    # A report from before the command, delivered late, says nothing about now.
+    late = Telemetry(5, 2, ms(ago(90)), 121.47, 31.23, locked=True, battery_pct=90)
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, late, utc_now()))
+    assert not offered(platform, lock_id)
+    heartbeat = Telemetry(5, 3, ms(ago(1)), 121.47, 31.23, locked=True, battery_pct=90)
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, heartbeat, utc_now()))
+    assert offered(platform, lock_id)  # closed after all

@@ -80,6 +80,11 @@ class LockRepository(Protocol):
         report delivered late never overrides a newer one."""
         ...
 
+    def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
+        """An unlock sent at `since` went unanswered: the latch may be open, until the lock
+        reports it (by its clock) at or after `since`."""
+        ...
+
     def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
         """Vehicle locks whose latest report says open while no rental is unlocking or
         riding with them: (lock id, when it reported so). Cabinets are not latches."""

@@ -76,10 +76,23 @@ class FakeLockRepository(Repository):
         row = self._store.locks.get(lock_id)
         if row is None:
             return
+        self._latch_reported(row, at)
         if row.latch_boot is not None and (row.latch_boot, row.latch_seq or 0) >= (boot, seq):
             return
         row.lock.locked = locked
         row.latch_boot, row.latch_seq, row.latch_reported_at = boot, seq, at
+
+    def _latch_reported(self, row: Any, at: datetime) -> None:
+        if row.latch_unknown_since is not None and row.latch_unknown_since <= at:
+            row.latch_unknown_since = None
+
+    def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
+        """An unlock sent at `since` went unanswered: the latch may be open, until the lock
+        reports it (by its clock) at or after `since`."""
+        row = self._store.locks.get(lock_id)
+        if row is not None:
+            known = row.latch_unknown_since
+            row.latch_unknown_since = since if known is None else max(known, since)
 
     def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
         """Vehicle locks whose latest report says open while no rental is unlocking or

@@ -120,6 +120,7 @@ class LockRow:
     latch_boot: int | None = None
     latch_seq: int | None = None
     latch_reported_at: datetime | None = None
+    latch_unknown_since: datetime | None = None
 
 
 @dataclass
@@ -336,6 +337,7 @@ class Store:
             in_use=self.open_rental_of_asset(asset.id) is not None,
             reserved=live is not None and live.expires_at > now,
             latch_open=lock.lock.locked is False,
+            latch_unknown=lock.latch_unknown_since is not None,
         )
 
     def hotspot_at(self, city_id: str, lon: float, lat: float) -> uuid.UUID | None:
