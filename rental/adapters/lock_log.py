@@ -15,6 +15,7 @@ from rental.adapters.repositories import point
 from rental.adapters.tables import lock_events, lock_positions, lock_report_problems
 from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
+from rental.services.read_models import LockReportProblem
 
 
 @contextmanager
@@ -171,14 +172,23 @@ class LockLog:
             )
         )
 
-    def problems_of(self, lock_id: str, limit: int) -> list[dict[str, Any]]:
+    def problems_of(self, lock_id: str, limit: int) -> list[LockReportProblem]:
         rows = self._c.execute(
             select(lock_report_problems)
             .where(lock_report_problems.c.lock_id == lock_id)
             .order_by(lock_report_problems.c.received_at.desc())
             .limit(limit)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [
+            LockReportProblem(
+                row["channel"],
+                row["boot"],
+                row["seq"],
+                tuple(row["dropped"].items()),
+                row["received_at"],
+            )
+            for row in rows
+        ]
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]:
         rows = self._c.execute(

@@ -16,7 +16,7 @@ from flask import Blueprint, request
 from rental.api.auth import requires
 from rental.api.common import platform
 from rental.domain.alerts import Alert, DeadLetter
-from rental.domain.errors import InvalidInput, NotFound
+from rental.domain.errors import InvalidInput
 from rental.domain.riders import Role
 from rental.services import alerts, dead_letters
 from rental.services.lock_reports import ReportSettings
@@ -74,21 +74,17 @@ def replay_dead_letter(letter_id: int) -> dict[str, Any]:
 def lock_problems(lock_id: str) -> dict[str, Any]:
     """Fields this lock sent that failed their checks: `{problems: [{channel, boot, seq,
     dropped: {field: reason}, received_at}]}`, newest first."""
-    p = platform()
-    with p.uow() as uow:
-        if uow.locks.get(lock_id) is None:
-            raise NotFound(f"no lock {lock_id}", "lock_not_found")
-        rows = uow.lock_log.problems_of(lock_id, _limit())
+    found = alerts.lock_problems(platform().uow(), lock_id, _limit())
     return {
         "problems": [
             {
-                "channel": row["channel"],
-                "boot": row["boot"],
-                "seq": row["seq"],
-                "dropped": row["dropped"],
-                "received_at": row["received_at"].isoformat(),
+                "channel": problem.channel,
+                "boot": problem.boot,
+                "seq": problem.seq,
+                "dropped": dict(problem.dropped),
+                "received_at": problem.received_at.isoformat(),
             }
-            for row in rows
+            for problem in found
         ]
     }
 

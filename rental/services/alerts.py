@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rental.domain.alerts import Alert, AlertKind
+from rental.domain.errors import NotFound
+from rental.services.read_models import LockReportProblem
 from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
@@ -43,6 +45,14 @@ def reconcile_latches(uow: UnitOfWork, now: datetime, wallet_floor_minor: int) -
         resolved += uow.alerts.resolve_misplaced_items_moved(now)
         uow.commit()
     return Reconciliation(ended, opened, resolved)
+
+
+def lock_problems(uow: UnitOfWork, lock_id: str, limit: int) -> list[LockReportProblem]:
+    """Fields this lock sent that failed their checks, newest first. Raises NotFound."""
+    with uow:
+        if uow.locks.get(lock_id) is None:
+            raise NotFound(f"no lock {lock_id}", "lock_not_found")
+        return uow.lock_log.problems_of(lock_id, limit)
 
 
 def open_alerts(uow: UnitOfWork, city_id: str | None) -> tuple[list[Alert], int]:

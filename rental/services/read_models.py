@@ -249,3 +249,15 @@ class TripRecord:
     start_lat: float
     end_lon: float
     end_lat: float
+
+
+@dataclass(frozen=True)
+class LockReportProblem:
+    """Fields one report of a lock failed their checks with (field -> reason); the rest of
+    the report was used."""
+
+    channel: str
+    boot: int
+    seq: int
+    dropped: tuple[tuple[str, str], ...]
+    received_at: datetime

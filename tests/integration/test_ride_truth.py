@@ -116,7 +116,7 @@ def test_a_locked_event_with_an_unusable_position_ends_the_ride_with_a_doubt(pla
     assert ended.out_of_zone_fee_minor == 0
     with platform.uow() as uow:
         [problem] = uow.lock_log.problems_of(lock_id, 10)
-    assert problem["dropped"] == {"lon": "not finite"}
+    assert dict(problem.dropped) == {"lon": "not finite"}
 
 
 def test_a_telemetry_without_a_usable_position_still_ends_the_ride(platform):
@@ -270,7 +270,7 @@ def test_a_battery_reading_out_of_range_never_reaches_riders(platform):
     reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, report, utc_now()))
     with platform.uow() as uow:
         assert uow.locks.get(lock_id).battery_pct is None
-        assert uow.lock_log.problems_of(lock_id, 5)[0]["dropped"] == {"battery_pct": "over 100"}
+        assert dict(uow.lock_log.problems_of(lock_id, 5)[0].dropped) == {"battery_pct": "over 100"}
 
 
 def test_an_unknown_cmd_id_for_a_rental_failed_otherwise_is_not_adopted(platform):

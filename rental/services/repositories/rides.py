@@ -12,6 +12,7 @@ from rental.domain.alerts import Alert, AlertKind, DeadLetter
 from rental.domain.rentals import Rental
 from rental.domain.reservations import Reservation
 from rental.domain.trace import Fix
+from rental.services.read_models import LockReportProblem
 
 
 class RentalRepository(Protocol):
@@ -116,7 +117,7 @@ class LockLog(Protocol):
         received_at: datetime,
     ) -> None: ...
 
-    def problems_of(self, lock_id: str, limit: int) -> list[dict[str, Any]]: ...
+    def problems_of(self, lock_id: str, limit: int) -> list[LockReportProblem]: ...
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]: ...
 

@@ -18,6 +18,7 @@ from rental.domain.errors import NotFound
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.trace import Fix, distance_m
+from rental.services.read_models import LockReportProblem
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     EventRow,
@@ -309,10 +310,19 @@ class FakeLockLog(Repository):
             }
         )
 
-    def problems_of(self, lock_id: str, limit: int) -> list[dict[str, Any]]:
-        rows = [dict(row) for row in self._store.lock_report_problems if row["lock_id"] == lock_id]
+    def problems_of(self, lock_id: str, limit: int) -> list[LockReportProblem]:
+        rows = [row for row in self._store.lock_report_problems if row["lock_id"] == lock_id]
         rows.sort(key=lambda row: row["received_at"], reverse=True)
-        return rows[:limit]
+        return [
+            LockReportProblem(
+                row["channel"],
+                row["boot"],
+                row["seq"],
+                tuple(row["dropped"].items()),
+                row["received_at"],
+            )
+            for row in rows[:limit]
+        ]
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]:
         fixes = [
