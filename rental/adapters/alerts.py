@@ -3,10 +3,10 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, select, update
+from sqlalchemy import Connection, RowMapping, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from rental.adapters.tables import alerts, assets, cabinets
+from rental.adapters.tables import NO_ASSET, alerts, assets, cabinets
 from rental.domain.alerts import Alert, AlertKind
 
 MAX_ALERTS = 1000
@@ -24,8 +24,8 @@ class AlertRepository:
         at: datetime,
         asset_id: UUID | None = None,
     ) -> bool:
-        """Open an alert unless one of this kind is open for this lock (a vehicle's lock,
-        or a cabinet with `asset_id` naming the item); True if opened."""
+        """Open an alert unless one of this kind is open for this lock and asset (a
+        vehicle's lock, or a cabinet with `asset_id` naming the item); True if opened."""
         which = assets.c.id == asset_id if asset_id is not None else assets.c.lock_id == lock_id
         row = self._c.execute(select(assets.c.id, assets.c.city_id).where(which)).first()
         opened = self._c.execute(
@@ -39,7 +39,12 @@ class AlertRepository:
                 opened_at=at,
             )
             .on_conflict_do_nothing(
-                index_elements=["kind", "lock_id"], index_where=alerts.c.resolved_at.is_(None)
+                index_elements=[
+                    alerts.c.kind,
+                    alerts.c.lock_id,
+                    func.coalesce(alerts.c.asset_id, text(NO_ASSET)),
+                ],
+                index_where=alerts.c.resolved_at.is_(None),
             )
             .returning(alerts.c.id)
         ).first()

@@ -105,6 +105,23 @@ class LockLog:
         )
         return self._c.execute(query).first() is not None
 
+    def return_since(self, item: str, since: datetime) -> tuple[str, int, datetime] | None:
+        """Where and when `item` was first pushed into a cabinet slot at or after `since`
+        (the lock's clock): (cabinet id, slot, time); None if it was not."""
+        row = self._c.execute(
+            select(
+                lock_events.c.lock_id,
+                lock_events.c.payload["slot"].as_integer(),
+                lock_events.c.lock_time,
+            )
+            .where(lock_events.c.type == "returned")
+            .where(lock_events.c.payload["item"].as_string() == item)
+            .where(lock_events.c.lock_time >= since)
+            .order_by(lock_events.c.lock_time)
+            .limit(1)
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
     def first_close_after(
         self, lock_id: str, boot: int, seq: int, since: datetime
     ) -> tuple[datetime, Fix | None] | None:

@@ -214,6 +214,13 @@ lock_events = Table(
     Column("received_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     # QoS 1 redelivers: the lock's (boot, seq) makes every event count once.
     PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_events_pkey"),
+    # An item's returns, at any cabinet (a return processed before its late release).
+    Index(
+        "lock_events_returns_by_item",
+        text("(payload->>'item')"),
+        "lock_time",
+        postgresql_where=text("type = 'returned'"),
+    ),
 )
 
 lock_positions = Table(
@@ -268,6 +275,8 @@ lock_report_problems = Table(
     Index("lock_report_problems_by_lock", "lock_id", "received_at"),
 )
 
+NO_ASSET = "'00000000-0000-0000-0000-000000000000'::uuid"
+
 # What operators must look at: opened by the reconciling pass, resolved when it clears.
 alerts = Table(
     "alerts",
@@ -281,9 +290,10 @@ alerts = Table(
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Index(
-        "alerts_one_open_per_kind_and_lock",
+        "alerts_one_open_per_kind_lock_and_asset",
         "kind",
         "lock_id",
+        text(f"coalesce(asset_id, {NO_ASSET})"),
         unique=True,
         postgresql_where=text("resolved_at IS NULL"),
     ),

@@ -25,12 +25,25 @@ from rental.services.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def released(uow: UnitOfWork, event: LockEventReported, rental: Rental | None) -> None:
-    """The item left its slot: it is with the rider now, in no cabinet."""
+def released(
+    uow: UnitOfWork, event: LockEventReported, rental: Rental | None, wallet_floor_minor: int
+) -> None:
+    """The item left its slot: it is with the rider now, in no cabinet. Unless it is back
+    already: a release heard late (the releasing cabinet was away) after its return was
+    processed ends the rental at that return, as for rides (docs/lock-protocol.md §5.3)."""
     if rental is None:
         log.warning("cabinet %s released slot %s with no rental waiting", event.lock_id, event.slot)
         return
-    uow.assets.dock(rental.asset_id, None, None)
+    assert rental.started_at is not None
+    back = None if event.item is None else uow.lock_log.return_since(event.item, rental.started_at)
+    if back is None:
+        uow.assets.dock(rental.asset_id, None, None)
+        return
+    cabinet_id, slot, at = back
+    cabinet, asset = uow.cabinets.get(cabinet_id), uow.assets.get(rental.asset_id)
+    if cabinet is None or asset is None:
+        return
+    _end_at_return(uow, rental, cabinet_id, slot, asset, cabinet.kind.value, at, wallet_floor_minor)
 
 
 def returned(
@@ -55,12 +68,29 @@ def returned(
         _misplaced(uow, cabinet_id, event.slot, asset, cabinet.kind.value, at)
     rental = uow.rentals.open_for_asset(asset.id)
     if rental is None or rental.state is not RentalState.ACTIVE:
-        return  # restocked by staff, or a late report of a rental already settled
+        return  # restocked by staff, a late report of a rental already settled, or a
+        # return before its release was heard (`released` ends that rental)
+    _end_at_return(
+        uow, rental, cabinet_id, event.slot, asset, cabinet.kind.value, at, wallet_floor_minor
+    )
+
+
+def _end_at_return(
+    uow: UnitOfWork,
+    rental: Rental,
+    cabinet_id: str,
+    slot: int,
+    asset: Asset,
+    cabinet_kind: str,
+    at: datetime,
+    wallet_floor_minor: int,
+) -> None:
     assert rental.started_at is not None
     rental.end(max(at, rental.started_at))
     rental.distance_m = None
-    rental.judge_parking(_verdict(cabinet_id, event.slot, asset, cabinet.kind.value), None)
+    rental.judge_parking(_verdict(cabinet_id, slot, asset, cabinet_kind), None)
     uow.rentals.save(rental)
+    wrong_kind = cabinet_kind != asset.kind.value
     settle(uow, rental, wallet_floor_minor, parking_violation=wrong_kind)
 
 

@@ -149,7 +149,7 @@ def _apply_event(
                 end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
         case LockEventKind.RELEASED:
             rental = _confirm_unlock(uow, event, at)
-            items.released(uow, event, rental)
+            items.released(uow, event, rental, wallet_floor_minor)
         case LockEventKind.RETURNED:
             items.returned(uow, event, at, wallet_floor_minor)
         case LockEventKind.FAULT:
@@ -281,6 +281,8 @@ def handle_telemetry(
                 )
             except NotFound:
                 return  # an unknown lock: telemetry is not worth a dead letter
+        elif uow.locks.get(report.lock_id) is None:
+            return  # an unknown lock, as above
         else:
             new_fix = True  # no position to deduplicate by; the rest is idempotent
         if new_fix:

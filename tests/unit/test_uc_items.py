@@ -128,11 +128,6 @@ def test_an_item_pushed_into_a_cabinet_of_another_kind_ends_like_a_bike_parked_b
     assert world.rental(rental).fare_minor == 700  # the rental was over already
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one open alert per kind and lock: a second item misplaced in the same cabinet "
-    "is hidden without an alert of its own, and the first item's move resolves the only one",
-)
 def test_every_item_misplaced_in_one_cabinet_keeps_an_alert_until_it_is_moved(world):
     world.add_cabinet("C-umbrellas", kind="umbrella")
     rent(world, "PB0001", slot=1)
@@ -229,11 +224,6 @@ def test_a_late_release_becomes_the_riders_rental(world):
     assert world.asset(item).cabinet_id is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a return processed before its rental's late release is forgotten: the release "
-    "then adopts the rental and undocks the item, which runs on to its replacement price",
-)
 def test_a_return_processed_before_its_late_release_ends_the_rental_at_the_return(world):
     # The releasing cabinet lost its connection after letting the item go; the rider
     # returned it to another cabinet before the `released` event arrived (§5.3: the order

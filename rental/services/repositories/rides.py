@@ -99,6 +99,11 @@ class LockLog(Protocol):
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool: ...
 
+    def return_since(self, item: str, since: datetime) -> tuple[str, int, datetime] | None:
+        """Where and when `item` was first pushed into a cabinet slot at or after `since`
+        (the lock's clock): (cabinet id, slot, time); None if it was not."""
+        ...
+
     def first_close_after(
         self, lock_id: str, boot: int, seq: int, since: datetime
     ) -> tuple[datetime, Fix | None] | None:

@@ -252,6 +252,18 @@ class FakeLockLog(Repository):
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         return (lock_id, boot, seq) in self._store.lock_events
 
+    def return_since(self, item: str, since: datetime) -> tuple[str, int, datetime] | None:
+        """Where and when `item` was first pushed into a cabinet slot at or after `since`
+        (the lock's clock): (cabinet id, slot, time); None if it was not."""
+        returns = sorted(
+            (row for row in self._store.lock_events.values() if row.type == "returned"),
+            key=lambda row: row.lock_time,
+        )
+        for row in returns:
+            if row.payload.get("item") == item and row.lock_time >= since:
+                return row.lock_id, int(row.payload["slot"]), row.lock_time
+        return None
+
     def first_close_after(
         self, lock_id: str, boot: int, seq: int, since: datetime
     ) -> tuple[datetime, Fix | None] | None:
@@ -431,14 +443,9 @@ class FakeAlertRepository(Repository):
         at: datetime,
         asset_id: uuid.UUID | None = None,
     ) -> bool:
-        """Open an alert unless one of this kind is open for this lock (a vehicle's lock,
-        or a cabinet with `asset_id` naming the item); True if opened."""
+        """Open an alert unless one of this kind is open for this lock and asset (a
+        vehicle's lock, or a cabinet with `asset_id` naming the item); True if opened."""
         store = self._store
-        if any(
-            (alert.kind, alert.lock_id) == (kind, lock_id) and alert.resolved_at is None
-            for alert in store.alerts.values()
-        ):
-            return False
         asset = next(
             (
                 row.asset
@@ -451,6 +458,12 @@ class FakeAlertRepository(Repository):
             ),
             None,
         )
+        key = (kind, lock_id, asset.id if asset else None)
+        if any(
+            (alert.kind, alert.lock_id, alert.asset_id) == key and alert.resolved_at is None
+            for alert in store.alerts.values()
+        ):
+            return False
         alert_id = store.next_id("alerts")
         store.alerts[alert_id] = Alert(
             id=alert_id,
