@@ -70,6 +70,7 @@ class World:
         self.now = now
         self.store = Store(clock=lambda: self.now)
         self._numbers = itertools.count(1)
+        self._seqs = itertools.count(1)  # the locks' report numbers, boot 1
         self.add_city(CITY)
         self.publish("bike", BIKE_PRICE)
         with self.uow() as unit:
@@ -202,6 +203,16 @@ class World:
 
     # --- rides ----------------------------------------------------------------------
 
+    def scan(
+        self, rider: User, asset: Asset, at: datetime | None = None, key: str | None = None
+    ) -> Rental:
+        """The rider scans the asset at `at` (default: now); the lock is asked to open."""
+        command = RequestUnlock(rider.id, asset.code, key or f"scan-{next(self._numbers):08d}")
+        unlocking = Unlocking(timedelta(seconds=30))
+        return request_unlock(
+            self.uow(), RecordingLockCommands(), command, at or self.now, unlocking
+        )
+
     def ride(
         self,
         rider: User,
@@ -213,22 +224,21 @@ class World:
         """A finished ride: scanned and opened at `start`, the lock reporting each point of
         `path` (lon, lat) at even steps and closing `minutes` later at its last point."""
         path = path or [HOME, (HOME[0] + 0.004, HOME[1])]
-        command = RequestUnlock(rider.id, asset.code, f"ride-{next(self._numbers):08d}")
-        unlocking = Unlocking(timedelta(seconds=30))
-        rental = request_unlock(self.uow(), RecordingLockCommands(), command, start, unlocking)
+        rental = self.scan(rider, asset, start)
         assert rental.unlock_command_id is not None, rental.failure_reason
         end = start + timedelta(minutes=minutes)
         step = (end - start) / max(1, len(path) - 1)
         with self.uow() as unit:
             riding = unit.rentals.get(rental.id)
             assert riding is not None
-            riding.confirm_unlock(start, 1, 1)
+            riding.confirm_unlock(start, 1, next(self._seqs))
             unit.rentals.save(riding)
             unit.vehicle_history.record(
                 VehicleEvent.TRIP_START, start, asset_id=asset.id, rental_id=riding.id
             )
-            for seq, (lon, lat) in enumerate(path, start=2):
-                at = start + step * (seq - 2)
+            for number, (lon, lat) in enumerate(path):
+                at = start + step * number
+                seq = next(self._seqs)
                 unit.lock_log.record_fix(riding.lock_id, 1, seq, at, lon, lat, False, 80, 5.0)
                 unit.locks.record_seen(riding.lock_id, at, lon=lon, lat=lat)
             unit.locks.record_seen(riding.lock_id, end, locked=True)
