@@ -8,7 +8,7 @@ from werkzeug.security import generate_password_hash
 
 from rental.domain.errors import Conflict, NotAuthenticated, NotFound
 from rental.domain.ledger import AccountKind
-from rental.domain.riders import Role
+from rental.domain.riders import Role, User
 from rental.services import accounts
 from rental.services.commands.riders import RegisterUser, SignIn
 from rental.services.wallet import charge_fare
@@ -31,7 +31,7 @@ def world() -> World:
     return World()
 
 
-def sign_up(world: World, phone: str = "13800138000", role: Role = Role.RIDER):
+def sign_up(world: World, phone: str = "13800138000", role: Role = Role.RIDER) -> User:
     return accounts.register(world.uow(), RegisterUser(phone, PASSWORD, "Mei", role))
 
 

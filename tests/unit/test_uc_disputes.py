@@ -5,9 +5,11 @@ from datetime import timedelta
 
 import pytest
 
-from rental.domain.disputes import DisputeState
+from rental.domain.disputes import Dispute, DisputeState
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.ledger import AccountKind
+from rental.domain.rentals import Rental
+from rental.domain.riders import User
 from rental.services import disputes
 from rental.services.commands.money import OpenDispute, ResolveDispute
 from rental.services.commands.rides import RequestUnlock
@@ -32,15 +34,19 @@ def ride(world):
     return rider, rental
 
 
-def dispute_of(world, rider, rental, reason: str | None = "I was charged twice"):
+def dispute_of(
+    world: World, rider: User, rental: Rental, reason: str | None = "I was charged twice"
+) -> Dispute:
     return disputes.open_dispute(
         world.uow(), OpenDispute(rider.id, rental.id, reason), world.now + timedelta(hours=1)
     )
 
 
-def resolve(world, dispute, refund_minor, note="checked the trace", floor=0):
+def resolve(
+    world: World, dispute: Dispute, refund_minor: int | None, note: str = "checked the trace"
+) -> Dispute:
     command = ResolveDispute(dispute.id, refund_minor, note)
-    return disputes.resolve_dispute(world.uow(), command, world.now + timedelta(hours=2), floor)
+    return disputes.resolve_dispute(world.uow(), command, world.now + timedelta(hours=2), 0)
 
 
 def test_a_rider_disputes_a_charged_ride_once_at_a_time(world, ride):

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from rental.domain.errors import Conflict, NotFound
-from rental.domain.fleet import ServicePolicy
-from rental.domain.maintenance import DamageCategory, RebalanceStep, ReportState
+from rental.domain.fleet import Asset, ServicePolicy
+from rental.domain.maintenance import DamageCategory, DamageReport, RebalanceStep, ReportState
 from rental.domain.mds import VehicleEvent
+from rental.domain.rentals import Rental
+from rental.domain.riders import User
 from rental.services import maintenance, reservations, vehicles
 from rental.services.commands.assets import SearchNearby
 from rental.services.commands.maintenance import (
@@ -33,7 +35,7 @@ def world() -> World:
     return World()
 
 
-def history(world, asset) -> list[tuple[VehicleEvent, float, float]]:
+def history(world: World, asset: Asset) -> list[tuple[VehicleEvent, float, float]]:
     return [
         (VehicleEvent(event.kind), event.lon, event.lat)
         for event in world.store.vehicle_events
@@ -41,25 +43,31 @@ def history(world, asset) -> list[tuple[VehicleEvent, float, float]]:
     ]
 
 
-def kinds(world, asset) -> list[VehicleEvent]:
+def kinds(world: World, asset: Asset) -> list[VehicleEvent]:
     return [kind for kind, _, _ in history(world, asset)]
 
 
-def offered(world) -> list[str]:
+def offered(world: World) -> list[str]:
     return [v.code for v in vehicles.nearby(world.uow(), NEARBY, world.now, POLICY)]
 
 
-def report(world, reporter, asset, category=DamageCategory.BRAKES, note=None):
+def report(
+    world: World,
+    reporter: User,
+    asset: Asset,
+    category: DamageCategory = DamageCategory.BRAKES,
+    note: str | None = None,
+) -> tuple[DamageReport, bool]:
     command = ReportDamage(reporter.id, asset.code, category, "photos/a1.jpg", note)
     return maintenance.report_damage(world.uow(), command, world.now)
 
 
-def close(world, report_id, resolution="brakes adjusted"):
+def close(world: World, report_id: uuid.UUID, resolution: str = "brakes adjusted") -> DamageReport:
     command = CloseDamageReport(uuid.uuid4(), report_id, resolution)
     return maintenance.close_report(world.uow(), command, world.now + timedelta(hours=1))
 
 
-def scan(world, rider, asset):
+def scan(world: World, rider: User, asset: Asset) -> Rental:
     command = RequestUnlock(rider.id, asset.code, uuid.uuid4().hex)
     unlocking = Unlocking(timedelta(seconds=30), POLICY)
     return request_unlock(world.uow(), RecordingLockCommands(), command, world.now, unlocking)
@@ -121,7 +129,7 @@ def test_operators_list_reports_by_city_and_state_newest_first(world):
     elsewhere, _ = report(world, world.rider(), there)
     close(world, older.id)
 
-    def listed(city_id, state):
+    def listed(city_id: str | None, state: ReportState | None) -> list[tuple[uuid.UUID, str]]:
         query = ListDamageReports(city_id, state)
         return [(e.report.id, e.asset_code) for e in maintenance.damage_reports(world.uow(), query)]
 

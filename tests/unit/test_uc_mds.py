@@ -3,7 +3,7 @@ pages in id order, hours served once over and settled, the state of each vehicle
 and the monthly report."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -30,7 +30,7 @@ def world() -> World:
     return World()
 
 
-def provider(now=NOW + timedelta(hours=2)) -> mds.Provider:
+def provider(now: datetime = NOW + timedelta(hours=2)) -> mds.Provider:
     return mds.Provider("provider-1", CITY, now, POLICY)
 
 
@@ -125,7 +125,8 @@ def test_a_silent_lock_makes_its_vehicle_non_contactable_from_when_it_was_due(wo
     assert status.last_event.at == last_seen + POLICY.silence
     assert again.last_event == status.last_event  # the same event id on every read
     fix = status.last_telemetry.fix  # the ride's last
-    assert (fix.recorded_at, fix.lon) == (last_seen, pytest.approx(HOME[0] + 0.004))
+    assert fix.recorded_at == last_seen
+    assert fix.lon == pytest.approx(HOME[0] + 0.004)
     assert status.last_telemetry.rental_id is None
 
 

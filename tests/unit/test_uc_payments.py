@@ -11,6 +11,7 @@ from rental.domain.errors import Conflict, InvalidInput, NotFound, RentalError, 
 from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind
 from rental.domain.payments import OrderState, PaymentOrder, Purpose
+from rental.domain.riders import User
 from rental.services import payments
 from rental.services.commands.money import StartDeposit, StartTopUp
 from rental.services.wallet import charge_fare
@@ -31,12 +32,20 @@ def alipay() -> FakePaymentGateway:
     return FakePaymentGateway("alipay")
 
 
-def top_up(world, gateway, rider, amount=2000, key="topup-0001", currency=CURRENCY):
-    command = StartTopUp(rider.id, amount, currency, key)
+def top_up(
+    world: World,
+    gateway: FakePaymentGateway,
+    rider: User,
+    amount: int = 2000,
+    key: str = "topup-0001",
+) -> PaymentOrder:
+    command = StartTopUp(rider.id, amount, CURRENCY, key)
     return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL)
 
 
-def deposit(world, gateway, rider, key="deposit-0001"):
+def deposit(
+    world: World, gateway: FakePaymentGateway, rider: User, key: str = "deposit-0001"
+) -> PaymentOrder:
     command = StartDeposit(rider.id, CITY, AssetKind.BIKE, key)
     return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL)
 
@@ -68,7 +77,7 @@ def notify(
     payments.handle_notification(world.uow(), gateways, command, at, floor)
 
 
-def order_of(world, order):
+def order_of(world: World, order: PaymentOrder) -> PaymentOrder:
     return payments.rider_order(world.uow(), order.rider_id, order.id)
 
 

@@ -2,14 +2,15 @@
 why an asset cannot be taken before they scan it, in memory."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from rental.domain.errors import NotFound
-from rental.domain.fleet import AssetKind, ServicePolicy, UnavailableReason
+from rental.domain.fleet import Asset, AssetKind, ServicePolicy, UnavailableReason
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
 from rental.domain.maintenance import DamageCategory
+from rental.domain.riders import User
 from rental.services import maintenance, pricing, reservations
 from rental.services.commands.maintenance import ReportDamage
 from rental.services.commands.money import PlanPrices, PublishPricingPlan
@@ -36,7 +37,7 @@ def world() -> World:
     return World()
 
 
-def quote(world, rider, asset, now=None):
+def quote(world: World, rider: User, asset: Asset, now: datetime | None = None) -> pricing.Quote:
     command = QuoteAsset(rider.id, asset.code)
     return pricing.quote(world.uow(), command, now or world.now, POLICY)
 

@@ -9,6 +9,7 @@ from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
 from rental.domain.payments import OrderState, Refund, RefundState
+from rental.domain.riders import User
 from rental.services import payments, refunds
 from rental.services.commands.money import RefundDeposit, StartDeposit
 from rental.services.wallet import charge_fare
@@ -16,13 +17,14 @@ from tests.unit.fakes import FakePaymentGateway
 from tests.unit.fakes.world import BIKE_PRICE, CITY, CURRENCY, World
 
 FIRST, SECOND = 20_000, 9_900
+Gateways = dict[str, FakePaymentGateway]
 
 
 def notify_url(gateway: str) -> str:
     return f"https://rental.example/api/v1/payments/notify/{gateway}"
 
 
-def pay_deposit(world, gateway, rider, key):
+def pay_deposit(world: World, gateway: FakePaymentGateway, rider: User, key: str) -> None:
     command = StartDeposit(rider.id, CITY, AssetKind.BIKE, key)
     order = payments.start_deposit(world.uow(), gateway, command, notify_url(gateway.name))
     values = {
@@ -36,7 +38,7 @@ def pay_deposit(world, gateway, rider, key):
     payments.handle_notification(world.uow(), gateways, gateway.posted(values), world.now, 0)
 
 
-def gateway_says(world, gateways, name, refund_: Refund, event):
+def gateway_says(world: World, gateways: Gateways, name: str, refund_: Refund, event: str) -> None:
     values = {
         "event": event,
         "trade_no": f"{name}-refund",
@@ -54,7 +56,7 @@ def world() -> World:
 
 
 @pytest.fixture
-def gateways() -> dict[str, FakePaymentGateway]:
+def gateways() -> Gateways:
     return {"alipay": FakePaymentGateway("alipay"), "wechat": FakePaymentGateway("wechat")}
 
 
@@ -71,7 +73,7 @@ def rider(world, gateways):
     return rider
 
 
-def refund(world, gateways, rider, key="refund-0001"):
+def refund(world: World, gateways: Gateways, rider: User, key: str = "refund-0001") -> list[Refund]:
     command = RefundDeposit(rider.id, CURRENCY, key)
     return refunds.refund_deposit(world.uow(), gateways, command, notify_url)
 

@@ -4,20 +4,21 @@ read of their rentals."""
 
 import json
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.fleet import AssetKind, ServicePolicy
+from rental.domain.fleet import Asset, AssetKind, ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
 from rental.domain.maintenance import DamageCategory
-from rental.domain.rentals import FailureReason, RentalState
-from rental.domain.reservations import ReservationState
+from rental.domain.rentals import FailureReason, Rental, RentalState
+from rental.domain.reservations import Reservation, ReservationState
+from rental.domain.riders import User
 from rental.services import maintenance, rentals, reservations
 from rental.services.commands.maintenance import ReportDamage, UpdateAsset
 from rental.services.commands.rides import RequestUnlock, Reserve
-from rental.services.lock_commands import Release, Unlock
+from rental.services.lock_commands import LockCommand, Release, Unlock
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.wallet import charge_fare
 from tests.unit.fakes import RecordingLockCommands, SentUnlock
@@ -42,35 +43,46 @@ class Sending(RecordingLockCommands):
         super().__init__(fail=fail)
         self.commands: list[Unlock | Release] = []
 
-    def send(self, command):
+    def send(self, command: LockCommand) -> None:
         super().send(command)
+        assert isinstance(command, Unlock | Release)
         self.commands.append(command)
 
 
-def scan(world, rider, asset, *, key="scan-0001", locks=None, at=None, unlocking=UNLOCKING):
+def scan(
+    world: World,
+    rider: User,
+    asset: Asset,
+    *,
+    key: str = "scan-0001",
+    locks: RecordingLockCommands | None = None,
+    at: datetime | None = None,
+) -> Rental:
     command = RequestUnlock(rider.id, asset.code, key)
     sent = locks if locks is not None else RecordingLockCommands()
-    return rentals.request_unlock(world.uow(), sent, command, at or world.now, unlocking)
+    return rentals.request_unlock(world.uow(), sent, command, at or world.now, UNLOCKING)
 
 
-def refused(world, rider, asset, **scan_args) -> str:
+def refused(world: World, rider: User, asset: Asset, key: str = "scan-0001") -> str:
     """The code a scan is refused with; the scan must have stored and sent nothing."""
     locks = RecordingLockCommands()
     with pytest.raises(Conflict) as refusal:
-        scan(world, rider, asset, locks=locks, **scan_args)
+        scan(world, rider, asset, locks=locks, key=key)
     assert locks.sent == []
     assert all(row.rental.rider_id != rider.id for row in world.store.rentals.values())
     return refusal.value.code
 
 
-def hold(world, rider, asset, at=None, key="hold-0001"):
-    command = Reserve(rider.id, asset.code, key)
+def hold(world: World, rider: User, asset: Asset, at: datetime | None = None) -> Reservation:
+    command = Reserve(rider.id, asset.code, "hold-0001")
     return reservations.reserve(world.uow(), command, at or world.now, HOLD, POLICY)
 
 
-def stored(world, rental):
+def stored(world: World, rental: Rental) -> Rental:
     with world.uow() as unit:
-        return unit.rentals.get(rental.id)
+        found = unit.rentals.get(rental.id)
+    assert found is not None
+    return found
 
 
 # --- the scan -------------------------------------------------------------------------
@@ -122,20 +134,20 @@ def test_a_rider_rides_one_asset_at_a_time_and_an_asset_has_one_rider(world):
     assert busy.value.code == "rental_in_progress" and locks.sent == []
 
 
-def take_out_of_service(world, bike):
+def take_out_of_service(world: World, bike: Asset) -> None:
     maintenance.update_asset(world.uow(), UpdateAsset(bike.code, in_service=False), world.now)
 
 
-def report_damage(world, bike):
+def report_damage(world: World, bike: Asset) -> None:
     command = ReportDamage(world.rider().id, bike.code, DamageCategory.BRAKES, None, None)
     maintenance.report_damage(world.uow(), command, world.now)
 
 
-def reserve_for_someone_else(world, bike):
+def reserve_for_someone_else(world: World, bike: Asset) -> None:
     hold(world, world.rider(), bike)
 
 
-def owe(world, rider):
+def owe(world: World, rider: User) -> None:
     with world.uow() as unit:
         charge_fare(unit, rider.id, CURRENCY, 1500, "fare:old", wallet_floor_minor=0)
         unit.commit()
@@ -374,7 +386,9 @@ def test_the_trace_of_a_finished_ride_is_its_stored_path(world):
     path = [HOME, (HOME[0] + 0.002, HOME[1]), (HOME[0] + 0.002, HOME[1] + 0.002)]
     ride = world.ride(rider, world.bike(), world.now, minutes=12, path=path)
     trace = rentals.trace_of(world.uow(), rider.id, ride.id, world.now + timedelta(hours=1))
-    assert trace.path == [pytest.approx(point) for point in path]
+    assert trace.path is not None
+    flat = [number for point in trace.path for number in point]
+    assert flat == pytest.approx([number for point in path for number in point])
     assert trace.rental.distance_m == pytest.approx(190 + 222, abs=5)
 
 

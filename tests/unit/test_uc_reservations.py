@@ -3,14 +3,16 @@ hidden from others, charged per started minute when it ends, its whole length wh
 runs out."""
 
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
 from rental.domain.errors import Conflict, NotFound
-from rental.domain.fleet import ServicePolicy
+from rental.domain.fleet import Asset, ServicePolicy
 from rental.domain.mds import VehicleEvent
-from rental.domain.reservations import ReservationState
+from rental.domain.reservations import Reservation, ReservationState
+from rental.domain.riders import User
 from rental.services import reservations, vehicles
 from rental.services.commands.assets import SearchNearby
 from rental.services.commands.rides import CancelReservation, Reserve
@@ -27,28 +29,37 @@ def world() -> World:
     return World()
 
 
-def hold(world, rider, asset, at=None, key="hold-0001", floor=0):
+def hold(
+    world: World,
+    rider: User,
+    asset: Asset,
+    at: datetime | None = None,
+    key: str = "hold-0001",
+    floor: int = 0,
+) -> Reservation:
     command = Reserve(rider.id, asset.code, key)
     return reservations.reserve(world.uow(), command, at or world.now, HOLD, POLICY, floor)
 
 
-def refused(world, rider, asset, key="hold-0002") -> str:
+def refused(world: World, rider: User, asset: Asset, key: str = "hold-0002") -> str:
     with pytest.raises(Conflict) as refusal:
         hold(world, rider, asset, key=key)
     return refusal.value.code
 
 
-def cancel(world, rider, reservation, at, floor=0):
+def cancel(
+    world: World, rider: User, reservation: Reservation, at: datetime, floor: int = 0
+) -> Reservation:
     command = CancelReservation(rider.id, reservation.id)
     return reservations.cancel(world.uow(), command, at, floor)
 
 
-def offered(world) -> list[str]:
+def offered(world: World) -> list[str]:
     search = SearchNearby(*HOME, radius_m=500, kinds=None, limit=10)
     return [v.code for v in vehicles.nearby(world.uow(), search, world.now, POLICY)]
 
 
-def history(world, asset) -> list[tuple[VehicleEvent, object]]:
+def history(world: World, asset: Asset) -> list[tuple[VehicleEvent, datetime]]:
     return [
         (VehicleEvent(e.kind), e.at) for e in world.store.vehicle_events if e.asset_id == asset.id
     ]
@@ -137,11 +148,12 @@ def test_a_charge_the_wallet_cannot_cover_becomes_debt_down_to_the_floor(world):
 def test_another_riders_reservation_is_not_found(world):
     rider, other = world.rider(), world.rider()
     reservation = hold(world, rider, world.bike())
-    for call in (
+    calls: list[Callable[[], Reservation]] = [
         lambda: cancel(world, other, reservation, world.now),
         lambda: reservations.reservation_of_rider(world.uow(), other.id, reservation.id),
         lambda: reservations.reservation_of_rider(world.uow(), rider.id, uuid.uuid4()),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(NotFound) as hidden:
             call()
         assert hidden.value.code == "reservation_not_found"

@@ -7,6 +7,7 @@ import pytest
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.services import vehicles
 from rental.services.commands.assets import SearchNearby
+from rental.services.read_models import NearbyVehicle
 from tests.unit.fakes.world import BIKE_PRICE, CITY, HOME, World
 
 POLICY = ServicePolicy()
@@ -17,9 +18,11 @@ def world() -> World:
     return World()
 
 
-def search(world, radius_m=500.0, kinds=None, limit=10, now=None):
-    command = SearchNearby(*HOME, radius_m=radius_m, kinds=kinds, limit=limit)
-    return vehicles.nearby(world.uow(), command, now or world.now, POLICY)
+def search(
+    world: World, kinds: list[AssetKind] | None = None, limit: int = 10
+) -> list[NearbyVehicle]:
+    command = SearchNearby(*HOME, radius_m=500, kinds=kinds, limit=limit)
+    return vehicles.nearby(world.uow(), command, world.now, POLICY)
 
 
 def test_nearby_lists_vehicles_nearest_first_with_distance_and_price(world):

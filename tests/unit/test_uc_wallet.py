@@ -7,6 +7,7 @@ import pytest
 
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind
+from rental.domain.riders import User
 from rental.services import accounts, wallet
 from rental.services.read_models import AccountTotal
 from tests.unit.fakes.world import CURRENCY, World
@@ -17,9 +18,9 @@ def world() -> World:
     return World()
 
 
-def charge(world, rider, fare, reference, floor=0, currency=CURRENCY) -> int:
+def charge(world: World, rider: User, fare: int, reference: str, floor: int = 0) -> int:
     with world.uow() as unit:
-        owed = wallet.charge_fare(unit, rider.id, currency, fare, reference, floor)
+        owed = wallet.charge_fare(unit, rider.id, CURRENCY, fare, reference, floor)
         unit.commit()
     return owed
 

@@ -25,7 +25,7 @@ def world() -> World:
     return World()
 
 
-def import_map(world, *new_zones, city_id=CITY) -> int:
+def import_map(world: World, *new_zones: Zone, city_id: str = CITY) -> int:
     return zones.import_zones(world.uow(), ImportZones(city_id, list(new_zones)))
 
 
