@@ -221,6 +221,8 @@ def test_a_deposit_asks_what_the_plan_wants_beyond_what_is_held(world, alipay):
     notify(world, {"alipay": alipay}, order)
     assert world.balance(rider, AccountKind.RIDER_DEPOSIT) == DEPOSIT
     assert world.balance(rider) == 0  # a deposit is no spending money
+    # Retried once paid, the request still answers its order rather than "held".
+    assert deposit(world, alipay, rider).state is OrderState.PAID
 
     with pytest.raises(Conflict) as held:
         deposit(world, alipay, rider, key="deposit-0002")
@@ -230,15 +232,16 @@ def test_a_deposit_asks_what_the_plan_wants_beyond_what_is_held(world, alipay):
     assert deposit(world, alipay, rider, key="deposit-0003").amount_minor == 10_000
 
 
-def test_a_paid_deposit_leaves_the_debt_as_it_is(world, alipay):
+def test_a_paid_deposit_leaves_the_debt_and_the_wallet_as_they_are(world, alipay):
     world.publish("bike", BIKE_PRICE, deposit_minor=DEPOSIT)
-    rider = world.rider()
-    with world.uow() as unit:
-        charge_fare(unit, rider.id, CURRENCY, 300, "fare:unpaid", wallet_floor_minor=0)
+    rider = world.rider(credit_minor=1000)
+    with world.uow() as unit:  # 100 spent down to a floor of 900, 200 owed
+        charge_fare(unit, rider.id, CURRENCY, 300, "fare:unpaid", wallet_floor_minor=900)
         unit.commit()
     notify(world, {"alipay": alipay}, deposit(world, alipay, rider))
-    assert world.debt(rider) == 300
+    assert (world.debt(rider), world.balance(rider)) == (200, 900)
     assert world.balance(rider, AccountKind.RIDER_DEPOSIT) == DEPOSIT
+    assert world.score(rider) == 600  # no payment of what was owed
 
 
 def test_no_deposit_is_asked_where_the_plan_wants_none(world, alipay):

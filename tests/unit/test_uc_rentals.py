@@ -288,6 +288,9 @@ def test_the_holder_scans_the_reserved_bike_and_pays_each_started_minute(world):
     assert (used.state, used.rental_id) == (ReservationState.USED, rental.id)
     assert used.fee_minor == 3 * PER_MINUTE  # 2.5 minutes: three started minutes
     assert world.balance(holder) == 1000 - 3 * PER_MINUTE
+    # Its end is the ride's start (logged when the lock opens), not a reservation's end.
+    history = [event.kind for event in world.store.vehicle_events if event.asset_id == bike.id]
+    assert history == ["reservation_start"]
 
 
 def test_a_reservation_that_ran_out_lets_another_rider_ride_and_costs_its_whole_length(world):
