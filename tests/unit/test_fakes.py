@@ -22,7 +22,12 @@ from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.money import GatewayNotification, StartTopUp
 from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_events import handle_event, handle_telemetry
-from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
+from rental.services.ports import (
+    BrokerAccountsPort,
+    LockCommands,
+    PaymentGateway,
+    PaymentGateways,
+)
 from rental.services.rentals import Unlocking, request_unlock
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.unit_of_work import UnitOfWork
@@ -44,6 +49,7 @@ uow: UnitOfWork = FakeUnitOfWork()
 channel: LockCommands = RecordingLockCommands()
 broker: BrokerAccountsPort = FakeBrokerAccounts()
 gateway: PaymentGateway = FakePaymentGateway()
+gateways: PaymentGateways = {"fake": FakePaymentGateway(), "other": FakePaymentGateway("other")}
 
 CITY = "fakecity"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)

@@ -27,7 +27,8 @@ committed meanwhile. The use cases run one at a time, so none does that.
 The modules follow `rental.services.repositories`: `store` (the tables, the constraints,
 the base of every repository), `unit_of_work`, one module per context (`riders`, `fleet`,
 `rides`, `money`, `city`, `open_data`, `rebalancing`), and `ports` for the lock channel,
-the broker accounts and the payment gateway.
+the broker accounts and the payment gateway. `world` builds on them what the use cases'
+tests start from: a city with prices, bikes, cabinets, riders with money, finished rides.
 """
 
 from tests.unit.fakes.ports import (
