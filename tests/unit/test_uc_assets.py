@@ -223,7 +223,7 @@ def test_the_overview_shows_an_asset_in_a_ride_and_an_item_out_of_its_cabinet(wo
 
     assert [asset.code for asset in found] == [bike.code, umbrella.code]
     assert found[0].rental_state is None and found[0].unavailable == ()
-    assert (found[1].online, found[1].cabinet_id) == (None, None)
+    assert (found[1].online, found[1].cabinet_id, found[1].latch_unknown) == (None, None, False)
     assert UnavailableReason.OFFLINE in found[1].unavailable
     everywhere = assets.asset_overview(world.uow(), None, world.now, POLICY)
     assert len(everywhere) == 3

@@ -262,7 +262,8 @@ class FakeAssetRepository(Repository):
                     needs_retrieval=row.needs_retrieval,
                     online=lock.online if lock else None,
                     locked=lock.locked if lock else None,
-                    latch_unknown=lock.latch_unknown_since is not None if lock else None,
+                    # IS NOT NULL of a device the outer join did not find: false, not NULL.
+                    latch_unknown=lock is not None and lock.latch_unknown_since is not None,
                     battery_pct=lock.battery_pct if lock else None,
                     last_seen_at=lock.last_seen_at if lock else None,
                     lon=lock.lon if lock else None,
