@@ -9,18 +9,26 @@ import pytest
 from rental.adapters.locks.protocol import Event, EventType, Telemetry
 from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.domain.errors import Conflict, DuplicateRequest, NotFound
-from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy
+from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy, asset_code_from_qr
 from rental.domain.ledger import AccountKind, AccountRef, Posting, UnbalancedTransaction
 from rental.domain.mds import VehicleEvent
 from rental.domain.pricing import Tariff
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.riders import Role, User
-from rental.domain.zones import Parking, Zone, ZoneKind
-from rental.services import accounts, fleet, payments
+from rental.domain.zones import Parking, Zone, ZoneKind, ZonesAt
+from rental.services import accounts, assets, payments
+from rental.services.commands.assets import RegisterVehicle
+from rental.services.commands.money import GatewayNotification, StartTopUp
+from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_events import handle_event, handle_telemetry
-from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
-from rental.services.rentals import request_unlock
+from rental.services.ports import (
+    BrokerAccountsPort,
+    LockCommands,
+    PaymentGateway,
+    PaymentGateways,
+)
+from rental.services.rentals import Unlocking, request_unlock
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import books, wallet_summaries
@@ -41,6 +49,7 @@ uow: UnitOfWork = FakeUnitOfWork()
 channel: LockCommands = RecordingLockCommands()
 broker: BrokerAccountsPort = FakeBrokerAccounts()
 gateway: PaymentGateway = FakePaymentGateway()
+gateways: PaymentGateways = {"fake": FakePaymentGateway(), "other": FakePaymentGateway("other")}
 
 CITY = "fakecity"
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -79,8 +88,8 @@ def add_bike(store: Store, lock_id: str) -> Asset:
             lock_id, START, locked=True, battery_pct=80, lon=HOME[0], lat=HOME[1]
         )
         unit.commit()
-    body = {"code": f"BK-{lock_id}", "kind": "bike", "lock_id": lock_id, "city_id": CITY}
-    return fleet.register_asset(FakeUnitOfWork(store), body)
+    bike = RegisterVehicle(f"BK-{lock_id}", AssetKind.BIKE, CITY, lock_id)
+    return assets.register_asset(FakeUnitOfWork(store), bike)
 
 
 def add_rider(store: Store, credit_minor: int = 0) -> User:
@@ -166,7 +175,7 @@ def test_the_current_plan_is_the_latest_published(store):
         plan = unit.pricing_plans.publish(CITY, "bike", dearer)
         assert [p.id for p in unit.pricing_plans.current(CITY)] == [plan.id]
         target = unit.assets.for_scan("BK-L-priced")
-        assert target is not None and target.plan == plan
+        assert target is not None and target.pricing_plan == plan
 
 
 def test_a_lock_log_of_an_unknown_lock_is_not_found(store):
@@ -180,23 +189,28 @@ def test_search_finds_only_bikes_riders_can_take(store):
     with FakeUnitOfWork(store) as unit:
         unit.locks.record_seen("L-flat", START, battery_pct=5)
         found = unit.vehicles.nearby(*HOME, 500, None, 10, START, ServicePolicy())
-    assert [row["code"] for row in found] == ["BK-L-ready"]
-    assert found[0]["distance_m"] == pytest.approx(0) and found[0]["plan__unlock_fee_minor"] == 100
+    assert [vehicle.code for vehicle in found] == ["BK-L-ready"]
+    plan = found[0].pricing_plan
+    assert found[0].distance_m == pytest.approx(0)
+    assert plan is not None and plan.tariff.unlock_fee_minor == 100
 
 
 def test_a_city_without_a_service_area_has_no_limit(store):
     with FakeUnitOfWork(store) as unit:
-        assert unit.zones.at_position(CITY, 0.0, 0.0) == (False, set())
+        outside = unit.zones.at_position(CITY, 0.0, 0.0)
+        assert outside == ZonesAt(frozenset(), city_has_service_area=True)
+        assert not outside.inside_service_area
         unit.zones.replace(CITY, [])
-        assert unit.zones.at_position(CITY, 0.0, 0.0) == (True, set())
+        anywhere = unit.zones.at_position(CITY, 0.0, 0.0)
+        assert anywhere == ZonesAt(frozenset(), city_has_service_area=False)
+        assert anywhere.inside_service_area
 
 
 def test_a_top_up_is_paid_through_the_fake_gateway(store):
     rider = add_rider(store)
     pay = FakePaymentGateway()
-    order = payments.start_top_up(
-        FakeUnitOfWork(store), pay, rider.id, 500, "CNY", "topup-0001", "https://x/notify"
-    )
+    top_up = StartTopUp(rider.id, 500, "CNY", "topup-0001")
+    order = payments.start_top_up(FakeUnitOfWork(store), pay, top_up, "https://x/notify")
     assert order.pay_url is not None and pay.orders[0][0].id == order.id
     headers, body = pay.notification(
         {
@@ -207,7 +221,8 @@ def test_a_top_up_is_paid_through_the_fake_gateway(store):
             "currency": "CNY",
         }
     )
-    payments.handle_notification(FakeUnitOfWork(store), pay, headers, body, START, 0)
+    notification = GatewayNotification(pay.name, headers, body)
+    payments.handle_notification(FakeUnitOfWork(store), {pay.name: pay}, notification, START, 0)
     [wallet] = wallet_summaries(FakeUnitOfWork(store), rider.id, 0)
     assert wallet.balance_minor == 500
 
@@ -217,9 +232,8 @@ def test_an_unreachable_broker_fails_the_unlock_in_a_second_unit_of_work(store):
     rider = add_rider(store)
     failing = RecordingLockCommands(fail=True)
     unit = FakeUnitOfWork(store)  # one unit of work, entered twice by the use case
-    rental = request_unlock(
-        unit, failing, rider.id, "BK-L-cut", "scan-00001", START, timedelta(seconds=30)
-    )
+    scan = RequestUnlock(rider.id, "BK-L-cut", "scan-00001")
+    rental = request_unlock(unit, failing, scan, START, Unlocking(timedelta(seconds=30)))
     assert rental.failure_reason is FailureReason.LOCK_UNREACHABLE
     assert unit.notified == [(RENTAL_STATE_CHANNEL, str(rental.id))]
 
@@ -231,15 +245,10 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
     locks = RecordingLockCommands()
     scanned = START + timedelta(minutes=1)
 
-    rental = request_unlock(
-        uow(),
-        locks,
-        rider.id,
-        "https://x.example/q/BK-L-ride",
-        "scan-12345",
-        scanned,
-        timedelta(seconds=30),
+    scan = RequestUnlock(
+        rider.id, asset_code_from_qr("https://x.example/q/BK-L-ride"), "scan-12345"
     )
+    rental = request_unlock(uow(), locks, scan, scanned, Unlocking(timedelta(seconds=30)))
     assert rental.state is RentalState.UNLOCKING
     assert locks.sent == [
         SentUnlock("L-ride", rental.id, rental.unlock_command_id, None, rental.unlock_expires_at)
@@ -260,11 +269,11 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
     with uow() as unit:
         ended = unit.rentals.get(rental.id)
         history = [
-            e["kind"]
+            e.kind
             for e in unit.vehicle_history.events(CITY, START, closed + timedelta(1), None, None)
         ]
         score = unit.credit.score(rider.id)
-        asset_after = unit.assets.fleet(closed, CITY)[0]
+        asset_after = unit.assets.overview(closed, CITY)[0]
     assert ended is not None and ended.state is RentalState.ENDED
     assert ended.fare_minor == 100 + 150  # the unlock fee and one started half hour
     assert ended.parking is Parking.OK
@@ -275,10 +284,10 @@ def test_a_ride_runs_from_scan_to_fare_in_memory(store):
     assert (wallet.balance_minor, wallet.debt_minor) == (1000 - 250, 0)
     assert books(uow()).balanced
     assert score == 600 + 2  # a clean ride
-    assert history == [VehicleEvent.TRIP_START.value, VehicleEvent.TRIP_END.value]
-    assert asset_after["rental_state"] is None and asset_after["locked"] is True
+    assert history == [VehicleEvent.TRIP_START, VehicleEvent.TRIP_END]
+    assert asset_after.rental_state is None and asset_after.locked is True
     assert store.notifications.count((RENTAL_STATE_CHANNEL, str(rental.id))) == 2
-    assert asset.id == asset_after["id"]
+    assert asset.id == asset_after.id
 
 
 def test_a_city_has_one_rebalancing_run_at_a_time_as_the_unique_index_keeps_it(store):

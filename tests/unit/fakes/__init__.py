@@ -6,11 +6,11 @@ Every fake repository copies the rules its SQL adapter in `rental.adapters` enfo
 the unique constraints that mean a business error (`Conflict`, `DuplicateRequest`), the
 availability of an asset (`rental.domain.fleet.unavailable_because`, which is what
 `rental.adapters.availability` says in SQL), the ledger's balanced postings and running
-balances, one current pricing plan per city and kind, and what the adapter returns: its
-records, or rows of `dict[str, Any]` with the same keys as its rows. A constraint the
-adapter leaves as a bare IntegrityError raises `IntegrityViolation` here. Foreign keys are
-not checked, except where an adapter turns one into an answer (`LockLog`: NotFound for an
-unknown lock).
+balances, one current pricing plan per city and kind, and what the adapter returns: the
+domain's records and the read models of `rental.services.read_models`, in the adapter's
+order. A constraint the adapter leaves as a bare IntegrityError raises
+`IntegrityViolation` here. Foreign keys are not checked, except where an adapter turns one
+into an answer (`LockLog`: NotFound for an unknown lock).
 
 PostGIS is approximated with shapely and haversine (`rental.domain.trace.distance_m`):
 lengths and distances on a sphere rather than the WGS 84 spheroid (within 0.5 %);
@@ -27,7 +27,8 @@ committed meanwhile. The use cases run one at a time, so none does that.
 The modules follow `rental.services.repositories`: `store` (the tables, the constraints,
 the base of every repository), `unit_of_work`, one module per context (`riders`, `fleet`,
 `rides`, `money`, `city`, `open_data`, `rebalancing`), and `ports` for the lock channel,
-the broker accounts and the payment gateway.
+the broker accounts and the payment gateway. `world` builds on them what the use cases'
+tests start from: a city with prices, bikes, cabinets, riders with money, finished rides.
 """
 
 from tests.unit.fakes.ports import (

@@ -2,13 +2,14 @@
 (`rental.services.repositories.city`)."""
 
 import uuid
+from collections.abc import Set
 from datetime import datetime
 from typing import Any
 
 from shapely.geometry import MultiPolygon, Point, mapping, shape
 
-from rental.domain.trace import SpeedSample
-from rental.domain.zones import Zone, ZoneKind
+from rental.domain.zones import Speeding, SpeedZone, Zone, ZoneKind, ZonesAt
+from rental.services.read_models import SpeedingRecord
 from tests.unit.fakes.store import (
     CityRow,
     IntegrityViolation,
@@ -17,6 +18,9 @@ from tests.unit.fakes.store import (
     ZoneRow,
     jsonb,
 )
+
+# ST_AsGeoJSON's default precision: coordinates come back with at most 9 decimals.
+GEOJSON_DECIMALS = 9
 
 
 class FakeCityRepository(Repository):
@@ -53,59 +57,44 @@ class FakeZoneRepository(Repository):
             )
         return len(new_zones)
 
-    def as_features(self, city_id: str) -> list[dict[str, Any]]:
+    def all_in(self, city_id: str) -> list[Zone]:
+        """The city's zones, stored (with their ids), by kind and name. Each comes back a
+        MultiPolygon, as stored, in GeoJSON as ST_AsGeoJSON writes it."""
         zones = sorted(self._of_city(city_id), key=lambda zone: (zone.kind.value, zone.name))
         return [
-            {
-                "type": "Feature",
-                "id": str(zone.id),
-                "geometry": jsonb(mapping(zone.geometry)),
-                "properties": {
-                    "kind": zone.kind.value,
-                    "name": zone.name,
-                    **({"max_speed_kph": zone.max_speed_kph} if zone.max_speed_kph else {}),
-                },
-            }
+            Zone(zone.kind, zone.name, _geojson(zone.geometry), zone.max_speed_kph, zone.id)
             for zone in zones
         ]
 
-    def at_position(self, city_id: str, lon: float, lat: float) -> tuple[bool, set[ZoneKind]]:
-        """Whether the point is inside the service area (true where the city has none), and
-        the kinds of the other zones that cover it. Boundaries count as inside."""
+    def at_position(self, city_id: str, lon: float, lat: float) -> ZonesAt:
+        """The kinds of the zones that cover the point (boundaries count as inside), and
+        whether the city has a service area at all."""
         here = Point(lon, lat)
         zones = self._of_city(city_id)
-        areas = [zone for zone in zones if zone.kind is ZoneKind.SERVICE_AREA]
-        inside = not areas or any(zone.geometry.covers(here) for zone in areas)
-        kinds: set[ZoneKind] = {
-            zone.kind
-            for zone in zones
-            if zone.kind is not ZoneKind.SERVICE_AREA and zone.geometry.covers(here)
-        }
-        return inside, kinds
+        return ZonesAt(
+            frozenset(zone.kind for zone in zones if zone.geometry.covers(here)),
+            any(zone.kind is ZoneKind.SERVICE_AREA for zone in zones),
+        )
 
-    def record_speeding(self, rental_id: uuid.UUID, city_id: str, fixes: list[SpeedSample]) -> int:
-        """Store the fixes that went faster than a slow zone covering them allows, and those
-        inside a no-ride zone (a limit of 0)."""
-        store = self._store
-        zones = self._of_city(city_id)
-        recorded = 0
-        for moment in sorted({fix.recorded_at for fix in fixes}):
-            fix = next(fix for fix in fixes if fix.recorded_at == moment)  # DISTINCT ON
-            here = Point(fix.lon, fix.lat)
-            broken = [
-                zone
+    def speed_zones_at(
+        self, city_id: str, positions: list[tuple[float, float]], kinds: Set[ZoneKind]
+    ) -> list[list[SpeedZone]]:
+        """For each (lon, lat), the city's zones of these kinds that cover it."""
+        zones = [zone for zone in self._of_city(city_id) if zone.kind in kinds]
+        return [
+            [
+                SpeedZone(zone.id, zone.name, zone.kind, zone.max_speed_kph)
                 for zone in zones
-                if zone.geometry.covers(here)
-                and (
-                    (zone.kind is ZoneKind.SLOW and fix.speed_kph > (zone.max_speed_kph or 0.0))
-                    or zone.kind is ZoneKind.NO_RIDE
-                )
+                if zone.geometry.covers(Point(lon, lat))
             ]
-            if not broken:
-                continue
-            zone = min(broken, key=lambda zone: zone.max_speed_kph or 0.0)
+            for lon, lat in positions
+        ]
+
+    def add_speeding(self, rental_id: uuid.UUID, found: list[Speeding]) -> int:
+        store = self._store
+        for speeding in found:
             if any(
-                (event.rental_id, event.recorded_at) == (rental_id, moment)
+                (event.rental_id, event.recorded_at) == (rental_id, speeding.recorded_at)
                 for event in store.speeding_events
             ):
                 raise IntegrityViolation("speeding_once_per_fix")
@@ -113,40 +102,52 @@ class FakeZoneRepository(Repository):
                 SpeedingRow(
                     store.next_id("speeding_events"),
                     rental_id,
-                    zone.id,
-                    zone.name,
-                    moment,
-                    fix.speed_kph,
-                    zone.max_speed_kph or 0.0,
-                    fix.lon,
-                    fix.lat,
+                    speeding.zone_id,
+                    speeding.zone_name,
+                    speeding.recorded_at,
+                    speeding.speed_kph,
+                    speeding.max_speed_kph,
+                    speeding.lon,
+                    speeding.lat,
                 )
             )
-            recorded += 1
-        return recorded
+        return len(found)
 
-    def speeding_in(self, city_id: str, since: datetime) -> list[dict[str, Any]]:
+    def speeding_in(self, city_id: str, since: datetime) -> list[SpeedingRecord]:
+        """Newest first, at most 500."""
         store = self._store
-        rows: list[dict[str, Any]] = []
+        found = []
         for event in store.speeding_events:
             rental = store.rentals.get(event.rental_id)
             asset = store.assets.get(rental.rental.asset_id) if rental else None
             if asset is None or asset.asset.city_id != city_id or event.recorded_at < since:
                 continue
-            rows.append(
-                {
-                    "rental_id": event.rental_id,
-                    "asset_code": asset.asset.code,
-                    "zone_name": event.zone_name,
-                    "recorded_at": event.recorded_at,
-                    "speed_kph": event.speed_kph,
-                    "max_speed_kph": event.max_speed_kph,
-                    "lon": event.lon,
-                    "lat": event.lat,
-                }
+            found.append(
+                SpeedingRecord(
+                    event.rental_id,
+                    asset.asset.code,
+                    event.zone_name,
+                    event.recorded_at,
+                    event.speed_kph,
+                    event.max_speed_kph,
+                    event.lon,
+                    event.lat,
+                )
             )
-        rows.sort(key=lambda row: row["recorded_at"], reverse=True)
-        return rows[:500]
+        found.sort(key=lambda record: record.recorded_at, reverse=True)
+        return found[:500]
 
     def _of_city(self, city_id: str) -> list[ZoneRow]:
         return [zone for zone in self._store.zones.values() if zone.city_id == city_id]
+
+
+def _geojson(geometry: MultiPolygon) -> dict[str, Any]:
+    document: dict[str, Any] = jsonb(mapping(geometry))
+    document["coordinates"] = _rounded(document["coordinates"])
+    return document
+
+
+def _rounded(coordinates: Any) -> Any:
+    if isinstance(coordinates, list):
+        return [_rounded(part) for part in coordinates]
+    return round(coordinates, GEOJSON_DECIMALS)

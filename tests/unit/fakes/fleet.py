@@ -4,19 +4,29 @@ holds and scans, damage reports, and the search for vehicles near a rider
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-from rental.domain.fleet import Asset, Cabinet, Lock, ServicePolicy, unavailable_because
+from rental.domain.fleet import (
+    Asset,
+    AssetKind,
+    Cabinet,
+    Lock,
+    ServicePolicy,
+    unavailable_because,
+)
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.trace import Fix, distance_m
-from rental.services.read_models import ScanTarget
+from rental.services.read_models import (
+    AssetOverview,
+    DamageReportEntry,
+    NearbyVehicle,
+    ScanTarget,
+)
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     AssetRow,
     IntegrityViolation,
     LockRow,
-    PlanRow,
     Repository,
     constraint_error,
     copied,
@@ -76,23 +86,21 @@ class FakeLockRepository(Repository):
         row = self._store.locks.get(lock_id)
         if row is None:
             return
-        self._latch_reported(row, at)
+        if row.lock.latch_unknown_since is not None and row.lock.latch_unknown_since <= at:
+            row.lock.latch_unknown_since = None  # heard again since the unanswered unlock
         if row.latch_boot is not None and (row.latch_boot, row.latch_seq or 0) >= (boot, seq):
             return
         row.lock.locked = locked
         row.latch_boot, row.latch_seq, row.latch_reported_at = boot, seq, at
-
-    def _latch_reported(self, row: Any, at: datetime) -> None:
-        if row.latch_unknown_since is not None and row.latch_unknown_since <= at:
-            row.latch_unknown_since = None
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
         """An unlock sent at `since` went unanswered: the latch may be open, until the lock
         reports it (by its clock) at or after `since`."""
         row = self._store.locks.get(lock_id)
         if row is not None:
-            known = row.latch_unknown_since
-            row.latch_unknown_since = since if known is None else max(known, since)
+            known = row.lock.latch_unknown_since
+            # GREATEST ignores NULL: the later of the two, or `since`.
+            row.lock.latch_unknown_since = since if known is None else max(known, since)
 
     def open_latches_without_rental(self) -> list[tuple[str, datetime | None]]:
         """Vehicle locks whose latest report says open while no rental is unlocking or
@@ -218,7 +226,7 @@ class FakeAssetRepository(Repository):
         return ScanTarget(
             asset=copied(asset),
             lock=copied(device.lock),
-            plan=plan.plan if plan else None,
+            pricing_plan=plan.plan if plan else None,
             taken=store.open_rental_of_asset(asset.id) is not None,
             rider_debt_minor=-balance(AccountKind.RIDER_RECEIVABLE),
             rider_deposit_minor=balance(AccountKind.RIDER_DEPOSIT),
@@ -229,10 +237,10 @@ class FakeAssetRepository(Repository):
             rider_reservation_id=riders_hold.id if riders_hold else None,
         )
 
-    def fleet(self, now: datetime, city_id: str | None = None) -> list[dict[str, Any]]:
-        """Every asset with its lock's state, its rental, holds and damage reports."""
+    def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:
+        """Every asset with its device's state, its rental, reservation and damage reports."""
         store = self._store
-        rows = []
+        found = []
         for row in sorted(store.assets.values(), key=lambda row: row.asset.code):
             asset = row.asset
             if city_id is not None and asset.city_id != city_id:
@@ -241,29 +249,31 @@ class FakeAssetRepository(Repository):
             lock = device.lock if device else None
             rental = store.open_rental_of_asset(asset.id)
             live = store.hold_on(asset.id)
-            rows.append(
-                {
-                    "id": asset.id,
-                    "code": asset.code,
-                    "kind": asset.kind.value,
-                    "city_id": asset.city_id,
-                    "lock_id": asset.lock_id,
-                    "cabinet_id": asset.cabinet_id,
-                    "slot": asset.slot,
-                    "in_service": asset.in_service,
-                    "needs_retrieval": row.needs_retrieval,
-                    "online": lock.online if lock else None,
-                    "locked": lock.locked if lock else None,
-                    "battery_pct": lock.battery_pct if lock else None,
-                    "last_seen_at": lock.last_seen_at if lock else None,
-                    "lon": lock.lon if lock else None,
-                    "lat": lock.lat if lock else None,
-                    "rental_state": rental.state.value if rental else None,
-                    "reserved": live is not None and live.expires_at > now,
-                    "open_damage_reports": store.open_damage_reports(asset.id),
-                }
+            found.append(
+                AssetOverview(
+                    id=asset.id,
+                    code=asset.code,
+                    kind=asset.kind,
+                    city_id=asset.city_id,
+                    lock_id=asset.lock_id,
+                    cabinet_id=asset.cabinet_id,
+                    slot=asset.slot,
+                    in_service=asset.in_service,
+                    needs_retrieval=row.needs_retrieval,
+                    online=lock.online if lock else None,
+                    locked=lock.locked if lock else None,
+                    # IS NOT NULL of a device the outer join did not find: false, not NULL.
+                    latch_unknown=lock is not None and lock.latch_unknown_since is not None,
+                    battery_pct=lock.battery_pct if lock else None,
+                    last_seen_at=lock.last_seen_at if lock else None,
+                    lon=lock.lon if lock else None,
+                    lat=lock.lat if lock else None,
+                    rental_state=rental.state if rental else None,
+                    reserved=live is not None and live.expires_at > now,
+                    open_damage_reports=store.open_damage_reports(asset.id),
+                )
             )
-        return rows
+        return found
 
     def _by_code(self, code: str) -> AssetRow | None:
         for row in self._store.assets.values():
@@ -300,34 +310,19 @@ class FakeDamageReportRepository(Repository):
             if report.asset_id == asset_id and report.state is ReportState.OPEN
         ]
 
-    def listing(self, city_id: str | None, state: str | None) -> list[dict[str, Any]]:
+    def listing(self, city_id: str | None, state: ReportState | None) -> list[DamageReportEntry]:
+        """Newest first, at most 500."""
         store = self._store
-        rows: list[dict[str, Any]] = []
+        found = []
         for report in store.damage_reports.values():
             asset = store.assets[report.asset_id].asset
             if city_id is not None and asset.city_id != city_id:
                 continue
-            if state is not None and report.state.value != state:
+            if state is not None and report.state is not state:
                 continue
-            rows.append(
-                {
-                    "id": report.id,
-                    "asset_id": report.asset_id,
-                    "reporter_id": report.reporter_id,
-                    "category": report.category.value,
-                    "photo_ref": report.photo_ref,
-                    "note": report.note,
-                    "state": report.state.value,
-                    "created_at": report.created_at,
-                    "closed_at": report.closed_at,
-                    "closed_by": report.closed_by,
-                    "resolution": report.resolution,
-                    "asset_code": asset.code,
-                    "city_id": asset.city_id,
-                }
-            )
-        rows.sort(key=lambda row: row["created_at"], reverse=True)
-        return rows[:500]
+            found.append(DamageReportEntry(copied(report), asset.code, asset.city_id))
+        found.sort(key=lambda entry: entry.report.created_at, reverse=True)
+        return found[:500]
 
 
 class FakeVehicleSearch(Repository):
@@ -336,12 +331,12 @@ class FakeVehicleSearch(Repository):
         lon: float,
         lat: float,
         radius_m: float,
-        kinds: list[str] | None,
+        kinds: list[AssetKind] | None,
         limit: int,
         now: datetime,
         policy: ServicePolicy,
-    ) -> list[dict[str, Any]]:
-        """Approximates PostGIS's distance on the spheroid by haversine."""
+    ) -> list[NearbyVehicle]:
+        """Nearest first. Approximates PostGIS's distance on the spheroid by haversine."""
         store = self._store
         here = Fix(now, lon, lat)
         found = []
@@ -350,7 +345,7 @@ class FakeVehicleSearch(Repository):
             device = store.lock_of(asset.device_id)
             if device is None or device.lock.lon is None or device.lock.lat is None:
                 continue
-            if kinds and asset.kind.value not in kinds:
+            if kinds and asset.kind not in kinds:
                 continue
             distance = distance_m(here, Fix(now, device.lock.lon, device.lock.lat))
             if distance > radius_m:
@@ -359,45 +354,16 @@ class FakeVehicleSearch(Repository):
                 continue
             plan = store.current_plan(asset.city_id, asset.kind.value)
             found.append(
-                {
-                    "code": asset.code,
-                    "kind": asset.kind.value,
-                    "city_id": asset.city_id,
-                    "lon": device.lock.lon,
-                    "lat": device.lock.lat,
-                    "battery_pct": device.lock.battery_pct,
-                    "distance_m": distance,
-                    **_plan_columns(plan, "plan__"),
-                }
+                NearbyVehicle(
+                    asset.code,
+                    asset.kind,
+                    asset.city_id,
+                    device.lock.lon,
+                    device.lock.lat,
+                    distance,
+                    device.lock.battery_pct,
+                    plan.plan if plan else None,
+                )
             )
-        found.sort(key=lambda row: row["distance_m"])
+        found.sort(key=lambda vehicle: vehicle.distance_m)
         return found[:limit]
-
-
-_TARIFF_FIELDS = (
-    "currency",
-    "unlock_fee_minor",
-    "rate_per_interval_minor",
-    "interval_seconds",
-    "free_seconds",
-    "daily_cap_minor",
-    "reservation_per_minute_minor",
-    "out_of_zone_fee_minor",
-    "replacement_price_minor",
-)
-
-
-def _plan_columns(row: PlanRow | None, prefix: str) -> dict[str, Any]:
-    """A pricing_plans row as the SQL adapters select it (None everywhere for no plan)."""
-    plan = row.plan if row else None
-    columns: dict[str, Any] = {
-        "id": plan.id if plan else None,
-        "city_id": plan.city_id if plan else None,
-        "kind": plan.kind if plan else None,
-        **{name: getattr(plan.tariff, name) if plan else None for name in _TARIFF_FIELDS},
-        "deposit_minor": plan.deposit_minor if plan else None,
-        "deposit_waiver_score": plan.deposit_waiver_score if plan else None,
-        "created_at": row.created_at if row else None,
-        "retired_at": row.retired_at if row else None,
-    }
-    return {prefix + name: value for name, value in columns.items()}

@@ -6,13 +6,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
 
 from rental.domain.disputes import Dispute, DisputeState
 from rental.domain.errors import DuplicateRequest
 from rental.domain.ledger import AccountRef, Posting, check_balanced
 from rental.domain.payments import OrderState, PaymentOrder, Purpose, Refund
 from rental.domain.pricing import PricingPlan, Tariff
+from rental.services.read_models import AccountTotal, RiderPosting
 from tests.unit.fakes.store import (
     AccountRow,
     IntegrityViolation,
@@ -72,7 +72,7 @@ class FakeLedgerRepository(Repository):
 
     def owner_postings(
         self, owner_id: str, limit: int, before: datetime | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[RiderPosting]:
         """One rider's postings, newest first, with the transaction they belong to."""
         accounts = {a.id: a for a in self._store.accounts.values() if a.owner_id == owner_id}
         found = [
@@ -83,15 +83,15 @@ class FakeLedgerRepository(Repository):
         ]
         found.sort(key=lambda posting: (posting.transaction.created_at, posting.id), reverse=True)
         return [
-            {
-                "transaction_id": posting.transaction.id,
-                "transaction_kind": posting.transaction.kind,
-                "reference": posting.transaction.reference,
-                "created_at": posting.transaction.created_at,
-                "account": accounts[posting.account_id].kind,
-                "currency": accounts[posting.account_id].currency,
-                "amount_minor": posting.amount_minor,
-            }
+            RiderPosting(
+                transaction_id=posting.transaction.id,
+                transaction_kind=posting.transaction.kind,
+                reference=posting.transaction.reference,
+                created_at=posting.transaction.created_at,
+                account=accounts[posting.account_id].kind,
+                currency=accounts[posting.account_id].currency,
+                amount_minor=posting.amount_minor,
+            )
             for posting in found[:limit]
         ]
 
@@ -104,14 +104,13 @@ class FakeLedgerRepository(Repository):
             if posting.transaction.reference == reference
         ]
 
-    def totals(self) -> list[dict[str, Any]]:
+    def totals(self) -> list[AccountTotal]:
         """Sum of postings per currency and account kind, for the books report."""
         sums: dict[tuple[str, str], int] = defaultdict(int)
         for posting, account in self._with_accounts():
             sums[account.currency, account.kind] += posting.amount_minor
         return [
-            {"currency": currency, "kind": kind, "total_minor": total}
-            for (currency, kind), total in sorted(sums.items())
+            AccountTotal(currency, kind, total) for (currency, kind), total in sorted(sums.items())
         ]
 
     def accounts_out_of_step(self) -> int:

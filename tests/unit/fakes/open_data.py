@@ -13,20 +13,23 @@ from rental.domain.fleet import VEHICLE_KINDS, Asset, AssetKind, ServicePolicy, 
 from rental.domain.gbfs import EBIKE_RANGE_METERS
 from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import RentalState
+from rental.services.read_models import (
+    City,
+    LockFix,
+    MdsClient,
+    TelemetryRecord,
+    TripRecord,
+    VehicleEventRecord,
+    VehicleRecord,
+    VehicleStatusRecord,
+)
 from tests.unit.fakes.store import FixRow, IntegrityViolation, Repository, VehicleEventRow
 
 
 class FakeOpenDataRepository(Repository):
-    def city(self, city_id: str) -> dict[str, Any] | None:
+    def city(self, city_id: str) -> City | None:
         city = self._store.cities.get(city_id)
-        if city is None:
-            return None
-        return {
-            "id": city.id,
-            "name": city.name,
-            "timezone": city.timezone,
-            "currency": city.currency,
-        }
+        return City(city.id, city.name, city.timezone, city.currency) if city else None
 
     def city_ids(self) -> list[str]:
         return sorted(self._store.cities)
@@ -115,9 +118,9 @@ class FakeVehicleHistory(Repository):
 
     def vehicles(
         self, city_id: str, after: uuid.UUID | None, limit: int, device_id: uuid.UUID | None
-    ) -> list[dict[str, Any]]:
+    ) -> list[VehicleRecord]:
         return [
-            {"id": asset.id, "code": asset.code, "kind": asset.kind.value}
+            VehicleRecord(asset.id, asset.code, asset.kind)
             for asset in self._vehicle_page(city_id, after, limit, device_id, located=False)
         ]
 
@@ -128,13 +131,14 @@ class FakeVehicleHistory(Repository):
         limit: int,
         device_id: uuid.UUID | None,
         now: datetime,
-    ) -> list[dict[str, Any]]:
-        """Each vehicle with what is true now, its last logged event (`last_event`) and its
-        lock's last fix (`last_fix`), each None when there is none."""
+    ) -> list[VehicleStatusRecord]:
+        """Each vehicle with what is true now, its last logged event and its lock's last
+        fix (each None when there is none)."""
         store = self._store
-        rows = []
+        found = []
         for asset in self._vehicle_page(city_id, after, limit, device_id, located=True):
             lock = store.locks[asset.lock_id or ""].lock
+            assert lock.lon is not None and lock.lat is not None  # located
             active = next(
                 (
                     row.rental.id
@@ -148,24 +152,24 @@ class FakeVehicleHistory(Repository):
             fixes = [fix for fix in store.lock_positions.values() if fix.lock_id == asset.lock_id]
             last_fix = max(fixes, key=lambda fix: fix.recorded_at, default=None)
             live = store.hold_on(asset.id)
-            rows.append(
-                {
-                    "id": asset.id,
-                    "lock_id": asset.lock_id,
-                    "in_service": asset.in_service,
-                    "online": lock.online,
-                    "last_seen_at": lock.last_seen_at,
-                    "battery_pct": lock.battery_pct,
-                    "lon": lock.lon,
-                    "lat": lock.lat,
-                    "rental_id": active,
-                    "reserved": live is not None and live.expires_at > now,
-                    "damaged": store.open_damage_reports(asset.id) > 0,
-                    "last_event": _event_row(last_event) if last_event else None,
-                    "last_fix": _fix_row(last_fix) if last_fix else None,
-                }
+            found.append(
+                VehicleStatusRecord(
+                    id=asset.id,
+                    lock_id=lock.id,
+                    in_service=asset.in_service,
+                    online=lock.online,
+                    last_seen_at=lock.last_seen_at,
+                    battery_pct=lock.battery_pct,
+                    lon=lock.lon,
+                    lat=lock.lat,
+                    rental_id=active,
+                    reserved=live is not None and live.expires_at > now,
+                    damaged=store.open_damage_reports(asset.id) > 0,
+                    last_event=_event_record(last_event) if last_event else None,
+                    last_fix=_lock_fix(last_fix) if last_fix else None,
+                )
             )
-        return rows
+        return found
 
     def events(
         self,
@@ -174,7 +178,7 @@ class FakeVehicleHistory(Repository):
         end: datetime,
         after: uuid.UUID | None,
         limit: int | None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[VehicleEventRecord]:
         """Events with start <= at < end, oldest first, after the event `after`."""
         events = self._store.vehicle_events
         found = [e for e in events if e.city_id == city_id and start <= e.at < end]
@@ -184,12 +188,12 @@ class FakeVehicleHistory(Repository):
                 return []
             found = [e for e in found if (e.at, e.id) > (cursor.at, cursor.id)]
         found.sort(key=lambda e: (e.at, e.id))
-        return [_event_row(e) for e in found[:limit]]
+        return [_event_record(e) for e in found[:limit]]
 
-    def trips(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def trips(self, city_id: str, start: datetime, end: datetime) -> list[TripRecord]:
         """Rides of the city's vehicles that ended in [start, end)."""
         store = self._store
-        rows = []
+        found = []
         for row in store.rentals.values():
             rental = row.rental
             if not self._of_vehicle_in(city_id, rental.asset_id) or row.end_position is None:
@@ -198,27 +202,28 @@ class FakeVehicleHistory(Repository):
                 continue
             if not start <= rental.ended_at < end:
                 continue
+            assert rental.started_at is not None  # an ended ride had begun
             begin = row.trace[0] if row.trace else row.end_position
-            rows.append(
-                {
-                    "id": rental.id,
-                    "asset_id": rental.asset_id,
-                    "started_at": rental.started_at,
-                    "ended_at": rental.ended_at,
-                    "distance_m": rental.distance_m,
-                    "fare_minor": rental.fare_minor,
-                    "parking": rental.parking.value if rental.parking else None,
-                    "currency": rental.tariff.currency,
-                    "start_lon": begin[0],
-                    "start_lat": begin[1],
-                    "end_lon": row.end_position[0],
-                    "end_lat": row.end_position[1],
-                }
+            found.append(
+                TripRecord(
+                    id=rental.id,
+                    asset_id=rental.asset_id,
+                    started_at=rental.started_at,
+                    ended_at=rental.ended_at,
+                    distance_m=rental.distance_m,
+                    fare_minor=rental.fare_minor,
+                    parking=rental.parking,
+                    currency=rental.tariff.currency,
+                    start_lon=begin[0],
+                    start_lat=begin[1],
+                    end_lon=row.end_position[0],
+                    end_lat=row.end_position[1],
+                )
             )
-        rows.sort(key=lambda row: (row["ended_at"], row["id"]))
-        return rows
+        found.sort(key=lambda trip: (trip.ended_at, trip.id))
+        return found
 
-    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    def telemetry(self, city_id: str, start: datetime, end: datetime) -> list[TelemetryRecord]:
         """Every fix of the city's vehicles in [start, end), with the ride it belongs to."""
         store = self._store
         by_lock = {
@@ -228,7 +233,7 @@ class FakeVehicleHistory(Repository):
             and row.asset.city_id == city_id
             and row.asset.kind in VEHICLE_KINDS
         }
-        rows = []
+        found = []
         for fix in store.lock_positions.values():
             asset = by_lock.get(fix.lock_id)
             if asset is None or not start <= fix.recorded_at < end:
@@ -246,15 +251,10 @@ class FakeVehicleHistory(Repository):
             during = ride is not None and (
                 ride.ended_at is None or ride.ended_at >= fix.recorded_at
             )
-            rows.append(
-                {
-                    "asset_id": asset.id,
-                    **_fix_row(fix),
-                    "rental_id": ride.id if ride is not None and during else None,
-                }
-            )
-        rows.sort(key=lambda row: (row["recorded_at"], row["lock_id"]))
-        return rows
+            rental_id = ride.id if ride is not None and during else None
+            found.append(TelemetryRecord(asset.id, rental_id, _lock_fix(fix)))
+        found.sort(key=lambda record: (record.fix.recorded_at, record.fix.lock_id))
+        return found
 
     def trip_counts(
         self, city_id: str, start: datetime, end: datetime, types: Mapping[str, str]
@@ -313,31 +313,31 @@ class FakeVehicleHistory(Repository):
         return page[:limit]
 
 
-def _event_row(event: VehicleEventRow) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "asset_id": event.asset_id,
-        "kind": event.kind,
-        "at": event.at,
-        "recorded_at": event.recorded_at,
-        "lon": event.lon,
-        "lat": event.lat,
-        "battery_pct": event.battery_pct,
-        "rental_id": event.rental_id,
-    }
+def _event_record(event: VehicleEventRow) -> VehicleEventRecord:
+    return VehicleEventRecord(
+        id=event.id,
+        asset_id=event.asset_id,
+        kind=VehicleEvent(event.kind),
+        at=event.at,
+        recorded_at=event.recorded_at,
+        lon=event.lon,
+        lat=event.lat,
+        battery_pct=event.battery_pct,
+        rental_id=event.rental_id,
+    )
 
 
-def _fix_row(fix: FixRow) -> dict[str, Any]:
-    return {
-        "lock_id": fix.lock_id,
-        "boot": fix.boot,
-        "seq": fix.seq,
-        "recorded_at": fix.recorded_at,
-        "lon": fix.lon,
-        "lat": fix.lat,
-        "accuracy_m": fix.accuracy_m,
-        "battery_pct": fix.battery_pct,
-    }
+def _lock_fix(fix: FixRow) -> LockFix:
+    return LockFix(
+        lock_id=fix.lock_id,
+        boot=fix.boot,
+        seq=fix.seq,
+        recorded_at=fix.recorded_at,
+        lon=fix.lon,
+        lat=fix.lat,
+        accuracy_m=fix.accuracy_m,
+        battery_pct=fix.battery_pct,
+    )
 
 
 class FakeMdsClients(Repository):
@@ -345,29 +345,22 @@ class FakeMdsClients(Repository):
         store = self._store
         if client_id in store.mds_clients:
             raise IntegrityViolation("mds_clients_pkey")
-        store.mds_clients[client_id] = {
-            "id": client_id,
-            "city_id": city_id,
-            "name": name,
-            "created_at": store.clock(),
-            "revoked_at": None,
-        }
+        store.mds_clients[client_id] = MdsClient(client_id, city_id, name, store.clock(), None)
 
     def city_of(self, client_id: uuid.UUID) -> str | None:
         """The city of a client whose access stands; None once revoked."""
         client = self._store.mds_clients.get(client_id)
-        if client is None or client["revoked_at"] is not None:
+        if client is None or client.revoked_at is not None:
             return None
-        city: str = client["city_id"]
-        return city
+        return client.city_id
 
     def revoke(self, client_id: uuid.UUID, at: datetime) -> bool:
-        client = self._store.mds_clients.get(client_id)
-        if client is None or client["revoked_at"] is not None:
+        clients = self._store.mds_clients
+        client = clients.get(client_id)
+        if client is None or client.revoked_at is not None:
             return False
-        client["revoked_at"] = at
+        clients[client_id] = replace(client, revoked_at=at)
         return True
 
-    def listing(self) -> list[dict[str, Any]]:
-        clients = sorted(self._store.mds_clients.values(), key=lambda c: c["created_at"])
-        return [dict(client) for client in clients]
+    def listing(self) -> list[MdsClient]:
+        return sorted(self._store.mds_clients.values(), key=lambda client: client.created_at)

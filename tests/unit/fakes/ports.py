@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from rental.domain.payments import PaymentOrder, Refund
+from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import GatewayError, GatewayOrder, LockCommandError, Notification
 
@@ -75,7 +76,8 @@ FAKE_SIGNATURE_HEADER = "X-Fake-Signature"
 class FakePaymentGateway:
     """A gateway that opens orders at once and records refunds asked of it; `fail=True`
     makes it unreachable (GatewayError). Its notifications are JSON bodies signed by the
-    header `X-Fake-Signature: <name>`: build them with `notification()`."""
+    header `X-Fake-Signature: <name>`: build them with `notification()`, or `posted()`
+    for the command the HTTP edge makes of one."""
 
     def __init__(self, name: str = "fake", *, fail: bool = False) -> None:
         self.name = name
@@ -114,6 +116,12 @@ class FakePaymentGateway:
         trade_no, reference (our order or refund id), amount_minor and currency."""
         body = json.dumps(dict(values), default=str).encode()
         return {FAKE_SIGNATURE_HEADER: self.name}, body
+
+    def posted(self, values: Mapping[str, Any], to: str | None = None) -> GatewayNotification:
+        """This gateway's notification as the HTTP edge hands it to the use case, posted to
+        the address of gateway `to` (by default its own)."""
+        headers, body = self.notification(values)
+        return GatewayNotification(to or self.name, headers, body)
 
     def _check(self) -> None:
         if self.fail:

@@ -2,10 +2,10 @@
 history (`rental.services.repositories.riders`)."""
 
 import uuid
-from typing import Any
 
 from rental.domain.credit import INITIAL_SCORE, CreditReason, score_after
 from rental.domain.riders import User
+from rental.services.read_models import CreditEvent
 from tests.unit.fakes.store import (
     CreditEventRow,
     IntegrityViolation,
@@ -61,16 +61,14 @@ class FakeCreditRepository(Repository):
     def score(self, user_id: uuid.UUID) -> int:
         return self._user(user_id).credit_score
 
-    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[dict[str, Any]]:
+    def history(self, user_id: uuid.UUID, limit: int = 50) -> list[CreditEvent]:
+        """Newest first."""
         events = [event for event in self._store.credit_events if event.user_id == user_id]
         events.sort(key=lambda event: (event.created_at, event.id), reverse=True)
         return [
-            {
-                "reason": event.reason,
-                "delta": event.delta,
-                "score_after": event.score_after,
-                "created_at": event.created_at,
-            }
+            CreditEvent(
+                event.created_at, CreditReason(event.reason), event.delta, event.score_after
+            )
             for event in events[:limit]
         ]
 

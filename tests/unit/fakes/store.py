@@ -27,6 +27,7 @@ from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
 from rental.domain.zones import ZoneKind
+from rental.services.read_models import MdsClient
 
 if TYPE_CHECKING:
     from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -120,7 +121,6 @@ class LockRow:
     latch_boot: int | None = None
     latch_seq: int | None = None
     latch_reported_at: datetime | None = None
-    latch_unknown_since: datetime | None = None
 
 
 @dataclass
@@ -263,7 +263,7 @@ class Store:
     reservations: dict[uuid.UUID, Reservation] = field(default_factory=dict)
     damage_reports: dict[uuid.UUID, DamageReport] = field(default_factory=dict)
     vehicle_events: list[VehicleEventRow] = field(default_factory=list)
-    mds_clients: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    mds_clients: dict[uuid.UUID, MdsClient] = field(default_factory=dict)
     rebalancing_fleets: dict[str, TruckFleet] = field(default_factory=dict)
     rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
     rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)
@@ -337,7 +337,7 @@ class Store:
             in_use=self.open_rental_of_asset(asset.id) is not None,
             reserved=live is not None and live.expires_at > now,
             latch_open=lock.lock.locked is False,
-            latch_unknown=lock.latch_unknown_since is not None,
+            latch_unknown=lock.lock.latch_unknown_since is not None,
         )
 
     def hotspot_at(self, city_id: str, lon: float, lat: float) -> uuid.UUID | None:

@@ -1,0 +1,262 @@
+"""Top-ups and deposits paid through a gateway, and the gateways' notifications believed
+only when signed and matching the order's amount and currency, each moving money once,
+in memory."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from rental.domain.errors import Conflict, InvalidInput, NotFound, RentalError, Unavailable
+from rental.domain.fleet import AssetKind
+from rental.domain.ledger import AccountKind
+from rental.domain.payments import OrderState, PaymentOrder, Purpose
+from rental.domain.riders import User
+from rental.services import payments
+from rental.services.commands.money import StartDeposit, StartTopUp
+from rental.services.wallet import charge_fare
+from tests.unit.fakes import FakePaymentGateway
+from tests.unit.fakes.world import BIKE_PRICE, CITY, CURRENCY, World
+
+NOTIFY_URL = "https://rental.example/api/v1/payments/notify/alipay"
+DEPOSIT = 29_900
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def alipay() -> FakePaymentGateway:
+    return FakePaymentGateway("alipay")
+
+
+def top_up(
+    world: World,
+    gateway: FakePaymentGateway,
+    rider: User,
+    amount: int = 2000,
+    key: str = "topup-0001",
+) -> PaymentOrder:
+    command = StartTopUp(rider.id, amount, CURRENCY, key)
+    return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL)
+
+
+def deposit(
+    world: World, gateway: FakePaymentGateway, rider: User, key: str = "deposit-0001"
+) -> PaymentOrder:
+    command = StartDeposit(rider.id, CITY, AssetKind.BIKE, key)
+    return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL)
+
+
+def notify(
+    world,
+    gateways,
+    order: PaymentOrder,
+    event="payment.succeeded",
+    *,
+    amount=None,
+    currency=None,
+    reference=None,
+    signed_by=None,
+    posted_to=None,
+    floor=0,
+):
+    """The gateway that took the order tells us about it (or says so, signed by another)."""
+    signer = gateways[signed_by or order.gateway]
+    values = {
+        "event": event,
+        "trade_no": order.trade_no,
+        "reference": reference or order.id,
+        "amount_minor": order.amount_minor if amount is None else amount,
+        "currency": currency or order.currency,
+    }
+    command = signer.posted(values, to=posted_to or order.gateway)
+    at = world.now + timedelta(minutes=1)
+    payments.handle_notification(world.uow(), gateways, command, at, floor)
+
+
+def order_of(world: World, order: PaymentOrder) -> PaymentOrder:
+    return payments.rider_order(world.uow(), order.rider_id, order.id)
+
+
+def test_a_top_up_opens_an_order_at_the_gateway(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    assert (order.state, order.purpose, order.amount_minor, order.gateway) == (
+        OrderState.PENDING,
+        Purpose.TOP_UP,
+        2000,
+        "alipay",
+    )
+    assert order.trade_no == f"alipay-{order.id.hex[:16]}"
+    assert order.pay_url == f"https://pay.example/alipay/{order.trade_no}"
+    assert [(sent.id, url) for sent, url in alipay.orders] == [(order.id, NOTIFY_URL)]
+    assert order_of(world, order) == order
+
+
+def test_repeating_a_top_up_request_returns_the_first_order(world, alipay):
+    rider = world.rider()
+    first = top_up(world, alipay, rider)
+    again = top_up(world, alipay, rider, amount=9000)
+    assert again == first
+    assert len(alipay.orders) == 1
+
+
+def test_a_gateway_that_does_not_answer_is_unavailable_and_the_order_fails(world):
+    rider = world.rider()
+    down = FakePaymentGateway("alipay", fail=True)
+    with pytest.raises(Unavailable) as refused:
+        top_up(world, down, rider)
+    assert refused.value.code == "gateway_unavailable"
+    [order] = world.store.payment_orders.values()
+    assert order.state is OrderState.FAILED and order.trade_no is None
+    assert world.balance(rider) == 0
+
+
+def test_a_top_up_is_credited_once_although_the_gateway_notifies_three_times(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    gateways = {"alipay": alipay}
+    for _ in range(3):
+        notify(world, gateways, order)
+    paid = order_of(world, order)
+    assert (paid.state, paid.paid_at) == (OrderState.PAID, world.now + timedelta(minutes=1))
+    assert world.balance(rider) == 2000
+    assert world.platform_balance(AccountKind.GATEWAY_CLEARING) == -2000
+
+
+def test_a_stale_failure_after_the_success_changes_nothing(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider, amount=1500)
+    gateways = {"alipay": alipay}
+    notify(world, gateways, order)
+    notify(world, gateways, order, "payment.failed")
+    assert order_of(world, order).state is OrderState.PAID
+    assert world.balance(rider) == 1500
+
+
+def test_a_failure_then_a_late_success_credits_once(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider, amount=800)
+    gateways = {"alipay": alipay}
+    notify(world, gateways, order, "payment.failed")
+    assert order_of(world, order).state is OrderState.FAILED
+    assert world.balance(rider) == 0
+    notify(world, gateways, order)
+    notify(world, gateways, order)
+    assert order_of(world, order).state is OrderState.PAID
+    assert world.balance(rider) == 800
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "code"),
+    [
+        ({"amount": 2001}, InvalidInput, "amount_mismatch"),
+        ({"currency": "USD"}, InvalidInput, "amount_mismatch"),
+        ({"signed_by": "wechat"}, InvalidInput, "invalid_signature"),  # posted as alipay's
+        ({"posted_to": "paypal"}, NotFound, "gateway_not_found"),
+        ({"event": "payment.refunded"}, InvalidInput, "unknown_event"),
+        ({"reference": uuid.uuid4()}, NotFound, "payment_not_found"),
+        ({"reference": "order-1"}, NotFound, "payment_not_found"),
+    ],
+)
+def test_forged_mismatched_and_stray_notifications_credit_nothing(
+    world, alipay, change, error, code
+):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    gateways = {"alipay": alipay, "wechat": FakePaymentGateway("wechat")}
+    with pytest.raises(error) as refused:
+        notify(world, gateways, order, **change)
+    assert refused.value.code == code
+    assert order_of(world, order).state is OrderState.PENDING
+    assert world.balance(rider) == 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: a notification is checked against the gateway its URL names, never the "
+    "order's own (docs/architecture.md: notifications go through the order's own gateway)",
+)
+def test_a_notification_is_believed_only_from_the_gateway_that_took_the_order(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    gateways = {"alipay": alipay, "wechat": FakePaymentGateway("wechat")}
+    # Signed by wechat and posted to wechat's address, about an order alipay took.
+    with pytest.raises(RentalError):
+        notify(world, gateways, order, signed_by="wechat", posted_to="wechat")
+    assert order_of(world, order).state is OrderState.PENDING
+    assert world.balance(rider) == 0
+
+
+@pytest.mark.parametrize(
+    ("floor", "debt_left", "wallet"),
+    [(0, 0, 1000 - 300), (200, 0, 1000 - 300), (900, 200, 900)],
+    ids=["no floor", "floor below what is left", "floor reached"],
+)
+def test_a_top_up_pays_the_debt_first_down_to_the_wallet_floor(
+    world, alipay, floor, debt_left, wallet
+):
+    rider = world.rider()
+    with world.uow() as unit:
+        charge_fare(unit, rider.id, CURRENCY, 300, "fare:unpaid", wallet_floor_minor=0)
+        unit.commit()
+    order = top_up(world, alipay, rider, amount=1000)
+    notify(world, {"alipay": alipay}, order, floor=floor)
+    assert (world.debt(rider), world.balance(rider)) == (debt_left, wallet)
+
+
+def test_a_deposit_asks_what_the_plan_wants_beyond_what_is_held(world, alipay):
+    world.publish("bike", BIKE_PRICE, deposit_minor=DEPOSIT)
+    rider = world.rider()
+    order = deposit(world, alipay, rider)
+    assert (order.purpose, order.amount_minor, order.currency) == (
+        Purpose.DEPOSIT,
+        DEPOSIT,
+        CURRENCY,
+    )
+    assert deposit(world, alipay, rider) == order  # the same key: the same order
+    notify(world, {"alipay": alipay}, order)
+    assert world.balance(rider, AccountKind.RIDER_DEPOSIT) == DEPOSIT
+    assert world.balance(rider) == 0  # a deposit is no spending money
+    # Retried once paid, the request still answers its order rather than "held".
+    assert deposit(world, alipay, rider).state is OrderState.PAID
+
+    with pytest.raises(Conflict) as held:
+        deposit(world, alipay, rider, key="deposit-0002")
+    assert held.value.code == "deposit_held"
+
+    world.publish("bike", BIKE_PRICE, deposit_minor=DEPOSIT + 10_000)
+    assert deposit(world, alipay, rider, key="deposit-0003").amount_minor == 10_000
+
+
+def test_a_paid_deposit_leaves_the_debt_and_the_wallet_as_they_are(world, alipay):
+    world.publish("bike", BIKE_PRICE, deposit_minor=DEPOSIT)
+    rider = world.rider(credit_minor=1000)
+    with world.uow() as unit:  # 100 spent down to a floor of 900, 200 owed
+        charge_fare(unit, rider.id, CURRENCY, 300, "fare:unpaid", wallet_floor_minor=900)
+        unit.commit()
+    notify(world, {"alipay": alipay}, deposit(world, alipay, rider))
+    assert (world.debt(rider), world.balance(rider)) == (200, 900)
+    assert world.balance(rider, AccountKind.RIDER_DEPOSIT) == DEPOSIT
+    assert world.score(rider) == 600  # no payment of what was owed
+
+
+def test_no_deposit_is_asked_where_the_plan_wants_none(world, alipay):
+    rider = world.rider()
+    with pytest.raises(NotFound) as none:
+        deposit(world, alipay, rider)
+    assert none.value.code == "no_deposit_needed"
+    assert alipay.orders == []
+
+
+def test_a_rider_sees_only_their_own_orders(world, alipay):
+    rider, other = world.rider(), world.rider()
+    order = top_up(world, alipay, rider)
+    assert payments.rider_order(world.uow(), rider.id, None, "topup-0001") == order
+    for rider_id, order_id, key in ((other.id, order.id, None), (other.id, None, "topup-0001")):
+        with pytest.raises(NotFound) as hidden:
+            payments.rider_order(world.uow(), rider_id, order_id, key)
+        assert hidden.value.code == "payment_not_found"
