@@ -35,13 +35,14 @@ def released(
         log.warning("cabinet %s released slot %s with no rental waiting", event.lock_id, event.slot)
         return
     assert rental.started_at is not None
-    back = None if event.item is None else uow.lock_log.return_since(event.item, rental.started_at)
-    if back is None:
+    asset = uow.assets.get(rental.asset_id)
+    back = None if asset is None else uow.lock_log.return_since(asset.code, rental.started_at)
+    if asset is None or back is None:
         uow.assets.dock(rental.asset_id, None, None)
         return
     cabinet_id, slot, at = back
-    cabinet, asset = uow.cabinets.get(cabinet_id), uow.assets.get(rental.asset_id)
-    if cabinet is None or asset is None:
+    cabinet = uow.cabinets.get(cabinet_id)
+    if cabinet is None:
         return
     _end_at_return(uow, rental, cabinet_id, slot, asset, cabinet.kind.value, at, wallet_floor_minor)
 

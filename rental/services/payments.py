@@ -152,10 +152,14 @@ def handle_notification(
     match event:
         case GatewayEvent.PAYMENT_SUCCEEDED | GatewayEvent.PAYMENT_FAILED:
             succeeded = event is GatewayEvent.PAYMENT_SUCCEEDED
-            _apply_payment(uow, reference, notification, succeeded, now, wallet_floor_minor)
+            _apply_payment(
+                uow, command.gateway, reference, notification, succeeded, now, wallet_floor_minor
+            )
         case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
             succeeded = event is GatewayEvent.REFUND_SUCCEEDED
-            refunds.apply_refund(uow, reference, notification.amount_minor, succeeded)
+            refunds.apply_refund(
+                uow, command.gateway, reference, notification.amount_minor, succeeded
+            )
         case _:
             assert_never(event)
 
@@ -169,6 +173,7 @@ def _reference_id(notification: Notification) -> uuid.UUID:
 
 def _apply_payment(
     uow: UnitOfWork,
+    gateway: str,
     order_id: uuid.UUID,
     notification: Notification,
     succeeded: bool,
@@ -178,6 +183,9 @@ def _apply_payment(
     with uow:
         order = uow.payments.order(order_id, for_update=True)
         if order is None:
+            raise NotFound("no such order", "payment_not_found")
+        if order.gateway != gateway:  # only the gateway that took the money speaks for it
+            log.error("gateway %s spoke for order %s of %s", gateway, order.id, order.gateway)
             raise NotFound("no such order", "payment_not_found")
         if (notification.amount_minor, notification.currency) != (
             order.amount_minor,

@@ -23,16 +23,21 @@ from rental.services.wallet import debt
 log = logging.getLogger(__name__)
 
 
-def apply_refund(uow: UnitOfWork, refund_id: uuid.UUID, amount_minor: int, succeeded: bool) -> None:
-    """The gateway's word on a refund, for the amount it names; a repeat changes nothing."""
+def apply_refund(
+    uow: UnitOfWork, gateway: str, refund_id: uuid.UUID, amount_minor: int, succeeded: bool
+) -> None:
+    """`gateway`'s word on a refund, for the amount it names; a repeat changes nothing.
+    Raises NotFound unless the refund's order was taken by that gateway."""
     with uow:
         refund = uow.payments.refund(refund_id, for_update=True)
         if refund is None:
             raise NotFound("no such refund", "payment_not_found")
-        if refund.state is not RefundState.PROCESSING:
-            return  # a repeat
         order = uow.payments.order(refund.order_id, for_update=True)
         assert order is not None
+        if order.gateway != gateway:
+            raise NotFound("no such refund", "payment_not_found")
+        if refund.state is not RefundState.PROCESSING:
+            return  # a repeat
         if amount_minor != refund.amount_minor:
             raise InvalidInput("amount does not match the refund", "amount_mismatch")
         _settle_refund(uow, refund, order, succeeded)

@@ -11,7 +11,7 @@ import pytest
 from rental.domain.alerts import AlertKind
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rentals import LATE_UNLOCK_NOTICE, FailureReason, RentalState
-from rental.services import alerts, fleet
+from rental.services import alerts, assets
 from rental.services.lock_reports import LockEventKind
 from tests.unit.world import (
     BIKE_PRICE,
@@ -207,6 +207,6 @@ def test_an_unlock_for_a_ride_already_over_opens_an_alert(world):
 
 def unavailable(world: World, code: str, now: datetime) -> list[str]:
     """Why riders cannot take the asset now, as operators see it (empty: available)."""
-    rows = fleet.fleet(world.uow(), None, now, ServicePolicy())
-    [reasons] = [list(row["unavailable"]) for row in rows if row["code"] == code]
+    rows = assets.asset_overview(world.uow(), None, now, ServicePolicy())
+    [reasons] = [[reason.value for reason in row.unavailable] for row in rows if row.code == code]
     return reasons

@@ -175,11 +175,6 @@ def test_forged_mismatched_and_stray_notifications_credit_nothing(
     assert world.balance(rider) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a notification is checked against the gateway its URL names, never the "
-    "order's own (docs/architecture.md: notifications go through the order's own gateway)",
-)
 def test_a_notification_is_believed_only_from_the_gateway_that_took_the_order(world, alipay):
     rider = world.rider()
     order = top_up(world, alipay, rider)

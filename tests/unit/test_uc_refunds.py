@@ -177,11 +177,16 @@ def test_a_deposit_not_paid_through_a_gateway_is_left_to_support(world, gateways
 
 def test_a_refund_notification_must_match_its_amount_and_exist(world, gateways, rider):
     given = refund(world, gateways, rider)
+    gateway = world.store.payment_orders[given[0].order_id].gateway
     with pytest.raises(InvalidInput) as mismatch:
-        refunds.apply_refund(world.uow(), given[0].id, given[0].amount_minor + 1, True)
+        refunds.apply_refund(world.uow(), gateway, given[0].id, given[0].amount_minor + 1, True)
     assert mismatch.value.code == "amount_mismatch"
     assert world.store.refunds[given[0].id].state is RefundState.PROCESSING
     with pytest.raises(NotFound) as missing:
-        refunds.apply_refund(world.uow(), uuid.uuid4(), 100, True)
+        refunds.apply_refund(world.uow(), gateway, uuid.uuid4(), 100, True)
     assert missing.value.code == "payment_not_found"
+    with pytest.raises(NotFound) as stranger:  # only the gateway that took the money
+        refunds.apply_refund(world.uow(), "another", given[0].id, given[0].amount_minor, True)
+    assert stranger.value.code == "payment_not_found"
+    assert world.store.refunds[given[0].id].state is RefundState.PROCESSING
     assert {o.state for o in world.store.payment_orders.values()} == {OrderState.PAID}

@@ -217,10 +217,10 @@ def test_the_dropped_fields_of_an_event_are_recorded_for_operators(world):
     world.report(broken)  # a repeat records nothing more
     with world.uow() as unit:
         [problem] = unit.lock_log.problems_of(rental.lock_id, 10)
-    assert problem["channel"] == "evt"
-    assert (problem["boot"], problem["seq"]) == (UNLOCK_BOOT, UNLOCK_SEQ + 1)
-    assert problem["dropped"] == {"lon": "not finite", "lat": "out of range"}
-    assert problem["received_at"] == broken.received_at
+    assert problem.channel == "evt"
+    assert (problem.boot, problem.seq) == (UNLOCK_BOOT, UNLOCK_SEQ + 1)
+    assert dict(problem.dropped) == {"lon": "not finite", "lat": "out of range"}
+    assert problem.received_at == broken.received_at
 
 
 def test_a_rejected_command_fails_the_unlocking_rental_and_tells_the_app(world):

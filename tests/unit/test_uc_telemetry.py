@@ -128,7 +128,7 @@ def test_a_battery_reading_out_of_range_never_reaches_riders(world):
     assert world.lock(rental.lock_id).battery_pct == 80  # what it said before
     with world.uow() as unit:
         [problem] = unit.lock_log.problems_of(rental.lock_id, 5)
-    assert (problem["channel"], problem["dropped"]) == ("telemetry", {"battery_pct": "over 100"})
+    assert (problem.channel, dict(problem.dropped)) == ("telemetry", {"battery_pct": "over 100"})
 
 
 def test_a_battery_crossing_the_low_mark_is_kept_in_the_vehicle_history_once(world):

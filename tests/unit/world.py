@@ -12,13 +12,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rental.domain.fleet import Asset, Lock
+from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import Rental
 from rental.domain.riders import Role, User
 from rental.domain.zones import Zone, ZoneKind
-from rental.services import accounts, fleet, lock_events
+from rental.services import accounts, assets, lock_events
+from rental.services.commands.assets import RegisterCabinet, RegisterItem, RegisterVehicle
+from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_reports import (
     EventIdentity,
@@ -30,7 +32,7 @@ from rental.services.lock_reports import (
     ReportSettings,
     TelemetryReported,
 )
-from rental.services.rentals import fail_unanswered_unlocks, request_unlock
+from rental.services.rentals import Unlocking, fail_unanswered_unlocks, request_unlock
 from tests.unit.fakes import FakeUnitOfWork, RecordingLockCommands, Store
 
 START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -90,21 +92,23 @@ class World:
 
     def add_bike(self, lock_id: str) -> Asset:
         self.add_lock(lock_id)
-        body = {"code": f"BK-{lock_id}", "kind": "bike", "lock_id": lock_id, "city_id": CITY}
-        return fleet.register_asset(self.uow(), body)
+        command = RegisterVehicle(f"BK-{lock_id}", AssetKind.BIKE, CITY, lock_id)
+        return assets.register_asset(self.uow(), command)
 
     def add_cabinet(
         self, lock_id: str, kind: str = "power_bank", city_id: str = CITY, slots: int = 4
     ) -> str:
         self.add_lock(lock_id)
-        fleet.register_cabinet(self.uow(), lock_id, city_id, kind, slots)
+        assets.register_cabinet(
+            self.uow(), RegisterCabinet(lock_id, city_id, AssetKind(kind), slots)
+        )
         return lock_id
 
     def add_item(
         self, code: str, cabinet_id: str, slot: int, kind: str = "power_bank", city_id: str = CITY
     ) -> Asset:
-        body = {"code": code, "kind": kind, "city_id": city_id, "cabinet_id": cabinet_id}
-        return fleet.register_asset(self.uow(), {**body, "slot": slot})
+        command = RegisterItem(code, AssetKind(kind), city_id, cabinet_id, slot)
+        return assets.register_asset(self.uow(), command)
 
     def add_rider(self, credit_minor: int = 1000) -> User:
         rider = User(uuid.uuid4(), f"1{uuid.uuid4().int % 10**10:010d}", "Rider", Role.RIDER, "-")
@@ -121,9 +125,8 @@ class World:
 
     def request(self, rider: User, asset: Asset, at: datetime = START) -> Rental:
         """The rider scans the asset at `at`: a rental waiting for its lock's answer."""
-        return request_unlock(
-            self.uow(), self.commands, rider.id, asset.code, uuid.uuid4().hex, at, UNLOCK_TIMEOUT
-        )
+        command = RequestUnlock(rider.id, asset.code, uuid.uuid4().hex)
+        return request_unlock(self.uow(), self.commands, command, at, Unlocking(UNLOCK_TIMEOUT))
 
     def riding(self, lock_id: str = "L-ride", credit_minor: int = 1000) -> tuple[User, Rental]:
         """A new bike's ride, requested at START and confirmed at OPENED as (5, 10)."""
