@@ -16,10 +16,10 @@ from typing import Any
 from bench.harness import bench_database
 from bench.scan_latency import percentile
 from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
+from rental.api.gbfs_feeds import VehicleStatusCache
 from rental.app import create_app
 from rental.bootstrap import Platform
 from rental.config import Config
-from rental.services.open_data import VehicleStatusCache
 
 FEED_CITY = SeededCity("feedcity", "FD", west=113.9, south=22.5, width=0.4, height=0.2)
 

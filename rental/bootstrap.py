@@ -15,10 +15,10 @@ from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
+from rental.api.gbfs_feeds import VehicleStatusCache
 from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.lock_reports import ReportDecoder
-from rental.services.open_data import VehicleStatusCache
 from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 

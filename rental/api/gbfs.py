@@ -2,9 +2,9 @@
 
 from flask import Blueprint, Response, request
 
+from rental.api import gbfs_feeds
 from rental.api.common import platform
-from rental.domain.gbfs import Feed
-from rental.services import open_data
+from rental.api.gbfs_json import Feed
 
 blueprint = Blueprint("gbfs", __name__, url_prefix="/gbfs/v3")
 
@@ -12,13 +12,13 @@ blueprint = Blueprint("gbfs", __name__, url_prefix="/gbfs/v3")
 @blueprint.get("/manifest.json")
 def manifest() -> Response:
     p = platform()
-    return _cached(open_data.manifest(p.reader(), p.config.PUBLIC_BASE_URL, p.now()))
+    return _cached(gbfs_feeds.manifest(p.reader(), p.config.PUBLIC_BASE_URL, p.now()))
 
 
 @blueprint.get("/<city_id>/<name>.json")
 def feed(city_id: str, name: str) -> Response:
     p = platform()
-    rendered = open_data.feed(
+    rendered = gbfs_feeds.feed(
         p.reader(),
         city_id,
         name,

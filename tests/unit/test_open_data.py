@@ -4,8 +4,8 @@ consumer wait for a render it can avoid."""
 import threading
 from datetime import UTC, datetime, timedelta
 
-from rental.domain.gbfs import feed_of_json
-from rental.services.open_data import RENDER_THREAD, VehicleStatusCache
+from rental.api.gbfs_feeds import RENDER_THREAD, VehicleStatusCache
+from rental.api.gbfs_json import feed_of_json
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 

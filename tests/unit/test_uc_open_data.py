@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from rental.api import gbfs_feeds, gbfs_json
 from rental.domain import gbfs
 from rental.domain.errors import NotFound
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.pricing import Tariff
 from rental.domain.zones import Zone, ZoneKind
-from rental.services import open_data, reservations
+from rental.services import reservations
 from rental.services.commands.rides import Reserve
 from tests.unit.fakes.world import BIKE_PRICE, CITY, HOME, SERVICE_AREA, World, square
 
@@ -28,19 +29,19 @@ def world() -> World:
 
 def read(world: World, name: str, city_id: str = CITY) -> dict[str, Any]:
     """The feed's data, as a consumer parses it."""
-    cache = open_data.VehicleStatusCache(ttl_seconds=0)  # renders on every request
-    feed = open_data.feed(
+    cache = gbfs_feeds.VehicleStatusCache(ttl_seconds=0)  # renders on every request
+    feed = gbfs_feeds.feed(
         world.uow(), city_id, name, BASE_URL, world.now, POLICY, CONTACT, cache, world.uow
     )
     document = json.loads(feed.text)
-    assert (document["version"], document["ttl"]) == (gbfs.VERSION, feed.ttl)
+    assert (document["version"], document["ttl"]) == (gbfs_json.VERSION, feed.ttl)
     data: dict[str, Any] = document["data"]
     return data
 
 
 def test_discovery_names_every_feed_of_the_city(world):
     feeds = read(world, "gbfs")["feeds"]
-    assert [feed["name"] for feed in feeds] == list(open_data.FEEDS)
+    assert [feed["name"] for feed in feeds] == list(gbfs_feeds.FEEDS)
     assert feeds[0]["url"] == f"https://rental.example/gbfs/v3/{CITY}/gbfs.json"
 
 
@@ -57,10 +58,10 @@ def test_an_unknown_feed_or_city_is_not_found(world):
 def test_system_information_is_the_citys(world):
     info = read(world, "system_information")
     assert info["system_id"] == f"dockless-{CITY}"
-    assert (info["name"], info["timezone"]) == (gbfs.text("Fake City"), "Asia/Shanghai")
+    assert (info["name"], info["timezone"]) == (gbfs_json.text("Fake City"), "Asia/Shanghai")
     assert info["feed_contact_email"] == CONTACT
     assert read(world, "system_regions")["regions"] == [
-        {"region_id": CITY, "name": gbfs.text("Fake City")}
+        {"region_id": CITY, "name": gbfs_json.text("Fake City")}
     ]
 
 
@@ -87,9 +88,9 @@ def test_geofencing_lists_restrictive_zones_first_and_forbids_parking_outside_th
 
     features = fencing["geofencing_zones"]["features"]
     assert [f["properties"]["name"] for f in features] == [
-        gbfs.text("the bund"),
-        gbfs.text("market street"),
-        gbfs.text("inner city"),
+        gbfs_json.text("the bund"),
+        gbfs_json.text("market street"),
+        gbfs_json.text("inner city"),
     ]
     [slow_rule] = features[1]["properties"]["rules"]
     assert slow_rule["maximum_speed_kph"] == 10 and slow_rule["vehicle_type_ids"] == [
@@ -98,7 +99,7 @@ def test_geofencing_lists_restrictive_zones_first_and_forbids_parking_outside_th
     ]
     assert features[1]["geometry"]["type"] == "MultiPolygon"
     assert fencing["global_rules"] == [
-        {"vehicle_type_ids": ["bike", "ebike"], **gbfs.OUTSIDE_SERVICE_AREA}
+        {"vehicle_type_ids": ["bike", "ebike"], **gbfs_json.ride_rules(gbfs.OUTSIDE_SERVICE_AREA)}
     ]
 
 
@@ -109,7 +110,9 @@ def test_a_city_without_a_service_area_allows_riding_and_parking_anywhere(world)
     fencing = read(world, "geofencing_zones")
     assert fencing["geofencing_zones"]["features"] == []
     assert fencing["global_rules"][0]["ride_end_allowed"] is True
-    assert fencing["global_rules"] == [{"vehicle_type_ids": ["bike", "ebike"], **gbfs.ANYWHERE}]
+    assert fencing["global_rules"] == [
+        {"vehicle_type_ids": ["bike", "ebike"], **gbfs_json.ride_rules(gbfs.ANYWHERE)}
+    ]
 
 
 def test_vehicle_status_shows_parked_vehicles_as_riders_can_take_them(world):
@@ -157,9 +160,9 @@ def test_a_vehicle_in_a_ride_is_left_out_and_comes_back_under_a_new_public_id(wo
 
 def test_the_manifest_lists_every_city(world):
     world.add_city("anothercity")
-    manifest = json.loads(open_data.manifest(world.uow(), BASE_URL, world.now).text)
+    manifest = json.loads(gbfs_feeds.manifest(world.uow(), BASE_URL, world.now).text)
     datasets = manifest["data"]["datasets"]
     assert [d["system_id"] for d in datasets] == ["dockless-anothercity", f"dockless-{CITY}"]
     assert datasets[1]["versions"] == [
-        {"version": gbfs.VERSION, "url": f"https://rental.example/gbfs/v3/{CITY}/gbfs.json"}
+        {"version": gbfs_json.VERSION, "url": f"https://rental.example/gbfs/v3/{CITY}/gbfs.json"}
     ]
