@@ -12,7 +12,7 @@ import argparse
 import random
 import time
 
-from rebalancing.city import Fleet, Site, night_problem, outcome
+from rebalancing.city import Site, Trucks, night_problem, outcome
 from rebalancing.distances import GreatCircle, Point
 from rebalancing.solver import solve
 
@@ -64,7 +64,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     sites = synthetic_city(args.hotspots, args.bikes, args.seed)
-    fleet = Fleet(CENTER, [args.capacity] * args.trucks, int(args.shift_hours * 3600), 25 / 3.6)
+    fleet = Trucks(CENTER, [args.capacity] * args.trucks, int(args.shift_hours * 3600), 25 / 3.6)
     started = time.perf_counter()
     night = night_problem(sites, fleet, GreatCircle())
     built = time.perf_counter() - started

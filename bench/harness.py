@@ -86,6 +86,7 @@ class Bench:
         for number in range(self.riders):
             rider = accounts.register(
                 self.platform.uow(),
+                self.platform.passwords,
                 RegisterUser(f"1{number:010d}", PASSWORD, f"Rider {number}", Role.RIDER),
             )
             accounts.grant_promotion(

@@ -30,7 +30,7 @@ class Site:
 
 
 @dataclass(frozen=True)
-class Fleet:
+class Trucks:
     """The trucks of a night: they all start and end at the depot."""
 
     depot: Point
@@ -64,15 +64,18 @@ class Night:
 
 
 def night_problem(
-    sites: Sequence[Site], fleet: Fleet, distances: DistanceSource, bike_value_m: int = BIKE_VALUE_M
+    sites: Sequence[Site],
+    trucks: Trucks,
+    distances: DistanceSource,
+    bike_value_m: int = BIKE_VALUE_M,
 ) -> Night:
-    chunk = min(fleet.capacities)
+    chunk = min(trucks.capacities)
     stops = [stop for index, site in enumerate(sites) for stop in _stops(index, site, chunk)]
-    points = [fleet.depot, *(sites[stop.site].position for stop in stops)]
+    points = [trucks.depot, *(sites[stop.site].position for stop in stops)]
     metres = distances.matrix(points)
     seconds = [
         [
-            0 if a == b else round(metres[a][b] / fleet.speed_m_per_s) + _service(stops, b)
+            0 if a == b else round(metres[a][b] / trucks.speed_m_per_s) + _service(stops, b)
             for b in range(len(points))
         ]
         for a in range(len(points))
@@ -82,11 +85,11 @@ def night_problem(
         demands=[0, *(stop.bikes for stop in stops)],
         trucks=[
             Truck(capacity, 0, shift)
-            for capacity, shift in zip(fleet.capacities, fleet.shifts(), strict=True)
+            for capacity, shift in zip(trucks.capacities, trucks.shifts(), strict=True)
         ],
         penalties=[None, *(abs(stop.bikes) * bike_value_m for stop in stops)],
         seconds=seconds,
-        depot_stock=fleet.depot_stock,
+        depot_stock=trucks.depot_stock,
     )
     return Night(problem, stops)
 

@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             password=checked_password(args.password),
             role=Role.OPERATOR,
         )
-        user = register(platform.uow(), command)
+        user = register(platform.uow(), platform.passwords, command)
         print(f"operator {user.phone} created ({user.id})")
         return 0
     if args.command == "mds-client":

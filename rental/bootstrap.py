@@ -13,13 +13,19 @@ from rental.adapters.locks.commands import MqttLockCommands
 from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
+from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.api.gbfs_feeds import VehicleStatusCache
 from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.lock_reports import ReportDecoder
-from rental.services.ports import BrokerAccountsPort, LockCommands, PaymentGateway
+from rental.services.ports import (
+    BrokerAccountsPort,
+    LockCommands,
+    PasswordHasher,
+    PaymentGateway,
+)
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
 if TYPE_CHECKING:  # the rebalancing's use cases load the solver: only when a run starts
@@ -45,6 +51,7 @@ class Platform:
         broker_accounts: BrokerAccountsPort | None = None,
         payment_gateway: PaymentGateway | None = None,
         routing: "RoutingService | None" = None,
+        passwords: PasswordHasher | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -72,6 +79,7 @@ class Platform:
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
         self.routing: RoutingService = routing or OsrmRouting()
+        self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
 
     @property
     def payment_gateway(self) -> PaymentGateway:

@@ -316,7 +316,7 @@ def _past_mornings(
 def _account(platform: Platform, who: dict[str, str], role: Role) -> uuid.UUID:
     try:
         command = RegisterUser(who["phone"], who["password"], who["name"], role)
-        return accounts.register(platform.uow(), command).id
+        return accounts.register(platform.uow(), platform.passwords, command).id
     except Conflict:
         with platform.uow() as uow:
             user = uow.users.by_phone(who["phone"])

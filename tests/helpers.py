@@ -36,7 +36,8 @@ def make_city(platform: Platform, city: str = CITY, price: Tariff = BIKE_PRICE) 
 
 def make_user(platform: Platform, role: Role = Role.RIDER, credit_minor: int = 0) -> User:
     phone = f"1{uuid.uuid4().int % 10**10:010d}"
-    user = accounts.register(platform.uow(), RegisterUser(phone, RIDER_PASSWORD, "Test User", role))
+    command = RegisterUser(phone, RIDER_PASSWORD, "Test User", role)
+    user = accounts.register(platform.uow(), platform.passwords, command)
     if credit_minor:
         accounts.grant_promotion(platform.uow(), user.id, "CNY", credit_minor, f"test:{user.id}")
     return user

@@ -26,7 +26,8 @@ def register_rider() -> tuple[dict[str, Any], int]:
         password=checked_password(body.get("password")),
         role=Role.RIDER,
     )
-    user = accounts.register(platform().uow(), command)
+    p = platform()
+    user = accounts.register(p.uow(), p.passwords, command)
     return {"id": str(user.id), "phone": user.phone, "name": user.name}, 201
 
 
@@ -36,7 +37,8 @@ def token() -> dict[str, Any]:
     phone, password = body.get("phone"), body.get("password")
     if not isinstance(phone, str) or not isinstance(password, str):
         raise NotAuthenticated("phone and password are required", "bad_credentials")
-    user = accounts.authenticate(platform().uow(), SignIn(phone, password))
+    p = platform()
+    user = accounts.authenticate(p.uow(), p.passwords, SignIn(phone, password))
     return {"access_token": issue_token(user), "token_type": "bearer", "role": user.role.value}
 
 

@@ -2,26 +2,23 @@
 
 import uuid
 
-from werkzeug.security import check_password_hash, generate_password_hash
-
 from rental.domain.errors import Conflict, NotAuthenticated, NotFound
 from rental.domain.ledger import promotion_postings
 from rental.domain.riders import User, compact_phone
 from rental.services.commands.riders import RegisterUser, SignIn
+from rental.services.ports import PasswordHasher
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
-# Checking a password against this keeps sign-in for unknown phones as slow as for known ones.
-_UNKNOWN_USER_HASH = generate_password_hash("not-a-real-password")
 
-
-def register(uow: UnitOfWork, command: RegisterUser) -> User:
+def register(uow: UnitOfWork, passwords: PasswordHasher, command: RegisterUser) -> User:
+    """A new account; only the password's hash is kept. Raises Conflict `phone_taken`."""
     user = User(
         id=uuid.uuid4(),
         phone=command.phone,
         name=command.name,
         role=command.role,
-        password_hash=generate_password_hash(command.password),
+        password_hash=passwords.hash(command.password),
     )
     with uow:
         if uow.users.by_phone(user.phone) is not None:
@@ -31,12 +28,14 @@ def register(uow: UnitOfWork, command: RegisterUser) -> User:
     return user
 
 
-def authenticate(uow: UnitOfWork, command: SignIn) -> User:
+def authenticate(uow: UnitOfWork, passwords: PasswordHasher, command: SignIn) -> User:
+    """The account of this phone and password. Raises NotAuthenticated `bad_credentials`,
+    the same for an unknown phone as for a wrong password."""
     with uow:
         user = uow.users.by_phone(compact_phone(command.phone))
-    hashed = user.password_hash if user else _UNKNOWN_USER_HASH
-    if not check_password_hash(hashed, command.password) or user is None:
+    if not passwords.matches(user.password_hash if user else None, command.password):
         raise NotAuthenticated("wrong phone number or password", "bad_credentials")
+    assert user is not None
     return user
 
 

@@ -23,6 +23,17 @@ class BrokerAccountsPort(Protocol):
     def create_lock_account(self, lock_id: str, password: str) -> None: ...
 
 
+class PasswordHasher(Protocol):
+    """Keeps passwords as slow, salted hashes (implemented with werkzeug in the adapters)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def matches(self, stored: str | None, password: str) -> bool:
+        """Whether `password` made `stored`; `None` (no such account) never matches, but
+        takes as long to check."""
+        ...
+
+
 class GatewayError(Exception):
     """The payment gateway could not be reached or refused the call."""
 

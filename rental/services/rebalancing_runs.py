@@ -17,7 +17,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from rebalancing import demand, plans
-from rebalancing.city import Fleet, Night, night_problem
+from rebalancing.city import Night, Trucks, night_problem
 from rebalancing.distances import DistanceSource, DistancesUnavailable, GreatCircle
 from rebalancing.plans import PlannedStop, Summary
 from rebalancing.solver import solve
@@ -176,8 +176,8 @@ def _night(city: CityNight, fleet: TruckFleet, routing: RoutingService) -> tuple
         return night, f"great circle (the routing service failed: {failure})"
 
 
-def _trucks(fleet: TruckFleet) -> Fleet:
-    return Fleet(
+def _trucks(fleet: TruckFleet) -> Trucks:
+    return Trucks(
         depot=fleet.depot,
         capacities=[int(truck.capacity) for truck in fleet.trucks],
         shift_seconds=[int(float(truck.shift_hours) * 3600) for truck in fleet.trucks],

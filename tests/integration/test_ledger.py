@@ -137,7 +137,9 @@ def test_the_command_line_creates_an_operator_who_can_sign_in(platform, database
     ]
     created = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert created.returncode == 0, created.stderr
-    operator = accounts.authenticate(platform.uow(), SignIn("13911112222", "operator-pass-1"))
+    operator = accounts.authenticate(
+        platform.uow(), platform.passwords, SignIn("13911112222", "operator-pass-1")
+    )
     assert operator.role.value == "operator"
     again = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert again.returncode == 1 and "phone_taken" in again.stderr

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from rebalancing.brp import read_instance
-from rebalancing.city import Fleet, Site, night_problem, outcome
+from rebalancing.city import Site, Trucks, night_problem, outcome
 from rebalancing.distances import GreatCircle
 from rebalancing.greedy import greedy_routes
 from rebalancing.problem import (
@@ -204,7 +204,7 @@ def test_benchmark_files_are_read_as_written(tmp_path):
 
 def test_a_big_pile_is_split_into_truckloads_and_every_stop_may_be_left_out():
     sites = [Site((121.47, 31.23), 45), Site((121.48, 31.23), -20), Site((121.47, 31.24), 0)]
-    fleet = Fleet((121.475, 31.235), [20, 30], 3600, 7.0)
+    fleet = Trucks((121.475, 31.235), [20, 30], 3600, 7.0)
 
     night = night_problem(sites, fleet, GreatCircle())
 
@@ -217,7 +217,7 @@ def test_a_big_pile_is_split_into_truckloads_and_every_stop_may_be_left_out():
 @pytest.mark.parametrize(("stock", "left", "moved"), [(0, 5, 20), (5, 0, 25)])
 def test_the_depot_hands_out_only_the_bikes_it_has(stock, left, moved):
     sites = [Site((121.47, 31.23), 10), Site((121.48, 31.23), -10), Site((121.49, 31.23), -5)]
-    fleet = Fleet((121.47, 31.23), [10], 3600, 7.0, depot_stock=stock)
+    fleet = Trucks((121.47, 31.23), [10], 3600, 7.0, depot_stock=stock)
     night = night_problem(sites, fleet, GreatCircle())
 
     plan = solve(night.problem, time_limit_seconds=1, workers=1)

@@ -1,10 +1,8 @@
 """Signing up, signing in and the welcome credit, in memory."""
 
 import uuid
-from functools import partial
 
 import pytest
-from werkzeug.security import generate_password_hash
 
 from rental.domain.errors import Conflict, NotAuthenticated, NotFound
 from rental.domain.ledger import AccountKind
@@ -12,18 +10,13 @@ from rental.domain.riders import Role, User
 from rental.services import accounts
 from rental.services.commands.riders import RegisterUser, SignIn
 from rental.services.wallet import charge_fare
+from tests.unit.fakes import FakePasswords
 from tests.unit.fakes.world import CURRENCY, World
 
 PASSWORD = "correct horse battery"
-# One round of PBKDF2 instead of werkzeug's scrypt (0.2 s a hash, by design): these tests
-# are about who may sign in, not what guessing a password costs.
-CHEAP_HASH = partial(generate_password_hash, method="pbkdf2:sha256:1")
-
-
-@pytest.fixture(autouse=True)
-def cheap_hashing(monkeypatch):
-    monkeypatch.setattr(accounts, "generate_password_hash", CHEAP_HASH)
-    monkeypatch.setattr(accounts, "_UNKNOWN_USER_HASH", CHEAP_HASH("not-a-real-password"))
+# A cheap hasher instead of werkzeug's scrypt (0.2 s a hash, by design): these tests are
+# about who may sign in, not what guessing a password costs.
+PASSWORDS = FakePasswords()
 
 
 @pytest.fixture
@@ -32,12 +25,12 @@ def world() -> World:
 
 
 def sign_up(world: World, phone: str = "13800138000", role: Role = Role.RIDER) -> User:
-    return accounts.register(world.uow(), RegisterUser(phone, PASSWORD, "Mei", role))
+    return accounts.register(world.uow(), PASSWORDS, RegisterUser(phone, PASSWORD, "Mei", role))
 
 
 def test_a_rider_signs_up_and_signs_in_with_the_phone_written_with_spaces(world):
     user = sign_up(world)
-    signed_in = accounts.authenticate(world.uow(), SignIn("138 0013-8000", PASSWORD))
+    signed_in = accounts.authenticate(world.uow(), PASSWORDS, SignIn("138 0013-8000", PASSWORD))
     assert signed_in == user
     assert (user.name, user.role) == ("Mei", Role.RIDER)
     assert user.password_hash != PASSWORD  # only its hash is kept
@@ -58,9 +51,11 @@ def test_a_phone_number_signs_up_once(world):
 )
 def test_a_wrong_password_and_an_unknown_phone_are_refused_alike(world, phone, password):
     sign_up(world)
+    checked = PASSWORDS.checked
     with pytest.raises(NotAuthenticated) as refused:
-        accounts.authenticate(world.uow(), SignIn(phone, password))
+        accounts.authenticate(world.uow(), PASSWORDS, SignIn(phone, password))
     assert refused.value.code == "bad_credentials"
+    assert PASSWORDS.checked == checked + 1  # an unknown phone costs a check all the same
 
 
 def test_an_account_is_read_back_and_a_deleted_one_is_not_found(world):

@@ -34,6 +34,7 @@ tests start from: a city with prices, bikes, cabinets, riders with money, finish
 from tests.unit.fakes.ports import (
     FAKE_SIGNATURE_HEADER,
     FakeBrokerAccounts,
+    FakePasswords,
     FakePaymentGateway,
     RecordingLockCommands,
     SentUnlock,
@@ -46,6 +47,7 @@ __all__ = [
     "FAKE_SIGNATURE_HEADER",
     "IDEMPOTENCY_KEYS",
     "FakeBrokerAccounts",
+    "FakePasswords",
     "FakePaymentGateway",
     "FakeUnitOfWork",
     "IntegrityViolation",

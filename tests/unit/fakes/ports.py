@@ -2,6 +2,7 @@
 are recorded what it was asked to send, broker accounts, and a payment gateway
 (`rental.services.ports`)."""
 
+import hashlib
 import json
 import uuid
 from collections.abc import Mapping
@@ -126,3 +127,22 @@ class FakePaymentGateway:
     def _check(self) -> None:
         if self.fail:
             raise GatewayError("the payment gateway is not answering (fake)")
+
+
+class FakePasswords:
+    """`PasswordHasher` without the cost: a salted SHA-256, enough to tell passwords
+    apart in memory (never a real password store). `checked` counts every check."""
+
+    def __init__(self) -> None:
+        self.checked = 0
+
+    def hash(self, password: str) -> str:
+        salt = uuid.uuid4().hex[:8]
+        return f"fake${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
+
+    def matches(self, stored: str | None, password: str) -> bool:
+        self.checked += 1
+        if stored is None:
+            return False
+        _, salt, digest = stored.split("$")
+        return hashlib.sha256((salt + password).encode()).hexdigest() == digest
