@@ -50,7 +50,7 @@ def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
             claims = _claims()
             if claims.get("role") != role.value:
-                raise Forbidden(f"this needs a {role.value} account", "wrong_role")
+                raise Forbidden(f"this needs an account of role {role.value}", "wrong_role")
             g.user_id = uuid.UUID(claims["sub"])
             return view(*args, **kwargs)
 
