@@ -162,6 +162,10 @@ class Bench:
                     "gthread",
                     "--threads",
                     "64",
+                    # Riders open their connection before the clock starts, then wait for
+                    # the others: gunicorn's 2 s keep-alive would close it under them.
+                    "--keep-alive",
+                    "60",
                     "rental.app:create_app()",
                 ],
                 env=env,

@@ -40,6 +40,8 @@ def one_scan(bench: Bench, number: int, start: threading.Barrier, delay: float) 
     time.sleep(delay)
     began = time.perf_counter()
     answer = session.post(f"{bench.api}/api/v1/rentals", json=body, headers=headers)
+    if answer.status_code != 202:
+        raise RuntimeError(f"scan {number} answered {answer.status_code}: {answer.text}")
     rental = answer.json()
     while rental["state"] == "unlocking":
         rental = session.get(
