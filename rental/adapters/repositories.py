@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     RowMapping,
     Text,
+    case,
     func,
     insert,
     literal,
@@ -214,20 +215,30 @@ class LockRepository:
 
     def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
-        report delivered late never overrides a newer one."""
+        report delivered late never overrides a newer one. A report at or after an
+        unanswered unlock (by the lock's clock) also ends the doubt about the latch.
+        One statement: it runs for every event and every fix."""
         newer = or_(
             locks.c.latch_boot.is_(None),
             tuple_(locks.c.latch_boot, locks.c.latch_seq) < tuple_(literal(boot), literal(seq)),
         )
+
+        def if_newer(value: Any, column: Any) -> Any:
+            return case((newer, value), else_=column)
+
         self._c.execute(
             update(locks)
-            .where(locks.c.id == lock_id, newer)
-            .values(locked=locked, latch_boot=boot, latch_seq=seq, latch_reported_at=at)
-        )
-        self._c.execute(
-            update(locks)
-            .where(locks.c.id == lock_id, locks.c.latch_unknown_since <= at)
-            .values(latch_unknown_since=None)
+            .where(locks.c.id == lock_id)
+            .values(
+                locked=if_newer(literal(locked), locks.c.locked),
+                latch_boot=if_newer(literal(boot), locks.c.latch_boot),
+                latch_seq=if_newer(literal(seq), locks.c.latch_seq),
+                latch_reported_at=if_newer(literal(at), locks.c.latch_reported_at),
+                latch_unknown_since=case(
+                    (locks.c.latch_unknown_since <= at, None),
+                    else_=locks.c.latch_unknown_since,
+                ),
+            )
         )
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
