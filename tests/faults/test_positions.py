@@ -56,73 +56,45 @@ def test_a_last_fix_1000_km_away_costs_no_fee_and_is_recorded_as_doubtful(system
     assert_invariants(world.check())
 
 
-def test_a_locked_event_with_a_nan_position_still_ends_the_ride(system, scene):
+def close_offline_while_a_crafted_report_gets_through(
+    system: Any, scene: Any, channel: Channel, fields: dict[str, Any]
+) -> tuple[dict[str, Any], float]:
+    """A ride; the latch closes with the lock offline (its own event waits in its outbox),
+    and a crafted report on `channel` gets through first (the simulator refuses NaN
+    points). Returns the ended rental and when the report was sent; the lock comes back."""
     world = scene()
     bike = world.bikes[0]
     _, rental_id = world.start_ride(bike)
     world.ride(bike, legs=4)
     time.sleep(1.5)
     boot = world.sim.lock(bike.lock_id)["boot"]
-
-    # The latch closes with the lock offline (its own event waits in its outbox), and a
-    # `locked` event whose GPS gave NaN gets through first. (Crafted: the simulator
-    # refuses NaN points.)
     world.sim.offline(bike.lock_id)
     world.close(bike)
     sent_at = time.time()
     with system.impostor(bike) as lock:
-        lock.publish(
-            Channel.EVT,
-            {
-                "v": 1,
-                "boot": boot,
-                "seq": CRAFTED_SEQ,
-                "ts": int(sent_at * 1000),
-                "type": "locked",
-                "lon": math.nan,
-                "lat": math.nan,
-            },
-        )
+        body = {"v": 1, "boot": boot, "seq": CRAFTED_SEQ, "ts": int(sent_at * 1000), **fields}
+        lock.publish(channel, body)
         ended = system.wait_rental(rental_id, "ended", timeout=10)
+    world.sim.online(bike.lock_id)
+    system.wiretap.wait_for(bike.lock_id, "locked", timeout=15)
+    assert_invariants(world.check())
+    return ended, sent_at
+
+
+def test_a_locked_event_with_a_nan_position_still_ends_the_ride(system, scene):
+    nan_position = {"type": "locked", "lon": math.nan, "lat": math.nan}
+    ended, sent_at = close_offline_while_a_crafted_report_gets_through(
+        system, scene, Channel.EVT, nan_position
+    )
     assert abs(ended["ended_at"].timestamp() - sent_at) <= 1, "ends at the event's own time"
     assert ended["position_doubt"], "a close without a position is recorded as doubtful"
     assert ended["out_of_zone_fee_minor"] == 0
-    world.sim.online(bike.lock_id)
-    system.wiretap.wait_for(bike.lock_id, "locked", timeout=15)
-    assert_invariants(world.check())
 
 
 def test_telemetry_saying_locked_with_a_bad_position_ends_the_ride(system, scene):
-    world = scene()
-    bike = world.bikes[0]
-    _, rental_id = world.start_ride(bike)
-    world.ride(bike, legs=4)
-    time.sleep(1.5)
-    boot = world.sim.lock(bike.lock_id)["boot"]
-
-    # The latch closes with the lock offline (its event waits in its outbox); then a
-    # report gets through saying it is locked, with a position that is no position.
-    world.sim.offline(bike.lock_id)
-    world.close(bike)
-    sent_at = time.time()
-    with system.impostor(bike) as lock:
-        lock.publish(
-            Channel.TELEMETRY,
-            {
-                "v": 1,
-                "boot": boot,
-                "seq": CRAFTED_SEQ,
-                "ts": int(sent_at * 1000),
-                "lon": 200.0,
-                "lat": math.nan,
-                "locked": True,
-                "battery_pct": 90,
-                "accuracy_m": 5.0,
-            },
-        )
-        ended = system.wait_rental(rental_id, "ended", timeout=10)
+    bad_position = {"lon": 200.0, "lat": math.nan, "locked": True, "battery_pct": 90}
+    ended, sent_at = close_offline_while_a_crafted_report_gets_through(
+        system, scene, Channel.TELEMETRY, {**bad_position, "accuracy_m": 5.0}
+    )
     assert abs(ended["ended_at"].timestamp() - sent_at) <= 1, "ends at the report's own time"
     assert ended["position_doubt"]
-    world.sim.online(bike.lock_id)
-    system.wiretap.wait_for(bike.lock_id, "locked", timeout=15)
-    assert_invariants(world.check())
