@@ -93,6 +93,9 @@ class LockReports:
         self.dead_letters = 0
         self.retries = 0
         self.dropped_telemetry = 0
+        # Built once: a Retrying keeps each call's state per thread, so workers share them.
+        self._retry_report = self._retrying(telemetry=False)
+        self._retry_telemetry = self._retrying(telemetry=True)
 
     def handle(self, message: Message) -> None:
         """Raises tenacity.RetryError only when stopping with the database away: the message
@@ -103,8 +106,9 @@ class LockReports:
         channel = _channel(message.topic)
         self.handled[channel] += 1
         telemetry = channel == Channel.TELEMETRY.value
+        retrying = self._retry_telemetry if telemetry else self._retry_report
         try:
-            acknowledgement = self._retrying(telemetry)(self._process_once, message, received_at)
+            acknowledgement = retrying(self._process_once, message, received_at)
         except Unavailable:
             self.dropped_telemetry += 1  # only telemetry gives up (after its few tries)
             log.warning("dropped telemetry on %s: the database did not answer", message.topic)
