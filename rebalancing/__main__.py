@@ -1,4 +1,5 @@
-"""`python -m rebalancing plan --city C [--time-limit S]`: one run now, waiting for it.
+"""`python -m rebalancing plan --city C [--time-limit S] [--seed N [--solutions K]]`: one
+run now, waiting for it.
 `python -m rebalancing nightly`: runs each city's plan at its nightly hour (local time).
 
 The program lives with the platform that stores the plans (`rental.entrypoints.rebalancing`);
