@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from rental.domain.fair_use import HoldRules, PaymentOrderRules, ReportingRules
 from rental.domain.fleet import ServicePolicy
 
 
@@ -44,9 +45,42 @@ class Config:
     MAP_TILE_ATTRIBUTION: str = ""
     # Where the rider app's map opens when the phone does not share its position: "lon,lat".
     MAP_CENTER: str = "121.4737,31.2304"
+    # Fair use (rental.domain.fair_use). Damage reports: from riders who rode the asset
+    # within the first number of minutes or tried to take it (a failed unlock, a hold)
+    # within the second; at most so many per rider in any 24 hours.
+    DAMAGE_REPORT_AFTER_RIDE_MINUTES: int = 30
+    DAMAGE_REPORT_AFTER_TRY_MINUTES: int = 15
+    DAMAGE_REPORTS_PER_DAY: int = 3
+    # Payment orders waiting for their payment per rider, and how long one waits.
+    OPEN_PAYMENTS_PER_RIDER: int = 3
+    PAYMENT_ORDER_MINUTES: int = 30
+    # So many holds cancelled within the window pause the rider's holds for a while.
+    HOLD_CANCELS_BEFORE_PAUSE: int = 3
+    HOLD_CANCEL_WINDOW_MINUTES: int = 60
+    HOLD_PAUSE_MINUTES: int = 30
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
+
+    def reporting_rules(self) -> ReportingRules:
+        return ReportingRules(
+            after_ride=timedelta(minutes=self.DAMAGE_REPORT_AFTER_RIDE_MINUTES),
+            after_try=timedelta(minutes=self.DAMAGE_REPORT_AFTER_TRY_MINUTES),
+            per_day=self.DAMAGE_REPORTS_PER_DAY,
+        )
+
+    def payment_order_rules(self) -> PaymentOrderRules:
+        return PaymentOrderRules(
+            open_orders=self.OPEN_PAYMENTS_PER_RIDER,
+            pending_for=timedelta(minutes=self.PAYMENT_ORDER_MINUTES),
+        )
+
+    def hold_rules(self) -> HoldRules:
+        return HoldRules(
+            cancels=self.HOLD_CANCELS_BEFORE_PAUSE,
+            within=timedelta(minutes=self.HOLD_CANCEL_WINDOW_MINUTES),
+            pause=timedelta(minutes=self.HOLD_PAUSE_MINUTES),
+        )
 
     @classmethod
     def from_environment(cls) -> "Config":

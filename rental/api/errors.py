@@ -17,6 +17,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.NotAcceptable: 406,
     errors.Conflict: 409,
+    errors.LimitReached: 429,
     errors.Unavailable: 503,
 }
 
@@ -27,10 +28,20 @@ def error_body(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify(error={"code": code, "message": message}), status
 
 
+def _limit_reached(error: errors.LimitReached) -> tuple[Response, int]:
+    """429 with when to try again, as a header (seconds) and in the body (ISO 8601)."""
+    body = {"code": error.code, "message": error.message, "retry_at": error.retry_at.isoformat()}
+    response = jsonify(error=body)
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response, 429
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.RentalError)
     def domain_error(error: errors.RentalError) -> tuple[Response, int]:
         status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+        if isinstance(error, errors.LimitReached):
+            return _limit_reached(error)
         return error_body(status, error.code, error.message)
 
     @app.errorhandler(HTTPException)
