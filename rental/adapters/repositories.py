@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 from uuid import UUID
 
@@ -80,6 +81,19 @@ def conflicts_as_errors() -> Iterator[None]:
             message, code = _CONFLICTS[constraint]
             raise Conflict(message, code) from exc
         raise
+
+
+class AdvisoryLock(IntEnum):
+    """The first key of a transaction-level advisory lock: what is held, per rider (the
+    second key). Nothing else locks by these, so they never wait on a row lock's order."""
+
+    DAMAGE_REPORTS = 1
+    PAYMENT_ORDERS = 2
+
+
+def hold_rider_lock(connection: Connection, kind: AdvisoryLock, rider_id: UUID) -> None:
+    """Wait for, and hold until the transaction ends, the rider's lock of this kind."""
+    connection.execute(select(func.pg_advisory_xact_lock(int(kind), func.hashtext(str(rider_id)))))
 
 
 def point(lon: float, lat: float) -> Any:

@@ -362,9 +362,20 @@ payment_orders = Table(
     Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("paid_at", DateTime(timezone=True)),
+    # Until when it waits for its payment and counts among the rider's open orders.
+    Column("expires_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("rider_id", "idempotency_key", name="payment_orders_rider_idempotency_key"),
     CheckConstraint("amount_minor > 0", name="payment_orders_positive"),
     CheckConstraint("refunded_minor BETWEEN 0 AND amount_minor", name="payment_orders_refundable"),
+    Index(
+        "payment_orders_pending_by_rider",
+        "rider_id",
+        "expires_at",
+        postgresql_where=text("state = 'pending'"),
+    ),
+    Index(
+        "payment_orders_pending_by_expiry", "expires_at", postgresql_where=text("state = 'pending'")
+    ),
 )
 
 refunds = Table(
@@ -453,6 +464,7 @@ reservations = Table(
     Index("reservations_one_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RESERVATION),
     Index("reservations_one_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RESERVATION),
     Index("reservations_held_by_expiry", "expires_at", postgresql_where=OPEN_RESERVATION),
+    Index("reservations_by_rider", "rider_id", "ended_at"),  # a rider's recent holds
 )
 
 damage_reports = Table(
@@ -479,6 +491,7 @@ damage_reports = Table(
         postgresql_where=text("state = 'open'"),
     ),
     Index("damage_reports_open", "asset_id", postgresql_where=text("state = 'open'")),
+    Index("damage_reports_by_reporter", "reporter_id", "created_at"),  # a rider's daily limit
 )
 
 # Conditions written as SQL rather than bound parameters, so that a generic (prepared)

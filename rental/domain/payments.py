@@ -1,8 +1,10 @@
 """Money coming in through a payment gateway and going back out as refunds.
 
 A gateway's notifications arrive late, twice, or out of order. The order's state
-only moves forward (pending -> paid, pending -> failed, and failed -> paid when the
-gateway confirms a payment after all), and money is booked once, on the move to paid.
+only moves forward (pending -> paid, pending -> failed, pending -> expired when nobody
+paid within its time, and failed or expired -> paid when the gateway confirms a payment
+after all: money a rider paid is never lost), and money is booked once, on the move to
+paid.
 """
 
 import re
@@ -48,6 +50,7 @@ class OrderState(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     FAILED = "failed"
+    EXPIRED = "expired"  # not paid within its time (rental.domain.fair_use); still payable
 
 
 @dataclass
@@ -65,9 +68,12 @@ class PaymentOrder:
     refunded_minor: int = 0
     created_at: datetime | None = None
     paid_at: datetime | None = None
+    # Until when it waits for its payment and counts among the rider's open orders.
+    expires_at: datetime | None = None
 
     def record_result(self, succeeded: bool, at: datetime) -> bool:
-        """Apply what the gateway says; True when money must be booked now."""
+        """Apply what the gateway says; True when money must be booked now (a payment
+        confirmed for a failed or expired order too)."""
         if self.state is OrderState.PAID:
             return False  # a repeat, or a stale failure arriving after the success
         if succeeded:
