@@ -11,7 +11,7 @@ from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
 from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.pricing import Tariff
-from rental.domain.rentals import Rental
+from rental.domain.rentals import FailureReason, Rental
 from rental.domain.riders import Role, User
 from rental.services import accounts, assets
 from rental.services import lock_events as reports
@@ -19,6 +19,7 @@ from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.riders import RegisterUser
 from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.ports import LockCommandError
 from rental.services.rentals import Unlocking, request_unlock
 
 CITY = "testcity"
@@ -91,6 +92,25 @@ class RecordingLockCommands:
                 self.sent.append(("ack", command))
             case _:
                 assert_never(command)
+
+
+class UnreachableLocks:
+    """A broker that takes no command: every unlock fails at once (`lock_unreachable`)."""
+
+    def send(self, command: LockCommand) -> None:
+        raise LockCommandError("the broker is not answering")
+
+
+def rider_who_tried(platform: Platform, asset: Asset) -> User:
+    """A rider who scanned `asset` a moment ago and whose unlock failed: one who may report
+    damage on it (rental.domain.fair_use), with nothing else changed."""
+    rider = make_user(platform)
+    command = RequestUnlock(rider.id, asset.code, uuid.uuid4().hex)
+    tried = request_unlock(
+        platform.uow(), UnreachableLocks(), command, utc_now(), Unlocking(timedelta(seconds=10))
+    )
+    assert tried.failure_reason is FailureReason.LOCK_UNREACHABLE, tried
+    return rider
 
 
 def started_rental(

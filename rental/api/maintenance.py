@@ -22,6 +22,7 @@ from rental.domain.riders import Role
 from rental.domain.trace import position_of
 from rental.services import maintenance
 from rental.services.commands.maintenance import (
+    CloseAssetReports,
     CloseDamageReport,
     ListDamageReports,
     RebalanceAsset,
@@ -43,7 +44,7 @@ def report_damage() -> tuple[dict[str, Any], int]:
     note = checked_note(body.get("note"))
     command = ReportDamage(current_user_id(), asset_code_from_qr(code), category, photo_ref, note)
     p = platform()
-    report, new = maintenance.report_damage(p.uow(), command, p.now())
+    report, new = maintenance.report_damage(p.uow(), command, p.now(), p.config.reporting_rules())
     return report_view(report), 201 if new else 200
 
 
@@ -87,6 +88,20 @@ def close_report(report_id: str) -> dict[str, Any]:
         p.uow(), CloseDamageReport(current_user_id(), report, resolution), p.now()
     )
     return report_view(closed)
+
+
+@blueprint.post("/ops/assets/<code>/damage-reports/close")
+@requires(Role.OPERATOR)
+def close_asset_reports(code: str) -> dict[str, Any]:
+    """`{resolution}`: close every open report on the asset at once; answers
+    `{asset_code, closed: [report]}` (empty when none was open)."""
+    resolution = checked_note(json_body().get("resolution"), "resolution")
+    if resolution is None:
+        raise InvalidInput("resolution says what was done (repaired, no fault found, ...)")
+    p = platform()
+    command = CloseAssetReports(current_user_id(), code, resolution)
+    closed = maintenance.close_asset_reports(p.uow(), command, p.now())
+    return {"asset_code": code, "closed": [report_view(report) for report in closed]}
 
 
 @blueprint.patch("/ops/assets/<code>")

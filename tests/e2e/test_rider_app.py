@@ -113,7 +113,7 @@ def test_a_rider_tops_up_through_the_payment_page(system, phone):
     assert phone.problems == []
 
 
-def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
+def test_a_rider_holds_a_bike_cancels_and_reports_it_damaged(system, phone):
     held, _ = system.bike()
     signed_in(phone, system)
     page = phone.page
@@ -132,16 +132,20 @@ def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
     page.click("#hold button")
     page.wait_for_url(re.compile(r"#/map$"))
 
-    broken, _ = system.bike()
+    never_used, _ = system.bike()
     page.goto(f"{system.url}/app/#/report")
-    page.fill("#report input[name=code]", broken.lower())
+    page.fill("#report input[name=code]", never_used.lower())
     page.select_option("#report select[name=category]", "brakes")
+    page.click("#report button[type=submit]")
+    expect(page.locator("#report-status")).to_contain_text("you have just ridden")
+    # The one the rider held moments ago may be reported.
+    page.fill("#report input[name=code]", held.lower())
     page.fill("#report textarea[name=note]", "front brake does not grip")
     page.click("#report button[type=submit]")
     expect(page.locator("#report-status")).to_contain_text("Thank you")
     with system.platform.uow() as uow:
         assert (
-            not uow.assets.by_code(broken).in_service
+            not uow.assets.by_code(held).in_service
             or uow.connection.exec_driver_sql(
                 "SELECT count(*) FROM damage_reports WHERE state = 'open'"
             ).scalar()
