@@ -31,6 +31,7 @@ def reserve() -> tuple[dict[str, Any], int]:
         timedelta(minutes=p.config.RESERVATION_MINUTES),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
+        p.config.hold_rules(),
     )
     return reservation_view(reservation), 201
 
