@@ -40,7 +40,8 @@ def top_up() -> tuple[dict[str, Any], int]:
     )
     p = platform()
     gateway = p.payment_gateway
-    order = payments.start_top_up(p.uow(), gateway, command, _notify_url(gateway.name))
+    notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
+    order = payments.start_top_up(p.uow(), gateway, command, notify_url, p.now(), rules)
     return order_view(order), 201
 
 
@@ -54,7 +55,8 @@ def pay_deposit() -> tuple[dict[str, Any], int]:
     command = StartDeposit(current_user_id(), city_id, AssetKind(kind), idempotency_key(body))
     p = platform()
     gateway = p.payment_gateway
-    order = payments.start_deposit(p.uow(), gateway, command, _notify_url(gateway.name))
+    notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
+    order = payments.start_deposit(p.uow(), gateway, command, notify_url, p.now(), rules)
     return order_view(order), 201
 
 
