@@ -609,6 +609,8 @@ async function topUp(minor, currency, status) {
     if (paid.state === "paid") {
       await show();
       document.getElementById("wallet-status").textContent = t("wallet.paid");
+    } else if (paid.state === "expired") {
+      status.textContent = t("wallet.expired");
     }
   } catch (error) {
     status.replaceChildren(notice(error));
