@@ -9,6 +9,7 @@ from flask import Flask
 from rental.api import (
     errors,
     gbfs,
+    headers,
     lock_health,
     maintenance,
     mds,
@@ -41,6 +42,7 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform(config)
     errors.register_error_handlers(app)
+    headers.register_response_headers(app)
     for blueprint in (
         riders.blueprint,
         rentals.blueprint,
