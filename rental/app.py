@@ -21,6 +21,7 @@ from rental.api import (
     rentals,
     reservations,
     riders,
+    sessions,
     vehicles,
     wallet,
     zones,
@@ -45,6 +46,7 @@ def create_app(
     headers.register_response_headers(app)
     for blueprint in (
         riders.blueprint,
+        sessions.blueprint,
         rentals.blueprint,
         ops.blueprint,
         lock_health.blueprint,

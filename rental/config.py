@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from rental.domain.fleet import ServicePolicy
+from rental.domain.sessions import TokenLifetimes
 
 
 @dataclass
@@ -16,7 +17,12 @@ class Config:
     # Where QR codes point; the rider app lives here.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
     UNLOCK_TIMEOUT_SECONDS: int = 10
-    TOKEN_MAX_AGE_SECONDS: int = 7 * 24 * 3600
+    # How long access tokens and refresh tokens live. Operators can do more, so theirs are
+    # shorter: an operator signs in again after a shift, a rider once a month of not riding.
+    ACCESS_TOKEN_SECONDS: int = 15 * 60
+    REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
+    OPERATOR_ACCESS_TOKEN_SECONDS: int = 5 * 60
+    OPERATOR_REFRESH_TOKEN_SECONDS: int = 12 * 3600
     DB_POOL_SIZE: int = 10
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
@@ -47,6 +53,14 @@ class Config:
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
+
+    def token_lifetimes(self) -> TokenLifetimes:
+        return TokenLifetimes(
+            rider_access_seconds=self.ACCESS_TOKEN_SECONDS,
+            rider_refresh_seconds=self.REFRESH_TOKEN_SECONDS,
+            operator_access_seconds=self.OPERATOR_ACCESS_TOKEN_SECONDS,
+            operator_refresh_seconds=self.OPERATOR_REFRESH_TOKEN_SECONDS,
+        )
 
     @classmethod
     def from_environment(cls) -> "Config":

@@ -55,6 +55,9 @@ class FaultSystem(Records):
             "SECRET_KEY": "faults-secret",
             "UNLOCK_TIMEOUT_SECONDS": str(UNLOCK_TIMEOUT_SECONDS),
             "VEHICLE_STATUS_TTL_SECONDS": "0",  # the feed as it is, not as it was 10 s ago
+            # One operator signs in for all the package's tests (minutes); how tokens expire
+            # is tested in tests/e2e/test_sessions.py.
+            "OPERATOR_ACCESS_TOKEN_SECONDS": "3600",
             **(settings or {}),
         }
         config = Config.from_environment()
