@@ -48,6 +48,9 @@ class TokenLifetimes:
             case _:
                 assert_never(role)
 
+    def longest_refresh(self) -> timedelta:
+        return timedelta(seconds=max(self.rider_refresh_seconds, self.operator_refresh_seconds))
+
     def refresh(self, role: Role) -> timedelta:
         match role:
             case Role.RIDER:

@@ -15,7 +15,7 @@ model (RFC 6819 §5.2.2.3). Spent tokens are kept, as hashes, to recognise them.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rental.domain.errors import Forbidden, NotAuthenticated
 from rental.domain.riders import User
@@ -117,6 +117,19 @@ def check_live(uow: UnitOfWork, session_id: uuid.UUID, now: datetime) -> None:
         live = uow.sessions.is_live(session_id, now)
     if not live:
         raise NotAuthenticated("the session has ended: sign in again", "session_ended")
+
+
+def forget_old_sessions(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
+    """Delete sessions that ended or expired longer than `keep` ago, and spent refresh
+    tokens issued longer ago than that; returns how many rows went.
+
+    `keep` is the longest a refresh token lives: a spent token older than that would have
+    expired unused anyway, so presenting it again only says `invalid_refresh_token` and no
+    longer ends its session (a password change still does)."""
+    with uow:
+        forgotten = uow.sessions.forget_before(now - keep)
+        uow.commit()
+    return forgotten
 
 
 def _open_session(
