@@ -40,10 +40,14 @@ class AccessClaims:
     expires_at: int  # Unix seconds
 
 
+# Tokens signed before sessions existed used another salt: they are refused, not trusted.
+ACCESS_TOKEN_SALT = "session-access-token"
+
+
 def _serializer() -> URLSafeSerializer:
     # The expiry is a claim of its own: it depends on the role, and the platform's clock
     # (not the machine's) decides it, as it does everywhere else.
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="session-access-token")
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=ACCESS_TOKEN_SALT)
 
 
 def issue_access_token(tokens: IssuedTokens) -> str:
