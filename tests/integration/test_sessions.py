@@ -1,5 +1,6 @@
 """Sessions on PostgreSQL: one refresh token spent once even when two requests race with
-it, a password change that ends the other sessions, and old sessions forgotten."""
+it, a password change that ends the other sessions, old sessions forgotten; and two
+sign-ups racing for one number."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -10,10 +11,12 @@ from sqlalchemy import func, select
 from rental.adapters.tables import refresh_tokens
 from rental.adapters.tables import sessions as session_rows
 from rental.domain.errors import NotAuthenticated
+from rental.domain.riders import Role
 from rental.domain.sessions import TokenLifetimes, refresh_token_hash
-from rental.services import sessions
-from rental.services.commands.riders import ChangePassword, RefreshSession, SignIn
+from rental.services import accounts, sessions
+from rental.services.commands.riders import ChangePassword, RefreshSession, RegisterUser, SignIn
 from tests.helpers import RIDER_PASSWORD, make_user
+from tests.unit.fakes import RecordingAccountNotices
 
 LIFETIMES = TokenLifetimes(900, 30 * 86400, 300, 12 * 3600)
 
@@ -87,3 +90,20 @@ def test_ended_sessions_and_spent_tokens_are_forgotten_after_the_longest_refresh
     assert sessions.forget_old_sessions(platform.uow(), now, keep) == 2
     assert (count(platform, session_rows), count(platform, refresh_tokens)) == (1, 1)
     sessions.refresh(platform.uow(), LIFETIMES, RefreshSession(renewed.refresh_token), now)
+
+
+def test_two_sign_ups_racing_with_one_new_number_make_one_account_and_no_error(platform):
+    notices = RecordingAccountNotices()
+    start = threading.Barrier(2)
+
+    def sign_up(name: str) -> None:
+        start.wait()
+        command = RegisterUser("13700000042", RIDER_PASSWORD, name, Role.RIDER)
+        accounts.sign_up(platform.uow(), platform.passwords, notices, command)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(sign_up, ["First", "Second"]))
+    with platform.uow() as uow:
+        owner = uow.users.by_phone("13700000042")
+    assert owner is not None
+    assert notices.sign_up_attempted_for == [owner]  # the loser's owner is the winner
