@@ -9,6 +9,7 @@ from flask import Flask
 from rental.api import (
     errors,
     gbfs,
+    limits,
     lock_health,
     maintenance,
     mds,
@@ -74,4 +75,5 @@ def create_app(
         }
 
     logging.basicConfig(level=logging.INFO)
+    limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app
