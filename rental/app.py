@@ -10,6 +10,7 @@ from rental.api import (
     errors,
     gbfs,
     headers,
+    limits,
     lock_health,
     maintenance,
     mds,
@@ -78,4 +79,5 @@ def create_app(
         }
 
     logging.basicConfig(level=logging.INFO)
+    limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app

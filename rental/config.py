@@ -50,6 +50,28 @@ class Config:
     MAP_TILE_ATTRIBUTION: str = ""
     # Where the rider app's map opens when the phone does not share its position: "lon,lat".
     MAP_CENTER: str = "121.4737,31.2304"
+    # Rate limits (rental/api/limits.py), counted in a storage every worker and host shares:
+    # the project-local Redis that scripts/services.sh starts. memory:// counts per process.
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_KEY_PREFIX: str = "rental"  # several deployments can share one Redis
+    RATELIMIT_ENABLED: bool = True
+    # How many reverse proxies in front of the API add to X-Forwarded-For. 0: the header is
+    # ignored and the client is the peer address (anyone can write the header).
+    TRUSTED_PROXY_COUNT: int = 0
+    # Each limit is "N/period", several joined by ";" ("5/minute;20/hour"); "" for none.
+    # Every public endpoint not named below has the default, per rider or address.
+    RATE_LIMIT_DEFAULT: str = "600/minute"
+    RATE_LIMIT_SIGN_IN_PER_PHONE: str = "5/minute;20/hour"
+    # Generous: a mobile carrier's NAT puts many riders behind one address.
+    RATE_LIMIT_SIGN_IN_PER_ADDRESS: str = "30/minute;300/hour"
+    RATE_LIMIT_SIGN_UP_PER_ADDRESS: str = "5/minute;30/hour"
+    RATE_LIMIT_PASSWORD_CHANGES: str = "5/minute;20/hour"
+    RATE_LIMIT_SCANS: str = "10/minute;60/hour"
+    RATE_LIMIT_HOLDS: str = "5/minute;20/hour"
+    RATE_LIMIT_PAYMENT_ORDERS: str = "5/minute;20/hour"
+    RATE_LIMIT_DAMAGE_REPORTS: str = "3/minute;10/day"
+    RATE_LIMIT_GBFS: str = "120/minute"
+    RATE_LIMIT_MDS: str = "300/minute"
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
@@ -69,5 +91,14 @@ class Config:
             raw = os.environ.get(name)
             if raw is None:
                 continue
-            setattr(config, name, int(raw) if isinstance(default, int) else raw)
+            setattr(config, name, parsed_setting(raw, default))
         return config
+
+
+def parsed_setting(raw: str, default: object) -> object:
+    """An environment variable's text as the type of the setting's default."""
+    if isinstance(default, bool):  # before int: a bool is an int
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    return raw
