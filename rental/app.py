@@ -9,6 +9,8 @@ from flask import Flask
 from rental.api import (
     errors,
     gbfs,
+    headers,
+    limits,
     lock_health,
     maintenance,
     mds,
@@ -20,6 +22,7 @@ from rental.api import (
     rentals,
     reservations,
     riders,
+    sessions,
     vehicles,
     wallet,
     zones,
@@ -41,8 +44,10 @@ def create_app(
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["platform"] = platform or Platform(config)
     errors.register_error_handlers(app)
+    headers.register_response_headers(app)
     for blueprint in (
         riders.blueprint,
+        sessions.blueprint,
         rentals.blueprint,
         ops.blueprint,
         lock_health.blueprint,
@@ -74,4 +79,5 @@ def create_app(
         }
 
     logging.basicConfig(level=logging.INFO)
+    limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app

@@ -11,6 +11,7 @@ from rental.adapters.credit import CreditRepository
 from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
+from rental.adapters.idempotency import IdempotencyKeys
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
 from rental.adapters.mds import MdsClients, VehicleHistory
@@ -27,6 +28,7 @@ from rental.adapters.repositories import (
     UserRepository,
 )
 from rental.adapters.reservations import ReservationRepository
+from rental.adapters.sessions import SessionRepository
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 from rental.domain.errors import Unavailable
@@ -81,6 +83,7 @@ class UnitOfWork:
         connection = self._connection
         self.cities = CityRepository(connection)
         self.users = UserRepository(connection)
+        self.sessions = SessionRepository(connection)
         self.locks = LockRepository(connection)
         self.assets = AssetRepository(connection)
         self.cabinets = CabinetRepository(connection)
@@ -89,6 +92,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository(connection)
         self.pricing_plans = PricingPlanRepository(connection)
         self.credit = CreditRepository(connection)
+        self.idempotency_keys = IdempotencyKeys(connection)
         self.payments = PaymentRepository(connection)
         self.disputes = DisputeRepository(connection)
         self.zones = ZoneRepository(connection)

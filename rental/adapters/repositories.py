@@ -154,6 +154,11 @@ class UserRepository:
         row = self._c.execute(select(users).where(users.c.id == user_id)).mappings().first()
         return _user(row) if row else None
 
+    def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        self._c.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
 
 def _user(row: RowMapping) -> User:
     return User(row["id"], row["phone"], row["name"], Role(row["role"]), row["password_hash"])

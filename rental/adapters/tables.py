@@ -58,6 +58,43 @@ users = Table(
     CheckConstraint("role IN ('rider', 'operator')", name="users_role"),
 )
 
+# One signed-in device of one account (rental.domain.sessions). Every authenticated
+# request reads its row by primary key.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_because", String(32)),
+    CheckConstraint(
+        "ended_because IN ('signed_out', 'refresh_token_reused', 'password_changed')",
+        name="sessions_ended_because",
+    ),
+    CheckConstraint("(ended_at IS NULL) = (ended_because IS NULL)", name="sessions_end_reason"),
+    Index("sessions_live_by_user", "user_id", postgresql_where=text("ended_at IS NULL")),
+)
+
+# Every refresh token a session was given, as its SHA-256: the current one, and the spent
+# ones, so that a spent one presented again ends the session.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column(
+        "session_id",
+        UUID(as_uuid=True),
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    CheckConstraint("octet_length(token_hash) = 32", name="refresh_tokens_sha256"),
+    Index("refresh_tokens_by_session", "session_id"),
+)
+
 locks = Table(
     "locks",
     metadata,
@@ -344,6 +381,17 @@ credit_events = Table(
     Column("reference", Text, nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Index("credit_events_by_user", "user_id", "created_at"),
+)
+
+# Which request each rider's idempotency key was first used for (rental.domain.idempotency).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("operation", String(16), nullable=False),
+    Column("request", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
 payment_orders = Table(

@@ -3,8 +3,10 @@
 import logging
 
 from flask import Flask, Response, jsonify, request
+from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException
 
+from rental.api.limits import seconds_until_allowed
 from rental.domain import errors
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,13 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, errors.LimitReached):
             return _limit_reached(error)
         return error_body(status, error.code, error.message)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
+        message = f"too many requests: at most {error.description}; try again later"
+        response, status = error_body(429, "rate_limited", message)
+        response.headers["Retry-After"] = str(seconds_until_allowed())
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

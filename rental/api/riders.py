@@ -1,24 +1,28 @@
-"""Sign up, sign in, and the rider's own profile."""
+"""Sign up, and the rider's own profile (signing in: `rental.api.sessions`)."""
 
 from dataclasses import asdict
 from typing import Any
 
 from flask import Blueprint
 
-from rental.api.auth import current_user_id, issue_token, requires
+from rental.api.auth import current_user_id, requires
 from rental.api.common import platform
 from rental.api.parsing import json_body
 from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE
-from rental.domain.errors import NotAuthenticated
 from rental.domain.riders import Role, checked_name, checked_password, normalised_phone
 from rental.services import accounts, credit, wallet
-from rental.services.commands.riders import RegisterUser, SignIn
+from rental.services.commands.riders import RegisterUser
 
 blueprint = Blueprint("riders", __name__, url_prefix="/api/v1")
 
 
 @blueprint.post("/riders")
 def register_rider() -> tuple[dict[str, Any], int]:
+    """Sign up `{phone, password, name}` -> 202 `{phone, next: "sign_in"}`, then sign in
+    (`POST /api/v1/auth/token`). The answer is the same whether or not the phone has an
+    account, so it tells nobody which numbers are registered; if it has one, that account
+    is unchanged and its owner is told (`rental.services.accounts.sign_up`). Raises
+    InvalidInput (400) `invalid_phone`, `invalid_name` or `invalid_password`."""
     body = json_body()
     command = RegisterUser(
         phone=normalised_phone(body.get("phone")),
@@ -27,19 +31,8 @@ def register_rider() -> tuple[dict[str, Any], int]:
         role=Role.RIDER,
     )
     p = platform()
-    user = accounts.register(p.uow(), p.passwords, command)
-    return {"id": str(user.id), "phone": user.phone, "name": user.name}, 201
-
-
-@blueprint.post("/auth/token")
-def token() -> dict[str, Any]:
-    body = json_body()
-    phone, password = body.get("phone"), body.get("password")
-    if not isinstance(phone, str) or not isinstance(password, str):
-        raise NotAuthenticated("phone and password are required", "bad_credentials")
-    p = platform()
-    user = accounts.authenticate(p.uow(), p.passwords, SignIn(phone, password))
-    return {"access_token": issue_token(user), "token_type": "bearer", "role": user.role.value}
+    accounts.sign_up(p.uow(), p.passwords, p.account_notices, command)
+    return {"phone": command.phone, "next": "sign_in"}, 202
 
 
 @blueprint.get("/me")

@@ -7,7 +7,6 @@ after all: money a rider paid is never lost), and money is booked once, on the m
 paid.
 """
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +15,10 @@ from typing import assert_never
 
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
+from rental.domain.money import checked_currency as checked_currency  # one rule
 
 MIN_TOP_UP_MINOR = 100
 MAX_TOP_UP_MINOR = 500_000
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def checked_top_up(amount: object) -> int:
@@ -33,12 +32,6 @@ def checked_top_up(amount: object) -> int:
             "invalid_amount",
         )
     return amount
-
-
-def checked_currency(currency: object) -> str:
-    if not isinstance(currency, str) or not CURRENCY.match(currency):
-        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
-    return currency
 
 
 class Purpose(StrEnum):

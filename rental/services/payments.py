@@ -26,6 +26,7 @@ from rental.domain.fair_use import (
     PaymentOrderRules,
     orders_allowed_again_at,
 )
+from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
     GatewayEvent,
@@ -40,6 +41,7 @@ from rental.services.commands.money import (
     StartDeposit,
     StartTopUp,
 )
+from rental.services.idempotency import claim_key
 from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
@@ -70,7 +72,8 @@ def start_top_up(
         command.idempotency_key,
         expires_at=now + rules.pending_for,
     )
-    return _open_order(uow, gateway, order, notify_url, now, rules)
+    use = KeyUse(Operation.TOP_UP, f"{command.amount_minor} {command.currency}")
+    return _open_order(uow, gateway, order, use, notify_url, now, rules)
 
 
 def start_deposit(
@@ -84,7 +87,10 @@ def start_deposit(
     """A pending order for the deposit still due; errors as `start_top_up`, and NotFound
     (`no_deposit_needed`) or Conflict (`deposit_held`)."""
     rider_id = command.rider_id
+    use = KeyUse(Operation.DEPOSIT, f"{command.city_id} {command.kind.value}")
     with uow:
+        # Only a check here: the claim is kept with the order, in _open_order.
+        claim_key(uow, rider_id, command.idempotency_key, use)
         earlier = uow.payments.order_by_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
@@ -109,19 +115,21 @@ def start_deposit(
         command.idempotency_key,
         expires_at=now + rules.pending_for,
     )
-    return _open_order(uow, gateway, order, notify_url, now, rules)
+    return _open_order(uow, gateway, order, use, notify_url, now, rules)
 
 
 def _open_order(
     uow: UnitOfWork,
     gateway: PaymentGateway,
     order: PaymentOrder,
+    use: KeyUse,
     notify_url: str,
     now: datetime,
     rules: PaymentOrderRules,
 ) -> PaymentOrder:
     try:
         with uow:
+            claim_key(uow, order.rider_id, order.idempotency_key, use)
             earlier = uow.payments.order_by_key(order.rider_id, order.idempotency_key)
             if earlier is not None:
                 return earlier

@@ -25,7 +25,12 @@ from rental.services.repositories.money import (
 )
 from rental.services.repositories.open_data import MdsClients, OpenDataRepository, VehicleHistory
 from rental.services.repositories.rebalancing import RebalancingRepository
-from rental.services.repositories.riders import CreditRepository, UserRepository
+from rental.services.repositories.riders import (
+    CreditRepository,
+    IdempotencyKeys,
+    SessionRepository,
+    UserRepository,
+)
 from rental.services.repositories.rides import (
     AlertRepository,
     DeadLetterRepository,
@@ -41,7 +46,11 @@ class UnitOfWork(Protocol):
     @property
     def users(self) -> UserRepository: ...
     @property
+    def sessions(self) -> SessionRepository: ...
+    @property
     def credit(self) -> CreditRepository: ...
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys: ...
     # fleet
     @property
     def assets(self) -> AssetRepository: ...

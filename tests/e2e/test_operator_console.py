@@ -232,3 +232,17 @@ def test_an_operator_imports_zones_from_a_geojson_file(system, tab, tmp_path):
         "That file cannot be used: not a GeoJSON FeatureCollection"
     )
     assert tab.problems == []
+
+
+def test_signing_out_of_the_console_ends_the_session_on_the_platform(system, tab):
+    page = open_console(system, tab, "books")
+    token = page.evaluate("sessionStorage.getItem('rental.token')")
+    page.click("#sign-out")
+
+    page.wait_for_selector("#sign-in")
+    assert page.evaluate("sessionStorage.getItem('rental.refresh')") is None
+    refused = system.http.get(
+        system.url + "/api/v1/ops/books", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.json()["error"]["code"] == "session_ended"
+    assert tab.problems == []

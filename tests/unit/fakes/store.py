@@ -18,6 +18,7 @@ from rental.domain.alerts import Alert, DeadLetter
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
+from rental.domain.idempotency import KeyUse
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.payments import PaymentOrder, Refund
@@ -26,6 +27,7 @@ from rental.domain.rebalancing import PlanStop, RebalancingPlan, TruckFleet
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
+from rental.domain.sessions import Session
 from rental.domain.zones import ZoneKind
 from rental.services.read_models import MdsClient
 
@@ -100,6 +102,13 @@ class UserRow:
     user: User
     credit_score: int
     created_at: datetime
+
+
+@dataclass
+class RefreshTokenRow:
+    session_id: uuid.UUID
+    issued_at: datetime
+    used_at: datetime | None = None
 
 
 @dataclass
@@ -241,7 +250,10 @@ class Store:
     clock: Callable[[], datetime] = utc_now
     cities: dict[str, CityRow] = field(default_factory=dict)
     users: dict[uuid.UUID, UserRow] = field(default_factory=dict)
+    sessions: dict[uuid.UUID, Session] = field(default_factory=dict)  # role: the user's
+    refresh_tokens: dict[bytes, RefreshTokenRow] = field(default_factory=dict)
     credit_events: list[CreditEventRow] = field(default_factory=list)
+    idempotency_keys: dict[tuple[uuid.UUID, str], KeyUse] = field(default_factory=dict)
     locks: dict[str, LockRow] = field(default_factory=dict)
     assets: dict[uuid.UUID, AssetRow] = field(default_factory=dict)
     cabinets: dict[str, Cabinet] = field(default_factory=dict)

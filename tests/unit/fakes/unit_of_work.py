@@ -23,7 +23,12 @@ from tests.unit.fakes.money import (
 )
 from tests.unit.fakes.open_data import FakeMdsClients, FakeOpenDataRepository, FakeVehicleHistory
 from tests.unit.fakes.rebalancing import FakeRebalancingRepository
-from tests.unit.fakes.riders import FakeCreditRepository, FakeUserRepository
+from tests.unit.fakes.riders import (
+    FakeCreditRepository,
+    FakeIdempotencyKeys,
+    FakeSessionRepository,
+    FakeUserRepository,
+)
 from tests.unit.fakes.rides import (
     FakeAlertRepository,
     FakeDeadLetterRepository,
@@ -49,7 +54,9 @@ class FakeUnitOfWork:
         self._pending: list[tuple[str, str]] = []
         self._snapshot: Store | None = None
         self.users = FakeUserRepository(self)
+        self.sessions = FakeSessionRepository(self)
         self.credit = FakeCreditRepository(self)
+        self.idempotency_keys = FakeIdempotencyKeys(self)
         self.assets = FakeAssetRepository(self)
         self.locks = FakeLockRepository(self)
         self.cabinets = FakeCabinetRepository(self)

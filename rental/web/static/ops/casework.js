@@ -1,6 +1,7 @@
 // Cases an operator closes: open damage reports, riders' disputes (with a refund or not),
 // and the books: proof that every posting balances.
 import { api, el } from "../common/api.js";
+import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker } from "./city.js";
 
 const when = (iso) => new Date(iso).toLocaleString();
@@ -102,7 +103,7 @@ export async function booksPage(main) {
         "tbody",
         {},
         books.totals.map((row) =>
-          el("tr", {}, el("td", {}, row.currency), el("td", {}, row.kind), el("td", { class: "amount" }, (row.total_minor / 100).toFixed(2))),
+          el("tr", {}, el("td", {}, row.currency), el("td", {}, row.kind), el("td", { class: "amount" }, majorAmount(row.total_minor, row.currency))),
         ),
       ),
     ),
