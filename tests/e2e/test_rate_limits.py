@@ -117,7 +117,7 @@ def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(system, limited):
         )
         for n in range(3)
     ]
-    assert [a.status_code for a in answers[:2]] == [201, 201]
+    assert [a.status_code for a in answers[:2]] == [202, 202]
     assert_rate_limited(answers[2])
 
 
@@ -130,7 +130,7 @@ def test_sign_up_is_limited_per_address(system, limited):
         )
         for n in range(3)
     ]
-    assert [a.status_code for a in sign_ups[:2]] == [201, 201]
+    assert [a.status_code for a in sign_ups[:2]] == [202, 202]
     assert_rate_limited(sign_ups[2])
     with system.platform.uow() as uow:
         assert uow.users.by_phone("13600000002") is None  # refused before it was made
@@ -238,3 +238,18 @@ def test_mds_counts_per_city_client_and_answers_in_the_mds_error_shape(system, l
     assert refused.json()["error_description"].startswith("too many requests")
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     assert api.get("/mds/v2/vehicles", **tokens[1]).ok  # another client, another count
+
+
+def test_guessing_the_current_password_in_a_password_change_is_limited(system, limited):
+    api = limited(RATE_LIMIT_PASSWORD_CHANGES="2/minute")
+    rider = system.rider()
+    guesses = [
+        api.post(
+            "/api/v1/me/password",
+            {"current_password": f"guess number {n}", "new_password": "a new long password"},
+            rider,
+        )
+        for n in range(3)
+    ]
+    assert [a.status_code for a in guesses[:2]] == [403, 403]
+    assert_rate_limited(guesses[2])

@@ -2,16 +2,19 @@
 No services: the app counts in memory here and no view that reads the database runs."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
 
 from rental.api import limits
-from rental.api.auth import issue_token
+from rental.api.auth import issue_access_token
 from rental.app import create_app
 from rental.config import parsed_setting
 from rental.domain.riders import Role, User
+from rental.domain.sessions import Session
+from rental.services.sessions import IssuedTokens
 
 SETTINGS = {
     "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:9/never-connected",
@@ -80,8 +83,10 @@ def test_a_phone_that_is_no_valid_text_still_has_a_key(app):
 
 def test_a_valid_token_counts_against_its_user_and_a_forged_one_against_the_address(app):
     user = User(uuid.uuid4(), "13800000001", "Ada", Role.RIDER, "hash")
+    now = datetime.now(UTC)
+    session = Session(uuid.uuid4(), user.id, user.role, now, now + timedelta(days=30))
     with app.app_context():
-        token = issue_token(user)
+        token = issue_access_token(IssuedTokens(session, "refresh", now + timedelta(minutes=15)))
     address = {"REMOTE_ADDR": "192.0.2.1"}
     signed = key_for(
         app, limits.by_account, environ_base=address, headers={"Authorization": f"Bearer {token}"}
@@ -117,8 +122,8 @@ def test_x_forwarded_for_is_believed_only_behind_a_trusted_proxy(proxies, seen):
 
 
 def test_a_limit_on_an_endpoint_the_app_lacks_stops_the_app(monkeypatch):
-    monkeypatch.setitem(limits.LIMITS_BY_ENDPOINT, "sessions.sign_in", (limits.SIGN_IN_PER_PHONE,))
-    with pytest.raises(ValueError, match=r"sessions\.sign_in"):
+    monkeypatch.setitem(limits.LIMITS_BY_ENDPOINT, "riders.no_view", (limits.SIGN_IN_PER_PHONE,))
+    with pytest.raises(ValueError, match=r"riders\.no_view"):
         make_app()
 
 
