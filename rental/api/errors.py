@@ -27,6 +27,16 @@ def error_body(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify(error={"code": code, "message": message}), status
 
 
+def _headers_of(error: HTTPException) -> list[tuple[str, str]]:
+    """The headers HTTP asks of this error (405's `Allow`, 401's `WWW-Authenticate`, 429's
+    `Retry-After`), but not its HTML content type: our body is JSON."""
+    return [
+        (name, value)
+        for name, value in error.get_headers(request.environ)
+        if name.lower() != "content-type"
+    ]
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.RentalError)
     def domain_error(error: errors.RentalError) -> tuple[Response, int]:
@@ -36,7 +46,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_body(error.code or 500, code, error.description or "")
+        response, status = error_body(error.code or 500, code, error.description or "")
+        response.headers.extend(_headers_of(error))
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response, int]:

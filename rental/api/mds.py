@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, g, json, request
 
-from rental.api import mds_json
+from rental.api import mds_json, mds_versions
 from rental.api.auth import issue_client_token, requires, requires_city_client
 from rental.api.common import platform
 from rental.api.parsing import json_body, path_uuid
@@ -43,15 +43,9 @@ def _settle() -> timedelta:
 
 
 def _check_version() -> None:
-    """A client asking for another MDS version than ours gets 406, as the spec says."""
-    for media_range in request.headers.get("Accept", "").split(","):
-        media_type, *params = (part.strip() for part in media_range.split(";"))
-        if media_type.lower() != spec.MEDIA_TYPE:
-            continue
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "version" and not spec.VERSION.startswith(value.strip()):
-                raise NotAcceptable(f"this server speaks MDS {spec.VERSION}", "unsupported_version")
+    """A client that accepts no version we speak gets 406, as the spec says."""
+    if not mds_versions.accepts_our_version(request.headers.get("Accept")):
+        raise NotAcceptable(f"this server speaks MDS {spec.VERSION}", "unsupported_version")
 
 
 def _answer(body: dict[str, Any], status: int = 200) -> Response:

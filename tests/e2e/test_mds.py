@@ -9,7 +9,7 @@ import pytest
 from rental.bootstrap import utc_now
 from rental.domain.mds import timestamp
 from tests.helpers import CITY, eventually, make_city
-from tests.mds_schemas import assert_valid_response
+from tests.mds_schemas import assert_valid_model, assert_valid_response
 
 OTHER_CITY = "othercity"
 ROUTE = [(121.4705, 31.2302), (121.4712, 31.2308), (121.4721, 31.2313)]
@@ -276,3 +276,76 @@ def test_the_monthly_report_counts_rides_without_naming_riders(system, later):
     report = assert_valid_response("/reports/{filename}", answer.text)
     _, *rows = report.strip().split("\n")
     assert [row.split(",")[5:] for row in rows] == [["bicycle", "-1", "-1"]]  # 1 ride: hidden
+
+
+def assert_mds_error(answer, status: int, error: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert assert_valid_model("response/error.yaml", answer.json())["error"] == error
+
+
+def test_hours_and_months_past_what_we_can_represent_name_no_data(system):
+    agency = agency_for(system, system.operator(), CITY)
+    last_hour = "9999-12-31T23"
+
+    assert_mds_error(agency.get("/trips", end_time=last_hour), 404, "hour_not_past")
+    assert_mds_error(agency.get("/events/historical", event_time=last_hour), 404, "hour_not_past")
+    # MDS gives /telemetry no 404: an hour not over yet is a bad parameter there.
+    assert_mds_error(agency.get("/telemetry", telemetry_time=last_hour), 400, "hour_not_past")
+    assert_mds_error(agency.get("/trips", end_time="0000-01-01T00"), 400, "bad_param")
+    for month in ("9999-12", "0000-01", "2026-00"):
+        assert_mds_error(agency.get(f"/reports/{month}.csv"), 404, "report_not_found")
+
+
+def test_recent_events_of_an_empty_or_endless_window(system):
+    code, _ = system.bike()
+    operator = system.operator()
+    agency = agency_for(system, operator, CITY)
+    since = timestamp(utc_now())
+    assert system.patch(f"/api/v1/ops/assets/{code}", {"in_service": False}, operator).ok
+
+    assert agency.read("/events/recent", start_time=since, end_time=since)["events"] == []
+    [taken_out] = agency.read("/events/recent", start_time=since, end_time="1e30")["events"]
+    assert taken_out["event_types"] == ["maintenance_pick_up"]
+    # JSON Schema's numbers may be written with a point or an exponent.
+    as_float = agency.read("/events/recent", start_time=f"{since}.0", end_time="1.0e30")
+    assert [e["event_id"] for e in as_float["events"]] == [taken_out["event_id"]]
+    later_than_end = {"start_time": since + 1, "end_time": since}
+    assert_mds_error(agency.get("/events/recent", **later_than_end), 400, "bad_param")
+    assert_mds_error(agency.get("/events/recent", start_time=since), 400, "missing_param")
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/vnd.mds+json;version=2.0, application/vnd.mds+json;version=1.0",
+        "application/vnd.mds+json;version=1.0;q=0.9, application/vnd.mds+json;version=2.0;q=0.4",
+        "application/vnd.mds+json;version=1.0, */*;q=0.1",
+        "application/json",
+    ],
+)
+def test_a_client_listing_several_versions_gets_the_one_we_speak(system, accept):
+    agency = agency_for(system, system.operator(), CITY)
+    answer = system.http.get(
+        f"{system.url}/mds/v2/vehicles", headers={**agency.headers, "Accept": accept}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/vnd.mds+json;version=2.0"
+    for refused in ("application/vnd.mds+json;version=1.0", "application/vnd.mds+json;q=0, */*"):
+        answer = system.http.get(
+            f"{system.url}/mds/v2/vehicles", headers={**agency.headers, "Accept": refused}
+        )
+        assert_mds_error(answer, 406, "unsupported_version")
+
+
+def test_a_method_a_route_does_not_take_is_answered_405_with_the_methods_it_does(system):
+    operator = system.operator()
+    agency = agency_for(system, operator, CITY)
+
+    answer = system.http.post(f"{system.url}/mds/v2/trips", headers=agency.headers)
+    assert_mds_error(answer, 405, "method_not_allowed")
+    assert {"GET", "HEAD", "OPTIONS"} <= set(answer.headers["Allow"].split(", "))
+    answer = system.http.put(f"{system.url}/api/v1/ops/mds-clients", headers=operator.headers)
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= set(answer.headers["Allow"].split(", "))
