@@ -24,6 +24,9 @@ from rental.services.ports import LockCommandError
 
 blueprint = Blueprint("lock_health", __name__, url_prefix="/api/v1/ops")
 MAX_LIMIT = 500
+# Ids are PostgreSQL bigints: a larger number in the path names no letter (404), rather
+# than overflowing the query.
+MAX_ID = 2**63 - 1
 
 
 @blueprint.get("/alerts")
@@ -52,7 +55,7 @@ def list_dead_letters() -> dict[str, Any]:
     return {"dead_letters": [_letter_view(letter) for letter in letters]}
 
 
-@blueprint.post("/dead-letters/<int:letter_id>/replay")
+@blueprint.post(f"/dead-letters/<int(max={MAX_ID}):letter_id>/replay")
 @requires(Role.OPERATOR)
 def replay_dead_letter(letter_id: int) -> dict[str, Any]:
     """Process a dead letter again. 409 `replay_refused` (with the reason) when it still

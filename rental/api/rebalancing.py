@@ -33,6 +33,9 @@ FLEET_LIMITS = {
     "depot_stock": (0, 100_000),
 }
 MAX_TRUCKS = 500
+# Trucks and stops are numbered in PostgreSQL integers: a larger number in the path names
+# no stop (404), rather than overflowing the query.
+MAX_NUMBER = 2**31 - 1
 
 
 @blueprint.put("/fleets/<city_id>")
@@ -78,7 +81,9 @@ def one_plan(plan_id: str) -> dict[str, Any]:
     return plan_view(rebalancing_plans.plan_details(platform().uow(), parse_uuid(plan_id, "plan")))
 
 
-@blueprint.post("/plans/<plan_id>/trucks/<int:truck>/stops/<int:seq>/done")
+@blueprint.post(
+    f"/plans/<plan_id>/trucks/<int(max={MAX_NUMBER}):truck>/stops/<int(max={MAX_NUMBER}):seq>/done"
+)
 @requires(Role.OPERATOR)
 def stop_done(plan_id: str, truck: int, seq: int) -> dict[str, Any]:
     """The driver finished this stop: its bikes are on the truck, or back on the street."""

@@ -125,3 +125,6 @@ def test_bad_requests_get_clear_answers(system):
         f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/1/stops/1/done", None, operator
     )
     assert done.status_code == 404
+    for truck, seq in ((2**31, 1), (1, 10**30)):  # no truck or stop is numbered that high
+        beyond = f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/{truck}/stops/{seq}/done"
+        assert system.post(beyond, None, operator).status_code == 404
