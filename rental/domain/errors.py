@@ -7,21 +7,21 @@
     ├── NotFound              no such thing (or not yours)
     ├── NotAcceptable         no representation the client accepts (a version)
     ├── Conflict              the world is not in a state that allows it
-    │   ├── DuplicateRequest  an idempotency key seen before: answer the first result
-    │   └── KeyReused         an idempotency key seen before on another request
-    │                         (rental.domain.idempotency)
+    │   └── DuplicateRequest  an idempotency key seen before: answer the first result
     └── Unavailable           a service we depend on did not answer
 
-The API maps each class to one HTTP status in one place (`rental.api.errors`).
+The API maps each class to one HTTP status in one place (`rental.api.errors`). `field`
+names the part of the request that was wrong, when it was one ("phone", "zones.0.name").
 """
 
 
 class RentalError(Exception):
     code = "error"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 
