@@ -25,11 +25,7 @@ from rental.services.repositories.money import (
 )
 from rental.services.repositories.open_data import MdsClients, OpenDataRepository, VehicleHistory
 from rental.services.repositories.rebalancing import RebalancingRepository
-from rental.services.repositories.riders import (
-    CreditRepository,
-    IdempotencyKeys,
-    UserRepository,
-)
+from rental.services.repositories.riders import CreditRepository, UserRepository
 from rental.services.repositories.rides import (
     AlertRepository,
     DeadLetterRepository,
@@ -46,8 +42,6 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def credit(self) -> CreditRepository: ...
-    @property
-    def idempotency_keys(self) -> IdempotencyKeys: ...
     # fleet
     @property
     def assets(self) -> AssetRepository: ...

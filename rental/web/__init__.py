@@ -1,13 +1,14 @@
-"""The web pages the platform serves: the rider app at /app/ (an installable PWA) and the
-operator console at /ops/. They are static files that speak only the public JSON API;
-this blueprint serves them, the front-end libraries installed from the npm registry
-(web/), and the map settings the pages need.
+"""The web pages the platform serves: the rider app at /app/ (an installable PWA), the
+operator console at /ops/, and the API's reference at /api/docs. They are static files
+that speak only the public JSON API; this blueprint serves them, the front-end libraries
+installed from the npm registry (web/), and the map settings the pages need.
 
-Pages carry a strict Content-Security-Policy (rental.api.headers): scripts and styles
-from this origin only, and map tiles only from the configured tile server.
+Pages carry a strict Content-Security-Policy: scripts and styles from this origin only,
+and map tiles only from the configured tile server.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, send_from_directory
 
@@ -19,7 +20,11 @@ STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
-VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
+VENDORED = {
+    "leaflet": "leaflet/dist",
+    "jsqr": "jsqr/dist",
+    "swagger-ui-dist": "swagger-ui-dist",
+}
 
 
 blueprint = Blueprint("web", __name__, static_folder=None)
@@ -33,6 +38,12 @@ def operator_console() -> Response:
 @blueprint.get("/app/")
 def rider_app() -> Response:
     return _page("app/index.html")
+
+
+@blueprint.get("/api/docs")
+def api_reference() -> Response:
+    """The OpenAPI document at /api/v1/openapi.json, browsable (Swagger UI)."""
+    return _page("docs/index.html")
 
 
 @blueprint.get("/app/manifest.webmanifest")
@@ -51,7 +62,7 @@ def rider_app_worker() -> Response:
 
 @blueprint.get("/web/<path:name>")
 def static_file(name: str) -> Response:
-    return send_from_directory(STATIC, name, max_age=300)
+    return _secured(send_from_directory(STATIC, name, max_age=300))
 
 
 @blueprint.get("/vendor/<package>/<path:name>")
@@ -82,5 +93,22 @@ def _center(setting: str) -> tuple[float, float]:
 
 
 def _page(name: str) -> Response:
-    # Headers (the Content-Security-Policy among them): rental.api.headers.
-    return send_from_directory(STATIC, name, max_age=0)
+    page = send_from_directory(STATIC, name, max_age=0)
+    return _secured(page)
+
+
+def _secured(response: Response) -> Response:
+    tiles = _origin(current_app.config["MAP_TILE_URL"])
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; img-src 'self' data: {tiles}".rstrip()
+        + "; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _origin(url: str) -> str:
+    """The tile server's origin from a template such as https://{s}.tile.example/{z}/{x}/{y}.png."""
+    parts = urlsplit(url.replace("{s}", "*"))
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
