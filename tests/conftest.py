@@ -63,6 +63,7 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
         SECRET_KEY="test-secret",
         UNLOCK_TIMEOUT_SECONDS=2,
         VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago
+        VALIDATE_RESPONSES=1,  # every answer checked against the model it declares
     )
     platform = Platform(config)
     yield platform

@@ -10,16 +10,18 @@
     │   └── DuplicateRequest  an idempotency key seen before: answer the first result
     └── Unavailable           a service we depend on did not answer
 
-The API maps each class to one HTTP status in one place (`rental.api.errors`).
+The API maps each class to one HTTP status in one place (`rental.api.errors`). `field`
+names the part of the request that was wrong, when it was one ("phone", "zones.0.name").
 """
 
 
 class RentalError(Exception):
     code = "error"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 
