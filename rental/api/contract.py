@@ -185,9 +185,12 @@ class MdsErrorBody(BaseModel):
 
 # Declared answers of authenticated endpoints, besides the ones every endpoint has.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-SIGNED_IN = {401: ErrorBody, 403: ErrorBody}
-NOT_FOUND = {404: ErrorBody}
-CONFLICT = {409: ErrorBody}
+# (flask-openapi3's ResponseDict: status -> model, or an OpenAPI response object.)
+Responses = dict[str | int, type[BaseModel] | dict[str, Any] | None]
+SIGNED_IN: Responses = {401: ErrorBody, 403: ErrorBody}
+NOT_FOUND: Responses = {404: ErrorBody}
+CONFLICT: Responses = {409: ErrorBody}
+UNAVAILABLE: Responses = {503: ErrorBody}  # a lock's broker or the payment gateway did not answer
 
 
 class RentalIdPath(RequestModel):
