@@ -5,7 +5,7 @@ it gets what is true of every operation, so no blueprint has to repeat it.
 - Every operation may answer 400 (a request that does not fit), 413 (a body over
   MAX_CONTENT_LENGTH) and 429 (too many requests), with the error body.
 - An operation that takes a bearer token may answer 401 and 403.
-- Under /mds/ errors have the MDS spec's shape instead.
+- Under /mds/ errors have the MDS spec's shape instead, and answers MDS's media type.
 """
 
 from typing import Any
@@ -15,6 +15,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from rental.api.contract import ErrorBody, MdsErrorBody
 from rental.api.errors import MDS_PREFIX, validation_failed
+from rental.domain.mds import ANSWER_TYPE
 
 DOCUMENT_URL = "/api/v1/openapi.json"
 SCHEMA_REF = "#/components/schemas/"
@@ -64,11 +65,20 @@ def serve_document(app: OpenAPI) -> None:
             for status, response in responses.items():
                 if status >= "400" and "content" not in response:
                     responses[status] = _error_response(error, response.get("description", ""))
+                elif status < "400" and path.startswith(MDS_PREFIX):
+                    _as_mds_answer(response)
 
     def openapi_document() -> Response:
         return jsonify(current_app.api_doc)  # type: ignore[attr-defined]
 
     app.add_url_rule(DOCUMENT_URL, "openapi_document", openapi_document, methods=["GET"])
+
+
+def _as_mds_answer(response: dict[str, Any]) -> None:
+    """MDS answers are `application/vnd.mds+json;version=2.0` (its versioning), not JSON."""
+    content = response.get("content", {})
+    if "application/json" in content:
+        content[ANSWER_TYPE] = content.pop("application/json")
 
 
 def _error_response(schema: str, description: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from rental.domain.fleet import AssetKind
 
 VERSION = "2.0.0"
 MEDIA_TYPE = "application/vnd.mds+json"
+ANSWER_TYPE = f"{MEDIA_TYPE};version=2.0"  # what our answers are sent as
 # /events/recent answers for this far back; older events are read by the hour.
 RECENT_EVENTS = timedelta(days=14)
 # Below this many, report counts are shown as -1 so that small groups cannot be singled out.
@@ -146,6 +147,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A timestamp of this many digits or more is past either end (10**20 ms is beyond year
 # 9999): cut without making "1e999999999" an integer of a billion digits.
 MAX_TIMESTAMP_DIGITS = 20
+FIRST_MILLISECOND = timestamp(START_OF_TIME)
+LAST_MILLISECOND = timestamp(END_OF_TIME)
 
 # ASCII digits only: Python's \d also takes other scripts' digits, which int() reads.
 _HOUR = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})")
@@ -176,36 +179,29 @@ def hour_window(value: str | None, name: str) -> tuple[datetime, datetime]:
     return start, later(start, timedelta(hours=1))
 
 
-def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """`start_time` <= event < `end_time`, in milliseconds, within the last two weeks."""
-    return recent(millis_window(start, end), now)
-
-
-def millis_window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """Two times in milliseconds since 1970, as a client sends them."""
-    if not start or not end:
-        raise InvalidInput(
-            "start_time and end_time are required, as milliseconds since 1970", "missing_param"
-        )
-    return moment_of(start, "start_time"), moment_of(end, "end_time")
-
-
-def moment_of(value: str, name: str) -> datetime:
-    """MDS's timestamp (integer milliseconds since 1970; also a whole number written with a
-    point or an exponent, as JSON Schema's numbers may be) as a time, cut at the ends of
-    the time we can represent."""
+def whole_milliseconds(text: str) -> int:
+    """MDS's timestamp as a client writes it: integer milliseconds since 1970, also written
+    with a point or an exponent as JSON Schema's numbers may be (`1514764800000.0`,
+    `1.5147648e12`). One past either end of the time we can represent is cut there. Raises
+    ValueError for anything that is no whole number."""
     try:
-        number = Decimal(value)
+        number = Decimal(text)
     except InvalidOperation:
-        number = Decimal("NaN")
+        raise ValueError(f"not a number: {text!r}") from None
     if not number.is_finite() or number != number.to_integral_value():
-        raise InvalidInput(f"{name} is a whole number of milliseconds since 1970", "bad_param")
-    try:
-        if number.adjusted() >= MAX_TIMESTAMP_DIGITS:
-            raise OverflowError
-        return EPOCH + timedelta(milliseconds=int(number))
-    except OverflowError:
-        return END_OF_TIME if number > 0 else START_OF_TIME
+        raise ValueError(f"not a whole number: {text!r}")
+    if number.adjusted() >= MAX_TIMESTAMP_DIGITS:
+        return LAST_MILLISECOND if number > 0 else FIRST_MILLISECOND
+    return max(FIRST_MILLISECOND, min(LAST_MILLISECOND, int(number)))
+
+
+def moment_at(milliseconds: int) -> datetime:
+    """A timestamp as a time; one past what we can represent, as the end (or start) of time."""
+    if milliseconds >= LAST_MILLISECOND:
+        return END_OF_TIME
+    if milliseconds <= FIRST_MILLISECOND:
+        return START_OF_TIME
+    return EPOCH + timedelta(milliseconds=milliseconds)
 
 
 def recent(window: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rental.api import mds_models
 from rental.bootstrap import utc_now
 from rental.domain.mds import timestamp
 from tests.helpers import CITY, eventually, make_city
@@ -13,6 +14,26 @@ from tests.mds_schemas import assert_valid_model, assert_valid_response
 
 OTHER_CITY = "othercity"
 ROUTE = [(121.4705, 31.2302), (121.4712, 31.2308), (121.4721, 31.2313)]
+
+
+# What our OpenAPI document declares for each answer (rental.api.mds_models).
+DECLARED = {
+    "/vehicles": mds_models.MdsVehiclePage,
+    "/vehicles/{device_id}": mds_models.MdsVehicleList,
+    "/vehicles/status": mds_models.MdsVehicleStatusPage,
+    "/vehicles/status/{device_id}": mds_models.MdsVehicleStatusList,
+    "/trips": mds_models.MdsTrips,
+    "/telemetry": mds_models.MdsTelemetryList,
+    "/events/historical": mds_models.MdsEvents,
+    "/events/recent": mds_models.MdsEventPage,
+}
+
+
+def assert_as_declared(path: str, body: dict) -> dict:
+    """The answer is what the official schema and our own document say it is."""
+    assert_valid_response(path, body)
+    DECLARED[path].model_validate(body)
+    return body
 
 
 class Agency:
@@ -30,8 +51,8 @@ class Agency:
     def read(self, path: str, schema_path: str | None = None, **params: object) -> dict:
         answer = self.get(path, **params)
         assert answer.status_code == 200, answer.text
-        assert answer.headers["Content-Type"].startswith("application/vnd.mds+json")
-        return assert_valid_response(schema_path or path, answer.json())
+        assert answer.headers["Content-Type"] == "application/vnd.mds+json;version=2.0"
+        return assert_as_declared(schema_path or path, answer.json())
 
     def every_page(self, path: str, key: str, **params: object) -> list[dict]:
         found, answer = [], self.read(path, **params)
@@ -42,7 +63,7 @@ class Agency:
                 return found
             page = self.system.http.get(next_url, headers=self.headers)
             assert page.status_code == 200, page.text
-            answer = assert_valid_response(path, page.json())
+            answer = assert_as_declared(path, page.json())
 
 
 def agency_for(system, operator, city: str) -> Agency:
@@ -214,7 +235,9 @@ def test_hours_are_served_once_over_and_settled(system, later):
         - timedelta(minutes=now.minute, seconds=now.second)
         + timedelta(seconds=30)
     )
-    assert agency.get("/trips", end_time=this_hour).status_code == 202  # over, not settled
+    pending = agency.get("/trips", end_time=this_hour)  # over, not settled
+    assert pending.status_code == 202
+    assert mds_models.MdsTripsPending.model_validate(pending.json()).trips == []
     old = {"start_time": timestamp(now - timedelta(days=20)), "end_time": timestamp(now)}
     assert agency.get("/events/recent", **old).status_code == 400
 
@@ -295,6 +318,20 @@ def test_hours_and_months_past_what_we_can_represent_name_no_data(system):
     assert_mds_error(agency.get("/trips", end_time="0000-01-01T00"), 400, "bad_param")
     for month in ("9999-12", "0000-01", "2026-00"):
         assert_mds_error(agency.get(f"/reports/{month}.csv"), 404, "report_not_found")
+
+
+def test_bad_parameters_are_refused_in_mds_words(system):
+    agency = agency_for(system, system.operator(), CITY)
+
+    missing = agency.get("/trips")
+    assert_mds_error(missing, 400, "missing_param")
+    assert missing.json()["error_description"] == "end_time is required"
+    assert_mds_error(agency.get("/trips", end_time="yesterday"), 400, "bad_param")
+    assert_mds_error(agency.get("/trips", end_time="2026-02-30T00"), 400, "bad_param")
+    assert_mds_error(agency.get("/events/recent", start_time="soon", end_time=1), 400, "bad_param")
+    assert_mds_error(agency.get("/vehicles/not-a-uuid"), 400, "bad_param")
+    assert_mds_error(agency.get("/vehicles/status", page_after="x"), 400, "bad_param")
+    assert_mds_error(agency.get("/reports/latest.csv"), 404, "report_not_found")
 
 
 def test_recent_events_of_an_empty_or_endless_window(system):

@@ -94,23 +94,17 @@ def test_the_last_hour_we_can_represent_ends_at_the_end_of_time():
 
 
 def test_recent_events_reach_back_two_weeks_at_most():
-    ms = mds.timestamp(NOW)
-    first, last = mds.recent_window(str(ms - 60_000), str(ms), NOW)
-    assert last - first == timedelta(minutes=1)
-    too_old = mds.timestamp(NOW - timedelta(days=15))
-    for start, end in ((str(ms + 1), str(ms)), (str(too_old), str(ms)), ("x", str(ms))):
+    first, last = NOW - timedelta(minutes=1), NOW
+    assert mds.recent((first, last), NOW) == (first, last)
+    too_old = NOW - timedelta(days=15)
+    for window in ((NOW, NOW - timedelta(milliseconds=1)), (too_old, NOW)):
         with pytest.raises(InvalidInput) as refused:
-            mds.recent_window(start, end, NOW)
+            mds.recent(window, NOW)
         assert refused.value.code == "bad_param"
-    with pytest.raises(InvalidInput) as missing:
-        mds.recent_window(None, None, NOW)
-    assert missing.value.code == "missing_param"
 
 
 def test_an_empty_window_of_recent_events_is_a_window():
-    ms = str(mds.timestamp(NOW))
-    first, last = mds.recent_window(ms, ms, NOW)
-    assert first == last == NOW
+    assert mds.recent((NOW, NOW), NOW) == (NOW, NOW)
 
 
 @pytest.mark.parametrize(
@@ -125,14 +119,13 @@ def test_an_empty_window_of_recent_events_is_a_window():
     ],
 )
 def test_a_timestamp_past_what_we_represent_is_cut_at_the_end_of_time(written, expected):
-    assert mds.moment_of(written, "end_time") == expected
+    assert mds.moment_at(mds.whole_milliseconds(written)) == expected
 
 
 @pytest.mark.parametrize("written", ["1.5", "1e-99999999", "NaN", "Infinity", "x", ""])
 def test_a_timestamp_is_a_whole_number_of_milliseconds(written):
-    with pytest.raises(InvalidInput) as refused:
-        mds.moment_of(written, "end_time")
-    assert refused.value.code == "bad_param"
+    with pytest.raises(ValueError):
+        mds.whole_milliseconds(written)
 
 
 def test_a_report_is_for_a_month_that_is_over():
