@@ -26,7 +26,10 @@ from rental.domain import mds as spec
 
 # The earliest timestamp MDS 2.0 takes (its data-types/timestamp.yaml: 2018-01-01).
 EARLIEST_TIMESTAMP = 1_514_764_800_000
-HOUR_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}$"
+# YYYY-MM-DDTHH as far as a pattern can tell (year 0001 on, months, days, hours); a day
+# a month does not have (02-30) is refused by the calendar, also as bad_param.
+YEAR = r"([1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])"
+HOUR_PATTERN = rf"^{YEAR}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3])$"
 REPORT_PATTERN = r"^[0-9]{4}-[0-9]{2}\.csv$"
 # A field we leave out rather than send as null: optional, and never null, in the document.
 Omitted = SkipJsonSchema[None]

@@ -27,8 +27,10 @@ from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import (
     ASSET_CODE,
+    ITEM_KINDS,
     LOCK_ID,
     MAX_SLOTS,
+    VEHICLE_KINDS,
     AssetKind,
     UnavailableReason,
     check_lock_id,
@@ -132,9 +134,25 @@ def provision_lock(body: NewLock) -> tuple[dict[str, Any], int]:
     ).json(), 201
 
 
+def _where_assets_are(schema: dict[str, Any]) -> None:
+    """The document says what `_where_it_is` checks: which fields each kind needs."""
+    text, number = {"type": "string"}, {"type": "integer"}
+    vehicle = [kind.value for kind in VEHICLE_KINDS]
+    item = sorted(ITEM_KINDS)
+    schema["anyOf"] = [
+        {"properties": {"kind": {"enum": vehicle}, "lock_id": text}, "required": ["lock_id"]},
+        {
+            "properties": {"kind": {"enum": item}, "cabinet_id": text, "slot": number},
+            "required": ["cabinet_id", "slot"],
+        },
+    ]
+
+
 class NewAsset(RequestModel):
     """A vehicle names its own lock (`lock_id`); an item names the cabinet and slot it is
     docked in (`cabinet_id`, `slot`)."""
+
+    model_config = ConfigDict(json_schema_extra=_where_assets_are)
 
     code: NewAssetCode
     kind: Kind
@@ -213,7 +231,8 @@ def _label(base_url: str, code: str, kind: AssetKind) -> dict[str, Any]:
 class NewCabinet(RequestModel):
     lock_id: LockId = Field(description="the provisioned device that releases the items")
     city_id: CityId
-    kind: Kind
+    # Any kind is read; the domain refuses a vehicle's (a cabinet lends items only).
+    kind: Annotated[Kind, Field(json_schema_extra={"enum": sorted(ITEM_KINDS)})]
     slots: Annotated[
         StrictInt,
         Field(ge=1, le=MAX_SLOTS),

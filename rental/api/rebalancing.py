@@ -14,7 +14,6 @@ from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
     CONFLICT,
-    NO_NUL,
     NOT_FOUND,
     SIGNED_IN,
     AnswerModel,
@@ -97,7 +96,7 @@ DepotStock = Annotated[
 ]
 RoutingUrl = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_ROUTING_URL, pattern=NO_NUL),
+    StringConstraints(max_length=MAX_ROUTING_URL, pattern=r"^https?://[^/?#\s\x00]+[^\x00]*$"),
     explained("routing_url is the http(s) base of an OSRM-style table API", "invalid_routing_url"),
     domain_rule(_routing_url),
     Field(description="the http(s) base of an OSRM-style table API; great circles without"),

@@ -2,6 +2,8 @@
 /api/v1/openapi.json declares them: every route with its parameters and their bounds, and
 MDS's answers in MDS's own media type and error shape."""
 
+import re
+
 import pytest
 
 from rental.app import create_app
@@ -76,7 +78,9 @@ def test_bounds_are_published_as_they_are_enforced(document):
     assert parameters(stop)["truck"]["schema"]["maximum"] == 2**31 - 1
     trips = parameters(document["paths"]["/mds/v2/trips"]["get"])
     assert trips["end_time"]["required"] is True
-    assert trips["end_time"]["schema"]["pattern"] == r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}$"
+    assert re.fullmatch(trips["end_time"]["schema"]["pattern"], "2026-11-23T07")
+    for not_an_hour in ("0000-01-01T00", "2026-13-01T00", "2026-11-23T24", "2026-11-23"):
+        assert not re.fullmatch(trips["end_time"]["schema"]["pattern"], not_an_hour)
     recent = parameters(document["paths"]["/mds/v2/events/recent"]["get"])
     assert recent["start_time"]["schema"]["minimum"] == 1_514_764_800_000
     schemas = document["components"]["schemas"]
