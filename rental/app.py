@@ -4,9 +4,11 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask
+from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 
 from rental.api import (
+    document,
+    edge,
     errors,
     gbfs,
     headers,
@@ -27,6 +29,7 @@ from rental.api import (
     wallet,
     zones,
 )
+from rental.api.contract import AnswerModel, AssetCode, RequestModel
 from rental.bootstrap import Platform
 from rental.config import Config
 from rental.web import blueprint as web_pages
@@ -34,15 +37,17 @@ from rental.web import blueprint as web_pages
 
 def create_app(
     test_config: dict[str, Any] | None = None, platform: Platform | None = None
-) -> Flask:
+) -> OpenAPI:
     """`test_config` overrides settings for this app only: a copy of the platform's (or the
     environment's) configuration, so one test's overrides never reach another's app."""
-    app = Flask(__name__)
+    app = document.new_app(__name__)
     base = platform.config if platform else Config.from_environment()
     config = replace(base, **(test_config or {}))
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.validate_response = bool(config.VALIDATE_RESPONSES)
     app.extensions["platform"] = platform or Platform(config)
+    edge.install(app)
     errors.register_error_handlers(app)
     headers.register_response_headers(app)
     for blueprint in (
@@ -64,20 +69,41 @@ def create_app(
         rebalancing.blueprint,
         web_pages,
     ):
-        app.register_blueprint(blueprint)
+        if isinstance(blueprint, APIBlueprint):  # typed: its models go in the document
+            app.register_api(blueprint)
+        else:
+            app.register_blueprint(blueprint)
 
-    @app.get("/healthz")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=[PLATFORM], responses={200: Health})
+    def health() -> dict[str, Any]:
+        """The API process is up."""
+        return Health(status="ok").json()
 
-    @app.get("/q/<code>")
-    def scanned_with_a_camera(code: str) -> dict[str, str]:
-        # A phone camera opens the QR URL; the rider app posts it to /api/v1/rentals.
-        return {
-            "code": code,
-            "hint": "open the app and scan again, or POST this URL to /api/v1/rentals",
-        }
+    @app.get("/q/<code>", tags=[PLATFORM], responses={200: ScannedCode})
+    def scanned_with_a_camera(path: CodeOnQr) -> dict[str, Any]:
+        """The asset's code, for a phone camera that opens its QR code's URL.
 
+        The rider app posts the URL to /api/v1/rentals instead."""
+        hint = "open the app and scan again, or POST this URL to /api/v1/rentals"
+        return ScannedCode(code=path.code, hint=hint).json()
+
+    document.serve_document(app)
     logging.basicConfig(level=logging.INFO)
     limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app
+
+
+PLATFORM = Tag(name="platform", description="the service itself, and QR codes' URLs")
+
+
+class Health(AnswerModel):
+    status: str
+
+
+class CodeOnQr(RequestModel):
+    code: AssetCode
+
+
+class ScannedCode(AnswerModel):
+    code: str
+    hint: str

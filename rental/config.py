@@ -86,6 +86,13 @@ class Config:
     HOLD_CANCELS_BEFORE_PAUSE: int = 3
     HOLD_CANCEL_WINDOW_MINUTES: int = 60
     HOLD_PAUSE_MINUTES: int = 30
+    # The edge of input (rental/api/edge.py): the largest request body read, in bytes
+    # (Flask's own setting: 413 beyond it), and how deeply a JSON body may nest.
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    MAX_JSON_DEPTH: int = 32
+    # 1: every answer of a typed endpoint is checked against the model it declares in
+    # /api/v1/openapi.json (the tests do, so the document cannot drift from the views).
+    VALIDATE_RESPONSES: int = 0
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

@@ -66,6 +66,7 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
         VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago
         # Counted on every request, met only where a test sets low ones.
         **rate_limit_settings(),
+        VALIDATE_RESPONSES=1,  # every answer checked against the model it declares
     )
     platform = Platform(config)
     yield platform

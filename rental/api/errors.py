@@ -1,11 +1,20 @@
-"""The one place where errors become HTTP responses: JSON with a stable code."""
+"""The one place where errors become HTTP responses: JSON with a stable code, and the field
+that was wrong when it was one field: `{"error": {"code", "message", "field"}}`.
+
+A request that does not fit an endpoint's declared models (rental.api.contract) arrives
+here as pydantic's ValidationError through `validation_failed`, and leaves like any other
+InvalidInput: 400 naming the first field that was wrong.
+"""
 
 import logging
+from typing import Any, NoReturn
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_limiter import RateLimitExceeded
-from werkzeug.exceptions import HTTPException
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from rental.api.contract import ERROR_CODE
 from rental.api.limits import seconds_until_allowed
 from rental.domain import errors
 
@@ -24,10 +33,29 @@ STATUS = {
 }
 
 
-def error_body(status: int, code: str, message: str) -> tuple[Response, int]:
+def error_body(
+    status: int, code: str, message: str, field: str | None = None
+) -> tuple[Response, int]:
     if request.path.startswith(MDS_PREFIX):  # MDS clients expect the spec's error shape
         return jsonify(error=code, error_description=message, error_details=[message]), status
-    return jsonify(error={"code": code, "message": message}), status
+    return jsonify(error={"code": code, "message": message, "field": field}), status
+
+
+def validation_failed(error: ValidationError) -> NoReturn:
+    """flask-openapi3's validation_error_callback: the first failure, as our InvalidInput.
+
+    A rule's own code (a domain check, `explained`) wins; otherwise `invalid_<field>`, and
+    a body that is no JSON object at all is `invalid_json`."""
+    first = error.errors(include_url=False)[0]
+    location = [str(part) for part in first["loc"]]
+    field = ".".join(location) or None
+    context: dict[str, Any] = first.get("ctx") or {}
+    code = context.get(ERROR_CODE)
+    if code is not None:
+        raise errors.InvalidInput(first["msg"], code, field)
+    if not location:
+        raise errors.InvalidInput("the body must be a JSON object", "invalid_json")
+    raise errors.InvalidInput(f"{field}: {first['msg']}", f"invalid_{location[0]}", field)
 
 
 def _limit_reached(error: errors.LimitReached) -> tuple[Response, int]:
@@ -44,7 +72,12 @@ def register_error_handlers(app: Flask) -> None:
         status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
         if isinstance(error, errors.LimitReached):
             return _limit_reached(error)
-        return error_body(status, error.code, error.message)
+        return error_body(status, error.code, error.message, error.field)
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def body_too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return error_body(413, "body_too_large", f"the request body is over {limit} bytes")
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
@@ -56,7 +89,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:
         code = (error.name or "error").lower().replace(" ", "_")
-        return error_body(error.code or 500, code, error.description or "")
+        response, status = error_body(error.code or 500, code, error.description or "")
+        for name, value in error.get_headers():  # Allow on a 405, WWW-Authenticate, ...
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> tuple[Response, int]:

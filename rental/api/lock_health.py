@@ -9,127 +9,221 @@ GET  /api/v1/ops/locks/{lock_id}/problems[?limit=50]  fields a lock sent that we
 
 import base64
 import contextlib
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 
 from rental.api.auth import requires
 from rental.api.common import platform
-from rental.domain.alerts import Alert, DeadLetter
-from rental.domain.errors import InvalidInput
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    AnswerModel,
+    CityId,
+    RequestModel,
+    explained,
+)
+from rental.api.ops import Absent, LockId
+from rental.domain.alerts import Alert, AlertKind, DeadLetter
 from rental.domain.riders import Role
 from rental.services import alerts, dead_letters
 from rental.services.lock_reports import ReportSettings
 from rental.services.ports import LockCommandError
 
-blueprint = Blueprint("lock_health", __name__, url_prefix="/api/v1/ops")
+LOCK_HEALTH = Tag(name="lock health", description="operators: alerts, dead letters, dropped fields")
+blueprint = APIBlueprint(
+    "lock_health",
+    __name__,
+    url_prefix="/api/v1/ops",
+    abp_tags=[LOCK_HEALTH],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
 MAX_LIMIT = 500
+# Dead letters are numbered by a PostgreSQL bigint.
+MAX_ID = 2**63 - 1
+
+Limit = Annotated[
+    int,
+    Field(ge=1, le=MAX_LIMIT, description="how many, newest first"),
+    explained(f"limit must be between 1 and {MAX_LIMIT}", "invalid_limit"),
+]
 
 
-@blueprint.get("/alerts")
+class AlertsQuery(RequestModel):
+    city_id: CityId | Absent = Field(None, description="one city's alerts; all when absent")
+
+
+class AlertAnswer(AnswerModel):
+    id: int
+    kind: AlertKind
+    lock_id: str
+    asset_code: str | None
+    city_id: str | None
+    detail: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class OpenAlerts(AnswerModel):
+    alerts: list[AlertAnswer] = Field(description="newest first")
+    dead_letters_open: int = Field(description="lock messages waiting for an operator")
+
+
+@blueprint.get("/alerts", responses={200: OpenAlerts})
 @requires(Role.OPERATOR)
-def list_alerts() -> dict[str, Any]:
-    """`{alerts: [{id, kind, lock_id, asset_code, city_id, detail, opened_at}],
-    dead_letters_open}`. Kinds: `latch_open_without_rental`, `misplaced_item`."""
-    found, waiting = alerts.open_alerts(platform().uow(), request.args.get("city_id"))
-    return {"alerts": [_alert_view(alert) for alert in found], "dead_letters_open": waiting}
+def list_alerts(query: AlertsQuery) -> dict[str, Any]:
+    """Open alerts, newest first, and how many dead letters wait.
+
+    Kinds: `latch_open_without_rental`, `misplaced_item`."""
+    found, waiting = alerts.open_alerts(platform().uow(), query.city_id)
+    return OpenAlerts(alerts=[_alert(alert) for alert in found], dead_letters_open=waiting).json()
 
 
-@blueprint.get("/dead-letters")
+class DeadLettersQuery(RequestModel):
+    state: Annotated[Literal["open", "all"], explained("state is open or all", "invalid_state")] = (
+        "open"
+    )
+    limit: Limit = 50
+    before_id: (
+        Annotated[
+            int,
+            Field(ge=1, le=MAX_ID, description="only letters older than this one: the next page"),
+            explained("before_id must be a positive integer", "invalid_before_id"),
+        ]
+        | None
+    ) = None
+
+
+class DeadLetterAnswer(AnswerModel):
+    id: int
+    topic: str
+    payload: str
+    payload_encoding: Literal["utf-8", "base64"]
+    reason: str = Field(description="why it could not be processed")
+    received_at: datetime
+    replayed_at: datetime | None
+    replay_outcome: str | None
+
+
+class DeadLetters(AnswerModel):
+    dead_letters: list[DeadLetterAnswer] = Field(description="newest first")
+
+
+@blueprint.get("/dead-letters", responses={200: DeadLetters})
 @requires(Role.OPERATOR)
-def list_dead_letters() -> dict[str, Any]:
-    """Lock messages that could not be processed, newest first, with the reason; the
-    payload as text when it is UTF-8, else base64."""
-    state = request.args.get("state", "open")
-    if state not in ("open", "all"):
-        raise InvalidInput("state is open or all", "invalid_state")
+def list_dead_letters(query: DeadLettersQuery) -> dict[str, Any]:
+    """Lock messages that could not be processed, newest first, with the reason.
+
+    The payload is text when it is UTF-8, else base64."""
     letters = dead_letters.dead_letters(
         platform().uow(),
-        open_only=state == "open",
-        limit=_limit(),
-        before_id=_optional_int("before_id"),
+        open_only=query.state == "open",
+        limit=query.limit,
+        before_id=query.before_id,
     )
-    return {"dead_letters": [_letter_view(letter) for letter in letters]}
+    return DeadLetters(dead_letters=[_letter(letter) for letter in letters]).json()
 
 
-@blueprint.post("/dead-letters/<int:letter_id>/replay")
+class LetterPath(RequestModel):
+    letter_id: Annotated[
+        int,
+        Field(ge=1, le=MAX_ID),
+        explained(f"letter_id is a dead letter's number, 1 to {MAX_ID}", "invalid_letter_id"),
+    ]
+
+
+@blueprint.post(
+    "/dead-letters/<letter_id>/replay",
+    responses={200: DeadLetterAnswer, **NOT_FOUND, **CONFLICT},
+)
 @requires(Role.OPERATOR)
-def replay_dead_letter(letter_id: int) -> dict[str, Any]:
-    """Process a dead letter again. 409 `replay_refused` (with the reason) when it still
-    cannot be, `already_replayed` when it was; 404 when there is no such letter."""
+def replay_dead_letter(path: LetterPath) -> dict[str, Any]:
+    """Process a dead letter again, after fixing its cause.
+
+    409 `replay_refused` (with the reason) when it still cannot be, `already_replayed`
+    when it was; 404 when there is no such letter."""
     p = platform()
     settings = ReportSettings(p.config.WALLET_FLOOR_MINOR, p.config.LOW_BATTERY_PCT)
     letter, acknowledgement = dead_letters.replay_dead_letter(
-        p.uow, p.report_decoder, letter_id, p.now(), settings
+        p.uow, p.report_decoder, path.letter_id, p.now(), settings
     )
     if acknowledgement is not None:
         # Unsent, the lock resends the event, and the repeat is acknowledged then.
         with contextlib.suppress(LockCommandError):
             p.lock_commands.send(acknowledgement)
-    return _letter_view(letter)
+    return _letter(letter).json()
 
 
-@blueprint.get("/locks/<lock_id>/problems")
+class LockIdPath(RequestModel):
+    lock_id: LockId
+
+
+class LockProblemsQuery(RequestModel):
+    limit: Limit = 50
+
+
+class LockProblem(AnswerModel):
+    channel: str
+    boot: int
+    seq: int
+    dropped: dict[str, str] = Field(description="field -> why it was dropped")
+    received_at: datetime
+
+
+class LockProblems(AnswerModel):
+    problems: list[LockProblem] = Field(description="newest first")
+
+
+@blueprint.get("/locks/<lock_id>/problems", responses={200: LockProblems, **NOT_FOUND})
 @requires(Role.OPERATOR)
-def lock_problems(lock_id: str) -> dict[str, Any]:
-    """Fields this lock sent that failed their checks: `{problems: [{channel, boot, seq,
-    dropped: {field: reason}, received_at}]}`, newest first."""
-    found = alerts.lock_problems(platform().uow(), lock_id, _limit())
-    return {
-        "problems": [
-            {
-                "channel": problem.channel,
-                "boot": problem.boot,
-                "seq": problem.seq,
-                "dropped": dict(problem.dropped),
-                "received_at": problem.received_at.isoformat(),
-            }
+def lock_problems(path: LockIdPath, query: LockProblemsQuery) -> dict[str, Any]:
+    """Fields this lock sent that failed their checks, newest first; 404 for no such lock."""
+    found = alerts.lock_problems(platform().uow(), path.lock_id, query.limit)
+    return LockProblems(
+        problems=[
+            LockProblem(
+                channel=problem.channel,
+                boot=problem.boot,
+                seq=problem.seq,
+                dropped=dict(problem.dropped),
+                received_at=problem.received_at,
+            )
             for problem in found
         ]
-    }
+    ).json()
 
 
-def _limit() -> int:
-    limit = _optional_int("limit") or 50
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", "invalid_limit")
-    return limit
+def _alert(alert: Alert) -> AlertAnswer:
+    return AlertAnswer(
+        id=alert.id,
+        kind=alert.kind,
+        lock_id=alert.lock_id,
+        asset_code=alert.asset_code,
+        city_id=alert.city_id,
+        detail=alert.detail,
+        opened_at=alert.opened_at,
+        resolved_at=alert.resolved_at,
+    )
 
 
-def _optional_int(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 18:
-        raise InvalidInput(f"{name} must be a positive integer", f"invalid_{name}")
-    return int(raw)
-
-
-def _alert_view(alert: Alert) -> dict[str, Any]:
-    return {
-        "id": alert.id,
-        "kind": alert.kind.value,
-        "lock_id": alert.lock_id,
-        "asset_code": alert.asset_code,
-        "city_id": alert.city_id,
-        "detail": alert.detail,
-        "opened_at": alert.opened_at.isoformat(),
-        "resolved_at": alert.resolved_at.isoformat() if alert.resolved_at else None,
-    }
-
-
-def _letter_view(letter: DeadLetter) -> dict[str, Any]:
+def _letter(letter: DeadLetter) -> DeadLetterAnswer:
+    encoding: Literal["utf-8", "base64"]
     try:
         payload, encoding = letter.payload.decode(), "utf-8"
     except UnicodeDecodeError:
         payload, encoding = base64.b64encode(letter.payload).decode(), "base64"
-    return {
-        "id": letter.id,
-        "topic": letter.topic,
-        "payload": payload,
-        "payload_encoding": encoding,
-        "reason": letter.reason,
-        "received_at": letter.received_at.isoformat(),
-        "replayed_at": letter.replayed_at.isoformat() if letter.replayed_at else None,
-        "replay_outcome": letter.replay_outcome,
-    }
+    return DeadLetterAnswer(
+        id=letter.id,
+        topic=letter.topic,
+        payload=payload,
+        payload_encoding=encoding,
+        reason=letter.reason,
+        received_at=letter.received_at,
+        replayed_at=letter.replayed_at,
+        replay_outcome=letter.replay_outcome,
+    )

@@ -1,23 +1,43 @@
 """The operator's side: provision locks, register assets, see them all."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+from uuid import UUID
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from rental.api.auth import requires
 from rental.api.common import platform, qr_image
-from rental.api.parsing import (
-    integer,
-    is_integer,
-    json_body,
-    json_body_or_empty,
-    optional_string,
-    path_uuid,
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NO_NUL,
+    NOT_FOUND,
+    SIGNED_IN,
+    AnswerModel,
+    CityId,
+    CodePath,
+    RequestModel,
+    domain_rule,
+    explained,
 )
-from rental.domain.choices import one_of
-from rental.domain.credit import checked_incident
+from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput
-from rental.domain.fleet import AssetKind, check_asset_code, check_lock_id, is_item, qr_payload
+from rental.domain.fleet import (
+    ASSET_CODE,
+    ITEM_KINDS,
+    LOCK_ID,
+    MAX_SLOTS,
+    VEHICLE_KINDS,
+    AssetKind,
+    UnavailableReason,
+    check_lock_id,
+    is_item,
+    qr_payload,
+)
+from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import assets, credit
 from rental.services.commands.assets import (
@@ -30,154 +50,335 @@ from rental.services.commands.assets import (
 from rental.services.commands.riders import RecordIncident
 from rental.services.read_models import AssetOverview
 
-blueprint = Blueprint("ops", __name__, url_prefix="/api/v1/ops")
+OPERATIONS = Tag(name="operations", description="operators: locks, assets, cabinets, credit")
+blueprint = APIBlueprint(
+    "ops",
+    __name__,
+    url_prefix="/api/v1/ops",
+    abp_tags=[OPERATIONS],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
+
+# An optional query parameter: absent or given, never null (a query string has no null).
+Absent = SkipJsonSchema[None]
+LOCK_ID_RULE = "lock_id: 3-40 letters, digits, '-' or '_', starting with a letter or digit"
+# A device's id: it becomes MQTT topic levels and a broker username (rental.domain.fleet).
+LockId = Annotated[
+    str,
+    StringConstraints(pattern=LOCK_ID.pattern),
+    explained(LOCK_ID_RULE, "invalid_lock_id"),
+    Field(description="a lock's or cabinet's id: 3-40 letters, digits, '-' or '_'"),
+]
+NewAssetCode = Annotated[
+    str,
+    StringConstraints(pattern=ASSET_CODE.pattern),
+    explained(
+        "code: 3-40 letters, digits, '-' or '_', starting with a letter or digit",
+        "invalid_asset_code",
+    ),
+    Field(description="the code printed under the QR code (`BK00001`)"),
+]
+Kind = Annotated[
+    AssetKind,
+    explained(f"kind must be one of: {', '.join(AssetKind)}", "invalid_kind"),
+]
 
 
-@blueprint.post("/locks")
+class NewLock(RequestModel):
+    """No body, or no `lock_id`: the platform makes one up."""
+
+    # flask-openapi3 reads `openapi_extra` from the config: the body is optional.
+    model_config = ConfigDict(openapi_extra={"required": False})  # type: ignore[typeddict-unknown-key]
+
+    lock_id: Annotated[LockId, domain_rule(check_lock_id)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body_is_empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class BrokerAccount(AnswerModel):
+    broker: str = Field(description="mqtt://host:port of the broker the lock connects to")
+    username: str
+    password: str
+
+
+class ProvisionedLock(AnswerModel):
+    lock_id: str
+    mqtt: BrokerAccount
+    signing_key: str = Field(description="hex: the key the lock signs its reports with")
+    note: str
+
+
+@blueprint.post("/locks", responses={201: ProvisionedLock, **CONFLICT})
 @requires(Role.OPERATOR)
-def provision_lock() -> tuple[dict[str, Any], int]:
-    body = json_body_or_empty()
-    lock_id = optional_string(body, "lock_id", "lock_id must be a string", "invalid_lock_id")
-    command = ProvisionLock(None if lock_id is None else check_lock_id(lock_id))
+def provision_lock(body: NewLock) -> tuple[dict[str, Any], int]:
+    """Provision a lock: its broker account and signing key, shown once.
+
+    Store them in the lock now. 409 for an id already provisioned."""
     p = platform()
-    credentials = assets.provision_lock(p.uow(), p.broker_accounts, command)
+    credentials = assets.provision_lock(p.uow(), p.broker_accounts, ProvisionLock(body.lock_id))
     broker = p.config.MQTT_URL.rsplit("@", 1)[-1]
-    return {
-        "lock_id": credentials.lock_id,
-        "mqtt": {
-            "broker": f"mqtt://{broker}",
-            "username": credentials.mqtt_username,
-            "password": credentials.mqtt_password,
+    account = BrokerAccount(
+        broker=f"mqtt://{broker}",
+        username=credentials.mqtt_username,
+        password=credentials.mqtt_password,
+    )
+    return ProvisionedLock(
+        lock_id=credentials.lock_id,
+        mqtt=account,
+        signing_key=credentials.signing_key_hex,
+        note="store these in the lock now: the password and key are not shown again",
+    ).json(), 201
+
+
+def _where_assets_are(schema: dict[str, Any]) -> None:
+    """The document says what `_where_it_is` checks: which fields each kind needs."""
+    text, number = {"type": "string"}, {"type": "integer"}
+    vehicle = [kind.value for kind in VEHICLE_KINDS]
+    item = sorted(ITEM_KINDS)
+    schema["anyOf"] = [
+        {"properties": {"kind": {"enum": vehicle}, "lock_id": text}, "required": ["lock_id"]},
+        {
+            "properties": {"kind": {"enum": item}, "cabinet_id": text, "slot": number},
+            "required": ["cabinet_id", "slot"],
         },
-        "signing_key": credentials.signing_key_hex,
-        "note": "store these in the lock now: the password and key are not shown again",
-    }, 201
+    ]
 
 
-@blueprint.post("/assets")
+class NewAsset(RequestModel):
+    """A vehicle names its own lock (`lock_id`); an item names the cabinet and slot it is
+    docked in (`cabinet_id`, `slot`)."""
+
+    model_config = ConfigDict(json_schema_extra=_where_assets_are)
+
+    code: NewAssetCode
+    kind: Kind
+    city_id: CityId
+    lock_id: LockId | None = None
+    cabinet_id: LockId | None = None
+    slot: Annotated[StrictInt, Field(ge=1, le=MAX_SLOTS)] | None = None
+
+    @model_validator(mode="after")
+    def _where_it_is(self) -> Self:
+        """Raised as our own error, which pydantic lets through, naming the field."""
+        needed: tuple[str, ...]
+        if is_item(self.kind):
+            needed, why = ("cabinet_id", "slot"), "an item is docked in a cabinet's slot"
+        else:
+            needed, why = ("lock_id",), "a vehicle needs the lock_id of its lock"
+        for name in needed:
+            if getattr(self, name) is None:
+                raise InvalidInput(f"{why}: {' and '.join(needed)}", f"invalid_{name}", name)
+        return self
+
+    def command(self) -> RegisterAsset:
+        if self.cabinet_id is not None and self.slot is not None and is_item(self.kind):
+            return RegisterItem(self.code, self.kind, self.city_id, self.cabinet_id, self.slot)
+        assert self.lock_id is not None  # checked above
+        return RegisterVehicle(self.code, self.kind, self.city_id, self.lock_id)
+
+
+class AssetLabel(AnswerModel):
+    code: str
+    kind: AssetKind
+    qr: str = Field(description="the URL the QR code encodes")
+    qr_image: str = Field(description="the QR code as an SVG data URI")
+
+
+class RegisteredAsset(AssetLabel):
+    id: UUID
+    city_id: str
+    lock_id: str | None
+    cabinet_id: str | None
+    slot: int | None
+
+
+@blueprint.post("/assets", responses={201: RegisteredAsset, **NOT_FOUND, **CONFLICT})
 @requires(Role.OPERATOR)
-def register_asset() -> tuple[dict[str, Any], int]:
-    """A vehicle with its own lock (`lock_id`), or an item docked in a cabinet's slot
-    (`cabinet_id`, `slot`)."""
+def register_asset(body: NewAsset) -> tuple[dict[str, Any], int]:
+    """Register an asset: a vehicle with its own lock, or an item in a cabinet's slot.
+
+    404 for a city, lock or cabinet that does not exist; 409 for a code or lock taken."""
     p = platform()
-    asset = assets.register_asset(p.uow(), _register_asset(json_body()))
-    return {
-        "id": str(asset.id),
-        "code": asset.code,
-        "kind": asset.kind.value,
-        "city_id": asset.city_id,
-        "lock_id": asset.lock_id,
-        "cabinet_id": asset.cabinet_id,
-        "slot": asset.slot,
-        **_label(p.config.PUBLIC_BASE_URL, asset.code),
-    }, 201
+    asset = assets.register_asset(p.uow(), body.command())
+    return RegisteredAsset(
+        id=asset.id,
+        city_id=asset.city_id,
+        lock_id=asset.lock_id,
+        cabinet_id=asset.cabinet_id,
+        slot=asset.slot,
+        **_label(p.config.PUBLIC_BASE_URL, asset.code, asset.kind),
+    ).json(), 201
 
 
-def _register_asset(body: dict[str, Any]) -> RegisterAsset:
-    code, city_id = body.get("code"), body.get("city_id")
-    if not isinstance(code, str) or not isinstance(city_id, str):
-        raise InvalidInput("code, kind and city_id are required strings")
-    kind = one_of(AssetKind, body.get("kind"), "kind", "invalid_kind")
-    code = check_asset_code(code)
-    if is_item(kind):
-        cabinet_id, slot = body.get("cabinet_id"), body.get("slot")
-        if not isinstance(cabinet_id, str) or not is_integer(slot):
-            raise InvalidInput("an item is registered in a cabinet: cabinet_id and slot")
-        assert isinstance(slot, int)
-        return RegisterItem(code, kind, city_id, cabinet_id, slot)
-    lock_id = body.get("lock_id")
-    if not isinstance(lock_id, str):
-        raise InvalidInput("a vehicle needs the lock_id of its lock", "invalid_lock_id")
-    return RegisterVehicle(code, kind, city_id, lock_id)
-
-
-@blueprint.get("/assets/<code>/label")
+@blueprint.get("/assets/<code>/label", responses={200: AssetLabel, **NOT_FOUND})
 @requires(Role.OPERATOR)
-def asset_label(code: str) -> dict[str, Any]:
+def asset_label(path: CodePath) -> dict[str, Any]:
     """What a printed label carries: the code, and the QR code a rider scans."""
     p = platform()
-    asset = assets.asset_by_code(p.uow(), code)
-    return {"code": asset.code, "kind": asset.kind.value, **_label(p.config.PUBLIC_BASE_URL, code)}
+    asset = assets.asset_by_code(p.uow(), path.code)
+    return AssetLabel(**_label(p.config.PUBLIC_BASE_URL, asset.code, asset.kind)).json()
 
 
-def _label(base_url: str, code: str) -> dict[str, str]:
+def _label(base_url: str, code: str, kind: AssetKind) -> dict[str, Any]:
     payload = qr_payload(base_url, code)
-    return {"qr": payload, "qr_image": qr_image(payload)}
+    return {"code": code, "kind": kind, "qr": payload, "qr_image": qr_image(payload)}
 
 
-@blueprint.post("/cabinets")
+class NewCabinet(RequestModel):
+    lock_id: LockId = Field(description="the provisioned device that releases the items")
+    city_id: CityId
+    # Any kind is read; the domain refuses a vehicle's (a cabinet lends items only).
+    kind: Annotated[Kind, Field(json_schema_extra={"enum": sorted(ITEM_KINDS)})]
+    slots: Annotated[
+        StrictInt,
+        Field(ge=1, le=MAX_SLOTS),
+        explained(f"slots is the number of slots, 1 to {MAX_SLOTS}", "invalid_slots"),
+    ]
+
+    def command(self) -> RegisterCabinet:
+        return RegisterCabinet(self.lock_id, self.city_id, self.kind, self.slots)
+
+
+class RegisteredCabinet(AnswerModel):
+    lock_id: str
+    city_id: str
+    kind: AssetKind
+    slots: int
+
+
+@blueprint.post("/cabinets", responses={201: RegisteredCabinet, **NOT_FOUND, **CONFLICT})
 @requires(Role.OPERATOR)
-def register_cabinet() -> tuple[dict[str, Any], int]:
-    """`{lock_id, city_id, kind, slots}`: a provisioned device that releases items."""
-    body = json_body()
-    lock_id, city_id = body.get("lock_id"), body.get("city_id")
-    if not isinstance(lock_id, str) or not isinstance(city_id, str):
-        raise InvalidInput("lock_id and city_id are required strings")
-    slots = integer(body, "slots", "slots is the number of slots", "invalid_slots")
-    kind = one_of(AssetKind, body.get("kind"), "kind", "invalid_kind")
-    cabinet = assets.register_cabinet(
-        platform().uow(), RegisterCabinet(lock_id, city_id, kind, slots)
-    )
-    return {
-        "lock_id": cabinet.lock_id,
-        "city_id": cabinet.city_id,
-        "kind": cabinet.kind.value,
-        "slots": cabinet.slots,
-    }, 201
+def register_cabinet(body: NewCabinet) -> tuple[dict[str, Any], int]:
+    """A provisioned device becomes a cabinet of `slots` numbered slots (1..slots)."""
+    cabinet = assets.register_cabinet(platform().uow(), body.command())
+    return RegisteredCabinet(
+        lock_id=cabinet.lock_id, city_id=cabinet.city_id, kind=cabinet.kind, slots=cabinet.slots
+    ).json(), 201
 
 
-@blueprint.get("/assets")
+class AssetsQuery(RequestModel):
+    city_id: CityId | Absent = Field(None, description="one city's assets; all when absent")
+
+
+class AssetPosition(AnswerModel):
+    lon: float = Field(description="WGS 84 degrees")
+    lat: float = Field(description="WGS 84 degrees")
+
+
+class LockState(AnswerModel):
+    id: str | None = Field(description="the vehicle's lock, or the item's cabinet")
+    online: bool | None = Field(description="null: no device holds it (an item out)")
+    locked: bool | None
+    battery_pct: int | None
+    last_seen_at: datetime | None
+    position: AssetPosition | None
+
+
+class CabinetPlace(AnswerModel):
+    id: str
+    slot: int | None
+
+
+class AssetInFleet(AnswerModel):
+    id: UUID
+    code: str
+    kind: AssetKind
+    city_id: str
+    qr: str
+    in_service: bool
+    needs_retrieval: bool
+    rental_state: RentalState | None = Field(description="of its open rental, if any")
+    available: bool = Field(description="riders can take it now")
+    unavailable: list[UnavailableReason] = Field(description="why riders cannot, if not")
+    open_damage_reports: int
+    cabinet: CabinetPlace | None
+    lock: LockState
+
+
+class AssetFleet(AnswerModel):
+    assets: list[AssetInFleet]
+
+
+@blueprint.get("/assets", responses={200: AssetFleet})
 @requires(Role.OPERATOR)
-def list_assets() -> dict[str, Any]:
+def list_assets(query: AssetsQuery) -> dict[str, Any]:
+    """Every asset with its device's state and why riders cannot take it, if they cannot."""
     p = platform()
-    found = assets.asset_overview(
-        p.uow(), request.args.get("city_id"), p.now(), p.config.service_policy()
+    found = assets.asset_overview(p.uow(), query.city_id, p.now(), p.config.service_policy())
+    return AssetFleet(assets=[_in_fleet(asset, p.config.PUBLIC_BASE_URL) for asset in found]).json()
+
+
+def _in_fleet(asset: AssetOverview, base_url: str) -> AssetInFleet:
+    position = None
+    if asset.lon is not None and asset.lat is not None:
+        position = AssetPosition(lon=asset.lon, lat=asset.lat)
+    cabinet = None
+    if asset.cabinet_id is not None:
+        cabinet = CabinetPlace(id=asset.cabinet_id, slot=asset.slot)
+    return AssetInFleet(
+        id=asset.id,
+        code=asset.code,
+        kind=asset.kind,
+        city_id=asset.city_id,
+        qr=qr_payload(base_url, asset.code),
+        in_service=asset.in_service,
+        needs_retrieval=asset.needs_retrieval,
+        rental_state=asset.rental_state,
+        available=not asset.unavailable,
+        unavailable=list(asset.unavailable),
+        open_damage_reports=asset.open_damage_reports,
+        cabinet=cabinet,
+        lock=LockState(
+            id=asset.lock_id or asset.cabinet_id,
+            online=asset.online,
+            locked=asset.locked,
+            battery_pct=asset.battery_pct,
+            last_seen_at=asset.last_seen_at,
+            position=position,
+        ),
     )
-    return {"assets": [_asset_view(asset, p.config.PUBLIC_BASE_URL) for asset in found]}
 
 
-def _asset_view(asset: AssetOverview, base_url: str) -> dict[str, Any]:
-    position = None if asset.lon is None else {"lon": asset.lon, "lat": asset.lat}
-    unavailable = [reason.value for reason in asset.unavailable]
-    return {
-        "id": str(asset.id),
-        "code": asset.code,
-        "kind": asset.kind.value,
-        "city_id": asset.city_id,
-        "qr": qr_payload(base_url, asset.code),
-        "in_service": asset.in_service,
-        "needs_retrieval": asset.needs_retrieval,
-        "rental_state": asset.rental_state.value if asset.rental_state else None,
-        "available": not unavailable,
-        "unavailable": unavailable,
-        "open_damage_reports": asset.open_damage_reports,
-        "cabinet": None
-        if asset.cabinet_id is None
-        else {"id": asset.cabinet_id, "slot": asset.slot},
-        "lock": {
-            "id": asset.lock_id or asset.cabinet_id,
-            "online": asset.online,
-            "locked": asset.locked,
-            "battery_pct": asset.battery_pct,
-            "last_seen_at": asset.last_seen_at.isoformat() if asset.last_seen_at else None,
-            "position": position,
-        },
-    }
+class RiderPath(RequestModel):
+    rider_id: UUID
 
 
-@blueprint.post("/riders/<rider_id>/credit-events")
-@requires(Role.OPERATOR)
-def record_credit_event(rider_id: str) -> tuple[dict[str, Any], int]:
-    """An operator confirms a parking violation or damage; once per `reference`."""
-    body = json_body()
-    rider = path_uuid(rider_id, "rider")
-    reason = checked_incident(body.get("reason"))
-    reference = body.get("reference")
-    if not isinstance(reference, str) or not 3 <= len(reference) <= 100:
-        raise InvalidInput(
+# The reasons operators confirm (rental.domain.credit.CONFIRMED_BY_OPERATORS).
+Incident = Annotated[
+    Literal[CreditReason.PARKING_VIOLATION, CreditReason.DAMAGE],
+    explained("reason must be one of ['damage', 'parking_violation']", "invalid_reason"),
+]
+
+
+class ConfirmedIncident(RequestModel):
+    reason: Incident
+    reference: Annotated[
+        str,
+        StringConstraints(min_length=3, max_length=100, pattern=NO_NUL),
+        explained(
             "reference (e.g. a damage report id) is 3 to 100 characters", "invalid_reference"
-        )
-    score = credit.record_confirmed_incident(
-        platform().uow(), RecordIncident(rider, reason, reference)
-    )
-    return {"rider_id": rider_id, "score": score}, 201
+        ),
+        Field(description="what it is about, such as a damage report's id: once per reference"),
+    ]
+
+    def command(self, rider_id: UUID) -> RecordIncident:
+        return RecordIncident(rider_id, self.reason, self.reference)
+
+
+class RecordedIncident(AnswerModel):
+    rider_id: UUID
+    score: int = Field(description="the rider's credit score after it")
+
+
+@blueprint.post("/riders/<rider_id>/credit-events", responses={201: RecordedIncident, **NOT_FOUND})
+@requires(Role.OPERATOR)
+def record_credit_event(path: RiderPath, body: ConfirmedIncident) -> tuple[dict[str, Any], int]:
+    """Confirm a rider's parking violation or damage, once per `reference`.
+
+    A repeat of a reference changes nothing and answers the score."""
+    score = credit.record_confirmed_incident(platform().uow(), body.command(path.rider_id))
+    return RecordedIncident(rider_id=path.rider_id, score=score).json(), 201

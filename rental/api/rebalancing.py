@@ -1,19 +1,34 @@
 """Operators' rebalancing: trucks, runs of the job, the latest plan (with its routes as
 GeoJSON for the map), and drivers marking stops done."""
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit
+from uuid import UUID
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field, StrictInt, StringConstraints
 
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT
 from rental.api.auth import requires
-from rental.api.common import json_body, parse_uuid, platform
-from rental.api.rebalancing_views import fleet_view, plan_view
+from rental.api.common import platform
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    AnswerModel,
+    CityId,
+    CityPath,
+    Latitude,
+    Longitude,
+    RequestModel,
+    domain_rule,
+    explained,
+)
+from rental.api.rebalancing_views import FleetAnswer, PlanAnswer, fleet_view, plan_view
 from rental.domain.errors import InvalidInput
 from rental.domain.rebalancing import PlanState, RunTrigger, TruckFleet, TruckSpec
 from rental.domain.riders import Role
-from rental.domain.trace import position_of
 from rental.services import (
     rebalancing_execution,
     rebalancing_fleets,
@@ -22,129 +37,25 @@ from rental.services import (
 )
 from rental.services.rebalancing_commands import ConfigureFleet, MarkStopDone, StartRun
 
-blueprint = Blueprint("rebalancing", __name__, url_prefix="/api/v1/ops/rebalancing")
+REBALANCING = Tag(name="rebalancing", description="operators: trucks, nightly plans, stops done")
+blueprint = APIBlueprint(
+    "rebalancing",
+    __name__,
+    url_prefix="/api/v1/ops/rebalancing",
+    abp_tags=[REBALANCING],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
 
-FLEET_LIMITS = {
-    "capacity": (1, 200),
-    "shift_hours": (0.5, 14),
-    "speed_kph": (5, 90),
-    "nightly_hour": (0, 23),
-    "time_limit_seconds": (1, 3600),
-    "depot_stock": (0, 100_000),
-}
 MAX_TRUCKS = 500
+MAX_ROUTING_URL = 500
+# Trucks and stops are numbered in PostgreSQL integers.
+MAX_NUMBER = 2**31 - 1
 
 
-@blueprint.put("/fleets/<city_id>")
-@requires(Role.OPERATOR)
-def configure_fleet(city_id: str) -> dict[str, Any]:
-    """`{depot: {lon, lat}, trucks: [{capacity, shift_hours}], speed_kph, nightly_hour,
-    time_limit_seconds, depot_stock?, routing_url?}`."""
-    command = ConfigureFleet(fleet_from_json(city_id, json_body()))
-    return fleet_view(rebalancing_fleets.configure(platform().uow(), command))
-
-
-@blueprint.get("/fleets/<city_id>")
-@requires(Role.OPERATOR)
-def fleet(city_id: str) -> dict[str, Any]:
-    return fleet_view(rebalancing_fleets.fleet_of(platform().uow(), city_id))
-
-
-@blueprint.post("/plans")
-@requires(Role.OPERATOR)
-def run_now() -> tuple[dict[str, Any], int]:
-    """`{city_id, time_limit_seconds?, seed?, solutions?}`: a run starts now, in the
-    background; 409 while another run for the city is under way. A seed makes the plan
-    repeatable (the summary's `solver.repeatable` says whether it was)."""
-    command = run_from_json(json_body())
-    p = platform()
-    planner = rebalancing_runs.Planner(p.config.service_policy(), p.routing)
-    plan_id, _ = rebalancing_runs.start(p.uow, command, p.now(), planner)
-    return {"id": str(plan_id), "city_id": command.city_id, "state": PlanState.RUNNING.value}, 202
-
-
-@blueprint.get("/plans/latest")
-@requires(Role.OPERATOR)
-def latest() -> dict[str, Any]:
-    city_id = request.args.get("city_id")
-    if not city_id:
-        raise InvalidInput("city_id is required", "invalid_city")
-    return plan_view(rebalancing_plans.latest_plan(platform().uow(), city_id))
-
-
-@blueprint.get("/plans/<plan_id>")
-@requires(Role.OPERATOR)
-def one_plan(plan_id: str) -> dict[str, Any]:
-    return plan_view(rebalancing_plans.plan_details(platform().uow(), parse_uuid(plan_id, "plan")))
-
-
-@blueprint.post("/plans/<plan_id>/trucks/<int:truck>/stops/<int:seq>/done")
-@requires(Role.OPERATOR)
-def stop_done(plan_id: str, truck: int, seq: int) -> dict[str, Any]:
-    """The driver finished this stop: its bikes are on the truck, or back on the street."""
-    p = platform()
-    command = MarkStopDone(parse_uuid(plan_id, "plan"), truck, seq)
-    done = rebalancing_execution.mark_stop_done(p.uow(), command, p.now())
-    return {"moved": done.moved, "not_moved": done.not_moved, "already_done": done.already_done}
-
-
-def run_from_json(body: dict[str, Any]) -> StartRun:
-    city_id = body.get("city_id")
-    if not isinstance(city_id, str):
-        raise InvalidInput("city_id is required", "invalid_city")
-    limit = body.get("time_limit_seconds")
-    if limit is not None and (not isinstance(limit, int | float) or not 1 <= limit <= 3600):
-        raise InvalidInput("time_limit_seconds is from 1 to 3600", "invalid_time_limit")
-    seed = body.get("seed")
-    if seed is not None and (type(seed) is not int or not 0 <= seed < 2**31):
-        raise InvalidInput("seed is a whole number from 0 to 2^31 - 1", "invalid_seed")
-    solutions = body.get("solutions", DEFAULT_SOLUTION_LIMIT)
-    if type(solutions) is not int or not 1 <= solutions <= 1_000_000:
-        raise InvalidInput("solutions is a whole number from 1 to 1000000", "invalid_solutions")
-    return StartRun(city_id, RunTrigger.OPERATOR, limit, seed=seed, solution_limit=solutions)
-
-
-def fleet_from_json(city_id: str, body: dict[str, Any]) -> TruckFleet:
-    """A city's trucks as an operator sends them; each wrong field named."""
-    depot = body.get("depot")
-    where = position_of(depot.get("lon"), depot.get("lat")) if isinstance(depot, dict) else None
-    if where is None:
-        raise InvalidInput("depot is {lon, lat} in WGS 84 degrees", "invalid_depot")
-    trucks = body.get("trucks")
-    if not isinstance(trucks, list) or not 1 <= len(trucks) <= MAX_TRUCKS:
-        raise InvalidInput(f"trucks is a list of 1 to {MAX_TRUCKS} trucks", "invalid_trucks")
-    checked = tuple(
-        TruckSpec(
-            capacity=int(_number(truck, "capacity", f"trucks[{n}].")),
-            shift_hours=_number(truck, "shift_hours", f"trucks[{n}]."),
-        )
-        for n, truck in enumerate(trucks)
-    )
-    return TruckFleet(
-        city_id=city_id,
-        depot=where,
-        trucks=checked,
-        speed_kph=_number(body, "speed_kph"),
-        nightly_hour=int(_number(body, "nightly_hour")),
-        time_limit_seconds=int(_number(body, "time_limit_seconds")),
-        depot_stock=int(_number({"depot_stock": 0, **body}, "depot_stock")),
-        routing_url=_routing_url(body.get("routing_url")),
-    )
-
-
-def _number(body: object, name: str, where: str = "") -> float:
-    low, high = FLEET_LIMITS[name]
-    value = body.get(name) if isinstance(body, dict) else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise InvalidInput(f"{where}{name} is a number from {low} to {high}", "invalid_fleet")
-    return float(value)
-
-
-def _routing_url(value: object) -> str | None:
-    if value is None:
-        return None
+def _routing_url(value: str) -> str:
     try:
-        parts = urlsplit(value) if isinstance(value, str) and len(value) <= 500 else None
+        parts = urlsplit(value)
     except ValueError:  # a malformed host, such as an unclosed IPv6 bracket
         parts = None
     if parts is not None and parts.scheme in ("http", "https") and parts.hostname:
@@ -152,3 +63,200 @@ def _routing_url(value: object) -> str | None:
     raise InvalidInput(
         "routing_url is the http(s) base of an OSRM-style table API", "invalid_routing_url"
     )
+
+
+# Each number of a fleet within its bounds; all answer `invalid_fleet`, naming the field.
+Capacity = Annotated[
+    StrictInt, Field(ge=1, le=200), explained("capacity is a number from 1 to 200", "invalid_fleet")
+]
+ShiftHours = Annotated[
+    float,
+    Field(strict=True, ge=0.5, le=14, allow_inf_nan=False),
+    explained("shift_hours is a number from 0.5 to 14", "invalid_fleet"),
+]
+SpeedKph = Annotated[
+    float,
+    Field(strict=True, ge=5, le=90, allow_inf_nan=False),
+    explained("speed_kph is a number from 5 to 90", "invalid_fleet"),
+]
+NightlyHour = Annotated[
+    StrictInt,
+    Field(ge=0, le=23, description="the city's local hour"),
+    explained("nightly_hour is a number from 0 to 23", "invalid_fleet"),
+]
+FleetTimeLimit = Annotated[
+    StrictInt,
+    Field(ge=1, le=3600, description="seconds the nightly run searches"),
+    explained("time_limit_seconds is a number from 1 to 3600", "invalid_fleet"),
+]
+DepotStock = Annotated[
+    StrictInt,
+    Field(ge=0, le=100_000, description="bikes waiting at the depot to go out"),
+    explained("depot_stock is a number from 0 to 100000", "invalid_fleet"),
+]
+RoutingUrl = Annotated[
+    str,
+    StringConstraints(max_length=MAX_ROUTING_URL, pattern=r"^https?://[^/?#\s\x00]+[^\x00]*$"),
+    explained("routing_url is the http(s) base of an OSRM-style table API", "invalid_routing_url"),
+    domain_rule(_routing_url),
+    Field(description="the http(s) base of an OSRM-style table API; great circles without"),
+]
+
+
+class DepotRequest(RequestModel):
+    lon: Longitude
+    lat: Latitude
+
+
+class TruckRequest(RequestModel):
+    capacity: Capacity
+    shift_hours: ShiftHours
+
+
+class FleetRequest(RequestModel):
+    """A city's trucks as an operator sends them; each wrong field named."""
+
+    depot: Annotated[
+        DepotRequest, explained("depot is {lon, lat} in WGS 84 degrees", "invalid_depot")
+    ]
+    trucks: Annotated[
+        list[TruckRequest],
+        Field(min_length=1, max_length=MAX_TRUCKS),
+    ]
+    speed_kph: SpeedKph
+    nightly_hour: NightlyHour
+    time_limit_seconds: FleetTimeLimit
+    depot_stock: DepotStock = 0
+    routing_url: RoutingUrl | None = None
+
+    def fleet(self, city_id: str) -> TruckFleet:
+        return TruckFleet(
+            city_id=city_id,
+            depot=(self.depot.lon, self.depot.lat),
+            trucks=tuple(TruckSpec(t.capacity, t.shift_hours) for t in self.trucks),
+            speed_kph=self.speed_kph,
+            nightly_hour=self.nightly_hour,
+            time_limit_seconds=self.time_limit_seconds,
+            depot_stock=self.depot_stock,
+            routing_url=self.routing_url,
+        )
+
+
+@blueprint.put("/fleets/<city_id>", responses={200: FleetAnswer, **NOT_FOUND})
+@requires(Role.OPERATOR)
+def configure_fleet(path: CityPath, body: FleetRequest) -> dict[str, Any]:
+    """Set a city's trucks, depot and nightly run; 404 for a city that does not exist."""
+    command = ConfigureFleet(body.fleet(path.city_id))
+    return fleet_view(rebalancing_fleets.configure(platform().uow(), command)).json()
+
+
+@blueprint.get("/fleets/<city_id>", responses={200: FleetAnswer, **NOT_FOUND})
+@requires(Role.OPERATOR)
+def fleet(path: CityPath) -> dict[str, Any]:
+    """A city's trucks; 404 `fleet_not_configured` before they are set."""
+    return fleet_view(rebalancing_fleets.fleet_of(platform().uow(), path.city_id)).json()
+
+
+class RunRequest(RequestModel):
+    city_id: Annotated[CityId, explained("city_id is required", "invalid_city")]
+    time_limit_seconds: (
+        Annotated[
+            float,
+            Field(strict=True, ge=1, le=3600, allow_inf_nan=False),
+            explained("time_limit_seconds is from 1 to 3600", "invalid_time_limit"),
+            Field(description="seconds to search; the fleet's own when absent"),
+        ]
+        | None
+    ) = None
+    seed: (
+        Annotated[
+            StrictInt,
+            Field(ge=0, le=2**31 - 1),
+            explained("seed is a whole number from 0 to 2^31 - 1", "invalid_seed"),
+            Field(description="makes the plan repeatable (the summary's `solver.repeatable`)"),
+        ]
+        | None
+    ) = None
+    solutions: Annotated[
+        StrictInt,
+        Field(ge=1, le=1_000_000),
+        explained("solutions is a whole number from 1 to 1000000", "invalid_solutions"),
+        Field(description="the search stops after this many improving solutions"),
+    ] = DEFAULT_SOLUTION_LIMIT
+
+    def command(self) -> StartRun:
+        return StartRun(
+            self.city_id,
+            RunTrigger.OPERATOR,
+            self.time_limit_seconds,
+            seed=self.seed,
+            solution_limit=self.solutions,
+        )
+
+
+class RunStarted(AnswerModel):
+    id: UUID
+    city_id: str
+    state: PlanState
+
+
+@blueprint.post("/plans", responses={202: RunStarted, **NOT_FOUND, **CONFLICT})
+@requires(Role.OPERATOR)
+def run_now(body: RunRequest) -> tuple[dict[str, Any], int]:
+    """Start a city's run now, in the background: 202 `running`.
+
+    409 `rebalancing_running` while another run for the city is under way; 404
+    `fleet_not_configured` without trucks. A seed makes the plan repeatable."""
+    command = body.command()
+    p = platform()
+    planner = rebalancing_runs.Planner(p.config.service_policy(), p.routing)
+    plan_id, _ = rebalancing_runs.start(p.uow, command, p.now(), planner)
+    return RunStarted(id=plan_id, city_id=command.city_id, state=PlanState.RUNNING).json(), 202
+
+
+class LatestPlanQuery(RequestModel):
+    city_id: Annotated[CityId, explained("city_id is required", "invalid_city")]
+
+
+@blueprint.get("/plans/latest", responses={200: PlanAnswer, **NOT_FOUND})
+@requires(Role.OPERATOR)
+def latest(query: LatestPlanQuery) -> dict[str, Any]:
+    """The city's newest plan, whatever its state; 404 `plan_not_found` before any."""
+    return plan_view(rebalancing_plans.latest_plan(platform().uow(), query.city_id)).json()
+
+
+class RebalancingPlanPath(RequestModel):
+    plan_id: UUID
+
+
+@blueprint.get("/plans/<plan_id>", responses={200: PlanAnswer, **NOT_FOUND})
+@requires(Role.OPERATOR)
+def one_plan(path: RebalancingPlanPath) -> dict[str, Any]:
+    """One plan, with each truck's stops and the night as GeoJSON."""
+    return plan_view(rebalancing_plans.plan_details(platform().uow(), path.plan_id)).json()
+
+
+class StopPath(RequestModel):
+    plan_id: UUID
+    truck: Annotated[int, Field(ge=1, le=MAX_NUMBER, description="numbered from 1")]
+    seq: Annotated[int, Field(ge=1, le=MAX_NUMBER, description="the stop's place in the route")]
+
+
+class StopDoneAnswer(AnswerModel):
+    moved: list[str] = Field(description="ids of the bikes that moved")
+    not_moved: dict[str, str] = Field(description="asset id -> why it did not move")
+    already_done: bool
+
+
+@blueprint.post(
+    "/plans/<plan_id>/trucks/<truck>/stops/<seq>/done", responses={200: StopDoneAnswer, **NOT_FOUND}
+)
+@requires(Role.OPERATOR)
+def stop_done(path: StopPath) -> dict[str, Any]:
+    """The driver finished this stop: its bikes are on the truck, or back on the street."""
+    p = platform()
+    command = MarkStopDone(path.plan_id, path.truck, path.seq)
+    done = rebalancing_execution.mark_stop_done(p.uow(), command, p.now())
+    return StopDoneAnswer(
+        moved=done.moved, not_moved=done.not_moved, already_done=done.already_done
+    ).json()

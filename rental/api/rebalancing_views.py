@@ -3,9 +3,14 @@ each truck's ordered stops and the whole night as GeoJSON for the map (hotspots 
 surplus or deficit, each truck's route in its own colour, numbered stops)."""
 
 from collections import defaultdict
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
 
-from rental.domain.rebalancing import PlanStop, Position, TruckFleet
+from pydantic import Field
+
+from rental.api.contract import AnswerModel
+from rental.domain.rebalancing import PlanState, PlanStop, Position, RunTrigger, TruckFleet
 from rental.services.rebalancing_plans import PlanDetails
 
 # Distinct on a street map and for the common colour blindnesses (Okabe and Ito).
@@ -16,69 +21,128 @@ def colour(truck: int) -> str:
     return COLOURS[(truck - 1) % len(COLOURS)]
 
 
-def fleet_view(fleet: TruckFleet) -> dict[str, Any]:
-    return {
-        "city_id": fleet.city_id,
-        "depot": {"lon": fleet.depot[0], "lat": fleet.depot[1]},
-        "trucks": [
-            {"capacity": truck.capacity, "shift_hours": truck.shift_hours} for truck in fleet.trucks
-        ],
-        "speed_kph": fleet.speed_kph,
-        "nightly_hour": fleet.nightly_hour,
-        "time_limit_seconds": fleet.time_limit_seconds,
-        "depot_stock": fleet.depot_stock,
-        "routing_url": fleet.routing_url,
-    }
+class DepotPlace(AnswerModel):
+    lon: float = Field(description="WGS 84 degrees")
+    lat: float = Field(description="WGS 84 degrees")
 
 
-def plan_view(details: PlanDetails) -> dict[str, Any]:
+class FleetTruck(AnswerModel):
+    capacity: int = Field(description="bikes")
+    shift_hours: float
+
+
+class FleetAnswer(AnswerModel):
+    """A city's trucks, and when and how long the nightly run searches."""
+
+    city_id: str
+    depot: DepotPlace
+    trucks: list[FleetTruck]
+    speed_kph: float
+    nightly_hour: int = Field(description="the city's local hour of the nightly run")
+    time_limit_seconds: int
+    depot_stock: int = Field(description="bikes waiting at the depot to go out")
+    routing_url: str | None = Field(description="an OSRM-style table API, if the city has one")
+
+
+def fleet_view(fleet: TruckFleet) -> FleetAnswer:
+    return FleetAnswer(
+        city_id=fleet.city_id,
+        depot=DepotPlace(lon=fleet.depot[0], lat=fleet.depot[1]),
+        trucks=[FleetTruck(capacity=t.capacity, shift_hours=t.shift_hours) for t in fleet.trucks],
+        speed_kph=fleet.speed_kph,
+        nightly_hour=fleet.nightly_hour,
+        time_limit_seconds=fleet.time_limit_seconds,
+        depot_stock=fleet.depot_stock,
+        routing_url=fleet.routing_url,
+    )
+
+
+class PlanStopAnswer(AnswerModel):
+    seq: int = Field(description="its place in the truck's route, from 1")
+    site: str
+    lon: float
+    lat: float
+    bikes: int = Field(description="> 0 picked up, < 0 put down")
+    action: Literal["pick_up", "drop_off"]
+    asset_ids: list[UUID] = Field(description="planned pick-ups; once done, the bikes moved")
+    metres_from_previous: int
+    done_at: datetime | None
+
+
+class TruckRoute(AnswerModel):
+    truck: int = Field(description="numbered from 1")
+    colour: str = Field(description="its route's colour on the map")
+    metres: int | float | None = Field(description="the whole route, back at the depot")
+    seconds: int | float | None
+    stops: list[PlanStopAnswer] = Field(description="in driving order")
+
+
+class PlanAnswer(AnswerModel):
+    id: UUID
+    city_id: str
+    version: int = Field(description="numbered per city")
+    state: PlanState
+    trigger: RunTrigger
+    started_at: datetime
+    finished_at: datetime | None
+    error: str | None = Field(description="why it failed")
+    summary: dict[str, Any] | None = Field(
+        description="sites, bikes moved, truck metres and seconds, the search's times"
+    )
+    trucks: list[TruckRoute]
+    geojson: dict[str, Any] = Field(
+        description="a GeoJSON FeatureCollection: hotspots, the depot, routes and stops"
+    )
+
+
+def plan_view(details: PlanDetails) -> PlanAnswer:
     plan = details.plan
-    by_truck: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    by_truck: dict[int, list[PlanStopAnswer]] = defaultdict(list)
     for stop in details.stops:
-        by_truck[stop.truck].append(_stop_view(stop))
+        by_truck[stop.truck].append(_stop(stop))
     totals = {t["truck"]: t for t in (plan.summary or {}).get("trucks", [])}
     trucks = [
-        {
-            "truck": truck,
-            "colour": colour(truck),
+        TruckRoute(
+            truck=truck,
+            colour=colour(truck),
             # Back at the depot included: the run's own totals.
-            "metres": totals.get(truck, {}).get("metres"),
-            "seconds": totals.get(truck, {}).get("seconds"),
-            "stops": route,
-        }
+            metres=totals.get(truck, {}).get("metres"),
+            seconds=totals.get(truck, {}).get("seconds"),
+            stops=route,
+        )
         for truck, route in sorted(by_truck.items())
     ]
-    return {
-        "id": str(plan.id),
-        "city_id": plan.city_id,
-        "version": plan.version,
-        "state": plan.state.value,
-        "trigger": plan.trigger.value,
-        "started_at": plan.started_at.isoformat(),
-        "finished_at": plan.finished_at.isoformat() if plan.finished_at else None,
-        "error": plan.error,
-        "summary": plan.summary,
-        "trucks": trucks,
-        "geojson": _geojson(plan.summary or {}, trucks, details.depot),
-    }
+    return PlanAnswer(
+        id=plan.id,
+        city_id=plan.city_id,
+        version=plan.version,
+        state=plan.state,
+        trigger=plan.trigger,
+        started_at=plan.started_at,
+        finished_at=plan.finished_at,
+        error=plan.error,
+        summary=plan.summary,
+        trucks=trucks,
+        geojson=_geojson(plan.summary or {}, trucks, details.depot),
+    )
 
 
-def _stop_view(stop: PlanStop) -> dict[str, Any]:
-    return {
-        "seq": stop.seq,
-        "site": stop.site,
-        "lon": stop.position[0],
-        "lat": stop.position[1],
-        "bikes": stop.bikes,
-        "action": "pick_up" if stop.is_pick_up else "drop_off",
-        "asset_ids": [str(asset) for asset in stop.asset_ids],
-        "metres_from_previous": stop.metres_from_previous,
-        "done_at": stop.done_at.isoformat() if stop.done_at else None,
-    }
+def _stop(stop: PlanStop) -> PlanStopAnswer:
+    return PlanStopAnswer(
+        seq=stop.seq,
+        site=stop.site,
+        lon=stop.position[0],
+        lat=stop.position[1],
+        bikes=stop.bikes,
+        action="pick_up" if stop.is_pick_up else "drop_off",
+        asset_ids=list(stop.asset_ids),
+        metres_from_previous=stop.metres_from_previous,
+        done_at=stop.done_at,
+    )
 
 
 def _geojson(
-    summary: dict[str, Any], trucks: list[dict[str, Any]], depot: Position | None
+    summary: dict[str, Any], trucks: list[TruckRoute], depot: Position | None
 ) -> dict[str, Any]:
     features: list[dict[str, Any]] = [
         _point(site["lon"], site["lat"], kind="hotspot", name=site["name"], surplus=site["surplus"])
@@ -87,28 +151,28 @@ def _geojson(
     if depot is not None:
         features.append(_point(*depot, kind="depot"))
     for truck in trucks:
-        path = [[stop["lon"], stop["lat"]] for stop in truck["stops"]]
+        path = [[stop.lon, stop.lat] for stop in truck.stops]
         if depot is not None:
             path = [list(depot), *path, list(depot)]
         features.append(
             {
                 "type": "Feature",
                 "geometry": {"type": "LineString", "coordinates": path},
-                "properties": {"kind": "route", "truck": truck["truck"], "colour": truck["colour"]},
+                "properties": {"kind": "route", "truck": truck.truck, "colour": truck.colour},
             }
         )
         features += [
             _point(
-                stop["lon"],
-                stop["lat"],
+                stop.lon,
+                stop.lat,
                 kind="stop",
-                truck=truck["truck"],
-                seq=stop["seq"],
-                colour=truck["colour"],
-                bikes=stop["bikes"],
-                site=stop["site"],
+                truck=truck.truck,
+                seq=stop.seq,
+                colour=truck.colour,
+                bikes=stop.bikes,
+                site=stop.site,
             )
-            for stop in truck["stops"]
+            for stop in truck.stops
         ]
     return {"type": "FeatureCollection", "features": features}
 

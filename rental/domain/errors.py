@@ -13,7 +13,8 @@
     ├── LimitReached          a rider used up a fair-use limit; allowed again at `retry_at`
     └── Unavailable           a service we depend on did not answer
 
-The API maps each class to one HTTP status in one place (`rental.api.errors`).
+The API maps each class to one HTTP status in one place (`rental.api.errors`). `field`
+names the part of the request that was wrong, when it was one ("phone", "zones.0.name").
 """
 
 import math
@@ -23,9 +24,10 @@ from datetime import datetime
 class RentalError(Exception):
     code = "error"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, field: str | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
         if code is not None:
             self.code = code
 

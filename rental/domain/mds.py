@@ -10,6 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +19,7 @@ from rental.domain.fleet import AssetKind
 
 VERSION = "2.0.0"
 MEDIA_TYPE = "application/vnd.mds+json"
+ANSWER_TYPE = f"{MEDIA_TYPE};version=2.0"  # what our answers are sent as
 # /events/recent answers for this far back; older events are read by the hour.
 RECENT_EVENTS = timedelta(days=14)
 # Below this many, report counts are shown as -1 so that small groups cannot be singled out.
@@ -136,48 +138,78 @@ def live_state(vehicle: LiveVehicle) -> tuple[str, str]:
 
 # --- time windows ---------------------------------------------------------------------
 
-_HOUR = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2})")
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+# The ends of the time we can represent. A window reaching past them is cut there: no event,
+# trip or fix lies beyond, so the answer is the same, and an hour or month ending past the
+# last one is simply not over yet.
+START_OF_TIME = datetime.min.replace(tzinfo=UTC)
+END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A timestamp of this many digits or more is past either end (10**20 ms is beyond year
+# 9999): cut without making "1e999999999" an integer of a billion digits.
+MAX_TIMESTAMP_DIGITS = 20
+FIRST_MILLISECOND = timestamp(START_OF_TIME)
+LAST_MILLISECOND = timestamp(END_OF_TIME)
+
+# ASCII digits only: Python's \d also takes other scripts' digits, which int() reads.
+_HOUR = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})\.csv")
+
+
+def later(moment: datetime, by: timedelta) -> datetime:
+    """`moment + by`, or the end of time when that is past what we can represent."""
+    try:
+        return moment + by
+    except OverflowError:
+        return END_OF_TIME
 
 
 def hour_window(value: str | None, name: str) -> tuple[datetime, datetime]:
-    """`YYYY-MM-DDTHH`, a UTC hour, as [start, end)."""
-    match = _HOUR.fullmatch(value or "")
+    """`YYYY-MM-DDTHH`, a UTC hour, as [start, end). Absent: `missing_param`; not such an
+    hour: `bad_param` (both 400)."""
+    if not value:
+        raise InvalidInput(f"{name} is required: a UTC hour as YYYY-MM-DDTHH", "missing_param")
+    match = _HOUR.fullmatch(value)
     try:
         if match is None:
             raise ValueError
         year, month, day, hour = (int(part) for part in match.groups())
         start = datetime(year, month, day, hour, tzinfo=UTC)
     except ValueError:
-        raise InvalidInput(
-            f"{name} is required: a UTC hour as YYYY-MM-DDTHH", "missing_param"
-        ) from None
-    return start, start + timedelta(hours=1)
+        raise InvalidInput(f"{name} is a UTC hour as YYYY-MM-DDTHH", "bad_param") from None
+    return start, later(start, timedelta(hours=1))
 
 
-def recent_window(start: str | None, end: str | None, now: datetime) -> tuple[datetime, datetime]:
-    """`start_time` <= event < `end_time`, in milliseconds, within the last two weeks."""
-    return recent(millis_window(start, end), now)
-
-
-def millis_window(start: str | None, end: str | None) -> tuple[datetime, datetime]:
-    """Two times in milliseconds since 1970, as a client sends them."""
+def whole_milliseconds(text: str) -> int:
+    """MDS's timestamp as a client writes it: integer milliseconds since 1970, also written
+    with a point or an exponent as JSON Schema's numbers may be (`1514764800000.0`,
+    `1.5147648e12`). One past either end of the time we can represent is cut there. Raises
+    ValueError for anything that is no whole number."""
     try:
-        first, last = (
-            datetime.fromtimestamp(int(value or "") / 1000, UTC) for value in (start, end)
-        )
-    except (ValueError, OverflowError, OSError):
-        raise InvalidInput(
-            "start_time and end_time are required, as milliseconds since 1970", "missing_param"
-        ) from None
-    return first, last
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"not a whole number: {text!r}")
+    if number.adjusted() >= MAX_TIMESTAMP_DIGITS:
+        return LAST_MILLISECOND if number > 0 else FIRST_MILLISECOND
+    return max(FIRST_MILLISECOND, min(LAST_MILLISECOND, int(number)))
+
+
+def moment_at(milliseconds: int) -> datetime:
+    """A timestamp as a time; one past what we can represent, as the end (or start) of time."""
+    if milliseconds >= LAST_MILLISECOND:
+        return END_OF_TIME
+    if milliseconds <= FIRST_MILLISECOND:
+        return START_OF_TIME
+    return EPOCH + timedelta(milliseconds=milliseconds)
 
 
 def recent(window: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:
-    """The window, if it is one that /events/recent answers."""
+    """The window, if it is one that /events/recent answers: an empty one (start equal to
+    end) is, and holds no events."""
     first, last = window
-    if first >= last:
-        raise InvalidInput("start_time must be before end_time", "bad_param")
+    if first > last:
+        raise InvalidInput("start_time must not be after end_time", "bad_param")
     if first < now - RECENT_EVENTS:
         raise InvalidInput(
             "events/recent covers the last two weeks; read older events by the hour from "
@@ -193,15 +225,17 @@ def month_window(filename: str, now: datetime) -> tuple[datetime, datetime]:
 
 
 def month_of(filename: str) -> tuple[datetime, datetime]:
-    """`YYYY-MM.csv` as the [start, end) of that month."""
-    match = _MONTH.fullmatch(filename.removesuffix(".csv"))
-    if match is None or not filename.endswith(".csv"):
-        raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
-    year, month = (int(part) for part in match.groups())
-    if not 1 <= month <= 12:
-        raise NotFound("reports are named YYYY-MM.csv", "report_not_found")
-    start = datetime(year, month, 1, tzinfo=UTC)
-    return start, start + timedelta(days=calendar.monthrange(year, month)[1])
+    """`YYYY-MM.csv` as the [start, end) of that month; any other name (a month that does
+    not exist, such as 0000-01 or 2026-13) names no report: 404."""
+    match = _MONTH.fullmatch(filename)
+    try:
+        if match is None:
+            raise ValueError
+        year, month = (int(part) for part in match.groups())
+        start = datetime(year, month, 1, tzinfo=UTC)
+    except ValueError:
+        raise NotFound("reports are named YYYY-MM.csv", "report_not_found") from None
+    return start, later(start, timedelta(days=calendar.monthrange(year, month)[1]))
 
 
 def month_over(month: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:

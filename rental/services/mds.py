@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 
 from rental.domain import mds
-from rental.domain.errors import NotAuthenticated, NotFound
+from rental.domain.errors import InvalidInput, NotAuthenticated, NotFound, RentalError
 from rental.domain.fleet import ServicePolicy, is_low, is_reachable
 from rental.domain.mds import MDS_EVENT
 from rental.services.commands.open_data import MdsPage, RegisterMdsClient
@@ -176,10 +176,13 @@ def _last_telemetry(provider: Provider, vehicle: VehicleStatusRecord) -> Telemet
 # --- by the hour ------------------------------------------------------------------------
 
 
-def served_hour(hour: Window, now: datetime, settle: timedelta) -> Window:
-    """The hour asked for, once it is over and settled."""
+def served_hour(
+    hour: Window, now: datetime, settle: timedelta, not_over: type[RentalError] = NotFound
+) -> Window:
+    """The hour asked for, once it is over and settled. An hour not over yet raises
+    `not_over` (`hour_not_past`): MDS answers 404 for trips and events."""
     if hour[1] > now:
-        raise NotFound("this hour is not over yet", "hour_not_past")
+        raise not_over("this hour is not over yet", "hour_not_past")
     if hour[1] + settle > now:
         raise NotReady()
     return hour
@@ -194,7 +197,9 @@ def trips(uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta) 
 def telemetry(
     uow: UnitOfWork, provider: Provider, hour: Window, settle: timedelta
 ) -> list[TelemetryRecord]:
-    start, end = served_hour(hour, provider.now, settle)
+    """MDS 2.0 gives /telemetry no 404 (its answers are 200, 400, 401, 406 and 500): an
+    hour not over yet is a bad `telemetry_time`, 400."""
+    start, end = served_hour(hour, provider.now, settle, not_over=InvalidInput)
     with uow:
         return uow.vehicle_history.telemetry(provider.city_id, start, end)
 

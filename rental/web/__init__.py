@@ -1,7 +1,7 @@
-"""The web pages the platform serves: the rider app at /app/ (an installable PWA) and the
-operator console at /ops/. They are static files that speak only the public JSON API;
-this blueprint serves them, the front-end libraries installed from the npm registry
-(web/), and the map settings the pages need.
+"""The web pages the platform serves: the rider app at /app/ (an installable PWA), the
+operator console at /ops/, and the API's reference at /api/docs. They are static files
+that speak only the public JSON API; this blueprint serves them, the front-end libraries
+installed from the npm registry (web/), and the map settings the pages need.
 
 Pages carry a strict Content-Security-Policy (rental.api.headers): scripts and styles
 from this origin only, and map tiles only from the configured tile server.
@@ -19,7 +19,11 @@ STATIC = Path(__file__).parent / "static"
 # Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
 NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
 # What the pages may load from npm packages: package -> its folder of built files.
-VENDORED = {"leaflet": "leaflet/dist", "jsqr": "jsqr/dist"}
+VENDORED = {
+    "leaflet": "leaflet/dist",
+    "jsqr": "jsqr/dist",
+    "swagger-ui-dist": "swagger-ui-dist",
+}
 
 
 blueprint = Blueprint("web", __name__, static_folder=None)
@@ -33,6 +37,12 @@ def operator_console() -> Response:
 @blueprint.get("/app/")
 def rider_app() -> Response:
     return _page("app/index.html")
+
+
+@blueprint.get("/api/docs")
+def api_reference() -> Response:
+    """The OpenAPI document at /api/v1/openapi.json, browsable (Swagger UI)."""
+    return _page("docs/index.html")
 
 
 @blueprint.get("/app/manifest.webmanifest")

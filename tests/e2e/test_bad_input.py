@@ -68,7 +68,7 @@ def test_registering_assets_checks_kind_lock_and_city(system):
         ({**base, "kind": "spaceship"}, 400, "invalid_kind"),
         ({**base, "code": "bad code!"}, 400, "invalid_asset_code"),
         ({**base, "city_id": "atlantis"}, 404, "city_not_found"),
-        ({k: v for k, v in base.items() if k != "city_id"}, 400, "invalid_input"),
+        ({k: v for k, v in base.items() if k != "city_id"}, 400, "invalid_city_id"),
         (base, 404, "lock_not_found"),
     ]
     system.bike()  # creates the test city

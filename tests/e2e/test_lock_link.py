@@ -93,6 +93,10 @@ def test_a_dead_letter_replays_once_its_cause_is_fixed(system):
     assert again.json()["error"]["code"] == "already_replayed"
     assert system.get("/api/v1/ops/dead-letters?state=bogus", operator).status_code == 400
     assert system.get("/api/v1/ops/dead-letters", system.rider()).status_code == 403
+    for past_bigint in (2**63, 10**30):  # no letter is numbered past a bigint
+        beyond = system.post(f"/api/v1/ops/dead-letters/{past_bigint}/replay", None, operator)
+        assert beyond.status_code == 400, beyond.text
+        assert beyond.json()["error"]["field"] == "letter_id"
 
 
 def test_a_bike_that_opens_after_the_timeout_is_the_riders_ride_and_never_offered(system):

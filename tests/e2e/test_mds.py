@@ -6,13 +6,34 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rental.api import mds_models
 from rental.bootstrap import utc_now
 from rental.domain.mds import timestamp
 from tests.helpers import CITY, eventually, make_city
-from tests.mds_schemas import assert_valid_response
+from tests.mds_schemas import assert_valid_model, assert_valid_response
 
 OTHER_CITY = "othercity"
 ROUTE = [(121.4705, 31.2302), (121.4712, 31.2308), (121.4721, 31.2313)]
+
+
+# What our OpenAPI document declares for each answer (rental.api.mds_models).
+DECLARED = {
+    "/vehicles": mds_models.MdsVehiclePage,
+    "/vehicles/{device_id}": mds_models.MdsVehicleList,
+    "/vehicles/status": mds_models.MdsVehicleStatusPage,
+    "/vehicles/status/{device_id}": mds_models.MdsVehicleStatusList,
+    "/trips": mds_models.MdsTrips,
+    "/telemetry": mds_models.MdsTelemetryList,
+    "/events/historical": mds_models.MdsEvents,
+    "/events/recent": mds_models.MdsEventPage,
+}
+
+
+def assert_as_declared(path: str, body: dict) -> dict:
+    """The answer is what the official schema and our own document say it is."""
+    assert_valid_response(path, body)
+    DECLARED[path].model_validate(body)
+    return body
 
 
 class Agency:
@@ -30,8 +51,8 @@ class Agency:
     def read(self, path: str, schema_path: str | None = None, **params: object) -> dict:
         answer = self.get(path, **params)
         assert answer.status_code == 200, answer.text
-        assert answer.headers["Content-Type"].startswith("application/vnd.mds+json")
-        return assert_valid_response(schema_path or path, answer.json())
+        assert answer.headers["Content-Type"] == "application/vnd.mds+json;version=2.0"
+        return assert_as_declared(schema_path or path, answer.json())
 
     def every_page(self, path: str, key: str, **params: object) -> list[dict]:
         found, answer = [], self.read(path, **params)
@@ -42,7 +63,7 @@ class Agency:
                 return found
             page = self.system.http.get(next_url, headers=self.headers)
             assert page.status_code == 200, page.text
-            answer = assert_valid_response(path, page.json())
+            answer = assert_as_declared(path, page.json())
 
 
 def agency_for(system, operator, city: str) -> Agency:
@@ -214,7 +235,9 @@ def test_hours_are_served_once_over_and_settled(system, later):
         - timedelta(minutes=now.minute, seconds=now.second)
         + timedelta(seconds=30)
     )
-    assert agency.get("/trips", end_time=this_hour).status_code == 202  # over, not settled
+    pending = agency.get("/trips", end_time=this_hour)  # over, not settled
+    assert pending.status_code == 202
+    assert mds_models.MdsTripsPending.model_validate(pending.json()).trips == []
     old = {"start_time": timestamp(now - timedelta(days=20)), "end_time": timestamp(now)}
     assert agency.get("/events/recent", **old).status_code == 400
 
@@ -276,3 +299,90 @@ def test_the_monthly_report_counts_rides_without_naming_riders(system, later):
     report = assert_valid_response("/reports/{filename}", answer.text)
     _, *rows = report.strip().split("\n")
     assert [row.split(",")[5:] for row in rows] == [["bicycle", "-1", "-1"]]  # 1 ride: hidden
+
+
+def assert_mds_error(answer, status: int, error: str) -> None:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert assert_valid_model("response/error.yaml", answer.json())["error"] == error
+
+
+def test_hours_and_months_past_what_we_can_represent_name_no_data(system):
+    agency = agency_for(system, system.operator(), CITY)
+    last_hour = "9999-12-31T23"
+
+    assert_mds_error(agency.get("/trips", end_time=last_hour), 404, "hour_not_past")
+    assert_mds_error(agency.get("/events/historical", event_time=last_hour), 404, "hour_not_past")
+    # MDS gives /telemetry no 404: an hour not over yet is a bad parameter there.
+    assert_mds_error(agency.get("/telemetry", telemetry_time=last_hour), 400, "hour_not_past")
+    assert_mds_error(agency.get("/trips", end_time="0000-01-01T00"), 400, "bad_param")
+    for month in ("9999-12", "0000-01", "2026-00"):
+        assert_mds_error(agency.get(f"/reports/{month}.csv"), 404, "report_not_found")
+
+
+def test_bad_parameters_are_refused_in_mds_words(system):
+    agency = agency_for(system, system.operator(), CITY)
+
+    missing = agency.get("/trips")
+    assert_mds_error(missing, 400, "missing_param")
+    assert missing.json()["error_description"] == "end_time is required"
+    assert_mds_error(agency.get("/trips", end_time="yesterday"), 400, "bad_param")
+    assert_mds_error(agency.get("/trips", end_time="2026-02-30T00"), 400, "bad_param")
+    assert_mds_error(agency.get("/events/recent", start_time="soon", end_time=1), 400, "bad_param")
+    assert_mds_error(agency.get("/vehicles/not-a-uuid"), 400, "bad_param")
+    assert_mds_error(agency.get("/vehicles/status", page_after="x"), 400, "bad_param")
+    assert_mds_error(agency.get("/reports/latest.csv"), 404, "report_not_found")
+
+
+def test_recent_events_of_an_empty_or_endless_window(system):
+    code, _ = system.bike()
+    operator = system.operator()
+    agency = agency_for(system, operator, CITY)
+    since = timestamp(utc_now())
+    assert system.patch(f"/api/v1/ops/assets/{code}", {"in_service": False}, operator).ok
+
+    assert agency.read("/events/recent", start_time=since, end_time=since)["events"] == []
+    [taken_out] = agency.read("/events/recent", start_time=since, end_time="1e30")["events"]
+    assert taken_out["event_types"] == ["maintenance_pick_up"]
+    # JSON Schema's numbers may be written with a point or an exponent.
+    as_float = agency.read("/events/recent", start_time=f"{since}.0", end_time="1.0e30")
+    assert [e["event_id"] for e in as_float["events"]] == [taken_out["event_id"]]
+    later_than_end = {"start_time": since + 1, "end_time": since}
+    assert_mds_error(agency.get("/events/recent", **later_than_end), 400, "bad_param")
+    assert_mds_error(agency.get("/events/recent", start_time=since), 400, "missing_param")
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        "application/vnd.mds+json;version=2.0, application/vnd.mds+json;version=1.0",
+        "application/vnd.mds+json;version=1.0;q=0.9, application/vnd.mds+json;version=2.0;q=0.4",
+        "application/vnd.mds+json;version=1.0, */*;q=0.1",
+        "application/json",
+    ],
+)
+def test_a_client_listing_several_versions_gets_the_one_we_speak(system, accept):
+    agency = agency_for(system, system.operator(), CITY)
+    answer = system.http.get(
+        f"{system.url}/mds/v2/vehicles", headers={**agency.headers, "Accept": accept}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "application/vnd.mds+json;version=2.0"
+    for refused in ("application/vnd.mds+json;version=1.0", "application/vnd.mds+json;q=0, */*"):
+        answer = system.http.get(
+            f"{system.url}/mds/v2/vehicles", headers={**agency.headers, "Accept": refused}
+        )
+        assert_mds_error(answer, 406, "unsupported_version")
+
+
+def test_a_method_a_route_does_not_take_is_answered_405_with_the_methods_it_does(system):
+    operator = system.operator()
+    agency = agency_for(system, operator, CITY)
+
+    answer = system.http.post(f"{system.url}/mds/v2/trips", headers=agency.headers)
+    assert_mds_error(answer, 405, "method_not_allowed")
+    assert {"GET", "HEAD", "OPTIONS"} <= set(answer.headers["Allow"].split(", "))
+    answer = system.http.put(f"{system.url}/api/v1/ops/mds-clients", headers=operator.headers)
+    assert answer.status_code == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= set(answer.headers["Allow"].split(", "))

@@ -104,7 +104,11 @@ def test_bad_requests_get_clear_answers(system):
     broken = {**FLEET, "trucks": [{"capacity": 0, "shift_hours": 6}]}
     answer = system.put(f"/api/v1/ops/rebalancing/fleets/{CITY}", broken, operator)
     assert answer.status_code == 400
-    assert answer.json()["error"]["message"] == "trucks[0].capacity is a number from 1 to 200"
+    assert answer.json()["error"] == {
+        "code": "invalid_fleet",
+        "message": "capacity is a number from 1 to 200",
+        "field": "trucks.0.capacity",
+    }
     assert system.put(f"/api/v1/ops/rebalancing/fleets/{CITY}", FLEET, rider).status_code == 403
     assert system.put("/api/v1/ops/rebalancing/fleets/nowhere", FLEET, operator).status_code == 404
     latest = system.get(f"/api/v1/ops/rebalancing/plans/latest?city_id={CITY}", operator)
@@ -125,3 +129,10 @@ def test_bad_requests_get_clear_answers(system):
         f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/1/stops/1/done", None, operator
     )
     assert done.status_code == 404
+    for truck, seq in ((2**31, 1), (1, 10**30)):  # no truck or stop is numbered that high
+        beyond = f"/api/v1/ops/rebalancing/plans/{uuid.uuid4()}/trucks/{truck}/stops/{seq}/done"
+        answer = system.post(beyond, None, operator)
+        assert answer.status_code == 400 and answer.json()["error"]["code"] in (
+            "invalid_truck",
+            "invalid_seq",
+        )

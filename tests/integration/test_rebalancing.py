@@ -6,14 +6,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import insert, select
 
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.tables import rebalancing_plans, rentals
-from rental.api.rebalancing import fleet_from_json
+from rental.api.rebalancing import FleetRequest
 from rental.api.rebalancing_views import fleet_view
 from rental.bootstrap import utc_now
-from rental.domain.errors import Conflict, InvalidInput
+from rental.domain.errors import Conflict
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rebalancing import RunTrigger
 from rental.domain.zones import zones_from_geojson
@@ -85,7 +86,8 @@ def set_up_city(platform):
 
 def configure(platform, body):
     """The trucks as an operator sends them (`PUT .../fleets/{city}`)."""
-    rebalancing_fleets.configure(platform.uow(), ConfigureFleet(fleet_from_json(CITY, body)))
+    fleet = FleetRequest.model_validate(body).fleet(CITY)
+    rebalancing_fleets.configure(platform.uow(), ConfigureFleet(fleet))
 
 
 def run(platform, trigger, now=NOW):
@@ -262,7 +264,7 @@ def test_the_nightly_schedule_runs_a_city_once_at_its_hour(platform):
 
 
 def routed_fleet(platform, url):
-    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY))
+    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY)).json()
     configure(platform, {**fleet, "routing_url": url})
 
 
@@ -315,7 +317,7 @@ def test_a_routing_service_answering_nonsense_leaves_a_plan_on_great_circles(pla
 
 
 def test_a_routing_url_must_be_a_web_address(platform):
-    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY))
+    fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY)).json()
     for wrong in ("ftp://osrm.example/", "osrm:5000", "http://[::1", 7):
-        with pytest.raises(InvalidInput, match="routing_url"):
+        with pytest.raises(ValidationError, match="routing_url"):
             configure(platform, {**fleet, "routing_url": wrong})

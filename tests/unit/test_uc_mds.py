@@ -202,8 +202,15 @@ def test_an_hour_lists_the_trips_that_ended_in_it_with_their_telemetry_and_event
 def test_an_hour_not_yet_settled_is_not_served(world):
     with pytest.raises(mds.NotReady):
         mds.trips(world.uow(), provider(HOUR[1] + timedelta(minutes=1)), HOUR, SETTLE)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound) as running:
+        mds.historical_events(world.uow(), provider(NOW), HOUR, SETTLE)
+    assert running.value.code == "hour_not_past"
+
+
+def test_telemetry_of_an_hour_not_over_is_a_bad_parameter_as_mds_has_no_404_for_it(world):
+    with pytest.raises(InvalidInput) as running:
         mds.telemetry(world.uow(), provider(NOW), HOUR, SETTLE)
+    assert running.value.code == "hour_not_past"
 
 
 # --- recent events --------------------------------------------------------------------

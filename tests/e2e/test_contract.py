@@ -1,0 +1,67 @@
+"""The API's contract: the OpenAPI document at /api/v1/openapi.json, browsable at /api/docs
+under the pages' strict Content-Security-Policy, and the same document's claims about
+errors and sign-in."""
+
+from rental.app import create_app
+
+
+def test_the_document_is_openapi_3_1_with_bearer_sign_in_and_the_error_body(platform):
+    client = create_app(platform=platform).test_client()
+
+    document = client.get("/api/v1/openapi.json").json
+
+    assert document["openapi"] == "3.1.0"
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
+    error = document["components"]["schemas"]["ErrorBody"]
+    assert error["required"] == ["error"]
+    operations = [op for item in document["paths"].values() for op in item.values()]
+    assert operations
+    for operation in operations:
+        for status in ("400", "413", "429"):
+            schema = operation["responses"][status]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith(("/ErrorBody", "/MdsErrorBody")), operation
+        if operation.get("security"):  # MDS's routes answer MDS's error body
+            schema = operation["responses"]["401"]["content"]["application/json"]["schema"]
+            assert schema["$ref"].endswith(("/ErrorBody", "/MdsErrorBody")), operation
+
+
+def test_the_reference_page_shows_the_operations_with_no_console_errors(system, tab):
+    tab.page.goto(f"{system.url}/api/docs")
+
+    tab.page.wait_for_selector(".opblock-summary-path", timeout=15_000)
+
+    paths = tab.page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/healthz" in paths
+    assert tab.problems == []
+    tab.screenshot("api-docs")
+
+
+def test_the_reference_page_carries_the_pages_policy(platform):
+    client = create_app(platform=platform).test_client()
+
+    page = client.get("/api/docs")
+
+    policy = page.headers["Content-Security-Policy"]
+    assert page.status_code == 200 and b'src="/web/docs/docs.js"' in page.data
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy
+    assert client.get("/vendor/swagger-ui-dist/swagger-ui-bundle.js").status_code == 200
+
+
+def test_bodies_over_the_cap_are_refused_with_413_and_the_error_body(platform):
+    client = create_app({"MAX_CONTENT_LENGTH": 1000}, platform=platform).test_client()
+
+    answer = client.post("/api/v1/riders", data="x" * 1001, content_type="application/json")
+
+    assert answer.status_code == 413 and answer.json["error"]["code"] == "body_too_large"
+
+
+def test_a_405_says_which_methods_are_allowed(platform):
+    client = create_app(platform=platform).test_client()
+
+    answer = client.delete("/healthz")
+
+    assert answer.status_code == 405 and "GET" in answer.headers["Allow"]
+    assert answer.json["error"]["code"] == "method_not_allowed"
