@@ -13,44 +13,76 @@ Types here are bounded on purpose: every string has a maximum length and no NUL 
 shape reaches a use case unchecked.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
+from annotated_types import GroupedMetadata
+from flask_openapi3 import validate_request
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    StrictBool,
     StrictInt,
     StringConstraints,
     ValidationError,
-    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from rental.api.auth import requires
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import ASSET_CODE, asset_code_from_qr
 from rental.domain.payments import CURRENCY
+from rental.domain.riders import (
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_RULE,
+    Role,
+    checked_name,
+    checked_password,
+    normalised_phone,
+)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # In the OpenAPI document and enforced: no NUL anywhere in a string.
 NO_NUL = r"^[^\x00]*$"
 # Bounds of numbers that are money in minor units: a trillion fen is far past any fare,
 # top-up or refund, and well inside PostgreSQL's bigint.
 MAX_AMOUNT_MINOR = 10**12
-ERROR_CODE = "error_code"  # where a rule's own error code travels in a pydantic error
+# Where our own code, and a model-level rule's field, travel in a pydantic error.
+ERROR_CODE = "rental_error_code"
+FIELD = "rental_field"
 
 
 class RequestModel(BaseModel):
-    """Path, query and body models: fields a client does not know about are ignored."""
+    """Path, query and body models: fields a client does not know about are ignored.
+
+    Each is known by its name (unique: it is the model's name in the OpenAPI document
+    too), so that an error can be told in the words its field declares (`explained`)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
+    _by_name: ClassVar[dict[str, type["RequestModel"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = RequestModel._by_name.get(cls.__name__)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"two request models are named {cls.__name__}")
+        RequestModel._by_name[cls.__name__] = cls
+
+    @classmethod
+    def named(cls, name: str) -> type["RequestModel"] | None:
+        return RequestModel._by_name.get(name)
 
 
 class AnswerModel(BaseModel):
@@ -63,31 +95,75 @@ class AnswerModel(BaseModel):
         return self.model_dump(mode="json")
 
 
+def signed_in(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`rental.api.auth.requires(role)`, and only then the request's validation: who may
+    not call an endpoint is told 401 or 403, never what its request should look like."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        validated: Callable[P, R] = validate_request()(view)  # type: ignore[no-untyped-call]
+        return requires(role)(validated)
+
+    return decorate
+
+
+def refusal(code: str | None, message: str, field: str | None = None) -> PydanticCustomError:
+    """A field's or a model's error, in our words: `code` (None: `invalid_<field>`), and for
+    a model-level rule the field it is about."""
+    return PydanticCustomError("rental", message, {ERROR_CODE: code, FIELD: field})
+
+
 def domain_rule(check: Callable[[Any], T]) -> AfterValidator:
     """A domain check (say `normalised_phone`) as a field validator: its InvalidInput
-    becomes this field's error with the domain's code and message."""
+    becomes this field's error with the domain's message, and its code unless that is
+    only the generic `invalid_input`."""
 
     def validate(value: Any) -> T:
         try:
             return check(value)
         except InvalidInput as error:
-            raise PydanticCustomError(error.code, error.message, {ERROR_CODE: error.code}) from None
+            code = None if error.code == InvalidInput.code else error.code
+            raise refusal(code, error.message) from None
 
     return AfterValidator(validate)
 
 
-def explained(message: str, code: str | None = None) -> WrapValidator:
-    """Any failure of the type it follows is told as `message` (with `code`, or the
-    field's `invalid_<field>`), rather than in pydantic's words."""
+@dataclass(frozen=True)
+class Explanation:
+    message: str
+    code: str | None
 
-    def validate(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+
+def explained(message: str, code: str | None = None) -> WrapValidator:
+    """Any failure of the type it follows, and the field's absence, is told as `message`
+    (with `code`, or the field's `invalid_<field>`), rather than in pydantic's words."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         try:
             return handler(value)
         except ValidationError:
-            field_code = code or f"invalid_{info.field_name}"
-            raise PydanticCustomError(field_code, message, {ERROR_CODE: field_code}) from None
+            raise refusal(code, message) from None
 
+    validate.explanation = Explanation(message, code)  # type: ignore[attr-defined]
     return WrapValidator(validate)
+
+
+def explanation_of(model_name: str, field: str) -> Explanation | None:
+    """What a required field of a request model says when it is missing, if it says."""
+    model = RequestModel.named(model_name)
+    info = model.model_fields.get(field) if model else None
+    return _explanation(info.metadata) if info else None
+
+
+def _explanation(metadata: Iterable[Any]) -> Explanation | None:
+    for item in metadata:
+        if isinstance(item, GroupedMetadata):
+            found = _explanation(item)
+            if found:
+                return found
+        explanation = getattr(getattr(item, "func", None), "explanation", None)
+        if isinstance(explanation, Explanation):
+            return explanation
+    return None
 
 
 # -- Text ---------------------------------------------------------------------------------
@@ -120,6 +196,30 @@ IdempotencyKey = Annotated[
     Field(description="repeating a key answers the first request's result; a fresh UUID each time"),
 ]
 
+# -- People -------------------------------------------------------------------------------
+
+Phone = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32, pattern=NO_NUL),
+    explained("phone must be 6 to 15 digits, optionally with a leading +"),
+    domain_rule(normalised_phone),
+    Field(description="a mobile number: 6 to 15 digits, optionally with a leading +"),
+]
+Password = Annotated[
+    str,
+    StringConstraints(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, pattern=NO_NUL
+    ),
+    explained(PASSWORD_RULE),
+    domain_rule(checked_password),
+]
+PersonName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL),
+    explained(f"name must be 1 to {MAX_NAME_LENGTH} characters"),
+    domain_rule(checked_name),
+]
+
 # -- Money --------------------------------------------------------------------------------
 
 Currency = Annotated[
@@ -147,16 +247,12 @@ LatitudeParam = Annotated[
 
 # -- Lists --------------------------------------------------------------------------------
 
+# An optional query parameter: absent or given, never null (a query string has no null).
+Absent = SkipJsonSchema[None]
 Before = Annotated[
-    datetime | None,
+    datetime | Absent,
     Field(description="only what is older than this ISO 8601 time: the next page of a list"),
 ]
-
-# -- Plain JSON values, strict: true is no number and 5 no text ----------------------------
-
-Flag = StrictBool
-Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
-
 
 # -- Errors -------------------------------------------------------------------------------
 
@@ -185,9 +281,12 @@ class MdsErrorBody(BaseModel):
 
 # Declared answers of authenticated endpoints, besides the ones every endpoint has.
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
-SIGNED_IN = {401: ErrorBody, 403: ErrorBody}
-NOT_FOUND = {404: ErrorBody}
-CONFLICT = {409: ErrorBody}
+# (flask-openapi3's ResponseDict: status -> model, or an OpenAPI response object.)
+Responses = dict[str | int, type[BaseModel] | dict[str, Any] | None]
+SIGNED_IN: Responses = {401: ErrorBody, 403: ErrorBody}
+NOT_FOUND: Responses = {404: ErrorBody}
+CONFLICT: Responses = {409: ErrorBody}
+UNAVAILABLE: Responses = {503: ErrorBody}  # a lock's broker or the payment gateway did not answer
 
 
 class RentalIdPath(RequestModel):

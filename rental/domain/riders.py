@@ -24,6 +24,9 @@ class User:
 
 PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 MIN_PASSWORD_LENGTH = 8
+# Long enough for any passphrase; a longer one is no stronger, only dearer to hash.
+MAX_PASSWORD_LENGTH = 128
+MAX_NAME_LENGTH = 100
 
 
 def compact_phone(phone: str) -> str:
@@ -43,16 +46,20 @@ def normalised_phone(phone: object) -> str:
     return digits
 
 
+PASSWORD_RULE = (
+    f"password must be a string of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+)
+
+
 def checked_password(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be a string of at least {MIN_PASSWORD_LENGTH} characters",
-            "invalid_password",
-        )
+    if not isinstance(password, str) or not (
+        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
+    ):
+        raise InvalidInput(PASSWORD_RULE, "invalid_password")
     return password
 
 
 def checked_name(name: object) -> str:
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-        raise InvalidInput("name must be 1 to 100 characters", "invalid_name")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH:
+        raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters", "invalid_name")
     return name.strip()
