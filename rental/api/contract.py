@@ -13,7 +13,9 @@ Types here are bounded on purpose: every string has a maximum length and no NUL 
 shape reaches a use case unchecked.
 """
 
-from collections.abc import Callable, Iterable
+import copy
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
@@ -24,9 +26,10 @@ from flask_openapi3 import validate_request
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StrictInt,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidatorFunctionWrapHandler,
@@ -37,13 +40,14 @@ from pydantic_core import PydanticCustomError
 
 from rental.api.auth import requires
 from rental.domain.errors import InvalidInput
-from rental.domain.fleet import ASSET_CODE, asset_code_from_qr
+from rental.domain.fleet import ASSET_CODE, QR, asset_code_from_qr
 from rental.domain.payments import CURRENCY
 from rental.domain.riders import (
     MAX_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
     MIN_PASSWORD_LENGTH,
     PASSWORD_RULE,
+    PHONE,
     Role,
     checked_name,
     checked_password,
@@ -56,6 +60,7 @@ R = TypeVar("R")
 
 # In the OpenAPI document and enforced: no NUL anywhere in a string.
 NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 # Bounds of numbers that are money in minor units: a trillion fen is far past any fare,
 # top-up or refund, and well inside PostgreSQL's bigint.
 MAX_AMOUNT_MINOR = 10**12
@@ -65,12 +70,14 @@ FIELD = "rental_field"
 
 
 class RequestModel(BaseModel):
-    """Path, query and body models: fields a client does not know about are ignored.
+    """Path and body models: a field the endpoint does not know is refused (400), so the
+    document's `additionalProperties: false` is what the API does, and a misspelt
+    optional field is not silently dropped.
 
     Each is known by its name (unique: it is the model's name in the OpenAPI document
     too), so that an error can be told in the words its field declares (`explained`)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="forbid")
     _by_name: ClassVar[dict[str, type["RequestModel"]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -83,6 +90,24 @@ class RequestModel(BaseModel):
     @classmethod
     def named(cls, name: str) -> type["RequestModel"] | None:
         return RequestModel._by_name.get(name)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Made once per model: flask-openapi3 asks for a query model's schema on every
+        request (about a millisecond each time otherwise)."""
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
+        return copy.deepcopy(_SCHEMAS[key])
+
+
+_SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+class QueryModel(RequestModel):
+    """Query models: unknown parameters are ignored (a cache-buster does no harm)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class AnswerModel(BaseModel):
@@ -169,7 +194,6 @@ def _explanation(metadata: Iterable[Any]) -> Explanation | None:
 # -- Text ---------------------------------------------------------------------------------
 
 # A bounded text: a name, a note, a reason. Longer ones are refused, not cut.
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
 LongText = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
 CityId = Annotated[
     str,
@@ -184,7 +208,7 @@ AssetCode = Annotated[
 # What a rider scanned: the QR code's URL (ending in /q/<code>) or the bare code.
 Qr = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=500, pattern=NO_NUL),
+    StringConstraints(max_length=500, pattern=QR.pattern),
     explained("qr must be an asset code or a URL ending in /q/<code>", "invalid_qr"),
     domain_rule(asset_code_from_qr),
     Field(description="the scanned QR code's URL, or the asset's code"),
@@ -200,7 +224,7 @@ IdempotencyKey = Annotated[
 
 Phone = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=32, pattern=NO_NUL),
+    StringConstraints(max_length=32, pattern=PHONE.pattern),
     explained("phone must be 6 to 15 digits, optionally with a leading +"),
     domain_rule(normalised_phone),
     Field(description="a mobile number: 6 to 15 digits, optionally with a leading +"),
@@ -215,7 +239,7 @@ Password = Annotated[
 ]
 PersonName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NO_NUL),
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK),
     explained(f"name must be 1 to {MAX_NAME_LENGTH} characters"),
     domain_rule(checked_name),
 ]
@@ -228,9 +252,22 @@ Currency = Annotated[
     explained("currency is an ISO 4217 code such as CNY"),
     Field(description="an ISO 4217 currency code"),
 ]
+
+
+def whole(value: Any) -> Any:
+    """JSON has one kind of number: 152.0 is the integer 152 (as JSON Schema says)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A JSON integer is a number without a fraction, never true, false or "5": `Strict()` with
+# `BeforeValidator(whole)` LAST (after the bounds, which then stay in the document).
 AmountMinor = Annotated[
-    StrictInt,
+    int,
+    Strict(),
     Field(ge=0, le=MAX_AMOUNT_MINOR, description="an amount in minor units (fen, cents)"),
+    BeforeValidator(whole),
 ]
 
 # -- Places -------------------------------------------------------------------------------
@@ -249,8 +286,40 @@ LatitudeParam = Annotated[
 
 # An optional query parameter: absent or given, never null (a query string has no null).
 Absent = SkipJsonSchema[None]
+
+
+def _given(value: Any) -> Any:
+    if value is None:  # only a null that was sent: a default is not validated
+        raise refusal(None, "leave it out rather than send null")
+    return value
+
+
+def _no_null(schema: dict[str, Any]) -> None:
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    schema.update(options[0] if len(options) == 1 else {"anyOf": options})
+    schema.pop("default", None)
+
+
+class NotNull(GroupedMetadata):
+    """An optional body field that may be left out but not sent as null, as the document
+    says: `x: Annotated[int | None, NotNull()] = None`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield BeforeValidator(_given)
+        yield Field(json_schema_extra=_no_null)
+
+
+def _iso_text(value: Any) -> Any:
+    """A time is an ISO 8601 text (`2026-11-30T08:00:00Z`), not a number of seconds."""
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise ValueError("an ISO 8601 time such as 2026-11-30T08:00:00Z")
+    return value
+
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
 Before = Annotated[
-    datetime | Absent,
+    IsoTime | Absent,
     Field(description="only what is older than this ISO 8601 time: the next page of a list"),
 ]
 

@@ -5,13 +5,15 @@ from typing import Annotated, Any, Self
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from rental.api.auth import current_user_id
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
     CONFLICT,
+    NOT_BLANK,
     NOT_FOUND,
     SIGNED_IN,
     Absent,
@@ -20,7 +22,9 @@ from rental.api.contract import (
     CodePath,
     Latitude,
     Longitude,
+    NotNull,
     Qr,
+    QueryModel,
     RequestModel,
     domain_rule,
     explained,
@@ -74,7 +78,7 @@ def _resolution(value: str) -> str:
 
 ResolutionText = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_NOTE_LENGTH, pattern=r"^[^\x00]*$"),
+    StringConstraints(max_length=MAX_NOTE_LENGTH, pattern=NOT_BLANK),
     explained(f"resolution says what was done, in at most {MAX_NOTE_LENGTH} characters"),
     domain_rule(_resolution),
     Field(description="what was done: repaired, no fault found, ..."),
@@ -140,7 +144,7 @@ def report_damage(body: DamageReportRequest) -> tuple[dict[str, Any], int]:
     return report_answer(report).json(), 201 if new else 200
 
 
-class ReportsQuery(RequestModel):
+class ReportsQuery(QueryModel):
     city_id: CityId | Absent = None
     state: ReportState | Absent = Field(None, description="open and closed if absent")
 
@@ -194,8 +198,10 @@ def close_report(path: ReportPath, body: Closing) -> dict[str, Any]:
 
 
 class AssetChange(RequestModel):
-    in_service: StrictBool | None = None
-    needs_retrieval: StrictBool | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    in_service: Annotated[StrictBool | None, NotNull()] = None
+    needs_retrieval: Annotated[StrictBool | None, NotNull()] = None
 
     @model_validator(mode="after")
     def _something(self) -> Self:
@@ -221,10 +227,23 @@ def update_asset(path: CodePath, body: AssetChange) -> dict[str, Any]:
     return AssetState(code=asset.code, in_service=asset.in_service).json()
 
 
+# lon and lat together or neither (JSON Schema's dependentRequired, which the document's
+# schema objects do not carry, said with anyOf and not).
+LON: JsonDict = {"required": ["lon"]}
+LAT: JsonDict = {"required": ["lat"]}
+BOTH: JsonDict = {"required": ["lon", "lat"]}
+
+
 class Rebalancing(RequestModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"anyOf": [BOTH, {"not": {"anyOf": [LON, LAT]}}]},
+    )
+
     action: RebalanceStep
-    lon: Longitude | None = None
-    lat: Latitude | None = None
+    lon: Annotated[Longitude | None, NotNull()] = None
+    lat: Annotated[Latitude | None, NotNull()] = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Self:

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, RawModel, Tag
-from pydantic import Field, StrictInt
+from pydantic import BeforeValidator, Field, Strict
 
 from rental.api.auth import current_user_id
 from rental.api.common import platform
@@ -22,6 +22,7 @@ from rental.api.contract import (
     RequestModel,
     explained,
     signed_in,
+    whole,
 )
 from rental.domain.fleet import AssetKind
 from rental.domain.payments import (
@@ -47,12 +48,14 @@ blueprint = APIBlueprint("payments", __name__, url_prefix="/api/v1", abp_tags=[P
 RIDER_ONLY: dict[str, Any] = {"security": BEARER}
 
 TopUpAmount = Annotated[
-    StrictInt,
+    int,
+    Strict(),
     Field(ge=MIN_TOP_UP_MINOR, le=MAX_TOP_UP_MINOR, description="minor units"),
     explained(
         f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
         "invalid_amount",
     ),
+    BeforeValidator(whole),
 ]
 
 

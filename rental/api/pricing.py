@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from annotated_types import Ge, GroupedMetadata, Le
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import Field, Strict
+from pydantic import BeforeValidator, Field, Strict
 
 from rental.api.answers import PricingPlanAnswer, pricing_plan
 from rental.api.auth import current_user_id
@@ -20,9 +20,11 @@ from rental.api.contract import (
     AnswerModel,
     AssetCode,
     CityId,
+    QueryModel,
     RequestModel,
     explained,
     signed_in,
+    whole,
 )
 from rental.domain.fleet import AssetKind
 from rental.domain.pricing import PRICE_DEFAULTS, PRICE_LIMITS
@@ -54,6 +56,7 @@ class PriceRule(GroupedMetadata):
         yield Ge(low)
         yield Le(high)
         yield explained(f"{self.name} must be an integer from {low} to {high}", "invalid_price")
+        yield BeforeValidator(whole)  # last, so that the bounds stay in the document
 
 
 class Prices(RequestModel):
@@ -97,7 +100,7 @@ def publish_pricing_plan(path: PlanPath, body: Prices) -> tuple[dict[str, Any], 
     return pricing_plan(pricing.publish_pricing_plan(platform().uow(), command)).json(), 201
 
 
-class PlansQuery(RequestModel):
+class PlansQuery(QueryModel):
     city_id: CityId
 
 

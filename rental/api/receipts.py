@@ -8,7 +8,7 @@ from uuid import UUID
 import segno
 from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from rental.api.answers import Price, price
 from rental.api.auth import current_user_id
@@ -21,6 +21,7 @@ from rental.api.contract import (
     AmountMinor,
     AnswerModel,
     LongText,
+    QueryModel,
     RentalIdPath,
     RequestModel,
     explained,
@@ -171,8 +172,16 @@ table{{width:100%;border-collapse:collapse}}tr.t td{{border-top:1px solid #000;f
     return Response(page, mimetype="text/html")
 
 
+DisputeReason = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=1000, pattern=r"^\s*[^\s\x00][^\x00]+[^\s\x00]\s*$"),
+    explained("reason must be 3 to 1000 characters", "invalid_reason"),
+    Field(description="what was wrong with the fare"),
+]
+
+
 class DisputeRequest(RequestModel):
-    reason: LongText = Field(description="what was wrong with the fare, 3 to 1000 characters")
+    reason: DisputeReason
 
     def command(self, rider_id: UUID, rental_id: UUID) -> OpenDispute:
         return OpenDispute(rider_id, rental_id, self.reason)
@@ -191,7 +200,7 @@ def open_dispute(path: RentalIdPath, body: DisputeRequest) -> tuple[dict[str, An
     return dispute_answer(disputes.open_dispute(p.uow(), command, p.now())).json(), 201
 
 
-class DisputesQuery(RequestModel):
+class DisputesQuery(QueryModel):
     state: DisputeState = DisputeState.OPEN
 
 

@@ -20,6 +20,7 @@ from rental.api.contract import (
     Before,
     IdempotencyKey,
     Qr,
+    QueryModel,
     RentalIdPath,
     RequestModel,
     signed_in,
@@ -66,7 +67,7 @@ def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
     return rental_answer(rental).json(), 202
 
 
-class Wait(RequestModel):
+class Wait(QueryModel):
     wait: float = Field(
         0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
     )
@@ -87,7 +88,7 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     return rental_answer(rental, p.now()).json()
 
 
-class RentalsPage(RequestModel):
+class RentalsPage(QueryModel):
     limit: int = Field(20, ge=1, le=MAX_PAGE)
     before: Before = None
 

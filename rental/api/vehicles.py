@@ -8,7 +8,7 @@ from pydantic import Field
 
 from rental.api.answers import Price, price
 from rental.api.common import platform
-from rental.api.contract import Absent, AnswerModel, LatitudeParam, LongitudeParam, RequestModel
+from rental.api.contract import Absent, AnswerModel, LatitudeParam, LongitudeParam, QueryModel
 from rental.domain.fleet import AssetKind
 from rental.services import vehicles
 from rental.services.commands.assets import SearchNearby
@@ -17,11 +17,11 @@ from rental.services.read_models import NearbyVehicle
 VEHICLES = Tag(name="vehicles", description="what riders can take, nearest first")
 blueprint = APIBlueprint("vehicles", __name__, url_prefix="/api/v1/vehicles", abp_tags=[VEHICLES])
 KIND = "|".join(kind.value for kind in AssetKind)
-# Kinds as one comma-separated value (`kind=bike,ebike`), each one of AssetKind.
-KINDS = rf"^({KIND})(,({KIND}))*$"
+# Kinds as one comma-separated value (`kind=bike,ebike`), each one of AssetKind; empty: all.
+KINDS = rf"^(({KIND})(,({KIND}))*)?$"
 
 
-class NearbyQuery(RequestModel):
+class NearbyQuery(QueryModel):
     lon: LongitudeParam
     lat: LatitudeParam
     radius_m: float = Field(500, ge=1, le=vehicles.MAX_RADIUS_M, allow_inf_nan=False)

@@ -9,7 +9,14 @@ from pydantic import Field
 
 from rental.api.auth import current_user_id
 from rental.api.common import platform
-from rental.api.contract import BEARER, SIGNED_IN, AnswerModel, Before, RequestModel, signed_in
+from rental.api.contract import (
+    BEARER,
+    SIGNED_IN,
+    AnswerModel,
+    Before,
+    QueryModel,
+    signed_in,
+)
 from rental.domain.riders import Role
 from rental.services import wallet
 from rental.services.read_models import AccountTotal
@@ -40,7 +47,7 @@ def show_wallet() -> dict[str, Any]:
     return Wallets(wallets=summaries).json()
 
 
-class PostingsPage(RequestModel):
+class PostingsPage(QueryModel):
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     before: Before = None
 

@@ -5,7 +5,7 @@ from typing import Any, Literal, Self
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import Field, ModelWrapValidatorHandler, ValidationError, model_validator
+from pydantic import ConfigDict, Field, ModelWrapValidatorHandler, ValidationError, model_validator
 
 from rental.api.answers import FeatureCollection
 from rental.api.common import platform
@@ -17,6 +17,8 @@ from rental.api.contract import (
     AnswerModel,
     CityId,
     CityPath,
+    IsoTime,
+    QueryModel,
     RequestModel,
     refusal,
     signed_in,
@@ -31,9 +33,19 @@ blueprint = APIBlueprint("zones", __name__, url_prefix="/api/v1", abp_tags=[ZONE
 OPERATOR_ONLY: dict[str, Any] = {"security": BEARER}
 
 
+class Geometry(RequestModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: Literal["Polygon", "MultiPolygon"]
+    coordinates: list[Any] = Field(description="rings of [lon, lat] positions (RFC 7946)")
+
+
 class ZoneFeature(RequestModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")  # GeoJSON's foreign members
+
     type: Literal["Feature"]
-    geometry: dict[str, Any] = Field(description="a GeoJSON Polygon or MultiPolygon")
+    id: str | int | None = None
+    geometry: Geometry
     properties: dict[str, Any] | None = Field(
         None, description="`kind` (a ZoneKind), `name`, and `max_speed_kph` for slow zones"
     )
@@ -41,6 +53,8 @@ class ZoneFeature(RequestModel):
 
 class ZoneMap(RequestModel):
     """The city's whole map, as a GeoJSON FeatureCollection (RFC 7946, lon/lat)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     type: Literal["FeatureCollection"]
     features: list[ZoneFeature]
@@ -96,9 +110,9 @@ def public_zones(path: CityPath) -> dict[str, Any]:
     return FeatureCollection.model_validate(zones.zones_of(platform().uow(), path.city_id)).json()
 
 
-class SpeedingQuery(RequestModel):
+class SpeedingQuery(QueryModel):
     city_id: CityId
-    since: datetime | Absent = Field(None, description="ISO 8601; a day ago if absent")
+    since: IsoTime | Absent = Field(None, description="ISO 8601; a day ago if absent")
 
     def command(self, now: datetime) -> FindSpeeding:
         since = self.since or now - timedelta(days=1)

@@ -22,7 +22,9 @@ class User:
     password_hash: str
 
 
-PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+# A phone number as people type it: 6 to 15 digits, an optional leading +, and any spaces
+# or hyphens among them. (The API publishes this pattern as the rule.)
+PHONE = re.compile(r"^[ -]*\+?(?:[ -]*[0-9]){6,15}[ -]*$")
 MIN_PASSWORD_LENGTH = 8
 # Long enough for any passphrase; a longer one is no stronger, only dearer to hash.
 MAX_PASSWORD_LENGTH = 128
@@ -38,12 +40,11 @@ def compact_phone(phone: str) -> str:
 def normalised_phone(phone: object) -> str:
     if not isinstance(phone, str):
         raise InvalidInput("phone must be a string", "invalid_phone")
-    digits = compact_phone(phone)
-    if not PHONE.match(digits):
+    if not PHONE.fullmatch(phone):
         raise InvalidInput(
             "phone must be 6 to 15 digits, optionally with a leading +", "invalid_phone"
         )
-    return digits
+    return compact_phone(phone)
 
 
 PASSWORD_RULE = (
