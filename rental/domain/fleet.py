@@ -155,12 +155,13 @@ def is_reachable(
 
 
 CODE = r"[A-Za-z0-9][A-Za-z0-9_-]{2,39}"
+ANY = r"[^\x00\n]*"  # within a line, and no NUL (which no text here may hold)
 ASSET_CODE = re.compile(rf"^{CODE}$")
 LOCK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
 # What a QR code encodes: a URL whose last path segment after /q/ is the asset's code, or
 # the bare code; blanks around it do not count. One pattern, so that the API can publish
 # it as the rule (its OpenAPI document) and mean exactly what this module checks.
-QR = re.compile(rf"^[ \t\r\n]*(?:({CODE})|.*/q/({CODE})/?(?:[?#].*)?)[ \t\r\n]*$")
+QR = re.compile(rf"^[ \t\r\n]*(?:({CODE})|{ANY}/q/({CODE})/?(?:[?#]{ANY})?)[ \t\r\n]*$")
 
 
 def asset_code_from_qr(qr: str) -> str:
