@@ -13,42 +13,99 @@ Types here are bounded on purpose: every string has a maximum length and no NUL 
 shape reaches a use case unchecked.
 """
 
-from collections.abc import Callable
+import copy
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
+from annotated_types import GroupedMetadata
+from flask_openapi3 import validate_request
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    StrictBool,
-    StrictInt,
+    Strict,
     StringConstraints,
     ValidationError,
-    ValidationInfo,
     ValidatorFunctionWrapHandler,
     WrapValidator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
+from rental.api.auth import requires
 from rental.domain.errors import InvalidInput
-from rental.domain.fleet import ASSET_CODE, asset_code_from_qr
-from rental.domain.payments import CURRENCY
+from rental.domain.fleet import ASSET_CODE, QR, asset_code_from_qr
+from rental.domain.money import checked_currency
+from rental.domain.riders import (
+    MAX_NAME_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    PASSWORD_RULE,
+    PHONE,
+    Role,
+    checked_name,
+    checked_password,
+    normalised_phone,
+)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # In the OpenAPI document and enforced: no NUL anywhere in a string.
 NO_NUL = r"^[^\x00]*$"
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 # Bounds of numbers that are money in minor units: a trillion fen is far past any fare,
 # top-up or refund, and well inside PostgreSQL's bigint.
 MAX_AMOUNT_MINOR = 10**12
-ERROR_CODE = "error_code"  # where a rule's own error code travels in a pydantic error
+# Where our own code, and a model-level rule's field, travel in a pydantic error.
+ERROR_CODE = "rental_error_code"
+FIELD = "rental_field"
 
 
 class RequestModel(BaseModel):
-    """Path, query and body models: fields a client does not know about are ignored."""
+    """Path and body models: a field the endpoint does not know is refused (400), so the
+    document's `additionalProperties: false` is what the API does, and a misspelt
+    optional field is not silently dropped.
+
+    Each is known by its name (unique: it is the model's name in the OpenAPI document
+    too), so that an error can be told in the words its field declares (`explained`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    _by_name: ClassVar[dict[str, type["RequestModel"]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        known = RequestModel._by_name.get(cls.__name__)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"two request models are named {cls.__name__}")
+        RequestModel._by_name[cls.__name__] = cls
+
+    @classmethod
+    def named(cls, name: str) -> type["RequestModel"] | None:
+        return RequestModel._by_name.get(name)
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Made once per model: flask-openapi3 asks for a query model's schema on every
+        request (about a millisecond each time otherwise)."""
+        key = (cls, args, tuple(sorted(kwargs.items())))
+        if key not in _SCHEMAS:
+            _SCHEMAS[key] = super().model_json_schema(*args, **kwargs)
+        return copy.deepcopy(_SCHEMAS[key])
+
+
+_SCHEMAS: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+class QueryModel(RequestModel):
+    """Query models: unknown parameters are ignored (a cache-buster does no harm)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -63,37 +120,81 @@ class AnswerModel(BaseModel):
         return self.model_dump(mode="json")
 
 
+def signed_in(role: Role | None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """`rental.api.auth.requires(role)` (None: any role), and only then the request's
+    validation: who may not call an endpoint is told 401 or 403, never what its request
+    should look like."""
+
+    def decorate(view: Callable[P, R]) -> Callable[P, R]:
+        validated: Callable[P, R] = validate_request()(view)  # type: ignore[no-untyped-call]
+        return requires(role)(validated)
+
+    return decorate
+
+
+def refusal(code: str | None, message: str, field: str | None = None) -> PydanticCustomError:
+    """A field's or a model's error, in our words: `code` (None: `invalid_<field>`), and for
+    a model-level rule the field it is about."""
+    return PydanticCustomError("rental", message, {ERROR_CODE: code, FIELD: field})
+
+
 def domain_rule(check: Callable[[Any], T]) -> AfterValidator:
     """A domain check (say `normalised_phone`) as a field validator: its InvalidInput
-    becomes this field's error with the domain's code and message."""
+    becomes this field's error with the domain's message, and its code unless that is
+    only the generic `invalid_input`."""
 
     def validate(value: Any) -> T:
         try:
             return check(value)
         except InvalidInput as error:
-            raise PydanticCustomError(error.code, error.message, {ERROR_CODE: error.code}) from None
+            code = None if error.code == InvalidInput.code else error.code
+            raise refusal(code, error.message) from None
 
     return AfterValidator(validate)
 
 
-def explained(message: str, code: str | None = None) -> WrapValidator:
-    """Any failure of the type it follows is told as `message` (with `code`, or the
-    field's `invalid_<field>`), rather than in pydantic's words."""
+@dataclass(frozen=True)
+class Explanation:
+    message: str
+    code: str | None
 
-    def validate(value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+
+def explained(message: str, code: str | None = None) -> WrapValidator:
+    """Any failure of the type it follows, and the field's absence, is told as `message`
+    (with `code`, or the field's `invalid_<field>`), rather than in pydantic's words."""
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         try:
             return handler(value)
         except ValidationError:
-            field_code = code or f"invalid_{info.field_name}"
-            raise PydanticCustomError(field_code, message, {ERROR_CODE: field_code}) from None
+            raise refusal(code, message) from None
 
+    validate.explanation = Explanation(message, code)  # type: ignore[attr-defined]
     return WrapValidator(validate)
+
+
+def explanation_of(model_name: str, field: str) -> Explanation | None:
+    """What a required field of a request model says when it is missing, if it says."""
+    model = RequestModel.named(model_name)
+    info = model.model_fields.get(field) if model else None
+    return _explanation(info.metadata) if info else None
+
+
+def _explanation(metadata: Iterable[Any]) -> Explanation | None:
+    for item in metadata:
+        if isinstance(item, GroupedMetadata):
+            found = _explanation(item)
+            if found:
+                return found
+        explanation = getattr(getattr(item, "func", None), "explanation", None)
+        if isinstance(explanation, Explanation):
+            return explanation
+    return None
 
 
 # -- Text ---------------------------------------------------------------------------------
 
 # A bounded text: a name, a note, a reason. Longer ones are refused, not cut.
-ShortText = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
 LongText = Annotated[str, StringConstraints(max_length=1000, pattern=NO_NUL)]
 CityId = Annotated[
     str,
@@ -108,7 +209,7 @@ AssetCode = Annotated[
 # What a rider scanned: the QR code's URL (ending in /q/<code>) or the bare code.
 Qr = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=500, pattern=NO_NUL),
+    StringConstraints(max_length=500, pattern=QR.pattern),
     explained("qr must be an asset code or a URL ending in /q/<code>", "invalid_qr"),
     domain_rule(asset_code_from_qr),
     Field(description="the scanned QR code's URL, or the asset's code"),
@@ -120,17 +221,55 @@ IdempotencyKey = Annotated[
     Field(description="repeating a key answers the first request's result; a fresh UUID each time"),
 ]
 
+# -- People -------------------------------------------------------------------------------
+
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=32, pattern=PHONE.pattern),
+    explained("phone must be 6 to 15 digits, optionally with a leading +"),
+    domain_rule(normalised_phone),
+    Field(description="a mobile number: 6 to 15 digits, optionally with a leading +"),
+]
+Password = Annotated[
+    str,
+    StringConstraints(
+        min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, pattern=NO_NUL
+    ),
+    explained(PASSWORD_RULE),
+    domain_rule(checked_password),
+]
+PersonName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK),
+    explained(f"name must be 1 to {MAX_NAME_LENGTH} characters"),
+    domain_rule(checked_name),
+]
+
 # -- Money --------------------------------------------------------------------------------
 
 Currency = Annotated[
     str,
-    StringConstraints(pattern=CURRENCY.pattern),
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
     explained("currency is an ISO 4217 code such as CNY"),
+    domain_rule(checked_currency),  # a code of a real currency, not any three letters
     Field(description="an ISO 4217 currency code"),
 ]
+
+
+def whole(value: Any) -> Any:
+    """JSON has one kind of number: 152.0 is the integer 152 (as JSON Schema says)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A JSON integer is a number without a fraction, never true, false or "5": `Strict()` with
+# `BeforeValidator(whole)` LAST (after the bounds, which then stay in the document).
 AmountMinor = Annotated[
-    StrictInt,
+    int,
+    Strict(),
     Field(ge=0, le=MAX_AMOUNT_MINOR, description="an amount in minor units (fen, cents)"),
+    BeforeValidator(whole),
 ]
 
 # -- Places -------------------------------------------------------------------------------
@@ -147,16 +286,44 @@ LatitudeParam = Annotated[
 
 # -- Lists --------------------------------------------------------------------------------
 
+# An optional query parameter: absent or given, never null (a query string has no null).
+Absent = SkipJsonSchema[None]
+
+
+def _given(value: Any) -> Any:
+    if value is None:  # only a null that was sent: a default is not validated
+        raise refusal(None, "leave it out rather than send null")
+    return value
+
+
+def _no_null(schema: dict[str, Any]) -> None:
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    schema.update(options[0] if len(options) == 1 else {"anyOf": options})
+    schema.pop("default", None)
+
+
+class NotNull(GroupedMetadata):
+    """An optional body field that may be left out but not sent as null, as the document
+    says: `x: Annotated[int | None, NotNull()] = None`."""
+
+    def __iter__(self) -> Iterator[Any]:
+        yield BeforeValidator(_given)
+        yield Field(json_schema_extra=_no_null)
+
+
+def _iso_text(value: Any) -> Any:
+    """A time is an ISO 8601 text (`2026-11-30T08:00:00Z`), not a number of seconds."""
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise ValueError("an ISO 8601 time such as 2026-11-30T08:00:00Z")
+    return value
+
+
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
 Before = Annotated[
-    datetime | None,
+    IsoTime | Absent,
     Field(description="only what is older than this ISO 8601 time: the next page of a list"),
 ]
-
-# -- Plain JSON values, strict: true is no number and 5 no text ----------------------------
-
-Flag = StrictBool
-Count = Annotated[StrictInt, Field(ge=0, le=2**31 - 1)]
-
 
 # -- Errors -------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 - A body is at most MAX_CONTENT_LENGTH bytes (Flask's setting; 413 beyond it).
 - A JSON body is JSON (no NaN or Infinity), nests at most MAX_JSON_DEPTH levels (a body
   nested 100,000 deep would otherwise exhaust the parser's recursion), and carries no NUL
-  character in any string or key: PostgreSQL cannot store one, and no field needs it.
+  character and no lone surrogate (`"\ud800"`) in any string or key: PostgreSQL can store
+  neither, and no field needs them.
 - The path and the query string carry no NUL either (`/gbfs/v3/%00/...`).
 
 Each breach is a 400 (`invalid_json`, `invalid_path`, `invalid_query`, or
@@ -21,8 +22,10 @@ from flask import Flask, Request, current_app, request
 from rental.domain.errors import InvalidInput
 
 NUL = "\x00"
-# The only way JSON text can carry a NUL is the escape \u0000; without it, no walk for NUL.
-NUL_ESCAPE = b"\\u0000"
+# JSON text carries a NUL or a lone surrogate only as an escape (\u0000, \ud800) or, for a
+# surrogate, as its raw bytes (Python reads them leniently): without either, no walk.
+ESCAPE = b"\\u"
+SURROGATE_LEAD_BYTE = b"\xed"
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
@@ -44,8 +47,9 @@ def bounded_loads(data: str | bytes, max_depth: int) -> Any:
     except RecursionError:
         raise RefusedJson(f"the JSON body nests deeper than {max_depth} levels") from None
     brackets = raw.count(b"[") + raw.count(b"{")
-    if brackets > max_depth or NUL_ESCAPE in raw:  # else no walk can find anything
-        _check_nodes(value, max_depth, find_nul=NUL_ESCAPE in raw)
+    odd_text = ESCAPE in raw or SURROGATE_LEAD_BYTE in raw
+    if brackets > max_depth or odd_text:  # else no walk can find anything
+        _check_nodes(value, max_depth, check_text=odd_text)
     return value
 
 
@@ -53,17 +57,33 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _check_nodes(value: Any, max_depth: int, find_nul: bool) -> None:
+def _check_nodes(value: Any, max_depth: int, check_text: bool) -> None:
+    if isinstance(value, str) and check_text and not _storable(value):
+        raise RefusedJson(TEXT_RULE)
     for node, depth, path in _containers(value):
         if depth > max_depth:
             raise RefusedJson(f"the JSON body nests deeper than {max_depth} levels")
-        if find_nul:
+        if check_text:
             children = node.items() if isinstance(node, dict) else enumerate(node)
             for key, child in children:
-                if (isinstance(key, str) and NUL in key) or (
-                    isinstance(child, str) and NUL in child
+                if (isinstance(key, str) and not _storable(key)) or (
+                    isinstance(child, str) and not _storable(child)
                 ):
-                    raise RefusedJson("text may not contain the NUL character", (*path, key))
+                    raise RefusedJson(TEXT_RULE, (*path, key))
+
+
+TEXT_RULE = "text may not contain the NUL character or a lone surrogate"
+
+
+def _storable(text: str) -> bool:
+    """No NUL, and valid Unicode: what PostgreSQL can store as text."""
+    if NUL in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _containers(value: Any) -> Iterator[tuple[Any, int, tuple[str | int, ...]]]:

@@ -14,7 +14,7 @@ from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from rental.api.contract import ERROR_CODE
+from rental.api.contract import ERROR_CODE, FIELD, explanation_of
 from rental.api.limits import seconds_until_allowed
 from rental.domain import errors
 
@@ -44,18 +44,22 @@ def error_body(
 def validation_failed(error: ValidationError) -> NoReturn:
     """flask-openapi3's validation_error_callback: the first failure, as our InvalidInput.
 
-    A rule's own code (a domain check, `explained`) wins; otherwise `invalid_<field>`, and
-    a body that is no JSON object at all is `invalid_json`."""
+    A rule's own code and words (a domain check, `explained`) win, also when the field is
+    missing; otherwise `invalid_<field>` in pydantic's words. A body that is no JSON object
+    at all is `invalid_json`."""
     first = error.errors(include_url=False)[0]
     location = [str(part) for part in first["loc"]]
-    field = ".".join(location) or None
     context: dict[str, Any] = first.get("ctx") or {}
-    code = context.get(ERROR_CODE)
-    if code is not None:
-        raise errors.InvalidInput(first["msg"], code, field)
-    if not location:
+    field = ".".join(location) or context.get(FIELD)
+    default_code = f"invalid_{field.split('.')[0]}" if field else "invalid_input"
+    if ERROR_CODE in context:
+        raise errors.InvalidInput(first["msg"], context[ERROR_CODE] or default_code, field)
+    if not field:
         raise errors.InvalidInput("the body must be a JSON object", "invalid_json")
-    raise errors.InvalidInput(f"{field}: {first['msg']}", f"invalid_{location[0]}", field)
+    told = explanation_of(error.title, field) if first["type"] == "missing" else None
+    if told is not None:
+        raise errors.InvalidInput(told.message, told.code or default_code, field)
+    raise errors.InvalidInput(f"{field}: {first['msg']}", default_code, field)
 
 
 def _limit_reached(error: errors.LimitReached) -> tuple[Response, int]:

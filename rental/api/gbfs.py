@@ -1,27 +1,59 @@
 """Public GBFS 3.0 feeds per city, with HTTP caching (ETag, Last-Modified, max-age)."""
 
-from flask import Blueprint, Response, request
+from typing import Any
+
+from flask import Response, request
+from flask_openapi3 import APIBlueprint, ExternalDocumentation, Tag
+from pydantic import Field
 
 from rental.api import gbfs_feeds
 from rental.api.common import platform
+from rental.api.contract import NOT_FOUND, CityId, RequestModel
 from rental.api.gbfs_json import Feed
 
-blueprint = Blueprint("gbfs", __name__, url_prefix="/gbfs/v3")
+GBFS = Tag(
+    name="gbfs",
+    description="open data: GBFS 3.0 feeds, public",
+    externalDocs=ExternalDocumentation(url="https://gbfs.org/specification/reference/"),
+)
+blueprint = APIBlueprint("gbfs", __name__, url_prefix="/gbfs/v3", abp_tags=[GBFS])
+# The feeds are the GBFS spec's documents (its JSON schemas describe them), served as
+# rendered: they are not re-validated here.
+FEED: dict[str, Any] = {
+    "description": "a GBFS 3.0 document",
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+NOT_MODIFIED: dict[str, Any] = {"description": "unchanged since the ETag or time sent"}
+CACHED: dict[str, Any] = {"responses": {200: FEED, 304: NOT_MODIFIED}, "validate_response": False}
 
 
-@blueprint.get("/manifest.json")
+@blueprint.get("/manifest.json", **CACHED)
 def manifest() -> Response:
+    """Every city served here, for consumers that find systems through one file."""
     p = platform()
     return _cached(gbfs_feeds.manifest(p.reader(), p.config.PUBLIC_BASE_URL, p.now()))
 
 
-@blueprint.get("/<city_id>/<name>.json")
-def feed(city_id: str, name: str) -> Response:
+class FeedPath(RequestModel):
+    city_id: CityId
+    name: str = Field(
+        pattern=r"^[a-z_]{1,40}$",
+        description=f"one of {', '.join(gbfs_feeds.FEEDS)}; any other is 404",
+    )
+
+
+@blueprint.get(
+    "/<city_id>/<name>.json",
+    responses={**CACHED["responses"], **NOT_FOUND},
+    validate_response=False,
+)
+def feed(path: FeedPath) -> Response:
+    """One feed of one city; `gbfs` (the discovery file) lists them all."""
     p = platform()
     rendered = gbfs_feeds.feed(
         p.reader(),
-        city_id,
-        name,
+        path.city_id,
+        path.name,
         p.config.PUBLIC_BASE_URL,
         p.now(),
         p.config.service_policy(),

@@ -1,25 +1,47 @@
 """Damage reports from riders; operators close them and put assets back in service."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Self
+from uuid import UUID
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import ConfigDict, Field, StrictBool, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
-from rental.api.auth import current_user_id, requires
+from rental.api.auth import current_user_id
 from rental.api.common import platform
-from rental.api.parsing import json_body, path_uuid, string
-from rental.domain.choices import one_of
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_BLANK,
+    NOT_FOUND,
+    SIGNED_IN,
+    Absent,
+    AnswerModel,
+    CityId,
+    CodePath,
+    Latitude,
+    Longitude,
+    NotNull,
+    Qr,
+    QueryModel,
+    RequestModel,
+    domain_rule,
+    explained,
+    refusal,
+    signed_in,
+)
 from rental.domain.errors import InvalidInput
-from rental.domain.fleet import asset_code_from_qr
 from rental.domain.maintenance import (
+    MAX_NOTE_LENGTH,
+    PHOTO_REF,
+    DamageCategory,
     DamageReport,
     RebalanceStep,
     ReportState,
-    checked_category,
     checked_note,
-    checked_photo_ref,
 )
 from rental.domain.riders import Role
-from rental.domain.trace import position_of
 from rental.services import maintenance
 from rental.services.commands.maintenance import (
     CloseAssetReports,
@@ -30,129 +52,241 @@ from rental.services.commands.maintenance import (
     UpdateAsset,
 )
 
-blueprint = Blueprint("maintenance", __name__, url_prefix="/api/v1")
+MAINTENANCE = Tag(name="maintenance", description="damage reports and assets in service")
+blueprint = APIBlueprint(
+    "maintenance",
+    __name__,
+    url_prefix="/api/v1",
+    abp_tags=[MAINTENANCE],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
+
+Note = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NOTE_LENGTH, pattern=r"^[^\x00]*$"),
+    explained(f"a text of at most {MAX_NOTE_LENGTH} characters"),
+    domain_rule(checked_note),
+]
 
 
-@blueprint.post("/damage-reports")
-@requires(Role.RIDER)
-def report_damage() -> tuple[dict[str, Any], int]:
-    """`{code, category, photo_ref?, note?}`; a repeat by the same rider returns the first."""
-    body = json_body()
-    code = string(body, "code", "code is required: the asset's code or QR URL", "invalid_qr")
-    category = checked_category(body.get("category"))
-    photo_ref = checked_photo_ref(body.get("photo_ref"))
-    note = checked_note(body.get("note"))
-    command = ReportDamage(current_user_id(), asset_code_from_qr(code), category, photo_ref, note)
-    p = platform()
-    report, new = maintenance.report_damage(p.uow(), command, p.now(), p.config.reporting_rules())
-    return report_view(report), 201 if new else 200
-
-
-@blueprint.get("/ops/damage-reports")
-@requires(Role.OPERATOR)
-def list_reports() -> dict[str, Any]:
-    state = request.args.get("state")
-    if state is not None and state not in {s.value for s in ReportState}:
-        raise InvalidInput("state is open or closed", "invalid_query")
-    query = ListDamageReports(
-        request.args.get("city_id"), None if state is None else ReportState(state)
-    )
-    return {
-        "reports": [
-            {
-                "id": str(entry.report.id),
-                "asset_code": entry.asset_code,
-                "city_id": entry.city_id,
-                "category": entry.report.category.value,
-                "photo_ref": entry.report.photo_ref,
-                "note": entry.report.note,
-                "state": entry.report.state.value,
-                "created_at": entry.report.created_at.isoformat(),
-                "closed_at": _closed_at(entry.report),
-                "resolution": entry.report.resolution,
-            }
-            for entry in maintenance.damage_reports(platform().uow(), query)
-        ]
-    }
-
-
-@blueprint.post("/ops/damage-reports/<report_id>/close")
-@requires(Role.OPERATOR)
-def close_report(report_id: str) -> dict[str, Any]:
-    report = path_uuid(report_id, "report")
-    resolution = checked_note(json_body().get("resolution"), "resolution")
-    if resolution is None:
+def _resolution(value: str) -> str:
+    resolution = checked_note(value, "resolution")
+    if resolution is None:  # only blanks
         raise InvalidInput("resolution says what was done (repaired, no fault found, ...)")
-    p = platform()
-    closed = maintenance.close_report(
-        p.uow(), CloseDamageReport(current_user_id(), report, resolution), p.now()
-    )
-    return report_view(closed)
+    return resolution
 
 
-@blueprint.post("/ops/assets/<code>/damage-reports/close")
-@requires(Role.OPERATOR)
-def close_asset_reports(code: str) -> dict[str, Any]:
-    """`{resolution}`: close every open report on the asset at once; answers
-    `{asset_code, closed: [report]}` (empty when none was open)."""
-    resolution = checked_note(json_body().get("resolution"), "resolution")
-    if resolution is None:
-        raise InvalidInput("resolution says what was done (repaired, no fault found, ...)")
-    p = platform()
-    command = CloseAssetReports(current_user_id(), code, resolution)
-    closed = maintenance.close_asset_reports(p.uow(), command, p.now())
-    return {"asset_code": code, "closed": [report_view(report) for report in closed]}
+ResolutionText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NOTE_LENGTH, pattern=NOT_BLANK),
+    explained(f"resolution says what was done, in at most {MAX_NOTE_LENGTH} characters"),
+    domain_rule(_resolution),
+    Field(description="what was done: repaired, no fault found, ..."),
+]
+PhotoRef = Annotated[
+    str,
+    StringConstraints(pattern=PHOTO_REF.pattern),
+    explained("photo_ref is the uploaded photo's key or URL (at most 300 URL characters)"),
+]
 
 
-@blueprint.patch("/ops/assets/<code>")
-@requires(Role.OPERATOR)
-def update_asset(code: str) -> dict[str, Any]:
-    """`{in_service?, needs_retrieval?}`: take out of service, return, mark as retrieved."""
-    body = json_body()
-    changes = {key: body[key] for key in ("in_service", "needs_retrieval") if key in body}
-    if not changes or not all(isinstance(value, bool) for value in changes.values()):
-        raise InvalidInput("give in_service and/or needs_retrieval as true or false")
-    p = platform()
-    asset = maintenance.update_asset(p.uow(), UpdateAsset(code, **changes), p.now())
-    return {"code": asset.code, "in_service": asset.in_service}
+class ReportFields(AnswerModel):
+    id: UUID
+    category: DamageCategory
+    photo_ref: str | None
+    note: str | None
+    state: ReportState
+    created_at: datetime
+    closed_at: datetime | None
+    resolution: str | None
 
 
-@blueprint.post("/ops/assets/<code>/rebalance")
-@requires(Role.OPERATOR)
-def rebalance(code: str) -> dict[str, Any]:
-    """`{action: pick_up | drop_off, lon?, lat?}`: a truck crew moves a bike."""
-    body = json_body()
-    step = one_of(RebalanceStep, body.get("action"), "action", "invalid_action")
-    command = RebalanceAsset(code, step, _optional_position(body))
-    p = platform()
-    asset = maintenance.rebalance(p.uow(), command, p.now())
-    return {"code": asset.code, "in_service": asset.in_service}
-
-
-def _optional_position(body: dict[str, Any]) -> tuple[float, float] | None:
-    """Where the crew says the bike is; the lock's own report otherwise."""
-    lon, lat = body.get("lon"), body.get("lat")
-    if lon is None and lat is None:
-        return None
-    position = position_of(lon, lat)
-    if position is None:
-        raise InvalidInput("lon and lat, when given, are WGS 84 degrees", "invalid_position")
-    return position
-
-
-def report_view(report: DamageReport) -> dict[str, Any]:
+def _fields(report: DamageReport) -> dict[str, Any]:
     return {
-        "id": str(report.id),
-        "asset_id": str(report.asset_id),
-        "category": report.category.value,
+        "id": report.id,
+        "category": report.category,
         "photo_ref": report.photo_ref,
         "note": report.note,
-        "state": report.state.value,
-        "created_at": report.created_at.isoformat(),
-        "closed_at": _closed_at(report),
+        "state": report.state,
+        "created_at": report.created_at,
+        "closed_at": report.closed_at,
         "resolution": report.resolution,
     }
 
 
-def _closed_at(report: DamageReport) -> str | None:
-    return report.closed_at.isoformat() if report.closed_at else None
+class DamageReportAnswer(ReportFields):
+    asset_id: UUID
+
+
+def report_answer(report: DamageReport) -> DamageReportAnswer:
+    return DamageReportAnswer(asset_id=report.asset_id, **_fields(report))
+
+
+class DamageReportRequest(RequestModel):
+    code: Qr
+    category: DamageCategory
+    photo_ref: PhotoRef | None = None
+    note: Note | None = None
+
+    def command(self, reporter_id: UUID) -> ReportDamage:
+        return ReportDamage(reporter_id, self.code, self.category, self.photo_ref, self.note)
+
+
+@blueprint.post(
+    "/damage-reports",
+    responses={200: DamageReportAnswer, 201: DamageReportAnswer, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.RIDER)
+def report_damage(body: DamageReportRequest) -> tuple[dict[str, Any], int]:
+    """Report damage on an asset; 201, or 200 with the open report a repeat finds. Only an
+    asset the rider rode or tried to take moments ago (403 `report_not_eligible`), a few a
+    day (429 `report_limit_reached`): rental.domain.fair_use."""
+    p = platform()
+    command, rules = body.command(current_user_id()), p.config.reporting_rules()
+    report, new = maintenance.report_damage(p.uow(), command, p.now(), rules)
+    return report_answer(report).json(), 201 if new else 200
+
+
+class ReportsQuery(QueryModel):
+    city_id: CityId | Absent = None
+    state: ReportState | Absent = Field(None, description="open and closed if absent")
+
+    def command(self) -> ListDamageReports:
+        return ListDamageReports(self.city_id, self.state)
+
+
+class ListedReport(ReportFields):
+    asset_code: str
+    city_id: str
+
+
+class ReportList(AnswerModel):
+    reports: list[ListedReport]
+
+
+@blueprint.get("/ops/damage-reports", responses={200: ReportList})
+@signed_in(Role.OPERATOR)
+def list_reports(query: ReportsQuery) -> dict[str, Any]:
+    """Damage reports, for operators, by city and state."""
+    found = maintenance.damage_reports(platform().uow(), query.command())
+    listed = [
+        ListedReport(asset_code=entry.asset_code, city_id=entry.city_id, **_fields(entry.report))
+        for entry in found
+    ]
+    return ReportList(reports=listed).json()
+
+
+class ReportPath(RequestModel):
+    report_id: UUID
+
+
+class Closing(RequestModel):
+    resolution: ResolutionText
+
+    def command(self, operator_id: UUID, report_id: UUID) -> CloseDamageReport:
+        return CloseDamageReport(operator_id, report_id, self.resolution)
+
+
+@blueprint.post(
+    "/ops/damage-reports/<report_id>/close",
+    responses={200: DamageReportAnswer, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.OPERATOR)
+def close_report(path: ReportPath, body: Closing) -> dict[str, Any]:
+    """Close a report with what was done; the asset returns to riders if nothing else
+    keeps it out."""
+    p = platform()
+    command = body.command(current_user_id(), path.report_id)
+    return report_answer(maintenance.close_report(p.uow(), command, p.now())).json()
+
+
+class AssetReportsClosed(AnswerModel):
+    asset_code: str
+    closed: list[DamageReportAnswer] = Field(description="empty when none was open")
+
+
+@blueprint.post(
+    "/ops/assets/<code>/damage-reports/close",
+    responses={200: AssetReportsClosed, **NOT_FOUND},
+)
+@signed_in(Role.OPERATOR)
+def close_asset_reports(path: CodePath, body: Closing) -> dict[str, Any]:
+    """`{resolution}`: close every open report on the asset at once."""
+    p = platform()
+    command = CloseAssetReports(current_user_id(), path.code, body.resolution)
+    closed = maintenance.close_asset_reports(p.uow(), command, p.now())
+    answers = [report_answer(report) for report in closed]
+    return AssetReportsClosed(asset_code=path.code, closed=answers).json()
+
+
+class AssetChange(RequestModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", json_schema_extra={"minProperties": 1})
+
+    in_service: Annotated[StrictBool | None, NotNull()] = None
+    needs_retrieval: Annotated[StrictBool | None, NotNull()] = None
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.in_service is None and self.needs_retrieval is None:
+            raise refusal("invalid_input", "give in_service and/or needs_retrieval")
+        return self
+
+    def command(self, code: str) -> UpdateAsset:
+        return UpdateAsset(code, self.in_service, self.needs_retrieval)
+
+
+class AssetState(AnswerModel):
+    code: str
+    in_service: bool
+
+
+@blueprint.patch("/ops/assets/<code>", responses={200: AssetState, **NOT_FOUND, **CONFLICT})
+@signed_in(Role.OPERATOR)
+def update_asset(path: CodePath, body: AssetChange) -> dict[str, Any]:
+    """`{in_service?, needs_retrieval?}`: take out of service, return, mark as retrieved."""
+    p = platform()
+    asset = maintenance.update_asset(p.uow(), body.command(path.code), p.now())
+    return AssetState(code=asset.code, in_service=asset.in_service).json()
+
+
+# lon and lat together or neither (JSON Schema's dependentRequired, which the document's
+# schema objects do not carry, said with anyOf and not).
+LON: JsonDict = {"required": ["lon"]}
+LAT: JsonDict = {"required": ["lat"]}
+BOTH: JsonDict = {"required": ["lon", "lat"]}
+
+
+class Rebalancing(RequestModel):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={"anyOf": [BOTH, {"not": {"anyOf": [LON, LAT]}}]},
+    )
+
+    action: RebalanceStep
+    lon: Annotated[Longitude | None, NotNull()] = None
+    lat: Annotated[Latitude | None, NotNull()] = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Self:
+        if (self.lon is None) != (self.lat is None):
+            message = "lon and lat, when given, are WGS 84 degrees"
+            raise refusal("invalid_position", message, "lon" if self.lon is None else "lat")
+        return self
+
+    def command(self, code: str) -> RebalanceAsset:
+        position = None if self.lon is None or self.lat is None else (self.lon, self.lat)
+        return RebalanceAsset(code, self.action, position)
+
+
+@blueprint.post(
+    "/ops/assets/<code>/rebalance", responses={200: AssetState, **NOT_FOUND, **CONFLICT}
+)
+@signed_in(Role.OPERATOR)
+def rebalance(path: CodePath, body: Rebalancing) -> dict[str, Any]:
+    """`{action: pick_up | drop_off, lon?, lat?}`: a truck crew moves a bike; without a
+    position, the lock's own report is where it is."""
+    p = platform()
+    asset = maintenance.rebalance(p.uow(), body.command(path.code), p.now())
+    return AssetState(code=asset.code, in_service=asset.in_service).json()

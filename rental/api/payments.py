@@ -1,15 +1,39 @@
 """Paying in (top-ups, deposits), getting deposits back, and the gateways' notifications."""
 
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, RawModel, Tag
+from pydantic import BeforeValidator, Field, Strict
 
-from rental.api.auth import current_user_id, requires
+from rental.api.auth import current_user_id
 from rental.api.common import platform
-from rental.api.parsing import idempotency_key, json_body, path_uuid, string
-from rental.domain.errors import InvalidInput
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    UNAVAILABLE,
+    AnswerModel,
+    CityId,
+    Currency,
+    IdempotencyKey,
+    RequestModel,
+    explained,
+    signed_in,
+    whole,
+)
 from rental.domain.fleet import AssetKind
-from rental.domain.payments import PaymentOrder, Refund, checked_currency, checked_top_up
+from rental.domain.payments import (
+    MAX_TOP_UP_MINOR,
+    MIN_TOP_UP_MINOR,
+    OrderState,
+    PaymentOrder,
+    Purpose,
+    Refund,
+    RefundState,
+)
 from rental.domain.riders import Role
 from rental.services import payments, refunds
 from rental.services.commands.money import (
@@ -19,7 +43,44 @@ from rental.services.commands.money import (
     StartTopUp,
 )
 
-blueprint = Blueprint("payments", __name__, url_prefix="/api/v1")
+PAYMENTS = Tag(name="payments", description="top-ups, deposits and their refunds")
+blueprint = APIBlueprint("payments", __name__, url_prefix="/api/v1", abp_tags=[PAYMENTS])
+RIDER_ONLY: dict[str, Any] = {"security": BEARER}
+
+TopUpAmount = Annotated[
+    int,
+    Strict(),
+    Field(ge=MIN_TOP_UP_MINOR, le=MAX_TOP_UP_MINOR, description="minor units"),
+    explained(
+        f"amount_minor must be an integer from {MIN_TOP_UP_MINOR} to {MAX_TOP_UP_MINOR}",
+        "invalid_amount",
+    ),
+    BeforeValidator(whole),
+]
+
+
+class Order(AnswerModel):
+    id: UUID
+    purpose: Purpose
+    amount_minor: int
+    currency: str
+    state: OrderState
+    pay_url: str | None = Field(description="the gateway's page where the rider pays")
+    refunded_minor: int
+    paid_at: datetime | None
+
+
+def order_answer(order: PaymentOrder) -> Order:
+    return Order(
+        id=order.id,
+        purpose=order.purpose,
+        amount_minor=order.amount_minor,
+        currency=order.currency,
+        state=order.state,
+        pay_url=order.pay_url,
+        refunded_minor=order.refunded_minor,
+        paid_at=order.paid_at,
+    )
 
 
 def _notify_url(gateway: str) -> str:
@@ -28,88 +89,137 @@ def _notify_url(gateway: str) -> str:
     return f"{base}/api/v1/payments/notify/{gateway}"
 
 
-@blueprint.post("/wallet/top-ups")
-@requires(Role.RIDER)
-def top_up() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    command = StartTopUp(
-        current_user_id(),
-        checked_top_up(body.get("amount_minor")),
-        checked_currency(body.get("currency", "CNY")),
-        idempotency_key(body),
-    )
+class TopUp(RequestModel):
+    amount_minor: TopUpAmount
+    currency: Currency = "CNY"
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> StartTopUp:
+        return StartTopUp(rider_id, self.amount_minor, self.currency, self.idempotency_key)
+
+
+@blueprint.post(
+    "/wallet/top-ups",
+    **RIDER_ONLY,
+    responses={201: Order, **SIGNED_IN, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def top_up(body: TopUp) -> tuple[dict[str, Any], int]:
+    """Order a top-up at the gateway; the rider pays at its `pay_url`."""
     p = platform()
     gateway = p.payment_gateway
+    command = body.command(current_user_id())
     notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
     order = payments.start_top_up(p.uow(), gateway, command, notify_url, p.now(), rules)
-    return order_view(order), 201
+    return order_answer(order).json(), 201
 
 
-@blueprint.post("/deposits")
-@requires(Role.RIDER)
-def pay_deposit() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    city_id, kind = body.get("city_id"), body.get("kind")
-    if not isinstance(city_id, str) or kind not in {k.value for k in AssetKind}:
-        raise InvalidInput("city_id and a valid kind are required", "invalid_deposit")
-    command = StartDeposit(current_user_id(), city_id, AssetKind(kind), idempotency_key(body))
+class Deposit(RequestModel):
+    city_id: CityId
+    kind: AssetKind
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> StartDeposit:
+        return StartDeposit(rider_id, self.city_id, self.kind, self.idempotency_key)
+
+
+@blueprint.post(
+    "/deposits",
+    **RIDER_ONLY,
+    responses={201: Order, **SIGNED_IN, **NOT_FOUND, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def pay_deposit(body: Deposit) -> tuple[dict[str, Any], int]:
+    """Order the deposit the city's plan asks for this kind, at the gateway."""
     p = platform()
     gateway = p.payment_gateway
+    command = body.command(current_user_id())
     notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
     order = payments.start_deposit(p.uow(), gateway, command, notify_url, p.now(), rules)
-    return order_view(order), 201
+    return order_answer(order).json(), 201
 
 
-@blueprint.post("/deposits/refunds")
-@requires(Role.RIDER)
-def refund_deposit() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    key = idempotency_key(body)
-    currency = string(body, "currency", "currency is required", "invalid_currency", default="CNY")
-    p = platform()
-    given_back = refunds.refund_deposit(
-        p.uow(), p.payment_gateways, RefundDeposit(current_user_id(), currency, key), _notify_url
+class DepositRefund(RequestModel):
+    currency: Currency = "CNY"
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> RefundDeposit:
+        return RefundDeposit(rider_id, self.currency, self.idempotency_key)
+
+
+class RefundAnswer(AnswerModel):
+    id: UUID
+    payment_id: UUID
+    amount_minor: int
+    state: RefundState
+
+
+class Refunds(AnswerModel):
+    refunds: list[RefundAnswer]
+
+
+def refund_answer(refund: Refund) -> RefundAnswer:
+    return RefundAnswer(
+        id=refund.id,
+        payment_id=refund.order_id,
+        amount_minor=refund.amount_minor,
+        state=refund.state,
     )
-    return {"refunds": [refund_view(refund) for refund in given_back]}, 202
 
 
-@blueprint.get("/payments/<order_id>")
-@requires(Role.RIDER)
-def show_payment(order_id: str) -> dict[str, Any]:
-    order = payments.rider_order(
-        platform().uow(), current_user_id(), path_uuid(order_id, "payment")
-    )
-    return order_view(order)
-
-
-@blueprint.post("/payments/notify/<gateway>")
-def gateway_notification(gateway: str) -> dict[str, str]:
-    """Called by a gateway, not by riders: trusted only through its signature."""
+@blueprint.post(
+    "/deposits/refunds",
+    **RIDER_ONLY,
+    responses={202: Refunds, **SIGNED_IN, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def refund_deposit(body: DepositRefund) -> tuple[dict[str, Any], int]:
+    """Give the rider's deposit back through the gateways that took it, once no rental or
+    debt is open."""
     p = platform()
-    command = GatewayNotification(gateway, dict(request.headers), request.get_data())
+    command = body.command(current_user_id())
+    given_back = refunds.refund_deposit(p.uow(), p.payment_gateways, command, _notify_url)
+    return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
+
+
+class PaymentPath(RequestModel):
+    order_id: UUID
+
+
+@blueprint.get(
+    "/payments/<order_id>", **RIDER_ONLY, responses={200: Order, **SIGNED_IN, **NOT_FOUND}
+)
+@signed_in(Role.RIDER)
+def show_payment(path: PaymentPath) -> dict[str, Any]:
+    """One of the rider's payment orders."""
+    order = payments.rider_order(platform().uow(), current_user_id(), path.order_id)
+    return order_answer(order).json()
+
+
+class GatewayPath(RequestModel):
+    gateway: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,23}$", description="e.g. `sandbox`")
+
+
+class SignedNotification(RawModel):
+    """The gateway's own signed body, read as sent: only its signature makes it true."""
+
+    mimetypes = ["application/json"]  # noqa: RUF012 (flask-openapi3 reads it so)
+
+
+class Acknowledged(AnswerModel):
+    result: str
+
+
+@blueprint.post(
+    "/payments/notify/<gateway>",
+    responses={200: Acknowledged, **NOT_FOUND},
+)
+def gateway_notification(path: GatewayPath, raw: SignedNotification) -> dict[str, Any]:
+    """A payment gateway's notification (not for riders): believed only through its
+    signature, which covers the raw body and headers; 400 `invalid_signature` otherwise."""
+    p = platform()
+    command = GatewayNotification(path.gateway, dict(raw.headers), raw.get_data())
     payments.handle_notification(
         p.uow(), p.payment_gateways, command, p.now(), p.config.WALLET_FLOOR_MINOR
     )
-    return {"result": "success"}
-
-
-def order_view(order: PaymentOrder) -> dict[str, Any]:
-    return {
-        "id": str(order.id),
-        "purpose": order.purpose.value,
-        "amount_minor": order.amount_minor,
-        "currency": order.currency,
-        "state": order.state.value,
-        "pay_url": order.pay_url,
-        "refunded_minor": order.refunded_minor,
-        "paid_at": order.paid_at.isoformat() if order.paid_at else None,
-    }
-
-
-def refund_view(refund: Refund) -> dict[str, Any]:
-    return {
-        "id": str(refund.id),
-        "payment_id": str(refund.order_id),
-        "amount_minor": refund.amount_minor,
-        "state": refund.state.value,
-    }
+    return Acknowledged(result="success").json()

@@ -1,64 +1,148 @@
 """Receipts (JSON and a printable page with a QR code back to them) and disputes."""
 
 import html
-from dataclasses import asdict
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
 
 import segno
-from flask import Blueprint, Response, request
+from flask import Response
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field, StringConstraints
 
-from rental.api.auth import current_user_id, requires
-from rental.api.common import platform, qr_image, tariff_view
-from rental.api.parsing import is_integer, json_body, path_uuid
+from rental.api.answers import Price, price
+from rental.api.auth import current_user_id
+from rental.api.common import platform, qr_image
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    AmountMinor,
+    AnswerModel,
+    LongText,
+    QueryModel,
+    RentalIdPath,
+    RequestModel,
+    explained,
+    signed_in,
+)
 from rental.domain.disputes import Dispute, DisputeState
-from rental.domain.errors import NotFound
-from rental.domain.pricing import format_amount
+from rental.domain.pricing import FareLine, format_amount
 from rental.domain.riders import Role
 from rental.services import disputes, receipts
 from rental.services.commands.money import OpenDispute, ResolveDispute
 
-blueprint = Blueprint("receipts", __name__, url_prefix="/api/v1")
+RECEIPTS = Tag(name="receipts", description="receipts, and disputes of a fare")
+blueprint = APIBlueprint("receipts", __name__, url_prefix="/api/v1", abp_tags=[RECEIPTS])
+SIGNED: dict[str, Any] = {"security": BEARER}
+PRINTABLE = {
+    "description": "a printable HTML page",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 
 
-def _receipt(rental_id: str) -> receipts.Receipt:
-    return receipts.receipt_for(platform().uow(), current_user_id(), path_uuid(rental_id, "rental"))
+def _receipt(rental_id: UUID) -> receipts.Receipt:
+    return receipts.receipt_for(platform().uow(), current_user_id(), rental_id)
 
 
 def _receipt_url(rental_id: str) -> str:
     return f"{platform().config.PUBLIC_BASE_URL.rstrip('/')}/api/v1/rentals/{rental_id}/receipt"
 
 
-@blueprint.get("/rentals/<rental_id>/receipt")
-@requires(Role.RIDER)
-def receipt_json(rental_id: str) -> dict[str, Any]:
-    receipt = _receipt(rental_id)
+class DisputeAnswer(AnswerModel):
+    id: UUID
+    rental_id: UUID
+    reason: str
+    state: DisputeState
+    refund_minor: int
+    note: str | None
+    created_at: datetime | None
+    resolved_at: datetime | None
+
+
+def dispute_answer(dispute: Dispute) -> DisputeAnswer:
+    return DisputeAnswer(
+        id=dispute.id,
+        rental_id=dispute.rental_id,
+        reason=dispute.reason,
+        state=dispute.state,
+        refund_minor=dispute.refund_minor,
+        note=dispute.note,
+        created_at=dispute.created_at,
+        resolved_at=dispute.resolved_at,
+    )
+
+
+class ReceiptAsset(AnswerModel):
+    code: str
+    kind: str
+
+
+class ReceiptAnswer(AnswerModel):
+    number: str
+    rental_id: UUID
+    asset: ReceiptAsset
+    started_at: datetime | None
+    ended_at: datetime | None
+    duration_s: int | None
+    distance_m: float | None
+    currency: str
+    lines: list[FareLine] = Field(description="they add up to total_minor")
+    price: Price
+    total_minor: int
+    paid_from_wallet_minor: int
+    owed_minor: int = Field(description="left as debt when the trip ended")
+    refunded_minor: int
+    disputes: list[DisputeAnswer]
+    url: str
+    printable_url: str
+    qr: str = Field(description="a QR code of `url`, as an SVG data URI")
+
+
+@blueprint.get(
+    "/rentals/<rental_id>/receipt",
+    **SIGNED,
+    responses={200: ReceiptAnswer, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.RIDER)
+def receipt_json(path: RentalIdPath) -> dict[str, Any]:
+    """An ended rental's itemised receipt; 409 `receipt_not_ready` before it ends."""
+    receipt = _receipt(path.rental_id)
     rental = receipt.rental
-    return {
-        "number": receipt.number,
-        "rental_id": str(rental.id),
-        "asset": {"code": receipt.asset_code, "kind": receipt.asset_kind},
-        "started_at": rental.started_at.isoformat() if rental.started_at else None,
-        "ended_at": rental.ended_at.isoformat() if rental.ended_at else None,
-        "duration_s": rental.duration_seconds,
-        "distance_m": None if rental.distance_m is None else round(rental.distance_m, 1),
-        "currency": rental.tariff.currency,
-        "lines": [asdict(line) for line in receipt.lines],
-        "price": tariff_view(rental.tariff),
-        "total_minor": receipt.total_minor,
-        "paid_from_wallet_minor": receipt.paid_from_wallet_minor,
-        "owed_minor": receipt.owed_minor,
-        "refunded_minor": receipt.refunded_minor,
-        "disputes": [dispute_view(d) for d in receipt.disputes],
-        "url": _receipt_url(rental_id),
-        "printable_url": _receipt_url(rental_id) + ".html",
-        "qr": qr_image(_receipt_url(rental_id)),
-    }
+    url = _receipt_url(str(rental.id))
+    return ReceiptAnswer(
+        number=receipt.number,
+        rental_id=rental.id,
+        asset=ReceiptAsset(code=receipt.asset_code, kind=receipt.asset_kind),
+        started_at=rental.started_at,
+        ended_at=rental.ended_at,
+        duration_s=rental.duration_seconds,
+        distance_m=None if rental.distance_m is None else round(rental.distance_m, 1),
+        currency=rental.tariff.currency,
+        lines=receipt.lines,
+        price=price(rental.tariff),
+        total_minor=receipt.total_minor,
+        paid_from_wallet_minor=receipt.paid_from_wallet_minor,
+        owed_minor=receipt.owed_minor,
+        refunded_minor=receipt.refunded_minor,
+        disputes=[dispute_answer(d) for d in receipt.disputes],
+        url=url,
+        printable_url=url + ".html",
+        qr=qr_image(url),
+    ).json()
 
 
-@blueprint.get("/rentals/<rental_id>/receipt.html")
-@requires(Role.RIDER)
-def receipt_page(rental_id: str) -> Response:
-    receipt = _receipt(rental_id)
+@blueprint.get(
+    "/rentals/<rental_id>/receipt.html",
+    **SIGNED,
+    responses={200: PRINTABLE, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.RIDER)
+def receipt_page(path: RentalIdPath) -> Response:
+    """The receipt as a printable page, with a QR code back to it."""
+    rental_id = str(path.rental_id)
+    receipt = _receipt(path.rental_id)
     currency = receipt.rental.tariff.currency
 
     def money(amount: int) -> str:
@@ -86,51 +170,78 @@ def receipt_page(rental_id: str) -> Response:
     return Response(page, mimetype="text/html")
 
 
-@blueprint.post("/rentals/<rental_id>/disputes")
-@requires(Role.RIDER)
-def open_dispute(rental_id: str) -> tuple[dict[str, Any], int]:
-    key = path_uuid(rental_id, "rental")
-    reason = json_body().get("reason")
-    command = OpenDispute(current_user_id(), key, reason if isinstance(reason, str) else None)
+DisputeReason = Annotated[
+    str,
+    StringConstraints(min_length=3, max_length=1000, pattern=r"^\s*[^\s\x00][^\x00]+[^\s\x00]\s*$"),
+    explained("reason must be 3 to 1000 characters", "invalid_reason"),
+    Field(description="what was wrong with the fare"),
+]
+
+
+class DisputeRequest(RequestModel):
+    reason: DisputeReason
+
+    def command(self, rider_id: UUID, rental_id: UUID) -> OpenDispute:
+        return OpenDispute(rider_id, rental_id, self.reason)
+
+
+@blueprint.post(
+    "/rentals/<rental_id>/disputes",
+    **SIGNED,
+    responses={201: DisputeAnswer, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.RIDER)
+def open_dispute(path: RentalIdPath, body: DisputeRequest) -> tuple[dict[str, Any], int]:
+    """Contest an ended rental's fare; an operator refunds all, part or nothing."""
+    command = body.command(current_user_id(), path.rental_id)
     p = platform()
-    return dispute_view(disputes.open_dispute(p.uow(), command, p.now())), 201
+    return dispute_answer(disputes.open_dispute(p.uow(), command, p.now())).json(), 201
 
 
-@blueprint.get("/ops/disputes")
-@requires(Role.OPERATOR)
-def list_disputes() -> dict[str, Any]:
-    state = request.args.get("state", "open")
-    try:
-        wanted = DisputeState(state)
-    except ValueError:
-        raise NotFound(f"no dispute state {state}", "invalid_state") from None
-    found = disputes.disputes_in_state(platform().uow(), wanted)
-    return {"disputes": [dispute_view(d) for d in found]}
+class DisputesQuery(QueryModel):
+    state: DisputeState = DisputeState.OPEN
 
 
-@blueprint.post("/ops/disputes/<dispute_id>/resolution")
-@requires(Role.OPERATOR)
-def resolve_dispute(dispute_id: str) -> dict[str, Any]:
-    body = json_body()
-    refund = body.get("refund_minor")
-    command = ResolveDispute(
-        path_uuid(dispute_id, "dispute"),
-        refund if is_integer(refund) else None,
-        str(body.get("note") or ""),
-    )
+class DisputeList(AnswerModel):
+    disputes: list[DisputeAnswer]
+
+
+@blueprint.get("/ops/disputes", **SIGNED, responses={200: DisputeList, **SIGNED_IN})
+@signed_in(Role.OPERATOR)
+def list_disputes(query: DisputesQuery) -> dict[str, Any]:
+    """Disputes in one state (`open` by default), for operators."""
+    found = disputes.disputes_in_state(platform().uow(), query.state)
+    return DisputeList(disputes=[dispute_answer(d) for d in found]).json()
+
+
+class DisputePath(RequestModel):
+    dispute_id: UUID
+
+
+RefundMinor = Annotated[
+    AmountMinor,
+    explained("refund_minor is the amount to refund in minor units (0: none)", "invalid_refund"),
+]
+
+
+class Resolution(RequestModel):
+    refund_minor: RefundMinor
+    note: LongText = ""
+
+    def command(self, dispute_id: UUID) -> ResolveDispute:
+        return ResolveDispute(dispute_id, self.refund_minor, self.note)
+
+
+@blueprint.post(
+    "/ops/disputes/<dispute_id>/resolution",
+    **SIGNED,
+    responses={200: DisputeAnswer, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
+)
+@signed_in(Role.OPERATOR)
+def resolve_dispute(path: DisputePath, body: Resolution) -> dict[str, Any]:
+    """Refund `refund_minor` (up to what was paid and not yet refunded; 0 rejects) with a
+    `note`; repeating the same resolution answers the first."""
     p = platform()
+    command = body.command(path.dispute_id)
     dispute = disputes.resolve_dispute(p.uow(), command, p.now(), p.config.WALLET_FLOOR_MINOR)
-    return dispute_view(dispute)
-
-
-def dispute_view(dispute: Dispute) -> dict[str, Any]:
-    return {
-        "id": str(dispute.id),
-        "rental_id": str(dispute.rental_id),
-        "reason": dispute.reason,
-        "state": dispute.state.value,
-        "refund_minor": dispute.refund_minor,
-        "note": dispute.note,
-        "created_at": dispute.created_at.isoformat() if dispute.created_at else None,
-        "resolved_at": dispute.resolved_at.isoformat() if dispute.resolved_at else None,
-    }
+    return dispute_answer(dispute).json()

@@ -1,95 +1,140 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 
-from rental.api.auth import current_user_id, requires
-from rental.api.common import platform, rental_view
-from rental.api.parsing import idempotency_key, json_body, page_args, path_uuid, string
-from rental.domain.errors import InvalidInput
-from rental.domain.fleet import asset_code_from_qr
+from rental.api.answers import RentalAnswer, rental_answer
+from rental.api.auth import current_user_id
+from rental.api.common import platform
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    UNAVAILABLE,
+    AnswerModel,
+    Before,
+    IdempotencyKey,
+    Qr,
+    QueryModel,
+    RentalIdPath,
+    RequestModel,
+    signed_in,
+)
 from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
 from rental.services.commands.rides import RequestUnlock
 
-blueprint = Blueprint("rentals", __name__, url_prefix="/api/v1/rentals")
+RENTALS = Tag(name="rentals", description="scan to ride: unlocking, the ride, its trace")
+blueprint = APIBlueprint(
+    "rentals",
+    __name__,
+    url_prefix="/api/v1/rentals",
+    abp_tags=[RENTALS],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
 
 MAX_WAIT_SECONDS = 30
+MAX_PAGE = 100  # rentals.rentals_of_rider's limit
 
 
-@blueprint.post("")
-@requires(Role.RIDER)
-def start_rental() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    qr = string(body, "qr", "qr is required: the scanned URL or the asset code", "invalid_qr")
-    command = RequestUnlock(current_user_id(), asset_code_from_qr(qr), idempotency_key(body))
+class StartRental(RequestModel):
+    qr: Qr
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> RequestUnlock:
+        return RequestUnlock(rider_id, self.qr, self.idempotency_key)
+
+
+@blueprint.post("", responses={202: RentalAnswer, **NOT_FOUND, **CONFLICT, **UNAVAILABLE})
+@signed_in(Role.RIDER)
+def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
+    """Scan: ask the asset's lock to open. 202 `unlocking`; watch it with `?wait=`."""
     p = platform()
     unlocking = rentals.Unlocking(
         timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
     )
+    command = body.command(current_user_id())
     rental = rentals.request_unlock(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    return rental_view(rental), 202
+    return rental_answer(rental).json(), 202
 
 
-@blueprint.get("/<rental_id>")
-@requires(Role.RIDER)
-def show_rental(rental_id: str) -> dict[str, Any]:
-    """`?wait=N` holds the answer up to N seconds while the rental is still unlocking."""
-    wait = _wait_seconds()
-    p, rider_id, key = platform(), current_user_id(), path_uuid(rental_id, "rental")
-    if not wait:
-        return rental_view(rentals.rental_of_rider(p.uow(), rider_id, key), p.now())
+class Wait(QueryModel):
+    wait: float = Field(
+        0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
+    )
+
+
+@blueprint.get("/<rental_id>", responses={200: RentalAnswer, **NOT_FOUND})
+@signed_in(Role.RIDER)
+def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
+    """One of the rider's rentals; `?wait=N` holds the answer up to N seconds while it is
+    still unlocking."""
+    p, rider_id, key = platform(), current_user_id(), path.rental_id
+    if not query.wait:
+        return rental_answer(rentals.rental_of_rider(p.uow(), rider_id, key), p.now()).json()
     with p.rental_changes.waiting_for(str(key)) as changed:
         rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-        if rental.state is RentalState.UNLOCKING and changed.wait(wait):
+        if rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
             rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-    return rental_view(rental, p.now())
+    return rental_answer(rental, p.now()).json()
 
 
-@blueprint.get("")
-@requires(Role.RIDER)
-def list_rentals() -> dict[str, Any]:
-    limit, before_at = page_args(20)
+class RentalsPage(QueryModel):
+    limit: int = Field(20, ge=1, le=MAX_PAGE)
+    before: Before = None
+
+
+class RentalList(AnswerModel):
+    rentals: list[RentalAnswer] = Field(description="newest first")
+
+
+@blueprint.get("", responses={200: RentalList})
+@signed_in(Role.RIDER)
+def list_rentals(query: RentalsPage) -> dict[str, Any]:
+    """The rider's rentals, newest first; `before` is the last one's `requested_at`."""
     p = platform()
-    found = rentals.rentals_of_rider(p.uow(), current_user_id(), limit, before_at)
-    return {"rentals": [rental_view(rental, p.now()) for rental in found]}
+    found = rentals.rentals_of_rider(p.uow(), current_user_id(), query.limit, query.before)
+    return RentalList(rentals=[rental_answer(rental, p.now()) for rental in found]).json()
 
 
-@blueprint.get("/<rental_id>/trace")
-@requires(Role.RIDER)
-def rental_trace(rental_id: str) -> dict[str, Any]:
-    """The path so far while riding, the simplified stored path once ended."""
-    p, key = platform(), path_uuid(rental_id, "rental")
-    trace = rentals.trace_of(p.uow(), current_user_id(), key, p.now())
+class LineString(AnswerModel):
+    type: Literal["LineString"]
+    coordinates: list[tuple[float, float]] = Field(description="[lon, lat] in WGS 84")
+
+
+class TraceProperties(AnswerModel):
+    rental_id: UUID
+    state: RentalState
+    distance_m: float | None
+
+
+class Trace(AnswerModel):
+    """A GeoJSON Feature; no geometry before two good fixes."""
+
+    type: Literal["Feature"]
+    geometry: LineString | None
+    properties: TraceProperties
+
+
+@blueprint.get("/<rental_id>/trace", responses={200: Trace, **NOT_FOUND})
+@signed_in(Role.RIDER)
+def rental_trace(path: RentalIdPath) -> dict[str, Any]:
+    """The trip's path: so far while riding, simplified and stored once ended."""
+    p = platform()
+    trace = rentals.trace_of(p.uow(), current_user_id(), path.rental_id, p.now())
     rental = trace.rental
     geometry = None
     if trace.path is not None:
-        geometry = {"type": "LineString", "coordinates": [list(point) for point in trace.path]}
+        geometry = LineString(type="LineString", coordinates=trace.path)
     distance = None if rental.distance_m is None else round(rental.distance_m, 1)
-    return {
-        "type": "Feature",
-        "geometry": geometry,
-        "properties": {
-            "rental_id": str(rental.id),
-            "state": rental.state.value,
-            "distance_m": distance,
-        },
-    }
-
-
-def _wait_seconds() -> float:
-    raw = request.args.get("wait")
-    if raw is None:
-        return 0.0
-    try:
-        wait = float(raw)
-    except ValueError:
-        raise InvalidInput("wait is a number of seconds", "invalid_query") from None
-    if not 0 <= wait <= MAX_WAIT_SECONDS:
-        raise InvalidInput(f"wait must be between 0 and {MAX_WAIT_SECONDS}", "invalid_query")
-    return wait
+    properties = TraceProperties(rental_id=rental.id, state=rental.state, distance_m=distance)
+    return Trace(type="Feature", geometry=geometry, properties=properties).json()

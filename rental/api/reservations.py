@@ -1,77 +1,123 @@
 """Riders reserve a vehicle for a few minutes, see their reservation, and cancel it."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
-from flask import Blueprint
+from flask_openapi3 import APIBlueprint, Tag
 
-from rental.api.auth import current_user_id, requires
-from rental.api.common import money, platform
-from rental.api.parsing import idempotency_key, json_body, path_uuid, string
-from rental.domain.fleet import asset_code_from_qr
-from rental.domain.reservations import Reservation
+from rental.api.answers import Money, money
+from rental.api.auth import current_user_id
+from rental.api.common import platform
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    AnswerModel,
+    IdempotencyKey,
+    Qr,
+    RequestModel,
+    signed_in,
+)
+from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import Role
 from rental.services import reservations
 from rental.services.commands.rides import CancelReservation, Reserve
 
-blueprint = Blueprint("reservations", __name__, url_prefix="/api/v1/reservations")
+RESERVATIONS = Tag(name="reservations", description="holding a vehicle before the scan")
+blueprint = APIBlueprint(
+    "reservations",
+    __name__,
+    url_prefix="/api/v1/reservations",
+    abp_tags=[RESERVATIONS],
+    abp_security=BEARER,
+    abp_responses=SIGNED_IN,
+)
 
 
-@blueprint.post("")
-@requires(Role.RIDER)
-def reserve() -> tuple[dict[str, Any], int]:
-    body = json_body()
-    code = string(body, "code", "code is required: the vehicle's code or QR URL", "invalid_qr")
-    command = Reserve(current_user_id(), asset_code_from_qr(code), idempotency_key(body))
+class ReservationAnswer(AnswerModel):
+    id: UUID
+    asset_id: UUID
+    state: ReservationState
+    created_at: datetime
+    expires_at: datetime
+    ended_at: datetime | None
+    price_per_minute: Money | None
+    fee: Money | None
+    rental_id: UUID | None
+
+
+def reservation_answer(reservation: Reservation) -> ReservationAnswer:
+    tariff = reservation.tariff
+    return ReservationAnswer(
+        id=reservation.id,
+        asset_id=reservation.asset_id,
+        state=reservation.state,
+        created_at=reservation.created_at,
+        expires_at=reservation.expires_at,
+        ended_at=reservation.ended_at,
+        price_per_minute=money(tariff.reservation_per_minute_minor, tariff.currency),
+        fee=money(reservation.fee_minor, tariff.currency),
+        rental_id=reservation.rental_id,
+    )
+
+
+class Reservable(RequestModel):
+    code: Qr
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> Reserve:
+        return Reserve(rider_id, self.code, self.idempotency_key)
+
+
+class ReservationPath(RequestModel):
+    reservation_id: UUID
+
+
+@blueprint.post("", responses={201: ReservationAnswer, **NOT_FOUND, **CONFLICT})
+@signed_in(Role.RIDER)
+def reserve(body: Reservable) -> tuple[dict[str, Any], int]:
+    """Hold a vehicle (`{code, idempotency_key}`) for RESERVATION_MINUTES, per minute."""
     p = platform()
     reservation = reservations.reserve(
         p.uow(),
-        command,
+        body.command(current_user_id()),
         p.now(),
         timedelta(minutes=p.config.RESERVATION_MINUTES),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
         p.config.hold_rules(),
     )
-    return reservation_view(reservation), 201
+    return reservation_answer(reservation).json(), 201
 
 
-@blueprint.get("/current")
-@requires(Role.RIDER)
+@blueprint.get("/current", responses={200: ReservationAnswer, **NOT_FOUND})
+@signed_in(Role.RIDER)
 def current() -> dict[str, Any]:
     """The rider's live reservation, or 404 when there is none."""
     p = platform()
-    return reservation_view(reservations.current_of_rider(p.uow(), current_user_id(), p.now()))
+    found = reservations.current_of_rider(p.uow(), current_user_id(), p.now())
+    return reservation_answer(found).json()
 
 
-@blueprint.get("/<reservation_id>")
-@requires(Role.RIDER)
-def show(reservation_id: str) -> dict[str, Any]:
-    key = path_uuid(reservation_id, "reservation")
-    return reservation_view(
-        reservations.reservation_of_rider(platform().uow(), current_user_id(), key)
+@blueprint.get("/<reservation_id>", responses={200: ReservationAnswer, **NOT_FOUND})
+@signed_in(Role.RIDER)
+def show(path: ReservationPath) -> dict[str, Any]:
+    """One of the rider's reservations."""
+    found = reservations.reservation_of_rider(
+        platform().uow(), current_user_id(), path.reservation_id
     )
+    return reservation_answer(found).json()
 
 
-@blueprint.post("/<reservation_id>/cancel")
-@requires(Role.RIDER)
-def cancel(reservation_id: str) -> dict[str, Any]:
-    command = CancelReservation(current_user_id(), path_uuid(reservation_id, "reservation"))
+@blueprint.post(
+    "/<reservation_id>/cancel", responses={200: ReservationAnswer, **NOT_FOUND, **CONFLICT}
+)
+@signed_in(Role.RIDER)
+def cancel(path: ReservationPath) -> dict[str, Any]:
+    """End the rider's hold now; it costs the minutes it lasted."""
+    command = CancelReservation(current_user_id(), path.reservation_id)
     p = platform()
     reservation = reservations.cancel(p.uow(), command, p.now(), p.config.WALLET_FLOOR_MINOR)
-    return reservation_view(reservation)
-
-
-def reservation_view(reservation: Reservation) -> dict[str, Any]:
-    tariff = reservation.tariff
-    return {
-        "id": str(reservation.id),
-        "asset_id": str(reservation.asset_id),
-        "state": reservation.state.value,
-        "created_at": reservation.created_at.isoformat(),
-        "expires_at": reservation.expires_at.isoformat(),
-        "ended_at": reservation.ended_at.isoformat() if reservation.ended_at else None,
-        "price_per_minute": money(tariff.reservation_per_minute_minor, tariff.currency),
-        "fee": money(reservation.fee_minor, tariff.currency),
-        "rental_id": str(reservation.rental_id) if reservation.rental_id else None,
-    }
+    return reservation_answer(reservation).json()

@@ -3,54 +3,77 @@
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, request
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 
-from rental.api.common import platform, tariff_view
-from rental.api.parsing import query_number
-from rental.domain.errors import InvalidInput
+from rental.api.answers import Price, price
+from rental.api.common import platform
+from rental.api.contract import Absent, AnswerModel, LatitudeParam, LongitudeParam, QueryModel
 from rental.domain.fleet import AssetKind
 from rental.services import vehicles
 from rental.services.commands.assets import SearchNearby
+from rental.services.read_models import NearbyVehicle
 
-blueprint = Blueprint("vehicles", __name__, url_prefix="/api/v1/vehicles")
+VEHICLES = Tag(name="vehicles", description="what riders can take, nearest first")
+blueprint = APIBlueprint("vehicles", __name__, url_prefix="/api/v1/vehicles", abp_tags=[VEHICLES])
+KIND = "|".join(kind.value for kind in AssetKind)
+# Kinds as one comma-separated value (`kind=bike,ebike`), each one of AssetKind; empty: all.
+KINDS = rf"^(({KIND})(,({KIND}))*)?$"
 
 
-@blueprint.get("/nearby")
-def nearby() -> dict[str, Any]:
-    """`?lat&lon[&radius_m=500][&kind=bike,ebike][&limit=20]`, nearest first."""
-    p = platform()
-    search = nearby_search(request.args)
-    found = vehicles.nearby(p.reader(), search, p.now(), p.config.service_policy())
-    return {
-        "vehicles": [
-            {
-                "code": vehicle.code,
-                "kind": vehicle.kind.value,
-                "city_id": vehicle.city_id,
-                "position": {"lon": vehicle.lon, "lat": vehicle.lat},
-                "distance_m": round(vehicle.distance_m, 1),
-                "battery_pct": vehicle.battery_pct,
-                "price": None
-                if vehicle.pricing_plan is None
-                else tariff_view(vehicle.pricing_plan.tariff),
-            }
-            for vehicle in found
-        ]
-    }
+class NearbyQuery(QueryModel):
+    lon: LongitudeParam
+    lat: LatitudeParam
+    radius_m: float = Field(500, ge=1, le=vehicles.MAX_RADIUS_M, allow_inf_nan=False)
+    kind: str | Absent = Field(None, pattern=KINDS, description="e.g. `bike,ebike`; all if absent")
+    limit: int = Field(20, ge=1, le=vehicles.MAX_RESULTS)
+
+    def command(self) -> SearchNearby:
+        kinds = [AssetKind(kind) for kind in self.kind.split(",")] if self.kind else None
+        return SearchNearby(self.lon, self.lat, self.radius_m, kinds, self.limit)
 
 
 def nearby_search(args: Mapping[str, str]) -> SearchNearby:
-    lon, lat = query_number(args, "lon", -180, 180), query_number(args, "lat", -90, 90)
-    radius = query_number(args, "radius_m", 1, vehicles.MAX_RADIUS_M, default=500)
-    limit = int(query_number(args, "limit", 1, vehicles.MAX_RESULTS, default=20))
-    return SearchNearby(lon, lat, radius, _kinds(args.get("kind")), limit)
+    """The search a query string asks for, as the endpoint reads it (pydantic's
+    ValidationError when it does not fit)."""
+    return NearbyQuery.model_validate(dict(args)).command()
 
 
-def _kinds(raw: str | None) -> list[AssetKind] | None:
-    if not raw:
-        return None
-    known = {kind.value for kind in AssetKind}
-    kinds = raw.split(",")
-    if any(kind not in known for kind in kinds):
-        raise InvalidInput(f"kind must be among {sorted(known)}", "invalid_query")
-    return [AssetKind(kind) for kind in kinds]
+class Position(AnswerModel):
+    lon: float
+    lat: float
+
+
+class NearbyAnswer(AnswerModel):
+    code: str
+    kind: AssetKind
+    city_id: str
+    position: Position
+    distance_m: float
+    battery_pct: int | None
+    price: Price | None = Field(description="none when its city has no plan for its kind")
+
+
+class Nearby(AnswerModel):
+    vehicles: list[NearbyAnswer] = Field(description="nearest first")
+
+
+def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
+    plan = vehicle.pricing_plan
+    return NearbyAnswer(
+        code=vehicle.code,
+        kind=vehicle.kind,
+        city_id=vehicle.city_id,
+        position=Position(lon=vehicle.lon, lat=vehicle.lat),
+        distance_m=round(vehicle.distance_m, 1),
+        battery_pct=vehicle.battery_pct,
+        price=None if plan is None else price(plan.tariff),
+    )
+
+
+@blueprint.get("/nearby", responses={200: Nearby})
+def nearby(query: NearbyQuery) -> dict[str, Any]:
+    """Vehicles and items riders can take now within `radius_m` metres, nearest first."""
+    p = platform()
+    found = vehicles.nearby(p.reader(), query.command(), p.now(), p.config.service_policy())
+    return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()

@@ -154,19 +154,22 @@ def is_reachable(
     return online and last_seen_at is not None and now - last_seen_at <= silence
 
 
-ASSET_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
+CODE = r"[A-Za-z0-9][A-Za-z0-9_-]{2,39}"
+ANY = r"[^\x00\n]*"  # within a line, and no NUL (which no text here may hold)
+ASSET_CODE = re.compile(rf"^{CODE}$")
 LOCK_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,39}$")
-QR_PATH = re.compile(r"/q/([^/?#]+)/?(?:[?#].*)?$")
+# What a QR code encodes: a URL whose last path segment after /q/ is the asset's code, or
+# the bare code; blanks around it do not count. One pattern, so that the API can publish
+# it as the rule (its OpenAPI document) and mean exactly what this module checks.
+QR = re.compile(rf"^[ \t\r\n]*(?:({CODE})|{ANY}/q/({CODE})/?(?:[?#]{ANY})?)[ \t\r\n]*$")
 
 
 def asset_code_from_qr(qr: str) -> str:
     """Accept what the QR code encodes (a URL ending in /q/<code>) or the bare code."""
-    text = qr.strip()
-    match = QR_PATH.search(text)
-    code = match.group(1) if match else text
-    if not ASSET_CODE.match(code):
+    match = QR.fullmatch(qr)
+    if match is None:
         raise InvalidInput("qr must be an asset code or a URL ending in /q/<code>", "invalid_qr")
-    return code
+    return match.group(1) or match.group(2)
 
 
 def qr_payload(public_base_url: str, code: str) -> str:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE
-from rental.domain.errors import InvalidInput
 from rental.domain.money import format_amount as format_amount  # the one formatter
 
 DAY_SECONDS = 24 * 3600
@@ -78,18 +77,6 @@ PRICE_DEFAULTS = {
     "out_of_zone_fee_minor": 0,
     "deposit_minor": 0,
 }
-# null: no cap, never waived, never sold off
-NULLABLE_PRICES = frozenset({"daily_cap_minor", "deposit_waiver_score", "replacement_price_minor"})
-
-
-def checked_price(name: str, value: object) -> int | None:
-    """One number of a plan as sent (a default when left out), within its limits."""
-    low, high = PRICE_LIMITS[name]
-    if value is None and name in NULLABLE_PRICES:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise InvalidInput(f"{name} must be an integer from {low} to {high}", "invalid_price")
-    return value
 
 
 def started_intervals(seconds: int, interval_seconds: int) -> int:

@@ -22,8 +22,13 @@ class User:
     password_hash: str
 
 
-PHONE = re.compile(r"^\+?[0-9]{6,15}$")
+# A phone number as people type it: 6 to 15 digits, an optional leading +, and any spaces
+# or hyphens among them. (The API publishes this pattern as the rule.)
+PHONE = re.compile(r"^[ -]*\+?(?:[ -]*[0-9]){6,15}[ -]*$")
 MIN_PASSWORD_LENGTH = 8
+# Long enough for any passphrase; a longer one is no stronger, only dearer to hash.
+MAX_PASSWORD_LENGTH = 128
+MAX_NAME_LENGTH = 100
 
 
 def compact_phone(phone: str) -> str:
@@ -35,24 +40,27 @@ def compact_phone(phone: str) -> str:
 def normalised_phone(phone: object) -> str:
     if not isinstance(phone, str):
         raise InvalidInput("phone must be a string", "invalid_phone")
-    digits = compact_phone(phone)
-    if not PHONE.match(digits):
+    if not PHONE.fullmatch(phone):
         raise InvalidInput(
             "phone must be 6 to 15 digits, optionally with a leading +", "invalid_phone"
         )
-    return digits
+    return compact_phone(phone)
+
+
+PASSWORD_RULE = (
+    f"password must be a string of {MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters"
+)
 
 
 def checked_password(password: object) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"password must be a string of at least {MIN_PASSWORD_LENGTH} characters",
-            "invalid_password",
-        )
+    if not isinstance(password, str) or not (
+        MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH
+    ):
+        raise InvalidInput(PASSWORD_RULE, "invalid_password")
     return password
 
 
 def checked_name(name: object) -> str:
-    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-        raise InvalidInput("name must be 1 to 100 characters", "invalid_name")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= MAX_NAME_LENGTH:
+        raise InvalidInput(f"name must be 1 to {MAX_NAME_LENGTH} characters", "invalid_name")
     return name.strip()

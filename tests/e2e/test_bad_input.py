@@ -47,7 +47,7 @@ def test_a_scan_explains_what_is_wrong(system, body, status, code):
 @pytest.mark.parametrize(
     ("path", "status"),
     [
-        ("/api/v1/rentals/not-a-uuid", 404),
+        ("/api/v1/rentals/not-a-uuid", 400),
         ("/api/v1/rentals/00000000-0000-0000-0000-000000000000", 404),
         ("/api/v1/rentals?limit=abc", 400),
         ("/api/v1/rentals?limit=1000", 400),

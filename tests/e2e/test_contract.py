@@ -34,7 +34,7 @@ def test_the_reference_page_shows_the_operations_with_no_console_errors(system, 
     tab.page.wait_for_selector(".opblock-summary-path", timeout=15_000)
 
     paths = tab.page.locator(".opblock-summary-path").all_inner_texts()
-    assert "/healthz" in paths
+    assert "/api/v1/rentals" in paths and "/healthz" in paths
     assert tab.problems == []
     tab.screenshot("api-docs")
 
@@ -65,3 +65,49 @@ def test_a_405_says_which_methods_are_allowed(platform):
 
     assert answer.status_code == 405 and "GET" in answer.headers["Allow"]
     assert answer.json["error"]["code"] == "method_not_allowed"
+
+
+def test_a_field_the_endpoint_does_not_know_is_refused_not_dropped(system):
+    body = {"qr": "BK00001", "idempotency_key": "k" * 16, "idempotency": "typo"}
+
+    answer = system.post("/api/v1/rentals", body, system.rider())
+
+    assert answer.status_code == 400
+    assert answer.json()["error"] | {"message": ""} == {
+        "code": "invalid_idempotency",
+        "message": "",
+        "field": "idempotency",
+    }
+
+
+def test_a_whole_number_written_with_a_fraction_is_the_integer_json_says_it_is(system):
+    rider = system.rider()
+
+    whole = system.post(
+        "/api/v1/wallet/top-ups", {"amount_minor": 1000.0, "idempotency_key": "k" * 16}, rider
+    )
+    half = system.post(
+        "/api/v1/wallet/top-ups", {"amount_minor": 1000.5, "idempotency_key": "h" * 16}, rider
+    )
+
+    assert whole.status_code == 201 and whole.json()["amount_minor"] == 1000
+    assert (half.status_code, half.json()["error"]["code"]) == (400, "invalid_amount")
+
+
+def test_what_the_document_marks_optional_but_not_nullable_refuses_null(system):
+    code, _ = system.bike()
+    operator = system.operator()
+
+    nothing = system.patch(f"/api/v1/ops/assets/{code}", {}, operator)
+    null = system.patch(f"/api/v1/ops/assets/{code}", {"in_service": None}, operator)
+    half_a_position = system.post(
+        f"/api/v1/ops/assets/{code}/rebalance", {"action": "pick_up", "lon": 121.47}, operator
+    )
+
+    assert (nothing.status_code, nothing.json()["error"]["code"]) == (400, "invalid_input")
+    assert (null.status_code, null.json()["error"]["field"]) == (400, "in_service")
+    assert half_a_position.json()["error"] == {
+        "code": "invalid_position",
+        "message": "lon and lat, when given, are WGS 84 degrees",
+        "field": "lat",
+    }

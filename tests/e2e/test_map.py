@@ -186,4 +186,5 @@ def test_a_lock_reporting_a_low_battery_is_hidden_and_refuses_scans(system):
 
 def test_nearby_explains_a_bad_query(system):
     answer = system.get("/api/v1/vehicles/nearby?lon=121.47")
-    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_query")
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_lat")
+    assert answer.json()["error"]["field"] == "lat"

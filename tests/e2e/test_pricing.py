@@ -65,6 +65,6 @@ def test_operators_see_current_plans_and_bad_prices_are_refused(system):
         answer = system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", body, operator)
         assert (answer.status_code, answer.json()["error"]["code"]) == (400, "invalid_price")
     unknown = system.put(f"/api/v1/ops/pricing-plans/{CITY}/hoverboard", DEARER, operator)
-    assert unknown.status_code == 404
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (400, "invalid_kind")
     rider_try = system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", DEARER, system.rider())
     assert rider_try.status_code == 403

@@ -5,10 +5,11 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from rental.api.vehicles import nearby_search
 from rental.bootstrap import utc_now
-from rental.domain.errors import Conflict, InvalidInput
+from rental.domain.errors import Conflict
 from rental.domain.fleet import ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.maintenance import DamageCategory
@@ -128,9 +129,9 @@ def test_nearby_filters_by_kind_and_refuses_bad_queries(platform):
     assert nearby_codes(platform, kind="power_bank") == []
     assert len(nearby_codes(platform, kind="bike,ebike")) == 1
     for bad in ({"lat": "91"}, {"radius_m": "0"}, {"kind": "car"}, {"lon": "east"}):
-        with pytest.raises(InvalidInput) as caught:
+        with pytest.raises(ValidationError) as caught:
             nearby_codes(platform, **bad)
-        assert caught.value.code == "invalid_query"
+        assert [error["loc"] for error in caught.value.errors()] == [tuple(bad)]
 
 
 def test_a_reserved_vehicle_refuses_other_riders_and_unlocks_for_its_holder(platform):

@@ -42,6 +42,14 @@ def test_a_nul_in_any_string_or_key_is_refused_with_where_it_was(body, path):
     assert refused.value.path == path
 
 
+@pytest.mark.parametrize("body", [b'{"name": "a\\ud800b"}', b'{"name": "a\xed\xa0\x80b"}'])
+def test_a_lone_surrogate_is_refused_as_it_could_not_be_stored(body):
+    with pytest.raises(RefusedJson) as refused:
+        bounded_loads(body, 32)
+
+    assert refused.value.path == ("name",)
+
+
 def test_an_escaped_backslash_before_u0000_is_no_nul():
     assert bounded_loads(b'{"note": "C:\\\\u0000"}', 32) == {"note": "C:\\u0000"}
 
