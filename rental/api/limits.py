@@ -47,6 +47,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from rental.api import auth
+from rental.domain.errors import InvalidInput
 from rental.domain.riders import compact_phone
 
 log = logging.getLogger(__name__)
@@ -113,8 +114,8 @@ def by_phone() -> str:
     hyphens), or `no-phone:<address>` for a body without one."""
     try:
         body = request.get_json(silent=True)
-    except (RecursionError, HTTPException):  # nested too deep, or too large: the view says
-        body = None
+    except (RecursionError, HTTPException, InvalidInput):  # not JSON, too deep, too large:
+        body = None  # the view says so
     phone = body.get("phone") if isinstance(body, dict) else None
     if not isinstance(phone, str):
         return f"no-phone:{client_address()}"  # the view answers it with a 4xx

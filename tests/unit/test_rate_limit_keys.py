@@ -75,10 +75,17 @@ def test_a_sign_in_without_a_readable_phone_counts_against_its_address(app, requ
     assert key == "no-phone:192.0.2.1"
 
 
-def test_a_phone_that_is_no_valid_text_still_has_a_key(app):
+def test_a_phone_that_is_no_valid_text_counts_against_its_address(app):
+    # A lone surrogate and a NUL: the edge refuses the body (400), the limit still counts.
     body = b'{"phone": "\\ud800\\u0000", "password": "x"}'
-    key = key_for(app, limits.by_phone, data=body, content_type="application/json")
-    assert key.startswith("phone:")
+    key = key_for(
+        app,
+        limits.by_phone,
+        environ_base={"REMOTE_ADDR": "192.0.2.1"},
+        data=body,
+        content_type="application/json",
+    )
+    assert key == "no-phone:192.0.2.1"
 
 
 def test_a_valid_token_counts_against_its_user_and_a_forged_one_against_the_address(app):
