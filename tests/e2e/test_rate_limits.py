@@ -103,7 +103,7 @@ def test_a_sign_in_body_without_a_phone_is_counted_not_a_500(system, limited):
     api = limited(RATE_LIMIT_SIGN_IN_PER_PHONE="2/minute")
     bodies: list[object] = [["not", "an object"], {"phone": ["138"], "password": "x"}, "x"]
     answers = [api.post("/api/v1/auth/token", body) for body in bodies]
-    assert [a.status_code for a in answers[:2]] == [400, 401]
+    assert [a.status_code for a in answers[:2]] == [400, 400]
     assert_rate_limited(answers[2])
 
 

@@ -265,6 +265,7 @@ def test_the_nightly_schedule_runs_a_city_once_at_its_hour(platform):
 
 def routed_fleet(platform, url):
     fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY)).json()
+    del fleet["city_id"]  # named by the path, not the body
     configure(platform, {**fleet, "routing_url": url})
 
 
@@ -318,6 +319,7 @@ def test_a_routing_service_answering_nonsense_leaves_a_plan_on_great_circles(pla
 
 def test_a_routing_url_must_be_a_web_address(platform):
     fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY)).json()
+    del fleet["city_id"]
     for wrong in ("ftp://osrm.example/", "osrm:5000", "http://[::1", 7):
         with pytest.raises(ValidationError, match="routing_url"):
             configure(platform, {**fleet, "routing_url": wrong})
