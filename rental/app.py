@@ -1,6 +1,5 @@
 """The application factory."""
 
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -14,6 +13,7 @@ from rental.api import (
     lock_health,
     maintenance,
     mds,
+    observability,
     ops,
     payments,
     pricing,
@@ -45,6 +45,7 @@ def create_app(
     app.extensions["platform"] = platform or Platform(config)
     errors.register_error_handlers(app)
     headers.register_response_headers(app)
+    observability.init_app(app)  # request ids, metrics, /metrics, /readyz; JSON logs
     for blueprint in (
         riders.blueprint,
         sessions.blueprint,
@@ -78,6 +79,5 @@ def create_app(
             "hint": "open the app and scan again, or POST this URL to /api/v1/rentals",
         }
 
-    logging.basicConfig(level=logging.INFO)
     limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app

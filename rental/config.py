@@ -86,6 +86,12 @@ class Config:
     HOLD_CANCELS_BEFORE_PAUSE: int = 3
     HOLD_CANCEL_WINDOW_MINUTES: int = 60
     HOLD_PAUSE_MINUTES: int = 30
+    # Observability (docs/operations.md). With a token, GET /metrics on the API wants
+    # "Authorization: Bearer <token>"; without, only a client on this host, not via a proxy.
+    METRICS_TOKEN: str = ""
+    # lockctl's and the nightly job's metrics on http://127.0.0.1:<port>/metrics; 0: none.
+    LOCKCTL_METRICS_PORT: int = 0
+    REBALANCING_METRICS_PORT: int = 0
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
