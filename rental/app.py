@@ -1,6 +1,5 @@
 """The application factory."""
 
-import logging
 from dataclasses import replace
 from typing import Any
 
@@ -16,6 +15,7 @@ from rental.api import (
     lock_health,
     maintenance,
     mds,
+    observability,
     ops,
     payments,
     pricing,
@@ -50,6 +50,7 @@ def create_app(
     edge.install(app)
     errors.register_error_handlers(app)
     headers.register_response_headers(app)
+    observability.init_app(app)  # request ids, metrics, /metrics, /readyz; JSON logs
     for blueprint in (
         riders.blueprint,
         sessions.blueprint,
@@ -88,7 +89,6 @@ def create_app(
         return ScannedCode(code=path.code, hint=hint).json()
 
     document.serve_document(app)
-    logging.basicConfig(level=logging.INFO)
     limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app
 

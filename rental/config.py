@@ -93,6 +93,12 @@ class Config:
     # 1: every answer of a typed endpoint is checked against the model it declares in
     # /api/v1/openapi.json (the tests do, so the document cannot drift from the views).
     VALIDATE_RESPONSES: int = 0
+    # Observability (docs/operations.md). With a token, GET /metrics on the API wants
+    # "Authorization: Bearer <token>"; without, only a client on this host, not via a proxy.
+    METRICS_TOKEN: str = ""
+    # lockctl's and the nightly job's metrics on http://127.0.0.1:<port>/metrics; 0: none.
+    LOCKCTL_METRICS_PORT: int = 0
+    REBALANCING_METRICS_PORT: int = 0
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

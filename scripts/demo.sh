@@ -29,6 +29,11 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}
 [ -s "$SECRETS/sandboxpay" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRETS/sandboxpay"
 export PAYMENT_GATEWAY_URL=${PAYMENT_GATEWAY_URL:-http://127.0.0.1:$PAY_PORT}
 export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat "$SECRETS/sandboxpay")}
+# Metrics (docs/operations.md): the API's at /metrics, lockctl's and the nightly job's on
+# loopback ports of their own; the API workers' values meet in METRICS_DIR.
+export LOCKCTL_METRICS_PORT=${LOCKCTL_METRICS_PORT:-$((PORT + 3))}
+export REBALANCING_METRICS_PORT=${REBALANCING_METRICS_PORT:-$((PORT + 4))}
+METRICS_DIR=$DEMO_VAR/demo/metrics
 
 if [ "${DEMO_SEED:-1}" != 0 ]; then
   $PY -m rental seed-demo --fleet-file "$FLEET" --bikes "${DEMO_BIKES:-30}"
@@ -43,6 +48,7 @@ conf_value() { local v=${1//%/%%}; v=${v//\\/\\\\}; v=${v//|/\\|}; printf '%s' "
 sed -e "s|@ROOT@|$(conf_value "$ROOT")|g" -e "s|@VENV@|$(conf_value "$VENV")|g" \
     -e "s|@LOG_DIR@|$(conf_value "$LOGS")|g" -e "s|@RUN_DIR@|$(conf_value "$RUN_DIR")|g" \
     -e "s|@SECRETS_DIR@|$(conf_value "$SECRETS")|g" -e "s|@FLEET_FILE@|$(conf_value "$FLEET")|g" \
+    -e "s|@METRICS_DIR@|$(conf_value "$METRICS_DIR")|g" \
     -e "s|@PORT@|$PORT|g" -e "s|@SIM_PORT@|$SIM_PORT|g" -e "s|@PAY_PORT@|$PAY_PORT|g" \
     -e "s|@UNLOCK_DELAY_MS@|$(conf_value "${UNLOCK_DELAY_MS:-300}")|g" \
     -e "s|@HEARTBEAT_S@|$(conf_value "${HEARTBEAT_S:-60}")|g" \
@@ -61,7 +67,8 @@ banner() {
 
   Dockless rental platform: demo city "demo" (Shanghai, CNY) is running.
 
-  API            http://127.0.0.1:$PORT/api/v1        (health: /healthz)
+  API            http://127.0.0.1:$PORT/api/v1        (health: /healthz, readiness: /readyz)
+  Metrics        http://127.0.0.1:$PORT/metrics  lockctl :$LOCKCTL_METRICS_PORT  nightly job :$REBALANCING_METRICS_PORT  (docs/operations.md)
   Rider app      http://127.0.0.1:$PORT/app/          (a phone-sized PWA; sign in as a rider below)
   Console        http://127.0.0.1:$PORT/ops/          (operators: fleet, registration, zones, cases, books, rebalancing)
   Simulator      http://127.0.0.1:$SIM_PORT/locks     (virtual locks; play riders here)

@@ -35,10 +35,20 @@ from rental.domain.errors import Unavailable
 from rental.domain.fleet import ServicePolicy
 from rental.entrypoints.ordered_workers import OrderedWorkers
 from rental.entrypoints.sweeper import Sweeper
+from rental.observability import lockctl as metrics
+from rental.observability.exposition import serve_metrics
+from rental.observability.logs import bound, configure_logging
+from rental.observability.unlocks import watch_unlocks
 from rental.services import lock_events
 from rental.services.dead_letters import acknowledgement_for_refused, store_dead_letter
 from rental.services.lock_commands import AcknowledgeEvent
-from rental.services.lock_reports import ReportDecoder, ReportRefused, ReportSettings
+from rental.services.lock_reports import (
+    LockEventReported,
+    LockReport,
+    ReportDecoder,
+    ReportRefused,
+    ReportSettings,
+)
 from rental.services.ports import LockCommandError
 from rental.services.unit_of_work import UnitOfWork
 
@@ -111,6 +121,7 @@ class LockReports:
             acknowledgement = retrying(self._process_once, message, received_at)
         except Unavailable:
             self.dropped_telemetry += 1  # only telemetry gives up (after its few tries)
+            metrics.DROPPED_TELEMETRY.inc()
             log.warning("dropped telemetry on %s: the database did not answer", message.topic)
             return
         if acknowledgement is not None:
@@ -132,13 +143,17 @@ class LockReports:
 
     def _count_retry(self, state: RetryCallState) -> None:
         self.retries += 1
+        metrics.DATABASE_RETRIES.inc()
         if state.attempt_number == 1:
             log.warning("the database did not answer; retrying %s", _describe(state))
 
     def _process_once(self, message: Message, received_at: datetime) -> AcknowledgeEvent | None:
         try:
             report = self._decoder.decode(message.topic, message.payload, received_at)
-            return lock_events.apply(self._uow, report, self._settings)
+            with bound(**_log_fields(report)):
+                acknowledgement = lock_events.apply(self._uow, report, self._settings)
+            metrics.report_stored(report, self._clock())
+            return acknowledgement
         except ReportRefused as refused:
             reason = str(refused)
         except Unavailable:
@@ -148,9 +163,19 @@ class LockReports:
             reason = f"unexpected error: {error!r}"
         store_dead_letter(self._uow(), message.topic, message.payload, reason, received_at)
         self.dead_letters += 1
+        metrics.DEAD_LETTERS.inc()
         return acknowledgement_for_refused(
             self._uow(), self._decoder, message.topic, message.payload
         )
+
+
+def _log_fields(report: LockReport) -> dict[str, str]:
+    """Bound to the lines logged while a report is applied: its lock, and for an answer to
+    a command the command's id, the one the API logged with the scan's rental."""
+    fields = {"lock_id": report.lock_id}
+    if isinstance(report, LockEventReported) and report.command_id is not None:
+        fields["command_id"] = report.command_id
+    return fields
 
 
 def _channel(topic: str) -> str:
@@ -193,6 +218,7 @@ class LockController:
         # crash before that makes the broker deliver them again (to a persistent session),
         # and the lock resends every event it was not acknowledged (protocol 1.1).
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
+        metrics.watch_queue(self._workers.depth)
         self._client = MqttClient(
             broker,
             client_id,
@@ -252,8 +278,10 @@ def own_account(platform: BrokerAddress, instance: str) -> BrokerAddress:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s lockctl %(levelname)s %(message)s")
+    configure_logging("lockctl")
     config = Config.from_environment()
+    watch_unlocks()  # confirmed, rejected, timed out: settled here
+    serve_metrics(config.LOCKCTL_METRICS_PORT)
     platform = Platform(config)
     # A stable id per instance: its broker account (and client id) is `lockctl-<instance>`.
     instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())

@@ -43,6 +43,10 @@ class OrderedWorkers:
         for thread in self._threads:
             thread.join(timeout=5)
 
+    def depth(self) -> int:
+        """Messages waiting for a worker (the ones being handled not counted)."""
+        return sum(work.qsize() for work in self._queues)
+
     def submit(self, message: Message) -> None:
         # The lock id is the third topic level; a stable hash keeps one lock on one thread.
         key = (

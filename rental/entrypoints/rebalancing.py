@@ -14,6 +14,9 @@ from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 from rental.domain.errors import RentalError, Unavailable
 from rental.domain.rebalancing import PlanState, RunTrigger
+from rental.observability.exposition import serve_metrics
+from rental.observability.logs import configure_logging
+from rental.observability.rebalancing import watch_rebalancing_runs
 from rental.services import rebalancing_plans, rebalancing_runs
 from rental.services.rebalancing_commands import StartRun
 
@@ -22,9 +25,10 @@ TICK_SECONDS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s rebalancing %(message)s")
+    configure_logging("rebalancing")
     args = _parser().parse_args(argv)
     platform = Platform(Config.from_environment())
+    watch_rebalancing_runs()
     planner = rebalancing_runs.Planner(platform.config.service_policy(), platform.routing)
     try:
         if args.command == "plan":
@@ -36,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
                 solution_limit=args.solutions,
             )
             return _plan_now(platform, command, planner)
+        serve_metrics(platform.config.REBALANCING_METRICS_PORT)
         _nightly(platform, planner)
         return 0
     except RentalError as error:

@@ -31,6 +31,7 @@ from rental.services.lock_reports import (
     TelemetryReported,
 )
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.signals import UnlockOutcome, UnlockSettled, announce, unlock_settled
 from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
@@ -101,10 +102,13 @@ def handle_event(
             _as_reported(event),
             at,
         )
+        unlock = None
         if first_time:
             _record_problems(uow, "evt", event)
-            _apply_event(uow, event, at, wallet_floor_minor)
+            unlock = _apply_event(uow, event, at, wallet_floor_minor)
         uow.commit()
+    if unlock is not None:
+        announce(unlock_settled, unlock)
     acknowledgement = AcknowledgeEvent(lock_id, lock.signing_key, event.boot, event.seq)
     return EventReceipt(acknowledgement, first_time)
 
@@ -129,7 +133,9 @@ def _as_reported(event: LockEventReported) -> dict[str, object]:
 
 def _apply_event(
     uow: UnitOfWork, event: LockEventReported, at: datetime, wallet_floor_minor: int
-) -> None:
+) -> UnlockSettled | None:
+    """Apply the event in `uow`'s transaction; returns how a rental's unlock ended when
+    this event ended it, to announce once committed."""
     lock_id = event.lock_id
     match event.kind:
         case LockEventKind.UNLOCKED:
@@ -138,8 +144,11 @@ def _apply_event(
             rental = _confirm_unlock(uow, event, at)
             if rental is not None:
                 _end_if_closed_since(uow, rental, wallet_floor_minor)
+                return _unlock_confirmed(rental, event)
         case LockEventKind.COMMAND_REJECTED:
-            _reject_unlock(uow, lock_id, event.command_id, event.reason)
+            rental = _reject_unlock(uow, lock_id, event.command_id, event.reason)
+            if rental is not None:
+                return UnlockSettled(UnlockOutcome.REJECTED, rental.id, rental.unlock_command_id)
         case LockEventKind.LOCKED:
             uow.locks.record_latch(lock_id, True, event.boot, event.seq, at)
             uow.locks.record_seen(lock_id, event.received_at, lon=event.lon, lat=event.lat)
@@ -150,12 +159,22 @@ def _apply_event(
         case LockEventKind.RELEASED:
             rental = _confirm_unlock(uow, event, at)
             items.released(uow, event, rental, wallet_floor_minor)
+            if rental is not None:
+                return _unlock_confirmed(rental, event)
         case LockEventKind.RETURNED:
             items.returned(uow, event, at, wallet_floor_minor)
         case LockEventKind.FAULT:
             log.warning("lock %s reports fault %s", lock_id, event.reason)
         case _:
             assert_never(event.kind)
+    return None
+
+
+def _unlock_confirmed(rental: Rental, event: LockEventReported) -> UnlockSettled:
+    """Waited: from the scan to the lock's answer arriving, both by the platform's clock."""
+    outcome = UnlockOutcome.CONFIRMED_LATE if rental.late_unlock else UnlockOutcome.CONFIRMED
+    waited = max((event.received_at - rental.requested_at).total_seconds(), 0.0)
+    return UnlockSettled(outcome, rental.id, rental.unlock_command_id, waited)
 
 
 def _ends(rental: Rental | None, boot: int, seq: int, at: datetime) -> bool:
@@ -210,6 +229,12 @@ def _confirm_unlock(uow: UnitOfWork, event: LockEventReported, at: datetime) -> 
             )
         return None
     uow.rentals.save(rental)
+    log.info(
+        "lock %s opened for rental %s",
+        lock_id,
+        rental.id,
+        extra={"rental_id": str(rental.id), "command_id": command_id, "lock_id": lock_id},
+    )
     assert rental.started_at is not None
     uow.vehicle_history.record(
         VehicleEvent.TRIP_START, rental.started_at, asset_id=rental.asset_id, rental_id=rental.id
@@ -240,14 +265,18 @@ def _end_if_closed_since(uow: UnitOfWork, rental: Rental, wallet_floor_minor: in
         end_trip(uow, rental, closed[0], closed[1], wallet_floor_minor)
 
 
-def _reject_unlock(uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None) -> None:
+def _reject_unlock(
+    uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None
+) -> Rental | None:
+    """The rental the refused command was for, now failed; None if none was waiting."""
     rental = None if cmd_id is None else uow.rentals.by_unlock_command(lock_id, cmd_id)
     log.warning("lock %s rejected command %s: %s", lock_id, cmd_id, reason)
     if rental is None or rental.state is not RentalState.UNLOCKING:
-        return
+        return None
     rental.fail(FailureReason.REJECTED)
     uow.rentals.save(rental)
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
+    return rental
 
 
 def handle_telemetry(

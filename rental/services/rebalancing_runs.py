@@ -32,6 +32,7 @@ from rental.domain.rebalancing import (
     nightly_run_is_due,
 )
 from rental.services.rebalancing_commands import StartRun
+from rental.services.signals import RebalancingRunEnded, announce, rebalancing_run_ended
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def make_plan(
     planner: Planner,
 ) -> None:
     """The opened plan made and stored, or failed with why."""
+    started = time.monotonic()
     try:
         summary, stops = _plan_city(uow, command, now, planner)
     except Exception as error:
@@ -88,12 +90,20 @@ def make_plan(
                 plan_id, PlanState.FAILED, ended, error=str(error) or repr(error)
             )
             unit.commit()
+        _run_ended(command, PlanState.FAILED, started)
         return
     with uow() as unit:
         unit.rebalancing.add_stops(plan_id, stops)
         ended = datetime.now(now.tzinfo)
         unit.rebalancing.end_plan(plan_id, PlanState.READY, ended, summary=summary)
         unit.commit()
+    _run_ended(command, PlanState.READY, started)
+
+
+def _run_ended(command: StartRun, state: PlanState, started: float) -> None:
+    seconds = time.monotonic() - started
+    news = RebalancingRunEnded(command.city_id, command.trigger.value, state.value, seconds)
+    announce(rebalancing_run_ended, news)
 
 
 def start(

@@ -5,6 +5,7 @@ lock's answer arrives later through lockctl (`rental.services.lock_events`).
 """
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,7 +24,10 @@ from rental.services.pricing import check_rentable
 from rental.services.read_models import RideTrace, ScanTarget
 from rental.services.reservations import claim_reservation, end_reservation
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.signals import UnlockOutcome, UnlockSettled, announce, unlock_settled
 from rental.services.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,24 @@ def request_unlock(
         locks.send(unlock_command(lock, rental))
     except LockCommandError:
         return _fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE)
+    log.info(
+        "unlock sent to lock %s for rental %s",
+        lock.id,
+        rental.id,
+        extra=_unlock_fields(rental),
+    )
     return rental
+
+
+def _unlock_fields(rental: Rental) -> dict[str, str | None]:
+    """What a log line about a scan's unlock carries, so that it can be followed through
+    lockctl (whose lines about the command carry the same `command_id`)."""
+    command = rental.unlock_command_id
+    return {
+        "rental_id": str(rental.id),
+        "command_id": None if command is None else str(command),
+        "lock_id": rental.lock_id,
+    }
 
 
 def _record_request(
@@ -100,6 +121,9 @@ def _record_request(
             state = ReservationState.USED if reachable else ReservationState.CANCELLED
             end_reservation(uow, reservation, state, now, wallet_floor_minor, free=not reachable)
         uow.commit()
+    if not reachable:
+        log.info("lock %s is offline: rental %s failed", lock.id, rental.id)
+        announce(unlock_settled, UnlockSettled(UnlockOutcome.LOCK_OFFLINE, rental.id))
     return rental, (lock if reachable else None)
 
 
@@ -142,11 +166,17 @@ def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason) -> Renta
     with uow:
         rental = uow.rentals.get(rental_id, for_update=True)
         assert rental is not None
-        if rental.state is RentalState.UNLOCKING:
+        failed = rental.state is RentalState.UNLOCKING
+        if failed:
             rental.fail(reason)
             uow.rentals.save(rental)
             uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
             uow.commit()
+    if failed:
+        fields = _unlock_fields(rental)
+        log.warning("unlock of rental %s failed: %s", rental.id, reason, extra=fields)
+        news = UnlockSettled(UnlockOutcome(reason.value), rental.id, rental.unlock_command_id)
+        announce(unlock_settled, news)
     return rental
 
 
@@ -161,6 +191,10 @@ def fail_unanswered_unlocks(uow: UnitOfWork, now: datetime, grace: timedelta) ->
                 uow.locks.mark_latch_unknown(rental.lock_id, rental.requested_at)
             uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
         uow.commit()
+    for rental in expired:
+        log.info("unlock of rental %s timed out", rental.id, extra=_unlock_fields(rental))
+        news = UnlockSettled(UnlockOutcome.TIMEOUT, rental.id, rental.unlock_command_id)
+        announce(unlock_settled, news)
     return [rental.id for rental in expired]
 
 
