@@ -11,6 +11,7 @@ from rental.api import (
     edge,
     errors,
     gbfs,
+    headers,
     lock_health,
     maintenance,
     mds,
@@ -46,6 +47,7 @@ def create_app(
     app.extensions["platform"] = platform or Platform(config)
     edge.install(app)
     errors.register_error_handlers(app)
+    headers.register_response_headers(app)
     for blueprint in (
         riders.blueprint,
         rentals.blueprint,

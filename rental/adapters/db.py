@@ -11,6 +11,7 @@ from rental.adapters.credit import CreditRepository
 from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
+from rental.adapters.idempotency import IdempotencyKeys
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_log import LockLog
 from rental.adapters.mds import MdsClients, VehicleHistory
@@ -89,6 +90,7 @@ class UnitOfWork:
         self.ledger = LedgerRepository(connection)
         self.pricing_plans = PricingPlanRepository(connection)
         self.credit = CreditRepository(connection)
+        self.idempotency_keys = IdempotencyKeys(connection)
         self.payments = PaymentRepository(connection)
         self.disputes = DisputeRepository(connection)
         self.zones = ZoneRepository(connection)

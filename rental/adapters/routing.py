@@ -5,15 +5,22 @@
 answers `{"code": "Ok", "distances": [[metres or null, ...], ...]}`. A service takes at
 most so many coordinates per request (OSRM's `--max-table-size`, 100 by default), so a big
 city's table is asked for in blocks of sources by destinations. A service that is down or
-answers nonsense raises `DistancesUnavailable`: the run then plans on great circles.
+answers nonsense raises `DistancesUnavailable`: the run then plans on great circles. Every
+distance is checked before the solver sees it: a real, finite number of metres from 0 to
+`MAX_ROAD_METRES`, or null; anything else (text, NaN, Infinity, -500, 1e30) is nonsense.
 """
 
+import math
 from collections.abc import Sequence
 
 import requests
 
 from rebalancing.distances import DistancesUnavailable, Point
 from rebalancing.problem import NO_ARC
+
+# Farther than any truck drives in one night between two sites of one city; far below
+# NO_ARC, so that a long road never reads as "no road".
+MAX_ROAD_METRES = 1_000_000
 
 
 class OsrmTable:
@@ -42,9 +49,25 @@ class OsrmTable:
                 rows = self._block(points, sources, destinations)
                 for a, row in zip(sources, rows, strict=True):
                     for b, metres in zip(destinations, row, strict=True):
-                        # null: no road between the two (one is on an island, say)
-                        table[a][b] = 0 if a == b else NO_ARC if metres is None else round(metres)
+                        table[a][b] = 0 if a == b else self._checked(metres, a, b)
         return table
+
+    def _checked(self, metres: object, source: int, destination: int) -> int:
+        """A distance the solver may use: null (no road between the two, one on an island,
+        say) is NO_ARC. Raises DistancesUnavailable for anything but 0..MAX_ROAD_METRES."""
+        if metres is None:
+            return NO_ARC
+        if (
+            isinstance(metres, bool)
+            or not isinstance(metres, int | float)
+            or not math.isfinite(metres)
+            or not 0 <= metres <= MAX_ROAD_METRES
+        ):
+            raise DistancesUnavailable(
+                f"{self.url} answered {str(metres)[:40]!r} metres from point {source} to "
+                f"point {destination}: not a distance from 0 to {MAX_ROAD_METRES} m"
+            )
+        return round(metres)
 
     def _block(
         self, points: Sequence[Point], sources: range, destinations: range

@@ -346,6 +346,17 @@ credit_events = Table(
     Index("credit_events_by_user", "user_id", "created_at"),
 )
 
+# Which request each rider's idempotency key was first used for (rental.domain.idempotency).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("rider_id", UUID(as_uuid=True), ForeignKey("users.id"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("operation", String(16), nullable=False),
+    Column("request", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 payment_orders = Table(
     "payment_orders",
     metadata,

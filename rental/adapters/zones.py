@@ -62,7 +62,8 @@ class ZoneRepository:
                 zones.c.kind,
                 zones.c.name,
                 zones.c.max_speed_kph,
-                func.ST_AsGeoJSON(zones.c.geometry).label("geometry"),
+                # Zones stored before imports were normalised: the right-hand rule too.
+                func.ST_AsGeoJSON(func.ST_ForcePolygonCCW(zones.c.geometry)).label("geometry"),
             )
             .where(zones.c.city_id == city_id)
             .order_by(zones.c.kind, zones.c.name)

@@ -158,9 +158,7 @@ def receipt_page(path: RentalIdPath) -> Response:
     )
     page = f"""<!doctype html><html><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width"><title>Receipt {receipt.number}</title>
-<style>body{{font-family:sans-serif;max-width:28em;margin:2em auto}}td.n{{text-align:right}}
-table{{width:100%;border-collapse:collapse}}tr.t td{{border-top:1px solid #000;font-weight:bold}}
-@media print{{body{{margin:0}}}}</style></head><body>
+<link rel=stylesheet href="/web/receipt/receipt.css"></head><body>
 <h1>Receipt {receipt.number}</h1>
 <p>{html.escape(receipt.asset_kind)} {html.escape(receipt.asset_code)} &middot; {ended}</p>
 <table>{rows}<tr class=t><td>Total</td><td class=n>{money(receipt.total_minor)}</td></tr>

@@ -7,7 +7,9 @@
     ├── NotFound              no such thing (or not yours)
     ├── NotAcceptable         no representation the client accepts (a version)
     ├── Conflict              the world is not in a state that allows it
-    │   └── DuplicateRequest  an idempotency key seen before: answer the first result
+    │   ├── DuplicateRequest  an idempotency key seen before: answer the first result
+    │   └── KeyReused         an idempotency key seen before on another request
+    │                         (rental.domain.idempotency)
     └── Unavailable           a service we depend on did not answer
 
 The API maps each class to one HTTP status in one place (`rental.api.errors`). `field`

@@ -5,6 +5,7 @@ A city without a service area has no limit on where trips end. Zone shapes are
 GeoJSON (lon, lat) polygons; the spatial work itself happens in PostGIS.
 """
 
+import json
 from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +14,9 @@ from typing import Any, assert_never
 from uuid import UUID
 
 from shapely.errors import GEOSException
-from shapely.geometry import shape
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
+from shapely.geometry.polygon import orient
+from shapely.validation import explain_validity
 
 from rental.domain.choices import one_of
 from rental.domain.errors import InvalidInput
@@ -215,7 +218,7 @@ def _zone(feature: object, number: int) -> Zone:
     geometry = feature.get("geometry")
     if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
         raise InvalidInput(f"{where}: geometry must be a (Multi)Polygon", "invalid_geojson")
-    _check_shape(geometry, where)
+    geometry = _normalised(_checked_shape(geometry, where))
     properties = feature.get("properties") or {}
     if not isinstance(properties, dict):
         raise InvalidInput(f"{where}: properties must be an object", "invalid_geojson")
@@ -237,13 +240,27 @@ def _max_speed(properties: dict[str, Any], kind: ZoneKind, where: str) -> float 
     return float(speed)
 
 
-def _check_shape(geometry: dict[str, Any], where: str) -> None:
+def _checked_shape(geometry: dict[str, Any], where: str) -> Polygon | MultiPolygon:
     try:
         polygon = shape(geometry)
     except (GEOSException, ValueError, TypeError, IndexError, KeyError, AttributeError):
         raise InvalidInput(f"{where}: malformed polygon coordinates", "invalid_geojson") from None
-    if polygon.is_empty or not polygon.is_valid:
-        raise InvalidInput(f"{where}: the polygon is empty or crosses itself", "invalid_geometry")
+    if polygon.is_empty:
+        raise InvalidInput(f"{where}: the polygon is empty", "invalid_geometry")
+    if not polygon.is_valid:  # e.g. "Self-intersection[121.47 31.23]", "Hole lies outside shell"
+        raise InvalidInput(f"{where}: {explain_validity(polygon)}", "invalid_geometry")
     min_lon, min_lat, max_lon, max_lat = polygon.bounds
     if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
         raise InvalidInput(f"{where}: coordinates are (lon, lat) in degrees", "invalid_geometry")
+    assert isinstance(polygon, Polygon | MultiPolygon)
+    return polygon
+
+
+def _normalised(polygon: Polygon | MultiPolygon) -> dict[str, Any]:
+    """A MultiPolygon under the right-hand rule (RFC 7946 section 3.1.6, which GBFS
+    geofencing_zones requires): outer rings counterclockwise, holes clockwise, holes kept.
+    Shapefile and QGIS exports are often wound the other way."""
+    parts = polygon.geoms if isinstance(polygon, MultiPolygon) else [polygon]
+    oriented = MultiPolygon([orient(part, sign=1.0) for part in parts])
+    as_lists: dict[str, Any] = json.loads(json.dumps(mapping(oriented)))  # tuples to arrays
+    return as_lists

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import assert_never
 
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
+from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
     GatewayEvent,
@@ -26,6 +27,7 @@ from rental.services.commands.money import (
     StartDeposit,
     StartTopUp,
 )
+from rental.services.idempotency import claim_key
 from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
@@ -46,14 +48,18 @@ def start_top_up(
         OrderState.PENDING,
         command.idempotency_key,
     )
-    return _open_order(uow, gateway, order, notify_url)
+    use = KeyUse(Operation.TOP_UP, f"{command.amount_minor} {command.currency}")
+    return _open_order(uow, gateway, order, use, notify_url)
 
 
 def start_deposit(
     uow: UnitOfWork, gateway: PaymentGateway, command: StartDeposit, notify_url: str
 ) -> PaymentOrder:
     rider_id = command.rider_id
+    use = KeyUse(Operation.DEPOSIT, f"{command.city_id} {command.kind.value}")
     with uow:
+        # Only a check here: the claim is kept with the order, in _open_order.
+        claim_key(uow, rider_id, command.idempotency_key, use)
         earlier = uow.payments.order_by_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
@@ -77,14 +83,15 @@ def start_deposit(
         OrderState.PENDING,
         command.idempotency_key,
     )
-    return _open_order(uow, gateway, order, notify_url)
+    return _open_order(uow, gateway, order, use, notify_url)
 
 
 def _open_order(
-    uow: UnitOfWork, gateway: PaymentGateway, order: PaymentOrder, notify_url: str
+    uow: UnitOfWork, gateway: PaymentGateway, order: PaymentOrder, use: KeyUse, notify_url: str
 ) -> PaymentOrder:
     try:
         with uow:
+            claim_key(uow, order.rider_id, order.idempotency_key, use)
             earlier = uow.payments.order_by_key(order.rider_id, order.idempotency_key)
             if earlier is not None:
                 return earlier

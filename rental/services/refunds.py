@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 
 from rental.domain.errors import Conflict, InvalidInput, NotFound
+from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
     PaymentOrder,
@@ -16,6 +17,7 @@ from rental.domain.payments import (
     refund_settled_postings,
 )
 from rental.services.commands.money import RefundDeposit
+from rental.services.idempotency import claim_key
 from rental.services.ports import GatewayError, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import debt
@@ -67,6 +69,7 @@ def refund_deposit(
     gateway that took it. `notify_url` names where a gateway (by its name) reports back."""
     rider_id, currency, request_key = command.rider_id, command.currency, command.idempotency_key
     with uow:
+        claim_key(uow, rider_id, request_key, KeyUse(Operation.DEPOSIT_REFUND, currency))
         earlier = uow.payments.refunds_for_request(rider_id, request_key)
         if earlier:
             return earlier

@@ -11,10 +11,12 @@ from datetime import datetime, timedelta
 
 from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
 from rental.domain.fleet import Lock, ServicePolicy, is_reachable
+from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import ReservationState
 from rental.domain.trace import good_fixes, path_length_m
 from rental.services.commands.rides import RequestUnlock
+from rental.services.idempotency import claim_key
 from rental.services.lock_commands import unlock_command
 from rental.services.ports import LockCommandError, LockCommands
 from rental.services.pricing import check_rentable
@@ -60,6 +62,7 @@ def _record_request(
     rider_id, code, key = command.rider_id, command.asset_code, command.idempotency_key
     wallet_floor_minor = how.wallet_floor_minor
     with uow:
+        claim_key(uow, rider_id, key, KeyUse(Operation.SCAN, code))
         target = uow.assets.for_scan(code, rider_id, key, for_update=True)
         if target is None:
             raise _why_not_found(uow, code)

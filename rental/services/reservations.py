@@ -11,9 +11,11 @@ from datetime import datetime, timedelta
 
 from rental.domain.errors import Conflict, DuplicateRequest, NotFound
 from rental.domain.fleet import ServicePolicy, is_reachable
+from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
 from rental.services.commands.rides import CancelReservation, Reserve
+from rental.services.idempotency import claim_key
 from rental.services.pricing import check_rentable
 from rental.services.read_models import ScanTarget
 from rental.services.unit_of_work import UnitOfWork
@@ -50,6 +52,7 @@ def _reserve(
 ) -> Reservation:
     rider_id, code = command.rider_id, command.asset_code
     with uow:
+        claim_key(uow, rider_id, command.idempotency_key, KeyUse(Operation.HOLD, code))
         earlier = uow.reservations.by_idempotency_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier

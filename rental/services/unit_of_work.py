@@ -25,7 +25,11 @@ from rental.services.repositories.money import (
 )
 from rental.services.repositories.open_data import MdsClients, OpenDataRepository, VehicleHistory
 from rental.services.repositories.rebalancing import RebalancingRepository
-from rental.services.repositories.riders import CreditRepository, UserRepository
+from rental.services.repositories.riders import (
+    CreditRepository,
+    IdempotencyKeys,
+    UserRepository,
+)
 from rental.services.repositories.rides import (
     AlertRepository,
     DeadLetterRepository,
@@ -42,6 +46,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def credit(self) -> CreditRepository: ...
+    @property
+    def idempotency_keys(self) -> IdempotencyKeys: ...
     # fleet
     @property
     def assets(self) -> AssetRepository: ...

@@ -3,12 +3,11 @@ operator console at /ops/, and the API's reference at /api/docs. They are static
 that speak only the public JSON API; this blueprint serves them, the front-end libraries
 installed from the npm registry (web/), and the map settings the pages need.
 
-Pages carry a strict Content-Security-Policy: scripts and styles from this origin only,
-and map tiles only from the configured tile server.
+Pages carry a strict Content-Security-Policy (rental.api.headers): scripts and styles
+from this origin only, and map tiles only from the configured tile server.
 """
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, send_from_directory
 
@@ -62,7 +61,7 @@ def rider_app_worker() -> Response:
 
 @blueprint.get("/web/<path:name>")
 def static_file(name: str) -> Response:
-    return _secured(send_from_directory(STATIC, name, max_age=300))
+    return send_from_directory(STATIC, name, max_age=300)
 
 
 @blueprint.get("/vendor/<package>/<path:name>")
@@ -93,22 +92,5 @@ def _center(setting: str) -> tuple[float, float]:
 
 
 def _page(name: str) -> Response:
-    page = send_from_directory(STATIC, name, max_age=0)
-    return _secured(page)
-
-
-def _secured(response: Response) -> Response:
-    tiles = _origin(current_app.config["MAP_TILE_URL"])
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; img-src 'self' data: {tiles}".rstrip()
-        + "; style-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
-
-
-def _origin(url: str) -> str:
-    """The tile server's origin from a template such as https://{s}.tile.example/{z}/{x}/{y}.png."""
-    parts = urlsplit(url.replace("{s}", "*"))
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else ""
+    # Headers (the Content-Security-Policy among them): rental.api.headers.
+    return send_from_directory(STATIC, name, max_age=0)

@@ -202,3 +202,22 @@ def test_a_gateway_that_does_not_answer_is_a_clear_503_and_moves_no_money(system
         system.platform.payment_gateway = working
     assert (answer.status_code, answer.json()["error"]["code"]) == (503, "gateway_unavailable")
     assert balance(system, rider)["balance_minor"] == 0
+
+
+def test_a_top_ups_idempotency_key_reused_elsewhere_is_a_conflict_not_the_top_up(system):
+    rider = system.rider(credit_minor=0)
+    key = uuid.uuid4().hex
+    order = top_up(system, rider, 1000, key=key)
+    retried = system.post(
+        "/api/v1/wallet/top-ups", {"amount_minor": 1000, "idempotency_key": key}, rider
+    )
+    assert (retried.status_code, retried.json()["id"]) in {(200, order["id"]), (201, order["id"])}
+    for path, body in (
+        ("/api/v1/deposits", {"city_id": CITY, "kind": "bike", "idempotency_key": key}),
+        ("/api/v1/wallet/top-ups", {"amount_minor": 2000, "idempotency_key": key}),
+        ("/api/v1/rentals", {"qr": "BK00001", "idempotency_key": key}),
+        ("/api/v1/reservations", {"code": "BK00001", "idempotency_key": key}),
+    ):
+        answer = system.post(path, body, rider)
+        assert answer.status_code == 409, (path, answer.text)
+        assert answer.json()["error"]["code"] == "idempotency_key_reused", path

@@ -31,6 +31,19 @@ def test_the_printable_receipt_carries_a_qr_code(system):
     assert re.search(r"<path[^>]+d=", page.text)
 
 
+def test_the_printable_receipt_is_a_page_under_the_strict_policy_with_its_own_styles(system):
+    rider, rental_id, _ = finished_ride(system)
+    page = system.get(f"/api/v1/rentals/{rental_id}/receipt.html", rider)
+    policy = page.headers["Content-Security-Policy"]
+    assert "style-src 'self'" in policy and "script-src 'self'" in policy
+    assert "<style" not in page.text and "unsafe-inline" not in policy
+    assert page.headers["Cache-Control"] == "no-store"
+    sheet = re.search(r'<link rel=stylesheet href="([^"]+)"', page.text)
+    assert sheet is not None
+    styles = system.http.get(f"{system.url}{sheet.group(1)}")
+    assert styles.status_code == 200 and styles.headers["Content-Type"].startswith("text/css")
+
+
 def test_no_receipt_before_the_end_and_none_for_another_rider(system):
     code, _ = system.bike()
     rider = system.rider()

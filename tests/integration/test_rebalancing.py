@@ -299,6 +299,21 @@ def test_a_routing_service_that_is_down_leaves_a_plan_on_great_circles(platform)
     assert plan.summary["distances"].startswith("great circle (the routing service failed")
 
 
+@pytest.mark.parametrize("odd", [1e30, float("nan"), -500, "far"], ids=repr)
+def test_a_routing_service_answering_nonsense_leaves_a_plan_on_great_circles(platform, odd):
+    pile_at_the_station_wanted_at_the_office(platform)
+    with osrm_peer(odd_distance=odd) as peer:
+        routed_fleet(platform, peer.url)
+        plan_id = run(platform, RunTrigger.NIGHTLY)
+
+    with platform.uow() as uow:
+        plan, stops = uow.rebalancing.plan(plan_id), uow.rebalancing.stops(plan_id)
+    assert plan.state == "ready" and plan.summary["bikes_moved"] > 0
+    assert plan.summary["distances"].startswith("great circle (the routing service failed")
+    assert "not a distance" in plan.summary["distances"]
+    assert all(stop.metres_from_previous >= 0 for stop in stops)
+
+
 def test_a_routing_url_must_be_a_web_address(platform):
     fleet = fleet_view(rebalancing_fleets.fleet_of(platform.uow(), CITY))
     for wrong in ("ftp://osrm.example/", "osrm:5000", "http://[::1", 7):

@@ -1,19 +1,23 @@
 """Where trips may end, on PostGIS: the service area, no-parking zones, doubtful GPS,
 spikes in the trace, and speeding in slow zones."""
 
+import json
 from dataclasses import replace
 
 import pytest
+from shapely.geometry import shape
 
 from rental.adapters.locks.protocol import Event, EventType, Telemetry
 from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.bootstrap import utc_now
+from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
 from rental.domain.zones import Parking, zones_from_geojson
 from rental.services import lock_events as reports
 from rental.services import zones
 from rental.services.commands.city import FindSpeeding, ImportZones
+from rental.services.open_data import geofencing
 from tests.conftest import new_lock_id
 from tests.helpers import BIKE_PRICE, ago, make_city, ms, started_rental, unlock
 
@@ -214,3 +218,56 @@ def test_zones_export_as_they_were_imported(platform, city):
     assert [f["geometry"] for f in again["features"]] == [
         f["geometry"] for f in exported["features"]
     ]
+
+
+def _wound_clockwise(west, south, east, north):
+    return [[west, south], [west, north], [east, north], [east, south], [west, south]]
+
+
+def _right_hand(geometry):
+    """Every outer ring counterclockwise and every hole clockwise (RFC 7946 3.1.6)."""
+    for polygon in shape(geometry).geoms:
+        if not polygon.exterior.is_ccw or any(hole.is_ccw for hole in polygon.interiors):
+            return False
+    return True
+
+
+def test_a_clockwise_zone_with_a_hole_is_served_under_the_right_hand_rule(platform):
+    make_city(platform, "windcity", BIKE_PRICE)
+    outer = _wound_clockwise(121.40, 31.20, 121.50, 31.30)
+    hole = list(reversed(_wound_clockwise(121.44, 31.24, 121.46, 31.26)))  # wound against it
+    exported = {
+        "type": "FeatureCollection",
+        "features": [feature("no_parking", {"type": "Polygon", "coordinates": [outer, hole]})],
+    }
+    zones.import_zones(platform.uow(), ImportZones("windcity", zones_from_geojson(exported)))
+
+    served = geofencing(platform.uow(), "windcity").zones[0].zone.geometry
+    assert served["type"] == "MultiPolygon" and _right_hand(served)
+    assert shape(served).area == pytest.approx(0.01 - 0.0004)  # the hole is kept
+    assert zones.zones_of(platform.uow(), "windcity")["features"][0]["geometry"] == served
+
+
+def test_zones_stored_before_normalising_are_served_under_the_right_hand_rule(platform):
+    make_city(platform, "oldcity", BIKE_PRICE)
+    clockwise = {"type": "Polygon", "coordinates": [_wound_clockwise(121.4, 31.2, 121.5, 31.3)]}
+    with platform.uow() as uow:  # as an import before normalising stored it
+        uow.connection.exec_driver_sql(
+            "INSERT INTO zones (id, city_id, kind, name, geometry) VALUES (gen_random_uuid(),"
+            " 'oldcity', 'no_parking', 'old', ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(%(g)s),"
+            " 4326)))",
+            {"g": json.dumps(clockwise)},
+        )
+        uow.commit()
+
+    assert _right_hand(geofencing(platform.uow(), "oldcity").zones[0].zone.geometry)
+
+
+def test_a_self_intersecting_zone_is_refused_naming_where(platform):
+    bow_tie = [[121.40, 31.20], [121.50, 31.30], [121.50, 31.20], [121.40, 31.30], [121.40, 31.20]]
+    document = {
+        "type": "FeatureCollection",
+        "features": [feature("no_ride", {"type": "Polygon", "coordinates": [bow_tie]})],
+    }
+    with pytest.raises(InvalidInput, match=r"feature 0: Self-intersection\[121\.45 31\.25\]"):
+        zones_from_geojson(document)

@@ -82,7 +82,7 @@ def test_a_reserved_vehicle_is_held_for_its_rider_and_hidden_from_others(world):
 def test_a_repeated_request_answers_the_first_reservation(world):
     bike, rider = world.bike(), world.rider()
     first = hold(world, rider, bike)
-    assert hold(world, rider, world.bike(), at=world.now + timedelta(seconds=5)) == first
+    assert hold(world, rider, bike, at=world.now + timedelta(seconds=5)) == first
     assert len(world.store.reservations) == 1
 
 

@@ -1,5 +1,5 @@
-"""The repositories of the riders context, as the use cases need them: Riders and their
-credit.
+"""The repositories of the riders context, as the use cases need them: Riders, their
+credit, and the idempotency keys they send.
 
 Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
@@ -9,6 +9,7 @@ from typing import Protocol
 from uuid import UUID
 
 from rental.domain.credit import CreditReason
+from rental.domain.idempotency import KeyUse
 from rental.domain.riders import User
 from rental.services.read_models import CreditEvent
 
@@ -30,4 +31,12 @@ class CreditRepository(Protocol):
 
     def history(self, user_id: uuid.UUID, limit: int = 50) -> list[CreditEvent]:
         """Newest first."""
+        ...
+
+
+class IdempotencyKeys(Protocol):
+    def claim(self, rider_id: UUID, key: str, use: KeyUse) -> KeyUse | None:
+        """Record `use` as what `key` is for, in this transaction: None when the key is new,
+        else the earlier use (left as it was). A concurrent claim of the same key waits for
+        the other transaction, as a unique index does."""
         ...

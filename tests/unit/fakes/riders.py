@@ -1,9 +1,10 @@
-"""Riders in memory: accounts and their phone numbers, and the credit score with its
-history (`rental.services.repositories.riders`)."""
+"""Riders in memory: accounts and their phone numbers, the credit score with its history,
+and the idempotency keys they sent (`rental.services.repositories.riders`)."""
 
 import uuid
 
 from rental.domain.credit import INITIAL_SCORE, CreditReason, score_after
+from rental.domain.idempotency import KeyUse
 from rental.domain.riders import User
 from rental.services.read_models import CreditEvent
 from tests.unit.fakes.store import (
@@ -77,3 +78,12 @@ class FakeCreditRepository(Repository):
         if row is None:  # scalar_one() finds no row
             raise LookupError(f"no user {user_id}")
         return row
+
+
+class FakeIdempotencyKeys(Repository):
+    def claim(self, rider_id: uuid.UUID, key: str, use: KeyUse) -> KeyUse | None:
+        keys = self._store.idempotency_keys
+        earlier = keys.get((rider_id, key))
+        if earlier is None:
+            keys[(rider_id, key)] = use
+        return earlier

@@ -18,6 +18,7 @@ from rental.domain.alerts import Alert, DeadLetter
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
+from rental.domain.idempotency import KeyUse
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.payments import PaymentOrder, Refund
@@ -242,6 +243,7 @@ class Store:
     cities: dict[str, CityRow] = field(default_factory=dict)
     users: dict[uuid.UUID, UserRow] = field(default_factory=dict)
     credit_events: list[CreditEventRow] = field(default_factory=list)
+    idempotency_keys: dict[tuple[uuid.UUID, str], KeyUse] = field(default_factory=dict)
     locks: dict[str, LockRow] = field(default_factory=dict)
     assets: dict[uuid.UUID, AssetRow] = field(default_factory=dict)
     cabinets: dict[str, Cabinet] = field(default_factory=dict)

@@ -23,7 +23,11 @@ from tests.unit.fakes.money import (
 )
 from tests.unit.fakes.open_data import FakeMdsClients, FakeOpenDataRepository, FakeVehicleHistory
 from tests.unit.fakes.rebalancing import FakeRebalancingRepository
-from tests.unit.fakes.riders import FakeCreditRepository, FakeUserRepository
+from tests.unit.fakes.riders import (
+    FakeCreditRepository,
+    FakeIdempotencyKeys,
+    FakeUserRepository,
+)
 from tests.unit.fakes.rides import (
     FakeAlertRepository,
     FakeDeadLetterRepository,
@@ -50,6 +54,7 @@ class FakeUnitOfWork:
         self._snapshot: Store | None = None
         self.users = FakeUserRepository(self)
         self.credit = FakeCreditRepository(self)
+        self.idempotency_keys = FakeIdempotencyKeys(self)
         self.assets = FakeAssetRepository(self)
         self.locks = FakeLockRepository(self)
         self.cabinets = FakeCabinetRepository(self)
