@@ -1,5 +1,6 @@
 # Every target installs what it needs and starts the services it talks to.
-# Set DATABASE_URL / MQTT_URL to use servers of your own instead of the project-local ones.
+# Set DATABASE_URL / MQTT_URL / RATELIMIT_STORAGE_URI to use servers of your own instead of the
+# project-local ones.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv

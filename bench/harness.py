@@ -119,7 +119,13 @@ class Bench:
 
     @contextmanager
     def running(self) -> Iterator[None]:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": self.secret}
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "SECRET_KEY": self.secret,
+            # Every rider signs in and scans from 127.0.0.1, far faster than riders would.
+            "RATELIMIT_ENABLED": "0",
+        }
         python = sys.executable
         run = uuid.uuid4().hex[:8]
         logs = ROOT / "var" / "log"

@@ -12,6 +12,7 @@ from rental.api import (
     errors,
     gbfs,
     headers,
+    limits,
     lock_health,
     maintenance,
     mds,
@@ -23,6 +24,7 @@ from rental.api import (
     rentals,
     reservations,
     riders,
+    sessions,
     vehicles,
     wallet,
     zones,
@@ -50,6 +52,7 @@ def create_app(
     headers.register_response_headers(app)
     for blueprint in (
         riders.blueprint,
+        sessions.blueprint,
         rentals.blueprint,
         ops.blueprint,
         lock_health.blueprint,
@@ -86,6 +89,7 @@ def create_app(
 
     document.serve_document(app)
     logging.basicConfig(level=logging.INFO)
+    limits.init_rate_limits(app)  # last: it limits the endpoints above by name
     return app
 
 

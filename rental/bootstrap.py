@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from rental.adapters.account_notices import LoggedAccountNotices
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.locks.broker_accounts import BrokerAccounts
 from rental.adapters.locks.commands import MqttLockCommands
@@ -21,6 +22,7 @@ from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.services.lock_reports import ReportDecoder
 from rental.services.ports import (
+    AccountNotices,
     BrokerAccountsPort,
     LockCommands,
     PasswordHasher,
@@ -52,6 +54,7 @@ class Platform:
         payment_gateway: PaymentGateway | None = None,
         routing: "RoutingService | None" = None,
         passwords: PasswordHasher | None = None,
+        account_notices: AccountNotices | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -80,6 +83,7 @@ class Platform:
         )
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
+        self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
 
     @property
     def payment_gateway(self) -> PaymentGateway:

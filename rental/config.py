@@ -5,7 +5,9 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from rental.domain.fair_use import HoldRules, PaymentOrderRules, ReportingRules
 from rental.domain.fleet import ServicePolicy
+from rental.domain.sessions import TokenLifetimes
 
 
 @dataclass
@@ -16,7 +18,12 @@ class Config:
     # Where QR codes point; the rider app lives here.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
     UNLOCK_TIMEOUT_SECONDS: int = 10
-    TOKEN_MAX_AGE_SECONDS: int = 7 * 24 * 3600
+    # How long access tokens and refresh tokens live. Operators can do more, so theirs are
+    # shorter: an operator signs in again after a shift, a rider once a month of not riding.
+    ACCESS_TOKEN_SECONDS: int = 15 * 60
+    REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
+    OPERATOR_ACCESS_TOKEN_SECONDS: int = 5 * 60
+    OPERATOR_REFRESH_TOKEN_SECONDS: int = 12 * 3600
     DB_POOL_SIZE: int = 10
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
@@ -51,9 +58,72 @@ class Config:
     # 1: every answer of a typed endpoint is checked against the model it declares in
     # /api/v1/openapi.json (the tests do, so the document cannot drift from the views).
     VALIDATE_RESPONSES: int = 0
+    # Rate limits (rental/api/limits.py), counted in a storage every worker and host shares:
+    # the project-local Redis that scripts/services.sh starts. memory:// counts per process.
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_KEY_PREFIX: str = "rental"  # several deployments can share one Redis
+    RATELIMIT_ENABLED: bool = True
+    # How many reverse proxies in front of the API add to X-Forwarded-For. 0: the header is
+    # ignored and the client is the peer address (anyone can write the header).
+    TRUSTED_PROXY_COUNT: int = 0
+    # Each limit is "N/period", several joined by ";" ("5/minute;20/hour"); "" for none.
+    # Every public endpoint not named below has the default, per rider or address.
+    RATE_LIMIT_DEFAULT: str = "600/minute"
+    RATE_LIMIT_SIGN_IN_PER_PHONE: str = "5/minute;20/hour"
+    # Generous: a mobile carrier's NAT puts many riders behind one address.
+    RATE_LIMIT_SIGN_IN_PER_ADDRESS: str = "30/minute;300/hour"
+    RATE_LIMIT_SIGN_UP_PER_ADDRESS: str = "5/minute;30/hour"
+    RATE_LIMIT_PASSWORD_CHANGES: str = "5/minute;20/hour"
+    RATE_LIMIT_SCANS: str = "10/minute;60/hour"
+    RATE_LIMIT_HOLDS: str = "5/minute;20/hour"
+    RATE_LIMIT_PAYMENT_ORDERS: str = "5/minute;20/hour"
+    RATE_LIMIT_DAMAGE_REPORTS: str = "3/minute;10/day"
+    RATE_LIMIT_GBFS: str = "120/minute"
+    RATE_LIMIT_MDS: str = "300/minute"
+    # Fair use (rental.domain.fair_use). Damage reports: from riders who rode the asset
+    # within the first number of minutes or tried to take it (a failed unlock, a hold)
+    # within the second; at most so many per rider in any 24 hours.
+    DAMAGE_REPORT_AFTER_RIDE_MINUTES: int = 30
+    DAMAGE_REPORT_AFTER_TRY_MINUTES: int = 15
+    DAMAGE_REPORTS_PER_DAY: int = 3
+    # Payment orders waiting for their payment per rider, and how long one waits.
+    OPEN_PAYMENTS_PER_RIDER: int = 3
+    PAYMENT_ORDER_MINUTES: int = 30
+    # So many holds cancelled within the window pause the rider's holds for a while.
+    HOLD_CANCELS_BEFORE_PAUSE: int = 3
+    HOLD_CANCEL_WINDOW_MINUTES: int = 60
+    HOLD_PAUSE_MINUTES: int = 30
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))
+
+    def reporting_rules(self) -> ReportingRules:
+        return ReportingRules(
+            after_ride=timedelta(minutes=self.DAMAGE_REPORT_AFTER_RIDE_MINUTES),
+            after_try=timedelta(minutes=self.DAMAGE_REPORT_AFTER_TRY_MINUTES),
+            per_day=self.DAMAGE_REPORTS_PER_DAY,
+        )
+
+    def payment_order_rules(self) -> PaymentOrderRules:
+        return PaymentOrderRules(
+            open_orders=self.OPEN_PAYMENTS_PER_RIDER,
+            pending_for=timedelta(minutes=self.PAYMENT_ORDER_MINUTES),
+        )
+
+    def hold_rules(self) -> HoldRules:
+        return HoldRules(
+            cancels=self.HOLD_CANCELS_BEFORE_PAUSE,
+            within=timedelta(minutes=self.HOLD_CANCEL_WINDOW_MINUTES),
+            pause=timedelta(minutes=self.HOLD_PAUSE_MINUTES),
+        )
+
+    def token_lifetimes(self) -> TokenLifetimes:
+        return TokenLifetimes(
+            rider_access_seconds=self.ACCESS_TOKEN_SECONDS,
+            rider_refresh_seconds=self.REFRESH_TOKEN_SECONDS,
+            operator_access_seconds=self.OPERATOR_ACCESS_TOKEN_SECONDS,
+            operator_refresh_seconds=self.OPERATOR_REFRESH_TOKEN_SECONDS,
+        )
 
     @classmethod
     def from_environment(cls) -> "Config":
@@ -62,5 +132,14 @@ class Config:
             raw = os.environ.get(name)
             if raw is None:
                 continue
-            setattr(config, name, int(raw) if isinstance(default, int) else raw)
+            setattr(config, name, parsed_setting(raw, default))
         return config
+
+
+def parsed_setting(raw: str, default: object) -> object:
+    """An environment variable's text as the type of the setting's default."""
+    if isinstance(default, bool):  # before int: a bool is an int
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(raw)
+    return raw

@@ -7,11 +7,13 @@ database gets a fresh fleet (locks from an older fleet file are decommissioned).
 import json
 import random
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, Row, insert, select
 
 from rental.adapters import tables
 from rental.bootstrap import Platform
@@ -251,6 +253,12 @@ MORNING_STARTS = [
 HISTORY = {"phone": "13800000099", "password": "demo-history-pass", "name": "Past commuters"}
 HISTORY_WEEKS = 6
 SQUARE = f"{CENTER[0]} {CENTER[1]}"  # where they all rode to
+RIDE_LENGTH = timedelta(minutes=12)
+# The past rides' fixes are numbered under a boot no lock reaches (a lock counts one boot
+# per power-up), so that they never take the place of a real fix's (lock, boot, seq).
+HISTORY_BOOT = 2**53 - 1
+# A past ride: its rental's id, the bike, when it began and where.
+PastRide = tuple[uuid.UUID, Row[Any, Any], datetime, tuple[float, float]]
 
 
 def seed_trip_history(platform: Platform, now: datetime) -> None:
@@ -270,29 +278,85 @@ def seed_trip_history(platform: Platform, now: datetime) -> None:
         if not bikes:
             return
         rides = _past_mornings(now, random.Random(7))
+        past = _on_free_bikes(rides, bikes)
         connection.execute(
             insert(tables.rentals),
             [
                 {
-                    "id": uuid.uuid4(),
+                    "id": rental_id,
                     "rider_id": rider_id,
-                    "asset_id": bikes[n % len(bikes)].id,
-                    "lock_id": bikes[n % len(bikes)].lock_id,
+                    "asset_id": bike.id,
+                    "lock_id": bike.lock_id,
                     "idempotency_key": f"demo-history-{n}",
                     "state": "ended",
                     "tariff": {"currency": "CNY"},
                     "requested_at": began,
                     "started_at": began,
-                    "ended_at": began + timedelta(minutes=12),
+                    "ended_at": began + RIDE_LENGTH,
                     "fare_minor": 0,
                     "distance_m": 1800.0,
                     "trace": f"SRID=4326;LINESTRING({start[0]} {start[1]}, {SQUARE})",
                     "end_position": f"SRID=4326;POINT({SQUARE})",
                     "parking": "ok",
                 }
-                for n, (began, start) in enumerate(rides)
+                for n, (rental_id, bike, began, start) in enumerate(past)
             ],
         )
+        _seed_trip_records(connection, past)
+
+
+def _on_free_bikes(
+    rides: list[tuple[datetime, tuple[float, float]]], bikes: Sequence[Row[Any, Any]]
+) -> list[PastRide]:
+    """Each ride on a bike not already out on another ride then (a ride no bike was free
+    for did not happen), with the id its rental gets."""
+    free_at = [datetime.min.replace(tzinfo=UTC)] * len(bikes)
+    past = []
+    for began, start in sorted(rides):
+        first = min(range(len(bikes)), key=free_at.__getitem__)
+        if free_at[first] <= began:
+            free_at[first] = began + RIDE_LENGTH
+            past.append((uuid.uuid4(), bikes[first], began, start))
+    return past
+
+
+def _seed_trip_records(connection: Connection, past: list[PastRide]) -> None:
+    """What a city's MDS feed shows of each past ride, as a live one leaves it: the trip's
+    start and end in the vehicle's history, and the lock's fixes along the way."""
+    events, fixes = [], []
+    for n, (rental_id, bike, began, start) in enumerate(past):
+        ended = began + RIDE_LENGTH
+        begin, finish = f"SRID=4326;POINT({start[0]} {start[1]})", f"SRID=4326;POINT({SQUARE})"
+        for kind, at, where in (("trip_start", began, begin), ("trip_end", ended, finish)):
+            events.append(
+                {
+                    "id": uuid.uuid4(),
+                    "asset_id": bike.id,
+                    "city_id": CITY_ID,
+                    "kind": kind,
+                    "at": at,
+                    "recorded_at": at,
+                    "position": where,
+                    "rental_id": rental_id,
+                }
+            )
+        midway = f"SRID=4326;POINT({(start[0] + CENTER[0]) / 2} {(start[1] + CENTER[1]) / 2})"
+        for i, (at, where, locked) in enumerate(
+            ((began, begin, False), (began + RIDE_LENGTH / 2, midway, False), (ended, finish, True))
+        ):
+            fixes.append(
+                {
+                    "lock_id": bike.lock_id,
+                    "boot": HISTORY_BOOT,
+                    "seq": 3 * n + i,
+                    "recorded_at": at,
+                    "position": where,
+                    "accuracy_m": 10.0,
+                    "locked": locked,
+                }
+            )
+    connection.execute(insert(tables.vehicle_events), events)
+    connection.execute(insert(tables.lock_positions), fixes)
 
 
 def _past_mornings(

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Starts the project-local PostgreSQL/PostGIS cluster and Mosquitto broker under var/,
-# unless DATABASE_URL / MQTT_URL point at servers of their own. Writes var/env.sh,
-# which the Makefile sources so every command talks to the same services.
+# Starts the project-local PostgreSQL/PostGIS cluster, Mosquitto broker and Redis (the rate
+# limits' shared counters) under var/, unless DATABASE_URL / MQTT_URL / RATELIMIT_STORAGE_URI
+# point at servers of their own. Writes var/env.sh, which the Makefile sources so every
+# command talks to the same services.
 #   scripts/services.sh start|stop
 # The fault tests (tests/faults) stop and start each service on its own:
 #   scripts/services.sh stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto
-# These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT as for start.
+#   scripts/services.sh stop-redis|start-redis
+# These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT /
+# RENTAL_REDIS_PORT as for start.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR="$ROOT/var"
 PG_PORT=${RENTAL_PG_PORT:-55432}
 MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
+REDIS_PORT=${RENTAL_REDIS_PORT:-16379}
 mkdir -p "$VAR/log" "$VAR/secrets"
 chmod 700 "$VAR/secrets"
 
@@ -170,10 +174,78 @@ start_mosquitto() {
   echo "export MQTT_URL=mqtt://platform:$(secret mqtt-platform)@127.0.0.1:$MQTT_PORT"
 }
 
+ensure_redis_packages() {
+  if ! command -v redis-server >/dev/null && [ ! -x /usr/bin/redis-server ] || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server
+  fi
+}
+
+redis_running() {
+  local pidfile="$VAR/redis/redis.pid"
+  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+}
+
+redis_cli() { REDISCLI_AUTH="$(secret redis)" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+stop_redis() {
+  local pidfile="$VAR/redis/redis.pid" pid
+  if redis_running; then
+    pid=$(cat "$pidfile")
+    kill "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$pidfile"
+}
+
+# Redis holds only the rate limits' counters: short-lived, nothing worth keeping across a
+# restart (no RDB, no AOF). Loopback only, with a password and protected mode. When memory
+# runs short it drops the counters nearest their expiry rather than refuse new ones.
+write_redis_conf() {
+  cat <<CONF
+# Written by scripts/services.sh on every start: edit that, not this.
+bind 127.0.0.1
+port $REDIS_PORT
+protected-mode yes
+requirepass $(secret redis)
+daemonize yes
+pidfile $VAR/redis/redis.pid
+logfile $VAR/log/redis.log
+dir $VAR/redis
+save ""
+appendonly no
+maxmemory 128mb
+maxmemory-policy volatile-ttl
+CONF
+}
+
+start_redis() {
+  ensure_redis_packages
+  local dir="$VAR/redis"
+  mkdir -p "$dir"
+  chmod 700 "$dir"  # its configuration holds the password
+  write_redis_conf > "$dir/redis.conf.new"
+  if redis_running && ! cmp -s "$dir/redis.conf.new" "$dir/redis.conf"; then
+    log "Redis's configuration changed: restarting it"
+    stop_redis
+  fi
+  mv "$dir/redis.conf.new" "$dir/redis.conf"
+  redis_running || redis-server "$dir/redis.conf"
+  for _ in $(seq 1 50); do
+    [ "$(redis_cli ping 2>/dev/null)" = PONG ] && break
+    sleep 0.1
+  done
+  if [ "$(redis_cli ping 2>/dev/null)" != PONG ]; then
+    log "Redis does not answer on port $REDIS_PORT (see var/log/redis.log)"
+    return 1
+  fi
+  echo "export RATELIMIT_STORAGE_URI=redis://:$(secret redis)@127.0.0.1:$REDIS_PORT/0"
+}
+
 stop() {
   local data; data=$(pg_datadir)
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
   stop_mosquitto
+  stop_redis
 }
 
 # For the fault tests: the database down (and back) while the broker keeps running.
@@ -187,6 +259,11 @@ case "${1:-start}" in
     {
       if [ -n "${DATABASE_URL:-}" ]; then echo "export DATABASE_URL='$DATABASE_URL'"; else start_postgres; fi
       if [ -n "${MQTT_URL:-}" ]; then echo "export MQTT_URL='$MQTT_URL'"; else start_mosquitto; fi
+      if [ -n "${RATELIMIT_STORAGE_URI:-}" ]; then
+        echo "export RATELIMIT_STORAGE_URI='$RATELIMIT_STORAGE_URI'"
+      else
+        start_redis
+      fi
     } > "$VAR/env.sh.new"
     mv "$VAR/env.sh.new" "$VAR/env.sh"
     log "ready (var/env.sh)"
@@ -197,5 +274,7 @@ case "${1:-start}" in
   stop-mosquitto) stop_mosquitto ;;
   start-mosquitto) start_mosquitto >/dev/null ;;
   restart-mosquitto) stop_mosquitto; start_mosquitto >/dev/null ;;
-  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto" >&2; exit 2 ;;
+  stop-redis) stop_redis ;;
+  start-redis) start_redis >/dev/null ;;
+  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto|stop-redis|start-redis" >&2; exit 2 ;;
 esac

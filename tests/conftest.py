@@ -23,6 +23,7 @@ from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
 from rental.services.wallet import books
+from tests.helpers import rate_limit_settings
 
 
 def _require(name: str) -> str:
@@ -64,6 +65,8 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
         UNLOCK_TIMEOUT_SECONDS=2,
         VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago
         VALIDATE_RESPONSES=1,  # every answer checked against the model it declares
+        # Counted on every request, met only where a test sets low ones.
+        **rate_limit_settings(),
     )
     platform = Platform(config)
     yield platform

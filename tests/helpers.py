@@ -1,17 +1,20 @@
 """Builders for test data, through the same use cases the API uses."""
 
+import os
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from rental.adapters.locks.protocol import Event, EventType
 from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
+from rental.config import Config
 from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.pricing import Tariff
-from rental.domain.rentals import Rental
+from rental.domain.rentals import FailureReason, Rental
 from rental.domain.riders import Role, User
 from rental.services import accounts, assets
 from rental.services import lock_events as reports
@@ -19,11 +22,27 @@ from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.riders import RegisterUser
 from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.ports import LockCommandError
 from rental.services.rentals import Unlocking, request_unlock
 
 CITY = "testcity"
 BIKE_PRICE = Tariff("CNY", 0, rate_per_interval_minor=150, interval_seconds=1800)
 RIDER_PASSWORD = "correct horse battery"
+
+
+def rate_limit_settings(**low: str) -> dict[str, str]:
+    """The rate limits' settings for a test's app: counted in the project-local Redis (or in
+    memory without one) under a key prefix of its own, so no two apps share a counter; every
+    limit far above what a test sends, except those given (`RATE_LIMIT_SCANS="2/minute"`)."""
+    generous = {f.name: "100000/minute" for f in fields(Config) if f.name.startswith("RATE_LIMIT_")}
+    unknown = set(low) - set(generous)
+    assert not unknown, f"no such rate limit setting: {unknown}"
+    return {
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        **generous,
+        **low,
+    }
 
 
 def make_city(platform: Platform, city: str = CITY, price: Tariff = BIKE_PRICE) -> None:
@@ -91,6 +110,25 @@ class RecordingLockCommands:
                 self.sent.append(("ack", command))
             case _:
                 assert_never(command)
+
+
+class UnreachableLocks:
+    """A broker that takes no command: every unlock fails at once (`lock_unreachable`)."""
+
+    def send(self, command: LockCommand) -> None:
+        raise LockCommandError("the broker is not answering")
+
+
+def rider_who_tried(platform: Platform, asset: Asset) -> User:
+    """A rider who scanned `asset` a moment ago and whose unlock failed: one who may report
+    damage on it (rental.domain.fair_use), with nothing else changed."""
+    rider = make_user(platform)
+    command = RequestUnlock(rider.id, asset.code, uuid.uuid4().hex)
+    tried = request_unlock(
+        platform.uow(), UnreachableLocks(), command, utc_now(), Unlocking(timedelta(seconds=10))
+    )
+    assert tried.failure_reason is FailureReason.LOCK_UNREACHABLE, tried
+    return rider
 
 
 def started_rental(

@@ -1,12 +1,13 @@
 """Damage reports in PostgreSQL."""
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, RowMapping, insert, select, update
 
-from rental.adapters.repositories import conflicts_as_errors
+from rental.adapters.repositories import AdvisoryLock, conflicts_as_errors, hold_rider_lock
 from rental.adapters.tables import OPEN_DAMAGE_REPORT, assets, damage_reports
 from rental.domain.maintenance import DamageCategory, DamageReport, ReportState
 from rental.services.read_models import DamageReportEntry
@@ -37,6 +38,18 @@ class DamageReportRepository:
             .with_for_update()
         ).mappings()
         return [_report(row) for row in rows]
+
+    def lock_reporter(self, reporter_id: UUID) -> None:
+        hold_rider_lock(self._c, AdvisoryLock.DAMAGE_REPORTS, reporter_id)
+
+    def reported_since(self, reporter_id: UUID, since: datetime) -> list[datetime]:
+        rows = self._c.execute(
+            select(damage_reports.c.created_at).where(
+                damage_reports.c.reporter_id == reporter_id,
+                damage_reports.c.created_at >= since,
+            )
+        )
+        return [row.created_at for row in rows]
 
     def listing(self, city_id: str | None, state: ReportState | None) -> list[DamageReportEntry]:
         query = (

@@ -28,6 +28,7 @@ from rental.adapters.repositories import (
     UserRepository,
 )
 from rental.adapters.reservations import ReservationRepository
+from rental.adapters.sessions import SessionRepository
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 from rental.domain.errors import Unavailable
@@ -82,6 +83,7 @@ class UnitOfWork:
         connection = self._connection
         self.cities = CityRepository(connection)
         self.users = UserRepository(connection)
+        self.sessions = SessionRepository(connection)
         self.locks = LockRepository(connection)
         self.assets = AssetRepository(connection)
         self.cabinets = CabinetRepository(connection)

@@ -2,11 +2,13 @@
 
 import uuid
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
+from rental.adapters.repositories import AdvisoryLock, hold_rider_lock
 from rental.adapters.tables import payment_orders, refunds
 from rental.domain.errors import DuplicateRequest
 from rental.domain.payments import (
@@ -16,6 +18,9 @@ from rental.domain.payments import (
     Refund,
     RefundState,
 )
+
+# As SQL, not a bound parameter, so that a generic plan still uses the partial indexes.
+PENDING = payment_orders.c.state == literal_column("'pending'")
 
 
 class PaymentRepository:
@@ -59,6 +64,36 @@ class PaymentRepository:
             .first()
         )
         return _order(row) if row else None
+
+    def lock_rider_orders(self, rider_id: uuid.UUID) -> None:
+        hold_rider_lock(self._c, AdvisoryLock.PAYMENT_ORDERS, rider_id)
+
+    def open_until(self, rider_id: uuid.UUID, now: datetime) -> list[datetime]:
+        rows = self._c.execute(
+            select(payment_orders.c.expires_at).where(
+                payment_orders.c.rider_id == rider_id,
+                PENDING,
+                payment_orders.c.expires_at > now,
+            )
+        )
+        return [row.expires_at for row in rows]
+
+    def expire_pending(self, now: datetime, limit: int = 500) -> int:
+        """Oldest first; an order a notification holds is left for the next pass."""
+        due = (
+            select(payment_orders.c.id)
+            .where(PENDING, payment_orders.c.expires_at <= now)
+            .order_by(payment_orders.c.expires_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        expired = self._c.execute(
+            update(payment_orders)
+            .where(payment_orders.c.id.in_(due), PENDING)
+            .values(state=OrderState.EXPIRED.value)
+        )
+        return expired.rowcount
 
     def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
         """Paid deposit orders with money left to refund, oldest first, locked."""

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, insert, select, tuple_, update
+from sqlalchemy import Connection, RowMapping, func, insert, or_, select, tuple_, update
 
 from rental.adapters.repositories import conflicts_as_errors, point
 from rental.adapters.tables import OPEN_RENTAL, lock_events, lock_positions, rentals
@@ -98,6 +98,14 @@ class RentalRepository:
         return self._one(
             select(*_rental_columns).where(rentals.c.asset_id == asset_id, OPEN_RENTAL), True
         )
+
+    def of_rider_on_asset(self, rider_id: UUID, asset_id: UUID, since: datetime) -> list[Rental]:
+        query = select(*_rental_columns).where(
+            rentals.c.rider_id == rider_id,
+            rentals.c.asset_id == asset_id,
+            or_(OPEN_RENTAL, rentals.c.requested_at >= since, rentals.c.ended_at >= since),
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
 
     def active_with_replacement_price(self, limit: int = 500) -> list[Rental]:
         """Item rentals that can run into their replacement price."""

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
+from enum import IntEnum
 from typing import Any
 from uuid import UUID
 
@@ -82,6 +83,19 @@ def conflicts_as_errors() -> Iterator[None]:
         raise
 
 
+class AdvisoryLock(IntEnum):
+    """The first key of a transaction-level advisory lock: what is held, per rider (the
+    second key). Nothing else locks by these, so they never wait on a row lock's order."""
+
+    DAMAGE_REPORTS = 1
+    PAYMENT_ORDERS = 2
+
+
+def hold_rider_lock(connection: Connection, kind: AdvisoryLock, rider_id: UUID) -> None:
+    """Wait for, and hold until the transaction ends, the rider's lock of this kind."""
+    connection.execute(select(func.pg_advisory_xact_lock(int(kind), func.hashtext(str(rider_id)))))
+
+
 def point(lon: float, lat: float) -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
@@ -139,6 +153,11 @@ class UserRepository:
     def get(self, user_id: UUID) -> User | None:
         row = self._c.execute(select(users).where(users.c.id == user_id)).mappings().first()
         return _user(row) if row else None
+
+    def set_password_hash(self, user_id: UUID, password_hash: str) -> None:
+        self._c.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
 
 
 def _user(row: RowMapping) -> User:

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, insert, select, update
+from sqlalchemy import Connection, RowMapping, insert, or_, select, update
 
 from rental.adapters.repositories import conflicts_as_errors
 from rental.adapters.tables import HELD_RESERVATION, reservations
@@ -55,6 +55,29 @@ class ReservationRepository:
             .with_for_update(skip_locked=True)
         ).mappings()
         return [_reservation(row) for row in rows]
+
+    def of_rider_on_asset(
+        self, rider_id: UUID, asset_id: UUID, since: datetime
+    ) -> list[Reservation]:
+        rows = self._c.execute(
+            select(reservations).where(
+                reservations.c.rider_id == rider_id,
+                reservations.c.asset_id == asset_id,
+                or_(HELD, reservations.c.ended_at >= since),
+            )
+        ).mappings()
+        return [_reservation(row) for row in rows]
+
+    def cancelled_by_rider_since(self, rider_id: UUID, since: datetime) -> list[datetime]:
+        rows = self._c.execute(
+            select(reservations.c.ended_at).where(
+                reservations.c.rider_id == rider_id,
+                reservations.c.ended_at >= since,
+                reservations.c.state == ReservationState.CANCELLED.value,
+                reservations.c.rental_id.is_(None),
+            )
+        )
+        return [row.ended_at for row in rows]
 
     def _one(self, query: Any) -> Reservation | None:
         row = self._c.execute(query).mappings().first()

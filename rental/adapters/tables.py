@@ -58,6 +58,43 @@ users = Table(
     CheckConstraint("role IN ('rider', 'operator')", name="users_role"),
 )
 
+# One signed-in device of one account (rental.domain.sessions). Every authenticated
+# request reads its row by primary key.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_because", String(32)),
+    CheckConstraint(
+        "ended_because IN ('signed_out', 'refresh_token_reused', 'password_changed')",
+        name="sessions_ended_because",
+    ),
+    CheckConstraint("(ended_at IS NULL) = (ended_because IS NULL)", name="sessions_end_reason"),
+    Index("sessions_live_by_user", "user_id", postgresql_where=text("ended_at IS NULL")),
+)
+
+# Every refresh token a session was given, as its SHA-256: the current one, and the spent
+# ones, so that a spent one presented again ends the session.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("token_hash", LargeBinary, primary_key=True),
+    Column(
+        "session_id",
+        UUID(as_uuid=True),
+        ForeignKey("sessions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    CheckConstraint("octet_length(token_hash) = 32", name="refresh_tokens_sha256"),
+    Index("refresh_tokens_by_session", "session_id"),
+)
+
 locks = Table(
     "locks",
     metadata,
@@ -373,9 +410,20 @@ payment_orders = Table(
     Column("refunded_minor", BigInteger, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("paid_at", DateTime(timezone=True)),
+    # Until when it waits for its payment and counts among the rider's open orders.
+    Column("expires_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("rider_id", "idempotency_key", name="payment_orders_rider_idempotency_key"),
     CheckConstraint("amount_minor > 0", name="payment_orders_positive"),
     CheckConstraint("refunded_minor BETWEEN 0 AND amount_minor", name="payment_orders_refundable"),
+    Index(
+        "payment_orders_pending_by_rider",
+        "rider_id",
+        "expires_at",
+        postgresql_where=text("state = 'pending'"),
+    ),
+    Index(
+        "payment_orders_pending_by_expiry", "expires_at", postgresql_where=text("state = 'pending'")
+    ),
 )
 
 refunds = Table(
@@ -464,6 +512,7 @@ reservations = Table(
     Index("reservations_one_per_rider", "rider_id", unique=True, postgresql_where=OPEN_RESERVATION),
     Index("reservations_one_per_asset", "asset_id", unique=True, postgresql_where=OPEN_RESERVATION),
     Index("reservations_held_by_expiry", "expires_at", postgresql_where=OPEN_RESERVATION),
+    Index("reservations_by_rider", "rider_id", "ended_at"),  # a rider's recent holds
 )
 
 damage_reports = Table(
@@ -490,6 +539,7 @@ damage_reports = Table(
         postgresql_where=text("state = 'open'"),
     ),
     Index("damage_reports_open", "asset_id", postgresql_where=text("state = 'open'")),
+    Index("damage_reports_by_reporter", "reporter_id", "created_at"),  # a rider's daily limit
 )
 
 # Conditions written as SQL rather than bound parameters, so that a generic (prepared)

@@ -1,28 +1,64 @@
-"""Bearer tokens: signed, expiring, carrying the user's id and role."""
+"""Bearer access tokens: signed, short-lived, naming the user, the role and the session.
+
+An access token is JSON signed with itsdangerous: `{sub, role, sid, exp}` (`exp` in Unix
+seconds). Its signature and expiry are checked without the database; then its session is
+looked up (`rental.services.sessions.check_live`: one read by primary key), so that a
+session ended by signing out, a password change or a reused refresh token stops its
+access tokens at once instead of when they expire.
+
+Why a lookup per request rather than a per-user "valid after" time kept in the token's
+checks: signing out ends one device's session and leaves the others, which a per-user
+time cannot say; and the read by primary key costs well under a millisecond on requests
+that go to the database anyway. A cache would save it at the price of a window in which
+an ended session still works on the workers that have not heard.
+"""
 
 import functools
 import uuid
 from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 from flask import current_app, g, request
-from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from rental.api.common import platform
 from rental.domain.errors import Forbidden, NotAuthenticated
-from rental.domain.riders import Role, User
-from rental.services import mds
+from rental.domain.riders import Role
+from rental.services import mds, sessions
+from rental.services.sessions import IssuedTokens
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="access-token")
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    role: Role
+    session_id: uuid.UUID
+    expires_at: int  # Unix seconds
 
 
-def issue_token(user: User) -> str:
-    return str(_serializer().dumps({"sub": str(user.id), "role": user.role.value}))
+# Tokens signed before sessions existed used another salt: they are refused, not trusted.
+ACCESS_TOKEN_SALT = "session-access-token"
+
+
+def _serializer() -> URLSafeSerializer:
+    # The expiry is a claim of its own: it depends on the role, and the platform's clock
+    # (not the machine's) decides it, as it does everywhere else.
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=ACCESS_TOKEN_SALT)
+
+
+def issue_access_token(tokens: IssuedTokens) -> str:
+    session = tokens.session
+    claims = {
+        "sub": str(session.user_id),
+        "role": session.role.value,
+        "sid": str(session.id),
+        "exp": int(tokens.access_expires_at.timestamp()),
+    }
+    return str(_serializer().dumps(claims))
 
 
 def _bearer_token() -> str:
@@ -33,25 +69,47 @@ def _bearer_token() -> str:
     return token
 
 
-def _claims() -> dict[str, Any]:
-    token = _bearer_token()
+def signed_claims() -> AccessClaims:
+    """The claims of the request's access token, whose signature is ours; expired or not,
+    and whatever became of its session. Raises NotAuthenticated `missing_token` or
+    `invalid_token`."""
     try:
-        claims = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE_SECONDS"])
-    except SignatureExpired:
-        raise NotAuthenticated("the access token has expired", "token_expired") from None
-    except BadSignature:
+        claims = _serializer().loads(_bearer_token())
+        return AccessClaims(
+            uuid.UUID(claims["sub"]),
+            Role(claims["role"]),
+            uuid.UUID(claims["sid"]),
+            int(claims["exp"]),
+        )
+    except (BadSignature, KeyError, TypeError, ValueError):
         raise NotAuthenticated("the access token is not valid", "invalid_token") from None
-    return dict(claims)
 
 
-def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
+def _live_claims(role: Role | None) -> AccessClaims:
+    """The claims of an unexpired access token of a live session (of `role`, if given)."""
+    claims = signed_claims()
+    p = platform()
+    now = p.now()
+    if now.timestamp() >= claims.expires_at:
+        raise NotAuthenticated("the access token has expired", "token_expired")
+    if role is not None and claims.role is not role:
+        raise Forbidden(f"this needs an account of role {role.value}", "wrong_role")
+    sessions.check_live(p.reader(), claims.session_id, now)
+    return claims
+
+
+def requires(role: Role | None) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The view runs for a live session of an account of `role` (None: any role);
+    `current_user_id()` and `current_session_id()` name them. Raises NotAuthenticated
+    (`missing_token`, `invalid_token`, `token_expired`, `session_ended`) or Forbidden
+    `wrong_role`."""
+
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-            claims = _claims()
-            if claims.get("role") != role.value:
-                raise Forbidden(f"this needs an account of role {role.value}", "wrong_role")
-            g.user_id = uuid.UUID(claims["sub"])
+            claims = _live_claims(role)
+            g.user_id = claims.user_id
+            g.session_id = claims.session_id
             return view(*args, **kwargs)
 
         return wrapped
@@ -62,6 +120,11 @@ def requires(role: Role) -> Callable[[Callable[P, R]], Callable[P, R]]:
 def current_user_id() -> uuid.UUID:
     user_id: uuid.UUID = g.user_id
     return user_id
+
+
+def current_session_id() -> uuid.UUID:
+    session_id: uuid.UUID = g.session_id
+    return session_id
 
 
 # MDS clients (a city, or its data contractor) hold a token that never expires on its
@@ -80,12 +143,16 @@ def requires_city_client(view: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        token = _bearer_token()
-        try:
-            client_id = uuid.UUID(_client_serializer().loads(token)["client"])
-        except (BadSignature, KeyError, TypeError, ValueError):
-            raise NotAuthenticated("the access token is not valid", "invalid_token") from None
-        g.city_id = mds.city_of_client(platform().uow(), client_id)
+        g.city_id = mds.city_of_client(platform().uow(), signed_client_id())
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def signed_client_id() -> uuid.UUID:
+    """The MDS client the request's token names, its signature ours (live or revoked).
+    Raises NotAuthenticated `missing_token` or `invalid_token`."""
+    try:
+        return uuid.UUID(_client_serializer().loads(_bearer_token())["client"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise NotAuthenticated("the access token is not valid", "invalid_token") from None

@@ -10,10 +10,12 @@ import logging
 from typing import Any, NoReturn
 
 from flask import Flask, Response, current_app, jsonify, request
+from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from rental.api.contract import ERROR_CODE, FIELD, explanation_of
+from rental.api.limits import seconds_until_allowed
 from rental.domain import errors
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ STATUS = {
     errors.NotFound: 404,
     errors.NotAcceptable: 406,
     errors.Conflict: 409,
+    errors.LimitReached: 429,
     errors.Unavailable: 503,
 }
 
@@ -59,16 +62,33 @@ def validation_failed(error: ValidationError) -> NoReturn:
     raise errors.InvalidInput(f"{field}: {first['msg']}", default_code, field)
 
 
+def _limit_reached(error: errors.LimitReached) -> tuple[Response, int]:
+    """429 with when to try again, as a header (seconds) and in the body (ISO 8601)."""
+    body = {"code": error.code, "message": error.message, "retry_at": error.retry_at.isoformat()}
+    response = jsonify(error=body)
+    response.headers["Retry-After"] = str(error.retry_after_seconds)
+    return response, 429
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.RentalError)
     def domain_error(error: errors.RentalError) -> tuple[Response, int]:
         status = next((s for cls, s in STATUS.items() if isinstance(error, cls)), 400)
+        if isinstance(error, errors.LimitReached):
+            return _limit_reached(error)
         return error_body(status, error.code, error.message, error.field)
 
     @app.errorhandler(RequestEntityTooLarge)
     def body_too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return error_body(413, "body_too_large", f"the request body is over {limit} bytes")
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> tuple[Response, int]:
+        message = f"too many requests: at most {error.description}; try again later"
+        response, status = error_body(429, "rate_limited", message)
+        response.headers["Retry-After"] = str(seconds_until_allowed())
+        return response, status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> tuple[Response, int]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from rental.domain.fleet import AssetKind
 from rental.domain.gbfs import EBIKE_RANGE_METERS, RideRules
+from rental.domain.money import major_units
 from rental.domain.pricing import PricingPlan, describe
 from rental.services.open_data import Geofencing, RuledZone
 from rental.services.read_models import City
@@ -113,14 +114,14 @@ def pricing_plan(plan: PricingPlan) -> dict[str, Any]:
     tariff = plan.tariff
     per_minute = {
         "start": tariff.free_seconds // 60,
-        "rate": tariff.rate_per_interval_minor / 100,
+        "rate": major_units(tariff.rate_per_interval_minor, tariff.currency),
         "interval": tariff.interval_seconds // 60,
     }
     return {
         "plan_id": plan.kind,
         "name": text(f"{plan.kind.replace('_', ' ').capitalize()} fare"),
         "currency": tariff.currency,
-        "price": tariff.unlock_fee_minor / 100,
+        "price": major_units(tariff.unlock_fee_minor, tariff.currency),
         "is_taxable": False,
         "description": text(describe(tariff)),
         "per_min_pricing": [per_minute],

@@ -44,6 +44,7 @@ from rental.domain.maintenance import (
 from rental.domain.riders import Role
 from rental.services import maintenance
 from rental.services.commands.maintenance import (
+    CloseAssetReports,
     CloseDamageReport,
     ListDamageReports,
     RebalanceAsset,
@@ -140,7 +141,8 @@ class DamageReportRequest(RequestModel):
 def report_damage(body: DamageReportRequest) -> tuple[dict[str, Any], int]:
     """Report damage on an asset; 201, or 200 with the open report a repeat finds."""
     p = platform()
-    report, new = maintenance.report_damage(p.uow(), body.command(current_user_id()), p.now())
+    command, rules = body.command(current_user_id()), p.config.reporting_rules()
+    report, new = maintenance.report_damage(p.uow(), command, p.now(), rules)
     return report_answer(report).json(), 201 if new else 200
 
 
@@ -195,6 +197,24 @@ def close_report(path: ReportPath, body: Closing) -> dict[str, Any]:
     p = platform()
     command = body.command(current_user_id(), path.report_id)
     return report_answer(maintenance.close_report(p.uow(), command, p.now())).json()
+
+
+class ClosedReports(AnswerModel):
+    asset_code: str
+    closed: list[DamageReportAnswer] = Field(description="empty when none was open")
+
+
+@blueprint.post(
+    "/ops/assets/<code>/damage-reports/close", responses={200: ClosedReports, **NOT_FOUND}
+)
+@signed_in(Role.OPERATOR)
+def close_asset_reports(path: CodePath, body: Closing) -> dict[str, Any]:
+    """Close every open report on the asset at once, with what was done."""
+    p = platform()
+    command = CloseAssetReports(current_user_id(), path.code, body.resolution)
+    closed = maintenance.close_asset_reports(p.uow(), command, p.now())
+    answers = [report_answer(report) for report in closed]
+    return ClosedReports(asset_code=path.code, closed=answers).json()
 
 
 class AssetChange(RequestModel):

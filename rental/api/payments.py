@@ -109,7 +109,8 @@ def top_up(body: TopUp) -> tuple[dict[str, Any], int]:
     p = platform()
     gateway = p.payment_gateway
     command = body.command(current_user_id())
-    order = payments.start_top_up(p.uow(), gateway, command, _notify_url(gateway.name))
+    notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
+    order = payments.start_top_up(p.uow(), gateway, command, notify_url, p.now(), rules)
     return order_answer(order).json(), 201
 
 
@@ -133,7 +134,8 @@ def pay_deposit(body: Deposit) -> tuple[dict[str, Any], int]:
     p = platform()
     gateway = p.payment_gateway
     command = body.command(current_user_id())
-    order = payments.start_deposit(p.uow(), gateway, command, _notify_url(gateway.name))
+    notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
+    order = payments.start_deposit(p.uow(), gateway, command, notify_url, p.now(), rules)
     return order_answer(order).json(), 201
 
 

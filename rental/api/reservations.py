@@ -87,6 +87,7 @@ def reserve(body: Reservable) -> tuple[dict[str, Any], int]:
         timedelta(minutes=p.config.RESERVATION_MINUTES),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
+        p.config.hold_rules(),
     )
     return reservation_answer(reservation).json(), 201
 

@@ -1,17 +1,16 @@
-"""Sign up, sign in, and the rider's own profile."""
+"""Sign up, and the rider's own profile (signing in: `rental.api.sessions`)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
-from rental.api.auth import current_user_id, issue_token
+from rental.api.auth import current_user_id
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
-    CONFLICT,
     SIGNED_IN,
     AnswerModel,
     Password,
@@ -20,15 +19,13 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
-from rental.api.parsing import json_body
 from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE, CreditReason
-from rental.domain.errors import NotAuthenticated
 from rental.domain.riders import Role
 from rental.services import accounts, credit, wallet
-from rental.services.commands.riders import RegisterUser, SignIn
+from rental.services.commands.riders import RegisterUser
 from rental.services.wallet import WalletSummary
 
-RIDERS = Tag(name="riders", description="accounts, sign-in, the rider's profile and credit")
+RIDERS = Tag(name="riders", description="sign-up, the rider's profile and credit")
 blueprint = APIBlueprint("riders", __name__, url_prefix="/api/v1", abp_tags=[RIDERS])
 
 
@@ -41,29 +38,23 @@ class SignUp(RequestModel):
         return RegisterUser(self.phone, self.password, self.name, Role.RIDER)
 
 
-class NewRider(AnswerModel):
-    id: UUID
-    phone: str
-    name: str
+class SignUpTaken(AnswerModel):
+    phone: str = Field(description="the number as stored: without spaces and hyphens")
+    next: Literal["sign_in"]
 
 
-@blueprint.post("/riders", responses={201: NewRider, **CONFLICT})
+@blueprint.post("/riders", responses={202: SignUpTaken})
 def register_rider(body: SignUp) -> tuple[dict[str, Any], int]:
-    """Sign up as a rider: `{phone, password, name}`; 409 `phone_taken`."""
-    p = platform()
-    user = accounts.register(p.uow(), p.passwords, body.command())
-    return NewRider(id=user.id, phone=user.phone, name=user.name).json(), 201
+    """Sign up `{phone, password, name}`, then sign in (`POST /api/v1/auth/token`).
 
-
-@blueprint.post("/auth/token")
-def token() -> dict[str, Any]:
-    body = json_body()
-    phone, password = body.get("phone"), body.get("password")
-    if not isinstance(phone, str) or not isinstance(password, str):
-        raise NotAuthenticated("phone and password are required", "bad_credentials")
+    The answer is the same whether or not the phone has an account, so it tells nobody
+    which numbers are registered; if it has one, that account is unchanged and its owner
+    is told (`rental.services.accounts.sign_up`). 400 `invalid_phone`, `invalid_name` or
+    `invalid_password` otherwise."""
     p = platform()
-    user = accounts.authenticate(p.uow(), p.passwords, SignIn(phone, password))
-    return {"access_token": issue_token(user), "token_type": "bearer", "role": user.role.value}
+    command = body.command()
+    accounts.sign_up(p.uow(), p.passwords, p.account_notices, command)
+    return SignUpTaken(phone=command.phone, next="sign_in").json(), 202
 
 
 class Me(AnswerModel):

@@ -10,11 +10,15 @@
     │   ├── DuplicateRequest  an idempotency key seen before: answer the first result
     │   └── KeyReused         an idempotency key seen before on another request
     │                         (rental.domain.idempotency)
+    ├── LimitReached          a rider used up a fair-use limit; allowed again at `retry_at`
     └── Unavailable           a service we depend on did not answer
 
 The API maps each class to one HTTP status in one place (`rental.api.errors`). `field`
 names the part of the request that was wrong, when it was one ("phone", "zones.0.name").
 """
+
+import math
+from datetime import datetime
 
 
 class RentalError(Exception):
@@ -50,6 +54,18 @@ class NotAcceptable(RentalError):
 
 class Conflict(RentalError):
     code = "conflict"
+
+
+class LimitReached(RentalError):
+    """A fair-use limit of `rental.domain.fair_use`: the rider may try again at `retry_at`,
+    `retry_after_seconds` from when it was refused (at least 1)."""
+
+    code = "limit_reached"
+
+    def __init__(self, message: str, code: str, *, retry_at: datetime, now: datetime) -> None:
+        super().__init__(message, code)
+        self.retry_at = retry_at
+        self.retry_after_seconds = max(1, math.ceil((retry_at - now).total_seconds()))
 
 
 class Unavailable(RentalError):

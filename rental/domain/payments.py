@@ -1,11 +1,12 @@
 """Money coming in through a payment gateway and going back out as refunds.
 
 A gateway's notifications arrive late, twice, or out of order. The order's state
-only moves forward (pending -> paid, pending -> failed, and failed -> paid when the
-gateway confirms a payment after all), and money is booked once, on the move to paid.
+only moves forward (pending -> paid, pending -> failed, pending -> expired when nobody
+paid within its time, and failed or expired -> paid when the gateway confirms a payment
+after all: money a rider paid is never lost), and money is booked once, on the move to
+paid.
 """
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,10 +15,10 @@ from typing import assert_never
 
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
+from rental.domain.money import checked_currency as checked_currency  # one rule
 
 MIN_TOP_UP_MINOR = 100
 MAX_TOP_UP_MINOR = 500_000
-CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
 def checked_top_up(amount: object) -> int:
@@ -33,12 +34,6 @@ def checked_top_up(amount: object) -> int:
     return amount
 
 
-def checked_currency(currency: object) -> str:
-    if not isinstance(currency, str) or not CURRENCY.match(currency):
-        raise InvalidInput("currency is an ISO 4217 code such as CNY", "invalid_currency")
-    return currency
-
-
 class Purpose(StrEnum):
     TOP_UP = "top_up"
     DEPOSIT = "deposit"
@@ -48,6 +43,7 @@ class OrderState(StrEnum):
     PENDING = "pending"
     PAID = "paid"
     FAILED = "failed"
+    EXPIRED = "expired"  # not paid within its time (rental.domain.fair_use); still payable
 
 
 @dataclass
@@ -65,9 +61,12 @@ class PaymentOrder:
     refunded_minor: int = 0
     created_at: datetime | None = None
     paid_at: datetime | None = None
+    # Until when it waits for its payment and counts among the rider's open orders.
+    expires_at: datetime | None = None
 
     def record_result(self, succeeded: bool, at: datetime) -> bool:
-        """Apply what the gateway says; True when money must be booked now."""
+        """Apply what the gateway says; True when money must be booked now (a payment
+        confirmed for a failed or expired order too)."""
         if self.state is OrderState.PAID:
             return False  # a repeat, or a stale failure arriving after the success
         if succeeded:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE
+from rental.domain.money import format_amount as format_amount  # the one formatter
 
 DAY_SECONDS = 24 * 3600
 
@@ -155,11 +156,6 @@ def describe(tariff: Tariff) -> str:
     if tariff.daily_cap_minor is not None:
         parts.append(f"at most {format_amount(tariff.daily_cap_minor, tariff.currency)} a day")
     return ", ".join(parts)
-
-
-def format_amount(minor: int, currency: str) -> str:
-    """12345, "CNY" -> "123.45 CNY" (currencies with two minor digits)."""
-    return f"{minor // 100}.{minor % 100:02d} {currency}"
 
 
 def _duration(seconds: int) -> str:

@@ -9,15 +9,17 @@ run happens once a night.
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, assert_never
+from zoneinfo import ZoneInfo
 
 # Longer than the longest search (an hour) and the reading and writing around it.
 ABANDONED_AFTER = timedelta(hours=2)
 ABANDONED_ERROR = "abandoned: its process ended"
-# Runs a night's plan at most once per this much time, whatever the clock does.
-NIGHTLY_COOLDOWN = timedelta(hours=20)
+# A night's run missed while the job was down is still made this long after its time;
+# later, the next night's run comes first.
+NIGHTLY_CATCH_UP = timedelta(hours=12)
 
 Position = tuple[float, float]  # (lon, lat), WGS 84
 
@@ -55,8 +57,18 @@ class TruckFleet:
     depot_stock: int = 0  # bikes waiting at the depot to go out
     routing_url: str | None = None  # the base of an OSRM-style table API, if the city has one
 
-    def is_nightly_hour(self, local_time: datetime) -> bool:
-        return local_time.hour == self.nightly_hour
+    def latest_nightly_time(self, now: datetime, zone: ZoneInfo) -> datetime:
+        """The latest instant at or before `now` (aware) when the nightly hour began in the
+        city's time zone. On a spring-forward night whose nightly hour does not exist
+        (02:00 in Berlin on 2027-03-28), it is the first minute after the gap: zoneinfo
+        reads a missing wall time with the offset before the gap (PEP 495, fold=0). On a
+        fall-back night whose nightly hour comes twice, it is the first of the two."""
+        today = now.astimezone(zone).date()
+        for day in (today, today - timedelta(days=1), today - timedelta(days=2)):
+            began = datetime.combine(day, time(self.nightly_hour), tzinfo=zone).astimezone(UTC)
+            if began <= now:
+                return began
+        raise AssertionError("a nightly hour begins every day")
 
 
 @dataclass(frozen=True)
@@ -95,9 +107,14 @@ class RebalancingPlan:
                 assert_never(self.state)
 
 
-def nightly_run_is_due(last_nightly: RebalancingPlan | None, now: datetime) -> bool:
-    """At its nightly hour, a city gets a nightly run unless it had one this night."""
-    return last_nightly is None or now - last_nightly.started_at >= NIGHTLY_COOLDOWN
+def nightly_run_is_due(
+    last_nightly: RebalancingPlan | None, nightly_time: datetime, now: datetime
+) -> bool:
+    """From its nightly time (`TruckFleet.latest_nightly_time`), a city gets one nightly
+    run, caught up on start for NIGHTLY_CATCH_UP if the job was down then."""
+    if now - nightly_time > NIGHTLY_CATCH_UP:
+        return False
+    return last_nightly is None or last_nightly.started_at < nightly_time
 
 
 @dataclass(frozen=True)

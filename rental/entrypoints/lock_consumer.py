@@ -183,6 +183,7 @@ class LockController:
         wallet_floor_minor: int = 0,
         low_battery_pct: int = ServicePolicy.low_battery_pct,
         lock_log_retention: timedelta = timedelta(days=90),
+        session_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._share_group = share_group
         self._stop = threading.Event()
@@ -207,6 +208,7 @@ class LockController:
             answer_grace=answer_grace,
             wallet_floor_minor=wallet_floor_minor,
             lock_log_retention=lock_log_retention,
+            session_retention=session_retention,
         )
         self._sweeper = threading.Thread(
             target=sweeper.run, args=(self._stop,), name="unlock-sweeper", daemon=True
@@ -271,6 +273,7 @@ def main() -> None:
         wallet_floor_minor=config.WALLET_FLOOR_MINOR,
         low_battery_pct=config.LOW_BATTERY_PCT,
         lock_log_retention=timedelta(days=config.LOCK_LOG_RETENTION_DAYS),
+        session_retention=config.token_lifetimes().longest_refresh(),
     )
     controller.start()
     stopped = threading.Event()

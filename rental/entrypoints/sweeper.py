@@ -1,6 +1,7 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
-as sold, and lock reports past their retention are forgotten.
+as sold, payment orders nobody paid in time expire, and lock reports and sign-in
+sessions past their retention are forgotten.
 """
 
 import logging
@@ -9,11 +10,12 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from rental.domain.errors import Unavailable
-from rental.services import items
+from rental.services import items, payments
 from rental.services.alerts import reconcile_latches
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 from rental.services.retention import forget_old_lock_reports
+from rental.services.sessions import forget_old_sessions
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,10 @@ SWEEP_INTERVAL_SECONDS = 0.5
 RECONCILE_SWEEPS = 20
 # Items run into their replacement price over days: a look every half minute is plenty.
 LOST_ITEM_SWEEPS = 60
-# ... and forgets lock reports past their retention once an hour (and at start).
+# Unpaid orders already stop counting when their time is up: marking them is for the
+# rider's view of the order, every half minute too.
+PAYMENT_EXPIRY_SWEEPS = 60
+# ... and forgets lock reports and sessions past their retention once an hour (and at start).
 RETENTION_SWEEPS = 7200
 
 
@@ -39,12 +44,14 @@ class Sweeper:
         answer_grace: timedelta,
         wallet_floor_minor: int,
         lock_log_retention: timedelta,
+        session_retention: timedelta = timedelta(days=30),
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._answer_grace = answer_grace
         self._wallet_floor = wallet_floor_minor
         self._retention = lock_log_retention
+        self._session_retention = session_retention
 
     def run(self, stop: threading.Event) -> None:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
@@ -82,7 +89,14 @@ class Sweeper:
             lost = items.end_unreturned(self._uow(), self._clock(), self._wallet_floor)
             if lost:
                 log.info("%d item(s) never returned were charged as sold", lost)
+        if sweeps % PAYMENT_EXPIRY_SWEEPS == 2:  # not in the same pass as the items'
+            expired = payments.expire_orders(self._uow(), self._clock())
+            if expired:
+                log.info("%d payment order(s) expired unpaid", expired)
         if sweeps % RETENTION_SWEEPS == 1:
             forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
             if forgotten:
                 log.info("forgot %d lock report(s) past their retention", forgotten)
+            ended = forget_old_sessions(self._uow(), self._clock(), self._session_retention)
+            if ended:
+                log.info("forgot %d session(s) and spent refresh token(s)", ended)

@@ -4,35 +4,75 @@ import uuid
 
 from rental.domain.errors import Conflict, NotAuthenticated, NotFound
 from rental.domain.ledger import promotion_postings
-from rental.domain.riders import User, compact_phone
+from rental.domain.riders import PHONE, User, compact_phone
 from rental.services.commands.riders import RegisterUser, SignIn
-from rental.services.ports import PasswordHasher
+from rental.services.ports import AccountNotices, PasswordHasher
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
 
 def register(uow: UnitOfWork, passwords: PasswordHasher, command: RegisterUser) -> User:
-    """A new account; only the password's hash is kept. Raises Conflict `phone_taken`."""
-    user = User(
+    """A new account; only the password's hash is kept. Raises Conflict `phone_taken`.
+
+    For operators and the command line; the public sign-up is `sign_up`, which does not
+    say whether a phone number has an account."""
+    user = _new_user(passwords, command)
+    if _add_unless_taken(uow, user) is not None:
+        raise Conflict("an account with this phone number exists", "phone_taken")
+    return user
+
+
+def sign_up(
+    uow: UnitOfWork, passwords: PasswordHasher, notices: AccountNotices, command: RegisterUser
+) -> None:
+    """A rider's sign-up, which looks the same whether or not the phone has an account, so
+    that nobody can test which numbers are registered.
+
+    A new number gets its account; the caller then signs in. A taken number changes
+    nothing, and the account's owner is told (`AccountNotices`). The password is hashed
+    either way: both answers take about as long (the hash is most of the time)."""
+    owner = _add_unless_taken(uow, _new_user(passwords, command))
+    if owner is not None:
+        notices.sign_up_attempted(owner)
+
+
+def _new_user(passwords: PasswordHasher, command: RegisterUser) -> User:
+    return User(
         id=uuid.uuid4(),
         phone=command.phone,
         name=command.name,
         role=command.role,
         password_hash=passwords.hash(command.password),
     )
+
+
+def _add_unless_taken(uow: UnitOfWork, user: User) -> User | None:
+    """Add the user, unless an account has the phone: then that account, unchanged."""
+    try:
+        with uow:
+            existing = uow.users.by_phone(user.phone)
+            if existing is None:
+                uow.users.add(user)
+                uow.commit()
+            return existing
+    except Conflict as taken:
+        if taken.code != "phone_taken":
+            raise
+    # Signed up a moment ago by a request that won the race: its account is the owner.
     with uow:
-        if uow.users.by_phone(user.phone) is not None:
-            raise Conflict("an account with this phone number exists", "phone_taken")
-        uow.users.add(user)
-        uow.commit()
-    return user
+        existing = uow.users.by_phone(user.phone)
+    assert existing is not None, "the phone was taken, so its account exists"
+    return existing
 
 
 def authenticate(uow: UnitOfWork, passwords: PasswordHasher, command: SignIn) -> User:
     """The account of this phone and password. Raises NotAuthenticated `bad_credentials`,
     the same for an unknown phone as for a wrong password."""
-    with uow:
-        user = uow.users.by_phone(compact_phone(command.phone))
+    phone = compact_phone(command.phone)
+    user = None
+    if PHONE.fullmatch(phone):  # anything else has no account (nor reaches the database)
+        with uow:
+            user = uow.users.by_phone(phone)
     if not passwords.matches(user.password_hash if user else None, command.password):
         raise NotAuthenticated("wrong phone number or password", "bad_credentials")
     assert user is not None

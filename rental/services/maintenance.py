@@ -1,20 +1,31 @@
 """Riders report damage; operators repair, close reports and return assets to service.
 
-An asset with an open damage report is hidden from riders (search and scans) until
-operators close every report on it; operators may also take an asset out of service
-and clear the retrieval flag once staff moved a badly parked bike.
+A rider reports damage only on an asset they rode or tried to take moments ago, a few
+times a day (`rental.domain.fair_use`). An asset with an open damage report is hidden
+from riders (search and scans) until operators close every report on it, one by one or
+all of the asset's at once; operators may also take an asset out of service and clear the
+retrieval flag once staff moved a badly parked bike.
 """
 
 import uuid
 from datetime import datetime
 from typing import assert_never
 
-from rental.domain.errors import Conflict, NotFound
+from rental.domain.errors import Conflict, Forbidden, LimitReached, NotFound
+from rental.domain.fair_use import (
+    DEFAULT_REPORTING_RULES,
+    REPORTING_DAY,
+    ReportingRules,
+    reports_allowed_again_at,
+    was_at_the_asset,
+    whole_minutes,
+)
 from rental.domain.fleet import Asset
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.maintenance import RebalanceStep as RebalanceStep  # rebalancing imports it
 from rental.domain.mds import VehicleEvent
 from rental.services.commands.maintenance import (
+    CloseAssetReports,
     CloseDamageReport,
     ListDamageReports,
     RebalanceAsset,
@@ -26,15 +37,24 @@ from rental.services.unit_of_work import UnitOfWork
 
 
 def report_damage(
-    uow: UnitOfWork, command: ReportDamage, now: datetime
+    uow: UnitOfWork,
+    command: ReportDamage,
+    now: datetime,
+    rules: ReportingRules = DEFAULT_REPORTING_RULES,
 ) -> tuple[DamageReport, bool]:
-    """Returns the report and whether it is new: a rider's repeat returns the open one."""
+    """Returns the report and whether it is new: a rider's repeat returns the open one.
+
+    Raises NotFound (`asset_not_found`), Forbidden (`report_not_eligible`: the rider did not
+    ride or try to take the asset recently) or LimitReached (`report_limit_reached`)."""
     with uow:
+        # The rider first, then the asset: every report takes its locks in this order.
+        uow.damage_reports.lock_reporter(command.reporter_id)
         asset = _asset_for_update(uow, command.asset_code)
         open_reports = uow.damage_reports.open_on_asset(asset.id)
         earlier = next((r for r in open_reports if r.reporter_id == command.reporter_id), None)
         if earlier is not None:
             return earlier, False
+        _check_may_report(uow, command.reporter_id, asset.id, now, rules)
         report = DamageReport(
             uuid.uuid4(),
             asset.id,
@@ -52,6 +72,35 @@ def report_damage(
     return report, True
 
 
+def _check_may_report(
+    uow: UnitOfWork,
+    reporter_id: uuid.UUID,
+    asset_id: uuid.UUID,
+    now: datetime,
+    rules: ReportingRules,
+) -> None:
+    since = now - rules.looking_back
+    rentals = uow.rentals.of_rider_on_asset(reporter_id, asset_id, since)
+    holds = uow.reservations.of_rider_on_asset(reporter_id, asset_id, since)
+    if not was_at_the_asset(rentals, holds, now, rules):
+        raise Forbidden(
+            "you can report damage on a vehicle or item you are riding, rode in the last "
+            f"{whole_minutes(rules.after_ride)} minutes, or tried to unlock or held in the last "
+            f"{whole_minutes(rules.after_try)} minutes",
+            "report_not_eligible",
+        )
+    reported = uow.damage_reports.reported_since(reporter_id, now - REPORTING_DAY)
+    retry_at = reports_allowed_again_at(reported, now, rules)
+    if retry_at is not None:
+        raise LimitReached(
+            f"you have sent {rules.per_day} damage reports in the last 24 hours, the most "
+            "a rider can: thank you, staff are checking them",
+            "report_limit_reached",
+            retry_at=retry_at,
+            now=now,
+        )
+
+
 def close_report(uow: UnitOfWork, command: CloseDamageReport, now: datetime) -> DamageReport:
     with uow:
         report = uow.damage_reports.get(command.report_id, for_update=True)
@@ -63,6 +112,23 @@ def close_report(uow: UnitOfWork, command: CloseDamageReport, now: datetime) -> 
             uow.vehicle_history.record(VehicleEvent.DAMAGE_CLEARED, now, asset_id=report.asset_id)
         uow.commit()
     return report
+
+
+def close_asset_reports(
+    uow: UnitOfWork, command: CloseAssetReports, now: datetime
+) -> list[DamageReport]:
+    """Close every open report on the asset with one resolution (the operator looked at
+    the asset); the reports closed, none when none was open. NotFound for an unknown code."""
+    with uow:
+        asset = _asset_for_update(uow, command.asset_code)
+        closing = uow.damage_reports.open_on_asset(asset.id)
+        for report in closing:
+            report.close(command.operator_id, command.resolution, now)
+            uow.damage_reports.save(report)
+        if closing:
+            uow.vehicle_history.record(VehicleEvent.DAMAGE_CLEARED, now, asset_id=asset.id)
+        uow.commit()
+    return closing
 
 
 def damage_reports(uow: UnitOfWork, query: ListDamageReports) -> list[DamageReportEntry]:

@@ -1,9 +1,11 @@
 """Top-ups and deposits paid through a gateway, and what gateways tell us about them.
 
 Every call a rider can retry takes an idempotency key and answers the first result
-again. Notifications are believed only with a valid signature and the exact amount
-and currency of the order; each moves money at most once. Deposits go back in
-`rental.services.refunds`.
+again. A rider has a few orders waiting for their payment at most, each for a limited
+time (`rental.domain.fair_use.PaymentOrderRules`); an order that expired is still
+credited when its gateway says it was paid. Notifications are believed only with a valid
+signature and the exact amount and currency of the order; each moves money at most once.
+Deposits go back in `rental.services.refunds`.
 """
 
 import logging
@@ -11,7 +13,19 @@ import uuid
 from datetime import datetime
 from typing import assert_never
 
-from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, Unavailable
+from rental.domain.errors import (
+    Conflict,
+    DuplicateRequest,
+    InvalidInput,
+    LimitReached,
+    NotFound,
+    Unavailable,
+)
+from rental.domain.fair_use import (
+    DEFAULT_PAYMENT_ORDER_RULES,
+    PaymentOrderRules,
+    orders_allowed_again_at,
+)
 from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
@@ -36,8 +50,17 @@ log = logging.getLogger(__name__)
 
 
 def start_top_up(
-    uow: UnitOfWork, gateway: PaymentGateway, command: StartTopUp, notify_url: str
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    command: StartTopUp,
+    notify_url: str,
+    now: datetime,
+    rules: PaymentOrderRules = DEFAULT_PAYMENT_ORDER_RULES,
 ) -> PaymentOrder:
+    """A pending order for `command.amount_minor`, opened at the gateway (its `pay_url`).
+
+    Raises LimitReached (`too_many_open_payments`) while the rider has `rules.open_orders`
+    orders waiting, Unavailable when the gateway does not answer."""
     order = PaymentOrder(
         uuid.uuid4(),
         command.rider_id,
@@ -47,14 +70,22 @@ def start_top_up(
         gateway.name,
         OrderState.PENDING,
         command.idempotency_key,
+        expires_at=now + rules.pending_for,
     )
     use = KeyUse(Operation.TOP_UP, f"{command.amount_minor} {command.currency}")
-    return _open_order(uow, gateway, order, use, notify_url)
+    return _open_order(uow, gateway, order, use, notify_url, now, rules)
 
 
 def start_deposit(
-    uow: UnitOfWork, gateway: PaymentGateway, command: StartDeposit, notify_url: str
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    command: StartDeposit,
+    notify_url: str,
+    now: datetime,
+    rules: PaymentOrderRules = DEFAULT_PAYMENT_ORDER_RULES,
 ) -> PaymentOrder:
+    """A pending order for the deposit still due; errors as `start_top_up`, and NotFound
+    (`no_deposit_needed`) or Conflict (`deposit_held`)."""
     rider_id = command.rider_id
     use = KeyUse(Operation.DEPOSIT, f"{command.city_id} {command.kind.value}")
     with uow:
@@ -82,12 +113,19 @@ def start_deposit(
         gateway.name,
         OrderState.PENDING,
         command.idempotency_key,
+        expires_at=now + rules.pending_for,
     )
-    return _open_order(uow, gateway, order, use, notify_url)
+    return _open_order(uow, gateway, order, use, notify_url, now, rules)
 
 
 def _open_order(
-    uow: UnitOfWork, gateway: PaymentGateway, order: PaymentOrder, use: KeyUse, notify_url: str
+    uow: UnitOfWork,
+    gateway: PaymentGateway,
+    order: PaymentOrder,
+    use: KeyUse,
+    notify_url: str,
+    now: datetime,
+    rules: PaymentOrderRules,
 ) -> PaymentOrder:
     try:
         with uow:
@@ -95,6 +133,8 @@ def _open_order(
             earlier = uow.payments.order_by_key(order.rider_id, order.idempotency_key)
             if earlier is not None:
                 return earlier
+            uow.payments.lock_rider_orders(order.rider_id)
+            _check_open_orders(uow, order.rider_id, now, rules)
             uow.payments.add_order(order)
             uow.commit()
     except DuplicateRequest:
@@ -113,6 +153,29 @@ def _open_order(
         uow.payments.save_order(stored)
         uow.commit()
     return stored
+
+
+def _check_open_orders(
+    uow: UnitOfWork, rider_id: uuid.UUID, now: datetime, rules: PaymentOrderRules
+) -> None:
+    retry_at = orders_allowed_again_at(uow.payments.open_until(rider_id, now), now, rules)
+    if retry_at is not None:
+        raise LimitReached(
+            f"you have {rules.open_orders} payments waiting: pay one of them, or start a new "
+            f"one after {retry_at.isoformat(timespec='minutes')} when the oldest expires",
+            "too_many_open_payments",
+            retry_at=retry_at,
+            now=now,
+        )
+
+
+def expire_orders(uow: UnitOfWork, now: datetime) -> int:
+    """Orders nobody paid within their time expire (lockctl's sweeper calls this); how
+    many. A payment the gateway confirms later is still credited (`handle_notification`)."""
+    with uow:
+        expired = uow.payments.expire_pending(now)
+        uow.commit()
+    return expired
 
 
 def _mark_failed(uow: UnitOfWork, order_id: uuid.UUID) -> None:

@@ -187,15 +187,17 @@ def _trucks(fleet: TruckFleet) -> Trucks:
 
 
 def due_cities(uow: UnitOfWork, now: datetime) -> list[str]:
-    """Cities whose nightly hour (local time) it is and that have no nightly plan yet."""
+    """Cities whose nightly hour (local time) has come and that have no nightly plan since
+    (one missed while the job was down is caught up: rental.domain.rebalancing)."""
     due = []
     with uow:
         for fleet in uow.rebalancing.fleets():
             zone = uow.rebalancing.timezone(fleet.city_id)
-            if zone is None or not fleet.is_nightly_hour(now.astimezone(ZoneInfo(zone))):
+            if zone is None:
                 continue
+            nightly_time = fleet.latest_nightly_time(now, ZoneInfo(zone))
             last = uow.rebalancing.latest_plan(fleet.city_id, RunTrigger.NIGHTLY)
-            if nightly_run_is_due(last, now):
+            if nightly_run_is_due(last, nightly_time, now):
                 due.append(fleet.city_id)
     return due
 

@@ -93,7 +93,7 @@ def _record_request(
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
         if reachable:
-            _end_other_reservation(uow, target, now, wallet_floor_minor)
+            _end_other_reservation(uow, target, rental.id, now, wallet_floor_minor)
         if reservation is not None:
             # The reservation ends here; it is free when the lock cannot be reached.
             reservation.rental_id = rental.id
@@ -111,10 +111,15 @@ def _why_not_found(uow: UnitOfWork, code: str) -> Exception:
 
 
 def _end_other_reservation(
-    uow: UnitOfWork, target: ScanTarget, now: datetime, wallet_floor_minor: int
+    uow: UnitOfWork,
+    target: ScanTarget,
+    rental_id: uuid.UUID,
+    now: datetime,
+    wallet_floor_minor: int,
 ) -> None:
     """A rider who rides another vehicle than the one reserved no longer needs the
-    reservation."""
+    reservation; it names the rental that took its place (so it is no cancel of the
+    rider's own for the hold cool-down)."""
     other = target.rider_reservation_id
     if other is None or other == target.held_reservation_id:
         return
@@ -122,6 +127,7 @@ def _end_other_reservation(
     if reservation is not None and reservation.state is ReservationState.HELD:
         live = reservation.is_live(now)
         ending = ReservationState.CANCELLED if live else ReservationState.EXPIRED
+        reservation.rental_id = rental_id
         end_reservation(uow, reservation, ending, now, wallet_floor_minor)
 
 

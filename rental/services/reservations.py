@@ -3,13 +3,21 @@
 A reserved vehicle disappears from search and from other riders' scans. The reservation
 ends when its rider scans the vehicle, cancels, or lets it run out; lockctl's sweeper
 ends the last kind, and any scan or reservation that meets an expired one ends it on
-the spot.
+the spot. A rider who cancels holds again and again gets none for a while
+(`rental.domain.fair_use.HoldRules`): each hold and its end are events in the city's
+open data feeds.
 """
 
 import uuid
 from datetime import datetime, timedelta
 
-from rental.domain.errors import Conflict, DuplicateRequest, NotFound
+from rental.domain.errors import Conflict, DuplicateRequest, LimitReached, NotFound
+from rental.domain.fair_use import (
+    DEFAULT_HOLD_RULES,
+    HoldRules,
+    holds_allowed_again_at,
+    whole_minutes,
+)
 from rental.domain.fleet import ServicePolicy, is_reachable
 from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.mds import VehicleEvent
@@ -31,10 +39,14 @@ def reserve(
     length: timedelta,
     policy: ServicePolicy,
     wallet_floor_minor: int = 0,
+    rules: HoldRules = DEFAULT_HOLD_RULES,
 ) -> Reservation:
-    """Reserve the vehicle for `length`; the same idempotency key answers the first."""
+    """Reserve the vehicle for `length`; the same idempotency key answers the first.
+
+    Raises NotFound, Conflict (the vehicle cannot be taken, or the rider holds another),
+    or LimitReached (`hold_cool_down`, after repeated cancels; says when holds resume)."""
     try:
-        return _reserve(uow, command, now, length, policy, wallet_floor_minor)
+        return _reserve(uow, command, now, length, policy, wallet_floor_minor, rules)
     except DuplicateRequest:
         with uow:
             earlier = uow.reservations.by_idempotency_key(command.rider_id, command.idempotency_key)
@@ -49,6 +61,7 @@ def _reserve(
     length: timedelta,
     policy: ServicePolicy,
     wallet_floor_minor: int,
+    rules: HoldRules,
 ) -> Reservation:
     rider_id, code = command.rider_id, command.asset_code
     with uow:
@@ -56,6 +69,7 @@ def _reserve(
         earlier = uow.reservations.by_idempotency_key(rider_id, command.idempotency_key)
         if earlier is not None:
             return earlier
+        _check_cool_down(uow, rider_id, now, rules)
         target = uow.assets.for_scan(code, rider_id, for_update=True)
         if target is None:
             raise NotFound(f"no asset with code {code}", "asset_not_found")
@@ -85,6 +99,23 @@ def _reserve(
         )
         uow.commit()
     return reservation
+
+
+def _check_cool_down(uow: UnitOfWork, rider_id: uuid.UUID, now: datetime, rules: HoldRules) -> None:
+    cancelled = uow.reservations.cancelled_by_rider_since(rider_id, now - rules.looking_back)
+    retry_at = holds_allowed_again_at(cancelled, now, rules)
+    if retry_at is None:
+        return
+    within = whole_minutes(rules.within)
+    minutes = max(1, round((retry_at - now).total_seconds() / 60))
+    raise LimitReached(
+        f"you cancelled {rules.cancels} holds within {within} minutes: you can hold a vehicle "
+        f"again in {minutes} minutes, at {retry_at.isoformat(timespec='minutes')} (you can "
+        "still scan and ride now)",
+        "hold_cool_down",
+        retry_at=retry_at,
+        now=now,
+    )
 
 
 def claim_reservation(

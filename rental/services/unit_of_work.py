@@ -28,6 +28,7 @@ from rental.services.repositories.rebalancing import RebalancingRepository
 from rental.services.repositories.riders import (
     CreditRepository,
     IdempotencyKeys,
+    SessionRepository,
     UserRepository,
 )
 from rental.services.repositories.rides import (
@@ -44,6 +45,8 @@ class UnitOfWork(Protocol):
     # riders
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
     @property
     def credit(self) -> CreditRepository: ...
     @property

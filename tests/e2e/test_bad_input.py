@@ -21,13 +21,6 @@ def test_sign_up_explains_what_is_wrong(system, body, code):
     assert answer.json()["error"]["message"]
 
 
-def test_signing_up_twice_with_one_phone_is_a_conflict(system):
-    body = {"phone": "13812345678", "password": "long enough", "name": "A"}
-    assert system.post("/api/v1/riders", body).status_code == 201
-    again = system.post("/api/v1/riders", body)
-    assert (again.status_code, again.json()["error"]["code"]) == (409, "phone_taken")
-
-
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(system):
     system.post("/api/v1/riders", {"phone": "13812345679", "password": "long enough", "name": "A"})
     for phone, password in (("13812345679", "wrong password"), ("13800009999", "long enough")):

@@ -131,11 +131,14 @@ def test_a_damage_report_hides_the_bike_until_an_operator_closes_it(system):
     code, _ = system.bike()
     eventually(lambda: nearby_codes(system) == [code], what="the bike on the map")
     rider, operator = system.rider(), system.operator()
-    report = system.post(
-        "/api/v1/damage-reports",
-        {"code": code, "category": "brakes", "photo_ref": "uploads/7f3a.jpg", "note": "weak"},
-        rider,
+    damage = {"code": code, "category": "brakes", "photo_ref": "uploads/7f3a.jpg", "note": "weak"}
+    # Only a rider who rode or tried to take the bike moments ago: this one held it.
+    hold = system.post(
+        "/api/v1/reservations", {"code": code, "idempotency_key": "hold-0001"}, rider
     )
+    assert hold.status_code == 201, hold.text
+    assert system.post(f"/api/v1/reservations/{hold.json()['id']}/cancel", None, rider).ok
+    report = system.post("/api/v1/damage-reports", damage, rider)
     assert report.status_code == 201, report.text
     bad = system.post("/api/v1/damage-reports", {"code": code, "category": "wings"}, rider)
     assert (bad.status_code, bad.json()["error"]["code"]) == (400, "invalid_category")

@@ -175,21 +175,40 @@ def test_a_disputed_fare_is_refunded_from_the_console_and_the_rider_sees_it(syst
     assert tab.problems == [] and phone.problems == []
 
 
-def test_an_operator_closes_a_damage_report(system, tab):
+def test_an_operator_closes_every_damage_report_of_a_bike_in_one_action(system, tab):
     code, _ = system.bike()
-    rider = system.rider()
-    report = {"code": code, "category": "brakes", "note": "front brake loose"}
-    assert system.post("/api/v1/damage-reports", report, rider).status_code == 201
+    first, second = system.rider(), system.rider()
+
+    def hold(rider, key):
+        held = system.post("/api/v1/reservations", {"code": code, "idempotency_key": key}, rider)
+        assert held.status_code == 201, held.text
+        return f"/api/v1/reservations/{held.json()['id']}/cancel"
+
+    # Riders who held the bike moments ago may report it: one held it before, one holds it.
+    assert system.post(hold(first, "hold-0001"), None, first).ok
+    cancel_second = hold(second, "hold-0002")
+    for rider, category, note in (
+        (first, "brakes", "front brake loose"),
+        (second, "chain", "the chain slips"),
+    ):
+        report = {"code": code, "category": category, "note": note}
+        assert system.post("/api/v1/damage-reports", report, rider).status_code == 201
+    assert system.post(cancel_second, None, second).ok
 
     open_console(system, tab, f"reports?city={HELPER_CITY}")
+    assert tab.page.locator("#reports form").count() == 1  # one case per bike
     case = tab.page.locator("#reports form").first
-    expect(case).to_contain_text(f"{code}: brakes")
-    case.locator("input[name=resolution]").fill("brake cable tightened")
-    case.locator("button[type=submit]").click()
+    expect(case).to_contain_text(f"{code}: ")
+    expect(case).to_contain_text("front brake loose")
+    expect(case).to_contain_text("the chain slips")
+    case.locator("input[name=resolution]").fill("brake cable tightened, chain replaced")
+    case.locator("button[type=submit]", has_text="Close all 2 reports").click()
 
     expect(case).to_have_text(f"{code}: closed.")
-    quote = system.get(f"/api/v1/assets/{code}/quote", rider).json()
+    quote = system.get(f"/api/v1/assets/{code}/quote", first).json()
     assert "damaged" not in quote["unavailable"]
+    listed = system.get("/api/v1/ops/damage-reports?state=open", system.operator()).json()
+    assert listed["reports"] == []
     assert tab.problems == []
 
 
@@ -212,4 +231,18 @@ def test_an_operator_imports_zones_from_a_geojson_file(system, tab, tmp_path):
     expect(page.locator("#zones-status")).to_have_text(
         "That file cannot be used: not a GeoJSON FeatureCollection"
     )
+    assert tab.problems == []
+
+
+def test_signing_out_of_the_console_ends_the_session_on_the_platform(system, tab):
+    page = open_console(system, tab, "books")
+    token = page.evaluate("sessionStorage.getItem('rental.token')")
+    page.click("#sign-out")
+
+    page.wait_for_selector("#sign-in")
+    assert page.evaluate("sessionStorage.getItem('rental.refresh')") is None
+    refused = system.http.get(
+        system.url + "/api/v1/ops/books", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert refused.json()["error"]["code"] == "session_ended"
     assert tab.problems == []

@@ -1,12 +1,18 @@
 """The rider app in a real browser on a small phone screen: a whole ride as a rider makes
-it, with the simulated lock confirming the unlock; and errors in plain words."""
+it, with the simulated lock confirming the unlock; errors in plain words; and signing in,
+up and out, tokens renewed unseen, and a password change."""
 
 import re
+import time
+import uuid
 
+from itsdangerous import URLSafeSerializer
 from playwright.sync_api import expect
 
+from rental.api.auth import ACCESS_TOKEN_SALT
 from rental.domain.riders import Role
 from tests.browser import Tab, camera_filming, launch
+from tests.e2e.system import Rider
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_ride import ROUTE
 from tests.helpers import CITY, RIDER_PASSWORD, make_user
@@ -113,7 +119,7 @@ def test_a_rider_tops_up_through_the_payment_page(system, phone):
     assert phone.problems == []
 
 
-def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
+def test_a_rider_holds_a_bike_cancels_and_reports_it_damaged(system, phone):
     held, _ = system.bike()
     signed_in(phone, system)
     page = phone.page
@@ -132,16 +138,20 @@ def test_a_rider_holds_a_bike_and_reports_another_one_damaged(system, phone):
     page.click("#hold button")
     page.wait_for_url(re.compile(r"#/map$"))
 
-    broken, _ = system.bike()
+    never_used, _ = system.bike()
     page.goto(f"{system.url}/app/#/report")
-    page.fill("#report input[name=code]", broken.lower())
+    page.fill("#report input[name=code]", never_used.lower())
     page.select_option("#report select[name=category]", "brakes")
+    page.click("#report button[type=submit]")
+    expect(page.locator("#report-status")).to_contain_text("you have just ridden")
+    # The one the rider held moments ago may be reported.
+    page.fill("#report input[name=code]", held.lower())
     page.fill("#report textarea[name=note]", "front brake does not grip")
     page.click("#report button[type=submit]")
     expect(page.locator("#report-status")).to_contain_text("Thank you")
     with system.platform.uow() as uow:
         assert (
-            not uow.assets.by_code(broken).in_service
+            not uow.assets.by_code(held).in_service
             or uow.connection.exec_driver_sql(
                 "SELECT count(*) FROM damage_reports WHERE state = 'open'"
             ).scalar()
@@ -255,3 +265,89 @@ def test_a_lock_that_does_not_answer_is_explained_and_a_new_try_unlocks(system, 
 
     page.wait_for_url(re.compile(r"#/trip/"), timeout=15_000)
     assert not lock.logic.locked and phone.problems == []
+
+
+def expired(token: str, secret_key: str) -> str:
+    """The same access token (same session), expired a minute ago: what a phone holds after
+    15 minutes in a pocket."""
+    signer = URLSafeSerializer(secret_key, salt=ACCESS_TOKEN_SALT)
+    return str(signer.dumps({**signer.loads(token), "exp": int(time.time()) - 60}))
+
+
+def stored(page, name: str) -> str | None:
+    return page.evaluate(f"localStorage.getItem('rental.{name}')")
+
+
+def test_an_expired_access_token_is_renewed_without_the_rider_noticing(system, phone):
+    signed_in(phone, system)
+    page = phone.page
+    refresh_token = stored(page, "refresh")
+    stale = expired(stored(page, "token"), system.platform.config.SECRET_KEY)
+    page.evaluate(f"localStorage.setItem('rental.token', {stale!r})")
+    assert system.get("/api/v1/me", Rider(uuid.uuid4(), stale)).json()["error"]["code"] == (
+        "token_expired"
+    )
+
+    page.goto(f"{system.url}/app/#/me")
+
+    expect(page.locator("#score")).to_have_text("600")
+    assert stored(page, "token") != stale
+    assert stored(page, "refresh") not in (None, refresh_token)  # spent, and a new one kept
+    assert phone.problems == []
+
+
+def test_signing_out_ends_the_session_on_the_platform(system, phone):
+    signed_in(phone, system)
+    page = phone.page
+    token = stored(page, "token")
+    page.goto(f"{system.url}/app/#/me")
+    page.click("#sign-out")
+
+    page.wait_for_selector("#credentials")
+    assert stored(page, "token") is None and stored(page, "refresh") is None
+    refused = system.get("/api/v1/me", Rider(uuid.uuid4(), token)).json()
+    assert refused["error"]["code"] == "session_ended"
+    assert phone.problems == []
+
+
+def test_a_rider_changes_the_password_and_other_devices_are_signed_out(system, phone):
+    rider = signed_in(phone, system)
+    other_device = Rider(rider.id, system.sign_in(rider.phone))
+    page = phone.page
+    page.goto(f"{system.url}/app/#/me")
+    form = page.locator("#password")
+    form.locator("input[name=current_password]").fill("not my password")
+    form.locator("input[name=new_password]").fill("a brand new password")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#password-message")).to_have_text("The current password is not right.")
+
+    form.locator("input[name=current_password]").fill(RIDER_PASSWORD)
+    form.locator("button[type=submit]").click()
+
+    expect(page.locator("#password-message")).to_have_text(
+        "Password changed. Your other devices are signed out."
+    )
+    refused = system.get("/api/v1/me", other_device).json()
+    assert refused["error"]["code"] == "session_ended"
+    page.goto(f"{system.url}/app/#/trips")  # this phone stays signed in
+    page.wait_for_selector("#tabs a.current[data-screen=trips]")
+    assert phone.problems == []
+
+
+def test_signing_up_with_a_number_that_has_an_account_says_to_sign_in_with_its_password(
+    system, phone
+):
+    owner = make_user(system.platform, Role.RIDER)
+    page = phone.page
+    page.goto(f"{system.url}/app/#/signup")
+    page.fill("input[name=name]", "Someone Else")
+    page.fill("input[name=phone]", owner.phone)
+    page.fill("input[name=password]", "a different password")
+    page.click("#credentials button[type=submit]")
+
+    expect(page.locator("#form-error")).to_have_text(
+        "Your account could not be signed in. If this number already had an account, "
+        "sign in with its password."
+    )
+    assert page.is_hidden("#tabs")
+    assert phone.problems == []

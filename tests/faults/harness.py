@@ -16,6 +16,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import requests
@@ -37,7 +38,8 @@ def free_port() -> int:
 
 
 class Services:
-    """The project-local PostgreSQL cluster and Mosquitto broker, stopped and started for real."""
+    """The project-local PostgreSQL cluster, Mosquitto broker and Redis, stopped and started
+    for real."""
 
     def __init__(self, database_url: str, mqtt_url: str) -> None:
         self.database_url = database_url
@@ -47,6 +49,9 @@ class Services:
             # services.sh writes the broker's configuration from this port on every start.
             "RENTAL_MQTT_PORT": str(BrokerAddress.from_url(mqtt_url).port),
         }
+        redis_port = urlsplit(os.environ.get("RATELIMIT_STORAGE_URI", "")).port
+        if redis_port:  # and Redis's, likewise
+            self._env["RENTAL_REDIS_PORT"] = str(redis_port)
 
     def _run(self, action: str) -> None:
         done = subprocess.run(
@@ -75,6 +80,12 @@ class Services:
 
     def restart_mosquitto(self) -> None:
         self._run("restart-mosquitto")
+
+    def stop_redis(self) -> None:
+        self._run("stop-redis")
+
+    def start_redis(self) -> None:
+        self._run("start-redis")
 
     def ensure_running(self) -> None:
         """After a test, whatever it broke: both services up again."""

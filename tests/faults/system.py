@@ -32,7 +32,7 @@ from tests.faults.parts import (
 )
 from tests.faults.records import Records, eventually
 from tests.faults.truth import LockImpostor, Wiretap
-from tests.helpers import RIDER_PASSWORD, make_user
+from tests.helpers import RIDER_PASSWORD, make_user, rate_limit_settings
 
 __all__ = ["UNLOCK_TIMEOUT_SECONDS", "Bike", "City", "FaultSystem", "Rider", "Simulator"]
 
@@ -55,6 +55,11 @@ class FaultSystem(Records):
             "SECRET_KEY": "faults-secret",
             "UNLOCK_TIMEOUT_SECONDS": str(UNLOCK_TIMEOUT_SECONDS),
             "VEHICLE_STATUS_TTL_SECONDS": "0",  # the feed as it is, not as it was 10 s ago
+            # One operator signs in for all the package's tests (minutes); how tokens expire
+            # is tested in tests/e2e/test_sessions.py.
+            "OPERATOR_ACCESS_TOKEN_SECONDS": "3600",
+            # The soak's riders all sign in from 127.0.0.1: limits counted, never met.
+            **rate_limit_settings(),
             **(settings or {}),
         }
         config = Config.from_environment()

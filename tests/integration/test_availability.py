@@ -20,7 +20,15 @@ from rental.services.commands.maintenance import CloseDamageReport, ReportDamage
 from rental.services.commands.rides import CancelReservation, RequestUnlock, Reserve
 from rental.services.rentals import Unlocking, request_unlock
 from tests.conftest import new_lock_id
-from tests.helpers import BIKE_PRICE, RecordingLockCommands, ago, make_bike, make_city, make_user
+from tests.helpers import (
+    BIKE_PRICE,
+    RecordingLockCommands,
+    ago,
+    make_bike,
+    make_city,
+    make_user,
+    rider_who_tried,
+)
 
 CITY = "holdcity"
 PER_MINUTE = 10
@@ -106,9 +114,10 @@ def test_nearby_hides_what_riders_cannot_take(platform):
     )
     scan(platform, make_user(platform, credit_minor=1000), in_ride)
     hold(platform, make_user(platform), reserved)
+    reporter = rider_who_tried(platform, damaged)
     maintenance.report_damage(
         platform.uow(),
-        ReportDamage(make_user(platform).id, damaged.code, DamageCategory.BRAKES, None, None),
+        ReportDamage(reporter.id, damaged.code, DamageCategory.BRAKES, None, None),
         ago(1),
     )
     assert nearby_codes(platform) == [visible.code]
@@ -196,7 +205,7 @@ def test_cancelling_charges_the_minutes_held_and_a_repeat_changes_nothing(platfo
 
 def test_an_open_damage_report_takes_the_bike_out_until_an_operator_closes_it(platform):
     asset = bike(platform)
-    reporter, operator = make_user(platform), make_user(platform)
+    reporter, operator = rider_who_tried(platform, asset), make_user(platform)
     report, new = maintenance.report_damage(
         platform.uow(),
         ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, "photos/a1.jpg", None),

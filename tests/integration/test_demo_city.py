@@ -1,6 +1,8 @@
 """The demo city comes with weeks of past morning rides, so that its nightly rebalancing
 has demand to forecast: targets at its hotspots, and a busy corner outside them."""
 
+from datetime import timedelta
+
 from rental import demo
 from rental.bootstrap import utc_now
 from rental.domain.fleet import ServicePolicy
@@ -26,3 +28,29 @@ def test_the_demo_city_has_mornings_to_forecast(platform):
             "SELECT count(*), count(DISTINCT idempotency_key), sum(fare_minor) FROM rentals"
         ).one()
     assert history[0] == history[1] > 6 * 5 * 12 and history[2] == 0
+
+
+def test_the_demo_citys_past_rides_are_whole_in_its_mds_feed(platform):
+    demo.set_up_city(platform)
+    for _ in range(2):
+        make_bike(platform, new_lock_id(), city=demo.CITY_ID)
+    now = utc_now()
+    demo.seed_trip_history(platform, now)
+
+    with platform.uow() as uow:
+        history = uow.vehicle_history
+        trips = history.trips(demo.CITY_ID, now - timedelta(days=8), now)
+        fixes = history.telemetry(demo.CITY_ID, now - timedelta(days=8), now)
+        kinds = uow.connection.exec_driver_sql(
+            "SELECT rental_id, array_agg(kind ORDER BY at) FROM vehicle_events"
+            " WHERE city_id = %(c)s GROUP BY rental_id",
+            {"c": demo.CITY_ID},
+        ).all()
+    assert len(trips) > 20
+    events = {rental_id: kinds for rental_id, kinds in kinds}
+    for trip in trips:
+        assert events[trip.id] == ["trip_start", "trip_end"]
+        during = [f for f in fixes if f.rental_id == trip.id]
+        assert len(during) >= 2, trip.id
+        assert min(f.fix.recorded_at for f in during) == trip.started_at
+        assert max(f.fix.recorded_at for f in during) == trip.ended_at

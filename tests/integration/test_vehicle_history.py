@@ -20,7 +20,7 @@ from rental.services.commands.maintenance import (
 from rental.services.commands.rides import Reserve
 from rental.services.retention import forget_old_lock_reports
 from tests.conftest import new_lock_id
-from tests.helpers import ago, make_bike, make_user, ms
+from tests.helpers import ago, make_bike, make_user, ms, rider_who_tried
 from tests.integration.test_availability import HOLD, POLICY, bike, city  # noqa: F401
 
 LOW = POLICY.low_battery_pct
@@ -83,13 +83,14 @@ def test_an_expired_hold_ends_in_the_history_when_it_expired(platform):
 def test_damage_is_recorded_when_the_first_report_opens_and_the_last_closes(platform):
     asset = bike(platform)
     operator = make_user(platform)
+    reporters = [rider_who_tried(platform, asset) for _ in range(2)]
     opened = [
         maintenance.report_damage(
             platform.uow(),
-            ReportDamage(make_user(platform).id, asset.code, DamageCategory.BRAKES, None, None),
+            ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, None, None),
             utc_now(),
         )[0]
-        for _ in range(2)
+        for reporter in reporters
     ]
     for report_ in opened:
         closing = CloseDamageReport(operator.id, report_.id, "brakes fixed")

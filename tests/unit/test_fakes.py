@@ -210,7 +210,7 @@ def test_a_top_up_is_paid_through_the_fake_gateway(store):
     rider = add_rider(store)
     pay = FakePaymentGateway()
     top_up = StartTopUp(rider.id, 500, "CNY", "topup-0001")
-    order = payments.start_top_up(FakeUnitOfWork(store), pay, top_up, "https://x/notify")
+    order = payments.start_top_up(FakeUnitOfWork(store), pay, top_up, "https://x/notify", START)
     assert order.pay_url is not None and pay.orders[0][0].id == order.id
     headers, body = pay.notification(
         {

@@ -179,7 +179,7 @@ def test_the_overview_names_every_reason_riders_cannot_take_an_asset(world):
     open_latch = world.bike(locked=False)
     unknown_latch = world.bike()
     maintenance.update_asset(world.uow(), UpdateAsset(parked_off.code, in_service=False), now)
-    reporter = world.rider()
+    reporter = world.rider_who_rode(damaged)
     report = ReportDamage(reporter.id, damaged.code, DamageCategory.BRAKES, None, None)
     maintenance.report_damage(world.uow(), report, now)
     hold = Reserve(world.rider().id, reserved.code, "hold-0001")

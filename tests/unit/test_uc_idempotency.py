@@ -31,12 +31,12 @@ def gateway() -> FakePaymentGateway:
 
 def top_up(world: World, gateway: FakePaymentGateway, rider_id, amount: int = 2000):
     command = StartTopUp(rider_id, amount, CURRENCY, KEY)
-    return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL)
+    return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL, world.now)
 
 
 def deposit(world: World, gateway: FakePaymentGateway, rider_id):
     command = StartDeposit(rider_id, CITY, AssetKind.BIKE, KEY)
-    return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL)
+    return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL, world.now)
 
 
 def hold(world: World, rider_id, code: str):

@@ -2,11 +2,13 @@
 service and truck crews move bikes, each step in the vehicle's history, in memory."""
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from rental.domain.errors import Conflict, NotFound
+from rental.domain.errors import Conflict, Forbidden, LimitReached, NotFound, RentalError
+from rental.domain.fair_use import DEFAULT_REPORTING_RULES, ReportingRules
 from rental.domain.fleet import Asset, ServicePolicy
 from rental.domain.maintenance import DamageCategory, DamageReport, RebalanceStep, ReportState
 from rental.domain.mds import VehicleEvent
@@ -15,18 +17,20 @@ from rental.domain.riders import User
 from rental.services import maintenance, reservations, vehicles
 from rental.services.commands.assets import SearchNearby
 from rental.services.commands.maintenance import (
+    CloseAssetReports,
     CloseDamageReport,
     ListDamageReports,
     RebalanceAsset,
     ReportDamage,
     UpdateAsset,
 )
-from rental.services.commands.rides import RequestUnlock, Reserve
-from rental.services.rentals import Unlocking, request_unlock
+from rental.services.commands.rides import CancelReservation, RequestUnlock, Reserve
+from rental.services.rentals import Unlocking, fail_unanswered_unlocks, request_unlock
 from tests.unit.fakes import RecordingLockCommands
 from tests.unit.fakes.world import CITY, HOME, World
 
 POLICY = ServicePolicy()
+HOLD = timedelta(minutes=15)
 NEARBY = SearchNearby(*HOME, radius_m=500, kinds=None, limit=10)
 
 
@@ -75,8 +79,8 @@ def scan(world: World, rider: User, asset: Asset) -> Rental:
 
 def test_a_damage_report_hides_the_asset_until_every_report_is_closed(world):
     bike = world.bike()
-    first, new = report(world, world.rider(), bike)
-    second, _ = report(world, world.rider(), bike, DamageCategory.TYRE)
+    first, new = report(world, world.rider_who_rode(bike), bike)
+    second, _ = report(world, world.rider_who_rode(bike), bike, DamageCategory.TYRE)
     assert new and first.state is ReportState.OPEN and offered(world) == []
     with pytest.raises(Conflict) as refused:
         scan(world, world.rider(credit_minor=1000), bike)
@@ -93,12 +97,158 @@ def test_a_damage_report_hides_the_asset_until_every_report_is_closed(world):
 
 
 def test_a_riders_repeated_report_returns_the_open_one(world):
-    bike, reporter = world.bike(), world.rider()
+    bike = world.bike()
+    reporter = world.rider_who_rode(bike)
     first, new = report(world, reporter, bike)
     repeat, repeated_new = report(world, reporter, bike, DamageCategory.CHAIN, note="and chain")
     assert new and not repeated_new
     assert repeat == first and repeat.category is DamageCategory.BRAKES
     assert len(world.store.damage_reports) == 1
+
+
+# --- who may report: riders who were at the asset, a few times a day ---------------------
+
+
+def refused_report(
+    world: World, reporter: User, asset: Asset, rules: ReportingRules = DEFAULT_REPORTING_RULES
+) -> RentalError:
+    command = ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, None, None)
+    with pytest.raises(RentalError) as refused:
+        maintenance.report_damage(world.uow(), command, world.now, rules)
+    return refused.value
+
+
+def test_a_rider_who_never_rode_nor_tried_an_asset_cannot_report_it(world):
+    fleet = [world.bike(metres_east=n) for n in range(3)]
+    newcomer, rider_of_first = world.rider(), world.rider_who_rode(fleet[0])
+    for reporter, asset in [(newcomer, bike) for bike in fleet] + [(rider_of_first, fleet[1])]:
+        refusal = refused_report(world, reporter, asset)
+        assert isinstance(refusal, Forbidden) and refusal.code == "report_not_eligible"
+        assert "rode in the last 30 minutes" in refusal.message
+    assert offered(world) == [bike.code for bike in fleet]
+    assert world.store.damage_reports == {}
+    assert all(kinds(world, bike) == [] for bike in fleet)
+
+
+def riding(world: World, rider: User, bike: Asset) -> None:
+    rental = world.scan(rider, bike, world.now - timedelta(minutes=20))
+    with world.uow() as unit:
+        riding = unit.rentals.get(rental.id)
+        assert riding is not None
+        riding.confirm_unlock(world.now - timedelta(minutes=20))
+        unit.rentals.save(riding)
+        unit.commit()
+
+
+def unlocking(world: World, rider: User, bike: Asset) -> None:
+    world.scan(rider, bike)
+
+
+def rode_ending(minutes_ago: int) -> Callable[[World, User, Asset], None]:
+    def rode(world: World, rider: User, bike: Asset) -> None:
+        start = world.now - timedelta(minutes=minutes_ago + 10)
+        world.ride(rider, bike, start, minutes=10)
+
+    return rode
+
+
+def unlock_failed(minutes_ago: int) -> Callable[[World, User, Asset], None]:
+    def failed(world: World, rider: User, bike: Asset) -> None:
+        at = world.now - timedelta(minutes=minutes_ago)
+        world.scan(rider, bike, at)
+        timed_out = fail_unanswered_unlocks(world.uow(), at + timedelta(minutes=1), timedelta(0))
+        assert len(timed_out) == 1
+
+    return failed
+
+
+def hold_cancelled(minutes_ago: int) -> Callable[[World, User, Asset], None]:
+    def cancelled(world: World, rider: User, bike: Asset) -> None:
+        at = world.now - timedelta(minutes=minutes_ago)
+        command = Reserve(rider.id, bike.code, "hold-0001")
+        hold = reservations.reserve(world.uow(), command, at - timedelta(minutes=3), HOLD, POLICY)
+        reservations.cancel(world.uow(), CancelReservation(rider.id, hold.id), at)
+
+    return cancelled
+
+
+def holding(world: World, rider: User, bike: Asset) -> None:
+    command = Reserve(rider.id, bike.code, "hold-0001")
+    reservations.reserve(world.uow(), command, world.now - timedelta(minutes=14), HOLD, POLICY)
+
+
+@pytest.mark.parametrize(
+    ("was_there", "allowed"),
+    [
+        (riding, True),
+        (unlocking, True),
+        (rode_ending(30), True),
+        (rode_ending(31), False),
+        (unlock_failed(15), True),
+        (unlock_failed(16), False),
+        (holding, True),
+        (hold_cancelled(15), True),
+        (hold_cancelled(16), False),
+    ],
+    ids=[
+        "riding it",
+        "unlocking it",
+        "rode it 30 min ago",
+        "rode it 31 min ago",
+        "unlock failed 15 min ago",
+        "unlock failed 16 min ago",
+        "holding it",
+        "hold cancelled 15 min ago",
+        "hold cancelled 16 min ago",
+    ],
+)
+def test_a_rider_reports_what_they_ride_rode_or_tried_to_take_moments_ago(
+    world, was_there, allowed
+):
+    bike, rider = world.bike(), world.rider(credit_minor=1000)
+    was_there(world, rider, bike)
+    if allowed:
+        filed, new = report(world, rider, bike)
+        assert new and filed.state is ReportState.OPEN
+        assert kinds(world, bike)[-1] is VehicleEvent.DAMAGE_REPORTED
+    else:
+        assert refused_report(world, rider, bike).code == "report_not_eligible"
+        assert world.store.damage_reports == {}
+
+
+def test_a_rider_sends_at_most_three_reports_in_any_24_hours(world):
+    rider = world.rider()
+    fleet = [world.bike(metres_east=n) for n in range(4)]
+    first_at = world.now
+    for hour, bike in enumerate(fleet[:3]):
+        world.now = first_at + timedelta(hours=hour)
+        world.rider_who_rode(bike, rider=rider)
+        report(world, rider, bike)
+    world.now = first_at + timedelta(hours=3)
+    world.rider_who_rode(fleet[3], rider=rider)
+
+    refusal = refused_report(world, rider, fleet[3])
+    assert isinstance(refusal, LimitReached) and refusal.code == "report_limit_reached"
+    assert refusal.retry_at == first_at + timedelta(hours=24)
+    assert refusal.retry_after_seconds == 21 * 3600
+    # Repeating an open report is answered, and counts nothing.
+    assert report(world, rider, fleet[2])[1] is False
+    assert len(world.store.damage_reports) == 3
+
+    world.now = first_at + timedelta(hours=24)
+    world.rider_who_rode(fleet[3], rider=rider)
+    assert report(world, rider, fleet[3])[1] is True
+
+
+def test_the_reporting_windows_and_the_daily_limit_are_settings(world):
+    first, second = world.bike(), world.bike()
+    rider = world.rider_who_rode(first, minutes_ago=50)
+    world.rider_who_rode(second, minutes_ago=50, rider=rider)
+    patient = ReportingRules(after_ride=timedelta(hours=1), per_day=1)
+    command = ReportDamage(rider.id, first.code, DamageCategory.TYRE, None, None)
+    assert maintenance.report_damage(world.uow(), command, world.now, patient)[1] is True
+    assert refused_report(world, rider, second, patient).code == "report_limit_reached"
+    assert refused_report(world, rider, second).code == "report_not_eligible"
 
 
 def test_a_report_on_an_unknown_asset_is_not_found(world):
@@ -109,7 +259,8 @@ def test_a_report_on_an_unknown_asset_is_not_found(world):
 
 
 def test_a_report_is_closed_once_and_an_unknown_one_is_not_found(world):
-    filed, _ = report(world, world.rider(), world.bike())
+    bike = world.bike()
+    filed, _ = report(world, world.rider_who_rode(bike), bike)
     close(world, filed.id)
     with pytest.raises(Conflict) as twice:
         close(world, filed.id)
@@ -119,14 +270,41 @@ def test_a_report_is_closed_once_and_an_unknown_one_is_not_found(world):
     assert missing.value.code == "report_not_found"
 
 
+def test_an_operator_closes_every_open_report_of_an_asset_at_once(world):
+    bike, elsewhere = world.bike(), world.bike()
+    brakes, _ = report(world, world.rider_who_rode(bike), bike)
+    tyre, _ = report(world, world.rider_who_rode(bike), bike, DamageCategory.TYRE)
+    other, _ = report(world, world.rider_who_rode(elsewhere), elsewhere)
+    operator = uuid.uuid4()
+
+    command = CloseAssetReports(operator, bike.code, "brakes and tyre fixed")
+    closed = maintenance.close_asset_reports(world.uow(), command, world.now)
+
+    assert sorted(r.id for r in closed) == sorted([brakes.id, tyre.id])
+    stored = [world.store.damage_reports[r.id] for r in (brakes, tyre)]
+    assert {(r.state, r.resolution, r.closed_by) for r in stored} == {
+        (ReportState.CLOSED, "brakes and tyre fixed", operator)
+    }
+    assert world.store.damage_reports[other.id].state is ReportState.OPEN
+    assert offered(world) == [bike.code]
+    assert kinds(world, bike) == [VehicleEvent.DAMAGE_REPORTED, VehicleEvent.DAMAGE_CLEARED]
+    # Nothing left to close: nothing closed, nothing recorded again.
+    assert maintenance.close_asset_reports(world.uow(), command, world.now) == []
+    assert kinds(world, bike)[-1] is VehicleEvent.DAMAGE_CLEARED and len(kinds(world, bike)) == 2
+    with pytest.raises(NotFound) as missing:
+        unknown = CloseAssetReports(operator, "BK-gone", "checked")
+        maintenance.close_asset_reports(world.uow(), unknown, world.now)
+    assert missing.value.code == "asset_not_found"
+
+
 def test_operators_list_reports_by_city_and_state_newest_first(world):
     world.add_city("othercity")
     here, there = world.bike(), world.bike(city_id="othercity")
-    older, _ = report(world, world.rider(), here)
+    older, _ = report(world, world.rider_who_rode(here), here)
     world.now += timedelta(minutes=5)
-    newer, _ = report(world, world.rider(), here)
+    newer, _ = report(world, world.rider_who_rode(here), here)
     world.now += timedelta(minutes=5)
-    elsewhere, _ = report(world, world.rider(), there)
+    elsewhere, _ = report(world, world.rider_who_rode(there), there)
     close(world, older.id)
 
     def listed(city_id: str | None, state: ReportState | None) -> list[tuple[uuid.UUID, str]]:

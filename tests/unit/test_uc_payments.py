@@ -3,11 +3,20 @@ only when signed and matching the order's amount and currency, each moving money
 in memory."""
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 
-from rental.domain.errors import Conflict, InvalidInput, NotFound, RentalError, Unavailable
+from rental.domain.errors import (
+    Conflict,
+    InvalidInput,
+    LimitReached,
+    NotFound,
+    RentalError,
+    Unavailable,
+)
+from rental.domain.fair_use import PaymentOrderRules
 from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind
 from rental.domain.payments import OrderState, PaymentOrder, Purpose
@@ -40,14 +49,14 @@ def top_up(
     key: str = "topup-0001",
 ) -> PaymentOrder:
     command = StartTopUp(rider.id, amount, CURRENCY, key)
-    return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL)
+    return payments.start_top_up(world.uow(), gateway, command, NOTIFY_URL, world.now)
 
 
 def deposit(
     world: World, gateway: FakePaymentGateway, rider: User, key: str = "deposit-0001"
 ) -> PaymentOrder:
     command = StartDeposit(rider.id, CITY, AssetKind.BIKE, key)
-    return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL)
+    return payments.start_deposit(world.uow(), gateway, command, NOTIFY_URL, world.now)
 
 
 def notify(
@@ -255,3 +264,95 @@ def test_a_rider_sees_only_their_own_orders(world, alipay):
         with pytest.raises(NotFound) as hidden:
             payments.rider_order(world.uow(), rider_id, order_id, key)
         assert hidden.value.code == "payment_not_found"
+
+
+# --- fair use: a few orders waiting at a time, each for a while ---------------------------
+
+WAIT = PaymentOrderRules().pending_for
+
+
+def refused_order(world: World, start: Callable[[], PaymentOrder]) -> LimitReached:
+    with pytest.raises(LimitReached) as refused:
+        start()
+    assert refused.value.code == "too_many_open_payments"
+    return refused.value
+
+
+def test_a_rider_has_at_most_three_orders_waiting_for_their_payment(world, alipay):
+    world.publish("bike", BIKE_PRICE, deposit_minor=DEPOSIT)
+    rider, other = world.rider(), world.rider()
+    first_at = world.now
+    waiting = [top_up(world, alipay, rider, key="topup-0001")]
+    world.now += timedelta(minutes=5)
+    waiting += [top_up(world, alipay, rider, key=f"topup-000{n}") for n in (2, 3)]
+
+    refusal = refused_order(world, lambda: top_up(world, alipay, rider, key="topup-0004"))
+    # Deposits wait at the same gateway: they count and are refused alike.
+    refused_order(world, lambda: deposit(world, alipay, rider))
+    assert refusal.retry_at == first_at + WAIT  # when the oldest stops waiting
+    assert refusal.retry_after_seconds == (WAIT - timedelta(minutes=5)).total_seconds()
+    assert "3 payments waiting" in refusal.message
+    assert len(alipay.orders) == 3 and len(world.store.payment_orders) == 3
+    # A retried request is answered with its order; another rider has orders of their own.
+    assert top_up(world, alipay, rider, key="topup-0002") == waiting[1]
+    assert top_up(world, alipay, other, key="topup-0004").state is OrderState.PENDING
+
+    notify(world, {"alipay": alipay}, waiting[0])  # paying one frees its place
+    assert top_up(world, alipay, rider, key="topup-0004").state is OrderState.PENDING
+
+
+def test_orders_that_failed_at_the_gateway_do_not_count(world, alipay):
+    rider = world.rider()
+    down = FakePaymentGateway("alipay", fail=True)
+    for n in range(3):
+        with pytest.raises(Unavailable):
+            top_up(world, down, rider, key=f"down-{n:04d}")
+    assert top_up(world, alipay, rider).state is OrderState.PENDING
+
+
+def test_the_limit_of_orders_waiting_is_a_setting(world, alipay):
+    rider = world.rider()
+    one = PaymentOrderRules(open_orders=1, pending_for=timedelta(minutes=5))
+    command = StartTopUp(rider.id, 2000, CURRENCY, "topup-0001")
+    order = payments.start_top_up(world.uow(), alipay, command, NOTIFY_URL, world.now, one)
+    assert order.expires_at == world.now + timedelta(minutes=5)
+    second = StartTopUp(rider.id, 2000, CURRENCY, "topup-0002")
+    refusal = refused_order(
+        world,
+        lambda: payments.start_top_up(world.uow(), alipay, second, NOTIFY_URL, world.now, one),
+    )
+    assert refusal.retry_at == world.now + timedelta(minutes=5)
+
+
+def test_an_order_nobody_paid_in_time_expires_and_stops_counting(world, alipay):
+    rider = world.rider()
+    stale = [top_up(world, alipay, rider, key=f"topup-000{n}") for n in (1, 2, 3)]
+    world.now += WAIT
+    # They stop counting when their time is up, before the sweeper marks them.
+    fresh = top_up(world, alipay, rider, key="topup-0004")
+    assert fresh.state is OrderState.PENDING
+
+    assert payments.expire_orders(world.uow(), world.now) == 3
+    assert payments.expire_orders(world.uow(), world.now) == 0
+    assert [order_of(world, order).state for order in [*stale, fresh]] == [
+        *[OrderState.EXPIRED] * 3,
+        OrderState.PENDING,
+    ]
+    assert world.balance(rider) == 0
+
+
+def test_a_payment_confirmed_after_its_order_expired_is_still_credited_once(world, alipay):
+    rider = world.rider()
+    late, declined = (top_up(world, alipay, rider, key=f"topup-000{n}") for n in (1, 2))
+    world.now += WAIT
+    payments.expire_orders(world.uow(), world.now)
+    gateways = {"alipay": alipay}
+
+    for _ in range(2):
+        notify(world, gateways, late)
+    notify(world, gateways, declined, "payment.failed")
+
+    assert order_of(world, late).state is OrderState.PAID
+    assert order_of(world, declined).state is OrderState.FAILED
+    assert world.balance(rider) == 2000
+    assert world.platform_balance(AccountKind.GATEWAY_CLEARING) == -2000

@@ -93,7 +93,7 @@ def test_a_quote_gives_the_price_of_an_available_asset(world):
 
 def test_a_quote_says_why_not_and_which_price_is_missing(world):
     bike = world.bike(battery=POLICY.low_battery_pct - 1, locked=False)
-    reporter = world.rider()
+    reporter = world.rider_who_rode(bike)
     report = ReportDamage(reporter.id, bike.code, DamageCategory.LIGHTS, None, None)
     maintenance.report_damage(world.uow(), report, world.now)
     later = world.now + POLICY.silence + timedelta(minutes=1)

@@ -26,7 +26,9 @@ def notify_url(gateway: str) -> str:
 
 def pay_deposit(world: World, gateway: FakePaymentGateway, rider: User, key: str) -> None:
     command = StartDeposit(rider.id, CITY, AssetKind.BIKE, key)
-    order = payments.start_deposit(world.uow(), gateway, command, notify_url(gateway.name))
+    order = payments.start_deposit(
+        world.uow(), gateway, command, notify_url(gateway.name), world.now
+    )
     values = {
         "event": "payment.succeeded",
         "trade_no": order.trade_no,

@@ -139,7 +139,8 @@ def take_out_of_service(world: World, bike: Asset) -> None:
 
 
 def report_damage(world: World, bike: Asset) -> None:
-    command = ReportDamage(world.rider().id, bike.code, DamageCategory.BRAKES, None, None)
+    reporter = world.rider_who_rode(bike)
+    command = ReportDamage(reporter.id, bike.code, DamageCategory.BRAKES, None, None)
     maintenance.report_damage(world.uow(), command, world.now)
 
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rental.domain.errors import Conflict, NotFound
+from rental.domain.errors import Conflict, LimitReached, NotFound
+from rental.domain.fair_use import DEFAULT_HOLD_RULES, HoldRules
 from rental.domain.fleet import Asset, ServicePolicy
 from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
@@ -205,3 +206,104 @@ def test_a_rider_in_debt_cannot_reserve(world):
         unit.commit()
     assert world.debt(rider) == 100
     assert refused(world, rider, world.bike()) == "debt_outstanding"
+
+
+# --- fair use: holds pause after repeated cancels ---------------------------------------
+
+# These tests span hours: the locks' heartbeats are taken as heard all along.
+HEARD = ServicePolicy(silence=timedelta(days=1))
+
+
+def held(
+    world: World,
+    rider: User,
+    bike: Asset,
+    at: datetime,
+    key: str,
+    rules: HoldRules = DEFAULT_HOLD_RULES,
+) -> Reservation:
+    command = Reserve(rider.id, bike.code, key)
+    return reservations.reserve(world.uow(), command, at, HOLD, HEARD, 0, rules)
+
+
+def hold_and_cancel(world: World, rider: User, bike: Asset, at: datetime, key: str) -> None:
+    cancel(world, rider, held(world, rider, bike, at, key), at + timedelta(minutes=1))
+
+
+def paused(world: World, rider: User, bike: Asset, at: datetime, key: str) -> LimitReached:
+    with pytest.raises(LimitReached) as refusal:
+        held(world, rider, bike, at, key)
+    assert refusal.value.code == "hold_cool_down"
+    return refusal.value
+
+
+def test_three_cancelled_holds_within_an_hour_pause_holds_for_half_an_hour(world):
+    rider, bike = world.rider(credit_minor=1000), world.bike()
+    start = world.now
+    for n, minutes in enumerate((0, 20, 40)):
+        hold_and_cancel(world, rider, bike, start + timedelta(minutes=minutes), f"hold-{n:04d}")
+    last_cancel = start + timedelta(minutes=41)
+
+    refusal = paused(world, rider, bike, last_cancel + timedelta(minutes=10), "hold-0010")
+    assert refusal.retry_at == last_cancel + timedelta(minutes=30)
+    assert refusal.retry_after_seconds == 20 * 60
+    assert "in 20 minutes" in refusal.message
+    paused(world, rider, bike, last_cancel + timedelta(minutes=29), "hold-0011")
+    assert world.store.hold_of(rider.id) is None  # nothing was held meanwhile
+    # Scans are not paused: the rider can still ride.
+    world.now = last_cancel + timedelta(minutes=29)
+    assert world.scan(world.rider(), world.bike()).unlock_command_id is not None
+
+    again = held(world, rider, bike, last_cancel + timedelta(minutes=30), "hold-0012")
+    assert again.state is ReservationState.HELD
+
+
+def test_a_retried_hold_request_is_answered_during_a_pause(world):
+    rider, bike = world.rider(credit_minor=1000), world.bike()
+    for n, minutes in enumerate((0, 10)):
+        hold_and_cancel(world, rider, bike, world.now + timedelta(minutes=minutes), f"c{n}")
+    third_at = world.now + timedelta(minutes=20)
+    third = held(world, rider, bike, third_at, "hold-third")
+    cancel(world, rider, third, third_at + timedelta(minutes=1))
+
+    paused(world, rider, bike, third_at + timedelta(minutes=2), "hold-new")
+    retried = held(world, rider, bike, third_at + timedelta(minutes=2), "hold-third")
+    assert (retried.id, retried.state) == (third.id, ReservationState.CANCELLED)
+
+
+def test_cancels_spread_over_more_than_an_hour_do_not_pause_holds(world):
+    rider, bike = world.rider(credit_minor=1000), world.bike()
+    for n, minutes in enumerate((0, 31, 61)):  # cancelled at 1, 32 and 62 minutes
+        hold_and_cancel(world, rider, bike, world.now + timedelta(minutes=minutes), f"h{n}")
+    later = held(world, rider, bike, world.now + timedelta(minutes=63), "hold-0009")
+    assert later.state is ReservationState.HELD
+
+
+def test_holds_that_ran_out_or_gave_way_to_a_ride_do_not_count_as_cancels(world):
+    rider, bike = world.rider(credit_minor=1000), world.bike()
+    start = world.now
+    for n in range(3):  # each runs its whole length (charged for it) before the next
+        held(world, rider, bike, start + n * HOLD, f"ran-out-{n}")
+        reservations.expire_reservations(world.uow(), start + (n + 1) * HOLD)
+    hold_and_cancel(world, rider, bike, start + 3 * HOLD, "cancelled-0")
+    # Held, then the rider rode another bike: the hold names that rental.
+    given_way = held(world, rider, bike, start + 3 * HOLD + timedelta(minutes=2), "gave")
+    world.now = start + 3 * HOLD + timedelta(minutes=3)
+    ride = world.scan(rider, world.bike())
+    gave = world.store.reservations[given_way.id]
+    assert (gave.state, gave.rental_id) == (ReservationState.CANCELLED, ride.id)
+    hold_and_cancel(world, rider, bike, world.now, "cancelled-1")
+
+    last = held(world, rider, bike, world.now + timedelta(minutes=2), "last")
+    assert last.state is ReservationState.HELD
+
+
+def test_the_pause_is_a_setting(world):
+    rider, bike = world.rider(credit_minor=1000), world.bike()
+    strict = HoldRules(cancels=1, within=timedelta(hours=1), pause=timedelta(minutes=5))
+    hold_and_cancel(world, rider, bike, world.now, "hold-0001")
+    cancelled_at = world.now + timedelta(minutes=1)
+    with pytest.raises(LimitReached) as refusal:
+        held(world, rider, bike, cancelled_at, "hold-0002", strict)
+    assert refusal.value.retry_at == cancelled_at + timedelta(minutes=5)
+    assert held(world, rider, bike, cancelled_at, "hold-0003").state is ReservationState.HELD

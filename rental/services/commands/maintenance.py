@@ -23,6 +23,15 @@ class CloseDamageReport:
 
 
 @dataclass(frozen=True)
+class CloseAssetReports:
+    """Close every open report on one asset: the operator looked at the asset."""
+
+    operator_id: UUID
+    asset_code: str
+    resolution: str
+
+
+@dataclass(frozen=True)
 class ListDamageReports:
     city_id: str | None  # None: every city
     state: ReportState | None  # None: open and closed

@@ -28,3 +28,16 @@ class RecordIncident:
     rider_id: UUID
     reason: CreditReason  # one of the reasons operators confirm
     reference: str  # e.g. a damage report's id, 3 to 100 characters
+
+
+@dataclass(frozen=True)
+class RefreshSession:
+    refresh_token: str  # as the client holds it: opaque, at most a few hundred characters
+
+
+@dataclass(frozen=True)
+class ChangePassword:
+    user_id: UUID
+    session_id: UUID  # the session the change is made in: the only one that stays
+    current_password: str
+    new_password: str  # checked_password: long enough

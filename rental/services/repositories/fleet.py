@@ -104,7 +104,18 @@ class DamageReportRepository(Protocol):
 
     def get(self, report_id: UUID, *, for_update: bool = False) -> DamageReport | None: ...
 
-    def open_on_asset(self, asset_id: UUID) -> list[DamageReport]: ...
+    def open_on_asset(self, asset_id: UUID) -> list[DamageReport]:
+        """The asset's open reports, held until the transaction ends."""
+        ...
+
+    def lock_reporter(self, reporter_id: UUID) -> None:
+        """Hold this rider's reporting until the transaction ends, so that reports sent at
+        once are counted one after the other against the daily limit."""
+        ...
+
+    def reported_since(self, reporter_id: UUID, since: datetime) -> list[datetime]:
+        """When this rider filed reports (open or closed) at or after `since`."""
+        ...
 
     def listing(
         self, city_id: str | None, state: ReportState | None

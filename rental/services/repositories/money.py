@@ -62,6 +62,19 @@ class PaymentRepository(Protocol):
 
     def order_by_key(self, rider_id: uuid.UUID, key: str) -> PaymentOrder | None: ...
 
+    def lock_rider_orders(self, rider_id: uuid.UUID) -> None:
+        """Hold this rider's new orders until the transaction ends, so that orders sent at
+        once are counted one after the other against the limit of open orders."""
+        ...
+
+    def open_until(self, rider_id: uuid.UUID, now: datetime) -> list[datetime]:
+        """When each of the rider's orders still waiting for its payment at `now` expires."""
+        ...
+
+    def expire_pending(self, now: datetime, limit: int = 500) -> int:
+        """Orders still pending whose wait ended by `now` become expired; how many did."""
+        ...
+
     def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
         """Paid deposit orders with money left to refund, oldest first, locked."""
         ...

@@ -41,6 +41,11 @@ class RentalRepository(Protocol):
 
     def open_for_asset(self, asset_id: UUID) -> Rental | None: ...
 
+    def of_rider_on_asset(self, rider_id: UUID, asset_id: UUID, since: datetime) -> list[Rental]:
+        """The rider's rentals of the asset that are open, or were requested or ended at or
+        after `since`."""
+        ...
+
     def active_with_replacement_price(self, limit: int = 500) -> list[Rental]:
         """Item rentals that can run into their replacement price."""
         ...
@@ -143,6 +148,18 @@ class ReservationRepository(Protocol):
     def held_by_rider(self, rider_id: UUID) -> Reservation | None: ...
 
     def expired_before(self, moment: datetime, limit: int = 500) -> list[Reservation]: ...
+
+    def of_rider_on_asset(
+        self, rider_id: UUID, asset_id: UUID, since: datetime
+    ) -> list[Reservation]:
+        """The rider's holds of the asset still held, or ended at or after `since`."""
+        ...
+
+    def cancelled_by_rider_since(self, rider_id: UUID, since: datetime) -> list[datetime]:
+        """When the rider cancelled holds, of those ended at or after `since` cancelled
+        without a rental: the rider's own cancels. A hold ended by a ride on another
+        vehicle, or by a scan that found the lock offline, names that rental."""
+        ...
 
 
 class AlertRepository(Protocol):

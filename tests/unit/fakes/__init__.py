@@ -27,8 +27,9 @@ committed meanwhile. The use cases run one at a time, so none does that.
 The modules follow `rental.services.repositories`: `store` (the tables, the constraints,
 the base of every repository), `unit_of_work`, one module per context (`riders`, `fleet`,
 `rides`, `money`, `city`, `open_data`, `rebalancing`), and `ports` for the lock channel,
-the broker accounts and the payment gateway. `world` builds on them what the use cases'
-tests start from: a city with prices, bikes, cabinets, riders with money, finished rides.
+the broker accounts, the payment gateway and the notices to account owners. `world`
+builds on them what the use cases' tests start from: a city with prices, bikes, cabinets,
+riders with money, finished rides.
 """
 
 from tests.unit.fakes.ports import (
@@ -36,6 +37,7 @@ from tests.unit.fakes.ports import (
     FakeBrokerAccounts,
     FakePasswords,
     FakePaymentGateway,
+    RecordingAccountNotices,
     RecordingLockCommands,
     SentUnlock,
 )
@@ -51,6 +53,7 @@ __all__ = [
     "FakePaymentGateway",
     "FakeUnitOfWork",
     "IntegrityViolation",
+    "RecordingAccountNotices",
     "RecordingLockCommands",
     "SentUnlock",
     "Store",

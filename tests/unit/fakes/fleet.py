@@ -310,6 +310,16 @@ class FakeDamageReportRepository(Repository):
             if report.asset_id == asset_id and report.state is ReportState.OPEN
         ]
 
+    def lock_reporter(self, reporter_id: uuid.UUID) -> None:
+        """Nothing to wait for: use cases run one at a time here."""
+
+    def reported_since(self, reporter_id: uuid.UUID, since: datetime) -> list[datetime]:
+        return [
+            report.created_at
+            for report in self._store.damage_reports.values()
+            if report.reporter_id == reporter_id and report.created_at >= since
+        ]
+
     def listing(self, city_id: str | None, state: ReportState | None) -> list[DamageReportEntry]:
         """Newest first, at most 500."""
         store = self._store

@@ -151,6 +151,8 @@ class FakePaymentRepository(Repository):
     def add_order(self, order: PaymentOrder) -> None:
         """Any broken constraint is a repeated request, as in the SQL adapter."""
         store = self._store
+        if order.expires_at is None:
+            raise IntegrityViolation("payment_orders.expires_at is NOT NULL")
         if (
             order.id in store.payment_orders
             or order.amount_minor <= 0
@@ -188,6 +190,35 @@ class FakePaymentRepository(Repository):
             if (order.rider_id, order.idempotency_key) == (rider_id, key):
                 return copied(order)
         return None
+
+    def lock_rider_orders(self, rider_id: uuid.UUID) -> None:
+        """Nothing to wait for: use cases run one at a time here."""
+
+    def open_until(self, rider_id: uuid.UUID, now: datetime) -> list[datetime]:
+        return [
+            order.expires_at
+            for order in self._store.payment_orders.values()
+            if order.rider_id == rider_id
+            and order.state is OrderState.PENDING
+            and order.expires_at is not None
+            and order.expires_at > now
+        ]
+
+    def expire_pending(self, now: datetime, limit: int = 500) -> int:
+        store = self._store
+        due = sorted(
+            (
+                order
+                for order in store.payment_orders.values()
+                if order.state is OrderState.PENDING
+                and order.expires_at is not None
+                and order.expires_at <= now
+            ),
+            key=lambda order: order.expires_at or now,
+        )[:limit]
+        for order in due:
+            store.payment_orders[order.id] = replace(order, state=OrderState.EXPIRED)
+        return len(due)
 
     def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
         """Paid deposit orders with money left to refund, oldest first, locked."""

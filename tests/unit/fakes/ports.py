@@ -1,6 +1,6 @@
 """The ports besides the unit of work, without a broker or a bank: lock commands that
-are recorded what it was asked to send, broker accounts, and a payment gateway
-(`rental.services.ports`)."""
+are recorded what it was asked to send, broker accounts, a payment gateway, and the
+notices to account owners (`rental.services.ports`)."""
 
 import hashlib
 import json
@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from rental.domain.payments import PaymentOrder, Refund
+from rental.domain.riders import User
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import GatewayError, GatewayOrder, LockCommandError, Notification
@@ -131,12 +132,15 @@ class FakePaymentGateway:
 
 class FakePasswords:
     """`PasswordHasher` without the cost: a salted SHA-256, enough to tell passwords
-    apart in memory (never a real password store). `checked` counts every check."""
+    apart in memory (never a real password store). `hashed` and `checked` count every
+    hash made and every check."""
 
     def __init__(self) -> None:
+        self.hashed = 0
         self.checked = 0
 
     def hash(self, password: str) -> str:
+        self.hashed += 1
         salt = uuid.uuid4().hex[:8]
         return f"fake${salt}${hashlib.sha256((salt + password).encode()).hexdigest()}"
 
@@ -146,3 +150,13 @@ class FakePasswords:
             return False
         _, salt, digest = stored.split("$")
         return hashlib.sha256((salt + password).encode()).hexdigest() == digest
+
+
+class RecordingAccountNotices:
+    """`AccountNotices` without SMS: `sign_up_attempted` keeps the accounts it was told of."""
+
+    def __init__(self) -> None:
+        self.sign_up_attempted_for: list[User] = []
+
+    def sign_up_attempted(self, owner: User) -> None:
+        self.sign_up_attempted_for.append(owner)

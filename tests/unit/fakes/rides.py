@@ -110,6 +110,20 @@ class FakeRentalRepository(Repository):
     def open_for_asset(self, asset_id: uuid.UUID) -> Rental | None:
         return self._first(lambda r: r.asset_id == asset_id and r.state in OPEN_RENTAL_STATES)
 
+    def of_rider_on_asset(
+        self, rider_id: uuid.UUID, asset_id: uuid.UUID, since: datetime
+    ) -> list[Rental]:
+        return self._all(
+            lambda r: (
+                (r.rider_id, r.asset_id) == (rider_id, asset_id)
+                and (
+                    r.state in OPEN_RENTAL_STATES
+                    or r.requested_at >= since
+                    or (r.ended_at is not None and r.ended_at >= since)
+                )
+            )
+        )
+
     def active_with_replacement_price(self, limit: int = 500) -> list[Rental]:
         """Item rentals that can run into their replacement price."""
         found = self._all(
@@ -411,6 +425,30 @@ class FakeReservationRepository(Repository):
         ]
         due.sort(key=lambda reservation: reservation.expires_at)
         return due[:limit]
+
+    def of_rider_on_asset(
+        self, rider_id: uuid.UUID, asset_id: uuid.UUID, since: datetime
+    ) -> list[Reservation]:
+        return [
+            copied(hold)
+            for hold in self._store.reservations.values()
+            if (hold.rider_id, hold.asset_id) == (rider_id, asset_id)
+            and (
+                hold.state is ReservationState.HELD
+                or (hold.ended_at is not None and hold.ended_at >= since)
+            )
+        ]
+
+    def cancelled_by_rider_since(self, rider_id: uuid.UUID, since: datetime) -> list[datetime]:
+        return [
+            hold.ended_at
+            for hold in self._store.reservations.values()
+            if hold.rider_id == rider_id
+            and hold.state is ReservationState.CANCELLED
+            and hold.rental_id is None
+            and hold.ended_at is not None
+            and hold.ended_at >= since
+        ]
 
 
 def _broken_reservation_constraint(store: Store, reservation: Reservation) -> str | None:

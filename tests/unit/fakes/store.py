@@ -27,6 +27,7 @@ from rental.domain.rebalancing import PlanStop, RebalancingPlan, TruckFleet
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
+from rental.domain.sessions import Session
 from rental.domain.zones import ZoneKind
 from rental.services.read_models import MdsClient
 
@@ -101,6 +102,13 @@ class UserRow:
     user: User
     credit_score: int
     created_at: datetime
+
+
+@dataclass
+class RefreshTokenRow:
+    session_id: uuid.UUID
+    issued_at: datetime
+    used_at: datetime | None = None
 
 
 @dataclass
@@ -242,6 +250,8 @@ class Store:
     clock: Callable[[], datetime] = utc_now
     cities: dict[str, CityRow] = field(default_factory=dict)
     users: dict[uuid.UUID, UserRow] = field(default_factory=dict)
+    sessions: dict[uuid.UUID, Session] = field(default_factory=dict)  # role: the user's
+    refresh_tokens: dict[bytes, RefreshTokenRow] = field(default_factory=dict)
     credit_events: list[CreditEventRow] = field(default_factory=list)
     idempotency_keys: dict[tuple[uuid.UUID, str], KeyUse] = field(default_factory=dict)
     locks: dict[str, LockRow] = field(default_factory=dict)

@@ -26,6 +26,7 @@ from tests.unit.fakes.rebalancing import FakeRebalancingRepository
 from tests.unit.fakes.riders import (
     FakeCreditRepository,
     FakeIdempotencyKeys,
+    FakeSessionRepository,
     FakeUserRepository,
 )
 from tests.unit.fakes.rides import (
@@ -53,6 +54,7 @@ class FakeUnitOfWork:
         self._pending: list[tuple[str, str]] = []
         self._snapshot: Store | None = None
         self.users = FakeUserRepository(self)
+        self.sessions = FakeSessionRepository(self)
         self.credit = FakeCreditRepository(self)
         self.idempotency_keys = FakeIdempotencyKeys(self)
         self.assets = FakeAssetRepository(self)

@@ -17,7 +17,7 @@ from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.mds import VehicleEvent
 from rental.domain.pricing import PricingPlan, Tariff
-from rental.domain.rentals import Rental
+from rental.domain.rentals import Rental, RentalState
 from rental.domain.riders import Role, User
 from rental.domain.trace import Fix
 from rental.domain.zones import Zone, ZoneKind
@@ -212,6 +212,34 @@ class World:
         return request_unlock(
             self.uow(), RecordingLockCommands(), command, at or self.now, unlocking
         )
+
+    def rider_who_rode(
+        self, asset: Asset, minutes_ago: float = 5, rider: User | None = None
+    ) -> User:
+        """A rider (`rider`, or a new one) whose short ride on `asset` ended `minutes_ago`,
+        so may report damage on it: the rental written straight into the store, as `ride`
+        leaves it, without its fare or history (so even an asset with a flat battery or an
+        open latch can have one)."""
+        rider = rider or self.rider()
+        ended = self.now - timedelta(minutes=minutes_ago)
+        assert asset.device_id is not None
+        rental = Rental(
+            id=uuid.uuid4(),
+            rider_id=rider.id,
+            asset_id=asset.id,
+            lock_id=asset.device_id,
+            tariff=BIKE_PRICE,
+            state=RentalState.ENDED,
+            requested_at=ended - timedelta(minutes=10),
+            idempotency_key=f"rode-{next(self._numbers):08d}",
+            started_at=ended - timedelta(minutes=10),
+            ended_at=ended,
+            fare_minor=0,
+        )
+        with self.uow() as unit:
+            unit.rentals.add(rental)
+            unit.commit()
+        return rider
 
     def ride(
         self,

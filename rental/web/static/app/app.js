@@ -1,6 +1,6 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
-import { api, ApiError, el, keepSignedIn, session, signIn } from "../common/api.js";
+import { api, ApiError, el, keepSignedIn, session, signIn, signOut } from "../common/api.js";
 import { makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
@@ -55,7 +55,7 @@ async function show() {
     await screen(...rest.map(decodeURIComponent));
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      session.signOut();
+      session.forget();
       return go("signin");
     }
     main.append(notice(error));
@@ -124,7 +124,7 @@ async function signInScreen() {
     credentialsForm("signin.title", "signin.submit", false, async ({ phone, password }) => {
       const answer = await signIn(phone, password);
       if (answer.role !== "rider") {
-        session.signOut();
+        await signOut();
         throw new ApiError(403, "other", "this account is an operator's: use the console at /ops/");
       }
     }, "signin.to_signup", "signup"),
@@ -134,8 +134,15 @@ async function signInScreen() {
 async function signUpScreen() {
   main.append(
     credentialsForm("signup.title", "signup.submit", true, async ({ name, phone, password }) => {
+      // The platform answers alike whether or not the number had an account (so nobody
+      // can find out which numbers have one): signing in tells the rider whether it worked.
       await api("POST", "/api/v1/riders", { name, phone, password });
-      await signIn(phone, password);
+      try {
+        await signIn(phone, password);
+      } catch (error) {
+        if (error.code !== "bad_credentials") throw error;
+        throw new ApiError(401, "not_signed_in", error.message);
+      }
     }, "signup.to_signin", "signin"),
   );
 }
@@ -609,6 +616,8 @@ async function topUp(minor, currency, status) {
     if (paid.state === "paid") {
       await show();
       document.getElementById("wallet-status").textContent = t("wallet.paid");
+    } else if (paid.state === "expired") {
+      status.textContent = t("wallet.expired");
     }
   } catch (error) {
     status.replaceChildren(notice(error));
@@ -714,14 +723,16 @@ async function meScreen() {
     ),
     el("p", {}, el("a", { href: "#/report" }, t("me.report"))),
     el("label", { class: "inline" }, t("me.language"), picker),
+    passwordForm(),
     el(
       "p",
       {},
       el(
         "button",
         {
-          onclick: () => {
-            session.signOut();
+          id: "sign-out",
+          onclick: async () => {
+            await signOut();
             go("signin");
           },
         },
@@ -729,6 +740,35 @@ async function meScreen() {
       ),
     ),
   );
+}
+
+// A new password ends the rider's sessions on every other device; this one stays.
+function passwordForm() {
+  const message = el("p", { role: "status", id: "password-message" });
+  const field = (name, key, autocomplete) =>
+    el("label", {}, t(key), el("input", { name, type: "password", autocomplete, required: true }));
+  const form = el(
+    "form",
+    { class: "card stack", id: "password" },
+    el("h2", {}, t("me.password")),
+    field("current_password", "me.password_current", "current-password"),
+    field("new_password", "me.password_new", "new-password"),
+    el("button", { type: "submit" }, t("me.password_submit")),
+    message,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await api("POST", "/api/v1/me/password", Object.fromEntries(new FormData(form)));
+      form.reset();
+      message.className = "notice ok";
+      message.textContent = t("me.password_changed");
+    } catch (error) {
+      message.className = "notice error";
+      message.textContent = explain(error);
+    }
+  });
+  return form;
 }
 
 // --- start ------------------------------------------------------------------------------

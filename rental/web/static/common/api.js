@@ -1,6 +1,8 @@
-// The platform's public JSON API as the web pages use it. The bearer token lives for the
-// browser tab (sessionStorage: closing the tab signs out) unless a page keeps it longer
-// (the rider app: riders stay signed in on their own phone until the token expires).
+// The platform's public JSON API as the web pages use it. A sign-in gives a short-lived
+// access token and a refresh token; both live for the browser tab (sessionStorage: closing
+// the tab forgets them) unless a page keeps them longer (the rider app: riders stay signed
+// in on their own phone while they keep using it). An access token that expired is renewed
+// with the refresh token once, and the request sent again, without the page noticing.
 
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -11,6 +13,7 @@ export class ApiError extends Error {
 }
 
 const TOKEN = "rental.token";
+const REFRESH = "rental.refresh";
 const ROLE = "rental.role";
 let store = sessionStorage;
 
@@ -21,15 +24,20 @@ export function keepSignedIn() {
 export const session = {
   token: () => store.getItem(TOKEN),
   role: () => store.getItem(ROLE),
-  signOut() {
-    store.removeItem(TOKEN);
-    store.removeItem(ROLE);
+  refreshToken: () => store.getItem(REFRESH),
+  keep(tokens) {
+    store.setItem(TOKEN, tokens.access_token);
+    store.setItem(REFRESH, tokens.refresh_token);
+    store.setItem(ROLE, tokens.role);
+  },
+  // Only this browser forgets; `signOut()` also ends the session on the platform.
+  forget() {
+    for (const name of [TOKEN, REFRESH, ROLE]) store.removeItem(name);
   },
 };
 
-export async function api(method, path, body) {
+async function request(method, path, body, token = session.token()) {
   const headers = { Accept: "application/json" };
-  const token = session.token();
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
@@ -50,11 +58,59 @@ export async function api(method, path, body) {
   return data;
 }
 
+export async function api(method, path, body) {
+  try {
+    return await request(method, path, body);
+  } catch (error) {
+    if (error.code !== "token_expired" || !(await refreshed())) throw error;
+    return request(method, path, body);
+  }
+}
+
+// One refresh at a time in this page: requests that found the token expired together wait
+// for the same one.
+let refreshing = null;
+
+function refreshed() {
+  refreshing ??= refreshTokens().finally(() => {
+    refreshing = null;
+  });
+  return refreshing;
+}
+
+// Whether there are fresh tokens now. A refresh token works once: presented again, the
+// platform takes it for a stolen copy and ends the session. Tabs of the rider app share
+// their tokens (localStorage), so they refresh one at a time (Web Locks, where the browser
+// has them), and a tab that waited uses what the other one got.
+async function refreshTokens() {
+  const spent = session.refreshToken();
+  if (!spent) return false;
+  const exchange = async () => {
+    if (session.refreshToken() !== spent) return Boolean(session.token());
+    try {
+      session.keep(await request("POST", "/api/v1/auth/refresh", { refresh_token: spent }, null));
+      return true;
+    } catch (error) {
+      if (error.status !== 401) throw error; // the network, say: still signed in
+      session.forget();
+      return false;
+    }
+  };
+  return navigator.locks ? navigator.locks.request("rental.refresh", exchange) : exchange();
+}
+
 export async function signIn(phone, password) {
-  const answer = await api("POST", "/api/v1/auth/token", { phone, password });
-  store.setItem(TOKEN, answer.access_token);
-  store.setItem(ROLE, answer.role);
+  const answer = await request("POST", "/api/v1/auth/token", { phone, password }, null);
+  session.keep(answer);
   return answer;
+}
+
+// Ends the session on the platform too (its tokens stop working everywhere at once).
+// Forgetting the tokens here does not wait for the platform, and cannot fail.
+export async function signOut() {
+  const token = session.token();
+  session.forget();
+  if (token) await request("POST", "/api/v1/auth/logout", undefined, token).catch(() => {});
 }
 
 // Text for the page: never HTML, so names from the data cannot inject markup.

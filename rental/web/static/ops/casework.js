@@ -1,6 +1,7 @@
 // Cases an operator closes: open damage reports, riders' disputes (with a refund or not),
 // and the books: proof that every posting balances.
 import { api, el } from "../common/api.js";
+import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker } from "./city.js";
 
 const when = (iso) => new Date(iso).toLocaleString();
@@ -10,25 +11,31 @@ export async function reportsPage(main, params) {
   const { reports } = await api("GET", `/api/v1/ops/damage-reports?city_id=${encodeURIComponent(city)}&state=open`);
   main.append(el("h1", {}, "Open damage reports"), cityPicker(params, "reports"));
   if (!reports.length) return main.append(el("p", { class: "muted", id: "no-reports" }, "No open reports."));
+  // One case per asset: whoever looks at the asset closes all its reports at once.
+  const byAsset = new Map();
+  for (const report of reports) byAsset.set(report.asset_code, [...(byAsset.get(report.asset_code) ?? []), report]);
   main.append(
     el(
       "div",
       { id: "reports" },
-      reports.map((report) => {
+      [...byAsset].map(([code, open]) => {
         const resolution = el("input", { name: "resolution", placeholder: "What was done, e.g. brakes replaced", required: true });
+        const categories = [...new Set(open.map((report) => report.category))].join(", ");
         const form = el(
           "form",
-          { class: "card stack", "data-report": report.id },
-          el("h2", {}, `${report.asset_code}: ${report.category}`),
-          el("p", {}, report.note || "(no note)", el("span", { class: "muted" }, ` · reported ${when(report.created_at)}`)),
+          { class: "card stack", "data-asset": code },
+          el("h2", {}, `${code}: ${categories}`),
+          open.map((report) =>
+            el("p", {}, report.note || "(no note)", el("span", { class: "muted" }, ` · ${report.category}, reported ${when(report.created_at)}`)),
+          ),
           el("label", {}, "Resolution", resolution),
-          el("button", { type: "submit" }, "Close the report"),
+          el("button", { type: "submit" }, open.length > 1 ? `Close all ${open.length} reports` : "Close the report"),
         );
         form.addEventListener("submit", async (event) => {
           event.preventDefault();
           try {
-            await api("POST", `/api/v1/ops/damage-reports/${report.id}/close`, { resolution: resolution.value });
-            form.replaceChildren(el("p", { class: "ok" }, `${report.asset_code}: closed.`));
+            await api("POST", `/api/v1/ops/assets/${encodeURIComponent(code)}/damage-reports/close`, { resolution: resolution.value });
+            form.replaceChildren(el("p", { class: "ok" }, `${code}: closed.`));
           } catch (error) {
             form.append(el("p", { class: "error" }, error.message));
           }
@@ -96,7 +103,7 @@ export async function booksPage(main) {
         "tbody",
         {},
         books.totals.map((row) =>
-          el("tr", {}, el("td", {}, row.currency), el("td", {}, row.kind), el("td", { class: "amount" }, (row.total_minor / 100).toFixed(2))),
+          el("tr", {}, el("td", {}, row.currency), el("td", {}, row.kind), el("td", { class: "amount" }, majorAmount(row.total_minor, row.currency))),
         ),
       ),
     ),

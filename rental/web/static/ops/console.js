@@ -1,5 +1,5 @@
 // The operator console: sign in, then pages picked by the URL's hash (#/page?city=...).
-import { ApiError, el, session, signIn } from "../common/api.js";
+import { ApiError, el, session, signIn, signOut } from "../common/api.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
@@ -45,7 +45,7 @@ async function show() {
     main.dataset.ready = page; // every control of the page answers from now on
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
-      session.signOut();
+      session.forget();
       return show();
     }
     main.append(el("p", { class: "error", role: "alert" }, error.message));
@@ -74,7 +74,7 @@ function signInForm() {
     try {
       const answer = await signIn(data.get("phone"), data.get("password"));
       if (!OPERATOR_ROLES.has(answer.role)) {
-        session.signOut();
+        await signOut();
         message.textContent = "This account is a rider's. The console is for operators.";
         return;
       }
@@ -87,8 +87,8 @@ function signInForm() {
   return form;
 }
 
-document.getElementById("sign-out").addEventListener("click", () => {
-  session.signOut();
+document.getElementById("sign-out").addEventListener("click", async () => {
+  await signOut();
   show();
 });
 window.addEventListener("hashchange", show);
