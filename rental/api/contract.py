@@ -41,7 +41,7 @@ from pydantic_core import PydanticCustomError
 from rental.api.auth import requires
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import ASSET_CODE, QR, asset_code_from_qr
-from rental.domain.money import checked_currency
+from rental.domain.money import checked_currency, currency_codes
 from rental.domain.riders import (
     MAX_NAME_LENGTH,
     MAX_PASSWORD_LENGTH,
@@ -226,7 +226,7 @@ IdempotencyKey = Annotated[
 Phone = Annotated[
     str,
     StringConstraints(max_length=32, pattern=PHONE.pattern),
-    explained("phone must be 6 to 15 digits, optionally with a leading +"),
+    explained("phone must be 6 to 15 digits, optionally with a leading +", "invalid_phone"),
     domain_rule(normalised_phone),
     Field(description="a mobile number: 6 to 15 digits, optionally with a leading +"),
 ]
@@ -235,13 +235,13 @@ Password = Annotated[
     StringConstraints(
         min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH, pattern=NO_NUL
     ),
-    explained(PASSWORD_RULE),
+    explained(PASSWORD_RULE, "invalid_password"),
     domain_rule(checked_password),
 ]
 PersonName = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH, pattern=NOT_BLANK),
-    explained(f"name must be 1 to {MAX_NAME_LENGTH} characters"),
+    explained(f"name must be 1 to {MAX_NAME_LENGTH} characters", "invalid_name"),
     domain_rule(checked_name),
 ]
 
@@ -249,10 +249,9 @@ PersonName = Annotated[
 
 Currency = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Z]{3}$"),
     explained("currency is an ISO 4217 code such as CNY"),
-    domain_rule(checked_currency),  # a code of a real currency, not any three letters
-    Field(description="an ISO 4217 currency code"),
+    domain_rule(checked_currency),
+    Field(description="an ISO 4217 currency code", json_schema_extra={"enum": currency_codes()}),
 ]
 
 
@@ -333,6 +332,9 @@ class ErrorDetail(BaseModel):
     message: str = Field(description="for people: what was wrong")
     field: str | None = Field(
         None, description="the request's part that was wrong (`phone`, `zones.0.name`), if one"
+    )
+    retry_at: datetime | None = Field(
+        None, description="429 from a fair-use rule: when it allows the request again"
     )
 
 

@@ -114,8 +114,8 @@ def by_phone() -> str:
     hyphens), or `no-phone:<address>` for a body without one."""
     try:
         body = request.get_json(silent=True)
-    except (RecursionError, HTTPException, InvalidInput):  # not JSON, too deep, too large:
-        body = None  # the view says so
+    except (RecursionError, HTTPException, InvalidInput):  # beyond the edge: the view says
+        body = None
     phone = body.get("phone") if isinstance(body, dict) else None
     if not isinstance(phone, str):
         return f"no-phone:{client_address()}"  # the view answers it with a 4xx

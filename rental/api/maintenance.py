@@ -139,9 +139,7 @@ class DamageReportRequest(RequestModel):
 )
 @signed_in(Role.RIDER)
 def report_damage(body: DamageReportRequest) -> tuple[dict[str, Any], int]:
-    """Report damage on an asset; 201, or 200 with the open report a repeat finds. Only an
-    asset the rider rode or tried to take moments ago (403 `report_not_eligible`), a few a
-    day (429 `report_limit_reached`): rental.domain.fair_use."""
+    """Report damage on an asset; 201, or 200 with the open report a repeat finds."""
     p = platform()
     command, rules = body.command(current_user_id()), p.config.reporting_rules()
     report, new = maintenance.report_damage(p.uow(), command, p.now(), rules)
@@ -201,23 +199,22 @@ def close_report(path: ReportPath, body: Closing) -> dict[str, Any]:
     return report_answer(maintenance.close_report(p.uow(), command, p.now())).json()
 
 
-class AssetReportsClosed(AnswerModel):
+class ClosedReports(AnswerModel):
     asset_code: str
     closed: list[DamageReportAnswer] = Field(description="empty when none was open")
 
 
 @blueprint.post(
-    "/ops/assets/<code>/damage-reports/close",
-    responses={200: AssetReportsClosed, **NOT_FOUND},
+    "/ops/assets/<code>/damage-reports/close", responses={200: ClosedReports, **NOT_FOUND}
 )
 @signed_in(Role.OPERATOR)
 def close_asset_reports(path: CodePath, body: Closing) -> dict[str, Any]:
-    """`{resolution}`: close every open report on the asset at once."""
+    """Close every open report on the asset at once, with what was done."""
     p = platform()
     command = CloseAssetReports(current_user_id(), path.code, body.resolution)
     closed = maintenance.close_asset_reports(p.uow(), command, p.now())
     answers = [report_answer(report) for report in closed]
-    return AssetReportsClosed(asset_code=path.code, closed=answers).json()
+    return ClosedReports(asset_code=path.code, closed=answers).json()
 
 
 class AssetChange(RequestModel):

@@ -1,7 +1,7 @@
-"""Sign up, and the rider's own profile (signing in: rental.api.sessions)."""
+"""Sign up, and the rider's own profile (signing in: `rental.api.sessions`)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -25,7 +25,7 @@ from rental.services import accounts, credit, wallet
 from rental.services.commands.riders import RegisterUser
 from rental.services.wallet import WalletSummary
 
-RIDERS = Tag(name="riders", description="accounts, sign-in, the rider's profile and credit")
+RIDERS = Tag(name="riders", description="sign-up, the rider's profile and credit")
 blueprint = APIBlueprint("riders", __name__, url_prefix="/api/v1", abp_tags=[RIDERS])
 
 
@@ -38,22 +38,23 @@ class SignUp(RequestModel):
         return RegisterUser(self.phone, self.password, self.name, Role.RIDER)
 
 
-class SignUpAccepted(AnswerModel):
-    phone: str = Field(description="the number as the platform keeps it (E.164-like digits)")
-    next: str = Field(description='always "sign_in": POST /api/v1/auth/token')
+class SignUpTaken(AnswerModel):
+    phone: str = Field(description="the number as stored: without spaces and hyphens")
+    next: Literal["sign_in"]
 
 
-@blueprint.post("/riders", responses={202: SignUpAccepted})
+@blueprint.post("/riders", responses={202: SignUpTaken})
 def register_rider(body: SignUp) -> tuple[dict[str, Any], int]:
-    """Sign up `{phone, password, name}` -> 202 `{phone, next: "sign_in"}`, then sign in
-    (`POST /api/v1/auth/token`). The answer is the same whether or not the phone has an
-    account, so it tells nobody which numbers are registered; if it has one, that account
-    is unchanged and its owner is told (`rental.services.accounts.sign_up`). Raises
-    InvalidInput (400) `invalid_phone`, `invalid_name` or `invalid_password`."""
+    """Sign up `{phone, password, name}`, then sign in (`POST /api/v1/auth/token`).
+
+    The answer is the same whether or not the phone has an account, so it tells nobody
+    which numbers are registered; if it has one, that account is unchanged and its owner
+    is told (`rental.services.accounts.sign_up`). 400 `invalid_phone`, `invalid_name` or
+    `invalid_password` otherwise."""
     p = platform()
     command = body.command()
     accounts.sign_up(p.uow(), p.passwords, p.account_notices, command)
-    return SignUpAccepted(phone=command.phone, next="sign_in").json(), 202
+    return SignUpTaken(phone=command.phone, next="sign_in").json(), 202
 
 
 class Me(AnswerModel):

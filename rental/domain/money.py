@@ -24,6 +24,11 @@ def checked_currency(code: object) -> str:
     return code
 
 
+def currency_codes() -> list[str]:
+    """Every code `checked_currency` accepts, in order (the API publishes the list)."""
+    return sorted(code for code in Currency.__members__ if is_currency(code))
+
+
 def minor_unit_exponent(code: str) -> int:
     """How many digits the minor unit has: 10 ** exponent minor units make one major unit."""
     exponent = _exponent(code)

@@ -76,7 +76,7 @@ def test_a_sign_in_without_a_readable_phone_counts_against_its_address(app, requ
 
 
 def test_a_phone_that_is_no_valid_text_counts_against_its_address(app):
-    # A lone surrogate and a NUL: the edge refuses the body (400), the limit still counts.
+    # The edge refuses the body (rental.api.edge), so no phone can be read from it.
     body = b'{"phone": "\\ud800\\u0000", "password": "x"}'
     key = key_for(
         app,
