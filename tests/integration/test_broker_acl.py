@@ -8,6 +8,8 @@ import pytest
 from rental.adapters.locks.broker_accounts import BrokerAccountError
 from rental.adapters.locks.mqtt import MqttClient, MqttCodeError
 from rental.adapters.locks.protocol import Channel, LockTopic
+from rental.services import assets
+from rental.services.commands.assets import ProvisionLock
 from tests.conftest import new_lock_id
 from tests.helpers import eventually
 
@@ -175,3 +177,20 @@ def test_a_decommissioned_lock_can_no_longer_connect_and_leaves_no_status(broker
     time.sleep(0.3)
     watcher.disconnect()
     assert retained == []
+
+
+def test_a_lock_account_left_without_its_lock_is_taken_over_by_the_next_provisioning(
+    platform, broker, broker_accounts, lock_ids, clean_database
+):
+    lock_id = new_lock_id()
+    lock_ids.append(lock_id)
+    broker_accounts.create_lock_account(lock_id, "the orphan's password")  # no lock row
+
+    issued = assets.provision_lock(platform.uow(), broker_accounts, ProvisionLock(lock_id))
+
+    lock = MqttClient(broker.with_credentials(lock_id, issued.mqtt_password), lock_id)
+    lock.connect()
+    lock.disconnect()
+    stale = MqttClient(broker.with_credentials(lock_id, "the orphan's password"), lock_id)
+    with pytest.raises(MqttCodeError):
+        stale.connect()

@@ -91,16 +91,21 @@ def _role_commands(role: str, acls: list[Json]) -> list[Json]:
 
 
 def lock_account_commands(lock_id: str, password: str) -> list[Json]:
+    """Idempotent, as lockctl's: the role and account are created if missing, then set to
+    exactly this password, client id and role. An account left without its lock row (a
+    provisioning whose transaction did not commit, a database restored from before it)
+    is taken over by the lock provisioned under its id, which holds that row."""
     role = lock_role(lock_id)
+    account = {
+        "username": lock_id,
+        "clientid": lock_id,
+        "password": password,
+        "roles": [{"rolename": role}],
+    }
     return [
         *_role_commands(role, lock_acls(lock_id)),
-        {
-            "command": "createClient",
-            "username": lock_id,
-            "clientid": lock_id,
-            "password": password,
-            "roles": [{"rolename": role}],
-        },
+        {"command": "createClient", **account},
+        {"command": "modifyClient", **account},
     ]
 
 
@@ -144,7 +149,7 @@ class BrokerAccounts:
         if lock_id.startswith(LOCKCTL_PREFIX):
             # Its client id would be a lockctl instance's: it could push lockctl off.
             raise BrokerAccountError(f"lock ids starting with {LOCKCTL_PREFIX!r} are reserved")
-        self.run(lock_account_commands(lock_id, password))
+        self.run(lock_account_commands(lock_id, password), tolerate=ALREADY_DONE)
 
     def upgrade_lock_accounts(self, lock_ids: list[str]) -> dict[str, Upgrade]:
         """Bring accounts provisioned by older versions up to date: the client id binding
