@@ -93,8 +93,11 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         from rental.services.commands.open_data import RegisterMdsClient
         from rental.services.mds import register_client
 
-        client_id = register_client(platform.uow(), RegisterMdsClient(args.city, args.name.strip()))
         # The token is valid while the API signs with this same SECRET_KEY.
+        if not config.SECRET_KEY:
+            print("SECRET_KEY is not set: the API's own is needed to sign the token")
+            return 2
+        client_id = register_client(platform.uow(), RegisterMdsClient(args.city, args.name.strip()))
         print(issue_client_token(client_id, config.SECRET_KEY))
         return 0
     from rental.demo import seed_demo

@@ -43,6 +43,11 @@ def create_app(
     app = document.new_app(__name__)
     base = platform.config if platform else Config.from_environment()
     config = replace(base, **(test_config or {}))
+    if not config.SECRET_KEY:
+        raise RuntimeError(
+            "SECRET_KEY is not set: every API worker must sign tokens with the same secret"
+            " (scripts/demo.sh makes one for the demo in var/secrets/api-secret-key)"
+        )
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.validate_response = bool(config.VALIDATE_RESPONSES)

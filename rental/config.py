@@ -1,8 +1,7 @@
 """Settings, read from the environment (prefix-free names an operator already knows)."""
 
 import os
-import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 
 from rental.domain.fair_use import HoldRules, PaymentOrderRules, ReportingRules
@@ -14,7 +13,9 @@ from rental.domain.sessions import TokenLifetimes
 class Config:
     DATABASE_URL: str = ""
     MQTT_URL: str = ""
-    SECRET_KEY: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Signs access tokens and MDS client tokens: every API worker and host needs the same
+    # one, so it is required (the demo makes one in var/secrets); never a per-process default.
+    SECRET_KEY: str = ""
     # Where QR codes point; the rider app lives here.
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
     UNLOCK_TIMEOUT_SECONDS: int = 10

@@ -137,6 +137,9 @@ class CityRepository:
     def currency_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.currency).where(cities.c.id == city_id)).scalar()
 
+    def timezone_of(self, city_id: str) -> str | None:
+        return self._c.execute(select(cities.c.timezone).where(cities.c.id == city_id)).scalar()
+
 
 class UserRepository:
     def __init__(self, connection: Connection) -> None:

@@ -4,6 +4,7 @@ import html
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import segno
 from flask import Response
@@ -85,6 +86,7 @@ class ReceiptAnswer(AnswerModel):
     asset: ReceiptAsset
     started_at: datetime | None
     ended_at: datetime | None
+    time_zone: str = Field(description="the city's IANA time zone, in which riders read times")
     duration_s: int | None
     distance_m: float | None
     currency: str
@@ -117,6 +119,7 @@ def receipt_json(path: RentalIdPath) -> dict[str, Any]:
         asset=ReceiptAsset(code=receipt.asset_code, kind=receipt.asset_kind),
         started_at=rental.started_at,
         ended_at=rental.ended_at,
+        time_zone=receipt.time_zone,
         duration_s=rental.duration_seconds,
         distance_m=None if rental.distance_m is None else round(rental.distance_m, 1),
         currency=rental.tariff.currency,
@@ -153,8 +156,13 @@ def receipt_page(path: RentalIdPath) -> Response:
         for line in receipt.lines
     )
     qr = segno.make(_receipt_url(rental_id), error="m").svg_inline(scale=4)
+    ended_at = receipt.rental.ended_at
+    # In the city's time, which its riders live by: a ride at 07:30 in Shanghai is not
+    # yesterday's ride at 23:30 UTC.
     ended = (
-        receipt.rental.ended_at.strftime("%Y-%m-%d %H:%M UTC") if receipt.rental.ended_at else ""
+        ended_at.astimezone(ZoneInfo(receipt.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
+        if ended_at
+        else ""
     )
     page = f"""<!doctype html><html><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width"><title>Receipt {receipt.number}</title>

@@ -24,6 +24,7 @@ class Receipt:
     owed_minor: int  # left as debt when the trip ended
     refunded_minor: int
     disputes: list[Dispute]
+    time_zone: str  # the city's (IANA): a receipt's times are read in it
 
 
 def receipt_number(rental_id: uuid.UUID) -> str:
@@ -38,7 +39,8 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
         asset = uow.assets.get(rental.asset_id)
         postings = uow.ledger.postings_of(f"fare:{rental.id}")
         disputes = uow.disputes.for_rental(rental.id)
-    assert asset is not None
+        time_zone = uow.cities.timezone_of(asset.city_id) if asset else None
+    assert asset is not None and time_zone is not None
 
     def paid_by(kind: AccountKind) -> int:
         return -sum(amount for account, amount in postings if account == kind.value)
@@ -54,4 +56,5 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
         owed_minor=paid_by(AccountKind.RIDER_RECEIVABLE),
         refunded_minor=sum(dispute.refund_minor for dispute in disputes),
         disputes=disputes,
+        time_zone=time_zone,
     )

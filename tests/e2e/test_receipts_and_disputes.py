@@ -1,6 +1,8 @@
 """Every finished rental has a receipt; a disputed fare can be refunded by an operator."""
 
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 
 def finished_ride(system, credit_minor=1000):
@@ -87,3 +89,14 @@ def test_an_operator_refunds_part_of_a_disputed_fare_to_the_wallet(system):
     )
     assert rest.status_code == 400
     assert system.post("/api/v1/ops/disputes/x/resolution", {}, rider).status_code == 403
+
+
+def test_the_printable_receipt_reads_the_end_in_the_citys_time(system):
+    rider, rental_id, _ = finished_ride(system)
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    page = system.get(f"/api/v1/rentals/{rental_id}/receipt.html", rider).text
+
+    assert receipt["time_zone"] == "Asia/Shanghai"
+    ended = datetime.fromisoformat(receipt["ended_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert ended.strftime("%Y-%m-%d %H:%M CST") in page  # UTC+8, whatever the hour in UTC
+    assert " UTC" not in page

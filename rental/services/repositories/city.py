@@ -19,6 +19,10 @@ class CityRepository(Protocol):
 
     def currency_of(self, city_id: str) -> str | None: ...
 
+    def timezone_of(self, city_id: str) -> str | None:
+        """The city's IANA time zone ("Asia/Shanghai"); None for no such city."""
+        ...
+
 
 class ZoneRepository(Protocol):
     def replace(self, city_id: str, new_zones: list[Zone]) -> int:

@@ -35,6 +35,10 @@ class FakeCityRepository(Repository):
         city = self._store.cities.get(city_id)
         return city.currency if city else None
 
+    def timezone_of(self, city_id: str) -> str | None:
+        city = self._store.cities.get(city_id)
+        return city.timezone if city else None
+
 
 class FakeZoneRepository(Repository):
     """Coverage is planar in degrees, as PostGIS's ST_Covers on `geometry`: the same answer."""
