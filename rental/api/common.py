@@ -3,13 +3,7 @@
 import segno
 from flask import current_app
 
-from rental.api.parsing import json_body as json_body
-from rental.api.parsing import path_uuid
 from rental.bootstrap import Platform
-
-# Requests are read in rental.api.parsing; these two names stay here only until
-# rental.api.rebalancing imports them from there.
-parse_uuid = path_uuid
 
 
 def platform() -> Platform:

@@ -29,7 +29,8 @@ from rental.api.contract import (
     signed_in,
 )
 from rental.domain.disputes import Dispute, DisputeState
-from rental.domain.pricing import FareLine, format_amount
+from rental.domain.money import format_amount
+from rental.domain.pricing import FareLine
 from rental.domain.riders import Role
 from rental.services import disputes, receipts
 from rental.services.commands.money import OpenDispute, ResolveDispute

@@ -15,7 +15,6 @@ from typing import assert_never
 
 from rental.domain.errors import InvalidInput
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
-from rental.domain.money import checked_currency as checked_currency  # one rule
 
 MIN_TOP_UP_MINOR = 100
 MAX_TOP_UP_MINOR = 500_000

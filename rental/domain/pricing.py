@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from rental.domain.credit import HIGHEST_SCORE, LOWEST_SCORE
-from rental.domain.money import format_amount as format_amount  # the one formatter
+from rental.domain.money import format_amount
 
 DAY_SECONDS = 24 * 3600
 

@@ -6,7 +6,8 @@ from datetime import datetime
 from rental.domain.credit import deposit_waived
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import Condition, ServicePolicy, is_low, unavailable_because
-from rental.domain.pricing import PricingPlan, Tariff, format_amount
+from rental.domain.money import format_amount
+from rental.domain.pricing import PricingPlan, Tariff
 from rental.services.commands.money import PublishPricingPlan
 from rental.services.commands.rides import QuoteAsset
 from rental.services.read_models import ScanTarget
