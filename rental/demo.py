@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Row, insert, select
 
 from rental.adapters import tables
 from rental.bootstrap import Platform
+from rental.domain.cities import City
 from rental.domain.errors import Conflict
 from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
@@ -211,7 +212,9 @@ def _create_city(platform: Platform) -> bool:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY_ID) is not None:
             return False
-        uow.cities.add(CITY_ID, "Demo City (Shanghai)", "CNY", "Asia/Shanghai", *CENTER)
+        uow.cities.add(
+            City(CITY_ID, "Demo City (Shanghai)", "Asia/Shanghai", "CNY", "zh-CN", *CENTER)
+        )
         for kind, (tariff, deposit, waiver) in DEMO_PRICES.items():
             uow.pricing_plans.publish(CITY_ID, kind, tariff, deposit, waiver)
         uow.commit()

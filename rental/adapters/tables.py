@@ -43,7 +43,12 @@ cities = Table(
     Column("currency", String(3), nullable=False),
     Column("timezone", Text, nullable=False),
     Column("center", Geometry("POINT", srid=4326), nullable=False),
+    Column("locale", Text, nullable=False, server_default=text("'en'")),  # BCP 47
+    Column("launched_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("retired_at", DateTime(timezone=True)),  # no new rides, holds or vehicles after
 )
+
+RUNNING_CITY = text("cities.retired_at IS NULL")
 
 users = Table(
     "users",

@@ -13,6 +13,7 @@ import pytest
 from shapely.geometry import box, mapping
 
 from rebalancing.distances import DistancesUnavailable, GreatCircle
+from rental.domain.cities import City
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy
 from rental.domain.pricing import Tariff
@@ -76,7 +77,7 @@ def quiet() -> Store:
     """A city with its trucks, a station and an office, and neither bikes nor trips."""
     store = Store(clock=lambda: NOW)
     with FakeUnitOfWork(store) as unit:
-        unit.cities.add(CITY, "Shanghai", "CNY", "Asia/Shanghai", *STATION)
+        unit.cities.add(City(CITY, "Shanghai", "Asia/Shanghai", "CNY", "en", *STATION))
         unit.zones.replace(CITY, [hotspot("Office", OFFICE), hotspot("Station", STATION)])
         unit.rebalancing.save_fleet(FLEET)
         unit.commit()

@@ -86,7 +86,7 @@ class FakeRebalancingRepository(Repository):
         store = self._store
         if city_id not in store.cities:  # local time of no time zone: NULL, no trips
             return {}, {}
-        timezone = ZoneInfo(store.cities[city_id].timezone)
+        timezone = ZoneInfo(store.cities[city_id].time_zone)
         by_hotspot: StartsByZone = defaultdict(dict)
         by_cell: StartsByCell = defaultdict(dict)
         for row in store.rentals.values():
@@ -118,11 +118,11 @@ class FakeRebalancingRepository(Repository):
         city = store.cities.get(city_id)
         if not starts or city is None:
             return None
-        return min(starts).astimezone(ZoneInfo(city.timezone)).date()
+        return min(starts).astimezone(ZoneInfo(city.time_zone)).date()
 
     def timezone(self, city_id: str) -> str | None:
         city = self._store.cities.get(city_id)
-        return city.timezone if city else None
+        return city.time_zone if city else None
 
     # --- the trucks
 
