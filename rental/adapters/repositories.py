@@ -1,6 +1,6 @@
 """Repositories: rows in, domain objects out. One small class per aggregate."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -163,6 +163,16 @@ class CityRepository:
 
     def currency_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.currency).where(cities.c.id == city_id)).scalar()
+
+    def time_zones_of_assets(self, asset_ids: Collection[UUID]) -> dict[UUID, str]:
+        if not asset_ids:
+            return {}
+        rows = self._c.execute(
+            select(assets.c.id, cities.c.timezone)
+            .join(cities, cities.c.id == assets.c.city_id)
+            .where(assets.c.id.in_(list(asset_ids)))
+        )
+        return {asset_id: zone for asset_id, zone in rows.tuples()}
 
     def timezone_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.timezone).where(cities.c.id == city_id)).scalar()

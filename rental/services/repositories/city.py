@@ -4,7 +4,7 @@ Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`
 """
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection, Set
 from datetime import datetime
 from typing import Protocol
 
@@ -36,6 +36,10 @@ class CityRepository(Protocol):
         ...
 
     def currency_of(self, city_id: str) -> str | None: ...
+
+    def time_zones_of_assets(self, asset_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The IANA time zone of each asset's city."""
+        ...
 
     def timezone_of(self, city_id: str) -> str | None:
         """The city's IANA time zone ("Asia/Shanghai"); None for no such city."""

@@ -2,7 +2,7 @@
 (`rental.services.repositories.city`)."""
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection, Set
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,11 @@ class FakeCityRepository(Repository):
             if row.rental.state in (RentalState.UNLOCKING, RentalState.ACTIVE)
             and store.assets[row.rental.asset_id].asset.city_id == city_id
         )
+
+    def time_zones_of_assets(self, asset_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        store = self._store
+        cities = {asset_id: store.assets[asset_id].asset.city_id for asset_id in asset_ids}
+        return {asset_id: store.cities[city].time_zone for asset_id, city in cities.items()}
 
     def currency_of(self, city_id: str) -> str | None:
         city = self._store.cities.get(city_id)
