@@ -203,7 +203,8 @@ def due_cities(uow: UnitOfWork, now: datetime) -> list[str]:
     with uow:
         for fleet in uow.rebalancing.fleets():
             zone = uow.rebalancing.timezone(fleet.city_id)
-            if zone is None:
+            city = uow.cities.get(fleet.city_id)
+            if zone is None or city is None or city.is_retired:
                 continue
             nightly_time = fleet.latest_nightly_time(now, ZoneInfo(zone))
             last = uow.rebalancing.latest_plan(fleet.city_id, RunTrigger.NIGHTLY)

@@ -22,6 +22,8 @@ from simulator.fleet import LockSecrets, SimulatedLock
 from simulator.lock import Faults
 from tests.helpers import CITY, RIDER_PASSWORD, eventually, make_city, make_user
 
+SHANGHAI = (121.47, 31.23)  # where the test city's locks start
+
 
 @dataclass
 class Rider:
@@ -109,9 +111,14 @@ class LiveSystem:
     # -- the fleet -----------------------------------------------------------------
 
     def bike(
-        self, kind: str = "bike", city: str = CITY, **faults: object
+        self,
+        kind: str = "bike",
+        city: str = CITY,
+        at: tuple[float, float] = SHANGHAI,
+        **faults: object,
     ) -> tuple[str, SimulatedLock]:
-        """Provision a lock and a bike through the operator API, and bring the lock online."""
+        """Provision a lock and a bike through the operator API, and bring the lock online
+        at `at` (lon, lat)."""
         operator, device = self._provision()
         code = f"BK{uuid.uuid4().hex[:8].upper()}"
         asset = self.post(
@@ -120,7 +127,7 @@ class LiveSystem:
             operator,
         )
         assert asset.status_code == 201, asset.text
-        lock = self.go_online(device)
+        lock = self.go_online(device, at=at)
         lock.logic.faults = Faults(**faults)  # type: ignore[arg-type]
         return code, lock
 
@@ -146,14 +153,16 @@ class LiveSystem:
         return operator, dict(provisioned.json())
 
     def go_online(
-        self, device: dict[str, Any], slots: dict[int, str | None] | None = None
+        self,
+        device: dict[str, Any],
+        slots: dict[int, str | None] | None = None,
+        at: tuple[float, float] = SHANGHAI,
     ) -> SimulatedLock:
         secrets = LockSecrets(
             device["lock_id"],
             device["mqtt"]["password"],
             bytes.fromhex(device["signing_key"]),
-            121.47,
-            31.23,
+            *at,
             slots,
         )
         lock = SimulatedLock(secrets, self.broker)

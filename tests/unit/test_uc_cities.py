@@ -2,14 +2,18 @@
 domain says, the currency fixed, and a retired city closed to new rides and vehicles and
 gone from the open data, its rides under way first."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from rental.domain.cities import checked_city_id, checked_locale, checked_time_zone
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.services import assets, cities, open_data
+from rental.domain.rebalancing import TruckFleet, TruckSpec
+from rental.services import assets, cities, open_data, rebalancing_fleets, rebalancing_runs
 from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.city import ConfigureCity, LaunchCity
-from tests.unit.world import CITY, START, World, unlocked
+from rental.services.rebalancing_commands import ConfigureFleet
+from tests.unit.world import CITY, HOME, START, World, unlocked
 
 BERLIN = LaunchCity("berlin", "Berlin", "Europe/Berlin", "EUR", "de-DE", (13.405, 52.52))
 
@@ -130,3 +134,14 @@ def test_the_domain_checks_take_what_real_cities_use() -> None:
         assert checked_time_zone(zone) == zone
     for tag in ("zh-CN", "zh-Hans-CN", "de-DE", "en", "pt-BR", "ja-JP"):
         assert checked_locale(tag) == tag
+
+
+def test_a_retired_city_gets_no_nightly_plan(world: World) -> None:
+    trucks = TruckFleet(CITY, HOME, (TruckSpec(10, 6.0),), 25.0, 1, 2)
+    rebalancing_fleets.configure(world.uow(), ConfigureFleet(trucks))
+    one_am_shanghai = datetime(2026, 3, 3, 17, 5, tzinfo=UTC)
+    assert rebalancing_runs.due_cities(world.uow(), one_am_shanghai) == [CITY]
+
+    cities.retire_city(world.uow(), CITY, START)
+
+    assert rebalancing_runs.due_cities(world.uow(), one_am_shanghai) == []
