@@ -10,6 +10,7 @@ with the same use cases and the same checks of its files as the API
     city pricing-plan --id berlin --kind bike --file plan.json
     city fleet --id berlin --file fleet.json           (trucks, depot, nightly hour)
     city retire --id berlin | city reopen --id berlin
+    city demo-bikes --id berlin --bikes 10 --fleet-file var/demo/fleet.json   (the demo only)
 """
 
 import argparse
@@ -57,6 +58,12 @@ def add_city_commands(commands: Any) -> None:
     plan.add_argument("--id", required=True)
     plan.add_argument("--kind", required=True, choices=[kind.value for kind in AssetKind])
     plan.add_argument("--file", required=True, type=Path)
+    bikes = actions.add_parser(
+        "demo-bikes", help="the demo only: bikes with simulated locks around the city's centre"
+    )
+    bikes.add_argument("--id", required=True)
+    bikes.add_argument("--bikes", type=int, default=10)
+    bikes.add_argument("--fleet-file", required=True, help="the simulator's, var/demo/fleet.json")
     for name, what in (("retire", "no new rides; leaves GBFS"), ("reopen", "undo a retirement")):
         actions.add_parser(name, help=what).add_argument("--id", required=True)
 
@@ -107,6 +114,11 @@ def _run(args: argparse.Namespace, platform: Platform) -> int:
             fleet = FleetRequest.model_validate(_json(args.file)).fleet(args.id)
             rebalancing_fleets.configure(uow(), ConfigureFleet(fleet))
             print(f"{args.id}: {len(fleet.trucks)} truck(s), nightly at {fleet.nightly_hour}:00")
+        case "demo-bikes":
+            from rental.demo import add_demo_bikes
+
+            codes = add_demo_bikes(platform, args.fleet_file, args.id, args.bikes)
+            print(f"{args.id}: bikes {', '.join(codes)} (restart the simulator to ride them)")
         case "retire":
             _show(cities.retire_city(uow(), args.id, platform.now()))
         case "reopen":
