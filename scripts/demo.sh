@@ -25,7 +25,7 @@ mkdir -p "$DEMO_VAR/demo" "$LOGS" "$SECRETS" "$RUN_DIR"
 # API workers connect to the broker with an account of their own, which can send lock
 # commands and ask lockctl for lock accounts but not manage the broker (docs/operations.md,
 # "Broker accounts"); lockctl and this script use the platform's (MQTT_URL).
-: "${MQTT_API_URL:?is not set: the API workers' broker account (scripts/services.sh makes one)}"
+: "${MQTT_API_URL:?is not set: the broker account of the API workers, made by scripts/services.sh}"
 export MQTT_API_URL
 
 # Every API worker must sign and check tokens with the same key.
