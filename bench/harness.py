@@ -92,9 +92,10 @@ class Bench:
             accounts.grant_promotion(
                 self.platform.uow(), rider.id, "CNY", 100_000, f"bench:{rider.id}"
             )
+            # With the platform's account, before lockctl (which API workers ask) runs.
             credentials = assets.provision_lock(
                 self.platform.uow(),
-                self.platform.broker_accounts,
+                self.platform.accounts(),
                 ProvisionLock(f"B{run}-{number:04d}"),
             )
             code = f"BB{run}{number:04d}"

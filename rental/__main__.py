@@ -1,5 +1,5 @@
 """Command line: `python -m rental db upgrade | create-operator | city ... | mds-client |
-check-books | broker-accounts upgrade | seed-demo`."""
+check-books | broker-accounts upgrade | rotate-lock-keys | new-lock-key | seed-demo`."""
 
 import argparse
 import sys
@@ -32,10 +32,21 @@ def main(argv: list[str] | None = None) -> int:
         help="bring every provisioned lock's broker account up to date; exits 1 if any is missing",
     )
     accounts.add_argument("action", choices=["upgrade"])
+    commands.add_parser(
+        "rotate-lock-keys",
+        help="seal every lock's signing key again under the first key of "
+        "LOCK_KEY_ENCRYPTION_KEYS (then the others can be dropped)",
+    )
+    commands.add_parser("new-lock-key", help="print a new key for LOCK_KEY_ENCRYPTION_KEYS")
     demo = commands.add_parser("seed-demo", help="the demo city, riders and a provisioned fleet")
     demo.add_argument("--fleet-file", required=True, help="where the simulator's lock secrets go")
     demo.add_argument("--bikes", type=int, default=30)
     args = parser.parse_args(argv)
+    if args.command == "new-lock-key":
+        from rental.adapters.lock_keys import new_key
+
+        print(new_key())
+        return 0
 
     config = Config.from_environment()
     if not config.DATABASE_URL:
@@ -80,6 +91,15 @@ def _run(args: argparse.Namespace, config: Config) -> int:
         return run_city_command(args, platform)
     if args.command == "broker-accounts":
         return _upgrade_broker_accounts(platform)
+    if args.command == "rotate-lock-keys":
+        from rental.adapters.lock_key_rotation import reseal_lock_keys
+
+        done = reseal_lock_keys(platform.engine, platform.lock_keys)
+        print(
+            f"{done.resealed + done.sealed} lock signing key(s) sealed under the first key of"
+            f" LOCK_KEY_ENCRYPTION_KEYS ({done.sealed} stored raw until now)"
+        )
+        return 0
     if args.command == "create-operator":
         from rental.domain.riders import Role, checked_name, checked_password, normalised_phone
         from rental.services.accounts import register
@@ -126,7 +146,10 @@ def _upgrade_broker_accounts(platform: "Platform") -> int:
     with platform.engine.connect() as connection:
         lock_ids = list(connection.execute(select(locks.c.id).order_by(locks.c.id)).scalars())
     try:
-        with managing_accounts(BrokerAddress.from_url(platform.config.MQTT_URL)) as accounts:
+        platform_account = BrokerAddress.from_settings(
+            platform.config.MQTT_URL, platform.config.MQTT_CA_FILE
+        )
+        with managing_accounts(platform_account) as accounts:
             outcome = accounts.upgrade_lock_accounts(lock_ids)
     except MqttError as error:
         print(f"broker_unavailable: {error}", file=sys.stderr)

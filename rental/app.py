@@ -49,6 +49,11 @@ def create_app(
             "SECRET_KEY is not set: every API worker must sign tokens with the same secret"
             " (scripts/demo.sh makes one for the demo in var/secrets/api-secret-key)"
         )
+    if not config.LOCK_KEY_ENCRYPTION_KEYS:
+        raise RuntimeError(
+            "LOCK_KEY_ENCRYPTION_KEYS is not set: locks' signing keys are sealed with it in the"
+            " database (scripts/services.sh makes one for the demo in var/secrets)"
+        )
     app.config.from_object(config)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.validate_response = bool(config.VALIDATE_RESPONSES)

@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 
 from rental.adapters.account_notices import LoggedAccountNotices
 from rental.adapters.db import UnitOfWork, make_engine
+from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.locks.broker_accounts import BrokerAccounts
 from rental.adapters.locks.commands import MqttLockCommands
-from rental.adapters.locks.mqtt import BrokerAddress, MqttClient, MqttError
+from rental.adapters.locks.lock_broker import LockBroker
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient, MqttError
+from rental.adapters.locks.provisioning import LockAccountRefused, LockAccountRequests
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
@@ -19,7 +22,7 @@ from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.api.gbfs_feeds import VehicleStatusCache
 from rental.config import Config
-from rental.domain.errors import Unavailable
+from rental.domain.errors import InvalidInput, Unavailable
 from rental.services.lock_reports import ReportDecoder
 from rental.services.ports import (
     AccountNotices,
@@ -43,7 +46,10 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 class Platform:
-    """Everything a request handler needs; nothing connects until first used."""
+    """Everything a request handler needs; nothing connects until first used.
+
+    Settings that name files or keys (the locks' broker and CA, the lock key ring) are read
+    here, so a wrong one stops the process at start with a message naming it."""
 
     def __init__(
         self,
@@ -61,6 +67,10 @@ class Platform:
             raise RuntimeError("DATABASE_URL is not set (make demo / make test set it for you)")
         self.config = replace(config)  # its own copy: the caller's object may change or be shared
         self.now = clock
+        self.lock_keys = LockKeyRing.from_setting(config.LOCK_KEY_ENCRYPTION_KEYS)
+        self.lock_broker = LockBroker.from_settings(
+            config.LOCK_BROKER_URL, config.LOCK_BROKER_CA_FILE
+        )
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
         self.search_engine = make_engine(
             config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
@@ -72,6 +82,7 @@ class Platform:
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None
+        self._account_requests: LockAccountRequests | None = None
         self.lock_commands: LockCommands = lock_commands or MqttLockCommands(self.mqtt)
         self.report_decoder: ReportDecoder = WireReportDecoder()
         self.broker_accounts = broker_accounts or _LazyBrokerAccounts(self)
@@ -96,13 +107,13 @@ class Platform:
         self._new_payments_gateway = gateway.name
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.engine)
+        return UnitOfWork(self.engine, lock_keys=self.lock_keys)
 
     def reader(self) -> UnitOfWork:
         """For hot searches of one statement (nearby vehicles): no transaction, and a plan
         made once per connection. Its conditions are written so that a generic plan still
         uses the partial indexes (see `rental.adapters.tables`)."""
-        return UnitOfWork(self.search_engine, read_only=True)
+        return UnitOfWork(self.search_engine, read_only=True, lock_keys=self.lock_keys)
 
     def mqtt(self) -> MqttClient:
         with self._mqtt_lock:
@@ -110,31 +121,51 @@ class Platform:
                 if not self.config.MQTT_URL:
                     raise MqttError("MQTT_URL is not set")
                 client = MqttClient(
-                    BrokerAddress.from_url(self.config.MQTT_URL),
+                    BrokerAddress.from_settings(self.config.MQTT_URL, self.config.MQTT_CA_FILE),
                     f"rental-api-{uuid.uuid4().hex[:10]}",
-                    on_message=lambda message: self.accounts().handle(message),
+                    on_message=self._handle_message,
                 )
                 client.connect()
                 self._mqtt = client
             return self._mqtt
 
+    def _handle_message(self, message: Message) -> None:
+        for handler in (self._accounts, self._account_requests):
+            if handler is not None:
+                handler.handle(message)
+
     def accounts(self) -> BrokerAccounts:
+        """The dynamic-security API itself: only for processes whose MQTT_URL is the
+        platform's account (the CLI, the demo's seeding). API workers ask lockctl instead
+        (`broker_accounts`)."""
         client = self.mqtt()
         with self._mqtt_lock:
             if self._accounts is None:
                 self._accounts = BrokerAccounts(client)
             return self._accounts
 
+    def lock_account_requests(self) -> LockAccountRequests:
+        client = self.mqtt()
+        with self._mqtt_lock:
+            if self._account_requests is None:
+                self._account_requests = LockAccountRequests(client)
+            return self._account_requests
+
 
 class _LazyBrokerAccounts:
-    """Connects to the broker on the first provisioning, and says so when it cannot."""
+    """Asks lockctl for lock accounts (rental.adapters.locks.provisioning), connecting to
+    the broker on the first provisioning, and says so when it cannot."""
 
     def __init__(self, platform: Platform) -> None:
         self._platform = platform
 
     def create_lock_account(self, lock_id: str, password: str) -> None:
         try:
-            self._platform.accounts().create_lock_account(lock_id, password)
+            self._platform.lock_account_requests().create_lock_account(lock_id, password)
+        except LockAccountRefused as exc:
+            raise InvalidInput(
+                f"lock_id {lock_id!r} is reserved: {exc}", "reserved_lock_id", "lock_id"
+            ) from exc
         except MqttError as exc:
             raise Unavailable(
                 f"the broker refused the lock account: {exc}", "broker_unavailable"

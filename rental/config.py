@@ -12,7 +12,20 @@ from rental.domain.sessions import TokenLifetimes
 @dataclass
 class Config:
     DATABASE_URL: str = ""
+    # This process's broker account: mqtt://user:password@host:port, or mqtts:// for TLS,
+    # verified against MQTT_CA_FILE (a PEM file; empty: the system's CAs). API workers get an
+    # account that can only send lock commands and ask for lock accounts; lockctl and the
+    # CLI the platform's, which manages accounts (docs/operations.md, "Broker accounts").
     MQTT_URL: str = ""
+    MQTT_CA_FILE: str = ""
+    # What provisioning hands locks (docs/lock-protocol.md §2): the broker's address as the
+    # locks reach it, mqtts://host:port, and the PEM file of the CA that signs its
+    # certificate (empty: locks trust their built-in CAs). No address: provisioning is 503.
+    LOCK_BROKER_URL: str = ""
+    LOCK_BROKER_CA_FILE: str = ""
+    # Fernet keys, comma-separated, newest first, that seal locks' signing keys in the
+    # database (rental/adapters/lock_keys.py). Required by the API and lockctl, like SECRET_KEY.
+    LOCK_KEY_ENCRYPTION_KEYS: str = ""
     # Signs access tokens and MDS client tokens: every API worker and host needs the same
     # one, so it is required (the demo makes one in var/secrets); never a per-process default.
     SECRET_KEY: str = ""

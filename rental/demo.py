@@ -1,7 +1,8 @@
 """The demo city: Shanghai around People's Square, two riders, a fleet of bikes.
 
 Idempotent: running it again keeps what exists and only tops up the fleet. A fresh
-database gets a fresh fleet (locks from an older fleet file are decommissioned).
+database gets a fresh fleet (locks from an older fleet file are decommissioned). It makes
+broker accounts itself: it runs with the platform's account (MQTT_URL), not an API's.
 """
 
 import json
@@ -100,7 +101,7 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
         lock_id = f"DEMO-L{number:04d}"
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
         credentials = assets.provision_lock(
-            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+            platform.uow(), platform.accounts(), ProvisionLock(lock_id)
         )
         assets.register_asset(
             platform.uow(),
@@ -119,6 +120,8 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     if not any("slots" in entry for entry in locks):
         locks.extend(_cabinets(platform))
     seed_trip_history(platform, platform.now())
+    for entry in locks:  # older fleet files too: the locks move to the broker of now
+        entry.update(_broker_entry(platform))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(locks, indent=1))
     path.chmod(0o600)
@@ -159,6 +162,7 @@ def add_demo_bikes(platform: Platform, fleet_file: str, city_id: str, count: int
                 "lon": round(city.center_lon + spread.uniform(-0.01, 0.01), 6),
                 "lat": round(city.center_lat + spread.uniform(-0.01, 0.01), 6),
                 "asset_code": code,
+                **_broker_entry(platform),
             }
         )
         codes.append(code)
@@ -166,6 +170,13 @@ def add_demo_bikes(platform: Platform, fleet_file: str, city_id: str, count: int
     path.write_text(json.dumps(locks, indent=1))
     path.chmod(0o600)
     return codes
+
+
+def _broker_entry(platform: Platform) -> dict[str, str | None]:
+    """What provisioning hands a lock besides its secrets (docs/lock-protocol.md §2): the
+    broker's address and CA, which the simulator connects with, as firmware would."""
+    broker = platform.lock_broker
+    return {} if broker is None else {"broker": broker.url, "ca": broker.ca_pem}
 
 
 # (device id, kind, slots, items docked, where): stations at metro exits and malls.
@@ -185,7 +196,7 @@ def _cabinets(platform: Platform) -> list[dict[str, object]]:
     for lock_id, kind, slot_count, docked, (lon, lat) in DEMO_CABINETS:
         platform.accounts().delete_lock_account(lock_id)
         credentials = assets.provision_lock(
-            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+            platform.uow(), platform.accounts(), ProvisionLock(lock_id)
         )
         assets.register_cabinet(
             platform.uow(), RegisterCabinet(lock_id, CITY_ID, AssetKind(kind), slot_count)

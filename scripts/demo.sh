@@ -22,6 +22,12 @@ RUN_DIR=$DEMO_VAR/demo/supervisor
 FLEET=$DEMO_VAR/demo/fleet.json
 mkdir -p "$DEMO_VAR/demo" "$LOGS" "$SECRETS" "$RUN_DIR"
 
+# API workers connect to the broker with an account of their own, which can send lock
+# commands and ask lockctl for lock accounts but not manage the broker (docs/operations.md,
+# "Broker accounts"); lockctl and this script use the platform's (MQTT_URL).
+: "${MQTT_API_URL:?is not set: the broker account of the API workers, made by scripts/services.sh}"
+export MQTT_API_URL
+
 # Every API worker must sign and check tokens with the same key.
 [ -s "$SECRETS/api-secret-key" ] || head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRETS/api-secret-key"
 export SECRET_KEY=${SECRET_KEY:-$(cat "$SECRETS/api-secret-key")}

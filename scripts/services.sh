@@ -8,13 +8,18 @@
 #   scripts/services.sh stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto
 #   scripts/services.sh stop-redis|start-redis
 # These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT /
-# RENTAL_REDIS_PORT as for start.
+# RENTAL_MQTTS_PORT / RENTAL_REDIS_PORT as for start.
+# The broker listens on RENTAL_MQTT_PORT (plain, for the platform's processes) and on
+# RENTAL_MQTTS_PORT (TLS, what locks are given). Its certificate comes from a demo CA made
+# here once (var/mosquitto/tls), unless RENTAL_MQTT_TLS_CA / _CERT / _KEY name your own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR="$ROOT/var"
 PG_PORT=${RENTAL_PG_PORT:-55432}
 MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
+MQTTS_PORT=${RENTAL_MQTTS_PORT:-18883}
+TLS_DIR="$VAR/mosquitto/tls"
 REDIS_PORT=${RENTAL_REDIS_PORT:-16379}
 mkdir -p "$VAR/log" "$VAR/secrets"
 chmod 700 "$VAR/secrets"
@@ -45,6 +50,14 @@ ensure_mosquitto_packages() {
 secret() {  # secret NAME: a random value kept in var/secrets/NAME
   local file="$VAR/secrets/$1"
   [ -s "$file" ] || head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' > "$file"
+  cat "$file"
+}
+
+# A Fernet key (32 random bytes, URL-safe base64) kept in var/secrets/NAME: it seals the
+# locks' signing keys in the database, so it must outlive every restart, like the database.
+fernet_key() {
+  local file="$VAR/secrets/$1"
+  [ -s "$file" ] || (umask 077; head -c 32 /dev/urandom | base64 | tr "+/" "-_" > "$file")
   cat "$file"
 }
 
@@ -147,17 +160,91 @@ ensure_platform_account() {
   done
 }
 
+# What the platform's account applies for the API workers: lock accounts asked for on the
+# requests topic (one lockctl of the share group takes each), answered on the asker's topic
+# (rental/adapters/locks/provisioning.py). Mosquitto matches `#` of the admin role against
+# no `$share/...` filter: the shared subscription needs its own entry. It may ask too (an
+# API started with the platform's account, as the fault tests' is).
+ensure_provisioning_acls() {
+  dynsec addRoleACL platform subscribePattern '$share/+/rental/v1/lock-accounts/requests' allow >/dev/null
+  dynsec addRoleACL platform publishClientSend 'rental/v1/lock-accounts/answers/+' allow >/dev/null
+  dynsec addRoleACL platform publishClientSend 'rental/v1/lock-accounts/requests' allow >/dev/null
+}
+
+# The API workers' account: it sends commands and acknowledgements to locks and asks for
+# lock accounts; it has no admin role, reads no lock topics and cannot touch the
+# dynamic-security API (a lock account is made by the platform's account, in lockctl, after
+# checking the request: see docs/operations.md, "Broker accounts").
+ensure_api_account() {
+  dynsec createRole api >/dev/null
+  dynsec addRoleACL api publishClientSend 'lock/v1/+/cmd' allow >/dev/null
+  dynsec addRoleACL api publishClientSend 'lock/v1/+/ack' allow >/dev/null
+  dynsec addRoleACL api publishClientSend 'rental/v1/lock-accounts/requests' allow >/dev/null
+  dynsec addRoleACL api subscribePattern 'rental/v1/lock-accounts/answers/+' allow >/dev/null
+  dynsec createClient api -p "$(secret mqtt-api)" >/dev/null
+  grep -Eq "(Roles:|^) +api \(priority" <<<"$(dynsec getClient api)" || dynsec addClientRole api api >/dev/null
+}
+
+# The demo's TLS material: a CA (its key stays here, to renew the server certificate) and a
+# server certificate for the loopback names locks and the platform use here: 127.0.0.1,
+# localhost and ::1. Made once and kept; the server certificate is renewed a month before
+# it expires (825 days, what clients accept at most).
+ensure_demo_certificates() {
+  mkdir -p "$TLS_DIR"
+  chmod 700 "$TLS_DIR"
+  if [ ! -s "$TLS_DIR/ca.crt" ] || [ ! -s "$TLS_DIR/ca.key" ]; then
+    log "making a demo CA for the broker's TLS listener ($TLS_DIR)"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=Rental demo broker CA" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+      -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.crt" 2>/dev/null
+    rm -f "$TLS_DIR/server.crt"
+  fi
+  if [ -s "$TLS_DIR/server.crt" ] && openssl x509 -checkend 2592000 -noout -in "$TLS_DIR/server.crt" >/dev/null; then
+    return 0
+  fi
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=localhost" \
+    -keyout "$TLS_DIR/server.key" -out "$TLS_DIR/server.csr" 2>/dev/null
+  printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+    "extendedKeyUsage=serverAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:::1" \
+    "authorityKeyIdentifier=keyid" "subjectKeyIdentifier=hash" > "$TLS_DIR/server.ext"
+  TLS_RENEWED=1
+  openssl x509 -req -in "$TLS_DIR/server.csr" -CA "$TLS_DIR/ca.crt" -CAkey "$TLS_DIR/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -days 825 -extfile "$TLS_DIR/server.ext" \
+    -out "$TLS_DIR/server.crt" 2>/dev/null
+  rm -f "$TLS_DIR/server.csr" "$TLS_DIR/server.ext"
+}
+
+# The TLS listener's CA, certificate and key: the operator's own, or the demo's.
+TLS_RENEWED=0
+tls_ca() { echo "${RENTAL_MQTT_TLS_CA:-$TLS_DIR/ca.crt}"; }
+tls_cert() { echo "${RENTAL_MQTT_TLS_CERT:-$TLS_DIR/server.crt}"; }
+tls_key() { echo "${RENTAL_MQTT_TLS_KEY:-$TLS_DIR/server.key}"; }
+
+ensure_tls_material() {
+  if [ -n "${RENTAL_MQTT_TLS_CERT:-}${RENTAL_MQTT_TLS_KEY:-}${RENTAL_MQTT_TLS_CA:-}" ]; then
+    local file
+    for file in "$(tls_ca)" "$(tls_cert)" "$(tls_key)"; do
+      [ -r "$file" ] || { log "set RENTAL_MQTT_TLS_CA, _CERT and _KEY together: cannot read '$file'"; return 1; }
+    done
+  else
+    ensure_demo_certificates
+  fi
+}
+
 start_mosquitto() {
   ensure_mosquitto_packages
   local dir="$VAR/mosquitto" plugin
   mkdir -p "$dir"
   plugin=$(dynsec_plugin)
+  ensure_tls_material
   sed -e "s|@VAR@|$VAR|g" -e "s|@MQTT_PORT@|$MQTT_PORT|g" -e "s|@DYNSEC_PLUGIN@|$plugin|g" \
+      -e "s|@MQTTS_PORT@|$MQTTS_PORT|g" -e "s|@TLS_CA@|$(tls_ca)|g" -e "s|@TLS_CERT@|$(tls_cert)|g" \
+      -e "s|@TLS_KEY@|$(tls_key)|g" \
       -e "s|@USER@|$(id -un)|g" "$ROOT/deploy/mosquitto/mosquitto.conf.in" > "$dir/mosquitto.conf.new"
   # A running broker started from an older configuration is restarted to apply this one
   # (it keeps its retained and queued messages: persistence).
-  if mosquitto_running && ! cmp -s "$dir/mosquitto.conf.new" "$dir/mosquitto.conf"; then
-    log "the broker's configuration changed: restarting it"
+  if mosquitto_running && { ! cmp -s "$dir/mosquitto.conf.new" "$dir/mosquitto.conf" || [ "$TLS_RENEWED" = 1 ]; }; then
+    log "the broker's configuration or certificate changed: restarting it"
     stop_mosquitto
   fi
   mv "$dir/mosquitto.conf.new" "$dir/mosquitto.conf"
@@ -171,7 +258,25 @@ start_mosquitto() {
   fi
   wait_for_mosquitto
   ensure_platform_account
+  ensure_provisioning_acls
+  ensure_api_account
   echo "export MQTT_URL=mqtt://platform:$(secret mqtt-platform)@127.0.0.1:$MQTT_PORT"
+  # The API workers' own account, over TLS (scripts/demo.sh gives it to them as MQTT_URL).
+  echo "export MQTT_API_URL=mqtts://api:$(secret mqtt-api)@127.0.0.1:$MQTTS_PORT"
+  echo "export MQTT_CA_FILE='$(tls_ca)'"
+  # What provisioning hands locks (docs/lock-protocol.md §2): the TLS listener and its CA.
+  echo "export LOCK_BROKER_URL=mqtts://127.0.0.1:$MQTTS_PORT"
+  echo "export LOCK_BROKER_CA_FILE='$(tls_ca)'"
+}
+
+# With a broker of your own (MQTT_URL), its other settings come from the environment too.
+own_broker_settings() {
+  echo "export MQTT_URL='$MQTT_URL'"
+  local name
+  for name in MQTT_API_URL MQTT_CA_FILE LOCK_BROKER_URL LOCK_BROKER_CA_FILE; do
+    [ -n "${!name:-}" ] && echo "export $name='${!name}'"
+  done
+  return 0
 }
 
 ensure_redis_packages() {
@@ -258,12 +363,14 @@ case "${1:-start}" in
   start)
     {
       if [ -n "${DATABASE_URL:-}" ]; then echo "export DATABASE_URL='$DATABASE_URL'"; else start_postgres; fi
-      if [ -n "${MQTT_URL:-}" ]; then echo "export MQTT_URL='$MQTT_URL'"; else start_mosquitto; fi
+      if [ -n "${MQTT_URL:-}" ]; then own_broker_settings; else start_mosquitto; fi
       if [ -n "${RATELIMIT_STORAGE_URI:-}" ]; then
         echo "export RATELIMIT_STORAGE_URI='$RATELIMIT_STORAGE_URI'"
       else
         start_redis
       fi
+      # Seals the locks' signing keys at rest (docs/operations.md); yours if you set it.
+      echo "export LOCK_KEY_ENCRYPTION_KEYS='${LOCK_KEY_ENCRYPTION_KEYS:-$(fernet_key lock-key-encryption-key)}'"
     } > "$VAR/env.sh.new"
     mv "$VAR/env.sh.new" "$VAR/env.sh"
     log "ready (var/env.sh)"

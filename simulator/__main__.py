@@ -24,7 +24,11 @@ def resend_seconds(text: str) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m simulator")
-    parser.add_argument("--fleet", required=True, help="JSON file of lock ids, passwords and keys")
+    parser.add_argument(
+        "--fleet",
+        required=True,
+        help="JSON file of what provisioning gave each lock: id, password, key, broker, CA",
+    )
     parser.add_argument("--port", type=int, default=8001, help="control API port on 127.0.0.1")
     parser.add_argument(
         "--unlock-delay-ms", type=int, default=0, help="time the latch takes to open"
@@ -47,7 +51,8 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s simulator %(levelname)s %(message)s"
     )
 
-    broker = BrokerAddress.from_url(os.environ["MQTT_URL"])
+    # For locks whose fleet entry names no broker of its own (older fleet files).
+    broker = BrokerAddress.from_settings(os.environ["MQTT_URL"], os.environ.get("MQTT_CA_FILE", ""))
     fleet = Fleet(
         broker,
         load_fleet_file(args.fleet),

@@ -30,6 +30,8 @@ def load_fleet_file(path: str | Path) -> list[LockSecrets]:
             float(entry["lon"]),
             float(entry["lat"]),
             _slots(entry.get("slots")),
+            entry.get("broker"),
+            entry.get("ca"),
         )
         for entry in json.loads(Path(path).read_text())
     ]

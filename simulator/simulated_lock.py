@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, assert_never
 
 from rental.adapters.locks.mqtt import (
@@ -64,6 +64,8 @@ class Connection(Protocol):
 
 @dataclass(frozen=True)
 class LockSecrets:
+    """What provisioning gave the lock (docs/lock-protocol.md §2), and where it stands."""
+
     lock_id: str
     mqtt_password: str
     signing_key: bytes
@@ -71,6 +73,19 @@ class LockSecrets:
     lat: float
     # A cabinet's slots and the item code in each; None for a bike lock.
     slots: dict[int, str | None] | None = None
+    # `mqtt.broker` and `mqtt.ca`: where the lock connects (mqtts://host:port) and the CA
+    # its certificate must chain to. None: the simulator's own broker address.
+    broker_url: str | None = None
+    broker_ca: str | None = field(default=None, repr=False)
+
+    def broker(self, fallback: BrokerAddress) -> BrokerAddress:
+        """The address to connect to, with the lock's own credentials."""
+        address = (
+            BrokerAddress.from_url(self.broker_url, ca_pem=self.broker_ca)
+            if self.broker_url
+            else fallback
+        )
+        return address.with_credentials(self.lock_id, self.mqtt_password)
 
 
 class SimulatedLock:
@@ -99,7 +114,7 @@ class SimulatedLock:
         self.secrets = secrets
         # A cabinet's slots changed: the fleet keeps them, as firmware keeps them in flash.
         self._contents_changed = on_contents_changed
-        self._broker = broker.with_credentials(secrets.lock_id, secrets.mqtt_password)
+        self._broker = secrets.broker(broker)
         self._connection_factory = connection_factory
         self._guard = threading.RLock()
         self._ride: threading.Thread | None = None

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from rental.adapters.lock_keys import new_key
 from rental.adapters.locks.broker_accounts import BrokerAccounts
 from rental.adapters.locks.mqtt import BrokerAddress, MqttClient
 from rental.adapters.migrations import ensure_postgis, upgrade
@@ -24,6 +25,10 @@ from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
 from rental.services.wallet import books
 from tests.helpers import rate_limit_settings
+
+# The test database is new each session, so any key seals its locks' signing keys; in the
+# environment, so processes the tests start (lockctl, gunicorn) share it.
+os.environ.setdefault("LOCK_KEY_ENCRYPTION_KEYS", new_key())
 
 
 def _require(name: str) -> str:
@@ -53,14 +58,22 @@ def database_url() -> str:
 
 @pytest.fixture(scope="session")
 def broker() -> BrokerAddress:
-    return BrokerAddress.from_url(_require("MQTT_URL"))
+    """The platform's account (it manages the broker's accounts and reads every lock topic)."""
+    return BrokerAddress.from_settings(_require("MQTT_URL"), os.environ.get("MQTT_CA_FILE", ""))
 
 
 @pytest.fixture(scope="session")
 def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
     config = Config(
         DATABASE_URL=database_url,
-        MQTT_URL=os.environ["MQTT_URL"],
+        # The API workers' own account, as in production: lock commands and lock account
+        # requests only (the `broker` fixture is the platform's).
+        MQTT_URL=_require("MQTT_API_URL"),
+        MQTT_CA_FILE=os.environ.get("MQTT_CA_FILE", ""),
+        # What provisioning hands locks: the broker's TLS listener and its CA.
+        LOCK_BROKER_URL=_require("LOCK_BROKER_URL"),
+        LOCK_BROKER_CA_FILE=os.environ.get("LOCK_BROKER_CA_FILE", ""),
+        LOCK_KEY_ENCRYPTION_KEYS=os.environ["LOCK_KEY_ENCRYPTION_KEYS"],
         SECRET_KEY="test-secret",
         UNLOCK_TIMEOUT_SECONDS=2,
         VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago

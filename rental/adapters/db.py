@@ -13,6 +13,7 @@ from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
 from rental.adapters.idempotency import IdempotencyKeys
 from rental.adapters.ledger import LedgerRepository
+from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.lock_log import LockLog
 from rental.adapters.mds import MdsClients, VehicleHistory
 from rental.adapters.open_data import OpenDataRepository
@@ -66,11 +67,15 @@ class UnitOfWork:
     """`with uow:` opens a transaction; nothing is kept unless `commit()` is called.
 
     `read_only` runs each statement on its own (autocommit): a read that needs no
-    snapshot across statements saves the BEGIN and ROLLBACK round trips."""
+    snapshot across statements saves the BEGIN and ROLLBACK round trips. `lock_keys` seal
+    and open locks' signing keys (none: reading or storing one raises LockKeyError)."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, read_only: bool = False, lock_keys: LockKeyRing | None = None
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._lock_keys = lock_keys or LockKeyRing([])
 
     def __enter__(self) -> Self:
         try:
@@ -84,8 +89,8 @@ class UnitOfWork:
         self.cities = CityRepository(connection)
         self.users = UserRepository(connection)
         self.sessions = SessionRepository(connection)
-        self.locks = LockRepository(connection)
-        self.assets = AssetRepository(connection)
+        self.locks = LockRepository(connection, self._lock_keys)
+        self.assets = AssetRepository(connection, self._lock_keys)
         self.cabinets = CabinetRepository(connection)
         self.rentals = RentalRepository(connection)
         self.lock_log = LockLog(connection)

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.availability import in_use, live_reservation, open_damage_reports
+from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.pricing_plans import CURRENT_PLAN_OF_ASSET, PLAN_COLUMNS, joined_plan
 from rental.adapters.tables import (
     HELD_RESERVATION,
@@ -245,18 +246,23 @@ _lock_columns = [
 
 
 class LockRepository:
-    def __init__(self, connection: Connection) -> None:
+    """Signing keys are sealed with `keys` on the way in and opened on the way out: the
+    domain's Lock holds the key itself, the table only its sealed form."""
+
+    def __init__(self, connection: Connection, keys: LockKeyRing) -> None:
         self._c = connection
+        self._keys = keys
 
     def add(self, lock: Lock) -> None:
-        self._c.execute(insert(locks).values(id=lock.id, signing_key=lock.signing_key))
+        sealed = self._keys.seal(lock.signing_key)
+        self._c.execute(insert(locks).values(id=lock.id, signing_key=sealed))
 
     def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None:
         query = select(*_lock_columns).where(locks.c.id == lock_id)
         if for_update:
             query = query.with_for_update(of=locks, key_share=True)
         row = self._c.execute(query).mappings().first()
-        return _lock(row) if row else None
+        return _lock(row, self._keys) if row else None
 
     def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> bool | None:
         """Whether the lock was online before; None when the report changed nothing."""
@@ -378,10 +384,10 @@ def _prefixed(row: RowMapping, prefix: str) -> dict[str, Any]:
     return {key.removeprefix(prefix): row[key] for key in row if key.startswith(prefix)}
 
 
-def _lock(row: RowMapping | dict[str, Any]) -> Lock:
+def _lock(row: RowMapping | dict[str, Any], keys: LockKeyRing) -> Lock:
     return Lock(
         id=row["id"],
-        signing_key=bytes(row["signing_key"]),
+        signing_key=keys.open(row["id"], bytes(row["signing_key"])),
         online=row["online"],
         boot=row["boot"],
         locked=row["locked"],
@@ -394,8 +400,9 @@ def _lock(row: RowMapping | dict[str, Any]) -> Lock:
 
 
 class AssetRepository:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, keys: LockKeyRing) -> None:
         self._c = connection
+        self._keys = keys  # a scan's target carries its lock, signing key opened
 
     def add(self, asset: Asset) -> None:
         with conflicts_as_errors():
@@ -506,7 +513,7 @@ class AssetRepository:
             return None
         return ScanTarget(
             _asset(row),
-            _lock(_prefixed(row, "lock__")),
+            _lock(_prefixed(row, "lock__"), self._keys),
             joined_plan(row),
             row["taken"],
             row["rider_debt"],

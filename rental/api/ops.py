@@ -16,6 +16,7 @@ from rental.api.contract import (
     NO_NUL,
     NOT_FOUND,
     SIGNED_IN,
+    UNAVAILABLE,
     AnswerModel,
     CityId,
     CodePath,
@@ -24,7 +25,7 @@ from rental.api.contract import (
     explained,
 )
 from rental.domain.credit import CreditReason
-from rental.domain.errors import InvalidInput
+from rental.domain.errors import InvalidInput, Unavailable
 from rental.domain.fleet import (
     ASSET_CODE,
     ITEM_KINDS,
@@ -100,9 +101,17 @@ class NewLock(RequestModel):
 
 
 class BrokerAccount(AnswerModel):
-    broker: str = Field(description="mqtt://host:port of the broker the lock connects to")
-    username: str
-    password: str
+    """docs/lock-protocol.md §1-2."""
+
+    broker: str = Field(
+        description="where the lock connects: mqtts://host:port (TLS), or mqtt://host:port"
+    )
+    username: str = Field(description="the lock's broker username: its lock id")
+    password: str = Field(description="the lock's own broker password, shown only here")
+    ca: str | None = Field(
+        description="PEM certificate of the CA that signs the broker's TLS certificate; "
+        "null: the CAs the lock trusts already",
+    )
 
 
 class ProvisionedLock(AnswerModel):
@@ -112,19 +121,25 @@ class ProvisionedLock(AnswerModel):
     note: str
 
 
-@blueprint.post("/locks", responses={201: ProvisionedLock, **CONFLICT})
+@blueprint.post("/locks", responses={201: ProvisionedLock, **CONFLICT, **UNAVAILABLE})
 @requires(Role.OPERATOR)
 def provision_lock(body: NewLock) -> tuple[dict[str, Any], int]:
-    """Provision a lock: its broker account and signing key, shown once.
+    """Provision a lock: its broker account and signing key, shown once, with the
+    broker's address and CA (docs/lock-protocol.md §2).
 
-    Store them in the lock now. 409 for an id already provisioned."""
+    Store them in the lock now. 409 for an id already provisioned; 503 when the broker's
+    address for locks is not configured (LOCK_BROKER_URL) or no lockctl answers."""
     p = platform()
+    if p.lock_broker is None:
+        raise Unavailable(
+            "LOCK_BROKER_URL is not set: the broker address to give locks", "lock_broker_unset"
+        )
     credentials = assets.provision_lock(p.uow(), p.broker_accounts, ProvisionLock(body.lock_id))
-    broker = p.config.MQTT_URL.rsplit("@", 1)[-1]
     account = BrokerAccount(
-        broker=f"mqtt://{broker}",
+        broker=p.lock_broker.url,
         username=credentials.mqtt_username,
         password=credentials.mqtt_password,
+        ca=p.lock_broker.ca_pem,
     )
     return ProvisionedLock(
         lock_id=credentials.lock_id,

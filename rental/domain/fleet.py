@@ -177,7 +177,7 @@ def qr_payload(public_base_url: str, code: str) -> str:
 
 
 # Broker usernames (and client ids) the platform's own processes use.
-RESERVED_LOCK_IDS = frozenset({"platform", "admin"})
+RESERVED_LOCK_IDS = frozenset({"platform", "admin", "api"})
 RESERVED_LOCK_ID_PREFIX = "lockctl-"
 
 

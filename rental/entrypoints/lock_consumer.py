@@ -4,6 +4,10 @@ unlocks nobody answered. `python -m lockctl` runs `main()`.
 Several lockctl processes may run side by side: they share one MQTT v5 shared
 subscription (each message goes to one of them), and the database makes every
 event count once even when QoS 1 delivers it twice.
+
+lockctl holds the platform's broker account (MQTT_URL), which manages accounts: besides
+its own, it makes the lock accounts API workers ask for
+(`rental.adapters.locks.provisioning`), so that they need no admin rights on the broker.
 """
 
 import logging
@@ -28,6 +32,7 @@ from rental.adapters.locks.broker_accounts import lockctl_username, managing_acc
 from rental.adapters.locks.commands import MqttLockCommands
 from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
 from rental.adapters.locks.protocol import Channel, LockTopic, ProtocolError, subscription
+from rental.adapters.locks.provisioning import LockAccountService
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
@@ -280,9 +285,15 @@ def own_account(platform: BrokerAddress, instance: str) -> BrokerAddress:
 def main() -> None:
     configure_logging("lockctl")
     config = Config.from_environment()
+    if not config.LOCK_KEY_ENCRYPTION_KEYS:
+        raise SystemExit(
+            "LOCK_KEY_ENCRYPTION_KEYS is not set: lockctl signs acknowledgements with the locks'"
+            " keys, sealed with it (scripts/services.sh makes one for the demo in var/secrets)"
+        )
     watch_unlocks()  # confirmed, rejected, timed out: settled here
     serve_metrics(config.LOCKCTL_METRICS_PORT)
     platform = Platform(config)
+    platform_account = BrokerAddress.from_settings(config.MQTT_URL, config.MQTT_CA_FILE)
     # A stable id per instance: its broker account (and client id) is `lockctl-<instance>`.
     instance = os.environ.get("LOCKCTL_INSTANCE", socket.gethostname())
     # One share group per deployment: the broker splits reports among its members, so never
@@ -291,8 +302,10 @@ def main() -> None:
     # Clean sessions by default: locks resend every event until it is acknowledged (protocol
     # 1.1), so a broker session that queues for a dead instance only delays them.
     persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "0") != "0"
+    # Its client id starts with lockctl-, which no lock id may: no lock can push it off.
+    lock_accounts = LockAccountService(platform_account, f"{lockctl_username(instance)}-accounts")
     controller = LockController(
-        own_account(BrokerAddress.from_url(config.MQTT_URL), instance),
+        own_account(platform_account, instance),
         platform.uow,
         utc_now,
         lockctl_username(instance),
@@ -304,8 +317,10 @@ def main() -> None:
         session_retention=config.token_lifetimes().longest_refresh(),
     )
     controller.start()
+    lock_accounts.start()
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     stopped.wait()
+    lock_accounts.stop()
     controller.stop()

@@ -11,6 +11,7 @@ import requests
 from werkzeug.serving import make_server
 
 from rental.adapters.locks.mqtt import BrokerAddress
+from rental.adapters.locks.provisioning import LockAccountService
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
@@ -36,6 +37,9 @@ class Rider:
 
 
 class LiveSystem:
+    """`broker`: the platform's account, which lockctl holds: it makes the lock accounts
+    the API asks for (rental.adapters.locks.provisioning), as in production."""
+
     def __init__(self, platform: Platform, broker: BrokerAddress) -> None:
         self.platform = platform
         self.broker = broker
@@ -57,6 +61,7 @@ class LiveSystem:
             share_group=group,
             answer_grace=timedelta(milliseconds=300),
         )
+        self.lock_accounts = LockAccountService(broker, f"lockctl-{group}-accounts")
         self.http = requests.Session()
         self.locks: list[SimulatedLock] = []
 
@@ -64,8 +69,10 @@ class LiveSystem:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         threading.Thread(target=self._gateway.serve_forever, daemon=True).start()
         self.lockctl.start()
+        self.lock_accounts.start()
 
     def stop(self) -> None:
+        self.lock_accounts.stop()
         self.lockctl.stop()
         self._server.shutdown()
         self._gateway.shutdown()
@@ -118,7 +125,7 @@ class LiveSystem:
         **faults: object,
     ) -> tuple[str, SimulatedLock]:
         """Provision a lock and a bike through the operator API, and bring the lock online
-        at `at` (lon, lat)."""
+        at `at` (lon, lat), where provisioning told it to connect."""
         operator, device = self._provision()
         code = f"BK{uuid.uuid4().hex[:8].upper()}"
         asset = self.post(
@@ -164,6 +171,8 @@ class LiveSystem:
             bytes.fromhex(device["signing_key"]),
             *at,
             slots,
+            broker_url=device["mqtt"]["broker"],
+            broker_ca=device["mqtt"]["ca"],
         )
         lock = SimulatedLock(secrets, self.broker)
         self.locks.append(lock)

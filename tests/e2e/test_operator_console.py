@@ -105,10 +105,13 @@ def test_an_operator_registers_a_bike_prints_its_label_and_sees_it_in_the_fleet(
     assert again["qr_image"] == label.locator("img").get_attribute("src")
     assert system.get("/api/v1/ops/assets/BK00000/label", operator).status_code == 404
 
-    # The lock, flashed with what the page showed once, comes online on the broker.
-    system.go_online(
-        {"lock_id": lock_id, "mqtt": {"password": secrets[0]}, "signing_key": secrets[1]}
-    )
+    # The lock, flashed with what the page showed once, comes online on the broker, over
+    # TLS with the CA the page showed.
+    broker = page.inner_text("#new-lock-broker")
+    assert broker.startswith("mqtts://")
+    ca = page.locator("#new-lock-ca").text_content()
+    mqtt = {"broker": broker, "password": secrets[0], "ca": ca}
+    system.go_online({"lock_id": lock_id, "mqtt": mqtt, "signing_key": secrets[1]})
     page.click("#nav a[href='#/fleet']")
     row = page.locator("tr[data-code='BK77001']")
     expect(row).to_have_attribute("data-state", "available")

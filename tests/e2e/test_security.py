@@ -82,7 +82,7 @@ def test_the_operator_sees_the_fleet_with_qr_payloads_and_lock_state(system):
     assert asset["rental_state"] is None
 
 
-def test_provisioning_answers_credentials_once_and_refuses_a_duplicate(system):
+def test_provisioning_answers_credentials_once_and_refuses_a_duplicate(system, broker_accounts):
     operator = system.operator()
     lock_id = f"T-{uuid.uuid4().hex[:12]}"
     first = system.post("/api/v1/ops/locks", {"lock_id": lock_id}, operator)
@@ -91,4 +91,4 @@ def test_provisioning_answers_credentials_once_and_refuses_a_duplicate(system):
     again = system.post("/api/v1/ops/locks", {"lock_id": lock_id}, operator)
     assert again.status_code == 409
     assert "signing_key" not in again.text
-    system.platform.accounts().delete_lock_account(lock_id)
+    broker_accounts.delete_lock_account(lock_id)

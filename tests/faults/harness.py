@@ -52,6 +52,9 @@ class Services:
         redis_port = urlsplit(os.environ.get("RATELIMIT_STORAGE_URI", "")).port
         if redis_port:  # and Redis's, likewise
             self._env["RENTAL_REDIS_PORT"] = str(redis_port)
+        tls_port = urlsplit(os.environ.get("LOCK_BROKER_URL", "")).port
+        if tls_port:  # the broker's TLS listener, which locks are given, likewise
+            self._env["RENTAL_MQTTS_PORT"] = str(tls_port)
 
     def _run(self, action: str) -> None:
         done = subprocess.run(

@@ -7,10 +7,11 @@ Everything above it speaks `Message` and plain callables, so the rest of the cod
 import logging
 import random
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -31,6 +32,11 @@ ACK_TIMEOUT_SECONDS = 10.0
 DISCONNECT_WITH_WILL = 0x04
 # SUBACK reason codes from here up are refusals (0x80 unspecified, 0x87 not authorized...).
 SUBACK_FAILURE = 0x80
+# MQTT's registered ports, used when an address names none (docs/lock-protocol.md §1).
+PLAIN_PORT = 1883
+TLS_PORT = 8883
+PLAIN_SCHEMES = ("mqtt", "tcp")
+TLS_SCHEMES = ("mqtts", "ssl")
 
 # Reconnect back-off of a lock (docs/lock-protocol.md §1). The first wait is spread over
 # seconds so that the locks of a whole city, cut off by one broker restart, do not all
@@ -57,25 +63,66 @@ class MqttCodeError(MqttError):
 
 @dataclass(frozen=True)
 class BrokerAddress:
+    """Where a client connects, as whom, and whether over TLS.
+
+    `ca_pem`: the PEM certificates of the CAs the broker's certificate must chain to (with
+    TLS); None trusts the system's CAs. The host name is always checked against the
+    certificate."""
+
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_pem: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_url(cls, url: str) -> "BrokerAddress":
+    def from_url(cls, url: str, *, ca_pem: str | None = None) -> "BrokerAddress":
+        """`mqtt://user:password@host:port` (plain) or `mqtts://...` (TLS); ValueError for
+        anything else. Without a port: 1883, or 8883 with TLS."""
         parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"MQTT_URL must look like mqtt://user:password@host:port, not {url!r}")
+        if parts.scheme not in PLAIN_SCHEMES + TLS_SCHEMES or not parts.hostname:
+            raise ValueError(
+                f"a broker URL must look like mqtt(s)://user:password@host:port, not {url!r}"
+            )
+        tls = parts.scheme in TLS_SCHEMES
         return cls(
             host=parts.hostname,
-            port=parts.port or 1883,
+            port=parts.port or (TLS_PORT if tls else PLAIN_PORT),
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
+            tls=tls,
+            ca_pem=ca_pem if tls else None,
         )
 
+    @classmethod
+    def from_settings(cls, url: str, ca_file: str = "") -> "BrokerAddress":
+        """A process's own connection: MQTT_URL and, for mqtts://, MQTT_CA_FILE (empty: the
+        system's CAs)."""
+        return cls.from_url(url, ca_pem=read_ca_file(ca_file) if ca_file else None)
+
     def with_credentials(self, username: str, password: str) -> "BrokerAddress":
-        return BrokerAddress(self.host, self.port, username, password)
+        return replace(self, username=username, password=password)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Verifies the broker's certificate against `ca_pem` (or the system's CAs) and
+        its host name."""
+        return ssl.create_default_context(cadata=self.ca_pem)
+
+
+def read_ca_file(path: str) -> str:
+    """The PEM text of a CA file; ValueError naming the file when it is unreadable or holds
+    no certificate that OpenSSL accepts."""
+    try:
+        with open(path, encoding="ascii") as file:
+            pem = file.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read the CA file {path!r}: {exc}") from exc
+    try:
+        ssl.create_default_context(cadata=pem)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ValueError(f"{path!r} holds no PEM certificate: {exc}") from exc
+    return pem
 
 
 @dataclass(frozen=True)
@@ -190,6 +237,8 @@ class MqttClient:
         )
         if self._address.username is not None:
             client.username_pw_set(self._address.username, self._address.password)
+        if self._address.tls:
+            client.tls_set_context(self._address.tls_context())
         if will is not None:
             client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         client.on_socket_open = _set_tcp_nodelay
@@ -215,9 +264,14 @@ class MqttClient:
                 clean_start=self._clean_start,
                 properties=properties,
             )
-        except OSError as exc:
+        except ssl.SSLCertVerificationError as exc:
             raise MqttError(
-                f"cannot reach broker at {self._address.host}:{self._address.port}"
+                f"the certificate of the broker at {self._address.host}:{self._address.port}"
+                f" was refused: {exc.verify_message}"
+            ) from exc
+        except OSError as exc:  # ssl.SSLError included: a handshake that failed
+            raise MqttError(
+                f"cannot reach broker at {self._address.host}:{self._address.port}: {exc}"
             ) from exc
         self._client.loop_start()
         answered = self._connack.wait(timeout)

@@ -42,10 +42,14 @@ export async function registerPage(main, params) {
           "dl",
           { class: "figures" },
           el("dt", {}, "Lock id"), el("dd", { id: "new-lock-id" }, lock.lock_id),
-          el("dt", {}, "Broker"), el("dd", {}, lock.mqtt.broker),
+          el("dt", {}, "Broker"), el("dd", { id: "new-lock-broker" }, lock.mqtt.broker),
           el("dt", {}, "Username"), el("dd", {}, lock.mqtt.username),
           el("dt", {}, "Password"), el("dd", { class: "secret" }, lock.mqtt.password),
           el("dt", {}, "Signing key"), el("dd", { class: "secret" }, lock.signing_key),
+          // The CA the lock verifies the broker's TLS certificate against (lock protocol §2).
+          ...(lock.mqtt.ca
+            ? [el("dt", {}, "Broker CA"), el("dd", {}, el("pre", { id: "new-lock-ca", class: "certificate" }, lock.mqtt.ca))]
+            : []),
         ),
       );
       assetForm.elements.lock_id.value = lock.lock_id;
