@@ -10,9 +10,9 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check
 
-install: $(VENV)/.installed web/node_modules/.installed
+install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 web/node_modules/.installed: web/package.json web/package-lock.json
 	scripts/web.sh assets
 	touch $@
+
+# The files of those libraries the pages load, copied into the package: a wheel carries them.
+rental/web/vendor/.copied: web/node_modules/.installed scripts/web.sh
+	scripts/web.sh vendor
+	touch $@
+
+# The wheel an operator installs (docs/operations.md, "Deploying"): the platform with its web
+# pages and their libraries, in dist/.
+dist: install
+	rm -rf build dist
+	$(PY) -m pip wheel -q --no-deps -w dist .
+
+# The packaging test with the wheel's dependencies installed from the registry, as on a
+# server (about a minute more); `make test` runs it with the test environment's own.
+dist-check: db
+	$(WITH_ENV) WHEEL_TEST_FULL_INSTALL=1 $(PY) -m pytest -q tests/packaging
 
 # Debian's Chromium, for the browser tests.
 browser:
@@ -78,4 +94,4 @@ bench-rebalancing: install
 	$(PY) -m bench.brp --time-limit $(TIME_LIMIT) $(INSTANCES)
 
 clean: stop
-	rm -rf var $(VENV) web/node_modules
+	rm -rf var $(VENV) web/node_modules rental/web/vendor build dist
