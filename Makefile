@@ -10,7 +10,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check backup restore
 
 install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
@@ -78,6 +78,23 @@ soak: db
 FUZZ_EXAMPLES ?= 300
 fuzz: db
 	$(WITH_ENV) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/e2e/test_fuzz.py
+
+# PostgreSQL and the broker's accounts together, in one archive with a manifest
+# (docs/operations.md, "Backups"): var/backups/rental-backup-<UTC time>.tar.gz.
+BROKER_ACCOUNTS_FILE ?= var/mosquitto/dynamic-security.json
+BACKUP := $(PY) -m rental.entrypoints.backup --broker-accounts $(BROKER_ACCOUNTS_FILE)
+backup: db
+	$(WITH_ENV) $(BACKUP) create --to var/backups
+
+# make restore ARCHIVE=var/backups/rental-backup-....tar.gz: into an empty database (a
+# fresh clone's, or any with RESTORE_REPLACE=1) and the broker, stopped, replaced, started.
+# The broker's passwords are those in var/secrets: bring the backed-up machine's.
+restore: install services
+	@test -n "$(ARCHIVE)" || { echo "usage: make restore ARCHIVE=<file> [RESTORE_REPLACE=1]" >&2; exit 2; }
+	$(WITH_ENV) $(BACKUP) restore "$(ARCHIVE)" $(if $(RESTORE_REPLACE),--replace) \
+	    --broker-stop "scripts/services.sh stop-mosquitto" \
+	    --broker-start "scripts/services.sh start-mosquitto"
+	$(WITH_ENV) $(PY) -m rental db upgrade
 
 check: install
 	$(VENV)/bin/ruff check .

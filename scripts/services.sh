@@ -8,11 +8,12 @@
 #   scripts/services.sh stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto
 #   scripts/services.sh stop-redis|start-redis
 # These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT /
-# RENTAL_REDIS_PORT as for start.
+# RENTAL_REDIS_PORT as for start. RENTAL_VAR=DIR keeps a set of servers of its own in DIR
+# instead of var/ (the backup test restores into fresh ones).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-VAR="$ROOT/var"
+VAR="${RENTAL_VAR:-$ROOT/var}"
 PG_PORT=${RENTAL_PG_PORT:-55432}
 MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
 REDIS_PORT=${RENTAL_REDIS_PORT:-16379}
@@ -52,7 +53,7 @@ secret() {  # secret NAME: a random value kept in var/secrets/NAME
 # whose home may not reach into this checkout, so the data then lives in /tmp.
 pg_datadir() {
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$VAR" 2>/dev/null; then
-    echo "/tmp/rental-pg-$(echo "$ROOT" | md5sum | cut -c1-12)"
+    echo "/tmp/rental-pg-$(echo "${RENTAL_VAR:-$ROOT}" | md5sum | cut -c1-12)"
   else
     echo "$VAR/pg"
   fi
