@@ -10,7 +10,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check backup restore
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check backup restore deploy-check
 
 install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
@@ -58,8 +58,17 @@ db: install services
 demo: db
 	$(WITH_ENV) PORT=$(PORT) VENV=$(VENV) scripts/demo.sh
 
-test: install services browser
+test: install services browser var/tools/nginx/usr/sbin/nginx
 	$(WITH_ENV) $(PY) -m pytest -q
+
+# nginx for checking deploy/nginx, unpacked from Debian's package (never installed as a
+# service): scripts/deploy.sh.
+var/tools/nginx/usr/sbin/nginx:
+	scripts/deploy.sh tools
+
+# The production layout (deploy/) alone: units, environment template, proxy, broker.
+deploy-check: db var/tools/nginx/usr/sbin/nginx
+	$(WITH_ENV) $(PY) -m pytest -q tests/packaging/test_deploy_layout.py
 
 # Only the fault tests (also part of `make test`): they stop and start the project-local
 # PostgreSQL and Mosquitto and kill lockctl, a few minutes.
