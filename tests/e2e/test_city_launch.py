@@ -11,7 +11,7 @@ import pytest
 
 from rental.bootstrap import utc_now
 from rental.domain.rebalancing import RunTrigger
-from rental.services import rebalancing_runs
+from rental.services import rebalancing_requests, rebalancing_runs
 from tests.e2e.test_gbfs import valid
 from tests.e2e.test_mds import Agency
 from tests.mds_schemas import assert_valid_response
@@ -141,7 +141,9 @@ def test_a_city_launched_through_the_api_rides_and_publishes_in_its_money_and_ti
     assert_valid_response("/vehicles", vehicles)
 
 
-def test_a_launched_citys_nightly_plan_comes_at_its_local_hour_across_both_dst_changes(system):
+def test_a_launched_citys_nightly_plan_comes_at_its_local_hour_across_both_dst_changes(
+    system, monkeypatch
+):
     operator = system.operator()
     launch_berlin(system, operator)
     system.bike(city="berlin", at=ALEXANDERPLATZ)
@@ -150,10 +152,14 @@ def test_a_launched_citys_nightly_plan_comes_at_its_local_hour_across_both_dst_c
     )
 
     def nightly_runs(start: datetime, end: datetime) -> list[datetime]:
-        """The schedule looking at an injected clock every 10 minutes: each run's start."""
+        """The schedule looking at an injected clock every 10 minutes, and a planning worker
+        making what it queued: each nightly plan's start."""
         moment, made = start, {}
         while moment < end:
-            rebalancing_runs.run_due_cities(system.platform.uow, lambda m=moment: m, planner)
+            # The live system's planning worker may take the plan: it reads the same clock.
+            monkeypatch.setattr(system.platform, "now", lambda m=moment: m)
+            rebalancing_requests.request_due_cities(system.platform.uow, moment)
+            rebalancing_requests.make_queued_plans(system.platform.uow, lambda m=moment: m, planner)
             with system.platform.uow() as uow:
                 plan = uow.rebalancing.latest_plan("berlin", RunTrigger.NIGHTLY)
             if plan is not None and start <= plan.started_at < end:

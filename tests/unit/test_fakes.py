@@ -299,4 +299,4 @@ def test_a_city_has_one_rebalancing_run_at_a_time_as_the_unique_index_keeps_it(s
         unit.rebalancing.end_plan(first.id, PlanState.FAILED, START, error="no trucks")
         second = unit.rebalancing.add_plan(CITY, RunTrigger.NIGHTLY, START)
         assert second is not None and second.version == 2
-        assert unit.rebalancing.running_plan(CITY) == second
+        assert unit.rebalancing.plan_under_way(CITY) == second
