@@ -47,6 +47,7 @@ FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE = "database.dump"
 BROKER_ACCOUNTS = "dynamic-security.json"
+PARTS = (MANIFEST, DATABASE, BROKER_ACCOUNTS)
 # What a restore is checked by: rows that must all come back.
 COUNTED_TABLES = ("users", "rentals", "locks", "accounts", "postings")
 
@@ -91,7 +92,7 @@ def create(database_url: str, broker: Broker, to: Path, now: datetime) -> Path:
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         partial = archive.with_suffix(".partial")
         with tarfile.open(partial, "w:gz") as tar:
-            for name in (MANIFEST, DATABASE, BROKER_ACCOUNTS):
+            for name in PARTS:
                 tar.add(folder / name, arcname=name)
         partial.rename(archive)  # a backup cut short never looks whole
     archive.chmod(0o600)
@@ -129,7 +130,11 @@ def restore(archive: Path, database_url: str, broker: Broker, *, replace: bool) 
 
 def _unpacked(archive: Path, folder: Path) -> dict[str, Any]:
     with tarfile.open(archive, "r:gz") as tar:
-        tar.extractall(folder, filter="data")  # no links out, no absolute paths
+        members = tar.getmembers()
+        # The three files and nothing else: no links, no paths out of the folder.
+        if sorted(m.name for m in members if m.isfile()) != sorted(PARTS) or len(members) != 3:
+            raise BackupError(f"{archive} holds {[m.name for m in members]}, not {PARTS}")
+        tar.extractall(folder, members=members)
     try:
         manifest: dict[str, Any] = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError) as error:

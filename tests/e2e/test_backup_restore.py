@@ -54,13 +54,11 @@ class Services:
 
 @pytest.fixture
 def fresh_services() -> Iterator[Services]:
-    """A PostgreSQL and a Mosquitto of their own, new, with the broker passwords of the
-    platform backed up (which an operator keeps in the environment file, apart)."""
+    """A PostgreSQL and a Mosquitto of their own, new, with the secrets of the platform
+    backed up (var/secrets: what an operator keeps in the environment file, apart)."""
     home = Path(tempfile.mkdtemp(prefix="rental-restore-"))
     home.chmod(0o755)  # PostgreSQL runs as its own user when we are root, and keeps data here
-    (home / "secrets").mkdir(mode=0o700)
-    for secret in ("mqtt-admin", "mqtt-platform"):
-        shutil.copy2(SOURCE_VAR / "secrets" / secret, home / "secrets" / secret)
+    shutil.copytree(SOURCE_VAR / "secrets", home / "secrets")  # the backed-up machine's
     env = {
         key: value
         for key, value in os.environ.items()

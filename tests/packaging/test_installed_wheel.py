@@ -10,6 +10,7 @@ install stays out), so that the test takes seconds rather than a minute of downl
 `pip install` does on a server.
 """
 
+import base64
 import os
 import re
 import signal
@@ -108,6 +109,8 @@ def served(installed: Path, scratch_database: str) -> Iterator[str]:
         "HOME": str(home),
         "DATABASE_URL": scratch_database,
         "SECRET_KEY": uuid.uuid4().hex,
+        # The key that seals locks' signing keys where the release requires one (a Fernet key).
+        "LOCK_KEY_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         "RATELIMIT_STORAGE_URI": "memory://",
     }
     migrated = subprocess.run(
