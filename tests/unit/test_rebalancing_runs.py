@@ -277,7 +277,7 @@ def test_a_worker_makes_the_queued_plan_as_it_was_asked_for(uow, uows, store):
 def test_queued_plans_are_taken_oldest_first_and_each_once(uow, store):
     other = "hangzhou"
     with uow:
-        uow.cities.add(other, "Hangzhou", "CNY", "Asia/Shanghai", *STATION)
+        uow.cities.add(City(other, "Hangzhou", "Asia/Shanghai", "CNY", "zh-CN", *STATION))
         uow.rebalancing.save_fleet(replace(FLEET, city_id=other))
         uow.commit()
     later = rebalancing_requests.request_run(uow, StartRun(other, RunTrigger.OPERATOR), NOW)
