@@ -10,9 +10,9 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check backup restore deploy-check
 
-install: $(VENV)/.installed web/node_modules/.installed
+install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,22 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 web/node_modules/.installed: web/package.json web/package-lock.json
 	scripts/web.sh assets
 	touch $@
+
+# The files of those libraries the pages load, copied into the package: a wheel carries them.
+rental/web/vendor/.copied: web/node_modules/.installed scripts/web.sh
+	scripts/web.sh vendor
+	touch $@
+
+# The wheel an operator installs (docs/operations.md, "Deploying"): the platform with its web
+# pages and their libraries, in dist/.
+dist: install
+	rm -rf build dist
+	$(PY) -m pip wheel -q --no-deps -w dist .
+
+# The packaging test with the wheel's dependencies installed from the registry, as on a
+# server (about a minute more); `make test` runs it with the test environment's own.
+dist-check: db
+	$(WITH_ENV) WHEEL_TEST_FULL_INSTALL=1 $(PY) -m pytest -q tests/packaging
 
 # Debian's Chromium, for the browser tests.
 browser:
@@ -42,8 +58,17 @@ db: install services
 demo: db
 	$(WITH_ENV) PORT=$(PORT) VENV=$(VENV) scripts/demo.sh
 
-test: install services browser
+test: install services browser var/tools/nginx/usr/sbin/nginx
 	$(WITH_ENV) $(PY) -m pytest -q
+
+# nginx for checking deploy/nginx, unpacked from Debian's package (never installed as a
+# service): scripts/deploy.sh.
+var/tools/nginx/usr/sbin/nginx:
+	scripts/deploy.sh tools
+
+# The production layout (deploy/) alone: units, environment template, proxy, broker.
+deploy-check: db var/tools/nginx/usr/sbin/nginx
+	$(WITH_ENV) $(PY) -m pytest -q tests/packaging/test_deploy_layout.py
 
 # Only the fault tests (also part of `make test`): they stop and start the project-local
 # PostgreSQL and Mosquitto and kill lockctl, a few minutes.
@@ -63,6 +88,23 @@ FUZZ_EXAMPLES ?= 300
 fuzz: db
 	$(WITH_ENV) FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/e2e/test_fuzz.py
 
+# PostgreSQL and the broker's accounts together, in one archive with a manifest
+# (docs/operations.md, "Backups"): var/backups/rental-backup-<UTC time>.tar.gz.
+BROKER_ACCOUNTS_FILE ?= var/mosquitto/dynamic-security.json
+BACKUP := $(PY) -m rental.entrypoints.backup --broker-accounts $(BROKER_ACCOUNTS_FILE)
+backup: db
+	$(WITH_ENV) $(BACKUP) create --to var/backups
+
+# make restore ARCHIVE=var/backups/rental-backup-....tar.gz: into an empty database (a
+# fresh clone's, or any with RESTORE_REPLACE=1) and the broker, stopped, replaced, started.
+# The broker's passwords are those in var/secrets: bring the backed-up machine's.
+restore: install services
+	@test -n "$(ARCHIVE)" || { echo "usage: make restore ARCHIVE=<file> [RESTORE_REPLACE=1]" >&2; exit 2; }
+	$(WITH_ENV) $(BACKUP) restore "$(ARCHIVE)" $(if $(RESTORE_REPLACE),--replace) \
+	    --broker-stop "scripts/services.sh stop-mosquitto" \
+	    --broker-start "scripts/services.sh start-mosquitto"
+	$(WITH_ENV) $(PY) -m rental db upgrade
+
 check: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -78,4 +120,4 @@ bench-rebalancing: install
 	$(PY) -m bench.brp --time-limit $(TIME_LIMIT) $(INSTANCES)
 
 clean: stop
-	rm -rf var $(VENV) web/node_modules
+	rm -rf var $(VENV) web/node_modules rental/web/vendor build dist

@@ -1,5 +1,5 @@
-"""Command line: `python -m rental db upgrade | create-operator | mds-client | check-books |
-broker-accounts upgrade | rotate-lock-keys | new-lock-key | seed-demo`."""
+"""Command line: `python -m rental db upgrade | create-operator | city ... | mds-client |
+check-books | broker-accounts upgrade | rotate-lock-keys | new-lock-key | seed-demo`."""
 
 import argparse
 import sys
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rental.config import Config
 from rental.domain.errors import RentalError
+from rental.entrypoints.cities import add_city_commands
 
 if TYPE_CHECKING:
     from rental.bootstrap import Platform
@@ -21,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     operator.add_argument("--phone", required=True)
     operator.add_argument("--password", required=True)
     operator.add_argument("--name", default="Operator")
+    add_city_commands(commands)
     client = commands.add_parser("mds-client", help="give a city's MDS reader a token")
     client.add_argument("--city", required=True)
     client.add_argument("--name", required=True, help="who reads: the city's department")
@@ -83,6 +85,10 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             return 1
         print("books balance: every currency sums to zero, every balance matches its postings")
         return 0
+    if args.command == "city":
+        from rental.entrypoints.cities import run_city_command
+
+        return run_city_command(args, platform)
     if args.command == "broker-accounts":
         return _upgrade_broker_accounts(platform)
     if args.command == "rotate-lock-keys":

@@ -6,6 +6,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 
 from rental.api import (
+    cities,
     document,
     edge,
     errors,
@@ -66,6 +67,7 @@ def create_app(
         sessions.blueprint,
         rentals.blueprint,
         ops.blueprint,
+        cities.blueprint,
         lock_health.blueprint,
         pricing.blueprint,
         wallet.blueprint,

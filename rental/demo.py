@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Row, insert, select
 
 from rental.adapters import tables
 from rental.bootstrap import Platform
+from rental.domain.cities import City
 from rental.domain.errors import Conflict
 from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
@@ -126,6 +127,51 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     path.chmod(0o600)
 
 
+def add_demo_bikes(platform: Platform, fleet_file: str, city_id: str, count: int) -> list[str]:
+    """`count` more bikes in a launched city, within about 1 km of its centre, each with a
+    provisioned lock the simulator plays: their secrets are added to `fleet_file` (the
+    simulator reads it when it starts). Returns the bikes' codes. Raises NotFound
+    `city_not_found`, Conflict `city_retired`."""
+    from rental.services.cities import city_settings
+
+    city = city_settings(platform.uow(), city_id)
+    path = Path(fleet_file)
+    locks = json.loads(path.read_text()) if path.exists() else []
+    prefix = city_id.upper().replace("-", "")[:8]
+    taken = {entry["lock_id"] for entry in locks}
+    spread, codes = random.Random(), list[str]()
+    number = 0
+    while len(codes) < count:
+        number += 1
+        lock_id = f"{prefix}-L{number:04d}"
+        if lock_id in taken:
+            continue
+        platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted run
+        credentials = assets.provision_lock(
+            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+        )
+        code = f"{prefix}{number:05d}"
+        assets.register_asset(
+            platform.uow(), RegisterVehicle(code, AssetKind.BIKE, city.id, credentials.lock_id)
+        )
+        locks.append(
+            {
+                "lock_id": credentials.lock_id,
+                "mqtt_password": credentials.mqtt_password,
+                "signing_key": credentials.signing_key_hex,
+                "lon": round(city.center_lon + spread.uniform(-0.01, 0.01), 6),
+                "lat": round(city.center_lat + spread.uniform(-0.01, 0.01), 6),
+                "asset_code": code,
+                **_broker_entry(platform),
+            }
+        )
+        codes.append(code)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(locks, indent=1))
+    path.chmod(0o600)
+    return codes
+
+
 def _broker_entry(platform: Platform) -> dict[str, str | None]:
     """What provisioning hands a lock besides its secrets (docs/lock-protocol.md §2): the
     broker's address and CA, which the simulator connects with, as firmware would."""
@@ -221,7 +267,9 @@ def _create_city(platform: Platform) -> bool:
     with platform.uow() as uow:
         if uow.cities.currency_of(CITY_ID) is not None:
             return False
-        uow.cities.add(CITY_ID, "Demo City (Shanghai)", "CNY", "Asia/Shanghai", *CENTER)
+        uow.cities.add(
+            City(CITY_ID, "Demo City (Shanghai)", "Asia/Shanghai", "CNY", "zh-CN", *CENTER)
+        )
         for kind, (tariff, deposit, waiver) in DEMO_PRICES.items():
             uow.pricing_plans.publish(CITY_ID, kind, tariff, deposit, waiver)
         uow.commit()

@@ -8,14 +8,15 @@
 #   scripts/services.sh stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto
 #   scripts/services.sh stop-redis|start-redis
 # These act on the project-local servers only; set RENTAL_PG_PORT / RENTAL_MQTT_PORT /
-# RENTAL_MQTTS_PORT / RENTAL_REDIS_PORT as for start.
+# RENTAL_MQTTS_PORT / RENTAL_REDIS_PORT as for start. RENTAL_VAR=DIR keeps a set of servers
+# of its own in DIR instead of var/ (the backup test restores into fresh ones).
 # The broker listens on RENTAL_MQTT_PORT (plain, for the platform's processes) and on
 # RENTAL_MQTTS_PORT (TLS, what locks are given). Its certificate comes from a demo CA made
 # here once (var/mosquitto/tls), unless RENTAL_MQTT_TLS_CA / _CERT / _KEY name your own.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-VAR="$ROOT/var"
+VAR="${RENTAL_VAR:-$ROOT/var}"
 PG_PORT=${RENTAL_PG_PORT:-55432}
 MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
 # 18883 beside the default 18830: a demo on other ports gets a TLS port of its own too.
@@ -66,7 +67,7 @@ fernet_key() {
 # whose home may not reach into this checkout, so the data then lives in /tmp.
 pg_datadir() {
   if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$VAR" 2>/dev/null; then
-    echo "/tmp/rental-pg-$(echo "$ROOT" | md5sum | cut -c1-12)"
+    echo "/tmp/rental-pg-$(echo "${RENTAL_VAR:-$ROOT}" | md5sum | cut -c1-12)"
   else
     echo "$VAR/pg"
   fi

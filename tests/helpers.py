@@ -12,6 +12,7 @@ from rental.adapters.locks.protocol import Event, EventType
 from rental.adapters.locks.reports import event_reported
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
+from rental.domain.cities import City
 from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental
@@ -48,7 +49,7 @@ def rate_limit_settings(**low: str) -> dict[str, str]:
 def make_city(platform: Platform, city: str = CITY, price: Tariff = BIKE_PRICE) -> None:
     with platform.uow() as uow:
         if uow.cities.currency_of(city) is None:
-            uow.cities.add(city, "Test City", "CNY", "Asia/Shanghai", 121.47, 31.23)
+            uow.cities.add(City(city, "Test City", "Asia/Shanghai", "CNY", "en", 121.47, 31.23))
             uow.pricing_plans.publish(city, "bike", price)
             uow.commit()
 

@@ -15,7 +15,7 @@ from sqlalchemy import (
 
 from rental.adapters.availability import in_use, live_reservation, serviceable
 from rental.adapters.repositories import HOLDING_DEVICE
-from rental.adapters.tables import assets, cities, locks
+from rental.adapters.tables import RUNNING_CITY, assets, cities, locks
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.gbfs import EBIKE_RANGE_METERS
 from rental.services.read_models import City
@@ -28,9 +28,13 @@ class OpenDataRepository:
     def city(self, city_id: str) -> City | None:
         row = (
             self._c.execute(
-                select(cities.c.id, cities.c.name, cities.c.timezone, cities.c.currency).where(
-                    cities.c.id == city_id
-                )
+                select(
+                    cities.c.id,
+                    cities.c.name,
+                    cities.c.timezone,
+                    cities.c.currency,
+                    cities.c.locale,
+                ).where(cities.c.id == city_id, RUNNING_CITY)
             )
             .mappings()
             .first()
@@ -38,7 +42,8 @@ class OpenDataRepository:
         return City(**row) if row else None
 
     def city_ids(self) -> list[str]:
-        return list(self._c.execute(select(cities.c.id).order_by(cities.c.id)).scalars())
+        query = select(cities.c.id).where(RUNNING_CITY).order_by(cities.c.id)
+        return list(self._c.execute(query).scalars())
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy

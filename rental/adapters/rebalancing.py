@@ -1,7 +1,7 @@
 """What the nightly rebalancing writes (a city's trucks, its plans and their stops) and reads
 back, on PostGIS; what it reads of a city's night is in `rebalancing_night`. The rules (one
 run at a time per city, which run is abandoned) are the use cases'; a unique index on
-running plans backs the first against two runs started at once."""
+queued and running plans backs the first against two runs asked for at once."""
 
 import uuid
 from collections.abc import Sequence
@@ -16,10 +16,12 @@ from rental.adapters.rebalancing_night import CityNightQueries
 from rental.adapters.repositories import point
 from rental.adapters.tables import rebalancing_fleets, rebalancing_plans, rebalancing_stops
 from rental.domain.rebalancing import (
+    DEFAULT_SEARCH,
     PlanState,
     PlanStop,
     RebalancingPlan,
     RunTrigger,
+    SearchLimits,
     TruckFleet,
     TruckSpec,
 )
@@ -71,16 +73,22 @@ class RebalancingRepository(CityNightQueries):
 
     # --- plans --------------------------------------------------------------------------
 
-    def running_plan(self, city_id: str) -> RebalancingPlan | None:
+    def plan_under_way(self, city_id: str) -> RebalancingPlan | None:
         query = select(rebalancing_plans).where(
             rebalancing_plans.c.city_id == city_id,
-            rebalancing_plans.c.state == PlanState.RUNNING.value,
+            rebalancing_plans.c.state.in_([PlanState.QUEUED.value, PlanState.RUNNING.value]),
         )
         row = self._c.execute(query).first()
         return _plan(row) if row else None
 
     def add_plan(
-        self, city_id: str, trigger: RunTrigger, started_at: datetime
+        self,
+        city_id: str,
+        trigger: RunTrigger,
+        started_at: datetime,
+        *,
+        state: PlanState = PlanState.RUNNING,
+        search: SearchLimits = DEFAULT_SEARCH,
     ) -> RebalancingPlan | None:
         version = (
             select(func.coalesce(func.max(rebalancing_plans.c.version), 0) + 1)
@@ -95,15 +103,36 @@ class RebalancingRepository(CityNightQueries):
                         id=uuid.uuid4(),
                         city_id=city_id,
                         version=version,
-                        state=PlanState.RUNNING.value,
+                        state=state.value,
                         trigger=trigger.value,
                         started_at=started_at,
+                        time_limit_seconds=search.time_limit_seconds,
+                        seed=search.seed,
+                        solution_limit=search.solution_limit,
                     )
                     .returning(*rebalancing_plans.c)
                 ).one()
         except IntegrityError:
             return None  # rebalancing_one_run_per_city: a run of the city is under way
         return _plan(row)
+
+    def take_queued_plan(self, now: datetime) -> RebalancingPlan | None:
+        # SKIP LOCKED: a plan another worker is taking right now is passed over, not waited on.
+        oldest = (
+            select(rebalancing_plans.c.id)
+            .where(rebalancing_plans.c.state == PlanState.QUEUED.value)
+            .order_by(rebalancing_plans.c.started_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        row = self._c.execute(
+            update(rebalancing_plans)
+            .where(rebalancing_plans.c.id == oldest)
+            .values(state=PlanState.RUNNING.value, started_at=now)
+            .returning(*rebalancing_plans.c)
+        ).first()
+        return _plan(row) if row else None
 
     def end_plan(
         self,
@@ -215,6 +244,7 @@ def _plan(row: Row[Any]) -> RebalancingPlan:
         finished_at=row.finished_at,
         error=row.error,
         summary=row.summary,
+        search=SearchLimits(row.time_limit_seconds, row.seed, row.solution_limit),
     )
 
 

@@ -1,6 +1,6 @@
 """Repositories: rows in, domain objects out. One small class per aggregate."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -40,6 +40,7 @@ from rental.adapters.tables import (
     reservations,
     users,
 )
+from rental.domain.cities import City
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind
@@ -126,20 +127,84 @@ class CityRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
 
-    def add(
-        self, city_id: str, name: str, currency: str, timezone: str, lon: float, lat: float
-    ) -> None:
-        self._c.execute(
-            insert(cities).values(
-                id=city_id, name=name, currency=currency, timezone=timezone, center=point(lon, lat)
-            )
+    def add(self, city: City) -> None:
+        """Raises Conflict `city_exists` for an id taken."""
+        try:
+            with self._c.begin_nested():
+                self._c.execute(insert(cities).values(**_city_values(city)))
+        except IntegrityError:
+            raise Conflict(f"a city {city.id} exists already", "city_exists", "id") from None
+
+    def get(self, city_id: str, *, for_update: bool = False) -> City | None:
+        query = select(*_city_columns).where(cities.c.id == city_id)
+        if for_update:
+            query = query.with_for_update(of=cities, key_share=True)
+        row = self._c.execute(query).mappings().first()
+        return City(**row) if row else None
+
+    def all(self) -> list[City]:
+        rows = self._c.execute(select(*_city_columns).order_by(cities.c.id)).mappings()
+        return [City(**row) for row in rows]
+
+    def save(self, city: City) -> None:
+        """Stores the city's settings and its retirement; never its id or currency."""
+        values = _city_values(city)
+        for fixed in ("id", "currency", "launched_at"):
+            values.pop(fixed, None)
+        self._c.execute(update(cities).where(cities.c.id == city.id).values(**values))
+
+    def open_rides(self, city_id: str) -> int:
+        return int(
+            self._c.execute(
+                select(func.count())
+                .select_from(rentals.join(assets, assets.c.id == rentals.c.asset_id))
+                .where(assets.c.city_id == city_id, OPEN_RENTAL)
+            ).scalar_one()
         )
 
     def currency_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.currency).where(cities.c.id == city_id)).scalar()
 
+    def time_zones_of_assets(self, asset_ids: Collection[UUID]) -> dict[UUID, str]:
+        if not asset_ids:
+            return {}
+        rows = self._c.execute(
+            select(assets.c.id, cities.c.timezone)
+            .join(cities, cities.c.id == assets.c.city_id)
+            .where(assets.c.id.in_(list(asset_ids)))
+        )
+        return {asset_id: zone for asset_id, zone in rows.tuples()}
+
     def timezone_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.timezone).where(cities.c.id == city_id)).scalar()
+
+
+_city_columns = [
+    cities.c.id,
+    cities.c.name,
+    cities.c.timezone.label("time_zone"),
+    cities.c.currency,
+    cities.c.locale,
+    ST_X(cities.c.center).label("center_lon"),
+    ST_Y(cities.c.center).label("center_lat"),
+    cities.c.launched_at,
+    cities.c.retired_at,
+]
+
+
+def _city_values(city: City) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "id": city.id,
+        "name": city.name,
+        "timezone": city.time_zone,
+        "currency": city.currency,
+        "locale": city.locale,
+        "center": point(city.center_lon, city.center_lat),
+        "retired_at": city.retired_at,
+    }
+    if city.launched_at is not None:
+        values["launched_at"] = city.launched_at
+    return values
 
 
 class UserRepository:
@@ -417,6 +482,11 @@ class AssetRepository:
         debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
         deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, rider_id)
         score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
+        retired = (
+            select(cities.c.retired_at.isnot(None))
+            .where(cities.c.id == assets.c.city_id)
+            .scalar_subquery()
+        )
         query = (
             select(
                 *assets.c,
@@ -430,6 +500,7 @@ class AssetRepository:
                 func.coalesce(debt, 0).label("rider_debt"),
                 func.coalesce(deposit, 0).label("rider_deposit"),
                 func.coalesce(score, 0).label("rider_credit_score"),
+                retired.label("city_retired"),
             )
             .join(locks, HOLDING_DEVICE)
             .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)
@@ -452,6 +523,7 @@ class AssetRepository:
             row["open_damage_reports"],
             row["held_reservation_id"],
             row["rider_reservation_id"],
+            row["city_retired"],
         )
 
     def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:

@@ -43,7 +43,12 @@ cities = Table(
     Column("currency", String(3), nullable=False),
     Column("timezone", Text, nullable=False),
     Column("center", Geometry("POINT", srid=4326), nullable=False),
+    Column("locale", Text, nullable=False, server_default=text("'en'")),  # BCP 47
+    Column("launched_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("retired_at", DateTime(timezone=True)),  # no new rides, holds or vehicles after
 )
+
+RUNNING_CITY = text("cities.retired_at IS NULL")
 
 users = Table(
     "users",
@@ -593,7 +598,8 @@ rebalancing_fleets = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
 )
 
-RUNNING_PLAN = text("state = 'running'")
+PLAN_UNDER_WAY = text("state IN ('queued', 'running')")
+QUEUED_PLAN = text("state = 'queued'")
 
 # Every run of the job, kept: a city's plans are numbered (its versions).
 rebalancing_plans = Table(
@@ -608,10 +614,19 @@ rebalancing_plans = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("summary", JSONB),
     Column("error", Text),
-    CheckConstraint("state IN ('running', 'ready', 'failed')", name="rebalancing_plans_state"),
+    # The search as asked for (a queued plan waits with them for a planning worker); none:
+    # the fleet's time limit, no seed, the solver's default solution limit.
+    Column("time_limit_seconds", Float),
+    Column("seed", Integer),
+    Column("solution_limit", Integer),
+    CheckConstraint(
+        "state IN ('queued', 'running', 'ready', 'failed')", name="rebalancing_plans_state"
+    ),
     UniqueConstraint("city_id", "version", name="rebalancing_plans_version"),
-    # One run per city at a time: a second one is refused, not queued.
-    Index("rebalancing_one_run_per_city", "city_id", unique=True, postgresql_where=RUNNING_PLAN),
+    # One run per city at a time, queued or running: a second one is refused, not queued.
+    Index("rebalancing_one_run_per_city", "city_id", unique=True, postgresql_where=PLAN_UNDER_WAY),
+    # Planning workers take the oldest queued plan.
+    Index("rebalancing_plans_queued", "started_at", postgresql_where=QUEUED_PLAN),
 )
 
 rebalancing_stops = Table(

@@ -91,9 +91,14 @@ class RentalAnswer(AnswerModel):
     late_unlock: bool
     notice: str | None
     price: RentalPrice
+    time_zone: str | None = Field(
+        description="IANA: the clock of the rental's city, on which riders read its times"
+    )
 
 
-def rental_answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
+def rental_answer(
+    rental: Rental, now: datetime | None = None, time_zone: str | None = None
+) -> RentalAnswer:
     """With `now`, a ride under way also shows its fare so far (what ending it now costs,
     before any parking fee)."""
     tariff = rental.tariff
@@ -114,6 +119,7 @@ def rental_answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
         late_unlock=rental.late_unlock,
         notice=rental.notice,
         price=RentalPrice(plan_id=rental.plan_id, **price(tariff).model_dump()),
+        time_zone=time_zone,
     )
 
 

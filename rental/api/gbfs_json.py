@@ -16,6 +16,8 @@ from rental.services.open_data import Geofencing, RuledZone
 from rental.services.read_models import City
 
 VERSION = "3.0"
+# The language of the texts the platform writes (vehicle names, fare descriptions); the
+# names an operator gives (the city's) are in the city's own locale.
 LANGUAGE = "en"
 
 
@@ -40,8 +42,8 @@ def feed_of_json(data_json: str, last_updated: datetime, ttl: int) -> Feed:
     return Feed(text, last_updated, ttl, hashlib.sha256(text.encode()).hexdigest()[:32])
 
 
-def text(value: str) -> list[dict[str, str]]:
-    return [{"text": value, "language": LANGUAGE}]
+def text(value: str, language: str = LANGUAGE) -> list[dict[str, str]]:
+    return [{"text": value, "language": language}]
 
 
 def system_id(city_id: str) -> str:
@@ -70,8 +72,8 @@ def manifest(city_ids: Iterable[str], base_url: str) -> dict[str, Any]:
 def system_information(city: City, contact_email: str) -> dict[str, Any]:
     return {
         "system_id": system_id(city.id),
-        "languages": [LANGUAGE],
-        "name": text(city.name),
+        "languages": list(dict.fromkeys([city.locale, LANGUAGE])),
+        "name": text(city.name, city.locale),
         "opening_hours": "24/7",
         "feed_contact_email": contact_email,
         "timezone": city.timezone,
@@ -79,7 +81,7 @@ def system_information(city: City, contact_email: str) -> dict[str, Any]:
 
 
 def system_regions(city: City) -> dict[str, Any]:
-    return {"regions": [{"region_id": city.id, "name": text(city.name)}]}
+    return {"regions": [{"region_id": city.id, "name": text(city.name, city.locale)}]}
 
 
 def vehicle_types(kinds: Iterable[AssetKind]) -> dict[str, Any]:

@@ -256,8 +256,7 @@ def recent_events(query: MdsRecentEventsQuery) -> Response:
 @requires_city_client
 def report(path: MdsReportPath) -> Response:
     """A month's report, `YYYY-MM.csv`, once the month is over."""
-    month = spec.month_of(path.filename)
-    csv = mds.monthly_report(platform().uow(), _provider(), month)
+    csv = mds.monthly_report(platform().uow(), _provider(), path.filename)
     return Response(csv, content_type="text/csv; charset=utf-8")
 
 

@@ -37,7 +37,6 @@ from rental.bootstrap import Platform
 from rental.observability.exposition import scrape_registry
 from rental.observability.fleet import LockPresence
 from rental.observability.logs import configure_logging
-from rental.observability.rebalancing import watch_rebalancing_runs
 from rental.observability.unlocks import watch_unlocks
 
 log = logging.getLogger("rental.api.requests")
@@ -73,8 +72,7 @@ def init_app(app: Flask) -> None:
     """Register the request hooks and the /metrics and /readyz endpoints; set up JSON logs
     unless the process already set up logging (gunicorn's config does it first)."""
     configure_logging("api", only_if_unconfigured=True)
-    watch_unlocks()
-    watch_rebalancing_runs()
+    watch_unlocks()  # rebalancing runs: the planning worker's metrics, not the API's
     app.before_request(_begin_request)
     app.after_request(_end_request)
     app.teardown_request(_forget_request)

@@ -33,7 +33,7 @@ from rental.services import (
     rebalancing_execution,
     rebalancing_fleets,
     rebalancing_plans,
-    rebalancing_runs,
+    rebalancing_requests,
 )
 from rental.services.rebalancing_commands import ConfigureFleet, MarkStopDone, StartRun
 
@@ -203,15 +203,16 @@ class RunStarted(AnswerModel):
 @blueprint.post("/plans", responses={202: RunStarted, **NOT_FOUND, **CONFLICT})
 @requires(Role.OPERATOR)
 def run_now(body: RunRequest) -> tuple[dict[str, Any], int]:
-    """Start a city's run now, in the background: 202 `running`.
+    """Ask for a city's plan now: 202 `queued`, with the plan's id. A planning worker
+    (`python -m rebalancing worker`) takes it within seconds and makes it; `GET
+    /plans/{id}` shows it `queued`, `running`, then `ready` or `failed`.
 
-    409 `rebalancing_running` while another run for the city is under way; 404
+    409 `rebalancing_running` while another plan for the city is queued or under way; 404
     `fleet_not_configured` without trucks. A seed makes the plan repeatable."""
     command = body.command()
     p = platform()
-    planner = rebalancing_runs.Planner(p.config.service_policy(), p.routing)
-    plan_id, _ = rebalancing_runs.start(p.uow, command, p.now(), planner)
-    return RunStarted(id=plan_id, city_id=command.city_id, state=PlanState.RUNNING).json(), 202
+    plan_id = rebalancing_requests.request_run(p.uow(), command, p.now())
+    return RunStarted(id=plan_id, city_id=command.city_id, state=PlanState.QUEUED).json(), 202
 
 
 class LatestPlanQuery(RequestModel):

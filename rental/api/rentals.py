@@ -1,6 +1,6 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
 
@@ -25,7 +25,7 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
-from rental.domain.rentals import RentalState
+from rental.domain.rentals import Rental, RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
 from rental.services.commands.rides import RequestUnlock
@@ -64,7 +64,7 @@ def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
     )
     command = body.command(current_user_id())
     rental = rentals.request_unlock(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    return rental_answer(rental).json(), 202
+    return _answer(rental).json(), 202
 
 
 class Wait(QueryModel):
@@ -80,12 +80,12 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     still unlocking."""
     p, rider_id, key = platform(), current_user_id(), path.rental_id
     if not query.wait:
-        return rental_answer(rentals.rental_of_rider(p.uow(), rider_id, key), p.now()).json()
+        return _answer(rentals.rental_of_rider(p.uow(), rider_id, key), p.now()).json()
     with p.rental_changes.waiting_for(str(key)) as changed:
         rental = rentals.rental_of_rider(p.uow(), rider_id, key)
         if rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
             rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-    return rental_answer(rental, p.now()).json()
+    return _answer(rental, p.now()).json()
 
 
 class RentalsPage(QueryModel):
@@ -103,7 +103,14 @@ def list_rentals(query: RentalsPage) -> dict[str, Any]:
     """The rider's rentals, newest first; `before` is the last one's `requested_at`."""
     p = platform()
     found = rentals.rentals_of_rider(p.uow(), current_user_id(), query.limit, query.before)
-    return RentalList(rentals=[rental_answer(rental, p.now()) for rental in found]).json()
+    zones = rentals.time_zones_of(p.uow(), found)
+    answers = [rental_answer(rental, p.now(), zones.get(rental.id)) for rental in found]
+    return RentalList(rentals=answers).json()
+
+
+def _answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
+    zones = rentals.time_zones_of(platform().uow(), [rental])
+    return rental_answer(rental, now, zones.get(rental.id))
 
 
 class LineString(AnswerModel):

@@ -9,7 +9,7 @@ import calendar
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -155,12 +155,22 @@ _HOUR = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2})")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})\.csv")
 
 
-def later(moment: datetime, by: timedelta) -> datetime:
-    """`moment + by`, or the end of time when that is past what we can represent."""
+def later(moment: datetime, by: timedelta, zone: tzinfo | None = None) -> datetime:
+    """`moment + by`, or the end of time when that is past what we can represent. A naive
+    `moment` is a wall time on the clock of `zone`, and the answer a UTC instant."""
     try:
-        return moment + by
+        return moment + by if zone is None else _instant(moment + by, zone)
     except OverflowError:
         return END_OF_TIME
+
+
+def _instant(wall_time: datetime, zone: tzinfo) -> datetime:
+    """A wall time of a zone as a UTC instant (midnight exists in every zone we know of, and
+    where it does not, zoneinfo reads it with the offset before the gap)."""
+    try:
+        return wall_time.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC is before datetime.min in UTC
+        return datetime.min.replace(tzinfo=UTC) if wall_time.year == 1 else END_OF_TIME
 
 
 def hour_window(value: str | None, name: str) -> tuple[datetime, datetime]:
@@ -219,23 +229,25 @@ def recent(window: tuple[datetime, datetime], now: datetime) -> tuple[datetime, 
     return first, last
 
 
-def month_window(filename: str, now: datetime) -> tuple[datetime, datetime]:
+def month_window(filename: str, now: datetime, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
     """`YYYY-MM.csv` as [start, end) of a month that is over."""
-    return month_over(month_of(filename), now)
+    return month_over(month_of(filename, zone), now)
 
 
-def month_of(filename: str) -> tuple[datetime, datetime]:
-    """`YYYY-MM.csv` as the [start, end) of that month; any other name (a month that does
-    not exist, such as 0000-01 or 2026-13) names no report: 404."""
+def month_of(filename: str, zone: tzinfo = UTC) -> tuple[datetime, datetime]:
+    """`YYYY-MM.csv` as the [start, end) of that month on the city's clock (`zone`), as UTC
+    instants: a Berlin regulator's March begins at midnight in Berlin. Any other name (a
+    month that does not exist, such as 0000-01 or 2026-13) names no report: 404."""
     match = _MONTH.fullmatch(filename)
     try:
         if match is None:
             raise ValueError
         year, month = (int(part) for part in match.groups())
-        start = datetime(year, month, 1, tzinfo=UTC)
+        first = datetime(year, month, 1)
     except ValueError:
         raise NotFound("reports are named YYYY-MM.csv", "report_not_found") from None
-    return start, later(start, timedelta(days=calendar.monthrange(year, month)[1]))
+    days = calendar.monthrange(year, month)[1]
+    return _instant(first, zone), later(first, timedelta(days=days), zone)
 
 
 def month_over(month: tuple[datetime, datetime], now: datetime) -> tuple[datetime, datetime]:

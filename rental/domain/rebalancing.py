@@ -1,5 +1,6 @@
 """The nightly rebalancing as the platform keeps it: a city's trucks, each plan a run of the
-job makes (running, then ready or failed), and the plan's stops, which drivers mark done.
+job makes (queued for a planning worker, running, then ready or failed), and the plan's
+stops, which drivers mark done.
 
 How a plan is made (the city's night as sites, the routing problem, the solver) is the
 `rebalancing` package: plain data in, a plan out. Here are the rules around it: one run
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 # Longer than the longest search (an hour) and the reading and writing around it.
 ABANDONED_AFTER = timedelta(hours=2)
 ABANDONED_ERROR = "abandoned: its process ended"
+NEVER_TAKEN_ERROR = "abandoned: no planning worker took it"
 # A night's run missed while the job was down is still made this long after its time;
 # later, the next night's run comes first.
 NIGHTLY_CATCH_UP = timedelta(hours=12)
@@ -25,6 +27,7 @@ Position = tuple[float, float]  # (lon, lat), WGS 84
 
 
 class PlanState(StrEnum):
+    QUEUED = "queued"  # asked for: the next free planning worker makes it
     RUNNING = "running"  # the run is reading the city or searching
     READY = "ready"  # the plan is made: drivers may work through its stops
     FAILED = "failed"  # no plan: `error` says why
@@ -72,6 +75,18 @@ class TruckFleet:
 
 
 @dataclass(frozen=True)
+class SearchLimits:
+    """How a run searches, as it was asked to: kept with a queued plan for the worker."""
+
+    time_limit_seconds: float | None = None  # None: the fleet's own
+    seed: int | None = None  # makes the plan repeatable
+    solution_limit: int | None = None  # None: the solver's default
+
+
+DEFAULT_SEARCH = SearchLimits()
+
+
+@dataclass(frozen=True)
 class RebalancingPlan:
     """One run of the job for a city, and the plan it made (numbered per city)."""
 
@@ -80,19 +95,30 @@ class RebalancingPlan:
     version: int
     state: PlanState
     trigger: RunTrigger
-    started_at: datetime
+    started_at: datetime  # asked for while queued; taken by a worker once running
     finished_at: datetime | None = None
     error: str | None = None  # why it failed
     summary: dict[str, Any] | None = None  # `rebalancing.plans.Summary`, once ready
+    search: SearchLimits = DEFAULT_SEARCH
 
     def is_abandoned(self, now: datetime) -> bool:
         """Still running long after any search could have ended: its process ended (a
-        restart). It is failed, so that it does not block the city for good."""
+        restart); or still queued as long: no planning worker runs. It is failed, so that
+        it does not block the city for good."""
         match self.state:
-            case PlanState.RUNNING:
+            case PlanState.QUEUED | PlanState.RUNNING:
                 return self.started_at < now - ABANDONED_AFTER
             case PlanState.READY | PlanState.FAILED:
                 return False
+            case _:
+                assert_never(self.state)
+
+    def why_abandoned(self) -> str:
+        match self.state:
+            case PlanState.QUEUED:
+                return NEVER_TAKEN_ERROR
+            case PlanState.RUNNING | PlanState.READY | PlanState.FAILED:
+                return ABANDONED_ERROR
             case _:
                 assert_never(self.state)
 
@@ -101,7 +127,7 @@ class RebalancingPlan:
         match self.state:
             case PlanState.READY:
                 return True
-            case PlanState.RUNNING | PlanState.FAILED:
+            case PlanState.QUEUED | PlanState.RUNNING | PlanState.FAILED:
                 return False
             case _:
                 assert_never(self.state)

@@ -1,27 +1,25 @@
 """`python -m rebalancing plan --city C [--time-limit S] [--seed N [--solutions K]]`: one run
-now, waiting for it. `python -m rebalancing nightly`: runs each city's plan at its nightly
-hour (local time), until stopped."""
+now, in this process, waiting for it. `python -m rebalancing worker`: the planning worker
+(`rental.entrypoints.planning_worker`), until stopped: makes the plans operators ask for
+and each city's nightly plan at its nightly hour (local time). `nightly` is its old name."""
 
 import argparse
-import logging
 import signal
 import sys
-import threading
 from typing import assert_never
 
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT
-from rental.bootstrap import Platform, utc_now
+from rental.adapters.plan_requests import PlanRequestWakeups
+from rental.bootstrap import Platform, libpq_url, utc_now
 from rental.config import Config
-from rental.domain.errors import RentalError, Unavailable
+from rental.domain.errors import RentalError
 from rental.domain.rebalancing import PlanState, RunTrigger
+from rental.entrypoints.planning_worker import PlanningWorker
 from rental.observability.exposition import serve_metrics
 from rental.observability.logs import configure_logging
 from rental.observability.rebalancing import watch_rebalancing_runs
 from rental.services import rebalancing_plans, rebalancing_runs
 from rental.services.rebalancing_commands import StartRun
-
-# How often the schedule looks at the clock.
-TICK_SECONDS = 30
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return _plan_now(platform, command, planner)
         serve_metrics(platform.config.REBALANCING_METRICS_PORT)
-        _nightly(platform, planner)
+        _work(platform, planner, nightly=not args.no_schedule)
         return 0
     except RentalError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
@@ -63,7 +61,14 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_SOLUTION_LIMIT,
         help="with --seed: the search's work, in solutions found",
     )
-    commands.add_parser("nightly", help="make each city's plan at its nightly hour")
+    worker = "make the plans operators ask for, and each city's plan at its nightly hour"
+    for name, about in (("worker", worker), ("nightly", "the same as worker (its former name)")):
+        command = commands.add_parser(name, help=about)
+        command.add_argument(
+            "--no-schedule",
+            action="store_true",
+            help="only the plans asked for: another worker keeps the nightly schedule",
+        )
     return parser
 
 
@@ -75,26 +80,16 @@ def _plan_now(platform: Platform, command: StartRun, planner: rebalancing_runs.P
     match made.state:
         case PlanState.READY:
             return 0
-        case PlanState.RUNNING | PlanState.FAILED:
+        case PlanState.QUEUED | PlanState.RUNNING | PlanState.FAILED:
             return 1
         case _:
             assert_never(made.state)
 
 
-def _nightly(platform: Platform, planner: rebalancing_runs.Planner) -> None:
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    signal.signal(signal.SIGINT, lambda *_: stopped.set())
-    logging.info("nightly schedule started")
-    away = False  # one line per database outage: the schedule waits it out
-    while not stopped.wait(TICK_SECONDS):
-        try:
-            rebalancing_runs.run_due_cities(platform.uow, utc_now, planner)
-        except Unavailable as error:
-            if not away:
-                logging.warning("nightly schedule waits for the database: %s", error)
-            away = True
-            continue
-        if away:
-            logging.info("the database answers again")
-        away = False
+def _work(platform: Platform, planner: rebalancing_runs.Planner, *, nightly: bool) -> None:
+    channel = rebalancing_runs.PLAN_REQUESTS_CHANNEL
+    wakeups = PlanRequestWakeups(libpq_url(platform.config.DATABASE_URL), channel)
+    worker = PlanningWorker(platform.uow, utc_now, planner, wakeups, nightly=nightly)
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.request_stop())
+    worker.run()

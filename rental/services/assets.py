@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import assert_never
 
+from rental.domain.cities import ensure_running
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import (
     Asset,
@@ -106,8 +107,10 @@ def _free_slot(uow: UnitOfWork, item: Asset, command: RegisterItem) -> tuple[str
 
 
 def _require_city_and_device(uow: UnitOfWork, city_id: str, device_id: str) -> None:
-    if uow.cities.currency_of(city_id) is None:
+    city = uow.cities.get(city_id)
+    if city is None:
         raise NotFound(f"no city {city_id}", "city_not_found")
+    ensure_running(city)
     if uow.locks.get(device_id) is None:
         raise NotFound(f"no lock {device_id}", "lock_not_found")
 

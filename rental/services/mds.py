@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from rental.domain import mds
 from rental.domain.errors import InvalidInput, NotAuthenticated, NotFound, RentalError
@@ -227,18 +228,20 @@ def recent_events(
 # --- reports ----------------------------------------------------------------------------
 
 
-def monthly_report(uow: UnitOfWork, provider: Provider, month: Window) -> str:
-    """Rides and riders per vehicle type for a month that is over, as MDS's CSV. We keep
-    no special groups of riders, so every row is `all_riders`, citywide (no geography)."""
-    start, end = mds.month_over(month, provider.now)
+def monthly_report(uow: UnitOfWork, provider: Provider, filename: str) -> str:
+    """Rides and riders per vehicle type for a month that is over (`YYYY-MM.csv`, a month
+    on the city's clock), as MDS's CSV. We keep no special groups of riders, so every row
+    is `all_riders`, citywide (no geography). Raises NotFound `report_not_found`."""
     with uow:
+        zone = ZoneInfo(uow.cities.timezone_of(provider.city_id) or "UTC")
+        start, end = mds.month_window(filename, provider.now, zone)
         types = {kind.value: name for kind, name in mds.VEHICLE_TYPE.items()}
         counts = uow.vehicle_history.trip_counts(provider.city_id, start, end, types)
     lines = [mds.REPORT_HEADER]
     for vehicle_type in sorted(set(mds.VEHICLE_TYPE.values())):
         trips_, riders = counts.get(vehicle_type, (0, 0))
         lines.append(
-            f"{provider.provider_id},{start.date().isoformat()},P1M,all_riders,,"
+            f"{provider.provider_id},{start.astimezone(zone).date().isoformat()},P1M,all_riders,,"
             f"{vehicle_type},{mds.redacted(trips_)},{mds.redacted(riders)}"
         )
     return "\n".join(lines) + "\n"

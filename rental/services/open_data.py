@@ -46,7 +46,7 @@ def city(uow: UnitOfWork, city_id: str) -> City:
 
 
 def city_ids(uow: UnitOfWork) -> list[str]:
-    """Every city served here."""
+    """Every city served here (a retired one is not)."""
     with uow:
         return uow.open_data.city_ids()
 

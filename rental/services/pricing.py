@@ -94,6 +94,8 @@ def check_rentable(target: ScanTarget, policy: ServicePolicy) -> PricingPlan:
     """What a scan and a reservation both require of the asset and the rider; returns the
     pricing plan the asset is priced by."""
     asset, plan = target.asset, target.pricing_plan
+    if target.city_retired:
+        raise Conflict(f"{asset.city_id} is no longer served", "city_retired")
     if not asset.in_service or target.open_damage_reports:
         raise Conflict("this asset is out of service", "asset_out_of_service")
     if target.lock.locked is False and not target.taken:

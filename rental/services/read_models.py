@@ -31,6 +31,7 @@ class ScanTarget:
     open_damage_reports: int = 0
     held_reservation_id: UUID | None = None  # a reservation of it, perhaps expired, not swept
     rider_reservation_id: UUID | None = None  # the scanning rider's own reservation, any asset
+    city_retired: bool = False  # its city takes no new rides (rental.domain.cities)
 
 
 @dataclass(frozen=True)
@@ -154,10 +155,13 @@ class SpeedingRecord:
 
 @dataclass(frozen=True)
 class City:
+    """A running city as its open data (GBFS) present it."""
+
     id: str
     name: str
     timezone: str
     currency: str
+    locale: str  # BCP 47
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,13 @@
 """Runs of the nightly rebalancing: a run opens a plan for a city (one run at a time per
 city), reads the city's night, makes the plan with OR-Tools and stores it `ready` with its
-stops, or `failed` with why. The nightly schedule starts a run for each city at its hour.
+stops, or `failed` with why.
 
-The search runs in processes of its own (`rebalancing.solver`), so an API that starts a run
-in a background thread stays free.
+Runs happen in planning workers (`python -m rebalancing worker`), never in the API: the API
+and the nightly schedule ask for a plan (`rental.services.rebalancing_requests`), a worker
+takes it and makes it here. `python -m rebalancing plan` makes one in its own process.
 """
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -22,12 +22,12 @@ from rebalancing.distances import DistanceSource, DistancesUnavailable, GreatCir
 from rebalancing.plans import PlannedStop, Summary
 from rebalancing.solver import solve
 from rebalancing.state import CELL_DEGREES, CityNight, city_night
-from rental.domain.errors import Conflict, NotFound, RentalError
+from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rebalancing import (
-    ABANDONED_ERROR,
     PlanState,
     RunTrigger,
+    SearchLimits,
     TruckFleet,
     nightly_run_is_due,
 )
@@ -36,6 +36,10 @@ from rental.services.signals import RebalancingRunEnded, announce, rebalancing_r
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# Where a plan queued is announced (LISTEN/NOTIFY; the payload is the city's id): planning
+# workers wait there (`rental.adapters.plan_requests`) and take it within moments.
+PLAN_REQUESTS_CHANNEL = "rebalancing_plan_requested"
 
 
 class RoutingService(Protocol):
@@ -54,19 +58,28 @@ class Planner:
     workers: int = 2  # searches side by side, one per core
 
 
-def open_run(uow: UnitOfWork, command: StartRun, now: datetime) -> uuid.UUID:
-    """A new plan, running; Conflict while another run of the city is under way."""
+def open_run(
+    uow: UnitOfWork, command: StartRun, now: datetime, state: PlanState = PlanState.RUNNING
+) -> uuid.UUID:
+    """A new plan, running (or queued for a worker); Conflict while another run of the city
+    is queued or under way, NotFound for a city without trucks."""
     with uow:
         if uow.rebalancing.fleet(command.city_id) is None:
-            raise _no_fleet(command.city_id)
-        running = uow.rebalancing.running_plan(command.city_id)
-        if running is not None:
-            if not running.is_abandoned(now):
+            raise no_fleet(command.city_id)
+        under_way = uow.rebalancing.plan_under_way(command.city_id)
+        if under_way is not None:
+            if not under_way.is_abandoned(now):
                 raise _under_way()
-            uow.rebalancing.end_plan(running.id, PlanState.FAILED, now, error=ABANDONED_ERROR)
-        plan = uow.rebalancing.add_plan(command.city_id, command.trigger, now)
+            error = under_way.why_abandoned()
+            uow.rebalancing.end_plan(under_way.id, PlanState.FAILED, now, error=error)
+        search = SearchLimits(command.time_limit_seconds, command.seed, command.solution_limit)
+        plan = uow.rebalancing.add_plan(
+            command.city_id, command.trigger, now, state=state, search=search
+        )
         if plan is None:  # a run started meanwhile
             raise _under_way()
+        if state is PlanState.QUEUED:
+            uow.notify(PLAN_REQUESTS_CHANNEL, command.city_id)  # sent once committed
         uow.commit()
     return plan.id
 
@@ -106,26 +119,12 @@ def _run_ended(command: StartRun, state: PlanState, started: float) -> None:
     announce(rebalancing_run_ended, news)
 
 
-def start(
-    uow: Callable[[], UnitOfWork], command: StartRun, now: datetime, planner: Planner
-) -> tuple[uuid.UUID, threading.Thread]:
-    """Open a run and make its plan in a background thread."""
-    plan_id = open_run(uow(), command, now)
-    worker = threading.Thread(
-        target=make_plan,
-        args=(uow, plan_id, command, now, planner),
-        name=f"rebalance-{command.city_id}",
-    )
-    worker.start()
-    return plan_id, worker
-
-
 def run(
     uow: Callable[[], UnitOfWork], command: StartRun, now: datetime, planner: Planner
 ) -> uuid.UUID:
-    """The same, waiting for the plan (the command line, the nightly schedule)."""
-    plan_id, worker = start(uow, command, now, planner)
-    worker.join()
+    """Open a run and make its plan, waiting for it (the command line)."""
+    plan_id = open_run(uow(), command, now)
+    make_plan(uow, plan_id, command, now, planner)
     return plan_id
 
 
@@ -137,7 +136,7 @@ def read_night(
         fleet = uow.rebalancing.fleet(city_id)
         zone = uow.rebalancing.timezone(city_id)
         if fleet is None or zone is None:
-            raise _no_fleet(city_id)
+            raise no_fleet(city_id)
         morning = demand.coming_morning(now, ZoneInfo(zone))
         first_day = uow.rebalancing.first_trip_day(city_id) or morning
         since = morning - timedelta(days=demand.HISTORY_DAYS)
@@ -203,7 +202,8 @@ def due_cities(uow: UnitOfWork, now: datetime) -> list[str]:
     with uow:
         for fleet in uow.rebalancing.fleets():
             zone = uow.rebalancing.timezone(fleet.city_id)
-            if zone is None:
+            city = uow.cities.get(fleet.city_id)
+            if zone is None or city is None or city.is_retired:
                 continue
             nightly_time = fleet.latest_nightly_time(now, ZoneInfo(zone))
             last = uow.rebalancing.latest_plan(fleet.city_id, RunTrigger.NIGHTLY)
@@ -212,19 +212,7 @@ def due_cities(uow: UnitOfWork, now: datetime) -> list[str]:
     return due
 
 
-def run_due_cities(
-    uow: Callable[[], UnitOfWork], clock: Callable[[], datetime], planner: Planner
-) -> None:
-    """One look at the clock of the nightly schedule: each city due gets its nightly run."""
-    for city_id in due_cities(uow(), clock()):
-        try:
-            plan_id = run(uow, StartRun(city_id, RunTrigger.NIGHTLY), clock(), planner)
-            log.info("%s: nightly plan %s made", city_id, plan_id)
-        except RentalError as error:
-            log.warning("%s: no nightly plan: %s", city_id, error.message)
-
-
-def _no_fleet(city_id: str) -> NotFound:
+def no_fleet(city_id: str) -> NotFound:
     return NotFound(f"no trucks are set up for {city_id}", "fleet_not_configured")
 
 

@@ -7,6 +7,7 @@ lock's answer arrives later through lockctl (`rental.services.lock_events`).
 import json
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -205,6 +206,14 @@ def rental_of_rider(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) 
     if rental is None or rental.rider_id != rider_id:
         raise NotFound("no such rental", "rental_not_found")
     return rental
+
+
+def time_zones_of(uow: UnitOfWork, found: Collection[Rental]) -> dict[uuid.UUID, str]:
+    """The IANA time zone of each rental's city, by rental id: the clock riders read its
+    times on."""
+    with uow:
+        zones = uow.cities.time_zones_of_assets({rental.asset_id for rental in found})
+    return {rental.id: zones[rental.asset_id] for rental in found if rental.asset_id in zones}
 
 
 def rentals_of_rider(

@@ -1,7 +1,8 @@
 """The web pages the platform serves: the rider app at /app/ (an installable PWA), the
 operator console at /ops/, and the API's reference at /api/docs. They are static files
 that speak only the public JSON API; this blueprint serves them, the front-end libraries
-installed from the npm registry (web/), and the map settings the pages need.
+installed from the npm registry (web/), and the map settings the pages need. All of them
+live inside the package, so that an installed wheel serves them as a checkout does.
 
 Pages carry a strict Content-Security-Policy (rental.api.headers): scripts and styles
 from this origin only, and map tiles only from the configured tile server.
@@ -16,14 +17,11 @@ from rental.domain.errors import NotFound
 from rental.domain.trace import is_valid_position
 
 STATIC = Path(__file__).parent / "static"
-# Installed by `make install` (scripts/web.sh assets) from web/package-lock.json.
-NODE_MODULES = Path(__file__).resolve().parents[2] / "web" / "node_modules"
-# What the pages may load from npm packages: package -> its folder of built files.
-VENDORED = {
-    "leaflet": "leaflet/dist",
-    "jsqr": "jsqr/dist",
-    "swagger-ui-dist": "swagger-ui-dist",
-}
+# The files the pages load from npm packages (web/package-lock.json), copied here by
+# `make install` (scripts/web.sh vendor, which lists them) and carried by the wheel.
+VENDOR = Path(__file__).parent / "vendor"
+# The packages served from there, and nothing else.
+VENDORED = frozenset({"leaflet", "jsqr", "swagger-ui-dist"})
 
 
 blueprint = Blueprint("web", __name__, static_folder=None)
@@ -68,7 +66,7 @@ def static_file(name: str) -> Response:
 def vendored(package: str, name: str) -> Response:
     if package not in VENDORED:
         raise NotFound(f"no front-end package {package}", "not_found")
-    return send_from_directory(NODE_MODULES / VENDORED[package], name, max_age=86400)
+    return send_from_directory(VENDOR / package, name, max_age=86400)
 
 
 @blueprint.get("/web-config.json")

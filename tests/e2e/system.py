@@ -1,5 +1,5 @@
-"""The whole platform in one process for end-to-end tests: a real HTTP server, lockctl
-and virtual locks, all on the real database and broker."""
+"""The whole platform in one process for end-to-end tests: a real HTTP server, lockctl, a
+planning worker and virtual locks, all on the real database and broker."""
 
 import threading
 import uuid
@@ -12,16 +12,21 @@ from werkzeug.serving import make_server
 
 from rental.adapters.locks.mqtt import BrokerAddress
 from rental.adapters.locks.provisioning import LockAccountService
+from rental.adapters.plan_requests import PlanRequestWakeups
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.app import create_app
-from rental.bootstrap import Platform, utc_now
+from rental.bootstrap import Platform, libpq_url, utc_now
 from rental.domain.riders import Role
 from rental.entrypoints.lock_consumer import LockController
+from rental.entrypoints.planning_worker import PlanningWorker
 from rental.services import wallet
+from rental.services.rebalancing_runs import PLAN_REQUESTS_CHANNEL, Planner
 from sandboxpay.server import create_gateway_app
 from simulator.fleet import LockSecrets, SimulatedLock
 from simulator.lock import Faults
 from tests.helpers import CITY, RIDER_PASSWORD, eventually, make_city, make_user
+
+SHANGHAI = (121.47, 31.23)  # where the test city's locks start
 
 
 @dataclass
@@ -60,6 +65,14 @@ class LiveSystem:
             answer_grace=timedelta(milliseconds=300),
         )
         self.lock_accounts = LockAccountService(broker, f"lockctl-{group}-accounts")
+        # Plans operators ask for; no nightly schedule, which would queue plans of its own.
+        self.planning = PlanningWorker(
+            platform.uow,
+            lambda: platform.now(),  # a test that moves the platform's clock moves it too
+            Planner(platform.config.service_policy(), platform.routing),
+            PlanRequestWakeups(libpq_url(platform.config.DATABASE_URL), PLAN_REQUESTS_CHANNEL),
+            nightly=False,
+        )
         self.http = requests.Session()
         self.locks: list[SimulatedLock] = []
 
@@ -68,8 +81,10 @@ class LiveSystem:
         threading.Thread(target=self._gateway.serve_forever, daemon=True).start()
         self.lockctl.start()
         self.lock_accounts.start()
+        self.planning.start()
 
     def stop(self) -> None:
+        self.planning.stop()
         self.lock_accounts.stop()
         self.lockctl.stop()
         self._server.shutdown()
@@ -116,10 +131,14 @@ class LiveSystem:
     # -- the fleet -----------------------------------------------------------------
 
     def bike(
-        self, kind: str = "bike", city: str = CITY, **faults: object
+        self,
+        kind: str = "bike",
+        city: str = CITY,
+        at: tuple[float, float] = SHANGHAI,
+        **faults: object,
     ) -> tuple[str, SimulatedLock]:
         """Provision a lock and a bike through the operator API, and bring the lock online
-        where provisioning told it to connect."""
+        at `at` (lon, lat), where provisioning told it to connect."""
         operator, device = self._provision()
         code = f"BK{uuid.uuid4().hex[:8].upper()}"
         asset = self.post(
@@ -128,7 +147,7 @@ class LiveSystem:
             operator,
         )
         assert asset.status_code == 201, asset.text
-        lock = self.go_online(device)
+        lock = self.go_online(device, at=at)
         lock.logic.faults = Faults(**faults)  # type: ignore[arg-type]
         return code, lock
 
@@ -154,14 +173,16 @@ class LiveSystem:
         return operator, dict(provisioned.json())
 
     def go_online(
-        self, device: dict[str, Any], slots: dict[int, str | None] | None = None
+        self,
+        device: dict[str, Any],
+        slots: dict[int, str | None] | None = None,
+        at: tuple[float, float] = SHANGHAI,
     ) -> SimulatedLock:
         secrets = LockSecrets(
             device["lock_id"],
             device["mqtt"]["password"],
             bytes.fromhex(device["signing_key"]),
-            121.47,
-            31.23,
+            *at,
             slots,
             broker_url=device["mqtt"]["broker"],
             broker_ca=device["mqtt"]["ca"],

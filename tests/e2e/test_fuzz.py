@@ -23,8 +23,8 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 SEED = os.environ.get("FUZZ_SEED", "20261130")
 OPERATOR_PATHS = "^/api/v1/ops/"
 # Signing out ends the session every other request is made with: fuzzed on its own. A plan
-# run keeps the solver busy for its whole time limit: left out (its input is tested in
-# tests/e2e/test_rebalancing.py).
+# asked for keeps the planning worker's solver busy for its whole time limit: left out (its
+# input is tested in tests/e2e/test_rebalancing.py).
 SIGN_OUT = "^/api/v1/auth/logout$"
 PLAN_RUN = "^/api/v1/ops/rebalancing/plans$"
 

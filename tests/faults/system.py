@@ -19,6 +19,7 @@ from rental.adapters.locks.broker_accounts import lockctl_username, managing_acc
 from rental.adapters.locks.mqtt import BrokerAddress
 from rental.bootstrap import Platform
 from rental.config import Config
+from rental.domain.cities import City as CitySettings
 from rental.domain.riders import Role
 from tests.faults.harness import Lockctl, Services, Simulator
 from tests.faults.parts import (
@@ -188,7 +189,11 @@ class FaultSystem(Records):
         rng = rng or random.Random()
         city = City(f"fc-{uuid.uuid4().hex[:10]}", 121.0 + rng.random(), 30.9 + rng.random() * 0.6)
         with self.platform.uow() as uow:
-            uow.cities.add(city.id, "Fault City", "CNY", "Asia/Shanghai", city.lon, city.lat)
+            uow.cities.add(
+                CitySettings(
+                    city.id, "Fault City", "Asia/Shanghai", "CNY", "en", city.lon, city.lat
+                )
+            )
             uow.pricing_plans.publish(city.id, "bike", FARE)
             uow.commit()
         if zones is not None:

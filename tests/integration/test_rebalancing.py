@@ -179,7 +179,7 @@ def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
 
     rebalancing_runs.open_run(platform.uow(), StartRun(CITY, RunTrigger.OPERATOR), NOW)
     with pytest.raises(Conflict):
-        rebalancing_runs.start(platform.uow, StartRun(CITY, RunTrigger.OPERATOR, 1), NOW, PLANNER)
+        rebalancing_runs.run(platform.uow, StartRun(CITY, RunTrigger.OPERATOR, 1), NOW, PLANNER)
     with platform.uow() as uow:
         uow.connection.execute(rebalancing_plans.update().values(state="failed"))
         uow.commit()

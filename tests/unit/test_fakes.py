@@ -8,6 +8,7 @@ import pytest
 
 from rental.adapters.locks.protocol import Event, EventType, Telemetry
 from rental.adapters.locks.reports import event_reported, telemetry_reported
+from rental.domain.cities import City
 from rental.domain.errors import Conflict, DuplicateRequest, NotFound
 from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy, asset_code_from_qr
 from rental.domain.ledger import AccountKind, AccountRef, Posting, UnbalancedTransaction
@@ -73,7 +74,7 @@ def store() -> Store:
     """A city priced for bikes, with its service area, and a lock heard from at START."""
     store = Store(clock=lambda: START)
     with FakeUnitOfWork(store) as unit:
-        unit.cities.add(CITY, "Fake City", "CNY", "Asia/Shanghai", *HOME)
+        unit.cities.add(City(CITY, "Fake City", "Asia/Shanghai", "CNY", "en", *HOME))
         unit.pricing_plans.publish(CITY, "bike", PRICE)
         unit.zones.replace(CITY, [Zone(ZoneKind.SERVICE_AREA, "inner city", SERVICE_AREA)])
         unit.commit()
@@ -298,4 +299,4 @@ def test_a_city_has_one_rebalancing_run_at_a_time_as_the_unique_index_keeps_it(s
         unit.rebalancing.end_plan(first.id, PlanState.FAILED, START, error="no trucks")
         second = unit.rebalancing.add_plan(CITY, RunTrigger.NIGHTLY, START)
         assert second is not None and second.version == 2
-        assert unit.rebalancing.running_plan(CITY) == second
+        assert unit.rebalancing.plan_under_way(CITY) == second

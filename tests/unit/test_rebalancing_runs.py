@@ -1,6 +1,7 @@
 """The rebalancing's runs, schedule and trucks as use cases, in memory: one run at a time per
 city, an abandoned run failed, a plan made and stored, great circles when the routing
-service fails, and a city's nightly run once a night."""
+service fails, plans asked for queued and made by a worker, and a city's nightly run once
+a night."""
 
 import logging
 import uuid
@@ -13,13 +14,19 @@ import pytest
 from shapely.geometry import box, mapping
 
 from rebalancing.distances import DistancesUnavailable, GreatCircle
+from rental.domain.cities import City
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import Asset, AssetKind, Lock, ServicePolicy
 from rental.domain.pricing import Tariff
 from rental.domain.rebalancing import PlanState, RunTrigger, TruckFleet, TruckSpec
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Zone, ZoneKind
-from rental.services import rebalancing_fleets, rebalancing_plans, rebalancing_runs
+from rental.services import (
+    rebalancing_fleets,
+    rebalancing_plans,
+    rebalancing_requests,
+    rebalancing_runs,
+)
 from rental.services.rebalancing_commands import ConfigureFleet, StartRun
 from tests.unit.fakes import FakeUnitOfWork, Store, fake_uow_factory
 
@@ -76,7 +83,7 @@ def quiet() -> Store:
     """A city with its trucks, a station and an office, and neither bikes nor trips."""
     store = Store(clock=lambda: NOW)
     with FakeUnitOfWork(store) as unit:
-        unit.cities.add(CITY, "Shanghai", "CNY", "Asia/Shanghai", *STATION)
+        unit.cities.add(City(CITY, "Shanghai", "Asia/Shanghai", "CNY", "en", *STATION))
         unit.zones.replace(CITY, [hotspot("Office", OFFICE), hotspot("Station", STATION)])
         unit.rebalancing.save_fleet(FLEET)
         unit.commit()
@@ -177,7 +184,7 @@ def test_a_run_that_outlived_any_search_is_failed_and_blocks_the_city_no_more(uo
     assert (abandoned.state, abandoned.error) == ("failed", "abandoned: its process ended")
     assert abandoned.finished_at == later
     with uow:
-        assert uow.rebalancing.running_plan(CITY).version == 2
+        assert uow.rebalancing.plan_under_way(CITY).version == 2
 
 
 def test_a_city_without_trucks_gets_no_run(uow, store):
@@ -243,16 +250,66 @@ def test_a_run_that_cannot_plan_is_stored_failed_with_why(uow, uows, store):
         assert plan.finished_at is not None and not uow.rebalancing.stops(plan_id)
 
 
+def test_a_plan_asked_for_waits_queued_with_its_search_and_wakes_the_workers(uow, store):
+    plan_id = rebalancing_requests.request_run(uow, start_run(**QUICK), NOW)
+
+    plan = store.rebalancing_plans[plan_id]
+    assert (plan.state, plan.trigger, plan.started_at) == ("queued", "operator", NOW)
+    assert (plan.search.time_limit_seconds, plan.search.seed) == (5, 1)
+    assert plan.search.solution_limit == 5
+    assert store.notifications == [(rebalancing_runs.PLAN_REQUESTS_CHANNEL, CITY)]
+    with pytest.raises(Conflict, match="under way"):  # one per city, queued ones too
+        rebalancing_requests.request_run(uow, start_run(), NOW + timedelta(minutes=1))
+
+
+def test_a_worker_makes_the_queued_plan_as_it_was_asked_for(uow, uows, store):
+    plan_id = rebalancing_requests.request_run(uow, start_run(**QUICK), NOW)
+    taken_at = NOW + timedelta(seconds=2)
+
+    made = rebalancing_requests.make_queued_plans(uows, lambda: taken_at, planner())
+
+    plan = store.rebalancing_plans[plan_id]
+    assert made == 1 and plan.state == "ready" and plan.started_at == taken_at
+    assert plan.summary["solver"]["seed"] == 1 and plan.summary["solver"]["repeatable"]
+    assert rebalancing_requests.make_queued_plans(uows, lambda: taken_at, planner()) == 0
+
+
+def test_queued_plans_are_taken_oldest_first_and_each_once(uow, store):
+    other = "hangzhou"
+    with uow:
+        uow.cities.add(other, "Hangzhou", "CNY", "Asia/Shanghai", *STATION)
+        uow.rebalancing.save_fleet(replace(FLEET, city_id=other))
+        uow.commit()
+    later = rebalancing_requests.request_run(uow, StartRun(other, RunTrigger.OPERATOR), NOW)
+    first = rebalancing_requests.request_run(uow, start_run(), NOW - timedelta(minutes=1))
+
+    taken = [rebalancing_requests.take_next(uow, NOW) for _ in range(3)]
+
+    assert [t[0] if t else None for t in taken] == [first, later, None]
+    assert all(store.rebalancing_plans[t[0]].state == "running" for t in taken if t)
+
+
+def test_a_plan_no_worker_took_is_failed_and_blocks_the_city_no_more(uow, store):
+    waiting = rebalancing_requests.request_run(uow, start_run(), NOW)
+
+    later = NOW + timedelta(hours=3)
+    rebalancing_requests.request_run(uow, start_run(), later)
+
+    never = store.rebalancing_plans[waiting]
+    assert (never.state, never.error) == ("failed", "abandoned: no planning worker took it")
+
+
 def test_the_nightly_schedule_runs_a_city_once_at_its_hour(quiet):
     # A quiet night (no bikes, no trips): the unseeded search ends at once.
     uows = fake_uow_factory(quiet)
     one_am = datetime(2026, 11, 23, 17, 10, tzinfo=UTC)  # 01:10 in Shanghai
-    clock = iter([one_am, one_am])
 
     assert rebalancing_runs.due_cities(uows(), NOW) == []  # 22:00 there
-    rebalancing_runs.run_due_cities(uows, lambda: next(clock), planner())
+    [queued] = rebalancing_requests.request_due_cities(uows, one_am)
+    assert rebalancing_requests.request_due_cities(uows, one_am) == []  # queued: not due
+    rebalancing_requests.make_queued_plans(uows, lambda: one_am, planner())
 
-    [nightly] = quiet.rebalancing_plans.values()
+    nightly = quiet.rebalancing_plans[queued]
     assert (nightly.trigger, nightly.state, nightly.started_at) == ("nightly", "ready", one_am)
     assert rebalancing_runs.due_cities(uows(), one_am + timedelta(minutes=30)) == []
     assert rebalancing_runs.due_cities(uows(), one_am + timedelta(days=1)) == [CITY]
@@ -260,12 +317,12 @@ def test_the_nightly_schedule_runs_a_city_once_at_its_hour(quiet):
 
 def test_a_city_the_schedule_cannot_run_gets_a_warning(uow, uows, caplog):
     one_am = datetime(2026, 11, 23, 17, 10, tzinfo=UTC)
-    rebalancing_runs.open_run(uow, start_run(), one_am)  # an operator's run, under way
+    rebalancing_requests.request_run(uow, start_run(), one_am)  # an operator's, queued
 
     with caplog.at_level(logging.WARNING):
-        rebalancing_runs.run_due_cities(uows, lambda: one_am, planner())
+        assert rebalancing_requests.request_due_cities(uows, one_am) == []
 
-    assert "no nightly plan: a rebalancing run for this city is under way" in caplog.text
+    assert "no nightly plan yet: a rebalancing run for this city is under way" in caplog.text
 
 
 def test_trucks_are_set_up_only_for_a_city_that_exists(uow):

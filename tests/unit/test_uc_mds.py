@@ -3,7 +3,7 @@ pages in id order, hours served once over and settled, the state of each vehicle
 and the monthly report."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -28,6 +28,9 @@ HOUR = (NOW, NOW + timedelta(hours=1))  # 08:00 to 09:00 UTC
 @pytest.fixture
 def world() -> World:
     return World()
+
+
+MARCH = "2026-03.csv"
 
 
 def provider(now: datetime = NOW + timedelta(hours=2)) -> mds.Provider:
@@ -256,7 +259,7 @@ def test_the_monthly_report_counts_rides_and_hides_small_groups(world):
         vehicle = ebike if number % 2 else bike
         world.ride(riders[number % 2], vehicle, start, minutes=10)
 
-    report = mds.monthly_report(world.uow(), provider(march[1] + timedelta(days=1)), march)
+    report = mds.monthly_report(world.uow(), provider(march[1] + timedelta(days=1)), "2026-03.csv")
 
     header, *rows = report.strip().split("\n")
     assert header == REPORT_HEADER
@@ -264,10 +267,28 @@ def test_the_monthly_report_counts_rides_and_hides_small_groups(world):
     assert rows == ["provider-1,2026-03-01,P1M,all_riders,,bicycle,10,-1"]
 
 
-def test_a_month_is_reported_once_it_is_over(world):
-    march = (NOW.replace(day=1), NOW.replace(month=4, day=1))
+def test_a_month_is_reported_once_it_is_over_on_the_citys_clock(world):
+    # March in Shanghai (UTC+8) ends at 16:00 UTC on the 31st.
+    shanghai_april = datetime(2026, 3, 31, 16, 0, tzinfo=UTC)
     with pytest.raises(NotFound) as early:
-        mds.monthly_report(world.uow(), provider(march[1] - timedelta(seconds=1)), march)
+        mds.monthly_report(world.uow(), provider(shanghai_april - timedelta(seconds=1)), MARCH)
     assert early.value.code == "report_not_found"
-    empty = mds.monthly_report(world.uow(), provider(march[1]), march)
+    empty = mds.monthly_report(world.uow(), provider(shanghai_april), MARCH)
     assert empty.endswith("bicycle,0,0\n")
+
+
+def test_a_ride_after_midnight_local_counts_in_the_citys_next_month():
+    # 17:00 UTC on 31 March is 01:00 on 1 April in Shanghai: eleven rides, by eleven riders.
+    first = datetime(2026, 3, 31, 17, 0, tzinfo=UTC)
+    world = World(first)
+    riders = [world.rider(credit_minor=5000) for _ in range(11)]
+    bike = world.bike()
+    for number, rider in enumerate(riders):
+        world.ride(rider, bike, first + timedelta(minutes=12 * number), minutes=10)
+    after_april = provider(datetime(2026, 5, 1, tzinfo=UTC))
+
+    march = mds.monthly_report(world.uow(), after_april, MARCH)
+    april = mds.monthly_report(world.uow(), after_april, "2026-04.csv")
+
+    assert march.endswith("provider-1,2026-03-01,P1M,all_riders,,bicycle,0,0\n")
+    assert april.endswith("provider-1,2026-04-01,P1M,all_riders,,bicycle,11,11\n")

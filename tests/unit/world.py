@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rental.domain.cities import City
 from rental.domain.fleet import Asset, AssetKind, Lock
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.pricing import Tariff
@@ -66,7 +67,7 @@ class World:
         self.settings = ReportSettings(wallet_floor_minor=wallet_floor_minor)
         with self.uow() as unit:
             for city_id in (CITY, OTHER_CITY):
-                unit.cities.add(city_id, city_id.title(), "CNY", "Asia/Shanghai", *HOME)
+                unit.cities.add(City(city_id, city_id.title(), "Asia/Shanghai", "CNY", "en", *HOME))
                 unit.pricing_plans.publish(city_id, "power_bank", POWER_BANK_PRICE)
             unit.pricing_plans.publish(CITY, "bike", bike_price)
             unit.zones.replace(CITY, [Zone(ZoneKind.SERVICE_AREA, "inner city", SERVICE_AREA)])

@@ -1,7 +1,7 @@
 """lock signing keys sealed at rest: each stored as a Fernet token, not raw
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02 10:00:00.000000
 
 The keys come from LOCK_KEY_ENCRYPTION_KEYS (rental/adapters/lock_keys.py), newest first:
@@ -17,7 +17,7 @@ from alembic import op
 from cryptography.fernet import Fernet, MultiFernet
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,3 +18,24 @@ class ImportZones:
 class FindSpeeding:
     city_id: str
     since: datetime
+
+
+@dataclass(frozen=True)
+class LaunchCity:
+    city_id: str
+    name: str
+    time_zone: str  # IANA
+    currency: str  # ISO 4217
+    locale: str  # BCP 47
+    center: tuple[float, float]  # WGS 84 lon, lat
+
+
+@dataclass(frozen=True)
+class ConfigureCity:
+    """The settings to change; None leaves one as it is. A city's currency never changes."""
+
+    city_id: str
+    name: str | None = None
+    time_zone: str | None = None
+    locale: str | None = None
+    center: tuple[float, float] | None = None

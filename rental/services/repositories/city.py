@@ -4,20 +4,42 @@ Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`
 """
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection, Set
 from datetime import datetime
 from typing import Protocol
 
+from rental.domain.cities import City
 from rental.domain.zones import Speeding, SpeedZone, Zone, ZoneKind, ZonesAt
 from rental.services.read_models import SpeedingRecord
 
 
 class CityRepository(Protocol):
-    def add(
-        self, city_id: str, name: str, currency: str, timezone: str, lon: float, lat: float
-    ) -> None: ...
+    def add(self, city: City) -> None:
+        """Raises Conflict `city_exists` for an id taken."""
+        ...
+
+    def get(self, city_id: str, *, for_update: bool = False) -> City | None:
+        """`for_update` holds the city until the transaction ends (a retirement against a
+        scan)."""
+        ...
+
+    def all(self) -> list[City]:
+        """Every city, retired ones too, by id."""
+        ...
+
+    def save(self, city: City) -> None:
+        """Stores the city's settings and its retirement; never its id or currency."""
+        ...
+
+    def open_rides(self, city_id: str) -> int:
+        """Rentals unlocking or under way in the city."""
+        ...
 
     def currency_of(self, city_id: str) -> str | None: ...
+
+    def time_zones_of_assets(self, asset_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The IANA time zone of each asset's city."""
+        ...
 
     def timezone_of(self, city_id: str) -> str | None:
         """The city's IANA time zone ("Asia/Shanghai"); None for no such city."""

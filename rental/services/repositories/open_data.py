@@ -23,9 +23,13 @@ from rental.services.read_models import (
 
 
 class OpenDataRepository(Protocol):
-    def city(self, city_id: str) -> City | None: ...
+    def city(self, city_id: str) -> City | None:
+        """A running city; None for a retired one or none."""
+        ...
 
-    def city_ids(self) -> list[str]: ...
+    def city_ids(self) -> list[str]:
+        """The running cities, by id."""
+        ...
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy

@@ -13,10 +13,12 @@ from rebalancing.plans import PlannedStop, Summary
 from rebalancing.state import Cell, Hotspot, ParkedBike
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rebalancing import (
+    DEFAULT_SEARCH,
     PlanState,
     PlanStop,
     RebalancingPlan,
     RunTrigger,
+    SearchLimits,
     TruckFleet,
 )
 
@@ -59,15 +61,26 @@ class RebalancingRepository(Protocol):
 
     # --- plans --------------------------------------------------------------------------
 
-    def running_plan(self, city_id: str) -> RebalancingPlan | None:
-        """The city's plan in the making, if any (there is at most one)."""
+    def plan_under_way(self, city_id: str) -> RebalancingPlan | None:
+        """The city's plan queued or in the making, if any (there is at most one)."""
         ...
 
     def add_plan(
-        self, city_id: str, trigger: RunTrigger, started_at: datetime
+        self,
+        city_id: str,
+        trigger: RunTrigger,
+        started_at: datetime,
+        *,
+        state: PlanState = PlanState.RUNNING,
+        search: SearchLimits = DEFAULT_SEARCH,
     ) -> RebalancingPlan | None:
-        """A new plan, running, numbered after the city's last; None when another run of the
-        city is under way (one started meanwhile)."""
+        """A new plan, running or queued, numbered after the city's last; None when another
+        run of the city is queued or under way (one asked for meanwhile)."""
+        ...
+
+    def take_queued_plan(self, now: datetime) -> RebalancingPlan | None:
+        """The oldest queued plan of any city, now running since `now`; None when none is
+        queued. Workers side by side never take the same one, nor wait for each other."""
         ...
 
     def end_plan(

@@ -2,16 +2,19 @@
 (`rental.services.repositories.city`)."""
 
 import uuid
-from collections.abc import Set
+from collections.abc import Collection, Set
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from shapely.geometry import MultiPolygon, Point, mapping, shape
 
+from rental.domain.cities import City
+from rental.domain.errors import Conflict
+from rental.domain.rentals import RentalState
 from rental.domain.zones import Speeding, SpeedZone, Zone, ZoneKind, ZonesAt
 from rental.services.read_models import SpeedingRecord
 from tests.unit.fakes.store import (
-    CityRow,
     IntegrityViolation,
     Repository,
     SpeedingRow,
@@ -24,12 +27,38 @@ GEOJSON_DECIMALS = 9
 
 
 class FakeCityRepository(Repository):
-    def add(
-        self, city_id: str, name: str, currency: str, timezone: str, lon: float, lat: float
-    ) -> None:
-        if city_id in self._store.cities:
-            raise IntegrityViolation("cities_pkey")
-        self._store.cities[city_id] = CityRow(city_id, name, currency, timezone, lon, lat)
+    def add(self, city: City) -> None:
+        if city.id in self._store.cities:
+            raise Conflict(f"a city {city.id} exists already", "city_exists", "id")
+        self._store.cities[city.id] = replace(
+            city, launched_at=city.launched_at or self._store.clock()
+        )
+
+    def get(self, city_id: str, *, for_update: bool = False) -> City | None:
+        return self._store.cities.get(city_id)
+
+    def all(self) -> list[City]:
+        return [self._store.cities[city_id] for city_id in sorted(self._store.cities)]
+
+    def save(self, city: City) -> None:
+        stored = self._store.cities[city.id]
+        self._store.cities[city.id] = replace(
+            city, currency=stored.currency, launched_at=stored.launched_at
+        )
+
+    def open_rides(self, city_id: str) -> int:
+        store = self._store
+        return sum(
+            1
+            for row in store.rentals.values()
+            if row.rental.state in (RentalState.UNLOCKING, RentalState.ACTIVE)
+            and store.assets[row.rental.asset_id].asset.city_id == city_id
+        )
+
+    def time_zones_of_assets(self, asset_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+        store = self._store
+        cities = {asset_id: store.assets[asset_id].asset.city_id for asset_id in asset_ids}
+        return {asset_id: store.cities[city].time_zone for asset_id, city in cities.items()}
 
     def currency_of(self, city_id: str) -> str | None:
         city = self._store.cities.get(city_id)
@@ -37,7 +66,7 @@ class FakeCityRepository(Repository):
 
     def timezone_of(self, city_id: str) -> str | None:
         city = self._store.cities.get(city_id)
-        return city.timezone if city else None
+        return city.time_zone if city else None
 
 
 class FakeZoneRepository(Repository):

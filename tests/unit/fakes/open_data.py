@@ -29,10 +29,12 @@ from tests.unit.fakes.store import FixRow, IntegrityViolation, Repository, Vehic
 class FakeOpenDataRepository(Repository):
     def city(self, city_id: str) -> City | None:
         city = self._store.cities.get(city_id)
-        return City(city.id, city.name, city.timezone, city.currency) if city else None
+        if city is None or city.is_retired:
+            return None
+        return City(city.id, city.name, city.time_zone, city.currency, city.locale)
 
     def city_ids(self) -> list[str]:
-        return sorted(self._store.cities)
+        return sorted(c.id for c in self._store.cities.values() if not c.is_retired)
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 from rebalancing.plans import PlannedStop, Summary
 from rebalancing.state import Hotspot, ParkedBike
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy, unavailable_because
-from rental.domain.rebalancing import PlanState, PlanStop, RebalancingPlan, RunTrigger, TruckFleet
+from rental.domain.rebalancing import (
+    DEFAULT_SEARCH,
+    PlanState,
+    PlanStop,
+    RebalancingPlan,
+    RunTrigger,
+    SearchLimits,
+    TruckFleet,
+)
 from rental.services.repositories.rebalancing import StartsByCell, StartsByZone
 from tests.unit.fakes.store import HOTSPOT_KIND, IntegrityViolation, Repository, jsonb
 
@@ -30,8 +38,8 @@ class FakeRebalancingRepository(Repository):
     same zone). A plan's summary comes back as JSONB gives it (tuples as lists).
 
     `run_started_meanwhile` names a city whose run another process opens between a use
-    case's look (`running_plan`) and its insert (`add_plan`): the insert then meets the
-    unique index on running plans, as in PostgreSQL."""
+    case's look (`plan_under_way`) and its insert (`add_plan`): the insert then meets the
+    unique index on queued and running plans, as in PostgreSQL."""
 
     def __init__(self, uow: FakeUnitOfWork) -> None:
         super().__init__(uow)
@@ -86,7 +94,7 @@ class FakeRebalancingRepository(Repository):
         store = self._store
         if city_id not in store.cities:  # local time of no time zone: NULL, no trips
             return {}, {}
-        timezone = ZoneInfo(store.cities[city_id].timezone)
+        timezone = ZoneInfo(store.cities[city_id].time_zone)
         by_hotspot: StartsByZone = defaultdict(dict)
         by_cell: StartsByCell = defaultdict(dict)
         for row in store.rentals.values():
@@ -118,11 +126,11 @@ class FakeRebalancingRepository(Repository):
         city = store.cities.get(city_id)
         if not starts or city is None:
             return None
-        return min(starts).astimezone(ZoneInfo(city.timezone)).date()
+        return min(starts).astimezone(ZoneInfo(city.time_zone)).date()
 
     def timezone(self, city_id: str) -> str | None:
         city = self._store.cities.get(city_id)
-        return city.timezone if city else None
+        return city.time_zone if city else None
 
     # --- the trucks
 
@@ -138,31 +146,50 @@ class FakeRebalancingRepository(Repository):
 
     # --- plans
 
-    def running_plan(self, city_id: str) -> RebalancingPlan | None:
-        """The city's plan in the making, if any (there is at most one)."""
-        running = self._plans(
-            lambda plan: plan.city_id == city_id and plan.state is PlanState.RUNNING
+    def plan_under_way(self, city_id: str) -> RebalancingPlan | None:
+        """The city's plan queued or in the making, if any (there is at most one)."""
+        under_way = self._plans(
+            lambda plan: (
+                plan.city_id == city_id and plan.state in (PlanState.QUEUED, PlanState.RUNNING)
+            )
         )
-        return running[0] if running else None
+        return under_way[0] if under_way else None
 
     def add_plan(
-        self, city_id: str, trigger: RunTrigger, started_at: datetime
+        self,
+        city_id: str,
+        trigger: RunTrigger,
+        started_at: datetime,
+        *,
+        state: PlanState = PlanState.RUNNING,
+        search: SearchLimits = DEFAULT_SEARCH,
     ) -> RebalancingPlan | None:
-        """A new plan, running, numbered after the city's last; None when another run of the
-        city is under way (the unique index on running plans)."""
-        if self.run_started_meanwhile == city_id or self.running_plan(city_id) is not None:
+        """A new plan, running or queued, numbered after the city's last; None when another
+        run of the city is queued or under way (the unique index)."""
+        if self.run_started_meanwhile == city_id or self.plan_under_way(city_id) is not None:
             return None
         versions = [plan.version for plan in self._plans(lambda plan: plan.city_id == city_id)]
         plan = RebalancingPlan(
             uuid.uuid4(),
             city_id,
             max(versions, default=0) + 1,
-            PlanState.RUNNING,
+            state,
             trigger,
             started_at,
+            search=search,
         )
         self._store.rebalancing_plans[plan.id] = plan
         return copy.deepcopy(plan)
+
+    def take_queued_plan(self, now: datetime) -> RebalancingPlan | None:
+        """The oldest queued plan, now running since `now`."""
+        queued = self._plans(lambda plan: plan.state is PlanState.QUEUED)
+        if not queued:
+            return None
+        oldest = min(queued, key=lambda plan: plan.started_at)
+        taken = replace(oldest, state=PlanState.RUNNING, started_at=now)
+        self._store.rebalancing_plans[taken.id] = taken
+        return copy.deepcopy(taken)
 
     def end_plan(
         self,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from shapely.geometry import MultiPolygon, Point
 
 from rental.domain.alerts import Alert, DeadLetter
+from rental.domain.cities import City
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
@@ -85,16 +86,6 @@ def utc_now() -> datetime:
 
 
 # --- the tables ---------------------------------------------------------------------------
-
-
-@dataclass
-class CityRow:
-    id: str
-    name: str
-    currency: str
-    timezone: str
-    lon: float
-    lat: float
 
 
 @dataclass
@@ -248,7 +239,7 @@ class Store:
     `clock` stands in for PostgreSQL's now() (creation and retirement times)."""
 
     clock: Callable[[], datetime] = utc_now
-    cities: dict[str, CityRow] = field(default_factory=dict)
+    cities: dict[str, City] = field(default_factory=dict)
     users: dict[uuid.UUID, UserRow] = field(default_factory=dict)
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)  # role: the user's
     refresh_tokens: dict[bytes, RefreshTokenRow] = field(default_factory=dict)

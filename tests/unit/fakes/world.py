@@ -13,6 +13,7 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from rental.domain.cities import City
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.mds import VehicleEvent
@@ -85,7 +86,7 @@ class World:
 
     def add_city(self, city_id: str, currency: str = CURRENCY, name: str = "Fake City") -> None:
         with self.uow() as unit:
-            unit.cities.add(city_id, name, currency, "Asia/Shanghai", *HOME)
+            unit.cities.add(City(city_id, name, "Asia/Shanghai", currency, "en", *HOME))
             unit.commit()
 
     def publish(

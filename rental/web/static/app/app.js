@@ -554,7 +554,8 @@ async function tripsScreen() {
           el(
             "a",
             { href: rental.state === "active" ? `#/trip/${rental.id}` : rental.state === "ended" ? `#/receipt/${rental.id}` : "#/trips" },
-            el("span", {}, new Date(rental.requested_at).toLocaleString(currentLanguage())),
+            // On the clock of the ride's city, wherever the phone is set.
+            el("span", {}, new Date(rental.requested_at).toLocaleString(currentLanguage(), { timeZone: rental.time_zone || undefined, timeZoneName: "short" })),
             el("span", { class: "amount" }, rental.state === "ended" ? money(rental.fare) : rental.state),
           ),
         ),

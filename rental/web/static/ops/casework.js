@@ -2,12 +2,13 @@
 // and the books: proof that every posting balances.
 import { api, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
-import { cityOf, cityPicker } from "./city.js";
+import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
 
 const when = (iso) => new Date(iso).toLocaleString();
 
 export async function reportsPage(main, params) {
   const city = cityOf(params);
+  const zone = await timeZoneOf(city).catch(() => undefined);
   const { reports } = await api("GET", `/api/v1/ops/damage-reports?city_id=${encodeURIComponent(city)}&state=open`);
   main.append(el("h1", {}, "Open damage reports"), cityPicker(params, "reports"));
   if (!reports.length) return main.append(el("p", { class: "muted", id: "no-reports" }, "No open reports."));
@@ -26,7 +27,7 @@ export async function reportsPage(main, params) {
           { class: "card stack", "data-asset": code },
           el("h2", {}, `${code}: ${categories}`),
           open.map((report) =>
-            el("p", {}, report.note || "(no note)", el("span", { class: "muted" }, ` · ${report.category}, reported ${when(report.created_at)}`)),
+            el("p", {}, report.note || "(no note)", el("span", { class: "muted" }, ` · ${report.category}, reported ${cityTime(report.created_at, zone)}`)),
           ),
           el("label", {}, "Resolution", resolution),
           el("button", { type: "submit" }, open.length > 1 ? `Close all ${open.length} reports` : "Close the report"),

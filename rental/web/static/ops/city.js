@@ -1,8 +1,10 @@
 // The city a page shows: from the URL (#/page?city=demo) so a page can be shared, else the
-// one this tab looked at last, else the demo city.
-import { el } from "../common/api.js";
+// one this tab looked at last, else the demo city. The picker lists the cities the platform
+// runs (GET /api/v1/ops/cities), read once per tab until a page changes one.
+import { api, el } from "../common/api.js";
 
 const LAST = "rental.ops.city";
+let cities = null;
 
 export function cityOf(params) {
   const city = params.get("city") || sessionStorage.getItem(LAST) || "demo";
@@ -10,12 +12,47 @@ export function cityOf(params) {
   return city;
 }
 
+export async function knownCities(fresh = false) {
+  if (fresh || !cities) cities = (await api("GET", "/api/v1/ops/cities")).cities;
+  return cities;
+}
+
+export function forgetCities() {
+  cities = null;
+}
+
+// The IANA time zone of a city ("Asia/Shanghai"), for times shown on its own clock.
+export async function timeZoneOf(cityId) {
+  const city = (await knownCities()).find((known) => known.id === cityId);
+  return city ? city.time_zone : undefined;
+}
+
+// `iso` on the clock of `timeZone`, naming the zone (the operator may sit elsewhere).
+export function cityTime(iso, timeZone) {
+  return new Date(iso).toLocaleString(undefined, { timeZone, timeZoneName: "short" });
+}
+
 export function cityPicker(params, page) {
-  const input = el("input", { id: "city", name: "city", value: cityOf(params), size: 12 });
-  const form = el("form", { class: "controls" }, el("label", {}, "City ", input), el("button", { type: "submit" }, "Show"));
+  const chosen = cityOf(params);
+  const select = el("select", { id: "city", name: "city" }, el("option", { value: chosen }, chosen));
+  const form = el("form", { class: "controls" }, el("label", {}, "City ", select), el("button", { type: "submit" }, "Show"));
+  knownCities()
+    .then((found) => {
+      const options = found.map((city) =>
+        el("option", { value: city.id }, `${city.name} (${city.id})${city.retired_at ? " · retired" : ""}`),
+      );
+      if (!found.some((city) => city.id === chosen)) options.unshift(el("option", { value: chosen }, chosen));
+      select.replaceChildren(...options);
+      select.value = chosen;
+    })
+    .catch(() => {}); // the page itself reports what failed
+  const go = () => {
+    location.hash = `#/${page}?city=${encodeURIComponent(select.value)}`;
+  };
+  select.addEventListener("change", go);
   form.addEventListener("submit", (event) => {
     event.preventDefault();
-    location.hash = `#/${page}?city=${encodeURIComponent(input.value.trim())}`;
+    go();
   });
   return form;
 }

@@ -1,12 +1,14 @@
 // The operator console: sign in, then pages picked by the URL's hash (#/page?city=...).
 import { ApiError, el, session, signIn, signOut } from "../common/api.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
+import { citiesPage } from "./cities.js";
 import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
 import { registerPage } from "./register.js";
 import { zonesPage } from "./zones.js";
 
 const PAGES = {
+  cities: citiesPage,
   fleet: fleetPage,
   register: registerPage,
   zones: zonesPage,

@@ -68,20 +68,32 @@ export async function rebalancingPage(main, params) {
     layer = drawPlan(map, plan);
     summary.replaceChildren(...summaryOf(plan));
     trucks.replaceChildren(...plan.trucks.map(truckCard));
-    status.textContent = plan.state === "running" ? "Planning…" : "";
+    status.textContent = progress(plan.state);
     return plan;
   }
 
+  // The plan (the city's latest without an id), again and again while it is in the making.
+  async function follow(planId) {
+    for (;;) {
+      const plan = await load(planId);
+      if (!plan || !progress(plan.state)) return;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
   async function planNow() {
-    status.textContent = "Planning…";
+    status.textContent = progress("queued");
     const started = await api("POST", "/api/v1/ops/rebalancing/plans", {
       city_id: cityInput.value.trim(),
     });
-    for (;;) {
-      const plan = await load(started.id);
-      if (!plan || plan.state !== "running") return;
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
+    await follow(started.id);
+  }
+
+  // A plan asked for waits for a planning worker (queued), then the worker searches.
+  function progress(state) {
+    if (state === "queued") return "Waiting for a planning worker…";
+    if (state === "running") return "Planning…";
+    return "";
   }
 
   const report = (error) => {
@@ -92,10 +104,11 @@ export async function rebalancingPage(main, params) {
   controls.addEventListener("submit", (event) => {
     event.preventDefault();
     history.replaceState(null, "", `#/rebalancing?city=${encodeURIComponent(cityInput.value.trim())}`);
-    load().catch(report);
+    follow().catch(report);
   });
   controls.querySelector("#plan-now").addEventListener("click", () => planNow().catch(report));
-  await load();
+  const latest = await load();
+  if (latest && progress(latest.state)) follow(latest.id).catch(report);
 }
 
 function drawPlan(map, plan) {

@@ -1,0 +1,214 @@
+"""Cities: operators launch, configure and retire them; riders' apps read the running ones
+(their names, clocks, money and where their maps open)."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field, StringConstraints
+
+from rental.api.common import platform
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_BLANK,
+    NOT_FOUND,
+    SIGNED_IN,
+    AnswerModel,
+    CityPath,
+    Currency,
+    Latitude,
+    Longitude,
+    NotNull,
+    RequestModel,
+    domain_rule,
+    explained,
+    signed_in,
+)
+from rental.domain.cities import (
+    MAX_NAME,
+    City,
+    checked_city_id,
+    checked_locale,
+    checked_time_zone,
+)
+from rental.domain.riders import Role
+from rental.services import cities
+from rental.services.commands.city import ConfigureCity, LaunchCity
+
+CITIES = Tag(name="cities", description="launching, configuring and retiring a city")
+blueprint = APIBlueprint("cities", __name__, url_prefix="/api/v1", abp_tags=[CITIES])
+
+NewCityId = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$"),
+    explained(
+        "id is 2 to 40 lower-case letters, digits and inner hyphens, such as berlin",
+        "invalid_city_id",
+    ),
+    domain_rule(checked_city_id),
+    Field(description="in every URL of the city (GBFS, MDS, the API); never changes"),
+]
+CityName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME, pattern=NOT_BLANK),
+    explained(f"name must be 1 to {MAX_NAME} characters", "invalid_name"),
+]
+TimeZone = Annotated[
+    str,
+    StringConstraints(max_length=64),
+    explained("time_zone is an IANA time zone such as Europe/Berlin", "invalid_time_zone"),
+    domain_rule(checked_time_zone),
+    Field(description="IANA time zone: the city's clock for nightly runs, receipts, reports"),
+]
+LanguageTag = Annotated[
+    str,
+    StringConstraints(max_length=35),
+    explained("locale is a language tag such as de-DE or zh-CN", "invalid_locale"),
+    domain_rule(checked_locale),
+    Field(description="IETF BCP 47: the language of the city's names in its feeds"),
+]
+
+
+class Center(RequestModel):
+    lon: Longitude
+    lat: Latitude
+
+
+CenterField = Annotated[
+    Center, explained("center is {lon, lat} in WGS 84 degrees", "invalid_center")
+]
+
+
+class LaunchRequest(RequestModel):
+    id: NewCityId
+    name: CityName
+    time_zone: TimeZone
+    currency: Annotated[Currency, Field(description="ISO 4217; a city's money never changes")]
+    locale: LanguageTag
+    center: CenterField
+
+    def command(self) -> LaunchCity:
+        center = (self.center.lon, self.center.lat)
+        return LaunchCity(self.id, self.name, self.time_zone, self.currency, self.locale, center)
+
+
+class ConfigureRequest(RequestModel):
+    """The settings to change; those left out stay. The id and the currency never change."""
+
+    name: Annotated[CityName | None, NotNull()] = None
+    time_zone: Annotated[TimeZone | None, NotNull()] = None
+    locale: Annotated[LanguageTag | None, NotNull()] = None
+    center: Annotated[CenterField | None, NotNull()] = None
+
+    def command(self, city_id: str) -> ConfigureCity:
+        center = None if self.center is None else (self.center.lon, self.center.lat)
+        return ConfigureCity(city_id, self.name, self.time_zone, self.locale, center)
+
+
+class CenterAnswer(AnswerModel):
+    lon: float
+    lat: float
+
+
+class CityAnswer(AnswerModel):
+    id: str
+    name: str
+    time_zone: str = Field(description="IANA")
+    currency: str = Field(description="ISO 4217; amounts of the city are in its minor unit")
+    locale: str = Field(description="IETF BCP 47")
+    center: CenterAnswer = Field(description="WGS 84: where maps of the city open")
+    launched_at: datetime | None
+    retired_at: datetime | None = Field(description="null while the city runs")
+
+
+class CityList(AnswerModel):
+    cities: list[CityAnswer]
+
+
+def city_answer(city: City) -> CityAnswer:
+    return CityAnswer(
+        id=city.id,
+        name=city.name,
+        time_zone=city.time_zone,
+        currency=city.currency,
+        locale=city.locale,
+        center=CenterAnswer(lon=city.center_lon, lat=city.center_lat),
+        launched_at=city.launched_at,
+        retired_at=city.retired_at,
+    )
+
+
+def _listed(found: list[City]) -> dict[str, Any]:
+    return CityList(cities=[city_answer(city) for city in found]).json()
+
+
+@blueprint.get("/cities", responses={200: CityList})
+def running_cities() -> dict[str, Any]:
+    """The cities riders can ride in, by id: no sign-in needed (apps show them on start)."""
+    return _listed(cities.running_cities(platform().uow()))
+
+
+@blueprint.post(
+    "/ops/cities",
+    responses={201: CityAnswer, **SIGNED_IN, **CONFLICT},
+    security=BEARER,
+)
+@signed_in(Role.OPERATOR)
+def launch_city(body: LaunchRequest) -> tuple[dict[str, Any], int]:
+    """Launch a city: it takes rides once it has zones, a pricing plan for a kind and
+    vehicles of that kind (docs/operations.md, "Launching a city"). 409 `city_exists`."""
+    city = cities.launch_city(platform().uow(), body.command())
+    return city_answer(city).json(), 201
+
+
+@blueprint.get("/ops/cities", responses={200: CityList, **SIGNED_IN}, security=BEARER)
+@signed_in(Role.OPERATOR)
+def list_cities() -> dict[str, Any]:
+    """Every city, retired ones too, by id."""
+    return _listed(cities.all_cities(platform().uow()))
+
+
+@blueprint.get(
+    "/ops/cities/<city_id>", responses={200: CityAnswer, **SIGNED_IN, **NOT_FOUND}, security=BEARER
+)
+@signed_in(Role.OPERATOR)
+def city_settings(path: CityPath) -> dict[str, Any]:
+    """One city's settings; 404 `city_not_found`."""
+    return city_answer(cities.city_settings(platform().uow(), path.city_id)).json()
+
+
+@blueprint.patch(
+    "/ops/cities/<city_id>", responses={200: CityAnswer, **SIGNED_IN, **NOT_FOUND}, security=BEARER
+)
+@signed_in(Role.OPERATOR)
+def configure_city(path: CityPath, body: ConfigureRequest) -> dict[str, Any]:
+    """Change a city's name, time zone, locale or map centre (a changed time zone moves its
+    nightly run and its reports to the new clock from then on). 404 `city_not_found`."""
+    city = cities.configure_city(platform().uow(), body.command(path.city_id))
+    return city_answer(city).json()
+
+
+@blueprint.post(
+    "/ops/cities/<city_id>/retirement",
+    responses={200: CityAnswer, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
+    security=BEARER,
+)
+@signed_in(Role.OPERATOR)
+def retire_city(path: CityPath) -> dict[str, Any]:
+    """Retire a city: no new rides, holds or vehicles; it leaves GBFS; MDS keeps serving its
+    history. 409 `rides_under_way` while a ride in it is open. Repeating it changes
+    nothing."""
+    city = cities.retire_city(platform().uow(), path.city_id, platform().now())
+    return city_answer(city).json()
+
+
+@blueprint.delete(
+    "/ops/cities/<city_id>/retirement",
+    responses={200: CityAnswer, **SIGNED_IN, **NOT_FOUND},
+    security=BEARER,
+)
+@signed_in(Role.OPERATOR)
+def reopen_city(path: CityPath) -> dict[str, Any]:
+    """Undo a retirement: the city runs again."""
+    return city_answer(cities.reopen_city(platform().uow(), path.city_id)).json()
