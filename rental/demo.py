@@ -148,7 +148,7 @@ def add_demo_bikes(platform: Platform, fleet_file: str, city_id: str, count: int
             continue
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted run
         credentials = assets.provision_lock(
-            platform.uow(), platform.broker_accounts, ProvisionLock(lock_id)
+            platform.uow(), platform.accounts(), ProvisionLock(lock_id)
         )
         code = f"{prefix}{number:05d}"
         assets.register_asset(

@@ -19,7 +19,8 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 VAR="${RENTAL_VAR:-$ROOT/var}"
 PG_PORT=${RENTAL_PG_PORT:-55432}
 MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
-MQTTS_PORT=${RENTAL_MQTTS_PORT:-18883}
+# 18883 beside the default 18830: a demo on other ports gets a TLS port of its own too.
+MQTTS_PORT=${RENTAL_MQTTS_PORT:-$((MQTT_PORT + 53))}
 TLS_DIR="$VAR/mosquitto/tls"
 REDIS_PORT=${RENTAL_REDIS_PORT:-16379}
 mkdir -p "$VAR/log" "$VAR/secrets"

@@ -68,7 +68,7 @@ def fresh_services() -> Iterator[Services]:
         RENTAL_VAR=str(home),
         RENTAL_PG_PORT=str(free_port()),
         RENTAL_MQTT_PORT=str(free_port()),
-        RENTAL_MQTTS_PORT=str(free_port()),
+        RENTAL_MQTTS_PORT=str(free_port()),  # its TLS listener too: never another broker's
         RATELIMIT_STORAGE_URI="memory://",  # no Redis: nothing here counts rate limits
     )
     try:

@@ -192,16 +192,22 @@ class LockAccountService:
     def _work(self) -> None:
         while (message := self._requests.get()) is not None:
             try:
-                request = AccountRequest.parse(message.payload)
-            except ValueError as exc:
-                log.warning("a lock account request was not applied: %s", exc)
-                continue
-            outcome, reason = self.apply(request)
-            answer = {"tag": request.tag, "outcome": outcome, "reason": reason}
-            try:
-                self._client.publish(request.answer_to, json.dumps(answer).encode(), qos=1)
-            except MqttError as exc:
-                log.warning("could not answer a lock account request: %s", exc)
+                self._serve(message)
+            except Exception:  # one odd request must not stop provisioning for good
+                log.exception("a lock account request failed")
+
+    def _serve(self, message: Message) -> None:
+        try:
+            request = AccountRequest.parse(message.payload)
+        except (ValueError, RecursionError) as exc:
+            log.warning("a lock account request was not applied: %s", exc)
+            return
+        outcome, reason = self.apply(request)
+        answer = {"tag": request.tag, "outcome": outcome, "reason": reason}
+        try:
+            self._client.publish(request.answer_to, json.dumps(answer).encode(), qos=1)
+        except MqttError as exc:
+            log.warning("could not answer a lock account request: %s", exc)
 
     def apply(self, request: AccountRequest) -> tuple[str, str | None]:
         """("created", None), or ("refused" | "failed", why)."""
