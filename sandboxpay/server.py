@@ -16,6 +16,7 @@ Notifications are POSTed to notify_url as signed JSON
 with back-off until the merchant answers 2xx with {"result": "success"}.
 """
 
+import html
 import json
 import logging
 import threading
@@ -26,6 +27,7 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, jsonify, request
+from iso4217 import Currency
 
 from sandboxpay.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_authentic, signed_headers
 
@@ -44,6 +46,18 @@ class Order:
     subject: str
     state: str = "pending"
     refunded_minor: int = 0
+
+
+def shown_amount(amount_minor: int, currency: str) -> str:
+    """The amount as a payer reads it, by the currency's ISO 4217 minor unit: 1000 EUR ->
+    "10.00 EUR", 130 JPY -> "130 JPY", 1500 KWD -> "1.500 KWD" (2 digits for a code the
+    list does not know: the sandbox takes whatever a merchant sends)."""
+    member = Currency.__members__.get(currency)
+    exponent = member.exponent if member is not None and member.exponent is not None else 2
+    if exponent == 0:
+        return f"{amount_minor} {currency}"
+    whole, part = divmod(amount_minor, 10**exponent)
+    return f"{whole}.{part:0{exponent}d} {currency}"
 
 
 @dataclass
@@ -152,10 +166,10 @@ def create_gateway_app(secret: bytes) -> Flask:
         order = gateway.orders.get(trade_no)
         if order is None:
             return refuse(404, "no such order")
-        amount = f"{order.amount_minor // 100}.{order.amount_minor % 100:02d} {order.currency}"
+        amount = html.escape(shown_amount(order.amount_minor, order.currency))
         return (
             "<!doctype html><meta name=viewport content='width=device-width'>"
-            f"<title>Sandbox pay</title><h1>Pay {amount}</h1><p>{order.subject}</p>"
+            f"<title>Sandbox pay</title><h1>Pay {amount}</h1><p>{html.escape(order.subject)}</p>"
             f"<form method=post><button name=outcome value=success>Pay</button> "
             f"<button name=outcome value=failure>Decline</button></form>"
         )
