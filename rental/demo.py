@@ -96,7 +96,9 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     )
 
     spread = random.Random(42)
-    bike_locks = [entry for entry in locks if "slots" not in entry]
+    # The demo city's own bikes: a city launched since (`city demo-bikes`) keeps its bikes
+    # in the same file, under locks named after it.
+    bike_locks = [e for e in locks if "slots" not in e and e["lock_id"].startswith("DEMO-L")]
     for number in range(len(bike_locks) + 1, bikes + 1):
         lock_id = f"DEMO-L{number:04d}"
         platform.accounts().delete_lock_account(lock_id)  # left over from an interrupted seed
