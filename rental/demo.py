@@ -374,7 +374,9 @@ def _on_free_bikes(
     past = []
     for began, start in sorted(rides):
         first = min(range(len(bikes)), key=free_at.__getitem__)
-        if free_at[first] <= began:
+        # Strictly after: a ride starting the minute the last one ended would share its
+        # lock's fix, which belongs to one trip only.
+        if free_at[first] < began:
             free_at[first] = began + RIDE_LENGTH
             past.append((uuid.uuid4(), bikes[first], began, start))
     return past

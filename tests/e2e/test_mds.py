@@ -3,6 +3,7 @@ validated against the official schemas in ../shared/data (see tests/mds_schemas.
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -290,7 +291,8 @@ def test_the_monthly_report_counts_rides_without_naming_riders(system, later):
     system.wait_state(rider, rental_id, "active")
     lock.close()
     system.wait_state(rider, rental_id, "ended")
-    month = utc_now().strftime("%Y-%m")
+    # Months are the city's (tests.helpers makes it on Shanghai time, UTC+8).
+    month = utc_now().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
 
     assert agency.get(f"/reports/{month}.csv").status_code == 404  # the month is not over
     later(timedelta(days=32))
