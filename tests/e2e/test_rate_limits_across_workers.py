@@ -127,15 +127,27 @@ def test_the_sign_in_limit_holds_in_total_across_two_workers(gunicorn):
     while not refused_by_both(answers) and time.monotonic() < deadline:
         with ThreadPoolExecutor(max_workers=6) as pool:
             statuses += pool.map(attempt, range(12))
-        answers = gunicorn.answers("/api/v1/auth/token")
+        answers = logged_answers(gunicorn, len(statuses))
 
     assert set(statuses) == {401, 429}, Counter(statuses)
+    assert statuses.count(401) == SIGN_INS_PER_MINUTE, Counter(statuses)
     let_through = [pid for pid, status in answers if status == 401]
     assert len(let_through) == SIGN_INS_PER_MINUTE, answers
     # Counting on its own, a worker refuses only once it has let the whole limit through
     # itself: both refusing, with the limit let through once in all, means each worker
     # counted the other's attempts.
     assert refused_by_both(answers), f"one worker answered every refusal: {answers}"
+
+
+def logged_answers(server: Gunicorn, count: int) -> list[tuple[str, int]]:
+    """The sign-in answers once the access log holds all `count` of them: gunicorn writes a
+    line after it has sent the answer, so the client may see an answer before its line."""
+    eventually(
+        lambda: len(server.answers("/api/v1/auth/token")) >= count,
+        timeout=10,
+        what=f"{count} sign-in answers in the access log",
+    )
+    return server.answers("/api/v1/auth/token")
 
 
 def refused_by_both(answers: list[tuple[str, int]]) -> bool:
