@@ -79,12 +79,13 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     """One of the rider's rentals; `?wait=N` holds the answer up to N seconds while it is
     still unlocking."""
     p, rider_id, key = platform(), current_user_id(), path.rental_id
+    # One statement each: read outside a transaction (`Platform.reader`).
     if not query.wait:
-        return _answer(rentals.rental_of_rider(p.uow(), rider_id, key), p.now()).json()
+        return _answer(rentals.rental_of_rider(p.reader(), rider_id, key), p.now()).json()
     with p.rental_changes.waiting_for(str(key)) as changed:
-        rental = rentals.rental_of_rider(p.uow(), rider_id, key)
+        rental = rentals.rental_of_rider(p.reader(), rider_id, key)
         if rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
-            rental = rentals.rental_of_rider(p.uow(), rider_id, key)
+            rental = rentals.rental_of_rider(p.reader(), rider_id, key)
     return _answer(rental, p.now()).json()
 
 
@@ -109,7 +110,7 @@ def list_rentals(query: RentalsPage) -> dict[str, Any]:
 
 
 def _answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
-    zones = rentals.time_zones_of(platform().uow(), [rental])
+    zones = rentals.time_zones_of(platform().reader(), [rental])
     return rental_answer(rental, now, zones.get(rental.id))
 
 
