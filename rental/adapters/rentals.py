@@ -18,10 +18,18 @@ from sqlalchemy import (
 )
 
 from rental.adapters.repositories import conflicts_as_errors, point
-from rental.adapters.tables import OPEN_RENTAL, lock_events, lock_positions, rentals
+from rental.adapters.tables import (
+    OPEN_RENTAL,
+    assets,
+    cities,
+    lock_events,
+    lock_positions,
+    rentals,
+)
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.zones import Parking
+from rental.services.read_models import ShownRental
 
 _rental_columns = [c for c in rentals.c if c.name not in ("trace", "end_position")]
 _RENTAL_FIELDS = tuple(f.name for f in fields(Rental))
@@ -35,6 +43,12 @@ _BY_ID = select(*_rental_columns).where(
     rentals.c.id == bindparam("rental_id", type_=rentals.c.id.type)
 )
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_SHOWN = (
+    select(*_rental_columns, cities.c.timezone.label("city_time_zone"))
+    .outerjoin(assets, assets.c.id == rentals.c.asset_id)
+    .outerjoin(cities, cities.c.id == assets.c.city_id)
+    .where(rentals.c.id == bindparam("rental_id", type_=rentals.c.id.type))
+)
 _BY_UNLOCK_COMMAND = (
     select(*_rental_columns)
     .where(
@@ -58,6 +72,11 @@ class RentalRepository:
         values = _rental_values(rental)
         values["rental_id"] = values.pop("id")
         self._c.execute(_SAVE, values)
+
+    def shown(self, rental_id: UUID) -> ShownRental | None:
+        """The rental with its city's time zone, in one read."""
+        row = self._c.execute(_SHOWN, {"rental_id": rental_id}).mappings().first()
+        return ShownRental(_rental(row), row["city_time_zone"]) if row else None
 
     def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None:
         query = _BY_ID_FOR_UPDATE if for_update else _BY_ID

@@ -532,6 +532,7 @@ class AssetRepository:
             row["held_reservation_id"],
             row["rider_reservation_id"],
             row["city_retired"],
+            row["city_time_zone"],
         )
 
     def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:
@@ -614,6 +615,7 @@ def _scan_statement(for_update: bool) -> Any:
         .where(cities.c.id == assets.c.city_id)
         .scalar_subquery()
     )
+    zone = select(cities.c.timezone).where(cities.c.id == assets.c.city_id).scalar_subquery()
     query = (
         select(
             *assets.c,
@@ -628,6 +630,7 @@ def _scan_statement(for_update: bool) -> Any:
             func.coalesce(deposit, 0).label("rider_deposit"),
             func.coalesce(score, 0).label("rider_credit_score"),
             retired.label("city_retired"),
+            zone.label("city_time_zone"),
         )
         .join(locks, HOLDING_DEVICE)
         .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)

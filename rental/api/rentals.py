@@ -25,10 +25,11 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
-from rental.domain.rentals import Rental, RentalState
+from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
 from rental.services.commands.rides import RequestUnlock
+from rental.services.read_models import ShownRental
 
 RENTALS = Tag(name="rentals", description="scan to ride: unlocking, the ride, its trace")
 blueprint = APIBlueprint(
@@ -63,8 +64,8 @@ def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
         p.config.WALLET_FLOOR_MINOR,
     )
     command = body.command(current_user_id())
-    rental = rentals.request_unlock(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    return _answer(rental).json(), 202
+    shown = rentals.request_unlock_shown(p.uow(), p.lock_commands, command, p.now(), unlocking)
+    return _answer(shown).json(), 202
 
 
 class Wait(QueryModel):
@@ -81,12 +82,12 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     p, rider_id, key = platform(), current_user_id(), path.rental_id
     # One statement each: read outside a transaction (`Platform.reader`).
     if not query.wait:
-        return _answer(rentals.rental_of_rider(p.reader(), rider_id, key), p.now()).json()
+        return _answer(rentals.rental_shown_to_rider(p.reader(), rider_id, key), p.now()).json()
     with p.rental_changes.waiting_for(str(key)) as changed:
-        rental = rentals.rental_of_rider(p.reader(), rider_id, key)
-        if rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
-            rental = rentals.rental_of_rider(p.reader(), rider_id, key)
-    return _answer(rental, p.now()).json()
+        shown = rentals.rental_shown_to_rider(p.reader(), rider_id, key)
+        if shown.rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
+            shown = rentals.rental_shown_to_rider(p.reader(), rider_id, key)
+    return _answer(shown, p.now()).json()
 
 
 class RentalsPage(QueryModel):
@@ -109,9 +110,8 @@ def list_rentals(query: RentalsPage) -> dict[str, Any]:
     return RentalList(rentals=answers).json()
 
 
-def _answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
-    zones = rentals.time_zones_of(platform().reader(), [rental])
-    return rental_answer(rental, now, zones.get(rental.id))
+def _answer(shown: ShownRental, now: datetime | None = None) -> RentalAnswer:
+    return rental_answer(shown.rental, now, shown.time_zone)
 
 
 class LineString(AnswerModel):
