@@ -53,25 +53,29 @@ class StartRental(RequestModel):
         return RequestUnlock(rider_id, self.qr, self.idempotency_key)
 
 
+class Wait(QueryModel):
+    wait: float = Field(
+        0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
+    )
+
+
 @blueprint.post("", responses={202: RentalAnswer, **NOT_FOUND, **CONFLICT, **UNAVAILABLE})
 @signed_in(Role.RIDER)
-def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
-    """Scan: ask the asset's lock to open. 202 `unlocking`; watch it with `?wait=`."""
+def start_rental(body: StartRental, query: Wait) -> tuple[dict[str, Any], int]:
+    """Scan: ask the asset's lock to open. 202 `unlocking`; `?wait=N` holds the answer up
+    to N seconds while it is still unlocking, as `GET` does (one call from scan to ride)."""
     p = platform()
     unlocking = rentals.Unlocking(
         timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
     )
-    command = body.command(current_user_id())
+    rider_id = current_user_id()
+    command = body.command(rider_id)
     shown = rentals.request_unlock_shown(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    return _answer(shown).json(), 202
-
-
-class Wait(QueryModel):
-    wait: float = Field(
-        0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
-    )
+    if not query.wait or shown.rental.state is not RentalState.UNLOCKING:
+        return _answer(shown).json(), 202
+    return _answer(_watched(rider_id, shown.rental.id, query.wait), p.now()).json(), 202
 
 
 @blueprint.get("/<rental_id>", responses={200: RentalAnswer, **NOT_FOUND})
@@ -80,14 +84,21 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     """One of the rider's rentals; `?wait=N` holds the answer up to N seconds while it is
     still unlocking."""
     p, rider_id, key = platform(), current_user_id(), path.rental_id
-    # One statement each: read outside a transaction (`Platform.reader`).
     if not query.wait:
         return _answer(rentals.rental_shown_to_rider(p.reader(), rider_id, key), p.now()).json()
-    with p.rental_changes.waiting_for(str(key)) as changed:
-        shown = rentals.rental_shown_to_rider(p.reader(), rider_id, key)
-        if shown.rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
-            shown = rentals.rental_shown_to_rider(p.reader(), rider_id, key)
-    return _answer(shown, p.now()).json()
+    return _answer(_watched(rider_id, key, query.wait), p.now()).json()
+
+
+def _watched(rider_id: UUID, rental_id: UUID, wait: float) -> ShownRental:
+    """The rider's rental once it has left `unlocking`, or as it is after `wait` seconds.
+    The waiter is registered before the rental is read, so a change committed in between
+    is not missed; each read is one statement outside a transaction (`Platform.reader`)."""
+    p = platform()
+    with p.rental_changes.waiting_for(str(rental_id)) as changed:
+        shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
+        if shown.rental.state is RentalState.UNLOCKING and changed.wait(wait):
+            shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
+    return shown
 
 
 class RentalsPage(QueryModel):
