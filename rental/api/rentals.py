@@ -1,5 +1,6 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
+import time
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -72,10 +73,20 @@ def start_rental(body: StartRental, query: Wait) -> tuple[dict[str, Any], int]:
     )
     rider_id = current_user_id()
     command = body.command(rider_id)
+    scanned_at = time.monotonic()  # before anything about the rental can be committed
     shown = rentals.request_unlock_shown(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    if not query.wait or shown.rental.state is not RentalState.UNLOCKING:
+    rental = shown.rental
+    if not query.wait or rental.state is not RentalState.UNLOCKING:
         return _answer(shown).json(), 202
-    return _answer(_watched(rider_id, shown.rental.id, query.wait), p.now()).json(), 202
+    deadline = scanned_at + query.wait
+    # A change after the state just read is notified after `scanned_at`: no read first.
+    with p.rental_changes.waiting_for(str(rental.id), since=scanned_at) as changed:
+        changed.wait(max(0.0, deadline - time.monotonic()))
+    shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental.id)
+    left = deadline - time.monotonic()
+    if shown.rental.state is RentalState.UNLOCKING and left > 0:
+        shown = _watched(rider_id, rental.id, left)  # woken early by a listener that was away
+    return _answer(shown, p.now()).json(), 202
 
 
 @blueprint.get("/<rental_id>", responses={200: RentalAnswer, **NOT_FOUND})
