@@ -3,8 +3,9 @@ gunicorn, lockctl and a simulated fleet, each as a separate process.
 
 `Bench(riders, api_workers=2, lockctl_processes=1)`: how many gunicorn workers serve the
 API and how many lockctl processes share the lock reports (one share group), for
-`make bench-scale`. `cpu_meter()` counts the CPU time each of them (and PostgreSQL,
-Mosquitto, the benchmark's own riders) spends.
+`make bench-scale`, which changes them between runs of one seeded fleet
+(`running(forget_locks=False)`, then `forget_locks()`). `cpu_meter()` counts the CPU time
+each of them (and PostgreSQL, Mosquitto, the benchmark's own riders) spends.
 """
 
 import json
@@ -82,7 +83,6 @@ class Bench:
         self.riders = riders
         self.api_workers = api_workers
         self.lockctl_processes = lockctl_processes
-        self.api_threads = max(64, math.ceil((riders + SPARE_THREADS) / api_workers))
         self.processes: dict[str, list[subprocess.Popen[bytes]]] = {}
         self.api_port = free_port()
         self.sim_port = free_port()
@@ -138,8 +138,14 @@ class Bench:
         fleet_file.write_text(json.dumps(entries))
         self.fleet_file = fleet_file
 
+    @property
+    def api_threads(self) -> int:
+        return max(64, math.ceil((self.riders + SPARE_THREADS) / self.api_workers))
+
     @contextmanager
-    def running(self) -> Iterator[None]:
+    def running(self, *, forget_locks: bool = True) -> Iterator[None]:
+        """The platform's processes, up and with every lock online, while the block runs;
+        `forget_locks=False` keeps the locks' broker accounts for another run."""
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
@@ -149,6 +155,8 @@ class Bench:
             # On a machine shared with other work a scan may wait for the CPU longer than a
             # rider would: it is measured, not failed (the path is the same).
             "UNLOCK_TIMEOUT_SECONDS": "60",
+            # Riders sign in once for several runs (bench.scale restarts the API between them).
+            "ACCESS_TOKEN_SECONDS": "3600",
         }
         python = sys.executable
         run = uuid.uuid4().hex[:8]
@@ -184,8 +192,13 @@ class Bench:
                 process.wait(timeout=10)
             self.processes.clear()
             stack.close()
-            for lock_id in self.lock_ids:
-                self.platform.accounts().delete_lock_account(lock_id)
+            if forget_locks:
+                self.forget_locks()
+
+    def forget_locks(self) -> None:
+        """Delete the locks' broker accounts made by `seed`."""
+        for lock_id in self.lock_ids:
+            self.platform.accounts().delete_lock_account(lock_id)
 
     def _gunicorn(self, python: str) -> list[str]:
         return [
@@ -244,7 +257,8 @@ class Bench:
         return online == len(self.lock_ids)
 
     def sign_in_all(self) -> None:
-        for number in range(self.riders):
+        """Each rider's access token, once (they outlive a restart of the API)."""
+        for number in range(len(self.tokens), self.riders):
             answer = requests.post(
                 f"{self.api}/api/v1/auth/token",
                 json={"phone": f"1{number:010d}", "password": PASSWORD},
