@@ -10,7 +10,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean dist dist-check backup restore deploy-check
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-scale bench-rebalancing browser clean dist dist-check backup restore deploy-check
 
 install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
@@ -114,6 +114,11 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
+
+# Unlock throughput with 1 and 2 API processes and 1 and 2 lockctl processes, one short
+# burst run each (docs/performance.md).
+bench-scale: db
+	$(WITH_ENV) $(PY) -m bench.scale --riders 100 --rounds 2
 
 # The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
 bench-rebalancing: install

@@ -1,7 +1,15 @@
 """Runs the platform as in production for a benchmark: its own database, the API under
-gunicorn, lockctl and a simulated fleet, each as a separate process."""
+gunicorn, lockctl and a simulated fleet, each as a separate process.
+
+`Bench(riders, api_workers=2, lockctl_processes=1)`: how many gunicorn workers serve the
+API and how many lockctl processes share the lock reports (one share group), for
+`make bench-scale`, which changes them between runs of one seeded fleet
+(`running(forget_locks=False)`, then `forget_locks()`). `cpu_meter()` counts the CPU time
+each of them (and PostgreSQL, Mosquitto, the benchmark's own riders) spends.
+"""
 
 import json
+import math
 import os
 import socket
 import subprocess
@@ -17,7 +25,10 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from bench.cpu import CpuMeter, pid_listening_on, postgres_server_pid
+from rental.adapters.locks.mqtt import BrokerAddress
 from rental.adapters.migrations import ensure_postgis, upgrade
+from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
@@ -31,6 +42,12 @@ from rental.services.commands.riders import RegisterUser
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "bench-password"
+# The riders' passwords are hashed with a cheap method (the hash names it, so the API checks
+# it as it is): scrypt would spend minutes seeding and signing in, none of it measured.
+CHEAP_PASSWORDS = WerkzeugPasswords("pbkdf2:sha256:1")
+# Threads per API worker: at least one per rider waiting at the same moment (a scan, then
+# its long poll), over all workers, with room for the connections the riders open.
+SPARE_THREADS = 28
 
 
 def free_port() -> int:
@@ -56,7 +73,7 @@ def bench_database(suffix: str = "bench") -> str:
 
 
 class Bench:
-    def __init__(self, riders: int) -> None:
+    def __init__(self, riders: int, *, api_workers: int = 2, lockctl_processes: int = 1) -> None:
         self.database_url = bench_database()
         self.secret = uuid.uuid4().hex
         self.config = Config(
@@ -64,6 +81,9 @@ class Bench:
         )
         self.platform = Platform(self.config)
         self.riders = riders
+        self.api_workers = api_workers
+        self.lockctl_processes = lockctl_processes
+        self.processes: dict[str, list[subprocess.Popen[bytes]]] = {}
         self.api_port = free_port()
         self.sim_port = free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -89,7 +109,7 @@ class Bench:
         for number in range(self.riders):
             rider = accounts.register(
                 self.platform.uow(),
-                self.platform.passwords,
+                CHEAP_PASSWORDS,
                 RegisterUser(f"1{number:010d}", PASSWORD, f"Rider {number}", Role.RIDER),
             )
             accounts.grant_promotion(
@@ -121,79 +141,107 @@ class Bench:
         fleet_file.write_text(json.dumps(entries))
         self.fleet_file = fleet_file
 
+    @property
+    def api_threads(self) -> int:
+        return max(64, math.ceil((self.riders + SPARE_THREADS) / self.api_workers))
+
     @contextmanager
-    def running(self) -> Iterator[None]:
+    def running(self, *, forget_locks: bool = True) -> Iterator[None]:
+        """The platform's processes, up and with every lock online, while the block runs;
+        `forget_locks=False` keeps the locks' broker accounts for another run."""
         env = {
             **os.environ,
             "DATABASE_URL": self.database_url,
             "SECRET_KEY": self.secret,
             # Every rider signs in and scans from 127.0.0.1, far faster than riders would.
             "RATELIMIT_ENABLED": "0",
+            # On a machine shared with other work a scan may wait for the CPU longer than a
+            # rider would: it is measured, not failed (the path is the same).
+            "UNLOCK_TIMEOUT_SECONDS": "60",
+            # Riders sign in once for several runs (bench.scale restarts the API between them).
+            "ACCESS_TOKEN_SECONDS": "3600",
         }
         python = sys.executable
         run = uuid.uuid4().hex[:8]
         logs = ROOT / "var" / "log"
         logs.mkdir(parents=True, exist_ok=True)
         stack = ExitStack()  # the log files, closed once the processes are gone
-        processes = [
-            subprocess.Popen(
-                [python, "-m", "lockctl"],
-                env={
-                    **env,
-                    "LOCKCTL_INSTANCE": f"bench-{run}",
-                    "LOCKCTL_SHARE_GROUP": f"bench-{run}",
-                    "LOCKCTL_PERSISTENT_SESSION": "0",
-                },
-                stdout=stack.enter_context(open(logs / "bench-lockctl.log", "w")),
-                stderr=subprocess.STDOUT,
-            ),
-            subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "simulator",
-                    "--fleet",
-                    str(self.fleet_file),
-                    "--port",
-                    str(self.sim_port),
-                ],
-                env=env,
-                stdout=stack.enter_context(open(logs / "bench-simulator.log", "w")),
-                stderr=subprocess.STDOUT,
-            ),
-            subprocess.Popen(
-                [
-                    str(Path(python).parent / "gunicorn"),
-                    "--bind",
-                    f"127.0.0.1:{self.api_port}",
-                    "--workers",
-                    "2",
-                    "--worker-class",
-                    "gthread",
-                    "--threads",
-                    "64",
-                    # Riders open their connection before the clock starts, then wait for
-                    # the others: gunicorn's 2 s keep-alive would close it under them.
-                    "--keep-alive",
-                    "60",
-                    "rental.app:create_app()",
-                ],
-                env=env,
-                stdout=stack.enter_context(open(logs / "bench-api.log", "w")),
-                stderr=subprocess.STDOUT,
-            ),
-        ]
+
+        def start(name: str, command: list[str], extra: dict[str, str], log: str) -> None:
+            output = stack.enter_context(open(logs / f"bench-{log}.log", "w"))
+            process = subprocess.Popen(
+                command, env={**env, **extra}, stdout=output, stderr=subprocess.STDOUT
+            )
+            self.processes.setdefault(name, []).append(process)
+
+        for number in range(self.lockctl_processes):
+            lockctl = {
+                "LOCKCTL_INSTANCE": f"bench-{run}-{number}",
+                "LOCKCTL_SHARE_GROUP": f"bench-{run}",
+                "LOCKCTL_PERSISTENT_SESSION": "0",
+            }
+            start("lockctl", [python, "-m", "lockctl"], lockctl, f"lockctl-{number}")
+        simulator = ["--fleet", str(self.fleet_file), "--port", str(self.sim_port)]
+        start("simulator", [python, "-m", "simulator", *simulator], {}, "simulator")
+        start("api", self._gunicorn(python), {}, "api")
         try:
             self._wait_until_ready()
             yield
         finally:
-            for process in processes:
+            everything = [process for group in self.processes.values() for process in group]
+            for process in everything:
                 process.terminate()
-            for process in processes:
+            for process in everything:
                 process.wait(timeout=10)
+            self.processes.clear()
             stack.close()
-            for lock_id in self.lock_ids:
-                self.platform.accounts().delete_lock_account(lock_id)
+            if forget_locks:
+                self.forget_locks()
+
+    def forget_locks(self) -> None:
+        """Delete the locks' broker accounts made by `seed`."""
+        for lock_id in self.lock_ids:
+            self.platform.accounts().delete_lock_account(lock_id)
+
+    def _gunicorn(self, python: str) -> list[str]:
+        return [
+            str(Path(python).parent / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{self.api_port}",
+            "--workers",
+            str(self.api_workers),
+            "--worker-class",
+            "gthread",
+            "--threads",
+            str(self.api_threads),
+            # Riders open their connection before the clock starts, then wait for
+            # the others: gunicorn's 2 s keep-alive would close it under them.
+            "--keep-alive",
+            "60",
+            "rental.app:create_app()",
+        ]
+
+    def profiled_pids(self) -> dict[str, int]:
+        """Gunicorn's master (py-spy follows it into the workers) and each lockctl."""
+        pids = {"api": self.processes["api"][0].pid}
+        for number, process in enumerate(self.processes["lockctl"]):
+            pids[f"lockctl-{number}"] = process.pid
+        return pids
+
+    def cpu_meter(self) -> CpuMeter:
+        """Every process of the platform, by role, and this benchmark's riders."""
+        meter = CpuMeter()
+        for name, group in self.processes.items():
+            for process in group:
+                meter.watch(name, process.pid)
+        with self.platform.engine.connect() as connection:
+            data = connection.execute(text("SHOW data_directory")).scalar_one()
+        meter.watch("postgres", postgres_server_pid(data))
+        broker = pid_listening_on(BrokerAddress.from_url(self.config.MQTT_URL).port)
+        if broker is not None:
+            meter.watch("mosquitto", broker)
+        meter.watch("riders", os.getpid(), with_descendants=False)
+        return meter
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + 60
@@ -212,7 +260,8 @@ class Bench:
         return online == len(self.lock_ids)
 
     def sign_in_all(self) -> None:
-        for number in range(self.riders):
+        """Each rider's access token, once (they outlive a restart of the API)."""
+        for number in range(len(self.tokens), self.riders):
             answer = requests.post(
                 f"{self.api}/api/v1/auth/token",
                 json={"phone": f"1{number:010d}", "password": PASSWORD},

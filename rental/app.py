@@ -6,6 +6,7 @@ from typing import Any
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 
 from rental.api import (
+    auth,
     cities,
     document,
     edge,
@@ -55,6 +56,7 @@ def create_app(
             " database (scripts/services.sh makes one for the demo in var/secrets)"
         )
     app.config.from_object(config)
+    app.session_interface = auth.NoCookieSessions()
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.validate_response = bool(config.VALIDATE_RESPONSES)
     app.extensions["platform"] = platform or Platform(config)

@@ -110,9 +110,10 @@ class Platform:
         return UnitOfWork(self.engine, lock_keys=self.lock_keys)
 
     def reader(self) -> UnitOfWork:
-        """For hot searches of one statement (nearby vehicles): no transaction, and a plan
-        made once per connection. Its conditions are written so that a generic plan still
-        uses the partial indexes (see `rental.adapters.tables`)."""
+        """For hot reads of one statement (nearby vehicles, a rental being watched, the
+        session of each request): no transaction, and a plan made once per connection. Its
+        conditions are written so that a generic plan still uses the partial indexes (see
+        `rental.adapters.tables`)."""
         return UnitOfWork(self.search_engine, read_only=True, lock_keys=self.lock_keys)
 
     def mqtt(self) -> MqttClient:

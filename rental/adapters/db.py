@@ -39,6 +39,9 @@ from rental.domain.errors import Unavailable
 _TRANSIENT = (OperationalError, InterfaceError)
 
 
+_NOTIFY = text("SELECT pg_notify(:c, :p)")
+
+
 class DatabaseUnavailable(Unavailable):
     """The database did not answer or gave up on the transaction: try again later."""
 
@@ -140,4 +143,4 @@ class UnitOfWork:
 
     def notify(self, channel: str, payload: str) -> None:
         """Delivered to LISTENers when (and only if) this transaction commits."""
-        self._connection.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
+        self._connection.execute(_NOTIFY, {"c": channel, "p": payload})

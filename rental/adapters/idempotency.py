@@ -8,6 +8,10 @@ from sqlalchemy.dialects.postgresql import insert
 from rental.adapters.tables import idempotency_keys
 from rental.domain.idempotency import KeyUse, Operation
 
+# Claimed by every scan and hold: built once, so SQLAlchemy reuses its compiled form. Its
+# parameters are the row's columns.
+_CLAIM = insert(idempotency_keys).on_conflict_do_nothing().returning(idempotency_keys.c.key)
+
 
 class IdempotencyKeys:
     def __init__(self, connection: Connection) -> None:
@@ -16,12 +20,13 @@ class IdempotencyKeys:
     def claim(self, rider_id: UUID, key: str, use: KeyUse) -> KeyUse | None:
         # ON CONFLICT DO NOTHING waits for a concurrent insert of the same key to end, so
         # the second of two racing retries reads the first's row once it is committed.
-        inserted = self._c.execute(
-            insert(idempotency_keys)
-            .values(rider_id=rider_id, key=key, operation=use.operation.value, request=use.request)
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
-        ).first()
+        claim = {
+            "rider_id": rider_id,
+            "key": key,
+            "operation": use.operation.value,
+            "request": use.request,
+        }
+        inserted = self._c.execute(_CLAIM, claim).first()
         if inserted is not None:
             return None
         row = self._c.execute(

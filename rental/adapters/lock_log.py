@@ -1,12 +1,13 @@
 """What locks reported: events (each counted once) and GPS fixes."""
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, delete, literal, select, tuple_, union_all
+from sqlalchemy import Connection, and_, bindparam, delete, literal, select, tuple_, union_all
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +25,73 @@ def _unknown_lock_as_not_found(lock_id: str) -> Iterator[None]:
         yield
     except IntegrityError as exc:
         raise NotFound(f"no lock {lock_id}", "lock_not_found") from exc
+
+
+# The statements of every lock event, built once: SQLAlchemy then reuses their compiled
+# form instead of building and hashing a new statement for each report. Parameters are named
+# after the columns they fill or match.
+_RECORD_EVENT = (
+    insert(lock_events)
+    .on_conflict_do_nothing(constraint="lock_events_pkey")
+    .returning(lock_events.c.seq)
+)
+
+
+def _report_key(table: Any) -> Any:
+    """This (lock_id, boot, seq) of `table`, as parameters."""
+    return and_(
+        table.c.lock_id == bindparam("lock_id", type_=table.c.lock_id.type),
+        table.c.boot == bindparam("boot", type_=table.c.boot.type),
+        table.c.seq == bindparam("seq", type_=table.c.seq.type),
+    )
+
+
+@functools.cache
+def _report_exists(table: Any) -> Any:
+    return select(literal(1)).where(_report_key(table))
+
+
+def _first_close_after() -> Any:
+    """Parameters: `lock_id`, the unlock's `boot` and `seq`, and `since`."""
+    lock_id = bindparam("lock_id", type_=lock_events.c.lock_id.type)
+    boot = bindparam("boot", type_=lock_events.c.boot.type)
+    seq = bindparam("seq", type_=lock_events.c.seq.type)
+    since = bindparam("since", type_=lock_events.c.lock_time.type)
+    events = select(
+        lock_events.c.boot,
+        lock_events.c.seq,
+        lock_events.c.lock_time.label("at"),
+        lock_events.c.payload["lon"].as_float().label("lon"),
+        lock_events.c.payload["lat"].as_float().label("lat"),
+        literal(None).label("accuracy_m"),
+    ).where(
+        lock_events.c.lock_id == lock_id,
+        lock_events.c.type == "locked",
+        tuple_(lock_events.c.boot, lock_events.c.seq) > tuple_(boot, seq),
+        lock_events.c.lock_time >= since,
+    )
+    fixes = select(
+        lock_positions.c.boot,
+        lock_positions.c.seq,
+        lock_positions.c.recorded_at.label("at"),
+        ST_X(lock_positions.c.position).label("lon"),
+        ST_Y(lock_positions.c.position).label("lat"),
+        lock_positions.c.accuracy_m,
+    ).where(
+        lock_positions.c.lock_id == lock_id,
+        lock_positions.c.locked,
+        tuple_(lock_positions.c.boot, lock_positions.c.seq) > tuple_(boot, seq),
+        lock_positions.c.recorded_at >= since,
+    )
+    both = union_all(events, fixes).subquery()
+    return (
+        select(both.c.at, both.c.lon, both.c.lat, both.c.accuracy_m)
+        .order_by(both.c.boot, both.c.seq)
+        .limit(1)
+    )
+
+
+_FIRST_CLOSE_AFTER = _first_close_after()
 
 
 class LockLog:
@@ -44,21 +112,17 @@ class LockLog:
 
         Raises NotFound for a lock the platform does not know.
         """
+        event = {
+            "lock_id": lock_id,
+            "boot": boot,
+            "seq": seq,
+            "type": event_type,
+            "cmd_id": cmd_id,
+            "payload": payload,
+            "lock_time": lock_time,
+        }
         with _unknown_lock_as_not_found(lock_id):
-            inserted = self._c.execute(
-                insert(lock_events)
-                .values(
-                    lock_id=lock_id,
-                    boot=boot,
-                    seq=seq,
-                    type=event_type,
-                    cmd_id=cmd_id,
-                    payload=payload,
-                    lock_time=lock_time,
-                )
-                .on_conflict_do_nothing(constraint="lock_events_pkey")
-                .returning(lock_events.c.seq)
-            ).first()
+            inserted = self._c.execute(_RECORD_EVENT, event).first()
         return inserted is not None
 
     def record_fix(
@@ -100,10 +164,8 @@ class LockLog:
         return self._exists(lock_events, lock_id, boot, seq)
 
     def _exists(self, table: Any, lock_id: str, boot: int, seq: int) -> bool:
-        query = select(literal(1)).where(
-            table.c.lock_id == lock_id, table.c.boot == boot, table.c.seq == seq
-        )
-        return self._c.execute(query).first() is not None
+        parameters = {"lock_id": lock_id, "boot": boot, "seq": seq}
+        return self._c.execute(_report_exists(table), parameters).first() is not None
 
     def return_since(self, item: str, since: datetime) -> tuple[str, int, datetime] | None:
         """Where and when `item` was first pushed into a cabinet slot at or after `since`
@@ -128,42 +190,8 @@ class LockLog:
         """The lock's first report of a closed latch after (boot, seq) and not before
         `since` by its clock (a `locked` event, or telemetry saying `locked`): its time, and
         its position when it had one."""
-        after = tuple_(lock_events.c.boot, lock_events.c.seq) > tuple_(literal(boot), literal(seq))
-        events = select(
-            lock_events.c.boot,
-            lock_events.c.seq,
-            lock_events.c.lock_time.label("at"),
-            lock_events.c.payload["lon"].as_float().label("lon"),
-            lock_events.c.payload["lat"].as_float().label("lat"),
-            literal(None).label("accuracy_m"),
-        ).where(
-            lock_events.c.lock_id == lock_id,
-            lock_events.c.type == "locked",
-            after,
-            lock_events.c.lock_time >= since,
-        )
-        fixes_after = tuple_(lock_positions.c.boot, lock_positions.c.seq) > tuple_(
-            literal(boot), literal(seq)
-        )
-        fixes = select(
-            lock_positions.c.boot,
-            lock_positions.c.seq,
-            lock_positions.c.recorded_at.label("at"),
-            ST_X(lock_positions.c.position).label("lon"),
-            ST_Y(lock_positions.c.position).label("lat"),
-            lock_positions.c.accuracy_m,
-        ).where(
-            lock_positions.c.lock_id == lock_id,
-            lock_positions.c.locked,
-            fixes_after,
-            lock_positions.c.recorded_at >= since,
-        )
-        both = union_all(events, fixes).subquery()
-        row = self._c.execute(
-            select(both.c.at, both.c.lon, both.c.lat, both.c.accuracy_m)
-            .order_by(both.c.boot, both.c.seq)
-            .limit(1)
-        ).first()
+        parameters = {"lock_id": lock_id, "boot": boot, "seq": seq, "since": since}
+        row = self._c.execute(_FIRST_CLOSE_AFTER, parameters).first()
         if row is None:
             return None
         at, lon, lat, accuracy = row

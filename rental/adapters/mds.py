@@ -1,5 +1,6 @@
 """Vehicles' history as it is written (in the transaction of each change) and read by MDS."""
 
+import functools
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
@@ -8,10 +9,12 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     DateTime,
+    Float,
     Integer,
     String,
     Uuid,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -25,7 +28,6 @@ from sqlalchemy import (
 )
 
 from rental.adapters.availability import live_reservation, open_damage_reports
-from rental.adapters.repositories import point
 from rental.adapters.tables import (
     assets,
     lock_positions,
@@ -48,6 +50,37 @@ from rental.services.read_models import (
 )
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
+
+
+@functools.cache
+def _recording(by_asset: bool, placed: bool) -> Any:
+    """The insert of `VehicleHistory.record`, built once per shape: parameters `event_id`,
+    `kind`, `at`, `rental_id`, `vehicle` (the asset's id, or its lock's) and, when
+    `placed`, `lon` and `lat`."""
+    vehicle = assets.c.id if by_asset else assets.c.lock_id
+    which = vehicle == bindparam("vehicle", type_=vehicle.type)
+    where: Any = locks.c.position
+    if placed:
+        lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
+        where = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    source = (
+        select(
+            bindparam("event_id", type_=Uuid),
+            assets.c.id,
+            assets.c.city_id,
+            bindparam("kind", type_=String),
+            bindparam("at", type_=DateTime(timezone=True)),
+            where,
+            locks.c.battery_pct,
+            bindparam("rental_id", type_=Uuid),
+        )
+        .select_from(assets)
+        .join(locks, locks.c.id == assets.c.lock_id, isouter=True)
+        .where(which, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+        .where(where.isnot(None))
+    )
+    columns = ["id", "asset_id", "city_id", "kind", "at", "position", "battery_pct", "rental_id"]
+    return insert(vehicle_events).from_select(columns, source)
 
 
 def _active_rental() -> Any:
@@ -116,26 +149,18 @@ class VehicleHistory:
         """Append what happened to a vehicle (named by its id or its lock's), where its lock
         last was unless told. Items are not vehicles and get no history; nor does a vehicle
         never located, since an MDS event needs a place."""
-        which = assets.c.id == asset_id if asset_id is not None else assets.c.lock_id == lock_id
-        where = point(lon, lat) if lon is not None and lat is not None else locks.c.position
-        source = (
-            select(
-                literal(uuid.uuid4(), Uuid),
-                assets.c.id,
-                assets.c.city_id,
-                literal(kind.value, String),
-                literal(at, DateTime(timezone=True)),
-                where,
-                locks.c.battery_pct,
-                literal(rental_id, Uuid),
-            )
-            .select_from(assets)
-            .join(locks, locks.c.id == assets.c.lock_id, isouter=True)
-            .where(which, assets.c.kind.in_(VEHICLE_KIND_VALUES))
-            .where(where.isnot(None))
-        )
-        columns = ["id", "asset_id", "city_id", "kind", "at", "position", "battery_pct"]
-        self._c.execute(insert(vehicle_events).from_select([*columns, "rental_id"], source))
+        parameters: dict[str, Any] = {
+            "event_id": uuid.uuid4(),
+            "kind": kind.value,
+            "at": at,
+            "rental_id": rental_id,
+        }
+        by_asset = asset_id is not None
+        parameters["vehicle"] = asset_id if by_asset else lock_id
+        placed = lon is not None and lat is not None
+        if placed:
+            parameters["lon"], parameters["lat"] = lon, lat
+        self._c.execute(_recording(by_asset, placed), parameters)
 
     # --- read by MDS --------------------------------------------------------------------
 

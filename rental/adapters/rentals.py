@@ -1,19 +1,63 @@
 """Rentals in PostgreSQL, with their trace as a PostGIS LineString."""
 
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from rental.adapters.repositories import conflicts_as_errors, point
-from rental.adapters.tables import OPEN_RENTAL, lock_events, lock_positions, rentals
+from rental.adapters.tables import (
+    OPEN_RENTAL,
+    assets,
+    cities,
+    lock_events,
+    lock_positions,
+    rentals,
+)
 from rental.domain.pricing import Tariff
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.zones import Parking
+from rental.services.read_models import ShownRental
 
 _rental_columns = [c for c in rentals.c if c.name not in ("trace", "end_position")]
+_RENTAL_FIELDS = tuple(f.name for f in fields(Rental))
+
+# The statements of every scan and every unlock, built once: SQLAlchemy then reuses their
+# compiled form instead of building and hashing a new statement each time. The values of an
+# insert or update are its parameters (one per column of `_rental_values`).
+_INSERT = insert(rentals)
+_SAVE = update(rentals).where(rentals.c.id == bindparam("rental_id", type_=rentals.c.id.type))
+_BY_ID = select(*_rental_columns).where(
+    rentals.c.id == bindparam("rental_id", type_=rentals.c.id.type)
+)
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_SHOWN = (
+    select(*_rental_columns, cities.c.timezone.label("city_time_zone"))
+    .outerjoin(assets, assets.c.id == rentals.c.asset_id)
+    .outerjoin(cities, cities.c.id == assets.c.city_id)
+    .where(rentals.c.id == bindparam("rental_id", type_=rentals.c.id.type))
+)
+_BY_UNLOCK_COMMAND = (
+    select(*_rental_columns)
+    .where(
+        rentals.c.lock_id == bindparam("lock_id", type_=rentals.c.lock_id.type),
+        rentals.c.unlock_command_id
+        == bindparam("command_id", type_=rentals.c.unlock_command_id.type),
+    )
+    .with_for_update()
+)
 
 
 class RentalRepository:
@@ -22,15 +66,22 @@ class RentalRepository:
 
     def add(self, rental: Rental) -> None:
         with conflicts_as_errors():
-            self._c.execute(insert(rentals).values(**_rental_values(rental)))
+            self._c.execute(_INSERT, _rental_values(rental))
 
     def save(self, rental: Rental) -> None:
-        self._c.execute(
-            update(rentals).where(rentals.c.id == rental.id).values(**_rental_values(rental))
-        )
+        values = _rental_values(rental)
+        values["rental_id"] = values.pop("id")
+        self._c.execute(_SAVE, values)
+
+    def shown(self, rental_id: UUID) -> ShownRental | None:
+        """The rental with its city's time zone, in one read."""
+        row = self._c.execute(_SHOWN, {"rental_id": rental_id}).mappings().first()
+        return ShownRental(_rental(row), row["city_time_zone"]) if row else None
 
     def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None:
-        return self._one(select(*_rental_columns).where(rentals.c.id == rental_id), for_update)
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        row = self._c.execute(query, {"rental_id": rental_id}).mappings().first()
+        return _rental(row) if row else None
 
     def by_idempotency_key(self, rider_id: UUID, key: str) -> Rental | None:
         return self._one(
@@ -57,12 +108,9 @@ class RentalRepository:
             command = UUID(cmd_id)
         except ValueError:
             return None
-        return self._one(
-            select(*_rental_columns).where(
-                rentals.c.lock_id == lock_id, rentals.c.unlock_command_id == command
-            ),
-            True,
-        )
+        parameters = {"lock_id": lock_id, "command_id": command}
+        row = self._c.execute(_BY_UNLOCK_COMMAND, parameters).mappings().first()
+        return _rental(row) if row else None
 
     def riding_with_close_reported(self) -> list[Rental]:
         """Active rides of vehicle locks that already reported a close after their unlock
@@ -171,7 +219,8 @@ class RentalRepository:
 
 
 def _rental_values(rental: Rental) -> dict[str, Any]:
-    values = asdict(rental)
+    # Field by field rather than `asdict`, which deep-copies every value on each save.
+    values = {name: getattr(rental, name) for name in _RENTAL_FIELDS}
     values["tariff"] = asdict(rental.tariff)
     values["state"] = rental.state.value
     values["failure_reason"] = rental.failure_reason.value if rental.failure_reason else None

@@ -1,5 +1,6 @@
 """Repositories: rows in, domain objects out. One small class per aggregate."""
 
+import functools
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -11,12 +12,14 @@ from uuid import UUID
 from geoalchemy2.functions import ST_X, ST_Y
 from sqlalchemy import (
     Connection,
+    Float,
     RowMapping,
+    String,
     Text,
+    bindparam,
     case,
     func,
     insert,
-    literal,
     or_,
     select,
     tuple_,
@@ -102,6 +105,14 @@ def point(lon: float, lat: float) -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
 
 
+# Read with every rental shown to its rider: built once (see `_scan_statement`).
+_TIME_ZONES_OF_ASSETS = (
+    select(assets.c.id, cities.c.timezone)
+    .join(cities, cities.c.id == assets.c.city_id)
+    .where(assets.c.id.in_(bindparam("asset_ids", expanding=True)))
+)
+
+
 class CabinetRepository:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -168,12 +179,8 @@ class CityRepository:
     def time_zones_of_assets(self, asset_ids: Collection[UUID]) -> dict[UUID, str]:
         if not asset_ids:
             return {}
-        rows = self._c.execute(
-            select(assets.c.id, cities.c.timezone)
-            .join(cities, cities.c.id == assets.c.city_id)
-            .where(assets.c.id.in_(list(asset_ids)))
-        )
-        return {asset_id: zone for asset_id, zone in rows.tuples()}
+        rows = self._c.execute(_TIME_ZONES_OF_ASSETS, {"asset_ids": list(asset_ids)})
+        return {asset_id: zone for asset_id, zone in rows}
 
     def timezone_of(self, city_id: str) -> str | None:
         return self._c.execute(select(cities.c.timezone).where(cities.c.id == city_id)).scalar()
@@ -240,6 +247,81 @@ _lock_columns = [
 ]
 
 
+# The statements of every lock report, built once (see `_scan_statement`).
+_LOCK = select(*_lock_columns).where(locks.c.id == bindparam("lock_id", type_=locks.c.id.type))
+_LOCK_FOR_UPDATE = _LOCK.with_for_update(of=locks, key_share=True)
+
+
+def _latch_update() -> Any:
+    """Parameters: `lock_id`, and the report's `latched`, `report_boot`, `report_seq` and
+    time `at` (not named after a column: those names are the update's own)."""
+    at = bindparam("at", type_=locks.c.latch_reported_at.type)
+    boot = bindparam("report_boot", type_=locks.c.latch_boot.type)
+    seq = bindparam("report_seq", type_=locks.c.latch_seq.type)
+    newer = or_(
+        locks.c.latch_boot.is_(None),
+        tuple_(locks.c.latch_boot, locks.c.latch_seq) < tuple_(boot, seq),
+    )
+
+    def if_newer(value: Any, column: Any) -> Any:
+        return case((newer, value), else_=column)
+
+    return (
+        update(locks)
+        .where(locks.c.id == bindparam("lock_id", type_=locks.c.id.type))
+        .values(
+            locked=if_newer(bindparam("latched", type_=locks.c.locked.type), locks.c.locked),
+            latch_boot=if_newer(boot, locks.c.latch_boot),
+            latch_seq=if_newer(seq, locks.c.latch_seq),
+            latch_reported_at=if_newer(at, locks.c.latch_reported_at),
+            latch_unknown_since=case(
+                (locks.c.latch_unknown_since <= at, None),
+                else_=locks.c.latch_unknown_since,
+            ),
+        )
+    )
+
+
+_RECORD_LATCH = _latch_update()
+
+
+@functools.cache
+def _record_seen(locked: bool, battery: bool, positioned: bool) -> Any:
+    """The update of `record_seen` for the fields a report carries, built once each:
+    parameters `lock_id`, `at`, and `latched`, `charge`, `lon` and `lat` as told (not
+    named after a column: those names are the update's own)."""
+    at = bindparam("at", type_=locks.c.last_seen_at.type)
+    values: dict[str, Any] = {"last_seen_at": func.greatest(locks.c.last_seen_at, at)}
+    if locked:
+        values["locked"] = bindparam("latched", type_=locks.c.locked.type)
+    if battery:
+        values["battery_pct"] = bindparam("charge", type_=locks.c.battery_pct.type)
+    if positioned:
+        lon, lat = bindparam("lon", type_=Float), bindparam("lat", type_=Float)
+        values["position"] = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    lock_id = bindparam("lock_id", type_=locks.c.id.type)
+    before = _previous_row(locks.c.battery_pct.label("before"), lock_id)
+    return (
+        update(locks)
+        .where(locks.c.id == lock_id, locks.c.id == before.c.id)
+        .values(**values)
+        .returning(before.c.before)
+    )
+
+
+def _previous_row(column: Any, lock_id: Any) -> Any:
+    # UPDATE ... RETURNING sees only new values; the row locked first gives the old.
+    # FOR NO KEY UPDATE, the lock the UPDATE takes anyway: FOR UPDATE would also wait
+    # for every rental being inserted for this lock (their foreign key's KEY SHARE),
+    # and deadlock with two scans racing for its bike.
+    return (
+        select(locks.c.id, column)
+        .where(locks.c.id == lock_id)
+        .with_for_update(key_share=True)  # renders FOR NO KEY UPDATE
+        .subquery("before")
+    )
+
+
 # Rows are locked FOR NO KEY UPDATE (`key_share=True`), never FOR UPDATE: we never change
 # a key, and FOR UPDATE would also block every insert whose foreign key points at the row
 # (a rental, a vehicle event), which deadlocked a losing scan with the winner's unlock.
@@ -258,10 +340,8 @@ class LockRepository:
         self._c.execute(insert(locks).values(id=lock.id, signing_key=sealed))
 
     def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None:
-        query = select(*_lock_columns).where(locks.c.id == lock_id)
-        if for_update:
-            query = query.with_for_update(of=locks, key_share=True)
-        row = self._c.execute(query).mappings().first()
+        query = _LOCK_FOR_UPDATE if for_update else _LOCK
+        row = self._c.execute(query, {"lock_id": lock_id}).mappings().first()
         return _lock(row, self._keys) if row else None
 
     def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> bool | None:
@@ -289,50 +369,31 @@ class LockRepository:
         lat: float | None = None,
     ) -> int | None:
         """Returns the battery charge the lock reported before this."""
-        values: dict[str, Any] = {"last_seen_at": func.greatest(locks.c.last_seen_at, at)}
+        parameters: dict[str, Any] = {"lock_id": lock_id, "at": at}
         if locked is not None:
-            values["locked"] = locked
+            parameters["latched"] = locked
         if battery_pct is not None:
-            values["battery_pct"] = battery_pct
-        if lon is not None and lat is not None:
-            values["position"] = point(lon, lat)
-        before = self._previous(locks.c.battery_pct.label("before"), lock_id)
-        result = self._c.execute(
-            update(locks)
-            .where(locks.c.id == lock_id, locks.c.id == before.c.id)
-            .values(**values)
-            .returning(before.c.before)
-        )
-        charge: int | None = result.scalar_one_or_none()
+            parameters["charge"] = battery_pct
+        positioned = lon is not None and lat is not None
+        if positioned:
+            parameters["lon"], parameters["lat"] = lon, lat
+        statement = _record_seen(locked is not None, battery_pct is not None, positioned)
+        charge: int | None = self._c.execute(statement, parameters).scalar_one_or_none()
         return charge
 
     def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one. A report at or after an
         unanswered unlock (by the lock's clock) also ends the doubt about the latch.
-        One statement: it runs for every event and every fix."""
-        newer = or_(
-            locks.c.latch_boot.is_(None),
-            tuple_(locks.c.latch_boot, locks.c.latch_seq) < tuple_(literal(boot), literal(seq)),
-        )
-
-        def if_newer(value: Any, column: Any) -> Any:
-            return case((newer, value), else_=column)
-
-        self._c.execute(
-            update(locks)
-            .where(locks.c.id == lock_id)
-            .values(
-                locked=if_newer(literal(locked), locks.c.locked),
-                latch_boot=if_newer(literal(boot), locks.c.latch_boot),
-                latch_seq=if_newer(literal(seq), locks.c.latch_seq),
-                latch_reported_at=if_newer(literal(at), locks.c.latch_reported_at),
-                latch_unknown_since=case(
-                    (locks.c.latch_unknown_since <= at, None),
-                    else_=locks.c.latch_unknown_since,
-                ),
-            )
-        )
+        One statement, built once: it runs for every event and every fix."""
+        report = {
+            "lock_id": lock_id,
+            "latched": locked,
+            "report_boot": boot,
+            "report_seq": seq,
+            "at": at,
+        }
+        self._c.execute(_RECORD_LATCH, report)
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
         """An unlock sent at `since` went unanswered: the latch may be open, until the lock
@@ -355,25 +416,17 @@ class LockRepository:
         return [(row[0], row[1]) for row in self._c.execute(query)]
 
     def _previous(self, column: Any, lock_id: str) -> Any:
-        # UPDATE ... RETURNING sees only new values; the row locked first gives the old.
-        # FOR NO KEY UPDATE, the lock the UPDATE takes anyway: FOR UPDATE would also wait
-        # for every rental being inserted for this lock (their foreign key's KEY SHARE),
-        # and deadlock with two scans racing for its bike.
-        return (
-            select(locks.c.id, column)
-            .where(locks.c.id == lock_id)
-            .with_for_update(key_share=True)  # renders FOR NO KEY UPDATE
-            .subquery("before")
-        )
+        return _previous_row(column, lock_id)
 
 
-def _rider_balance(kind: AccountKind, rider_id: UUID | None) -> Any:
-    """A rider account's balance in the currency of the plan joined in the same query."""
+def _rider_balance(kind: AccountKind, owner: Any) -> Any:
+    """A rider account's balance in the currency of the plan joined in the same query;
+    `owner` is the rider's id as text (or a parameter that will be)."""
     return (
         select(accounts.c.balance_minor)
         .where(
             accounts.c.kind == kind.value,
-            accounts.c.owner_id == str(rider_id),
+            accounts.c.owner_id == owner,
             accounts.c.currency == pricing_plans.c.currency,
         )
         .scalar_subquery()
@@ -464,51 +517,13 @@ class AssetRepository:
 
         `for_update` holds the asset's row until the transaction ends, so a scan and a
         reservation of the same asset cannot both succeed."""
-        earlier = (
-            select(rentals.c.id)
-            .where(rentals.c.rider_id == rider_id, rentals.c.idempotency_key == idempotency_key)
-            .scalar_subquery()
-        )
-        held = (
-            select(reservations.c.id)
-            .where(reservations.c.asset_id == assets.c.id, HELD_RESERVATION)
-            .scalar_subquery()
-        )
-        riders_reservation = (
-            select(reservations.c.id)
-            .where(reservations.c.rider_id == rider_id, HELD_RESERVATION)
-            .scalar_subquery()
-        )
-        debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, rider_id)
-        deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, rider_id)
-        score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
-        retired = (
-            select(cities.c.retired_at.isnot(None))
-            .where(cities.c.id == assets.c.city_id)
-            .scalar_subquery()
-        )
-        query = (
-            select(
-                *assets.c,
-                *(c.label(f"lock__{c.name}") for c in _lock_columns),
-                *PLAN_COLUMNS,
-                in_use().label("taken"),
-                earlier.label("earlier_rental_id"),
-                open_damage_reports().label("open_damage_reports"),
-                held.label("held_reservation_id"),
-                riders_reservation.label("rider_reservation_id"),
-                func.coalesce(debt, 0).label("rider_debt"),
-                func.coalesce(deposit, 0).label("rider_deposit"),
-                func.coalesce(score, 0).label("rider_credit_score"),
-                retired.label("city_retired"),
-            )
-            .join(locks, HOLDING_DEVICE)
-            .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)
-            .where(assets.c.code == code)
-        )
-        if for_update:
-            query = query.with_for_update(of=assets, key_share=True)
-        row = self._c.execute(query).mappings().first()
+        parameters = {
+            "code": code,
+            "rider_id": rider_id,
+            "rider_owner": None if rider_id is None else str(rider_id),
+            "idempotency_key": idempotency_key,
+        }
+        row = self._c.execute(_scan_statement(for_update), parameters).mappings().first()
         if row is None:
             return None
         return ScanTarget(
@@ -524,6 +539,7 @@ class AssetRepository:
             row["held_reservation_id"],
             row["rider_reservation_id"],
             row["city_retired"],
+            row["city_time_zone"],
         )
 
     def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:
@@ -570,6 +586,66 @@ class AssetRepository:
             )
             for row in self._c.execute(query).mappings()
         ]
+
+
+@functools.cache
+def _scan_statement(for_update: bool) -> Any:
+    """The scan's one query, built once: SQLAlchemy then reuses its compiled form and cache
+    key (built for each scan, it cost about four times what running it did). Parameters:
+    `code`, `rider_id`, `rider_owner` (the rider's id as account owner) and
+    `idempotency_key`; a missing rider matches no row."""
+    rider_id = bindparam("rider_id", type_=rentals.c.rider_id.type)
+    earlier = (
+        select(rentals.c.id)
+        .where(
+            rentals.c.rider_id == rider_id,
+            rentals.c.idempotency_key == bindparam("idempotency_key", type_=String),
+        )
+        .scalar_subquery()
+    )
+    held = (
+        select(reservations.c.id)
+        .where(reservations.c.asset_id == assets.c.id, HELD_RESERVATION)
+        .scalar_subquery()
+    )
+    riders_reservation = (
+        select(reservations.c.id)
+        .where(reservations.c.rider_id == rider_id, HELD_RESERVATION)
+        .scalar_subquery()
+    )
+    owner = bindparam("rider_owner", type_=String)
+    debt = -_rider_balance(AccountKind.RIDER_RECEIVABLE, owner)
+    deposit = _rider_balance(AccountKind.RIDER_DEPOSIT, owner)
+    score = select(users.c.credit_score).where(users.c.id == rider_id).scalar_subquery()
+    retired = (
+        select(cities.c.retired_at.isnot(None))
+        .where(cities.c.id == assets.c.city_id)
+        .scalar_subquery()
+    )
+    zone = select(cities.c.timezone).where(cities.c.id == assets.c.city_id).scalar_subquery()
+    query = (
+        select(
+            *assets.c,
+            *(c.label(f"lock__{c.name}") for c in _lock_columns),
+            *PLAN_COLUMNS,
+            in_use().label("taken"),
+            earlier.label("earlier_rental_id"),
+            open_damage_reports().label("open_damage_reports"),
+            held.label("held_reservation_id"),
+            riders_reservation.label("rider_reservation_id"),
+            func.coalesce(debt, 0).label("rider_debt"),
+            func.coalesce(deposit, 0).label("rider_deposit"),
+            func.coalesce(score, 0).label("rider_credit_score"),
+            retired.label("city_retired"),
+            zone.label("city_time_zone"),
+        )
+        .join(locks, HOLDING_DEVICE)
+        .outerjoin(pricing_plans, CURRENT_PLAN_OF_ASSET)
+        .where(assets.c.code == bindparam("code", type_=String))
+    )
+    if for_update:
+        query = query.with_for_update(of=assets, key_share=True)
+    return query
 
 
 def _asset(row: RowMapping | dict[str, Any]) -> Asset:

@@ -3,7 +3,7 @@
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, or_, select, update
 
 from rental.adapters.tables import refresh_tokens, sessions, users
 from rental.domain.riders import Role
@@ -11,6 +11,12 @@ from rental.domain.sessions import Session, SessionEnd
 from rental.services.repositories.riders import PresentedRefreshToken
 
 _SESSION_COLUMNS = (*sessions.c, users.c.role)
+# Read on every signed-in request: built once, so SQLAlchemy reuses its compiled form.
+_LIVE_SESSION = select(sessions.c.id).where(
+    sessions.c.id == bindparam("session_id", type_=sessions.c.id.type),
+    sessions.c.ended_at.is_(None),
+    sessions.c.expires_at > bindparam("now", type_=sessions.c.expires_at.type),
+)
 
 
 class SessionRepository:
@@ -84,10 +90,8 @@ class SessionRepository:
         return result.rowcount
 
     def is_live(self, session_id: UUID, now: datetime) -> bool:
-        query = select(sessions.c.id).where(
-            sessions.c.id == session_id, sessions.c.ended_at.is_(None), sessions.c.expires_at > now
-        )
-        return self._c.execute(query).first() is not None
+        parameters = {"session_id": session_id, "now": now}
+        return self._c.execute(_LIVE_SESSION, parameters).first() is not None
 
     def forget_before(self, moment: datetime) -> int:
         """Delete sessions that ended or expired before `moment`, with their tokens, and the

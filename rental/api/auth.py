@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
 
-from flask import current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
+from flask.sessions import SessionInterface, SessionMixin
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from rental.api.common import platform
@@ -47,7 +48,27 @@ ACCESS_TOKEN_SALT = "session-access-token"
 def _serializer() -> URLSafeSerializer:
     # The expiry is a claim of its own: it depends on the role, and the platform's clock
     # (not the machine's) decides it, as it does everywhere else.
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=ACCESS_TOKEN_SALT)
+    return _signer(current_app.config["SECRET_KEY"], ACCESS_TOKEN_SALT)
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(secret_key: str, salt: str) -> URLSafeSerializer:
+    """One per key and salt, made once: making one tries a dump of its own (itsdangerous'
+    `is_text_serializer`), a cost every request paid otherwise. They keep no state."""
+    return URLSafeSerializer(secret_key, salt=salt)
+
+
+class NoCookieSessions(SessionInterface):
+    """Flask's cookie session, never used: riders and operators send bearer tokens, and no
+    state is kept in cookies. Flask opens its default one on every request (making a
+    signing serializer each time); this one opens nothing, and any write to `flask.session`
+    fails loudly instead of setting a cookie."""
+
+    def open_session(self, app: Flask, request: Request) -> None:
+        return None
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 def issue_access_token(tokens: IssuedTokens) -> str:
@@ -130,7 +151,7 @@ def current_session_id() -> uuid.UUID:
 # MDS clients (a city, or its data contractor) hold a token that never expires on its
 # own: it names a client row, and revoking the row ends it.
 def _client_serializer(secret_key: str | None = None) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key or current_app.config["SECRET_KEY"], salt="mds-client")
+    return _signer(secret_key or current_app.config["SECRET_KEY"], "mds-client")
 
 
 def issue_client_token(client_id: uuid.UUID, secret_key: str | None = None) -> str:

@@ -14,6 +14,7 @@ shape reaches a use case unchecked.
 """
 
 import copy
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
 from annotated_types import GroupedMetadata
-from flask_openapi3 import validate_request
+from flask_openapi3.request import _validate_request
+from flask_openapi3.utils import parse_parameters
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -126,10 +128,30 @@ def signed_in(role: Role | None) -> Callable[[Callable[P, R]], Callable[P, R]]:
     should look like."""
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
-        validated: Callable[P, R] = validate_request()(view)  # type: ignore[no-untyped-call]
-        return requires(role)(validated)
+        return requires(role)(_validating(view))
 
     return decorate
+
+
+def _validating(view: Callable[P, R]) -> Callable[P, R]:
+    """flask-openapi3's `validate_request()`, with the view's request models read from its
+    signature once: `validate_request` reads them (and makes their JSON schemas) again on
+    every request, a tenth of a signed-in request's time."""
+    # Tells flask-openapi3 not to validate before this wrapper does (after the sign-in).
+    view.__delay_validate_request__ = True  # type: ignore[attr-defined]
+    parts: Any = None
+
+    @functools.wraps(view)
+    def validated(*args: P.args, **kwargs: P.kwargs) -> R:
+        nonlocal parts
+        if parts is None:
+            parts = parse_parameters(view)
+        header, cookie, path, query, form, body, raw = parts
+        checked = _validate_request(header, cookie, path, query, form, body, raw, kwargs)
+        checked.update(kwargs)
+        return view(*args, **checked)
+
+    return validated
 
 
 def refusal(code: str | None, message: str, field: str | None = None) -> PydanticCustomError:

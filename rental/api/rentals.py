@@ -1,5 +1,6 @@
 """Scan to ride: start a rental, watch it unlock, list and inspect one's own rentals."""
 
+import time
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from uuid import UUID
@@ -25,10 +26,11 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
-from rental.domain.rentals import Rental, RentalState
+from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
 from rental.services.commands.rides import RequestUnlock
+from rental.services.read_models import ShownRental
 
 RENTALS = Tag(name="rentals", description="scan to ride: unlocking, the ride, its trace")
 blueprint = APIBlueprint(
@@ -52,25 +54,39 @@ class StartRental(RequestModel):
         return RequestUnlock(rider_id, self.qr, self.idempotency_key)
 
 
+class Wait(QueryModel):
+    wait: float = Field(
+        0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
+    )
+
+
 @blueprint.post("", responses={202: RentalAnswer, **NOT_FOUND, **CONFLICT, **UNAVAILABLE})
 @signed_in(Role.RIDER)
-def start_rental(body: StartRental) -> tuple[dict[str, Any], int]:
-    """Scan: ask the asset's lock to open. 202 `unlocking`; watch it with `?wait=`."""
+def start_rental(body: StartRental, query: Wait) -> tuple[dict[str, Any], int]:
+    """Scan: ask the asset's lock to open. 202 `unlocking`; `?wait=N` holds the answer up
+    to N seconds while it is still unlocking, as `GET` does (one call from scan to ride)."""
     p = platform()
     unlocking = rentals.Unlocking(
         timedelta(seconds=p.config.UNLOCK_TIMEOUT_SECONDS),
         p.config.service_policy(),
         p.config.WALLET_FLOOR_MINOR,
     )
-    command = body.command(current_user_id())
-    rental = rentals.request_unlock(p.uow(), p.lock_commands, command, p.now(), unlocking)
-    return _answer(rental).json(), 202
-
-
-class Wait(QueryModel):
-    wait: float = Field(
-        0, ge=0, le=MAX_WAIT_SECONDS, allow_inf_nan=False, description="seconds to wait"
-    )
+    rider_id = current_user_id()
+    command = body.command(rider_id)
+    scanned_at = time.monotonic()  # before anything about the rental can be committed
+    shown = rentals.request_unlock_shown(p.uow(), p.lock_commands, command, p.now(), unlocking)
+    rental = shown.rental
+    if not query.wait or rental.state is not RentalState.UNLOCKING:
+        return _answer(shown).json(), 202
+    deadline = scanned_at + query.wait
+    # A change after the state just read is notified after `scanned_at`: no read first.
+    with p.rental_changes.waiting_for(str(rental.id), since=scanned_at) as changed:
+        changed.wait(max(0.0, deadline - time.monotonic()))
+    shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental.id)
+    left = deadline - time.monotonic()
+    if shown.rental.state is RentalState.UNLOCKING and left > 0:
+        shown = _watched(rider_id, rental.id, left)  # woken early by a listener that was away
+    return _answer(shown, p.now()).json(), 202
 
 
 @blueprint.get("/<rental_id>", responses={200: RentalAnswer, **NOT_FOUND})
@@ -80,12 +96,20 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
     still unlocking."""
     p, rider_id, key = platform(), current_user_id(), path.rental_id
     if not query.wait:
-        return _answer(rentals.rental_of_rider(p.uow(), rider_id, key), p.now()).json()
-    with p.rental_changes.waiting_for(str(key)) as changed:
-        rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-        if rental.state is RentalState.UNLOCKING and changed.wait(query.wait):
-            rental = rentals.rental_of_rider(p.uow(), rider_id, key)
-    return _answer(rental, p.now()).json()
+        return _answer(rentals.rental_shown_to_rider(p.reader(), rider_id, key), p.now()).json()
+    return _answer(_watched(rider_id, key, query.wait), p.now()).json()
+
+
+def _watched(rider_id: UUID, rental_id: UUID, wait: float) -> ShownRental:
+    """The rider's rental once it has left `unlocking`, or as it is after `wait` seconds.
+    The waiter is registered before the rental is read, so a change committed in between
+    is not missed; each read is one statement outside a transaction (`Platform.reader`)."""
+    p = platform()
+    with p.rental_changes.waiting_for(str(rental_id)) as changed:
+        shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
+        if shown.rental.state is RentalState.UNLOCKING and changed.wait(wait):
+            shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
+    return shown
 
 
 class RentalsPage(QueryModel):
@@ -108,9 +132,8 @@ def list_rentals(query: RentalsPage) -> dict[str, Any]:
     return RentalList(rentals=answers).json()
 
 
-def _answer(rental: Rental, now: datetime | None = None) -> RentalAnswer:
-    zones = rentals.time_zones_of(platform().uow(), [rental])
-    return rental_answer(rental, now, zones.get(rental.id))
+def _answer(shown: ShownRental, now: datetime | None = None) -> RentalAnswer:
+    return rental_answer(shown.rental, now, shown.time_zone)
 
 
 class LineString(AnswerModel):

@@ -32,6 +32,7 @@ class ScanTarget:
     held_reservation_id: UUID | None = None  # a reservation of it, perhaps expired, not swept
     rider_reservation_id: UUID | None = None  # the scanning rider's own reservation, any asset
     city_retired: bool = False  # its city takes no new rides (rental.domain.cities)
+    time_zone: str | None = None  # IANA: its city's clock, on which riders read times
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,15 @@ class DamageReportEntry:
 
 
 # --- rides --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShownRental:
+    """A rental as its rider is shown it: with the IANA time zone of its city, the clock
+    its times are read on (None when its city is unknown)."""
+
+    rental: Rental
+    time_zone: str | None
 
 
 @dataclass(frozen=True)

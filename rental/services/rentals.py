@@ -22,7 +22,7 @@ from rental.services.idempotency import claim_key
 from rental.services.lock_commands import unlock_command
 from rental.services.ports import LockCommandError, LockCommands
 from rental.services.pricing import check_rentable
-from rental.services.read_models import RideTrace, ScanTarget
+from rental.services.read_models import RideTrace, ScanTarget, ShownRental
 from rental.services.reservations import claim_reservation, end_reservation
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.signals import UnlockOutcome, UnlockSettled, announce, unlock_settled
@@ -47,23 +47,37 @@ def request_unlock(
     now: datetime,
     unlocking: Unlocking,
 ) -> Rental:
+    """The scan: the rental, `unlocking` with its signed command sent (or already failed);
+    a repeated idempotency key answers the first request's rental."""
+    return request_unlock_shown(uow, locks, command, now, unlocking).rental
+
+
+def request_unlock_shown(
+    uow: UnitOfWork,
+    locks: LockCommands,
+    command: RequestUnlock,
+    now: datetime,
+    unlocking: Unlocking,
+) -> ShownRental:
+    """`request_unlock`, with the time zone the rider reads the rental's times on (read
+    with the asset, so that the answer costs no other read)."""
     try:
-        rental, lock = _record_request(uow, command, now, unlocking)
+        rental, lock, zone = _record_request(uow, command, now, unlocking)
     except DuplicateRequest:
         return _by_idempotency_key(uow, command.rider_id, command.idempotency_key)
     if lock is None:
-        return rental
+        return ShownRental(rental, zone)
     try:
         locks.send(unlock_command(lock, rental))
     except LockCommandError:
-        return _fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE)
+        return ShownRental(_fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE), zone)
     log.info(
         "unlock sent to lock %s for rental %s",
         lock.id,
         rental.id,
         extra=_unlock_fields(rental),
     )
-    return rental
+    return ShownRental(rental, zone)
 
 
 def _unlock_fields(rental: Rental) -> dict[str, str | None]:
@@ -79,8 +93,9 @@ def _unlock_fields(rental: Rental) -> dict[str, str | None]:
 
 def _record_request(
     uow: UnitOfWork, command: RequestUnlock, now: datetime, how: Unlocking
-) -> tuple[Rental, Lock | None]:
-    """Store the rental; returns the lock to command, or None when there is nothing to send."""
+) -> tuple[Rental, Lock | None, str | None]:
+    """Store the rental; returns the lock to command (None when there is nothing to send)
+    and the time zone of the asset's city."""
     rider_id, code, key = command.rider_id, command.asset_code, command.idempotency_key
     wallet_floor_minor = how.wallet_floor_minor
     with uow:
@@ -91,7 +106,7 @@ def _record_request(
         if target.earlier_rental_id is not None:
             earlier = uow.rentals.get(target.earlier_rental_id)
             assert earlier is not None
-            return earlier, None
+            return earlier, None, target.time_zone
         reservation = claim_reservation(uow, target, rider_id, now, wallet_floor_minor)
         plan = check_rentable(target, how.policy)
         asset, lock = target.asset, target.lock
@@ -125,7 +140,7 @@ def _record_request(
     if not reachable:
         log.info("lock %s is offline: rental %s failed", lock.id, rental.id)
         announce(unlock_settled, UnlockSettled(UnlockOutcome.LOCK_OFFLINE, rental.id))
-    return rental, (lock if reachable else None)
+    return rental, (lock if reachable else None), target.time_zone
 
 
 def _why_not_found(uow: UnitOfWork, code: str) -> Exception:
@@ -156,11 +171,13 @@ def _end_other_reservation(
         end_reservation(uow, reservation, ending, now, wallet_floor_minor)
 
 
-def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Rental:
+def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> ShownRental:
     with uow:
         rental = uow.rentals.by_idempotency_key(rider_id, key)
-    assert rental is not None
-    return rental
+        assert rental is not None
+        shown = uow.rentals.shown(rental.id)
+    assert shown is not None
+    return shown
 
 
 def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason) -> Rental:
@@ -206,6 +223,18 @@ def rental_of_rider(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) 
     if rental is None or rental.rider_id != rider_id:
         raise NotFound("no such rental", "rental_not_found")
     return rental
+
+
+def rental_shown_to_rider(
+    uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID
+) -> ShownRental:
+    """`rental_of_rider` with the time zone of its city, in one read. Raises NotFound
+    `rental_not_found`."""
+    with uow:
+        shown = uow.rentals.shown(rental_id)
+    if shown is None or shown.rental.rider_id != rider_id:
+        raise NotFound("no such rental", "rental_not_found")
+    return shown
 
 
 def time_zones_of(uow: UnitOfWork, found: Collection[Rental]) -> dict[uuid.UUID, str]:

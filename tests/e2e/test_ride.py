@@ -1,6 +1,7 @@
 """A ride through every real part: HTTP, PostgreSQL/PostGIS, the broker, lockctl, a lock."""
 
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.helpers import eventually
@@ -35,6 +36,35 @@ def test_a_rider_scans_rides_and_pays_for_the_trip(system):
     assert trace["geometry"]["type"] == "LineString"
     assert trace["geometry"]["coordinates"][0] == ROUTE[0]
     assert [r["id"] for r in system.get("/api/v1/rentals", rider).json()["rentals"]] == [rental_id]
+
+
+def scan_waiting(system, rider, code, wait):
+    body = {"qr": f"https://ride.example/q/{code}", "idempotency_key": uuid.uuid4().hex}
+    return system.post(f"/api/v1/rentals?wait={wait}", body, rider)
+
+
+def test_a_scan_that_waits_is_answered_once_the_lock_has_opened(system):
+    code, lock = system.bike(unlock_delay_ms=300)  # opens after the scan is stored
+    rider = system.rider(credit_minor=1000)
+
+    answer = scan_waiting(system, rider, code, wait=5)
+
+    assert answer.status_code == 202
+    assert answer.json()["state"] == "active"
+    assert answer.json()["started_at"] is not None
+    assert not lock.logic.locked
+
+
+def test_a_scan_waits_no_longer_than_asked_for_a_lock_that_does_not_answer(system):
+    code, _ = system.bike(never_confirm=True)
+    rider = system.rider(credit_minor=1000)
+
+    began = time.monotonic()
+    answer = scan_waiting(system, rider, code, wait=0.5)
+
+    assert answer.status_code == 202
+    assert answer.json()["state"] == "unlocking"
+    assert 0.5 <= time.monotonic() - began < 5
 
 
 def test_the_rider_is_not_charged_when_the_lock_never_confirms(system):

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from rental.domain.cities import City
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import Asset, AssetKind, ServicePolicy
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
@@ -361,6 +362,40 @@ def test_an_unanswered_release_leaves_the_cabinet_in_sight(world):
 
 
 # --- what riders read -----------------------------------------------------------------
+
+
+def berlin_bike(world: World) -> Asset:
+    with world.uow() as unit:
+        unit.cities.add(City("berlin", "Berlin", "Europe/Berlin", CURRENCY, "de-DE", *HOME))
+        unit.commit()
+    world.publish("bike", BIKE_PRICE, city_id="berlin")
+    return world.bike(city_id="berlin")
+
+
+def test_a_scan_is_answered_on_its_citys_clock_and_so_is_its_repeat(world):
+    rider, bike = world.rider(credit_minor=5000), berlin_bike(world)
+    command = RequestUnlock(rider.id, bike.code, "scan-berlin")
+    locks = RecordingLockCommands()
+
+    first = rentals.request_unlock_shown(world.uow(), locks, command, world.now, UNLOCKING)
+    again = rentals.request_unlock_shown(world.uow(), locks, command, world.now, UNLOCKING)
+
+    assert (first.rental.state, first.time_zone) == (RentalState.UNLOCKING, "Europe/Berlin")
+    assert (again.rental.id, again.time_zone) == (first.rental.id, "Europe/Berlin")
+    assert len(locks.sent) == 1
+
+
+def test_a_rider_is_shown_only_their_own_rental_on_its_citys_clock(world):
+    rider, other = world.rider(credit_minor=5000), world.rider()
+    bike = berlin_bike(world)
+    rental = scan(world, rider, bike)
+
+    shown = rentals.rental_shown_to_rider(world.uow(), rider.id, rental.id)
+    with pytest.raises(NotFound) as hidden:
+        rentals.rental_shown_to_rider(world.uow(), other.id, rental.id)
+
+    assert (shown.rental.id, shown.time_zone) == (rental.id, "Europe/Berlin")
+    assert hidden.value.code == "rental_not_found"
 
 
 def test_a_rider_reads_only_their_own_rentals_newest_first(world):

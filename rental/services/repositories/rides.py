@@ -12,7 +12,7 @@ from rental.domain.alerts import Alert, AlertKind, DeadLetter
 from rental.domain.rentals import Rental
 from rental.domain.reservations import Reservation
 from rental.domain.trace import Fix
-from rental.services.read_models import LockReportProblem
+from rental.services.read_models import LockReportProblem, ShownRental
 
 
 class RentalRepository(Protocol):
@@ -21,6 +21,10 @@ class RentalRepository(Protocol):
     def save(self, rental: Rental) -> None: ...
 
     def get(self, rental_id: UUID, *, for_update: bool = False) -> Rental | None: ...
+
+    def shown(self, rental_id: UUID) -> ShownRental | None:
+        """The rental with its city's time zone, in one read."""
+        ...
 
     def by_idempotency_key(self, rider_id: UUID, key: str) -> Rental | None: ...
 

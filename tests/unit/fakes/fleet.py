@@ -236,6 +236,7 @@ class FakeAssetRepository(Repository):
             held_reservation_id=held.id if held else None,
             rider_reservation_id=riders_hold.id if riders_hold else None,
             city_retired=(city := store.cities.get(asset.city_id)) is not None and city.is_retired,
+            time_zone=city.time_zone if city else None,
         )
 
     def overview(self, now: datetime, city_id: str | None = None) -> list[AssetOverview]:

@@ -18,7 +18,7 @@ from rental.domain.errors import NotFound
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.trace import Fix, distance_m
-from rental.services.read_models import LockReportProblem
+from rental.services.read_models import LockReportProblem, ShownRental
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     EventRow,
@@ -56,6 +56,15 @@ class FakeRentalRepository(Repository):
     def get(self, rental_id: uuid.UUID, *, for_update: bool = False) -> Rental | None:
         row = self._store.rentals.get(rental_id)
         return copied(row.rental) if row else None
+
+    def shown(self, rental_id: uuid.UUID) -> ShownRental | None:
+        """The rental with its city's time zone, in one read."""
+        rental = self.get(rental_id)
+        if rental is None:
+            return None
+        asset = self._store.assets.get(rental.asset_id)
+        city = self._store.cities.get(asset.asset.city_id) if asset else None
+        return ShownRental(rental, city.time_zone if city else None)
 
     def by_idempotency_key(self, rider_id: uuid.UUID, key: str) -> Rental | None:
         return self._first(lambda r: (r.rider_id, r.idempotency_key) == (rider_id, key))

@@ -334,7 +334,8 @@ async function unlockScreen(code) {
     status.textContent = t("unlock.opening");
     status.classList.add("busy");
     try {
-      let rental = await api("POST", "/api/v1/rentals", { qr: quote.code, idempotency_key: idempotencyKey });
+      // Answered once the lock has opened (or refused), most often: one call from scan to ride.
+      let rental = await api("POST", "/api/v1/rentals?wait=10", { qr: quote.code, idempotency_key: idempotencyKey });
       while (rental.state === "unlocking") {
         rental = await api("GET", `/api/v1/rentals/${rental.id}?wait=10`);
       }

@@ -1,0 +1,61 @@
+"""Waiting for a rental to change, on PostgreSQL's LISTEN/NOTIFY: a change is never missed,
+whether it comes before or after the waiter registers."""
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from rental.adapters.notifications import StateChangeListener
+from rental.bootstrap import libpq_url
+
+
+@pytest.fixture
+def channel():
+    return f"test_changes_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def listener(platform, channel):
+    listening = StateChangeListener(libpq_url(platform.config.DATABASE_URL), channel)
+    with listening.waiting_for("warm-up"):  # starts it: LISTEN is in place from here on
+        pass
+    return listening
+
+
+def notify(platform, channel, key):
+    with platform.engine.begin() as connection:
+        connection.execute(text("SELECT pg_notify(:c, :k)"), {"c": channel, "k": key})
+
+
+def test_a_waiter_is_woken_by_a_change_after_it_registered(platform, channel, listener):
+    with listener.waiting_for("rental-1") as changed:
+        notify(platform, channel, "rental-1")
+        assert changed.wait(5)
+
+
+def test_a_change_since_the_given_moment_is_known_to_a_later_waiter(platform, channel, listener):
+    since = time.monotonic()
+    notify(platform, channel, "rental-2")
+    time.sleep(0.5)  # the listener has heard it before anyone waits
+
+    with listener.waiting_for("rental-2", since=since) as changed:
+        assert changed.is_set()
+
+
+def test_a_change_before_the_given_moment_does_not_count(platform, channel, listener):
+    notify(platform, channel, "rental-3")
+    time.sleep(0.5)
+    since = time.monotonic()
+
+    with listener.waiting_for("rental-3", since=since) as changed:
+        assert not changed.wait(0.3)
+
+
+def test_a_listener_that_was_not_listening_at_the_given_moment_says_so(platform, channel):
+    since = time.monotonic()
+    listening = StateChangeListener(libpq_url(platform.config.DATABASE_URL), channel)
+
+    with listening.waiting_for("rental-4", since=since) as changed:
+        assert changed.is_set()  # it may have missed a change: the caller reads
