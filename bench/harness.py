@@ -21,6 +21,7 @@ from rental.adapters.migrations import ensure_postgis, upgrade
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform, libpq_url
 from rental.config import Config
+from rental.domain.cities import City
 from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
 from rental.domain.riders import Role
@@ -78,7 +79,7 @@ class Bench:
         with self.platform.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} CASCADE"))
         with self.platform.uow() as uow:
-            uow.cities.add("bench", "Bench City", "CNY", "Asia/Shanghai", 121.47, 31.23)
+            uow.cities.add(City("bench", "Bench City", "Asia/Shanghai", "CNY", "en", 121.47, 31.23))
             uow.pricing_plans.publish("bench", "bike", Tariff("CNY", 0, 150, 1800))
             uow.commit()
         run = uuid.uuid4().hex[:6].upper()

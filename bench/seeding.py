@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 
 from rental.bootstrap import Platform
+from rental.domain.cities import City
 from rental.domain.pricing import Tariff
 
 SEED = """
@@ -67,7 +68,8 @@ def seed_city(platform: Platform, city: SeededCity, count: int) -> None:
             connection.execute(text(statement), values)
     with platform.uow() as uow:
         center = (city.west + city.width / 2, city.south + city.height / 2)
-        uow.cities.add(city.city_id, city.city_id.title(), "CNY", "Asia/Shanghai", *center)
+        name = city.city_id.title()
+        uow.cities.add(City(city.city_id, name, "Asia/Shanghai", "CNY", "en", *center))
         for kind in ("bike", "ebike"):
             uow.pricing_plans.publish(city.city_id, kind, Tariff("CNY", 0, 150, 1800))
         uow.commit()
