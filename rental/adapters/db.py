@@ -29,6 +29,7 @@ from rental.adapters.repositories import (
 )
 from rental.adapters.reservations import ReservationRepository
 from rental.adapters.sessions import SessionRepository
+from rental.adapters.shared_feeds import SharedFeeds
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 from rental.domain.errors import Unavailable
@@ -65,11 +66,16 @@ def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -
 class UnitOfWork:
     """`with uow:` opens a transaction; nothing is kept unless `commit()` is called.
 
-    `read_only` runs each statement on its own (autocommit): a read that needs no
-    snapshot across statements saves the BEGIN and ROLLBACK round trips."""
+    `autocommit` runs each statement on its own: a read that needs no snapshot across
+    statements saves the BEGIN and ROLLBACK round trips. `read_only` makes transactions
+    READ ONLY: a use case given reads that may come from a replica fails on the primary
+    too if it tries to write."""
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    def __init__(
+        self, engine: Engine, *, autocommit: bool = False, read_only: bool = False
+    ) -> None:
         self._engine = engine
+        self._autocommit = autocommit
         self._read_only = read_only
 
     def __enter__(self) -> Self:
@@ -77,8 +83,10 @@ class UnitOfWork:
             self._connection = self._engine.connect()
         except _TRANSIENT as exc:
             raise DatabaseUnavailable("the database cannot be reached") from exc
-        if self._read_only:
+        if self._autocommit:
             self._connection = self._connection.execution_options(isolation_level="AUTOCOMMIT")
+        if self._read_only:
+            self._connection = self._connection.execution_options(postgresql_readonly=True)
         self._transaction = self._connection.begin()
         connection = self._connection
         self.cities = CityRepository(connection)
@@ -102,6 +110,7 @@ class UnitOfWork:
         self.open_data = OpenDataRepository(connection)
         self.vehicle_history = VehicleHistory(connection)
         self.mds_clients = MdsClients(connection)
+        self.shared_feeds = SharedFeeds(connection)
         self.rebalancing = RebalancingRepository(connection)
         self.dead_letters = DeadLetterRepository(connection)
         self.alerts = AlertRepository(connection)
