@@ -62,15 +62,16 @@ class Platform:
         self.config = replace(config)  # its own copy: the caller's object may change or be shared
         self.now = clock
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
+        # Hot reads of one statement: planned once per connection, no ping before each.
         self.search_engine = make_engine(
-            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
+            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
         )
         # Reads that may lag go to the replica when there is one, else to the primary.
         self.lagging_engine, self.lagging_search_engine = self.engine, self.search_engine
         if config.READ_DATABASE_URL:
             self.lagging_engine = make_engine(config.READ_DATABASE_URL, config.DB_POOL_SIZE)
             self.lagging_search_engine = make_engine(
-                config.READ_DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
+                config.READ_DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
             )
         self.rental_changes = StateChangeListener(
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL

@@ -7,10 +7,16 @@ from typing import Any
 from sqlalchemy import Connection, DateTime, Float, Integer, Select, bindparam, func, select
 
 from rental.adapters.availability import available_to_riders
-from rental.adapters.pricing_plans import CURRENT_PLAN_OF_ASSET, PLAN_COLUMNS, joined_plan
+from rental.adapters.pricing_plans import (
+    CURRENT_PLAN_OF_ASSET,
+    PLAN_COLUMNS,
+    PLAN_PREFIX,
+    joined_plan,
+)
 from rental.adapters.repositories import HOLDING_DEVICE
 from rental.adapters.tables import assets, locks, pricing_plans
 from rental.domain.fleet import AssetKind, ServicePolicy
+from rental.domain.pricing import PricingPlan
 from rental.services.read_models import NearbyVehicle
 
 
@@ -39,20 +45,26 @@ class VehicleSearch:
         }
         if kinds:
             values["kinds"] = [kind.value for kind in kinds]
-        rows = self._c.execute(_nearby_query(bool(kinds)), values).mappings()
-        return [
-            NearbyVehicle(
-                row["code"],
-                AssetKind(row["kind"]),
-                row["city_id"],
-                row["lon"],
-                row["lat"],
-                row["distance_m"],
-                row["battery_pct"],
-                joined_plan(row),
+        rows = self._c.execute(_nearby_query(bool(kinds)), values).mappings().all()
+        plans: dict[Any, PricingPlan | None] = {}  # by id: twenty vehicles, a plan or two
+        found = []
+        for row in rows:
+            plan_id = row[f"{PLAN_PREFIX}id"]
+            if plan_id not in plans:
+                plans[plan_id] = joined_plan(row)
+            found.append(
+                NearbyVehicle(
+                    row["code"],
+                    AssetKind(row["kind"]),
+                    row["city_id"],
+                    row["lon"],
+                    row["lat"],
+                    row["distance_m"],
+                    row["battery_pct"],
+                    plans[plan_id],
+                )
             )
-            for row in rows
-        ]
+        return found
 
 
 @cache
