@@ -10,7 +10,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-rebalancing browser clean
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-scale bench-rebalancing browser clean
 
 install: $(VENV)/.installed web/node_modules/.installed
 
@@ -72,6 +72,10 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
+
+# Not part of `make bench`: the read paths' throughput with 1 and 2 API processes.
+bench-scale: db
+	$(WITH_ENV) $(PY) -m bench.scale --seconds 20 --clients 8
 
 # The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
 bench-rebalancing: install
