@@ -13,7 +13,7 @@ runs). Measured three ways:
 """
 
 import argparse
-import json
+import re
 import time
 from datetime import datetime
 from functools import partial
@@ -29,6 +29,7 @@ from rental.services import open_data
 
 FEED_CITY = SeededCity("feedcity", "FD", west=113.9, south=22.5, width=0.4, height=0.2)
 GZIP = {"Accept-Encoding": "gzip"}
+STAMP = re.compile(rb'\{"last_updated":"([^"]+)"')
 
 
 def report(name: str, timings: list[float]) -> None:
@@ -74,7 +75,7 @@ def measure_served(clients: list[Any], url: str, requests: int, seconds: float) 
         took, answer = timed(partial(client.get, url))
         full.append(took)
         size = len(answer.data)
-        stamp = datetime.fromisoformat(json.loads(answer.data)["last_updated"])
+        stamp = last_updated(answer.data)
         assert last is None or stamp >= last, f"last_updated went back from {last} to {stamp}"
         last = stamp
         renders.add(answer.headers["ETag"])
@@ -88,6 +89,13 @@ def measure_served(clients: list[Any], url: str, requests: int, seconds: float) 
     report("full", full)
     report("full, gzip", packed)
     report("conditional", conditional)
+
+
+def last_updated(document: bytes) -> datetime:
+    """From the envelope's start: parsing 22 MB of JSON per answer would slow the loop."""
+    found = STAMP.match(document[:100])
+    assert found, document[:100]
+    return datetime.fromisoformat(found.group(1).decode())
 
 
 def platform_with_ttl(ttl: int) -> Platform:
