@@ -115,10 +115,12 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
 
-# Unlock throughput with 1 and 2 API processes and 1 and 2 lockctl processes, one short
-# burst run each (docs/performance.md).
+# Not part of `make bench`: unlock throughput with 1 and 2 API processes and 1 and 2
+# lockctl processes (one short burst run each), then the read paths' throughput with 1
+# and 2 API workers (docs/performance.md).
 bench-scale: db
 	$(WITH_ENV) $(PY) -m bench.scale --riders 100 --rounds 2
+	$(WITH_ENV) $(PY) -m bench.read_scale --seconds 20 --clients 8
 
 # The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
 bench-rebalancing: install

@@ -1,47 +1,110 @@
-"""`vehicle_status.json` of a city of 100,000 vehicles: the time to serve the whole feed.
+"""`vehicle_status.json` of a city of 100,000 vehicles: the time to render and serve it.
 
 Seeded once in the nearby-search benchmark's database (city `feedcity`, kept for later
-runs), then fetched through the Flask app: query, JSON, ETag. Measured twice: rendered on
-every request (what one render costs), and as served for `--seconds` of back-to-back
-requests, where each process renders a city's feed once per 10 s ttl, in the background
-while the previous render is served. A conditional request with the ETag is measured too.
+runs). Measured three ways:
+- render: the use case's query alone (PostgreSQL builds the JSON), as a renderer runs it;
+- rendered every time (ttl 0): through the Flask app, query, envelope and response;
+- as served for `--seconds` (ttl 10): two apps on one database, standing for two workers
+  or hosts, take turns; the feed is rendered once per ttl for both and stored (gzip) in
+  PostgreSQL, and every answer is checked not to go back in time. Full requests (plain
+  and gzip) and conditional ones (If-None-Match) are measured.
 
     make bench   (python -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30)
 """
 
 import argparse
+import re
 import time
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from bench.harness import bench_database
 from bench.scan_latency import percentile
 from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
-from rental.api.gbfs_feeds import VehicleStatusCache
 from rental.app import create_app
-from rental.bootstrap import Platform
+from rental.bootstrap import Platform, utc_now
 from rental.config import Config
+from rental.services import open_data
 
 FEED_CITY = SeededCity("feedcity", "FD", west=113.9, south=22.5, width=0.4, height=0.2)
+GZIP = {"Accept-Encoding": "gzip"}
+STAMP = re.compile(rb'\{"last_updated":"([^"]+)"')
 
 
-def measure(
-    client: Any, url: str, requests: int, seconds: float = 0
-) -> tuple[list[float], list[float], int, int]:
-    """Timings of full and conditional requests, the size, and how many renders were seen."""
+def report(name: str, timings: list[float]) -> None:
+    print(
+        f"    {name:12} n={len(timings)}  p50 {percentile(timings, 0.5):.0f} ms"
+        f"  p90 {percentile(timings, 0.9):.0f} ms  p99 {percentile(timings, 0.99):.0f} ms"
+        f"  max {max(timings):.0f} ms"
+    )
+
+
+def timed(call: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    result = call()
+    return (time.perf_counter() - started) * 1000, result
+
+
+def measure_render(platform: Platform, requests: int) -> None:
+    policy = platform.config.service_policy()
+
+    def render() -> str:
+        return open_data.vehicles_json(platform.lagging_uow(), FEED_CITY.city_id, utc_now(), policy)
+
+    timings = []
+    for _ in range(requests + 1):
+        took, vehicles = timed(render)
+        timings.append(took)
+    print(f"  render: the query alone ({len(vehicles):,} characters of vehicles)")
+    report("render", timings[1:])  # the first warms the pool and the caches
+
+
+def measure_served(clients: list[Any], url: str, requests: int, seconds: float) -> None:
+    """Requests alternate between the clients; each answer's last_updated is checked
+    against the one before."""
     full: list[float] = []
+    packed: list[float] = []
     conditional: list[float] = []
-    size, renders = 0, set()
+    renders: set[str] = set()
+    size = packed_size = 0
+    last: datetime | None = None
     deadline = time.monotonic() + seconds
     while len(full) < requests or time.monotonic() < deadline:
-        started = time.perf_counter()
-        answer = client.get(url)
-        full.append((time.perf_counter() - started) * 1000)
+        client = clients[len(full) % len(clients)]
+        took, answer = timed(partial(client.get, url))
+        full.append(took)
         size = len(answer.data)
-        renders.add(answer.headers["Last-Modified"])
-        started = time.perf_counter()
-        client.get(url, headers={"If-None-Match": answer.headers["ETag"]})
-        conditional.append((time.perf_counter() - started) * 1000)
-    return full, conditional, size, len(renders)
+        stamp = last_updated(answer.data)
+        assert last is None or stamp >= last, f"last_updated went back from {last} to {stamp}"
+        last = stamp
+        renders.add(answer.headers["ETag"])
+        took, answer = timed(partial(client.get, url, headers=GZIP))
+        packed.append(took)
+        packed_size = len(answer.data)
+        unchanged = {"If-None-Match": answer.headers["ETag"]}
+        took, _ = timed(partial(client.get, url, headers={**GZIP, **unchanged}))
+        conditional.append(took)
+    print(f"    ({size:,} bytes, gzip {packed_size:,}; {len(renders)} render(s) served)")
+    report("full", full)
+    report("full, gzip", packed)
+    report("conditional", conditional)
+
+
+def last_updated(document: bytes) -> datetime:
+    """From the envelope's start: parsing 22 MB of JSON per answer would slow the loop."""
+    found = STAMP.match(document[:100])
+    assert found, document[:100]
+    return datetime.fromisoformat(found.group(1).decode())
+
+
+def platform_with_ttl(ttl: int) -> Platform:
+    config = Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
+    config.RATELIMIT_ENABLED = False  # one client, many requests: the feed is measured
+    config.VEHICLE_STATUS_TTL_SECONDS = ttl
+    platform = Platform(config)
+    allow_silence_since_seeding(platform)
+    return platform
 
 
 def main() -> None:
@@ -50,29 +113,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30, help="of requests, as served")
     args = parser.parse_args()
-    config = Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
-    config.RATELIMIT_ENABLED = False  # one client, many requests: the feed is measured
-    platform = Platform(config)
-    seed_city(platform, FEED_CITY, args.vehicles)
-    allow_silence_since_seeding(platform)
+    every_time = platform_with_ttl(0)
+    seed_city(every_time, FEED_CITY, args.vehicles)
     url = f"/gbfs/v3/{FEED_CITY.city_id}/vehicle_status.json"
     print(f"GBFS vehicle_status.json of {args.vehicles:,} vehicles")
-    for ttl, what in ((0, "rendered every time"), (10, "as served: rendered once per 10 s ttl")):
-        platform.config.VEHICLE_STATUS_TTL_SECONDS = ttl
-        platform.vehicle_status_cache = VehicleStatusCache(ttl)
-        client = create_app(platform=platform).test_client()
-        client.get(url)  # warm the pool and the caches
-        full, conditional, size, renders = measure(
-            client, url, args.requests, args.seconds if ttl else 0
-        )
-        print(f"  {what} ({size:,} bytes, {renders} render(s) served)")
-        for name, timings in (("full", full), ("conditional", conditional)):
-            print(
-                f"    {name:12} n={len(timings)}  p50 {percentile(timings, 0.5):.0f} ms"
-                f"  p90 {percentile(timings, 0.9):.0f} ms  p99 {percentile(timings, 0.99):.0f} ms"
-                f"  max {max(timings):.0f} ms"
-            )
-    platform.engine.dispose()
+    measure_render(every_time, args.requests)
+
+    print("  rendered every time (ttl 0), through the app")
+    client = create_app(platform=every_time).test_client()
+    client.get(url)  # warm the pool and the caches
+    timings = [timed(partial(client.get, url))[0] for _ in range(args.requests)]
+    report("full", timings)
+
+    print(f"  as served for {args.seconds:.0f} s by two apps in turn: rendered once per 10 s ttl")
+    shared = [platform_with_ttl(10), platform_with_ttl(10)]
+    clients = [create_app(platform=p).test_client() for p in shared]
+    for warming in clients:
+        warming.get(url)
+    measure_served(clients, url, args.requests, args.seconds)
+    for platform in (every_time, *shared):
+        platform.dispose()
 
 
 if __name__ == "__main__":

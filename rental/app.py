@@ -3,6 +3,8 @@
 from dataclasses import replace
 from typing import Any
 
+from flask import Flask, Request, Response
+from flask.sessions import SessionInterface, SessionMixin
 from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 
 from rental.api import (
@@ -58,6 +60,7 @@ def create_app(
     app.config.from_object(config)
     app.session_interface = auth.NoCookieSessions()
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = NoCookieSessions()
     app.validate_response = bool(config.VALIDATE_RESPONSES)
     app.extensions["platform"] = platform or Platform(config)
     edge.install(app)
@@ -108,6 +111,17 @@ def create_app(
 
 
 PLATFORM = Tag(name="platform", description="the service itself, and QR codes' URLs")
+
+
+class NoCookieSessions(SessionInterface):
+    """The API keeps nothing in cookies (who calls is a bearer token): no request opens
+    Flask's signed-cookie session, which made a signer for each one."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        return self.make_null_session(app)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        return None
 
 
 class Health(AnswerModel):

@@ -20,7 +20,7 @@ from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
-from rental.api.gbfs_feeds import VehicleStatusCache
+from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
 from rental.services.lock_reports import ReportDecoder
@@ -72,13 +72,21 @@ class Platform:
             config.LOCK_BROKER_URL, config.LOCK_BROKER_CA_FILE
         )
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
+        # Hot reads of one statement: planned once per connection, no ping before each.
         self.search_engine = make_engine(
-            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
+            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
         )
+        # Reads that may lag go to the replica when there is one, else to the primary.
+        self.lagging_engine, self.lagging_search_engine = self.engine, self.search_engine
+        if config.READ_DATABASE_URL:
+            self.lagging_engine = make_engine(config.READ_DATABASE_URL, config.DB_POOL_SIZE)
+            self.lagging_search_engine = make_engine(
+                config.READ_DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
+            )
         self.rental_changes = StateChangeListener(
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL
         )
-        self.vehicle_status_cache = VehicleStatusCache(config.VEHICLE_STATUS_TTL_SECONDS)
+        self.vehicle_status_copies = FeedCopies()
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None
@@ -110,11 +118,28 @@ class Platform:
         return UnitOfWork(self.engine, lock_keys=self.lock_keys)
 
     def reader(self) -> UnitOfWork:
-        """For hot reads of one statement (nearby vehicles, a rental being watched, the
-        session of each request): no transaction, and a plan made once per connection. Its
-        conditions are written so that a generic plan still uses the partial indexes (see
+        """For hot reads of one statement (a rental being watched, the session of each
+        request): no transaction, and a plan made once per connection. Its conditions are
+        written so that a generic plan still uses the partial indexes (see
         `rental.adapters.tables`)."""
-        return UnitOfWork(self.search_engine, read_only=True, lock_keys=self.lock_keys)
+        return UnitOfWork(self.search_engine, autocommit=True, lock_keys=self.lock_keys)
+
+    def lagging_reader(self) -> UnitOfWork:
+        """`reader()` for reads that may lag (nearby vehicles, the small GBFS feeds): from
+        the replica of READ_DATABASE_URL when there is one."""
+        return UnitOfWork(self.lagging_search_engine, autocommit=True, lock_keys=self.lock_keys)
+
+    def lagging_uow(self) -> UnitOfWork:
+        """Read-only transactions that may lag (GBFS vehicle_status, MDS, operators'
+        lists): on the replica of READ_DATABASE_URL when there is one. Never for what
+        decides a write or who may do what: a replica is behind by its replay delay."""
+        return UnitOfWork(self.lagging_engine, read_only=True, lock_keys=self.lock_keys)
+
+    def dispose(self) -> None:
+        """Closes every pool's connections."""
+        engines = (self.engine, self.search_engine, self.lagging_engine, self.lagging_search_engine)
+        for engine in set(engines):
+            engine.dispose()
 
     def mqtt(self) -> MqttClient:
         with self._mqtt_lock:

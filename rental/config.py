@@ -12,6 +12,9 @@ from rental.domain.sessions import TokenLifetimes
 @dataclass
 class Config:
     DATABASE_URL: str = ""
+    # A streaming replica of DATABASE_URL for reads that may lag by its replay delay (GBFS,
+    # MDS, nearby search, operators' lists); empty: they read the primary too.
+    READ_DATABASE_URL: str = ""
     # This process's broker account: mqtt://user:password@host:port, or mqtts:// for TLS,
     # verified against MQTT_CA_FILE (a PEM file; empty: the system's CAs). API workers get an
     # account that can only send lock commands and ask for lock accounts; lockctl and the
@@ -50,7 +53,8 @@ class Config:
     RESERVATION_MINUTES: int = 15
     # Published in GBFS system_information: where feed consumers report problems.
     FEED_CONTACT_EMAIL: str = "opendata@example.com"
-    # GBFS vehicle_status is rendered at most once per this many seconds per process.
+    # GBFS vehicle_status is rendered at most once per this many seconds for the whole
+    # deployment (every worker and host serves the same render); 0: on every request.
     VEHICLE_STATUS_TTL_SECONDS: int = 10
     # MDS: our provider id (from the MDS provider list; derived from the base URL if unset),
     # page size, and how long after an hour ends its trips and events are served.

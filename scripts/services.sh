@@ -13,6 +13,9 @@
 # The broker listens on RENTAL_MQTT_PORT (plain, for the platform's processes) and on
 # RENTAL_MQTTS_PORT (TLS, what locks are given). Its certificate comes from a demo CA made
 # here once (var/mosquitto/tls), unless RENTAL_MQTT_TLS_CA / _CERT / _KEY name your own.
+# A streaming replica of the project-local PostgreSQL, for reads that may lag, on port
+# RENTAL_PG_REPLICA_PORT (RENTAL_PG_PORT + 1); start-replica prints its READ_DATABASE_URL:
+#   scripts/services.sh start-replica|stop-replica
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +26,7 @@ MQTT_PORT=${RENTAL_MQTT_PORT:-18830}
 MQTTS_PORT=${RENTAL_MQTTS_PORT:-$((MQTT_PORT + 53))}
 TLS_DIR="$VAR/mosquitto/tls"
 REDIS_PORT=${RENTAL_REDIS_PORT:-16379}
+PG_REPLICA_PORT=${RENTAL_PG_REPLICA_PORT:-$((PG_PORT + 1))}
 mkdir -p "$VAR/log" "$VAR/secrets"
 chmod 700 "$VAR/secrets"
 
@@ -350,6 +354,7 @@ start_redis() {
 
 stop() {
   local data; data=$(pg_datadir)
+  stop_replica
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast stop >/dev/null 2>&1 || true
   stop_mosquitto
   stop_redis
@@ -359,6 +364,42 @@ stop() {
 stop_postgres() {
   local data; data=$(pg_datadir)
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# The replica holds nothing of its own: each start copies the primary afresh
+# (pg_basebackup -R: it then streams the primary's WAL), each stop removes the copy.
+pg_replica_datadir() { echo "$(pg_datadir)-replica"; }
+
+start_replica() {
+  local bindir data
+  start_postgres >/dev/null
+  bindir=$(pg_bindir); data=$(pg_replica_datadir)
+  if ! pg_run "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "copying PostgreSQL into a streaming replica on port $PG_REPLICA_PORT ($data)"
+    rm -rf "$data"
+    mkdir -p "$data"
+    chmod 700 "$data"
+    [ "$(id -u)" = 0 ] && chown postgres: "$data"
+    pg_run "$bindir/pg_basebackup" -h 127.0.0.1 -p "$PG_PORT" -U rental -D "$data" -R -X stream -c fast 2> >(grep -v "skipping special file" >&2)
+    pg_run rm -rf "$data/run" "$data/postgres.log"  # the primary's socket and log
+    pg_run mkdir -p "$data/run"
+    # After the primary's settings, which the copy brings: these win. Feedback keeps the
+    # primary from vacuuming rows a read on the replica still needs (no cancelled reads).
+    cat >> "$data/postgresql.conf" <<CONF
+port = $PG_REPLICA_PORT
+unix_socket_directories = '$data/run'
+hot_standby = on
+hot_standby_feedback = on
+CONF
+    pg_run "$bindir/pg_ctl" -D "$data" -l "$data/postgres.log" -w start >/dev/null
+  fi
+  echo "export READ_DATABASE_URL=postgresql+psycopg://rental@127.0.0.1:$PG_REPLICA_PORT/rental"
+}
+
+stop_replica() {
+  local data; data=$(pg_replica_datadir)
+  [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$data"
 }
 
 case "${1:-start}" in
@@ -385,5 +426,7 @@ case "${1:-start}" in
   restart-mosquitto) stop_mosquitto; start_mosquitto >/dev/null ;;
   stop-redis) stop_redis ;;
   start-redis) start_redis >/dev/null ;;
-  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto|stop-redis|start-redis" >&2; exit 2 ;;
+  start-replica) start_replica ;;
+  stop-replica) stop_replica ;;
+  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto|stop-redis|start-redis|start-replica|stop-replica" >&2; exit 2 ;;
 esac

@@ -40,25 +40,43 @@ def open_damage_reports() -> Any:
     )
 
 
-def serviceable(heard_since: Any, low_battery_pct: Any) -> Any:
+def damaged_assets() -> Any:
+    """The ids of assets with an open damage report: `assets.c.id.in_(damaged_assets())`
+    is one hash lookup per row where a correlated EXISTS would be one index scan each."""
+    return select(damage_reports.c.asset_id).where(OPEN_DAMAGE_REPORT)
+
+
+def held_assets(now: Any) -> Any:
+    """The ids of assets a live reservation holds at `now` (see `damaged_assets`)."""
+    return select(reservations.c.asset_id).where(HELD_RESERVATION, reservations.c.expires_at > now)
+
+
+def serviceable(
+    heard_since: Any, low_battery_pct: Any, device: Any = locks, damaged: Any = None
+) -> Any:
     """Fit to ride when not rented: in service, no open damage report, charged enough, its
     device heard from since `heard_since` (now less the policy's silence), its latch not
     reported open (an open latch with no rental is a late unlock or a forced lock) nor
     unknown since an unanswered unlock. GBFS
-    calls the opposite `is_disabled`. The arguments are values or bind parameters."""
-    damaged = select(damage_reports.c.id).where(
-        damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT
-    )
+    calls the opposite `is_disabled`. The arguments are values or bind parameters;
+    `device` is the asset's device as joined (`locks`, or a subquery with its columns),
+    `damaged` true for a damaged asset (by default a correlated NOT EXISTS)."""
+    if damaged is None:
+        damaged = (
+            select(damage_reports.c.id)
+            .where(damage_reports.c.asset_id == assets.c.id, OPEN_DAMAGE_REPORT)
+            .exists()
+        )
     # A plain conjunction, so that in a WHERE the planner can use each part on its own
     # (the damage check becomes an anti-join); NULL (a lock never seen) counts as false.
     return and_(
         assets.c.in_service,
-        locks.c.online,
-        locks.c.last_seen_at >= heard_since,
-        or_(locks.c.battery_pct.is_(None), locks.c.battery_pct >= low_battery_pct),
-        ~damaged.exists(),
-        locks.c.locked.isnot(False),
-        locks.c.latch_unknown_since.is_(None),
+        device.c.online,
+        device.c.last_seen_at >= heard_since,
+        or_(device.c.battery_pct.is_(None), device.c.battery_pct >= low_battery_pct),
+        ~damaged,
+        device.c.locked.isnot(False),
+        device.c.latch_unknown_since.is_(None),
     )
 
 

@@ -16,7 +16,9 @@ def alembic_config(database_url: str) -> AlembicConfig:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Every head: two lines of migrations made side by side apply both until they are
+    chained."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -27,9 +27,14 @@ CURRENT_PLAN_OF_ASSET = (
     & (pricing_plans.c.kind == assets.c.kind)
     & CURRENT
 )
-# The plan's columns where they sit beside others in one row, read back by `joined_plan`.
+# The plan's columns where they sit beside others in one row, read back by `joined_plan`
+# (which needs not its times: fewer columns to send and convert per row).
 PLAN_PREFIX = "plan__"
-PLAN_COLUMNS = tuple(c.label(f"{PLAN_PREFIX}{c.name}") for c in pricing_plans.c)
+PLAN_COLUMNS = tuple(
+    c.label(f"{PLAN_PREFIX}{c.name}")
+    for c in pricing_plans.c
+    if c.name not in ("created_at", "retired_at")
+)
 
 
 class PricingPlanRepository:

@@ -643,3 +643,16 @@ rebalancing_stops = Table(
     Column("done_at", DateTime(timezone=True)),
     PrimaryKeyConstraint("plan_id", "truck", "seq", name="rebalancing_stops_pkey"),
 )
+
+# A city's big GBFS feeds as last rendered, shared by every API worker and host
+# (rental.adapters.shared_feeds). UNLOGGED: derived data, rendered again after a crash.
+gbfs_feeds = Table(
+    "gbfs_feeds",
+    metadata,
+    Column("city_id", String(40), primary_key=True),
+    Column("feed", String(40), primary_key=True),
+    Column("last_updated", DateTime(timezone=True), nullable=False),
+    Column("etag", Text, nullable=False),
+    Column("body", LargeBinary, nullable=False),  # the document, gzip-compressed
+    prefixes=["UNLOGGED"],
+)

@@ -1,10 +1,12 @@
 """The public GBFS 3.0 feeds of each city: which feeds there are, how long a consumer may
-keep each, the use case each is read from, and the render cache of the big one."""
+keep each, and the use case each is read from. vehicle_status, megabytes for a big city,
+is rendered once per ttl for the whole deployment (`rental.services.shared_feeds`); each
+process keeps a copy of the render it last served (`FeedCopies`)."""
 
-import logging
+import gzip
 import threading
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,12 +14,12 @@ from rental.api import gbfs_json
 from rental.api.gbfs_json import Feed
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
-from rental.services import open_data
+from rental.services import open_data, shared_feeds
+from rental.services.read_models import StoredFeed
 from rental.services.unit_of_work import UnitOfWork
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
-# minutes stale; the rest changes when an operator edits it. vehicle_status is rendered at
-# most once per its ttl per process (see VehicleStatusCache).
+# minutes stale; the rest changes when an operator edits it.
 TTL = {
     "gbfs": 300,
     "gbfs_versions": 3600,
@@ -30,76 +32,51 @@ TTL = {
     "system_alerts": 60,
 }
 FEEDS = tuple(TTL)
-# GBFS: vehicle positions are never more than five minutes stale.
-MAX_STALE = timedelta(minutes=5)
-RENDER_THREAD = "vehicle-status-render-"
-log = logging.getLogger(__name__)
+VEHICLE_STATUS = "vehicle_status"
+# Stored renders are gzip: a fifth of the size to store, fetch and send, for little CPU.
+GZIP_LEVEL = 1
 
 
-class VehicleStatusCache:
-    """A big city's vehicle_status is megabytes of JSON: render it once per ttl, however
-    many consumers poll. Its `last_updated` is when it was rendered, and its ttl what is
-    left of that window, so both stay honest.
+@dataclass(frozen=True)
+class VehicleStatusSource:
+    """Where vehicle_status comes from: `store` (the primary) keeps the shared render,
+    `reads` (perhaps a replica) renders it, as of `clock()`, at most once per
+    `ttl_seconds` (0: on every request, stored nowhere)."""
 
-    Once the ttl has passed, the next request starts a new render in the background and
-    is answered with the previous one (ttl 0), so no consumer waits for a render but the
-    very first, or one after the feed went `max_stale` without a render. A ttl of 0
-    renders on every request."""
+    store: Callable[[], UnitOfWork]
+    reads: Callable[[], UnitOfWork]
+    clock: Callable[[], datetime]
+    ttl_seconds: int
+    copies: "FeedCopies"
 
-    def __init__(self, ttl_seconds: int = 10, max_stale: timedelta = MAX_STALE) -> None:
-        self.ttl = ttl_seconds
-        self._max_stale = max_stale
-        self._feeds: dict[str, Feed] = {}
-        self._rendering: set[str] = set()
+
+class FeedCopies:
+    """This process's copy of each shared feed's latest render, decompressed once: a
+    request for a render held here fetches nothing but its header."""
+
+    def __init__(self) -> None:
+        self._copies: dict[tuple[str, str], Feed] = {}
         self._lock = threading.Lock()
-        self._foreground = threading.Lock()
 
-    def get(self, city_id: str, now: datetime, render: Callable[[datetime], Feed]) -> Feed:
-        ttl = timedelta(seconds=self.ttl)
+    def etag(self, city_id: str, name: str) -> str | None:
+        held = self._copies.get((city_id, name))
+        return held.etag if held else None
+
+    def served(self, stored: StoredFeed, ttl: int) -> Feed | None:
+        """The stored render as a Feed (its ttl not yet counted down), kept if newer than
+        the copy held; None when it came without a body and is no longer the one held (a
+        newer render replaced it meanwhile): ask again."""
+        key = (stored.city_id, stored.name)
+        if stored.body is None:
+            held = self._copies.get(key)
+            return held if held is not None and held.etag == stored.etag else None
+        text = gzip.decompress(stored.body).decode()
+        fetched = Feed(text, stored.last_updated, ttl, stored.etag, stored.body)
         with self._lock:
-            cached = self._feeds.get(city_id)
-            servable = (
-                cached is not None and self.ttl > 0 and now - cached.last_updated < self._max_stale
-            )
-            due = cached is None or now - cached.last_updated >= ttl
-            refresh = servable and due and city_id not in self._rendering
-            if refresh:
-                self._rendering.add(city_id)
-        if refresh:
-            name = f"{RENDER_THREAD}{city_id}"
-            threading.Thread(
-                target=self._refresh, args=(city_id, now, render), name=name, daemon=True
-            ).start()
-        if servable:
-            assert cached is not None
-            return self._counted_down(cached, now)
-        # Nothing fit to serve: render now, one at a time, so that a crowd renders once.
-        with self._foreground:
-            with self._lock:
-                cached = self._feeds.get(city_id)
-            if cached is None or now - cached.last_updated >= ttl:
-                cached = self._store(city_id, render(now))
-        return self._counted_down(cached, now)
-
-    def _refresh(self, city_id: str, now: datetime, render: Callable[[datetime], Feed]) -> None:
-        try:
-            self._store(city_id, render(now))
-        except Exception:
-            log.exception("rendering vehicle_status of %s failed; serving the last one", city_id)
-        finally:
-            with self._lock:
-                self._rendering.discard(city_id)
-
-    def _store(self, city_id: str, rendered: Feed) -> Feed:
-        with self._lock:
-            current = self._feeds.get(city_id)
-            if current is None or rendered.last_updated >= current.last_updated:
-                self._feeds[city_id] = rendered
-            return self._feeds[city_id]
-
-    def _counted_down(self, cached: Feed, now: datetime) -> Feed:
-        left = self.ttl - int((now - cached.last_updated).total_seconds())
-        return replace(cached, ttl=max(0, left))
+            held = self._copies.get(key)
+            if held is None or held.last_updated < fetched.last_updated:
+                self._copies[key] = fetched
+        return fetched
 
 
 def feed(
@@ -110,18 +87,14 @@ def feed(
     now: datetime,
     policy: ServicePolicy,
     contact_email: str,
-    cache: VehicleStatusCache,
-    renderer_uow: Callable[[], UnitOfWork],
+    vehicle_status_source: VehicleStatusSource,
 ) -> Feed:
-    """One feed of one city, in its GBFS envelope. `renderer_uow` gives vehicle_status's
-    render a database session of its own, as it may run after this request is over."""
+    """One feed of one city, in its GBFS envelope; `uow` reads the small feeds."""
     if name not in TTL:
         raise NotFound(f"no feed {name}", "feed_not_found")
     city = open_data.city(uow, city_id)
-    if name == "vehicle_status":
-        return cache.get(
-            city_id, now, lambda at: _vehicle_status(renderer_uow(), city_id, at, policy, cache.ttl)
-        )
+    if name == VEHICLE_STATUS:
+        return vehicle_status(vehicle_status_source, city_id, policy)
     builders: dict[str, Callable[[], dict[str, Any]]] = {
         "gbfs": lambda: gbfs_json.discovery(city_id, base_url, FEEDS),
         "gbfs_versions": lambda: gbfs_json.versions(city_id, base_url),
@@ -139,11 +112,42 @@ def feed(
     return gbfs_json.feed(builders[name](), now, TTL[name])
 
 
-def _vehicle_status(
+def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePolicy) -> Feed:
+    """The city's vehicle_status as every worker and host serves it now, its ttl what is
+    left of the render's: `last_updated` never goes back from one answer to the next."""
+    ttl = source.ttl_seconds
+    if ttl <= 0:
+        now = source.clock()
+        text = _vehicle_status_text(source.reads(), city_id, now, policy, ttl)
+        return Feed(text, now, 0, shared_feeds.etag(city_id, VEHICLE_STATUS, now))
+
+    def render(at: datetime) -> bytes:
+        text = _vehicle_status_text(source.reads(), city_id, at, policy, ttl)
+        return gzip.compress(text.encode(), compresslevel=GZIP_LEVEL, mtime=0)
+
+    holding = source.copies.etag(city_id, VEHICLE_STATUS)
+    served = None
+    while served is None:  # twice at most: the second time asks for a body
+        stored = shared_feeds.shared_feed(
+            source.store(),
+            city_id,
+            VEHICLE_STATUS,
+            timedelta(seconds=ttl),
+            source.clock,
+            render,
+            holding,
+        )
+        served = source.copies.served(stored, ttl)
+        holding = None
+    age = int((source.clock() - served.last_updated).total_seconds())
+    return replace(served, ttl=min(ttl, max(0, ttl - age)))
+
+
+def _vehicle_status_text(
     uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy, ttl: int
-) -> Feed:
+) -> str:
     vehicles = open_data.vehicles_json(uow, city_id, now, policy)
-    return gbfs_json.feed_of_json(gbfs_json.vehicle_status(vehicles), now, ttl)
+    return gbfs_json.envelope(gbfs_json.vehicle_status(vehicles), now, ttl)
 
 
 def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> Feed:

@@ -27,8 +27,9 @@ class Feed:
 
     text: str
     last_updated: datetime
-    ttl: int
-    etag: str  # a digest of `text`, made once per render, not once per request
+    ttl: int  # seconds a consumer may keep it from now (max-age)
+    etag: str  # names this render: made once per render, not once per request
+    gzip: bytes | None = None  # `text` gzip-compressed, when the render was stored so
 
 
 def feed(data: dict[str, Any], last_updated: datetime, ttl: int) -> Feed:
@@ -36,10 +37,15 @@ def feed(data: dict[str, Any], last_updated: datetime, ttl: int) -> Feed:
 
 
 def feed_of_json(data_json: str, last_updated: datetime, ttl: int) -> Feed:
-    """The envelope around data already rendered as JSON (by the database, for size)."""
-    stamp = json.dumps(last_updated.isoformat(timespec="seconds"))
-    text = f'{{"last_updated":{stamp},"ttl":{ttl},"version":"{VERSION}","data":{data_json}}}'
+    """The envelope around data already rendered as JSON, its etag a digest of the text."""
+    text = envelope(data_json, last_updated, ttl)
     return Feed(text, last_updated, ttl, hashlib.sha256(text.encode()).hexdigest()[:32])
+
+
+def envelope(data_json: str, last_updated: datetime, ttl: int) -> str:
+    """The GBFS envelope around data already rendered as JSON (by the database, for size)."""
+    stamp = json.dumps(last_updated.isoformat(timespec="seconds"))
+    return f'{{"last_updated":{stamp},"ttl":{ttl},"version":"{VERSION}","data":{data_json}}}'
 
 
 def text(value: str, language: str = LANGUAGE) -> list[dict[str, str]]:

@@ -80,7 +80,7 @@ def list_alerts(query: AlertsQuery) -> dict[str, Any]:
     """Open alerts, newest first, and how many dead letters wait.
 
     Kinds: `latch_open_without_rental`, `misplaced_item`."""
-    found, waiting = alerts.open_alerts(platform().uow(), query.city_id)
+    found, waiting = alerts.open_alerts(platform().lagging_uow(), query.city_id)
     return OpenAlerts(alerts=[_alert(alert) for alert in found], dead_letters_open=waiting).json()
 
 
@@ -121,7 +121,7 @@ def list_dead_letters(query: DeadLettersQuery) -> dict[str, Any]:
 
     The payload is text when it is UTF-8, else base64."""
     letters = dead_letters.dead_letters(
-        platform().uow(),
+        platform().lagging_uow(),
         open_only=query.state == "open",
         limit=query.limit,
         before_id=query.before_id,

@@ -167,7 +167,7 @@ class ReportList(AnswerModel):
 @signed_in(Role.OPERATOR)
 def list_reports(query: ReportsQuery) -> dict[str, Any]:
     """Damage reports, for operators, by city and state."""
-    found = maintenance.damage_reports(platform().uow(), query.command())
+    found = maintenance.damage_reports(platform().lagging_uow(), query.command())
     listed = [
         ListedReport(asset_code=entry.asset_code, city_id=entry.city_id, **_fields(entry.report))
         for entry in found

@@ -149,7 +149,9 @@ def _one(page: mds.Page[dict[str, Any]], key: str, ttl_ms: int) -> Response:
 def vehicles(query: MdsPageQuery) -> Response:
     """The city's vehicles, in pages (`links.next`)."""
     _check_version()
-    found = mds.vehicles(platform().uow(), _provider(), _page_request(query.page_after), None)
+    found = mds.vehicles(
+        platform().lagging_uow(), _provider(), _page_request(query.page_after), None
+    )
     return _paged(_rendered(found, mds_json.vehicle), "vehicles", **_freshness(VEHICLES_TTL_MS))
 
 
@@ -161,7 +163,7 @@ def vehicles(query: MdsPageQuery) -> Response:
 def vehicle(path: MdsDevicePath) -> Response:
     """One vehicle of the city."""
     _check_version()
-    found = mds.vehicles(platform().uow(), _provider(), _page_request(None), path.device_id)
+    found = mds.vehicles(platform().lagging_uow(), _provider(), _page_request(None), path.device_id)
     return _one(_rendered(found, mds_json.vehicle), "vehicles", VEHICLES_TTL_MS)
 
 
@@ -170,7 +172,7 @@ def vehicle(path: MdsDevicePath) -> Response:
 def vehicles_status(query: MdsPageQuery) -> Response:
     """Each vehicle's state now, with its last event and fix, in pages (`links.next`)."""
     _check_version()
-    uow, provider = platform().uow(), _provider()
+    uow, provider = platform().lagging_uow(), _provider()
     found = mds.vehicle_statuses(uow, provider, _page_request(query.page_after), None)
     rendered = _rendered(found, mds_json.vehicle_status)
     return _paged(rendered, "vehicles_status", **_freshness(STATUS_TTL_MS))
@@ -184,7 +186,7 @@ def vehicles_status(query: MdsPageQuery) -> Response:
 def vehicle_status(path: MdsDevicePath) -> Response:
     """One vehicle's state now."""
     _check_version()
-    uow, provider = platform().uow(), _provider()
+    uow, provider = platform().lagging_uow(), _provider()
     found = mds.vehicle_statuses(uow, provider, _page_request(None), path.device_id)
     return _one(_rendered(found, mds_json.vehicle_status), "vehicles_status", STATUS_TTL_MS)
 
@@ -199,7 +201,9 @@ def trips(query: MdsTripsQuery) -> Response:
     _check_version()
     hour = spec.hour_window(query.end_time, "end_time")
     return _hourly(
-        lambda: mds.trips(platform().uow(), _provider(), hour, _settle()), mds_json.trip, "trips"
+        lambda: mds.trips(platform().lagging_uow(), _provider(), hour, _settle()),
+        mds_json.trip,
+        "trips",
     )
 
 
@@ -215,7 +219,7 @@ def telemetry(query: MdsTelemetryQuery) -> Response:
     _check_version()
     hour = spec.hour_window(query.telemetry_time, "telemetry_time")
     return _hourly(
-        lambda: mds.telemetry(platform().uow(), _provider(), hour, _settle()),
+        lambda: mds.telemetry(platform().lagging_uow(), _provider(), hour, _settle()),
         mds_json.telemetry,
         "telemetry",
     )
@@ -231,7 +235,7 @@ def historical_events(query: MdsHistoricalEventsQuery) -> Response:
     _check_version()
     hour = spec.hour_window(query.event_time, "event_time")
     return _hourly(
-        lambda: mds.historical_events(platform().uow(), _provider(), hour, _settle()),
+        lambda: mds.historical_events(platform().lagging_uow(), _provider(), hour, _settle()),
         mds_json.event,
         "events",
     )
@@ -245,7 +249,9 @@ def recent_events(query: MdsRecentEventsQuery) -> Response:
     Within the last two weeks; equal times are an empty window."""
     _check_version()
     window = spec.moment_at(query.start_time), spec.moment_at(query.end_time)
-    page = mds.recent_events(platform().uow(), _provider(), window, _page_request(query.page_after))
+    page = mds.recent_events(
+        platform().lagging_uow(), _provider(), window, _page_request(query.page_after)
+    )
     return _paged(_rendered(page, mds_json.event), "events")
 
 
@@ -256,7 +262,7 @@ def recent_events(query: MdsRecentEventsQuery) -> Response:
 @requires_city_client
 def report(path: MdsReportPath) -> Response:
     """A month's report, `YYYY-MM.csv`, once the month is over."""
-    csv = mds.monthly_report(platform().uow(), _provider(), path.filename)
+    csv = mds.monthly_report(platform().lagging_uow(), _provider(), path.filename)
     return Response(csv, content_type="text/csv; charset=utf-8")
 
 
@@ -325,7 +331,7 @@ def list_clients() -> dict[str, Any]:
                 created_at=client.created_at,
                 revoked_at=client.revoked_at,
             )
-            for client in mds.clients(platform().uow())
+            for client in mds.clients(platform().lagging_uow())
         ]
     ).json()
 

@@ -323,7 +323,8 @@ class AssetFleet(AnswerModel):
 def list_assets(query: AssetsQuery) -> dict[str, Any]:
     """Every asset with its device's state and why riders cannot take it, if they cannot."""
     p = platform()
-    found = assets.asset_overview(p.uow(), query.city_id, p.now(), p.config.service_policy())
+    policy = p.config.service_policy()
+    found = assets.asset_overview(p.lagging_uow(), query.city_id, p.now(), policy)
     return AssetFleet(assets=[_in_fleet(asset, p.config.PUBLIC_BASE_URL) for asset in found]).json()
 
 

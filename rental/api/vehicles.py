@@ -75,5 +75,5 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
 def nearby(query: NearbyQuery) -> dict[str, Any]:
     """Vehicles and items riders can take now within `radius_m` metres, nearest first."""
     p = platform()
-    found = vehicles.nearby(p.reader(), query.command(), p.now(), p.config.service_policy())
+    found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()

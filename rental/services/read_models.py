@@ -175,6 +175,20 @@ class City:
 
 
 @dataclass(frozen=True)
+class StoredFeed:
+    """A feed as rendered once for every API worker and host (`rental.services.shared_feeds`).
+
+    `body` is the document as the API stored it (opaque here), or None where the asker
+    said it holds this render already (same `etag`)."""
+
+    city_id: str
+    name: str
+    last_updated: datetime  # when it was rendered: its data is at least this recent
+    etag: str  # names this render, and no other
+    body: bytes | None
+
+
+@dataclass(frozen=True)
 class MdsClient:
     id: UUID
     city_id: str

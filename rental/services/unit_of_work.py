@@ -23,7 +23,12 @@ from rental.services.repositories.money import (
     PaymentRepository,
     PricingPlanRepository,
 )
-from rental.services.repositories.open_data import MdsClients, OpenDataRepository, VehicleHistory
+from rental.services.repositories.open_data import (
+    MdsClients,
+    OpenDataRepository,
+    SharedFeeds,
+    VehicleHistory,
+)
 from rental.services.repositories.rebalancing import RebalancingRepository
 from rental.services.repositories.riders import (
     CreditRepository,
@@ -94,6 +99,8 @@ class UnitOfWork(Protocol):
     def vehicle_history(self) -> VehicleHistory: ...
     @property
     def mds_clients(self) -> MdsClients: ...
+    @property
+    def shared_feeds(self) -> SharedFeeds: ...
     # rebalancing
     @property
     def rebalancing(self) -> RebalancingRepository: ...

@@ -1,102 +1,126 @@
-"""The render cache of big GBFS feeds keeps last_updated and ttl honest, and never makes a
-consumer wait for a render it can avoid."""
+"""A big feed is rendered once per ttl for the whole deployment: every process serves the
+stored render, which only ever moves forward, and never one older than its ttl."""
 
-import threading
+import gzip
 from datetime import UTC, datetime, timedelta
 
-from rental.api.gbfs_feeds import RENDER_THREAD, VehicleStatusCache
-from rental.api.gbfs_json import feed_of_json
+import pytest
+
+from rental.api.gbfs_feeds import FeedCopies
+from rental.services.read_models import StoredFeed
+from rental.services.shared_feeds import etag, shared_feed
+from tests.unit.fakes import FakeUnitOfWork, Store
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+TTL = timedelta(seconds=10)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 class Renders:
-    """A render that records when it ran, and can be held back or made to fail."""
+    """A render that records when it ran, and can be made to fail."""
 
     def __init__(self) -> None:
         self.times: list[datetime] = []
-        self.release = threading.Event()
-        self.release.set()
-        self.done = threading.Event()
         self.fail = False
 
-    def __call__(self, at: datetime):
-        self.release.wait(5)
+    def __call__(self, at: datetime) -> bytes:
         self.times.append(at)
-        self.done.set()
         if self.fail:
             raise RuntimeError("database went away")
-        return feed_of_json('{"vehicles":[]}', at, 10)
-
-    def wait(self) -> None:
-        assert self.done.wait(5), "no render happened"
-        self.done.clear()
-        for thread in threading.enumerate():
-            if thread.name.startswith(RENDER_THREAD):
-                thread.join(5)
+        return f"vehicles as of {at.isoformat()}".encode()
 
 
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
+@pytest.fixture
+def store() -> Store:
+    return Store()
 
 
-def test_a_feed_is_rendered_once_per_ttl_and_its_ttl_counts_down():
-    renders = Renders()
-    cache = VehicleStatusCache(10)
+def served(store: Store, clock: Clock, renders: Renders, holding: str | None = None):
+    return shared_feed(FakeUnitOfWork(store), "c", "feed", TTL, clock, renders, holding)
 
-    first = cache.get("c", T0, renders)
-    later = cache.get("c", at(4), renders)
+
+def test_a_feed_is_rendered_once_per_ttl_for_every_process(store):
+    clock, renders = Clock(), Renders()
+
+    first = served(store, clock, renders)
+    clock.advance(9.9)
+    other_process = served(store, clock, renders)
+    holder = served(store, clock, renders, holding=first.etag)
 
     assert renders.times == [T0]
-    assert (first.ttl, later.ttl, later.last_updated) == (10, 6, T0)
-    assert later.text.startswith('{"last_updated":"2026-11-23T08:00:00+00:00","ttl":10,')
+    assert (other_process.last_updated, other_process.etag) == (T0, first.etag)
+    assert other_process.body == first.body == b"vehicles as of 2026-11-23T08:00:00+00:00"
+    assert holder.body is None and holder.etag == first.etag  # nothing to fetch again
 
 
-def test_after_its_ttl_the_last_render_is_served_while_one_new_render_runs():
-    renders = Renders()
-    cache = VehicleStatusCache(10)
-    cache.get("c", T0, renders)
-    renders.wait()
-    renders.release.clear()  # the next render takes its time
+def test_a_render_as_old_as_its_ttl_is_never_served(store):
+    clock, renders = Clock(), Renders()
+    first = served(store, clock, renders)
+    clock.advance(10)
 
-    served = [cache.get("c", at(10 + n), renders) for n in range(3)]
+    again = served(store, clock, renders, holding=first.etag)
 
-    assert [(feed.last_updated, feed.ttl) for feed in served] == [(T0, 0)] * 3
-    renders.release.set()
-    renders.wait()
-    assert renders.times == [T0, at(10)]  # one render in the background, not three
-    assert cache.get("c", at(14), renders).last_updated == at(10)
+    assert renders.times == [T0, T0 + TTL]
+    assert again.last_updated == T0 + TTL and again.body is not None
+    assert again.etag not in (first.etag, None)
 
 
-def test_a_feed_older_than_five_minutes_is_rendered_before_answering():
-    renders = Renders()
-    cache = VehicleStatusCache(10)
-    cache.get("c", T0, renders)
+def test_a_newer_render_stored_meanwhile_is_served_instead_of_ours(store):
+    """Another render is stored while ours runs (by a writer that did not wait its turn):
+    ours is dropped, so what is served never goes back."""
+    clock, renders = Clock(), Renders()
+    ahead = T0 + timedelta(seconds=3)
 
-    answer = cache.get("c", at(301), renders)
+    def render_while_another_host_stores(at: datetime) -> bytes:
+        store.gbfs_feeds[("c", "feed")] = StoredFeed(
+            "c", "feed", ahead, etag("c", "feed", ahead), b"theirs"
+        )
+        return renders(at)
 
-    assert answer.last_updated == at(301) and renders.times == [T0, at(301)]
+    answer = shared_feed(
+        FakeUnitOfWork(store), "c", "feed", TTL, clock, render_while_another_host_stores
+    )
+
+    assert (answer.last_updated, answer.body) == (ahead, b"theirs")
+    assert renders.times == [T0]  # ours was rendered, and dropped
 
 
-def test_a_ttl_of_zero_renders_every_time():
-    renders = Renders()
-    cache = VehicleStatusCache(0)
-
-    answers = [cache.get("c", T0, renders), cache.get("c", at(1), renders)]
-
-    assert [feed.last_updated for feed in answers] == [T0, at(1)]
-
-
-def test_a_failed_background_render_keeps_the_last_feed_and_is_tried_again():
-    renders = Renders()
-    cache = VehicleStatusCache(10)
-    cache.get("c", T0, renders)
-    renders.wait()
+def test_a_failed_render_stores_nothing_and_the_next_request_renders(store):
+    clock, renders = Clock(), Renders()
+    served(store, clock, renders)
+    clock.advance(11)
     renders.fail = True
 
-    assert cache.get("c", at(11), renders).last_updated == T0
-    renders.wait()
+    with pytest.raises(RuntimeError):
+        served(store, clock, renders)
+
+    assert store.gbfs_feeds[("c", "feed")].last_updated == T0
     renders.fail = False
-    assert cache.get("c", at(12), renders).last_updated == T0
-    renders.wait()
-    assert cache.get("c", at(13), renders).last_updated == at(12)
+    assert served(store, clock, renders).last_updated == T0 + timedelta(seconds=11)
+
+
+def test_a_process_keeps_only_the_newest_render_it_was_given():
+    copies = FeedCopies()
+    older = StoredFeed("c", "feed", T0, "e0", _gzip("old"))
+    newer = StoredFeed("c", "feed", T0 + TTL, "e1", _gzip("new"))
+
+    assert copies.served(newer, 10).text == "new"
+    assert copies.served(older, 10).text == "old"  # what that request read, as it read it
+
+    assert copies.etag("c", "feed") == "e1"
+    assert copies.served(StoredFeed("c", "feed", T0 + TTL, "e1", None), 10).text == "new"
+    assert copies.served(StoredFeed("c", "feed", T0, "e0", None), 10) is None  # ask again
+
+
+def _gzip(text: str) -> bytes:
+    return gzip.compress(text.encode())

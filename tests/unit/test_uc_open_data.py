@@ -29,14 +29,24 @@ def world() -> World:
 
 def read(world: World, name: str, city_id: str = CITY) -> dict[str, Any]:
     """The feed's data, as a consumer parses it."""
-    cache = gbfs_feeds.VehicleStatusCache(ttl_seconds=0)  # renders on every request
     feed = gbfs_feeds.feed(
-        world.uow(), city_id, name, BASE_URL, world.now, POLICY, CONTACT, cache, world.uow
+        world.uow(), city_id, name, BASE_URL, world.now, POLICY, CONTACT, vehicle_status(world, 0)
     )
     document = json.loads(feed.text)
     assert (document["version"], document["ttl"]) == (gbfs_json.VERSION, feed.ttl)
     data: dict[str, Any] = document["data"]
     return data
+
+
+def vehicle_status(world: World, ttl: int, copies: gbfs_feeds.FeedCopies | None = None):
+    """Where vehicle_status comes from; a ttl of 0 renders on every request."""
+    return gbfs_feeds.VehicleStatusSource(
+        store=world.uow,
+        reads=world.uow,
+        clock=lambda: world.now,
+        ttl_seconds=ttl,
+        copies=copies or gbfs_feeds.FeedCopies(),
+    )
 
 
 def test_discovery_names_every_feed_of_the_city(world):
@@ -166,3 +176,26 @@ def test_the_manifest_lists_every_city(world):
     assert datasets[1]["versions"] == [
         {"version": gbfs_json.VERSION, "url": f"https://rental.example/gbfs/v3/{CITY}/gbfs.json"}
     ]
+
+
+def test_a_stored_vehicle_status_counts_its_ttl_down_and_serves_one_render(world):
+    """Two processes (each its copies) serve one render; its ttl is what is left of it."""
+    bike = world.bike()
+    processes = [vehicle_status(world, 10), vehicle_status(world, 10)]
+    first = gbfs_feeds.vehicle_status(processes[0], CITY, POLICY)
+    world.now += timedelta(seconds=4)
+    world.ride(world.rider(credit_minor=1000), bike, world.now, 1)  # a new public id
+
+    later = gbfs_feeds.vehicle_status(processes[1], CITY, POLICY)
+
+    assert (first.ttl, later.ttl) == (10, 6)
+    assert (later.text, later.etag, later.last_updated) == (
+        first.text,
+        first.etag,
+        first.last_updated,
+    )
+    assert json.loads(later.text)["ttl"] == 10  # as rendered: last_updated + ttl is honest
+    world.now += timedelta(seconds=6)
+    renewed = gbfs_feeds.vehicle_status(processes[0], CITY, POLICY)
+    assert renewed.last_updated == first.last_updated + timedelta(seconds=10)
+    assert renewed.text != first.text and renewed.ttl == 10

@@ -14,6 +14,7 @@ from rental.domain.mds import VehicleEvent
 from rental.services.read_models import (
     City,
     MdsClient,
+    StoredFeed,
     TelemetryRecord,
     TripRecord,
     VehicleEventRecord,
@@ -37,6 +38,25 @@ class OpenDataRepository(Protocol):
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
         vehicles is some 26 MB of JSON, better built where the rows are than as 100,000
         Python dicts. Vehicles in a rental are left out; the public id rotates per trip."""
+        ...
+
+
+class SharedFeeds(Protocol):
+    """Feeds rendered once for the whole deployment, one row per city and feed."""
+
+    def latest(self, city_id: str, name: str, holding: str | None) -> StoredFeed | None:
+        """The last render stored; its body only when its etag is not `holding` (the
+        render the asker has a copy of already)."""
+        ...
+
+    def take_render_turn(self, city_id: str, name: str) -> None:
+        """Waits while another transaction (any worker, any host) renders this feed; the
+        turn is this transaction's until it ends."""
+        ...
+
+    def store(self, feed: StoredFeed) -> bool:
+        """Keeps `feed` in place of the stored render of its city and name if it is newer
+        (a later `last_updated`); False, and nothing changed, if it is not."""
         ...
 
 

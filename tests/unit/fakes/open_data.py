@@ -17,6 +17,7 @@ from rental.services.read_models import (
     City,
     LockFix,
     MdsClient,
+    StoredFeed,
     TelemetryRecord,
     TripRecord,
     VehicleEventRecord,
@@ -366,3 +367,24 @@ class FakeMdsClients(Repository):
 
     def listing(self) -> list[MdsClient]:
         return sorted(self._store.mds_clients.values(), key=lambda client: client.created_at)
+
+
+class FakeSharedFeeds(Repository):
+    """One render per city and feed. A unit test runs one unit of work at a time: a
+    render turn is always free."""
+
+    def latest(self, city_id: str, name: str, holding: str | None) -> StoredFeed | None:
+        stored = self._store.gbfs_feeds.get((city_id, name))
+        if stored is None or stored.etag != holding:
+            return stored
+        return replace(stored, body=None)
+
+    def take_render_turn(self, city_id: str, name: str) -> None:
+        _ = self._store  # only inside a transaction, as in SQL
+
+    def store(self, feed: StoredFeed) -> bool:
+        stored = self._store.gbfs_feeds.get((feed.city_id, feed.name))
+        if stored is not None and stored.last_updated >= feed.last_updated:
+            return False
+        self._store.gbfs_feeds[(feed.city_id, feed.name)] = feed
+        return True

@@ -30,7 +30,7 @@ from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import User
 from rental.domain.sessions import Session
 from rental.domain.zones import ZoneKind
-from rental.services.read_models import MdsClient
+from rental.services.read_models import MdsClient, StoredFeed
 
 if TYPE_CHECKING:
     from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -267,6 +267,7 @@ class Store:
     damage_reports: dict[uuid.UUID, DamageReport] = field(default_factory=dict)
     vehicle_events: list[VehicleEventRow] = field(default_factory=list)
     mds_clients: dict[uuid.UUID, MdsClient] = field(default_factory=dict)
+    gbfs_feeds: dict[tuple[str, str], StoredFeed] = field(default_factory=dict)
     rebalancing_fleets: dict[str, TruckFleet] = field(default_factory=dict)
     rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
     rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)

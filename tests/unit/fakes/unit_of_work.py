@@ -21,7 +21,12 @@ from tests.unit.fakes.money import (
     FakePaymentRepository,
     FakePricingPlanRepository,
 )
-from tests.unit.fakes.open_data import FakeMdsClients, FakeOpenDataRepository, FakeVehicleHistory
+from tests.unit.fakes.open_data import (
+    FakeMdsClients,
+    FakeOpenDataRepository,
+    FakeSharedFeeds,
+    FakeVehicleHistory,
+)
 from tests.unit.fakes.rebalancing import FakeRebalancingRepository
 from tests.unit.fakes.riders import (
     FakeCreditRepository,
@@ -76,6 +81,7 @@ class FakeUnitOfWork:
         self.open_data = FakeOpenDataRepository(self)
         self.vehicle_history = FakeVehicleHistory(self)
         self.mds_clients = FakeMdsClients(self)
+        self.shared_feeds = FakeSharedFeeds(self)
         self.rebalancing = FakeRebalancingRepository(self)
 
     def __enter__(self) -> Self:
