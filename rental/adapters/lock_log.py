@@ -1,21 +1,52 @@
-"""What locks reported: events (each counted once) and GPS fixes."""
+"""What locks reported: events (each counted once) and GPS fixes (stored in batches)."""
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, delete, literal, select, tuple_, union_all
+from sqlalchemy import Connection, delete, literal, select, text, tuple_, union_all
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from rental.adapters.repositories import point
 from rental.adapters.tables import lock_events, lock_positions, lock_report_problems
 from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
 from rental.services.read_models import LockReportProblem
+from rental.services.repositories.rides import LockFix, ReportKey
+
+# Fixes arrive by the thousand a second: one statement stores a whole batch, its columns
+# passed as arrays. A repeat of a stored fix is left out (the primary key), and so only
+# the new fixes are returned.
+_STORE_FIXES = text(
+    """
+    INSERT INTO lock_positions
+        (lock_id, boot, seq, recorded_at, position, battery_pct, accuracy_m, locked)
+    SELECT f.lock_id, f.boot, f.seq, f.recorded_at,
+           ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), f.battery_pct, f.accuracy_m, f.locked
+    FROM unnest(
+        CAST(:lock_ids AS text[]), CAST(:boots AS bigint[]), CAST(:seqs AS bigint[]),
+        CAST(:recorded AS timestamptz[]), CAST(:lons AS float8[]), CAST(:lats AS float8[]),
+        CAST(:batteries AS integer[]), CAST(:accuracies AS float8[]), CAST(:locked AS boolean[])
+    ) AS f(lock_id, boot, seq, recorded_at, lon, lat, battery_pct, accuracy_m, locked)
+    ON CONFLICT DO NOTHING
+    RETURNING lock_id, boot, seq
+    """
+)
+
+_EVENTS_AMONG = text(
+    """
+    SELECT k.lock_id, k.boot, k.seq
+    FROM unnest(CAST(:lock_ids AS text[]), CAST(:boots AS bigint[]), CAST(:seqs AS bigint[]))
+        AS k(lock_id, boot, seq)
+    WHERE EXISTS (
+        SELECT 1 FROM lock_events e
+        WHERE e.lock_id = k.lock_id AND e.boot = k.boot AND e.seq = k.seq
+    )
+    """
+)
 
 
 @contextmanager
@@ -61,36 +92,37 @@ class LockLog:
             ).first()
         return inserted is not None
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
-        with _unknown_lock_as_not_found(lock_id):
-            inserted = self._c.execute(
-                insert(lock_positions)
-                .values(
-                    lock_id=lock_id,
-                    boot=boot,
-                    seq=seq,
-                    recorded_at=recorded_at,
-                    position=point(lon, lat),
-                    locked=locked,
-                    battery_pct=battery_pct,
-                    accuracy_m=accuracy_m,
-                )
-                .on_conflict_do_nothing(constraint="lock_positions_pkey")
-                .returning(lock_positions.c.seq)
-            ).first()
-        return inserted is not None
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes in one statement; returns the keys stored now (not repeats).
+
+        Raises NotFound when one of the locks is unknown (nothing is stored then)."""
+        if not fixes:
+            return set()
+        columns = {
+            "lock_ids": [fix.lock_id for fix in fixes],
+            "boots": [fix.boot for fix in fixes],
+            "seqs": [fix.seq for fix in fixes],
+            "recorded": [fix.recorded_at for fix in fixes],
+            "lons": [fix.lon for fix in fixes],
+            "lats": [fix.lat for fix in fixes],
+            "batteries": [fix.battery_pct for fix in fixes],
+            "accuracies": [fix.accuracy_m for fix in fixes],
+            "locked": [fix.locked for fix in fixes],
+        }
+        try:
+            stored = self._c.execute(_STORE_FIXES, columns)
+        except IntegrityError as exc:  # the foreign key to locks
+            raise NotFound("a fix names an unknown lock", "lock_not_found") from exc
+        return {(lock_id, boot, seq) for lock_id, boot, seq in stored}
+
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        if not keys:
+            return set()
+        lock_ids, boots, seqs = zip(*keys, strict=True)
+        found = self._c.execute(
+            _EVENTS_AMONG, {"lock_ids": list(lock_ids), "boots": list(boots), "seqs": list(seqs)}
+        )
+        return {(lock_id, boot, seq) for lock_id, boot, seq in found}
 
     def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         """Whether telemetry already used this (boot, seq): one counter serves both channels."""

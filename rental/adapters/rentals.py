@@ -1,5 +1,6 @@
 """Rentals in PostgreSQL, with their trace as a PostGIS LineString."""
 
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -49,6 +50,16 @@ class RentalRepository:
             ),
             True,
         )
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        if not lock_ids:
+            return set()
+        found = self._c.execute(
+            select(rentals.c.lock_id).where(
+                rentals.c.lock_id.in_(list(lock_ids)), rentals.c.slot.is_(None), OPEN_RENTAL
+            )
+        )
+        return set(found.scalars())
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
         """The rental a lock's answer belongs to, in whatever state (a cabinet has several

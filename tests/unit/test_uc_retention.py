@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from rental.services import retention
+from rental.services.repositories.rides import LockFix
 from tests.unit.world import HOME, START, World
 
 KEEP = timedelta(days=30)
@@ -24,7 +25,7 @@ def world() -> World:
 def fixes(world: World, at, seqs) -> None:
     with world.uow() as unit:
         for seq in seqs:
-            unit.lock_log.record_fix("L-1", 1, seq, at, *HOME, True, 80, None)
+            unit.lock_log.record_fixes([LockFix("L-1", 1, seq, at, *HOME, True, 80, None)])
         unit.commit()
 
 

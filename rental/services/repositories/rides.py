@@ -4,6 +4,8 @@ what locks reported: events, fixes, alerts, dead letters.
 Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -13,6 +15,25 @@ from rental.domain.rentals import Rental
 from rental.domain.reservations import Reservation
 from rental.domain.trace import Fix
 from rental.services.read_models import LockReportProblem
+
+# A lock's report, named as the lock numbers it: (lock id, boot, seq).
+ReportKey = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class LockFix:
+    """A position a lock reported in telemetry, as it is kept (`recorded_at` is the time of
+    the report: the lock's clock, clamped to its arrival)."""
+
+    lock_id: str
+    boot: int
+    seq: int
+    recorded_at: datetime
+    lon: float
+    lat: float
+    locked: bool
+    battery_pct: int | None
+    accuracy_m: float | None
 
 
 class RentalRepository(Protocol):
@@ -27,6 +48,10 @@ class RentalRepository(Protocol):
     def open_for_lock(self, lock_id: str) -> Rental | None:
         """The open trip of a vehicle's lock. A cabinet's rentals are not trips: its latch
         state says nothing about the items out, so they are never found here."""
+        ...
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        """Those of `lock_ids` that `open_for_lock` would find a trip for."""
         ...
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
@@ -83,19 +108,13 @@ class LockLog(Protocol):
         Raises NotFound for a lock the platform does not know."""
         ...
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes of known locks; returns the keys of those stored now (a repeat of a
+        stored fix is not)."""
+        ...
+
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        """Those of `keys` that stored events used (one counter serves both channels)."""
         ...
 
     def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:

@@ -4,7 +4,7 @@ events and fixes, reservations, alerts and dead letters
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -19,6 +19,7 @@ from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.trace import Fix, distance_m
 from rental.services.read_models import LockReportProblem
+from rental.services.repositories.rides import LockFix, ReportKey
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     EventRow,
@@ -66,6 +67,9 @@ class FakeRentalRepository(Repository):
         return self._first(
             lambda r: r.lock_id == lock_id and r.slot is None and r.state in OPEN_RENTAL_STATES
         )
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        return {lock_id for lock_id in lock_ids if self.open_for_lock(lock_id) is not None}
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
         """The rental a lock's answer belongs to, in whatever state (a cabinet has several
@@ -236,28 +240,33 @@ class FakeLockLog(Repository):
         )
         return True
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes of known locks; returns the keys of those stored now.
+
+        Raises NotFound when one of the locks is unknown (nothing is stored then)."""
         store = self._store
-        self._require_lock(lock_id)
-        key = (lock_id, boot, seq)
-        if key in store.lock_positions:
-            return False
-        store.lock_positions[key] = FixRow(
-            lock_id, boot, seq, recorded_at, lon, lat, locked, battery_pct, accuracy_m
-        )
-        return True
+        for fix in fixes:
+            self._require_lock(fix.lock_id)
+        stored = set()
+        for fix in fixes:
+            key = (fix.lock_id, fix.boot, fix.seq)
+            if key not in store.lock_positions:
+                store.lock_positions[key] = FixRow(
+                    fix.lock_id,
+                    fix.boot,
+                    fix.seq,
+                    fix.recorded_at,
+                    fix.lon,
+                    fix.lat,
+                    fix.locked,
+                    fix.battery_pct,
+                    fix.accuracy_m,
+                )
+                stored.add(key)
+        return stored
+
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        return {key for key in keys if key in self._store.lock_events}
 
     def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         """Whether telemetry already used this (boot, seq): one counter serves both channels."""
