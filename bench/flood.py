@@ -121,7 +121,9 @@ def open_connection(host: str, port: int, lock: FloodLock) -> socket.socket:
 
 
 def fix_payload(boot: int, seq: int, ts_ms: int, lon: float, lat: float, bad: int) -> bytes:
-    """A telemetry report (docs/lock-protocol.md §6); `bad` 1-3 spoils one field."""
+    """A telemetry report (docs/lock-protocol.md §6); `bad` 1-3 spoils one field. The
+    latch says locked: the flood's bikes have no rental, and an open latch without one
+    would raise an alert per bike."""
     lon_text, lat_text, battery = f"{lon:.6f}", f"{lat:.6f}", "80"
     if bad == 1:
         lat_text = "91.5"
@@ -131,7 +133,7 @@ def fix_payload(boot: int, seq: int, ts_ms: int, lon: float, lat: float, bad: in
         battery = '"full"'
     return (
         f'{{"v":1,"boot":{boot},"seq":{seq},"ts":{ts_ms},"lon":{lon_text},"lat":{lat_text},'
-        f'"locked":false,"battery_pct":{battery},"accuracy_m":6.0}}'
+        f'"locked":true,"battery_pct":{battery},"accuracy_m":6.0}}'
     ).encode()
 
 

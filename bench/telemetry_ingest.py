@@ -222,7 +222,11 @@ def latches_out_of_order(platform: Platform, last_seq: dict[str, int]) -> int:
 
 def lockctl_counters(port: int) -> dict[str, float]:
     """lockctl's own counters of dropped and refused telemetry, from its metrics."""
-    wanted = ("lockctl_dropped_telemetry_total", "lockctl_dead_letters_total")
+    wanted = (
+        "lockctl_dropped_telemetry_total",
+        "lockctl_telemetry_shed_total",
+        "lockctl_dead_letters_total",
+    )
     try:
         body = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     except requests.RequestException:
@@ -230,7 +234,7 @@ def lockctl_counters(port: int) -> dict[str, float]:
     found = {}
     for line in body.splitlines():
         name, _, value = line.partition(" ")
-        if name.split("{")[0] in wanted or name.startswith("lockctl_telemetry_dropped_total"):
+        if name.split("{")[0] in wanted:
             found[name] = float(value)
     return found
 

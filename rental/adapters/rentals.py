@@ -54,10 +54,10 @@ class RentalRepository:
     def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
         if not lock_ids:
             return set()
-        found = self._c.execute(
-            select(rentals.c.lock_id).where(
-                rentals.c.lock_id.in_(list(lock_ids)), rentals.c.slot.is_(None), OPEN_RENTAL
-            )
+        found = self._c.exec_driver_sql(
+            "SELECT lock_id FROM rentals WHERE lock_id = ANY(CAST(%(ids)b AS text[]))"
+            f" AND slot IS NULL AND {OPEN_RENTAL.text}",
+            {"ids": list(lock_ids)},
         )
         return set(found.scalars())
 

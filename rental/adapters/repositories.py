@@ -19,7 +19,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -182,15 +181,13 @@ _lock_columns = [
 
 
 # Telemetry's batches: the rows of their locks held in id order (FOR NO KEY UPDATE, as
-# below), then every lock's changes in one statement, its columns passed as arrays.
-_LATCH_RECORDS = text(
-    """
+# below), then every lock's changes in one statement, its columns passed as arrays in
+# binary (see `rental.adapters.lock_log`).
+_LATCH_RECORDS = """
     SELECT id, latch_boot, latch_seq, battery_pct FROM locks
-    WHERE id = ANY(CAST(:ids AS text[])) ORDER BY id FOR NO KEY UPDATE
+    WHERE id = ANY(CAST(%(ids)b AS text[])) ORDER BY id FOR NO KEY UPDATE
     """
-)
-_RECORD_TELEMETRY = text(
-    """
+_RECORD_TELEMETRY = """
     UPDATE locks SET
         last_seen_at = greatest(locks.last_seen_at, t.seen_at),
         latch_unknown_since = CASE WHEN locks.latch_unknown_since <= t.heard_at THEN NULL
@@ -203,15 +200,15 @@ _RECORD_TELEMETRY = text(
         position = CASE WHEN t.lon IS NULL THEN locks.position
                         ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END
     FROM unnest(
-        CAST(:ids AS text[]), CAST(:seen AS timestamptz[]), CAST(:heard AS timestamptz[]),
-        CAST(:locked AS boolean[]), CAST(:boots AS bigint[]), CAST(:seqs AS bigint[]),
-        CAST(:latched AS timestamptz[]), CAST(:batteries AS integer[]),
-        CAST(:lons AS float8[]), CAST(:lats AS float8[])
+        CAST(%(ids)b AS text[]), CAST(%(seen)b AS timestamptz[]),
+        CAST(%(heard)b AS timestamptz[]), CAST(%(locked)b AS boolean[]),
+        CAST(%(boots)b AS bigint[]), CAST(%(seqs)b AS bigint[]),
+        CAST(%(latched)b AS timestamptz[]), CAST(%(batteries)b AS integer[]),
+        CAST(%(lons)b AS float8[]), CAST(%(lats)b AS float8[])
     ) AS t(lock_id, seen_at, heard_at, locked, latch_boot, latch_seq, latched_at,
            battery_pct, lon, lat)
     WHERE locks.id = t.lock_id
     """
-)
 
 
 class LockRepository:
@@ -301,7 +298,7 @@ class LockRepository:
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         if not lock_ids:
             return {}
-        rows = self._c.execute(_LATCH_RECORDS, {"ids": sorted(lock_ids)})
+        rows = self._c.exec_driver_sql(_LATCH_RECORDS, {"ids": sorted(lock_ids)})
         return {
             lock_id: LatchRecord(None if boot is None else (boot, seq or 0), battery)
             for lock_id, boot, seq, battery in rows
@@ -311,7 +308,7 @@ class LockRepository:
         if not changes:
             return
         latches = [change.latch for change in changes]
-        self._c.execute(
+        self._c.exec_driver_sql(
             _RECORD_TELEMETRY,
             {
                 "ids": [change.lock_id for change in changes],
