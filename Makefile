@@ -72,6 +72,8 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
+	$(WITH_ENV) $(PY) -m bench.telemetry_ingest --locks 500 --rate 10000,20000 --seconds 10
+	$(WITH_ENV) $(PY) -m bench.telemetry_ingest --scan --locks 500 --rate 10000 --seconds 15
 
 # The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
 bench-rebalancing: install

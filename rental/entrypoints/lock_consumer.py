@@ -242,7 +242,7 @@ class LockController:
         # crash before that makes the broker deliver them again (to a persistent session),
         # and the lock resends every event it was not acknowledged (protocol 1.1).
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
-        self.telemetry = telemetry_queue or TelemetryQueue()
+        self.telemetry = TelemetryQueue() if telemetry_queue is None else telemetry_queue
         self.telemetry_writer = TelemetryWriter(
             self.telemetry, uow, clock, settings, self.reports.handle
         )

@@ -84,7 +84,7 @@ def handle_event(
         lock = uow.locks.get(lock_id)
         if lock is None:
             raise ReportRefused(f"event from unknown lock {lock_id}")
-        if uow.lock_log.fix_exists(lock_id, event.boot, event.seq):
+        if uow.lock_log.fix_exists(lock_id, event.boot, event.seq, at):
             raise ReportRefused(f"(boot {event.boot}, seq {event.seq}) was used by telemetry")
         first_time = uow.lock_log.record_event(
             lock_id,

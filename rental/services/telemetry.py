@@ -123,6 +123,7 @@ def _store_fixes(
             report.locked,
             report.battery_pct,
             report.accuracy_m,
+            report.lock_time is not None and report.lock_time <= report.received_at,
         )
         for report in reports
         if report.lon is not None and report.lat is not None

@@ -6,7 +6,7 @@ Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -34,6 +34,9 @@ class LockFix:
     locked: bool
     battery_pct: int | None
     accuracy_m: float | None
+    # False when the fix is dated by its arrival (the lock's clock was unusable, or ahead):
+    # a repeat of it arrives at another time.
+    dated_by_lock: bool = True
 
 
 class RentalRepository(Protocol):
@@ -109,16 +112,17 @@ class LockLog(Protocol):
         ...
 
     def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
-        """Store fixes of known locks; returns the keys of those stored now (a repeat of a
-        stored fix is not)."""
+        """Store fixes (of locks the caller knows: nothing checks them); returns the keys
+        of those stored now (a repeat of a stored fix is not)."""
         ...
 
     def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
         """Those of `keys` that stored events used (one counter serves both channels)."""
         ...
 
-    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
-        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
+    def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
+        """Whether telemetry already used this (boot, seq), in a fix dated within a day of
+        `near`: one counter serves both channels, so a reused pair is a recent one."""
         ...
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool: ...
@@ -150,8 +154,21 @@ class LockLog(Protocol):
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]: ...
 
+    def prepare_fix_days(self, first: date, last: date) -> int:
+        """Make room ahead of time for the fixes of the UTC days `first` to `last`; how
+        many days were new. A day some of whose fixes are stored already (lockctl was
+        down for days) is left as it is: its fixes are forgotten one by one."""
+        ...
+
+    def forget_fix_days_before(self, cutoff: datetime) -> int:
+        """Forget at once the fixes of each UTC day that ended by `cutoff`; about how
+        many went (a day still running at `cutoff` is kept whole, so a fix is kept up to
+        a day longer than asked)."""
+        ...
+
     def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        """Delete up to `batch` events older than `cutoff`, and as many such fixes of days
+        not forgotten at once (`forget_fix_days_before`); how many went."""
         ...
 
 

@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -241,12 +241,8 @@ class FakeLockLog(Repository):
         return True
 
     def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
-        """Store fixes of known locks; returns the keys of those stored now.
-
-        Raises NotFound when one of the locks is unknown (nothing is stored then)."""
+        """Store fixes (nothing checks their locks); returns the keys of those stored now."""
         store = self._store
-        for fix in fixes:
-            self._require_lock(fix.lock_id)
         stored = set()
         for fix in fixes:
             key = (fix.lock_id, fix.boot, fix.seq)
@@ -268,9 +264,33 @@ class FakeLockLog(Repository):
     def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
         return {key for key in keys if key in self._store.lock_events}
 
-    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
-        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
-        return (lock_id, boot, seq) in self._store.lock_positions
+    def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
+        """Whether telemetry already used this (boot, seq) in a fix within a day of `near`."""
+        fix = self._store.lock_positions.get((lock_id, boot, seq))
+        return fix is not None and abs(fix.recorded_at - near) <= timedelta(days=1)
+
+    def prepare_fix_days(self, first: date, last: date) -> int:
+        days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+        new = days - self._store.fix_days
+        self._store.fix_days |= new
+        return len(new)
+
+    def forget_fix_days_before(self, cutoff: datetime) -> int:
+        store = self._store
+        gone = {
+            day
+            for day in store.fix_days
+            if datetime.combine(day + timedelta(days=1), time(), UTC) <= cutoff
+        }
+        doomed = [
+            key
+            for key, fix in store.lock_positions.items()
+            if fix.recorded_at.astimezone(UTC).date() in gone
+        ]
+        for key in doomed:
+            del store.lock_positions[key]
+        store.fix_days -= gone
+        return len(doomed)
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         return (lock_id, boot, seq) in self._store.lock_events
@@ -369,12 +389,14 @@ class FakeLockLog(Repository):
         return [Fix(fix.recorded_at, fix.lon, fix.lat, fix.accuracy_m) for fix in fixes]
 
     def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        """Delete up to `batch` events, and as many stray fixes (of days not made room
+        for), older than `cutoff`; how many went."""
         store = self._store
         old_fixes = sorted(
             (fix.recorded_at, key)
             for key, fix in store.lock_positions.items()
             if fix.recorded_at < cutoff
+            and fix.recorded_at.astimezone(UTC).date() not in store.fix_days
         )[:batch]
         old_events = sorted(
             (event.received_at, key)
