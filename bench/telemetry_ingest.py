@@ -35,6 +35,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -54,6 +55,7 @@ from rental.services.commands.assets import RegisterVehicle
 CITY = "bench"
 BOOT = 7
 POLL_SECONDS = 0.02
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Once the publishers stopped, how long lockctl may take to store what it holds.
 DRAIN_SECONDS = 30.0
 FLEET_FILE = ROOT / "var" / "bench" / "telemetry-fleet.json"
@@ -141,9 +143,16 @@ def running_lockctl(database_url: str, metrics_port: int) -> Iterator[subprocess
                 process.wait()
 
 
-def stored_rows(platform: Platform) -> int:
+def stored_rows(platform: Platform, since: datetime = EPOCH) -> int:
+    """Fixes dated `since` or later: the benchmark's own are, and counting only them reads
+    only the newest day's partition, from its BRIN index."""
     with platform.engine.connect() as connection:
-        return int(connection.execute(text("SELECT count(*) FROM lock_positions")).scalar_one())
+        return int(
+            connection.execute(
+                text("SELECT count(*) FROM lock_positions WHERE recorded_at >= :since"),
+                {"since": since},
+            ).scalar_one()
+        )
 
 
 def wait_for_rows(platform: Platform, rows: int, timeout: float) -> None:
@@ -158,7 +167,12 @@ def wait_for_rows(platform: Platform, rows: int, timeout: float) -> None:
 
 
 def poll(
-    platform: Platform, probes: list[str], after_seq: int, stop: threading.Event, seen: Observed
+    platform: Platform,
+    probes: list[str],
+    after_seq: int,
+    since: datetime,
+    stop: threading.Event,
+    seen: Observed,
 ) -> None:
     """Every POLL_SECONDS, the probes' new rows after `after_seq` (their lag), and twice a
     second the count."""
@@ -168,21 +182,21 @@ def poll(
         "FROM unnest(CAST(:ids AS text[]), CAST(:after AS bigint[])) "
         "  WITH ORDINALITY AS p(id, after, n) "
         "CROSS JOIN LATERAL (SELECT seq, recorded_at FROM lock_positions "
-        "  WHERE lock_id = p.id AND boot = :boot AND seq > p.after) AS lp"
+        "  WHERE lock_id = p.id AND boot = :boot AND seq > p.after"
+        "  AND recorded_at >= :since) AS lp"
     )
     last_count = 0.0
     with platform.engine.connect() as connection:
         while not stop.is_set():
             asked = time.time()
-            rows = connection.execute(query, {"ids": probes, "after": after, "boot": BOOT}).all()
+            asking = {"ids": probes, "after": after, "boot": BOOT, "since": since}
+            rows = connection.execute(query, asking).all()
             connection.commit()
             for n, seq, recorded_at in rows:
                 seen.lags.append(max(0.0, asked - float(recorded_at)))
                 after[n - 1] = max(after[n - 1], seq)
             if asked - last_count >= 0.5:
-                count = connection.execute(text("SELECT count(*) FROM lock_positions")).scalar()
-                connection.commit()
-                seen.counts.append((asked, int(count or 0)))
+                seen.counts.append((asked, stored_rows(platform, since)))
                 last_count = asked
             stop.wait(max(0.0, POLL_SECONDS - (time.time() - asked)))
 
@@ -196,13 +210,13 @@ def rows_per_second(counts: list[tuple[float, int]], start: float, end: float) -
     return (last - first) / (last_at - first_at)
 
 
-def drain(platform: Platform, expected: int) -> float:
+def drain(platform: Platform, expected: int, since: datetime) -> float:
     """Wait until the rows stop growing (or all expected are in); when the last came."""
-    last, last_change = stored_rows(platform), time.time()
+    last, last_change = stored_rows(platform, since), time.time()
     deadline = time.monotonic() + DRAIN_SECONDS
     while last < expected and time.monotonic() < deadline:
         time.sleep(0.25)
-        now = stored_rows(platform)
+        now = stored_rows(platform, since)
         if now != last:
             last, last_change = now, time.time()
         elif time.time() - last_change > 5:
@@ -243,6 +257,26 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU a process has used so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU used so far by the project-local PostgreSQL: its postmaster and every process
+    it started (backends, WAL writer, checkpointer...)."""
+    try:
+        postmaster = int((ROOT / "var" / "pg" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    used = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
+            used += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def mosquitto_pid() -> int | None:
@@ -299,14 +333,17 @@ def run_flood(
     """One flood at `rate`, reported; returns the seq the next flood starts from."""
     address = broker()
     probes = [lock.lock_id for lock in fleet[:: max(1, len(fleet) // args.probes)]]
-    before = stored_rows(platform)
+    # Every fix of this flood is dated from now on (by the publishers' clock, as sent).
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    before = stored_rows(platform, since)
     seen = Observed()
     stop = threading.Event()
     poller = threading.Thread(
-        target=poll, args=(platform, probes, first_seq - 1, stop, seen), daemon=True
+        target=poll, args=(platform, probes, first_seq - 1, since, stop, seen), daemon=True
     )
     broker_pid = mosquitto_pid()
     cpu_before = time.time(), cpu_seconds(lockctl_pid), cpu_seconds(broker_pid or lockctl_pid)
+    postgres_before = postgres_cpu_seconds()
     poller.start()
     results = flood(
         address.host,
@@ -321,25 +358,28 @@ def run_flood(
         bad_share=args.bad_share,
     )
     published_until = max(result.ended for result in results)
-    last_stored = drain(platform, before + expected_rows(results))
+    last_stored = drain(platform, before + expected_rows(results), since)
     stop.set()
     poller.join()
     cpu_after = time.time(), cpu_seconds(lockctl_pid), cpu_seconds(broker_pid or lockctl_pid)
     cpu_wall = cpu_after[0] - cpu_before[0]
-    cpu = {"lockctl": (cpu_after[1] - cpu_before[1]) / cpu_wall}
+    # CPU seconds each used, from before the flood until all was stored.
+    cpu = {"lockctl": cpu_after[1] - cpu_before[1]}
     if broker_pid:
-        cpu["mosquitto"] = (cpu_after[2] - cpu_before[2]) / cpu_wall
+        cpu["mosquitto"] = cpu_after[2] - cpu_before[2]
+    cpu["postgres"] = postgres_cpu_seconds() - postgres_before
     last_seqs = {lock: seq for result in results for lock, seq in result.last_seq.items()}
     report_flood(
         f"{rate:,.0f} fixes/s asked from {len(fleet)} locks for {args.seconds:g} s "
         f"({args.publishers} publisher processes, lag of {len(probes)} locks)",
         results,
         seen,
-        stored=stored_rows(platform) - before,
+        stored=stored_rows(platform, since) - before,
         published_until=published_until,
         last_stored=last_stored,
         out_of_order=latches_out_of_order(platform, last_seqs),
         cpu=cpu,
+        cpu_wall=cpu_wall,
         counters=lockctl_counters(metrics_port),
     )
     return max(last_seqs.values(), default=first_seq) + 1
@@ -359,6 +399,7 @@ def report_flood(
     last_stored: float,
     out_of_order: int,
     cpu: dict[str, float],
+    cpu_wall: float,
     counters: dict[str, float],
 ) -> None:
     began = min(result.began for result in results)
@@ -398,8 +439,14 @@ def report_flood(
     publishing = sum(result.cpu for result in results) / seconds
     print(
         "  cpu       "
-        + "  ".join(f"{name} {share:.0%}" for name, share in cpu.items())
+        + "  ".join(f"{name} {used / cpu_wall:.0%}" for name, used in cpu.items())
         + f"  (of one core, from the flood's start until stored)  publishers {publishing:.0%}"
+    )
+    # CPU time per fix stored is what holds on another machine, where shares do not.
+    print(
+        "  per fix   "
+        + "  ".join(f"{name} {used / max(stored, 1) * 1e6:,.0f} µs" for name, used in cpu.items())
+        + " of CPU per fix stored"
     )
     if counters:
         print("  lockctl   " + "  ".join(f"{k} {v:,.0f}" for k, v in counters.items()))
@@ -424,7 +471,7 @@ def scans_during(bench: Bench, interval: float, riders: int) -> tuple[list[float
 
 def report_scans(title: str, latencies: list[float], failures: list[str]) -> None:
     ms = [value * 1000 for value in latencies]
-    print(f"\nscan-to-unlocked, {title}: {len(ms)} unlocked, {len(failures)} failed")
+    print(f"\nscan-to-unlocked, {title}: {len(ms)} unlocked, {len(failures)} failed", flush=True)
     if ms:
         print(
             f"  p50 {percentile(ms, 0.5):,.0f} ms  p90 {percentile(ms, 0.9):,.0f} ms"
@@ -432,6 +479,7 @@ def report_scans(title: str, latencies: list[float], failures: list[str]) -> Non
         )
     for failure in sorted(set(failures))[:3]:
         print(f"  {failure}")
+    sys.stdout.flush()
 
 
 def measure_scans(args: argparse.Namespace) -> None:
@@ -460,10 +508,12 @@ def measure_scans(args: argparse.Namespace) -> None:
         time.sleep(4.0)  # the publishers connect, then the flood runs 2 s alone
         busy = scans_during(bench, interval, args.riders)
         flooding.join()
-    report_scans(f"{args.riders} riders {interval:.2f} s apart, no telemetry", *quiet)
-    report_scans(
-        f"the same during {args.rate[0]:,.0f} telemetry fixes/s from {args.locks} locks", *busy
-    )
+        # Reported before the platform stops: a lockctl with a backlog may be slow to.
+        report_scans(f"{args.riders} riders {interval:.2f} s apart, no telemetry", *quiet)
+        report_scans(
+            f"the same during {args.rate[0]:,.0f} telemetry fixes/s from {args.locks} locks",
+            *busy,
+        )
 
 
 def main() -> None:
