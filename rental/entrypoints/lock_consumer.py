@@ -87,6 +87,12 @@ def telemetry_subscriptions(group: str) -> list[tuple[str, int]]:
     return [(f"$share/{group}/{subscription(Channel.TELEMETRY)}", 0)]
 
 
+def telemetry_instance(instance: str) -> str:
+    """The name under which an instance's telemetry connection has its broker account:
+    accounts are bound to one client id, and each connection needs its own."""
+    return f"{instance}-telemetry"
+
+
 def shared_subscriptions(group: str) -> list[tuple[str, int]]:
     """All that lockctl subscribes, over its two connections: evt, telemetry, status."""
     events, telemetry = event_subscriptions(group), telemetry_subscriptions(group)
@@ -341,15 +347,14 @@ def main() -> None:
     # 1.1), so a broker session that queues for a dead instance only delays them.
     persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "0") != "0"
     broker = BrokerAddress.from_url(config.MQTT_URL)
-    # Its telemetry connection has an account of its own: accounts are bound to one client id.
-    telemetry_instance = f"{instance}-telemetry"
+    telemetry = telemetry_instance(instance)
     controller = LockController(
         own_account(broker, instance),
         platform.uow,
         utc_now,
         lockctl_username(instance),
-        telemetry_broker=own_account(broker, telemetry_instance),
-        telemetry_client_id=lockctl_username(telemetry_instance),
+        telemetry_broker=own_account(broker, telemetry),
+        telemetry_client_id=lockctl_username(telemetry),
         persistent_session=persistent,
         share_group=group,
         wallet_floor_minor=config.WALLET_FLOOR_MINOR,
