@@ -114,6 +114,8 @@ bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
+	$(WITH_ENV) $(PY) -m bench.telemetry_ingest --locks 500 --rate 10000,20000 --seconds 10
+	$(WITH_ENV) $(PY) -m bench.telemetry_ingest --scan --locks 500 --rate 10000 --seconds 15
 
 # Not part of `make bench`: unlock throughput with 1 and 2 API processes and 1 and 2
 # lockctl processes (one short burst run each), then the read paths' throughput with 1

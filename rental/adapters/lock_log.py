@@ -1,22 +1,89 @@
-"""What locks reported: events (each counted once) and GPS fixes."""
+"""What locks reported: events (each counted once) and GPS fixes (stored in batches)."""
 
 import functools
-from collections.abc import Iterator
+import logging
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from geoalchemy2.functions import ST_X, ST_Y
-from sqlalchemy import Connection, and_, bindparam, delete, literal, select, tuple_, union_all
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    column,
+    delete,
+    literal,
+    select,
+    table,
+    tuple_,
+    union_all,
+)
 from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from rental.adapters.repositories import point
 from rental.adapters.tables import lock_events, lock_positions, lock_report_problems
 from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
 from rental.services.read_models import LockReportProblem
+from rental.services.repositories.rides import LockFix, ReportKey
+
+log = logging.getLogger(__name__)
+
+# A fix reusing an event's (boot, seq) is looked for this far around the event: the
+# two share one counter, so a lock's reused pair is one of its recent reports.
+NEAR = timedelta(days=1)
+
+# Fixes arrive by the thousand a second: one statement stores a whole batch, its columns
+# passed as arrays, in binary (`%(name)b`: psycopg writes a text array in Python, several
+# times slower). A repeat of a stored fix is left out, and so only the new fixes are
+# returned: by the primary key (lock_id, boot, seq, recorded_at) when the fix is dated by
+# the lock's clock, as its repeat is; by looking a day around when it is dated by its
+# arrival, which a repeat's differs from.
+_STORE_FIXES = """
+    INSERT INTO lock_positions
+        (lock_id, boot, seq, recorded_at, position, battery_pct, accuracy_m, locked)
+    SELECT f.lock_id, f.boot, f.seq, f.recorded_at,
+           ST_SetSRID(ST_MakePoint(f.lon, f.lat), 4326), f.battery_pct, f.accuracy_m, f.locked
+    FROM unnest(
+        CAST(%(lock_ids)b AS text[]), CAST(%(boots)b AS bigint[]),
+        CAST(%(seqs)b AS bigint[]), CAST(%(recorded)b AS timestamptz[]),
+        CAST(%(lons)b AS float8[]), CAST(%(lats)b AS float8[]),
+        CAST(%(batteries)b AS integer[]), CAST(%(accuracies)b AS float8[]),
+        CAST(%(locked)b AS boolean[]), CAST(%(by_lock)b AS boolean[])
+    ) AS f(lock_id, boot, seq, recorded_at, lon, lat, battery_pct, accuracy_m, locked, by_lock)
+    WHERE f.by_lock OR NOT EXISTS (
+        SELECT 1 FROM lock_positions p
+        WHERE p.lock_id = f.lock_id AND p.boot = f.boot AND p.seq = f.seq
+          AND p.recorded_at BETWEEN f.recorded_at - interval '1 day'
+                                AND f.recorded_at + interval '1 day'
+    )
+    ON CONFLICT DO NOTHING
+    RETURNING lock_id, boot, seq
+    """
+
+# Partitions: one per UTC day, and the DEFAULT one for fixes dated outside them.
+PARTITION_PREFIX = "lock_positions_p"
+DEFAULT_PARTITION = "lock_positions_default"
+# The DEFAULT partition's own rows: only they are deleted row by row.
+_STRAY_FIXES = table(
+    DEFAULT_PARTITION, column("lock_id"), column("boot"), column("seq"), column("recorded_at")
+)
+# Partition changes wait for the batches writing (they lock the table): never for long.
+PARTITION_LOCK_TIMEOUT = "2s"
+
+_EVENTS_AMONG = """
+    SELECT k.lock_id, k.boot, k.seq
+    FROM unnest(
+        CAST(%(lock_ids)b AS text[]), CAST(%(boots)b AS bigint[]), CAST(%(seqs)b AS bigint[])
+    ) AS k(lock_id, boot, seq)
+    WHERE EXISTS (
+        SELECT 1 FROM lock_events e
+        WHERE e.lock_id = k.lock_id AND e.boot = k.boot AND e.seq = k.seq
+    )
+    """
 
 
 @contextmanager
@@ -125,40 +192,42 @@ class LockLog:
             inserted = self._c.execute(_RECORD_EVENT, event).first()
         return inserted is not None
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
-        with _unknown_lock_as_not_found(lock_id):
-            inserted = self._c.execute(
-                insert(lock_positions)
-                .values(
-                    lock_id=lock_id,
-                    boot=boot,
-                    seq=seq,
-                    recorded_at=recorded_at,
-                    position=point(lon, lat),
-                    locked=locked,
-                    battery_pct=battery_pct,
-                    accuracy_m=accuracy_m,
-                )
-                .on_conflict_do_nothing(constraint="lock_positions_pkey")
-                .returning(lock_positions.c.seq)
-            ).first()
-        return inserted is not None
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes in one statement; returns the keys stored now (not repeats)."""
+        if not fixes:
+            return set()
+        columns = {
+            "lock_ids": [fix.lock_id for fix in fixes],
+            "boots": [fix.boot for fix in fixes],
+            "seqs": [fix.seq for fix in fixes],
+            "recorded": [fix.recorded_at for fix in fixes],
+            "lons": [fix.lon for fix in fixes],
+            "lats": [fix.lat for fix in fixes],
+            "batteries": [fix.battery_pct for fix in fixes],
+            "accuracies": [fix.accuracy_m for fix in fixes],
+            "locked": [fix.locked for fix in fixes],
+            "by_lock": [fix.dated_by_lock for fix in fixes],
+        }
+        stored = self._c.exec_driver_sql(_STORE_FIXES, columns)
+        return {(lock_id, boot, seq) for lock_id, boot, seq in stored}
 
-    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
-        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
-        return self._exists(lock_positions, lock_id, boot, seq)
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        if not keys:
+            return set()
+        lock_ids, boots, seqs = zip(*keys, strict=True)
+        found = self._c.exec_driver_sql(
+            _EVENTS_AMONG, {"lock_ids": list(lock_ids), "boots": list(boots), "seqs": list(seqs)}
+        )
+        return {(lock_id, boot, seq) for lock_id, boot, seq in found}
+
+    def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
+        query = select(literal(1)).where(
+            lock_positions.c.lock_id == lock_id,
+            lock_positions.c.boot == boot,
+            lock_positions.c.seq == seq,
+            lock_positions.c.recorded_at.between(near - NEAR, near + NEAR),
+        )
+        return self._c.execute(query).first() is not None
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         return self._exists(lock_events, lock_id, boot, seq)
@@ -249,19 +318,69 @@ class LockLog:
         )
         return [Fix(*row) for row in rows]
 
+    def prepare_fix_days(self, first: date, last: date) -> int:
+        self._c.exec_driver_sql(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
+        existing = set(self._day_partitions())
+        made = 0
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1)):
+            if day in existing:
+                continue
+            try:
+                with self._c.begin_nested():  # a day whose fixes sit in the default stays so
+                    self._c.exec_driver_sql(_create_day(day))
+                made += 1
+            except DBAPIError as error:
+                log.warning("no partition for the fixes of %s: %s", day, error.orig)
+        return made
+
+    def forget_fix_days_before(self, cutoff: datetime) -> int:
+        self._c.exec_driver_sql(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
+        forgotten = 0
+        for day, name in self._day_partitions().items():
+            if datetime.combine(day + timedelta(days=1), time(), UTC) > cutoff:
+                continue
+            # The planner's estimate: counting a day of fixes would read them all.
+            estimate = self._c.exec_driver_sql(
+                "SELECT reltuples FROM pg_class WHERE oid = CAST(%(name)s AS regclass)",
+                {"name": name},
+            ).scalar_one()
+            self._c.exec_driver_sql(f'DROP TABLE "{name}"')
+            forgotten += max(int(estimate), 0)
+        return forgotten
+
+    def _day_partitions(self) -> dict[date, str]:
+        names = self._c.exec_driver_sql(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = CAST('lock_positions' AS regclass)"
+        ).scalars()
+        return {
+            datetime.strptime(name[len(PARTITION_PREFIX) :], "%Y%m%d").date(): name
+            for name in names
+            if name.startswith(PARTITION_PREFIX)
+        }
+
     def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        """Delete up to `batch` events, and as many fixes kept outside their day's
+        partition, older than `cutoff`; how many went."""
         deleted = 0
-        for table, moment in (
-            (lock_positions, lock_positions.c.recorded_at),
+        for rows, moment in (
+            (_STRAY_FIXES, _STRAY_FIXES.c.recorded_at),
             (lock_events, lock_events.c.received_at),
         ):
-            oldest = select(table.c.lock_id, table.c.boot, table.c.seq).where(moment < cutoff)
+            oldest = select(rows.c.lock_id, rows.c.boot, rows.c.seq).where(moment < cutoff)
             doomed = oldest.limit(batch).subquery()
             result = self._c.execute(
-                delete(table).where(
-                    tuple_(table.c.lock_id, table.c.boot, table.c.seq).in_(select(doomed))
+                delete(rows).where(
+                    tuple_(rows.c.lock_id, rows.c.boot, rows.c.seq).in_(select(doomed))
                 )
             )
             deleted += result.rowcount
         return deleted
+
+
+def _create_day(day: date) -> str:
+    return (
+        f"CREATE TABLE {PARTITION_PREFIX}{day:%Y%m%d} PARTITION OF lock_positions "
+        f"FOR VALUES FROM ('{day.isoformat()} 00:00:00+00') "
+        f"TO ('{(day + timedelta(days=1)).isoformat()} 00:00:00+00')"
+    )

@@ -1,5 +1,6 @@
 """Rentals in PostgreSQL, with their trace as a PostGIS LineString."""
 
+from collections.abc import Collection
 from dataclasses import asdict, fields
 from datetime import datetime
 from typing import Any
@@ -100,6 +101,16 @@ class RentalRepository:
             ),
             True,
         )
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        if not lock_ids:
+            return set()
+        found = self._c.exec_driver_sql(
+            "SELECT lock_id FROM rentals WHERE lock_id = ANY(CAST(%(ids)b AS text[]))"
+            f" AND slot IS NULL AND {OPEN_RENTAL.text}",
+            {"ids": list(lock_ids)},
+        )
+        return set(found.scalars())
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
         """The rental a lock's answer belongs to, in whatever state (a cabinet has several

@@ -1,7 +1,7 @@
 """Repositories: rows in, domain objects out. One small class per aggregate."""
 
 import functools
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import datetime
@@ -50,6 +50,7 @@ from rental.domain.ledger import AccountKind
 from rental.domain.rentals import RentalState
 from rental.domain.riders import Role, User
 from rental.services.read_models import AssetOverview, ScanTarget
+from rental.services.repositories.fleet import LatchRecord, LockTelemetry
 
 # Unique constraints that guard business rules, and what breaking them means.
 _CONFLICTS = {
@@ -328,6 +329,37 @@ def _previous_row(column: Any, lock_id: Any) -> Any:
 # (a rental, a vehicle event), which deadlocked a losing scan with the winner's unlock.
 
 
+# Telemetry's batches: the rows of their locks held in id order (FOR NO KEY UPDATE, as
+# below), then every lock's changes in one statement, its columns passed as arrays in
+# binary (see `rental.adapters.lock_log`).
+_LATCH_RECORDS = """
+    SELECT id, latch_boot, latch_seq, battery_pct FROM locks
+    WHERE id = ANY(CAST(%(ids)b AS text[])) ORDER BY id FOR NO KEY UPDATE
+    """
+_RECORD_TELEMETRY = """
+    UPDATE locks SET
+        last_seen_at = greatest(locks.last_seen_at, t.seen_at),
+        latch_unknown_since = CASE WHEN locks.latch_unknown_since <= t.heard_at THEN NULL
+                                   ELSE locks.latch_unknown_since END,
+        locked = CASE WHEN t.latch_boot IS NULL THEN locks.locked ELSE t.locked END,
+        latch_boot = coalesce(t.latch_boot, locks.latch_boot),
+        latch_seq = coalesce(t.latch_seq, locks.latch_seq),
+        latch_reported_at = coalesce(t.latched_at, locks.latch_reported_at),
+        battery_pct = coalesce(t.battery_pct, locks.battery_pct),
+        position = CASE WHEN t.lon IS NULL THEN locks.position
+                        ELSE ST_SetSRID(ST_MakePoint(t.lon, t.lat), 4326) END
+    FROM unnest(
+        CAST(%(ids)b AS text[]), CAST(%(seen)b AS timestamptz[]),
+        CAST(%(heard)b AS timestamptz[]), CAST(%(locked)b AS boolean[]),
+        CAST(%(boots)b AS bigint[]), CAST(%(seqs)b AS bigint[]),
+        CAST(%(latched)b AS timestamptz[]), CAST(%(batteries)b AS integer[]),
+        CAST(%(lons)b AS float8[]), CAST(%(lats)b AS float8[])
+    ) AS t(lock_id, seen_at, heard_at, locked, latch_boot, latch_seq, latched_at,
+           battery_pct, lon, lat)
+    WHERE locks.id = t.lock_id
+    """
+
+
 class LockRepository:
     """Signing keys are sealed with `keys` on the way in and opened on the way out: the
     domain's Lock holds the key itself, the table only its sealed form."""
@@ -395,6 +427,35 @@ class LockRepository:
             "at": at,
         }
         self._c.execute(_RECORD_LATCH, report)
+
+    def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
+        if not lock_ids:
+            return {}
+        rows = self._c.exec_driver_sql(_LATCH_RECORDS, {"ids": sorted(lock_ids)})
+        return {
+            lock_id: LatchRecord(None if boot is None else (boot, seq or 0), battery)
+            for lock_id, boot, seq, battery in rows
+        }
+
+    def record_telemetry(self, changes: Sequence[LockTelemetry]) -> None:
+        if not changes:
+            return
+        latches = [change.latch for change in changes]
+        self._c.exec_driver_sql(
+            _RECORD_TELEMETRY,
+            {
+                "ids": [change.lock_id for change in changes],
+                "seen": [change.seen_at for change in changes],
+                "heard": [change.heard_at for change in changes],
+                "locked": [None if latch is None else latch.locked for latch in latches],
+                "boots": [None if latch is None else latch.boot for latch in latches],
+                "seqs": [None if latch is None else latch.seq for latch in latches],
+                "latched": [None if latch is None else latch.at for latch in latches],
+                "batteries": [change.battery_pct for change in changes],
+                "lons": [None if c.position is None else c.position[0] for c in changes],
+                "lats": [None if c.position is None else c.position[1] for c in changes],
+            },
+        )
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
         """An unlock sent at `since` went unanswered: the latch may be open, until the lock

@@ -265,10 +265,12 @@ lock_events = Table(
     ),
 )
 
+# Partitioned by UTC day (migration 0020): a day is forgotten by dropping its partition.
+# No foreign key to locks: the telemetry use case stores fixes of the locks it holds.
 lock_positions = Table(
     "lock_positions",
     metadata,
-    Column("lock_id", String(40), ForeignKey("locks.id"), nullable=False),
+    Column("lock_id", String(40), nullable=False),
     Column("boot", BigInteger, nullable=False),
     Column("seq", BigInteger, nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
@@ -277,9 +279,10 @@ lock_positions = Table(
     Column("battery_pct", Integer),
     Column("accuracy_m", Float),
     Column("locked", Boolean, nullable=False),
-    PrimaryKeyConstraint("lock_id", "boot", "seq", name="lock_positions_pkey"),
+    PrimaryKeyConstraint("lock_id", "boot", "seq", "recorded_at", name="lock_positions_pkey"),
     Index("lock_positions_by_time", "lock_id", "recorded_at"),
     Index("lock_positions_by_recorded_at", "recorded_at", postgresql_using="brin"),
+    postgresql_partition_by="RANGE (recorded_at)",
 )
 
 # Lock messages that could not be processed, kept for operators to read and replay.

@@ -1,6 +1,10 @@
 """lockctl, the lock consumer: turns what locks publish into state changes, and fails
 unlocks nobody answered. `python -m lockctl` runs `main()`.
 
+Two broker connections: events and statuses on one, handled by ordered workers, each
+lock's in order; telemetry on the other, stored a batch at a time from a bounded queue
+(`telemetry_writer`), so that no flood of fixes ever delays an unlock's answer.
+
 Several lockctl processes may run side by side: they share one MQTT v5 shared
 subscription (each message goes to one of them), and the database makes every
 event count once even when QoS 1 delivers it twice.
@@ -34,12 +38,20 @@ from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
 from rental.adapters.locks.protocol import Channel, LockTopic, ProtocolError, subscription
 from rental.adapters.locks.provisioning import LockAccountService
 from rental.adapters.locks.reports import WireReportDecoder
+from rental.adapters.locks.telemetry_subscriber import TelemetrySubscriber
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 from rental.domain.errors import Unavailable
 from rental.domain.fleet import ServicePolicy
 from rental.entrypoints.ordered_workers import OrderedWorkers
 from rental.entrypoints.sweeper import Sweeper
+from rental.entrypoints.telemetry_writer import (
+    RETRY_MAX_WAIT_SECONDS,
+    TELEMETRY_ATTEMPTS,
+    Arrival,
+    TelemetryQueue,
+    TelemetryWriter,
+)
 from rental.observability import lockctl as metrics
 from rental.observability.exposition import serve_metrics
 from rental.observability.logs import bound, configure_logging
@@ -64,21 +76,32 @@ SHARE_GROUP = "lockctl"
 ANSWER_GRACE = timedelta(seconds=2)
 # Only with persistent sessions (not the default: locks resend what we did not acknowledge).
 SESSION_EXPIRY_SECONDS = 3600
-# Reports handled side by side; each holds a database connection while it works.
+# Events and statuses handled side by side; each holds a database connection while it works.
 WORKERS = 8
-# Telemetry is QoS 0 and worth little once old: a few tries, then it is dropped (events and
-# statuses are retried until the database answers, see LockReports.handle).
-TELEMETRY_ATTEMPTS = 3
-RETRY_MAX_WAIT_SECONDS = 5.0
 
 
-def shared_subscriptions(group: str) -> list[tuple[str, int]]:
+def event_subscriptions(group: str) -> list[tuple[str, int]]:
     """Each report goes to one member of the group; QoS as the protocol sets per channel."""
     return [
         (f"$share/{group}/{subscription(Channel.EVT)}", 1),
-        (f"$share/{group}/{subscription(Channel.TELEMETRY)}", 0),
         (f"$share/{group}/{subscription(Channel.STATUS)}", 1),
     ]
+
+
+def telemetry_subscriptions(group: str) -> list[tuple[str, int]]:
+    return [(f"$share/{group}/{subscription(Channel.TELEMETRY)}", 0)]
+
+
+def telemetry_instance(instance: str) -> str:
+    """The name under which an instance's telemetry connection has its broker account:
+    accounts are bound to one client id, and each connection needs its own."""
+    return f"{instance}-telemetry"
+
+
+def shared_subscriptions(group: str) -> list[tuple[str, int]]:
+    """All that lockctl subscribes, over its two connections: evt, telemetry, status."""
+    events, telemetry = event_subscriptions(group), telemetry_subscriptions(group)
+    return [events[0], *telemetry, events[1]]
 
 
 class LockReports:
@@ -197,7 +220,10 @@ def _describe(state: RetryCallState) -> str:
 
 class LockController:
     """One lockctl instance: the MQTT consumer plus the sweeper of unanswered unlocks,
-    expired reservations, lost items, old reports, and the latch-against-rental pass."""
+    expired reservations, lost items, old reports, and the latch-against-rental pass.
+
+    Telemetry comes in on a connection of its own, as `telemetry_client_id` (by default
+    `<client_id>-telemetry`) through `telemetry_broker` (by default `broker`)."""
 
     def __init__(
         self,
@@ -214,8 +240,12 @@ class LockController:
         low_battery_pct: int = ServicePolicy.low_battery_pct,
         lock_log_retention: timedelta = timedelta(days=90),
         session_retention: timedelta = timedelta(days=30),
+        telemetry_broker: BrokerAddress | None = None,
+        telemetry_client_id: str | None = None,
+        telemetry_queue: TelemetryQueue | None = None,
     ) -> None:
         self._share_group = share_group
+        self._clock = clock
         self._stop = threading.Event()
         settings = ReportSettings(wallet_floor_minor, low_battery_pct)
         self.reports = LockReports(uow, clock, settings, self._acknowledge_to_lock, self._stop)
@@ -223,7 +253,11 @@ class LockController:
         # crash before that makes the broker deliver them again (to a persistent session),
         # and the lock resends every event it was not acknowledged (protocol 1.1).
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
-        metrics.watch_queue(self._workers.depth)
+        self.telemetry = TelemetryQueue() if telemetry_queue is None else telemetry_queue
+        self.telemetry_writer = TelemetryWriter(
+            self.telemetry, uow, clock, settings, self.reports.handle
+        )
+        metrics.watch_queue(self._workers.depth, self.telemetry.__len__)
         self._client = MqttClient(
             broker,
             client_id,
@@ -231,6 +265,14 @@ class LockController:
             clean_start=not persistent_session,
             session_expiry_seconds=SESSION_EXPIRY_SECONDS if persistent_session else 0,
             manual_ack=True,
+        )
+        # QoS 0 and a clean session: nothing to acknowledge, nothing queued for a dead
+        # instance (the broker hands the share group's telemetry to the living ones).
+        self._telemetry_client = TelemetrySubscriber(
+            telemetry_broker or broker,
+            telemetry_client_id or f"{client_id}-telemetry",
+            telemetry_subscriptions(share_group),
+            self._telemetry_arrived,
         )
         self._lock_commands = MqttLockCommands(lambda: self._client)
         sweeper = Sweeper(
@@ -244,9 +286,18 @@ class LockController:
         self._sweeper = threading.Thread(
             target=sweeper.run, args=(self._stop,), name="unlock-sweeper", daemon=True
         )
+        self._writer = threading.Thread(
+            target=self.telemetry_writer.run,
+            args=(self._stop,),
+            name="telemetry-writer",
+            daemon=True,
+        )
 
     def _acknowledge(self, message: Message) -> None:
         self._client.ack(message)
+
+    def _telemetry_arrived(self, message: Message) -> None:
+        self.telemetry.put(Arrival(message, self._clock()))
 
     def _acknowledge_to_lock(self, acknowledgement: AcknowledgeEvent) -> None:
         try:
@@ -257,15 +308,19 @@ class LockController:
 
     def start(self) -> None:
         self._workers.start()
+        self._writer.start()
         self._client.connect()
-        self._client.subscribe(shared_subscriptions(self._share_group))
+        self._client.subscribe(event_subscriptions(self._share_group))
+        self._telemetry_client.connect()
         self._sweeper.start()
         log.info("lockctl %s is consuming lock reports", self._client.client_id)
 
     def stop(self) -> None:
         self._stop.set()
+        self._telemetry_client.disconnect()
         self._client.disconnect()
         self._workers.stop()
+        self._writer.join(timeout=5)  # what is queued is stored, for up to this long
         self._sweeper.join(timeout=5)
 
 
@@ -304,11 +359,14 @@ def main() -> None:
     persistent = os.environ.get("LOCKCTL_PERSISTENT_SESSION", "0") != "0"
     # Its client id starts with lockctl-, which no lock id may: no lock can push it off.
     lock_accounts = LockAccountService(platform_account, f"{lockctl_username(instance)}-accounts")
+    telemetry = telemetry_instance(instance)
     controller = LockController(
         own_account(platform_account, instance),
         platform.uow,
         utc_now,
         lockctl_username(instance),
+        telemetry_broker=own_account(platform_account, telemetry),
+        telemetry_client_id=lockctl_username(telemetry),
         persistent_session=persistent,
         share_group=group,
         wallet_floor_minor=config.WALLET_FLOOR_MINOR,

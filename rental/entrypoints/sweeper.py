@@ -1,7 +1,7 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
 as sold, payment orders nobody paid in time expire, and lock reports and sign-in
-sessions past their retention are forgotten.
+sessions past their retention are forgotten (and room for the coming days' fixes made).
 """
 
 import logging
@@ -14,7 +14,7 @@ from rental.services import items, payments
 from rental.services.alerts import reconcile_latches
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
-from rental.services.retention import forget_old_lock_reports
+from rental.services.retention import forget_old_lock_reports, prepare_fix_days
 from rental.services.sessions import forget_old_sessions
 from rental.services.unit_of_work import UnitOfWork
 
@@ -94,6 +94,9 @@ class Sweeper:
             if expired:
                 log.info("%d payment order(s) expired unpaid", expired)
         if sweeps % RETENTION_SWEEPS == 1:
+            made = prepare_fix_days(self._uow(), self._clock())
+            if made:
+                log.info("made room for the fixes of %d more day(s)", made)
             forgotten = forget_old_lock_reports(self._uow(), self._clock(), self._retention)
             if forgotten:
                 log.info("forgot %d lock report(s) past their retention", forgotten)

@@ -8,7 +8,8 @@ have, with its original arrival time.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from rental.domain.alerts import DeadLetter
@@ -35,6 +36,35 @@ def store_dead_letter(
         uow.commit()
     log.warning("dead letter %d on %s: %s", letter_id, topic, reason)
     return letter_id
+
+
+@dataclass(frozen=True)
+class DeadLetterIn:
+    """A message to keep as a dead letter, with why."""
+
+    topic: str
+    payload: bytes
+    reason: str
+    received_at: datetime
+
+
+def store_dead_letters(uow: UnitOfWork, letters: Sequence[DeadLetterIn]) -> int:
+    """Keep several messages in one transaction (telemetry's batches); how many."""
+    if not letters:
+        return 0
+    with uow:
+        for letter in letters:
+            uow.dead_letters.add(
+                letter.topic[:512],
+                letter.payload[:MAX_KEPT_PAYLOAD],
+                letter.reason[:1000],
+                letter.received_at,
+            )
+        uow.commit()
+    log.warning(
+        "%d dead letter(s), the first on %s: %s", len(letters), letters[0].topic, letters[0].reason
+    )
+    return len(letters)
 
 
 def acknowledgement_for_refused(

@@ -1,4 +1,5 @@
-"""What the platform does with each report from a lock, exactly once per report.
+"""What the platform does with each report from a lock, exactly once per report
+(telemetry's rules are in `rental.services.telemetry`, which stores it in batches).
 
 Times come from the lock's clock (that is when things happened), clamped to the
 moment the report arrived so a lock with a wrong clock can never bill the future.
@@ -14,9 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from rental.domain.alerts import AlertKind
-from rental.domain.errors import NotFound
-from rental.domain.fleet import ServicePolicy
-from rental.domain.mds import VehicleEvent, battery_change
+from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix
 from rental.services import items
@@ -30,8 +29,10 @@ from rental.services.lock_reports import (
     ReportSettings,
     TelemetryReported,
 )
+from rental.services.report_rules import closes_ride, record_problems, report_time
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.signals import UnlockOutcome, UnlockSettled, announce, unlock_settled
+from rental.services.telemetry import handle_telemetry
 from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
 
@@ -70,14 +71,6 @@ def apply(
     return None
 
 
-def report_time(lock_time: datetime | None, received_at: datetime) -> datetime:
-    """The time of a report: the lock's, never after the report arrived (a lock's clock
-    cannot bill the future); its arrival when the lock's time was unusable."""
-    if lock_time is None:
-        return received_at
-    return min(lock_time, received_at)
-
-
 def handle_event(
     uow: UnitOfWork, event: LockEventReported, wallet_floor_minor: int = 0
 ) -> EventReceipt:
@@ -91,7 +84,7 @@ def handle_event(
         lock = uow.locks.get(lock_id)
         if lock is None:
             raise ReportRefused(f"event from unknown lock {lock_id}")
-        if uow.lock_log.fix_exists(lock_id, event.boot, event.seq):
+        if uow.lock_log.fix_exists(lock_id, event.boot, event.seq, at):
             raise ReportRefused(f"(boot {event.boot}, seq {event.seq}) was used by telemetry")
         first_time = uow.lock_log.record_event(
             lock_id,
@@ -104,7 +97,7 @@ def handle_event(
         )
         unlock = None
         if first_time:
-            _record_problems(uow, "evt", event)
+            record_problems(uow, "evt", event)
             unlock = _apply_event(uow, event, at, wallet_floor_minor)
         uow.commit()
     if unlock is not None:
@@ -153,7 +146,7 @@ def _apply_event(
             uow.locks.record_latch(lock_id, True, event.boot, event.seq, at)
             uow.locks.record_seen(lock_id, event.received_at, lon=event.lon, lat=event.lat)
             rental = uow.rentals.open_for_lock(lock_id)
-            if _ends(rental, event.boot, event.seq, at):
+            if closes_ride(rental, event.boot, event.seq, at):
                 assert rental is not None
                 end_trip(uow, rental, at, _event_fix(event, at), wallet_floor_minor)
         case LockEventKind.RELEASED:
@@ -175,28 +168,6 @@ def _unlock_confirmed(rental: Rental, event: LockEventReported) -> UnlockSettled
     outcome = UnlockOutcome.CONFIRMED_LATE if rental.late_unlock else UnlockOutcome.CONFIRMED
     waited = max((event.received_at - rental.requested_at).total_seconds(), 0.0)
     return UnlockSettled(outcome, rental.id, rental.unlock_command_id, waited)
-
-
-def _ends(rental: Rental | None, boot: int, seq: int, at: datetime) -> bool:
-    """A close ends the ride only if it comes after the ride's unlock (§5.3)."""
-    if rental is None or rental.state is not RentalState.ACTIVE:
-        return False
-    if not rental.is_after_unlock(boot, seq, at):
-        log.warning(
-            "lock %s: a close from before rental %s's unlock ignored", rental.lock_id, rental.id
-        )
-        return False
-    return True
-
-
-def _record_problems(
-    uow: UnitOfWork, channel: str, report: LockEventReported | TelemetryReported
-) -> None:
-    """Fields the lock sent that failed their checks, for operators (§3.1)."""
-    lock_id, boot, seq, dropped = report.lock_id, report.boot, report.seq, report.dropped
-    if dropped:
-        log.info("lock %s: dropped fields of (%d, %d): %s", lock_id, boot, seq, dropped)
-        uow.lock_log.record_problems(lock_id, channel, boot, seq, dict(dropped), report.received_at)
 
 
 def _event_fix(event: LockEventReported, at: datetime) -> Fix | None:
@@ -277,76 +248,6 @@ def _reject_unlock(
     uow.rentals.save(rental)
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
     return rental
-
-
-def handle_telemetry(
-    uow: UnitOfWork,
-    report: TelemetryReported,
-    wallet_floor_minor: int = 0,
-    low_battery_pct: int = ServicePolicy.low_battery_pct,
-) -> None:
-    """Record a fix, the latch and the battery. A lock that reports itself locked after a
-    ride's unlock ends it (at `latch_ts`, when the lock sends it): should its `locked` event
-    be lost, the rider must not be charged on and on.
-
-    Raises ReportRefused for a report reusing an event's (boot, seq)."""
-    lock_id = report.lock_id
-    at = report_time(report.lock_time, report.received_at)
-    with uow:
-        if uow.lock_log.event_exists(lock_id, report.boot, report.seq):
-            raise ReportRefused(f"(boot {report.boot}, seq {report.seq}) was used by an event")
-        if report.lon is not None and report.lat is not None:
-            try:
-                new_fix = uow.lock_log.record_fix(
-                    lock_id,
-                    report.boot,
-                    report.seq,
-                    at,
-                    report.lon,
-                    report.lat,
-                    report.locked,
-                    report.battery_pct,
-                    report.accuracy_m,
-                )
-            except NotFound:
-                return  # an unknown lock: telemetry is not worth a dead letter
-        elif uow.locks.get(report.lock_id) is None:
-            return  # an unknown lock, as above
-        else:
-            new_fix = True  # no position to deduplicate by; the rest is idempotent
-        if new_fix:
-            _apply_telemetry(uow, report, at, low_battery_pct)
-            if report.locked:
-                _end_by_telemetry(uow, report, at, wallet_floor_minor)
-        uow.commit()
-
-
-def _apply_telemetry(
-    uow: UnitOfWork, report: TelemetryReported, at: datetime, low_battery_pct: int
-) -> None:
-    lock_id = report.lock_id
-    _record_problems(uow, "telemetry", report)
-    uow.locks.record_latch(lock_id, report.locked, report.boot, report.seq, at)
-    battery_before = uow.locks.record_seen(
-        lock_id, report.received_at, battery_pct=report.battery_pct, lon=report.lon, lat=report.lat
-    )
-    change = battery_change(battery_before, report.battery_pct, low_battery_pct)
-    if change is not None:
-        uow.vehicle_history.record(change, at, lock_id=lock_id)
-
-
-def _end_by_telemetry(
-    uow: UnitOfWork, report: TelemetryReported, at: datetime, wallet_floor_minor: int
-) -> None:
-    rental = uow.rentals.open_for_lock(report.lock_id)
-    closed_at = report_time(report.latch_time, at)
-    if not _ends(rental, report.boot, report.seq, closed_at):
-        return
-    assert rental is not None
-    reported = None
-    if report.lon is not None and report.lat is not None:
-        reported = Fix(closed_at, report.lon, report.lat, report.accuracy_m)
-    end_trip(uow, rental, closed_at, reported, wallet_floor_minor)
 
 
 def handle_status(uow: UnitOfWork, status: PresenceReported) -> None:

@@ -4,7 +4,7 @@ port that reads them from a message as it came off the broker.
 The commands speak the platform's terms whatever the wire format: times are aware UTC
 datetimes, presence is a boolean, the event's kind an enum of our own. A report carries
 the lock's clock as the lock sent it (None when unusable) next to the moment it arrived;
-the rule that turns the two into the time things happened (`lock_events.report_time`) is
+the rule that turns the two into the time things happened (`report_rules.report_time`) is
 the use case's, not the decoder's. The entry point (`rental.entrypoints.lock_consumer`)
 decodes each message with a `ReportDecoder` and hands the command to `lock_events.apply`;
 an operator's replay of a dead letter does the same (`rental.services.dead_letters`).

@@ -2,19 +2,38 @@
 its rider, went; they serve trips in progress, disputes and MDS telemetry, and are
 forgotten after the retention period. A finished trip keeps its own simplified path
 (the rider's receipt and disputes), and MDS keeps vehicle events, which name no rider.
+
+Fixes are kept by UTC day: a day is forgotten at once when all of it is past the
+retention (so a fix is kept up to a day longer), and room for the coming days is made
+ahead of time, so that storing a fix never has to.
 """
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from rental.services.unit_of_work import UnitOfWork
 
 # Deleted in slices, each its own transaction, so that reports keep flowing meanwhile.
 BATCH = 5_000
+# Room for the fixes of this many days ahead: lockctl may be down that long.
+DAYS_AHEAD = 7
+
+
+def prepare_fix_days(uow: UnitOfWork, now: datetime, days_ahead: int = DAYS_AHEAD) -> int:
+    """Make room for the fixes of today and the next `days_ahead` days (UTC); how many
+    days were new."""
+    today = now.astimezone(UTC).date()
+    with uow:
+        made = uow.lock_log.prepare_fix_days(today, today + timedelta(days=days_ahead))
+        uow.commit()
+    return made
 
 
 def forget_old_lock_reports(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
-    """Delete fixes and lock events older than `keep`; returns how many rows went."""
-    total = 0
+    """Forget fixes and lock events older than `keep`; returns about how many went (whole
+    days of fixes are counted by the database's estimate)."""
+    with uow:
+        total = uow.lock_log.forget_fix_days_before(now - keep)
+        uow.commit()
     while True:
         with uow:
             deleted = uow.lock_log.forget_before(now - keep, BATCH)

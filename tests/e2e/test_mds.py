@@ -181,10 +181,15 @@ def test_a_city_token_reads_its_own_city_only(system):
         "start_time": timestamp(utc_now() - timedelta(hours=1)),
         "end_time": timestamp(utc_now()) + 1,
     }
-    assert agency.read("/events/recent", **recent)["events"] == []
+    # Each sees its own city's vehicles' events only (a lock heard late on a busy machine
+    # may add a comms event of its own vehicle to either feed).
+    our_events = agency.read("/events/recent", **recent)["events"]
+    assert {e["device_id"] for e in our_events} <= {asset_id(system, ours)}, our_events
     their_agency = agency_for(system, operator, OTHER_CITY)
-    [taken_out] = their_agency.read("/events/recent", **recent)["events"]
-    assert taken_out["event_types"] == ["maintenance_pick_up"]
+    their_events = their_agency.read("/events/recent", **recent)["events"]
+    assert {e["device_id"] for e in their_events} == {asset_id(system, theirs)}, their_events
+    assert ["maintenance_pick_up"] in [e["event_types"] for e in their_events]
+    assert ["maintenance_pick_up"] not in [e["event_types"] for e in our_events]
 
 
 def test_who_may_not_read(system):

@@ -21,6 +21,7 @@ from rental.bootstrap import Platform
 from rental.config import Config
 from rental.domain.cities import City as CitySettings
 from rental.domain.riders import Role
+from rental.entrypoints.lock_consumer import telemetry_instance
 from tests.faults.harness import Lockctl, Services, Simulator
 from tests.faults.parts import (
     FARE,
@@ -113,6 +114,8 @@ class FaultSystem(Records):
                 accounts.delete_lock_account(lock_id)
             for lockctl in self.lockctls.values():
                 accounts.delete_lockctl_account(lockctl_username(lockctl.instance))
+                telemetry = telemetry_instance(lockctl.instance)
+                accounts.delete_lockctl_account(lockctl_username(telemetry))
 
     def start_lockctl(self, instance: str) -> Lockctl:
         lockctl = self.lockctls.get(instance)

@@ -46,14 +46,16 @@ def test_reports_with_impossible_fields_crash_nothing_and_show_nothing(system, s
         assert bike.code in shown, "the parked bike is shown"
         assert (shown[bike.code]["battery_pct"] or 0) <= 100
 
-        for channel, bad in [
-            (Channel.TELEMETRY, fix(accuracy_m=math.nan, battery_pct=63)),
-            (Channel.TELEMETRY, fix(accuracy_m=-1, battery_pct=64)),
-            (Channel.TELEMETRY, fix(ts=1e30, battery_pct=65)),
-            (Channel.TELEMETRY, fix(seq=SEQ_BEYOND_LIMIT, battery_pct=66)),
+        # Each built when sent, with the lock's next seq: a lock's counter only grows, and a
+        # report older than one already stored changes nothing on the lock's row.
+        for channel, make in [
+            (Channel.TELEMETRY, lambda: fix(accuracy_m=math.nan, battery_pct=63)),
+            (Channel.TELEMETRY, lambda: fix(accuracy_m=-1, battery_pct=64)),
+            (Channel.TELEMETRY, lambda: fix(ts=1e30, battery_pct=65)),
+            (Channel.TELEMETRY, lambda: fix(seq=SEQ_BEYOND_LIMIT, battery_pct=66)),
             (
                 Channel.EVT,
-                {
+                lambda: {
                     "v": 1,
                     "boot": boot,
                     "seq": SEQ_BEYOND_LIMIT,
@@ -64,7 +66,7 @@ def test_reports_with_impossible_fields_crash_nothing_and_show_nothing(system, s
             ),
             (
                 Channel.EVT,
-                {
+                lambda: {
                     "v": 1,
                     "boot": boot,
                     "seq": next(seq),
@@ -74,6 +76,7 @@ def test_reports_with_impossible_fields_crash_nothing_and_show_nothing(system, s
                 },
             ),
         ]:
+            bad = make()
             lock.publish(channel, bad)
             wait_used_or_dead(system, bike, bad, used(system, bike, channel, bad))
             # And the next good report is handled: lockctl lives on.

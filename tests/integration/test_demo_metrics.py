@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rental.adapters.locks.broker_accounts import lockctl_username
+from rental.entrypoints.lock_consumer import telemetry_instance
 from tests.helpers import eventually
 from tests.integration.test_demo_supervision import Demo, _kill, free_port
 
@@ -31,6 +32,8 @@ def demo(database_url, broker_accounts, monkeypatch) -> Iterator[tuple[Demo, int
         for pid in pids.values():
             _kill(pid)
         broker_accounts.delete_lockctl_account(lockctl_username(demo.instance))
+        telemetry = lockctl_username(telemetry_instance(demo.instance))
+        broker_accounts.delete_lockctl_account(telemetry)
         shutil.rmtree(demo.dir, ignore_errors=True)
 
 

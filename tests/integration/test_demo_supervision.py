@@ -26,6 +26,7 @@ import pytest
 from supervisor.xmlrpc import SupervisorTransport
 
 from rental.adapters.locks.broker_accounts import lockctl_username
+from rental.entrypoints.lock_consumer import telemetry_instance
 from tests.helpers import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,6 +116,8 @@ def demo(database_url, broker_accounts):
         for pid in pids.values():  # whatever outlived a failed test's supervisord
             _kill(pid)
         broker_accounts.delete_lockctl_account(lockctl_username(demo.instance))
+        telemetry = lockctl_username(telemetry_instance(demo.instance))
+        broker_accounts.delete_lockctl_account(telemetry)
         shutil.rmtree(demo.dir, ignore_errors=True)
 
 

@@ -19,6 +19,7 @@ from rental.services.commands.maintenance import (
 )
 from rental.services.commands.rides import Reserve
 from rental.services.retention import forget_old_lock_reports
+from rental.services.telemetry import handle_telemetry
 from tests.conftest import new_lock_id
 from tests.helpers import ago, make_bike, make_user, ms, rider_who_tried
 from tests.integration.test_availability import HOLD, POLICY, bike, city  # noqa: F401
@@ -38,9 +39,7 @@ def history(platform, asset_id) -> list[str]:
 
 def report(platform, lock_id, seq, battery, at=None):
     telemetry = Telemetry(1, seq, ms(at or utc_now()), 121.47, 31.23, True, battery)
-    lock_events.handle_telemetry(
-        platform.uow(), telemetry_reported(lock_id, telemetry, utc_now()), 0, LOW
-    )
+    handle_telemetry(platform.uow(), telemetry_reported(lock_id, telemetry, utc_now()), 0, LOW)
 
 
 def test_the_battery_is_recorded_when_it_crosses_the_line_only(platform):

@@ -22,7 +22,7 @@ from rental.services import accounts, assets, payments
 from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.money import GatewayNotification, StartTopUp
 from rental.services.commands.rides import RequestUnlock
-from rental.services.lock_events import handle_event, handle_telemetry
+from rental.services.lock_events import handle_event
 from rental.services.ports import (
     BrokerAccountsPort,
     LockCommands,
@@ -31,6 +31,7 @@ from rental.services.ports import (
 )
 from rental.services.rentals import Unlocking, request_unlock
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.telemetry import handle_telemetry
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import books, wallet_summaries
 from tests.unit.fakes import (

@@ -10,6 +10,7 @@ from rental.domain.alerts import AlertKind
 from rental.domain.rentals import RentalState
 from rental.services import alerts
 from rental.services.dead_letters import store_dead_letter
+from rental.services.repositories.rides import LockFix
 from tests.unit.world import (
     CITY,
     HOME,
@@ -104,7 +105,7 @@ def test_the_reconciling_pass_ends_a_ride_at_a_stored_locked_fix(world):
     _, rental = world.riding()
     fixed_at = OPENED + timedelta(minutes=4)
     with world.uow() as unit:
-        unit.lock_log.record_fix(rental.lock_id, 6, 1, fixed_at, *HOME, True, 70, 5.0)
+        unit.lock_log.record_fixes([LockFix(rental.lock_id, 6, 1, fixed_at, *HOME, True, 70, 5.0)])
         unit.commit()
     assert reconcile(world).rides_ended == 1
     assert world.rental(rental).ended_at == fixed_at

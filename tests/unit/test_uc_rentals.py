@@ -20,6 +20,7 @@ from rental.services import maintenance, rentals, reservations
 from rental.services.commands.maintenance import ReportDamage, UpdateAsset
 from rental.services.commands.rides import RequestUnlock, Reserve
 from rental.services.lock_commands import LockCommand, Release, Unlock
+from rental.services.repositories.rides import LockFix
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 from rental.services.wallet import charge_fare
 from tests.unit.fakes import RecordingLockCommands, SentUnlock
@@ -439,14 +440,18 @@ def test_the_trace_of_a_running_ride_is_built_from_its_good_fixes_so_far(world):
         assert riding is not None
         riding.confirm_unlock(world.now, 1, 1)
         unit.rentals.save(riding)
-        unit.lock_log.record_fix(rental.lock_id, 1, 2, world.now, *HOME, False, 80, 5.0)
+        unit.lock_log.record_fixes(
+            [LockFix(rental.lock_id, 1, 2, world.now, *HOME, False, 80, 5.0)]
+        )
         unit.commit()
     just_started = rentals.trace_of(world.uow(), rider.id, rental.id, world.now)
     assert just_started.path is None and just_started.rental.distance_m == 0
 
     at = world.now + timedelta(minutes=2)
     with world.uow() as unit:
-        unit.lock_log.record_fix(rental.lock_id, 1, 3, at, HOME[0] + 0.002, HOME[1], False, 80, 5.0)
+        unit.lock_log.record_fixes(
+            [LockFix(rental.lock_id, 1, 3, at, HOME[0] + 0.002, HOME[1], False, 80, 5.0)]
+        )
         unit.commit()
     trace = rentals.trace_of(world.uow(), rider.id, rental.id, at)
     assert trace.path == [HOME, (HOME[0] + 0.002, HOME[1])]

@@ -10,9 +10,10 @@ from rental.domain.alerts import AlertKind
 from rental.domain.rentals import FailureReason, RentalState
 from rental.domain.zones import Parking
 from rental.services.lock_commands import AcknowledgeEvent
-from rental.services.lock_events import handle_event, handle_telemetry
+from rental.services.lock_events import handle_event
 from rental.services.lock_reports import LockEventKind, ReportRefused
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.telemetry import handle_telemetry
 from tests.unit.world import (
     OPENED,
     START,

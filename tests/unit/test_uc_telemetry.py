@@ -1,4 +1,4 @@
-"""Telemetry and presence in memory (`lock_events.handle_telemetry`, `handle_status`): a
+"""Telemetry and presence in memory (`telemetry.handle_telemetry`, `lock_events.handle_status`): a
 lock that says it is locked after the unlock ends the ride at its latch time; fixes,
 batteries and presence are kept once, and never overridden by older reports."""
 
@@ -9,8 +9,9 @@ import pytest
 from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import RentalState
 from rental.domain.zones import Parking
-from rental.services.lock_events import handle_status, handle_telemetry
+from rental.services.lock_events import handle_status
 from rental.services.lock_reports import PresenceReported
+from rental.services.telemetry import handle_telemetry
 from tests.unit.world import OPENED, START, UNLOCK_BOOT, UNLOCK_SEQ, World, telemetry
 
 

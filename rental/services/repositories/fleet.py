@@ -4,6 +4,8 @@ and cabinets, damage reports and the nearby search.
 Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -53,6 +55,40 @@ class AssetRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class LatchRecord:
+    """What a lock's row holds of its newest report: the (boot, seq) its latch state came
+    from (None before any report), and the battery charge it shows."""
+
+    latch: tuple[int, int] | None
+    battery_pct: int | None
+
+
+@dataclass(frozen=True)
+class LatchReport:
+    """The latch as the lock's newest report gave it, at `at` by the lock's clock."""
+
+    locked: bool
+    boot: int
+    seq: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LockTelemetry:
+    """What a batch of telemetry changes on one lock's row: it was last seen at `seen_at`
+    (never moved back); a report at `heard_at` by its clock ends the doubt an unanswered
+    unlock up to then left; `latch`, `battery_pct` and `position` (lon, lat) are those of
+    its newest report, None where none of them is newer than the row or says it."""
+
+    lock_id: str
+    seen_at: datetime
+    heard_at: datetime
+    latch: LatchReport | None
+    battery_pct: int | None
+    position: tuple[float, float] | None
+
+
 class LockRepository(Protocol):
     def add(self, lock: Lock) -> None: ...
 
@@ -78,6 +114,16 @@ class LockRepository(Protocol):
     def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one."""
+        ...
+
+    def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
+        """The known locks among `lock_ids`, by id. Their rows are held until the
+        transaction ends, taken in id order, so that two batches never deadlock."""
+        ...
+
+    def record_telemetry(self, changes: Sequence[LockTelemetry]) -> None:
+        """Apply what telemetry changed, one lock's row per change (`latch_records` first:
+        whether a report is newer than the row is decided on what it returned)."""
         ...
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:

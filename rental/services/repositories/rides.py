@@ -4,7 +4,9 @@ what locks reported: events, fixes, alerts, dead letters.
 Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
 
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -13,6 +15,28 @@ from rental.domain.rentals import Rental
 from rental.domain.reservations import Reservation
 from rental.domain.trace import Fix
 from rental.services.read_models import LockReportProblem, ShownRental
+
+# A lock's report, named as the lock numbers it: (lock id, boot, seq).
+ReportKey = tuple[str, int, int]
+
+
+@dataclass(frozen=True)
+class LockFix:
+    """A position a lock reported in telemetry, as it is kept (`recorded_at` is the time of
+    the report: the lock's clock, clamped to its arrival)."""
+
+    lock_id: str
+    boot: int
+    seq: int
+    recorded_at: datetime
+    lon: float
+    lat: float
+    locked: bool
+    battery_pct: int | None
+    accuracy_m: float | None
+    # False when the fix is dated by its arrival (the lock's clock was unusable, or ahead):
+    # a repeat of it arrives at another time.
+    dated_by_lock: bool = True
 
 
 class RentalRepository(Protocol):
@@ -31,6 +55,10 @@ class RentalRepository(Protocol):
     def open_for_lock(self, lock_id: str) -> Rental | None:
         """The open trip of a vehicle's lock. A cabinet's rentals are not trips: its latch
         state says nothing about the items out, so they are never found here."""
+        ...
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        """Those of `lock_ids` that `open_for_lock` would find a trip for."""
         ...
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
@@ -87,23 +115,18 @@ class LockLog(Protocol):
         Raises NotFound for a lock the platform does not know."""
         ...
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes (of locks the caller knows: nothing checks them); returns the keys
+        of those stored now (a repeat of a stored fix is not)."""
         ...
 
-    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
-        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        """Those of `keys` that stored events used (one counter serves both channels)."""
+        ...
+
+    def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
+        """Whether telemetry already used this (boot, seq), in a fix dated within a day of
+        `near`: one counter serves both channels, so a reused pair is a recent one."""
         ...
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool: ...
@@ -135,8 +158,21 @@ class LockLog(Protocol):
 
     def fixes_between(self, lock_id: str, start: datetime, end: datetime) -> list[Fix]: ...
 
+    def prepare_fix_days(self, first: date, last: date) -> int:
+        """Make room ahead of time for the fixes of the UTC days `first` to `last`; how
+        many days were new. A day some of whose fixes are stored already (lockctl was
+        down for days) is left as it is: its fixes are forgotten one by one."""
+        ...
+
+    def forget_fix_days_before(self, cutoff: datetime) -> int:
+        """Forget at once the fixes of each UTC day that ended by `cutoff`; about how
+        many went (a day still running at `cutoff` is kept whole, so a fix is kept up to
+        a day longer than asked)."""
+        ...
+
     def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        """Delete up to `batch` events older than `cutoff`, and as many such fixes of days
+        not forgotten at once (`forget_fix_days_before`); how many went."""
         ...
 
 

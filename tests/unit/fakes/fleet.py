@@ -3,6 +3,7 @@ holds and scans, damage reports, and the search for vehicles near a rider
 (`rental.services.repositories.fleet`)."""
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from rental.domain.fleet import (
@@ -22,6 +23,7 @@ from rental.services.read_models import (
     NearbyVehicle,
     ScanTarget,
 )
+from rental.services.repositories.fleet import LatchRecord, LockTelemetry
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     AssetRow,
@@ -92,6 +94,36 @@ class FakeLockRepository(Repository):
             return
         row.lock.locked = locked
         row.latch_boot, row.latch_seq, row.latch_reported_at = boot, seq, at
+
+    def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
+        rows = {lock_id: self._store.locks.get(lock_id) for lock_id in lock_ids}
+        return {
+            lock_id: LatchRecord(
+                None if row.latch_boot is None else (row.latch_boot, row.latch_seq or 0),
+                row.lock.battery_pct,
+            )
+            for lock_id, row in rows.items()
+            if row is not None
+        }
+
+    def record_telemetry(self, changes: Sequence[LockTelemetry]) -> None:
+        for change in changes:
+            row = self._store.locks.get(change.lock_id)
+            if row is None:
+                continue
+            lock = row.lock
+            seen = lock.last_seen_at
+            lock.last_seen_at = change.seen_at if seen is None else max(seen, change.seen_at)
+            if lock.latch_unknown_since is not None and lock.latch_unknown_since <= change.heard_at:
+                lock.latch_unknown_since = None
+            if change.latch is not None:
+                lock.locked = change.latch.locked
+                row.latch_boot, row.latch_seq = change.latch.boot, change.latch.seq
+                row.latch_reported_at = change.latch.at
+            if change.battery_pct is not None:
+                lock.battery_pct = change.battery_pct
+            if change.position is not None:
+                lock.lon, lock.lat = change.position
 
     def mark_latch_unknown(self, lock_id: str, since: datetime) -> None:
         """An unlock sent at `since` went unanswered: the latch may be open, until the lock

@@ -4,9 +4,9 @@ events and fixes, reservations, alerts and dead letters
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -19,6 +19,7 @@ from rental.domain.rentals import Rental, RentalState
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.trace import Fix, distance_m
 from rental.services.read_models import LockReportProblem, ShownRental
+from rental.services.repositories.rides import LockFix, ReportKey
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     EventRow,
@@ -75,6 +76,9 @@ class FakeRentalRepository(Repository):
         return self._first(
             lambda r: r.lock_id == lock_id and r.slot is None and r.state in OPEN_RENTAL_STATES
         )
+
+    def locks_with_open_trip(self, lock_ids: Collection[str]) -> set[str]:
+        return {lock_id for lock_id in lock_ids if self.open_for_lock(lock_id) is not None}
 
     def by_unlock_command(self, lock_id: str, cmd_id: str) -> Rental | None:
         """The rental a lock's answer belongs to, in whatever state (a cabinet has several
@@ -245,32 +249,57 @@ class FakeLockLog(Repository):
         )
         return True
 
-    def record_fix(
-        self,
-        lock_id: str,
-        boot: int,
-        seq: int,
-        recorded_at: datetime,
-        lon: float,
-        lat: float,
-        locked: bool,
-        battery_pct: int | None,
-        accuracy_m: float | None,
-    ) -> bool:
-        """True for a new fix, False for a repeat; NotFound for an unknown lock."""
+    def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
+        """Store fixes (nothing checks their locks); returns the keys of those stored now."""
         store = self._store
-        self._require_lock(lock_id)
-        key = (lock_id, boot, seq)
-        if key in store.lock_positions:
-            return False
-        store.lock_positions[key] = FixRow(
-            lock_id, boot, seq, recorded_at, lon, lat, locked, battery_pct, accuracy_m
-        )
-        return True
+        stored = set()
+        for fix in fixes:
+            key = (fix.lock_id, fix.boot, fix.seq)
+            if key not in store.lock_positions:
+                store.lock_positions[key] = FixRow(
+                    fix.lock_id,
+                    fix.boot,
+                    fix.seq,
+                    fix.recorded_at,
+                    fix.lon,
+                    fix.lat,
+                    fix.locked,
+                    fix.battery_pct,
+                    fix.accuracy_m,
+                )
+                stored.add(key)
+        return stored
 
-    def fix_exists(self, lock_id: str, boot: int, seq: int) -> bool:
-        """Whether telemetry already used this (boot, seq): one counter serves both channels."""
-        return (lock_id, boot, seq) in self._store.lock_positions
+    def events_among(self, keys: Collection[ReportKey]) -> set[ReportKey]:
+        return {key for key in keys if key in self._store.lock_events}
+
+    def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
+        """Whether telemetry already used this (boot, seq) in a fix within a day of `near`."""
+        fix = self._store.lock_positions.get((lock_id, boot, seq))
+        return fix is not None and abs(fix.recorded_at - near) <= timedelta(days=1)
+
+    def prepare_fix_days(self, first: date, last: date) -> int:
+        days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+        new = days - self._store.fix_days
+        self._store.fix_days |= new
+        return len(new)
+
+    def forget_fix_days_before(self, cutoff: datetime) -> int:
+        store = self._store
+        gone = {
+            day
+            for day in store.fix_days
+            if datetime.combine(day + timedelta(days=1), time(), UTC) <= cutoff
+        }
+        doomed = [
+            key
+            for key, fix in store.lock_positions.items()
+            if fix.recorded_at.astimezone(UTC).date() in gone
+        ]
+        for key in doomed:
+            del store.lock_positions[key]
+        store.fix_days -= gone
+        return len(doomed)
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         return (lock_id, boot, seq) in self._store.lock_events
@@ -369,12 +398,14 @@ class FakeLockLog(Repository):
         return [Fix(fix.recorded_at, fix.lon, fix.lat, fix.accuracy_m) for fix in fixes]
 
     def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` fixes and events older than `cutoff`; how many went."""
+        """Delete up to `batch` events, and as many stray fixes (of days not made room
+        for), older than `cutoff`; how many went."""
         store = self._store
         old_fixes = sorted(
             (fix.recorded_at, key)
             for key, fix in store.lock_positions.items()
             if fix.recorded_at < cutoff
+            and fix.recorded_at.astimezone(UTC).date() not in store.fix_days
         )[:batch]
         old_events = sorted(
             (event.received_at, key)

@@ -9,7 +9,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from shapely.geometry import MultiPolygon, Point
@@ -252,6 +252,8 @@ class Store:
     rentals: dict[uuid.UUID, RentalRow] = field(default_factory=dict)
     lock_events: dict[tuple[str, int, int], EventRow] = field(default_factory=dict)
     lock_positions: dict[tuple[str, int, int], FixRow] = field(default_factory=dict)
+    # UTC days made room for (SQL: their partitions); other days' fixes are strays.
+    fix_days: set[date] = field(default_factory=set)
     lock_report_problems: list[dict[str, Any]] = field(default_factory=list)
     dead_letters: dict[int, DeadLetter] = field(default_factory=dict)
     alerts: dict[int, Alert] = field(default_factory=dict)

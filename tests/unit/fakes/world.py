@@ -26,6 +26,7 @@ from rental.services import accounts, assets, trips
 from rental.services.commands.assets import RegisterCabinet, RegisterItem, RegisterVehicle
 from rental.services.commands.rides import RequestUnlock
 from rental.services.rentals import Unlocking, request_unlock
+from rental.services.repositories.rides import LockFix
 from tests.unit.fakes.ports import RecordingLockCommands
 from tests.unit.fakes.store import Store
 from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -268,7 +269,9 @@ class World:
             for number, (lon, lat) in enumerate(path):
                 at = start + step * number
                 seq = next(self._seqs)
-                unit.lock_log.record_fix(riding.lock_id, 1, seq, at, lon, lat, False, 80, 5.0)
+                unit.lock_log.record_fixes(
+                    [LockFix(riding.lock_id, 1, seq, at, lon, lat, False, 80, 5.0)]
+                )
                 unit.locks.record_seen(riding.lock_id, at, lon=lon, lat=lat)
             unit.locks.record_seen(riding.lock_id, end, locked=True)
             trips.end_trip(unit, riding, end, Fix(end, *path[-1]), 0)

@@ -1,0 +1,218 @@
+"""Telemetry stored in batches (`rental.services.telemetry`, lockctl's telemetry writer) on
+the real database and broker: each lock's order, repeats, unusable fields and reused
+pairs as for one report; an unlock's answer never waits behind a telemetry flood; and
+fixes kept in day partitions, made ahead and forgotten whole."""
+
+import random
+import threading
+import time
+import uuid
+from datetime import UTC, timedelta
+
+from sqlalchemy import select, text
+
+from rental.adapters.locks.mqtt import Message, MqttClient
+from rental.adapters.locks.protocol import Channel, Event, EventType, LockTopic, Telemetry, encode
+from rental.adapters.locks.reports import event_reported, telemetry_reported
+from rental.adapters.tables import dead_letters, lock_positions, lock_report_problems
+from rental.bootstrap import utc_now
+from rental.domain.rentals import RentalState
+from rental.entrypoints.lock_consumer import LockController
+from rental.entrypoints.telemetry_writer import Arrival, TelemetryQueue, TelemetryWriter
+from rental.services import lock_events, retention
+from rental.services.commands.rides import RequestUnlock
+from rental.services.lock_reports import ReportSettings
+from rental.services.rentals import Unlocking, request_unlock
+from rental.services.telemetry import ingest_telemetry
+from tests.conftest import new_lock_id
+from tests.helpers import eventually, make_bike, make_user, ms
+from tests.unit.fakes import RecordingLockCommands
+
+HOME = (121.47, 31.23)
+
+
+def fix(lock_id, seq, at, battery=80, where=HOME, boot=1):
+    report = Telemetry(boot, seq, ms(at), where[0], where[1], True, battery, 5.0)
+    return telemetry_reported(lock_id, report, at + timedelta(milliseconds=50))
+
+
+def stored_seqs(platform, lock_id) -> list[int]:
+    with platform.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(lock_positions.c.seq)
+                .where(lock_positions.c.lock_id == lock_id)
+                .order_by(lock_positions.c.seq)
+            ).scalars()
+        )
+
+
+def test_a_batch_keeps_each_locks_order_and_stores_repeats_once(platform):
+    first, second = new_lock_id(), new_lock_id()
+    for lock_id in (first, second):
+        make_bike(platform, lock_id)
+    start = utc_now() - timedelta(minutes=5)
+    reports = [
+        fix(lock_id, seq, start + timedelta(seconds=seq), battery=90 - seq, where=(121 + seq, 31))
+        for lock_id in (first, second)
+        for seq in range(1, 9)
+    ]
+    shuffled = reports + reports[:4]  # four repeats, in the same batch
+    random.Random(7).shuffle(shuffled)
+    outcome = ingest_telemetry(platform.uow(), shuffled[:10])
+    again = ingest_telemetry(platform.uow(), shuffled[10:] + shuffled[:3])  # and across
+    assert len(outcome.applied) + len(again.applied) == 16
+    assert outcome.repeats + again.repeats == 4 + 3
+    for lock_id in (first, second):
+        assert stored_seqs(platform, lock_id) == list(range(1, 9))
+        with platform.uow() as uow:
+            lock = uow.locks.get(lock_id)
+        # The row shows the newest report by the lock's order, whatever the arrival order.
+        assert (lock.lon, lock.lat, lock.battery_pct) == (129.0, 31.0, 82)
+
+
+def test_a_fix_dated_by_its_arrival_is_stored_once_though_its_repeat_arrives_later(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    undated = Telemetry(1, 1, None, *HOME, True, 80, 5.0)  # its ts was unusable
+    for arrival in (utc_now(), utc_now() + timedelta(seconds=3)):
+        ingest_telemetry(platform.uow(), [telemetry_reported(lock_id, undated, arrival)])
+    assert stored_seqs(platform, lock_id) == [1]
+
+
+def test_unusable_fields_are_dropped_and_unreadable_reports_become_dead_letters(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    now = utc_now()
+    reused = Event(1, 6, ms(now), EventType.FAULT, reason="tilt")
+    lock_events.handle_event(platform.uow(), event_reported(lock_id, reused, now))
+    topic = str(LockTopic(lock_id, Channel.TELEMETRY))
+    t = ms(now)
+    payloads = [
+        f'{{"v":1,"boot":1,"seq":1,"ts":{t},"lon":121.47,"lat":31.23,"locked":true}}',
+        f'{{"v":1,"boot":1,"seq":2,"ts":{t},"lon":121.47,"lat":91.5,"locked":true}}',
+        f'{{"v":1,"boot":1,"seq":3,"ts":{t},"lon":NaN,"lat":31.23,"locked":true}}',
+        f'{{"v":1,"boot":1,"seq":4,"ts":{t},"lon":121.47,"lat":31.23,"locked":true,'
+        '"battery_pct":"full"}',
+        '{"v":1,"boot":1,"seq":"five","locked":true}',  # no seq to go by: unreadable
+        f'{{"v":1,"boot":1,"seq":6,"ts":{t},"lon":121.47,"lat":31.23,"locked":true}}',
+    ]
+    queue = TelemetryQueue()
+    writer = TelemetryWriter(queue, platform.uow, utc_now, ReportSettings(), lambda _: None)
+    writer.write([Arrival(Message(topic, payload.encode()), now) for payload in payloads])
+
+    assert stored_seqs(platform, lock_id) == [1, 4]  # 2 and 3 lost their position
+    with platform.engine.connect() as connection:
+        problems = dict(
+            connection.execute(
+                select(lock_report_problems.c.seq, lock_report_problems.c.dropped).where(
+                    lock_report_problems.c.lock_id == lock_id
+                )
+            ).all()
+        )
+        letters = connection.execute(
+            select(dead_letters.c.reason).where(dead_letters.c.topic == topic)
+        ).scalars()
+        reasons = sorted(letters)
+    assert set(problems) == {2, 3, 4}
+    assert "battery_pct" in problems[4] and "lat" in problems[2] and "lon" in problems[3]
+    assert len(reasons) == 2
+    assert reasons[0].startswith("(boot 1, seq 6) was used by an event")
+    assert "seq" in reasons[1]
+
+
+def test_a_full_telemetry_queue_never_delays_an_unlock_answer(
+    platform, broker, broker_accounts, lock_ids
+):
+    lock_id = new_lock_id()
+    rider = make_user(platform, credit_minor=1000)
+    make_bike(platform, lock_id)
+    broker_accounts.create_lock_account(lock_id, "pw")
+    lock_ids.append(lock_id)
+    group = f"test-{uuid.uuid4().hex[:8]}"
+    controller = LockController(
+        broker,
+        platform.uow,
+        utc_now,
+        f"lockctl-test-{group}",
+        share_group=group,
+        telemetry_queue=TelemetryQueue(capacity=200),
+    )
+    stuck = threading.Event()  # the database as slow as it gets for telemetry
+    controller.telemetry_writer.write = lambda batch: stuck.wait(30)  # type: ignore[method-assign]
+    controller.start()
+    acks: list[Message] = []
+    lock = MqttClient(broker.with_credentials(lock_id, "pw"), lock_id, on_message=acks.append)
+    lock.connect()
+    lock.subscribe([(str(LockTopic(lock_id, Channel.ACK)), 1)])
+    try:
+        telemetry = str(LockTopic(lock_id, Channel.TELEMETRY))
+        for seq in range(1, 2001):
+            report = Telemetry(1, seq, ms(utc_now()), *HOME, False, 80, 5.0)
+            lock.publish(telemetry, encode(report), qos=0)
+        eventually(lambda: controller.telemetry.shed > 0, what="the telemetry queue to be full")
+
+        rental = request_unlock(
+            platform.uow(),
+            RecordingLockCommands(),
+            RequestUnlock(rider.id, f"BK-{lock_id}", uuid.uuid4().hex),
+            utc_now(),
+            Unlocking(timedelta(seconds=30)),
+        )
+        opened = Event(
+            1, 5000, ms(utc_now()), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id)
+        )
+        sent = time.monotonic()
+        lock.publish(str(LockTopic(lock_id, Channel.EVT)), encode(opened), qos=1)
+
+        def active() -> bool:
+            with platform.uow() as uow:
+                return uow.rentals.get(rental.id).state is RentalState.ACTIVE
+
+        eventually(active, timeout=3, what="the unlock to be applied")
+        eventually(lambda: bool(acks), timeout=3, what="the lock to get its acknowledgement")
+        assert time.monotonic() - sent < 3
+        assert len(controller.telemetry) <= 200  # bounded, shedding the oldest
+    finally:
+        stuck.set()
+        lock.disconnect()
+        controller.stop()
+
+
+def partitions(platform) -> set[str]:
+    with platform.engine.connect() as connection:
+        return set(
+            connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    " WHERE i.inhparent = CAST('lock_positions' AS regclass)"
+                )
+            ).scalars()
+        )
+
+
+def test_days_of_fixes_are_made_room_for_ahead_and_forgotten_whole(platform):
+    now = utc_now()
+    far = now + timedelta(days=20)
+    made = retention.prepare_fix_days(platform.uow(), far, days_ahead=2)
+    names = {f"lock_positions_p{(far + timedelta(days=n)):%Y%m%d}" for n in range(3)}
+    assert made == 3 and names <= partitions(platform)
+    assert retention.prepare_fix_days(platform.uow(), far, days_ahead=2) == 0
+
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    old_day = (now - timedelta(days=40)).astimezone(UTC)
+    retention.prepare_fix_days(platform.uow(), old_day, days_ahead=0)
+    old_partition = f"lock_positions_p{old_day:%Y%m%d}"
+    stray_at = now - timedelta(days=400)  # a clock far behind: no day of its own
+    recent_stray = now - timedelta(days=29)  # no day of its own either, but recent
+    ingest_telemetry(
+        platform.uow(),
+        [fix(lock_id, 1, old_day), fix(lock_id, 2, stray_at), fix(lock_id, 3, recent_stray)],
+    )
+    assert stored_seqs(platform, lock_id) == [1, 2, 3]
+
+    retention.forget_old_lock_reports(platform.uow(), now, timedelta(days=30))
+    assert old_partition not in partitions(platform)  # dropped whole, not emptied
+    assert "lock_positions_default" in partitions(platform)
+    assert stored_seqs(platform, lock_id) == [3]  # the old stray deleted, the recent kept
