@@ -19,12 +19,11 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from bench.harness import bench_database
+from bench.harness import bench_config, bench_database
 from bench.scan_latency import percentile
 from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
-from rental.config import Config
 from rental.services import open_data
 
 FEED_CITY = SeededCity("feedcity", "FD", west=113.9, south=22.5, width=0.4, height=0.2)
@@ -99,7 +98,9 @@ def last_updated(document: bytes) -> datetime:
 
 
 def platform_with_ttl(ttl: int) -> Platform:
-    config = Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
+    config = bench_config(
+        DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench"
+    )
     config.RATELIMIT_ENABLED = False  # one client, many requests: the feed is measured
     config.VEHICLE_STATUS_TTL_SECONDS = ttl
     platform = Platform(config)

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import requests
@@ -50,6 +51,15 @@ CHEAP_PASSWORDS = WerkzeugPasswords("pbkdf2:sha256:1")
 SPARE_THREADS = 28
 
 
+def bench_config(**settings: Any) -> Config:
+    """The platform's settings for a benchmark: `settings`, with the environment's keys that
+    seal locks' signing keys (var/env.sh), which its API and lockctl processes inherit."""
+    keys = os.environ.get("LOCK_KEY_ENCRYPTION_KEYS", "")
+    if not keys:
+        raise SystemExit("LOCK_KEY_ENCRYPTION_KEYS is not set: run through make (var/env.sh)")
+    return Config(LOCK_KEY_ENCRYPTION_KEYS=keys, **settings)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -76,7 +86,7 @@ class Bench:
     def __init__(self, riders: int, *, api_workers: int = 2, lockctl_processes: int = 1) -> None:
         self.database_url = bench_database()
         self.secret = uuid.uuid4().hex
-        self.config = Config(
+        self.config = bench_config(
             DATABASE_URL=self.database_url, MQTT_URL=os.environ["MQTT_URL"], SECRET_KEY=self.secret
         )
         self.platform = Platform(self.config)

@@ -19,12 +19,11 @@ import random
 import time
 import uuid
 
-from bench.harness import bench_database
+from bench.harness import bench_config, bench_database
 from bench.scan_latency import percentile
 from bench.seeding import SeededCity, allow_silence_since_seeding, seed_city
 from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
-from rental.config import Config
 from rental.services import vehicles
 from rental.services.commands.assets import SearchNearby
 
@@ -58,7 +57,9 @@ def main() -> None:
 
     # One client asks thousands of times: the measure is the search, not the rate limit,
     # unless asked for (then counted as deployed, with a limit the benchmark never meets).
-    config = Config(DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench")
+    config = bench_config(
+        DATABASE_URL=bench_database("bench_nearby"), MQTT_URL="", SECRET_KEY="bench"
+    )
     config.RATELIMIT_ENABLED = args.rate_limits
     if args.rate_limits:
         config.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")

@@ -21,12 +21,11 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from bench.harness import bench_database
+from bench.harness import bench_config, bench_database
 from bench.nearby_search import METRO, random_point
 from bench.scan_latency import percentile
 from bench.seeding import allow_silence_since_seeding
 from rental.bootstrap import Platform, libpq_url, utc_now
-from rental.config import Config
 from rental.services import vehicles
 from rental.services.commands.assets import SearchNearby
 
@@ -95,7 +94,7 @@ def main() -> None:
         print("read replica (scripts/services.sh start-replica)")
         report("replay lag", replay_lag(database, replica_database, args.commits))
         for name, read_url in (("nearby, primary", ""), ("nearby, replica", replica_database)):
-            config = Config(DATABASE_URL=database, READ_DATABASE_URL=read_url, SECRET_KEY="b")
+            config = bench_config(DATABASE_URL=database, READ_DATABASE_URL=read_url, SECRET_KEY="b")
             platform = Platform(config)
             allow_silence_since_seeding(platform)
             report(name, searches(platform, args.queries))

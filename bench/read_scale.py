@@ -26,12 +26,11 @@ from pathlib import Path
 import requests
 
 from bench.gbfs_feed import FEED_CITY
-from bench.harness import bench_database, free_port
+from bench.harness import bench_config, bench_database, free_port
 from bench.nearby_search import METRO, random_point
 from bench.scan_latency import percentile
 from bench.seeding import allow_silence_since_seeding, seed_city
 from rental.bootstrap import Platform
-from rental.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 NEARBY_VEHICLES = 1_000_000
@@ -41,7 +40,7 @@ FEED_VEHICLES = 100_000
 def seeded_database() -> tuple[str, int]:
     """The database's URL, and the lock silence that lets its seeded vehicles count."""
     url = bench_database("bench_nearby")
-    platform = Platform(Config(DATABASE_URL=url, SECRET_KEY="bench"))
+    platform = Platform(bench_config(DATABASE_URL=url, SECRET_KEY="bench"))
     seed_city(platform, METRO, NEARBY_VEHICLES)
     seed_city(platform, FEED_CITY, FEED_VEHICLES)
     allow_silence_since_seeding(platform)

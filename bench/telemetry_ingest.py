@@ -42,12 +42,11 @@ import requests
 from sqlalchemy import text
 
 from bench.flood import FloodLock, FloodResult, flood, open_connection
-from bench.harness import ROOT, Bench, bench_database, free_port
+from bench.harness import ROOT, Bench, bench_config, bench_database, free_port
 from bench.scan_latency import end_all_rides, one_scan, percentile
 from rental.adapters.locks.mqtt import BrokerAddress
 from rental.adapters.tables import metadata
 from rental.bootstrap import Platform
-from rental.config import Config
 from rental.domain.cities import City
 from rental.domain.fleet import AssetKind, Lock
 from rental.services import assets
@@ -294,7 +293,7 @@ def broker() -> BrokerAddress:
 
 def measure_ingest(args: argparse.Namespace) -> None:
     url = bench_database()
-    config = Config(DATABASE_URL=url, MQTT_URL=os.environ["MQTT_URL"], SECRET_KEY="bench")
+    config = bench_config(DATABASE_URL=url, MQTT_URL=os.environ["MQTT_URL"], SECRET_KEY="bench")
     platform = Platform(config)
     print(f"seeding {args.locks} locks ...", flush=True)
     began = time.monotonic()
