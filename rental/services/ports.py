@@ -66,6 +66,17 @@ class Notification:
     currency: str
 
 
+@dataclass(frozen=True)
+class GatewayPayment:
+    """What a gateway answers when asked about one of its trades."""
+
+    trade_no: str
+    reference: str  # our order id, as we gave it when the order was opened
+    amount_minor: int
+    currency: str
+    paid: bool
+
+
 class PaymentGateway(Protocol):
     name: str
 
@@ -74,6 +85,11 @@ class PaymentGateway(Protocol):
     def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None: ...
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...
+
+    def query_payment(self, trade_no: str) -> GatewayPayment | None:
+        """The gateway's own record of trade `trade_no`, None when it never issued it.
+        Raises GatewayError when it cannot be asked."""
+        ...
 
 
 # The gateways by their names. Each payment order records the gateway that took its
