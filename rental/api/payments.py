@@ -64,6 +64,7 @@ class Order(AnswerModel):
     purpose: Purpose
     amount_minor: int
     currency: str
+    gateway: str = Field(description="the gateway that takes (took) the money, by name")
     state: OrderState
     pay_url: str | None = Field(description="the gateway's page where the rider pays")
     refunded_minor: int
@@ -76,6 +77,7 @@ def order_answer(order: PaymentOrder) -> Order:
         purpose=order.purpose,
         amount_minor=order.amount_minor,
         currency=order.currency,
+        gateway=order.gateway,
         state=order.state,
         pay_url=order.pay_url,
         refunded_minor=order.refunded_minor,
