@@ -48,6 +48,11 @@ def refunded_at(app, order_id: str) -> int:
     return gateway.orders[gateway.by_merchant_id[order_id]].refunded_minor
 
 
+def refund_states(system, path: str, request: dict, rider) -> set[str]:
+    """The states of a request's refunds, as its repeat answers them."""
+    return {part["state"] for part in system.post(path, request, rider).json()["refunds"]}
+
+
 def books_balance(system) -> None:
     report = system.get("/api/v1/ops/books", system.operator()).json()
     assert report["balanced"] is True, report
@@ -84,11 +89,7 @@ def test_each_part_of_a_deposit_goes_back_through_the_gateway_that_took_it(syste
     parts = {part["payment_id"]: part["amount_minor"] for part in answer.json()["refunds"]}
     assert parts == {first["id"]: 20_000, later["id"]: 9_900}
     eventually(
-        lambda: {
-            part["state"]
-            for part in system.post("/api/v1/deposits/refunds", key, rider).json()["refunds"]
-        }
-        == {"succeeded"},
+        lambda: refund_states(system, "/api/v1/deposits/refunds", key, rider) == {"succeeded"},
         what="both refunds to succeed",
     )
     assert refunded_at(system.gateway_app, first["id"]) == 20_000
