@@ -186,6 +186,7 @@ LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "payments.top_up": (PAYMENT_ORDERS,),
     "payments.pay_deposit": (PAYMENT_ORDERS,),
     "payments.refund_deposit": (PAYMENT_ORDERS,),
+    "payments.withdraw": (PAYMENT_ORDERS,),
     "maintenance.report_damage": (DAMAGE_REPORTS,),
     "gbfs.manifest": (GBFS,),
     "gbfs.feed": (GBFS,),

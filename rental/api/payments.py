@@ -1,4 +1,5 @@
-"""Paying in (top-ups, deposits), getting deposits back, and the gateways' notifications."""
+"""Paying in (top-ups, deposits), getting deposits and the wallet back, and the gateways'
+notifications."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,9 +42,10 @@ from rental.services.commands.money import (
     RefundDeposit,
     StartDeposit,
     StartTopUp,
+    Withdraw,
 )
 
-PAYMENTS = Tag(name="payments", description="top-ups, deposits and their refunds")
+PAYMENTS = Tag(name="payments", description="top-ups, deposits, their refunds and withdrawals")
 blueprint = APIBlueprint("payments", __name__, url_prefix="/api/v1", abp_tags=[PAYMENTS])
 RIDER_ONLY: dict[str, Any] = {"security": BEARER}
 
@@ -181,6 +183,43 @@ def refund_deposit(body: DepositRefund) -> tuple[dict[str, Any], int]:
     p = platform()
     command = body.command(current_user_id())
     given_back = refunds.refund_deposit(p.uow(), p.payment_gateways, command, _notify_url)
+    return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
+
+
+WithdrawalAmount = Annotated[
+    int,
+    Strict(),
+    Field(gt=0, le=MAX_TOP_UP_MINOR, description="minor units"),
+    explained(f"amount_minor must be an integer from 1 to {MAX_TOP_UP_MINOR}", "invalid_amount"),
+    BeforeValidator(whole),
+]
+
+
+class Withdrawal(RequestModel):
+    amount_minor: WithdrawalAmount
+    currency: Currency = "CNY"
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> Withdraw:
+        return Withdraw(rider_id, self.amount_minor, self.currency, self.idempotency_key)
+
+
+@blueprint.post(
+    "/wallet/withdrawals",
+    **RIDER_ONLY,
+    responses={202: Refunds, **SIGNED_IN, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def withdraw(body: Withdrawal) -> tuple[dict[str, Any], int]:
+    """Pay `amount_minor` of the wallet back to the rider's original payment method: one
+    refund per top-up it comes from, each through the gateway that took it, newest first.
+    409 `insufficient_balance` beyond the wallet, `refund_manual` beyond what top-ups paid
+    in, `rental_in_progress` or `debt_outstanding`; a repeat answers the first request."""
+    p = platform()
+    command = body.command(current_user_id())
+    given_back = refunds.withdraw(
+        p.uow(), p.payment_gateways, command, _notify_url, p.config.WALLET_FLOOR_MINOR
+    )
     return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
 
 

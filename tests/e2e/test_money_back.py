@@ -2,6 +2,7 @@
 took it, with two sandbox gateways side by side; the books balance after each step,
 whatever the gateways' notifications do."""
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -11,7 +12,8 @@ from werkzeug.serving import make_server
 
 from rental.adapters.sandbox_gateway import SandboxGateway
 from sandboxpay.server import create_gateway_app
-from tests.e2e.test_payments import balance
+from sandboxpay.signing import signed_headers
+from tests.e2e.test_payments import balance, top_up
 from tests.helpers import CITY, eventually
 
 SECOND = "sandbox-b"
@@ -96,3 +98,79 @@ def test_each_part_of_a_deposit_goes_back_through_the_gateway_that_took_it(syste
     assert refunded_at(second.app, later["id"]) == 9_900
     assert balance(system, rider)["deposit_minor"] == 0
     books_balance(system)
+
+
+def test_a_withdrawal_goes_back_through_each_top_ups_gateway_and_the_books_balance(system, second):
+    rider = system.rider(credit_minor=0)
+    older = top_up(system, rider, 3000)
+    system.pay(older, repeat=2, delay_ms=20)
+    system.wait_order(rider, older["id"], "paid")
+    system.platform.payment_gateway = second.client
+    newer = top_up(system, rider, 1000)
+    assert newer["gateway"] == SECOND
+    system.pay(newer, repeat=3, delay_ms=20)
+    system.wait_order(rider, newer["id"], "paid")
+    assert balance(system, rider)["balance_minor"] == 4000
+    books_balance(system)
+
+    too_much = system.post(
+        "/api/v1/wallet/withdrawals", {"amount_minor": 4001, "idempotency_key": "w" * 12}, rider
+    )
+    assert (too_much.status_code, too_much.json()["error"]["code"]) == (
+        409,
+        "insufficient_balance",
+    )
+    # The first gateway refuses its part; the second pays its part back and says so three
+    # times, late.
+    system.gateway_faults(fail_refunds=True)
+    second.app.extensions["gateway"].faults.repeat = 3
+    second.app.extensions["gateway"].faults.delay_ms = 30
+    request = {"amount_minor": 2500, "currency": "CNY", "idempotency_key": uuid.uuid4().hex}
+    try:
+        answer = system.post("/api/v1/wallet/withdrawals", request, rider)
+        assert answer.status_code == 202, answer.text
+        parts = {part["payment_id"]: part for part in answer.json()["refunds"]}
+        assert {key: part["amount_minor"] for key, part in parts.items()} == {
+            newer["id"]: 1000,
+            older["id"]: 1500,
+        }
+        eventually(
+            lambda: balance(system, rider)["balance_minor"] == 3000,
+            what="the refused part back in the wallet",
+        )
+        eventually(
+            lambda: (
+                refund_states(system, "/api/v1/wallet/withdrawals", request, rider)
+                == {"succeeded", "failed"}
+            ),
+            what="both parts settled",
+        )
+    finally:
+        system.gateway_faults()
+    assert refunded_at(second.app, newer["id"]) == 1000
+    assert refunded_at(system.gateway_app, older["id"]) == 0
+
+    # A stale refusal of the part already paid back changes nothing.
+    paid_back = parts[newer["id"]]
+    event = {
+        "event": "refund.failed",
+        "trade_no": newer["pay_url"].rsplit("/", 1)[-1],
+        "refund_id": paid_back["id"],
+        "amount_minor": 1000,
+        "currency": "CNY",
+    }
+    assert notify_second(system, second, event).json() == {"result": "success"}
+    assert balance(system, rider)["balance_minor"] == 3000
+    again = system.post("/api/v1/wallet/withdrawals", request, rider).json()["refunds"]
+    assert {part["id"] for part in again} == {part["id"] for part in parts.values()}
+    assert balance(system, rider)["balance_minor"] == 3000
+    books_balance(system)
+
+
+def notify_second(system, second, event):
+    body = json.dumps(event).encode()
+    return system.http.post(
+        f"{system.url}/api/v1/payments/notify/{SECOND}",
+        data=body,
+        headers=signed_headers(second.secret, body),
+    )
