@@ -96,3 +96,15 @@ class PaymentGateway(Protocol):
 # money: its refunds go back through that one, and a notification is believed only from
 # the gateway it names.
 PaymentGateways = Mapping[str, PaymentGateway]
+
+
+class SmsError(Exception):
+    """The SMS provider could not be reached or refused the message."""
+
+
+class SmsSender(Protocol):
+    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page)."""
+
+    def send_code(self, phone: str, code: str) -> None:
+        """Text the sign-in `code` to `phone` (E.164). Raises SmsError."""
+        ...

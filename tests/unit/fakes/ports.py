@@ -20,6 +20,7 @@ from rental.services.ports import (
     GatewayPayment,
     LockCommandError,
     Notification,
+    SmsError,
 )
 
 
@@ -194,3 +195,17 @@ class RecordingAccountNotices:
 
     def sign_up_attempted(self, owner: User) -> None:
         self.sign_up_attempted_for.append(owner)
+
+
+class FakeSms:
+    """`SmsSender` that keeps each text: `sent` holds (phone, code); `fail=True` makes
+    the provider unreachable (SmsError)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[tuple[str, str]] = []
+
+    def send_code(self, phone: str, code: str) -> None:
+        if self.fail:
+            raise SmsError("the SMS provider is not answering (fake)")
+        self.sent.append((phone, code))
