@@ -230,9 +230,7 @@ def handle_notification(
             )
         case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
             succeeded = event is GatewayEvent.REFUND_SUCCEEDED
-            refunds.apply_refund(
-                uow, command.gateway, reference, notification.amount_minor, succeeded
-            )
+            refunds.apply_refund(uow, command.gateway, reference, notification, succeeded)
         case _:
             assert_never(event)
 

@@ -21,7 +21,7 @@ from rental.domain.payments import (
 )
 from rental.services.commands.money import RefundDeposit, Withdraw
 from rental.services.idempotency import claim_key
-from rental.services.ports import GatewayError, PaymentGateways
+from rental.services.ports import GatewayError, Notification, PaymentGateways
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import debt
 
@@ -29,10 +29,16 @@ log = logging.getLogger(__name__)
 
 
 def apply_refund(
-    uow: UnitOfWork, gateway: str, refund_id: uuid.UUID, amount_minor: int, succeeded: bool
+    uow: UnitOfWork,
+    gateway: str,
+    refund_id: uuid.UUID,
+    notification: Notification,
+    succeeded: bool,
 ) -> None:
-    """`gateway`'s word on a refund, for the amount it names; a repeat changes nothing.
-    Raises NotFound unless the refund's order was taken by that gateway."""
+    """`gateway`'s word on a refund; a repeat changes nothing. Believed, as a payment's
+    (`rental.services.payments`), only from the gateway that took the order, on the
+    order's own trade and for the refund's amount and currency. Raises NotFound
+    `payment_not_found`, InvalidInput `trade_mismatch` or `amount_mismatch`."""
     with uow:
         refund = uow.payments.refund(refund_id, for_update=True)
         if refund is None:
@@ -41,9 +47,15 @@ def apply_refund(
         assert order is not None
         if order.gateway != gateway:
             raise NotFound("no such refund", "payment_not_found")
+        if order.trade_no is not None and notification.trade_no != order.trade_no:
+            log.error("refund notification for %s names another trade", refund.id)
+            raise InvalidInput("the trade number is not this refund's", "trade_mismatch")
         if refund.state is not RefundState.PROCESSING:
             return  # a repeat
-        if amount_minor != refund.amount_minor:
+        if (notification.amount_minor, notification.currency) != (
+            refund.amount_minor,
+            order.currency,
+        ):
             raise InvalidInput("amount does not match the refund", "amount_mismatch")
         _settle_refund(uow, refund, order, succeeded)
         uow.commit()
