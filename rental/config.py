@@ -46,9 +46,10 @@ class Config:
     WALLET_FLOOR_MINOR: int = 0
     PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"
     # Where numbers typed without a country code belong (ISO 3166-1 alpha-2), and the SMS
-    # provider of sign-in codes ("sandbox": kept for the page /sandbox/sms, never sent).
+    # provider of sign-in codes: none by default (codes cannot be sent: 503), "sandbox"
+    # for a demo only (nothing sent; every code shown to anyone at /sandbox/sms).
     SMS_HOME_REGION: str = "CN"
-    SMS_PROVIDER: str = "sandbox"
+    SMS_PROVIDER: str = ""
     PAYMENT_GATEWAY_SECRET: str = ""
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15

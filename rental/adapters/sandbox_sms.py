@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine, insert, select
 
 from rental.adapters.tables import sandbox_sms
+from rental.services.ports import SmsError
 
 SHOWN_TEXTS = 50
 
@@ -27,3 +28,12 @@ class SandboxSms:
         query = select(sandbox_sms).order_by(sandbox_sms.c.id.desc()).limit(limit)
         with self._engine.connect() as connection:
             return [(row.sent_at, row.phone, row.body) for row in connection.execute(query)]
+
+
+class NoSms:
+    """No SMS provider configured: codes cannot be sent (the API answers 503)."""
+
+    name = "none"
+
+    def send_code(self, phone: str, code: str) -> None:
+        raise SmsError("no SMS provider is configured (SMS_PROVIDER)")

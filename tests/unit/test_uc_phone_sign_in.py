@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from rental.adapters.sandbox_sms import NoSms
+from rental.bootstrap import _sms_provider
+from rental.config import Config
 from rental.domain.errors import InvalidInput, NotAuthenticated, Unavailable
 from rental.domain.phone_codes import code_hash
 from rental.domain.phones import e164, legacy_forms
@@ -151,4 +154,11 @@ def test_an_operator_signs_in_with_the_password(world, sms):
 def test_a_provider_that_does_not_answer_is_a_503(world):
     with pytest.raises(Unavailable) as down:
         send(world, FakeSms(fail=True))
+    assert down.value.code == "sms_unavailable"
+
+
+def test_without_a_provider_configured_no_code_is_sent(world):
+    assert isinstance(_sms_provider(Config(), engine=None), NoSms)  # type: ignore[arg-type]
+    with pytest.raises(Unavailable) as down:
+        send(world, NoSms())
     assert down.value.code == "sms_unavailable"
