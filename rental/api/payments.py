@@ -257,7 +257,11 @@ class Acknowledged(AnswerModel):
 )
 def gateway_notification(path: GatewayPath, raw: SignedNotification) -> dict[str, Any]:
     """A payment gateway's notification (not for riders): believed only through its
-    signature, which covers the raw body and headers; 400 `invalid_signature` otherwise."""
+    signature, which covers the raw body and headers (400 `invalid_signature`), and only
+    when it matches its order: 400 `amount_mismatch`, `trade_mismatch` (not the order's
+    trade), `trade_not_confirmed` (the gateway, asked, does not confirm the trade), 404
+    `payment_not_found`; 503 `gateway_unavailable` when the trade cannot be confirmed now
+    (the gateway retries)."""
     p = platform()
     command = GatewayNotification(path.gateway, dict(raw.headers), raw.get_data())
     payments.handle_notification(
