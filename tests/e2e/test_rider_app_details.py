@@ -7,6 +7,7 @@ import math
 import re
 import shutil
 import time
+import uuid
 
 import pytest
 from itsdangerous import URLSafeSerializer
@@ -17,8 +18,9 @@ from rental.api.receipts import PRINTABLE_LINK_SALT
 from rental.domain.riders import Role
 from tests.browser import Tab, camera_filming, launch
 from tests.e2e.system import SHANGHAI
+from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
-from tests.helpers import RIDER_PASSWORD, make_user
+from tests.helpers import CITY, RIDER_PASSWORD, make_user
 
 EARTH_RADIUS_M = 6_371_000  # the sphere Leaflet measures on (L.CRS.Earth.R)
 
@@ -275,3 +277,55 @@ def test_a_failed_answer_while_online_is_never_kept_for_offline_starts(system, p
     page.goto(f"{system.url}/app/#/map")
 
     expect(page.locator("#tabs a[data-screen=map] span")).to_have_text("Map")
+
+
+def square_around(lon, lat, half):
+    ring = [
+        [lon - half, lat - half],
+        [lon + half, lat - half],
+        [lon + half, lat + half],
+        [lon - half, lat + half],
+        [lon - half, lat - half],
+    ]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def test_the_rider_map_and_the_ride_map_draw_the_citys_zones(system, phone):
+    code, _ = system.bike()
+    no_parking = {
+        "type": "Feature",
+        "geometry": square_around(SHANGHAI[0] + 0.002, SHANGHAI[1], 0.0005),
+        "properties": {"kind": "no_parking", "name": "Station forecourt"},
+    }
+    zones = {**CITY_MAP, "features": [*CITY_MAP["features"], no_parking]}
+    assert system.put(f"/api/v1/ops/zones/{CITY}", zones, system.operator()).ok
+    signed_in(phone, system)
+    page = phone.page
+
+    expect(page.locator("#map path.zone-service_area")).to_have_count(1)
+    expect(page.locator("#map path.zone-no_parking")).to_have_count(1)
+    assert page.get_attribute("#map path.zone-no_parking", "fill") == "#d7301f"  # red
+    page.goto(f"{system.url}/app/#/unlock/{code}")
+    page.click("#unlock")
+    page.wait_for_url(re.compile(r"#/trip/"))
+    expect(page.locator("#trip-map path.zone-service_area")).to_have_count(1)
+    expect(page.locator("#trip-map path.zone-no_parking")).to_have_count(1)
+    assert phone.problems == []
+
+
+def test_the_power_banks_of_one_cabinet_are_one_marker_that_says_how_many(system, phone):
+    banks = {slot: f"PB{uuid.uuid4().hex[:8].upper()}" for slot in range(1, 7)}
+    system.cabinet("power_bank", banks, slots=6)
+    signed_in(phone, system)
+    page = phone.page
+
+    spot = page.locator(".vehicle-marker.spot")
+    expect(spot).to_have_count(1)
+    assert spot.inner_text() == "6" and spot.get_attribute("title") == "6 available here"
+    spot.click()
+    listed = page.locator("#spot li button")
+    expect(listed).to_have_count(6)
+    assert sorted(t.split()[-1] for t in listed.all_inner_texts()) == sorted(banks.values())
+    listed.nth(5).click()
+    expect(page.locator("#vehicle h2")).to_have_text(re.compile(r" PB[0-9A-F]{8}$"))
+    assert phone.problems == []

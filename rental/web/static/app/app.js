@@ -1,7 +1,7 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signOut } from "../common/api.js";
-import { makeMap, webSettings } from "../common/map.js";
+import { cityNear, drawZones, makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -191,17 +191,32 @@ async function mapScreen() {
   showOngoing(ongoing).catch(() => {});
 
   let first = true;
+  const zonesOf = zonesDrawer(map);
   async function load() {
     const { lat, lng } = map.getCenter();
+    zonesOf([lat, lng]).catch(() => {});
     const found = await api("GET", `/api/v1/vehicles/nearby?lat=${lat}&lon=${lng}&radius_m=1500&limit=50`);
     markers.clearLayers();
-    for (const vehicle of found.vehicles) {
-      L.marker([vehicle.position.lat, vehicle.position.lon], {
-        icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
-        title: vehicle.code,
-      })
-        .on("click", () => showVehicle(sheet, vehicle, rider))
-        .addTo(markers);
+    for (const spot of bySpot(found.vehicles)) {
+      const [vehicle] = spot;
+      const position = [vehicle.position.lat, vehicle.position.lon];
+      if (spot.length === 1) {
+        L.marker(position, {
+          icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
+          title: vehicle.code,
+        })
+          .on("click", () => showVehicle(sheet, vehicle, rider))
+          .addTo(markers);
+      } else {
+        // Several at one spot (a cabinet's power banks, bikes parked side by side): one
+        // marker that says how many, and a tap lists them all.
+        L.marker(position, {
+          icon: L.divIcon({ className: `vehicle-marker spot kind-${vehicle.kind}`, html: String(spot.length), iconSize: [30, 30] }),
+          title: t("map.spot", { n: spot.length }),
+        })
+          .on("click", () => showSpot(sheet, spot, rider))
+          .addTo(markers);
+      }
     }
     status.textContent = found.vehicles.length ? "" : t("map.none");
     if (first && found.vehicles.length) {
@@ -240,7 +255,48 @@ async function mapScreen() {
   await load().catch(report);
 }
 
+// The zones of the city a map looks at, drawn once per city: riders see where they may
+// ride and end a trip (a receipt's parking advice points at them).
+function zonesDrawer(map) {
+  const drawn = new Set();
+  return async (latlng) => {
+    const city = await cityNear(latlng);
+    if (!city || drawn.has(city.id)) return;
+    drawn.add(city.id);
+    if (!(await drawZones(map, city.id))) drawn.delete(city.id);
+  };
+}
+
 // `rider`: where the rider is (a Leaflet LatLng), or null while the phone has not said.
+// Vehicles grouped by where they stand (to about a metre), in the order found.
+function bySpot(vehicles) {
+  const spots = new Map();
+  for (const vehicle of vehicles) {
+    const key = `${vehicle.position.lat.toFixed(5)},${vehicle.position.lon.toFixed(5)}`;
+    if (!spots.has(key)) spots.set(key, []);
+    spots.get(key).push(vehicle);
+  }
+  return [...spots.values()];
+}
+
+function showSpot(sheet, spot, rider) {
+  sheet.replaceChildren(
+    el("h2", {}, t("map.spot", { n: spot.length })),
+    el(
+      "ul",
+      { class: "list", id: "spot" },
+      spot.map((vehicle) =>
+        el(
+          "li",
+          {},
+          el("button", { class: "link", onclick: () => showVehicle(sheet, vehicle, rider) }, `${t(`kind.${vehicle.kind}`)} ${vehicle.code}`),
+          vehicle.battery_pct == null ? null : el("span", { class: "amount" }, t("vehicle.battery", { pct: vehicle.battery_pct })),
+        ),
+      ),
+    ),
+  );
+}
+
 function ongoingNotice() {
   return el("p", { class: "notice ok", id: "ongoing", hidden: true });
 }
@@ -527,6 +583,7 @@ async function tripScreen(rentalId) {
   );
   const map = await makeMap(box);
   const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
+  const zonesOf = zonesDrawer(map);
   let started = null;
 
   async function refresh() {
@@ -537,6 +594,7 @@ async function tripScreen(rentalId) {
     const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
     const points = latLngsOf(trace.geometry);
     path.setLatLngs(points);
+    zonesOf(points.length ? points[points.length - 1] : map.getCenter()).catch(() => {});
     if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17 });
     distance.textContent = `${Math.round(trace.properties.distance_m ?? metres(points))} m`;
   }
