@@ -71,7 +71,7 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
     layer = drawPlan(map, plan);
     showProgress(plan);
     status.textContent = progress(plan.state);
-    watched = plan.state === "ready" ? plan.id : null;
+    watched = plan.state === "ready" && !allDone(plan) ? plan.id : null;
     return plan;
   }
 
@@ -89,7 +89,9 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
     reading = true;
     try {
       const plan = await api("GET", `/api/v1/ops/rebalancing/plans/${watched}`);
-      if (plan.id === watched) showProgress(plan);
+      if (plan.id !== watched) return;
+      showProgress(plan);
+      if (allDone(plan)) watched = null; // the night's work is over: nothing more to follow
     } catch {
       // the next read tries again
     } finally {
@@ -226,6 +228,8 @@ function summaryOf(plan) {
   }
   return lines;
 }
+
+const allDone = (plan) => plan.trucks.every((truck) => truck.stops.every((stop) => stop.done_at));
 
 // Every bike a plan picks up is dropped at a hotspot or unloaded at the depot when its truck
 // comes back; bikes a truck drops beyond what it picked up were loaded at the depot.
