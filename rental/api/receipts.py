@@ -1,18 +1,20 @@
 """Receipts (JSON and a printable page with a QR code back to them) and disputes."""
 
 import html
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import segno
-from flask import Response
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
+from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import Field, StringConstraints
 
 from rental.api.answers import Price, price
-from rental.api.auth import current_user_id
+from rental.api.auth import current_user_id, requires
 from rental.api.common import platform, qr_image
 from rental.api.contract import (
     BEARER,
@@ -29,6 +31,7 @@ from rental.api.contract import (
     signed_in,
 )
 from rental.domain.disputes import Dispute, DisputeState
+from rental.domain.errors import NotAuthenticated
 from rental.domain.money import format_amount
 from rental.domain.pricing import FareLine
 from rental.domain.riders import Role
@@ -50,6 +53,44 @@ def _receipt(rental_id: UUID) -> receipts.Receipt:
 
 def _receipt_url(rental_id: str) -> str:
     return f"{platform().config.PUBLIC_BASE_URL.rstrip('/')}/api/v1/rentals/{rental_id}/receipt"
+
+
+# A printable receipt opens in a tab of its own, as a plain link that cannot carry the
+# rider's bearer token: the link carries a signature instead, naming the rider and the
+# rental, and good for a short while (long enough to open and print, too short to be worth
+# passing around; the API answers it `Cache-Control: no-store` and `Referrer-Policy:
+# no-referrer`, so it stays out of caches and other sites' logs).
+PRINTABLE_LINK_SECONDS = 15 * 60
+PRINTABLE_LINK_SALT = "printable-receipt-link"
+
+
+def _link_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=PRINTABLE_LINK_SALT)
+
+
+def printable_link(rider_id: UUID, rental_id: UUID) -> str:
+    """A signed, short-lived (PRINTABLE_LINK_SECONDS) link to one rider's printable receipt."""
+    expires = platform().now() + timedelta(seconds=PRINTABLE_LINK_SECONDS)
+    claims = {"sub": str(rider_id), "rental": str(rental_id), "exp": int(expires.timestamp())}
+    return f"{_receipt_url(str(rental_id))}.html?link={_link_signer().dumps(claims)}"
+
+
+def reader_of_link(link: str, rental_id: UUID) -> UUID:
+    """The rider a printable-receipt link was made for, if it is ours, for this rental and
+    not expired. Raises NotAuthenticated `invalid_link` or `link_expired`."""
+    try:
+        claims = _link_signer().loads(link)
+        rider_id, linked = UUID(claims["sub"]), UUID(claims["rental"])
+        expires_at = int(claims["exp"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        raise NotAuthenticated("this receipt link is not valid", "invalid_link") from None
+    if linked != rental_id:
+        raise NotAuthenticated("this receipt link is for another rental", "invalid_link")
+    if platform().now().timestamp() >= expires_at:
+        raise NotAuthenticated(
+            "this receipt link has expired: open the receipt in the app again", "link_expired"
+        )
+    return rider_id
 
 
 class DisputeAnswer(AnswerModel):
@@ -99,7 +140,10 @@ class ReceiptAnswer(AnswerModel):
     refunded_minor: int
     disputes: list[DisputeAnswer]
     url: str
-    printable_url: str
+    printable_url: str = Field(
+        description="the printable page, signed for this rider: it opens without a token "
+        "for 15 minutes"
+    )
     qr: str = Field(description="a QR code of `url`, as an SVG data URI")
 
 
@@ -132,9 +176,13 @@ def receipt_json(path: RentalIdPath) -> dict[str, Any]:
         refunded_minor=receipt.refunded_minor,
         disputes=[dispute_answer(d) for d in receipt.disputes],
         url=url,
-        printable_url=url + ".html",
+        printable_url=printable_link(current_user_id(), rental.id),
         qr=qr_image(url),
     ).json()
+
+
+class PrintableQuery(QueryModel):
+    link: str | None = Field(None, max_length=1000, description="a signed `printable_url`")
 
 
 @blueprint.get(
@@ -142,11 +190,20 @@ def receipt_json(path: RentalIdPath) -> dict[str, Any]:
     **SIGNED,
     responses={200: PRINTABLE, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
 )
-@signed_in(Role.RIDER)
-def receipt_page(path: RentalIdPath) -> Response:
-    """The receipt as a printable page, with a QR code back to it."""
-    rental_id = str(path.rental_id)
-    receipt = _receipt(path.rental_id)
+def receipt_page(path: RentalIdPath, query: PrintableQuery) -> Response:
+    """The receipt as a printable page, with a QR code back to it: for the rider's bearer
+    token, or with the signed `link` of the JSON receipt's `printable_url` (no token; a
+    link names its rider and rental, so it opens that rider's receipt only). Raises 401
+    `invalid_link` or `link_expired` for a link that is not one."""
+    if query.link is None:
+        return requires(Role.RIDER)(_printable_page)(current_user_id, path.rental_id)
+    rider_id = reader_of_link(query.link, path.rental_id)
+    return _printable_page(lambda: rider_id, path.rental_id)
+
+
+def _printable_page(reader: Callable[[], UUID], rental_id_: UUID) -> Response:
+    rental_id = str(rental_id_)
+    receipt = receipts.receipt_for(platform().uow(), reader(), rental_id_)
     currency = receipt.rental.tariff.currency
 
     def money(amount: int) -> str:

@@ -1,7 +1,7 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut } from "../common/api.js";
-import { makeMap, webSettings } from "../common/map.js";
+import { cityNear, drawZones, makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -18,6 +18,7 @@ import {
 keepSignedIn();
 const main = document.getElementById("main");
 const POLL_MS = 2000;
+const PRINTABLE_REFRESH_MS = 5 * 60 * 1000; // a printable link is good for 15 minutes
 let leaving = () => {}; // stops the current screen's timers when another one opens
 
 const SCREENS = {
@@ -36,6 +37,33 @@ const OPEN = { code: codeScreen, signin: signInScreen, signup: signUpScreen };
 
 function go(path) {
   location.hash = `#/${path}`;
+}
+
+// On start, a rider in the middle of a ride (or holding a vehicle) is taken back to it,
+// whatever screen the app opened on: the app may have been closed or reloaded meanwhile.
+// Whether it went there (the hash changed: its screen shows by itself).
+async function resume() {
+  const name = location.hash.replace(/^#\/?/, "").split("/")[0];
+  if (!(session.token() && session.role() === "rider") || !["", "map", "scan"].includes(name)) return false;
+  const ongoing = await ongoingRide().catch(() => null);
+  const target = ongoing ? `trip/${ongoing.id}` : (await currentHold().catch(() => null)) ? "hold" : null;
+  if (target) go(target);
+  return Boolean(target);
+}
+
+// The rider's rental still unlocking or riding, if any (newest first; one at a time).
+async function ongoingRide() {
+  const { rentals } = await api("GET", "/api/v1/rentals?limit=20");
+  return rentals.find((rental) => rental.state === "active" || rental.state === "unlocking") || null;
+}
+
+async function currentHold() {
+  try {
+    return await api("GET", "/api/v1/reservations/current");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return null;
+    throw error;
+  }
 }
 
 async function show() {
@@ -153,7 +181,7 @@ async function codeScreen() {
       const answer = await signInWithCode(form.elements.phone.value, codeField.value);
       if (answer.role !== "rider") {
         await signOut();
-        throw new ApiError(403, "other", "this account is an operator's: use the console at /ops/");
+        throw new ApiError(403, "operator_account", "this account is an operator's: use the console at /ops/");
       }
       go("map");
     } catch (error) {
@@ -169,7 +197,7 @@ async function signInScreen() {
       const answer = await signIn(phone, password);
       if (answer.role !== "rider") {
         await signOut();
-        throw new ApiError(403, "other", "this account is an operator's: use the console at /ops/");
+        throw new ApiError(403, "operator_account", "this account is an operator's: use the console at /ops/");
       }
     }, "signin.to_signup", "signup"),
   );
@@ -200,20 +228,39 @@ async function mapScreen() {
   main.append(box, status, sheet);
   const map = await makeMap(box);
   const markers = L.layerGroup().addTo(map);
+  const here = L.circleMarker([0, 0], { radius: 8, color: "#fff", weight: 3, fillColor: "#0072b2", fillOpacity: 1, interactive: false });
   const { center } = await webSettings();
+  const ongoing = ongoingNotice();
+  main.insertBefore(ongoing, box);
+  showOngoing(ongoing).catch(() => {});
 
   let first = true;
+  const zonesOf = zonesDrawer(map);
   async function load() {
     const { lat, lng } = map.getCenter();
+    zonesOf([lat, lng]).catch(() => {});
     const found = await api("GET", `/api/v1/vehicles/nearby?lat=${lat}&lon=${lng}&radius_m=1500&limit=50`);
     markers.clearLayers();
-    for (const vehicle of found.vehicles) {
-      L.marker([vehicle.position.lat, vehicle.position.lon], {
-        icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
-        title: vehicle.code,
-      })
-        .on("click", () => showVehicle(sheet, vehicle))
-        .addTo(markers);
+    for (const spot of bySpot(found.vehicles)) {
+      const [vehicle] = spot;
+      const position = [vehicle.position.lat, vehicle.position.lon];
+      if (spot.length === 1) {
+        L.marker(position, {
+          icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
+          title: vehicle.code,
+        })
+          .on("click", () => showVehicle(sheet, vehicle, rider))
+          .addTo(markers);
+      } else {
+        // Several at one spot (a cabinet's power banks, bikes parked side by side): one
+        // marker that says how many, and a tap lists them all.
+        L.marker(position, {
+          icon: L.divIcon({ className: `vehicle-marker spot kind-${vehicle.kind}`, html: String(spot.length), iconSize: [30, 30] }),
+          title: t("map.spot", { n: spot.length }),
+        })
+          .on("click", () => showSpot(sheet, spot, rider))
+          .addTo(markers);
+      }
     }
     status.textContent = found.vehicles.length ? "" : t("map.none");
     if (first && found.vehicles.length) {
@@ -224,28 +271,105 @@ async function mapScreen() {
     }
   }
 
+  // Where the rider is (null until the phone says): distances are measured from there,
+  // never from the map's centre, which the rider moves about to look elsewhere.
+  let rider = null;
   // No animation: a zoom animation still running would undo the fit to the first vehicles.
   map.setView([center.lat, center.lon], 16, { animate: false });
   if (navigator.geolocation) {
-    navigator.geolocation.getCurrentPosition(
-      (where) => map.setView([where.coords.latitude, where.coords.longitude], 16),
+    let located = false;
+    const watch = navigator.geolocation.watchPosition(
+      (where) => {
+        rider = L.latLng(where.coords.latitude, where.coords.longitude);
+        here.setLatLng(rider).addTo(map);
+        if (!located) map.setView(rider, 16);
+        located = true;
+      },
       () => {},
       { timeout: 5000, maximumAge: 60000 },
     );
+    const previous = leaving;
+    leaving = () => {
+      navigator.geolocation.clearWatch(watch);
+      previous();
+    };
   }
   const report = (error) => status.replaceChildren(notice(error));
   map.on("moveend", () => load().catch(report));
   await load().catch(report);
 }
 
-function showVehicle(sheet, vehicle) {
+// The zones of the city a map looks at, drawn once per city: riders see where they may
+// ride and end a trip (a receipt's parking advice points at them).
+function zonesDrawer(map) {
+  const drawn = new Set();
+  return async (latlng) => {
+    const city = await cityNear(latlng);
+    if (!city || drawn.has(city.id)) return;
+    drawn.add(city.id);
+    if (!(await drawZones(map, city.id))) drawn.delete(city.id);
+  };
+}
+
+// `rider`: where the rider is (a Leaflet LatLng), or null while the phone has not said.
+// Vehicles grouped by where they stand (to about a metre), in the order found.
+function bySpot(vehicles) {
+  const spots = new Map();
+  for (const vehicle of vehicles) {
+    const key = `${vehicle.position.lat.toFixed(5)},${vehicle.position.lon.toFixed(5)}`;
+    if (!spots.has(key)) spots.set(key, []);
+    spots.get(key).push(vehicle);
+  }
+  return [...spots.values()];
+}
+
+function showSpot(sheet, spot, rider) {
+  sheet.replaceChildren(
+    el("h2", {}, t("map.spot", { n: spot.length })),
+    el(
+      "ul",
+      { class: "list", id: "spot" },
+      spot.map((vehicle) =>
+        el(
+          "li",
+          {},
+          el("button", { class: "link", onclick: () => showVehicle(sheet, vehicle, rider) }, `${t(`kind.${vehicle.kind}`)} ${vehicle.code}`),
+          vehicle.battery_pct == null ? null : el("span", { class: "amount" }, t("vehicle.battery", { pct: vehicle.battery_pct })),
+        ),
+      ),
+    ),
+  );
+}
+
+function ongoingNotice() {
+  return el("p", { class: "notice ok", id: "ongoing", hidden: true });
+}
+
+// Back to the ride, or to the hold, from the map: neither is ever out of reach.
+async function showOngoing(banner) {
+  const ride = await ongoingRide();
+  if (ride) {
+    banner.replaceChildren(el("a", { href: `#/trip/${ride.id}` }, t("map.back_to_ride")));
+    banner.hidden = false;
+    return;
+  }
+  const hold = await currentHold();
+  if (hold) {
+    banner.replaceChildren(el("a", { href: "#/hold" }, t("map.back_to_hold", { time: clock(hold.expires_at) })));
+    banner.hidden = false;
+  }
+}
+
+function showVehicle(sheet, vehicle, rider) {
+  const away = rider ? Math.round(rider.distanceTo([vehicle.position.lat, vehicle.position.lon])) : null;
   sheet.replaceChildren(
     el("h2", {}, `${t(`kind.${vehicle.kind}`)} ${vehicle.code}`),
     el(
       "p",
-      {},
-      t("vehicle.away", { m: Math.round(vehicle.distance_m) }),
-      vehicle.battery_pct == null ? null : ` · ${t("vehicle.battery", { pct: vehicle.battery_pct })}`,
+      { id: "vehicle-facts" },
+      away == null ? null : el("span", { id: "vehicle-away" }, t("vehicle.away", { m: away })),
+      away != null && vehicle.battery_pct != null ? " · " : null,
+      vehicle.battery_pct == null ? null : t("vehicle.battery", { pct: vehicle.battery_pct }),
     ),
     vehicle.price ? el("p", { class: "price" }, describePrice(vehicle.price)) : null,
     el(
@@ -298,37 +422,30 @@ async function scanScreen() {
       stream.getTracks().forEach((track) => track.stop());
       previous();
     };
-    readCodes(video, (text) => go(`unlock/${encodeURIComponent(codeFrom(text))}`));
   } catch {
     video.hidden = true;
     status.textContent = t("scan.no_camera");
+    return;
   }
+  readCodes(video, (text) => go(`unlock/${encodeURIComponent(codeFrom(text))}`));
 }
 
-// The browser's own BarcodeDetector where it has one; jsQR on frames otherwise.
+// The browser's own BarcodeDetector where it reads QR codes; jsQR on frames otherwise, and
+// on every frame the detector read nothing in. Some detectors exist without reading QR
+// codes (Android without Play services, some iOS builds): no formats supported, a
+// constructor that throws, or a detect() that rejects; those are given up for jsQR.
 function readCodes(video, found) {
-  const detector = "BarcodeDetector" in window ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
-  const canvas = document.createElement("canvas");
   let done = false;
   const previous = leaving;
   leaving = () => {
     done = true;
     previous();
   };
+  const read = qrReader();
   async function look() {
     if (done || !video.videoWidth) return !done && requestAnimationFrame(look);
-    let text = null;
-    if (detector) {
-      const codes = await detector.detect(video).catch(() => []);
-      text = codes.length ? codes[0].rawValue : null;
-    } else if (window.jsQR) {
-      canvas.width = video.videoWidth;
-      canvas.height = video.videoHeight;
-      const context = canvas.getContext("2d", { willReadFrequently: true });
-      context.drawImage(video, 0, 0);
-      const frame = context.getImageData(0, 0, canvas.width, canvas.height);
-      text = window.jsQR(frame.data, frame.width, frame.height)?.data ?? null;
-    }
+    const text = await (await read)(video);
+    if (done) return;
     if (text) {
       done = true;
       found(text);
@@ -337,6 +454,46 @@ function readCodes(video, found) {
     }
   }
   requestAnimationFrame(look);
+}
+
+// A function from a video to the text of a QR code in its frame, or null.
+async function qrReader() {
+  const fallback = jsQrReader();
+  let detector = await nativeQrDetector();
+  return async (video) => {
+    if (detector) {
+      try {
+        const codes = await detector.detect(video);
+        if (codes.length) return codes[0].rawValue;
+      } catch {
+        detector = null; // it cannot read: jsQR from now on
+      }
+    }
+    return fallback(video);
+  };
+}
+
+async function nativeQrDetector() {
+  if (!("BarcodeDetector" in window)) return null;
+  try {
+    const formats = window.BarcodeDetector.getSupportedFormats ? await window.BarcodeDetector.getSupportedFormats() : ["qr_code"];
+    return formats.includes("qr_code") ? new window.BarcodeDetector({ formats: ["qr_code"] }) : null;
+  } catch {
+    return null;
+  }
+}
+
+function jsQrReader() {
+  const canvas = document.createElement("canvas");
+  return (video) => {
+    if (!window.jsQR) return null;
+    canvas.width = video.videoWidth;
+    canvas.height = video.videoHeight;
+    const context = canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(video, 0, 0);
+    const frame = context.getImageData(0, 0, canvas.width, canvas.height);
+    return window.jsQR(frame.data, frame.width, frame.height)?.data ?? null;
+  };
 }
 
 // --- unlocking --------------------------------------------------------------------------
@@ -470,6 +627,7 @@ async function tripScreen(rentalId) {
   );
   const map = await makeMap(box);
   const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
+  const zonesOf = zonesDrawer(map);
   let started = null;
 
   async function refresh() {
@@ -480,6 +638,7 @@ async function tripScreen(rentalId) {
     const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
     const points = latLngsOf(trace.geometry);
     path.setLatLngs(points);
+    zonesOf(points.length ? points[points.length - 1] : map.getCenter()).catch(() => {});
     if (points.length) map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17 });
     distance.textContent = `${Math.round(trace.properties.distance_m ?? metres(points))} m`;
   }
@@ -530,6 +689,7 @@ async function receiptScreen(rentalId) {
   const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
   const amount = (minor) => money({ amount_minor: minor, currency: receipt.currency });
   const parking = rental.parking;
+  const printable = printableLink(rentalId, receipt.printable_url);
   status.remove();
   main.append(
     el(
@@ -551,10 +711,21 @@ async function receiptScreen(rentalId) {
         : null,
       el("img", { src: receipt.qr, alt: t("receipt.number", { number: receipt.number }), class: "qr", id: "receipt-qr" }),
       el("p", { class: "muted" }, t("receipt.number", { number: receipt.number })),
-      el("a", { href: receipt.printable_url, target: "_blank", rel: "noopener" }, t("receipt.printable")),
+      printable,
     ),
     disputeBox(rentalId, receipt.disputes),
   );
+}
+
+// The printable page opens in a tab of its own, which has no bearer token: its link is
+// signed for this rider and short-lived, so the screen fetches a fresh one now and then.
+function printableLink(rentalId, url) {
+  const link = el("a", { href: url, target: "_blank", rel: "noopener", id: "printable" }, t("receipt.printable"));
+  every(PRINTABLE_REFRESH_MS, async () => {
+    const fresh = await api("GET", `/api/v1/rentals/${rentalId}/receipt`).catch(() => null);
+    if (fresh) link.href = fresh.printable_url;
+  });
+  return link;
 }
 
 function disputeBox(rentalId, disputes) {
@@ -601,7 +772,7 @@ async function tripsScreen() {
             { href: rental.state === "active" ? `#/trip/${rental.id}` : rental.state === "ended" ? `#/receipt/${rental.id}` : "#/trips" },
             // On the clock of the ride's city, wherever the phone is set.
             el("span", {}, new Date(rental.requested_at).toLocaleString(currentLanguage(), { timeZone: rental.time_zone || undefined, timeZoneName: "short" })),
-            el("span", { class: "amount" }, rental.state === "ended" ? money(rental.fare) : rental.state),
+            el("span", { class: "amount" }, rental.state === "ended" ? money(rental.fare) : t(`rental.state.${rental.state}`)),
           ),
         ),
       ),
@@ -819,8 +990,8 @@ function passwordForm() {
 
 // --- start ------------------------------------------------------------------------------
 
-if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" }).catch(() => {});
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/app/sw.js", { scope: "/app/", updateViaCache: "none" }).catch(() => {});
 await loadMessages();
 document.title = t("app.title");
 window.addEventListener("hashchange", show);
-show();
+if (!(await resume())) show();

@@ -38,7 +38,9 @@ export function label(prefix, value) {
 // What a rider can do about an error, in their words; the service's own text otherwise.
 export function explain(error) {
   const key = `error.${error.code}`;
-  return key in messages || key in fallback ? t(key) : t("error.other", { message: error.message });
+  // Every message may name the service's own words ({message}), "error.other" among them.
+  const values = { message: error.message };
+  return key in messages || key in fallback ? t(key, values) : t("error.other", values);
 }
 
 // {amount_minor, currency} as the rider reads money: "¥2.50", "CN¥2.50".

@@ -22,3 +22,46 @@ export async function makeMap(container) {
   map.setView([31.2304, 121.4737], 13);
   return map;
 }
+
+// Zones as riders read them: red where a trip may not end (no parking, no riding), green
+// hotspots where parking is encouraged, the service area's edge dashed. They sit under the
+// markers and take no taps.
+const ZONE_STYLES = {
+  service_area: { color: "#0072b2", weight: 2, fill: false, dashArray: "8 6" },
+  parking: { color: "#009e73", weight: 1, fillOpacity: 0.2 },
+  slow: { color: "#e69f00", weight: 1, fillOpacity: 0.12, dashArray: "2 4" },
+  no_parking: { color: "#d7301f", weight: 1, fillOpacity: 0.3 },
+  no_ride: { color: "#99000d", weight: 2, fillOpacity: 0.4 },
+};
+
+let running;
+
+// The running city (GET /api/v1/cities, public) whose centre is nearest `latlng`, or null.
+export async function cityNear(latlng) {
+  running ??= fetch("/api/v1/cities")
+    .then((answer) => (answer.ok ? answer.json() : { cities: [] }))
+    .then((listed) => listed.cities)
+    .catch(() => []);
+  let nearest = null;
+  let best = Infinity;
+  for (const city of await running) {
+    const metres = L.latLng(latlng).distanceTo([city.center.lat, city.center.lon]);
+    if (metres < best) [nearest, best] = [city, metres];
+  }
+  return nearest;
+}
+
+// Draws the city's zones (GET /api/v1/cities/<id>/zones, public) on `map`: the layer, or
+// null when they cannot be read (offline, say: the map works without them).
+export async function drawZones(map, cityId) {
+  const answer = await fetch(`/api/v1/cities/${encodeURIComponent(cityId)}/zones`).catch(() => null);
+  if (!answer || !answer.ok) return null;
+  const zones = await answer.json();
+  return L.geoJSON(zones, {
+    interactive: false,
+    style: (feature) => {
+      const kind = feature.properties.kind;
+      return { ...(ZONE_STYLES[kind] || ZONE_STYLES.slow), className: `zone zone-${kind}` };
+    },
+  }).addTo(map);
+}

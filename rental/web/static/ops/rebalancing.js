@@ -1,13 +1,16 @@
 // The rebalancing plan on a map: hotspots with their surplus (blue) or deficit (red), the
 // depot, each truck's route in its own colour with numbered stops, and each truck's stop
-// list. An operator can start a run and watch it finish.
+// list. An operator can start a run and watch it finish, then watch the crews work through
+// it: the trucks' progress and the summary follow the plan live (polled), with no click.
 import { api, ApiError, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf } from "./city.js";
 
 const POLL_MS = 1000;
+// How often a ready plan is read again while its crews still have stops to do.
+const PROGRESS_POLL_MS = 3000;
 
-export async function rebalancingPage(main, params) {
+export async function rebalancingPage(main, params, onLeave = () => {}) {
   const city = cityOf(params);
   const status = el("p", { id: "status", role: "status" });
   const cityInput = el("input", { id: "city", name: "city", value: city, size: 12 });
@@ -66,11 +69,36 @@ export async function rebalancingPage(main, params) {
     }
     if (layer) layer.remove();
     layer = drawPlan(map, plan);
-    summary.replaceChildren(...summaryOf(plan));
-    trucks.replaceChildren(...plan.trucks.map(truckCard));
+    showProgress(plan);
     status.textContent = progress(plan.state);
+    watched = plan.state === "ready" && !allDone(plan) ? plan.id : null;
     return plan;
   }
+
+  function showProgress(plan) {
+    summary.replaceChildren(...summaryOf(plan));
+    trucks.replaceChildren(...plan.trucks.map(truckCard));
+  }
+
+  // The plan on show, read again while its crews drive it: stops done tick off live. The map
+  // stays as the operator left it (a plan's routes do not change once it is ready).
+  let watched = null;
+  let reading = false;
+  const timer = setInterval(async () => {
+    if (!watched || reading || !document.body.contains(trucks)) return;
+    reading = true;
+    try {
+      const plan = await api("GET", `/api/v1/ops/rebalancing/plans/${watched}`);
+      if (plan.id !== watched) return;
+      showProgress(plan);
+      if (allDone(plan)) watched = null; // the night's work is over: nothing more to follow
+    } catch {
+      // the next read tries again
+    } finally {
+      reading = false;
+    }
+  }, PROGRESS_POLL_MS);
+  onLeave(() => clearInterval(timer));
 
   // The plan (the city's latest without an id), again and again while it is in the making.
   async function follow(planId) {
@@ -189,7 +217,7 @@ function summaryOf(plan) {
         "dl",
         { class: "figures" },
         el("dt", {}, "Imbalance"), el("dd", { id: "imbalance" }, `${s.imbalance_before} → ${s.imbalance_after} bikes`),
-        el("dt", {}, "Bikes moved"), el("dd", {}, s.bikes_moved),
+        ...bikesAccountedFor(plan.trucks),
         el("dt", {}, "Driving"), el("dd", {}, `${km(s.truck_metres)} by ${s.trucks_used} truck${s.trucks_used === 1 ? "" : "s"}`),
         el("dt", {}, "Stops left out"), el("dd", {}, s.stops_left_out),
         el("dt", {}, "Forecast error"),
@@ -201,13 +229,41 @@ function summaryOf(plan) {
   return lines;
 }
 
+const allDone = (plan) => plan.trucks.every((truck) => truck.stops.every((stop) => stop.done_at));
+
+// Every bike a plan picks up is dropped at a hotspot or unloaded at the depot when its truck
+// comes back; bikes a truck drops beyond what it picked up were loaded at the depot.
+function loads(truck) {
+  const picked = truck.stops.reduce((sum, stop) => sum + Math.max(0, stop.bikes), 0);
+  const dropped = truck.stops.reduce((sum, stop) => sum + Math.max(0, -stop.bikes), 0);
+  return { picked, dropped, fromDepot: Math.max(0, dropped - picked), toDepot: Math.max(0, picked - dropped) };
+}
+
+function bikesAccountedFor(trucks) {
+  const total = { picked: 0, dropped: 0, fromDepot: 0, toDepot: 0 };
+  for (const truck of trucks) for (const [name, bikes] of Object.entries(loads(truck))) total[name] += bikes;
+  const done = (action) =>
+    trucks.reduce((sum, truck) => sum + truck.stops.filter((s) => s.done_at && s.action === action).reduce((n, s) => n + Math.abs(s.bikes), 0), 0);
+  const lines = [
+    el("dt", {}, "Picked up"), el("dd", { id: "picked-up" }, `${total.picked} bikes (${done("pick_up")} done)`),
+    el("dt", {}, "Dropped at hotspots"), el("dd", { id: "dropped" }, `${total.dropped} bikes (${done("drop_off")} done)`),
+    el("dt", {}, "Back to the depot"), el("dd", { id: "to-depot" }, `${total.toDepot} bikes, unloaded when the trucks return`),
+  ];
+  if (total.fromDepot) lines.push(el("dt", {}, "Loaded at the depot"), el("dd", { id: "from-depot" }, `${total.fromDepot} bikes`));
+  return lines;
+}
+
 function truckCard(truck) {
   const swatch = el("span", { class: "swatch" });
   swatch.style.background = truck.colour;
+  const { fromDepot, toDepot } = loads(truck);
+  const done = truck.stops.filter((stop) => stop.done_at).length;
   return el(
     "article",
     { class: "card truck", "data-truck": truck.truck },
     el("h3", {}, swatch, `Truck ${truck.truck}`, el("small", {}, ` ${km(truck.metres)}, ${hours(truck.seconds)}, ${truck.stops.length} stops`)),
+    el("p", { class: "progress" }, `${done} of ${truck.stops.length} stops done`),
+    fromDepot ? el("p", { class: "depot-step" }, `Load ${fromDepot} at the depot first`) : null,
     el(
       "ol",
       {},
@@ -220,6 +276,7 @@ function truckCard(truck) {
         ),
       ),
     ),
+    toDepot ? el("p", { class: "depot-step" }, `Back at the depot: unload ${toDepot}`) : null,
   );
 }
 
