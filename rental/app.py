@@ -22,6 +22,7 @@ from rental.api import (
     observability,
     ops,
     payments,
+    phone_sign_in,
     pricing,
     rebalancing,
     receipts,
@@ -70,6 +71,8 @@ def create_app(
     for blueprint in (
         riders.blueprint,
         sessions.blueprint,
+        phone_sign_in.blueprint,
+        phone_sign_in.sandbox_pages,
         rentals.blueprint,
         ops.blueprint,
         cities.blueprint,

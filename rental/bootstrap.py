@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
+
 from rental.adapters.account_notices import LoggedAccountNotices
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
@@ -20,6 +22,7 @@ from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
+from rental.adapters.sandbox_sms import NoSms, SandboxSms
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -30,6 +33,7 @@ from rental.services.ports import (
     LockCommands,
     PasswordHasher,
     PaymentGateway,
+    SmsSender,
 )
 from rental.services.settlement import RENTAL_STATE_CHANNEL
 
@@ -61,6 +65,7 @@ class Platform:
         routing: "RoutingService | None" = None,
         passwords: PasswordHasher | None = None,
         account_notices: AccountNotices | None = None,
+        sms: SmsSender | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         if not config.DATABASE_URL:
@@ -103,6 +108,7 @@ class Platform:
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
         self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
+        self.sms: SmsSender = sms or _sms_provider(config, self.engine)
 
     @property
     def payment_gateway(self) -> PaymentGateway:
@@ -196,3 +202,11 @@ class _LazyBrokerAccounts:
             raise Unavailable(
                 f"the broker refused the lock account: {exc}", "broker_unavailable"
             ) from exc
+
+
+def _sms_provider(config: Config, engine: Engine) -> SmsSender:
+    if config.SMS_PROVIDER == "sandbox":
+        return SandboxSms(engine)
+    if not config.SMS_PROVIDER:
+        return NoSms()
+    raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER!r} is not known (try sandbox)")

@@ -45,6 +45,11 @@ class Config:
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
     PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"
+    # Where numbers typed without a country code belong (ISO 3166-1 alpha-2), and the SMS
+    # provider of sign-in codes: none by default (codes cannot be sent: 503), "sandbox"
+    # for a demo only (nothing sent; every code shown to anyone at /sandbox/sms).
+    SMS_HOME_REGION: str = "CN"
+    SMS_PROVIDER: str = ""
     PAYMENT_GATEWAY_SECRET: str = ""
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15
@@ -84,6 +89,9 @@ class Config:
     # Generous: a mobile carrier's NAT puts many riders behind one address.
     RATE_LIMIT_SIGN_IN_PER_ADDRESS: str = "30/minute;300/hour"
     RATE_LIMIT_SIGN_UP_PER_ADDRESS: str = "5/minute;30/hour"
+    # Each text costs money and reaches a person: few per phone, a few more per address.
+    RATE_LIMIT_SMS_CODES_PER_PHONE: str = "1/minute;5/hour;10/day"
+    RATE_LIMIT_SMS_CODES_PER_ADDRESS: str = "10/minute;60/hour"
     RATE_LIMIT_PASSWORD_CHANGES: str = "5/minute;20/hour"
     RATE_LIMIT_SCANS: str = "10/minute;60/hour"
     RATE_LIMIT_HOLDS: str = "5/minute;20/hour"

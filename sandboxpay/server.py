@@ -156,8 +156,10 @@ def create_gateway_app(secret: bytes) -> Flask:
             return refuse(404, "no such order")
         return {
             "trade_no": trade_no,
+            "merchant_order_id": order.merchant_order_id,
             "state": order.state,
             "amount_minor": order.amount_minor,
+            "currency": order.currency,
             "refunded_minor": order.refunded_minor,
         }
 

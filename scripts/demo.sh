@@ -35,6 +35,8 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}
 [ -s "$SECRETS/sandboxpay" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$SECRETS/sandboxpay"
 export PAYMENT_GATEWAY_URL=${PAYMENT_GATEWAY_URL:-http://127.0.0.1:$PAY_PORT}
 export PAYMENT_GATEWAY_SECRET=${PAYMENT_GATEWAY_SECRET:-$(cat "$SECRETS/sandboxpay")}
+# Sign-in codes are "sent" by the sandbox, shown at /sandbox/sms (a demo only).
+export SMS_PROVIDER=${SMS_PROVIDER:-sandbox}
 # Metrics (docs/operations.md): the API's at /metrics, lockctl's and the nightly job's on
 # loopback ports of their own; the API workers' values meet in METRICS_DIR.
 export LOCKCTL_METRICS_PORT=${LOCKCTL_METRICS_PORT:-$((PORT + 3))}

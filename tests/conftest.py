@@ -75,6 +75,7 @@ def platform(database_url: str, broker: BrokerAddress) -> Iterator[Platform]:
         LOCK_BROKER_CA_FILE=os.environ.get("LOCK_BROKER_CA_FILE", ""),
         LOCK_KEY_ENCRYPTION_KEYS=os.environ["LOCK_KEY_ENCRYPTION_KEYS"],
         SECRET_KEY="test-secret",
+        SMS_PROVIDER="sandbox",  # codes read back from the sandbox's page
         UNLOCK_TIMEOUT_SECONDS=2,
         VEHICLE_STATUS_TTL_SECONDS=0,  # tests look at the fleet as it is, not 10 s ago
         # Counted on every request, met only where a test sets low ones.

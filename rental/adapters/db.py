@@ -20,6 +20,7 @@ from rental.adapters.lock_log import LockLog
 from rental.adapters.mds import MdsClients, VehicleHistory
 from rental.adapters.open_data import OpenDataRepository
 from rental.adapters.payments import PaymentRepository
+from rental.adapters.phone_codes import PhoneCodeRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
 from rental.adapters.rebalancing import RebalancingRepository
 from rental.adapters.rentals import RentalRepository
@@ -128,6 +129,7 @@ class UnitOfWork:
         self.cities = CityRepository(connection)
         self.users = UserRepository(connection)
         self.sessions = SessionRepository(connection)
+        self.phone_codes = PhoneCodeRepository(connection)
         self.locks = LockRepository(connection, self._lock_keys)
         self.assets = AssetRepository(connection, self._lock_keys)
         self.cabinets = CabinetRepository(connection)

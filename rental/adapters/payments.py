@@ -95,13 +95,15 @@ class PaymentRepository:
         )
         return expired.rowcount
 
-    def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
-        """Paid deposit orders with money left to refund, oldest first, locked."""
+    def refundable_orders(
+        self, rider_id: uuid.UUID, currency: str, purpose: Purpose
+    ) -> list[PaymentOrder]:
+        """Paid orders for `purpose` with money left to refund, oldest first, locked."""
         rows = self._c.execute(
             select(payment_orders)
             .where(
                 payment_orders.c.rider_id == rider_id,
-                payment_orders.c.purpose == Purpose.DEPOSIT.value,
+                payment_orders.c.purpose == purpose.value,
                 payment_orders.c.currency == currency,
                 payment_orders.c.state == OrderState.PAID.value,
                 payment_orders.c.refunded_minor < payment_orders.c.amount_minor,

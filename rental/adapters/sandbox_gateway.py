@@ -2,12 +2,14 @@
 
 import json
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 import requests
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.services.ports import GatewayError, GatewayOrder, Notification
+from rental.services.ports import GatewayError, GatewayOrder, GatewayPayment, Notification
 from sandboxpay.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_authentic, signed_headers
 
 TIMEOUT_SECONDS = 5
@@ -60,6 +62,25 @@ class SandboxGateway:
             )
         except (ValueError, KeyError, TypeError):
             return None
+
+    def query_payment(self, trade_no: str) -> GatewayPayment | None:
+        """The sandbox's record of `trade_no` (GET /v1/orders/<trade_no>); None on its 404."""
+        url = f"{self.base_url.rstrip('/')}/v1/orders/{quote(trade_no, safe='')}"
+        try:
+            answer = requests.get(url, timeout=TIMEOUT_SECONDS)
+            if answer.status_code == HTTPStatus.NOT_FOUND:
+                return None
+            answer.raise_for_status()
+            record = answer.json()
+            return GatewayPayment(
+                trade_no=str(record["trade_no"]),
+                reference=str(record["merchant_order_id"]),
+                amount_minor=int(record["amount_minor"]),
+                currency=str(record["currency"]),
+                paid=record["state"] == "paid",
+            )
+        except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            raise GatewayError(f"the payment gateway did not answer about {trade_no}") from exc
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(payload).encode()

@@ -100,6 +100,28 @@ refresh_tokens = Table(
     Index("refresh_tokens_by_session", "session_id"),
 )
 
+# The sign-in code waiting for each phone (rental.domain.phone_codes), as a keyed hash.
+phone_codes = Table(
+    "phone_codes",
+    metadata,
+    Column("phone", String(16), primary_key=True),
+    Column("code_hash", LargeBinary, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("tries_left", Integer, nullable=False),
+    CheckConstraint("octet_length(code_hash) = 32", name="phone_codes_sha256"),
+    CheckConstraint("tries_left >= 0", name="phone_codes_tries"),
+)
+
+# What the sandbox SMS provider "sent" (rental.adapters.sandbox_sms), for the demo's page.
+sandbox_sms = Table(
+    "sandbox_sms",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("phone", String(16), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+)
+
 locks = Table(
     "locks",
     metadata,

@@ -48,6 +48,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from rental.api import auth
 from rental.domain.errors import InvalidInput
+from rental.domain.phones import e164
 from rental.domain.riders import compact_phone
 
 log = logging.getLogger(__name__)
@@ -108,10 +109,18 @@ def by_account() -> str:
     return f"user:{subject}" if subject else by_address()
 
 
+def _one_form(phone: str) -> str:
+    try:
+        return e164(phone, current_app.config["SMS_HOME_REGION"])
+    except InvalidInput:
+        return compact_phone(phone)
+
+
 @_never_raising
 def by_phone() -> str:
-    """`phone:<hash>` of the JSON body's `phone` as sign-in looks it up (without spaces and
-    hyphens), or `no-phone:<address>` for a body without one."""
+    """`phone:<hash>` of the JSON body's `phone` in E.164 (so that `+86 139...` and
+    `139...` share one counter), or as typed without spaces and hyphens when it is no
+    valid number; `no-phone:<address>` for a body without one."""
     try:
         body = request.get_json(silent=True)
     except (RecursionError, HTTPException, InvalidInput):  # beyond the edge: the view says
@@ -119,7 +128,7 @@ def by_phone() -> str:
     phone = body.get("phone") if isinstance(body, dict) else None
     if not isinstance(phone, str):
         return f"no-phone:{client_address()}"  # the view answers it with a 4xx
-    looked_up = compact_phone(phone).encode("utf-8", "surrogatepass")
+    looked_up = _one_form(phone).encode("utf-8", "surrogatepass")
     return f"phone:{hashlib.sha256(looked_up).hexdigest()[:32]}"
 
 
@@ -167,6 +176,10 @@ SIGN_IN_PER_PHONE = Rule("sign-in-per-phone", "RATE_LIMIT_SIGN_IN_PER_PHONE", by
 SIGN_IN_PER_ADDRESS = Rule("sign-in-per-address", "RATE_LIMIT_SIGN_IN_PER_ADDRESS", by_address)
 # The current password is checked: guessing it is guessing a sign-in.
 PASSWORD_CHANGES = Rule("password-changes", "RATE_LIMIT_PASSWORD_CHANGES", by_account)
+SMS_CODES_PER_PHONE = Rule("sms-codes-per-phone", "RATE_LIMIT_SMS_CODES_PER_PHONE", by_phone)
+SMS_CODES_PER_ADDRESS = Rule(
+    "sms-codes-per-address", "RATE_LIMIT_SMS_CODES_PER_ADDRESS", by_address
+)
 SIGN_UP_PER_ADDRESS = Rule("sign-up-per-address", "RATE_LIMIT_SIGN_UP_PER_ADDRESS", by_address)
 SCANS = Rule("scans", "RATE_LIMIT_SCANS", by_account)
 HOLDS = Rule("holds", "RATE_LIMIT_HOLDS", by_account)
@@ -180,12 +193,15 @@ MDS = Rule("mds", "RATE_LIMIT_MDS", by_city_client)
 LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "sessions.sign_in": (SIGN_IN_PER_PHONE, SIGN_IN_PER_ADDRESS),
     "sessions.change_password": (PASSWORD_CHANGES,),
+    "phone_sign_in.send_code": (SMS_CODES_PER_PHONE, SMS_CODES_PER_ADDRESS),
+    "phone_sign_in.sign_in_with_code": (SIGN_IN_PER_PHONE, SIGN_IN_PER_ADDRESS),
     "riders.register_rider": (SIGN_UP_PER_ADDRESS,),
     "rentals.start_rental": (SCANS,),
     "reservations.reserve": (HOLDS,),
     "payments.top_up": (PAYMENT_ORDERS,),
     "payments.pay_deposit": (PAYMENT_ORDERS,),
     "payments.refund_deposit": (PAYMENT_ORDERS,),
+    "payments.withdraw": (PAYMENT_ORDERS,),
     "maintenance.report_damage": (DAMAGE_REPORTS,),
     "gbfs.manifest": (GBFS,),
     "gbfs.feed": (GBFS,),

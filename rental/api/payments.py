@@ -1,4 +1,5 @@
-"""Paying in (top-ups, deposits), getting deposits back, and the gateways' notifications."""
+"""Paying in (top-ups, deposits), getting deposits and the wallet back, and the gateways'
+notifications."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -41,9 +42,10 @@ from rental.services.commands.money import (
     RefundDeposit,
     StartDeposit,
     StartTopUp,
+    Withdraw,
 )
 
-PAYMENTS = Tag(name="payments", description="top-ups, deposits and their refunds")
+PAYMENTS = Tag(name="payments", description="top-ups, deposits, their refunds and withdrawals")
 blueprint = APIBlueprint("payments", __name__, url_prefix="/api/v1", abp_tags=[PAYMENTS])
 RIDER_ONLY: dict[str, Any] = {"security": BEARER}
 
@@ -64,6 +66,7 @@ class Order(AnswerModel):
     purpose: Purpose
     amount_minor: int
     currency: str
+    gateway: str = Field(description="the gateway that takes (took) the money, by name")
     state: OrderState
     pay_url: str | None = Field(description="the gateway's page where the rider pays")
     refunded_minor: int
@@ -76,6 +79,7 @@ def order_answer(order: PaymentOrder) -> Order:
         purpose=order.purpose,
         amount_minor=order.amount_minor,
         currency=order.currency,
+        gateway=order.gateway,
         state=order.state,
         pay_url=order.pay_url,
         refunded_minor=order.refunded_minor,
@@ -182,6 +186,43 @@ def refund_deposit(body: DepositRefund) -> tuple[dict[str, Any], int]:
     return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
 
 
+WithdrawalAmount = Annotated[
+    int,
+    Strict(),
+    Field(gt=0, le=MAX_TOP_UP_MINOR, description="minor units"),
+    explained(f"amount_minor must be an integer from 1 to {MAX_TOP_UP_MINOR}", "invalid_amount"),
+    BeforeValidator(whole),
+]
+
+
+class Withdrawal(RequestModel):
+    amount_minor: WithdrawalAmount
+    currency: Currency = "CNY"
+    idempotency_key: IdempotencyKey
+
+    def command(self, rider_id: UUID) -> Withdraw:
+        return Withdraw(rider_id, self.amount_minor, self.currency, self.idempotency_key)
+
+
+@blueprint.post(
+    "/wallet/withdrawals",
+    **RIDER_ONLY,
+    responses={202: Refunds, **SIGNED_IN, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def withdraw(body: Withdrawal) -> tuple[dict[str, Any], int]:
+    """Pay `amount_minor` of the wallet back to the rider's original payment method: one
+    refund per top-up it comes from, each through the gateway that took it, newest first.
+    409 `insufficient_balance` beyond the wallet, `refund_manual` beyond what top-ups paid
+    in, `rental_in_progress` or `debt_outstanding`; a repeat answers the first request."""
+    p = platform()
+    command = body.command(current_user_id())
+    given_back = refunds.withdraw(
+        p.uow(), p.payment_gateways, command, _notify_url, p.config.WALLET_FLOOR_MINOR
+    )
+    return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
+
+
 class PaymentPath(RequestModel):
     order_id: UUID
 
@@ -216,7 +257,11 @@ class Acknowledged(AnswerModel):
 )
 def gateway_notification(path: GatewayPath, raw: SignedNotification) -> dict[str, Any]:
     """A payment gateway's notification (not for riders): believed only through its
-    signature, which covers the raw body and headers; 400 `invalid_signature` otherwise."""
+    signature, which covers the raw body and headers (400 `invalid_signature`), and only
+    when it matches its order: 400 `amount_mismatch`, `trade_mismatch` (not the order's
+    trade), `trade_not_confirmed` (the gateway, asked, does not confirm the trade), 404
+    `payment_not_found`; 503 `gateway_unavailable` when the trade cannot be confirmed now
+    (the gateway retries)."""
     p = platform()
     command = GatewayNotification(path.gateway, dict(raw.headers), raw.get_data())
     payments.handle_notification(

@@ -20,6 +20,7 @@ class Operation(enum.StrEnum):
     TOP_UP = "top_up"
     DEPOSIT = "deposit"
     DEPOSIT_REFUND = "deposit_refund"
+    WITHDRAWAL = "withdrawal"
 
 
 @dataclass(frozen=True)

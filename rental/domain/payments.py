@@ -128,25 +128,23 @@ class Refund:
     request_key: str
 
 
-def refund_requested_postings(refund: Refund, currency: str) -> list[Posting]:
-    """The deposit leaves the rider's account at once and waits for the gateway."""
+def refund_requested_postings(refund: Refund, order: PaymentOrder) -> list[Posting]:
+    """The money leaves the rider's account it was paid into (the deposit, or the wallet
+    for a withdrawal) at once and waits for the gateway."""
     return [
-        Posting(
-            rider_account(AccountKind.RIDER_DEPOSIT, str(refund.rider_id), currency),
-            -refund.amount_minor,
-        ),
-        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, currency), refund.amount_minor),
+        Posting(_paid_back_from(refund, order), -refund.amount_minor),
+        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, order.currency), refund.amount_minor),
     ]
 
 
-def refund_settled_postings(refund: Refund, currency: str, succeeded: bool) -> list[Posting]:
-    """Paid back by the gateway, or returned to the deposit when the gateway refused."""
-    target = (
-        clearing(currency)
-        if succeeded
-        else rider_account(AccountKind.RIDER_DEPOSIT, str(refund.rider_id), currency)
-    )
+def refund_settled_postings(refund: Refund, order: PaymentOrder, succeeded: bool) -> list[Posting]:
+    """Paid back by the gateway, or returned to the rider's account when it refused."""
+    target = clearing(order.currency) if succeeded else _paid_back_from(refund, order)
     return [
-        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, currency), -refund.amount_minor),
+        Posting(AccountRef(AccountKind.REFUNDS_IN_FLIGHT, order.currency), -refund.amount_minor),
         Posting(target, refund.amount_minor),
     ]
+
+
+def _paid_back_from(refund: Refund, order: PaymentOrder) -> AccountRef:
+    return rider_account(paid_into(order.purpose), str(refund.rider_id), order.currency)

@@ -3,8 +3,11 @@
 Every call a rider can retry takes an idempotency key and answers the first result
 again. A rider has a few orders waiting for their payment at most, each for a limited
 time (`rental.domain.fair_use.PaymentOrderRules`); an order that expired is still
-credited when its gateway says it was paid. Notifications are believed only with a valid
-signature and the exact amount and currency of the order; each moves money at most once.
+credited when its gateway says it was paid. A notification is believed only with a valid
+signature, from the gateway that took the order, for its exact amount and currency, on
+its own trade; the first news of a payment also only once the gateway, asked about that
+trade, confirms it (`_believed_order`, `_confirm_trade`: one rule for every gateway).
+Each moves money at most once.
 Deposits go back in `rental.services.refunds`.
 """
 
@@ -223,13 +226,11 @@ def handle_notification(
         case GatewayEvent.PAYMENT_SUCCEEDED | GatewayEvent.PAYMENT_FAILED:
             succeeded = event is GatewayEvent.PAYMENT_SUCCEEDED
             _apply_payment(
-                uow, command.gateway, reference, notification, succeeded, now, wallet_floor_minor
+                uow, gateway, reference, notification, succeeded, now, wallet_floor_minor
             )
         case GatewayEvent.REFUND_SUCCEEDED | GatewayEvent.REFUND_FAILED:
             succeeded = event is GatewayEvent.REFUND_SUCCEEDED
-            refunds.apply_refund(
-                uow, command.gateway, reference, notification.amount_minor, succeeded
-            )
+            refunds.apply_refund(uow, command.gateway, reference, notification, succeeded)
         case _:
             assert_never(event)
 
@@ -243,7 +244,7 @@ def _reference_id(notification: Notification) -> uuid.UUID:
 
 def _apply_payment(
     uow: UnitOfWork,
-    gateway: str,
+    gateway: PaymentGateway,
     order_id: uuid.UUID,
     notification: Notification,
     succeeded: bool,
@@ -251,39 +252,86 @@ def _apply_payment(
     wallet_floor_minor: int,
 ) -> None:
     with uow:
-        order = uow.payments.order(order_id, for_update=True)
-        if order is None:
-            raise NotFound("no such order", "payment_not_found")
-        if order.gateway != gateway:  # only the gateway that took the money speaks for it
-            log.error("gateway %s spoke for order %s of %s", gateway, order.id, order.gateway)
-            raise NotFound("no such order", "payment_not_found")
-        if (notification.amount_minor, notification.currency) != (
-            order.amount_minor,
-            order.currency,
-        ):
-            log.error("notification for order %s does not match its amount", order.id)
-            raise InvalidInput("amount or currency does not match the order", "amount_mismatch")
+        order = _believed_order(uow, gateway.name, order_id, notification, for_update=False)
+        first_news = order.state is not OrderState.PAID
+    if first_news:
+        # Asked outside the transaction: no row stays locked while the gateway answers.
+        _confirm_trade(gateway, order, notification, succeeded)
+    with uow:
+        order = _believed_order(uow, gateway.name, order_id, notification, for_update=True)
         if not order.record_result(succeeded, now):
             uow.payments.save_order(order)
             uow.commit()
             return
-        order.trade_no = order.trade_no or notification.trade_no
-        entries = payment_postings(order)
-        reference = f"payment:{order.id}"
-        match order.purpose:
-            case Purpose.TOP_UP:
-                credit_and_settle(
-                    uow,
-                    order.rider_id,
-                    order.currency,
-                    "top_up",
-                    reference,
-                    entries,
-                    wallet_floor_minor,
-                )
-            case Purpose.DEPOSIT:
-                uow.ledger.post("deposit", reference, entries)
-            case _:
-                assert_never(order.purpose)
+        order.trade_no = notification.trade_no
+        _book_payment(uow, order, wallet_floor_minor)
         uow.payments.save_order(order)
         uow.commit()
+
+
+def _believed_order(
+    uow: UnitOfWork,
+    gateway: str,
+    order_id: uuid.UUID,
+    notification: Notification,
+    *,
+    for_update: bool,
+) -> PaymentOrder:
+    """The order a notification speaks of, if it matches it: taken by this gateway, for
+    the same amount and currency, on the trade the gateway gave us (when we know it)."""
+    order = uow.payments.order(order_id, for_update=for_update)
+    if order is None:
+        raise NotFound("no such order", "payment_not_found")
+    if order.gateway != gateway:  # only the gateway that took the money speaks for it
+        log.error("gateway %s spoke for order %s of %s", gateway, order.id, order.gateway)
+        raise NotFound("no such order", "payment_not_found")
+    if (notification.amount_minor, notification.currency) != (order.amount_minor, order.currency):
+        log.error("notification for order %s does not match its amount", order.id)
+        raise InvalidInput("amount or currency does not match the order", "amount_mismatch")
+    if order.trade_no is not None and notification.trade_no != order.trade_no:
+        log.error("notification for order %s names another trade", order.id)
+        raise InvalidInput("the trade number is not this order's", "trade_mismatch")
+    return order
+
+
+def _confirm_trade(
+    gateway: PaymentGateway, order: PaymentOrder, notification: Notification, succeeded: bool
+) -> None:
+    """The first news of a payment is believed only once the gateway, asked about the
+    trade it names, confirms it: a trade it issued for this order, amount and currency
+    (and paid, when the news is a payment). A signature alone is not enough: a leaked
+    key or a replayed body must not credit anybody."""
+    try:
+        record = gateway.query_payment(notification.trade_no)
+    except GatewayError as exc:
+        raise Unavailable(
+            "the payment service cannot confirm this trade now; try again", "gateway_unavailable"
+        ) from exc
+    confirmed = record is not None and (
+        record.reference == str(order.id)
+        and (record.amount_minor, record.currency) == (order.amount_minor, order.currency)
+        and (record.paid or not succeeded)
+    )
+    if not confirmed:
+        log.error("gateway %s did not confirm trade for order %s", gateway.name, order.id)
+        raise InvalidInput("the gateway does not confirm this trade", "trade_not_confirmed")
+
+
+def _book_payment(uow: UnitOfWork, order: PaymentOrder, wallet_floor_minor: int) -> None:
+    entries = payment_postings(order)
+    reference = f"payment:{order.id}"
+    match order.purpose:
+        case Purpose.TOP_UP:
+            credit_and_settle(
+                uow,
+                order.rider_id,
+                order.currency,
+                "top_up",
+                reference,
+                entries,
+                wallet_floor_minor,
+            )
+        case Purpose.DEPOSIT:
+            uow.ledger.post("deposit", reference, entries)
+        case _:
+            assert_never(order.purpose)

@@ -66,6 +66,17 @@ class Notification:
     currency: str
 
 
+@dataclass(frozen=True)
+class GatewayPayment:
+    """What a gateway answers when asked about one of its trades."""
+
+    trade_no: str
+    reference: str  # our order id, as we gave it when the order was opened
+    amount_minor: int
+    currency: str
+    paid: bool
+
+
 class PaymentGateway(Protocol):
     name: str
 
@@ -75,8 +86,25 @@ class PaymentGateway(Protocol):
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...
 
+    def query_payment(self, trade_no: str) -> GatewayPayment | None:
+        """The gateway's own record of trade `trade_no`, None when it never issued it.
+        Raises GatewayError when it cannot be asked."""
+        ...
+
 
 # The gateways by their names. Each payment order records the gateway that took its
 # money: its refunds go back through that one, and a notification is believed only from
 # the gateway it names.
 PaymentGateways = Mapping[str, PaymentGateway]
+
+
+class SmsError(Exception):
+    """The SMS provider could not be reached or refused the message."""
+
+
+class SmsSender(Protocol):
+    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page)."""
+
+    def send_code(self, phone: str, code: str) -> None:
+        """Text the sign-in `code` to `phone` (E.164). Raises SmsError."""
+        ...

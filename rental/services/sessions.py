@@ -51,7 +51,7 @@ def sign_in(
     """A new session for the account of this phone and password. Raises NotAuthenticated
     `bad_credentials`, the same for an unknown phone as for a wrong password."""
     user = accounts.authenticate(uow, passwords, command)
-    return _open_session(uow, user, lifetimes, now)
+    return open_session(uow, user, lifetimes, now)
 
 
 def refresh(
@@ -132,9 +132,10 @@ def forget_old_sessions(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
     return forgotten
 
 
-def _open_session(
+def open_session(
     uow: UnitOfWork, user: User, lifetimes: TokenLifetimes, now: datetime
 ) -> IssuedTokens:
+    """A new session of `user`, who proved who they are (a password, a code sent by SMS)."""
     token = new_refresh_token()
     session = Session(uuid.uuid4(), user.id, user.role, now, now + lifetimes.refresh(user.role))
     with uow:

@@ -33,6 +33,7 @@ from rental.services.repositories.rebalancing import RebalancingRepository
 from rental.services.repositories.riders import (
     CreditRepository,
     IdempotencyKeys,
+    PhoneCodeRepository,
     SessionRepository,
     UserRepository,
 )
@@ -52,6 +53,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def sessions(self) -> SessionRepository: ...
+    @property
+    def phone_codes(self) -> PhoneCodeRepository: ...
     @property
     def credit(self) -> CreditRepository: ...
     @property

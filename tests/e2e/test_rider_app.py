@@ -15,12 +15,13 @@ from tests.browser import Tab, camera_filming, launch
 from tests.e2e.system import Rider
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_ride import ROUTE
+from tests.e2e.test_sms_sign_in import fresh_mobile
 from tests.helpers import CITY, RIDER_PASSWORD, make_user
 
 
 def signed_in(phone, system, credit_minor=1000):
     rider = make_user(system.platform, Role.RIDER, credit_minor)
-    phone.page.goto(f"{system.url}/app/")
+    phone.page.goto(f"{system.url}/app/#/signin")
     phone.page.fill("input[name=phone]", rider.phone)
     phone.page.fill("input[name=password]", RIDER_PASSWORD)
     phone.page.click("#credentials button[type=submit]")
@@ -296,6 +297,34 @@ def test_an_expired_access_token_is_renewed_without_the_rider_noticing(system, p
     assert phone.problems == []
 
 
+def test_a_rider_signs_in_with_the_code_texted_to_the_phone(system, phone):
+    typed, e164 = fresh_mobile()
+    page = phone.page
+    page.goto(f"{system.url}/app/")  # signing in by code is the app's first screen
+    page.fill("#sms-sign-in input[name=phone]", typed)
+    page.click("#send-code")
+    expect(page.locator("#code-sent")).to_have_text(
+        f"We texted a code to {e164}. It is good for 5 minutes."
+    )
+    texts = phone.context.new_page()  # the demo's page of texts, as a tester reads it
+    texts.goto(f"{system.url}/sandbox/sms")
+    row = texts.locator("tr", has=texts.locator("td.phone", has_text=e164)).first
+    code = re.search(r"\b(\d{6})\b", row.locator("td.text").inner_text()).group(1)
+    texts.close()
+
+    page.fill("#sms-sign-in input[name=code]", f"{(int(code) + 1) % 10**6:06d}")
+    page.click("#sms-sign-in button[type=submit]")
+    expect(page.locator("#form-error")).to_have_text(
+        "That code is not right, or no longer good. Ask for a new one."
+    )
+    page.fill("#sms-sign-in input[name=code]", code)
+    page.click("#sms-sign-in button[type=submit]")
+    page.wait_for_selector("#tabs a.current[data-screen=map]")
+    me = system.get("/api/v1/me", Rider(uuid.uuid4(), stored(page, "token"))).json()
+    assert me["phone"] == e164
+    assert phone.problems == []
+
+
 def test_signing_out_ends_the_session_on_the_platform(system, phone):
     signed_in(phone, system)
     page = phone.page
@@ -303,7 +332,7 @@ def test_signing_out_ends_the_session_on_the_platform(system, phone):
     page.goto(f"{system.url}/app/#/me")
     page.click("#sign-out")
 
-    page.wait_for_selector("#credentials")
+    page.wait_for_selector("#sms-sign-in")
     assert stored(page, "token") is None and stored(page, "refresh") is None
     refused = system.get("/api/v1/me", Rider(uuid.uuid4(), token)).json()
     assert refused["error"]["code"] == "session_ended"

@@ -70,13 +70,14 @@ def notify(
     reference=None,
     signed_by=None,
     posted_to=None,
+    trade_no=None,
     floor=0,
 ):
     """The gateway that took the order tells us about it (or says so, signed by another)."""
     signer = gateways[signed_by or order.gateway]
     values = {
         "event": event,
-        "trade_no": order.trade_no,
+        "trade_no": trade_no or order.trade_no,
         "reference": reference or order.id,
         "amount_minor": order.amount_minor if amount is None else amount,
         "currency": currency or order.currency,
@@ -169,6 +170,7 @@ def test_a_failure_then_a_late_success_credits_once(world, alipay):
         ({"event": "payment.refunded"}, InvalidInput, "unknown_event"),
         ({"reference": uuid.uuid4()}, NotFound, "payment_not_found"),
         ({"reference": "order-1"}, NotFound, "payment_not_found"),
+        ({"trade_no": "T-NOT-REAL"}, InvalidInput, "trade_mismatch"),
     ],
 )
 def test_forged_mismatched_and_stray_notifications_credit_nothing(
@@ -182,6 +184,69 @@ def test_forged_mismatched_and_stray_notifications_credit_nothing(
     assert refused.value.code == code
     assert order_of(world, order).state is OrderState.PENDING
     assert world.balance(rider) == 0
+
+
+def forget_trade(world: World, order: PaymentOrder) -> None:
+    """As when the gateway's answer to opening the order never reached us."""
+    with world.uow() as uow:
+        stored = uow.payments.order(order.id, for_update=True)
+        assert stored is not None
+        stored.trade_no = None
+        uow.payments.save_order(stored)
+        uow.commit()
+
+
+def test_the_first_news_of_a_trade_is_believed_only_when_the_gateway_confirms_it(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    forget_trade(world, order)
+    gateways = {"alipay": alipay}
+    with pytest.raises(InvalidInput) as never_issued:
+        notify(world, gateways, order, trade_no="T-NOT-REAL")
+    assert never_issued.value.code == "trade_not_confirmed"
+    other = top_up(world, alipay, rider, key="topup-0002")  # a real trade, of another order
+    with pytest.raises(InvalidInput):
+        notify(world, gateways, order, trade_no=other.trade_no)
+    assert (order_of(world, order).state, world.balance(rider)) == (OrderState.PENDING, 0)
+    notify(world, gateways, order, trade_no=order.trade_no)
+    assert order_of(world, order).trade_no == order.trade_no
+    assert world.balance(rider) == order.amount_minor
+
+
+def test_a_trade_the_gateway_has_not_been_paid_for_credits_nothing(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    with pytest.raises(InvalidInput) as refused:
+        # Signed, but the gateway's own record says nobody paid.
+        payments.handle_notification(
+            world.uow(),
+            {"alipay": alipay},
+            alipay.posted_unrecorded(order, "payment.succeeded"),
+            world.now,
+            0,
+        )
+    assert refused.value.code == "trade_not_confirmed"
+    assert world.balance(rider) == 0
+
+
+def test_repeats_of_a_confirmed_payment_ask_the_gateway_no_more(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    for _ in range(3):
+        notify(world, {"alipay": alipay}, order)
+    assert alipay.queried == [order.trade_no]
+    assert world.balance(rider) == order.amount_minor
+
+
+def test_a_payment_the_gateway_cannot_confirm_now_is_left_for_its_retry(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    alipay.fail = True
+    with pytest.raises(Unavailable):
+        notify(world, {"alipay": alipay}, order)
+    alipay.fail = False
+    notify(world, {"alipay": alipay}, order)
+    assert world.balance(rider) == order.amount_minor
 
 
 def test_a_notification_is_believed_only_from_the_gateway_that_took_the_order(world, alipay):

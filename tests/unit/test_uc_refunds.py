@@ -8,10 +8,11 @@ import pytest
 from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.fleet import AssetKind
 from rental.domain.ledger import AccountKind, AccountRef, Posting, rider_account
-from rental.domain.payments import OrderState, Refund, RefundState
+from rental.domain.payments import OrderState, PaymentOrder, Refund, RefundState
 from rental.domain.riders import User
 from rental.services import payments, refunds
 from rental.services.commands.money import RefundDeposit, StartDeposit
+from rental.services.ports import Notification
 from rental.services.wallet import charge_fare
 from tests.unit.fakes import FakePaymentGateway
 from tests.unit.fakes.world import BIKE_PRICE, CITY, CURRENCY, World
@@ -43,7 +44,7 @@ def pay_deposit(world: World, gateway: FakePaymentGateway, rider: User, key: str
 def gateway_says(world: World, gateways: Gateways, name: str, refund_: Refund, event: str) -> None:
     values = {
         "event": event,
-        "trade_no": f"{name}-refund",
+        "trade_no": world.store.payment_orders[refund_.order_id].trade_no,
         "reference": refund_.id,
         "amount_minor": refund_.amount_minor,
         "currency": CURRENCY,
@@ -177,18 +178,40 @@ def test_a_deposit_not_paid_through_a_gateway_is_left_to_support(world, gateways
     assert world.store.refunds == {}
 
 
-def test_a_refund_notification_must_match_its_amount_and_exist(world, gateways, rider):
+def said(refund_: Refund, order: PaymentOrder, **change) -> Notification:
+    values = {
+        "event": "refund.succeeded",
+        "trade_no": order.trade_no,
+        "reference": str(refund_.id),
+        "amount_minor": refund_.amount_minor,
+        "currency": order.currency,
+        **change,
+    }
+    return Notification(**values)
+
+
+def test_a_refund_notification_must_match_its_trade_amount_and_exist(world, gateways, rider):
     given = refund(world, gateways, rider)
-    gateway = world.store.payment_orders[given[0].order_id].gateway
-    with pytest.raises(InvalidInput) as mismatch:
-        refunds.apply_refund(world.uow(), gateway, given[0].id, given[0].amount_minor + 1, True)
-    assert mismatch.value.code == "amount_mismatch"
+    order = world.store.payment_orders[given[0].order_id]
+    gateway = order.gateway
+    for change, code in (
+        ({"amount_minor": given[0].amount_minor + 1}, "amount_mismatch"),
+        ({"currency": "USD"}, "amount_mismatch"),
+        ({"trade_no": "T-NOT-REAL"}, "trade_mismatch"),
+    ):
+        with pytest.raises(InvalidInput) as mismatch:
+            refunds.apply_refund(
+                world.uow(), gateway, given[0].id, said(given[0], order, **change), True
+            )
+        assert mismatch.value.code == code
     assert world.store.refunds[given[0].id].state is RefundState.PROCESSING
     with pytest.raises(NotFound) as missing:
-        refunds.apply_refund(world.uow(), gateway, uuid.uuid4(), 100, True)
+        refunds.apply_refund(world.uow(), gateway, uuid.uuid4(), said(given[0], order), True)
     assert missing.value.code == "payment_not_found"
     with pytest.raises(NotFound) as stranger:  # only the gateway that took the money
-        refunds.apply_refund(world.uow(), "another", given[0].id, given[0].amount_minor, True)
+        refunds.apply_refund(world.uow(), "another", given[0].id, said(given[0], order), True)
     assert stranger.value.code == "payment_not_found"
     assert world.store.refunds[given[0].id].state is RefundState.PROCESSING
     assert {o.state for o in world.store.payment_orders.values()} == {OrderState.PAID}
+    refunds.apply_refund(world.uow(), gateway, given[0].id, said(given[0], order), True)
+    assert world.store.refunds[given[0].id].state is RefundState.SUCCEEDED

@@ -30,6 +30,16 @@ class RefundDeposit:
 
 
 @dataclass(frozen=True)
+class Withdraw:
+    """Money from the wallet back to where it came from, in minor units."""
+
+    rider_id: UUID
+    amount_minor: int
+    currency: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
 class GatewayNotification:
     """What a payment gateway posted to us; believed only once its signature checks out."""
 

@@ -22,6 +22,17 @@ class SignIn:
 
 
 @dataclass(frozen=True)
+class SendSignInCode:
+    phone: str  # as the person typed it
+
+
+@dataclass(frozen=True)
+class SignInWithCode:
+    phone: str  # as the person typed it
+    code: str
+
+
+@dataclass(frozen=True)
 class RecordIncident:
     """An operator confirms what a rider did; once per `reference`."""
 

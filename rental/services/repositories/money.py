@@ -10,7 +10,7 @@ from typing import Protocol
 
 from rental.domain.disputes import Dispute, DisputeState
 from rental.domain.ledger import AccountRef, Posting
-from rental.domain.payments import PaymentOrder, Refund
+from rental.domain.payments import PaymentOrder, Purpose, Refund
 from rental.domain.pricing import PricingPlan, Tariff
 from rental.services.read_models import AccountTotal, RiderPosting
 
@@ -75,8 +75,10 @@ class PaymentRepository(Protocol):
         """Orders still pending whose wait ended by `now` become expired; how many did."""
         ...
 
-    def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
-        """Paid deposit orders with money left to refund, oldest first, locked."""
+    def refundable_orders(
+        self, rider_id: uuid.UUID, currency: str, purpose: Purpose
+    ) -> list[PaymentOrder]:
+        """Paid orders for `purpose` with money left to refund, oldest first, locked."""
         ...
 
     def add_refund(self, refund: Refund) -> None: ...

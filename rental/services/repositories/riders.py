@@ -12,6 +12,7 @@ from uuid import UUID
 
 from rental.domain.credit import CreditReason
 from rental.domain.idempotency import KeyUse
+from rental.domain.phone_codes import PhoneCode
 from rental.domain.riders import User
 from rental.domain.sessions import Session, SessionEnd
 from rental.services.read_models import CreditEvent
@@ -93,3 +94,19 @@ class IdempotencyKeys(Protocol):
         else the earlier use (left as it was). A concurrent claim of the same key waits for
         the other transaction, as a unique index does."""
         ...
+
+
+class PhoneCodeRepository(Protocol):
+    """The one sign-in code waiting for each phone number (as a keyed hash)."""
+
+    def put(self, code: PhoneCode) -> None:
+        """Keep `code` for its phone, replacing any code sent before."""
+        ...
+
+    def get(self, phone: str, *, for_update: bool = False) -> PhoneCode | None: ...
+
+    def save(self, code: PhoneCode) -> None:
+        """Keep the tries left."""
+        ...
+
+    def delete(self, phone: str) -> None: ...

@@ -220,13 +220,15 @@ class FakePaymentRepository(Repository):
             store.payment_orders[order.id] = replace(order, state=OrderState.EXPIRED)
         return len(due)
 
-    def refundable_deposits(self, rider_id: uuid.UUID, currency: str) -> list[PaymentOrder]:
-        """Paid deposit orders with money left to refund, oldest first, locked."""
+    def refundable_orders(
+        self, rider_id: uuid.UUID, currency: str, purpose: Purpose
+    ) -> list[PaymentOrder]:
+        """Paid orders for `purpose` with money left to refund, oldest first, locked."""
         found = [
             copied(order)
             for order in self._store.payment_orders.values()
             if order.rider_id == rider_id
-            and order.purpose is Purpose.DEPOSIT
+            and order.purpose is purpose
             and order.currency == currency
             and order.state is OrderState.PAID
             and order.refunded_minor < order.amount_minor

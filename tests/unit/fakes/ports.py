@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, assert_never
 
@@ -14,7 +14,14 @@ from rental.domain.payments import PaymentOrder, Refund
 from rental.domain.riders import User
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
-from rental.services.ports import GatewayError, GatewayOrder, LockCommandError, Notification
+from rental.services.ports import (
+    GatewayError,
+    GatewayOrder,
+    GatewayPayment,
+    LockCommandError,
+    Notification,
+    SmsError,
+)
 
 
 @dataclass(frozen=True)
@@ -79,18 +86,25 @@ class FakePaymentGateway:
     """A gateway that opens orders at once and records refunds asked of it; `fail=True`
     makes it unreachable (GatewayError). Its notifications are JSON bodies signed by the
     header `X-Fake-Signature: <name>`: build them with `notification()`, or `posted()`
-    for the command the HTTP edge makes of one."""
+    for the command the HTTP edge makes of one. `trades` holds every trade it issued, as
+    `query_payment` answers; a notification of a payment marks its trade paid, as a
+    gateway notifies only once it took the money."""
 
     def __init__(self, name: str = "fake", *, fail: bool = False) -> None:
         self.name = name
         self.fail = fail
         self.orders: list[tuple[PaymentOrder, str]] = []  # (order, notify_url)
         self.refunds: list[tuple[Refund, PaymentOrder, str]] = []
+        self.trades: dict[str, GatewayPayment] = {}
+        self.queried: list[str] = []
 
     def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
         self._check()
         self.orders.append((order, notify_url))
         trade_no = f"{self.name}-{order.id.hex[:16]}"
+        self.trades[trade_no] = GatewayPayment(
+            trade_no, str(order.id), order.amount_minor, order.currency, paid=False
+        )
         return GatewayOrder(trade_no, f"https://pay.example/{self.name}/{trade_no}")
 
     def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None:
@@ -113,11 +127,32 @@ class FakePaymentGateway:
         except (ValueError, KeyError, TypeError):
             return None
 
+    def query_payment(self, trade_no: str) -> GatewayPayment | None:
+        self._check()
+        self.queried.append(trade_no)
+        return self.trades.get(trade_no)
+
     def notification(self, values: Mapping[str, Any]) -> tuple[dict[str, str], bytes]:
         """Headers and body of a notification from this gateway: `values` holds event,
         trade_no, reference (our order or refund id), amount_minor and currency."""
+        trade = self.trades.get(str(values.get("trade_no")))
+        if trade is not None and values.get("event") == "payment.succeeded":
+            self.trades[trade.trade_no] = replace(trade, paid=True)
         body = json.dumps(dict(values), default=str).encode()
         return {FAKE_SIGNATURE_HEADER: self.name}, body
+
+    def posted_unrecorded(self, order: PaymentOrder, event: str) -> GatewayNotification:
+        """A notification about `order` signed by this gateway although its own records
+        do not say so (a leaked key, a replay): `trades` is left as it is."""
+        values = {
+            "event": event,
+            "trade_no": order.trade_no,
+            "reference": order.id,
+            "amount_minor": order.amount_minor,
+            "currency": order.currency,
+        }
+        body = json.dumps(values, default=str).encode()
+        return GatewayNotification(self.name, {FAKE_SIGNATURE_HEADER: self.name}, body)
 
     def posted(self, values: Mapping[str, Any], to: str | None = None) -> GatewayNotification:
         """This gateway's notification as the HTTP edge hands it to the use case, posted to
@@ -160,3 +195,17 @@ class RecordingAccountNotices:
 
     def sign_up_attempted(self, owner: User) -> None:
         self.sign_up_attempted_for.append(owner)
+
+
+class FakeSms:
+    """`SmsSender` that keeps each text: `sent` holds (phone, code); `fail=True` makes
+    the provider unreachable (SmsError)."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.fail = fail
+        self.sent: list[tuple[str, str]] = []
+
+    def send_code(self, phone: str, code: str) -> None:
+        if self.fail:
+            raise SmsError("the SMS provider is not answering (fake)")
+        self.sent.append((phone, code))

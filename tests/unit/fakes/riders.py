@@ -8,6 +8,7 @@ from datetime import datetime
 
 from rental.domain.credit import INITIAL_SCORE, CreditReason, score_after
 from rental.domain.idempotency import KeyUse
+from rental.domain.phone_codes import PhoneCode
 from rental.domain.riders import User
 from rental.domain.sessions import Session, SessionEnd
 from rental.services.read_models import CreditEvent
@@ -46,6 +47,22 @@ class FakeUserRepository(Repository):
         row = self._store.users.get(user_id)
         if row is not None:  # an UPDATE of no row changes nothing
             row.user.password_hash = password_hash
+
+
+class FakePhoneCodeRepository(Repository):
+    def put(self, code: PhoneCode) -> None:
+        self._store.phone_codes[code.phone] = copied(code)
+
+    def get(self, phone: str, *, for_update: bool = False) -> PhoneCode | None:
+        code = self._store.phone_codes.get(phone)
+        return copied(code) if code else None
+
+    def save(self, code: PhoneCode) -> None:
+        if code.phone in self._store.phone_codes:
+            self._store.phone_codes[code.phone] = copied(code)
+
+    def delete(self, phone: str) -> None:
+        self._store.phone_codes.pop(phone, None)
 
 
 class FakeSessionRepository(Repository):

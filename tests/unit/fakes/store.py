@@ -23,6 +23,7 @@ from rental.domain.idempotency import KeyUse
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.payments import PaymentOrder, Refund
+from rental.domain.phone_codes import PhoneCode
 from rental.domain.pricing import PricingPlan
 from rental.domain.rebalancing import PlanStop, RebalancingPlan, TruckFleet
 from rental.domain.rentals import Rental, RentalState
@@ -241,6 +242,7 @@ class Store:
     clock: Callable[[], datetime] = utc_now
     cities: dict[str, City] = field(default_factory=dict)
     users: dict[uuid.UUID, UserRow] = field(default_factory=dict)
+    phone_codes: dict[str, PhoneCode] = field(default_factory=dict)
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)  # role: the user's
     refresh_tokens: dict[bytes, RefreshTokenRow] = field(default_factory=dict)
     credit_events: list[CreditEventRow] = field(default_factory=list)

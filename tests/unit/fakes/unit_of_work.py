@@ -31,6 +31,7 @@ from tests.unit.fakes.rebalancing import FakeRebalancingRepository
 from tests.unit.fakes.riders import (
     FakeCreditRepository,
     FakeIdempotencyKeys,
+    FakePhoneCodeRepository,
     FakeSessionRepository,
     FakeUserRepository,
 )
@@ -60,6 +61,7 @@ class FakeUnitOfWork:
         self._snapshot: Store | None = None
         self.users = FakeUserRepository(self)
         self.sessions = FakeSessionRepository(self)
+        self.phone_codes = FakePhoneCodeRepository(self)
         self.credit = FakeCreditRepository(self)
         self.idempotency_keys = FakeIdempotencyKeys(self)
         self.assets = FakeAssetRepository(self)

@@ -1,6 +1,6 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
-import { api, ApiError, el, keepSignedIn, session, signIn, signOut } from "../common/api.js";
+import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut } from "../common/api.js";
 import { cityNear, drawZones, makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
@@ -33,7 +33,7 @@ const SCREENS = {
   me: meScreen,
   report: reportScreen,
 };
-const OPEN = { signin: signInScreen, signup: signUpScreen };
+const OPEN = { code: codeScreen, signin: signInScreen, signup: signUpScreen };
 
 function go(path) {
   location.hash = `#/${path}`;
@@ -71,7 +71,7 @@ async function show() {
   leaving = () => {};
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
   const signedIn = session.token() && session.role() === "rider";
-  const screen = signedIn ? SCREENS[name || "map"] : OPEN[name] || signInScreen;
+  const screen = signedIn ? SCREENS[name || "map"] : OPEN[name] || codeScreen;
   document.getElementById("tabs").hidden = !signedIn;
   for (const tab of document.querySelectorAll("#tabs a")) {
     tab.classList.toggle("current", tab.dataset.screen === (name || "map"));
@@ -84,7 +84,7 @@ async function show() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       session.forget();
-      return go("signin");
+      return go("code");
     }
     main.append(notice(error));
   }
@@ -145,6 +145,50 @@ function credentialsForm(titleKey, submitKey, withName, onSubmit, otherKey, othe
     }
   });
   return form;
+}
+
+// The way sharing apps sign in: a code texted to the phone, no password. A number seen
+// the first time gets its account; the answers never say whether a number had one.
+async function codeScreen() {
+  const message = el("p", { class: "error", role: "alert", id: "form-error" });
+  const sent = el("p", { class: "notice", id: "code-sent" });
+  const codeField = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6" });
+  const form = el(
+    "form",
+    { class: "card stack", id: "sms-sign-in" },
+    screenTitle("code.title"),
+    el("label", {}, t("signin.phone"), el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true })),
+    el("button", { type: "button", id: "send-code" }, t("code.send")),
+    sent,
+    el("label", {}, t("code.code"), codeField),
+    el("button", { type: "submit", class: "primary" }, t("code.submit")),
+    message,
+    el("a", { href: "#/signin" }, t("code.to_password")),
+  );
+  form.querySelector("#send-code").addEventListener("click", async () => {
+    message.textContent = "";
+    try {
+      const answer = await api("POST", "/api/v1/auth/sms-codes", { phone: form.elements.phone.value });
+      sent.textContent = t("code.sent", { phone: answer.phone, minutes: Math.round(answer.expires_in / 60) });
+      codeField.focus();
+    } catch (error) {
+      message.textContent = explain(error);
+    }
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const answer = await signInWithCode(form.elements.phone.value, codeField.value);
+      if (answer.role !== "rider") {
+        await signOut();
+        throw new ApiError(403, "operator_account", "this account is an operator's: use the console at /ops/");
+      }
+      go("map");
+    } catch (error) {
+      message.textContent = explain(error);
+    }
+  });
+  main.append(form);
 }
 
 async function signInScreen() {
@@ -906,7 +950,7 @@ async function meScreen() {
           id: "sign-out",
           onclick: async () => {
             await signOut();
-            go("signin");
+            go("code");
           },
         },
         t("me.sign_out"),

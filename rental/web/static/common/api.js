@@ -105,6 +105,13 @@ export async function signIn(phone, password) {
   return answer;
 }
 
+// Signs in with the code texted to the phone (POST /api/v1/auth/sms-codes sent it).
+export async function signInWithCode(phone, code) {
+  const answer = await request("POST", "/api/v1/auth/sms-token", { phone, code }, null);
+  session.keep(answer);
+  return answer;
+}
+
 // Ends the session on the platform too (its tokens stop working everywhere at once).
 // Forgetting the tokens here does not wait for the platform, and cannot fail.
 export async function signOut() {
