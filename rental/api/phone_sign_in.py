@@ -72,7 +72,8 @@ class CodeSignIn(RequestModel):
 def sign_in_with_code(body: CodeSignIn) -> dict[str, Any]:
     """A new session for the number's account, made now for a number seen the first time
     (a rider's, without a password). 401 `bad_code` (wrong, expired, spent or out of its
-    5 tries: ask for a new one), `password_required` for an operator's number."""
+    5 tries: ask for a new one), `password_required` for a number whose
+    account has a password (it signs in with it)."""
     p, now = platform(), platform().now()
     lifetimes = p.config.token_lifetimes()
     return _tokens(

@@ -59,9 +59,13 @@ def sign_in_with_code(
 ) -> IssuedTokens:
     """A new session for the number's account (a new rider's account if it has none).
 
+    An account that has a password is not entered by code: password sign-up never proved
+    the number was its maker's, so a code (which proves it now) opening that account would
+    let whoever made it with someone else's number share it with the number's owner.
+
     Raises NotAuthenticated `bad_code` (wrong, expired, spent, out of tries or never sent:
-    the same answer), `password_required` for an operator's number (operators sign in
-    with their password); InvalidInput `invalid_phone`."""
+    the same answer), `password_required` for a number whose account has a password
+    (every operator's; riders who signed up with one); InvalidInput `invalid_phone`."""
     phone = e164(command.phone, rules.home_region)
     with uow:
         waiting = uow.phone_codes.get(phone, for_update=True)
@@ -73,8 +77,10 @@ def sign_in_with_code(
         uow.phone_codes.delete(phone)  # a code signs in once
         user = _account_of(uow, phone, rules.home_region)
         uow.commit()
-    if user.role is not Role.RIDER:
-        raise NotAuthenticated("operators sign in with their password", "password_required")
+    if user.role is not Role.RIDER or user.password_hash != NO_PASSWORD:
+        raise NotAuthenticated(
+            "this number's account signs in with its password", "password_required"
+        )
     return open_session(uow, user, lifetimes, now)
 
 

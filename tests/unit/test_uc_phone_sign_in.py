@@ -16,7 +16,7 @@ from rental.domain.riders import Role, User
 from rental.domain.sessions import TokenLifetimes
 from rental.services import phone_sign_in
 from rental.services.commands.riders import SendSignInCode, SignInWithCode
-from rental.services.phone_sign_in import CodeRules
+from rental.services.phone_sign_in import NO_PASSWORD, CodeRules
 from tests.unit.fakes.ports import FakeSms
 from tests.unit.fakes.world import World
 
@@ -84,11 +84,24 @@ def test_a_new_number_signs_in_as_a_new_rider_without_a_password(world, sms):
 
 def test_an_older_account_kept_with_national_digits_is_found(world, sms):
     with world.uow() as unit:  # an account made before numbers were normalised
-        unit.users.add(User(uuid.uuid4(), "13912345678", "Old", Role.RIDER, "-"))
+        unit.users.add(User(uuid.uuid4(), "13912345678", "Old", Role.RIDER, NO_PASSWORD))
         unit.commit()
     assert legacy_forms(MOBILE, "CN") == [MOBILE, "13912345678"]
     issued = sign_in(world, send(world, sms))
     assert world.store.users[issued.session.user_id].user.name == "Old"
+
+
+def test_an_account_with_a_password_is_not_entered_by_code(world, sms):
+    # Password sign-up never proved the number: whoever made this account may not be the
+    # number's owner, who must not end up sharing it.
+    with world.uow() as unit:
+        unit.users.add(User(uuid.uuid4(), "13912345678", "Made by someone", Role.RIDER, "-"))
+        unit.commit()
+    with pytest.raises(NotAuthenticated) as refused:
+        sign_in(world, send(world, sms))
+    assert refused.value.code == "password_required"
+    assert [u.user.name for u in world.store.users.values()] == ["Made by someone"]
+    assert world.store.sessions == {}
 
 
 def test_a_code_signs_in_once(world, sms):
