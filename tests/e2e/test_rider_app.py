@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 
+import pytest
 from itsdangerous import URLSafeSerializer
 from playwright.sync_api import expect
 
@@ -210,12 +211,36 @@ def test_parking_outside_the_service_area_is_explained_on_the_receipt(system, ph
     assert phone.problems == []
 
 
-def test_the_camera_reads_the_qr_code_on_the_lock(system, driver, tmp_path):
+# The phone's BarcodeDetector: the browser's own (Chromium's, or none: jsQR reads the
+# code), or one that exists but cannot read QR codes, as on some Android and iOS builds.
+DETECTORS = {
+    "the browser's own": "",
+    "detect rejects": """
+        window.BarcodeDetector = class {
+          static async getSupportedFormats() { return ["qr_code"]; }
+          async detect() { throw new DOMException("not supported", "NotSupportedError"); }
+        };""",
+    "no formats": """
+        window.BarcodeDetector = class {
+          static async getSupportedFormats() { return []; }
+          async detect() { return []; }
+        };""",
+    "constructor throws": """
+        window.BarcodeDetector = class {
+          constructor() { throw new TypeError("BarcodeDetector is not supported"); }
+        };""",
+}
+
+
+@pytest.mark.parametrize("detector", DETECTORS)
+def test_the_camera_reads_the_qr_code_on_the_lock(system, driver, tmp_path, detector):
     code, _ = system.bike()
     # A browser of its own: its fake camera films the lock's QR code.
     browser = launch(driver, *camera_filming(f"{system.url}/q/{code}", tmp_path))
     try:
         phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
+        if DETECTORS[detector]:
+            phone.context.add_init_script(DETECTORS[detector])
         signed_in(phone, system)
 
         phone.page.click("#tabs a[data-screen=scan]")

@@ -1,7 +1,8 @@
 """The rider app's details riders trip over, in a real browser on a phone's screen: the
 printable receipt, a ride or hold found again on start, distances from where the rider
-stands, words for every error and trip state in both languages, scanners that cannot read
-QR codes, and a service worker that shows a release at once and never keeps a failure."""
+stands, words for every error and trip state in both languages (scanners that cannot read
+QR codes: test_rider_app.py), and a service worker that shows a release at once and never
+keeps a failure."""
 
 import math
 import re
@@ -16,7 +17,7 @@ from playwright.sync_api import expect
 import rental.web
 from rental.api.receipts import PRINTABLE_LINK_SALT
 from rental.domain.riders import Role
-from tests.browser import Tab, camera_filming, launch
+from tests.browser import Tab
 from tests.e2e.system import SHANGHAI
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
@@ -189,45 +190,6 @@ def test_a_failed_unlock_is_listed_in_the_riders_words_in_both_languages(system,
     page.click("#tabs a[data-screen=trips]")
     expect(page.locator("#trips li .amount")).to_have_text(["开锁失败"])
     assert phone.problems == []
-
-
-# Phones whose BarcodeDetector exists but cannot read QR codes.
-DETECTORS = {
-    "detect rejects": """
-        window.BarcodeDetector = class {
-          static async getSupportedFormats() { return ["qr_code"]; }
-          async detect() { throw new DOMException("not supported", "NotSupportedError"); }
-        };""",
-    "no formats": """
-        window.BarcodeDetector = class {
-          static async getSupportedFormats() { return []; }
-          async detect() { return []; }
-        };""",
-    "constructor throws": """
-        window.BarcodeDetector = class {
-          constructor() { throw new TypeError("BarcodeDetector is not supported"); }
-        };""",
-}
-
-
-@pytest.mark.parametrize("detector", DETECTORS)
-def test_a_barcode_detector_that_cannot_read_qr_codes_falls_back_to_jsqr(
-    system, driver, tmp_path, detector
-):
-    code, _ = system.bike()
-    browser = launch(driver, *camera_filming(f"{system.url}/q/{code}", tmp_path))
-    try:
-        phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
-        phone.context.add_init_script(DETECTORS[detector])
-        signed_in(phone, system)
-
-        phone.page.click("#tabs a[data-screen=scan]")
-
-        phone.page.wait_for_url(re.compile(f"#/unlock/{code}$"), timeout=15_000)
-        expect(phone.page.locator("#unlock")).to_be_visible()
-        assert phone.problems == []
-    finally:
-        browser.close()
 
 
 @pytest.fixture
