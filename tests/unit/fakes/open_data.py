@@ -24,7 +24,8 @@ from rental.services.read_models import (
     VehicleRecord,
     VehicleStatusRecord,
 )
-from tests.unit.fakes.store import FixRow, IntegrityViolation, Repository, VehicleEventRow
+from rental.services.repositories.rides import LockFix as StoredFix
+from tests.unit.fakes.store import IntegrityViolation, Repository, VehicleEventRow
 
 
 class FakeOpenDataRepository(Repository):
@@ -330,7 +331,7 @@ def _event_record(event: VehicleEventRow) -> VehicleEventRecord:
     )
 
 
-def _lock_fix(fix: FixRow) -> LockFix:
+def _lock_fix(fix: StoredFix) -> LockFix:
     return LockFix(
         lock_id=fix.lock_id,
         boot=fix.boot,

@@ -23,7 +23,6 @@ from rental.services.repositories.rides import LockFix, ReportKey
 from tests.unit.fakes.store import (
     OPEN_RENTAL_STATES,
     EventRow,
-    FixRow,
     IntegrityViolation,
     RentalRow,
     Repository,
@@ -256,17 +255,7 @@ class FakeLockLog(Repository):
         for fix in fixes:
             key = (fix.lock_id, fix.boot, fix.seq)
             if key not in store.lock_positions:
-                store.lock_positions[key] = FixRow(
-                    fix.lock_id,
-                    fix.boot,
-                    fix.seq,
-                    fix.recorded_at,
-                    fix.lon,
-                    fix.lat,
-                    fix.locked,
-                    fix.battery_pct,
-                    fix.accuracy_m,
-                )
+                store.lock_positions[key] = fix
                 stored.add(key)
         return stored
 

@@ -32,6 +32,7 @@ from rental.domain.riders import User
 from rental.domain.sessions import Session
 from rental.domain.zones import ZoneKind
 from rental.services.read_models import MdsClient, StoredFeed
+from rental.services.repositories.rides import LockFix
 
 if TYPE_CHECKING:
     from tests.unit.fakes.unit_of_work import FakeUnitOfWork
@@ -159,19 +160,6 @@ class EventRow:
 
 
 @dataclass
-class FixRow:
-    lock_id: str
-    boot: int
-    seq: int
-    recorded_at: datetime
-    lon: float
-    lat: float
-    locked: bool
-    battery_pct: int | None
-    accuracy_m: float | None
-
-
-@dataclass
 class AccountRow:
     id: int
     kind: str
@@ -253,7 +241,7 @@ class Store:
     pricing_plans: list[PlanRow] = field(default_factory=list)
     rentals: dict[uuid.UUID, RentalRow] = field(default_factory=dict)
     lock_events: dict[tuple[str, int, int], EventRow] = field(default_factory=dict)
-    lock_positions: dict[tuple[str, int, int], FixRow] = field(default_factory=dict)
+    lock_positions: dict[tuple[str, int, int], LockFix] = field(default_factory=dict)
     # UTC days made room for (SQL: their partitions); other days' fixes are strays.
     fix_days: set[date] = field(default_factory=set)
     lock_report_problems: list[dict[str, Any]] = field(default_factory=list)
