@@ -9,7 +9,13 @@ from urllib.parse import quote
 import requests
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.services.ports import GatewayError, GatewayOrder, GatewayPayment, Notification
+from rental.services.ports import (
+    GatewayAnswer,
+    GatewayError,
+    GatewayOrder,
+    GatewayPayment,
+    Notification,
+)
 from sandboxpay.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_authentic, signed_headers
 
 TIMEOUT_SECONDS = 5
@@ -34,7 +40,10 @@ class SandboxGateway:
         )
         return GatewayOrder(answer["trade_no"], answer["pay_url"])
 
-    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None:
+    def request_refund(
+        self, refund: Refund, order: PaymentOrder, notify_url: str
+    ) -> Notification | None:
+        """The sandbox reports refunds later, to `notify_url`, as the card schemes do."""
         self._post(
             "/v1/refunds",
             {
@@ -44,6 +53,10 @@ class SandboxGateway:
                 "notify_url": notify_url,
             },
         )
+        return None
+
+    def acknowledgement(self) -> GatewayAnswer:
+        return GatewayAnswer(200, b'{"result": "success"}', "application/json")
 
     def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None:
         """The notification if its signature is ours and fresh, else None."""

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, RawModel, Tag
 from pydantic import BeforeValidator, Field, Strict
 
@@ -242,9 +243,10 @@ class GatewayPath(RequestModel):
 
 
 class SignedNotification(RawModel):
-    """The gateway's own signed body, read as sent: only its signature makes it true."""
+    """The gateway's own signed body, read as sent: only its signature makes it true.
+    Alipay posts a form, WeChat Pay and Stripe JSON."""
 
-    mimetypes = ["application/json"]  # noqa: RUF012 (flask-openapi3 reads it so)
+    mimetypes = ["application/json", "application/x-www-form-urlencoded"]  # noqa: RUF012 (flask-openapi3 reads it so)
 
 
 class Acknowledged(AnswerModel):
@@ -255,16 +257,19 @@ class Acknowledged(AnswerModel):
     "/payments/notify/<gateway>",
     responses={200: Acknowledged, **NOT_FOUND},
 )
-def gateway_notification(path: GatewayPath, raw: SignedNotification) -> dict[str, Any]:
+def gateway_notification(path: GatewayPath, raw: SignedNotification) -> Response:
     """A payment gateway's notification (not for riders): believed only through its
     signature, which covers the raw body and headers (400 `invalid_signature`), and only
     when it matches its order: 400 `amount_mismatch`, `trade_mismatch` (not the order's
     trade), `trade_not_confirmed` (the gateway, asked, does not confirm the trade), 404
     `payment_not_found`; 503 `gateway_unavailable` when the trade cannot be confirmed now
-    (the gateway retries)."""
+    (the gateway retries). Taken (or a repeat), it is answered as its provider expects,
+    so it stops retrying: the sandbox `{"result": "success"}`, Alipay the text `success`,
+    WeChat Pay 204, Stripe 200."""
     p = platform()
     command = GatewayNotification(path.gateway, dict(raw.headers), raw.get_data())
-    payments.handle_notification(
+    gateway = payments.handle_notification(
         p.uow(), p.payment_gateways, command, p.now(), p.config.WALLET_FLOOR_MINOR
     )
-    return Acknowledged(result="success").json()
+    answer = gateway.acknowledgement()
+    return Response(answer.body, status=answer.status, content_type=answer.content_type)

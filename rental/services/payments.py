@@ -45,7 +45,13 @@ from rental.services.commands.money import (
     StartTopUp,
 )
 from rental.services.idempotency import claim_key
-from rental.services.ports import GatewayError, Notification, PaymentGateway, PaymentGateways
+from rental.services.ports import (
+    GatewayError,
+    IgnoredNotification,
+    Notification,
+    PaymentGateway,
+    PaymentGateways,
+)
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
@@ -210,13 +216,21 @@ def handle_notification(
     command: GatewayNotification,
     now: datetime,
     wallet_floor_minor: int,
-) -> None:
+) -> PaymentGateway:
+    """Apply what `command.gateway` says of one of our orders or refunds, once; the
+    gateway is returned for its acknowledgement. Raises NotFound `gateway_not_found` or
+    `payment_not_found`, InvalidInput `invalid_signature`, `unknown_event`,
+    `amount_mismatch`, `trade_mismatch` or `trade_not_confirmed`, Unavailable
+    `gateway_unavailable` (the gateway cannot confirm the trade now; it retries)."""
     gateway = gateways.get(command.gateway)
     if gateway is None:
         raise NotFound(f"no gateway {command.gateway}", "gateway_not_found")
     notification = gateway.parse_notification(command.headers, command.body)
     if notification is None:
         raise InvalidInput("the notification's signature is not valid", "invalid_signature")
+    if isinstance(notification, IgnoredNotification):
+        log.info("gateway %s sent %s; nothing to do", gateway.name, notification.kind)
+        return gateway
     try:
         event = GatewayEvent(notification.event)
     except ValueError:
@@ -233,6 +247,7 @@ def handle_notification(
             refunds.apply_refund(uow, command.gateway, reference, notification, succeeded)
         case _:
             assert_never(event)
+    return gateway
 
 
 def _reference_id(notification: Notification) -> uuid.UUID:

@@ -51,7 +51,11 @@ class GatewayError(Exception):
 
 @dataclass(frozen=True)
 class GatewayOrder:
-    trade_no: str
+    """An order opened at a gateway: where the rider pays, and the gateway's number for
+    the trade when it gives one before the payment (Stripe does; Alipay and WeChat Pay
+    number a trade only once it is paid, and say it in their notification)."""
+
+    trade_no: str | None
     pay_url: str
 
 
@@ -67,6 +71,26 @@ class Notification:
 
 
 @dataclass(frozen=True)
+class IgnoredNotification:
+    """An authentic notification that needs nothing from us (a provider also reports
+    events we do not act on, e.g. Stripe's `payment_intent.created`): acknowledged, so
+    the provider stops sending it, and otherwise dropped."""
+
+    kind: str  # the provider's name for the event, for the log
+
+
+@dataclass(frozen=True)
+class GatewayAnswer:
+    """What a provider expects to hear back when its notification was taken, so it stops
+    retrying: each has its own (Alipay the plain text `success`, WeChat Pay v3 an empty
+    204 or 200, Stripe any 2xx)."""
+
+    status: int
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
 class GatewayPayment:
     """What a gateway answers when asked about one of its trades."""
 
@@ -78,13 +102,36 @@ class GatewayPayment:
 
 
 class PaymentGateway(Protocol):
+    """One payment provider (the sandbox, Alipay, WeChat Pay, Stripe), by its `name`.
+    Every call that reaches the provider raises GatewayError when it cannot be made."""
+
     name: str
 
-    def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder: ...
+    def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
+        """Open `order` at the provider, in the form a phone's browser pays (its `pay_url`);
+        the provider reports the payment to `notify_url`."""
+        ...
 
-    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None: ...
+    def request_refund(
+        self, refund: Refund, order: PaymentOrder, notify_url: str
+    ) -> Notification | None:
+        """Ask the provider to pay `refund` back on `order`'s trade. A provider that
+        settles refunds at once and sends no notification of them (Alipay) answers
+        with the refund's outcome, believed as its notification would be; the others
+        answer None and report to `notify_url` later."""
+        ...
 
-    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None: ...
+    def parse_notification(
+        self, headers: dict[str, str], body: bytes
+    ) -> Notification | IgnoredNotification | None:
+        """The provider's notification, read from its raw body and headers exactly as
+        sent; None unless its signature is the provider's (and fresh, where the provider
+        dates it). Believing what it says is the use case's rule, the same for all."""
+        ...
+
+    def acknowledgement(self) -> GatewayAnswer:
+        """What the provider expects back for a notification taken (or a repeat)."""
+        ...
 
     def query_payment(self, trade_no: str) -> GatewayPayment | None:
         """The gateway's own record of trade `trade_no`, None when it never issued it.

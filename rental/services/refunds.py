@@ -12,6 +12,7 @@ from rental.domain.errors import Conflict, InvalidInput, NotFound
 from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.ledger import AccountKind, rider_account
 from rental.domain.payments import (
+    GatewayEvent,
     PaymentOrder,
     Purpose,
     Refund,
@@ -157,7 +158,9 @@ def _ask_gateways(
             gateway = gateways.get(order.gateway)
             if gateway is None:
                 raise GatewayError(f"gateway {order.gateway} is not configured")
-            gateway.request_refund(refund, order, notify_url(order.gateway))
+            settled = gateway.request_refund(refund, order, notify_url(order.gateway))
+            if settled is not None:  # the gateway settled it at once (Alipay)
+                _apply_settled_refund(uow, order.gateway, refund, settled)
         except GatewayError:
             log.warning("gateway refused refund %s; the money is returned", refund.id)
             with uow:
@@ -169,6 +172,22 @@ def _ask_gateways(
                 uow.commit()
     with uow:
         return uow.payments.refunds_for_request(rider_id, request_key)
+
+
+def _apply_settled_refund(
+    uow: UnitOfWork, gateway: str, refund: Refund, settled: Notification
+) -> None:
+    """A refund's outcome given in the gateway's answer, believed by the same rule as its
+    notification would be (`apply_refund`)."""
+    try:
+        event = GatewayEvent(settled.event)
+        succeeded = event is GatewayEvent.REFUND_SUCCEEDED
+        if event not in (GatewayEvent.REFUND_SUCCEEDED, GatewayEvent.REFUND_FAILED):
+            raise InvalidInput(f"unexpected {event} for a refund", "unknown_event")
+        apply_refund(uow, gateway, refund.id, settled, succeeded)
+    except (ValueError, InvalidInput, NotFound):
+        # Left processing: the daily statement (`reconcile`) or a later query settles it.
+        log.error("gateway %s answered refund %s with %s", gateway, refund.id, settled)
 
 
 def _split_refunds(

@@ -84,7 +84,7 @@ def notify(
     }
     command = signer.posted(values, to=posted_to or order.gateway)
     at = world.now + timedelta(minutes=1)
-    payments.handle_notification(world.uow(), gateways, command, at, floor)
+    return payments.handle_notification(world.uow(), gateways, command, at, floor)
 
 
 def order_of(world: World, order: PaymentOrder) -> PaymentOrder:
@@ -421,3 +421,13 @@ def test_a_payment_confirmed_after_its_order_expired_is_still_credited_once(worl
     assert order_of(world, declined).state is OrderState.FAILED
     assert world.balance(rider) == 2000
     assert world.platform_balance(AccountKind.GATEWAY_CLEARING) == -2000
+
+
+def test_an_event_the_platform_does_not_act_on_is_acknowledged_and_moves_nothing(world, alipay):
+    rider = world.rider()
+    order = top_up(world, alipay, rider)
+    answered = notify(world, {"alipay": alipay}, order, "other.payment_intent.created")
+    assert answered is alipay  # its acknowledgement is what the provider hears
+    assert alipay.queried == []
+    assert order_of(world, order).state is OrderState.PENDING
+    assert world.balance(rider) == 0

@@ -1,6 +1,8 @@
 """Withdrawals of the wallet's balance, paid back to the rider's original payment method as
 refunds of their top-ups through the gateways that took them, in memory."""
 
+from dataclasses import replace
+
 import pytest
 
 from rental.domain.errors import Conflict
@@ -165,3 +167,43 @@ def test_no_withdrawal_during_a_rental(world, gateways, rider):
     with pytest.raises(Conflict) as riding:
         withdraw(world, gateways, rider, 100)
     assert riding.value.code == "rental_in_progress"
+
+
+def test_a_refund_a_gateway_settles_in_its_answer_is_booked_at_once_and_once(world, rider):
+    alipay = FakePaymentGateway("alipay", refunds_at_once=True)
+    later = FakePaymentGateway("wechat")
+    rider2 = world.rider()
+    top_up(world, alipay, rider2, 2000, "top-up-a")
+    top_up(world, later, rider2, 500, "top-up-b")
+    given = withdraw(world, {"alipay": alipay, "wechat": later}, rider2, 1200, key="w-at-once")
+    states = {r.amount_minor: r.state for r in world.store.refunds.values() if r in given}
+    # wechat's 500 waits for its notification; alipay's 700 was settled in its answer
+    assert states == {500: RefundState.PROCESSING, 700: RefundState.SUCCEEDED}
+    order = next(
+        o
+        for o in world.store.payment_orders.values()
+        if o.gateway == "alipay" and o.rider_id == rider2.id
+    )
+    alipay_part = next(r for r in given if r.amount_minor == 700)
+    # Alipay's later word on the same refund changes nothing.
+    say(world, alipay, order, "refund.succeeded", order.trade_no, alipay_part.id, 700)
+    assert world.balance(rider2) == 1300
+    assert world.platform_balance(AccountKind.REFUNDS_IN_FLIGHT) == 500
+    assert books(world.uow()).balanced
+
+
+def test_a_settled_answer_that_does_not_match_its_refund_leaves_it_waiting(world, rider):
+    class WrongAmount(FakePaymentGateway):
+        def request_refund(self, refund, order, notify_url):
+            settled = super().request_refund(refund, order, notify_url)
+            assert settled is not None
+            return replace(settled, amount_minor=settled.amount_minor + 1)
+
+    alipay = WrongAmount("alipay", refunds_at_once=True)
+    rider2 = world.rider()
+    top_up(world, alipay, rider2, 2000, "top-up-a")
+    (given,) = withdraw(world, {"alipay": alipay}, rider2, 800, key="w-wrong")
+    assert world.store.refunds[given.id].state is RefundState.PROCESSING
+    assert world.balance(rider2) == 1200
+    assert world.platform_balance(AccountKind.REFUNDS_IN_FLIGHT) == 800
+    assert books(world.uow()).balanced

@@ -15,9 +15,11 @@ from rental.domain.riders import User
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import (
+    GatewayAnswer,
     GatewayError,
     GatewayOrder,
     GatewayPayment,
+    IgnoredNotification,
     LockCommandError,
     Notification,
     SmsError,
@@ -88,11 +90,16 @@ class FakePaymentGateway:
     header `X-Fake-Signature: <name>`: build them with `notification()`, or `posted()`
     for the command the HTTP edge makes of one. `trades` holds every trade it issued, as
     `query_payment` answers; a notification of a payment marks its trade paid, as a
-    gateway notifies only once it took the money."""
+    gateway notifies only once it took the money. `refunds_at_once=True` makes it settle
+    each refund in its answer, as Alipay does; an event starting `other.` is one the
+    platform does not act on (IgnoredNotification)."""
 
-    def __init__(self, name: str = "fake", *, fail: bool = False) -> None:
+    def __init__(
+        self, name: str = "fake", *, fail: bool = False, refunds_at_once: bool = False
+    ) -> None:
         self.name = name
         self.fail = fail
+        self.refunds_at_once = refunds_at_once
         self.orders: list[tuple[PaymentOrder, str]] = []  # (order, notify_url)
         self.refunds: list[tuple[Refund, PaymentOrder, str]] = []
         self.trades: dict[str, GatewayPayment] = {}
@@ -107,16 +114,31 @@ class FakePaymentGateway:
         )
         return GatewayOrder(trade_no, f"https://pay.example/{self.name}/{trade_no}")
 
-    def request_refund(self, refund: Refund, order: PaymentOrder, notify_url: str) -> None:
+    def request_refund(
+        self, refund: Refund, order: PaymentOrder, notify_url: str
+    ) -> Notification | None:
         self._check()
         self.refunds.append((refund, order, notify_url))
+        if not self.refunds_at_once:
+            return None
+        assert order.trade_no is not None
+        return Notification(
+            "refund.succeeded", order.trade_no, str(refund.id), refund.amount_minor, order.currency
+        )
 
-    def parse_notification(self, headers: dict[str, str], body: bytes) -> Notification | None:
+    def acknowledgement(self) -> GatewayAnswer:
+        return GatewayAnswer(200, b"success", "text/plain")
+
+    def parse_notification(
+        self, headers: dict[str, str], body: bytes
+    ) -> Notification | IgnoredNotification | None:
         """The notification if it bears this gateway's signature and parses, else None."""
         if headers.get(FAKE_SIGNATURE_HEADER) != self.name:
             return None
         try:
             event = json.loads(body)
+            if str(event["event"]).startswith("other."):
+                return IgnoredNotification(str(event["event"]))
             return Notification(
                 event=str(event["event"]),
                 trade_no=str(event["trade_no"]),
