@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Protocol
 
 from rental.domain.payments import PaymentOrder, Refund
@@ -136,6 +137,31 @@ class PaymentGateway(Protocol):
     def query_payment(self, trade_no: str) -> GatewayPayment | None:
         """The gateway's own record of trade `trade_no`, None when it never issued it.
         Raises GatewayError when it cannot be asked."""
+        ...
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    """One movement of money in a provider's daily statement (its bill): a payment taken
+    or a refund paid, as the provider booked it."""
+
+    kind: str  # "payment" or "refund"
+    trade_no: str  # the provider's number for the trade
+    reference: str  # our order id (payments) or refund id (refunds), as we gave it
+    amount_minor: int
+    currency: str
+    at: datetime  # when the provider booked it, aware
+
+
+class GatewayStatements(Protocol):
+    """A provider's daily statement, for reconciliation (`python -m rental reconcile`)."""
+
+    name: str
+
+    def statement(self, day: date) -> list[StatementLine]:
+        """Every payment and refund the provider booked on `day` (a day of the provider's
+        own statement, in its own time zone: Beijing time for Alipay and WeChat Pay,
+        UTC for Stripe), read from its documented CSV. Raises GatewayError."""
         ...
 
 
