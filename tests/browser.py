@@ -28,6 +28,10 @@ FLAGS = [
     "--disable-sync",
 ]
 SCREENS = Path(__file__).resolve().parents[1] / "var" / "test-artifacts" / "screens"
+# axe-core, the accessibility rules engine (from the npm registry, a development package
+# of web/package.json): what it finds serious or critical fails a screen.
+AXE = Path(__file__).resolve().parents[1] / "web" / "node_modules" / "axe-core" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
 
 
 def launch(playwright: Playwright, *extra_flags: str) -> Browser:
@@ -63,6 +67,23 @@ class Tab:
         path = SCREENS / f"{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
         return path
+
+    def accessibility_violations(self) -> list[str]:
+        """axe-core's serious and critical violations on the page as it stands (WCAG 2.1 A
+        and AA and axe's best practices), one line each: rule, impact, and the first few
+        elements. Run through the DevTools protocol, so the page's CSP does not stop it."""
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.evaluate(AXE.read_text())
+        found = self.page.evaluate(
+            """async () => (await axe.run(document, {resultTypes: ['violations']}))
+                .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"""
+        )
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} at {', '.join(v['nodes'])}"
+            for v in found
+            if v["impact"] in BLOCKING_IMPACTS
+        ]
 
     def close(self) -> None:
         self.context.close()

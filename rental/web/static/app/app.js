@@ -78,6 +78,7 @@ async function show() {
     tab.querySelector("span").textContent = t(`nav.${tab.dataset.screen}`);
   }
   main.replaceChildren();
+  delete main.dataset.ready;
   if (!screen) return go("map");
   try {
     await screen(...rest.map(decodeURIComponent));
@@ -88,6 +89,8 @@ async function show() {
     }
     main.append(notice(error));
   }
+  // The screen is drawn: tests (and assistive tools) may read it from now on.
+  main.dataset.ready = signedIn ? name || "map" : OPEN[name] ? name : "code";
 }
 
 function notice(error) {

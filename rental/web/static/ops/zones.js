@@ -27,7 +27,7 @@ export async function zonesPage(main, params) {
     el("div", { class: "controls" }, el("button", { type: "submit", id: "add-zone" }, "Add the zone"), el("button", { type: "button", id: "clear-corners" }, "Clear corners")),
   );
   const file = el("input", { type: "file", accept: ".geojson,.json,application/geo+json,application/json", id: "zones-file" });
-  const importer = el("section", { class: "card stack" }, el("h2", {}, "Import GeoJSON"), el("p", { class: "muted" }, "A FeatureCollection of polygons with properties kind and name: it replaces the zones shown."), file);
+  const importer = el("section", { class: "card stack" }, el("h2", {}, "Import GeoJSON"), el("p", { class: "muted" }, "A FeatureCollection of polygons with properties kind and name: it replaces the zones shown."), el("label", {}, "GeoJSON file", file));
   const mapBox = el("div", { class: "map", id: "zones-map" });
   main.append(
     el("h1", {}, "Zones"),
