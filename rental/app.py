@@ -38,6 +38,7 @@ from rental.api.contract import AnswerModel, AssetCode, RequestModel
 from rental.bootstrap import Platform
 from rental.config import Config
 from rental.web import blueprint as web_pages
+from rental.web import init_app as init_web_pages
 
 
 def create_app(
@@ -68,6 +69,7 @@ def create_app(
     errors.register_error_handlers(app)
     headers.register_response_headers(app)
     observability.init_app(app)  # request ids, metrics, /metrics, /readyz; JSON logs
+    init_web_pages(app)  # the pages' files compressed
     for blueprint in (
         riders.blueprint,
         sessions.blueprint,

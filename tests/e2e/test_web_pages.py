@@ -1,6 +1,10 @@
 """How the platform serves its web pages: a strict Content-Security-Policy that admits the
 configured tile server and nothing else, the front-end libraries from web/, and nothing
-beyond them."""
+beyond them, compressed where the browser accepts it."""
+
+import brotli
+import pytest
+from backports import zstd
 
 from rental.app import create_app
 
@@ -59,3 +63,29 @@ def test_a_map_centre_that_is_no_position_falls_back_to_the_demo_city(platform):
         assert client.get("/web-config.json").json["center"] == {"lon": 121.4737, "lat": 31.2304}
     client = create_app({"MAP_CENTER": "116.397,39.909"}, platform=platform).test_client()
     assert client.get("/web-config.json").json["center"] == {"lon": 116.397, "lat": 39.909}
+
+
+@pytest.mark.parametrize(
+    ("accepted", "encoding"), [("gzip, deflate, br, zstd", "zstd"), ("br", "br")]
+)
+def test_the_pages_files_go_compressed_as_the_browser_accepts_and_the_api_does_not(
+    platform, accepted, encoding
+):
+    client = create_app({"RATELIMIT_ENABLED": False}, platform=platform).test_client()
+    plain = client.get("/vendor/leaflet/leaflet.js").data
+    wanted = {"Accept-Encoding": accepted}
+
+    packed = client.get("/vendor/leaflet/leaflet.js", headers=wanted)
+    answer = client.get("/api/v1/cities", headers=wanted)
+
+    assert packed.headers["Content-Encoding"] == encoding
+    assert "Accept-Encoding" in packed.headers["Vary"]
+    assert decompress(encoding, packed.data) == plain
+    assert len(packed.data) < len(plain) / 2
+    assert "Content-Encoding" not in answer.headers and answer.status_code == 200
+
+
+def decompress(encoding: str, data: bytes) -> bytes:
+    if encoding == "br":
+        return brotli.decompress(data)
+    return zstd.decompress(data)

@@ -486,10 +486,30 @@ async function nativeQrDetector() {
   }
 }
 
+// jsQR (250 KB) is fetched only when the scanner opens, not with the app's first screen;
+// the service worker keeps it for scanning offline.
+let jsQrLoading = null;
+function loadJsQr() {
+  jsQrLoading ??= new Promise((resolve) => {
+    const script = el("script", { src: "/vendor/jsqr/jsQR.js" });
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => {
+      jsQrLoading = null; // try again on the next frame
+      resolve();
+    });
+    document.head.append(script);
+  });
+  return jsQrLoading;
+}
+
 function jsQrReader() {
   const canvas = document.createElement("canvas");
+  loadJsQr();
   return (video) => {
-    if (!window.jsQR) return null;
+    if (!window.jsQR) {
+      loadJsQr();
+      return null;
+    }
     canvas.width = video.videoWidth;
     canvas.height = video.videoHeight;
     const context = canvas.getContext("2d", { willReadFrequently: true });

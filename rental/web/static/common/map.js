@@ -14,7 +14,31 @@ export async function webSettings() {
   return settings;
 }
 
+// Leaflet (its script and styles) is fetched by the first map, not with a page's first
+// screen: a rider opening the app from a QR code sees it sooner on a slow link. A page
+// that loads Leaflet itself (the console) finds it here already.
+let leafletLoading = null;
+export function leaflet() {
+  if (window.L) return Promise.resolve(window.L);
+  leafletLoading ??= new Promise((resolve, reject) => {
+    const styles = Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/vendor/leaflet/leaflet.css" });
+    const script = Object.assign(document.createElement("script"), { src: "/vendor/leaflet/leaflet.js" });
+    const styled = new Promise((done) => {
+      styles.addEventListener("load", done);
+      styles.addEventListener("error", done); // a map without its styles still works
+    });
+    script.addEventListener("load", () => styled.then(() => resolve(window.L)));
+    script.addEventListener("error", () => {
+      leafletLoading = null; // the next map tries again
+      reject(new Error("the map could not be loaded"));
+    });
+    document.head.append(styles, script);
+  });
+  return leafletLoading;
+}
+
 export async function makeMap(container) {
+  await leaflet();
   const map = L.map(container, { zoomSnap: 0.25, maxZoom: 19 });
   const { tile_url: url, tile_attribution: attribution } = await webSettings();
   if (url) L.tileLayer(url, { attribution, maxZoom: 19 }).addTo(map);
@@ -38,6 +62,7 @@ let running;
 
 // The running city (GET /api/v1/cities, public) whose centre is nearest `latlng`, or null.
 export async function cityNear(latlng) {
+  await leaflet();
   running ??= fetch("/api/v1/cities")
     .then((answer) => (answer.ok ? answer.json() : { cities: [] }))
     .then((listed) => listed.cities)
