@@ -10,7 +10,7 @@ PORT ?= 8000
 INSTANCES ?=
 TIME_LIMIT ?= 30
 
-.PHONY: install services stop db demo test faults soak fuzz check bench bench-scale bench-rebalancing browser clean dist dist-check backup restore deploy-check
+.PHONY: install services stop db demo test faults soak fuzz check bench bench-scale bench-rebalancing lighthouse browser clean dist dist-check backup restore deploy-check
 
 install: $(VENV)/.installed web/node_modules/.installed rental/web/vendor/.copied
 
@@ -123,6 +123,15 @@ bench: db
 bench-scale: db
 	$(WITH_ENV) $(PY) -m bench.scale --riders 100 --rounds 2
 	$(WITH_ENV) $(PY) -m bench.read_scale --seconds 20 --clients 8
+
+# Lighthouse's scores for the rider app on a phone (bench/lighthouse.py); Lighthouse from
+# bench/lighthouse/package-lock.json, kept out of `make install` (about 100 MB).
+lighthouse: db browser bench/lighthouse/node_modules/.installed
+	$(WITH_ENV) $(PY) -m bench.lighthouse
+
+bench/lighthouse/node_modules/.installed: bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	npm ci --prefix bench/lighthouse --no-audit --no-fund --loglevel=error
+	touch $@
 
 # The public rebalancing benchmark (../shared/data/brp-instances): no services needed.
 bench-rebalancing: install
