@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from rental.adapters.account_notices import LoggedAccountNotices
+from rental.adapters.aliyun_sms import AliyunSms
+from rental.adapters.cloud_sms import CloudSmsSettings
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.locks.broker_accounts import BrokerAccounts
@@ -23,6 +25,7 @@ from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
+from rental.adapters.tencent_sms import TencentSms
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -204,9 +207,33 @@ class _LazyBrokerAccounts:
             ) from exc
 
 
+# The cloud SMS providers by SMS_PROVIDER's name for them.
+CLOUD_SMS: dict[str, Callable[[CloudSmsSettings], SmsSender]] = {
+    "aliyun": AliyunSms,
+    "tencent": TencentSms,
+}
+
+
 def _sms_provider(config: Config, engine: Engine) -> SmsSender:
     if config.SMS_PROVIDER == "sandbox":
         return SandboxSms(engine)
     if not config.SMS_PROVIDER:
         return NoSms()
-    raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER!r} is not known (try sandbox)")
+    if config.SMS_PROVIDER not in CLOUD_SMS:
+        known = ", ".join(["sandbox", *CLOUD_SMS])
+        raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER!r} is not known ({known})")
+    settings = CloudSmsSettings(
+        config.SMS_KEY_ID,
+        config.SMS_KEY_SECRET,
+        config.SMS_SIGN_NAME,
+        config.SMS_TEMPLATE_ID,
+        app_id=config.SMS_APP_ID,
+        region=config.SMS_REGION,
+        endpoint=config.SMS_ENDPOINT,
+    )
+    required = ["key_id", "key_secret", "sign_name", "template_id"]
+    missing = settings.missing(*required, *(["app_id"] if config.SMS_PROVIDER == "tencent" else []))
+    if missing:
+        names = ", ".join(f"SMS_{name.upper()}" for name in missing)
+        raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER} needs {names}")
+    return CLOUD_SMS[config.SMS_PROVIDER](settings)

@@ -52,8 +52,11 @@ class CodeSent(AnswerModel):
 def send_code(body: CodeWanted) -> tuple[dict[str, Any], int]:
     """Text a 6-digit sign-in code to `phone` (typed with or without its country code),
     replacing any code sent before. The same answer whether or not the number has an
-    account. 400 `invalid_phone`, 429 when asked too often for this phone or address,
-    503 `sms_unavailable`."""
+    account. 400 `invalid_phone` (also a number the SMS provider will not text), 429
+    `rate_limited` when asked too often for this phone or address, or `sms_limit_reached`
+    when the provider's own limit of texts to the number is reached (Retry-After from the
+    provider's period), 503 `sms_unavailable` (the provider could not be asked, or refused
+    us: keys, sign name, template, balance)."""
     p = platform()
     phone = phone_sign_in.send_sign_in_code(p.uow(), p.sms, _rules(), body.command(), p.now())
     answer = CodeSent(phone=phone, expires_in=int(CODE_VALID_FOR.total_seconds()))

@@ -10,15 +10,15 @@ address, is the API's rate limits (`rental.api.limits`).
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from rental.domain.errors import NotAuthenticated, Unavailable
+from rental.domain.errors import InvalidInput, LimitReached, NotAuthenticated, Unavailable
 from rental.domain.phone_codes import issued, new_code, try_code
 from rental.domain.phones import e164, legacy_forms
 from rental.domain.riders import Role, User
 from rental.domain.sessions import TokenLifetimes
 from rental.services.commands.riders import SendSignInCode, SignInWithCode
-from rental.services.ports import SmsError, SmsSender
+from rental.services.ports import SmsError, SmsNumberLimited, SmsNumberRefused, SmsSender
 from rental.services.sessions import IssuedTokens, open_session
 from rental.services.unit_of_work import UnitOfWork
 
@@ -37,7 +37,10 @@ def send_sign_in_code(
     uow: UnitOfWork, sms: SmsSender, rules: CodeRules, command: SendSignInCode, now: datetime
 ) -> str:
     """Text a new code to the number (E.164, returned), replacing any code sent before.
-    Raises InvalidInput `invalid_phone`, Unavailable `sms_unavailable`."""
+    Raises InvalidInput `invalid_phone` (also when the provider will not text the number),
+    LimitReached `sms_limit_reached` (the provider's own limit of texts to the number: its
+    fault, not ours, so 429 with when to try again rather than 503), Unavailable
+    `sms_unavailable` (the provider could not be asked, or refused us)."""
     phone = e164(command.phone, rules.home_region)
     code = new_code()
     with uow:
@@ -45,6 +48,16 @@ def send_sign_in_code(
         uow.commit()
     try:
         sms.send_code(phone, code)
+    except SmsNumberLimited as exc:
+        retry_at = now + timedelta(seconds=exc.retry_after_seconds)
+        raise LimitReached(
+            "too many texts were sent to this number; try again later",
+            "sms_limit_reached",
+            retry_at=retry_at,
+            now=now,
+        ) from exc
+    except SmsNumberRefused as exc:
+        raise InvalidInput("this number cannot receive texts", "invalid_phone", "phone") from exc
     except SmsError as exc:
         raise Unavailable("the code could not be sent; try again", "sms_unavailable") from exc
     return phone

@@ -99,12 +99,34 @@ PaymentGateways = Mapping[str, PaymentGateway]
 
 
 class SmsError(Exception):
-    """The SMS provider could not be reached or refused the message."""
+    """The SMS provider could not be reached or refused the message (our account, keys,
+    sign name, template or balance, or the provider itself: the API answers 503).
+
+        SmsError
+        ├── SmsNumberRefused   the provider will not text this number (400 invalid_phone)
+        └── SmsNumberLimited   the provider's own limit of texts to this number (429)
+    """
+
+
+class SmsNumberRefused(SmsError):
+    """The provider says the number is not one it can text (malformed for it, a region it
+    does not serve, or a number that opted out of texts)."""
+
+
+class SmsNumberLimited(SmsError):
+    """The provider's limit of texts to this number was reached; try again after
+    `retry_after_seconds`."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class SmsSender(Protocol):
-    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page)."""
+    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page),
+    Alibaba Cloud SMS and Tencent Cloud SMS (`rental.adapters.aliyun_sms`, `tencent_sms`)."""
 
     def send_code(self, phone: str, code: str) -> None:
-        """Text the sign-in `code` to `phone` (E.164). Raises SmsError."""
+        """Text the sign-in `code` to `phone` (E.164). Raises SmsError (or one of its
+        kinds above)."""
         ...

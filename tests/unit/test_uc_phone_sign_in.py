@@ -6,10 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from rental.adapters.aliyun_sms import AliyunSms
 from rental.adapters.sandbox_sms import NoSms
+from rental.adapters.tencent_sms import TencentSms
 from rental.bootstrap import _sms_provider
 from rental.config import Config
-from rental.domain.errors import InvalidInput, NotAuthenticated, Unavailable
+from rental.domain.errors import InvalidInput, LimitReached, NotAuthenticated, Unavailable
 from rental.domain.phone_codes import code_hash
 from rental.domain.phones import e164, legacy_forms
 from rental.domain.riders import Role, User
@@ -17,12 +19,14 @@ from rental.domain.sessions import TokenLifetimes
 from rental.services import phone_sign_in
 from rental.services.commands.riders import SendSignInCode, SignInWithCode
 from rental.services.phone_sign_in import NO_PASSWORD, CodeRules
+from rental.services.ports import SmsNumberLimited, SmsNumberRefused
 from tests.unit.fakes.ports import FakeSms
 from tests.unit.fakes.world import World
 
 RULES = CodeRules(b"platform-secret", "CN")
 LIFETIMES = TokenLifetimes(900, 86_400, 600, 3_600)
 MOBILE = "+8613912345678"
+CLOUD_KEYS = ("SMS_KEY_ID", "SMS_KEY_SECRET", "SMS_SIGN_NAME", "SMS_TEMPLATE_ID")
 
 
 @pytest.fixture
@@ -168,6 +172,44 @@ def test_a_provider_that_does_not_answer_is_a_503(world):
     with pytest.raises(Unavailable) as down:
         send(world, FakeSms(fail=True))
     assert down.value.code == "sms_unavailable"
+
+
+def test_the_providers_limit_of_texts_to_a_number_is_a_429_with_its_wait(world):
+    limited = FakeSms(refuse_with=SmsNumberLimited("daily limit (fake)", 3600))
+    with pytest.raises(LimitReached) as refused:
+        send(world, limited)
+    assert refused.value.code == "sms_limit_reached"
+    assert refused.value.retry_at == world.now + timedelta(hours=1)
+    assert refused.value.retry_after_seconds == 3600
+
+
+def test_a_number_the_provider_will_not_text_is_an_invalid_phone(world):
+    with pytest.raises(InvalidInput) as refused:
+        send(world, FakeSms(refuse_with=SmsNumberRefused("opted out (fake)")))
+    assert (refused.value.code, refused.value.field) == ("invalid_phone", "phone")
+
+
+@pytest.mark.parametrize(
+    ("settings", "missing"),
+    [
+        ({"SMS_PROVIDER": "aliyun"}, "SMS_KEY_ID, SMS_KEY_SECRET, SMS_SIGN_NAME, SMS_TEMPLATE_ID"),
+        (
+            {"SMS_PROVIDER": "tencent", **dict.fromkeys(CLOUD_KEYS, "x")},
+            "SMS_APP_ID",
+        ),
+    ],
+)
+def test_a_cloud_provider_without_its_settings_does_not_start(settings, missing):
+    with pytest.raises(RuntimeError, match=missing):
+        _sms_provider(Config(**settings), engine=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("name", "kind"), [("aliyun", AliyunSms), ("tencent", TencentSms)])
+def test_a_cloud_provider_is_chosen_by_its_name(name, kind):
+    settings = {"SMS_PROVIDER": name, "SMS_APP_ID": "1400000000", **dict.fromkeys(CLOUD_KEYS, "x")}
+    assert isinstance(_sms_provider(Config(**settings), engine=None), kind)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="not known"):
+        _sms_provider(Config(SMS_PROVIDER="carrier-pigeon"), engine=None)  # type: ignore[arg-type]
 
 
 def test_without_a_provider_configured_no_code_is_sent(world):

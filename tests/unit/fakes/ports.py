@@ -199,13 +199,16 @@ class RecordingAccountNotices:
 
 class FakeSms:
     """`SmsSender` that keeps each text: `sent` holds (phone, code); `fail=True` makes
-    the provider unreachable (SmsError)."""
+    the provider unreachable (SmsError); `refuse_with` raises that error instead."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, refuse_with: SmsError | None = None) -> None:
         self.fail = fail
+        self.refuse_with = refuse_with
         self.sent: list[tuple[str, str]] = []
 
     def send_code(self, phone: str, code: str) -> None:
+        if self.refuse_with is not None:
+            raise self.refuse_with
         if self.fail:
             raise SmsError("the SMS provider is not answering (fake)")
         self.sent.append((phone, code))
