@@ -15,16 +15,18 @@ from datetime import datetime, timedelta
 from rental.domain.errors import InvalidInput, LimitReached, NotAuthenticated, Unavailable
 from rental.domain.phone_codes import issued, new_code, try_code
 from rental.domain.phones import e164, legacy_forms
-from rental.domain.riders import Role, User
+from rental.domain.riders import NO_PASSWORD, Role, User
 from rental.domain.sessions import TokenLifetimes
-from rental.services.commands.riders import SendSignInCode, SignInWithCode
-from rental.services.ports import SmsError, SmsNumberLimited, SmsNumberRefused, SmsSender
+from rental.services.commands.riders import SendSignInCode, SignInWithCode, SignUpWithCode
+from rental.services.ports import (
+    PasswordHasher,
+    SmsError,
+    SmsNumberLimited,
+    SmsNumberRefused,
+    SmsSender,
+)
 from rental.services.sessions import IssuedTokens, open_session
 from rental.services.unit_of_work import UnitOfWork
-
-# An account made by a code has no password until its owner sets one; no password
-# hash has this form, so no password matches it.
-NO_PASSWORD = "!"
 
 
 @dataclass(frozen=True)
@@ -65,43 +67,110 @@ def send_sign_in_code(
 
 def sign_in_with_code(
     uow: UnitOfWork,
+    passwords: PasswordHasher,
     rules: CodeRules,
     lifetimes: TokenLifetimes,
     command: SignInWithCode,
     now: datetime,
 ) -> IssuedTokens:
-    """A new session for the number's account (a new rider's account if it has none).
+    """A new session for the number's account (a new rider's account, without a password,
+    if it has none).
 
-    An account that has a password is not entered by code: password sign-up never proved
-    the number was its maker's, so a code (which proves it now) opening that account would
-    let whoever made it with someone else's number share it with the number's owner.
+    A code signs in a rider's account whose number a code has proven before (every account
+    made by a code, with or without a password set later). A password account whose number
+    was never proven (made by the old password sign-up) is not entered by a code alone:
+    its maker may not own the number, and the code's owner would then share the account
+    with them. Sent with the account's `password` as well, the code proves the number and
+    the account signs in by code alone from then on. Operators sign in with passwords only.
 
     Raises NotAuthenticated `bad_code` (wrong, expired, spent, out of tries or never sent:
-    the same answer), `password_required` for a number whose account has a password
-    (every operator's; riders who signed up with one); InvalidInput `invalid_phone`."""
+    the same answer), `password_required` (an operator's number, or an unproven password
+    account without its right password); InvalidInput `invalid_phone`."""
+    phone = e164(command.phone, rules.home_region)
+    password_matched = None
+    with uow:
+        _spend_code(uow, rules, phone, command.code, now)
+        user = _account_of(uow, phone, rules.home_region)
+        if user is None:
+            user = User(uuid.uuid4(), phone, "", Role.RIDER, NO_PASSWORD, phone_proven=True)
+            uow.users.add(user)
+        uow.commit()
+    if _needs_password(user) and command.password is not None:
+        password_matched = passwords.matches(user.password_hash, command.password)
+    return _enter(uow, user, lifetimes, now, password_matched)
+
+
+def sign_up_with_code(
+    uow: UnitOfWork,
+    passwords: PasswordHasher,
+    rules: CodeRules,
+    lifetimes: TokenLifetimes,
+    command: SignUpWithCode,
+    now: datetime,
+) -> IssuedTokens:
+    """A rider's sign-up: the code texted to the number proves it, then a new session. A
+    number seen the first time gets an account with the name, and the password if one is
+    given (it stays optional: a code signs in either way). A number that has an account
+    signs into it as `sign_in_with_code` would, its name and password unchanged: only the
+    number's owner can get this far, so telling them is no leak, and strangers get
+    `bad_code` alike for every number. A given password is hashed before anything else,
+    whether or not it is used, so both take as long.
+
+    Raises NotAuthenticated `bad_code`, `password_required` (as `sign_in_with_code`);
+    InvalidInput `invalid_phone`."""
+    new_hash = passwords.hash(command.password) if command.password else NO_PASSWORD
     phone = e164(command.phone, rules.home_region)
     with uow:
-        waiting = uow.phone_codes.get(phone, for_update=True)
-        if waiting is None or not try_code(waiting, rules.key, command.code, now):
-            if waiting is not None:
-                uow.phone_codes.save(waiting)  # the try is spent even when it fails
-                uow.commit()
-            raise NotAuthenticated("wrong or expired code", "bad_code")
-        uow.phone_codes.delete(phone)  # a code signs in once
+        _spend_code(uow, rules, phone, command.code, now)
         user = _account_of(uow, phone, rules.home_region)
+        if user is None:
+            user = User(uuid.uuid4(), phone, command.name, Role.RIDER, new_hash, phone_proven=True)
+            uow.users.add(user)
         uow.commit()
-    if user.role is not Role.RIDER or user.password_hash != NO_PASSWORD:
+    return _enter(uow, user, lifetimes, now, password_matched=None)
+
+
+def _spend_code(uow: UnitOfWork, rules: CodeRules, phone: str, code: str, now: datetime) -> None:
+    """Check the code waiting for the phone, spending a try; a right code is spent whole.
+    Raises NotAuthenticated `bad_code`."""
+    waiting = uow.phone_codes.get(phone, for_update=True)
+    if waiting is None or not try_code(waiting, rules.key, code, now):
+        if waiting is not None:
+            uow.phone_codes.save(waiting)  # the try is spent even when it fails
+            uow.commit()
+        raise NotAuthenticated("wrong or expired code", "bad_code")
+    uow.phone_codes.delete(phone)  # a code signs in once
+
+
+def _needs_password(user: User) -> bool:
+    """Whether a code alone does not open the account (see `sign_in_with_code`)."""
+    if user.role is not Role.RIDER:
+        return True
+    return user.password_hash != NO_PASSWORD and not user.phone_proven
+
+
+def _enter(
+    uow: UnitOfWork,
+    user: User,
+    lifetimes: TokenLifetimes,
+    now: datetime,
+    password_matched: bool | None,
+) -> IssuedTokens:
+    """A session for the account whose number a right code was just typed for."""
+    if _needs_password(user) and not (user.role is Role.RIDER and password_matched):
         raise NotAuthenticated(
             "this number's account signs in with its password", "password_required"
         )
+    if not user.phone_proven:
+        with uow:
+            uow.users.mark_phone_proven(user.id)
+            uow.commit()
     return open_session(uow, user, lifetimes, now)
 
 
-def _account_of(uow: UnitOfWork, phone: str, home_region: str) -> User:
+def _account_of(uow: UnitOfWork, phone: str, home_region: str) -> User | None:
     for form in legacy_forms(phone, home_region):
         user = uow.users.by_phone(form)
         if user is not None:
             return user
-    user = User(uuid.uuid4(), phone, "", Role.RIDER, NO_PASSWORD)
-    uow.users.add(user)
-    return user
+    return None
