@@ -3,6 +3,7 @@ number, gets a code, types it, and is signed in, with an account made on the spo
 number seen the first time. No password is needed (one may be set later); the answers
 are the same whether or not the number has an account, so nobody learns which do.
 
+Sign-up is the same proof with a name and an optional password (`sign_up_with_code`).
 The code's rules (6 digits, 5 minutes, 5 tries, kept as a keyed hash) are in
 `rental.domain.phone_codes`; how often codes may be asked for, per phone and per
 address, is the API's rate limits (`rental.api.limits`).
@@ -81,23 +82,19 @@ def sign_in_with_code(
     was never proven (made by the old password sign-up) is not entered by a code alone:
     its maker may not own the number, and the code's owner would then share the account
     with them. Sent with the account's `password` as well, the code proves the number and
-    the account signs in by code alone from then on. Operators sign in with passwords only.
+    the account signs in by code alone from then on; until then a right code stays good
+    (its try spent), so the rider can add the password without asking for another text.
+    Operators sign in with passwords only.
 
     Raises NotAuthenticated `bad_code` (wrong, expired, spent, out of tries or never sent:
     the same answer), `password_required` (an operator's number, or an unproven password
     account without its right password); InvalidInput `invalid_phone`."""
     phone = e164(command.phone, rules.home_region)
-    password_matched = None
-    with uow:
-        _spend_code(uow, rules, phone, command.code, now)
-        user = _account_of(uow, phone, rules.home_region)
-        if user is None:
-            user = User(uuid.uuid4(), phone, "", Role.RIDER, NO_PASSWORD, phone_proven=True)
-            uow.users.add(user)
-        uow.commit()
-    if _needs_password(user) and command.password is not None:
-        password_matched = passwords.matches(user.password_hash, command.password)
-    return _enter(uow, user, lifetimes, now, password_matched)
+    new_rider = User(uuid.uuid4(), phone, "", Role.RIDER, NO_PASSWORD, phone_proven=True)
+    user = _proven_account(
+        uow, passwords, rules, phone, command.code, command.password, new_rider, now
+    )
+    return open_session(uow, user, lifetimes, now)
 
 
 def sign_up_with_code(
@@ -111,7 +108,8 @@ def sign_up_with_code(
     """A rider's sign-up: the code texted to the number proves it, then a new session. A
     number seen the first time gets an account with the name, and the password if one is
     given (it stays optional: a code signs in either way). A number that has an account
-    signs into it as `sign_in_with_code` would, its name and password unchanged: only the
+    signs into it as `sign_in_with_code` would (the password given, if it is the
+    account's, proves an old account's number), its name and password unchanged: only the
     number's owner can get this far, so telling them is no leak, and strangers get
     `bad_code` alike for every number. A given password is hashed before anything else,
     whether or not it is used, so both take as long.
@@ -120,26 +118,48 @@ def sign_up_with_code(
     InvalidInput `invalid_phone`."""
     new_hash = passwords.hash(command.password) if command.password else NO_PASSWORD
     phone = e164(command.phone, rules.home_region)
+    new_rider = User(uuid.uuid4(), phone, command.name, Role.RIDER, new_hash, phone_proven=True)
+    user = _proven_account(
+        uow, passwords, rules, phone, command.code, command.password, new_rider, now
+    )
+    return open_session(uow, user, lifetimes, now)
+
+
+def _proven_account(
+    uow: UnitOfWork,
+    passwords: PasswordHasher,
+    rules: CodeRules,
+    phone: str,
+    code: str,
+    password: str | None,
+    new_rider: User,
+    now: datetime,
+) -> User:
+    """The account a right `code` for `phone` opens (`new_rider`, added, when the number
+    has none); the code is spent. Raises NotAuthenticated `bad_code`, `password_required`."""
     with uow:
-        _spend_code(uow, rules, phone, command.code, now)
+        waiting = uow.phone_codes.get(phone, for_update=True)
+        if waiting is None or not try_code(waiting, rules.key, code, now):
+            if waiting is not None:
+                uow.phone_codes.save(waiting)  # the try is spent even when it fails
+                uow.commit()
+            raise NotAuthenticated("wrong or expired code", "bad_code")
         user = _account_of(uow, phone, rules.home_region)
+        if user is not None and _needs_password(user):
+            # Checked here, under the code's lock: only a right code gets this far.
+            if not (user.role is Role.RIDER and _password_opens(passwords, user, password)):
+                uow.phone_codes.save(waiting)  # good for the password still, its try spent
+                uow.commit()
+                raise NotAuthenticated(
+                    "this number's account signs in with its password", "password_required"
+                )
+            uow.users.mark_phone_proven(user.id)
         if user is None:
-            user = User(uuid.uuid4(), phone, command.name, Role.RIDER, new_hash, phone_proven=True)
+            user = new_rider
             uow.users.add(user)
+        uow.phone_codes.delete(phone)  # a code signs in once
         uow.commit()
-    return _enter(uow, user, lifetimes, now, password_matched=None)
-
-
-def _spend_code(uow: UnitOfWork, rules: CodeRules, phone: str, code: str, now: datetime) -> None:
-    """Check the code waiting for the phone, spending a try; a right code is spent whole.
-    Raises NotAuthenticated `bad_code`."""
-    waiting = uow.phone_codes.get(phone, for_update=True)
-    if waiting is None or not try_code(waiting, rules.key, code, now):
-        if waiting is not None:
-            uow.phone_codes.save(waiting)  # the try is spent even when it fails
-            uow.commit()
-        raise NotAuthenticated("wrong or expired code", "bad_code")
-    uow.phone_codes.delete(phone)  # a code signs in once
+    return user
 
 
 def _needs_password(user: User) -> bool:
@@ -149,23 +169,8 @@ def _needs_password(user: User) -> bool:
     return user.password_hash != NO_PASSWORD and not user.phone_proven
 
 
-def _enter(
-    uow: UnitOfWork,
-    user: User,
-    lifetimes: TokenLifetimes,
-    now: datetime,
-    password_matched: bool | None,
-) -> IssuedTokens:
-    """A session for the account whose number a right code was just typed for."""
-    if _needs_password(user) and not (user.role is Role.RIDER and password_matched):
-        raise NotAuthenticated(
-            "this number's account signs in with its password", "password_required"
-        )
-    if not user.phone_proven:
-        with uow:
-            uow.users.mark_phone_proven(user.id)
-            uow.commit()
-    return open_session(uow, user, lifetimes, now)
+def _password_opens(passwords: PasswordHasher, user: User, password: str | None) -> bool:
+    return password is not None and passwords.matches(user.password_hash, password)
 
 
 def _account_of(uow: UnitOfWork, phone: str, home_region: str) -> User | None:

@@ -403,8 +403,8 @@ def test_signing_up_with_a_number_that_has_a_password_account_says_to_link_it(sy
     page.click("#sign-up button[type=submit]")
 
     expect(page.locator("#form-error")).to_have_text(
-        "This number's account has a password. Ask for a new code and type your password "
-        "with it, once: from then on a code is enough."
+        "This number's account has a password. Type it with the code, once: from then on "
+        "a code is enough."
     )
     assert page.is_hidden("#tabs")
     assert phone.problems == []

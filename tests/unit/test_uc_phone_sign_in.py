@@ -256,12 +256,16 @@ def test_a_password_account_whose_number_was_proven_signs_in_by_code(world, sms)
 
 def test_an_unproven_password_account_proves_its_number_with_the_code_and_its_password(world, sms):
     user = password_account(world, proven=False)
-    with pytest.raises(NotAuthenticated) as refused:
-        sign_in(world, send(world, sms), password="someone's guess")
-    assert refused.value.code == "password_required"
+    code = send(world, sms)
+    for password in (None, "someone's guess"):
+        with pytest.raises(NotAuthenticated) as refused:
+            sign_in(world, code, password=password)
+        assert refused.value.code == "password_required"
     assert world.store.users[user.id].user.phone_proven is False
+    assert world.store.phone_codes[MOBILE].tries_left == 3  # each try spent all the same
 
-    assert sign_in(world, send(world, sms), password="the rider's own").session.user_id == user.id
+    # The right code stays good for the password: no second text to wait for.
+    assert sign_in(world, code, password="the rider's own").session.user_id == user.id
     assert world.store.users[user.id].user.phone_proven is True
     assert sign_in(world, send(world, sms)).session.user_id == user.id  # the code alone now
 
