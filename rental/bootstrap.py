@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from rental.adapters.account_notices import LoggedAccountNotices
 from rental.adapters.aliyun_sms import AliyunSms
 from rental.adapters.cloud_sms import CloudSmsSettings
 from rental.adapters.db import UnitOfWork, make_engine
@@ -31,7 +30,6 @@ from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
 from rental.services.lock_reports import ReportDecoder
 from rental.services.ports import (
-    AccountNotices,
     BrokerAccountsPort,
     LockCommands,
     PasswordHasher,
@@ -67,7 +65,6 @@ class Platform:
         payment_gateway: PaymentGateway | None = None,
         routing: "RoutingService | None" = None,
         passwords: PasswordHasher | None = None,
-        account_notices: AccountNotices | None = None,
         sms: SmsSender | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -110,7 +107,6 @@ class Platform:
         )
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
-        self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
         self.sms: SmsSender = sms or _sms_provider(config, self.engine)
 
     @property

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.domain.riders import User
 from rental.services.lock_commands import LockCommand
 
 
@@ -32,16 +31,6 @@ class PasswordHasher(Protocol):
     def matches(self, stored: str | None, password: str) -> bool:
         """Whether `password` made `stored`; `None` (no such account) never matches, but
         takes as long to check."""
-        ...
-
-
-class AccountNotices(Protocol):
-    """Messages to an account's owner outside the app (by SMS to the account's phone, once
-    the platform sends SMS; until then the adapter only logs that it would have)."""
-
-    def sign_up_attempted(self, owner: User) -> None:
-        """Someone tried to sign up with the owner's phone number: if it was the owner,
-        they should sign in; if not, nothing changed."""
         ...
 
 

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.domain.riders import User
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import (
@@ -185,16 +184,6 @@ class FakePasswords:
             return False
         _, salt, digest = stored.split("$")
         return hashlib.sha256((salt + password).encode()).hexdigest() == digest
-
-
-class RecordingAccountNotices:
-    """`AccountNotices` without SMS: `sign_up_attempted` keeps the accounts it was told of."""
-
-    def __init__(self) -> None:
-        self.sign_up_attempted_for: list[User] = []
-
-    def sign_up_attempted(self, owner: User) -> None:
-        self.sign_up_attempted_for.append(owner)
 
 
 class FakeSms:
