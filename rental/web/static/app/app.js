@@ -116,19 +116,18 @@ function every(ms, task) {
 
 // --- signing in -----------------------------------------------------------------------
 
-function credentialsForm(titleKey, submitKey, withName, onSubmit, otherKey, otherPath) {
+function credentialsForm(titleKey, submitKey, onSubmit, otherKey, otherPath) {
   const message = el("p", { class: "error", role: "alert", id: "form-error" });
   const form = el(
     "form",
     { class: "card stack", id: "credentials" },
     screenTitle(titleKey),
-    withName ? el("label", {}, t("signup.name"), el("input", { name: "name", autocomplete: "name", required: true })) : null,
     el("label", {}, t("signin.phone"), el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true })),
     el(
       "label",
       {},
       t("signin.password"),
-      el("input", { name: "password", type: "password", autocomplete: withName ? "new-password" : "current-password", required: true }),
+      el("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
     ),
     el("button", { type: "submit", class: "primary" }, t(submitKey)),
     message,
@@ -212,7 +211,7 @@ async function codeScreen() {
 
 async function signInScreen() {
   main.append(
-    credentialsForm("signin.title", "signin.submit", false, async ({ phone, password }) => {
+    credentialsForm("signin.title", "signin.submit", async ({ phone, password }) => {
       const answer = await signIn(phone, password);
       if (answer.role !== "rider") {
         await signOut();
