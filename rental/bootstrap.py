@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from rental.adapters.aliyun_sms import AliyunSms
 from rental.adapters.cloud_sms import CloudSmsSettings
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
@@ -24,7 +23,6 @@ from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
-from rental.adapters.tencent_sms import TencentSms
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -204,10 +202,7 @@ class _LazyBrokerAccounts:
 
 
 # The cloud SMS providers by SMS_PROVIDER's name for them.
-CLOUD_SMS: dict[str, Callable[[CloudSmsSettings], SmsSender]] = {
-    "aliyun": AliyunSms,
-    "tencent": TencentSms,
-}
+CLOUD_SMS = ("aliyun", "tencent")
 
 
 def _sms_provider(config: Config, engine: Engine) -> SmsSender:
@@ -232,4 +227,16 @@ def _sms_provider(config: Config, engine: Engine) -> SmsSender:
     if missing:
         names = ", ".join(f"SMS_{name.upper()}" for name in missing)
         raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER} needs {names}")
-    return CLOUD_SMS[config.SMS_PROVIDER](settings)
+    return _cloud_sms(config.SMS_PROVIDER, settings)
+
+
+def _cloud_sms(provider: str, settings: CloudSmsSettings) -> SmsSender:
+    # Imported only when chosen: Alibaba's SDK alone takes about a second to import, which
+    # every process (API workers, lockctl, the command line) would pay otherwise.
+    if provider == "aliyun":
+        from rental.adapters.aliyun_sms import AliyunSms
+
+        return AliyunSms(settings)
+    from rental.adapters.tencent_sms import TencentSms
+
+    return TencentSms(settings)

@@ -1,6 +1,9 @@
 """Alibaba Cloud SMS (Dysmsapi 2017-05-25, `SendSms`) on the `SmsSender` port, through
 Alibaba Cloud's own SDK (`alibabacloud_dysmsapi20170525`), which signs each call
-(ACS3-HMAC-SHA256) with the account's AccessKey.
+(ACS3-HMAC-SHA256) with the account's AccessKey. It is the one Alibaba keeps for this API
+(the older `aliyun-python-sdk-dysmsapi` and its core are in maintenance only); it brings
+its own HTTP stack, and takes about a second to import, so `rental.bootstrap` imports this
+module only when it is chosen.
 
 The code goes into an approved template as its `${code}` variable, under an approved sign
 name: both are made in the provider's console, and named by the settings. The provider's

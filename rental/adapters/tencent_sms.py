@@ -1,6 +1,7 @@
 """Tencent Cloud SMS (API 2021-01-11, `SendSms`) on the `SmsSender` port, through Tencent
 Cloud's own SDK (`tencentcloud-sdk-python-sms`), which signs each call (TC3-HMAC-SHA256)
-with the account's SecretId and SecretKey.
+with the account's SecretId and SecretKey. That package holds the SMS product alone, on
+Tencent's common core (requests); `tencentcloud-sdk-python` would bring every product's.
 
 The code is the one parameter ({1}) of an approved template, under an approved sign name,
 sent by the SMS application `SmsSdkAppId`: all made in the provider's console and named by
