@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
-from rental.adapters.account_notices import LoggedAccountNotices
+from rental.adapters.cloud_sms import CloudSmsSettings
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.locks.broker_accounts import BrokerAccounts
@@ -28,7 +28,6 @@ from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
 from rental.services.lock_reports import ReportDecoder
 from rental.services.ports import (
-    AccountNotices,
     BrokerAccountsPort,
     LockCommands,
     PasswordHasher,
@@ -64,7 +63,6 @@ class Platform:
         payment_gateway: PaymentGateway | None = None,
         routing: "RoutingService | None" = None,
         passwords: PasswordHasher | None = None,
-        account_notices: AccountNotices | None = None,
         sms: SmsSender | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
@@ -107,7 +105,6 @@ class Platform:
         )
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
-        self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
         self.sms: SmsSender = sms or _sms_provider(config, self.engine)
 
     @property
@@ -204,9 +201,42 @@ class _LazyBrokerAccounts:
             ) from exc
 
 
+# The cloud SMS providers by SMS_PROVIDER's name for them.
+CLOUD_SMS = ("aliyun", "tencent")
+
+
 def _sms_provider(config: Config, engine: Engine) -> SmsSender:
     if config.SMS_PROVIDER == "sandbox":
         return SandboxSms(engine)
     if not config.SMS_PROVIDER:
         return NoSms()
-    raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER!r} is not known (try sandbox)")
+    if config.SMS_PROVIDER not in CLOUD_SMS:
+        known = ", ".join(["sandbox", *CLOUD_SMS])
+        raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER!r} is not known ({known})")
+    settings = CloudSmsSettings(
+        config.SMS_KEY_ID,
+        config.SMS_KEY_SECRET,
+        config.SMS_SIGN_NAME,
+        config.SMS_TEMPLATE_ID,
+        app_id=config.SMS_APP_ID,
+        region=config.SMS_REGION,
+        endpoint=config.SMS_ENDPOINT,
+    )
+    required = ["key_id", "key_secret", "sign_name", "template_id"]
+    missing = settings.missing(*required, *(["app_id"] if config.SMS_PROVIDER == "tencent" else []))
+    if missing:
+        names = ", ".join(f"SMS_{name.upper()}" for name in missing)
+        raise RuntimeError(f"SMS_PROVIDER {config.SMS_PROVIDER} needs {names}")
+    return _cloud_sms(config.SMS_PROVIDER, settings)
+
+
+def _cloud_sms(provider: str, settings: CloudSmsSettings) -> SmsSender:
+    # Imported only when chosen: Alibaba's SDK alone takes about a second to import, which
+    # every process (API workers, lockctl, the command line) would pay otherwise.
+    if provider == "aliyun":
+        from rental.adapters.aliyun_sms import AliyunSms
+
+        return AliyunSms(settings)
+    from rental.adapters.tencent_sms import TencentSms
+
+    return TencentSms(settings)

@@ -50,6 +50,17 @@ class Config:
     # for a demo only (nothing sent; every code shown to anyone at /sandbox/sms).
     SMS_HOME_REGION: str = "CN"
     SMS_PROVIDER: str = ""
+    # The cloud providers' ("aliyun", "tencent") account and approved texts
+    # (rental/adapters/cloud_sms.py): key id and secret, sign name, template (its one
+    # variable is the code), Tencent's SmsSdkAppId, the API region, and an endpoint
+    # (scheme://host[:port]) in place of the provider's own, for a local fake.
+    SMS_KEY_ID: str = ""
+    SMS_KEY_SECRET: str = ""
+    SMS_SIGN_NAME: str = ""
+    SMS_TEMPLATE_ID: str = ""
+    SMS_APP_ID: str = ""
+    SMS_REGION: str = ""
+    SMS_ENDPOINT: str = ""
     PAYMENT_GATEWAY_SECRET: str = ""
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15

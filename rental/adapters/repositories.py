@@ -237,9 +237,19 @@ class UserRepository:
             update(users).where(users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    def mark_phone_proven(self, user_id: UUID) -> None:
+        self._c.execute(update(users).where(users.c.id == user_id).values(phone_proven=True))
+
 
 def _user(row: RowMapping) -> User:
-    return User(row["id"], row["phone"], row["name"], Role(row["role"]), row["password_hash"])
+    return User(
+        row["id"],
+        row["phone"],
+        row["name"],
+        Role(row["role"]),
+        row["password_hash"],
+        row["phone_proven"],
+    )
 
 
 _lock_columns = [

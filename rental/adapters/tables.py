@@ -58,6 +58,8 @@ users = Table(
     Column("name", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("password_hash", Text, nullable=False),
+    # A code texted to the number was typed back (rental.services.phone_sign_in).
+    Column("phone_proven", Boolean, nullable=False, server_default=text("false")),
     Column("credit_score", Integer, nullable=False, server_default=text(str(INITIAL_SCORE))),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     CheckConstraint("role IN ('rider', 'operator')", name="users_role"),

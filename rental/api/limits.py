@@ -195,7 +195,8 @@ LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "sessions.change_password": (PASSWORD_CHANGES,),
     "phone_sign_in.send_code": (SMS_CODES_PER_PHONE, SMS_CODES_PER_ADDRESS),
     "phone_sign_in.sign_in_with_code": (SIGN_IN_PER_PHONE, SIGN_IN_PER_ADDRESS),
-    "riders.register_rider": (SIGN_UP_PER_ADDRESS,),
+    # Sign-up checks a texted code too: it shares the phone's sign-in budget.
+    "riders.register_rider": (SIGN_UP_PER_ADDRESS, SIGN_IN_PER_PHONE),
     "rentals.start_rental": (SCANS,),
     "reservations.reserve": (HOLDS,),
     "payments.top_up": (PAYMENT_ORDERS,),

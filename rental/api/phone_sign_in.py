@@ -1,7 +1,7 @@
 """Signing in with a code sent by SMS (rules: `rental.services.phone_sign_in`).
 
     POST /api/v1/auth/sms-codes  {phone}        -> 202 {phone (E.164), expires_in}
-    POST /api/v1/auth/sms-token  {phone, code}  -> tokens, as /api/v1/auth/token
+    POST /api/v1/auth/sms-token  {phone, code[, password]}  -> tokens, as /api/v1/auth/token
 
 and, with the sandbox SMS provider only, `GET /sandbox/sms`: the page of texts the demo
 "sent", where a tester reads the codes.
@@ -17,7 +17,7 @@ from pydantic import Field, StringConstraints
 from rental.adapters.sandbox_sms import SandboxSms
 from rental.api.common import platform
 from rental.api.contract import NO_NUL, SIGNED_IN, AnswerModel, RequestModel
-from rental.api.sessions import Tokens, TypedPhone, _tokens
+from rental.api.sessions import AnyPassword, Tokens, TypedPhone, _tokens
 from rental.domain.phone_codes import CODE_DIGITS, CODE_VALID_FOR
 from rental.services import phone_sign_in
 from rental.services.commands.riders import SendSignInCode, SignInWithCode
@@ -31,7 +31,7 @@ sandbox_pages = Blueprint("sandbox_sms", __name__)
 TypedCode = Annotated[str, StringConstraints(max_length=16, pattern=NO_NUL)]
 
 
-def _rules() -> CodeRules:
+def rules() -> CodeRules:
     config = platform().config
     return CodeRules(config.SECRET_KEY.encode(), config.SMS_HOME_REGION)
 
@@ -52,10 +52,13 @@ class CodeSent(AnswerModel):
 def send_code(body: CodeWanted) -> tuple[dict[str, Any], int]:
     """Text a 6-digit sign-in code to `phone` (typed with or without its country code),
     replacing any code sent before. The same answer whether or not the number has an
-    account. 400 `invalid_phone`, 429 when asked too often for this phone or address,
-    503 `sms_unavailable`."""
+    account. 400 `invalid_phone` (also a number the SMS provider will not text), 429
+    `rate_limited` when asked too often for this phone or address, or `sms_limit_reached`
+    when the provider's own limit of texts to the number is reached (Retry-After from the
+    provider's period), 503 `sms_unavailable` (the provider could not be asked, or refused
+    us: keys, sign name, template, balance)."""
     p = platform()
-    phone = phone_sign_in.send_sign_in_code(p.uow(), p.sms, _rules(), body.command(), p.now())
+    phone = phone_sign_in.send_sign_in_code(p.uow(), p.sms, rules(), body.command(), p.now())
     answer = CodeSent(phone=phone, expires_in=int(CODE_VALID_FOR.total_seconds()))
     return answer.json(), 202
 
@@ -63,22 +66,29 @@ def send_code(body: CodeWanted) -> tuple[dict[str, Any], int]:
 class CodeSignIn(RequestModel):
     phone: TypedPhone
     code: TypedCode = Field(description=f"the {CODE_DIGITS} digits texted")
+    password: AnyPassword | None = Field(
+        default=None,
+        description="only for an account made by password sign-up, once: proves its number",
+    )
 
     def command(self) -> SignInWithCode:
-        return SignInWithCode(self.phone, self.code)
+        return SignInWithCode(self.phone, self.code, self.password)
 
 
 @blueprint.post("/auth/sms-token", responses={200: Tokens, 401: SIGNED_IN[401]})
 def sign_in_with_code(body: CodeSignIn) -> dict[str, Any]:
     """A new session for the number's account, made now for a number seen the first time
     (a rider's, without a password). 401 `bad_code` (wrong, expired, spent or out of its
-    5 tries: ask for a new one), `password_required` for a number whose
-    account has a password (it signs in with it)."""
+    5 tries: ask for a new one), `password_required` for an operator's number, or an
+    account made by password sign-up whose number no code has proven yet: it signs in with
+    its password, or sends it here once with the code (`password`), which proves the
+    number for good."""
     p, now = platform(), platform().now()
     lifetimes = p.config.token_lifetimes()
-    return _tokens(
-        phone_sign_in.sign_in_with_code(p.uow(), _rules(), lifetimes, body.command(), now), now
+    issued = phone_sign_in.sign_in_with_code(
+        p.uow(), p.passwords, rules(), lifetimes, body.command(), now
     )
+    return _tokens(issued, now)
 
 
 @sandbox_pages.get("/sandbox/sms")

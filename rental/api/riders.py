@@ -1,7 +1,7 @@
 """Sign up, and the rider's own profile (signing in: `rental.api.sessions`)."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
@@ -19,10 +19,13 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
+from rental.api.phone_sign_in import TypedCode, rules
+from rental.api.sessions import Tokens, _tokens
 from rental.domain.credit import EFFECTS, HIGHEST_SCORE, LOWEST_SCORE, CreditReason
-from rental.domain.riders import Role
-from rental.services import accounts, credit, wallet
-from rental.services.commands.riders import RegisterUser
+from rental.domain.errors import InvalidInput
+from rental.domain.riders import NO_PASSWORD, Role
+from rental.services import accounts, credit, phone_sign_in, wallet
+from rental.services.commands.riders import SignUpWithCode
 from rental.services.wallet import WalletSummary
 
 RIDERS = Tag(name="riders", description="sign-up, the rider's profile and credit")
@@ -31,36 +34,48 @@ blueprint = APIBlueprint("riders", __name__, url_prefix="/api/v1", abp_tags=[RID
 
 class SignUp(RequestModel):
     phone: Phone
-    password: Password
-    name: PersonName
+    code: TypedCode | None = Field(
+        default=None, description="the code texted by POST /api/v1/auth/sms-codes: required"
+    )
+    name: PersonName | None = None
+    password: Password | None = Field(default=None, description="optional: codes sign in")
 
-    def command(self) -> RegisterUser:
-        return RegisterUser(self.phone, self.password, self.name, Role.RIDER)
+    def command(self) -> SignUpWithCode:
+        if self.code is None:  # the sign-up of old clients: a password, no proof of the number
+            raise InvalidInput(
+                "sign-up takes the code texted to the phone: "
+                "POST /api/v1/auth/sms-codes {phone} first, then send it here as `code`",
+                "code_required",
+                "code",
+            )
+        return SignUpWithCode(self.phone, self.code, self.name or "", self.password)
 
 
-class SignUpTaken(AnswerModel):
-    phone: str = Field(description="the number as stored: without spaces and hyphens")
-    next: Literal["sign_in"]
+@blueprint.post("/riders", responses={200: Tokens, 401: SIGNED_IN[401]})
+def register_rider(body: SignUp) -> dict[str, Any]:
+    """Sign up `{phone, code, name?, password?}` with the code texted to the phone
+    (`POST /api/v1/auth/sms-codes`), and sign in: tokens, as `POST /api/v1/auth/token`.
 
-
-@blueprint.post("/riders", responses={202: SignUpTaken})
-def register_rider(body: SignUp) -> tuple[dict[str, Any], int]:
-    """Sign up `{phone, password, name}`, then sign in (`POST /api/v1/auth/token`).
-
-    The answer is the same whether or not the phone has an account, so it tells nobody
-    which numbers are registered; if it has one, that account is unchanged and its owner
-    is told (`rental.services.accounts.sign_up`). 400 `invalid_phone`, `invalid_name` or
-    `invalid_password` otherwise."""
-    p = platform()
-    command = body.command()
-    accounts.sign_up(p.uow(), p.passwords, p.account_notices, command)
-    return SignUpTaken(phone=command.phone, next="sign_in").json(), 202
+    The code proves the number is the rider's. A number that has an account signs into it
+    (its name and password unchanged), so only a number's owner learns that it had one;
+    anyone else gets 401 `bad_code` for every number (`rental.services.phone_sign_in`).
+    400 `code_required` (a client that sends no code), `invalid_phone`, `invalid_name`,
+    `invalid_password`; 401 `bad_code`, `password_required`."""
+    p, now = platform(), platform().now()
+    lifetimes = p.config.token_lifetimes()
+    issued = phone_sign_in.sign_up_with_code(
+        p.uow(), p.passwords, rules(), lifetimes, body.command(), now
+    )
+    return _tokens(issued, now)
 
 
 class Me(AnswerModel):
     id: UUID
     phone: str
     name: str
+    has_password: bool = Field(
+        description="false for an account made by a code: its first password needs no current one"
+    )
     wallets: list[WalletSummary] = Field(description="one per currency the rider has used")
 
 
@@ -71,7 +86,11 @@ def me() -> dict[str, Any]:
     p = platform()
     user = accounts.account(p.uow(), current_user_id())
     wallets = wallet.wallet_summaries(p.uow(), user.id, p.config.WALLET_FLOOR_MINOR)
-    return Me(id=user.id, phone=user.phone, name=user.name, wallets=wallets).json()
+    has_password = user.password_hash != NO_PASSWORD
+    me = Me(
+        id=user.id, phone=user.phone, name=user.name, has_password=has_password, wallets=wallets
+    )
+    return me.json()
 
 
 class ScoreRange(AnswerModel):

@@ -111,7 +111,9 @@ def sign_out() -> tuple[str, int]:
 
 
 class NewPassword(RequestModel):
-    current_password: AnyPassword
+    current_password: AnyPassword | None = Field(
+        default=None, description="required unless the account has none yet (made by a code)"
+    )
     new_password: Password
 
     def command(self, user_id: UUID, session_id: UUID) -> ChangePassword:
@@ -122,7 +124,9 @@ class NewPassword(RequestModel):
 @signed_in(None)
 def change_password(body: NewPassword) -> tuple[str, int]:
     """The new password works from now on, and every other session of the account ends.
-    400 `invalid_password` (the new one), 403 `wrong_password` (the current one)."""
+    A rider's account made by a code sets its first password without `current_password`.
+    400 `invalid_password` (the new one), 403 `wrong_password` (the current one, or none
+    sent for an account that has one)."""
     p = platform()
     command = body.command(current_user_id(), current_session_id())
     sessions.change_password(p.uow(), p.passwords, command, p.now())

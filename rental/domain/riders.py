@@ -20,7 +20,13 @@ class User:
     name: str
     role: Role
     password_hash: str
+    # Whether a code texted to `phone` was typed back: password sign-up never proved it.
+    phone_proven: bool = False
 
+
+# An account made by a code texted to its phone has no password until its owner sets one;
+# no password hash has this form, so no password matches it.
+NO_PASSWORD = "!"
 
 # A phone number as people type it: 6 to 15 digits, an optional leading +, and any spaces
 # or hyphens among them. (The API publishes this pattern as the rule.)

@@ -6,7 +6,7 @@ from rental.domain.errors import Conflict, NotAuthenticated, NotFound
 from rental.domain.ledger import promotion_postings
 from rental.domain.riders import PHONE, User, compact_phone
 from rental.services.commands.riders import RegisterUser, SignIn
-from rental.services.ports import AccountNotices, PasswordHasher
+from rental.services.ports import PasswordHasher
 from rental.services.unit_of_work import UnitOfWork
 from rental.services.wallet import credit_and_settle
 
@@ -14,26 +14,12 @@ from rental.services.wallet import credit_and_settle
 def register(uow: UnitOfWork, passwords: PasswordHasher, command: RegisterUser) -> User:
     """A new account; only the password's hash is kept. Raises Conflict `phone_taken`.
 
-    For operators and the command line; the public sign-up is `sign_up`, which does not
-    say whether a phone number has an account."""
+    For operators and the command line; riders sign up by a texted code
+    (`rental.services.phone_sign_in.sign_up_with_code`), which proves the number."""
     user = _new_user(passwords, command)
     if _add_unless_taken(uow, user) is not None:
         raise Conflict("an account with this phone number exists", "phone_taken")
     return user
-
-
-def sign_up(
-    uow: UnitOfWork, passwords: PasswordHasher, notices: AccountNotices, command: RegisterUser
-) -> None:
-    """A rider's sign-up, which looks the same whether or not the phone has an account, so
-    that nobody can test which numbers are registered.
-
-    A new number gets its account; the caller then signs in. A taken number changes
-    nothing, and the account's owner is told (`AccountNotices`). The password is hashed
-    either way: both answers take about as long (the hash is most of the time)."""
-    owner = _add_unless_taken(uow, _new_user(passwords, command))
-    if owner is not None:
-        notices.sign_up_attempted(owner)
 
 
 def _new_user(passwords: PasswordHasher, command: RegisterUser) -> User:

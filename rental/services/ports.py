@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Protocol
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.domain.riders import User
 from rental.services.lock_commands import LockCommand
 
 
@@ -33,16 +32,6 @@ class PasswordHasher(Protocol):
     def matches(self, stored: str | None, password: str) -> bool:
         """Whether `password` made `stored`; `None` (no such account) never matches, but
         takes as long to check."""
-        ...
-
-
-class AccountNotices(Protocol):
-    """Messages to an account's owner outside the app (by SMS to the account's phone, once
-    the platform sends SMS; until then the adapter only logs that it would have)."""
-
-    def sign_up_attempted(self, owner: User) -> None:
-        """Someone tried to sign up with the owner's phone number: if it was the owner,
-        they should sign in; if not, nothing changed."""
         ...
 
 
@@ -172,12 +161,34 @@ PaymentGateways = Mapping[str, PaymentGateway]
 
 
 class SmsError(Exception):
-    """The SMS provider could not be reached or refused the message."""
+    """The SMS provider could not be reached or refused the message (our account, keys,
+    sign name, template or balance, or the provider itself: the API answers 503).
+
+        SmsError
+        ├── SmsNumberRefused   the provider will not text this number (400 invalid_phone)
+        └── SmsNumberLimited   the provider's own limit of texts to this number (429)
+    """
+
+
+class SmsNumberRefused(SmsError):
+    """The provider says the number is not one it can text (malformed for it, a region it
+    does not serve, or a number that opted out of texts)."""
+
+
+class SmsNumberLimited(SmsError):
+    """The provider's limit of texts to this number was reached; try again after
+    `retry_after_seconds`."""
+
+    def __init__(self, message: str, retry_after_seconds: int) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class SmsSender(Protocol):
-    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page)."""
+    """Texts riders; adapters: the sandbox (the demo shows what it sent on a page),
+    Alibaba Cloud SMS and Tencent Cloud SMS (`rental.adapters.aliyun_sms`, `tencent_sms`)."""
 
     def send_code(self, phone: str, code: str) -> None:
-        """Text the sign-in `code` to `phone` (E.164). Raises SmsError."""
+        """Text the sign-in `code` to `phone` (E.164). Raises SmsError (or one of its
+        kinds above)."""
         ...

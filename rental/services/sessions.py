@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rental.domain.errors import Forbidden, NotAuthenticated
-from rental.domain.riders import User
+from rental.domain.riders import NO_PASSWORD, Role, User
 from rental.domain.sessions import (
     Session,
     SessionEnd,
@@ -97,9 +97,12 @@ def change_password(
 ) -> int:
     """Set a new password, given the current one, and end every other session of the
     account (a thief signed in elsewhere is signed out). Returns how many sessions ended.
+    An account made by a code has no password: its first one needs only the session (its
+    number was proven by the code that signed it in, and nothing else proves more).
     Raises Forbidden `wrong_password` (not 401: the rider stays signed in)."""
     user = accounts.account(uow, command.user_id)
-    if not passwords.matches(user.password_hash, command.current_password):
+    first = user.password_hash == NO_PASSWORD and user.role is Role.RIDER
+    if not first and not passwords.matches(user.password_hash, command.current_password or ""):
         raise Forbidden("the current password is not right", "wrong_password")
     new_hash = passwords.hash(command.new_password)  # slow by design: outside the transaction
     with uow:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.helpers import RIDER_PASSWORD, make_user
+
 
 @pytest.mark.parametrize(
     ("body", "code"),
@@ -21,9 +23,16 @@ def test_sign_up_explains_what_is_wrong(system, body, code):
     assert answer.json()["error"]["message"]
 
 
+def test_a_sign_up_without_the_texted_code_is_told_to_ask_for_one(system):
+    body = {"phone": "13812345678", "password": "long enough", "name": "A"}
+    answer = system.post("/api/v1/riders", body)
+    assert (answer.status_code, answer.json()["error"]["code"]) == (400, "code_required")
+    assert "/api/v1/auth/sms-codes" in answer.json()["error"]["message"]
+
+
 def test_a_wrong_password_is_refused_without_saying_which_part_was_wrong(system):
-    system.post("/api/v1/riders", {"phone": "13812345679", "password": "long enough", "name": "A"})
-    for phone, password in (("13812345679", "wrong password"), ("13800009999", "long enough")):
+    rider = make_user(system.platform)
+    for phone, password in ((rider.phone, "wrong password"), ("13800009999", RIDER_PASSWORD)):
         answer = system.post("/api/v1/auth/token", {"phone": phone, "password": password})
         assert (answer.status_code, answer.json()["error"]["code"]) == (401, "bad_credentials")
 

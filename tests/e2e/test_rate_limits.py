@@ -117,7 +117,8 @@ def test_x_forwarded_for_is_ignored_without_a_trusted_proxy(system, limited):
         )
         for n in range(3)
     ]
-    assert [a.status_code for a in answers[:2]] == [202, 202]
+    # No code was texted: each is refused (400 code_required), and still counted.
+    assert [a.status_code for a in answers[:2]] == [400, 400]
     assert_rate_limited(answers[2])
 
 
@@ -130,7 +131,7 @@ def test_sign_up_is_limited_per_address(system, limited):
         )
         for n in range(3)
     ]
-    assert [a.status_code for a in sign_ups[:2]] == [202, 202]
+    assert [a.json()["error"]["code"] for a in sign_ups[:2]] == ["code_required"] * 2
     assert_rate_limited(sign_ups[2])
     with system.platform.uow() as uow:
         assert uow.users.by_phone("13600000002") is None  # refused before it was made

@@ -16,7 +16,7 @@ from tests.browser import Tab, camera_filming, launch
 from tests.e2e.system import Rider
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_ride import ROUTE
-from tests.e2e.test_sms_sign_in import fresh_mobile
+from tests.e2e.test_sms_sign_in import ask_code_in_app, code_in_browser, fresh_mobile, old_account
 from tests.helpers import CITY, RIDER_PASSWORD, make_user
 
 
@@ -253,15 +253,17 @@ def test_the_camera_reads_the_qr_code_on_the_lock(system, driver, tmp_path, dete
 
 
 def test_a_new_rider_signs_up_and_the_app_starts_again_offline(system, phone):
+    typed, e164 = fresh_mobile()
     page = phone.page
     page.goto(f"{system.url}/app/#/signup")
+    ask_code_in_app(phone, "#sign-up", typed, e164)
+    page.fill("#sign-up input[name=code]", code_in_browser(phone, system.url, e164))
     page.fill("input[name=name]", "Li Lei")
-    page.fill("input[name=phone]", "13912345678")
     page.fill("input[name=password]", "short")
-    page.click("#credentials button[type=submit]")
+    page.click("#sign-up button[type=submit]")
     expect(page.locator("#form-error")).to_have_text("Choose a password of at least 8 characters.")
     page.fill("input[name=password]", "a long enough secret")
-    page.click("#credentials button[type=submit]")
+    page.click("#sign-up button[type=submit]")
     page.wait_for_selector("#tabs a.current[data-screen=map]")
     page.evaluate("navigator.serviceWorker.ready")  # the app's files are kept by now
 
@@ -388,20 +390,21 @@ def test_a_rider_changes_the_password_and_other_devices_are_signed_out(system, p
     assert phone.problems == []
 
 
-def test_signing_up_with_a_number_that_has_an_account_says_to_sign_in_with_its_password(
-    system, phone
-):
-    owner = make_user(system.platform, Role.RIDER)
+def test_signing_up_with_a_number_that_has_a_password_account_says_to_link_it(system, phone):
+    # The code proves the number, so its owner may learn it had an account, made by the
+    # old password sign-up: they link it with its password (test_sms_sign_in).
+    typed, e164 = fresh_mobile()
+    old_account(system, typed.replace(" ", ""))
     page = phone.page
     page.goto(f"{system.url}/app/#/signup")
+    ask_code_in_app(phone, "#sign-up", typed, e164)
+    page.fill("#sign-up input[name=code]", code_in_browser(phone, system.url, e164))
     page.fill("input[name=name]", "Someone Else")
-    page.fill("input[name=phone]", owner.phone)
-    page.fill("input[name=password]", "a different password")
-    page.click("#credentials button[type=submit]")
+    page.click("#sign-up button[type=submit]")
 
     expect(page.locator("#form-error")).to_have_text(
-        "Your account could not be signed in. If this number already had an account, "
-        "sign in with its password."
+        "This number's account has a password. Type it with the code, once: from then on "
+        "a code is enough."
     )
     assert page.is_hidden("#tabs")
     assert phone.problems == []

@@ -1,6 +1,6 @@
 """Sessions on PostgreSQL: one refresh token spent once even when two requests race with
 it, a password change that ends the other sessions, old sessions forgotten; and two
-sign-ups racing for one number."""
+sign-ups racing with one texted code."""
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -8,15 +8,21 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from rental.adapters.tables import refresh_tokens
+from rental.adapters.tables import refresh_tokens, users
 from rental.adapters.tables import sessions as session_rows
 from rental.domain.errors import NotAuthenticated
-from rental.domain.riders import Role
 from rental.domain.sessions import TokenLifetimes, refresh_token_hash
-from rental.services import accounts, sessions
-from rental.services.commands.riders import ChangePassword, RefreshSession, RegisterUser, SignIn
+from rental.services import phone_sign_in, sessions
+from rental.services.commands.riders import (
+    ChangePassword,
+    RefreshSession,
+    SendSignInCode,
+    SignIn,
+    SignUpWithCode,
+)
+from rental.services.phone_sign_in import CodeRules
 from tests.helpers import RIDER_PASSWORD, make_user
-from tests.unit.fakes import RecordingAccountNotices
+from tests.unit.fakes.ports import FakeSms
 
 LIFETIMES = TokenLifetimes(900, 30 * 86400, 300, 12 * 3600)
 
@@ -92,18 +98,25 @@ def test_ended_sessions_and_spent_tokens_are_forgotten_after_the_longest_refresh
     sessions.refresh(platform.uow(), LIFETIMES, RefreshSession(renewed.refresh_token), now)
 
 
-def test_two_sign_ups_racing_with_one_new_number_make_one_account_and_no_error(platform):
-    notices = RecordingAccountNotices()
+def test_two_sign_ups_racing_with_one_code_make_one_account_and_one_session(platform):
+    sms = FakeSms()
+    rules = CodeRules(b"test-secret", "CN")
+    sent = SendSignInCode("13700000042")
+    phone_sign_in.send_sign_in_code(platform.uow(), sms, rules, sent, platform.now())
     start = threading.Barrier(2)
 
-    def sign_up(name: str) -> None:
+    def sign_up(name: str) -> str:
         start.wait()
-        command = RegisterUser("13700000042", RIDER_PASSWORD, name, Role.RIDER)
-        accounts.sign_up(platform.uow(), platform.passwords, notices, command)
+        command = SignUpWithCode("13700000042", sms.sent[-1][1], name, None)
+        try:
+            phone_sign_in.sign_up_with_code(
+                platform.uow(), platform.passwords, rules, LIFETIMES, command, platform.now()
+            )
+        except NotAuthenticated as refused:
+            return refused.code
+        return "signed up"
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(sign_up, ["First", "Second"]))
-    with platform.uow() as uow:
-        owner = uow.users.by_phone("13700000042")
-    assert owner is not None
-    assert notices.sign_up_attempted_for == [owner]  # the loser's owner is the winner
+        answers = sorted(pool.map(sign_up, ["First", "Second"]))
+    assert answers == ["bad_code", "signed up"]  # the code signs in once
+    assert count(platform, users) == 1

@@ -265,7 +265,7 @@ def test_the_api_counts_the_address_the_proxy_saw_not_the_one_a_client_wrote(pro
 
     # One sign-up a minute per address: a client that writes another address in its
     # header is still the address the proxy saw (TRUSTED_PROXY_COUNT=1 believes only that).
-    assert sign_up("203.0.113.9") == 202
+    assert sign_up("203.0.113.9") == 400  # code_required (no code texted), and counted
     assert sign_up("198.51.100.7") == 429
 
 

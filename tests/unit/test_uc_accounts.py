@@ -11,7 +11,7 @@ from rental.domain.riders import Role, User
 from rental.services import accounts
 from rental.services.commands.riders import RegisterUser, SignIn
 from rental.services.wallet import charge_fare
-from tests.unit.fakes import FakePasswords, RecordingAccountNotices
+from tests.unit.fakes import FakePasswords
 from tests.unit.fakes.world import CURRENCY, World
 
 PASSWORD = "correct horse battery"
@@ -43,28 +43,6 @@ def test_a_phone_number_signs_up_once(world):
         sign_up(world, role=Role.OPERATOR)
     assert refused.value.code == "phone_taken"
     assert len(world.store.users) == 1
-
-
-def test_a_public_sign_up_creates_the_account_of_a_new_number(world):
-    notices = RecordingAccountNotices()
-    command = RegisterUser("13800138000", PASSWORD, "Mei", Role.RIDER)
-    assert accounts.sign_up(world.uow(), PASSWORDS, notices, command) is None
-    signed_in = accounts.authenticate(world.uow(), PASSWORDS, SignIn("13800138000", PASSWORD))
-    assert (signed_in.name, signed_in.role) == ("Mei", Role.RIDER)
-    assert notices.sign_up_attempted_for == []
-
-
-def test_a_public_sign_up_with_a_taken_number_changes_nothing_and_tells_its_owner(world):
-    owner = sign_up(world)
-    notices = RecordingAccountNotices()
-    hashed = PASSWORDS.hashed
-    command = RegisterUser(owner.phone, "another password", "Someone", Role.RIDER)
-    assert accounts.sign_up(world.uow(), PASSWORDS, notices, command) is None  # no error
-    assert PASSWORDS.hashed == hashed + 1  # hashed all the same: it takes as long
-    assert notices.sign_up_attempted_for == [owner]
-    assert [row.user for row in world.store.users.values()] == [owner]
-    with pytest.raises(NotAuthenticated):
-        accounts.authenticate(world.uow(), PASSWORDS, SignIn(owner.phone, "another password"))
 
 
 @pytest.mark.parametrize("phone", ["1\x00", "13800138000\n", "1" * 300, "+"])

@@ -30,6 +30,17 @@ class SendSignInCode:
 class SignInWithCode:
     phone: str  # as the person typed it
     code: str
+    # The account's password, once, to prove the number of an account made by password
+    # sign-up (rental.services.phone_sign_in); None otherwise.
+    password: str | None = None
+
+
+@dataclass(frozen=True)
+class SignUpWithCode:
+    phone: str  # as the person typed it
+    code: str
+    name: str  # checked_name: trimmed; may be empty
+    password: str | None  # checked_password: long enough; None: none (codes sign in)
 
 
 @dataclass(frozen=True)
@@ -50,5 +61,5 @@ class RefreshSession:
 class ChangePassword:
     user_id: UUID
     session_id: UUID  # the session the change is made in: the only one that stays
-    current_password: str
+    current_password: str | None  # None: the account has none yet (made by a code)
     new_password: str  # checked_password: long enough

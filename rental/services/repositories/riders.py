@@ -27,6 +27,8 @@ class UserRepository(Protocol):
 
     def set_password_hash(self, user_id: UUID, password_hash: str) -> None: ...
 
+    def mark_phone_proven(self, user_id: UUID) -> None: ...
+
 
 @dataclass(frozen=True)
 class PresentedRefreshToken:

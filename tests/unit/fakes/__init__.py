@@ -37,7 +37,6 @@ from tests.unit.fakes.ports import (
     FakeBrokerAccounts,
     FakePasswords,
     FakePaymentGateway,
-    RecordingAccountNotices,
     RecordingLockCommands,
     SentUnlock,
 )
@@ -53,7 +52,6 @@ __all__ = [
     "FakePaymentGateway",
     "FakeUnitOfWork",
     "IntegrityViolation",
-    "RecordingAccountNotices",
     "RecordingLockCommands",
     "SentUnlock",
     "Store",

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any, assert_never
 
 from rental.domain.payments import PaymentOrder, Refund
-from rental.domain.riders import User
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
 from rental.services.ports import (
@@ -209,25 +208,18 @@ class FakePasswords:
         return hashlib.sha256((salt + password).encode()).hexdigest() == digest
 
 
-class RecordingAccountNotices:
-    """`AccountNotices` without SMS: `sign_up_attempted` keeps the accounts it was told of."""
-
-    def __init__(self) -> None:
-        self.sign_up_attempted_for: list[User] = []
-
-    def sign_up_attempted(self, owner: User) -> None:
-        self.sign_up_attempted_for.append(owner)
-
-
 class FakeSms:
     """`SmsSender` that keeps each text: `sent` holds (phone, code); `fail=True` makes
-    the provider unreachable (SmsError)."""
+    the provider unreachable (SmsError); `refuse_with` raises that error instead."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, refuse_with: SmsError | None = None) -> None:
         self.fail = fail
+        self.refuse_with = refuse_with
         self.sent: list[tuple[str, str]] = []
 
     def send_code(self, phone: str, code: str) -> None:
+        if self.refuse_with is not None:
+            raise self.refuse_with
         if self.fail:
             raise SmsError("the SMS provider is not answering (fake)")
         self.sent.append((phone, code))

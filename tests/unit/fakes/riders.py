@@ -48,6 +48,11 @@ class FakeUserRepository(Repository):
         if row is not None:  # an UPDATE of no row changes nothing
             row.user.password_hash = password_hash
 
+    def mark_phone_proven(self, user_id: uuid.UUID) -> None:
+        row = self._store.users.get(user_id)
+        if row is not None:
+            row.user.phone_proven = True
+
 
 class FakePhoneCodeRepository(Repository):
     def put(self, code: PhoneCode) -> None:

@@ -1,6 +1,6 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
-import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut } from "../common/api.js";
+import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
 import { cityNear, drawZones, makeMap, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
@@ -119,19 +119,18 @@ function every(ms, task) {
 
 // --- signing in -----------------------------------------------------------------------
 
-function credentialsForm(titleKey, submitKey, withName, onSubmit, otherKey, otherPath) {
+function credentialsForm(titleKey, submitKey, onSubmit, otherKey, otherPath) {
   const message = el("p", { class: "error", role: "alert", id: "form-error" });
   const form = el(
     "form",
     { class: "card stack", id: "credentials" },
     screenTitle(titleKey),
-    withName ? el("label", {}, t("signup.name"), el("input", { name: "name", autocomplete: "name", required: true })) : null,
     el("label", {}, t("signin.phone"), el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true })),
     el(
       "label",
       {},
       t("signin.password"),
-      el("input", { name: "password", type: "password", autocomplete: withName ? "new-password" : "current-password", required: true }),
+      el("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
     ),
     el("button", { type: "submit", class: "primary" }, t(submitKey)),
     message,
@@ -150,44 +149,63 @@ function credentialsForm(titleKey, submitKey, withName, onSubmit, otherKey, othe
   return form;
 }
 
-// The way sharing apps sign in: a code texted to the phone, no password. A number seen
-// the first time gets its account; the answers never say whether a number had one.
-async function codeScreen() {
-  const message = el("p", { class: "error", role: "alert", id: "form-error" });
+// The phone field, the button that texts a code to it, and the field for the code: the
+// proof of the number that signing in and signing up both start with.
+function codeFields(message) {
+  const phone = el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true });
   const sent = el("p", { class: "notice", id: "code-sent" });
-  const codeField = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6" });
-  const form = el(
-    "form",
-    { class: "card stack", id: "sms-sign-in" },
-    screenTitle("code.title"),
-    el("label", {}, t("signin.phone"), el("input", { name: "phone", type: "tel", autocomplete: "tel", required: true })),
-    el("button", { type: "button", id: "send-code" }, t("code.send")),
-    sent,
-    el("label", {}, t("code.code"), codeField),
-    el("button", { type: "submit", class: "primary" }, t("code.submit")),
-    message,
-    el("a", { href: "#/signin" }, t("code.to_password")),
-  );
-  form.querySelector("#send-code").addEventListener("click", async () => {
+  const code = el("input", { name: "code", inputmode: "numeric", autocomplete: "one-time-code", pattern: "[0-9]{6}", maxlength: "6", required: true });
+  const send = el("button", { type: "button", id: "send-code" }, t("code.send"));
+  send.addEventListener("click", async () => {
     message.textContent = "";
+    sent.textContent = "";
     try {
-      const answer = await api("POST", "/api/v1/auth/sms-codes", { phone: form.elements.phone.value });
+      const answer = await api("POST", "/api/v1/auth/sms-codes", { phone: phone.value });
       sent.textContent = t("code.sent", { phone: answer.phone, minutes: Math.round(answer.expires_in / 60) });
-      codeField.focus();
+      code.focus();
     } catch (error) {
       message.textContent = explain(error);
     }
   });
+  return [el("label", {}, t("signin.phone"), phone), send, sent, el("label", {}, t("code.code"), code)];
+}
+
+function refuseOperators(answer) {
+  if (answer.role === "rider") return;
+  throw new ApiError(403, "operator_account", "this account is an operator's: use the console at /ops/");
+}
+
+// The way sharing apps sign in: a code texted to the phone, no password. A number seen
+// the first time gets its account; the answers never say whether a number had one. An
+// account made by the old password sign-up sends its password once with a code.
+async function codeScreen() {
+  const message = el("p", { class: "error", role: "alert", id: "form-error" });
+  const password = el("label", { id: "link-password", hidden: true }, t("code.password"), el("input", { name: "password", type: "password", autocomplete: "current-password" }));
+  const form = el(
+    "form",
+    { class: "card stack", id: "sms-sign-in" },
+    screenTitle("code.title"),
+    ...codeFields(message),
+    password,
+    el("button", { type: "submit", class: "primary" }, t("code.submit")),
+    message,
+    el("a", { href: "#/signup" }, t("code.to_signup")),
+    el("a", { href: "#/signin" }, t("code.to_password")),
+  );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const { phone, code, password: typed } = Object.fromEntries(new FormData(form));
     try {
-      const answer = await signInWithCode(form.elements.phone.value, codeField.value);
-      if (answer.role !== "rider") {
+      const answer = await signInWithCode(phone, code, typed);
+      try {
+        refuseOperators(answer);
+      } catch (error) {
         await signOut();
-        throw new ApiError(403, "operator_account", "this account is an operator's: use the console at /ops/");
+        throw error;
       }
       go("map");
     } catch (error) {
+      if (error.code === "password_required") password.hidden = false;
       message.textContent = explain(error);
     }
   });
@@ -196,7 +214,7 @@ async function codeScreen() {
 
 async function signInScreen() {
   main.append(
-    credentialsForm("signin.title", "signin.submit", false, async ({ phone, password }) => {
+    credentialsForm("signin.title", "signin.submit", async ({ phone, password }) => {
       const answer = await signIn(phone, password);
       if (answer.role !== "rider") {
         await signOut();
@@ -206,20 +224,32 @@ async function signInScreen() {
   );
 }
 
+// Sign-up proves the number with a texted code; the password is optional (codes sign in).
 async function signUpScreen() {
-  main.append(
-    credentialsForm("signup.title", "signup.submit", true, async ({ name, phone, password }) => {
-      // The platform answers alike whether or not the number had an account (so nobody
-      // can find out which numbers have one): signing in tells the rider whether it worked.
-      await api("POST", "/api/v1/riders", { name, phone, password });
-      try {
-        await signIn(phone, password);
-      } catch (error) {
-        if (error.code !== "bad_credentials") throw error;
-        throw new ApiError(401, "not_signed_in", error.message);
-      }
-    }, "signup.to_signin", "signin"),
+  const message = el("p", { class: "error", role: "alert", id: "form-error" });
+  const form = el(
+    "form",
+    { class: "card stack", id: "sign-up" },
+    screenTitle("signup.title"),
+    ...codeFields(message),
+    el("label", {}, t("signup.name"), el("input", { name: "name", autocomplete: "name", required: true })),
+    el("label", {}, t("signup.password"), el("input", { name: "password", type: "password", autocomplete: "new-password" })),
+    el("button", { type: "submit", class: "primary" }, t("signup.submit")),
+    message,
+    el("a", { href: "#/code" }, t("signup.to_signin")),
   );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { phone, code, name, password } = Object.fromEntries(new FormData(form));
+    try {
+      refuseOperators(await signUpWithCode({ phone, code, name, password: password || undefined }));
+      go("map");
+    } catch (error) {
+      if (error.code === "operator_account") await signOut();
+      message.textContent = explain(error);
+    }
+  });
+  main.append(form);
 }
 
 // --- the map ----------------------------------------------------------------------------
@@ -928,7 +958,7 @@ async function reportScreen(code = "") {
 }
 
 async function meScreen() {
-  const credit = await api("GET", "/api/v1/me/credit");
+  const [me, credit] = await Promise.all([api("GET", "/api/v1/me"), api("GET", "/api/v1/me/credit")]);
   const picker = el(
     "select",
     { id: "language" },
@@ -963,7 +993,7 @@ async function meScreen() {
     ),
     el("p", {}, el("a", { href: "#/report" }, t("me.report"))),
     el("label", { class: "inline" }, t("me.language"), picker),
-    passwordForm(),
+    passwordForm(me.has_password),
     el(
       "p",
       {},
@@ -982,18 +1012,19 @@ async function meScreen() {
   );
 }
 
-// A new password ends the rider's sessions on every other device; this one stays.
-function passwordForm() {
+// A new password ends the rider's sessions on every other device; this one stays. A rider
+// made by a code has none yet: the first one needs no current password.
+function passwordForm(hasPassword) {
   const message = el("p", { role: "status", id: "password-message" });
   const field = (name, key, autocomplete) =>
     el("label", {}, t(key), el("input", { name, type: "password", autocomplete, required: true }));
   const form = el(
     "form",
     { class: "card stack", id: "password" },
-    el("h2", {}, t("me.password")),
-    field("current_password", "me.password_current", "current-password"),
+    el("h2", {}, t(hasPassword ? "me.password" : "me.password_first")),
+    hasPassword ? field("current_password", "me.password_current", "current-password") : el("p", { class: "muted" }, t("me.password_first_why")),
     field("new_password", "me.password_new", "new-password"),
-    el("button", { type: "submit" }, t("me.password_submit")),
+    el("button", { type: "submit" }, t(hasPassword ? "me.password_submit" : "me.password_first_submit")),
     message,
   );
   form.addEventListener("submit", async (event) => {
@@ -1001,8 +1032,11 @@ function passwordForm() {
     try {
       await api("POST", "/api/v1/me/password", Object.fromEntries(new FormData(form)));
       form.reset();
-      message.className = "notice ok";
-      message.textContent = t("me.password_changed");
+      const shown = hasPassword ? form : passwordForm(true);
+      form.replaceWith(shown);
+      const notice = shown.querySelector("#password-message");
+      notice.className = "notice ok";
+      notice.textContent = t("me.password_changed");
     } catch (error) {
       message.className = "notice error";
       message.textContent = explain(error);

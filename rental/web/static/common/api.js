@@ -105,9 +105,17 @@ export async function signIn(phone, password) {
   return answer;
 }
 
-// Signs in with the code texted to the phone (POST /api/v1/auth/sms-codes sent it).
-export async function signInWithCode(phone, code) {
-  const answer = await request("POST", "/api/v1/auth/sms-token", { phone, code }, null);
+// Signs in with the code texted to the phone (POST /api/v1/auth/sms-codes sent it); an
+// account made by the old password sign-up sends its password once with the code.
+export async function signInWithCode(phone, code, password) {
+  const answer = await request("POST", "/api/v1/auth/sms-token", { phone, code, password: password || undefined }, null);
+  session.keep(answer);
+  return answer;
+}
+
+// Signs a rider up with the code texted to the phone: {phone, code, name, password?}.
+export async function signUpWithCode(body) {
+  const answer = await request("POST", "/api/v1/riders", body, null);
   session.keep(answer);
   return answer;
 }
