@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from rental.adapters.account_notices import LoggedAccountNotices
+from rental.adapters.alipay_gateway import AlipayGateway
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.locks.broker_accounts import BrokerAccounts
@@ -109,6 +110,8 @@ class Platform:
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
         self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
         self.sms: SmsSender = sms or _sms_provider(config, self.engine)
+        for china_gateway in _china_gateways(config):
+            self.payment_gateways.setdefault(china_gateway.name, china_gateway)
 
     @property
     def payment_gateway(self) -> PaymentGateway:
@@ -202,6 +205,21 @@ class _LazyBrokerAccounts:
             raise Unavailable(
                 f"the broker refused the lock account: {exc}", "broker_unavailable"
             ) from exc
+
+
+def _china_gateways(config: Config) -> list[PaymentGateway]:
+    """Alipay and WeChat Pay, each once configured (docs/payments.md)."""
+    gateways: list[PaymentGateway] = []
+    if config.ALIPAY_APP_ID:
+        gateways.append(
+            AlipayGateway.from_settings(
+                config.ALIPAY_APP_ID,
+                config.ALIPAY_APP_PRIVATE_KEY,
+                config.ALIPAY_PUBLIC_KEY,
+                config.ALIPAY_GATEWAY_URL,
+            )
+        )
+    return gateways
 
 
 def _sms_provider(config: Config, engine: Engine) -> SmsSender:

@@ -51,6 +51,13 @@ class Config:
     SMS_HOME_REGION: str = "CN"
     SMS_PROVIDER: str = ""
     PAYMENT_GATEWAY_SECRET: str = ""
+    # Alipay (rental/adapters/alipay_gateway.py, docs/payments.md), offered once its app id
+    # is set: our app's RSA2 private key and Alipay's public key (PEM text or a file's
+    # path), and the gateway (set only to reach a staging or local fake).
+    ALIPAY_APP_ID: str = ""
+    ALIPAY_APP_PRIVATE_KEY: str = ""
+    ALIPAY_PUBLIC_KEY: str = ""
+    ALIPAY_GATEWAY_URL: str = "https://openapi.alipay.com/gateway.do"
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15
     # A lock not heard from for this long is treated as offline (heartbeats: every 15 min).
