@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from flask import has_request_context, request
 from sqlalchemy import Engine
 
 from rental.adapters.account_notices import LoggedAccountNotices
@@ -24,6 +25,7 @@ from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
+from rental.adapters.wechatpay_gateway import WechatPayGateway
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -219,7 +221,28 @@ def _china_gateways(config: Config) -> list[PaymentGateway]:
                 config.ALIPAY_GATEWAY_URL,
             )
         )
+    if config.WECHATPAY_MERCHANT_ID:
+        gateways.append(
+            WechatPayGateway.from_settings(
+                merchant_id=config.WECHATPAY_MERCHANT_ID,
+                app_id=config.WECHATPAY_APP_ID,
+                private_key=config.WECHATPAY_PRIVATE_KEY,
+                certificate_serial=config.WECHATPAY_CERTIFICATE_SERIAL,
+                apiv3_key=config.WECHATPAY_APIV3_KEY,
+                api_url=config.WECHATPAY_API_URL,
+                certificate_dir=config.WECHATPAY_CERTIFICATE_DIR,
+                payer_address=_rider_address,
+            )
+        )
     return gateways
+
+
+def _rider_address() -> str:
+    """The address of the rider whose request is served (WeChat Pay's H5 pay checks the
+    rider pays from it); the host's own outside a request."""
+    if has_request_context() and request.remote_addr:
+        return request.remote_addr
+    return "127.0.0.1"
 
 
 def _sms_provider(config: Config, engine: Engine) -> SmsSender:
