@@ -14,8 +14,10 @@ into a gateway URL the rider's browser opens (Alipay numbers the trade only once
 Alipay posts a form to the notify URL, believed here only when signed with Alipay's key
 for our app, and answered with the text `success`; `alipay.trade.refund` settles a refund
 in its answer (idempotent on `out_request_no`, our refund id), so the refund's outcome is
-returned as its notification. The rules that believe a notification are the use case's
-(`rental.services.payments`), the same for every provider.
+returned as its notification; when the answer is lost, the refund query says what
+happened, so a refund is never both paid by Alipay and given back to the wallet. The
+rules that believe a notification are the use case's (`rental.services.payments`), the
+same for every provider.
 """
 
 import logging
@@ -46,8 +48,8 @@ log = logging.getLogger(__name__)
 
 PRODUCTION_GATEWAY = "https://openapi.alipay.com/gateway.do"
 TIMEOUT_SECONDS = 10
-SUCCESS_CODE = "10000"  # Alipay's "接口调用成功"; 40004 is a business refusal, 20000 unknown
-UNKNOWN_OUTCOME_CODE = "20000"
+SUCCESS_CODE = "10000"  # Alipay's "接口调用成功"
+REFUSED_CODE = "40004"  # a business refusal; 20000 (service unavailable) leaves it unknown
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 PAID_STATES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
 CLOSED_STATE = "TRADE_CLOSED"  # unpaid and expired, or paid and fully refunded
@@ -166,10 +168,11 @@ class AlipayGateway:
         self, refund: Refund, order: PaymentOrder, notify_url: str
     ) -> Notification | None:
         """`alipay.trade.refund`, settled in its answer: code 10000 with `fund_change` Y
-        is the refund paid (returned as its notification); 10000 with N (a repeat of the
-        same `out_request_no`) is asked again with `alipay.trade.fastpay.refund.query`.
-        A refusal (40004) raises GatewayError; an unknown outcome (20000) answers None,
-        the refund staying in progress until the statement settles it."""
+        is the refund paid (returned as its notification). A refusal (40004) raises
+        GatewayError. Any other answer, or none, leaves the outcome unknown: Alipay is
+        asked with `alipay.trade.fastpay.refund.query` (a request number is paid once,
+        so asking is safe): found, it was paid; not found, it was not (GatewayError);
+        no answer, None, the refund staying in progress until the statement settles it."""
         _require_cny(order.currency)
         content = {
             "out_trade_no": str(order.id),
@@ -179,28 +182,40 @@ class AlipayGateway:
         }
         if order.trade_no:
             content["trade_no"] = order.trade_no
-        answer = self._call("alipay.trade.refund", content)
+        try:
+            answer = self._call("alipay.trade.refund", content)
+        except GatewayError:
+            log.warning("alipay did not answer refund %s; asking after it", refund.id)
+            return self._refund_outcome(refund, order)
         code = answer.get("code")
-        if code == UNKNOWN_OUTCOME_CODE:
-            log.warning("alipay does not know yet about refund %s", refund.id)
-            return None
-        if code != SUCCESS_CODE:
-            raise GatewayError(f"alipay.trade.refund refused: {_reason(answer)}")
-        if answer.get("fund_change") == "Y":
+        if code == SUCCESS_CODE and answer.get("fund_change") == "Y":
             paid_back = str(answer.get("send_back_fee") or content["refund_amount"])
             return _refund_paid(str(answer.get("trade_no", order.trade_no)), refund, paid_back)
+        if code == REFUSED_CODE:
+            raise GatewayError(f"alipay.trade.refund refused: {_reason(answer)}")
+        # fund_change N (a repeat of the request number) or 20000: ask what happened.
         return self._refund_outcome(refund, order)
 
     def _refund_outcome(self, refund: Refund, order: PaymentOrder) -> Notification | None:
-        answer = self._call(
-            "alipay.trade.fastpay.refund.query",
-            {"out_trade_no": str(order.id), "out_request_no": str(refund.id)},
-        )
-        if answer.get("code") != SUCCESS_CODE or answer.get("refund_status") != "REFUND_SUCCESS":
-            log.warning("alipay has not paid refund %s yet: %s", refund.id, _reason(answer))
+        """Alipay's docs: a refund the query finds, with no refund_status or
+        REFUND_SUCCESS, was paid; one it does not find was not made."""
+        try:
+            answer = self._call(
+                "alipay.trade.fastpay.refund.query",
+                {"out_trade_no": str(order.id), "out_request_no": str(refund.id)},
+            )
+        except GatewayError:
+            log.warning("alipay cannot say now whether refund %s was paid", refund.id)
+            return None
+        if answer.get("code") != SUCCESS_CODE:
+            log.warning("alipay's refund query for %s: %s", refund.id, _reason(answer))
+            return None
+        if not answer.get("refund_amount"):
+            raise GatewayError(f"alipay made no refund {refund.id}")
+        if answer.get("refund_status", "REFUND_SUCCESS") != "REFUND_SUCCESS":
             return None
         trade_no = str(answer.get("trade_no", order.trade_no))
-        return _refund_paid(trade_no, refund, str(answer.get("refund_amount", "")))
+        return _refund_paid(trade_no, refund, str(answer["refund_amount"]))
 
     def statement(self, day: date) -> list[StatementLine]:
         """The day's trade bill (`alipay.data.dataservice.bill.downloadurl.query`, type

@@ -189,6 +189,22 @@ def test_a_refund_repeated_at_alipay_is_settled_through_its_refund_query(app, al
     assert alipay.trades[order["id"]].refunds == {refund["id"]: "3.00"}
 
 
+@pytest.mark.parametrize(
+    ("lost", "state", "balance"), [("after", "succeeded", 700), ("before", "failed", 1000)]
+)
+def test_a_refund_whose_answer_is_lost_is_settled_by_what_alipay_says_of_it(
+    app, alipay, platform, lost, state, balance
+):
+    order = paid(app, alipay, 1000)
+    alipay.losing_refund_answers = lost
+    answer = app.withdraw(300)
+    assert [r["state"] for r in answer.json["refunds"]] == [state]
+    paid_back = sum(int(a.replace(".", "")) for a in alipay.trades[order["id"]].refunds.values())
+    assert paid_back + app.balance() == 1000  # never both refunded and back in the wallet
+    assert app.balance() == balance
+    assert books(platform.uow()).balanced
+
+
 def test_the_days_bill_is_read_from_alipays_gbk_zip(alipay, platform):
     # Alipay's documented 业务明细 layout: `#` lines around a header and the rows, with the
     # trailing tabs Alipay writes to keep numbers as text.

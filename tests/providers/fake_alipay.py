@@ -94,6 +94,8 @@ class FakeAlipay:
         self.requests: list[dict[str, str]] = []  # every verified request's parameters
         self.unsigned_requests = 0
         self.refusing_refunds = False
+        # "after": the refund is made and its answer lost; "before": lost before it is made.
+        self.losing_refund_answers: str | None = None
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.base_url = f"http://127.0.0.1:{self._server.server_port}"
         self.gateway_url = f"{self.base_url}/gateway.do"
@@ -175,6 +177,10 @@ class FakeAlipay:
         self.requests.append(fields)
         method = fields["method"]
         content = json.loads(fields.get("biz_content") or "{}")
+        if method == "alipay.trade.refund" and self.losing_refund_answers:
+            if self.losing_refund_answers == "after":
+                self._answer(method, content)
+            return Response("", status=502)(environ, start_response)
         answer = self._answer(method, content)
         return self._signed_answer(method, answer)(environ, start_response)
 
