@@ -15,6 +15,7 @@ from rental.adapters.alipay_gateway import AlipayGateway
 from rental.adapters.cny import BEIJING
 from rental.bootstrap import Platform
 from rental.services.wallet import books
+from tests.helpers import BIKE_PRICE, CITY, make_city
 from tests.providers.fake_alipay import FakeAlipay, new_key, private_pem, public_pem
 from tests.providers.rider_app import RiderApp
 
@@ -205,6 +206,20 @@ def test_a_refund_whose_answer_is_lost_is_settled_by_what_alipay_says_of_it(
     assert books(platform.uow()).balanced
 
 
+def test_a_deposit_paid_at_alipay_goes_back_in_alipays_answer(app, alipay, platform):
+    city = city_asking_a_deposit(platform, 9900)
+    order = app.deposit(city)
+    alipay.open(order["pay_url"])
+    assert app.notify("alipay", alipay.pay(order["id"]), FORM).status_code == 200
+    assert app.deposit_held() == 9900
+    answer = app.refund_deposit("deposit-back")
+    assert answer.status_code == 202, answer.text
+    assert [r["state"] for r in answer.json["refunds"]] == ["succeeded"]
+    assert list(alipay.trades[order["id"]].refunds.values()) == ["99.00"]
+    assert (app.deposit_held(), app.balance()) == (0, 0)
+    assert books(platform.uow()).balanced
+
+
 def test_the_days_bill_is_read_from_alipays_gbk_zip(alipay, platform):
     # Alipay's documented 业务明细 layout: `#` lines around a header and the rows, with the
     # trailing tabs Alipay writes to keep numbers as text.
@@ -245,3 +260,11 @@ def test_the_platform_offers_alipay_once_its_app_id_and_key_files_are_set(platfo
     unconfigured = Platform(platform.config)
     assert "alipay" not in unconfigured.payment_gateways
     unconfigured.dispose()
+
+
+def city_asking_a_deposit(platform, deposit_minor: int) -> str:
+    make_city(platform)
+    with platform.uow() as uow:
+        uow.pricing_plans.publish(CITY, "bike", BIKE_PRICE, deposit_minor=deposit_minor)
+        uow.commit()
+    return CITY

@@ -19,6 +19,7 @@ from rental.adapters.wechatpay_gateway import WechatPayGateway
 from rental.bootstrap import Platform
 from rental.services.ports import GatewayError
 from rental.services.wallet import books
+from tests.helpers import BIKE_PRICE, CITY, make_city
 from tests.providers.fake_alipay import new_key
 from tests.providers.fake_wechatpay import FakeWechatPay
 from tests.providers.rider_app import RiderApp
@@ -203,6 +204,22 @@ def test_a_refund_wechat_pay_refuses_gives_the_money_back_at_once(app, wechat, p
     assert books(platform.uow()).balanced
 
 
+def test_a_deposit_paid_with_wechat_pay_goes_back_when_its_refund_is_notified(
+    app, wechat, platform
+):
+    city = city_asking_a_deposit(platform, 9900)
+    order = app.deposit(city)
+    trade = wechat.transactions[uuid.UUID(order["id"]).hex]
+    assert notify(app, wechat.pay(trade.out_trade_no)).status_code == 204
+    assert app.deposit_held() == 9900
+    [refund] = app.refund_deposit("deposit-back").json["refunds"]
+    assert (refund["state"], app.deposit_held()) == ("processing", 0)
+    assert notify(app, wechat.settle_refund(refund["id"])).status_code == 204
+    states = [r["state"] for r in app.refund_deposit("deposit-back").json["refunds"]]
+    assert (states, app.balance()) == (["succeeded"], 0)
+    assert books(platform.uow()).balanced
+
+
 def test_the_days_bill_is_read_from_wechat_pays_gzip_and_checked_by_its_hash(wechat):
     wechat.add_bill("2026-11-30", TRADE_BILL.read_text(encoding="utf-8"))
     gateway = gateway_for(wechat)
@@ -250,3 +267,11 @@ def test_the_platform_offers_wechat_pay_once_its_merchant_id_is_set(platform, we
         configured.dispose()
     with pytest.raises(ValueError, match="32 characters"):
         Platform(replace(platform.config, **{**settings, "WECHATPAY_APIV3_KEY": "short"}))
+
+
+def city_asking_a_deposit(platform, deposit_minor: int) -> str:
+    make_city(platform)
+    with platform.uow() as uow:
+        uow.pricing_plans.publish(CITY, "bike", BIKE_PRICE, deposit_minor=deposit_minor)
+        uow.commit()
+    return CITY

@@ -26,6 +26,20 @@ class RiderApp:
         assert answer.status_code == 201, answer.text
         return dict(answer.json)
 
+    def deposit(self, city_id: str) -> dict[str, Any]:
+        body = {"city_id": city_id, "kind": "bike", "idempotency_key": uuid.uuid4().hex}
+        answer = self.client.post("/api/v1/deposits", json=body, headers=self._auth)
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json)
+
+    def refund_deposit(self, key: str) -> TestResponse:
+        body = {"idempotency_key": key}
+        return self.client.post("/api/v1/deposits/refunds", json=body, headers=self._auth)
+
+    def deposit_held(self) -> int:
+        wallets = self.client.get("/api/v1/wallet", headers=self._auth).json["wallets"]
+        return int(wallets[0]["deposit_minor"]) if wallets else 0
+
     def withdraw(self, amount_minor: int, key: str | None = None) -> TestResponse:
         body = {"amount_minor": amount_minor, "idempotency_key": key or uuid.uuid4().hex}
         return self.client.post("/api/v1/wallet/withdrawals", json=body, headers=self._auth)
