@@ -231,6 +231,8 @@ def _china_gateways(config: Config) -> list[PaymentGateway]:
                 apiv3_key=config.WECHATPAY_APIV3_KEY,
                 api_url=config.WECHATPAY_API_URL,
                 certificate_dir=config.WECHATPAY_CERTIFICATE_DIR,
+                public_key=config.WECHATPAY_PUBLIC_KEY,
+                public_key_id=config.WECHATPAY_PUBLIC_KEY_ID,
                 payer_address=_rider_address,
             )
         )

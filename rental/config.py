@@ -69,6 +69,10 @@ class Config:
     WECHATPAY_CERTIFICATE_SERIAL: str = ""
     WECHATPAY_APIV3_KEY: str = ""
     WECHATPAY_CERTIFICATE_DIR: str = ""
+    # Merchants given WeChat Pay's public key instead of platform certificates: the key (PEM
+    # text or a file's path) and its id, PUB_KEY_ID_...
+    WECHATPAY_PUBLIC_KEY: str = ""
+    WECHATPAY_PUBLIC_KEY_ID: str = ""
     WECHATPAY_API_URL: str = "https://api.mch.weixin.qq.com"
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15

@@ -5,7 +5,8 @@ The SDK's `Core` does what must be exactly right: it signs each request (the
 `WECHATPAY2-SHA256-RSA2048` Authorization, with our merchant key and its certificate's
 serial number), downloads WeChat Pay's platform certificates (`/v3/certificates`,
 decrypted with the APIv3 key), verifies every answer's and notification's signature with
-them (the Wechatpay-Signature/Timestamp/Nonce/Serial headers) and decrypts a
+them, or with WeChat Pay's public key where the merchant has one instead (the
+Wechatpay-Signature/Timestamp/Nonce/Serial headers), and decrypts a
 notification's resource (AEAD_AES_256_GCM with the APIv3 key). The request bodies are
 the documented ones, written here. H5 is the one form used: the rider app is a web app
 opened in any browser; JSAPI (inside WeChat) needs each rider's openid, which the
@@ -76,6 +77,7 @@ class _RoutedCore(Core):  # type: ignore[misc]  # the SDK has no type hints
     def __init__(self, api_url: str, **settings: Any) -> None:
         self._routed_to = api_url.rstrip("/")
         super().__init__(**settings)
+        self._gate_way = self._routed_to  # with a public key, no certificates were fetched
 
     def _init_certificates(self) -> None:
         self._gate_way = self._routed_to
@@ -96,6 +98,10 @@ class WechatPayGateway:
     apiv3_key: str
     api_url: str = PRODUCTION_API
     certificate_dir: str = ""  # where the SDK keeps the platform certificates it fetched
+    # WeChat Pay's public key and its id (PUB_KEY_ID_...), which merchants get instead of
+    # platform certificates since 2024: answers and notifications are verified with it.
+    public_key: str = ""
+    public_key_id: str = ""
     payer_address: Callable[[], str] = lambda: "127.0.0.1"
     name: str = "wechatpay"
     _core: Any = field(default=None, init=False, repr=False)
@@ -105,6 +111,8 @@ class WechatPayGateway:
     def from_settings(cls, **settings: Any) -> "WechatPayGateway":
         """As the constructor, the private key as PEM text or a file's path."""
         settings["private_key"] = _pkcs8(pem_text(settings["private_key"]))
+        if settings.get("public_key"):
+            settings["public_key"] = pem_text(settings["public_key"])
         if len(settings["apiv3_key"].encode()) != APIV3_KEY_BYTES:
             raise ValueError(f"the WeChat Pay APIv3 key must be {APIV3_KEY_BYTES} characters")
         return cls(**settings)
@@ -300,6 +308,8 @@ class WechatPayGateway:
                         apiv3_key=self.apiv3_key,
                         cert_dir=self.certificate_dir or None,
                         timeout=TIMEOUT_SECONDS,
+                        public_key=self.public_key or None,
+                        public_key_id=self.public_key_id or None,
                     )
                 except Exception as exc:  # the SDK raises bare Exception
                     raise GatewayError(f"wechat pay's certificates are not at hand: {exc}") from exc

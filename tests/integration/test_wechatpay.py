@@ -247,6 +247,29 @@ def test_nothing_reaches_wechat_pay_until_the_gateway_is_first_used(wechat):
     ]
 
 
+def test_a_merchant_with_wechat_pays_public_key_needs_no_platform_certificate(app, platform):
+    wechat = FakeWechatPay()
+    wechat.public_key_id = "PUB_KEY_ID_0114232134912410000000000000"
+    gateway = gateway_for(
+        wechat, public_key=wechat.platform_public_pem, public_key_id=wechat.public_key_id
+    )
+    first = platform.payment_gateway
+    platform.payment_gateway = gateway
+    try:
+        _, trade = opened(app, wechat, 600)
+        assert notify(app, wechat.pay(trade.out_trade_no)).status_code == 204
+        assert app.balance() == 600
+        assert ("GET", "/v3/certificates") not in wechat.requests
+        forged = wechat.notification(
+            "TRANSACTION.SUCCESS", wechat.transaction(trade), key=new_key()
+        )
+        assert notify(app, forged).status_code == 400
+    finally:
+        platform.payment_gateway = first
+        platform.payment_gateways.pop(gateway.name, None)
+        wechat.stop()
+
+
 def test_the_platform_offers_wechat_pay_once_its_merchant_id_is_set(platform, wechat, tmp_path):
     key_file = tmp_path / "apiclient_key.pem"
     key_file.write_text(wechat.merchant_private_pem)

@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.providers.fake_alipay import kept_key, private_pem
+from tests.providers.fake_alipay import kept_key, private_pem, public_pem
 
 AUTHORIZATION = re.compile(r"WECHATPAY2-SHA256-RSA2048 (?P<fields>.+)")
 
@@ -89,6 +89,9 @@ class FakeWechatPay:
         self.platform_key = kept_key("platform")
         self.platform_serial = uuid.uuid4().int >> 64
         self.platform_certificate = certificate_for(self.platform_key, self.platform_serial)
+        # Set: WeChat Pay signs with its public key of this id, as for merchants who have
+        # no platform certificates.
+        self.public_key_id: str | None = None
         self.transactions: dict[str, Transaction] = {}
         self.bills: dict[str, bytes] = {}
         self.swapped_bills: dict[str, bytes] = {}  # served instead of the file hashed
@@ -104,6 +107,10 @@ class FakeWechatPay:
     @property
     def merchant_private_pem(self) -> str:
         return private_pem(self.merchant_key)
+
+    @property
+    def platform_public_pem(self) -> str:
+        return public_pem(self.platform_key)
 
     # What a rider and WeChat Pay's back office do.
     def pay(self, out_trade_no: str) -> tuple[dict[str, str], bytes]:
@@ -198,7 +205,7 @@ class FakeWechatPay:
             "Wechatpay-Signature": sign(
                 key or self.platform_key, f"{timestamp}\n{nonce}\n{body}\n"
             ),
-            "Wechatpay-Serial": f"{self.platform_serial:X}",
+            "Wechatpay-Serial": self.public_key_id or f"{self.platform_serial:X}",
             "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048",
         }
 
