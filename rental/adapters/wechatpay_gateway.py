@@ -1,7 +1,8 @@
 """WeChat Pay API v3 on the payment port: H5 pay (a phone's browser outside WeChat),
 notifications, queries, refunds and the daily trade bill, through `wechatpayv3`.
 
-The SDK's `Core` does what must be exactly right: it signs each request (the
+The SDK's `Core` (wired in `rental.adapters.wechatpay_client`) does what must be exactly
+right: it signs each request (the
 `WECHATPAY2-SHA256-RSA2048` Authorization, with our merchant key and its certificate's
 serial number), downloads WeChat Pay's platform certificates (`/v3/certificates`,
 decrypted with the APIv3 key), verifies every answer's and notification's signature with
@@ -19,22 +20,19 @@ minutes, so an old body cannot be replayed) and for our merchant and app.
 
 import gzip
 import hashlib
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from cryptography.hazmat.primitives import serialization
-from wechatpayv3.core import Core
 from wechatpayv3.type import RequestType
 
-from rental.adapters.cny import CURRENCY, beijing, pem_text
+from rental.adapters.cny import CURRENCY, beijing
+from rental.adapters.wechatpay_client import WechatPayClient, json_answer
 from rental.adapters.wechatpay_statement import our_id, statement_lines
 from rental.domain.payments import GatewayEvent, PaymentOrder, Refund
 from rental.services.ports import (
@@ -49,9 +47,6 @@ from rental.services.ports import (
 
 log = logging.getLogger(__name__)
 
-PRODUCTION_API = "https://api.mch.weixin.qq.com"
-TIMEOUT_SECONDS = (5, 10)  # connect, read
-APIV3_KEY_BYTES = 32  # an AES-256 key, as the merchant platform issues it
 # WeChat Pay dates each notification; one signed longer ago is a replay (its docs ask
 # merchants to refuse those beyond 5 minutes).
 FRESH_FOR_SECONDS = 5 * 60
@@ -70,52 +65,32 @@ REFUND_EVENTS = {
 }
 
 
-class _RoutedCore(Core):  # type: ignore[misc]  # the SDK has no type hints
-    """The SDK's core, sending to `api_url`: the SDK fixes WeChat Pay's own host, and its
-    constructor already fetches the platform certificates from it."""
-
-    def __init__(self, api_url: str, **settings: Any) -> None:
-        self._routed_to = api_url.rstrip("/")
-        super().__init__(**settings)
-        self._gate_way = self._routed_to  # with a public key, no certificates were fetched
-
-    def _init_certificates(self) -> None:
-        self._gate_way = self._routed_to
-        super()._init_certificates()
-
-
 @dataclass
 class WechatPayGateway:
     """Our merchant at WeChat Pay: merchant id (mchid), the app id the payments are for,
-    the merchant's private key and its certificate's serial number, the APIv3 key, and
-    the API's address. `payer_address` names the rider's IP address, which H5 pay must
-    be given (WeChat Pay checks the payment is made from it)."""
+    and the client that signs, verifies and decrypts (`WechatPayClient`).
+    `payer_address` names the rider's IP address, which H5 pay must be given (WeChat Pay
+    checks the payment is made from it)."""
 
     merchant_id: str
     app_id: str
-    private_key: str  # PEM text
-    certificate_serial: str
-    apiv3_key: str
-    api_url: str = PRODUCTION_API
-    certificate_dir: str = ""  # where the SDK keeps the platform certificates it fetched
-    # WeChat Pay's public key and its id (PUB_KEY_ID_...), which merchants get instead of
-    # platform certificates since 2024: answers and notifications are verified with it.
-    public_key: str = ""
-    public_key_id: str = ""
+    client: WechatPayClient
     payer_address: Callable[[], str] = lambda: "127.0.0.1"
     name: str = "wechatpay"
-    _core: Any = field(default=None, init=False, repr=False)
-    _core_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
-    def from_settings(cls, **settings: Any) -> "WechatPayGateway":
-        """As the constructor, the private key as PEM text or a file's path."""
-        settings["private_key"] = _pkcs8(pem_text(settings["private_key"]))
-        if settings.get("public_key"):
-            settings["public_key"] = pem_text(settings["public_key"])
-        if len(settings["apiv3_key"].encode()) != APIV3_KEY_BYTES:
-            raise ValueError(f"the WeChat Pay APIv3 key must be {APIV3_KEY_BYTES} characters")
-        return cls(**settings)
+    def from_settings(
+        cls,
+        *,
+        merchant_id: str,
+        app_id: str,
+        payer_address: Callable[[], str] = lambda: "127.0.0.1",
+        **client_settings: Any,
+    ) -> "WechatPayGateway":
+        """Our merchant and app, and the client's settings (`WechatPayClient.from_settings`:
+        keys as PEM text or a file's path)."""
+        client = WechatPayClient.from_settings(merchant_id=merchant_id, **client_settings)
+        return cls(merchant_id, app_id, client, payer_address)
 
     def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
         """`POST /v3/pay/transactions/h5`: the `h5_url` the rider's browser opens; the
@@ -132,7 +107,7 @@ class WechatPayGateway:
         }
         if order.expires_at is not None:  # RFC 3339 in Beijing time, as documented
             body["time_expire"] = beijing(order.expires_at).replace(" ", "T") + "+08:00"
-        answer = self._json(RequestType.POST, "/v3/pay/transactions/h5", body)
+        answer = self.client.json(RequestType.POST, "/v3/pay/transactions/h5", body)
         try:
             return GatewayOrder(None, str(answer["h5_url"]))
         except KeyError as exc:
@@ -154,7 +129,7 @@ class WechatPayGateway:
             log.warning("wechat pay notification not fresh: %s", signed["Wechatpay-Timestamp"])
             return None
         try:
-            event = self._sdk_core().callback(signed, body)
+            event = self.client.verified_notification(signed, body)
         except Exception:  # the SDK raises bare Exception for what it refuses
             log.exception("wechat pay notification could not be verified")
             return None
@@ -197,10 +172,10 @@ class WechatPayGateway:
         """`GET /v3/pay/transactions/id/{transaction_id}`; None on its 404 (never issued)
         or when the trade is another merchant's."""
         path = f"/v3/pay/transactions/id/{quote(trade_no, safe='')}?mchid={self.merchant_id}"
-        status, answer = self._request(RequestType.GET, path)
+        status, answer = self.client.request(RequestType.GET, path)
         if status == HTTPStatus.NOT_FOUND:
             return None
-        record = _json_answer(status, answer, path)
+        record = json_answer(status, answer, path)
         if record.get("mchid") != self.merchant_id:
             return None
         try:
@@ -236,28 +211,30 @@ class WechatPayGateway:
         if order.trade_no:
             body["transaction_id"] = order.trade_no
         try:
-            status, answer = self._request(RequestType.POST, "/v3/refund/domestic/refunds", body)
+            status, answer = self.client.request(
+                RequestType.POST, "/v3/refund/domestic/refunds", body
+            )
         except GatewayError:
             log.warning("wechat pay did not answer refund %s; its notification will", refund.id)
             return None
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             log.warning("wechat pay answered refund %s with %s", refund.id, status)
             return None
-        _json_answer(status, answer, "/v3/refund/domestic/refunds")
+        json_answer(status, answer, "/v3/refund/domestic/refunds")
         return None
 
     def statement(self, day: date) -> list[StatementLine]:
         """The day's trade bill (`GET /v3/bill/tradebill`, type ALL): its download_url
         gives a gzip of the documented CSV, checked against the SHA1 WeChat Pay names."""
         path = f"/v3/bill/tradebill?bill_date={day.isoformat()}&bill_type=ALL&tar_type=GZIP"
-        bill = self._json(RequestType.GET, path)
+        bill = self.client.json(RequestType.GET, path)
         try:
             url = urlsplit(str(bill["download_url"]))
             expected = str(bill["hash_value"]).lower()
         except KeyError as exc:
             raise GatewayError(f"wechat pay named no bill for {day}") from exc
         # The file is not signed: the SDK downloads it unverified, its hash checks it.
-        status, zipped = self._request(RequestType.GET, f"{url.path}?{url.query}", skip=True)
+        status, zipped = self.client.request(RequestType.GET, f"{url.path}?{url.query}", skip=True)
         if status != HTTPStatus.OK or not isinstance(zipped, bytes):
             raise GatewayError(f"wechat pay's bill for {day} could not be downloaded: {status}")
         try:
@@ -271,62 +248,6 @@ class WechatPayGateway:
         except (UnicodeDecodeError, ValueError) as exc:
             raise GatewayError(f"wechat pay's bill for {day} could not be read: {exc}") from exc
 
-    def _json(
-        self, method: RequestType, path: str, body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        status, answer = self._request(method, path, body)
-        return _json_answer(status, answer, path)
-
-    def _request(
-        self,
-        method: RequestType,
-        path: str,
-        body: dict[str, Any] | None = None,
-        *,
-        skip: bool = False,
-    ) -> tuple[int, Any]:
-        """One signed request; its answer's signature verified by the SDK (`skip` only for
-        the bill file, which WeChat Pay does not sign)."""
-        core = self._sdk_core()
-        try:
-            status, answer = core.request(path, method=method, data=body, skip_verify=skip)
-        except Exception as exc:  # requests' errors and the SDK's bare ones
-            raise GatewayError(f"wechat pay did not answer {path}: {exc}") from exc
-        return int(status), answer
-
-    def _sdk_core(self) -> Any:
-        """The SDK's core, made on first use: making it fetches the platform certificates,
-        and nothing should reach WeChat Pay while the platform starts."""
-        with self._core_lock:
-            if self._core is None:
-                try:
-                    self._core = _RoutedCore(
-                        self.api_url,
-                        mchid=self.merchant_id,
-                        cert_serial_no=self.certificate_serial,
-                        private_key=self.private_key,
-                        apiv3_key=self.apiv3_key,
-                        cert_dir=self.certificate_dir or None,
-                        timeout=TIMEOUT_SECONDS,
-                        public_key=self.public_key or None,
-                        public_key_id=self.public_key_id or None,
-                    )
-                except Exception as exc:  # the SDK raises bare Exception
-                    raise GatewayError(f"wechat pay's certificates are not at hand: {exc}") from exc
-            return self._core
-
-
-def _json_answer(status: int, answer: Any, path: str) -> dict[str, Any]:
-    if not HTTPStatus.OK <= status < HTTPStatus.MULTIPLE_CHOICES:
-        raise GatewayError(f"wechat pay refused {path}: {status} {answer}")
-    try:
-        record = json.loads(answer) if isinstance(answer, str | bytes) else answer
-    except ValueError as exc:
-        raise GatewayError(f"wechat pay answered {path} with no JSON") from exc
-    if not isinstance(record, dict):
-        raise GatewayError(f"wechat pay answered {path} with no object")
-    return record
-
 
 def _header(headers: dict[str, str], name: str) -> str:
     wanted = name.lower()
@@ -338,17 +259,6 @@ def _fresh(timestamp: str) -> bool:
         return abs(time.time() - int(timestamp)) <= FRESH_FOR_SECONDS
     except ValueError:
         return False
-
-
-def _pkcs8(pem: str) -> str:
-    """The key as PKCS#8 PEM (`BEGIN PRIVATE KEY`, WeChat Pay's apiclient_key.pem), the
-    only form the SDK reads; an RSA key exported the older way is converted."""
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
 
 
 def _require_cny(currency: str) -> None:
