@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 from flask import has_request_context, request
 from sqlalchemy import Engine
 
+from rental.adapters import alipay_gateway, wechatpay_gateway
 from rental.adapters.account_notices import LoggedAccountNotices
-from rental.adapters.alipay_gateway import AlipayGateway
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.locks.broker_accounts import BrokerAccounts
@@ -25,7 +25,6 @@ from rental.adapters.passwords import WerkzeugPasswords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
-from rental.adapters.wechatpay_gateway import WechatPayGateway
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -214,7 +213,7 @@ def _china_gateways(config: Config) -> list[PaymentGateway]:
     gateways: list[PaymentGateway] = []
     if config.ALIPAY_APP_ID:
         gateways.append(
-            AlipayGateway.from_settings(
+            alipay_gateway.AlipayGateway.from_settings(
                 config.ALIPAY_APP_ID,
                 config.ALIPAY_APP_PRIVATE_KEY,
                 config.ALIPAY_PUBLIC_KEY,
@@ -223,7 +222,7 @@ def _china_gateways(config: Config) -> list[PaymentGateway]:
         )
     if config.WECHATPAY_MERCHANT_ID:
         gateways.append(
-            WechatPayGateway.from_settings(
+            wechatpay_gateway.WechatPayGateway.from_settings(
                 merchant_id=config.WECHATPAY_MERCHANT_ID,
                 app_id=config.WECHATPAY_APP_ID,
                 private_key=config.WECHATPAY_PRIVATE_KEY,
