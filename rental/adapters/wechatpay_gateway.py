@@ -197,8 +197,12 @@ class WechatPayGateway:
         refusal (4xx) raises GatewayError; an unknown outcome (5xx, no answer) leaves the
         refund in progress for the notification or the statement."""
         _require_cny(order.currency)
+        # The trade by WeChat Pay's number, or by ours while it has none: one of the two.
+        trade = (
+            {"transaction_id": order.trade_no} if order.trade_no else {"out_trade_no": order.id.hex}
+        )
         body: dict[str, Any] = {
-            "out_trade_no": order.id.hex,
+            **trade,
             "out_refund_no": str(refund.id),
             "reason": "refund",
             "notify_url": notify_url,
@@ -208,8 +212,6 @@ class WechatPayGateway:
                 "currency": CURRENCY,
             },
         }
-        if order.trade_no:
-            body["transaction_id"] = order.trade_no
         try:
             status, answer = self.client.request(
                 RequestType.POST, "/v3/refund/domestic/refunds", body

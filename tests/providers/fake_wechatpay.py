@@ -312,7 +312,15 @@ class FakeWechatPay:
         return self._answer(200, self.transaction(trade))
 
     def _refund(self, asked: dict) -> Response:
-        trade = self.transactions.get(asked.get("out_trade_no", ""))
+        assert ("transaction_id" in asked) != ("out_trade_no" in asked)  # one of the two
+        trade = self.transactions.get(asked.get("out_trade_no", "")) or next(
+            (
+                t
+                for t in self.transactions.values()
+                if t.transaction_id == asked.get("transaction_id")
+            ),
+            None,
+        )
         if trade is None or trade.trade_state not in ("SUCCESS", "REFUND"):
             return self._answer(404, {"code": "RESOURCE_NOT_EXISTS", "message": "订单不存在"})
         earlier = trade.refunds.get(asked["out_refund_no"])
