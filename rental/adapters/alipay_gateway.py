@@ -6,7 +6,7 @@ gateway, but `python-alipay-sdk` (fzlee) is one small module, released for Pytho
 and 3.12 (3.4.0, 2025), signs with pycryptodomex and has `verify()` for asynchronous
 notifications (it leaves `sign` and `sign_type` out of the signed string, as Alipay's docs
 say) and `alipay.trade.wap.pay`; the official wheel is 33 MB of 36,000 generated modules
-still classified for Python 2.6/3.3, signs with the pure-Python `rsa`, and has no helper
+still classified for Python 2.6/3.3, signs with the pure-Python `rsa`, and has no function
 that verifies a notification (only a raw `verify_with_rsa`).
 
 The flow (Alipay's docs: "手机网站支付"): `create_order` signs `alipay.trade.wap.pay`
