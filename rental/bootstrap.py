@@ -7,6 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from flask import has_request_context, request
 from sqlalchemy import Engine
 
 from rental.adapters.cloud_sms import CloudSmsSettings
@@ -100,6 +101,7 @@ class Platform:
         # Every gateway the platform has taken money through, by name; new payments go
         # through `payment_gateway`.
         self.payment_gateways: dict[str, PaymentGateway] = {}
+        self.payment_gateways.update(_china_gateways(config))
         self.payment_gateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
@@ -179,6 +181,46 @@ class Platform:
             if self._account_requests is None:
                 self._account_requests = LockAccountRequests(client)
             return self._account_requests
+
+
+def _china_gateways(config: Config) -> dict[str, PaymentGateway]:
+    """Alipay and WeChat Pay, each once configured (docs/payments.md)."""
+    # Imported only when configured: every process (API workers, lockctl, the command
+    # line) would otherwise load both SDKs and their cryptography at start.
+    gateways: dict[str, PaymentGateway] = {}
+    if config.ALIPAY_APP_ID:
+        from rental.adapters.alipay_gateway import AlipayGateway
+
+        gateways["alipay"] = AlipayGateway.from_settings(
+            config.ALIPAY_APP_ID,
+            config.ALIPAY_APP_PRIVATE_KEY,
+            config.ALIPAY_PUBLIC_KEY,
+            config.ALIPAY_GATEWAY_URL,
+        )
+    if config.WECHATPAY_MERCHANT_ID:
+        from rental.adapters.wechatpay_gateway import WechatPayGateway
+
+        gateways["wechatpay"] = WechatPayGateway.from_settings(
+            merchant_id=config.WECHATPAY_MERCHANT_ID,
+            app_id=config.WECHATPAY_APP_ID,
+            private_key=config.WECHATPAY_PRIVATE_KEY,
+            certificate_serial=config.WECHATPAY_CERTIFICATE_SERIAL,
+            apiv3_key=config.WECHATPAY_APIV3_KEY,
+            api_url=config.WECHATPAY_API_URL,
+            certificate_dir=config.WECHATPAY_CERTIFICATE_DIR,
+            public_key=config.WECHATPAY_PUBLIC_KEY,
+            public_key_id=config.WECHATPAY_PUBLIC_KEY_ID,
+            payer_address=_rider_address,
+        )
+    return gateways
+
+
+def _rider_address() -> str:
+    """The address of the rider whose request is served (WeChat Pay's H5 pay checks the
+    rider pays from it); the host's own outside a request."""
+    if has_request_context() and request.remote_addr:
+        return request.remote_addr
+    return "127.0.0.1"
 
 
 class _LazyBrokerAccounts:

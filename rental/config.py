@@ -62,6 +62,29 @@ class Config:
     SMS_REGION: str = ""
     SMS_ENDPOINT: str = ""
     PAYMENT_GATEWAY_SECRET: str = ""
+    # Alipay (rental/adapters/alipay_gateway.py, docs/payments.md), offered once its app id
+    # is set: our app's RSA2 private key and Alipay's public key (PEM text or a file's
+    # path), and the gateway (set only to reach a staging or local fake).
+    ALIPAY_APP_ID: str = ""
+    ALIPAY_APP_PRIVATE_KEY: str = ""
+    ALIPAY_PUBLIC_KEY: str = ""
+    ALIPAY_GATEWAY_URL: str = "https://openapi.alipay.com/gateway.do"
+    # WeChat Pay API v3 (rental/adapters/wechatpay_gateway.py), offered once its merchant id
+    # is set: the app id payments are for, the merchant's API private key (PEM text or a
+    # file's path) and its certificate's serial number, the APIv3 key (32 characters), a
+    # directory where the platform certificates fetched are kept (empty: fetched at each
+    # start), and the API's address (set only to reach a staging or local fake).
+    WECHATPAY_MERCHANT_ID: str = ""
+    WECHATPAY_APP_ID: str = ""
+    WECHATPAY_PRIVATE_KEY: str = ""
+    WECHATPAY_CERTIFICATE_SERIAL: str = ""
+    WECHATPAY_APIV3_KEY: str = ""
+    WECHATPAY_CERTIFICATE_DIR: str = ""
+    # Merchants given WeChat Pay's public key instead of platform certificates: the key (PEM
+    # text or a file's path) and its id, PUB_KEY_ID_...
+    WECHATPAY_PUBLIC_KEY: str = ""
+    WECHATPAY_PUBLIC_KEY_ID: str = ""
+    WECHATPAY_API_URL: str = "https://api.mch.weixin.qq.com"
     # Below this charge a vehicle is hidden from riders until it is charged or swapped.
     LOW_BATTERY_PCT: int = 15
     # A lock not heard from for this long is treated as offline (heartbeats: every 15 min).

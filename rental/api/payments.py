@@ -255,7 +255,7 @@ class Acknowledged(AnswerModel):
 
 @blueprint.post(
     "/payments/notify/<gateway>",
-    responses={200: Acknowledged, **NOT_FOUND},
+    responses={200: Acknowledged, 204: None, **NOT_FOUND},
 )
 def gateway_notification(path: GatewayPath, raw: SignedNotification) -> Response:
     """A payment gateway's notification (not for riders): believed only through its
