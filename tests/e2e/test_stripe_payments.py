@@ -18,10 +18,9 @@ from tests.stripe_fake import API_KEY, FakeStripe, stripe_signature
 NOTIFY = "/api/v1/payments/notify/stripe"
 
 
-@pytest.fixture
-def stripe_fake(system) -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-    gateway = StripeGateway(
+def stripe_gateway(fake: FakeStripe, system) -> StripeGateway:
+    """The platform's Stripe adapter, pointed at the fake."""
+    return StripeGateway(
         api_key=API_KEY,
         webhook_secret=fake.webhook_secret,
         return_url=f"{system.url}/app/",
@@ -29,8 +28,13 @@ def stripe_fake(system) -> Iterator[FakeStripe]:
         files_base=fake.url,
         report_poll_seconds=0.05,
     )
+
+
+@pytest.fixture
+def stripe_fake(system) -> Iterator[FakeStripe]:
+    fake = FakeStripe()
     first = system.platform.payment_gateway
-    system.platform.payment_gateway = gateway  # new payments go through Stripe
+    system.platform.payment_gateway = stripe_gateway(fake, system)  # new payments: Stripe
     yield fake
     system.platform.payment_gateway = first
     system.platform.payment_gateways.pop("stripe", None)
