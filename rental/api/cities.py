@@ -220,9 +220,8 @@ def reopen_city(path: CityPath) -> dict[str, Any]:
 
 
 class GatewayChoice(RequestModel):
-    gateways: list[GatewayName] = Field(
-        min_length=1, max_length=10, description="offered to riders, in this order"
-    )
+    # Emptiness is the domain's to refuse (`invalid_gateways`), in its own words.
+    gateways: list[GatewayName] = Field(max_length=10, description="offered to riders, in order")
     default: GatewayName | None = Field(
         None, description="used unless the rider picks another; null: the first"
     )

@@ -6,7 +6,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from playwright.sync_api import expect
 
+from tests.e2e.test_operator_console import open_console
+from tests.e2e.test_rider_app import signed_in
 from tests.e2e.test_stripe_payments import post_event, stripe_gateway
 from tests.helpers import CITY, make_city
 from tests.stripe_fake import FakeStripe
@@ -123,3 +126,45 @@ def test_money_taken_through_a_gateway_the_city_no_longer_offers_goes_back_throu
     assert refund["amount"] == 1500
     report = system.get("/api/v1/ops/books", operator).json()
     assert report["balanced"] is True
+
+
+def test_an_operator_picks_a_citys_gateways_in_the_console(system, tab, stripe_too):
+    page = open_console(system, tab, f"cities?city={CITY}")
+    form = page.locator("#city-gateways")
+    expect(form.locator("[name=gateways][value=sandbox]")).to_be_checked()
+    form.locator("[name=gateways][value=stripe]").check()
+    form.locator("[name=default]").select_option("stripe")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#cities-status")).to_have_text(
+        f"{CITY}: sandbox, stripe offered, stripe by default."
+    )
+    public = system.get(f"/api/v1/cities/{CITY}/payment-gateways").json()
+    assert (public["gateways"], public["default"]) == (["sandbox", "stripe"], "stripe")
+    form.locator("[name=gateways][value=sandbox]").uncheck()
+    form.locator("[name=gateways][value=stripe]").uncheck()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#cities-status.error")).to_contain_text("one or more")
+    assert tab.problems == []
+
+
+def test_a_rider_picks_how_to_pay_in_the_app_in_either_language(system, phone, stripe_too):
+    offered = {"gateways": ["sandbox", "stripe"], "default": "sandbox"}
+    assert system.put(PATH, offered, system.operator()).ok
+    rider = signed_in(phone, system, credit_minor=0)
+    page = phone.page
+    page.click("#tabs a[data-screen=wallet]")
+    expect(page.locator("#gateway option")).to_have_text(["Sandbox (demo)", "Card (Stripe)"])
+    page.select_option("#gateway", "stripe")
+    with page.expect_popup() as opened:
+        page.click("button:has-text('Top up CN¥10.00')")
+    opened.value.close()  # the fake's page: the rider pays there
+    (session,) = stripe_too.sessions.values()
+    with system.platform.uow() as uow:
+        order = uow.payments.order(uuid.UUID(session["client_reference_id"]))
+    assert (order.rider_id, order.gateway, order.amount_minor) == (rider.id, "stripe", 1000)
+
+    page.click("#tabs a[data-screen=me]")
+    page.select_option("#language", "zh-CN")
+    page.click("#tabs a[data-screen=wallet]")
+    expect(page.locator("#gateway option")).to_have_text(["沙盒（演示）", "银行卡（Stripe）"])  # noqa: RUF001
+    expect(page.locator(".gateway-choice")).to_contain_text("支付方式")
