@@ -20,6 +20,7 @@ from rental.adapters.locks.provisioning import LockAccountRefused, LockAccountRe
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
+from rental.adapters.reconciliation import SqlReconciliationRecords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
@@ -108,6 +109,7 @@ class Platform:
         )
         if config.STRIPE_SECRET_KEY:
             self.payment_gateways["stripe"] = _stripe_gateway(config)
+        self.reconciliation = SqlReconciliationRecords(self.engine)
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
         self.account_notices: AccountNotices = account_notices or LoggedAccountNotices()
