@@ -8,12 +8,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from rental.__main__ import main
 from rental.services import payments
 from rental.services.reconciliation import reconcile
 from rental.services.wallet import books
 from sandboxpay.signing import signed_headers
+from tests.e2e.test_operator_console import open_console
 from tests.e2e.test_payments import balance, top_up
 from tests.e2e.test_stripe_payments import paid_through_stripe, stripe_fake, stripe_top_up
 from tests.helpers import eventually
@@ -151,3 +153,20 @@ def test_stripes_balance_report_is_reconciled_against_our_orders_and_refunds(sys
     (other,) = [d for d in run.differences if d.kind.value == "other_amount"]
     assert (other.ours_minor, other.theirs_minor, other.trade_no) == (3000, 2900, intent["id"])
     assert balance(system, rider)["balance_minor"] == 3000 - 1200
+
+
+def test_operators_see_each_runs_differences_in_the_console(system, tab):
+    rider = system.rider(credit_minor=0)
+    late = top_up(system, rider, 700)
+    payments.expire_orders(system.platform.uow(), datetime.now(UTC) + timedelta(hours=1))
+    paid_unnoticed(system, late)
+    sandbox = system.platform.payment_gateways["sandbox"]
+    reconcile(system.platform.reconciliation, sandbox, datetime.now(UTC).date(), datetime.now(UTC))
+
+    page = open_console(system, tab, "reconciliation")
+    row = page.locator("tr[data-kind=late_payment]")
+    expect(row).to_contain_text("Late payment: the rider is owed it")
+    expect(row).to_contain_text(late["id"])
+    expect(row).to_contain_text("LATE PAYMENT")
+    expect(page.locator("section[data-run] h2")).to_contain_text("sandbox")
+    assert tab.problems == []
