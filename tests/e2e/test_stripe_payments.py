@@ -12,7 +12,7 @@ import pytest
 
 from rental.adapters.stripe_gateway import StripeGateway
 from tests.e2e.test_payments import balance
-from tests.helpers import eventually
+from tests.helpers import CITY, eventually, make_city
 from tests.stripe_fake import API_KEY, FakeStripe, stripe_signature
 
 NOTIFY = "/api/v1/payments/notify/stripe"
@@ -246,3 +246,40 @@ def test_stripe_events_are_read_from_the_raw_body(system, stripe_fake):
     )
     assert answer.status_code == 400
     assert balance(system, rider)["balance_minor"] == 0
+
+
+def test_a_deposit_paid_through_stripe_is_refunded_through_stripe(system, stripe_fake):
+    make_city(system.platform)
+    plan = {
+        "rate_per_interval_minor": 150,
+        "interval_seconds": 1800,
+        "deposit_minor": 19900,
+        "deposit_waiver_score": 650,
+    }
+    assert system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", plan, system.operator()).ok
+    rider = system.rider(credit_minor=0)
+    body = {"city_id": CITY, "kind": "bike", "idempotency_key": uuid.uuid4().hex}
+    order = system.post("/api/v1/deposits", body, rider).json()
+    assert (order["gateway"], order["amount_minor"]) == ("stripe", 19900)
+    session = stripe_fake.session_for(order["id"])
+    intent = stripe_fake.pay(session["id"])
+    paid = post_event(system, stripe_fake, stripe_fake.event("checkout.session.completed", session))
+    assert paid.status_code == 200, paid.text
+    assert balance(system, rider)["deposit_minor"] == 19900
+    books_balance(system)
+
+    stripe_fake.refund_status = "pending"
+    request = {"currency": "CNY", "idempotency_key": uuid.uuid4().hex}
+    answer = system.post("/api/v1/deposits/refunds", request, rider)
+    assert answer.status_code == 202, answer.text
+    assert [part["state"] for part in answer.json()["refunds"]] == ["processing"]
+    (refund,) = stripe_fake.refunds.values()
+    assert (refund["payment_intent"], refund["amount"]) == (intent["id"], 19900)
+    settled = {**refund, "status": "succeeded"}
+    for _ in range(2):  # repeated: settled once
+        event = stripe_fake.event("refund.updated", settled)
+        assert post_event(system, stripe_fake, event).status_code == 200
+    again = system.post("/api/v1/deposits/refunds", request, rider).json()
+    assert [part["state"] for part in again["refunds"]] == ["succeeded"]
+    assert balance(system, rider)["deposit_minor"] == 0
+    books_balance(system)
