@@ -6,7 +6,7 @@ only: settling a difference moves money, which a person decides."""
 import uuid
 from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Protocol, cast
 from zoneinfo import ZoneInfo
 
 from rental.domain.errors import NotFound, Unavailable
@@ -17,7 +17,7 @@ from rental.domain.reconciliation import (
     TheirLine,
     differences,
 )
-from rental.services.ports import GatewayError, GatewayStatements
+from rental.services.ports import GatewayError, GatewayStatements, PaymentGateways
 
 
 class ReconciliationRecords(Protocol):
@@ -95,13 +95,13 @@ def recent_runs(
     return records.runs(gateway, limit)
 
 
-def statements_of(gateways: object, name: str) -> GatewayStatements:
+def statements_of(gateways: PaymentGateways, name: str) -> GatewayStatements:
     """The gateway `name` as a source of statements. Raises NotFound `gateway_not_found`
     for one not configured or one that gives no statement."""
-    gateway = getattr(gateways, "get", lambda _: None)(name)
+    gateway = gateways.get(name)
     if gateway is None or not callable(getattr(gateway, "statement", None)):
         raise NotFound(f"no gateway {name} with a daily statement", "gateway_not_found")
-    return gateway  # type: ignore[no-any-return]
+    return cast(GatewayStatements, gateway)
 
 
 def _uuid(text: str) -> uuid.UUID | None:
