@@ -37,6 +37,7 @@ from typing import Any
 import requests
 import stripe
 
+from rental.domain.errors import InvalidInput
 from rental.domain.money import minor_unit_exponent
 from rental.domain.payments import PaymentOrder, Refund
 from rental.services.ports import (
@@ -103,7 +104,7 @@ def minor_from_report(decimal_amount: str, currency: str) -> int:
     by ISO 4217; raises ValueError when it has more digits than the currency."""
     try:
         scaled = abs(Decimal(decimal_amount)).scaleb(minor_unit_exponent(currency))
-    except InvalidOperation as exc:
+    except (InvalidOperation, InvalidInput) as exc:
         raise ValueError(decimal_amount) from exc
     if scaled != scaled.to_integral_value():
         raise ValueError(decimal_amount)
@@ -116,8 +117,8 @@ class StripeGateway:
     `return_url` where Checkout sends the rider back; `api_base` and `files_base` are
     Stripe's unless set (a local fake in tests)."""
 
-    api_key: str
-    webhook_secret: str
+    api_key: str = field(repr=False)  # secrets stay out of logs and tracebacks
+    webhook_secret: str = field(repr=False)
     return_url: str
     api_base: str = stripe.DEFAULT_API_BASE
     files_base: str = stripe.DEFAULT_UPLOAD_API_BASE

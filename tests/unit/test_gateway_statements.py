@@ -99,6 +99,15 @@ def test_report_amounts_in_major_units_become_minor_units():
     assert minor_from_report("1300", "JPY") == 1300
     with pytest.raises(ValueError):
         minor_from_report("12.345", "EUR")
+    with pytest.raises(ValueError):
+        minor_from_report("1.00", "XYZ")
+
+
+def test_the_stripe_gateway_keeps_its_keys_out_of_its_repr():
+    from rental.adapters.stripe_gateway import StripeGateway
+
+    shown = repr(StripeGateway("sk_test_secret", "whsec_secret", "https://ride.example/app/"))
+    assert "secret" not in shown and "ride.example" in shown
 
 
 def test_a_balance_report_gives_its_charges_and_refunds_and_skips_fees():
