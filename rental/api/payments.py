@@ -130,7 +130,7 @@ class TopUp(RequestModel):
 def top_up(body: TopUp) -> tuple[dict[str, Any], int]:
     """Order a top-up at the gateway asked for (one `city_id` offers; none: the city's
     default, or the platform's without a city); the rider pays at its `pay_url`. 400
-    `gateway_not_offered`, 404 `city_not_found`."""
+    `gateway_not_offered`."""
     p = platform()
     gateway = _chosen_gateway(body.city_id, body.gateway)
     command = body.command(current_user_id())

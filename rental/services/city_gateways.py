@@ -51,12 +51,13 @@ def payment_gateway(
     platform_default: str,
 ) -> str:
     """The name of the gateway a rider's payment goes through: `requested` when the city
-    offers it, else the city's default; with no city, the platform's default. Raises
-    NotFound `city_not_found`, InvalidInput `gateway_not_offered`."""
+    offers it, else the city's default; with no city (or one the platform does not know:
+    the use case then refuses the payment in its own order, after the idempotency key),
+    the platform's default. Raises InvalidInput `gateway_not_offered`."""
     city = None
     if city_id is not None:
         with uow:
-            city = _city(uow, city_id)
+            city = uow.cities.get(city_id)
     return chosen_gateway(gateway_offer(city, configured, platform_default), requested)
 
 
