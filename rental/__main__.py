@@ -1,8 +1,9 @@
 """Command line: `python -m rental db upgrade | create-operator | city ... | mds-client |
-check-books | broker-accounts upgrade | rotate-lock-keys | new-lock-key | seed-demo`."""
+check-books | reconcile | broker-accounts upgrade | rotate-lock-keys | new-lock-key | seed-demo`."""
 
 import argparse
 import sys
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from rental.config import Config
@@ -27,6 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     client.add_argument("--city", required=True)
     client.add_argument("--name", required=True, help="who reads: the city's department")
     commands.add_parser("check-books", help="prove the ledger balances; exits 1 if not")
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="hold a gateway's statement of a day against our orders and refunds; lists and "
+        "stores what differs (moves no money); exits 1 if anything differs",
+    )
+    reconcile.add_argument("--gateway", required=True, help="a configured gateway: sandbox, ...")
+    reconcile.add_argument(
+        "--date", type=date.fromisoformat, help="YYYY-MM-DD on the provider's clock (yesterday)"
+    )
     accounts = commands.add_parser(
         "broker-accounts",
         help="bring every provisioned lock's broker account up to date; exits 1 if any is missing",
@@ -85,6 +95,8 @@ def _run(args: argparse.Namespace, config: Config) -> int:
             return 1
         print("books balance: every currency sums to zero, every balance matches its postings")
         return 0
+    if args.command == "reconcile":
+        return _reconcile(platform, args.gateway, args.date)
     if args.command == "city":
         from rental.entrypoints.cities import run_city_command
 
@@ -130,6 +142,27 @@ def _run(args: argparse.Namespace, config: Config) -> int:
 
     seed_demo(platform, args.fleet_file, args.bikes)
     return 0
+
+
+def _reconcile(platform: "Platform", gateway: str, day: date | None) -> int:
+    """Prints what differs (also kept for operators: GET /api/v1/ops/reconciliations)."""
+    from rental.services.reconciliation import reconcile, statements_of
+
+    statements = statements_of(platform.payment_gateways, gateway)
+    wanted = day or (datetime.now(UTC) - timedelta(days=1)).date()
+    run = reconcile(platform.reconciliation, statements, wanted, platform.now())
+    print(
+        f"{gateway} {wanted}: {run.statement_lines} statement line(s), "
+        f"{len(run.differences)} difference(s) (run {run.id})"
+    )
+    for found in run.differences:
+        ours = "-" if found.ours_minor is None else f"{found.ours_minor} ({found.ours_state})"
+        theirs = "-" if found.theirs_minor is None else str(found.theirs_minor)
+        print(
+            f"{found.kind.value:<14} {found.subject:<7} {found.reference} trade {found.trade_no} "
+            f"{found.currency} ours {ours} theirs {theirs}: {found.note}"
+        )
+    return 1 if run.differences else 0
 
 
 def _upgrade_broker_accounts(platform: "Platform") -> int:

@@ -21,9 +21,11 @@ from rental.adapters.locks.provisioning import LockAccountRefused, LockAccountRe
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
+from rental.adapters.reconciliation import SqlReconciliationRecords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
 from rental.adapters.sandbox_sms import NoSms, SandboxSms
+from rental.adapters.stripe_gateway import StripeGateway
 from rental.api.gbfs_feeds import FeedCopies
 from rental.config import Config
 from rental.domain.errors import InvalidInput, Unavailable
@@ -105,6 +107,9 @@ class Platform:
         self.payment_gateway = payment_gateway or SandboxGateway(
             config.PAYMENT_GATEWAY_URL, config.PAYMENT_GATEWAY_SECRET.encode()
         )
+        if config.STRIPE_SECRET_KEY:
+            self.payment_gateways["stripe"] = _stripe_gateway(config)
+        self.reconciliation = SqlReconciliationRecords(self.engine)
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
         self.sms: SmsSender = sms or _sms_provider(config, self.engine)
@@ -282,3 +287,15 @@ def _cloud_sms(provider: str, settings: CloudSmsSettings) -> SmsSender:
     from rental.adapters.tencent_sms import TencentSms
 
     return TencentSms(settings)
+
+
+def _stripe_gateway(config: Config) -> StripeGateway:
+    if not config.STRIPE_WEBHOOK_SECRET:
+        raise RuntimeError("STRIPE_SECRET_KEY is set but STRIPE_WEBHOOK_SECRET is not")
+    return StripeGateway(
+        api_key=config.STRIPE_SECRET_KEY,
+        webhook_secret=config.STRIPE_WEBHOOK_SECRET,
+        return_url=config.STRIPE_RETURN_URL or f"{config.PUBLIC_BASE_URL.rstrip('/')}/app/",
+        api_base=config.STRIPE_API_BASE,
+        files_base=config.STRIPE_FILES_BASE,
+    )

@@ -142,6 +142,15 @@ class Config:
     # Payment orders waiting for their payment per rider, and how long one waits.
     OPEN_PAYMENTS_PER_RIDER: int = 3
     PAYMENT_ORDER_MINUTES: int = 30
+    # Stripe (rental/adapters/stripe_gateway.py), offered once its secret key is set: the
+    # webhook endpoint's signing secret (whsec_..., the endpoint is
+    # <PUBLIC_BASE_URL>/api/v1/payments/notify/stripe), where Checkout sends the rider back
+    # (empty: the rider app), and Stripe's hosts (set only to reach a local fake).
+    STRIPE_SECRET_KEY: str = ""
+    STRIPE_WEBHOOK_SECRET: str = ""
+    STRIPE_RETURN_URL: str = ""
+    STRIPE_API_BASE: str = "https://api.stripe.com"
+    STRIPE_FILES_BASE: str = "https://files.stripe.com"
     # So many holds cancelled within the window pause the rider's holds for a while.
     HOLD_CANCELS_BEFORE_PAUSE: int = 3
     HOLD_CANCEL_WINDOW_MINUTES: int = 60

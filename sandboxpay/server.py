@@ -4,6 +4,8 @@ Merchant calls (signed):
     POST /v1/orders    {merchant_order_id, amount_minor, currency, notify_url, subject}
     POST /v1/refunds   {trade_no, refund_id, amount_minor, notify_url}
     GET  /v1/orders/{trade_no}
+    GET  /v1/statements/{YYYY-MM-DD}   the day's statement (UTC), as CSV (signed: the
+                                       signature covers an empty body)
 The payer:
     GET  /pay/{trade_no}     a page with Pay and Decline
     POST /pay/{trade_no}     {"outcome": "success"|"failure", "repeat": 1, "delay_ms": 0,
@@ -14,15 +16,23 @@ Faults for every later call:
 Notifications are POSTed to notify_url as signed JSON
 {event, trade_no, merchant_order_id | refund_id, amount_minor, currency} and retried
 with back-off until the merchant answers 2xx with {"result": "success"}.
+
+The statement lists every payment taken and refund paid on the day, one a line, under
+the header `booked_at,kind,trade_no,reference,amount_minor,currency`: `booked_at` ISO 8601
+UTC, `kind` `payment` or `refund`, `reference` the merchant's order id (payments) or
+refund id (refunds), `amount_minor` a positive integer in the currency's minor unit.
 """
 
+import csv
 import html
+import io
 import json
 import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Any
 
 import requests
@@ -46,6 +56,33 @@ class Order:
     subject: str
     state: str = "pending"
     refunded_minor: int = 0
+    paid_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A movement of money on the statement."""
+
+    at: datetime
+    kind: str  # "payment" or "refund"
+    trade_no: str
+    reference: str
+    amount_minor: int
+    currency: str
+
+
+STATEMENT_COLUMNS = ("booked_at", "kind", "trade_no", "reference", "amount_minor", "currency")
+
+
+def statement_csv(lines: list[Booked]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(STATEMENT_COLUMNS)
+    for line in sorted(lines, key=lambda booked: booked.at):
+        at = line.at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        row = (at, line.kind, line.trade_no, line.reference, line.amount_minor, line.currency)
+        writer.writerow(row)
+    return out.getvalue()
 
 
 def shown_amount(amount_minor: int, currency: str) -> str:
@@ -75,6 +112,7 @@ class Gateway:
     faults: Faults = field(default_factory=Faults)
     lock: threading.Lock = field(default_factory=threading.Lock)
     delivered: list[dict[str, Any]] = field(default_factory=list)
+    booked: list[Booked] = field(default_factory=list)
 
     def notify(self, url: str, event: dict[str, Any], repeat: int, delay_ms: int) -> None:
         for copy in range(repeat):
@@ -190,6 +228,18 @@ def create_gateway_app(secret: bytes) -> Flask:
         with gateway.lock:
             if order.state == "pending" or (order.state == "failed" and outcome == "success"):
                 order.state = "paid" if outcome == "success" else "failed"
+                if order.state == "paid":
+                    order.paid_at = datetime.now(UTC)
+                    gateway.booked.append(
+                        Booked(
+                            order.paid_at,
+                            "payment",
+                            trade_no,
+                            order.merchant_order_id,
+                            order.amount_minor,
+                            order.currency,
+                        )
+                    )
         event = {
             "event": "payment.succeeded" if outcome == "success" else "payment.failed",
             "trade_no": trade_no,
@@ -222,6 +272,16 @@ def create_gateway_app(secret: bytes) -> Flask:
         if succeeded:
             with gateway.lock:
                 order.refunded_minor += amount
+                gateway.booked.append(
+                    Booked(
+                        datetime.now(UTC),
+                        "refund",
+                        order.trade_no,
+                        str(body["refund_id"]),
+                        amount,
+                        order.currency,
+                    )
+                )
         event = {
             "event": "refund.succeeded" if succeeded else "refund.failed",
             "trade_no": order.trade_no,
@@ -231,6 +291,23 @@ def create_gateway_app(secret: bytes) -> Flask:
         }
         gateway.notify(body["notify_url"], event, gateway.faults.repeat, gateway.faults.delay_ms)
         return {"refund_id": body["refund_id"], "state": "processing"}, 202
+
+    @app.get("/v1/statements/<day>")
+    def statement(day: str) -> Any:
+        if not is_authentic(
+            secret,
+            request.headers.get(TIMESTAMP_HEADER),
+            request.headers.get(SIGNATURE_HEADER),
+            b"",
+        ):
+            return refuse(401, "bad signature")
+        try:
+            wanted = date.fromisoformat(day)
+        except ValueError:
+            return refuse(400, "the day is YYYY-MM-DD")
+        with gateway.lock:
+            lines = [line for line in gateway.booked if line.at.date() == wanted]
+        return Response(statement_csv(lines), content_type="text/csv")
 
     @app.post("/control")
     def control() -> Any:

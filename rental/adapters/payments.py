@@ -5,7 +5,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, insert, literal_column, select, update
+from sqlalchemy import Connection, RowMapping, func, insert, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from rental.adapters.repositories import AdvisoryLock, hold_rider_lock
@@ -134,7 +134,9 @@ class PaymentRepository:
 
     def settle_refund(self, refund: Refund) -> None:
         self._c.execute(
-            update(refunds).where(refunds.c.id == refund.id).values(state=refund.state.value)
+            update(refunds)
+            .where(refunds.c.id == refund.id)
+            .values(state=refund.state.value, settled_at=func.now())  # reconcile reads it
         )
 
 

@@ -153,11 +153,11 @@ class CityRepository:
         if for_update:
             query = query.with_for_update(of=cities, key_share=True)
         row = self._c.execute(query).mappings().first()
-        return City(**row) if row else None
+        return _city(row) if row else None
 
     def all(self) -> list[City]:
         rows = self._c.execute(select(*_city_columns).order_by(cities.c.id)).mappings()
-        return [City(**row) for row in rows]
+        return [_city(row) for row in rows]
 
     def save(self, city: City) -> None:
         """Stores the city's settings and its retirement; never its id or currency."""
@@ -198,7 +198,13 @@ _city_columns = [
     ST_Y(cities.c.center).label("center_lat"),
     cities.c.launched_at,
     cities.c.retired_at,
+    cities.c.payment_gateways,
+    cities.c.default_gateway,
 ]
+
+
+def _city(row: Any) -> City:
+    return City(**{**row, "payment_gateways": tuple(row["payment_gateways"])})
 
 
 def _city_values(city: City) -> dict[str, Any]:
@@ -210,6 +216,8 @@ def _city_values(city: City) -> dict[str, Any]:
         "locale": city.locale,
         "center": point(city.center_lon, city.center_lat),
         "retired_at": city.retired_at,
+        "payment_gateways": list(city.payment_gateways),
+        "default_gateway": city.default_gateway,
     }
     if city.launched_at is not None:
         values["launched_at"] = city.launched_at

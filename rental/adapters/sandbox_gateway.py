@@ -1,7 +1,10 @@
 """The platform's client of the sandbox gateway; a real provider is one more class like it."""
 
+import csv
+import io
 import json
 from dataclasses import dataclass
+from datetime import date, datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
@@ -15,6 +18,7 @@ from rental.services.ports import (
     GatewayOrder,
     GatewayPayment,
     Notification,
+    StatementLine,
 )
 from sandboxpay.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, is_authentic, signed_headers
 
@@ -26,6 +30,7 @@ class SandboxGateway:
     base_url: str
     secret: bytes
     name: str = "sandbox"
+    statement_time_zone: str = "UTC"  # the day of its statement, as reconcile reads it
 
     def create_order(self, order: PaymentOrder, notify_url: str) -> GatewayOrder:
         answer = self._post(
@@ -94,6 +99,29 @@ class SandboxGateway:
             )
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
             raise GatewayError(f"the payment gateway did not answer about {trade_no}") from exc
+
+    def statement(self, day: date) -> list[StatementLine]:
+        """The sandbox's statement of `day` (UTC): GET /v1/statements/<day>, its CSV
+        (columns documented in `sandboxpay.server`). Raises GatewayError."""
+        url = f"{self.base_url.rstrip('/')}/v1/statements/{day.isoformat()}"
+        try:
+            answer = requests.get(
+                url, headers=signed_headers(self.secret, b""), timeout=TIMEOUT_SECONDS
+            )
+            answer.raise_for_status()
+            return [
+                StatementLine(
+                    kind=row["kind"],
+                    trade_no=row["trade_no"],
+                    reference=row["reference"],
+                    amount_minor=int(row["amount_minor"]),
+                    currency=row["currency"],
+                    at=datetime.fromisoformat(row["booked_at"]),
+                )
+                for row in csv.DictReader(io.StringIO(answer.text))
+            ]
+        except (requests.RequestException, KeyError, ValueError) as exc:
+            raise GatewayError(f"the sandbox's statement of {day} did not arrive: {exc}") from exc
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         body = json.dumps(payload).encode()

@@ -12,9 +12,11 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     Computed,
+    Date,
     DateTime,
     Float,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -46,6 +48,14 @@ cities = Table(
     Column("locale", Text, nullable=False, server_default=text("'en'")),  # BCP 47
     Column("launched_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     Column("retired_at", DateTime(timezone=True)),  # no new rides, holds or vehicles after
+    # The payment gateways riders may pay through in the city, by name, and the one a
+    # payment takes unless the rider picks another; none: the platform's default gateway.
+    Column("payment_gateways", ARRAY(String(24)), nullable=False, server_default=text("'{}'")),
+    Column("default_gateway", String(24)),
+    CheckConstraint(
+        "default_gateway IS NULL OR default_gateway = ANY(payment_gateways)",
+        name="cities_default_gateway_offered",
+    ),
 )
 
 RUNNING_CITY = text("cities.retired_at IS NULL")
@@ -682,4 +692,40 @@ gbfs_feeds = Table(
     Column("etag", Text, nullable=False),
     Column("body", LargeBinary, nullable=False),  # the document, gzip-compressed
     prefixes=["UNLOGGED"],
+)
+
+# Each run of `python -m rental reconcile` (a provider's statement of a day against our
+# orders and refunds) and the differences it found, for operators to settle by hand.
+reconciliation_runs = Table(
+    "reconciliation_runs",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("gateway", String(24), nullable=False),
+    Column("day", Date, nullable=False),  # a day of the provider's statement
+    Column("ran_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    Column("statement_lines", Integer, nullable=False),
+    Column("differences", Integer, nullable=False),
+    Index("reconciliation_runs_by_day", "gateway", text("day DESC")),
+)
+
+reconciliation_differences = Table(
+    "reconciliation_differences",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column(
+        "run_id",
+        UUID(as_uuid=True),
+        ForeignKey("reconciliation_runs.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("kind", String(24), nullable=False),  # rental.domain.reconciliation.DifferenceKind
+    Column("subject", String(8), nullable=False),  # "payment" or "refund"
+    Column("reference", String(64), nullable=False),  # our order or refund id
+    Column("trade_no", String(64), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("ours_minor", BigInteger),  # null: we have no such record
+    Column("theirs_minor", BigInteger),  # null: not on the statement
+    Column("ours_state", String(16)),
+    Column("note", Text, nullable=False),
+    Index("reconciliation_differences_by_run", "run_id"),
 )

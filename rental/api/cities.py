@@ -17,6 +17,7 @@ from rental.api.contract import (
     AnswerModel,
     CityPath,
     Currency,
+    GatewayName,
     Latitude,
     Longitude,
     NotNull,
@@ -32,9 +33,10 @@ from rental.domain.cities import (
     checked_locale,
     checked_time_zone,
 )
+from rental.domain.payment_choice import GatewayOffer
 from rental.domain.riders import Role
-from rental.services import cities
-from rental.services.commands.city import ConfigureCity, LaunchCity
+from rental.services import cities, city_gateways
+from rental.services.commands.city import ConfigureCity, LaunchCity, OfferGateways
 
 CITIES = Tag(name="cities", description="launching, configuring and retiring a city")
 blueprint = APIBlueprint("cities", __name__, url_prefix="/api/v1", abp_tags=[CITIES])
@@ -212,3 +214,77 @@ def retire_city(path: CityPath) -> dict[str, Any]:
 def reopen_city(path: CityPath) -> dict[str, Any]:
     """Undo a retirement: the city runs again."""
     return city_answer(cities.reopen_city(platform().uow(), path.city_id)).json()
+
+
+# -- the payment gateways a city offers --------------------------------------------------
+
+
+class GatewayChoice(RequestModel):
+    # Emptiness is the domain's to refuse (`invalid_gateways`), in its own words.
+    gateways: list[GatewayName] = Field(max_length=10, description="offered to riders, in order")
+    default: GatewayName | None = Field(
+        None, description="used unless the rider picks another; null: the first"
+    )
+
+    def command(self, city_id: str) -> OfferGateways:
+        return OfferGateways(city_id, tuple(self.gateways), self.default)
+
+
+class CityGateways(AnswerModel):
+    city_id: str
+    gateways: list[str] = Field(description="the gateways riders may pay through, by name")
+    default: str = Field(description="the one a payment takes unless the rider picks another")
+
+
+class CityGatewaySettings(CityGateways):
+    configured: list[str] = Field(description="every gateway the platform has, to pick from")
+
+
+def _offer(city_id: str, offer: GatewayOffer) -> CityGateways:
+    return CityGateways(city_id=city_id, gateways=list(offer.gateways), default=offer.default)
+
+
+def _settings(city_id: str) -> dict[str, Any]:
+    p = platform()
+    configured = sorted(p.payment_gateways)
+    offer = city_gateways.city_offer(p.uow(), city_id, configured, p.payment_gateway.name)
+    answer = _offer(city_id, offer)
+    return CityGatewaySettings(**answer.model_dump(), configured=configured).json()
+
+
+@blueprint.get("/cities/<city_id>/payment-gateways", responses={200: CityGateways, **NOT_FOUND})
+def offered_gateways(path: CityPath) -> dict[str, Any]:
+    """The payment gateways riders may pay through in the city, and its default (the
+    rider app's payment choice); no sign-in needed. 404 `city_not_found`."""
+    p = platform()
+    offer = city_gateways.city_offer(
+        p.uow(), path.city_id, p.payment_gateways, p.payment_gateway.name
+    )
+    return _offer(path.city_id, offer).json()
+
+
+@blueprint.get(
+    "/ops/cities/<city_id>/payment-gateways",
+    responses={200: CityGatewaySettings, **SIGNED_IN, **NOT_FOUND},
+    security=BEARER,
+)
+@signed_in(Role.OPERATOR)
+def gateway_settings(path: CityPath) -> dict[str, Any]:
+    """What the city offers, and every gateway configured to choose from."""
+    return _settings(path.city_id)
+
+
+@blueprint.put(
+    "/ops/cities/<city_id>/payment-gateways",
+    responses={200: CityGatewaySettings, **SIGNED_IN, **NOT_FOUND},
+    security=BEARER,
+)
+@signed_in(Role.OPERATOR)
+def offer_gateways(path: CityPath, body: GatewayChoice) -> dict[str, Any]:
+    """The city offers exactly these gateways from now on (orders already opened keep
+    theirs, and refunds go back through the gateway that took the money). 400
+    `gateway_not_configured` naming one the platform does not have, `default_not_offered`,
+    `invalid_gateways`; 404 `city_not_found`."""
+    p = platform()
+    city_gateways.offer_gateways(p.uow(), body.command(path.city_id), p.payment_gateways)
+    return _settings(path.city_id)

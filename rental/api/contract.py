@@ -398,3 +398,12 @@ class CityPath(RequestModel):
 
 class CodePath(RequestModel):
     code: AssetCode
+
+
+# A payment gateway's name, as the platform registers it and orders record it.
+GatewayName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,23}$"),
+    explained("a gateway is named in lower-case letters, such as stripe", "invalid_gateway"),
+    Field(description="a payment gateway by name: `sandbox`, `stripe`, ..."),
+]

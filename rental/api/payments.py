@@ -20,6 +20,7 @@ from rental.api.contract import (
     AnswerModel,
     CityId,
     Currency,
+    GatewayName,
     IdempotencyKey,
     RequestModel,
     explained,
@@ -37,7 +38,7 @@ from rental.domain.payments import (
     RefundState,
 )
 from rental.domain.riders import Role
-from rental.services import payments, refunds
+from rental.services import city_gateways, payments, refunds
 from rental.services.commands.money import (
     GatewayNotification,
     RefundDeposit,
@@ -45,6 +46,7 @@ from rental.services.commands.money import (
     StartTopUp,
     Withdraw,
 )
+from rental.services.ports import PaymentGateway
 
 PAYMENTS = Tag(name="payments", description="top-ups, deposits, their refunds and withdrawals")
 blueprint = APIBlueprint("payments", __name__, url_prefix="/api/v1", abp_tags=[PAYMENTS])
@@ -94,10 +96,26 @@ def _notify_url(gateway: str) -> str:
     return f"{base}/api/v1/payments/notify/{gateway}"
 
 
+def _chosen_gateway(city_id: str | None, requested: str | None) -> PaymentGateway:
+    """The gateway a rider's payment goes through (`rental.services.city_gateways`):
+    400 `gateway_not_offered` for one the city does not offer."""
+    p = platform()
+    name = city_gateways.payment_gateway(
+        p.uow(), city_id, requested, p.payment_gateways, p.payment_gateway.name
+    )
+    return p.payment_gateways[name]
+
+
 class TopUp(RequestModel):
     amount_minor: TopUpAmount
     currency: Currency = "CNY"
     idempotency_key: IdempotencyKey
+    city_id: CityId | None = Field(
+        None, description="the city the rider is in: its gateways are offered"
+    )
+    gateway: GatewayName | None = Field(
+        None, description="one the city offers; none: its default (the platform's, no city)"
+    )
 
     def command(self, rider_id: UUID) -> StartTopUp:
         return StartTopUp(rider_id, self.amount_minor, self.currency, self.idempotency_key)
@@ -110,9 +128,11 @@ class TopUp(RequestModel):
 )
 @signed_in(Role.RIDER)
 def top_up(body: TopUp) -> tuple[dict[str, Any], int]:
-    """Order a top-up at the gateway; the rider pays at its `pay_url`."""
+    """Order a top-up at the gateway asked for (one `city_id` offers; none: the city's
+    default, or the platform's without a city); the rider pays at its `pay_url`. 400
+    `gateway_not_offered`."""
     p = platform()
-    gateway = p.payment_gateway
+    gateway = _chosen_gateway(body.city_id, body.gateway)
     command = body.command(current_user_id())
     notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
     order = payments.start_top_up(p.uow(), gateway, command, notify_url, p.now(), rules)
@@ -123,6 +143,7 @@ class Deposit(RequestModel):
     city_id: CityId
     kind: AssetKind
     idempotency_key: IdempotencyKey
+    gateway: GatewayName | None = Field(None, description="one the city offers; none: its default")
 
     def command(self, rider_id: UUID) -> StartDeposit:
         return StartDeposit(rider_id, self.city_id, self.kind, self.idempotency_key)
@@ -135,9 +156,10 @@ class Deposit(RequestModel):
 )
 @signed_in(Role.RIDER)
 def pay_deposit(body: Deposit) -> tuple[dict[str, Any], int]:
-    """Order the deposit the city's plan asks for this kind, at the gateway."""
+    """Order the deposit the city's plan asks for this kind, at the gateway asked for (one
+    the city offers; none: its default). 400 `gateway_not_offered`."""
     p = platform()
-    gateway = p.payment_gateway
+    gateway = _chosen_gateway(body.city_id, body.gateway)
     command = body.command(current_user_id())
     notify_url, rules = _notify_url(gateway.name), p.config.payment_order_rules()
     order = payments.start_deposit(p.uow(), gateway, command, notify_url, p.now(), rules)

@@ -37,6 +37,10 @@ class City:
     center_lat: float
     launched_at: datetime | None = None
     retired_at: datetime | None = None
+    # The payment gateways offered in the city, by name, and the one used unless the rider
+    # picks another (rental.domain.payment_choice); none: the platform's default.
+    payment_gateways: tuple[str, ...] = ()
+    default_gateway: str | None = None
 
     @property
     def is_retired(self) -> bool:

@@ -39,3 +39,12 @@ class ConfigureCity:
     time_zone: str | None = None
     locale: str | None = None
     center: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class OfferGateways:
+    """The payment gateways a city offers, by name, and its default (None: the first)."""
+
+    city_id: str
+    gateways: tuple[str, ...]
+    default: str | None = None

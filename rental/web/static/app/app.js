@@ -338,6 +338,7 @@ function zonesDrawer(map) {
   const drawn = new Set();
   return async (latlng) => {
     const city = await cityNear(latlng);
+    if (city) lastCity = city;
     if (!city || drawn.has(city.id)) return;
     drawn.add(city.id);
     if (!(await drawZones(map, city.id))) drawn.delete(city.id);
@@ -574,8 +575,10 @@ async function unlockScreen(code) {
     return;
   }
   if (quote.deposit_due_minor > 0) {
+    const choice = await paymentChoice(price.city_id);
     actions.append(
-      el("button", { class: "primary", id: "pay-deposit", onclick: () => payDeposit(price, status) }, t("unlock.pay_deposit")),
+      choice.element ?? "",
+      el("button", { class: "primary", id: "pay-deposit", onclick: () => payDeposit(price, status, choice.chosen()) }, t("unlock.pay_deposit")),
     );
     return;
   }
@@ -624,12 +627,13 @@ function depositRule(quote) {
   );
 }
 
-async function payDeposit(price, status) {
+async function payDeposit(price, status, gateway) {
   try {
     const order = await api("POST", "/api/v1/deposits", {
       city_id: price.city_id,
       kind: price.kind,
       idempotency_key: key(),
+      ...(gateway ? { gateway } : {}),
     });
     openPayment(order, status);
     await untilPaid(order.id);
@@ -637,6 +641,30 @@ async function payDeposit(price, status) {
   } catch (error) {
     status.replaceChildren(notice(error));
   }
+}
+
+// The ways to pay a city offers (GET /api/v1/cities/<id>/payment-gateways): a choice only
+// when there are several; `chosen()` is the one picked (null: the city's default).
+async function paymentChoice(cityId) {
+  const path = `/api/v1/cities/${encodeURIComponent(cityId)}/payment-gateways`;
+  const offer = cityId ? await api("GET", path).catch(() => null) : null;
+  if (!offer || offer.gateways.length < 2) return { element: null, chosen: () => null };
+  const select = el(
+    "select",
+    { id: "gateway", name: "gateway" },
+    offer.gateways.map((name) => el("option", { value: name, selected: name === offer.default }, label("gateway", name))),
+  );
+  return { element: el("label", { class: "gateway-choice" }, `${t("wallet.pay_with")} `, select), chosen: () => select.value };
+}
+
+// The city a wallet is topped up in: the one the map looked at last, if its money is the
+// wallet's, else the first running city of that money (null: none, the platform decides).
+let lastCity = null;
+async function walletCity(currency) {
+  if (lastCity && lastCity.currency === currency) return lastCity.id;
+  const listed = await api("GET", "/api/v1/cities").catch(() => ({ cities: [] }));
+  const city = listed.cities.find((known) => known.currency === currency);
+  return city ? city.id : null;
 }
 
 // The gateway's page opens beside the app. A phone may block a window not opened by the
@@ -845,6 +873,8 @@ async function walletScreen() {
   const wallet = wallets[0] || { currency: "CNY", balance_minor: 0, deposit_minor: 0, debt_minor: 0 };
   const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
   const status = el("div", { class: "notice", id: "wallet-status", role: "status" });
+  const cityId = await walletCity(wallet.currency);
+  const choice = await paymentChoice(cityId);
   main.append(
     screenTitle("wallet.title"),
     el(
@@ -857,8 +887,13 @@ async function walletScreen() {
     el(
       "section",
       { class: "actions" },
+      choice.element,
       TOP_UPS.map((minor) =>
-        el("button", { class: "primary", onclick: () => topUp(minor, wallet.currency, status) }, `${t("wallet.top_up")} ${amount(minor)}`),
+        el(
+          "button",
+          { class: "primary", onclick: () => topUp(minor, wallet.currency, status, { city_id: cityId, gateway: choice.chosen() }) },
+          `${t("wallet.top_up")} ${amount(minor)}`,
+        ),
       ),
     ),
     status,
@@ -878,9 +913,11 @@ async function walletScreen() {
   );
 }
 
-async function topUp(minor, currency, status) {
+// `where`: the city the rider tops up in and the gateway picked (null: the city's default).
+async function topUp(minor, currency, status, where) {
+  const choice = Object.fromEntries(Object.entries(where).filter(([, value]) => value));
   try {
-    const order = await api("POST", "/api/v1/wallet/top-ups", { amount_minor: minor, currency, idempotency_key: key() });
+    const order = await api("POST", "/api/v1/wallet/top-ups", { amount_minor: minor, currency, idempotency_key: key(), ...choice });
     openPayment(order, status);
     const paid = await untilPaid(order.id);
     if (paid.state === "paid") {

@@ -1,5 +1,5 @@
 // Cities: launch one, change its settings, price each kind, set its trucks and nightly hour,
-// retire or reopen it. A new city takes rides once it has zones (the Zones page), a price
+// pick the payment gateways riders may pay through, retire or reopen it. A new city takes rides once it has zones (the Zones page), a price
 // for a kind and vehicles of that kind (the Register page).
 import { api, el } from "../common/api.js";
 import { cityOf, forgetCities, knownCities } from "./city.js";
@@ -38,6 +38,7 @@ export async function citiesPage(main, params) {
     status,
     el("div", { class: "columns" }, launchForm(done, fail), current ? settingsForm(current, done, fail) : null),
     current ? el("div", { class: "columns" }, pricingForm(current, done, fail), await fleetForm(current, done, fail)) : null,
+    current ? el("div", { class: "columns" }, await gatewaysForm(current, done, fail)) : null,
   );
 }
 
@@ -198,6 +199,49 @@ async function fleetForm(city, done, fail) {
         ...(fleet ? { depot_stock: fleet.depot_stock, routing_url: fleet.routing_url } : {}),
       });
       done(`${city.id}: ${n.trucks} truck(s), nightly at ${n.nightly_hour}:00 ${city.time_zone}.`);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  return form;
+}
+
+// The payment gateways riders may pay through in the city: any of those the platform has
+// configured, and the one a payment takes unless the rider picks another.
+async function gatewaysForm(city, done, fail) {
+  const path = `/api/v1/ops/cities/${encodeURIComponent(city.id)}/payment-gateways`;
+  const settings = await api("GET", path);
+  const offered = new Set(settings.gateways);
+  const form = el(
+    "form",
+    { class: "card stack", id: "city-gateways" },
+    el("h2", {}, "Payment gateways"),
+    el(
+      "fieldset",
+      {},
+      el("legend", {}, "Offered to riders"),
+      settings.configured.map((name) =>
+        el("label", {}, el("input", { type: "checkbox", name: "gateways", value: name, checked: offered.has(name) }), ` ${name}`),
+      ),
+    ),
+    el(
+      "label",
+      {},
+      "Default",
+      el(
+        "select",
+        { name: "default" },
+        settings.configured.map((name) => el("option", { value: name, selected: name === settings.default }, name)),
+      ),
+    ),
+    el("button", { type: "submit" }, "Save the gateways"),
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const gateways = [...form.querySelectorAll("[name=gateways]:checked")].map((box) => box.value);
+    try {
+      const saved = await api("PUT", path, { gateways, default: form.elements.default.value });
+      done(`${city.id}: ${saved.gateways.join(", ")} offered, ${saved.default} by default.`);
     } catch (error) {
       fail(error);
     }

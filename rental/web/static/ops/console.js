@@ -4,6 +4,7 @@ import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
 import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
+import { reconciliationPage } from "./reconciliation.js";
 import { registerPage } from "./register.js";
 import { zonesPage } from "./zones.js";
 
@@ -15,6 +16,7 @@ const PAGES = {
   reports: reportsPage,
   disputes: disputesPage,
   books: booksPage,
+  reconciliation: reconciliationPage,
   rebalancing: rebalancingPage,
 };
 let leaving = () => {}; // a page's timers stop when another page opens
