@@ -625,6 +625,8 @@ async function tripScreen(rentalId) {
     box,
     el("p", { class: "notice" }, t("trip.end_hint")),
   );
+  const ringing = el("div", { id: "ring-box" });
+  main.append(ringing);
   const map = await makeMap(box);
   const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
   const zonesOf = zonesDrawer(map);
@@ -634,6 +636,7 @@ async function tripScreen(rentalId) {
     const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
     if (rental.state === "ended") return go(`receipt/${rentalId}`);
     started = rental.started_at ? new Date(rental.started_at) : started;
+    if (!ringing.childElementCount) ringing.append(ringButton(rental.asset_id));
     fare.textContent = money(rental.fare_so_far);
     const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
     const points = latLngsOf(trace.geometry);
@@ -858,6 +861,7 @@ async function holdScreen() {
       { class: "card", id: "hold" },
       el("p", {}, t("reservation.until", { time: clock(hold.expires_at) })),
       el("p", { class: "muted" }, t("reservation.cost", { price: money(hold.price_per_minute) })),
+      ringButton(hold.asset_id),
       el(
         "button",
         {
@@ -870,6 +874,27 @@ async function holdScreen() {
       ),
     ),
   );
+}
+
+// The bell of the bike the rider holds or rides, to find it among others parked alike. The
+// platform limits how often (a few times a minute): the button rests a few seconds after.
+const RING_REST_MS = 5000;
+
+function ringButton(assetId) {
+  const status = el("span", { role: "status", id: "ring-status" });
+  const button = el("button", { id: "ring", type: "button" }, t("ring.button"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/v1/vehicles/${assetId}/ring`);
+      status.className = "ok";
+      status.textContent = t("ring.sent");
+    } catch (error) {
+      status.replaceChildren(notice(error));
+    }
+    setTimeout(() => (button.disabled = false), RING_REST_MS);
+  });
+  return el("div", { class: "actions ring" }, button, status);
 }
 
 const CATEGORIES = ["brakes", "tyre", "chain", "seat", "lights", "lock", "qr_code", "battery", "other"];
