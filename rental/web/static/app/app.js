@@ -32,6 +32,7 @@ const SCREENS = {
   hold: holdScreen,
   me: meScreen,
   report: reportScreen,
+  help: helpScreen,
 };
 const OPEN = { code: codeScreen, signin: signInScreen, signup: signUpScreen };
 
@@ -964,6 +965,7 @@ async function meScreen() {
         : el("p", { class: "muted" }, t("me.credit_none")),
     ),
     el("p", {}, el("a", { href: "#/report" }, t("me.report"))),
+    el("p", {}, el("a", { href: "#/help", id: "help-link" }, t("help.link"))),
     el("label", { class: "inline" }, t("me.language"), picker),
     passwordForm(),
     el(
@@ -1011,6 +1013,68 @@ function passwordForm() {
     }
   });
   return form;
+}
+
+// --- how it works -----------------------------------------------------------------------
+
+// Prices, parking, deposits and credit, from the city's own plans (GET /cities/<id>/prices)
+// and zones: the numbers here are the ones riders are charged, in every language.
+async function helpScreen() {
+  const { center } = await webSettings();
+  const city = await cityNear([center.lat, center.lon]);
+  main.append(screenTitle("help.title"));
+  if (!city) return main.append(el("p", { class: "notice" }, t("help.no_city")));
+  const [{ plans }, credit] = await Promise.all([
+    api("GET", `/api/v1/cities/${encodeURIComponent(city.id)}/prices`),
+    api("GET", "/api/v1/me/credit"),
+  ]);
+  const box = el("div", { class: "map small", id: "help-map" });
+  main.append(
+    el(
+      "section",
+      { class: "card", id: "help-pricing" },
+      el("h2", {}, t("help.pricing", { city: city.name })),
+      el("p", {}, t("help.pricing_intro")),
+      el("ul", { class: "list", id: "help-prices" }, plans.map(planFacts)),
+    ),
+    el(
+      "section",
+      { class: "card", id: "help-parking" },
+      el("h2", {}, t("help.parking")),
+      ["area", "red", "green", "doubt"].map((part) => el("p", {}, t(`help.parking_${part}`))),
+      box,
+    ),
+    el("section", { class: "card", id: "help-deposits" }, el("h2", {}, t("help.deposits")), el("p", {}, t("help.deposits_text"))),
+    el(
+      "section",
+      { class: "card", id: "help-credit" },
+      el("h2", {}, t("help.credit")),
+      el("p", {}, t("help.credit_text", { score: credit.score, ...credit.range })),
+    ),
+  );
+  const map = await makeMap(box);
+  map.setView([city.center.lat, city.center.lon], 13, { animate: false });
+  const zones = await drawZones(map, city.id);
+  if (zones && zones.getBounds().isValid()) map.fitBounds(zones.getBounds(), { animate: false });
+}
+
+// One kind's price as the rider pays it: riding, holding, parking badly, the deposit.
+function planFacts(plan) {
+  const amount = (minor) => money({ amount_minor: minor, currency: plan.currency });
+  const deposit = !plan.deposit_minor
+    ? t("help.no_deposit")
+    : plan.deposit_waiver_score == null
+      ? t("help.deposit", { amount: amount(plan.deposit_minor) })
+      : t("help.deposit_waived", { amount: amount(plan.deposit_minor), score: plan.deposit_waiver_score });
+  return el(
+    "li",
+    { class: "stack", "data-kind": plan.kind },
+    el("strong", {}, t(`kind.${plan.kind}`)),
+    el("span", { class: "help-rate" }, describePrice(plan)),
+    el("span", { class: "help-hold" }, t("help.hold", { amount: amount(plan.reservation_per_minute_minor) })),
+    el("span", { class: "help-fee" }, t("help.out_of_zone", { amount: amount(plan.out_of_zone_fee_minor) })),
+    el("span", { class: "help-deposit" }, deposit),
+  );
 }
 
 // --- start ------------------------------------------------------------------------------
