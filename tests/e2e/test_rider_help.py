@@ -56,7 +56,7 @@ WORDS = {
             "违规停车：¥5.00",
             "押金：¥99.00，信用分达到 700 免押金",
         ],
-        "credit": f"您的信用分为 600（{LOWEST_SCORE} 至 {HIGHEST_SCORE}）。",
+        "credit": f"你的信用分为 600（{LOWEST_SCORE} 至 {HIGHEST_SCORE}）。",
     },
 }
 

@@ -233,7 +233,7 @@ async function mapScreen() {
   const { center } = await webSettings();
   const ongoing = ongoingNotice();
   main.insertBefore(ongoing, box);
-  showOngoing(ongoing).catch(() => {});
+  showOngoing(ongoing, map).catch(() => {});
 
   let first = true;
   const zonesOf = zonesDrawer(map);
@@ -346,8 +346,9 @@ function ongoingNotice() {
   return el("p", { class: "notice ok", id: "ongoing", hidden: true });
 }
 
-// Back to the ride, or to the hold, from the map: neither is ever out of reach.
-async function showOngoing(banner) {
+// Back to the ride, or to the hold, from the map: neither is ever out of reach. The held
+// vehicle, which search no longer shows, has a marker of its own.
+async function showOngoing(banner, map) {
   const ride = await ongoingRide();
   if (ride) {
     banner.replaceChildren(el("a", { href: `#/trip/${ride.id}` }, t("map.back_to_ride")));
@@ -356,9 +357,33 @@ async function showOngoing(banner) {
   }
   const hold = await currentHold();
   if (hold) {
-    banner.replaceChildren(el("a", { href: "#/hold" }, t("map.back_to_hold", { time: clock(hold.expires_at) })));
+    const vehicle = heldName(hold);
+    banner.replaceChildren(el("a", { href: "#/hold" }, t("map.back_to_hold", { vehicle, time: clock(hold.expires_at) })));
     banner.hidden = false;
+    if (hold.vehicle?.position) {
+      const marker = heldMarker(hold).addTo(map);
+      // The bike the rider is walking to stays in sight, with where the map looks.
+      const where = marker.getLatLng();
+      if (!map.getBounds().pad(-0.1).contains(where)) {
+        map.fitBounds(L.latLngBounds([map.getCenter(), where]).pad(0.3), { maxZoom: 17, animate: false });
+      }
+    }
   }
+}
+
+function heldName(hold) {
+  return hold.vehicle ? t("reservation.vehicle", { kind: t(`kind.${hold.vehicle.kind}`), code: hold.vehicle.code }) : "";
+}
+
+function heldMarker(hold) {
+  const { kind, code, position } = hold.vehicle;
+  return L.marker([position.lat, position.lon], {
+    icon: L.divIcon({ className: `vehicle-marker held kind-${kind}`, html: "★", iconSize: [30, 30] }),
+    title: t("map.held", { vehicle: heldName(hold) }),
+    zIndexOffset: 1000,
+  })
+    .on("click", () => go("hold"))
+    .bindTooltip(code);
 }
 
 function showVehicle(sheet, vehicle, rider) {
@@ -789,9 +814,10 @@ async function tripsScreen() {
 const TOP_UPS = [1000, 2000, 5000];
 
 async function walletScreen() {
-  const [{ wallets }, { postings }] = await Promise.all([
+  const [{ wallets }, { postings }, { refunds }] = await Promise.all([
     api("GET", "/api/v1/wallet"),
     api("GET", "/api/v1/wallet/transactions?limit=20"),
+    api("GET", "/api/v1/deposits/refunds"),
   ]);
   const wallet = wallets[0] || { currency: "CNY", balance_minor: 0, deposit_minor: 0, debt_minor: 0 };
   const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
@@ -805,6 +831,7 @@ async function walletScreen() {
       wallet.deposit_minor ? el("p", {}, `${t("wallet.deposit")}: ${amount(wallet.deposit_minor)}`) : null,
       wallet.debt_minor ? el("p", { class: "warning" }, `${t("wallet.debt")}: ${amount(wallet.debt_minor)}`) : null,
     ),
+    depositBox(wallet, refunds),
     el(
       "section",
       { class: "actions" },
@@ -827,6 +854,50 @@ async function walletScreen() {
       ),
     ),
   );
+}
+
+// The deposit given back through the gateways that took it: asked for here, then each part
+// in its gateway's state (a part refused is back in the deposit) until all have answered.
+function depositBox(wallet, refunds) {
+  if (!wallet.deposit_minor && !refunds.length) return null;
+  const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
+  const status = el("div", { role: "status", id: "deposit-status" });
+  const list = el("ul", { class: "list", id: "deposit-refunds" });
+  const showRefunds = (shown) =>
+    list.replaceChildren(
+      ...shown.map((refund) =>
+        el("li", { class: `refund-${refund.state}` }, el("span", {}, t("deposit.refund")), el("span", { class: "amount" }, `${amount(refund.amount_minor)} · ${label("refund.state", refund.state)}`)),
+      ),
+    );
+  async function follow() {
+    for (;;) {
+      const { refunds: now } = await api("GET", "/api/v1/deposits/refunds");
+      showRefunds(now);
+      if (!now.some((refund) => refund.state === "processing")) return now;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+  const button = wallet.deposit_minor
+    ? el("button", { id: "refund-deposit" }, t("deposit.get_back", { amount: amount(wallet.deposit_minor) }))
+    : null;
+  button?.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = "";
+    try {
+      await api("POST", "/api/v1/deposits/refunds", { currency: wallet.currency, idempotency_key: key() });
+      button.remove();
+      status.className = "notice";
+      status.textContent = t("deposit.asked");
+      const settled = await follow();
+      status.textContent = settled.some((refund) => refund.state === "failed") ? t("deposit.some_failed") : t("deposit.back");
+    } catch (error) {
+      button.disabled = false;
+      status.replaceChildren(notice(error));
+    }
+  });
+  showRefunds(refunds);
+  if (refunds.some((refund) => refund.state === "processing")) follow().catch(() => {});
+  return el("section", { class: "card stack", id: "deposit-box" }, el("h2", {}, t("deposit.title")), button, status, refunds.length || button ? list : null);
 }
 
 async function topUp(minor, currency, status) {
@@ -856,10 +927,15 @@ async function holdScreen() {
     if (error instanceof ApiError && error.status === 404) return main.append(notice(error));
     throw error;
   }
+  const vehicle = hold.vehicle;
+  const box = vehicle?.position ? el("div", { class: "map small", id: "hold-map" }) : null;
   main.append(
     el(
       "section",
       { class: "card", id: "hold" },
+      vehicle ? el("h2", { id: "hold-vehicle" }, heldName(hold)) : null,
+      vehicle ? el("p", { class: "muted" }, t("reservation.find", { code: vehicle.code })) : null,
+      box,
       el("p", {}, t("reservation.until", { time: clock(hold.expires_at) })),
       el("p", { class: "muted" }, t("reservation.cost", { price: money(hold.price_per_minute) })),
       ringButton(hold.asset_id),
@@ -875,6 +951,12 @@ async function holdScreen() {
       ),
     ),
   );
+  if (box) {
+    const map = await makeMap(box);
+    map.setView([vehicle.position.lat, vehicle.position.lon], 17, { animate: false });
+    heldMarker(hold).addTo(map);
+    zonesDrawer(map)([vehicle.position.lat, vehicle.position.lon]).catch(() => {});
+  }
 }
 
 // The bell of the bike the rider holds or rides, to find it among others parked alike. The
