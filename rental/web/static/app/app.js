@@ -715,10 +715,14 @@ async function receiptScreen(rentalId) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
-  const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
+  const [rental, trace] = await Promise.all([
+    api("GET", `/api/v1/rentals/${rentalId}`),
+    api("GET", `/api/v1/rentals/${rentalId}/trace`).catch(() => null),
+  ]);
   const amount = (minor) => money({ amount_minor: minor, currency: receipt.currency });
   const parking = rental.parking;
   const printable = printableLink(rentalId, receipt.printable_url);
+  const route = el("div", { class: "map small", id: "receipt-map", role: "img", "aria-label": t("receipt.route") });
   status.remove();
   main.append(
     el(
@@ -726,6 +730,7 @@ async function receiptScreen(rentalId) {
       { class: "card receipt", id: "receipt" },
       el("h2", {}, `${t(`kind.${receipt.asset.kind}`)} ${receipt.asset.code}`),
       el("p", {}, `${elapsed(receipt.duration_s || 0)} · ${Math.round(receipt.distance_m || 0)} m`),
+      route,
       el("table", {}, receipt.lines.map((line) => el("tr", {}, el("td", {}, describeLine(line, receipt.price)), el("td", { class: "amount" }, amount(line.amount_minor))))),
       el("p", { class: "total", id: "receipt-total" }, `${t("receipt.total")}: ${amount(receipt.total_minor)}`),
       el("p", {}, `${t("receipt.paid")}: ${amount(receipt.paid_from_wallet_minor)}`),
@@ -744,6 +749,26 @@ async function receiptScreen(rentalId) {
     ),
     disputeBox(rentalId, receipt.disputes),
   );
+  await drawRoute(route, trace ? latLngsOf(trace.geometry) : []);
+}
+
+// The trip's route (its stored, simplified trace), where it started and ended, over the
+// city's zones: with no tile server the zones are the map's context.
+async function drawRoute(box, points) {
+  const map = await makeMap(box);
+  box.dataset.points = String(points.length);
+  const zonesOf = zonesDrawer(map);
+  if (!points.length) {
+    box.append(el("p", { class: "map-note" }, t("receipt.no_route")));
+    await zonesOf(map.getCenter()).catch(() => {});
+    return;
+  }
+  L.polyline(points, { color: "#0072b2", weight: 5, className: "route" }).addTo(map);
+  const end = (at, name) => L.circleMarker(at, { radius: 7, weight: 3, color: "#fff", fillColor: name === "start" ? "#009e73" : "#d7301f", fillOpacity: 1, className: `route-${name}` });
+  end(points[0], "start").addTo(map);
+  end(points[points.length - 1], "end").addTo(map);
+  map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17, animate: false });
+  await zonesOf(points[points.length - 1]).catch(() => {});
 }
 
 // The printable page opens in a tab of its own, which has no bearer token: its link is
