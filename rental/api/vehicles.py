@@ -27,6 +27,7 @@ from rental.api.contract import (
     signed_in,
 )
 from rental.domain.fleet import AssetKind
+from rental.domain.gbfs import current_range_m
 from rental.domain.riders import Role
 from rental.services import ringing, vehicles
 from rental.services.commands.assets import SearchNearby
@@ -70,6 +71,9 @@ class NearbyAnswer(AnswerModel):
     position: Position
     distance_m: float
     battery_pct: int | None
+    range_m: int | None = Field(
+        None, description="e-bikes: metres its charge carries it (GBFS current_range_meters)"
+    )
     price: Price | None = Field(description="none when its city has no plan for its kind")
 
 
@@ -86,6 +90,7 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
         position=Position(lon=vehicle.lon, lat=vehicle.lat),
         distance_m=round(vehicle.distance_m, 1),
         battery_pct=vehicle.battery_pct,
+        range_m=current_range_m(vehicle.kind.value, vehicle.battery_pct),
         price=None if plan is None else price(plan.tariff),
     )
 

@@ -396,6 +396,8 @@ function showVehicle(sheet, vehicle, rider) {
       away == null ? null : el("span", { id: "vehicle-away" }, t("vehicle.away", { m: away })),
       away != null && vehicle.battery_pct != null ? " · " : null,
       vehicle.battery_pct == null ? null : t("vehicle.battery", { pct: vehicle.battery_pct }),
+      vehicle.range_m == null ? null : " · ",
+      vehicle.range_m == null ? null : el("span", { id: "vehicle-range" }, t("vehicle.range", { km: kilometres(vehicle.range_m) })),
     ),
     vehicle.price ? el("p", { class: "price" }, describePrice(vehicle.price)) : null,
     el(
@@ -405,6 +407,11 @@ function showVehicle(sheet, vehicle, rider) {
       el("button", { onclick: () => reserve(sheet, vehicle.code) }, t("vehicle.reserve")),
     ),
   );
+}
+
+// An e-bike's range as riders read it: "43.8" (km), in the app's language.
+function kilometres(metres) {
+  return new Intl.NumberFormat(currentLanguage(), { maximumFractionDigits: 1 }).format(metres / 1000);
 }
 
 async function reserve(sheet, code) {
