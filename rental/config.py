@@ -129,6 +129,8 @@ class Config:
     RATE_LIMIT_PASSWORD_CHANGES: str = "5/minute;20/hour"
     RATE_LIMIT_SCANS: str = "10/minute;60/hour"
     RATE_LIMIT_HOLDS: str = "5/minute;20/hour"
+    # A bell to find one's bike by, not to play a tune on the street.
+    RATE_LIMIT_RINGS: str = "3/minute;30/hour"
     RATE_LIMIT_PAYMENT_ORDERS: str = "5/minute;20/hour"
     RATE_LIMIT_DAMAGE_REPORTS: str = "3/minute;10/day"
     RATE_LIMIT_GBFS: str = "120/minute"

@@ -17,7 +17,8 @@ POST /plans/{id}/drive          {"api_url": "http://127.0.0.1:8000", "token": op
                                 truck crews drive a rebalancing plan, in the background
 
 Every lock's view shows its outbox: `outbox` (events not acknowledged yet),
-`outbox_dropped` (lost because it was full) and `bad_acks` (acks refused).
+`outbox_dropped` (lost because it was full) and `bad_acks` (acks refused); and `rings`, the
+`ring` commands it sounded its bell for (`{cmd_id, at_ms}`; only signed, fresh ones).
 Wrong input is answered 400, never 500.
 """
 
@@ -223,5 +224,6 @@ def _view(lock: SimulatedLock) -> dict[str, Any]:
         "outbox": lock.outbox_size,
         "outbox_dropped": logic.outbox.dropped,
         "bad_acks": logic.bad_acks,
+        "rings": [{"cmd_id": cmd_id, "at_ms": at} for cmd_id, at in logic.rings],
         **({"slots": {str(n): item for n, item in logic.slots.items()}} if logic.slots else {}),
     }

@@ -5,6 +5,7 @@ replay), keeps every event in its outbox until the platform's signed ack (protoc
 and can be told to misbehave the ways real locks do.
 """
 
+import logging
 from dataclasses import dataclass, field
 from typing import assert_never
 
@@ -23,6 +24,8 @@ from rental.adapters.locks.protocol import (
     verify_command,
 )
 from simulator.outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,6 +60,8 @@ class VirtualLock:
     # Non-volatile: it survives a reboot, and old events keep their old (boot, seq).
     outbox: Outbox = field(default_factory=Outbox)
     bad_acks: int = 0  # acks refused (bad signature or malformed), for the control API
+    # Rings sounded, as (cmd_id, when in ms): only commands that verified get here.
+    rings: list[tuple[str, int]] = field(default_factory=list)
     _seq: int = 0
     # When the latch reached its current state, by the lock's clock (telemetry's latch_ts).
     latch_changed_ms: int | None = None
@@ -132,6 +137,8 @@ class VirtualLock:
                 return self._unlock(command, now_ms)
             case Op.RELEASE:
                 return self._release(command.cmd_id, command.slot, now_ms)
+            case Op.RING:
+                return self._ring(command.cmd_id, now_ms)
             case _:
                 assert_never(command.op)
 
@@ -141,6 +148,14 @@ class VirtualLock:
         if not self.locked or self._openings:
             return self._reject(command.cmd_id, Rejection.BUSY.value, now_ms)
         return self._open(now_ms, command.cmd_id, None, None)
+
+    def _ring(self, cmd_id: str, now_ms: int) -> list[Answer]:
+        """Sound the bell: nothing else changes, locked or riding (§4.4)."""
+        if self.slots is not None:  # a cabinet has no bell to find it by
+            return self._reject(cmd_id, Rejection.WRONG_DEVICE.value, now_ms)
+        self.rings.append((cmd_id, now_ms))
+        log.info("%s rings its bell for command %s", self.lock_id, cmd_id)
+        return [Answer(self.event(EventType.RANG, now_ms, cmd_id))]
 
     def _open(self, now_ms: int, cmd_id: str, slot: int | None, item: str | None) -> list[Answer]:
         delay = self.faults.unlock_delay_ms

@@ -22,7 +22,7 @@ from rental.services import lock_events as reports
 from rental.services.commands.assets import RegisterVehicle
 from rental.services.commands.riders import RegisterUser
 from rental.services.commands.rides import RequestUnlock
-from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Ring, Unlock
 from rental.services.ports import LockCommandError
 from rental.services.rentals import Unlocking, request_unlock
 
@@ -105,7 +105,7 @@ class RecordingLockCommands:
 
     def send(self, command: LockCommand) -> None:
         match command:
-            case Unlock() | Release():
+            case Unlock() | Release() | Ring():
                 self.sent.append((command.lock_id, command.command_id))
             case AcknowledgeEvent():
                 self.sent.append(("ack", command))

@@ -132,6 +132,16 @@ class PaymentRepository:
         ).mappings()
         return [_refund(row) for row in rows]
 
+    def refunds_of_rider(self, rider_id: uuid.UUID, purpose: Purpose, limit: int) -> list[Refund]:
+        query = (
+            select(refunds)
+            .join(payment_orders, payment_orders.c.id == refunds.c.order_id)
+            .where(refunds.c.rider_id == rider_id, payment_orders.c.purpose == purpose.value)
+            .order_by(refunds.c.created_at.desc(), refunds.c.id)
+            .limit(limit)
+        )
+        return [_refund(row) for row in self._c.execute(query).mappings()]
+
     def settle_refund(self, refund: Refund) -> None:
         self._c.execute(
             update(refunds)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field, StringConstraints
 
+from rental.api.answers import PricingPlanAnswer, pricing_plan
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
@@ -35,7 +36,7 @@ from rental.domain.cities import (
 )
 from rental.domain.payment_choice import GatewayOffer
 from rental.domain.riders import Role
-from rental.services import cities, city_gateways
+from rental.services import cities, city_gateways, pricing
 from rental.services.commands.city import ConfigureCity, LaunchCity, OfferGateways
 
 CITIES = Tag(name="cities", description="launching, configuring and retiring a city")
@@ -149,6 +150,20 @@ def _listed(found: list[City]) -> dict[str, Any]:
 def running_cities() -> dict[str, Any]:
     """The cities riders can ride in, by id: no sign-in needed (apps show them on start)."""
     return _listed(cities.running_cities(platform().uow()))
+
+
+class CityPrices(AnswerModel):
+    city_id: str
+    plans: list[PricingPlanAnswer] = Field(description="the current plan of each kind")
+
+
+@blueprint.get("/cities/<city_id>/prices", responses={200: CityPrices, **NOT_FOUND})
+def city_prices(path: CityPath) -> dict[str, Any]:
+    """What riding costs in the city now, per kind: the numbers a quote and a receipt use
+    (minor units of the city's currency, seconds), deposits and their waiver score. No
+    sign-in needed: apps explain prices before anyone signs up. 404 `city_not_found`."""
+    plans = pricing.current_pricing_plans(platform().uow(), path.city_id)
+    return CityPrices(city_id=path.city_id, plans=[pricing_plan(plan) for plan in plans]).json()
 
 
 @blueprint.post(

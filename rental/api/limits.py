@@ -183,6 +183,7 @@ SMS_CODES_PER_ADDRESS = Rule(
 SIGN_UP_PER_ADDRESS = Rule("sign-up-per-address", "RATE_LIMIT_SIGN_UP_PER_ADDRESS", by_address)
 SCANS = Rule("scans", "RATE_LIMIT_SCANS", by_account)
 HOLDS = Rule("holds", "RATE_LIMIT_HOLDS", by_account)
+RINGS = Rule("rings", "RATE_LIMIT_RINGS", by_account)
 PAYMENT_ORDERS = Rule("payment-orders", "RATE_LIMIT_PAYMENT_ORDERS", by_account)
 DAMAGE_REPORTS = Rule("damage-reports", "RATE_LIMIT_DAMAGE_REPORTS", by_account)
 GBFS = Rule("gbfs", "RATE_LIMIT_GBFS", by_address)
@@ -199,6 +200,7 @@ LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "riders.register_rider": (SIGN_UP_PER_ADDRESS, SIGN_IN_PER_PHONE),
     "rentals.start_rental": (SCANS,),
     "reservations.reserve": (HOLDS,),
+    "vehicles.ring": (RINGS,),
     "payments.top_up": (PAYMENT_ORDERS,),
     "payments.pay_deposit": (PAYMENT_ORDERS,),
     "payments.refund_deposit": (PAYMENT_ORDERS,),

@@ -209,6 +209,15 @@ def refund_deposit(body: DepositRefund) -> tuple[dict[str, Any], int]:
     return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json(), 202
 
 
+@blueprint.get("/deposits/refunds", **RIDER_ONLY, responses={200: Refunds, **SIGNED_IN})
+@signed_in(Role.RIDER)
+def deposit_refunds() -> dict[str, Any]:
+    """The rider's deposit refunds, newest first (at most 20), each `processing` until its
+    gateway answers, then `succeeded` or `failed` (the money is back in the deposit)."""
+    given_back = refunds.deposit_refunds(platform().uow(), current_user_id())
+    return Refunds(refunds=[refund_answer(refund) for refund in given_back]).json()
+
+
 WithdrawalAmount = Annotated[
     int,
     Strict(),

@@ -5,6 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
+from pydantic import Field
 
 from rental.api.answers import Money, money
 from rental.api.auth import current_user_id
@@ -20,6 +21,8 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
+from rental.api.vehicles import Position
+from rental.domain.fleet import AssetKind
 from rental.domain.reservations import Reservation, ReservationState
 from rental.domain.riders import Role
 from rental.services import reservations
@@ -36,6 +39,12 @@ blueprint = APIBlueprint(
 )
 
 
+class HeldVehicleAnswer(AnswerModel):
+    code: str
+    kind: AssetKind
+    position: Position | None = Field(description="WGS 84; where its lock last reported")
+
+
 class ReservationAnswer(AnswerModel):
     id: UUID
     asset_id: UUID
@@ -46,9 +55,21 @@ class ReservationAnswer(AnswerModel):
     price_per_minute: Money | None
     fee: Money | None
     rental_id: UUID | None
+    vehicle: HeldVehicleAnswer | None = Field(
+        None, description="the vehicle held: on making it and on `current`"
+    )
 
 
-def reservation_answer(reservation: Reservation) -> ReservationAnswer:
+def held_vehicle_answer(vehicle: reservations.HeldVehicle) -> HeldVehicleAnswer:
+    position = None
+    if vehicle.lon is not None and vehicle.lat is not None:
+        position = Position(lon=vehicle.lon, lat=vehicle.lat)
+    return HeldVehicleAnswer(code=vehicle.code, kind=vehicle.kind, position=position)
+
+
+def reservation_answer(
+    reservation: Reservation, vehicle: reservations.HeldVehicle | None = None
+) -> ReservationAnswer:
     tariff = reservation.tariff
     return ReservationAnswer(
         id=reservation.id,
@@ -60,6 +81,7 @@ def reservation_answer(reservation: Reservation) -> ReservationAnswer:
         price_per_minute=money(tariff.reservation_per_minute_minor, tariff.currency),
         fee=money(reservation.fee_minor, tariff.currency),
         rental_id=reservation.rental_id,
+        vehicle=None if vehicle is None else held_vehicle_answer(vehicle),
     )
 
 
@@ -89,16 +111,18 @@ def reserve(body: Reservable) -> tuple[dict[str, Any], int]:
         p.config.WALLET_FLOOR_MINOR,
         p.config.hold_rules(),
     )
-    return reservation_answer(reservation).json(), 201
+    vehicle = reservations.held_vehicle(p.uow(), reservation)
+    return reservation_answer(reservation, vehicle).json(), 201
 
 
 @blueprint.get("/current", responses={200: ReservationAnswer, **NOT_FOUND})
 @signed_in(Role.RIDER)
 def current() -> dict[str, Any]:
-    """The rider's live reservation, or 404 when there is none."""
+    """The rider's live reservation with the vehicle held (its code, kind and position, to
+    find it again), or 404 `reservation_not_found` when there is none."""
     p = platform()
     found = reservations.current_of_rider(p.uow(), current_user_id(), p.now())
-    return reservation_answer(found).json()
+    return reservation_answer(found, reservations.held_vehicle(p.uow(), found)).json()
 
 
 @blueprint.get("/<reservation_id>", responses={200: ReservationAnswer, **NOT_FOUND})

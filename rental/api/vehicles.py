@@ -1,17 +1,37 @@
-"""Nearby vehicles for the rider's map; public, like the GBFS feed that shows the same."""
+"""Nearby vehicles for the rider's map; public, like the GBFS feed that shows the same.
+And the bell of the vehicle a rider holds or rides, to find it by."""
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
 from rental.api.answers import Price, price
+from rental.api.auth import current_user_id
 from rental.api.common import platform
-from rental.api.contract import Absent, AnswerModel, LatitudeParam, LongitudeParam, QueryModel
+from rental.api.contract import (
+    BEARER,
+    CONFLICT,
+    NOT_FOUND,
+    SIGNED_IN,
+    UNAVAILABLE,
+    Absent,
+    AnswerModel,
+    LatitudeParam,
+    LongitudeParam,
+    QueryModel,
+    RequestModel,
+    signed_in,
+)
 from rental.domain.fleet import AssetKind
-from rental.services import vehicles
+from rental.domain.gbfs import current_range_m
+from rental.domain.riders import Role
+from rental.services import ringing, vehicles
 from rental.services.commands.assets import SearchNearby
+from rental.services.commands.rides import RingVehicle
 from rental.services.read_models import NearbyVehicle
 
 VEHICLES = Tag(name="vehicles", description="what riders can take, nearest first")
@@ -51,6 +71,9 @@ class NearbyAnswer(AnswerModel):
     position: Position
     distance_m: float
     battery_pct: int | None
+    range_m: int | None = Field(
+        None, description="e-bikes: metres its charge carries it (GBFS current_range_meters)"
+    )
     price: Price | None = Field(description="none when its city has no plan for its kind")
 
 
@@ -67,6 +90,7 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
         position=Position(lon=vehicle.lon, lat=vehicle.lat),
         distance_m=round(vehicle.distance_m, 1),
         battery_pct=vehicle.battery_pct,
+        range_m=current_range_m(vehicle.kind.value, vehicle.battery_pct),
         price=None if plan is None else price(plan.tariff),
     )
 
@@ -77,3 +101,36 @@ def nearby(query: NearbyQuery) -> dict[str, Any]:
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
+
+
+class VehiclePath(RequestModel):
+    asset_id: UUID
+
+
+class RingAnswer(AnswerModel):
+    command_id: UUID
+    asset_id: UUID
+    expires_at: datetime = Field(description="the lock refuses the command after this")
+
+
+@blueprint.post(
+    "/<asset_id>/ring",
+    security=BEARER,
+    responses={202: RingAnswer, **SIGNED_IN, **NOT_FOUND, **CONFLICT, **UNAVAILABLE},
+)
+@signed_in(Role.RIDER)
+def ring(path: VehiclePath) -> tuple[dict[str, Any], int]:
+    """Ring the bell of the vehicle (`asset_id`, as a hold or a rental names it) the rider
+    holds or rides: 202 once the signed `ring` is on its way to the lock (it rings within
+    seconds, docs/lock-protocol.md §4.4). 403 `not_your_vehicle` for any other vehicle;
+    404 `asset_not_found`; 409 `lock_offline`; 503 `lock_unreachable`; 429 past
+    `RATE_LIMIT_RINGS`."""
+    p = platform()
+    command = RingVehicle(current_user_id(), path.asset_id)
+    sent = ringing.ring_vehicle(
+        p.uow(), p.lock_commands, command, p.now(), p.config.service_policy().silence
+    )
+    answer = RingAnswer(
+        command_id=sent.command_id, asset_id=sent.asset_id, expires_at=sent.expires_at
+    )
+    return answer.json(), 202

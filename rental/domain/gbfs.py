@@ -16,6 +16,14 @@ from rental.domain.zones import ZoneKind
 EBIKE_RANGE_METERS = 60_000
 
 
+def current_range_m(kind: str, battery_pct: int | None) -> int | None:
+    """How far an e-bike's charge carries it, in metres (GBFS `current_range_meters`, which
+    the feed computes alike); None for other kinds and for an unknown charge."""
+    if kind != "ebike" or battery_pct is None:
+        return None
+    return round(battery_pct / 100 * EBIKE_RANGE_METERS)
+
+
 @dataclass(frozen=True)
 class RideRules:
     """What a place allows a ride: to start there, to end there, to pass through."""

@@ -40,6 +40,18 @@ class Release:
 
 
 @dataclass(frozen=True)
+class Ring:
+    """A vehicle's lock sounds its bell, so that the rider holding or riding it finds it
+    (docs/lock-protocol.md §4.4); it changes nothing else, and is refused once expired."""
+
+    lock_id: str
+    signing_key: bytes
+    command_id: uuid.UUID
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class AcknowledgeEvent:
     """The platform stored event (boot, seq) of a lock: the lock may forget it."""
 
@@ -49,7 +61,7 @@ class AcknowledgeEvent:
     seq: int
 
 
-LockCommand = Unlock | Release | AcknowledgeEvent
+LockCommand = Unlock | Release | Ring | AcknowledgeEvent
 
 
 def unlock_command(lock: Lock, rental: Rental) -> Unlock | Release:

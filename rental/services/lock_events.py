@@ -158,6 +158,9 @@ def _apply_event(
             items.returned(uow, event, at, wallet_floor_minor)
         case LockEventKind.FAULT:
             log.warning("lock %s reports fault %s", lock_id, event.reason)
+        case LockEventKind.RANG:
+            # Kept in the lock's log (above) with its command id: proof the bell sounded.
+            log.info("lock %s rang its bell for command %s", lock_id, event.command_id)
         case _:
             assert_never(event.kind)
     return None

@@ -33,6 +33,7 @@ class LockEventKind(StrEnum):
     FAULT = "fault"  # anything an operator should know, in `reason`
     RELEASED = "released"  # a cabinet let the item in `slot` go, for command `command_id`
     RETURNED = "returned"  # a cabinet took `item` back into `slot`
+    RANG = "rang"  # a lock sounded its bell for command `command_id`
 
 
 # Fields of a report that failed their checks and were left out, with why:

@@ -100,6 +100,17 @@ def refund_deposit(
     return _ask_gateways(uow, gateways, refunds, notify_url, rider_id, request_key)
 
 
+# How many of a rider's deposit refunds the app lists (a rider has one or two a year).
+DEPOSIT_REFUNDS_SHOWN = 20
+
+
+def deposit_refunds(uow: UnitOfWork, rider_id: uuid.UUID) -> list[Refund]:
+    """The rider's deposit refunds, newest first, each in its gateway's state: what the
+    app shows after "get my deposit back" (a part refused returns to the deposit)."""
+    with uow:
+        return uow.payments.refunds_of_rider(rider_id, Purpose.DEPOSIT, DEPOSIT_REFUNDS_SHOWN)
+
+
 def withdraw(
     uow: UnitOfWork,
     gateways: PaymentGateways,

@@ -9,6 +9,7 @@ open data feeds.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rental.domain.errors import Conflict, DuplicateRequest, LimitReached, NotFound
@@ -18,7 +19,7 @@ from rental.domain.fair_use import (
     holds_allowed_again_at,
     whole_minutes,
 )
-from rental.domain.fleet import ServicePolicy, is_reachable
+from rental.domain.fleet import AssetKind, ServicePolicy, is_reachable
 from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.mds import VehicleEvent
 from rental.domain.reservations import Reservation, ReservationState
@@ -199,6 +200,26 @@ def current_of_rider(uow: UnitOfWork, rider_id: uuid.UUID, now: datetime) -> Res
     if reservation is None or not reservation.is_live(now):
         raise NotFound("you hold no reservation", "reservation_not_found")
     return reservation
+
+
+@dataclass(frozen=True)
+class HeldVehicle:
+    """What the rider looks for: the held vehicle's code and kind, and where its lock last
+    reported (WGS 84; None before its first fix). Search no longer shows it once held."""
+
+    code: str
+    kind: AssetKind
+    lon: float | None
+    lat: float | None
+
+
+def held_vehicle(uow: UnitOfWork, reservation: Reservation) -> HeldVehicle:
+    with uow:
+        asset = uow.assets.get(reservation.asset_id)
+        assert asset is not None  # a reservation names an asset that exists
+        lock = uow.locks.get(asset.lock_id) if asset.lock_id else None
+    lon, lat = (lock.lon, lock.lat) if lock is not None else (None, None)
+    return HeldVehicle(asset.code, asset.kind, lon, lat)
 
 
 def expire_reservations(uow: UnitOfWork, now: datetime, wallet_floor_minor: int = 0) -> int:

@@ -208,3 +208,37 @@ def test_the_signature_matches_the_known_answer_in_the_protocol_document():
     )
     body = json.loads(encode_command(documented, key))
     assert body["sig"] == "5759afae083af565d3349bf8d21d0a35ee4bb5eadc5e471261f59899cc4c92ce"
+
+
+# docs/lock-protocol.md §4.4: a ring of DEMO-L0001, which belongs to no rental.
+RING_TEST_VECTOR = "bfa1218d667afdefe65c88ec53742e0943850ef806092f78af490c9f42a2d5e6"
+
+
+def test_a_ring_is_signed_like_an_unlock_with_no_rental_and_matches_the_document():
+    key = bytes.fromhex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f")
+    ring = Command(
+        "DEMO-L0001", "3b1f5a2c-7e44-4c0d-9f61-8a2e5d7c4b90", Op.RING, "", 1795399372000,
+        1795399382000,
+    )  # fmt: skip
+    assert ring.signing_input() == (
+        b"lock/v1\nDEMO-L0001\n3b1f5a2c-7e44-4c0d-9f61-8a2e5d7c4b90\nring\n\n"
+        b"1795399372000\n1795399382000"
+    )
+    body = json.loads(encode_command(ring, key))
+    assert (body["op"], body["rental_id"], body["sig"]) == ("ring", "", RING_TEST_VECTOR)
+    decoded, sig = decode_command("DEMO-L0001", encode_command(ring, key))
+    assert decoded == ring and verify_command(decoded, sig, key, 1795399372500) is None
+
+
+def test_a_ring_names_no_slot_and_an_unlock_cannot_be_bent_into_one():
+    with pytest.raises(ProtocolError):
+        command(op=Op.RING, rental_id="", slot=2)
+    unlock = json.loads(encode_command(command(), KEY))
+    bent = json.dumps({**unlock, "op": "ring"}).encode()
+    decoded, sig = decode_command("L1", bent)
+    assert verify_command(decoded, sig, KEY, NOW) is Rejection.BAD_SIGNATURE
+
+
+def test_a_lock_hears_its_bell_rang_as_an_event_with_the_command_id():
+    payload = encode(Event(3, 18, NOW, EventType.RANG, cmd_id="c-9"))
+    assert decode_event(payload) == Event(3, 18, NOW, EventType.RANG, cmd_id="c-9")

@@ -52,7 +52,7 @@ def test_each_kind_of_event_decoded_from_a_message_is_kept_under_the_protocols_n
     assert stored.type == kind.value
 
 
-def test_the_kinds_of_event_are_the_six_of_the_protocol():
+def test_the_kinds_of_event_are_the_seven_of_the_protocol():
     assert [kind.value for kind in LockEventKind] == [
         "unlocked",
         "locked",
@@ -60,6 +60,7 @@ def test_the_kinds_of_event_are_the_six_of_the_protocol():
         "fault",
         "released",
         "returned",
+        "rang",
     ]
 
 

@@ -215,3 +215,16 @@ def test_a_refund_notification_must_match_its_trade_amount_and_exist(world, gate
     assert {o.state for o in world.store.payment_orders.values()} == {OrderState.PAID}
     refunds.apply_refund(world.uow(), gateway, given[0].id, said(given[0], order), True)
     assert world.store.refunds[given[0].id].state is RefundState.SUCCEEDED
+
+
+def test_a_rider_sees_their_own_deposit_refunds_in_their_gateways_state(world, gateways, rider):
+    given = {r.amount_minor: r for r in refund(world, gateways, rider)}
+    other = world.rider()
+    assert refunds.deposit_refunds(world.uow(), rider.id) == [given[SECOND], given[FIRST]]
+
+    gateway_says(world, gateways, "alipay", given[FIRST], "refund.succeeded")
+    gateway_says(world, gateways, "wechat", given[SECOND], "refund.failed")
+
+    shown = [(r.amount_minor, r.state) for r in refunds.deposit_refunds(world.uow(), rider.id)]
+    assert shown == [(SECOND, RefundState.FAILED), (FIRST, RefundState.SUCCEEDED)]
+    assert refunds.deposit_refunds(world.uow(), other.id) == []

@@ -1,3 +1,5 @@
+import pytest
+
 from rental.adapters.locks.protocol import Command, EventType, Op, encode_command
 from simulator.lock import Faults, VirtualLock
 
@@ -94,3 +96,37 @@ def test_telemetry_dates_the_latch_from_when_it_last_changed():
     virtual.close(NOW + 30_000)
     report = virtual.telemetry(NOW + 90_000)  # sent later, e.g. after reconnecting
     assert report.locked and report.latch_ts == NOW + 30_000
+
+
+def ring(cmd_id: str = "ring-1", key: bytes = KEY, issued_at: int = NOW, lifetime: int = 10_000):
+    return encode_command(Command("L1", cmd_id, Op.RING, "", issued_at, issued_at + lifetime), key)
+
+
+def test_a_signed_fresh_ring_sounds_the_bell_once_and_leaves_the_latch_alone():
+    virtual = lock()
+    [answer] = virtual.on_command(ring(), NOW + 100)
+    assert (answer.event.type, answer.event.cmd_id) == (EventType.RANG, "ring-1")
+    assert virtual.rings == [("ring-1", NOW + 100)] and virtual.locked
+    [again] = virtual.on_command(ring(), NOW + 200)  # QoS 1 delivered it twice
+    assert again.event.reason == "replayed" and len(virtual.rings) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (ring(key=b"forged" * 6), "bad_signature"),
+        (ring(issued_at=NOW - 20_000), "expired"),  # expired 10 s ago
+        (ring(lifetime=61_000), "expired"),  # lives longer than a command may
+    ],
+)
+def test_a_forged_or_stale_ring_is_refused_and_rings_nothing(payload, reason):
+    virtual = lock()
+    [answer] = virtual.on_command(payload, NOW)
+    assert (answer.event.type, answer.event.reason) == (EventType.CMD_REJECTED, reason)
+    assert virtual.rings == []
+
+
+def test_a_cabinet_has_no_bell():
+    cabinet = VirtualLock("L1", KEY, 121.47, 31.23, slots={1: "PB1"})
+    [answer] = cabinet.on_command(ring(), NOW)
+    assert answer.event.reason == "wrong_device" and cabinet.rings == []

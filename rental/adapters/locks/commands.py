@@ -18,24 +18,27 @@ from rental.adapters.locks.protocol import (
     encode_ack,
     encode_command,
 )
-from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Ring, Unlock
 from rental.services.ports import LockCommandError
 
 
-def wire_command(command: Unlock | Release) -> Command:
-    """The protocol's command (§4): ids as text, times in ms since the epoch."""
+def wire_command(command: Unlock | Release | Ring) -> Command:
+    """The protocol's command (§4): ids as text, times in ms since the epoch. A ring
+    belongs to no rental (a rider may ring the bike they hold): its `rental_id` is ""."""
     match command:
         case Unlock():
-            op, slot = Op.UNLOCK, None
+            op, slot, rental_id = Op.UNLOCK, None, str(command.rental_id)
         case Release():
-            op, slot = Op.RELEASE, command.slot
+            op, slot, rental_id = Op.RELEASE, command.slot, str(command.rental_id)
+        case Ring():
+            op, slot, rental_id = Op.RING, None, ""
         case _:
             assert_never(command)
     return Command(
         lock_id=command.lock_id,
         cmd_id=str(command.command_id),
         op=op,
-        rental_id=str(command.rental_id),
+        rental_id=rental_id,
         issued_at=_ms(command.issued_at),
         expires_at=_ms(command.expires_at),
         slot=slot,
@@ -54,7 +57,7 @@ class MqttLockCommands:
         """Raises LockCommandError when the broker could not take it (or an unlock expired
         before it could be sent)."""
         match command:
-            case Unlock() | Release():
+            case Unlock() | Release() | Ring():
                 self._send_command(wire_command(command), command.signing_key)
             case AcknowledgeEvent():
                 self._acknowledge(command)

@@ -1,4 +1,4 @@
-"""The lock protocol v1.1 as data: topics, signed commands and acknowledgements, events,
+"""The lock protocol v1.2 as data: topics, signed commands and acknowledgements, events,
 telemetry, status.
 
 Pure functions over bytes and dataclasses, shared by the backend (signing),
@@ -19,9 +19,9 @@ from enum import StrEnum
 from typing import Any, assert_never
 
 TOPIC_ROOT = "lock/v1"
-# The `v` field on the wire: 1.1 only adds to 1.0, so both speak `"v": 1` (§12 of the doc).
+# The `v` field on the wire: 1.1 and 1.2 only add to 1.0, so all speak `"v": 1` (§12 of the doc).
 PROTOCOL_VERSION = 1
-PROTOCOL_REVISION = "1.1"
+PROTOCOL_REVISION = "1.2"
 # Field limits (docs/lock-protocol.md §3.1). JSON numbers are doubles in most firmware
 # libraries: counters stay within the integers a double holds exactly.
 MAX_COUNTER = 2**53 - 1
@@ -81,6 +81,7 @@ def subscription(channel: Channel) -> str:
 class Op(StrEnum):
     UNLOCK = "unlock"  # a bike's lock opens its latch
     RELEASE = "release"  # a cabinet lets the item in one slot go
+    RING = "ring"  # a bike's lock sounds its bell, so its rider finds it (1.2)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class Command:
         match self.op:
             case Op.RELEASE:
                 names_slot = True
-            case Op.UNLOCK:
+            case Op.UNLOCK | Op.RING:
                 names_slot = False
             case _:
                 assert_never(self.op)
@@ -184,6 +185,7 @@ class EventType(StrEnum):
     FAULT = "fault"
     RELEASED = "released"  # a cabinet let the item in `slot` go, for command `cmd_id`
     RETURNED = "returned"  # a cabinet took `item` back into `slot`
+    RANG = "rang"  # a lock sounded its bell for command `cmd_id` (1.2)
 
 
 # Fields a decoder dropped, with why: ((field, reason), ...). Never sent on the wire.

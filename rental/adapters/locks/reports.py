@@ -57,6 +57,8 @@ def event_kind(kind: EventType) -> LockEventKind:
             return LockEventKind.RELEASED
         case EventType.RETURNED:
             return LockEventKind.RETURNED
+        case EventType.RANG:
+            return LockEventKind.RANG
         case _:
             assert_never(kind)
 

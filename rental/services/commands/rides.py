@@ -28,3 +28,9 @@ class Reserve:
 class CancelReservation:
     rider_id: UUID
     reservation_id: UUID
+
+
+@dataclass(frozen=True)
+class RingVehicle:
+    rider_id: UUID
+    asset_id: UUID

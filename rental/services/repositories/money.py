@@ -87,6 +87,10 @@ class PaymentRepository(Protocol):
 
     def refunds_for_request(self, rider_id: uuid.UUID, key: str) -> list[Refund]: ...
 
+    def refunds_of_rider(self, rider_id: uuid.UUID, purpose: Purpose, limit: int) -> list[Refund]:
+        """The rider's refunds of orders for `purpose`, newest first, at most `limit`."""
+        ...
+
     def settle_refund(self, refund: Refund) -> None: ...
 
 

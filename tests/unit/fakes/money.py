@@ -255,6 +255,16 @@ class FakePaymentRepository(Repository):
             if refund.rider_id == rider_id and refund.request_key.startswith(f"{key}:")
         ]
 
+    def refunds_of_rider(self, rider_id: uuid.UUID, purpose: Purpose, limit: int) -> list[Refund]:
+        store = self._store
+        found = [
+            copied(refund)
+            for refund in reversed(store.refunds.values())  # kept in the order they were made
+            if refund.rider_id == rider_id
+            and store.payment_orders[refund.order_id].purpose == purpose
+        ]
+        return found[:limit]
+
     def settle_refund(self, refund: Refund) -> None:
         stored = self._store.refunds.get(refund.id)
         if stored is not None:

@@ -12,7 +12,7 @@ from typing import Any, assert_never
 
 from rental.domain.payments import PaymentOrder, Refund
 from rental.services.commands.money import GatewayNotification
-from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Unlock
+from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Ring, Unlock
 from rental.services.ports import (
     GatewayAnswer,
     GatewayError,
@@ -38,13 +38,14 @@ class SentUnlock:
 
 class RecordingLockCommands:
     """The lock port without a broker: keeps what it was asked to send. `sent` holds the
-    unlocks and releases (`SentUnlock`); `acknowledged` the acknowledgements.
+    unlocks and releases (`SentUnlock`); `rung` the rings; `acknowledged` the acknowledgements.
     With `fail=True` every call raises LockCommandError, as when the broker is down."""
 
     def __init__(self, *, fail: bool = False) -> None:
         self.fail = fail
         self.sent: list[Any] = []
         self.acknowledged: list[Any] = []
+        self.rung: list[Ring] = []
 
     def send(self, command: LockCommand) -> None:
         if self.fail:
@@ -54,6 +55,8 @@ class RecordingLockCommands:
                 self.sent.append(self._unlock(command, None))
             case Release():
                 self.sent.append(self._unlock(command, command.slot))
+            case Ring():
+                self.rung.append(command)
             case AcknowledgeEvent():
                 self.acknowledged.append(command)
             case _:

@@ -32,6 +32,7 @@ const SCREENS = {
   hold: holdScreen,
   me: meScreen,
   report: reportScreen,
+  help: helpScreen,
 };
 const OPEN = { code: codeScreen, signin: signInScreen, signup: signUpScreen };
 
@@ -265,7 +266,7 @@ async function mapScreen() {
   const { center } = await webSettings();
   const ongoing = ongoingNotice();
   main.insertBefore(ongoing, box);
-  showOngoing(ongoing).catch(() => {});
+  showOngoing(ongoing, map).catch(() => {});
 
   let first = true;
   const zonesOf = zonesDrawer(map);
@@ -379,8 +380,9 @@ function ongoingNotice() {
   return el("p", { class: "notice ok", id: "ongoing", hidden: true });
 }
 
-// Back to the ride, or to the hold, from the map: neither is ever out of reach.
-async function showOngoing(banner) {
+// Back to the ride, or to the hold, from the map: neither is ever out of reach. The held
+// vehicle, which search no longer shows, has a marker of its own.
+async function showOngoing(banner, map) {
   const ride = await ongoingRide();
   if (ride) {
     banner.replaceChildren(el("a", { href: `#/trip/${ride.id}` }, t("map.back_to_ride")));
@@ -389,9 +391,33 @@ async function showOngoing(banner) {
   }
   const hold = await currentHold();
   if (hold) {
-    banner.replaceChildren(el("a", { href: "#/hold" }, t("map.back_to_hold", { time: clock(hold.expires_at) })));
+    const vehicle = heldName(hold);
+    banner.replaceChildren(el("a", { href: "#/hold" }, t("map.back_to_hold", { vehicle, time: clock(hold.expires_at) })));
     banner.hidden = false;
+    if (hold.vehicle?.position) {
+      const marker = heldMarker(hold).addTo(map);
+      // The bike the rider is walking to stays in sight, with where the map looks.
+      const where = marker.getLatLng();
+      if (!map.getBounds().pad(-0.1).contains(where)) {
+        map.fitBounds(L.latLngBounds([map.getCenter(), where]).pad(0.3), { maxZoom: 17, animate: false });
+      }
+    }
   }
+}
+
+function heldName(hold) {
+  return hold.vehicle ? t("reservation.vehicle", { kind: t(`kind.${hold.vehicle.kind}`), code: hold.vehicle.code }) : "";
+}
+
+function heldMarker(hold) {
+  const { kind, code, position } = hold.vehicle;
+  return L.marker([position.lat, position.lon], {
+    icon: L.divIcon({ className: `vehicle-marker held kind-${kind}`, html: "★", iconSize: [30, 30] }),
+    title: t("map.held", { vehicle: heldName(hold) }),
+    zIndexOffset: 1000,
+  })
+    .on("click", () => go("hold"))
+    .bindTooltip(code);
 }
 
 function showVehicle(sheet, vehicle, rider) {
@@ -404,6 +430,8 @@ function showVehicle(sheet, vehicle, rider) {
       away == null ? null : el("span", { id: "vehicle-away" }, t("vehicle.away", { m: away })),
       away != null && vehicle.battery_pct != null ? " · " : null,
       vehicle.battery_pct == null ? null : t("vehicle.battery", { pct: vehicle.battery_pct }),
+      vehicle.range_m == null ? null : " · ",
+      vehicle.range_m == null ? null : el("span", { id: "vehicle-range" }, t("vehicle.range", { km: kilometres(vehicle.range_m) })),
     ),
     vehicle.price ? el("p", { class: "price" }, describePrice(vehicle.price)) : null,
     el(
@@ -413,6 +441,11 @@ function showVehicle(sheet, vehicle, rider) {
       el("button", { onclick: () => reserve(sheet, vehicle.code) }, t("vehicle.reserve")),
     ),
   );
+}
+
+// An e-bike's range as riders read it: "43.8" (km), in the app's language.
+function kilometres(metres) {
+  return new Intl.NumberFormat(currentLanguage(), { maximumFractionDigits: 1 }).format(metres / 1000);
 }
 
 async function reserve(sheet, code) {
@@ -706,6 +739,8 @@ async function tripScreen(rentalId) {
     box,
     el("p", { class: "notice" }, t("trip.end_hint")),
   );
+  const ringing = el("div", { id: "ring-box" });
+  main.append(ringing);
   const map = await makeMap(box);
   const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
   const zonesOf = zonesDrawer(map);
@@ -715,6 +750,7 @@ async function tripScreen(rentalId) {
     const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
     if (rental.state === "ended") return go(`receipt/${rentalId}`);
     started = rental.started_at ? new Date(rental.started_at) : started;
+    if (!ringing.childElementCount) ringing.append(ringButton(rental.asset_id));
     fare.textContent = money(rental.fare_so_far);
     const trace = await api("GET", `/api/v1/rentals/${rentalId}/trace`);
     const points = latLngsOf(trace.geometry);
@@ -767,10 +803,14 @@ async function receiptScreen(rentalId) {
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
-  const rental = await api("GET", `/api/v1/rentals/${rentalId}`);
+  const [rental, trace] = await Promise.all([
+    api("GET", `/api/v1/rentals/${rentalId}`),
+    api("GET", `/api/v1/rentals/${rentalId}/trace`).catch(() => null),
+  ]);
   const amount = (minor) => money({ amount_minor: minor, currency: receipt.currency });
   const parking = rental.parking;
   const printable = printableLink(rentalId, receipt.printable_url);
+  const route = el("div", { class: "map small", id: "receipt-map", role: "img", "aria-label": t("receipt.route") });
   status.remove();
   main.append(
     el(
@@ -778,6 +818,7 @@ async function receiptScreen(rentalId) {
       { class: "card receipt", id: "receipt" },
       el("h2", {}, `${t(`kind.${receipt.asset.kind}`)} ${receipt.asset.code}`),
       el("p", {}, `${elapsed(receipt.duration_s || 0)} · ${Math.round(receipt.distance_m || 0)} m`),
+      route,
       el("table", {}, receipt.lines.map((line) => el("tr", {}, el("td", {}, describeLine(line, receipt.price)), el("td", { class: "amount" }, amount(line.amount_minor))))),
       el("p", { class: "total", id: "receipt-total" }, `${t("receipt.total")}: ${amount(receipt.total_minor)}`),
       el("p", {}, `${t("receipt.paid")}: ${amount(receipt.paid_from_wallet_minor)}`),
@@ -796,6 +837,26 @@ async function receiptScreen(rentalId) {
     ),
     disputeBox(rentalId, receipt.disputes),
   );
+  await drawRoute(route, trace ? latLngsOf(trace.geometry) : []);
+}
+
+// The trip's route (its stored, simplified trace), where it started and ended, over the
+// city's zones: with no tile server the zones are the map's context.
+async function drawRoute(box, points) {
+  const map = await makeMap(box);
+  box.dataset.points = String(points.length);
+  const zonesOf = zonesDrawer(map);
+  if (!points.length) {
+    box.append(el("p", { class: "map-note" }, t("receipt.no_route")));
+    await zonesOf(map.getCenter()).catch(() => {});
+    return;
+  }
+  L.polyline(points, { color: "#0072b2", weight: 5, className: "route" }).addTo(map);
+  const end = (at, name) => L.circleMarker(at, { radius: 7, weight: 3, color: "#fff", fillColor: name === "start" ? "#009e73" : "#d7301f", fillOpacity: 1, className: `route-${name}` });
+  end(points[0], "start").addTo(map);
+  end(points[points.length - 1], "end").addTo(map);
+  map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17, animate: false });
+  await zonesOf(points[points.length - 1]).catch(() => {});
 }
 
 // The printable page opens in a tab of its own, which has no bearer token: its link is
@@ -866,9 +927,10 @@ async function tripsScreen() {
 const TOP_UPS = [1000, 2000, 5000];
 
 async function walletScreen() {
-  const [{ wallets }, { postings }] = await Promise.all([
+  const [{ wallets }, { postings }, { refunds }] = await Promise.all([
     api("GET", "/api/v1/wallet"),
     api("GET", "/api/v1/wallet/transactions?limit=20"),
+    api("GET", "/api/v1/deposits/refunds"),
   ]);
   const wallet = wallets[0] || { currency: "CNY", balance_minor: 0, deposit_minor: 0, debt_minor: 0 };
   const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
@@ -884,6 +946,7 @@ async function walletScreen() {
       wallet.deposit_minor ? el("p", {}, `${t("wallet.deposit")}: ${amount(wallet.deposit_minor)}`) : null,
       wallet.debt_minor ? el("p", { class: "warning" }, `${t("wallet.debt")}: ${amount(wallet.debt_minor)}`) : null,
     ),
+    depositBox(wallet, refunds),
     el(
       "section",
       { class: "actions" },
@@ -912,6 +975,51 @@ async function walletScreen() {
     ),
   );
 }
+
+// The deposit given back through the gateways that took it: asked for here, then each part
+// in its gateway's state (a part refused is back in the deposit) until all have answered.
+function depositBox(wallet, refunds) {
+  if (!wallet.deposit_minor && !refunds.length) return null;
+  const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
+  const status = el("div", { role: "status", id: "deposit-status" });
+  const list = el("ul", { class: "list", id: "deposit-refunds" });
+  const showRefunds = (shown) =>
+    list.replaceChildren(
+      ...shown.map((refund) =>
+        el("li", { class: `refund-${refund.state}` }, el("span", {}, t("deposit.refund")), el("span", { class: "amount" }, `${amount(refund.amount_minor)} · ${label("refund.state", refund.state)}`)),
+      ),
+    );
+  async function follow() {
+    for (;;) {
+      const { refunds: now } = await api("GET", "/api/v1/deposits/refunds");
+      showRefunds(now);
+      if (!now.some((refund) => refund.state === "processing")) return now;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+  const button = wallet.deposit_minor
+    ? el("button", { id: "refund-deposit" }, t("deposit.get_back", { amount: amount(wallet.deposit_minor) }))
+    : null;
+  button?.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = "";
+    try {
+      await api("POST", "/api/v1/deposits/refunds", { currency: wallet.currency, idempotency_key: key() });
+      button.remove();
+      status.className = "notice";
+      status.textContent = t("deposit.asked");
+      const settled = await follow();
+      status.textContent = settled.some((refund) => refund.state === "failed") ? t("deposit.some_failed") : t("deposit.back");
+    } catch (error) {
+      button.disabled = false;
+      status.replaceChildren(notice(error));
+    }
+  });
+  showRefunds(refunds);
+  if (refunds.some((refund) => refund.state === "processing")) follow().catch(() => {});
+  return el("section", { class: "card stack", id: "deposit-box" }, el("h2", {}, t("deposit.title")), button, status, refunds.length || button ? list : null);
+}
+
 
 // `where`: the city the rider tops up in and the gateway picked (null: the city's default).
 async function topUp(minor, currency, status, where) {
@@ -942,12 +1050,18 @@ async function holdScreen() {
     if (error instanceof ApiError && error.status === 404) return main.append(notice(error));
     throw error;
   }
+  const vehicle = hold.vehicle;
+  const box = vehicle?.position ? el("div", { class: "map small", id: "hold-map" }) : null;
   main.append(
     el(
       "section",
       { class: "card", id: "hold" },
+      vehicle ? el("h2", { id: "hold-vehicle" }, heldName(hold)) : null,
+      vehicle ? el("p", { class: "muted" }, t("reservation.find", { code: vehicle.code })) : null,
+      box,
       el("p", {}, t("reservation.until", { time: clock(hold.expires_at) })),
       el("p", { class: "muted" }, t("reservation.cost", { price: money(hold.price_per_minute) })),
+      ringButton(hold.asset_id),
       el(
         "button",
         {
@@ -960,6 +1074,33 @@ async function holdScreen() {
       ),
     ),
   );
+  if (box) {
+    const map = await makeMap(box);
+    map.setView([vehicle.position.lat, vehicle.position.lon], 17, { animate: false });
+    heldMarker(hold).addTo(map);
+    zonesDrawer(map)([vehicle.position.lat, vehicle.position.lon]).catch(() => {});
+  }
+}
+
+// The bell of the bike the rider holds or rides, to find it among others parked alike. The
+// platform limits how often (a few times a minute): the button rests a few seconds after.
+const RING_REST_MS = 5000;
+
+function ringButton(assetId) {
+  const status = el("span", { role: "status", id: "ring-status" });
+  const button = el("button", { id: "ring", type: "button" }, t("ring.button"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("POST", `/api/v1/vehicles/${assetId}/ring`);
+      status.className = "ok";
+      status.textContent = t("ring.sent");
+    } catch (error) {
+      status.replaceChildren(notice(error));
+    }
+    setTimeout(() => (button.disabled = false), RING_REST_MS);
+  });
+  return el("div", { class: "actions ring" }, button, status);
 }
 
 const CATEGORIES = ["brakes", "tyre", "chain", "seat", "lights", "lock", "qr_code", "battery", "other"];
@@ -1029,6 +1170,7 @@ async function meScreen() {
         : el("p", { class: "muted" }, t("me.credit_none")),
     ),
     el("p", {}, el("a", { href: "#/report" }, t("me.report"))),
+    el("p", {}, el("a", { href: "#/help", id: "help-link" }, t("help.link"))),
     el("label", { class: "inline" }, t("me.language"), picker),
     passwordForm(me.has_password),
     el(
@@ -1080,6 +1222,68 @@ function passwordForm(hasPassword) {
     }
   });
   return form;
+}
+
+// --- how it works -----------------------------------------------------------------------
+
+// Prices, parking, deposits and credit, from the city's own plans (GET /cities/<id>/prices)
+// and zones: the numbers here are the ones riders are charged, in every language.
+async function helpScreen() {
+  const { center } = await webSettings();
+  const city = await cityNear([center.lat, center.lon]);
+  main.append(screenTitle("help.title"));
+  if (!city) return main.append(el("p", { class: "notice" }, t("help.no_city")));
+  const [{ plans }, credit] = await Promise.all([
+    api("GET", `/api/v1/cities/${encodeURIComponent(city.id)}/prices`),
+    api("GET", "/api/v1/me/credit"),
+  ]);
+  const box = el("div", { class: "map small", id: "help-map" });
+  main.append(
+    el(
+      "section",
+      { class: "card", id: "help-pricing" },
+      el("h2", {}, t("help.pricing", { city: city.name })),
+      el("p", {}, t("help.pricing_intro")),
+      el("ul", { class: "list", id: "help-prices" }, plans.map(planFacts)),
+    ),
+    el(
+      "section",
+      { class: "card", id: "help-parking" },
+      el("h2", {}, t("help.parking")),
+      ["area", "red", "green", "doubt"].map((part) => el("p", {}, t(`help.parking_${part}`))),
+      box,
+    ),
+    el("section", { class: "card", id: "help-deposits" }, el("h2", {}, t("help.deposits")), el("p", {}, t("help.deposits_text"))),
+    el(
+      "section",
+      { class: "card", id: "help-credit" },
+      el("h2", {}, t("help.credit")),
+      el("p", {}, t("help.credit_text", { score: credit.score, ...credit.range })),
+    ),
+  );
+  const map = await makeMap(box);
+  map.setView([city.center.lat, city.center.lon], 13, { animate: false });
+  const zones = await drawZones(map, city.id);
+  if (zones && zones.getBounds().isValid()) map.fitBounds(zones.getBounds(), { animate: false });
+}
+
+// One kind's price as the rider pays it: riding, holding, parking badly, the deposit.
+function planFacts(plan) {
+  const amount = (minor) => money({ amount_minor: minor, currency: plan.currency });
+  const deposit = !plan.deposit_minor
+    ? t("help.no_deposit")
+    : plan.deposit_waiver_score == null
+      ? t("help.deposit", { amount: amount(plan.deposit_minor) })
+      : t("help.deposit_waived", { amount: amount(plan.deposit_minor), score: plan.deposit_waiver_score });
+  return el(
+    "li",
+    { class: "stack", "data-kind": plan.kind },
+    el("strong", {}, t(`kind.${plan.kind}`)),
+    el("span", { class: "help-rate" }, describePrice(plan)),
+    el("span", { class: "help-hold" }, t("help.hold", { amount: amount(plan.reservation_per_minute_minor) })),
+    el("span", { class: "help-fee" }, t("help.out_of_zone", { amount: amount(plan.out_of_zone_fee_minor) })),
+    el("span", { class: "help-deposit" }, deposit),
+  );
 }
 
 // --- start ------------------------------------------------------------------------------
