@@ -1,15 +1,17 @@
 // The fleet on a map: each vehicle and item by its state (available, in a ride, reserved,
 // out of service, offline), with its battery; counts per state; refreshed every 15 s.
+import { t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker } from "./city.js";
 
+// Each state's colour; its words are "state.<state>" in the messages.
 const STATES = {
-  available: { label: "Available", colour: "#009E73" },
-  riding: { label: "In a ride", colour: "#0072B2" },
-  reserved: { label: "Reserved", colour: "#E69F00" },
-  out_of_service: { label: "Out of service", colour: "#777777" },
-  offline: { label: "Offline", colour: "#D55E00" },
+  available: { colour: "#009E73" },
+  riding: { colour: "#0072B2" },
+  reserved: { colour: "#E69F00" },
+  out_of_service: { colour: "#777777" },
+  offline: { colour: "#D55E00" },
 };
 const REFRESH_MS = 15000;
 
@@ -26,10 +28,10 @@ export async function fleetPage(main, params, leave) {
   const mapBox = el("div", { class: "map", id: "fleet-map" });
   const table = el("tbody");
   main.append(
-    el("h1", {}, "Fleet"),
+    el("h1", {}, t("fleet.title")),
     cityPicker(params, "fleet"),
     counts,
-    el("div", { class: "split" }, mapBox, el("div", { class: "side card" }, el("table", { class: "rows" }, el("thead", {}, el("tr", {}, el("th", {}, "Code"), el("th", {}, "Kind"), el("th", {}, "State"), el("th", {}, "Battery"))), table))),
+    el("div", { class: "split" }, mapBox, el("div", { class: "side card" }, el("table", { class: "rows" }, el("thead", {}, el("tr", {}, el("th", {}, t("fleet.code")), el("th", {}, t("fleet.kind")), el("th", {}, t("fleet.state")), el("th", {}, t("fleet.battery")))), table))),
   );
   const map = await makeMap(mapBox);
   const layer = L.layerGroup().addTo(map);
@@ -45,7 +47,7 @@ export async function fleetPage(main, params, leave) {
       const state = stateOf(asset);
       tally[state] += 1;
       const battery = asset.lock.battery_pct == null ? "—" : `${asset.lock.battery_pct}%`;
-      rows.push(el("tr", { "data-code": asset.code, "data-state": state }, el("td", {}, asset.code), el("td", {}, asset.kind), el("td", {}, STATES[state].label), el("td", {}, battery)));
+      rows.push(el("tr", { "data-code": asset.code, "data-state": state }, el("td", {}, asset.code), el("td", {}, t(`kind.${asset.kind}`)), el("td", {}, t(`state.${state}`)), el("td", {}, battery)));
       const where = asset.lock.position;
       if (!where) continue;
       L.circleMarker([where.lat, where.lon], {
@@ -56,16 +58,16 @@ export async function fleetPage(main, params, leave) {
         fillColor: STATES[state].colour,
         fillOpacity: 1,
       })
-        .bindTooltip(`${asset.code} · ${asset.kind} · ${STATES[state].label} · battery ${battery}`)
+        .bindTooltip(t("fleet.tooltip", { code: asset.code, kind: t(`kind.${asset.kind}`), state: t(`state.${state}`), battery }))
         .addTo(layer);
     }
     table.replaceChildren(...rows);
     counts.replaceChildren(
-      ...Object.entries(STATES).flatMap(([state, { label, colour }]) => {
+      ...Object.entries(STATES).flatMap(([state, { colour }]) => {
         const dot = el("span", { class: "dot" });
         dot.style.background = colour;
         dot.style.borderColor = colour;
-        return [dot, el("span", { "data-count": state }, `${label}: ${tally[state]}`)];
+        return [dot, el("span", { "data-count": state }, t("fleet.count", { state: t(`state.${state}`), n: tally[state] }))];
       }),
     );
     const placed = layer.getLayers().map((marker) => marker.getLatLng());
