@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from rental.api import (
     auth,
     cities,
+    dashboard,
     document,
     edge,
     errors,
@@ -77,6 +78,7 @@ def create_app(
         ops.blueprint,
         cities.blueprint,
         lock_health.blueprint,
+        dashboard.blueprint,
         pricing.blueprint,
         wallet.blueprint,
         payments.blueprint,

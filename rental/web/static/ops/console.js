@@ -5,12 +5,14 @@ import { chooseLanguage, currentLanguage, languages, loadMessages, t, useMessage
 import { ApiError, el, session, signIn, signOut } from "../common/api.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
+import { dashboardPage } from "./dashboard.js";
 import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
 import { registerPage } from "./register.js";
 import { zonesPage } from "./zones.js";
 
 const PAGES = {
+  dashboard: dashboardPage,
   cities: citiesPage,
   fleet: fleetPage,
   register: registerPage,

@@ -1,0 +1,174 @@
+"""The dashboard's figures, computed by PostgreSQL over a city's rentals, vehicles, zones
+and ledger (`rental.services.repositories.operations`).
+
+Days and hours are the city's own (its IANA time zone): a day's rides are those that
+started between its local midnights. Revenue is the platform revenue account's postings
+for the city's fares and holds, less refunds of its disputes; the ledger's references
+(`fare:<rental>`, `reservation:<hold>`, `dispute:<dispute>`) tie each to its city.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Float, cast, extract, func, select, text
+
+from rental.adapters.availability import available_to_riders
+from rental.adapters.rebalancing_night import HOTSPOT_KIND
+from rental.adapters.tables import assets, locks, rentals, zones
+from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
+from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
+
+VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
+MORNING_HOURS = (6, 10)  # local time, [start, end): as rebalancing.demand counts
+
+_RIDES_BY_HOUR = text("""
+WITH hours AS (
+    SELECT generate_series(
+        date_trunc('hour', timezone(:tz, :now)) - interval '23 hours',
+        date_trunc('hour', timezone(:tz, :now)),
+        interval '1 hour'
+    ) AS hour
+), started AS (
+    SELECT date_trunc('hour', timezone(:tz, r.started_at)) AS hour
+    FROM rentals r JOIN assets a ON a.id = r.asset_id
+    WHERE a.city_id = :city
+      AND r.started_at > :now - interval '25 hours' AND r.started_at <= :now
+)
+SELECT hours.hour, count(started.hour) AS rides
+FROM hours LEFT JOIN started ON started.hour = hours.hour
+GROUP BY hours.hour ORDER BY hours.hour
+""")
+
+# A ledger transaction's city, from what its reference names.
+_DAYS = text("""
+WITH days AS (
+    SELECT day::date AS day
+    FROM generate_series(
+        timezone(:tz, :now)::date - (:days - 1), timezone(:tz, :now)::date, interval '1 day'
+    ) AS day
+), bounds AS (
+    SELECT timezone(:tz, min(day)::timestamp) AS since FROM days
+), rides AS (
+    SELECT timezone(:tz, r.started_at)::date AS day, count(*) AS rides
+    FROM rentals r JOIN assets a ON a.id = r.asset_id, bounds
+    WHERE a.city_id = :city AND r.started_at >= bounds.since AND r.started_at <= :now
+    GROUP BY 1
+), revenue AS (
+    SELECT timezone(:tz, t.created_at)::date AS day, sum(p.amount_minor) AS minor
+    FROM postings p
+    JOIN accounts acc ON acc.id = p.account_id AND acc.kind = 'platform_revenue'
+    JOIN ledger_transactions t ON t.id = p.transaction_id, bounds
+    WHERE t.created_at >= bounds.since AND t.created_at <= :now
+      AND :city = CASE split_part(t.reference, ':', 1)
+        WHEN 'fare' THEN (
+            SELECT a.city_id FROM rentals r JOIN assets a ON a.id = r.asset_id
+            WHERE r.id = split_part(t.reference, ':', 2)::uuid)
+        WHEN 'reservation' THEN (
+            SELECT a.city_id FROM reservations h JOIN assets a ON a.id = h.asset_id
+            WHERE h.id = split_part(t.reference, ':', 2)::uuid)
+        WHEN 'dispute' THEN (
+            SELECT a.city_id FROM disputes d
+            JOIN rentals r ON r.id = d.rental_id JOIN assets a ON a.id = r.asset_id
+            WHERE d.id = split_part(t.reference, ':', 2)::uuid)
+      END
+    GROUP BY 1
+)
+SELECT days.day,
+       coalesce(rides.rides, 0) AS rides,
+       (SELECT count(*) FROM assets a
+        WHERE a.city_id = :city AND a.kind = ANY(:kinds)
+          AND a.created_at < timezone(:tz, (days.day + 1)::timestamp)) AS vehicles,
+       coalesce(revenue.minor, 0) AS revenue_minor
+FROM days
+LEFT JOIN rides ON rides.day = days.day
+LEFT JOIN revenue ON revenue.day = days.day
+ORDER BY days.day
+""")
+
+_UNLOCKS = text("""
+WITH asked AS (
+    SELECT r.started_at, r.state,
+           extract(epoch FROM r.started_at - r.requested_at) AS seconds,
+           r.started_at IS NOT NULL AND NOT r.late_unlock AS timed
+    FROM rentals r JOIN assets a ON a.id = r.asset_id
+    WHERE a.city_id = :city AND r.requested_at >= :since AND r.requested_at < :until
+)
+SELECT count(*) FILTER (WHERE started_at IS NOT NULL) AS succeeded,
+       count(*) FILTER (WHERE state = 'failed') AS failed,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds) FILTER (WHERE timed) AS median_s,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY seconds) FILTER (WHERE timed) AS p95_s
+FROM asked
+""")
+
+
+class OperationsReadModel:
+    def __init__(self, connection: Connection) -> None:
+        self._c = connection
+
+    def rides_by_hour(self, city_id: str, time_zone: str, now: datetime) -> list[HourFigures]:
+        zone = ZoneInfo(time_zone)
+        rows = self._c.execute(_RIDES_BY_HOUR, {"city": city_id, "tz": time_zone, "now": now})
+        return [HourFigures(hour.replace(tzinfo=zone), rides) for hour, rides in rows]
+
+    def days(self, city_id: str, time_zone: str, days: int, now: datetime) -> list[DayFigures]:
+        values = {"city": city_id, "tz": time_zone, "now": now, "days": days}
+        rows = self._c.execute(_DAYS, {**values, "kinds": VEHICLE_KIND_VALUES})
+        return [
+            DayFigures(row.day, row.rides, row.vehicles, int(row.revenue_minor)) for row in rows
+        ]
+
+    def unlocks(self, city_id: str, since: datetime, until: datetime) -> UnlockFigures:
+        row = self._c.execute(_UNLOCKS, {"city": city_id, "since": since, "until": until}).one()
+        return UnlockFigures(row.succeeded, row.failed, _ms(row.median_s), _ms(row.p95_s))
+
+    def hotspots(
+        self, city_id: str, time_zone: str, days: int, now: datetime, policy: ServicePolicy
+    ) -> list[HotspotFigures]:
+        heard_since = now - policy.silence
+        available = (
+            select(func.count())
+            .select_from(assets.join(locks, locks.c.id == assets.c.lock_id))
+            .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
+            .where(func.ST_Covers(zones.c.geometry, locks.c.position))
+            .where(available_to_riders(now, heard_since, policy.low_battery_pct))
+            .scalar_subquery()
+        )
+        morning = (
+            select(cast(func.count(), Float) / days)
+            .select_from(rentals.join(assets, assets.c.id == rentals.c.asset_id))
+            .where(assets.c.city_id == city_id, rentals.c.trace.isnot(None))
+            .where(rentals.c.started_at > now - timedelta(days=days), rentals.c.started_at <= now)
+            .where(func.ST_Covers(zones.c.geometry, func.ST_StartPoint(rentals.c.trace)))
+            .where(_local_hour(time_zone, rentals.c.started_at).between(*_morning()))
+            .scalar_subquery()
+        )
+        centre = func.ST_PointOnSurface(zones.c.geometry)
+        query = (
+            select(
+                zones.c.name,
+                func.ST_X(centre).label("lon"),
+                func.ST_Y(centre).label("lat"),
+                available.label("available"),
+                morning.label("morning"),
+            )
+            .where(zones.c.city_id == city_id, zones.c.kind == HOTSPOT_KIND)
+            .order_by(text("available"), zones.c.name)
+        )
+        return [
+            HotspotFigures(row.name, row.lon, row.lat, row.available, round(row.morning, 2))
+            for row in self._c.execute(query)
+        ]
+
+
+def _local_hour(time_zone: str, at: Any) -> Any:
+    return extract("hour", func.timezone(time_zone, at))
+
+
+def _morning() -> tuple[int, int]:
+    """The morning hours as an inclusive range of hour numbers (06 to 09)."""
+    return MORNING_HOURS[0], MORNING_HOURS[1] - 1
+
+
+def _ms(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds * 1000)

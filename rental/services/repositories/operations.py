@@ -1,0 +1,31 @@
+"""What operators read about a city's operation as a whole (the dashboard), computed by the
+database. Implemented on PostgreSQL in `rental.adapters.operations`; the fake in
+`tests/unit/fakes/` knows no figures (they are tested through PostgreSQL)."""
+
+from datetime import datetime
+from typing import Protocol
+
+from rental.domain.fleet import ServicePolicy
+from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
+
+
+class OperationsReadModel(Protocol):
+    def rides_by_hour(self, city_id: str, time_zone: str, now: datetime) -> list[HourFigures]:
+        """The 24 hours up to `now`'s, each with the rides that started in it (0 too)."""
+        ...
+
+    def days(self, city_id: str, time_zone: str, days: int, now: datetime) -> list[DayFigures]:
+        """The `days` calendar days up to `now`'s (local), oldest first, each complete."""
+        ...
+
+    def unlocks(self, city_id: str, since: datetime, until: datetime) -> UnlockFigures:
+        """Unlocks asked for in [since, until) that succeeded or failed, and how long the
+        successful ones took (late unlocks, adopted after a timeout, left out)."""
+        ...
+
+    def hotspots(
+        self, city_id: str, time_zone: str, days: int, now: datetime, policy: ServicePolicy
+    ) -> list[HotspotFigures]:
+        """Each parking hotspot, vehicles available there now (riders' rule, `policy`),
+        and its mean morning rides over the last `days` days; fewest available first."""
+        ...
