@@ -11,12 +11,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Float, cast, extract, func, select, text
+from sqlalchemy import Connection, Float, and_, cast, extract, func, or_, select, text
 
 from rental.adapters.availability import available_to_riders
 from rental.adapters.rebalancing_night import HOTSPOT_KIND
-from rental.adapters.tables import assets, locks, rentals, zones
+from rental.adapters.tables import assets, locks, payment_orders, refunds, rentals, zones
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
+from rental.services.attention_items import Attention, AttentionKind
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
@@ -159,6 +160,105 @@ class OperationsReadModel:
             HotspotFigures(row.name, row.lon, row.lat, row.available, round(row.morning, 2))
             for row in self._c.execute(query)
         ]
+
+    def devices_needing_attention(
+        self, city_id: str, now: datetime, policy: ServicePolicy
+    ) -> list[Attention]:
+        silent = or_(
+            ~locks.c.online,
+            locks.c.last_seen_at.is_(None),
+            locks.c.last_seen_at < now - policy.silence,
+        )
+        low = locks.c.battery_pct < policy.low_battery_pct
+        query = (
+            select(
+                assets.c.code,
+                locks.c.id.label("lock_id"),
+                locks.c.online,
+                locks.c.battery_pct,
+                locks.c.last_seen_at,
+                func.ST_X(locks.c.position).label("lon"),
+                func.ST_Y(locks.c.position).label("lat"),
+                silent.label("silent"),
+                low.label("low"),
+            )
+            .join(locks, locks.c.id == assets.c.lock_id)
+            .where(assets.c.city_id == city_id, assets.c.in_service, or_(silent, low))
+        )
+        found = []
+        for row in self._c.execute(query):
+            where = {"lon": row.lon, "lat": row.lat}
+            if row.silent:
+                heard = row.last_seen_at.isoformat() if row.last_seen_at else "never"
+                state = "offline" if not row.online else "online but silent"
+                detail = f"lock {row.lock_id} {state}; last heard {heard}"
+                found.append(
+                    Attention(
+                        AttentionKind.LOCK_OFFLINE,
+                        row.code,
+                        detail,
+                        row.last_seen_at,
+                        city_id,
+                        **where,
+                    )
+                )
+            if row.low:
+                detail = f"battery {row.battery_pct}% (below {policy.low_battery_pct}%)"
+                found.append(
+                    Attention(
+                        AttentionKind.LOW_BATTERY,
+                        row.code,
+                        detail,
+                        row.last_seen_at,
+                        city_id,
+                        **where,
+                    )
+                )
+        return found
+
+    def stuck_payments(self, expired_before: datetime, asked_before: datetime) -> list[Attention]:
+        orders = select(
+            payment_orders.c.id,
+            payment_orders.c.gateway,
+            payment_orders.c.amount_minor,
+            payment_orders.c.currency,
+            payment_orders.c.purpose,
+            payment_orders.c.expires_at,
+        ).where(payment_orders.c.state == "pending", payment_orders.c.expires_at < expired_before)
+        found = [
+            Attention(
+                AttentionKind.STUCK_PAYMENT,
+                str(row.id),
+                f"{row.purpose} of {row.amount_minor} {row.currency} (minor units) at"
+                f" {row.gateway}: still pending after it expired",
+                row.expires_at,
+                None,
+            )
+            for row in self._c.execute(orders)
+        ]
+        waiting = (
+            select(
+                refunds.c.id,
+                refunds.c.amount_minor,
+                payment_orders.c.currency,
+                payment_orders.c.gateway,
+                refunds.c.created_at,
+            )
+            .join(payment_orders, payment_orders.c.id == refunds.c.order_id)
+            .where(and_(refunds.c.state == "processing", refunds.c.created_at < asked_before))
+        )
+        found += [
+            Attention(
+                AttentionKind.STUCK_REFUND,
+                str(row.id),
+                f"refund of {row.amount_minor} {row.currency} (minor units) at"
+                f" {row.gateway}: no answer from the gateway",
+                row.created_at,
+                None,
+            )
+            for row in self._c.execute(waiting)
+        ]
+        return found
 
 
 def _local_hour(time_zone: str, at: Any) -> Any:

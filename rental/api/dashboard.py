@@ -1,17 +1,20 @@
 """The operator's dashboard of a city: rides per hour and per day, utilisation, unlocks,
-availability at the morning hotspots, and revenue (`rental.services.dashboard`).
+availability at the morning hotspots, and revenue (`rental.services.dashboard`); and the
+one list of what needs an operator (`rental.services.attention`), polled with an ETag.
 
 GET /api/v1/ops/dashboard?city_id=demo[&days=14]
+GET /api/v1/ops/attention?city_id=demo            304 for an If-None-Match still current
 """
 
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
 from rental.api.auth import requires
-from rental.api.common import platform
+from rental.api.common import NOT_MODIFIED, platform, unless_unchanged
 from rental.api.contract import (
     BEARER,
     NOT_FOUND,
@@ -22,6 +25,8 @@ from rental.api.contract import (
     explained,
 )
 from rental.domain.riders import Role
+from rental.services.attention import needing_attention
+from rental.services.attention_items import Attention, AttentionKind
 from rental.services.dashboard import MAX_DAYS, Dashboard, dashboard
 
 DASHBOARD = Tag(name="dashboard", description="operators: how a city's fleet is doing")
@@ -134,4 +139,52 @@ def _answer(figures: Dashboard) -> DashboardAnswer:
             for h in figures.hotspots
         ],
         revenue_minor=figures.revenue_minor,
+    )
+
+
+class AttentionQuery(RequestModel):
+    city_id: CityId
+
+
+class AttentionAnswer(AnswerModel):
+    kind: AttentionKind
+    subject: str = Field(description="an asset's code, a lock id, a dead letter's or order's id")
+    detail: str
+    since: datetime | None = Field(description="when it began, as far as the platform knows")
+    city_id: str | None = Field(description="null: not tied to one city")
+    lon: float | None = Field(description="where the vehicle was last heard, WGS 84")
+    lat: float | None
+
+
+class AttentionList(AnswerModel):
+    items: list[AttentionAnswer] = Field(description="most urgent kind first, oldest first")
+
+
+@blueprint.get(
+    "/attention", responses={200: AttentionList, 304: NOT_MODIFIED}, validate_response=False
+)
+@requires(Role.OPERATOR)
+def attention(query: AttentionQuery) -> Response:
+    """What needs an operator in a city, in one list, most urgent kind first: latches open
+    without a rental, locks offline or silent, lock messages that could not be processed
+    (dead letters, every city's), payments and refunds the gateway left hanging (every
+    city's), low batteries, items in the wrong cabinet.
+
+    Answered with an ETag: poll with If-None-Match for a 304 with no body until something
+    changes. Thresholds: the city's service policy (LOW_BATTERY_PCT, LOCK_SILENCE_SECONDS);
+    a payment pending 30 min past its expiry, a refund processing for an hour."""
+    p = platform()
+    found = needing_attention(p.lagging_uow(), query.city_id, p.now(), p.config.service_policy())
+    return unless_unchanged(AttentionList(items=[_attention(item) for item in found]).json())
+
+
+def _attention(item: Attention) -> AttentionAnswer:
+    return AttentionAnswer(
+        kind=item.kind,
+        subject=item.subject,
+        detail=item.detail,
+        since=item.since,
+        city_id=item.city_id,
+        lon=item.lon,
+        lat=item.lat,
     )

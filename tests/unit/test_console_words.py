@@ -14,6 +14,7 @@ from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.zones import ZoneKind
+from rental.services.attention_items import AttentionKind
 
 MESSAGES = Path(__file__).resolve().parents[2] / "rental" / "web" / "static" / "ops" / "messages"
 LANGUAGES = ("en", "zh-CN")
@@ -26,6 +27,7 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("zone", ZoneKind),
     ("plan.state", PlanState),
     ("plan.trigger", RunTrigger),
+    ("attention", AttentionKind),
 ]
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Protocol
 
 from rental.domain.fleet import ServicePolicy
+from rental.services.attention_items import Attention
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
 
 
@@ -28,4 +29,18 @@ class OperationsReadModel(Protocol):
     ) -> list[HotspotFigures]:
         """Each parking hotspot, vehicles available there now (riders' rule, `policy`),
         and its mean morning rides over the last `days` days; fewest available first."""
+        ...
+
+    def devices_needing_attention(
+        self, city_id: str, now: datetime, policy: ServicePolicy
+    ) -> list[Attention]:
+        """The city's vehicles in service whose lock is offline or silent longer than the
+        policy allows (`lock_offline`), or whose battery is below its threshold
+        (`low_battery`), at the lock's last known position."""
+        ...
+
+    def stuck_payments(self, expired_before: datetime, asked_before: datetime) -> list[Attention]:
+        """Payment orders still pending that expired before `expired_before`
+        (`stuck_payment`), and refunds still processing asked before `asked_before`
+        (`stuck_refund`)."""
         ...

@@ -1,9 +1,11 @@
-"""The dashboard's read model in memory: it knows no figures. The figures are SQL over
-PostgreSQL and are tested there (tests/integration/test_dashboard.py)."""
+"""The operations read model in memory: it knows no dashboard figures and finds nothing to
+look at. Both are SQL over PostgreSQL, tested there (tests/integration/test_dashboard.py,
+tests/integration/test_attention.py)."""
 
 from datetime import datetime
 
 from rental.domain.fleet import ServicePolicy
+from rental.services.attention_items import Attention
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
 from tests.unit.fakes.store import Repository
 
@@ -21,4 +23,12 @@ class FakeOperationsReadModel(Repository):
     def hotspots(
         self, city_id: str, time_zone: str, days: int, now: datetime, policy: ServicePolicy
     ) -> list[HotspotFigures]:
+        return []
+
+    def devices_needing_attention(
+        self, city_id: str, now: datetime, policy: ServicePolicy
+    ) -> list[Attention]:
+        return []
+
+    def stuck_payments(self, expired_before: datetime, asked_before: datetime) -> list[Attention]:
         return []

@@ -3,6 +3,7 @@
 // message files, ops/messages/), in the language chosen in the bar, shared with the app.
 import { chooseLanguage, currentLanguage, languages, loadMessages, t, useMessagesFrom } from "../app/i18n.js";
 import { ApiError, el, session, signIn, signOut } from "../common/api.js";
+import { alertsPage } from "./alerts.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
 import { dashboardPage } from "./dashboard.js";
@@ -13,6 +14,7 @@ import { zonesPage } from "./zones.js";
 
 const PAGES = {
   dashboard: dashboardPage,
+  alerts: alertsPage,
   cities: citiesPage,
   fleet: fleetPage,
   register: registerPage,

@@ -1,7 +1,8 @@
 // The fleet on a map: each vehicle and item by its state (available, in a ride, reserved,
-// out of service, offline), with its battery; counts per state; refreshed every 15 s.
+// out of service, offline), with its battery; counts per state. Live: asked again every
+// few seconds with the last answer's ETag, redrawn only when the platform says it changed.
 import { t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { el, poll } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker } from "./city.js";
 
@@ -13,7 +14,7 @@ const STATES = {
   out_of_service: { colour: "#777777" },
   offline: { colour: "#D55E00" },
 };
-const REFRESH_MS = 15000;
+const REFRESH_MS = 5000;
 
 export function stateOf(asset) {
   if (asset.rental_state === "active" || asset.rental_state === "unlocking") return "riding";
@@ -36,10 +37,14 @@ export async function fleetPage(main, params, leave) {
   const map = await makeMap(mapBox);
   const layer = L.layerGroup().addTo(map);
   let fitted = false;
+  let tag = null;
 
   async function load() {
     const city = cityOf(params);
-    const { assets } = await api("GET", `/api/v1/ops/assets?city_id=${encodeURIComponent(city)}`);
+    const changed = await poll(`/api/v1/ops/assets?city_id=${encodeURIComponent(city)}`, tag);
+    if (!changed) return; // as drawn
+    tag = changed.tag;
+    const { assets } = changed.data;
     layer.clearLayers();
     const tally = Object.fromEntries(Object.keys(STATES).map((state) => [state, 0]));
     const rows = [];

@@ -3,7 +3,7 @@
 // list. An operator can start a run and watch it finish, then watch the crews work through
 // it: the trucks' progress and the summary follow the plan live (polled), with no click.
 import { label, t } from "../app/i18n.js";
-import { api, ApiError, el } from "../common/api.js";
+import { api, ApiError, el, poll } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf } from "./city.js";
 
@@ -83,14 +83,19 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
 
   // The plan on show, read again while its crews drive it: stops done tick off live. The map
   // stays as the operator left it (a plan's routes do not change once it is ready).
+  // Asked with the last answer's ETag: the platform answers 304 while no stop changed.
   let watched = null;
   let reading = false;
+  let tag = null;
   const timer = setInterval(async () => {
     if (!watched || reading || !document.body.contains(trucks)) return;
     reading = true;
     try {
-      const plan = await api("GET", `/api/v1/ops/rebalancing/plans/${watched}`);
-      if (plan.id !== watched) return;
+      const asked = watched;
+      const changed = await poll(`/api/v1/ops/rebalancing/plans/${asked}`, tag);
+      if (!changed || asked !== watched) return;
+      tag = changed.tag;
+      const plan = changed.data;
       showProgress(plan);
       if (allDone(plan)) watched = null; // the night's work is over: nothing more to follow
     } catch {
