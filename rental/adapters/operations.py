@@ -7,6 +7,7 @@ for the city's fares and holds, less refunds of its disputes; the ledger's refer
 (`fare:<rental>`, `reservation:<hold>`, `dispute:<dispute>`) tie each to its city.
 """
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,12 +16,25 @@ from sqlalchemy import Connection, Float, and_, cast, extract, func, or_, select
 
 from rental.adapters.availability import available_to_riders
 from rental.adapters.rebalancing_night import HOTSPOT_KIND
-from rental.adapters.tables import assets, locks, payment_orders, refunds, rentals, zones
+from rental.adapters.tables import (
+    accounts,
+    assets,
+    ledger_transactions,
+    locks,
+    payment_orders,
+    postings,
+    refunds,
+    rentals,
+    zones,
+)
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
 from rental.services.attention_items import Attention, AttentionKind
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
+from rental.services.repositories.operations import Cell
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
+# Exports read this many rows at a time (a server-side cursor), not the whole table.
+STREAMED_ROWS = 1000
 MORNING_HOURS = (6, 10)  # local time, [start, end): as rebalancing.demand counts
 
 _RIDES_BY_HOUR = text("""
@@ -259,6 +273,55 @@ class OperationsReadModel:
             for row in self._c.execute(waiting)
         ]
         return found
+
+    def ride_rows(
+        self, city_id: str, since: datetime, until: datetime
+    ) -> Iterator[tuple[Cell, ...]]:
+        query = (
+            select(
+                rentals.c.id,
+                assets.c.code,
+                assets.c.kind,
+                rentals.c.rider_id,
+                rentals.c.state,
+                rentals.c.failure_reason,
+                rentals.c.requested_at,
+                rentals.c.started_at,
+                rentals.c.ended_at,
+                rentals.c.distance_m,
+                rentals.c.fare_minor,
+                rentals.c.tariff["currency"].astext,
+                rentals.c.parking,
+            )
+            .join(assets, assets.c.id == rentals.c.asset_id)
+            .where(assets.c.city_id == city_id)
+            .where(rentals.c.requested_at >= since, rentals.c.requested_at < until)
+            .order_by(rentals.c.requested_at, rentals.c.id)
+        )
+        for row in self._c.execution_options(yield_per=STREAMED_ROWS).execute(query):
+            yield (str(row[0]), *row[1:3], str(row[3]), *row[4:])
+
+    def posting_rows(self, since: datetime, until: datetime) -> Iterator[tuple[Cell, ...]]:
+        query = (
+            select(
+                ledger_transactions.c.id,
+                ledger_transactions.c.created_at,
+                ledger_transactions.c.kind,
+                ledger_transactions.c.reference,
+                accounts.c.kind,
+                accounts.c.currency,
+                accounts.c.owner_id,
+                postings.c.amount_minor,
+            )
+            .join(ledger_transactions, ledger_transactions.c.id == postings.c.transaction_id)
+            .join(accounts, accounts.c.id == postings.c.account_id)
+            .where(
+                ledger_transactions.c.created_at >= since, ledger_transactions.c.created_at < until
+            )
+            .order_by(ledger_transactions.c.created_at, ledger_transactions.c.id, postings.c.id)
+        )
+        for row in self._c.execution_options(yield_per=STREAMED_ROWS).execute(query):
+            yield (str(row[0]), *row[1:])
 
 
 def _local_hour(time_zone: str, at: Any) -> Any:

@@ -41,6 +41,7 @@ def ride(platform, asset, rider, started, start=STATION, latency_s=1, fare_minor
                 requested_at=started - timedelta(seconds=latency_s),
                 started_at=started,
                 ended_at=started + timedelta(minutes=10),
+                fare_minor=fare_minor,
                 trace=f"SRID=4326;LINESTRING({start[0]} {start[1]}, 121.47 31.24)",
             )
         )

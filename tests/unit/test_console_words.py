@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rental.domain.disputes import DisputeState
-from rental.domain.fleet import AssetKind
+from rental.domain.fleet import AssetKind, UnavailableReason
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
@@ -28,6 +28,7 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("plan.state", PlanState),
     ("plan.trigger", RunTrigger),
     ("attention", AttentionKind),
+    ("why", UnavailableReason),
 ]
 
 

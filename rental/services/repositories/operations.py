@@ -2,12 +2,16 @@
 database. Implemented on PostgreSQL in `rental.adapters.operations`; the fake in
 `tests/unit/fakes/` knows no figures (they are tested through PostgreSQL)."""
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
 from rental.domain.fleet import ServicePolicy
 from rental.services.attention_items import Attention
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
+
+# A value in an exported row (`rental.services.exports`).
+Cell = str | int | float | bool | datetime | None
 
 
 class OperationsReadModel(Protocol):
@@ -43,4 +47,16 @@ class OperationsReadModel(Protocol):
         """Payment orders still pending that expired before `expired_before`
         (`stuck_payment`), and refunds still processing asked before `asked_before`
         (`stuck_refund`)."""
+        ...
+
+    def ride_rows(
+        self, city_id: str, since: datetime, until: datetime
+    ) -> Iterator[tuple[Cell, ...]]:
+        """The city's rentals asked for in [since, until), oldest first, in the columns of
+        `rental.services.exports.RIDE_COLUMNS`, read as they are sent."""
+        ...
+
+    def posting_rows(self, since: datetime, until: datetime) -> Iterator[tuple[Cell, ...]]:
+        """Every posting of transactions booked in [since, until), in the columns of
+        `rental.services.exports.BOOK_COLUMNS`, read as they are sent."""
         ...

@@ -2,11 +2,13 @@
 look at. Both are SQL over PostgreSQL, tested there (tests/integration/test_dashboard.py,
 tests/integration/test_attention.py)."""
 
+from collections.abc import Iterator
 from datetime import datetime
 
 from rental.domain.fleet import ServicePolicy
 from rental.services.attention_items import Attention
 from rental.services.dashboard_figures import DayFigures, HotspotFigures, HourFigures, UnlockFigures
+from rental.services.repositories.operations import Cell
 from tests.unit.fakes.store import Repository
 
 
@@ -32,3 +34,11 @@ class FakeOperationsReadModel(Repository):
 
     def stuck_payments(self, expired_before: datetime, asked_before: datetime) -> list[Attention]:
         return []
+
+    def ride_rows(
+        self, city_id: str, since: datetime, until: datetime
+    ) -> Iterator[tuple[Cell, ...]]:
+        return iter(())
+
+    def posting_rows(self, since: datetime, until: datetime) -> Iterator[tuple[Cell, ...]]:
+        return iter(())

@@ -96,6 +96,24 @@ export async function poll(path, tag) {
   }
 }
 
+// A file from the API saved by the browser (a CSV export, say): a plain link cannot carry
+// the bearer token, so the file is fetched with it and handed over as a blob.
+export async function download(path, filename) {
+  const fetchFile = () => fetch(path, { headers: { Authorization: `Bearer ${session.token()}` } });
+  let response = await fetchFile();
+  if (response.status === 401 && (await refreshed())) response = await fetchFile();
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 // One refresh at a time in this page: requests that found the token expired together wait
 // for the same one.
 let refreshing = null;

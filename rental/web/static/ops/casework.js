@@ -1,7 +1,7 @@
 // Cases an operator closes: open damage reports, riders' disputes (with a refund or not),
 // and the books: proof that every posting balances.
 import { label, t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { api, download, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
 
@@ -90,6 +90,7 @@ export async function booksPage(main) {
   const books = await api("GET", "/api/v1/ops/books");
   main.append(
     el("h1", {}, t("books.title")),
+    el("p", { class: "controls" }, el("button", { type: "button", id: "export-books", onclick: () => download("/api/v1/ops/exports/books.csv", "books.csv") }, t("books.export"))),
     el(
       "p",
       { id: "books-state", class: books.balanced ? "ok" : "error" },
