@@ -20,6 +20,7 @@ WHO=web
 VENDORED=(
   "leaflet leaflet/dist leaflet.js leaflet.css images ../LICENSE"
   "jsqr jsqr/dist jsQR.js ../LICENSE"
+  "chart.js chart.js/dist chart.umd.min.js ../LICENSE.md"
   "swagger-ui-dist swagger-ui-dist swagger-ui.css swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE"
 )
 

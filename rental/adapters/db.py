@@ -19,6 +19,7 @@ from rental.adapters.lock_keys import LockKeyRing
 from rental.adapters.lock_log import LockLog
 from rental.adapters.mds import MdsClients, VehicleHistory
 from rental.adapters.open_data import OpenDataRepository
+from rental.adapters.operations import OperationsReadModel
 from rental.adapters.payments import PaymentRepository
 from rental.adapters.phone_codes import PhoneCodeRepository
 from rental.adapters.pricing_plans import PricingPlanRepository
@@ -152,6 +153,7 @@ class UnitOfWork:
         self.rebalancing = RebalancingRepository(connection)
         self.dead_letters = DeadLetterRepository(connection)
         self.alerts = AlertRepository(connection)
+        self.operations = OperationsReadModel(connection)
         return self
 
     def __exit__(

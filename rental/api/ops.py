@@ -4,12 +4,13 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from rental.api.auth import requires
-from rental.api.common import platform, qr_image
+from rental.api.common import NOT_MODIFIED, platform, qr_image, unless_unchanged
 from rental.api.contract import (
     BEARER,
     CONFLICT,
@@ -318,14 +319,17 @@ class AssetFleet(AnswerModel):
     assets: list[AssetInFleet]
 
 
-@blueprint.get("/assets", responses={200: AssetFleet})
+@blueprint.get("/assets", responses={200: AssetFleet, 304: NOT_MODIFIED}, validate_response=False)
 @requires(Role.OPERATOR)
-def list_assets(query: AssetsQuery) -> dict[str, Any]:
-    """Every asset with its device's state and why riders cannot take it, if they cannot."""
+def list_assets(query: AssetsQuery) -> Response:
+    """Every asset with its device's state and why riders cannot take it, if they cannot.
+
+    With an ETag: 304 and no body for an If-None-Match that names the fleet as it stands."""
     p = platform()
     policy = p.config.service_policy()
     found = assets.asset_overview(p.lagging_uow(), query.city_id, p.now(), policy)
-    return AssetFleet(assets=[_in_fleet(asset, p.config.PUBLIC_BASE_URL) for asset in found]).json()
+    fleet = AssetFleet(assets=[_in_fleet(asset, p.config.PUBLIC_BASE_URL) for asset in found])
+    return unless_unchanged(fleet.json())
 
 
 def _in_fleet(asset: AssetOverview, base_url: str) -> AssetInFleet:

@@ -5,12 +5,13 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field, StrictInt, StringConstraints
 
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT
 from rental.api.auth import requires
-from rental.api.common import platform
+from rental.api.common import NOT_MODIFIED, platform, unless_unchanged
 from rental.api.contract import (
     BEARER,
     CONFLICT,
@@ -230,11 +231,19 @@ class RebalancingPlanPath(RequestModel):
     plan_id: UUID
 
 
-@blueprint.get("/plans/<plan_id>", responses={200: PlanAnswer, **NOT_FOUND})
+@blueprint.get(
+    "/plans/<plan_id>",
+    responses={200: PlanAnswer, 304: NOT_MODIFIED, **NOT_FOUND},
+    validate_response=False,  # a 304 has no body to check
+)
 @requires(Role.OPERATOR)
-def one_plan(path: RebalancingPlanPath) -> dict[str, Any]:
-    """One plan, with each truck's stops and the night as GeoJSON."""
-    return plan_view(rebalancing_plans.plan_details(platform().uow(), path.plan_id)).json()
+def one_plan(path: RebalancingPlanPath) -> Response:
+    """One plan, with each truck's stops and the night as GeoJSON.
+
+    With an ETag: 304 and no body for an If-None-Match that names the plan as it stands (the
+    console follows the crews' progress this way)."""
+    plan = plan_view(rebalancing_plans.plan_details(platform().uow(), path.plan_id))
+    return unless_unchanged(plan.json())
 
 
 class StopPath(RequestModel):

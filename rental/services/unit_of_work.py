@@ -29,6 +29,7 @@ from rental.services.repositories.open_data import (
     SharedFeeds,
     VehicleHistory,
 )
+from rental.services.repositories.operations import OperationsReadModel
 from rental.services.repositories.rebalancing import RebalancingRepository
 from rental.services.repositories.riders import (
     CreditRepository,
@@ -107,6 +108,9 @@ class UnitOfWork(Protocol):
     # rebalancing
     @property
     def rebalancing(self) -> RebalancingRepository: ...
+    # operations (the dashboard's figures)
+    @property
+    def operations(self) -> OperationsReadModel: ...
 
     def __enter__(self) -> Self: ...
 

@@ -14,8 +14,20 @@ from tests.e2e.test_rider_app import signed_in
 from tests.helpers import CITY, make_city
 
 SIGNED_OUT = ("code", "signin", "signup")
-AFTER_THE_RIDE = ("trips", "wallet", "hold", "me", "report")
+AFTER_THE_RIDE = ("trips", "wallet", "hold", "me", "report", "help")
 CONSOLE_PAGES = (
+    "dashboard",
+    "alerts",
+    "cities",
+    "fleet",
+    "register",
+    "zones",
+    "reports",
+    "disputes",
+    "books",
+    "reconciliation",
+    "rebalancing",
+)
     "cities",
     "fleet",
     "register",

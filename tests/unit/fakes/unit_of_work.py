@@ -27,6 +27,7 @@ from tests.unit.fakes.open_data import (
     FakeSharedFeeds,
     FakeVehicleHistory,
 )
+from tests.unit.fakes.operations import FakeOperationsReadModel
 from tests.unit.fakes.rebalancing import FakeRebalancingRepository
 from tests.unit.fakes.riders import (
     FakeCreditRepository,
@@ -85,6 +86,7 @@ class FakeUnitOfWork:
         self.mds_clients = FakeMdsClients(self)
         self.shared_feeds = FakeSharedFeeds(self)
         self.rebalancing = FakeRebalancingRepository(self)
+        self.operations = FakeOperationsReadModel(self)
 
     def __enter__(self) -> Self:
         if self.active:

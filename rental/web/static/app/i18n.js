@@ -1,9 +1,12 @@
 // Words from message files (messages/<language>.json): English and Simplified Chinese. The
-// language is the rider's choice, else the browser's, else English.
+// language is the rider's choice, else the browser's, else English. The operator console
+// speaks through this module too, from its own message files (useMessagesFrom), and shares
+// the chosen language with the app.
 const LANGUAGES = { en: "English", "zh-CN": "简体中文" };
 const CHOSEN = "rental.language";
 let messages = {};
 let fallback = {};
+let folder = "/web/app/messages";
 
 export const languages = LANGUAGES;
 
@@ -13,8 +16,13 @@ export function currentLanguage() {
   return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh-CN" : "en";
 }
 
+// The folder of another page's message files ("/web/ops/messages"), before loadMessages.
+export function useMessagesFrom(path) {
+  folder = path;
+}
+
 export async function loadMessages(language = currentLanguage()) {
-  const load = (name) => fetch(`/web/app/messages/${name}.json`).then((answer) => answer.json());
+  const load = (name) => fetch(`${folder}/${name}.json`).then((answer) => answer.json());
   [messages, fallback] = await Promise.all([load(language), load("en")]);
   document.documentElement.lang = language;
 }

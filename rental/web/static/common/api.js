@@ -67,6 +67,53 @@ export async function api(method, path, body) {
   }
 }
 
+// GET `path` for a page that polls: null while it is unchanged since the answer whose
+// ETag was `tag` (the platform answers 304 Not Modified, with no body), else
+// { data, tag } with the new answer and its tag, for the next call.
+export async function poll(path, tag) {
+  const attempt = async () => {
+    const headers = { Accept: "application/json", Authorization: `Bearer ${session.token()}` };
+    if (tag) headers["If-None-Match"] = tag;
+    let response;
+    try {
+      response = await fetch(path, { headers });
+    } catch (error) {
+      throw new ApiError(0, "network", "The platform cannot be reached. Check the connection.");
+    }
+    if (response.status === 304) return null;
+    const data = await response.json().catch(() => null);
+    if (!response.ok) {
+      const error = (data && data.error) || {};
+      throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+    }
+    return { data, tag: response.headers.get("ETag") };
+  };
+  try {
+    return await attempt();
+  } catch (error) {
+    if (error.code !== "token_expired" || !(await refreshed())) throw error;
+    return attempt();
+  }
+}
+
+// A file from the API saved by the browser (a CSV export, say): a plain link cannot carry
+// the bearer token, so the file is fetched with it and handed over as a blob.
+export async function download(path, filename) {
+  const fetchFile = () => fetch(path, { headers: { Authorization: `Bearer ${session.token()}` } });
+  let response = await fetchFile();
+  if (response.status === 401 && (await refreshed())) response = await fetchFile();
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+  }
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
 // One refresh at a time in this page: requests that found the token expired together wait
 // for the same one.
 let refreshing = null;

@@ -1,17 +1,18 @@
 // Cases an operator closes: open damage reports, riders' disputes (with a refund or not),
 // and the books: proof that every posting balances.
-import { api, el } from "../common/api.js";
+import { label, t } from "../app/i18n.js";
+import { api, download, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
 
-const when = (iso) => new Date(iso).toLocaleString();
+const when = (iso) => new Date(iso).toLocaleString(document.documentElement.lang);
 
 export async function reportsPage(main, params) {
   const city = cityOf(params);
   const zone = await timeZoneOf(city).catch(() => undefined);
   const { reports } = await api("GET", `/api/v1/ops/damage-reports?city_id=${encodeURIComponent(city)}&state=open`);
-  main.append(el("h1", {}, "Open damage reports"), cityPicker(params, "reports"));
-  if (!reports.length) return main.append(el("p", { class: "muted", id: "no-reports" }, "No open reports."));
+  main.append(el("h1", {}, t("reports.title")), cityPicker(params, "reports"));
+  if (!reports.length) return main.append(el("p", { class: "muted", id: "no-reports" }, t("reports.none")));
   // One case per asset: whoever looks at the asset closes all its reports at once.
   const byAsset = new Map();
   for (const report of reports) byAsset.set(report.asset_code, [...(byAsset.get(report.asset_code) ?? []), report]);
@@ -20,23 +21,23 @@ export async function reportsPage(main, params) {
       "div",
       { id: "reports" },
       [...byAsset].map(([code, open]) => {
-        const resolution = el("input", { name: "resolution", placeholder: "What was done, e.g. brakes replaced", required: true });
-        const categories = [...new Set(open.map((report) => report.category))].join(", ");
+        const resolution = el("input", { name: "resolution", placeholder: t("reports.resolution_hint"), required: true });
+        const categories = [...new Set(open.map((report) => t(`category.${report.category}`)))].join(t("list.separator"));
         const form = el(
           "form",
           { class: "card stack", "data-asset": code },
           el("h2", {}, `${code}: ${categories}`),
           open.map((report) =>
-            el("p", {}, report.note || "(no note)", el("span", { class: "muted" }, ` · ${report.category}, reported ${cityTime(report.created_at, zone)}`)),
+            el("p", {}, report.note || t("reports.no_note"), el("span", { class: "muted" }, t("reports.reported", { category: t(`category.${report.category}`), when: cityTime(report.created_at, zone) }))),
           ),
-          el("label", {}, "Resolution", resolution),
-          el("button", { type: "submit" }, open.length > 1 ? `Close all ${open.length} reports` : "Close the report"),
+          el("label", {}, t("reports.resolution"), resolution),
+          el("button", { type: "submit" }, open.length > 1 ? t("reports.close_all", { n: open.length }) : t("reports.close_one")),
         );
         form.addEventListener("submit", async (event) => {
           event.preventDefault();
           try {
             await api("POST", `/api/v1/ops/assets/${encodeURIComponent(code)}/damage-reports/close`, { resolution: resolution.value });
-            form.replaceChildren(el("p", { class: "ok" }, `${code}: closed.`));
+            form.replaceChildren(el("p", { class: "ok" }, t("reports.closed", { code })));
           } catch (error) {
             form.append(el("p", { class: "error" }, error.message));
           }
@@ -49,23 +50,23 @@ export async function reportsPage(main, params) {
 
 export async function disputesPage(main) {
   const { disputes } = await api("GET", "/api/v1/ops/disputes?state=open");
-  main.append(el("h1", {}, "Open disputes"));
-  if (!disputes.length) return main.append(el("p", { class: "muted", id: "no-disputes" }, "No open disputes."));
+  main.append(el("h1", {}, t("disputes.title")));
+  if (!disputes.length) return main.append(el("p", { class: "muted", id: "no-disputes" }, t("disputes.none")));
   main.append(
     el(
       "div",
       { id: "disputes" },
       disputes.map((dispute) => {
         const refund = el("input", { name: "refund", type: "number", min: 0, step: "0.01", value: "0" });
-        const note = el("input", { name: "note", placeholder: "What the rider is told", required: true });
+        const note = el("input", { name: "note", placeholder: t("disputes.note_hint"), required: true });
         const form = el(
           "form",
           { class: "card stack", "data-dispute": dispute.id },
-          el("h2", {}, `Ride ${dispute.rental_id.slice(0, 8)}`),
-          el("p", {}, dispute.reason, el("span", { class: "muted" }, ` · opened ${when(dispute.created_at)}`)),
-          el("label", {}, "Refund (in the fare's currency; 0 to refuse)", refund),
-          el("label", {}, "Note", note),
-          el("button", { type: "submit" }, "Resolve"),
+          el("h2", {}, t("disputes.ride", { id: dispute.rental_id.slice(0, 8) })),
+          el("p", {}, dispute.reason, el("span", { class: "muted" }, t("disputes.opened", { when: when(dispute.created_at) }))),
+          el("label", {}, t("disputes.refund"), refund),
+          el("label", {}, t("disputes.note"), note),
+          el("button", { type: "submit" }, t("disputes.resolve")),
         );
         form.addEventListener("submit", async (event) => {
           event.preventDefault();
@@ -74,7 +75,7 @@ export async function disputesPage(main) {
               refund_minor: Math.round(Number(refund.value) * 100),
               note: note.value,
             });
-            form.replaceChildren(el("p", { class: "ok" }, `Resolved: ${done.state}.`));
+            form.replaceChildren(el("p", { class: "ok" }, t("disputes.resolved", { state: t(`dispute.${done.state}`) })));
           } catch (error) {
             form.append(el("p", { class: "error" }, error.message));
           }
@@ -88,23 +89,24 @@ export async function disputesPage(main) {
 export async function booksPage(main) {
   const books = await api("GET", "/api/v1/ops/books");
   main.append(
-    el("h1", {}, "Books"),
+    el("h1", {}, t("books.title")),
+    el("p", { class: "controls" }, el("button", { type: "button", id: "export-books", onclick: () => download("/api/v1/ops/exports/books.csv", "books.csv") }, t("books.export"))),
     el(
       "p",
       { id: "books-state", class: books.balanced ? "ok" : "error" },
       books.balanced
-        ? "Balanced: every transaction sums to zero, and every account's balance equals its postings."
-        : `Out of balance: ${JSON.stringify(books.unbalanced)}; ${books.accounts_out_of_step} accounts out of step.`,
+        ? t("books.balanced")
+        : t("books.unbalanced", { unbalanced: JSON.stringify(books.unbalanced), n: books.accounts_out_of_step }),
     ),
     el(
       "table",
       { class: "rows card" },
-      el("thead", {}, el("tr", {}, el("th", {}, "Currency"), el("th", {}, "Account"), el("th", { class: "amount" }, "Total"))),
+      el("thead", {}, el("tr", {}, el("th", {}, t("books.currency")), el("th", {}, t("books.account")), el("th", { class: "amount" }, t("books.total")))),
       el(
         "tbody",
         {},
         books.totals.map((row) =>
-          el("tr", {}, el("td", {}, row.currency), el("td", {}, row.kind), el("td", { class: "amount" }, majorAmount(row.total_minor, row.currency))),
+          el("tr", {}, el("td", {}, row.currency), el("td", {}, label("account", row.kind)), el("td", { class: "amount" }, majorAmount(row.total_minor, row.currency))),
         ),
       ),
     ),

@@ -1,17 +1,19 @@
 // Cities: launch one, change its settings, price each kind, set its trucks and nightly hour,
 // pick the payment gateways riders may pay through, retire or reopen it. A new city takes rides once it has zones (the Zones page), a price
 // for a kind and vehicles of that kind (the Register page).
+import { t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { cityOf, forgetCities, knownCities } from "./city.js";
 
 const KINDS = ["bike", "ebike", "power_bank", "umbrella", "basketball"];
+// Each field of a price with its first value; its words are "price.<field>".
 const PRICES = [
-  ["unlock_fee_minor", "Unlock fee (minor units)", 0],
-  ["rate_per_interval_minor", "Rate per interval (minor units)", 150],
-  ["interval_seconds", "Interval (seconds)", 1800],
-  ["free_seconds", "Free time (seconds)", 0],
-  ["daily_cap_minor", "Daily cap (minor units, blank: none)", ""],
-  ["deposit_minor", "Deposit (minor units)", 0],
+  ["unlock_fee_minor", 0],
+  ["rate_per_interval_minor", 150],
+  ["interval_seconds", 1800],
+  ["free_seconds", 0],
+  ["daily_cap_minor", ""],
+  ["deposit_minor", 0],
 ];
 const ZONES = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
 
@@ -32,7 +34,7 @@ export async function citiesPage(main, params) {
     status.textContent = text;
   };
   main.append(
-    el("h1", {}, "Cities"),
+    el("h1", {}, t("cities.title")),
     el("datalist", { id: "time-zones" }, ZONES.map((zone) => el("option", { value: zone }))),
     cityTable(cities, current),
     status,
@@ -52,13 +54,13 @@ function cityTable(cities, current) {
       el("td", {}, city.time_zone),
       el("td", {}, city.currency),
       el("td", {}, city.locale),
-      el("td", { class: "state" }, city.retired_at ? `retired ${new Date(city.retired_at).toLocaleDateString()}` : "running"),
-      el("td", {}, el("a", { href: `#/zones?city=${encodeURIComponent(city.id)}` }, "zones")),
+      el("td", { class: "state" }, city.retired_at ? t("cities.retired", { when: new Date(city.retired_at).toLocaleDateString(document.documentElement.lang) }) : t("cities.running")),
+      el("td", {}, el("a", { href: `#/zones?city=${encodeURIComponent(city.id)}` }, t("cities.zones"))),
     );
   return el(
     "table",
     { id: "city-list" },
-    el("thead", {}, el("tr", {}, ["Id", "Name", "Time zone", "Currency", "Locale", "State", ""].map((h) => el("th", {}, h)))),
+    el("thead", {}, el("tr", {}, ["id", "name", "time_zone", "currency", "locale", "state"].map((h) => el("th", {}, t(`cities.${h}`))), el("th", {}))),
     el("tbody", {}, cities.map(row)),
   );
 }
@@ -67,15 +69,15 @@ function launchForm(done, fail) {
   const form = el(
     "form",
     { class: "card stack", id: "launch-city" },
-    el("h2", {}, "Launch a city"),
-    field("Id (lower-case, in every URL)", { name: "id", required: true, pattern: "[a-z0-9][a-z0-9\\-]*[a-z0-9]", placeholder: "berlin" }),
-    field("Name", { name: "name", required: true, placeholder: "Berlin" }),
-    field("Time zone (IANA)", { name: "time_zone", required: true, list: "time-zones", placeholder: "Europe/Berlin" }),
-    field("Currency (ISO 4217, never changes)", { name: "currency", required: true, maxlength: 3, placeholder: "EUR" }),
-    field("Locale (language tag)", { name: "locale", required: true, placeholder: "de-DE" }),
-    field("Centre longitude", { name: "lon", type: "number", step: "any", required: true, placeholder: "13.405" }),
-    field("Centre latitude", { name: "lat", type: "number", step: "any", required: true, placeholder: "52.52" }),
-    el("button", { type: "submit" }, "Launch"),
+    el("h2", {}, t("cities.launch_title")),
+    field(t("cities.id_rule"), { name: "id", required: true, pattern: "[a-z0-9][a-z0-9\\-]*[a-z0-9]", placeholder: "berlin" }),
+    field(t("cities.name"), { name: "name", required: true, placeholder: "Berlin" }),
+    field(t("cities.time_zone_rule"), { name: "time_zone", required: true, list: "time-zones", placeholder: "Europe/Berlin" }),
+    field(t("cities.currency_rule"), { name: "currency", required: true, maxlength: 3, placeholder: "EUR" }),
+    field(t("cities.locale_rule"), { name: "locale", required: true, placeholder: "de-DE" }),
+    field(t("cities.lon"), { name: "lon", type: "number", step: "any", required: true, placeholder: "13.405" }),
+    field(t("cities.lat"), { name: "lat", type: "number", step: "any", required: true, placeholder: "52.52" }),
+    el("button", { type: "submit" }, t("cities.launch")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -100,17 +102,17 @@ function launchForm(done, fail) {
 
 function settingsForm(city, done, fail) {
   const path = `/api/v1/ops/cities/${encodeURIComponent(city.id)}`;
-  const retirement = el("button", { type: "button", id: "retirement" }, city.retired_at ? "Reopen the city" : "Retire the city");
+  const retirement = el("button", { type: "button", id: "retirement" }, city.retired_at ? t("cities.reopen") : t("cities.retire"));
   const form = el(
     "form",
     { class: "card stack", id: "city-settings" },
     el("h2", {}, `${city.name} (${city.currency})`),
-    field("Name", { name: "name", required: true, value: city.name }),
-    field("Time zone (IANA)", { name: "time_zone", required: true, list: "time-zones", value: city.time_zone }),
-    field("Locale", { name: "locale", required: true, value: city.locale }),
-    field("Centre longitude", { name: "lon", type: "number", step: "any", required: true, value: city.center.lon }),
-    field("Centre latitude", { name: "lat", type: "number", step: "any", required: true, value: city.center.lat }),
-    el("div", { class: "controls" }, el("button", { type: "submit" }, "Save"), retirement),
+    field(t("cities.name"), { name: "name", required: true, value: city.name }),
+    field(t("cities.time_zone_rule"), { name: "time_zone", required: true, list: "time-zones", value: city.time_zone }),
+    field(t("cities.locale"), { name: "locale", required: true, value: city.locale }),
+    field(t("cities.lon"), { name: "lon", type: "number", step: "any", required: true, value: city.center.lon }),
+    field(t("cities.lat"), { name: "lat", type: "number", step: "any", required: true, value: city.center.lat }),
+    el("div", { class: "controls" }, el("button", { type: "submit" }, t("cities.save")), retirement),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -123,14 +125,14 @@ function settingsForm(city, done, fail) {
         center: { lon: Number(data.lon), lat: Number(data.lat) },
       });
       forgetCities();
-      done(`${city.id}: saved.`);
+      done(t("cities.saved", { city: city.id }));
     } catch (error) {
       fail(error);
     }
   });
   retirement.addEventListener("click", async () => {
     const retiring = !city.retired_at;
-    if (retiring && !confirm(`Retire ${city.name}? Riders can no longer start rides there.`)) return;
+    if (retiring && !confirm(t("cities.retire_confirm", { name: city.name }))) return;
     try {
       await api(retiring ? "POST" : "DELETE", `${path}/retirement`);
       forgetCities();
@@ -146,10 +148,10 @@ function pricingForm(city, done, fail) {
   const form = el(
     "form",
     { class: "card stack", id: "pricing-plan" },
-    el("h2", {}, `Price a kind (${city.currency})`),
-    el("label", {}, "Kind", el("select", { name: "kind" }, KINDS.map((kind) => el("option", { value: kind }, kind)))),
-    PRICES.map(([name, label, value]) => field(label, { name, type: "number", min: 0, step: 1, value })),
-    el("button", { type: "submit" }, "Publish the price"),
+    el("h2", {}, t("cities.price_title", { currency: city.currency })),
+    el("label", {}, t("cities.kind"), el("select", { name: "kind" }, KINDS.map((kind) => el("option", { value: kind }, t(`kind.${kind}`))))),
+    PRICES.map(([name, value]) => field(t(`price.${name}`), { name, type: "number", min: 0, step: 1, value })),
+    el("button", { type: "submit" }, t("cities.publish_price")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -160,7 +162,7 @@ function pricingForm(city, done, fail) {
         `/api/v1/ops/pricing-plans/${encodeURIComponent(city.id)}/${kind}`,
         numbers(form, PRICES.map(([name]) => name)),
       );
-      done(`${city.id}: ${kind} priced in ${plan.currency}.`);
+      done(t("cities.priced", { city: city.id, kind, currency: plan.currency }));
     } catch (error) {
       fail(error);
     }
@@ -175,16 +177,16 @@ async function fleetForm(city, done, fail) {
   const form = el(
     "form",
     { class: "card stack", id: "city-fleet" },
-    el("h2", {}, "Trucks and the nightly run"),
-    field("Depot longitude", { name: "lon", type: "number", step: "any", required: true, value: fleet ? fleet.depot.lon : city.center.lon }),
-    field("Depot latitude", { name: "lat", type: "number", step: "any", required: true, value: fleet ? fleet.depot.lat : city.center.lat }),
-    field("Trucks", { name: "trucks", type: "number", min: 1, max: 50, required: true, value: fleet ? fleet.trucks.length : 2 }),
-    field("Bikes per truck", { name: "capacity", type: "number", min: 1, required: true, value: truck.capacity }),
-    field("Shift (hours)", { name: "shift_hours", type: "number", min: 0.5, step: 0.5, required: true, value: truck.shift_hours }),
-    field("Speed (km/h)", { name: "speed_kph", type: "number", min: 1, step: "any", required: true, value: fleet ? fleet.speed_kph : 25 }),
-    field(`Nightly hour (${city.time_zone})`, { name: "nightly_hour", type: "number", min: 0, max: 23, required: true, value: fleet ? fleet.nightly_hour : 2 }),
-    field("Search time (seconds)", { name: "time_limit_seconds", type: "number", min: 1, required: true, value: fleet ? fleet.time_limit_seconds : 20 }),
-    el("button", { type: "submit" }, "Save the trucks"),
+    el("h2", {}, t("cities.trucks_title")),
+    field(t("cities.depot_lon"), { name: "lon", type: "number", step: "any", required: true, value: fleet ? fleet.depot.lon : city.center.lon }),
+    field(t("cities.depot_lat"), { name: "lat", type: "number", step: "any", required: true, value: fleet ? fleet.depot.lat : city.center.lat }),
+    field(t("cities.trucks"), { name: "trucks", type: "number", min: 1, max: 50, required: true, value: fleet ? fleet.trucks.length : 2 }),
+    field(t("cities.capacity"), { name: "capacity", type: "number", min: 1, required: true, value: truck.capacity }),
+    field(t("cities.shift"), { name: "shift_hours", type: "number", min: 0.5, step: 0.5, required: true, value: truck.shift_hours }),
+    field(t("cities.speed"), { name: "speed_kph", type: "number", min: 1, step: "any", required: true, value: fleet ? fleet.speed_kph : 25 }),
+    field(t("cities.nightly_hour", { zone: city.time_zone }), { name: "nightly_hour", type: "number", min: 0, max: 23, required: true, value: fleet ? fleet.nightly_hour : 2 }),
+    field(t("cities.search_time"), { name: "time_limit_seconds", type: "number", min: 1, required: true, value: fleet ? fleet.time_limit_seconds : 20 }),
+    el("button", { type: "submit" }, t("cities.save_trucks")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -198,7 +200,7 @@ async function fleetForm(city, done, fail) {
         time_limit_seconds: n.time_limit_seconds,
         ...(fleet ? { depot_stock: fleet.depot_stock, routing_url: fleet.routing_url } : {}),
       });
-      done(`${city.id}: ${n.trucks} truck(s), nightly at ${n.nightly_hour}:00 ${city.time_zone}.`);
+      done(t("cities.trucks_saved", { city: city.id, n: n.trucks, hour: n.nightly_hour, zone: city.time_zone }));
     } catch (error) {
       fail(error);
     }

@@ -1,6 +1,7 @@
 // The city a page shows: from the URL (#/page?city=demo) so a page can be shared, else the
 // one this tab looked at last, else the demo city. The picker lists the cities the platform
 // runs (GET /api/v1/ops/cities), read once per tab until a page changes one.
+import { t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 
 const LAST = "rental.ops.city";
@@ -29,17 +30,17 @@ export async function timeZoneOf(cityId) {
 
 // `iso` on the clock of `timeZone`, naming the zone (the operator may sit elsewhere).
 export function cityTime(iso, timeZone) {
-  return new Date(iso).toLocaleString(undefined, { timeZone, timeZoneName: "short" });
+  return new Date(iso).toLocaleString(document.documentElement.lang, { timeZone, timeZoneName: "short" });
 }
 
 export function cityPicker(params, page) {
   const chosen = cityOf(params);
   const select = el("select", { id: "city", name: "city" }, el("option", { value: chosen }, chosen));
-  const form = el("form", { class: "controls" }, el("label", {}, "City ", select), el("button", { type: "submit" }, "Show"));
+  const form = el("form", { class: "controls" }, el("label", {}, t("city.city"), select), el("button", { type: "submit" }, t("city.show")));
   knownCities()
     .then((found) => {
       const options = found.map((city) =>
-        el("option", { value: city.id }, `${city.name} (${city.id})${city.retired_at ? " · retired" : ""}`),
+        el("option", { value: city.id }, `${city.name} (${city.id})${city.retired_at ? t("city.retired_mark") : ""}`),
       );
       if (!found.some((city) => city.id === chosen)) options.unshift(el("option", { value: chosen }, chosen));
       select.replaceChildren(...options);

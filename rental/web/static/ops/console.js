@@ -1,7 +1,12 @@
-// The operator console: sign in, then pages picked by the URL's hash (#/page?city=...).
+// The operator console: sign in, then pages picked by the URL's hash (#/page?city=...). It
+// speaks English or Simplified Chinese through the rider app's words module (its own
+// message files, ops/messages/), in the language chosen in the bar, shared with the app.
+import { chooseLanguage, currentLanguage, languages, loadMessages, t, useMessagesFrom } from "../app/i18n.js";
 import { ApiError, el, session, signIn, signOut } from "../common/api.js";
+import { alertsPage } from "./alerts.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
+import { dashboardPage } from "./dashboard.js";
 import { fleetPage } from "./fleet.js";
 import { rebalancingPage } from "./rebalancing.js";
 import { reconciliationPage } from "./reconciliation.js";
@@ -9,6 +14,8 @@ import { registerPage } from "./register.js";
 import { zonesPage } from "./zones.js";
 
 const PAGES = {
+  dashboard: dashboardPage,
+  alerts: alertsPage,
   cities: citiesPage,
   fleet: fleetPage,
   register: registerPage,
@@ -40,7 +47,7 @@ async function show() {
     link.classList.toggle("current", link.getAttribute("href") === `#/${page}`);
   }
   const render = PAGES[page];
-  if (!render) return main.append(el("p", { class: "error" }, `No page "${page}".`));
+  if (!render) return main.append(el("p", { class: "error" }, t("console.no_page", { page })));
   try {
     delete main.dataset.ready;
     await render(main, params, (stop) => {
@@ -61,15 +68,15 @@ function signInForm() {
   const form = el(
     "form",
     { class: "card sign-in", id: "sign-in" },
-    el("h1", {}, "Sign in"),
-    el("label", {}, "Phone", el("input", { name: "phone", autocomplete: "username", required: true })),
+    el("h1", {}, t("signin.title")),
+    el("label", {}, t("signin.phone"), el("input", { name: "phone", autocomplete: "username", required: true })),
     el(
       "label",
       {},
-      "Password",
+      t("signin.password"),
       el("input", { name: "password", type: "password", autocomplete: "current-password", required: true }),
     ),
-    el("button", { type: "submit" }, "Sign in"),
+    el("button", { type: "submit" }, t("signin.submit")),
     message,
   );
   form.addEventListener("submit", async (event) => {
@@ -79,21 +86,41 @@ function signInForm() {
       const answer = await signIn(data.get("phone"), data.get("password"));
       if (!OPERATOR_ROLES.has(answer.role)) {
         await signOut();
-        message.textContent = "This account is a rider's. The console is for operators.";
+        message.textContent = t("signin.rider_account");
         return;
       }
       show();
     } catch (error) {
       message.textContent =
-        error.code === "bad_credentials" ? "Wrong phone number or password." : error.message;
+        error.code === "bad_credentials" ? t("signin.bad_credentials") : error.message;
     }
   });
   return form;
+}
+
+// The bar's own words (data-words="key" in index.html), in the chosen language.
+function translateBar() {
+  document.title = t("console.title");
+  for (const node of document.querySelectorAll("[data-words]")) node.textContent = t(node.dataset.words);
+  const picker = document.getElementById("language");
+  picker.setAttribute("aria-label", t("console.language"));
+  picker.replaceChildren(
+    ...Object.entries(languages).map(([code, name]) => el("option", { value: code, selected: code === currentLanguage() }, name)),
+  );
 }
 
 document.getElementById("sign-out").addEventListener("click", async () => {
   await signOut();
   show();
 });
+document.getElementById("language").addEventListener("change", async (event) => {
+  chooseLanguage(event.target.value);
+  await loadMessages();
+  translateBar();
+  show();
+});
+useMessagesFrom("/web/ops/messages");
+await loadMessages();
+translateBar();
 window.addEventListener("hashchange", show);
 show();

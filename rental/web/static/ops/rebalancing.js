@@ -2,7 +2,8 @@
 // depot, each truck's route in its own colour with numbered stops, and each truck's stop
 // list. An operator can start a run and watch it finish, then watch the crews work through
 // it: the trucks' progress and the summary follow the plan live (polled), with no click.
-import { api, ApiError, el } from "../common/api.js";
+import { label, t } from "../app/i18n.js";
+import { api, ApiError, el, poll } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf } from "./city.js";
 
@@ -17,15 +18,15 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
   const controls = el(
     "form",
     { class: "controls", id: "plan-controls" },
-    el("label", {}, "City ", cityInput),
-    el("button", { type: "submit", id: "show-plan" }, "Show latest plan"),
-    el("button", { type: "button", id: "plan-now" }, "Plan now"),
+    el("label", {}, t("city.city"), cityInput),
+    el("button", { type: "submit", id: "show-plan" }, t("plan.show_latest")),
+    el("button", { type: "button", id: "plan-now" }, t("plan.plan_now")),
   );
   const summary = el("section", { id: "summary", class: "card" });
   const mapBox = el("div", { id: "map", class: "map" });
   const trucks = el("section", { id: "trucks" });
   main.append(
-    el("h1", {}, "Nightly rebalancing"),
+    el("h1", {}, t("plan.title")),
     controls,
     status,
     el(
@@ -38,9 +39,9 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
         el(
           "p",
           { class: "legend" },
-          el("span", { class: "dot surplus" }), "too many bikes  ",
-          el("span", { class: "dot deficit" }), "needs bikes  ",
-          el("span", { class: "depot-key" }, "D"), "depot; numbers: each truck's stops in order",
+          el("span", { class: "dot surplus" }), t("plan.key_surplus"),
+          el("span", { class: "dot deficit" }), t("plan.key_deficit"),
+          el("span", { class: "depot-key" }, "D"), t("plan.key_depot"),
         ),
       ),
       el("div", { class: "side" }, summary, trucks),
@@ -59,7 +60,7 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
       plan = await api("GET", path);
     } catch (error) {
       if (error instanceof ApiError && error.code === "plan_not_found") {
-        status.textContent = `No plan for ${cityId} yet. "Plan now" makes one.`;
+        status.textContent = t("plan.none", { city: cityId });
         summary.replaceChildren();
         trucks.replaceChildren();
         if (layer) layer.remove();
@@ -82,14 +83,19 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
 
   // The plan on show, read again while its crews drive it: stops done tick off live. The map
   // stays as the operator left it (a plan's routes do not change once it is ready).
+  // Asked with the last answer's ETag: the platform answers 304 while no stop changed.
   let watched = null;
   let reading = false;
+  let tag = null;
   const timer = setInterval(async () => {
     if (!watched || reading || !document.body.contains(trucks)) return;
     reading = true;
     try {
-      const plan = await api("GET", `/api/v1/ops/rebalancing/plans/${watched}`);
-      if (plan.id !== watched) return;
+      const asked = watched;
+      const changed = await poll(`/api/v1/ops/rebalancing/plans/${asked}`, tag);
+      if (!changed || asked !== watched) return;
+      tag = changed.tag;
+      const plan = changed.data;
       showProgress(plan);
       if (allDone(plan)) watched = null; // the night's work is over: nothing more to follow
     } catch {
@@ -119,14 +125,14 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
 
   // A plan asked for waits for a planning worker (queued), then the worker searches.
   function progress(state) {
-    if (state === "queued") return "Waiting for a planning worker…";
-    if (state === "running") return "Planning…";
+    if (state === "queued") return t("plan.queued");
+    if (state === "running") return t("plan.running");
     return "";
   }
 
   const report = (error) => {
     status.textContent = error.code === "rebalancing_running"
-      ? "A run for this city is under way; show the latest plan in a moment."
+      ? t("plan.under_way")
       : error.message;
   };
   controls.addEventListener("submit", (event) => {
@@ -170,8 +176,8 @@ function drawPlan(map, plan) {
 function stopMarker(stops, latlng) {
   const { truck, colour, site } = stops[0];
   const what = stops
-    .map((stop) => `${stop.seq}: ${stop.bikes > 0 ? "pick up" : "drop"} ${Math.abs(stop.bikes)}`)
-    .join("; ");
+    .map((stop) => t(stop.bikes > 0 ? "plan.stop_pick_up" : "plan.stop_drop", { seq: stop.seq, n: Math.abs(stop.bikes) }))
+    .join(t("list.separator"));
   const label = stops.map((stop) => stop.seq).join(",");
   return L.marker(latlng, {
     icon: L.divIcon({
@@ -179,7 +185,7 @@ function stopMarker(stops, latlng) {
       html: label,
       iconSize: [Math.max(20, 8 + 7 * label.length), 20],
     }),
-    title: `Truck ${truck} at ${site}, stop ${what}`,
+    title: t("plan.stop_title", { truck, site, what }),
     zIndexOffset: 1000,
   }).on("add", (event) => {
     event.target.getElement().style.background = colour;
@@ -190,7 +196,7 @@ function marker(properties, latlng) {
   if (properties.kind === "depot") {
     return L.marker(latlng, {
       icon: L.divIcon({ className: "depot-marker", html: "D", iconSize: [22, 22] }),
-      title: "Depot",
+      title: t("plan.depot"),
     });
   }
   const surplus = properties.surplus;
@@ -200,14 +206,14 @@ function marker(properties, latlng) {
     color: surplus < 0 ? "#b2182b" : "#2166ac",
     fillOpacity: 0.3,
     weight: 2,
-  }).bindTooltip(`${properties.name}: ${surplus < 0 ? `needs ${-surplus}` : `${surplus} too many`}`);
+  }).bindTooltip(t(surplus < 0 ? "plan.hotspot_needs" : "plan.hotspot_surplus", { name: properties.name, n: Math.abs(surplus) }));
 }
 
 function summaryOf(plan) {
   const s = plan.summary || {};
   const lines = [
-    el("h2", {}, `Plan ${plan.version} · ${plan.state}`),
-    el("p", {}, `For the morning of ${s.morning || "—"}; made ${new Date(plan.started_at).toLocaleString()} (${plan.trigger}).`),
+    el("h2", {}, t("plan.heading", { version: plan.version, state: label("plan.state", plan.state) })),
+    el("p", {}, t("plan.made", { morning: s.morning || "—", when: new Date(plan.started_at).toLocaleString(document.documentElement.lang), trigger: label("plan.trigger", plan.trigger) })),
   ];
   if (plan.state === "failed") lines.push(el("p", { class: "error" }, plan.error));
   if (plan.state === "ready") {
@@ -216,13 +222,13 @@ function summaryOf(plan) {
       el(
         "dl",
         { class: "figures" },
-        el("dt", {}, "Imbalance"), el("dd", { id: "imbalance" }, `${s.imbalance_before} → ${s.imbalance_after} bikes`),
+        el("dt", {}, t("plan.imbalance")), el("dd", { id: "imbalance" }, t("plan.imbalance_value", { before: s.imbalance_before, after: s.imbalance_after })),
         ...bikesAccountedFor(plan.trucks),
-        el("dt", {}, "Driving"), el("dd", {}, `${km(s.truck_metres)} by ${s.trucks_used} truck${s.trucks_used === 1 ? "" : "s"}`),
-        el("dt", {}, "Stops left out"), el("dd", {}, s.stops_left_out),
-        el("dt", {}, "Forecast error"),
-        el("dd", {}, `${(error.mean_absolute_error ?? 0).toFixed(1)} trips per hotspot and morning (of ${(error.mean_actual ?? 0).toFixed(1)}), on ${error.days} held-out days`),
-        el("dt", {}, "Distances"), el("dd", {}, s.distances || "great circle"),
+        el("dt", {}, t("plan.driving")), el("dd", {}, t(s.trucks_used === 1 ? "plan.driving_one" : "plan.driving_many", { km: km(s.truck_metres), n: s.trucks_used })),
+        el("dt", {}, t("plan.left_out")), el("dd", {}, s.stops_left_out),
+        el("dt", {}, t("plan.forecast_error")),
+        el("dd", {}, t("plan.forecast_value", { error: (error.mean_absolute_error ?? 0).toFixed(1), actual: (error.mean_actual ?? 0).toFixed(1), days: error.days })),
+        el("dt", {}, t("plan.distances")), el("dd", {}, s.distances || t("plan.great_circle")),
       ),
     );
   }
@@ -245,11 +251,11 @@ function bikesAccountedFor(trucks) {
   const done = (action) =>
     trucks.reduce((sum, truck) => sum + truck.stops.filter((s) => s.done_at && s.action === action).reduce((n, s) => n + Math.abs(s.bikes), 0), 0);
   const lines = [
-    el("dt", {}, "Picked up"), el("dd", { id: "picked-up" }, `${total.picked} bikes (${done("pick_up")} done)`),
-    el("dt", {}, "Dropped at hotspots"), el("dd", { id: "dropped" }, `${total.dropped} bikes (${done("drop_off")} done)`),
-    el("dt", {}, "Back to the depot"), el("dd", { id: "to-depot" }, `${total.toDepot} bikes, unloaded when the trucks return`),
+    el("dt", {}, t("plan.picked_up")), el("dd", { id: "picked-up" }, t("plan.bikes_done", { n: total.picked, done: done("pick_up") })),
+    el("dt", {}, t("plan.dropped")), el("dd", { id: "dropped" }, t("plan.bikes_done", { n: total.dropped, done: done("drop_off") })),
+    el("dt", {}, t("plan.to_depot")), el("dd", { id: "to-depot" }, t("plan.to_depot_value", { n: total.toDepot })),
   ];
-  if (total.fromDepot) lines.push(el("dt", {}, "Loaded at the depot"), el("dd", { id: "from-depot" }, `${total.fromDepot} bikes`));
+  if (total.fromDepot) lines.push(el("dt", {}, t("plan.from_depot")), el("dd", { id: "from-depot" }, t("plan.bikes", { n: total.fromDepot })));
   return lines;
 }
 
@@ -261,9 +267,9 @@ function truckCard(truck) {
   return el(
     "article",
     { class: "card truck", "data-truck": truck.truck },
-    el("h3", {}, swatch, `Truck ${truck.truck}`, el("small", {}, ` ${km(truck.metres)}, ${hours(truck.seconds)}, ${truck.stops.length} stops`)),
-    el("p", { class: "progress" }, `${done} of ${truck.stops.length} stops done`),
-    fromDepot ? el("p", { class: "depot-step" }, `Load ${fromDepot} at the depot first`) : null,
+    el("h3", {}, swatch, t("plan.truck", { truck: truck.truck }), el("small", {}, t("plan.truck_size", { km: km(truck.metres), time: hours(truck.seconds), n: truck.stops.length }))),
+    el("p", { class: "progress" }, t("plan.progress", { done, n: truck.stops.length })),
+    fromDepot ? el("p", { class: "depot-step" }, t("plan.load_first", { n: fromDepot })) : null,
     el(
       "ol",
       {},
@@ -271,15 +277,15 @@ function truckCard(truck) {
         el(
           "li",
           { class: stop.done_at ? "done" : "", "data-seq": stop.seq },
-          `${stop.action === "pick_up" ? "Pick up" : "Drop"} ${Math.abs(stop.bikes)} · ${stop.site}`,
-          stop.done_at ? el("span", { class: "tick", title: `done ${stop.done_at}` }, " ✓") : null,
+          t(stop.action === "pick_up" ? "plan.pick_up" : "plan.drop", { n: Math.abs(stop.bikes), site: stop.site }),
+          stop.done_at ? el("span", { class: "tick", title: t("plan.done_at", { when: stop.done_at }) }, " ✓") : null,
         ),
       ),
     ),
-    toDepot ? el("p", { class: "depot-step" }, `Back at the depot: unload ${toDepot}`) : null,
+    toDepot ? el("p", { class: "depot-step" }, t("plan.unload", { n: toDepot })) : null,
   );
 }
 
-const km = (metres) => (metres == null ? "—" : `${(metres / 1000).toFixed(1)} km`);
+const km = (metres) => (metres == null ? "—" : t("plan.km", { km: (metres / 1000).toFixed(1) }));
 const hours = (seconds) =>
-  seconds == null ? "—" : `${Math.floor(seconds / 3600)} h ${String(Math.round((seconds % 3600) / 60)).padStart(2, "0")} min`;
+  seconds == null ? "—" : t("plan.hours", { h: Math.floor(seconds / 3600), min: String(Math.round((seconds % 3600) / 60)).padStart(2, "0") });

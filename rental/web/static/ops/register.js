@@ -1,6 +1,7 @@
 // Bringing a vehicle into the fleet: provision its lock (the lock's broker password and
 // signing key are shown once, to be written into the lock), register the vehicle with its
 // code, and print the QR label that riders scan.
+import { t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { cityOf } from "./city.js";
 
@@ -11,24 +12,24 @@ export async function registerPage(main, params) {
   const lockForm = el(
     "form",
     { class: "card stack", id: "provision-lock" },
-    el("h2", {}, "1. Provision a lock"),
-    el("label", {}, "Lock id (blank: one is made up)", el("input", { name: "lock_id", placeholder: "e.g. SH-L000123" })),
-    el("button", { type: "submit" }, "Provision"),
+    el("h2", {}, t("register.provision_title")),
+    el("label", {}, t("register.lock_id_blank"), el("input", { name: "lock_id", placeholder: t("register.lock_id_hint") })),
+    el("button", { type: "submit" }, t("register.provision")),
     credentials,
   );
   const label = el("section", { id: "labels" });
   const assetForm = el(
     "form",
     { class: "card stack", id: "register-asset" },
-    el("h2", {}, "2. Register the vehicle"),
-    el("label", {}, "Code (printed under the QR code)", el("input", { name: "code", required: true, placeholder: "e.g. BK00031" })),
-    el("label", {}, "Kind", el("select", { name: "kind" }, KINDS.map((kind) => el("option", { value: kind }, kind)))),
-    el("label", {}, "Lock id", el("input", { name: "lock_id", required: true })),
-    el("label", {}, "City", el("input", { name: "city_id", required: true, value: cityOf(params) })),
-    el("button", { type: "submit" }, "Register"),
+    el("h2", {}, t("register.vehicle_title")),
+    el("label", {}, t("register.code"), el("input", { name: "code", required: true, placeholder: t("register.code_hint") })),
+    el("label", {}, t("register.kind"), el("select", { name: "kind" }, KINDS.map((kind) => el("option", { value: kind }, t(`kind.${kind}`))))),
+    el("label", {}, t("register.lock_id"), el("input", { name: "lock_id", required: true })),
+    el("label", {}, t("register.city"), el("input", { name: "city_id", required: true, value: cityOf(params) })),
+    el("button", { type: "submit" }, t("register.register")),
   );
   const message = el("p", { class: "error", role: "alert", id: "register-error" });
-  main.append(el("h1", {}, "Register a vehicle"), el("div", { class: "columns" }, lockForm, assetForm), message, label);
+  main.append(el("h1", {}, t("register.title")), el("div", { class: "columns" }, lockForm, assetForm), message, label);
 
   lockForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -37,18 +38,18 @@ export async function registerPage(main, params) {
     try {
       const lock = await api("POST", "/api/v1/ops/locks", lockId ? { lock_id: lockId } : {});
       credentials.replaceChildren(
-        el("p", { class: "warning" }, "Write these into the lock now: they are not shown again."),
+        el("p", { class: "warning" }, t("register.write_now")),
         el(
           "dl",
           { class: "figures" },
-          el("dt", {}, "Lock id"), el("dd", { id: "new-lock-id" }, lock.lock_id),
-          el("dt", {}, "Broker"), el("dd", { id: "new-lock-broker" }, lock.mqtt.broker),
-          el("dt", {}, "Username"), el("dd", {}, lock.mqtt.username),
-          el("dt", {}, "Password"), el("dd", { class: "secret" }, lock.mqtt.password),
-          el("dt", {}, "Signing key"), el("dd", { class: "secret" }, lock.signing_key),
+          el("dt", {}, t("register.lock_id")), el("dd", { id: "new-lock-id" }, lock.lock_id),
+          el("dt", {}, t("register.broker")), el("dd", { id: "new-lock-broker" }, lock.mqtt.broker),
+          el("dt", {}, t("register.username")), el("dd", {}, lock.mqtt.username),
+          el("dt", {}, t("register.password")), el("dd", { class: "secret" }, lock.mqtt.password),
+          el("dt", {}, t("register.signing_key")), el("dd", { class: "secret" }, lock.signing_key),
           // The CA the lock verifies the broker's TLS certificate against (lock protocol §2).
           ...(lock.mqtt.ca
-            ? [el("dt", {}, "Broker CA"), el("dd", {}, el("pre", { id: "new-lock-ca", class: "certificate" }, lock.mqtt.ca))]
+            ? [el("dt", {}, t("register.broker_ca")), el("dd", {}, el("pre", { id: "new-lock-ca", class: "certificate" }, lock.mqtt.ca))]
             : []),
         ),
       );
@@ -69,9 +70,9 @@ export async function registerPage(main, params) {
           "figure",
           { class: "label", id: `label-${asset.code}` },
           el("img", { src: asset.qr_image, alt: asset.qr }),
-          el("figcaption", {}, el("strong", {}, asset.code), el("span", {}, ` ${asset.kind}`)),
+          el("figcaption", {}, el("strong", {}, asset.code), el("span", {}, ` ${t(`kind.${asset.kind}`)}`)),
         ),
-        el("p", { class: "no-print" }, el("button", { type: "button", onclick: () => window.print() }, "Print label")),
+        el("p", { class: "no-print" }, el("button", { type: "button", onclick: () => window.print() }, t("register.print"))),
       );
       assetForm.reset();
       assetForm.elements.city_id.value = body.city_id;

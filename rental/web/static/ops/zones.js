@@ -1,16 +1,19 @@
 // A city's zones: seen on the map by kind, drawn point by point on the map, or imported as
 // a GeoJSON file; saving replaces the city's zones with what the page shows.
+import { t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker } from "./city.js";
 
+// Each kind's colour; its words are "zone.<kind>" in the messages.
 const KINDS = {
-  service_area: { label: "Service area", colour: "#0072B2" },
-  parking: { label: "Parking hotspot", colour: "#009E73" },
-  no_parking: { label: "No parking", colour: "#D55E00" },
-  no_ride: { label: "No riding", colour: "#B2182B" },
-  slow: { label: "Slow zone", colour: "#E69F00" },
+  service_area: { colour: "#0072B2" },
+  parking: { colour: "#009E73" },
+  no_parking: { colour: "#D55E00" },
+  no_ride: { colour: "#B2182B" },
+  slow: { colour: "#E69F00" },
 };
+const kindWords = (kind) => (kind in KINDS ? t(`zone.${kind}`) : kind);
 
 export async function zonesPage(main, params) {
   const city = cityOf(params);
@@ -19,20 +22,20 @@ export async function zonesPage(main, params) {
   const drawForm = el(
     "form",
     { class: "card stack", id: "draw-zone" },
-    el("h2", {}, "Draw a zone"),
-    el("p", { class: "muted" }, "Click the map at each corner, then give the zone a kind and a name."),
-    el("label", {}, "Kind", el("select", { name: "kind" }, Object.entries(KINDS).map(([kind, { label }]) => el("option", { value: kind }, label)))),
-    el("label", {}, "Name", el("input", { name: "name", required: true })),
-    el("label", {}, "Speed limit, km/h (slow zones)", el("input", { name: "max_speed_kph", type: "number", min: 1, max: 60 })),
-    el("div", { class: "controls" }, el("button", { type: "submit", id: "add-zone" }, "Add the zone"), el("button", { type: "button", id: "clear-corners" }, "Clear corners")),
+    el("h2", {}, t("zones.draw_title")),
+    el("p", { class: "muted" }, t("zones.draw_hint")),
+    el("label", {}, t("zones.kind"), el("select", { name: "kind" }, Object.keys(KINDS).map((kind) => el("option", { value: kind }, kindWords(kind))))),
+    el("label", {}, t("zones.name"), el("input", { name: "name", required: true })),
+    el("label", {}, t("zones.speed"), el("input", { name: "max_speed_kph", type: "number", min: 1, max: 60 })),
+    el("div", { class: "controls" }, el("button", { type: "submit", id: "add-zone" }, t("zones.add")), el("button", { type: "button", id: "clear-corners" }, t("zones.clear"))),
   );
   const file = el("input", { type: "file", accept: ".geojson,.json,application/geo+json,application/json", id: "zones-file" });
-  const importer = el("section", { class: "card stack" }, el("h2", {}, "Import GeoJSON"), el("p", { class: "muted" }, "A FeatureCollection of polygons with properties kind and name: it replaces the zones shown."), el("label", {}, "GeoJSON file", file));
+  const importer = el("section", { class: "card stack" }, el("h2", {}, t("zones.import_title")), el("p", { class: "muted" }, t("zones.import_hint")), el("label", {}, t("zones.import_file"), file));
   const mapBox = el("div", { class: "map", id: "zones-map" });
   main.append(
-    el("h1", {}, "Zones"),
+    el("h1", {}, t("zones.title")),
     cityPicker(params, "zones"),
-    el("div", { class: "split" }, mapBox, el("div", { class: "side" }, list, el("p", {}, el("button", { id: "save-zones", type: "button" }, "Save zones")), status, drawForm, importer)),
+    el("div", { class: "split" }, mapBox, el("div", { class: "side" }, list, el("p", {}, el("button", { id: "save-zones", type: "button" }, t("zones.save"))), status, drawForm, importer)),
   );
   const map = await makeMap(mapBox);
   const drawn = L.layerGroup().addTo(map);
@@ -43,15 +46,15 @@ export async function zonesPage(main, params) {
     drawn.clearLayers();
     const layer = L.geoJSON(collection, {
       style: (feature) => ({ color: (KINDS[feature.properties.kind] || {}).colour || "#333", weight: 2, fillOpacity: 0.15 }),
-      onEachFeature: (feature, shape) => shape.bindTooltip(`${feature.properties.name} (${feature.properties.kind})`),
+      onEachFeature: (feature, shape) => shape.bindTooltip(`${feature.properties.name} (${kindWords(feature.properties.kind)})`),
     }).addTo(drawn);
     list.replaceChildren(
       ...collection.features.map((feature, index) =>
         el(
           "li",
           { "data-kind": feature.properties.kind },
-          `${feature.properties.name} · ${(KINDS[feature.properties.kind] || {}).label || feature.properties.kind}`,
-          el("button", { type: "button", class: "small", title: "Remove", onclick: () => { collection.features.splice(index, 1); render(false); } }, "×"),
+          `${feature.properties.name} · ${kindWords(feature.properties.kind)}`,
+          el("button", { type: "button", class: "small", title: t("zones.remove"), onclick: () => { collection.features.splice(index, 1); render(false); } }, "×"),
         ),
       ),
     );
@@ -65,7 +68,7 @@ export async function zonesPage(main, params) {
     event.preventDefault();
     const points = corners.getLatLngs().map(({ lat, lng }) => [lng, lat]);
     if (points.length < 3) {
-      status.textContent = "Click at least three corners on the map first.";
+      status.textContent = t("zones.three_corners");
       return;
     }
     const data = Object.fromEntries(new FormData(drawForm));
@@ -74,24 +77,24 @@ export async function zonesPage(main, params) {
     collection.features.push({ type: "Feature", geometry: { type: "Polygon", coordinates: [[...points, points[0]]] }, properties });
     corners.setLatLngs([]);
     drawForm.reset();
-    status.textContent = `Added "${properties.name}". Save to publish it.`;
+    status.textContent = t("zones.added", { name: properties.name });
     render(false);
   });
   file.addEventListener("change", async () => {
     try {
       const read = JSON.parse(await file.files[0].text());
-      if (read.type !== "FeatureCollection" || !Array.isArray(read.features)) throw new Error("not a GeoJSON FeatureCollection");
+      if (read.type !== "FeatureCollection" || !Array.isArray(read.features)) throw new Error(t("zones.not_geojson"));
       collection = read;
-      status.textContent = `${read.features.length} zones read. Save to publish them.`;
+      status.textContent = t("zones.read", { n: read.features.length });
       render(true);
     } catch (error) {
-      status.textContent = `That file cannot be used: ${error.message}`;
+      status.textContent = t("zones.bad_file", { message: error.message });
     }
   });
   main.querySelector("#save-zones").addEventListener("click", async () => {
     try {
       const saved = await api("PUT", `/api/v1/ops/zones/${encodeURIComponent(city)}`, collection);
-      status.textContent = `Saved: ${saved.zones} zones are live in ${city}.`;
+      status.textContent = t("zones.saved", { n: saved.zones, city });
     } catch (error) {
       status.textContent = error.message;
     }
