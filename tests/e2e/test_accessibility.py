@@ -28,15 +28,6 @@ CONSOLE_PAGES = (
     "reconciliation",
     "rebalancing",
 )
-    "cities",
-    "fleet",
-    "register",
-    "zones",
-    "reports",
-    "disputes",
-    "books",
-    "rebalancing",
-)
 
 
 class Audit:
