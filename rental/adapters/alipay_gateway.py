@@ -64,6 +64,7 @@ class AlipayGateway:
     client: Any  # alipay.AliPay (the SDK has no type hints)
     gateway_url: str = PRODUCTION_GATEWAY
     name: str = "alipay"
+    statement_time_zone: str = "Asia/Shanghai"  # its bill's day, as reconcile reads it
 
     @classmethod
     def from_settings(

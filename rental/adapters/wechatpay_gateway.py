@@ -77,6 +77,7 @@ class WechatPayGateway:
     client: WechatPayClient
     payer_address: Callable[[], str] = lambda: "127.0.0.1"
     name: str = "wechatpay"
+    statement_time_zone: str = "Asia/Shanghai"  # its bill's day, as reconcile reads it
 
     @classmethod
     def from_settings(

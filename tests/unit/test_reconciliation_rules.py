@@ -89,3 +89,21 @@ def test_each_refund_difference_is_named():
         ("re-by-hand", DifferenceKind.MISSING_HERE),
         (str(refunded_only_here.id), DifferenceKind.MISSING_THERE),
     }
+
+
+def test_alipay_and_wechat_pay_statements_cover_a_beijing_day_and_stripe_a_utc_day():
+    from datetime import date
+
+    from rental.adapters.alipay_gateway import AlipayGateway
+    from rental.adapters.stripe_gateway import StripeGateway
+    from rental.adapters.wechatpay_gateway import WechatPayGateway
+    from rental.services.reconciliation import statement_window
+
+    day = date(2026, 11, 30)
+    beijing = (datetime(2026, 11, 29, 16, tzinfo=UTC), datetime(2026, 11, 30, 16, tzinfo=UTC))
+    for provider in (AlipayGateway, WechatPayGateway):
+        assert provider.statement_time_zone == "Asia/Shanghai"
+        start, end = statement_window(provider, day)  # type: ignore[arg-type]
+        assert (start, end) == beijing
+    start, _ = statement_window(StripeGateway, day)  # type: ignore[arg-type]
+    assert start == datetime(2026, 11, 30, tzinfo=UTC)
