@@ -85,7 +85,7 @@ def test_no_page_of_the_operator_console_has_a_serious_accessibility_violation(s
     audit = Audit(tab, "console")
     tab.page.goto(f"{system.url}/ops/")
     audit.screen("sign-in", "#sign-in")
-    open_console(system, tab, CONSOLE_PAGES[0])
+    open_console(system, tab, f"{CONSOLE_PAGES[0]}?city={CITY}")
     for page in CONSOLE_PAGES:
         tab.page.goto(f"{system.url}/ops/#/{page}?city={CITY}")
         audit.screen(page, f"#main[data-ready='{page}']")

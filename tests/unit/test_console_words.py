@@ -13,6 +13,7 @@ from rental.domain.fleet import AssetKind, UnavailableReason
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
+from rental.domain.reconciliation import DifferenceKind
 from rental.domain.zones import ZoneKind
 from rental.services.attention_items import AttentionKind
 
@@ -29,6 +30,7 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("plan.trigger", RunTrigger),
     ("attention", AttentionKind),
     ("why", UnavailableReason),
+    ("difference", DifferenceKind),
 ]
 
 

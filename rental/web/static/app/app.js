@@ -810,7 +810,7 @@ async function receiptScreen(rentalId) {
   const amount = (minor) => money({ amount_minor: minor, currency: receipt.currency });
   const parking = rental.parking;
   const printable = printableLink(rentalId, receipt.printable_url);
-  const route = el("div", { class: "map small", id: "receipt-map", role: "img", "aria-label": t("receipt.route") });
+  const route = el("div", { class: "map small", id: "receipt-map", role: "region", "aria-label": t("receipt.route") });
   status.remove();
   main.append(
     el(

@@ -217,11 +217,11 @@ async function gatewaysForm(city, done, fail) {
   const form = el(
     "form",
     { class: "card stack", id: "city-gateways" },
-    el("h2", {}, "Payment gateways"),
+    el("h2", {}, t("gateways.title")),
     el(
       "fieldset",
       {},
-      el("legend", {}, "Offered to riders"),
+      el("legend", {}, t("gateways.offered")),
       settings.configured.map((name) =>
         el("label", {}, el("input", { type: "checkbox", name: "gateways", value: name, checked: offered.has(name) }), ` ${name}`),
       ),
@@ -229,21 +229,21 @@ async function gatewaysForm(city, done, fail) {
     el(
       "label",
       {},
-      "Default",
+      t("gateways.default"),
       el(
         "select",
         { name: "default" },
         settings.configured.map((name) => el("option", { value: name, selected: name === settings.default }, name)),
       ),
     ),
-    el("button", { type: "submit" }, "Save the gateways"),
+    el("button", { type: "submit" }, t("gateways.save")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const gateways = [...form.querySelectorAll("[name=gateways]:checked")].map((box) => box.value);
     try {
       const saved = await api("PUT", path, { gateways, default: form.elements.default.value });
-      done(`${city.id}: ${saved.gateways.join(", ")} offered, ${saved.default} by default.`);
+      done(t("gateways.saved", { city: city.id, gateways: saved.gateways.join(", "), default: saved.default }));
     } catch (error) {
       fail(error);
     }

@@ -54,7 +54,7 @@ export async function fleetPage(main, params, leave) {
     filters,
     counts,
     shown,
-    el("div", { class: "split" }, mapBox, el("div", { class: "side card" }, el("table", { class: "rows" }, el("thead", {}, el("tr", {}, ...head)), table))),
+    el("div", { class: "split" }, mapBox, el("div", { class: "side card", tabindex: 0, role: "region", "aria-label": t("nav.fleet") }, el("table", { class: "rows" }, el("thead", {}, el("tr", {}, ...head)), table))),
     exports,
   );
   const map = await makeMap(mapBox);

@@ -2,23 +2,18 @@
 // (`python -m rental reconcile`, run by cron), newest runs first, with what differed. The
 // console only shows them: settling a difference moves money, which an operator does by
 // hand at the provider or through support.
+import { label, t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 
-const KINDS = {
-  missing_here: "On the statement, not ours",
-  missing_there: "Ours, not on the statement",
-  other_amount: "Other amount",
-  other_state: "Other state",
-  late_payment: "Late payment: the rider is owed it",
-};
+const COLUMNS = ["what", "of", "reference", "trade", "ours", "theirs", "our_state", "note"];
 
 export async function reconciliationPage(main, params) {
   const gateway = params.get("gateway");
   const query = gateway ? `?gateway=${encodeURIComponent(gateway)}` : "";
   const { runs } = await api("GET", `/api/v1/ops/reconciliations${query}`);
-  main.append(el("h1", {}, "Reconciliation"));
-  if (!runs.length) main.append(el("p", { id: "no-runs" }, "No statement has been reconciled yet (docs/operations.md, Reconciliation)."));
+  main.append(el("h1", {}, t("reconciliation.title")));
+  if (!runs.length) main.append(el("p", { id: "no-runs" }, t("reconciliation.none")));
   main.append(...runs.map(runCard));
 }
 
@@ -30,10 +25,10 @@ function runCard(run) {
     el(
       "h2",
       {},
-      `${run.gateway} · ${run.day} · ${run.statement_lines} line(s) · `,
-      el("span", { class: run.differences.length ? "error" : "ok" }, `${run.differences.length} difference(s)`),
+      `${t("reconciliation.run", { gateway: run.gateway, day: run.day, lines: run.statement_lines })} · `,
+      el("span", { class: run.differences.length ? "error" : "ok" }, t("reconciliation.differences", { count: run.differences.length })),
     ),
-    el("p", {}, `Run at ${new Date(run.ran_at).toLocaleString()}`),
+    el("p", {}, t("reconciliation.ran_at", { time: new Date(run.ran_at).toLocaleString() })),
     run.differences.length
       ? el(
           "table",
@@ -44,7 +39,7 @@ function runCard(run) {
             el(
               "tr",
               {},
-              ["What", "Of", "Our id", "Provider's trade", "Ours", "Theirs", "Our state", "Note"].map((title) => el("th", {}, title)),
+              COLUMNS.map((column) => el("th", {}, t(`reconciliation.column.${column}`))),
             ),
           ),
           el(
@@ -54,7 +49,7 @@ function runCard(run) {
               el(
                 "tr",
                 { class: `difference ${found.kind}`, "data-kind": found.kind },
-                el("td", {}, KINDS[found.kind] || found.kind),
+                el("td", {}, label("difference", found.kind)),
                 el("td", {}, found.subject),
                 el("td", {}, found.reference),
                 el("td", {}, found.trade_no),
