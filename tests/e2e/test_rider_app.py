@@ -137,7 +137,7 @@ def test_a_rider_holds_a_bike_cancels_and_reports_it_damaged(system, phone):
             ).scalar()
             == 1
         )
-    page.click("#hold button")
+    page.click("#hold-cancel")
     page.wait_for_url(re.compile(r"#/map$"))
 
     never_used, _ = system.bike()

@@ -1065,6 +1065,8 @@ async function holdScreen() {
       el(
         "button",
         {
+          id: "hold-cancel",
+          type: "button",
           onclick: async () => {
             await api("POST", `/api/v1/reservations/${hold.id}/cancel`);
             go("map");
