@@ -38,6 +38,7 @@ from rental.api import (
     zones,
 )
 from rental.api.contract import AnswerModel, AssetCode, RequestModel
+from rental.api.rebalancing_views import is_map_link
 from rental.bootstrap import Platform
 from rental.config import Config
 from rental.web import blueprint as web_pages
@@ -61,6 +62,10 @@ def create_app(
         raise RuntimeError(
             "LOCK_KEY_ENCRYPTION_KEYS is not set: locks' signing keys are sealed with it in the"
             " database (scripts/services.sh makes one for the demo in var/secrets)"
+        )
+    if not is_map_link(config.DRIVER_MAP_LINK):
+        raise RuntimeError(
+            "DRIVER_MAP_LINK must be a geo: or http(s) address with only {lat} and {lon} in it"
         )
     app.config.from_object(config)
     app.session_interface = auth.NoCookieSessions()

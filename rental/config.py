@@ -108,6 +108,10 @@ class Config:
     MAP_TILE_ATTRIBUTION: str = ""
     # Where the rider app's map opens when the phone does not share its position: "lon,lat".
     MAP_CENTER: str = "121.4737,31.2304"
+    # A rebalancing stop's link for its driver, with {lat} and {lon}: geo: (RFC 5870) opens the
+    # phone's maps app on Android; e.g. https://uri.amap.com/marker?position={lon},{lat} for
+    # Amap, or https://maps.apple.com/?ll={lat},{lon} for Apple Maps.
+    DRIVER_MAP_LINK: str = "geo:{lat},{lon}?q={lat},{lon}"
     # Rate limits (rental/api/limits.py), counted in a storage every worker and host shares:
     # the project-local Redis that scripts/services.sh starts. memory:// counts per process.
     RATELIMIT_STORAGE_URI: str = "memory://"

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from flask import Response
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field, StrictInt, StringConstraints
 
@@ -224,7 +224,8 @@ class LatestPlanQuery(RequestModel):
 @requires(Role.OPERATOR)
 def latest(query: LatestPlanQuery) -> dict[str, Any]:
     """The city's newest plan, whatever its state; 404 `plan_not_found` before any."""
-    return plan_view(rebalancing_plans.latest_plan(platform().uow(), query.city_id)).json()
+    details = rebalancing_plans.latest_plan(platform().uow(), query.city_id)
+    return plan_view(details, current_app.config["DRIVER_MAP_LINK"]).json()
 
 
 class RebalancingPlanPath(RequestModel):
@@ -242,7 +243,8 @@ def one_plan(path: RebalancingPlanPath) -> Response:
 
     With an ETag: 304 and no body for an If-None-Match that names the plan as it stands (the
     console follows the crews' progress this way)."""
-    plan = plan_view(rebalancing_plans.plan_details(platform().uow(), path.plan_id))
+    details = rebalancing_plans.plan_details(platform().uow(), path.plan_id)
+    plan = plan_view(details, current_app.config["DRIVER_MAP_LINK"])
     return unless_unchanged(plan.json())
 
 
