@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import Tab
+from tests.e2e.test_dispute_case import disputed_ride, open_case
 from tests.e2e.test_operator_console import open_console
 from tests.e2e.test_ride import ROUTE
 from tests.e2e.test_rider_app import signed_in
@@ -28,6 +29,9 @@ CONSOLE_PAGES = (
     "reconciliation",
     "rebalancing",
 )
+# Screens opened from a page, each with what it needs to show: a dispute's case in the
+# console (a desktop).
+CASE_SCREENS = ("dispute-case",)
 
 
 class Audit:
@@ -91,4 +95,15 @@ def test_no_page_of_the_operator_console_has_a_serious_accessibility_violation(s
         audit.screen(page, f"#main[data-ready='{page}']")
     expect(tab.page.locator("#main")).to_be_visible()
     assert audit.violations() == {}
+    assert tab.problems == []
+
+
+def test_a_disputes_case_has_no_serious_accessibility_violation(system, tab):
+    _, _, dispute_id = disputed_ride(system)
+    console = Audit(tab, "console")
+    open_console(system, tab, "disputes")
+    open_case(tab.page, dispute_id)
+    [case] = CASE_SCREENS
+    console.screen(case, f"#case-{dispute_id} .case-map[data-ready=true]")
+    assert console.violations() == {}
     assert tab.problems == []
