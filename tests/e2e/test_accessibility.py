@@ -30,8 +30,9 @@ CONSOLE_PAGES = (
     "rebalancing",
 )
 # Screens opened from a page, each with what it needs to show: a dispute's case in the
-# console (a desktop).
+# console (a desktop), the printable receipt with its route map (a phone).
 CASE_SCREENS = ("dispute-case",)
+PRINTABLE_SCREENS = ("printable-receipt",)
 
 
 class Audit:
@@ -98,12 +99,24 @@ def test_no_page_of_the_operator_console_has_a_serious_accessibility_violation(s
     assert tab.problems == []
 
 
-def test_a_disputes_case_has_no_serious_accessibility_violation(system, tab):
-    _, _, dispute_id = disputed_ride(system)
+def test_a_disputes_case_and_the_printable_receipt_have_no_serious_accessibility_violation(
+    system, browser, tab
+):
+    rider, rental_id, dispute_id = disputed_ride(system)
     console = Audit(tab, "console")
     open_console(system, tab, "disputes")
     open_case(tab.page, dispute_id)
     [case] = CASE_SCREENS
     console.screen(case, f"#case-{dispute_id} .case-map[data-ready=true]")
-    assert console.violations() == {}
-    assert tab.problems == []
+
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
+    try:
+        printable = Audit(phone, "app-en-US")
+        phone.page.goto(receipt["printable_url"])
+        [page] = PRINTABLE_SCREENS
+        printable.screen(page, "#receipt-map[data-ready=true]")
+        assert console.violations() == {} and printable.violations() == {}
+        assert tab.problems == [] and phone.problems == []
+    finally:
+        phone.close()

@@ -1,6 +1,7 @@
 """A dispute opened in the operator console shows what judging it needs (a desktop, in
 English and Chinese): the fare's lines, the route drawn over the city's zones from its start
-to its end, where the ride was parked, and the rider's history."""
+to its end, where the ride was parked, and the rider's history. The printable receipt
+draws the route too, on a phone's screen and on paper."""
 
 import json
 from pathlib import Path
@@ -120,3 +121,36 @@ def test_an_operator_opens_a_dispute_and_sees_its_fare_route_parking_and_history
         assert desk.problems == []
     finally:
         desk.close()
+
+
+def test_the_printable_receipt_draws_the_route_on_a_phone_and_on_paper(system, browser):
+    rider, rental_id, _ = disputed_ride(system)
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    trace = system.get(f"/api/v1/rentals/{rental_id}/trace", rider).json()
+    phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
+    try:
+        page = phone.page
+        page.goto(receipt["printable_url"])  # a plain link: no token
+        route = page.locator("#receipt-map")
+        expect(route).to_have_attribute("data-ready", "true", timeout=15_000)
+        expect(route).to_have_attribute("data-points", str(len(trace["geometry"]["coordinates"])))
+        for drawn in ("route", "route-start", "route-end", "zone-service_area"):
+            expect(route.locator(f"path.{drawn}")).to_have_count(1)
+        start, end = (route.locator(f"path.route-{n}").bounding_box() for n in ("start", "end"))
+        assert start["x"] < end["x"] and start["y"] > end["y"]
+        expect(page.locator("#print")).to_be_enabled()
+        phone.screenshot("receipt-printable-route")
+
+        # On paper: the map keeps its size and its route, without its zoom buttons.
+        page.emulate_media(media="print")
+        expect(page.locator("#print")).to_be_hidden()
+        expect(route.locator(".leaflet-control-zoom")).to_be_hidden()
+        box = route.bounding_box()
+        assert box is not None and box["height"] > 200 and box["width"] > 250
+        line = route.locator("path.route").bounding_box()
+        assert line is not None and line["width"] > 50
+        assert box["x"] <= line["x"] and line["x"] + line["width"] <= box["x"] + box["width"]
+        phone.screenshot("receipt-printable-route-print")
+        assert phone.problems == []
+    finally:
+        phone.close()
