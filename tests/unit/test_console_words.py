@@ -14,7 +14,7 @@ from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.reconciliation import DifferenceKind
-from rental.domain.zones import ZoneKind
+from rental.domain.zones import Parking, ZoneKind
 from rental.services.attention_items import AttentionKind
 
 MESSAGES = Path(__file__).resolve().parents[2] / "rental" / "web" / "static" / "ops" / "messages"
@@ -26,6 +26,7 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("dispute", DisputeState),
     ("account", AccountKind),
     ("zone", ZoneKind),
+    ("parking", Parking),
     ("plan.state", PlanState),
     ("plan.trigger", RunTrigger),
     ("attention", AttentionKind),
