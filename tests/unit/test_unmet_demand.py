@@ -17,6 +17,7 @@ from rental.domain.unmet_demand import (
     cell_of,
     hour_of,
 )
+from rental.entrypoints.sweeper import Sweeper
 from rental.services import retention
 from rental.services.commands.assets import SearchNearby
 from rental.services.unmet_demand import ReadDemandMap, demand_map, record_unmet_search
@@ -114,3 +115,20 @@ def test_counts_past_their_retention_are_forgotten(world):
     forgotten = retention.forget_old_unmet_searches(world.uow(), world.now, timedelta(days=90))
     assert forgotten == 1
     assert list(world.store.unmet_searches.values()) == [1]
+
+
+def test_lockctls_sweeper_forgets_counts_past_their_retention_hourly(world):
+    record_unmet_search(world.uow(), search_at(*HOME), world.now - timedelta(days=31))
+    record_unmet_search(world.uow(), search_at(*HOME), world.now)
+    sweeper = Sweeper(
+        world.uow,
+        lambda: world.now,
+        answer_grace=timedelta(seconds=30),
+        wallet_floor_minor=0,
+        lock_log_retention=timedelta(days=90),
+        unmet_demand_retention=timedelta(days=30),
+    )
+    sweeper.sweep(2)  # not a retention pass
+    assert len(world.store.unmet_searches) == 2
+    sweeper.sweep(1)
+    assert list(world.store.unmet_searches) == [(CITY, hour_of(world.now), *cell_of(*HOME))]
