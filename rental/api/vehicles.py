@@ -29,7 +29,7 @@ from rental.api.contract import (
 from rental.domain.fleet import AssetKind
 from rental.domain.gbfs import current_range_m
 from rental.domain.riders import Role
-from rental.services import ringing, unmet_demand, vehicles
+from rental.services import ringing, vehicles
 from rental.services.commands.assets import SearchNearby
 from rental.services.commands.rides import RingVehicle
 from rental.services.read_models import NearbyVehicle
@@ -102,7 +102,7 @@ def nearby(query: NearbyQuery) -> dict[str, Any]:
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
     if not found:
-        unmet_demand.record_unmet_search(p.uow(), query.command(), p.now())
+        p.unmet_searches.add(query.command(), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
 
 

@@ -3,8 +3,8 @@
 its vehicles stand now, on the same grid.
 
 Counting is a side path of the rider's search: it must never fail it nor hold it up. It
-runs only when the search found nothing, as one upsert with a short statement timeout,
-and any failure is logged and forgotten.
+runs only when the search found nothing, off the request (`rental.services.unmet_counter`),
+as one upsert with a short statement timeout, and any failure is logged and forgotten.
 """
 
 import logging

@@ -25,6 +25,7 @@ def search(system, position, who=None):
 
 
 def counts(platform):
+    platform.unmet_searches.wait_until_counted()  # counted off the rider's request
     with platform.engine.connect() as connection:
         return [dict(row._mapping) for row in connection.execute(text("TABLE unmet_searches"))]
 
@@ -121,6 +122,7 @@ def test_an_operator_sees_where_riders_found_nothing_as_a_heatmap_in_both_langua
     for _ in range(4):
         search(system, EMPTY_CORNER)
     search(system, (EMPTY_CORNER[0] + 0.004, EMPTY_CORNER[1]))
+    system.platform.unmet_searches.wait_until_counted()
 
     page = open_console(system, tab, f"demand?city={CITY}")
     expect(page.locator("#demand-summary")).to_contain_text("5 searches found no vehicle")
