@@ -102,6 +102,9 @@ class Config:
     MDS_SETTLE_SECONDS: int = 300
     # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
     LOCK_LOG_RETENTION_DAYS: int = 90
+    # Counts of nearby searches that found no vehicle (per city, cell and hour; no rider)
+    # are kept this long: the operators' demand map and the rebalancing read them.
+    UNMET_DEMAND_RETENTION_DAYS: int = 90
     # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
     # and the attribution the tile provider asks for. Empty: maps without a base layer.
     MAP_TILE_URL: str = ""

@@ -35,6 +35,7 @@ from rental.adapters.repositories import (
 from rental.adapters.reservations import ReservationRepository
 from rental.adapters.sessions import SessionRepository
 from rental.adapters.shared_feeds import SharedFeeds
+from rental.adapters.unmet_demand import UnmetDemand
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 from rental.domain.errors import Unavailable
@@ -154,6 +155,7 @@ class UnitOfWork:
         self.dead_letters = DeadLetterRepository(connection)
         self.alerts = AlertRepository(connection)
         self.operations = OperationsReadModel(connection)
+        self.unmet_demand = UnmetDemand(connection)
         return self
 
     def __exit__(

@@ -43,6 +43,10 @@ class FleetAnswer(AnswerModel):
     time_limit_seconds: int
     depot_stock: int = Field(description="bikes waiting at the depot to go out")
     routing_url: str | None = Field(description="an OSRM-style table API, if the city has one")
+    unmet_demand_weight: float = Field(
+        description="trip starts each morning search that found no vehicle adds to its "
+        "hotspot's forecast; 0: off"
+    )
 
 
 def fleet_view(fleet: TruckFleet) -> FleetAnswer:
@@ -55,6 +59,7 @@ def fleet_view(fleet: TruckFleet) -> FleetAnswer:
         time_limit_seconds=fleet.time_limit_seconds,
         depot_stock=fleet.depot_stock,
         routing_url=fleet.routing_url,
+        unmet_demand_weight=fleet.unmet_demand_weight,
     )
 
 

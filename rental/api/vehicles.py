@@ -97,9 +97,12 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
 
 @blueprint.get("/nearby", responses={200: Nearby})
 def nearby(query: NearbyQuery) -> dict[str, Any]:
-    """Vehicles and items riders can take now within `radius_m` metres, nearest first."""
+    """Vehicles and items riders can take now within `radius_m` metres, nearest first. A
+    search that finds none is counted, coarsened, for the operators' demand map."""
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
+    if not found:
+        p.unmet_searches.add(query.command(), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
 
 

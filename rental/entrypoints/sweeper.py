@@ -1,7 +1,8 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
-as sold, payment orders nobody paid in time expire, and lock reports and sign-in
-sessions past their retention are forgotten (and room for the coming days' fixes made).
+as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions
+and counts of searches that found nothing past their retention are forgotten (and room
+for the coming days' fixes made).
 """
 
 import logging
@@ -14,7 +15,11 @@ from rental.services import items, payments
 from rental.services.alerts import reconcile_latches
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
-from rental.services.retention import forget_old_lock_reports, prepare_fix_days
+from rental.services.retention import (
+    forget_old_lock_reports,
+    forget_old_unmet_searches,
+    prepare_fix_days,
+)
 from rental.services.sessions import forget_old_sessions
 from rental.services.unit_of_work import UnitOfWork
 
@@ -45,6 +50,7 @@ class Sweeper:
         wallet_floor_minor: int,
         lock_log_retention: timedelta,
         session_retention: timedelta = timedelta(days=30),
+        unmet_demand_retention: timedelta = timedelta(days=90),
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -52,6 +58,7 @@ class Sweeper:
         self._wallet_floor = wallet_floor_minor
         self._retention = lock_log_retention
         self._session_retention = session_retention
+        self._unmet_demand_retention = unmet_demand_retention
 
     def run(self, stop: threading.Event) -> None:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
@@ -103,3 +110,8 @@ class Sweeper:
             ended = forget_old_sessions(self._uow(), self._clock(), self._session_retention)
             if ended:
                 log.info("forgot %d session(s) and spent refresh token(s)", ended)
+            counts = forget_old_unmet_searches(
+                self._uow(), self._clock(), self._unmet_demand_retention
+            )
+            if counts:
+                log.info("forgot %d count(s) of searches that found nothing", counts)

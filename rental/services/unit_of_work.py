@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from rental.services.repositories.city import CityRepository, ZoneRepository
+from rental.services.repositories.demand import UnmetDemand
 from rental.services.repositories.fleet import (
     AssetRepository,
     CabinetRepository,
@@ -108,9 +109,11 @@ class UnitOfWork(Protocol):
     # rebalancing
     @property
     def rebalancing(self) -> RebalancingRepository: ...
-    # operations (the dashboard's figures)
+    # operations (the dashboard's figures, searches that found nothing)
     @property
     def operations(self) -> OperationsReadModel: ...
+    @property
+    def unmet_demand(self) -> UnmetDemand: ...
 
     def __enter__(self) -> Self: ...
 

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from tests.unit.fakes.city import FakeCityRepository, FakeZoneRepository
+from tests.unit.fakes.demand import FakeUnmetDemand
 from tests.unit.fakes.fleet import (
     FakeAssetRepository,
     FakeCabinetRepository,
@@ -87,6 +88,7 @@ class FakeUnitOfWork:
         self.shared_feeds = FakeSharedFeeds(self)
         self.rebalancing = FakeRebalancingRepository(self)
         self.operations = FakeOperationsReadModel(self)
+        self.unmet_demand = FakeUnmetDemand(self)
 
     def __enter__(self) -> Self:
         if self.active:
