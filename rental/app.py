@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from rental.api import (
     auth,
     cities,
+    damage_photos,
     dashboard,
     document,
     edge,
@@ -93,6 +94,7 @@ def create_app(
         vehicles.blueprint,
         reservations.blueprint,
         maintenance.blueprint,
+        damage_photos.blueprint,
         gbfs.blueprint,
         mds.blueprint,
         rebalancing.blueprint,

@@ -13,6 +13,7 @@ from rental.services.repositories.city import CityRepository, ZoneRepository
 from rental.services.repositories.fleet import (
     AssetRepository,
     CabinetRepository,
+    DamagePhotoRepository,
     DamageReportRepository,
     LockRepository,
     VehicleSearch,
@@ -69,6 +70,8 @@ class UnitOfWork(Protocol):
     def cabinets(self) -> CabinetRepository: ...
     @property
     def damage_reports(self) -> DamageReportRepository: ...
+    @property
+    def damage_photos(self) -> DamagePhotoRepository: ...
     @property
     def vehicles(self) -> VehicleSearch: ...
     # rides

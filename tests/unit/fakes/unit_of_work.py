@@ -11,6 +11,7 @@ from tests.unit.fakes.city import FakeCityRepository, FakeZoneRepository
 from tests.unit.fakes.fleet import (
     FakeAssetRepository,
     FakeCabinetRepository,
+    FakeDamagePhotoRepository,
     FakeDamageReportRepository,
     FakeLockRepository,
     FakeVehicleSearch,
@@ -69,6 +70,7 @@ class FakeUnitOfWork:
         self.locks = FakeLockRepository(self)
         self.cabinets = FakeCabinetRepository(self)
         self.damage_reports = FakeDamageReportRepository(self)
+        self.damage_photos = FakeDamagePhotoRepository(self)
         self.vehicles = FakeVehicleSearch(self)
         self.rentals = FakeRentalRepository(self)
         self.lock_log = FakeLockLog(self)
