@@ -20,6 +20,7 @@ from rental.domain.damage_photos import (
     not_an_image,
     too_many_pixels,
 )
+from rental.domain.errors import InvalidInput
 
 # Pillow's names of the formats we accept, and back.
 FORMATS = {"JPEG": PhotoType.JPEG, "PNG": PhotoType.PNG, "WEBP": PhotoType.WEBP}
@@ -43,10 +44,16 @@ class PillowPictureCleaner:
                     image.load()
                     upright = ImageOps.exif_transpose(image)
                     return _encoded(_within(upright, rules.max_side), kind)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, KeyError) as error:
-            raise not_an_image(declared) from error
+        except InvalidInput:
+            raise
         except Image.DecompressionBombError as error:
             raise too_many_pixels(rules) from error
+        except UnidentifiedImageError as error:
+            raise not_an_image(declared) from error
+        except Exception as error:
+            # A crafted file makes Pillow's decoders fail in many ways (OSError, SyntaxError,
+            # ValueError, struct.error, IndexError, ...): whichever, it is no image we keep.
+            raise not_an_image(declared) from error
 
 
 def _within(image: Image.Image, max_side: int) -> Image.Image:

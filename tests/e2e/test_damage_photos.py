@@ -88,6 +88,23 @@ def test_a_report_cannot_carry_another_riders_photo(system):
     assert system.get("/api/v1/ops/damage-reports", system.operator()).json()["reports"] == []
 
 
+def test_a_photo_larger_than_other_bodies_may_be_is_taken(system):
+    noise = Image.effect_noise((1400, 1000), 80).convert("RGB")
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=95)
+    body = out.getvalue()
+    assert len(body) > system.platform.config.MAX_CONTENT_LENGTH
+    assert len(body) <= system.platform.config.DAMAGE_PHOTO_MAX_BYTES
+
+    uploaded = upload(system, system.rider(), body)
+
+    assert uploaded.status_code == 201, uploaded.text
+    assert (uploaded.json()["width"], uploaded.json()["height"]) == (1400, 1000)
+    # Every other endpoint keeps the edge's limit.
+    too_long = {"code": "BK1", "category": "brakes", "note": "x" * len(body)}
+    refused(system.post("/api/v1/damage-reports", too_long, system.rider()), 413, "body_too_large")
+
+
 def test_an_oversized_photo_is_refused_before_it_is_stored(system):
     rider = system.rider()
     limit = system.platform.config.DAMAGE_PHOTO_MAX_BYTES
