@@ -186,6 +186,7 @@ HOLDS = Rule("holds", "RATE_LIMIT_HOLDS", by_account)
 RINGS = Rule("rings", "RATE_LIMIT_RINGS", by_account)
 PAYMENT_ORDERS = Rule("payment-orders", "RATE_LIMIT_PAYMENT_ORDERS", by_account)
 DAMAGE_REPORTS = Rule("damage-reports", "RATE_LIMIT_DAMAGE_REPORTS", by_account)
+DAMAGE_PHOTOS = Rule("damage-photos", "RATE_LIMIT_DAMAGE_PHOTOS", by_account)
 GBFS = Rule("gbfs", "RATE_LIMIT_GBFS", by_address)
 MDS = Rule("mds", "RATE_LIMIT_MDS", by_city_client)
 
@@ -206,6 +207,7 @@ LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "payments.refund_deposit": (PAYMENT_ORDERS,),
     "payments.withdraw": (PAYMENT_ORDERS,),
     "maintenance.report_damage": (DAMAGE_REPORTS,),
+    "damage_photos.upload_photo": (DAMAGE_PHOTOS,),
     "gbfs.manifest": (GBFS,),
     "gbfs.feed": (GBFS,),
     "mds.vehicles": (MDS,),
