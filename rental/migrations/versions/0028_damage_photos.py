@@ -1,7 +1,7 @@
 """damage photos: the pictures riders take of damage, stored by the platform
 
-Revision ID: 0027_damage_photos
-Revises: 0026
+Revision ID: 0028_damage_photos
+Revises: 0027_unmet_demand
 Create Date: 2026-12-01 03:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027_damage_photos"
-down_revision: str | None = "0029_unmet_demand"
+revision: str = "0028_damage_photos"
+down_revision: str | None = "0027_unmet_demand"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
