@@ -22,6 +22,7 @@ VENDORED=(
   "jsqr jsqr/dist jsQR.js ../LICENSE"
   "chart.js chart.js/dist chart.umd.min.js ../LICENSE.md"
   "leaflet.heat leaflet.heat/dist leaflet-heat.js ../LICENSE"
+  "leaflet.markercluster leaflet.markercluster/dist leaflet.markercluster.js MarkerCluster.css MarkerCluster.Default.css ../MIT-LICENCE.txt"
   "swagger-ui-dist swagger-ui-dist swagger-ui.css swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE"
 )
 

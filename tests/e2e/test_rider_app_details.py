@@ -291,3 +291,45 @@ def test_the_power_banks_of_one_cabinet_are_one_marker_that_says_how_many(system
     listed.nth(5).click()
     expect(page.locator("#vehicle h2")).to_have_text(re.compile(r" PB[0-9A-F]{8}$"))
     assert phone.problems == []
+
+
+def test_bikes_parked_side_by_side_are_one_marker_and_a_tap_lists_them(system, phone):
+    lon, lat = SHANGHAI
+    side_by_side = [system.bike(at=(lon + i * 0.00003, lat))[0] for i in range(3)]  # 3 m
+    apart, _ = system.bike(at=(lon, lat + 0.0027))  # 300 m north
+    signed_in(phone, system)
+    page = phone.page
+
+    spot = page.locator(".vehicle-marker.spot")
+    expect(spot).to_have_count(1)
+    assert spot.inner_text() == "3" and spot.get_attribute("title") == "3 available here"
+    expect(page.locator(f".vehicle-marker[title='{apart}']")).to_have_count(1)
+    spot.click()
+    listed = page.locator("#spot li button")
+    expect(listed).to_have_count(3)
+    assert sorted(t.split()[-1] for t in listed.all_inner_texts()) == sorted(side_by_side)
+    assert phone.problems == []
+
+
+def test_a_crowd_seen_from_afar_is_one_marker_and_a_tap_zooms_in_on_it(system, phone):
+    lon, lat = SHANGHAI
+    row = [system.bike(at=(lon + i * 0.0005, lat))[0] for i in range(4)]  # 48 m apart
+    signed_in(phone, system)
+    page = phone.page
+    expect(page.locator(".vehicle-marker:not(.spot)")).to_have_count(4)
+    for _ in range(3):  # from the street to the district
+        page.click(".leaflet-control-zoom-out")
+        page.wait_for_timeout(400)
+
+    crowd = page.locator(".vehicle-marker.spot")
+    expect(crowd).to_have_count(1)
+    assert crowd.inner_text() == "4"
+    crowd.click()
+
+    expect(page.locator(".vehicle-marker.spot")).to_have_count(0)
+    expect(page.locator(".vehicle-marker:not(.spot)")).to_have_count(4)
+    assert sorted(
+        page.locator(".vehicle-marker:not(.spot)").evaluate_all("els => els.map(e => e.title)")
+    ) == sorted(row)
+    assert page.locator("#spot").count() == 0
+    assert phone.problems == []

@@ -1,7 +1,7 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
-import { cityNear, drawRoute as drawTrip, drawZones, makeMap, webSettings } from "../common/map.js";
+import { cityNear, drawRoute as drawTrip, drawZones, makeMap, markerClusters, webSettings } from "../common/map.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -260,8 +260,8 @@ async function mapScreen() {
   const status = el("div", { class: "notice", id: "map-status" }, t("map.locating"));
   const sheet = el("section", { class: "sheet", id: "vehicle" });
   main.append(box, status, sheet);
-  const map = await makeMap(box);
-  const markers = L.layerGroup().addTo(map);
+  const [map] = await Promise.all([makeMap(box), markerClusters()]);
+  const markers = vehicleClusters(map, sheet, () => rider).addTo(map);
   const here = L.circleMarker([0, 0], { radius: 8, color: "#fff", weight: 3, fillColor: "#0072b2", fillOpacity: 1, interactive: false });
   const { center } = await webSettings();
   const ongoing = ongoingNotice();
@@ -275,27 +275,15 @@ async function mapScreen() {
     zonesOf([lat, lng]).catch(() => {});
     const found = await api("GET", `/api/v1/vehicles/nearby?lat=${lat}&lon=${lng}&radius_m=1500&limit=50`);
     markers.clearLayers();
-    for (const spot of bySpot(found.vehicles)) {
-      const [vehicle] = spot;
-      const position = [vehicle.position.lat, vehicle.position.lon];
-      if (spot.length === 1) {
-        L.marker(position, {
+    markers.addLayers(
+      found.vehicles.map((vehicle) =>
+        L.marker([vehicle.position.lat, vehicle.position.lon], {
           icon: L.divIcon({ className: `vehicle-marker kind-${vehicle.kind}`, html: vehicle.kind[0].toUpperCase(), iconSize: [26, 26] }),
           title: vehicle.code,
-        })
-          .on("click", () => showVehicle(sheet, vehicle, rider))
-          .addTo(markers);
-      } else {
-        // Several at one spot (a cabinet's power banks, bikes parked side by side): one
-        // marker that says how many, and a tap lists them all.
-        L.marker(position, {
-          icon: L.divIcon({ className: `vehicle-marker spot kind-${vehicle.kind}`, html: String(spot.length), iconSize: [30, 30] }),
-          title: t("map.spot", { n: spot.length }),
-        })
-          .on("click", () => showSpot(sheet, spot, rider))
-          .addTo(markers);
-      }
-    }
+          vehicle,
+        }).on("click", () => showVehicle(sheet, vehicle, rider)),
+      ),
+    );
     status.textContent = found.vehicles.length ? "" : t("map.none");
     if (first && found.vehicles.length) {
       // Open on where the rider is and the nearest few vehicles, all in sight.
@@ -346,16 +334,51 @@ function zonesDrawer(map) {
   };
 }
 
-// `rider`: where the rider is (a Leaflet LatLng), or null while the phone has not said.
-// Vehicles grouped by where they stand (to about a metre), in the order found.
-function bySpot(vehicles) {
-  const spots = new Map();
-  for (const vehicle of vehicles) {
-    const key = `${vehicle.position.lat.toFixed(5)},${vehicle.position.lon.toFixed(5)}`;
-    if (!spots.has(key)) spots.set(key, []);
-    spots.get(key).push(vehicle);
-  }
-  return [...spots.values()];
+// Vehicles too close together to tap one by one (a cabinet's power banks, bikes parked side
+// by side, a crowd seen from afar) are one marker that says how many (Leaflet.markercluster).
+// Tapping it lists them when they stand at one spot or the map is zoomed in all the way,
+// and zooms in on them otherwise. `whereRider()`: the rider's LatLng, or null.
+const ONE_SPOT_M = 15;
+let CountIcon = null; // made once Leaflet is loaded: a div icon that carries its title
+function countIcon(options) {
+  CountIcon ??= L.DivIcon.extend({
+    createIcon(old) {
+      const icon = L.DivIcon.prototype.createIcon.call(this, old);
+      icon.title = this.options.title;
+      return icon;
+    },
+  });
+  return new CountIcon(options);
+}
+
+function vehicleClusters(map, sheet, whereRider) {
+  const clusters = L.markerClusterGroup({
+    maxClusterRadius: 36,
+    showCoverageOnHover: false,
+    zoomToBoundsOnClick: false,
+    spiderfyOnMaxZoom: false,
+    iconCreateFunction: (cluster) => {
+      const n = cluster.getChildCount();
+      const [first] = cluster.getAllChildMarkers();
+      return countIcon({
+        className: `vehicle-marker spot kind-${first.options.vehicle.kind}`,
+        html: String(n),
+        iconSize: [30, 30],
+        title: t("map.spot", { n }),
+      });
+    },
+  });
+  clusters.on("clusterclick", (event) => {
+    const children = event.layer.getAllChildMarkers();
+    const [first] = children;
+    const apart = Math.max(...children.map((marker) => marker.getLatLng().distanceTo(first.getLatLng())));
+    if (apart <= ONE_SPOT_M || map.getZoom() >= map.getMaxZoom()) {
+      showSpot(sheet, children.map((marker) => marker.options.vehicle), whereRider());
+    } else {
+      event.layer.zoomToBounds({ padding: [48, 48] });
+    }
+  });
+  return clusters;
 }
 
 function showSpot(sheet, spot, rider) {

@@ -5,7 +5,7 @@
 // "Network first" means the platform, not the browser's HTTP cache (which keeps /web/ files
 // for minutes): every fetch here revalidates with the platform. Only answers that succeeded
 // are kept: a 404 or 503 met during a deploy must not replace the copy an offline start needs.
-const CACHE = "rider-app-v2";
+const CACHE = "rider-app-v3";
 const SHELL = [
   "/app/",
   "/web/app/app.js",
@@ -17,6 +17,9 @@ const SHELL = [
   "/web/common/map.js",
   "/vendor/leaflet/leaflet.js",
   "/vendor/leaflet/leaflet.css",
+  "/vendor/leaflet.markercluster/leaflet.markercluster.js",
+  "/vendor/leaflet.markercluster/MarkerCluster.css",
+  "/vendor/leaflet.markercluster/MarkerCluster.Default.css",
   "/vendor/jsqr/jsQR.js",
 ];
 

@@ -20,21 +20,48 @@ export async function webSettings() {
 let leafletLoading = null;
 export function leaflet() {
   if (window.L) return Promise.resolve(window.L);
-  leafletLoading ??= new Promise((resolve, reject) => {
-    const styles = Object.assign(document.createElement("link"), { rel: "stylesheet", href: "/vendor/leaflet/leaflet.css" });
-    const script = Object.assign(document.createElement("script"), { src: "/vendor/leaflet/leaflet.js" });
-    const styled = new Promise((done) => {
-      styles.addEventListener("load", done);
-      styles.addEventListener("error", done); // a map without its styles still works
-    });
-    script.addEventListener("load", () => styled.then(() => resolve(window.L)));
-    script.addEventListener("error", () => {
+  leafletLoading ??= loaded("/vendor/leaflet/leaflet.js", ["/vendor/leaflet/leaflet.css"])
+    .then(() => window.L)
+    .catch((error) => {
       leafletLoading = null; // the next map tries again
-      reject(new Error("the map could not be loaded"));
+      throw error;
     });
-    document.head.append(styles, script);
-  });
   return leafletLoading;
+}
+
+// Leaflet.markercluster, for the maps that group vehicles standing close together: loaded
+// after Leaflet, by the first such map.
+let clustersLoading = null;
+export function markerClusters() {
+  if (window.L?.markerClusterGroup) return Promise.resolve(window.L);
+  const folder = "/vendor/leaflet.markercluster";
+  clustersLoading ??= leaflet()
+    .then(() => loaded(`${folder}/leaflet.markercluster.js`, [`${folder}/MarkerCluster.css`, `${folder}/MarkerCluster.Default.css`]))
+    .then(() => window.L)
+    .catch((error) => {
+      clustersLoading = null;
+      throw error;
+    });
+  return clustersLoading;
+}
+
+// A script run once its styles are in (a map without its styles still works).
+function loaded(src, stylesheets) {
+  const links = stylesheets.map((href) => Object.assign(document.createElement("link"), { rel: "stylesheet", href }));
+  const styled = links.map(
+    (link) =>
+      new Promise((done) => {
+        link.addEventListener("load", done);
+        link.addEventListener("error", done);
+      }),
+  );
+  const script = Object.assign(document.createElement("script"), { src });
+  const ran = new Promise((resolve, reject) => {
+    script.addEventListener("load", resolve);
+    script.addEventListener("error", () => reject(new Error("the map could not be loaded")));
+  });
+  document.head.append(...links, script);
+  return Promise.all([ran, ...styled]);
 }
 
 export async function makeMap(container) {
