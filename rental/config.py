@@ -102,6 +102,8 @@ class Config:
     MDS_SETTLE_SECONDS: int = 300
     # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
     LOCK_LOG_RETENTION_DAYS: int = 90
+    # The rider funnel's marks (per app session, step and reason; no rider) are kept this long.
+    FUNNEL_RETENTION_DAYS: int = 90
     # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
     # and the attribution the tile provider asks for. Empty: maps without a base layer.
     MAP_TILE_URL: str = ""
@@ -134,6 +136,8 @@ class Config:
     RATE_LIMIT_PAYMENT_ORDERS: str = "5/minute;20/hour"
     RATE_LIMIT_DAMAGE_REPORTS: str = "3/minute;10/day"
     RATE_LIMIT_GBFS: str = "120/minute"
+    # The rider app's funnel steps (POST /api/v1/app-events), per address: a batch a screen.
+    RATE_LIMIT_APP_EVENTS: str = "60/minute;1200/hour"
     RATE_LIMIT_MDS: str = "300/minute"
     # Fair use (rental.domain.fair_use). Damage reports: from riders who rode the asset
     # within the first number of minutes or tried to take it (a failed unlock, a hold)

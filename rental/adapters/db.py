@@ -13,6 +13,7 @@ from rental.adapters.credit import CreditRepository
 from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
+from rental.adapters.funnel import FunnelMarks
 from rental.adapters.idempotency import IdempotencyKeys
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_keys import LockKeyRing
@@ -154,6 +155,7 @@ class UnitOfWork:
         self.dead_letters = DeadLetterRepository(connection)
         self.alerts = AlertRepository(connection)
         self.operations = OperationsReadModel(connection)
+        self.funnel = FunnelMarks(connection)
         return self
 
     def __exit__(

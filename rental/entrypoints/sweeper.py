@@ -1,7 +1,8 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
-as sold, payment orders nobody paid in time expire, and lock reports and sign-in
-sessions past their retention are forgotten (and room for the coming days' fixes made).
+as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions
+and the rider funnel's marks past their retention are forgotten (and room for the coming
+days' fixes made).
 """
 
 import logging
@@ -12,6 +13,7 @@ from datetime import datetime, timedelta
 from rental.domain.errors import Unavailable
 from rental.services import items, payments
 from rental.services.alerts import reconcile_latches
+from rental.services.funnel import forget_old_marks
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 from rental.services.retention import forget_old_lock_reports, prepare_fix_days
@@ -45,6 +47,7 @@ class Sweeper:
         wallet_floor_minor: int,
         lock_log_retention: timedelta,
         session_retention: timedelta = timedelta(days=30),
+        funnel_retention: timedelta = timedelta(days=90),
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -52,6 +55,7 @@ class Sweeper:
         self._wallet_floor = wallet_floor_minor
         self._retention = lock_log_retention
         self._session_retention = session_retention
+        self._funnel_retention = funnel_retention
 
     def run(self, stop: threading.Event) -> None:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
@@ -103,3 +107,6 @@ class Sweeper:
             ended = forget_old_sessions(self._uow(), self._clock(), self._session_retention)
             if ended:
                 log.info("forgot %d session(s) and spent refresh token(s)", ended)
+            marks = forget_old_marks(self._uow(), self._clock(), self._funnel_retention)
+            if marks:
+                log.info("forgot %d rider funnel mark(s) past their retention", marks)

@@ -17,6 +17,7 @@ from rental.services.repositories.fleet import (
     LockRepository,
     VehicleSearch,
 )
+from rental.services.repositories.funnel import FunnelMarks
 from rental.services.repositories.money import (
     DisputeRepository,
     LedgerRepository,
@@ -111,6 +112,9 @@ class UnitOfWork(Protocol):
     # operations (the dashboard's figures)
     @property
     def operations(self) -> OperationsReadModel: ...
+    # the rider funnel
+    @property
+    def funnel(self) -> FunnelMarks: ...
 
     def __enter__(self) -> Self: ...
 

@@ -19,6 +19,7 @@ from rental.domain.cities import City
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
+from rental.domain.funnel import FunnelMark
 from rental.domain.idempotency import KeyUse
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
@@ -263,6 +264,7 @@ class Store:
     rebalancing_fleets: dict[str, TruckFleet] = field(default_factory=dict)
     rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
     rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)
+    funnel_marks: list[FunnelMark] = field(default_factory=list)
     # What committed units of work notified, in order: (channel, payload).
     notifications: list[tuple[str, str]] = field(default_factory=list)
     _serials: dict[str, int] = field(default_factory=dict)

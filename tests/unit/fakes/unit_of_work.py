@@ -15,6 +15,7 @@ from tests.unit.fakes.fleet import (
     FakeLockRepository,
     FakeVehicleSearch,
 )
+from tests.unit.fakes.funnel import FakeFunnelMarks
 from tests.unit.fakes.money import (
     FakeDisputeRepository,
     FakeLedgerRepository,
@@ -87,6 +88,7 @@ class FakeUnitOfWork:
         self.shared_feeds = FakeSharedFeeds(self)
         self.rebalancing = FakeRebalancingRepository(self)
         self.operations = FakeOperationsReadModel(self)
+        self.funnel = FakeFunnelMarks(self)
 
     def __enter__(self) -> Self:
         if self.active:

@@ -1,0 +1,123 @@
+"""The rider funnel over HTTP on the real database: the app's steps (a closed list, a bad
+name refused), a scan joined to the app's session by its header through to the lock's
+confirmation, a map with nothing near; operators read it, riders cannot."""
+
+import uuid
+
+from rental.services.wallet import charge_fare
+from tests.helpers import CITY, eventually, make_city
+
+FUNNEL = f"/api/v1/ops/funnel?city_id={CITY}"
+
+
+def report(system, session, *steps, city=CITY):
+    body = {"session_id": str(session), "events": [{"step": s, "city_id": city} for s in steps]}
+    return system.post("/api/v1/app-events", body)
+
+
+def funnel_of(system, operator):
+    answer = system.get(FUNNEL, operator)
+    assert answer.status_code == 200, answer.text
+    return {step["step"]: step for step in answer.json()["steps"]}
+
+
+def refusal(answer):
+    return answer.status_code, answer.json()["error"]["code"]
+
+
+def test_the_app_reports_its_steps_from_a_closed_list(system):
+    make_city(system.platform)
+    session = uuid.uuid4()
+    sent = report(system, session, "map_opened", "vehicle_viewed", "map_opened")
+    assert (sent.status_code, sent.json()) == (202, {"recorded": 2})
+    assert report(system, session, "map_opened").json() == {"recorded": 0}
+
+    assert refusal(report(system, session, "teleported")) == (400, "invalid_step")
+    assert refusal(report(system, session, "unlocked")) == (400, "invalid_step")
+    assert refusal(report(system, "rider-42", "map_opened")) == (400, "invalid_session_id")
+    assert refusal(report(system, session, *["price_seen"] * 21)) == (400, "invalid_events")
+    assert refusal(report(system, session)) == (400, "invalid_events")
+    assert refusal(report(system, session, "map_opened", city="atlantis")) == (
+        404,
+        "city_not_found",
+    )
+    extra = {"session_id": str(session), "events": [], "rider_id": "x"}
+    assert system.post("/api/v1/app-events", extra).status_code == 400
+
+    steps = funnel_of(system, system.operator())
+    assert (steps["map_opened"]["sessions"], steps["vehicle_viewed"]["sessions"]) == (1, 1)
+
+
+def test_a_scan_in_the_apps_session_is_followed_to_the_unlock(system):
+    operator, rider = system.operator(), system.rider()
+    code, _ = system.bike()
+    session = uuid.uuid4()
+    report(system, session, "map_opened", "vehicle_viewed", "price_seen")
+    body = {"qr": code, "idempotency_key": uuid.uuid4().hex}
+    headers = {**rider.headers, "X-App-Session": str(session)}
+    scanned = system.http.post(f"{system.url}/api/v1/rentals?wait=5", json=body, headers=headers)
+    assert scanned.status_code == 202, scanned.text
+    system.wait_state(rider, scanned.json()["id"], "active")
+
+    # A header that is no UUID is no reason to refuse a scan: it counts outside a session.
+    other = system.rider()
+    second, _ = system.bike()
+    odd = {**other.headers, "X-App-Session": "not-a-session"}
+    again = {"qr": second, "idempotency_key": uuid.uuid4().hex}
+    assert system.http.post(f"{system.url}/api/v1/rentals", json=again, headers=odd).ok
+
+    def counted() -> bool:
+        return funnel_of(system, operator)["unlocked"]["sessions"] >= 1
+
+    eventually(counted, what="the unlock counted")
+    steps = funnel_of(system, operator)
+    assert [steps[name]["sessions"] for name in ("map_opened", "price_seen", "scan")] == [1, 1, 2]
+    assert steps["scan"]["conversion"] == 2.0  # one scan came outside any app session
+
+
+def test_money_owed_and_nothing_nearby_are_drop_outs(system):
+    make_city(system.platform)
+    operator, rider = system.operator(), system.rider(credit_minor=0)
+    code, _ = system.bike()
+    session = uuid.uuid4()
+    with system.platform.uow() as uow:  # a fare from before the wallet could not pay
+        charge_fare(uow, rider.id, "CNY", 300, f"fare:{rider.id}", wallet_floor_minor=0)
+        uow.commit()
+    headers = {**rider.headers, "X-App-Session": str(session)}
+    body = {"qr": code, "idempotency_key": uuid.uuid4().hex}
+    scanned = system.http.post(f"{system.url}/api/v1/rentals", json=body, headers=headers)
+    assert refusal(scanned) == (409, "debt_outstanding")
+
+    # The map looks at the city's edge, where no vehicle stands.
+    empty = "/api/v1/vehicles/nearby?lon=121.52&lat=31.23&radius_m=100"
+    assert system.http.get(system.url + empty, headers={"X-App-Session": str(session)}).ok
+    assert system.get(empty).json() == {"vehicles": []}  # no session: not counted
+
+    steps = funnel_of(system, operator)
+    assert steps["unlocked"]["drop_outs"] == [{"reason": "debt_outstanding", "sessions": 1}]
+    assert steps["vehicle_viewed"]["drop_outs"] == [{"reason": "nothing_nearby", "sessions": 1}]
+
+
+def test_the_funnel_is_for_operators_and_names_bad_input(system):
+    make_city(system.platform)
+    operator, rider = system.operator(), system.rider()
+    assert system.get(FUNNEL, rider).status_code == 403
+    assert system.get(FUNNEL).status_code == 401
+    backwards = system.get(f"{FUNNEL}&from=2026-11-30&to=2026-11-01", operator)
+    assert refusal(backwards) == (400, "invalid_days")
+    assert system.get(f"{FUNNEL}&from=someday", operator).status_code == 400
+    assert refusal(system.get("/api/v1/ops/funnel?city_id=atlantis", operator)) == (
+        404,
+        "city_not_found",
+    )
+    answer = system.get(f"{FUNNEL}&from=2026-11-01&to=2026-11-30", operator).json()
+    assert (answer["first_day"], answer["last_day"]) == ("2026-11-01", "2026-11-30")
+    assert [step["step"] for step in answer["steps"]] == [
+        "map_opened",
+        "vehicle_viewed",
+        "price_seen",
+        "scan",
+        "unlocked",
+        "ride_ended",
+    ]
+    assert all(step["sessions"] == 0 for step in answer["steps"])
