@@ -17,6 +17,7 @@ SIGNED_OUT = ("code", "signin", "signup")
 AFTER_THE_RIDE = ("trips", "wallet", "hold", "me", "report", "help")
 CONSOLE_PAGES = (
     "dashboard",
+    "funnel",
     "alerts",
     "cities",
     "fleet",

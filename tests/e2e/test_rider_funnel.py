@@ -1,10 +1,19 @@
 """The rider funnel over HTTP on the real database: the app's steps (a closed list, a bad
 name refused), a scan joined to the app's session by its header through to the lock's
-confirmation, a map with nothing near; operators read it, riders cannot."""
+confirmation, a map with nothing near; operators read it, riders cannot. In the browser: riders
+on phones go from the map to the scan, and an operator reads their steps in the console,
+in English and Chinese."""
 
+import re
 import uuid
 
+from playwright.sync_api import expect
+
+from rental.domain.funnel import NOTHING_NEARBY, STEPS, FunnelMark, Step, local_day
 from rental.services.wallet import charge_fare
+from tests.browser import Tab
+from tests.e2e.test_operator_console import open_console
+from tests.e2e.test_rider_app import signed_in
 from tests.helpers import CITY, eventually, make_city
 
 FUNNEL = f"/api/v1/ops/funnel?city_id={CITY}"
@@ -121,3 +130,91 @@ def test_the_funnel_is_for_operators_and_names_bad_input(system):
         "ride_ended",
     ]
     assert all(step["sessions"] == 0 for step in answer["steps"])
+
+
+def ride_from_the_map(phone, system, code):
+    """A rider on a phone opens the map, views the bike `code`, sees its price and scans."""
+    signed_in(phone, system)
+    page = phone.page
+    page.click(f".vehicle-marker[title='{code}']")
+    page.wait_for_selector(f"#vehicle h2:has-text('{code}')")
+    page.click("#vehicle button.primary")
+    page.wait_for_selector("#price")
+    page.click("#unlock")
+    page.wait_for_url(re.compile(r"#/trip/"))
+
+
+def test_an_operator_sees_the_riders_steps_in_the_console_in_both_languages(
+    system, browser, phone, tab
+):
+    first, lock = system.bike()
+    ride_from_the_map(phone, system, first)
+    phone.screenshot("funnel-app-en")
+    assert phone.problems == []
+    lock.close()  # the first ride ends at once
+    second, _ = system.bike(at=(121.4712, 31.2305))  # apart: a marker of its own
+    chinese = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="zh-CN")
+    try:
+        ride_from_the_map(chinese, system, second)
+        chinese.screenshot("funnel-app-zh")
+        assert chinese.problems == []
+    finally:
+        chinese.close()
+    operator = system.operator()
+
+    def all_counted() -> bool:
+        steps = funnel_of(system, operator)
+        return [steps[name]["sessions"] for name in STEPS] == [2, 2, 2, 2, 2, 1]
+
+    eventually(all_counted, what="both sessions' steps counted")
+
+    page = open_console(system, tab, f"funnel?city={CITY}")
+    rows = page.locator("#funnel-steps tbody tr")
+    expect(rows).to_have_count(6)
+    sessions = page.locator("#funnel-steps tbody td.sessions").all_inner_texts()
+    assert sessions == ["2", "2", "2", "2", "2", "1"]
+    conversions = page.locator("#funnel-steps tbody td.conversion").all_inner_texts()
+    assert conversions == ["—", "100.0%", "100.0%", "100.0%", "100.0%", "50.0%"]
+    assert page.inner_text("[data-step=price_seen] td:first-child") == "Price seen"
+    chart = page.evaluate("Chart.getChart('funnel-chart').data.datasets[0].data")
+    assert chart == [2, 2, 2, 2, 2, 1]
+    tab.screenshot("ops-funnel")
+
+    page.select_option("#language", "zh-CN")
+    expect(page.locator("#main h1")).to_have_text("骑行漏斗")
+    assert page.inner_text("[data-step=price_seen] td:first-child") == "看到价格"
+    assert page.inner_text("#nav a[href='#/funnel']") == "骑行漏斗"
+    tab.screenshot("ops-funnel-zh")
+    assert tab.problems == []
+
+
+def test_the_console_shows_why_sessions_dropped_out(system, tab):
+    make_city(system.platform)
+    with system.platform.uow() as uow:
+        zone = uow.cities.timezone_of(CITY)
+        assert zone is not None
+        day = local_day(system.platform.now(), zone)
+        session = uuid.uuid4()
+        uow.funnel.add(
+            [
+                FunnelMark(CITY, day, Step.MAP_OPENED, session_id=session),
+                FunnelMark(CITY, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, session),
+                FunnelMark(CITY, day, Step.SCAN),
+                FunnelMark(CITY, day, Step.UNLOCKED, "deposit_required"),
+            ]
+        )
+        uow.commit()
+    page = open_console(system, tab, f"funnel?city={CITY}")
+    assert page.inner_text("[data-step=vehicle_viewed] .drop-outs") == "Nothing nearby: 1"
+    assert page.inner_text("[data-step=unlocked] .drop-outs") == "Deposit needed: 1"
+    dropped = page.evaluate("Chart.getChart('funnel-chart').data.datasets[1].data")
+    assert dropped == [0, 1, 0, 0, 1, 0]
+
+    page.select_option("#language", "zh-CN")
+    expect(page.locator("[data-step=unlocked] .drop-outs")).to_have_text("需要押金：1")  # noqa: RUF001
+    page.fill("#from", "2026-11-01")
+    page.fill("#to", "2026-11-02")
+    page.click("#days button[type=submit]")
+    expect(page.locator("#funnel-days")).to_contain_text("2026-11-01 至 2026-11-02")
+    assert page.inner_text("[data-step=unlocked] .drop-outs") == "—"
+    assert tab.problems == []

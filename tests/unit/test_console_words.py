@@ -10,10 +10,12 @@ import pytest
 
 from rental.domain.disputes import DisputeState
 from rental.domain.fleet import AssetKind, UnavailableReason
+from rental.domain.funnel import Step
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.reconciliation import DifferenceKind
+from rental.domain.rentals import FailureReason
 from rental.domain.zones import ZoneKind
 from rental.services.attention_items import AttentionKind
 
@@ -31,6 +33,8 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("attention", AttentionKind),
     ("why", UnavailableReason),
     ("difference", DifferenceKind),
+    ("funnel.step", Step),
+    ("funnel.reason", FailureReason),  # an unlock's failure: why a session was not unlocked
 ]
 
 

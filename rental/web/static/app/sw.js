@@ -5,11 +5,12 @@
 // "Network first" means the platform, not the browser's HTTP cache (which keeps /web/ files
 // for minutes): every fetch here revalidates with the platform. Only answers that succeeded
 // are kept: a 404 or 503 met during a deploy must not replace the copy an offline start needs.
-const CACHE = "rider-app-v2";
+const CACHE = "rider-app-v3";
 const SHELL = [
   "/app/",
   "/web/app/app.js",
   "/web/app/i18n.js",
+  "/web/app/funnel.js",
   "/web/app/app.css",
   "/web/app/messages/en.json",
   "/web/app/messages/zh-CN.json",

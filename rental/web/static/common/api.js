@@ -36,8 +36,16 @@ export const session = {
   },
 };
 
+// Headers a page sends with every request of its own (the rider app's session, for the
+// rider funnel): none unless it asks.
+const alwaysSent = {};
+
+export function alsoSend(name, value) {
+  alwaysSent[name] = value;
+}
+
 async function request(method, path, body, token = session.token()) {
-  const headers = { Accept: "application/json" };
+  const headers = { ...alwaysSent, Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;

@@ -8,6 +8,7 @@ import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
 import { dashboardPage } from "./dashboard.js";
 import { fleetPage } from "./fleet.js";
+import { funnelPage } from "./funnel.js";
 import { rebalancingPage } from "./rebalancing.js";
 import { reconciliationPage } from "./reconciliation.js";
 import { registerPage } from "./register.js";
@@ -15,6 +16,7 @@ import { zonesPage } from "./zones.js";
 
 const PAGES = {
   dashboard: dashboardPage,
+  funnel: funnelPage,
   alerts: alertsPage,
   cities: citiesPage,
   fleet: fleetPage,
