@@ -102,7 +102,7 @@ class Config:
     MDS_SETTLE_SECONDS: int = 300
     # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
     LOCK_LOG_RETENTION_DAYS: int = 90
-    # The rider funnel's marks (per app session, step and reason; no rider) are kept this long.
+    # The rider funnel's marks (per app visit, step and reason; no rider) are kept this long.
     FUNNEL_RETENTION_DAYS: int = 90
     # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
     # and the attribution the tile provider asks for. Empty: maps without a base layer.

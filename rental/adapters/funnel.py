@@ -13,9 +13,9 @@ from rental.domain.funnel import REACHED, FunnelMark, Step, StepCount
 # The scan's mark of a rental, copied onto the later step on the scan's city's day at `at`.
 _FOLLOW = text(
     """
-    INSERT INTO funnel_marks (city_id, day, step, reason, session_id, rental_id)
+    INSERT INTO funnel_marks (city_id, day, step, reason, visit_id, rental_id)
     SELECT m.city_id, (CAST(:at AS timestamptz) AT TIME ZONE c.timezone)::date,
-           :step, :reason, m.session_id, m.rental_id
+           :step, :reason, m.visit_id, m.rental_id
     FROM funnel_marks m JOIN cities c ON c.id = m.city_id
     WHERE m.rental_id = :rental_id AND m.step = 'scan' AND m.reason = ''
     LIMIT 1
@@ -36,7 +36,7 @@ class FunnelMarks:
                 "day": mark.day,
                 "step": mark.step.value,
                 "reason": mark.reason,
-                "session_id": mark.session_id,
+                "visit_id": mark.visit_id,
                 "rental_id": mark.rental_id,
             }
             for mark in marks
@@ -45,8 +45,8 @@ class FunnelMarks:
             insert(funnel_marks)
             .values(rows)
             .on_conflict_do_nothing(
-                index_elements=["session_id", "city_id", "day", "step", "reason"],
-                index_where=text("session_id IS NOT NULL AND rental_id IS NULL"),
+                index_elements=["visit_id", "city_id", "day", "step", "reason"],
+                index_where=text("visit_id IS NOT NULL AND rental_id IS NULL"),
             )
             .returning(funnel_marks.c.id)
         )
@@ -58,13 +58,13 @@ class FunnelMarks:
 
     def counts(self, city_id: str, first_day: date, last_day: date) -> list[StepCount]:
         m = funnel_marks.c
-        who = func.coalesce(m.session_id, m.rental_id, func.gen_random_uuid())
+        who = func.coalesce(m.visit_id, m.rental_id, func.gen_random_uuid())
         rows = self._c.execute(
             select(m.step, m.reason, func.count(who.distinct()))
             .where(m.city_id == city_id, m.day.between(first_day, last_day))
             .group_by(m.step, m.reason)
         )
-        return [StepCount(Step(step), reason, sessions) for step, reason, sessions in rows]
+        return [StepCount(Step(step), reason, visits) for step, reason, visits in rows]
 
     def forget_before(self, day: date, batch: int) -> int:
         m = funnel_marks.c

@@ -730,7 +730,7 @@ reconciliation_differences = Table(
     Index("reconciliation_differences_by_run", "run_id"),
 )
 
-# The rider funnel (rental.services.funnel): a mark per session, step and reason on the
+# The rider funnel (rental.services.funnel): a mark per app visit, step and reason on the
 # city's day; an app's repeat is kept once. No rider, no position; kept FUNNEL_RETENTION_DAYS.
 funnel_marks = Table(
     "funnel_marks",
@@ -740,19 +740,19 @@ funnel_marks = Table(
     Column("day", Date, nullable=False),
     Column("step", String(16), nullable=False),
     Column("reason", String(40), nullable=False, server_default=""),
-    Column("session_id", UUID(as_uuid=True)),
+    Column("visit_id", UUID(as_uuid=True)),
     Column("rental_id", UUID(as_uuid=True)),
     Index("funnel_marks_by_city_day", "city_id", "day"),
     Index("funnel_marks_by_day", "day", postgresql_using="brin"),
     Index(
         "funnel_marks_app_once",
-        "session_id",
+        "visit_id",
         "city_id",
         "day",
         "step",
         "reason",
         unique=True,
-        postgresql_where=text("session_id IS NOT NULL AND rental_id IS NULL"),
+        postgresql_where=text("visit_id IS NOT NULL AND rental_id IS NULL"),
     ),
     Index(
         "funnel_marks_scans",

@@ -26,7 +26,7 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
-from rental.api.funnel import app_session
+from rental.api.funnel import app_visit
 from rental.domain.fleet import AssetKind
 from rental.domain.gbfs import current_range_m
 from rental.domain.riders import Role
@@ -102,9 +102,9 @@ def nearby(query: NearbyQuery) -> dict[str, Any]:
     """Vehicles and items riders can take now within `radius_m` metres, nearest first."""
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
-    session = app_session()
-    if not found and session is not None:  # the rider funnel's `nothing_nearby`
-        funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, session), p.now())
+    visit = app_visit()
+    if not found and visit is not None:  # the rider funnel's `nothing_nearby`
+        funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, visit), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
 
 

@@ -1,11 +1,11 @@
-"""The rider funnel: how many of the app's sessions reached each step from opening the map
-to the end of a ride, and why sessions stopped short.
+"""The rider funnel: how many of the app's visits reached each step from opening the map
+to the end of a ride, and why visits stopped short.
 
-A session is one opening of the rider app, named by a random id the app makes (never the
-rider's): the funnel counts sessions, and keeps no rider identity or position. Three steps
+A visit is one opening of the rider app, named by a random id the app makes (never the
+rider's): the funnel counts visits, and keeps no rider identity or position. Three steps
 are reported by the app itself (`APP_STEPS`); the others are recorded where they happen
 on the platform (the scan, the lock's confirmation, the ride's end), joined to the app's
-session when the scan named it. A drop-out is a mark on the step a session did not reach,
+visit when the scan named it. A drop-out is a mark on the step a visit did not reach,
 with the reason: the refusal's error code (`deposit_required`, `debt_outstanding`, ...),
 the unlock's failure (`lock_offline`, `timeout`, ...), or `nothing_nearby`.
 """
@@ -39,15 +39,15 @@ REACHED = ""  # the reason of a mark that says the step was reached
 
 @dataclass(frozen=True)
 class FunnelMark:
-    """One session at one step on one of its city's days: reached (`reason` empty) or
-    not reached, and why. `session_id` is None for a scan the app did not name;
+    """One visit at one step on one of its city's days: reached (`reason` empty) or
+    not reached, and why. `visit_id` is None for a scan the app did not name;
     `rental_id` ties the later steps of a scan to it."""
 
     city_id: str
     day: date  # the city's calendar day
     step: Step
     reason: str = REACHED
-    session_id: UUID | None = None
+    visit_id: UUID | None = None
     rental_id: UUID | None = None
 
 
@@ -58,47 +58,47 @@ def local_day(at: datetime, time_zone: str) -> date:
 
 @dataclass(frozen=True)
 class StepCount:
-    """How many sessions have a mark of `step` with `reason` (REACHED: reached it)."""
+    """How many visits have a mark of `step` with `reason` (REACHED: reached it)."""
 
     step: Step
     reason: str
-    sessions: int
+    visits: int
 
 
 @dataclass(frozen=True)
 class DropOut:
     reason: str
-    sessions: int  # sessions that met it (a session may meet a refusal and still go on)
+    visits: int  # visits that met it (a visit may meet a refusal and still go on)
 
 
 @dataclass(frozen=True)
 class StepFigures:
     step: Step
-    sessions: int  # sessions that reached the step
-    # sessions / the previous step's; None for the first step or after a step of none.
+    visits: int  # visits that reached the step
+    # visits / the previous step's; None for the first step or after a step of none.
     # Above 1 where the platform saw more than the app reported (a scan from another client).
     conversion: float | None
-    drop_outs: list[DropOut]  # why sessions did not reach this step, most first
+    drop_outs: list[DropOut]  # why visits did not reach this step, most first
 
 
 def funnel_steps(counts: Iterable[StepCount]) -> list[StepFigures]:
-    """Every step in order, with its sessions, its conversion from the step before, and its
+    """Every step in order, with its visits, its conversion from the step before, and its
     drop-outs, from the stored counts (a step with none counts 0)."""
     reached: dict[Step, int] = dict.fromkeys(STEPS, 0)
     dropped: dict[Step, dict[str, int]] = {step: {} for step in STEPS}
     for count in counts:
         if count.reason == REACHED:
-            reached[count.step] += count.sessions
+            reached[count.step] += count.visits
         else:
             reasons = dropped[count.step]
-            reasons[count.reason] = reasons.get(count.reason, 0) + count.sessions
+            reasons[count.reason] = reasons.get(count.reason, 0) + count.visits
     figures = []
     previous: int | None = None
     for step in STEPS:
         conversion = reached[step] / previous if previous else None
         drop_outs = [
-            DropOut(reason, sessions)
-            for reason, sessions in sorted(dropped[step].items(), key=lambda kv: (-kv[1], kv[0]))
+            DropOut(reason, visits)
+            for reason, visits in sorted(dropped[step].items(), key=lambda kv: (-kv[1], kv[0]))
         ]
         figures.append(StepFigures(step, reached[step], conversion, drop_outs))
         previous = reached[step]

@@ -36,7 +36,7 @@ EARTH_RADIUS_M = 6_371_000
 
 
 def record_app_steps(uow: UnitOfWork, command: RecordAppSteps, now: datetime) -> int:
-    """Keep the steps the app reports for its session, each on its city's day; a repeat is
+    """Keep the steps the app reports for its visit, each on its city's day; a repeat is
     kept once. How many were new. Raises InvalidInput `invalid_step` for a step the
     platform records itself, NotFound `city_not_found` for a city it does not know."""
     for reported in command.steps:
@@ -54,7 +54,7 @@ def record_app_steps(uow: UnitOfWork, command: RecordAppSteps, now: datetime) ->
                 reported.city_id,
                 local_day(now, zones[reported.city_id]),
                 reported.step,
-                session_id=command.session_id,
+                visit_id=command.visit_id,
             )
             for reported in command.steps
         ]
@@ -69,25 +69,25 @@ def scan_marked(
     time_zone: str | None,
     now: datetime,
     rental_id: UUID,
-    session_id: UUID | None,
+    visit_id: UUID | None,
     failure: str | None = None,
 ) -> None:
-    """In the scan's own transaction: the session scanned and started `rental_id` (and did
+    """In the scan's own transaction: the visit scanned and started `rental_id` (and did
     not get it unlocked, for `failure`, when the scan already knows). Nothing for a city
     without a time zone (its days are unknown)."""
     if time_zone is None:
         return
     day = local_day(now, time_zone)
-    marks = [FunnelMark(city_id, day, Step.SCAN, session_id=session_id, rental_id=rental_id)]
+    marks = [FunnelMark(city_id, day, Step.SCAN, visit_id=visit_id, rental_id=rental_id)]
     if failure is not None:
-        marks.append(FunnelMark(city_id, day, Step.UNLOCKED, failure, session_id, rental_id))
+        marks.append(FunnelMark(city_id, day, Step.UNLOCKED, failure, visit_id, rental_id))
     uow.funnel.add(marks)
 
 
 def refusal_marked(
-    uow: UnitOfWork, asset_code: str, session_id: UUID | None, refusal: RentalError, now: datetime
+    uow: UnitOfWork, asset_code: str, visit_id: UUID | None, refusal: RentalError, now: datetime
 ) -> None:
-    """The session scanned `asset_code` and was refused (`refusal.code`: deposit_required,
+    """The visit scanned `asset_code` and was refused (`refusal.code`: deposit_required,
     debt_outstanding, ...), in a transaction of its own (the scan's was rolled back). A
     repeated request is no refusal; an asset the platform does not know is in no city."""
     if isinstance(refusal, DuplicateRequest | KeyReused):
@@ -101,8 +101,8 @@ def refusal_marked(
             day = local_day(now, zone)
             uow.funnel.add(
                 [
-                    FunnelMark(asset.city_id, day, Step.SCAN, session_id=session_id),
-                    FunnelMark(asset.city_id, day, Step.UNLOCKED, refusal.code, session_id),
+                    FunnelMark(asset.city_id, day, Step.SCAN, visit_id=visit_id),
+                    FunnelMark(asset.city_id, day, Step.UNLOCKED, refusal.code, visit_id),
                 ]
             )
             uow.commit()
@@ -113,13 +113,13 @@ def refusal_marked(
 def rental_followed(
     uow: UnitOfWork, rental_id: UUID, step: Step, at: datetime, reason: str = ""
 ) -> None:
-    """In the caller's transaction: the rental's session reached `step` (or did not, for
+    """In the caller's transaction: the rental's visit reached `step` (or did not, for
     `reason`)."""
     uow.funnel.follow(rental_id, step, at, reason)
 
 
 def nothing_nearby(uow: UnitOfWork, search: NothingNearby, now: datetime) -> bool:
-    """The session's map found no vehicle: a `nothing_nearby` drop-out before a vehicle
+    """The visit's map found no vehicle: a `nothing_nearby` drop-out before a vehicle
     was viewed, in the city whose centre is nearest the search (within CITY_REACH_M).
     False when no city is that near. The position is not kept."""
     with uow:
@@ -133,7 +133,7 @@ def nothing_nearby(uow: UnitOfWork, search: NothingNearby, now: datetime) -> boo
             return False
         city = min(near, key=lambda found: (found[0], found[1].id))[1]
         day = local_day(now, city.time_zone)
-        mark = FunnelMark(city.id, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, search.session_id)
+        mark = FunnelMark(city.id, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, search.visit_id)
         uow.funnel.add([mark])
         uow.commit()
     return True

@@ -68,7 +68,7 @@ def request_unlock_shown(
     except DuplicateRequest:
         return _by_idempotency_key(uow, command.rider_id, command.idempotency_key)
     except RentalError as refusal:
-        refusal_marked(uow, command.asset_code, command.app_session, refusal, now)
+        refusal_marked(uow, command.asset_code, command.app_visit, refusal, now)
         raise
     if lock is None:
         return ShownRental(rental, zone)
@@ -136,7 +136,7 @@ def _record_request(
         uow.rentals.add(rental)
         failure = None if reachable else FailureReason.LOCK_OFFLINE.value
         city = asset.city_id, target.time_zone
-        scan_marked(uow, *city, now, rental.id, command.app_session, failure)
+        scan_marked(uow, *city, now, rental.id, command.app_visit, failure)
         if reachable:
             _end_other_reservation(uow, target, rental.id, now, wallet_floor_minor)
         if reservation is not None:

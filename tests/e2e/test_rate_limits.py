@@ -224,13 +224,13 @@ def test_gbfs_feeds_share_one_limit_per_address(system, limited):
 def test_the_apps_funnel_steps_are_limited_per_address(system, limited):
     api = limited(RATE_LIMIT_APP_EVENTS="2/minute", RATE_LIMIT_DEFAULT="1/minute")
     make_city(system.platform)
-    for _ in range(2):  # a new session each time: still the one address
+    for _ in range(2):  # a new visit each time: still the one address
         body = {
-            "session_id": str(uuid.uuid4()),
+            "visit_id": str(uuid.uuid4()),
             "events": [{"step": "map_opened", "city_id": CITY}],
         }
         assert api.post("/api/v1/app-events", body).status_code == 202
-    body = {"session_id": str(uuid.uuid4()), "events": [{"step": "map_opened", "city_id": CITY}]}
+    body = {"visit_id": str(uuid.uuid4()), "events": [{"step": "map_opened", "city_id": CITY}]}
     assert_rate_limited(api.post("/api/v1/app-events", body))
 
 

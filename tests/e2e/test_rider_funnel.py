@@ -1,5 +1,5 @@
 """The rider funnel over HTTP on the real database: the app's steps (a closed list, a bad
-name refused), a scan joined to the app's session by its header through to the lock's
+name refused), a scan joined to the app's visit by its header through to the lock's
 confirmation, a map with nothing near; operators read it, riders cannot. In the browser: riders
 on phones go from the map to the scan, and an operator reads their steps in the console,
 in English and Chinese."""
@@ -19,8 +19,8 @@ from tests.helpers import CITY, eventually, make_city
 FUNNEL = f"/api/v1/ops/funnel?city_id={CITY}"
 
 
-def report(system, session, *steps, city=CITY):
-    body = {"session_id": str(session), "events": [{"step": s, "city_id": city} for s in steps]}
+def report(system, visit, *steps, city=CITY):
+    body = {"visit_id": str(visit), "events": [{"step": s, "city_id": city} for s in steps]}
     return system.post("/api/v1/app-events", body)
 
 
@@ -36,75 +36,75 @@ def refusal(answer):
 
 def test_the_app_reports_its_steps_from_a_closed_list(system):
     make_city(system.platform)
-    session = uuid.uuid4()
-    sent = report(system, session, "map_opened", "vehicle_viewed", "map_opened")
+    visit = uuid.uuid4()
+    sent = report(system, visit, "map_opened", "vehicle_viewed", "map_opened")
     assert (sent.status_code, sent.json()) == (202, {"recorded": 2})
-    assert report(system, session, "map_opened").json() == {"recorded": 0}
+    assert report(system, visit, "map_opened").json() == {"recorded": 0}
 
-    assert refusal(report(system, session, "teleported")) == (400, "invalid_step")
-    assert refusal(report(system, session, "unlocked")) == (400, "invalid_step")
-    assert refusal(report(system, "rider-42", "map_opened")) == (400, "invalid_session_id")
-    assert refusal(report(system, session, *["price_seen"] * 21)) == (400, "invalid_events")
-    assert refusal(report(system, session)) == (400, "invalid_events")
-    assert refusal(report(system, session, "map_opened", city="atlantis")) == (
+    assert refusal(report(system, visit, "teleported")) == (400, "invalid_step")
+    assert refusal(report(system, visit, "unlocked")) == (400, "invalid_step")
+    assert refusal(report(system, "rider-42", "map_opened")) == (400, "invalid_visit_id")
+    assert refusal(report(system, visit, *["price_seen"] * 21)) == (400, "invalid_events")
+    assert refusal(report(system, visit)) == (400, "invalid_events")
+    assert refusal(report(system, visit, "map_opened", city="atlantis")) == (
         404,
         "city_not_found",
     )
-    extra = {"session_id": str(session), "events": [], "rider_id": "x"}
+    extra = {"visit_id": str(visit), "events": [], "rider_id": "x"}
     assert system.post("/api/v1/app-events", extra).status_code == 400
 
     steps = funnel_of(system, system.operator())
-    assert (steps["map_opened"]["sessions"], steps["vehicle_viewed"]["sessions"]) == (1, 1)
+    assert (steps["map_opened"]["visits"], steps["vehicle_viewed"]["visits"]) == (1, 1)
 
 
-def test_a_scan_in_the_apps_session_is_followed_to_the_unlock(system):
+def test_a_scan_in_the_apps_visit_is_followed_to_the_unlock(system):
     operator, rider = system.operator(), system.rider()
     code, _ = system.bike()
-    session = uuid.uuid4()
-    report(system, session, "map_opened", "vehicle_viewed", "price_seen")
+    visit = uuid.uuid4()
+    report(system, visit, "map_opened", "vehicle_viewed", "price_seen")
     body = {"qr": code, "idempotency_key": uuid.uuid4().hex}
-    headers = {**rider.headers, "X-App-Session": str(session)}
+    headers = {**rider.headers, "X-App-Visit": str(visit)}
     scanned = system.http.post(f"{system.url}/api/v1/rentals?wait=5", json=body, headers=headers)
     assert scanned.status_code == 202, scanned.text
     system.wait_state(rider, scanned.json()["id"], "active")
 
-    # A header that is no UUID is no reason to refuse a scan: it counts outside a session.
+    # A header that is no UUID is no reason to refuse a scan: it counts outside a visit.
     other = system.rider()
     second, _ = system.bike()
-    odd = {**other.headers, "X-App-Session": "not-a-session"}
+    odd = {**other.headers, "X-App-Visit": "not-a-visit"}
     again = {"qr": second, "idempotency_key": uuid.uuid4().hex}
     assert system.http.post(f"{system.url}/api/v1/rentals", json=again, headers=odd).ok
 
     def counted() -> bool:
-        return funnel_of(system, operator)["unlocked"]["sessions"] >= 1
+        return funnel_of(system, operator)["unlocked"]["visits"] >= 1
 
     eventually(counted, what="the unlock counted")
     steps = funnel_of(system, operator)
-    assert [steps[name]["sessions"] for name in ("map_opened", "price_seen", "scan")] == [1, 1, 2]
-    assert steps["scan"]["conversion"] == 2.0  # one scan came outside any app session
+    assert [steps[name]["visits"] for name in ("map_opened", "price_seen", "scan")] == [1, 1, 2]
+    assert steps["scan"]["conversion"] == 2.0  # one scan came outside any app visit
 
 
 def test_money_owed_and_nothing_nearby_are_drop_outs(system):
     make_city(system.platform)
     operator, rider = system.operator(), system.rider(credit_minor=0)
     code, _ = system.bike()
-    session = uuid.uuid4()
+    visit = uuid.uuid4()
     with system.platform.uow() as uow:  # a fare from before the wallet could not pay
         charge_fare(uow, rider.id, "CNY", 300, f"fare:{rider.id}", wallet_floor_minor=0)
         uow.commit()
-    headers = {**rider.headers, "X-App-Session": str(session)}
+    headers = {**rider.headers, "X-App-Visit": str(visit)}
     body = {"qr": code, "idempotency_key": uuid.uuid4().hex}
     scanned = system.http.post(f"{system.url}/api/v1/rentals", json=body, headers=headers)
     assert refusal(scanned) == (409, "debt_outstanding")
 
     # The map looks at the city's edge, where no vehicle stands.
     empty = "/api/v1/vehicles/nearby?lon=121.52&lat=31.23&radius_m=100"
-    assert system.http.get(system.url + empty, headers={"X-App-Session": str(session)}).ok
-    assert system.get(empty).json() == {"vehicles": []}  # no session: not counted
+    assert system.http.get(system.url + empty, headers={"X-App-Visit": str(visit)}).ok
+    assert system.get(empty).json() == {"vehicles": []}  # no visit: not counted
 
     steps = funnel_of(system, operator)
-    assert steps["unlocked"]["drop_outs"] == [{"reason": "debt_outstanding", "sessions": 1}]
-    assert steps["vehicle_viewed"]["drop_outs"] == [{"reason": "nothing_nearby", "sessions": 1}]
+    assert steps["unlocked"]["drop_outs"] == [{"reason": "debt_outstanding", "visits": 1}]
+    assert steps["vehicle_viewed"]["drop_outs"] == [{"reason": "nothing_nearby", "visits": 1}]
 
 
 def test_the_funnel_is_for_operators_and_names_bad_input(system):
@@ -129,7 +129,7 @@ def test_the_funnel_is_for_operators_and_names_bad_input(system):
         "unlocked",
         "ride_ended",
     ]
-    assert all(step["sessions"] == 0 for step in answer["steps"])
+    assert all(step["visits"] == 0 for step in answer["steps"])
 
 
 def ride_from_the_map(phone, system, code):
@@ -164,15 +164,15 @@ def test_an_operator_sees_the_riders_steps_in_the_console_in_both_languages(
 
     def all_counted() -> bool:
         steps = funnel_of(system, operator)
-        return [steps[name]["sessions"] for name in STEPS] == [2, 2, 2, 2, 2, 1]
+        return [steps[name]["visits"] for name in STEPS] == [2, 2, 2, 2, 2, 1]
 
-    eventually(all_counted, what="both sessions' steps counted")
+    eventually(all_counted, what="both visits' steps counted")
 
     page = open_console(system, tab, f"funnel?city={CITY}")
     rows = page.locator("#funnel-steps tbody tr")
     expect(rows).to_have_count(6)
-    sessions = page.locator("#funnel-steps tbody td.sessions").all_inner_texts()
-    assert sessions == ["2", "2", "2", "2", "2", "1"]
+    visits = page.locator("#funnel-steps tbody td.visits").all_inner_texts()
+    assert visits == ["2", "2", "2", "2", "2", "1"]
     conversions = page.locator("#funnel-steps tbody td.conversion").all_inner_texts()
     assert conversions == ["—", "100.0%", "100.0%", "100.0%", "100.0%", "50.0%"]
     assert page.inner_text("[data-step=price_seen] td:first-child") == "Price seen"
@@ -188,17 +188,17 @@ def test_an_operator_sees_the_riders_steps_in_the_console_in_both_languages(
     assert tab.problems == []
 
 
-def test_the_console_shows_why_sessions_dropped_out(system, tab):
+def test_the_console_shows_why_visits_dropped_out(system, tab):
     make_city(system.platform)
     with system.platform.uow() as uow:
         zone = uow.cities.timezone_of(CITY)
         assert zone is not None
         day = local_day(system.platform.now(), zone)
-        session = uuid.uuid4()
+        visit = uuid.uuid4()
         uow.funnel.add(
             [
-                FunnelMark(CITY, day, Step.MAP_OPENED, session_id=session),
-                FunnelMark(CITY, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, session),
+                FunnelMark(CITY, day, Step.MAP_OPENED, visit_id=visit),
+                FunnelMark(CITY, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, visit),
                 FunnelMark(CITY, day, Step.SCAN),
                 FunnelMark(CITY, day, Step.UNLOCKED, "deposit_required"),
             ]

@@ -1,5 +1,5 @@
 """The rider funnel's marks on PostgreSQL: an app's repeat kept once, a rental's later
-steps joined to its scan's session on the city's day, sessions counted once per step and
+steps joined to its scan's visit on the city's day, visits counted once per step and
 reason, and old days forgotten."""
 
 import uuid
@@ -33,21 +33,21 @@ def counts(platform, first: date = DAY, last: date = DAY) -> set[StepCount]:
         return set(uow.funnel.counts(CITY, first, last))
 
 
-def test_an_apps_repeat_is_kept_once_and_sessions_are_counted_apart(platform):
+def test_an_apps_repeat_is_kept_once_and_visits_are_counted_apart(platform):
     one, two = uuid.uuid4(), uuid.uuid4()
-    opened = FunnelMark(CITY, DAY, Step.MAP_OPENED, session_id=one)
+    opened = FunnelMark(CITY, DAY, Step.MAP_OPENED, visit_id=one)
     assert add(platform, opened, opened) == 1
-    assert add(platform, opened, FunnelMark(CITY, DAY, Step.MAP_OPENED, session_id=two)) == 1
+    assert add(platform, opened, FunnelMark(CITY, DAY, Step.MAP_OPENED, visit_id=two)) == 1
     assert counts(platform) == {StepCount(Step.MAP_OPENED, "", 2)}
 
 
-def test_a_rentals_later_steps_join_its_scans_session_on_the_citys_day(platform):
-    session, rental, anonymous = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+def test_a_rentals_later_steps_join_its_scans_visit_on_the_citys_day(platform):
+    visit, rental, anonymous = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
     add(
         platform,
-        FunnelMark(CITY, DAY, Step.SCAN, session_id=session, rental_id=rental),
+        FunnelMark(CITY, DAY, Step.SCAN, visit_id=visit, rental_id=rental),
         FunnelMark(CITY, DAY, Step.SCAN, rental_id=anonymous),
-        FunnelMark(CITY, DAY, Step.SCAN),  # a refused scan outside any session
+        FunnelMark(CITY, DAY, Step.SCAN),  # a refused scan outside any visit
         FunnelMark(CITY, DAY, Step.SCAN),
     )
     late = datetime(2026, 11, 30, 16, 30, tzinfo=UTC)  # 00:30 on the 1st in Shanghai
@@ -67,8 +67,8 @@ def test_a_rentals_later_steps_join_its_scans_session_on_the_citys_day(platform)
 def test_days_before_the_retention_are_forgotten(platform):
     add(
         platform,
-        FunnelMark(CITY, date(2026, 11, 1), Step.MAP_OPENED, session_id=uuid.uuid4()),
-        FunnelMark(CITY, DAY, Step.MAP_OPENED, session_id=uuid.uuid4()),
+        FunnelMark(CITY, date(2026, 11, 1), Step.MAP_OPENED, visit_id=uuid.uuid4()),
+        FunnelMark(CITY, DAY, Step.MAP_OPENED, visit_id=uuid.uuid4()),
     )
     with platform.uow() as uow:
         assert uow.funnel.forget_before(DAY, 1000) == 1

@@ -1,5 +1,5 @@
 """The rider funnel in memory: the app's steps and the platform's joined by the app's
-session, refusals and failed unlocks as drop-outs with their codes, a map with nothing
+visit, refusals and failed unlocks as drop-outs with their codes, a map with nothing
 near, and what operators read."""
 
 import uuid
@@ -36,33 +36,33 @@ def world() -> World:
     return World()
 
 
-def app_steps(world: World, session: uuid.UUID, *steps: Step, city: str = CITY) -> int:
-    command = RecordAppSteps(session, tuple(AppStep(city, step) for step in steps))
+def app_steps(world: World, visit: uuid.UUID, *steps: Step, city: str = CITY) -> int:
+    command = RecordAppSteps(visit, tuple(AppStep(city, step) for step in steps))
     return funnel.record_app_steps(world.uow(), command, START)
 
 
-def scan(world: World, rider: User, code: str, session: uuid.UUID | None):
-    command = RequestUnlock(rider.id, code, uuid.uuid4().hex, session)
+def scan(world: World, rider: User, code: str, visit: uuid.UUID | None):
+    command = RequestUnlock(rider.id, code, uuid.uuid4().hex, visit)
     return request_unlock(world.uow(), world.commands, command, START, Unlocking(UNLOCK_TIMEOUT))
 
 
 def read(world: World, city: str = CITY) -> dict[Step, tuple[int, dict[str, int]]]:
-    """Each step's sessions and drop-outs, today's."""
+    """Each step's visits and drop-outs, today's."""
     found = funnel.funnel(world.uow(), city, None, None, START)
     return {
-        figures.step: (figures.sessions, {d.reason: d.sessions for d in figures.drop_outs})
+        figures.step: (figures.visits, {d.reason: d.visits for d in figures.drop_outs})
         for figures in found.steps
     }
 
 
 def reached(world: World) -> list[int]:
-    return [sessions for sessions, _ in read(world).values()]
+    return [visits for visits, _ in read(world).values()]
 
 
-def test_a_session_that_rides_is_counted_at_every_step(world):
-    session = uuid.uuid4()
-    app_steps(world, session, *APP)
-    rental = scan(world, world.add_rider(), world.add_bike("L-1").code, session)
+def test_a_visit_that_rides_is_counted_at_every_step(world):
+    visit = uuid.uuid4()
+    app_steps(world, visit, *APP)
+    rental = scan(world, world.add_rider(), world.add_bike("L-1").code, visit)
     world.report(unlocked(rental))
     world.report(closed(rental.lock_id, UNLOCK_BOOT, 11, START + timedelta(minutes=9)))
     assert reached(world) == [1, 1, 1, 1, 1, 1]
@@ -71,7 +71,7 @@ def test_a_session_that_rides_is_counted_at_every_step(world):
     ] == [None, 1.0, 1.0, 1.0, 1.0, 1.0]
 
 
-def test_the_apps_repeats_count_once_and_sessions_apart(world):
+def test_the_apps_repeats_count_once_and_visits_apart(world):
     first, second = uuid.uuid4(), uuid.uuid4()
     assert app_steps(world, first, Step.MAP_OPENED, Step.MAP_OPENED) == 1
     assert app_steps(world, first, Step.MAP_OPENED) == 0
@@ -79,7 +79,7 @@ def test_the_apps_repeats_count_once_and_sessions_apart(world):
     assert reached(world)[:3] == [2, 1, 0]
 
 
-def test_a_scan_without_the_apps_session_counts_too(world):
+def test_a_scan_without_the_apps_visit_counts_too(world):
     for number in range(2):
         scan(world, world.add_rider(), world.add_bike(f"L-{number}").code, None)
     assert read(world)[Step.SCAN] == (2, {})
@@ -89,9 +89,9 @@ def test_a_deposit_needed_is_a_drop_out_before_the_unlock(world):
     with world.uow() as unit:
         unit.pricing_plans.publish(CITY, "bike", BIKE_PRICE, 9_900, None)
         unit.commit()
-    session = uuid.uuid4()
+    visit = uuid.uuid4()
     with pytest.raises(Conflict, match="deposit"):
-        scan(world, world.add_rider(), world.add_bike("L-1").code, session)
+        scan(world, world.add_rider(), world.add_bike("L-1").code, visit)
     funnel_now = read(world)
     assert funnel_now[Step.SCAN] == (1, {})
     assert funnel_now[Step.UNLOCKED] == (0, {"deposit_required": 1})
@@ -117,9 +117,9 @@ def test_an_asset_nobody_knows_is_in_no_citys_funnel(world):
 def test_a_map_with_nothing_near_is_a_drop_out_before_a_vehicle_is_viewed(world):
     other = world.store.cities[OTHER_CITY]
     world.store.cities[OTHER_CITY] = other.configured(center=(HOME[0] + 0.3, HOME[1]))
-    session = uuid.uuid4()
-    assert funnel.nothing_nearby(world.uow(), NothingNearby(*HOME, session), START)
-    far = NothingNearby(2.35, 48.85, session)  # Paris: no city of this world near
+    visit = uuid.uuid4()
+    assert funnel.nothing_nearby(world.uow(), NothingNearby(*HOME, visit), START)
+    far = NothingNearby(2.35, 48.85, visit)  # Paris: no city of this world near
     assert not funnel.nothing_nearby(world.uow(), far, START)
     assert read(world)[Step.VEHICLE_VIEWED] == (0, {NOTHING_NEARBY: 1})
 
@@ -139,7 +139,7 @@ def test_a_city_reads_its_own_days_only(world):
     yesterday = funnel.funnel(
         world.uow(), CITY, TODAY - timedelta(days=1), TODAY - timedelta(days=1), START
     )
-    assert yesterday.steps[0].sessions == 0
+    assert yesterday.steps[0].visits == 0
     assert read(world)[Step.MAP_OPENED] == (1, {})
 
 

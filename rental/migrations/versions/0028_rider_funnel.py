@@ -1,4 +1,4 @@
-"""the rider funnel: marks per session, step and reason on a city's day
+"""the rider funnel: marks per visit, step and reason on a city's day
 
 Revision ID: 0028_rider_funnel
 Revises: 0026
@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("step", sa.String(16), nullable=False),
         sa.Column("reason", sa.String(40), nullable=False, server_default=""),
-        sa.Column("session_id", sa.Uuid()),
+        sa.Column("visit_id", sa.Uuid()),
         sa.Column("rental_id", sa.Uuid()),
     )
     op.create_index("funnel_marks_by_city_day", "funnel_marks", ["city_id", "day"])
@@ -32,9 +32,9 @@ def upgrade() -> None:
     op.create_index(
         "funnel_marks_app_once",
         "funnel_marks",
-        ["session_id", "city_id", "day", "step", "reason"],
+        ["visit_id", "city_id", "day", "step", "reason"],
         unique=True,
-        postgresql_where=sa.text("session_id IS NOT NULL AND rental_id IS NULL"),
+        postgresql_where=sa.text("visit_id IS NOT NULL AND rental_id IS NULL"),
     )
     op.create_index(
         "funnel_marks_scans",

@@ -14,7 +14,7 @@ class AppStep:
 
 @dataclass(frozen=True)
 class RecordAppSteps:
-    session_id: UUID  # the app's random id of this opening of the app
+    visit_id: UUID  # the app's random id of this opening of the app
     steps: tuple[AppStep, ...]
 
 
@@ -25,4 +25,4 @@ class NothingNearby:
 
     lon: float
     lat: float
-    session_id: UUID | None
+    visit_id: UUID | None

@@ -15,7 +15,7 @@ class RequestUnlock:
     rider_id: UUID
     asset_code: str  # as rental.domain.fleet.asset_code_from_qr read it
     idempotency_key: str
-    app_session: UUID | None = None  # the app's session, for the rider funnel
+    app_visit: UUID | None = None  # the app's visit, for the rider funnel
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,18 @@ from rental.domain.funnel import FunnelMark, Step, StepCount
 
 class FunnelMarks(Protocol):
     def add(self, marks: Sequence[FunnelMark]) -> int:
-        """Keep the marks; a repeat of an app's mark (same session, day, step and reason,
+        """Keep the marks; a repeat of an app's mark (same visit, day, step and reason,
         no rental) is kept once. How many were new."""
         ...
 
     def follow(self, rental_id: UUID, step: Step, at: datetime, reason: str = "") -> bool:
-        """Mark `step` (with `reason`) for the session whose scan started the rental, in the
+        """Mark `step` (with `reason`) for the visit whose scan started the rental, in the
         scan's city on its day at `at`; False when no scan of the rental is kept."""
         ...
 
     def counts(self, city_id: str, first_day: date, last_day: date) -> list[StepCount]:
-        """Distinct sessions per (step, reason) in the city over the days, both included
-        (a mark without a session counts as its rental's, else as its own)."""
+        """Distinct visits per (step, reason) in the city over the days, both included
+        (a mark without a visit counts as its rental's, else as its own)."""
         ...
 
     def forget_before(self, day: date, batch: int) -> int:

@@ -14,7 +14,7 @@ class FakeFunnelMarks(Repository):
         kept = self._store.funnel_marks
         new = 0
         for mark in marks:
-            repeat = mark.session_id is not None and mark.rental_id is None and mark in kept
+            repeat = mark.visit_id is not None and mark.rental_id is None and mark in kept
             if not repeat:
                 kept.append(mark)
                 new += 1
@@ -29,13 +29,13 @@ class FakeFunnelMarks(Repository):
         return False
 
     def counts(self, city_id: str, first_day: date, last_day: date) -> list[StepCount]:
-        sessions: dict[tuple[Step, str], set[object]] = {}
+        visits: dict[tuple[Step, str], set[object]] = {}
         for number, mark in enumerate(self._store.funnel_marks):
             if mark.city_id != city_id or not first_day <= mark.day <= last_day:
                 continue
-            who = mark.session_id or mark.rental_id or number
-            sessions.setdefault((mark.step, mark.reason), set()).add(who)
-        return [StepCount(step, reason, len(found)) for (step, reason), found in sessions.items()]
+            who = mark.visit_id or mark.rental_id or number
+            visits.setdefault((mark.step, mark.reason), set()).add(who)
+        return [StepCount(step, reason, len(found)) for (step, reason), found in visits.items()]
 
     def forget_before(self, day: date, batch: int) -> int:
         marks = self._store.funnel_marks

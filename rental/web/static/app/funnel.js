@@ -1,9 +1,9 @@
 // The rider funnel's steps this app reports (map opened, vehicle viewed, price seen), for
-// this opening of the app: a random session id made here, never the rider's, and no
+// this opening of the app: a random visit id made here, never the rider's, and no
 // position. Steps wait a moment to go together (POST /api/v1/app-events), by fetch with
 // keepalive, or sendBeacon as the page goes away; they never hold the rider up, and a
 // failure is let go. The same id goes with the app's scan and nearby searches (the
-// X-App-Session header), so that the platform's steps join the session.
+// X-App-Visit header), so that the platform's steps join the visit.
 import { alsoSend } from "../common/api.js";
 
 const BATCH_MS = 1000;
@@ -19,12 +19,12 @@ function randomId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-const sessionId = randomId();
-const reported = new Set(); // each step once per city and session: a repeat says nothing new
+const visitId = randomId();
+const reported = new Set(); // each step once per city and visit: a repeat says nothing new
 let waiting = [];
 let timer = null;
 
-alsoSend("X-App-Session", sessionId);
+alsoSend("X-App-Visit", visitId);
 
 // The rider reached `step` in the city `cityId` (no city: not reported).
 export function reached(step, cityId) {
@@ -39,7 +39,7 @@ function send(leaving) {
   clearTimeout(timer);
   timer = null;
   while (waiting.length) {
-    const body = JSON.stringify({ session_id: sessionId, events: waiting.splice(0, MAX_BATCH) });
+    const body = JSON.stringify({ visit_id: visitId, events: waiting.splice(0, MAX_BATCH) });
     const beaconed = leaving && navigator.sendBeacon?.(PATH, new Blob([body], { type: "application/json" }));
     if (!beaconed) {
       fetch(PATH, { method: "POST", headers: { "Content-Type": "application/json" }, body, keepalive: true }).catch(() => {});

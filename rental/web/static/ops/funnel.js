@@ -1,6 +1,6 @@
-// The rider funnel of a city over a range of its days: how many app sessions reached each
+// The rider funnel of a city over a range of its days: how many app visits reached each
 // step from opening the map to the ride's end, the share of the step before that went on,
-// and why sessions stopped (a deposit needed, money owed, a lock offline, nothing nearby,
+// and why visits stopped (a deposit needed, money owed, a lock offline, nothing nearby,
 // ...). Figures come from GET /api/v1/ops/funnel; the chart is Chart.js (from the npm
 // registry), with its numbers in the table below it.
 import { currentLanguage, label, t } from "../app/i18n.js";
@@ -51,7 +51,7 @@ export async function funnelPage(main, params) {
           "tr",
           {},
           el("th", {}, t("funnel.step")),
-          el("th", { class: "amount" }, t("funnel.sessions")),
+          el("th", { class: "amount" }, t("funnel.visits")),
           el("th", { class: "amount" }, t("funnel.conversion")),
           el("th", {}, t("funnel.drop_outs")),
         ),
@@ -64,7 +64,7 @@ export async function funnelPage(main, params) {
             "tr",
             { "data-step": step.step },
             el("td", {}, names[index]),
-            el("td", { class: "amount sessions" }, step.sessions),
+            el("td", { class: "amount visits" }, step.visits),
             el("td", { class: "amount conversion" }, percent(step.conversion)),
             el(
               "td",
@@ -74,7 +74,7 @@ export async function funnelPage(main, params) {
                     "ul",
                     { class: "plain" },
                     step.drop_outs.map((drop) =>
-                      el("li", { "data-reason": drop.reason }, t("funnel.drop_out", { reason: label("funnel.reason", drop.reason), n: drop.sessions })),
+                      el("li", { "data-reason": drop.reason }, t("funnel.drop_out", { reason: label("funnel.reason", drop.reason), n: drop.visits })),
                     ),
                   )
                 : "—",
@@ -85,16 +85,16 @@ export async function funnelPage(main, params) {
     ),
     el("p", { class: "muted" }, t("funnel.explained")),
   );
-  // The steps as a funnel: sessions that reached each, and those that dropped out before it.
+  // The steps as a funnel: visits that reached each, and those that dropped out before it.
   new Chart(canvas, {
     type: "bar",
     data: {
       labels: names,
       datasets: [
-        { label: t("funnel.sessions"), data: steps.map((step) => step.sessions), backgroundColor: BLUE, stack: "all" },
+        { label: t("funnel.visits"), data: steps.map((step) => step.visits), backgroundColor: BLUE, stack: "all" },
         {
           label: t("funnel.dropped"),
-          data: steps.map((step) => step.drop_outs.reduce((sum, drop) => sum + drop.sessions, 0)),
+          data: steps.map((step) => step.drop_outs.reduce((sum, drop) => sum + drop.visits, 0)),
           backgroundColor: ORANGE,
           stack: "all",
         },
