@@ -7,10 +7,12 @@ are reported by the app itself (`APP_STEPS`); the others are recorded where they
 on the platform (the scan, the lock's confirmation, the ride's end), joined to the app's
 visit when the scan named it. A drop-out is a mark on the step a visit did not reach,
 with the reason: the refusal's error code (`deposit_required`, `debt_outstanding`, ...),
-the unlock's failure (`lock_offline`, `timeout`, ...), or `nothing_nearby`.
+the unlock's failure (`lock_offline`, `timeout`, ...), or `nothing_nearby`; the unlock
+screen's verdict (the asset cannot be taken, a deposit is due) is a drop-out before the
+scan, in the scan's words.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -35,6 +37,20 @@ APP_STEPS = frozenset({Step.MAP_OPENED, Step.VEHICLE_VIEWED, Step.PRICE_SEEN})
 # A nearby search that found no vehicle: the map opened, but there was nothing to view.
 NOTHING_NEARBY = "nothing_nearby"
 REACHED = ""  # the reason of a mark that says the step was reached
+# Why the unlock screen told a rider the asset cannot be taken (rental.domain.fleet's
+# UnavailableReason, or no_price), as the scan names the same refusal: one word per reason.
+SCAN_CODE_OF_UNAVAILABLE = {
+    "out_of_service": "asset_out_of_service",
+    "damaged": "asset_out_of_service",
+    "low_battery": "battery_low",
+    "offline": "lock_offline",
+    "in_use": "asset_in_use",
+    "reserved": "asset_reserved",
+    "latch_open": "latch_open",
+    "latch_unknown": "latch_unknown",
+    "no_price": "no_pricing_plan",
+}
+DEPOSIT_REQUIRED = "deposit_required"
 
 
 @dataclass(frozen=True)
@@ -49,6 +65,15 @@ class FunnelMark:
     reason: str = REACHED
     visit_id: UUID | None = None
     rental_id: UUID | None = None
+
+
+def quote_drop_out(unavailable: Sequence[str], deposit_due_minor: int) -> str | None:
+    """Why the unlock screen stops a rider before the scan, as the scan's code: the first
+    reason the asset cannot be taken (the one the app shows), else a deposit still due;
+    None when the rider may scan."""
+    if unavailable:
+        return SCAN_CODE_OF_UNAVAILABLE.get(unavailable[0], unavailable[0])
+    return DEPOSIT_REQUIRED if deposit_due_minor > 0 else None
 
 
 def local_day(at: datetime, time_zone: str) -> date:

@@ -2,8 +2,9 @@
 happen, and what operators read of it (docs/operations.md, "The rider funnel").
 
 The scan, the lock's answer and the ride's end mark their steps through `scan_marked`,
-`refusal_marked` and `rental_followed`, called by the use cases they belong to; a mark is
-never worth failing the rider's request for, so `refusal_marked` swallows its own errors.
+`refusal_marked` and `rental_followed`, called by the use cases they belong to, in their
+own transactions. A refused scan's mark is written after its transaction was rolled back,
+in one of its own: a failure there is logged, and the rider is told the refusal.
 """
 
 import logging
@@ -21,9 +22,11 @@ from rental.domain.funnel import (
     StepFigures,
     funnel_steps,
     local_day,
+    quote_drop_out,
 )
 from rental.domain.idempotency import KeyReused
 from rental.services.commands.funnel import NothingNearby, RecordAppSteps
+from rental.services.pricing import Quote
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,23 @@ def refusal_marked(
             uow.commit()
     except RentalError as error:
         log.warning("the funnel missed a refused scan of %s: %s", asset_code, error)
+
+
+def quote_marked(uow: UnitOfWork, quote: Quote, visit_id: UUID, now: datetime) -> bool:
+    """The visit's unlock screen said the asset cannot be taken, or a deposit is due: a
+    drop-out before the scan, in the scan's words (`lock_offline`, `deposit_required`, ...).
+    False when the rider may scan, or the city is gone."""
+    reason = quote_drop_out(quote.unavailable, quote.deposit_due_minor)
+    if reason is None:
+        return False
+    with uow:
+        zone = uow.cities.timezone_of(quote.city_id)
+        if zone is None:
+            return False
+        day = local_day(now, zone)
+        uow.funnel.add([FunnelMark(quote.city_id, day, Step.SCAN, reason, visit_id)])
+        uow.commit()
+    return True
 
 
 def rental_followed(

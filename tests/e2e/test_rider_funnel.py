@@ -107,6 +107,22 @@ def test_money_owed_and_nothing_nearby_are_drop_outs(system):
     assert steps["vehicle_viewed"]["drop_outs"] == [{"reason": "nothing_nearby", "visits": 1}]
 
 
+def test_a_deposit_due_on_the_unlock_screen_is_a_drop_out_before_the_scan(system):
+    code, _ = system.bike()
+    operator, rider = system.operator(), system.rider()
+    price = {"rate_per_interval_minor": 150, "interval_seconds": 1800, "deposit_minor": 9900}
+    assert system.put(f"/api/v1/ops/pricing-plans/{CITY}/bike", price, operator).ok
+    headers = {**rider.headers, "X-App-Visit": str(uuid.uuid4())}
+    for _ in range(2):  # the screen shown twice: one visit, one drop-out
+        quoted = system.http.get(f"{system.url}/api/v1/assets/{code}/quote", headers=headers)
+        assert quoted.json()["deposit_due_minor"] == 9900
+    assert system.get(f"/api/v1/assets/{code}/quote", rider).ok  # no visit: not counted
+
+    steps = funnel_of(system, operator)
+    assert steps["scan"]["visits"] == 0
+    assert steps["scan"]["drop_outs"] == [{"reason": "deposit_required", "visits": 1}]
+
+
 def test_the_funnel_is_for_operators_and_names_bad_input(system):
     make_city(system.platform)
     operator, rider = system.operator(), system.rider()

@@ -8,11 +8,19 @@ from datetime import date, timedelta
 import pytest
 
 from rental.domain.errors import Conflict, InvalidInput, NotFound
-from rental.domain.funnel import NOTHING_NEARBY, Step, StepCount, funnel_steps
+from rental.domain.fleet import ServicePolicy, UnavailableReason
+from rental.domain.funnel import (
+    NOTHING_NEARBY,
+    SCAN_CODE_OF_UNAVAILABLE,
+    Step,
+    StepCount,
+    funnel_steps,
+    quote_drop_out,
+)
 from rental.domain.riders import User
-from rental.services import funnel
+from rental.services import funnel, pricing
 from rental.services.commands.funnel import AppStep, NothingNearby, RecordAppSteps
-from rental.services.commands.rides import RequestUnlock
+from rental.services.commands.rides import QuoteAsset, RequestUnlock
 from rental.services.rentals import Unlocking, request_unlock
 from tests.unit.world import (
     BIKE_PRICE,
@@ -27,6 +35,7 @@ from tests.unit.world import (
     unlocked,
 )
 
+POLICY = ServicePolicy()
 APP = (Step.MAP_OPENED, Step.VEHICLE_VIEWED, Step.PRICE_SEEN)
 TODAY = date(2026, 3, 2)  # START in Shanghai
 
@@ -106,6 +115,32 @@ def test_an_offline_lock_and_an_unanswered_unlock_are_drop_outs_with_their_reaso
     silent = scan(world, world.add_rider(), world.add_bike("L-quiet").code, uuid.uuid4())
     world.time_out(silent)
     assert read(world)[Step.UNLOCKED] == (0, {"lock_offline": 1, "timeout": 1})
+
+
+def test_what_the_unlock_screen_said_stops_a_visit_before_the_scan(world):
+    with world.uow() as unit:
+        unit.pricing_plans.publish(CITY, "bike", BIKE_PRICE, 9_900, None)
+        unit.commit()
+    visit, rider = uuid.uuid4(), world.add_rider()
+    bike = world.add_bike("L-1")
+    due = pricing.quote(world.uow(), QuoteAsset(rider.id, bike.code), START, POLICY)
+    assert funnel.quote_marked(world.uow(), due, visit, START)
+    offline = world.add_bike("L-off")
+    with world.uow() as unit:
+        unit.locks.record_presence("L-off", False, 2, START)
+        unit.commit()
+    dark = pricing.quote(world.uow(), QuoteAsset(rider.id, offline.code), START, POLICY)
+    assert funnel.quote_marked(world.uow(), dark, visit, START)
+    assert funnel.quote_marked(world.uow(), dark, visit, START)  # shown again: kept once
+    assert read(world)[Step.SCAN] == (0, {"deposit_required": 1, "lock_offline": 1})
+
+
+def test_every_reason_an_asset_cannot_be_taken_has_the_scans_word():
+    assert {reason.value for reason in UnavailableReason} | {"no_price"} == set(
+        SCAN_CODE_OF_UNAVAILABLE
+    )
+    assert quote_drop_out(["offline", "low_battery"], 9_900) == "lock_offline"
+    assert quote_drop_out([], 0) is None
 
 
 def test_an_asset_nobody_knows_is_in_no_citys_funnel(world):
