@@ -64,6 +64,22 @@ def test_a_rentals_later_steps_join_its_scans_visit_on_the_citys_day(platform):
     }
 
 
+def test_two_scans_of_one_visit_are_each_followed(platform):
+    visit, first, second = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    scans = [FunnelMark(CITY, DAY, Step.SCAN, visit_id=visit, rental_id=r) for r in (first, second)]
+    assert add(platform, *scans) == 2
+    at = datetime(2026, 11, 30, 4, 0, tzinfo=UTC)
+    with platform.uow() as uow:
+        assert uow.funnel.follow(first, Step.UNLOCKED, at, "timeout")
+        assert uow.funnel.follow(second, Step.UNLOCKED, at)
+        uow.commit()
+    assert counts(platform) == {
+        StepCount(Step.SCAN, "", 1),
+        StepCount(Step.UNLOCKED, "timeout", 1),
+        StepCount(Step.UNLOCKED, "", 1),
+    }
+
+
 def test_days_before_the_retention_are_forgotten(platform):
     add(
         platform,
