@@ -8,6 +8,10 @@ The method, kept simple so an operator can check it by hand:
   data are left out; no history at all forecasts nothing.
 - The target is the forecast plus a 20% buffer, rounded up: trips that did not happen
   because no bike was there are not in the data, so observed starts understate demand.
+- Optionally (a city's `unmet_demand_weight`, 0 by default: off), searches in the
+  morning hours that found no vehicle there count too: each adds `weight` starts to its
+  day before the forecast (`with_unmet`). It is the part of the demand the trips cannot
+  show; the weight says how many rides an operator believes one such search stands for.
 
 Its error is measured the honest way, on held-out days: each of the last days is
 forecast from the weeks before it only, and compared with what happened.
@@ -30,6 +34,8 @@ HISTORY_DAYS = 7 * (WEEKS_BACK + 2)
 
 # Trip starts per hotspot and day: {hotspot: {day: starts}}; a missing day had none.
 Starts = Mapping[str, Mapping[date, int]]
+# Per day; fractional once unmet searches are weighted in (`with_unmet`).
+DayCounts = Mapping[date, float]
 
 
 def coming_morning(now: datetime, zone: ZoneInfo) -> date:
@@ -38,7 +44,7 @@ def coming_morning(now: datetime, zone: ZoneInfo) -> date:
     return local.date() if local.hour < MORNING_HOURS[0] else local.date() + timedelta(1)
 
 
-def forecast(starts_by_day: Mapping[date, int], day: date, first_day: date) -> float:
+def forecast(starts_by_day: DayCounts, day: date, first_day: date) -> float:
     """Mean starts on the same weekday of the previous weeks that lie within the data
     (`first_day` is the first day the city has data for)."""
     earlier = [day - timedelta(weeks=week) for week in range(1, WEEKS_BACK + 1)]
@@ -46,8 +52,17 @@ def forecast(starts_by_day: Mapping[date, int], day: date, first_day: date) -> f
     return statistics.mean(known) if known else 0.0
 
 
-def target(starts_by_day: Mapping[date, int], day: date, first_day: date) -> int:
+def target(starts_by_day: DayCounts, day: date, first_day: date) -> int:
     return math.ceil(forecast(starts_by_day, day, first_day) * (1 + BUFFER))
+
+
+def with_unmet(starts_by_day: DayCounts, unmet_by_day: DayCounts, weight: float) -> DayCounts:
+    """Each day's starts plus `weight` times the searches that found no vehicle that day;
+    the starts themselves at weight 0."""
+    if weight == 0 or not unmet_by_day:
+        return starts_by_day
+    days = set(starts_by_day) | set(unmet_by_day)
+    return {day: starts_by_day.get(day, 0) + weight * unmet_by_day.get(day, 0) for day in days}
 
 
 @dataclass(frozen=True)

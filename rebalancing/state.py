@@ -2,7 +2,9 @@
 and the bikes parked outside every hotspot, gathered by place, all to be picked up.
 
 Hotspots are the operator's parking zones, and the busy corners: cells outside them where
-enough trips start on a morning like the coming one (`demand.forecast`).
+enough trips start on a morning like the coming one (`demand.forecast`). With a city's
+unmet-demand weight above 0, morning searches that found no vehicle add to a hotspot's
+(or a cell's) starts before its forecast and target are set (`demand.with_unmet`).
 
 Only bikes riders could take count: bikes in a ride, on hold or out of service (damaged,
 flat, silent) are left where they are, by the platform's one definition of available (the
@@ -11,7 +13,7 @@ platform reads them so; this module takes the bikes it is given).
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from rebalancing import demand
@@ -62,6 +64,19 @@ def cell_key(cell: Cell) -> str:
     return f"cell:{cell[0]}:{cell[1]}"
 
 
+@dataclass(frozen=True)
+class UnmetDemand:
+    """Morning searches that found no vehicle, per day, counted as the starts are (per
+    zone, per cell outside every zone), and the trip starts each one adds (0: none)."""
+
+    weight: float = 0.0
+    by_zone: Mapping[str, Mapping[date, int]] = field(default_factory=dict)
+    by_cell: Mapping[Cell, Mapping[date, int]] = field(default_factory=dict)
+
+
+NO_UNMET_DEMAND = UnmetDemand()
+
+
 def city_night(
     zones: Sequence[Hotspot],
     starts_by_zone: Mapping[str, Mapping[date, int]],
@@ -69,25 +84,49 @@ def city_night(
     bikes: Sequence[ParkedBike],
     morning: date,
     first_day: date,
+    unmet: UnmetDemand = NO_UNMET_DEMAND,
 ) -> CityNight:
     """The night's sites. `zones` are the operator's hotspots (targets not yet set), `bikes`
-    name the zone they stand in, if any; the starts are per zone and per cell outside them."""
-    places = [*zones, *_busy_corners(starts_by_cell, morning, first_day)]
+    name the zone they stand in, if any; the starts are per zone and per cell outside them.
+    `unmet` searches, weighted, add to the starts that set the targets and busy corners
+    (the starts kept in the night, to measure the forecast by, are the trips alone)."""
     starts = {
         **{key: dict(days) for key, days in starts_by_zone.items()},
         **{cell_key(cell): dict(days) for cell, days in starts_by_cell.items()},
     }
+    demand_by_key = _demand(starts, unmet)
+    corners = _busy_corners(
+        {cell: demand_by_key.get(cell_key(cell), {}) for cell in {*starts_by_cell, *unmet.by_cell}},
+        morning,
+        first_day,
+    )
     hotspots = [
-        replace(spot, target=demand.target(starts.get(spot.key, {}), morning, first_day))
-        for spot in places
+        replace(spot, target=demand.target(demand_by_key.get(spot.key, {}), morning, first_day))
+        for spot in [*zones, *corners]
     ]
     keys = {spot.key for spot in hotspots}
     parked = [_in_hotspot(bike, keys) for bike in bikes]
     return CityNight(morning, night_sites(hotspots, parked), starts, first_day)
 
 
+def _demand(
+    starts: Mapping[str, Mapping[date, int]], unmet: UnmetDemand
+) -> dict[str, demand.DayCounts]:
+    """Per hotspot or cell key, each day's starts with the weighted unmet searches."""
+    if unmet.weight == 0:
+        return dict(starts)
+    searches = {
+        **unmet.by_zone,
+        **{cell_key(cell): days for cell, days in unmet.by_cell.items()},
+    }
+    return {
+        key: demand.with_unmet(starts.get(key, {}), searches.get(key, {}), unmet.weight)
+        for key in {*starts, *searches}
+    }
+
+
 def _busy_corners(
-    starts_by_cell: Mapping[Cell, Mapping[date, int]], morning: date, first_day: date
+    starts_by_cell: Mapping[Cell, demand.DayCounts], morning: date, first_day: date
 ) -> list[Hotspot]:
     return [
         Hotspot(

@@ -11,6 +11,7 @@ from rental.api import (
     auth,
     cities,
     dashboard,
+    dispute_cases,
     document,
     edge,
     errors,
@@ -34,11 +35,13 @@ from rental.api import (
     reservations,
     riders,
     sessions,
+    unmet_demand,
     vehicles,
     wallet,
     zones,
 )
 from rental.api.contract import AnswerModel, AssetCode, RequestModel
+from rental.api.rebalancing_views import is_map_link
 from rental.bootstrap import Platform
 from rental.config import Config
 from rental.web import blueprint as web_pages
@@ -63,6 +66,10 @@ def create_app(
             "LOCK_KEY_ENCRYPTION_KEYS is not set: locks' signing keys are sealed with it in the"
             " database (scripts/services.sh makes one for the demo in var/secrets)"
         )
+    if not is_map_link(config.DRIVER_MAP_LINK):
+        raise RuntimeError(
+            "DRIVER_MAP_LINK must be a geo: or http(s) address with only {lat} and {lon} in it"
+        )
     app.config.from_object(config)
     app.session_interface = auth.NoCookieSessions()
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -85,12 +92,14 @@ def create_app(
         lock_health.blueprint,
         dashboard.blueprint,
         funnel.blueprint,
+        unmet_demand.blueprint,
         exports.blueprint,
         pricing.blueprint,
         wallet.blueprint,
         payments.blueprint,
         reconciliation.blueprint,
         receipts.blueprint,
+        dispute_cases.blueprint,
         zones.blueprint,
         vehicles.blueprint,
         reservations.blueprint,

@@ -38,6 +38,7 @@ from rental.services.ports import (
     SmsSender,
 )
 from rental.services.settlement import RENTAL_STATE_CHANNEL
+from rental.services.unmet_counter import UnmetSearchCounter
 
 if TYPE_CHECKING:  # the rebalancing's use cases load the solver: only when a run starts
     from rental.services.rebalancing_runs import RoutingService
@@ -93,6 +94,8 @@ class Platform:
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL
         )
         self.vehicle_status_copies = FeedCopies()
+        # Nearby searches that found nothing, counted off the rider's request.
+        self.unmet_searches = UnmetSearchCounter(self.uow)
         self._mqtt: MqttClient | None = None
         self._mqtt_lock = threading.Lock()
         self._accounts: BrokerAccounts | None = None

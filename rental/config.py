@@ -104,12 +104,19 @@ class Config:
     LOCK_LOG_RETENTION_DAYS: int = 90
     # The rider funnel's marks (per app visit, step and reason; no rider) are kept this long.
     FUNNEL_RETENTION_DAYS: int = 90
+    # Counts of nearby searches that found no vehicle (per city, cell and hour; no rider)
+    # are kept this long: the operators' demand map and the rebalancing read them.
+    UNMET_DEMAND_RETENTION_DAYS: int = 90
     # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
     # and the attribution the tile provider asks for. Empty: maps without a base layer.
     MAP_TILE_URL: str = ""
     MAP_TILE_ATTRIBUTION: str = ""
     # Where the rider app's map opens when the phone does not share its position: "lon,lat".
     MAP_CENTER: str = "121.4737,31.2304"
+    # A rebalancing stop's link for its driver, with {lat} and {lon}: geo: (RFC 5870) opens the
+    # phone's maps app on Android; e.g. https://uri.amap.com/marker?position={lon},{lat} for
+    # Amap, or https://maps.apple.com/?ll={lat},{lon} for Apple Maps.
+    DRIVER_MAP_LINK: str = "geo:{lat},{lon}?q={lat},{lon}"
     # Rate limits (rental/api/limits.py), counted in a storage every worker and host shares:
     # the project-local Redis that scripts/services.sh starts. memory:// counts per process.
     RATELIMIT_STORAGE_URI: str = "memory://"

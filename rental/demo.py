@@ -24,6 +24,7 @@ from rental.domain.fleet import AssetKind
 from rental.domain.pricing import Tariff
 from rental.domain.rebalancing import TruckFleet, TruckSpec
 from rental.domain.riders import Role
+from rental.domain.unmet_demand import cell_of, hour_of
 from rental.domain.zones import zones_from_geojson
 from rental.services import accounts, assets, zones
 from rental.services.commands.assets import (
@@ -122,6 +123,7 @@ def seed_demo(platform: Platform, fleet_file: str, bikes: int) -> None:
     if not any("slots" in entry for entry in locks):
         locks.extend(_cabinets(platform))
     seed_trip_history(platform, platform.now())
+    seed_unmet_demand(platform, platform.now())
     for entry in locks:  # older fleet files too: the locks move to the broker of now
         entry.update(_broker_entry(platform))
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -363,6 +365,47 @@ def seed_trip_history(platform: Platform, now: datetime) -> None:
             ],
         )
         _seed_trip_records(connection, past)
+
+
+# Where riders of the demo looked for a bike and found none, on weekday mornings (06:00-10:00)
+# of the past week: a housing estate north-east of the bikes, and the far end of the
+# office towers. The operators' demand map shows them (docs/rebalancing.md).
+UNMET_SEARCHES = [
+    ((121.4880, 31.2420), 5),  # housing estate, north-east
+    ((121.4600, 31.2190), 2),  # office towers, far end
+]
+
+
+def seed_unmet_demand(platform: Platform, now: datetime) -> None:
+    """A week of searches that found no bike, counted as the nearby search counts them
+    (per cell and hour, no rider), once."""
+    zone = ZoneInfo("Asia/Shanghai")
+    with platform.engine.begin() as connection:
+        seeded = select(tables.unmet_searches.c.city_id).where(
+            tables.unmet_searches.c.city_id == CITY_ID
+        )
+        if connection.execute(seeded.limit(1)).first():
+            return
+        today = now.astimezone(zone).date()
+        rows = []
+        for back in range(1, 8):
+            day = today - timedelta(days=back)
+            if day.weekday() >= 5:
+                continue
+            for hour in range(6, 10):
+                at = hour_of(datetime.combine(day, time(hour), zone))
+                for (lon, lat), per_hour in UNMET_SEARCHES:
+                    x, y = cell_of(lon, lat)
+                    rows.append(
+                        {
+                            "city_id": CITY_ID,
+                            "hour": at,
+                            "cell_x": x,
+                            "cell_y": y,
+                            "searches": per_hour,
+                        }
+                    )
+        connection.execute(insert(tables.unmet_searches), rows)
 
 
 def _on_free_bikes(

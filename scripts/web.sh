@@ -21,6 +21,7 @@ VENDORED=(
   "leaflet leaflet/dist leaflet.js leaflet.css images ../LICENSE"
   "jsqr jsqr/dist jsQR.js ../LICENSE"
   "chart.js chart.js/dist chart.umd.min.js ../LICENSE.md"
+  "leaflet.heat leaflet.heat/dist leaflet-heat.js ../LICENSE"
   "swagger-ui-dist swagger-ui-dist swagger-ui.css swagger-ui-bundle.js swagger-ui-bundle.js.LICENSE.txt LICENSE NOTICE"
 )
 

@@ -36,6 +36,7 @@ from rental.adapters.repositories import (
 from rental.adapters.reservations import ReservationRepository
 from rental.adapters.sessions import SessionRepository
 from rental.adapters.shared_feeds import SharedFeeds
+from rental.adapters.unmet_demand import UnmetDemand
 from rental.adapters.vehicles import VehicleSearch
 from rental.adapters.zones import ZoneRepository
 from rental.domain.errors import Unavailable
@@ -156,6 +157,7 @@ class UnitOfWork:
         self.alerts = AlertRepository(connection)
         self.operations = OperationsReadModel(connection)
         self.funnel = FunnelMarks(connection)
+        self.unmet_demand = UnmetDemand(connection)
         return self
 
     def __exit__(

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from sqlalchemy import Connection, RowMapping, func, insert, select, update
 
 from rental.adapters.repositories import conflicts_as_errors
-from rental.adapters.tables import disputes
+from rental.adapters.tables import disputes, rentals
 from rental.domain.disputes import Dispute, DisputeState
 
 
@@ -61,6 +61,23 @@ class DisputeRepository:
             )
         ).scalar_one()
         return int(total)
+
+    def of_rider(self, rider_id: uuid.UUID) -> list[Dispute]:
+        rows = self._c.execute(
+            select(disputes).where(disputes.c.rider_id == rider_id).order_by(disputes.c.created_at)
+        ).mappings()
+        return [_dispute(row) for row in rows]
+
+    def refunds_to_rider(self, rider_id: uuid.UUID) -> dict[str, int]:
+        # A refund is in the currency of the fare it gives back: the disputed rental's.
+        currency = rentals.c.tariff["currency"].astext
+        rows = self._c.execute(
+            select(currency, func.sum(disputes.c.refund_minor))
+            .select_from(disputes.join(rentals, rentals.c.id == disputes.c.rental_id))
+            .where(disputes.c.rider_id == rider_id, disputes.c.refund_minor > 0)
+            .group_by(currency)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
 
 
 def _dispute(row: RowMapping) -> Dispute:

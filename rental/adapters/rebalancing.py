@@ -61,6 +61,7 @@ class RebalancingRepository(CityNightQueries):
             "time_limit_seconds": fleet.time_limit_seconds,
             "depot_stock": fleet.depot_stock,
             "routing_url": fleet.routing_url,
+            "unmet_demand_weight": fleet.unmet_demand_weight,
             "updated_at": func.now(),
         }
         updated = self._c.execute(
@@ -230,6 +231,7 @@ def _fleet(row: Row[Any]) -> TruckFleet:
         time_limit_seconds=row.time_limit_seconds,
         depot_stock=row.depot_stock,
         routing_url=row.routing_url,
+        unmet_demand_weight=row.unmet_demand_weight,
     )
 
 

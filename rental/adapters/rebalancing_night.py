@@ -1,6 +1,7 @@
 """What a rebalancing run reads of a city's night, on PostGIS: its hotspots (the operator's
 parking zones), the bikes riders could take now and where they stand, and the trips that
-started in the morning hours, per hotspot and per grid cell outside them."""
+started in the morning hours, per hotspot and per grid cell outside them (and the
+searches then that found no vehicle, counted the same way)."""
 
 from collections import defaultdict
 from datetime import date, datetime
@@ -11,8 +12,9 @@ from sqlalchemy import Connection, Date, Integer, and_, cast, extract, func, sel
 from rebalancing.state import Hotspot, ParkedBike
 from rental.adapters.availability import available_to_riders
 from rental.adapters.repositories import HOLDING_DEVICE
-from rental.adapters.tables import assets, cities, locks, rentals, zones
+from rental.adapters.tables import assets, cities, locks, rentals, unmet_searches, zones
 from rental.domain.fleet import VEHICLE_KINDS, ServicePolicy
+from rental.domain.unmet_demand import CELL_DEGREES as UNMET_CELL_DEGREES
 from rental.services.repositories.rebalancing import StartsByCell, StartsByZone
 
 VEHICLE_KIND_VALUES = [kind.value for kind in VEHICLE_KINDS]
@@ -110,6 +112,44 @@ class CityNightQueries:
         for spot, cell_x, cell_y, day, count in self._c.execute(query):
             days = by_hotspot[str(spot)] if spot is not None else by_cell[cell_x, cell_y]
             days[day] = days.get(day, 0) + count
+        return dict(by_hotspot), dict(by_cell)
+
+    def morning_unmet_searches(
+        self, city_id: str, since: date, hours: tuple[int, int], cell_degrees: float
+    ) -> tuple[StartsByZone, StartsByCell]:
+        """Nearby searches that found no vehicle in the morning hours (local time) since
+        `since`, per day, at their cell's center: per hotspot, and per grid cell of
+        `cell_degrees` for those outside every hotspot."""
+        timezone = select(cities.c.timezone).where(cities.c.id == city_id).scalar_subquery()
+        local = func.timezone(timezone, unmet_searches.c.hour)
+        lon = (unmet_searches.c.cell_x + 0.5) * UNMET_CELL_DEGREES
+        lat = (unmet_searches.c.cell_y + 0.5) * UNMET_CELL_DEGREES
+        hotspot = _hotspot_at(city_id, func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        searches = (
+            select(
+                hotspot.label("hotspot"),
+                cast(func.floor(lon / cell_degrees), Integer).label("cell_x"),
+                cast(func.floor(lat / cell_degrees), Integer).label("cell_y"),
+                cast(local, Date).label("day"),
+                unmet_searches.c.searches,
+            )
+            .where(unmet_searches.c.city_id == city_id)
+            .where(cast(local, Date) >= since)
+            .where(and_(extract("hour", local) >= hours[0], extract("hour", local) < hours[1]))
+            .subquery()
+        )
+        query = select(
+            searches.c.hotspot,
+            searches.c.cell_x,
+            searches.c.cell_y,
+            searches.c.day,
+            func.sum(searches.c.searches),
+        ).group_by(searches.c.hotspot, searches.c.cell_x, searches.c.cell_y, searches.c.day)
+        by_hotspot: StartsByZone = defaultdict(dict)
+        by_cell: StartsByCell = defaultdict(dict)
+        for spot, cell_x, cell_y, day, count in self._c.execute(query):
+            days = by_hotspot[str(spot)] if spot is not None else by_cell[cell_x, cell_y]
+            days[day] = days.get(day, 0) + int(count)
         return dict(by_hotspot), dict(by_cell)
 
     def first_trip_day(self, city_id: str) -> date | None:

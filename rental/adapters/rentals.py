@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from geoalchemy2.functions import ST_X, ST_Y
 from sqlalchemy import (
     Connection,
     RowMapping,
@@ -185,6 +186,12 @@ class RentalRepository:
         query = query.order_by(rentals.c.requested_at.desc()).limit(limit)
         return [_rental(row) for row in self._c.execute(query).mappings()]
 
+    def of_rider_since(self, rider_id: UUID, since: datetime) -> list[Rental]:
+        query = select(*_rental_columns).where(
+            rentals.c.rider_id == rider_id, rentals.c.requested_at >= since
+        )
+        return [_rental(row) for row in self._c.execute(query).mappings()]
+
     def has_open(self, rider_id: UUID) -> bool:
         query = select(rentals.c.id).where(rentals.c.rider_id == rider_id, OPEN_RENTAL)
         return self._c.execute(query).first() is not None
@@ -213,6 +220,16 @@ class RentalRepository:
         self._c.execute(
             update(rentals).where(rentals.c.id == rental_id).values(end_position=point(lon, lat))
         )
+
+    def end_position(self, rental_id: UUID) -> tuple[float, float] | None:
+        row = self._c.execute(
+            select(ST_X(rentals.c.end_position), ST_Y(rentals.c.end_position)).where(
+                rentals.c.id == rental_id
+            )
+        ).first()
+        if row is None or row[0] is None or row[1] is None:
+            return None
+        return float(row[0]), float(row[1])
 
     def trace_geojson(self, rental_id: UUID, tolerance_degrees: float = 0.0) -> str | None:
         """The stored path, simplified for display (the ends are always kept)."""

@@ -248,6 +248,10 @@ class UserRepository:
     def mark_phone_proven(self, user_id: UUID) -> None:
         self._c.execute(update(users).where(users.c.id == user_id).values(phone_proven=True))
 
+    def joined_at(self, user_id: UUID) -> datetime | None:
+        query = select(users.c.created_at).where(users.c.id == user_id)
+        return self._c.execute(query).scalar()
+
 
 def _user(row: RowMapping) -> User:
     return User(

@@ -633,6 +633,24 @@ rebalancing_fleets = Table(
     # An OSRM-style table API for road distances; none: great-circle times a detour factor.
     Column("routing_url", String(500)),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    # Searches that found no vehicle add this many trip starts each to a hotspot's forecast
+    # (rebalancing.state.city_night); 0: the forecast is the trips alone.
+    Column("unmet_demand_weight", Float, nullable=False, server_default=text("0")),
+)
+
+# Nearby searches that found no vehicle, counted per city, grid cell and UTC hour
+# (rental.domain.unmet_demand): no rider, no exact position, no exact time.
+unmet_searches = Table(
+    "unmet_searches",
+    metadata,
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("hour", DateTime(timezone=True), nullable=False),
+    Column("cell_x", Integer, nullable=False),  # floor(lon / CELL_DEGREES)
+    Column("cell_y", Integer, nullable=False),  # floor(lat / CELL_DEGREES)
+    Column("searches", Integer, nullable=False),
+    PrimaryKeyConstraint("city_id", "hour", "cell_x", "cell_y", name="unmet_searches_pkey"),
+    # Retention forgets by hour across cities.
+    Index("unmet_searches_by_hour", "hour"),
 )
 
 PLAN_UNDER_WAY = text("state IN ('queued', 'running')")

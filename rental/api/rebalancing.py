@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from flask import Response
+from flask import Response, current_app
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field, StrictInt, StringConstraints
 
@@ -52,6 +52,9 @@ MAX_TRUCKS = 500
 MAX_ROUTING_URL = 500
 # Trucks and stops are numbered in PostgreSQL integers.
 MAX_NUMBER = 2**31 - 1
+# One search that found nothing standing for more than a few rides would let a handful
+# of searches move a truck.
+MAX_UNMET_DEMAND_WEIGHT = 5
 
 
 def _routing_url(value: str) -> str:
@@ -104,6 +107,19 @@ RoutingUrl = Annotated[
 ]
 
 
+UnmetDemandWeight = Annotated[
+    float,
+    Field(strict=True, ge=0, le=MAX_UNMET_DEMAND_WEIGHT, allow_inf_nan=False),
+    explained(
+        f"unmet_demand_weight is a number from 0 to {MAX_UNMET_DEMAND_WEIGHT}", "invalid_fleet"
+    ),
+    Field(
+        description="trip starts each morning search that found no vehicle adds to its "
+        "hotspot's forecast (docs/rebalancing.md); 0, the default: off"
+    ),
+]
+
+
 class DepotRequest(RequestModel):
     lon: Longitude
     lat: Latitude
@@ -129,6 +145,7 @@ class FleetRequest(RequestModel):
     time_limit_seconds: FleetTimeLimit
     depot_stock: DepotStock = 0
     routing_url: RoutingUrl | None = None
+    unmet_demand_weight: UnmetDemandWeight = 0.0
 
     def fleet(self, city_id: str) -> TruckFleet:
         return TruckFleet(
@@ -140,6 +157,7 @@ class FleetRequest(RequestModel):
             time_limit_seconds=self.time_limit_seconds,
             depot_stock=self.depot_stock,
             routing_url=self.routing_url,
+            unmet_demand_weight=self.unmet_demand_weight,
         )
 
 
@@ -224,7 +242,8 @@ class LatestPlanQuery(RequestModel):
 @requires(Role.OPERATOR)
 def latest(query: LatestPlanQuery) -> dict[str, Any]:
     """The city's newest plan, whatever its state; 404 `plan_not_found` before any."""
-    return plan_view(rebalancing_plans.latest_plan(platform().uow(), query.city_id)).json()
+    details = rebalancing_plans.latest_plan(platform().uow(), query.city_id)
+    return plan_view(details, current_app.config["DRIVER_MAP_LINK"]).json()
 
 
 class RebalancingPlanPath(RequestModel):
@@ -242,7 +261,8 @@ def one_plan(path: RebalancingPlanPath) -> Response:
 
     With an ETag: 304 and no body for an If-None-Match that names the plan as it stands (the
     console follows the crews' progress this way)."""
-    plan = plan_view(rebalancing_plans.plan_details(platform().uow(), path.plan_id))
+    details = rebalancing_plans.plan_details(platform().uow(), path.plan_id)
+    plan = plan_view(details, current_app.config["DRIVER_MAP_LINK"])
     return unless_unchanged(plan.json())
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import Field
 
 from rental.api.contract import AnswerModel
+from rental.domain.landmarks import CompassPoint, Landmark
 from rental.domain.rebalancing import PlanState, PlanStop, Position, RunTrigger, TruckFleet
 from rental.services.rebalancing_plans import PlanDetails
 
@@ -42,6 +43,10 @@ class FleetAnswer(AnswerModel):
     time_limit_seconds: int
     depot_stock: int = Field(description="bikes waiting at the depot to go out")
     routing_url: str | None = Field(description="an OSRM-style table API, if the city has one")
+    unmet_demand_weight: float = Field(
+        description="trip starts each morning search that found no vehicle adds to its "
+        "hotspot's forecast; 0: off"
+    )
 
 
 def fleet_view(fleet: TruckFleet) -> FleetAnswer:
@@ -54,12 +59,26 @@ def fleet_view(fleet: TruckFleet) -> FleetAnswer:
         time_limit_seconds=fleet.time_limit_seconds,
         depot_stock=fleet.depot_stock,
         routing_url=fleet.routing_url,
+        unmet_demand_weight=fleet.unmet_demand_weight,
     )
+
+
+class LandmarkAnswer(AnswerModel):
+    """Where a stop is, by the city's nearest named zone: in or at it (`bearing` null), or
+    `metres` away from its middle in the compass direction `bearing`."""
+
+    name: str = Field(description="the zone's name")
+    metres: int = Field(description="from the zone's middle, rounded to 10 m")
+    bearing: CompassPoint | None = Field(description="from the zone to the stop")
 
 
 class PlanStopAnswer(AnswerModel):
     seq: int = Field(description="its place in the truck's route, from 1")
-    site: str
+    site: str = Field(description="the hotspot's name, or the planner's name of a busy cell")
+    landmark: LandmarkAnswer | None = Field(
+        description="the stop named for a driver; null in a city with no named zone"
+    )
+    map_url: str = Field(description="opens the stop in the driver's maps app (DRIVER_MAP_LINK)")
     lon: float
     lat: float
     bikes: int = Field(description="> 0 picked up, < 0 put down")
@@ -95,11 +114,26 @@ class PlanAnswer(AnswerModel):
     )
 
 
-def plan_view(details: PlanDetails) -> PlanAnswer:
+MAP_LINK_SCHEMES = ("geo:", "https://", "http://")
+
+
+def is_map_link(template: str) -> bool:
+    """A DRIVER_MAP_LINK: a geo: or web address naming no field but {lat} and {lon}."""
+    try:
+        template.format(lat="0", lon="0")
+    except (KeyError, IndexError, ValueError):
+        return False
+    return template.startswith(MAP_LINK_SCHEMES)
+
+
+def plan_view(details: PlanDetails, map_link: str) -> PlanAnswer:
+    """The plan as operators and drivers read it; `map_link` is the template of a stop's
+    map link, with {lat} and {lon} in WGS 84 degrees."""
     plan = details.plan
     by_truck: dict[int, list[PlanStopAnswer]] = defaultdict(list)
     for stop in details.stops:
-        by_truck[stop.truck].append(_stop(stop))
+        landmark = details.landmarks.get(stop.position)
+        by_truck[stop.truck].append(_stop(stop, landmark, map_link))
     totals = {t["truck"]: t for t in (plan.summary or {}).get("trucks", [])}
     trucks = [
         TruckRoute(
@@ -127,10 +161,17 @@ def plan_view(details: PlanDetails) -> PlanAnswer:
     )
 
 
-def _stop(stop: PlanStop) -> PlanStopAnswer:
+def _stop(stop: PlanStop, landmark: Landmark | None, map_link: str) -> PlanStopAnswer:
+    lon, lat = stop.position
     return PlanStopAnswer(
         seq=stop.seq,
         site=stop.site,
+        landmark=(
+            LandmarkAnswer(name=landmark.name, metres=landmark.metres, bearing=landmark.bearing)
+            if landmark
+            else None
+        ),
+        map_url=map_link.format(lat=f"{lat:.6f}", lon=f"{lon:.6f}"),
         lon=stop.position[0],
         lat=stop.position[1],
         bikes=stop.bikes,
@@ -171,6 +212,7 @@ def _geojson(
                 colour=truck.colour,
                 bikes=stop.bikes,
                 site=stop.site,
+                landmark=stop.landmark.model_dump(mode="json") if stop.landmark else None,
             )
             for stop in truck.stops
         ]

@@ -1,6 +1,7 @@
 """Receipts (JSON and a printable page with a QR code back to them) and disputes."""
 
 import html
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -35,7 +36,7 @@ from rental.domain.errors import NotAuthenticated
 from rental.domain.money import format_amount
 from rental.domain.pricing import FareLine
 from rental.domain.riders import Role
-from rental.services import disputes, receipts
+from rental.services import disputes, receipts, rentals
 from rental.services.commands.money import OpenDispute, ResolveDispute
 
 RECEIPTS = Tag(name="receipts", description="receipts, and disputes of a fare")
@@ -203,7 +204,9 @@ def receipt_page(path: RentalIdPath, query: PrintableQuery) -> Response:
 
 def _printable_page(reader: Callable[[], UUID], rental_id_: UUID) -> Response:
     rental_id = str(rental_id_)
-    receipt = receipts.receipt_for(platform().uow(), reader(), rental_id_)
+    p, rider_id = platform(), reader()
+    receipt = receipts.receipt_for(p.uow(), rider_id, rental_id_)
+    route = rentals.trace_of(p.uow(), rider_id, rental_id_, p.now()).path or []
     currency = receipt.rental.tariff.currency
 
     def money(amount: int) -> str:
@@ -222,17 +225,25 @@ def _printable_page(reader: Callable[[], UUID], rental_id_: UUID) -> Response:
         if ended_at
         else ""
     )
-    page = f"""<!doctype html><html><head><meta charset=utf-8>
+    # The route map is drawn by receipt.js (Leaflet over the city's zones, no tiles needed)
+    # from the trace carried here: the page needs no token to draw it.
+    trace = html.escape(json.dumps(route, separators=(",", ":")))
+    city = html.escape(receipt.city_id)
+    page = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
 <meta name=viewport content="width=device-width"><title>Receipt {receipt.number}</title>
-<link rel=stylesheet href="/web/receipt/receipt.css"></head><body>
+<link rel=stylesheet href="/web/receipt/receipt.css">
+<script type=module src="/web/receipt/receipt.js"></script></head><body><main>
 <h1>Receipt {receipt.number}</h1>
 <p>{html.escape(receipt.asset_kind)} {html.escape(receipt.asset_code)} &middot; {ended}</p>
+<div id=receipt-map class=route-map role=region aria-label="The route of this ride"
+ data-city="{city}" data-route="{trace}"></div>
 <table>{rows}<tr class=t><td>Total</td><td class=n>{money(receipt.total_minor)}</td></tr>
 <tr><td>Paid from wallet</td><td class=n>{money(receipt.paid_from_wallet_minor)}</td></tr>
 <tr><td>Owed</td><td class=n>{money(receipt.owed_minor)}</td></tr>
 <tr><td>Refunded</td><td class=n>{money(receipt.refunded_minor)}</td></tr></table>
 <figure>{qr}<figcaption>Scan to open this receipt</figcaption></figure>
-</body></html>"""
+<p class=screen-only><button id=print type=button disabled>Print</button></p>
+</main></body></html>"""
     return Response(page, mimetype="text/html")
 
 

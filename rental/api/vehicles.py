@@ -99,12 +99,15 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
 
 @blueprint.get("/nearby", responses={200: Nearby})
 def nearby(query: NearbyQuery) -> dict[str, Any]:
-    """Vehicles and items riders can take now within `radius_m` metres, nearest first."""
+    """Vehicles and items riders can take now within `radius_m` metres, nearest first. A
+    search that finds none is counted, coarsened, for the operators' demand map."""
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
-    visit = app_visit()
-    if not found and visit is not None:  # the rider funnel's `nothing_nearby`
-        funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, visit), p.now())
+    if not found:
+        p.unmet_searches.add(query.command(), p.now())
+        visit = app_visit()
+        if visit is not None:  # the rider funnel's `nothing_nearby`
+            funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, visit), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
 
 

@@ -59,6 +59,9 @@ class TruckFleet:
     time_limit_seconds: int
     depot_stock: int = 0  # bikes waiting at the depot to go out
     routing_url: str | None = None  # the base of an OSRM-style table API, if the city has one
+    # Trip starts each morning search that found no vehicle adds to its hotspot's forecast
+    # (rebalancing.demand.with_unmet); 0: off, the forecast is the trips alone.
+    unmet_demand_weight: float = 0.0
 
     def latest_nightly_time(self, now: datetime, zone: ZoneInfo) -> datetime:
         """The latest instant at or before `now` (aware) when the nightly hour began in the

@@ -241,6 +241,7 @@ class LockController:
         lock_log_retention: timedelta = timedelta(days=90),
         session_retention: timedelta = timedelta(days=30),
         funnel_retention: timedelta = timedelta(days=90),
+        unmet_demand_retention: timedelta = timedelta(days=90),
         telemetry_broker: BrokerAddress | None = None,
         telemetry_client_id: str | None = None,
         telemetry_queue: TelemetryQueue | None = None,
@@ -284,6 +285,7 @@ class LockController:
             lock_log_retention=lock_log_retention,
             session_retention=session_retention,
             funnel_retention=funnel_retention,
+            unmet_demand_retention=unmet_demand_retention,
         )
         self._sweeper = threading.Thread(
             target=sweeper.run, args=(self._stop,), name="unlock-sweeper", daemon=True
@@ -376,6 +378,7 @@ def main() -> None:
         lock_log_retention=timedelta(days=config.LOCK_LOG_RETENTION_DAYS),
         session_retention=config.token_lifetimes().longest_refresh(),
         funnel_retention=timedelta(days=config.FUNNEL_RETENTION_DAYS),
+        unmet_demand_retention=timedelta(days=config.UNMET_DEMAND_RETENTION_DAYS),
     )
     controller.start()
     lock_accounts.start()

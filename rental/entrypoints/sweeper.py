@@ -1,8 +1,8 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
-as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions
-and the rider funnel's marks past their retention are forgotten (and room for the coming
-days' fixes made).
+as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions,
+counts of searches that found nothing and the rider funnel's marks past their retention
+are forgotten (and room for the coming days' fixes made).
 """
 
 import logging
@@ -16,7 +16,11 @@ from rental.services.alerts import reconcile_latches
 from rental.services.funnel import forget_old_marks
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
-from rental.services.retention import forget_old_lock_reports, prepare_fix_days
+from rental.services.retention import (
+    forget_old_lock_reports,
+    forget_old_unmet_searches,
+    prepare_fix_days,
+)
 from rental.services.sessions import forget_old_sessions
 from rental.services.unit_of_work import UnitOfWork
 
@@ -48,6 +52,7 @@ class Sweeper:
         lock_log_retention: timedelta,
         session_retention: timedelta = timedelta(days=30),
         funnel_retention: timedelta = timedelta(days=90),
+        unmet_demand_retention: timedelta = timedelta(days=90),
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -56,6 +61,7 @@ class Sweeper:
         self._retention = lock_log_retention
         self._session_retention = session_retention
         self._funnel_retention = funnel_retention
+        self._unmet_demand_retention = unmet_demand_retention
 
     def run(self, stop: threading.Event) -> None:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
@@ -110,3 +116,8 @@ class Sweeper:
             marks = forget_old_marks(self._uow(), self._clock(), self._funnel_retention)
             if marks:
                 log.info("forgot %d rider funnel mark(s) past their retention", marks)
+            counts = forget_old_unmet_searches(
+                self._uow(), self._clock(), self._unmet_demand_retention
+            )
+            if counts:
+                log.info("forgot %d count(s) of searches that found nothing", counts)

@@ -141,21 +141,26 @@ def rental_followed(
 def nothing_nearby(uow: UnitOfWork, search: NothingNearby, now: datetime) -> bool:
     """The visit's map found no vehicle: a `nothing_nearby` drop-out before a vehicle
     was viewed, in the city whose centre is nearest the search (within CITY_REACH_M).
-    False when no city is that near. The position is not kept."""
-    with uow:
-        near = [
-            (_metres(search.lon, search.lat, city.center_lon, city.center_lat), city)
-            for city in uow.cities.all()
-            if not city.is_retired
-        ]
-        near = [(metres, city) for metres, city in near if metres <= CITY_REACH_M]
-        if not near:
-            return False
-        city = min(near, key=lambda found: (found[0], found[1].id))[1]
-        day = local_day(now, city.time_zone)
-        mark = FunnelMark(city.id, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, search.visit_id)
-        uow.funnel.add([mark])
-        uow.commit()
+    False when no city is that near, or the mark could not be kept (logged: the search is
+    answered all the same). The position is not kept."""
+    try:
+        with uow:
+            near = [
+                (_metres(search.lon, search.lat, city.center_lon, city.center_lat), city)
+                for city in uow.cities.all()
+                if not city.is_retired
+            ]
+            near = [(metres, city) for metres, city in near if metres <= CITY_REACH_M]
+            if not near:
+                return False
+            city = min(near, key=lambda found: (found[0], found[1].id))[1]
+            day = local_day(now, city.time_zone)
+            mark = FunnelMark(city.id, day, Step.VEHICLE_VIEWED, NOTHING_NEARBY, search.visit_id)
+            uow.funnel.add([mark])
+            uow.commit()
+    except RentalError as error:
+        log.warning("the funnel missed a search that found nothing: %s", error)
+        return False
     return True
 
 

@@ -21,7 +21,13 @@ from rebalancing.city import Night, Trucks, night_problem
 from rebalancing.distances import DistanceSource, DistancesUnavailable, GreatCircle
 from rebalancing.plans import PlannedStop, Summary
 from rebalancing.solver import solve
-from rebalancing.state import CELL_DEGREES, CityNight, city_night
+from rebalancing.state import (
+    CELL_DEGREES,
+    NO_UNMET_DEMAND,
+    CityNight,
+    UnmetDemand,
+    city_night,
+)
 from rental.domain.errors import Conflict, NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.domain.rebalancing import (
@@ -143,9 +149,15 @@ def read_night(
         by_zone, by_cell = uow.rebalancing.morning_starts(
             city_id, since, demand.MORNING_HOURS, CELL_DEGREES
         )
+        unmet = NO_UNMET_DEMAND
+        if fleet.unmet_demand_weight > 0:
+            unmet_by_zone, unmet_by_cell = uow.rebalancing.morning_unmet_searches(
+                city_id, since, demand.MORNING_HOURS, CELL_DEGREES
+            )
+            unmet = UnmetDemand(fleet.unmet_demand_weight, unmet_by_zone, unmet_by_cell)
         zones = uow.rebalancing.hotspots(city_id)
         bikes = uow.rebalancing.parked_bikes(city_id, now, policy)
-    return fleet, city_night(zones, by_zone, by_cell, bikes, morning, first_day)
+    return fleet, city_night(zones, by_zone, by_cell, bikes, morning, first_day, unmet)
 
 
 def _plan_city(

@@ -25,6 +25,7 @@ class Receipt:
     refunded_minor: int
     disputes: list[Dispute]
     time_zone: str  # the city's (IANA): a receipt's times are read in it
+    city_id: str  # the city the asset belongs to (its zones give a route map context)
 
 
 def receipt_number(rental_id: uuid.UUID) -> str:
@@ -57,4 +58,5 @@ def receipt_for(uow: UnitOfWork, rider_id: uuid.UUID, rental_id: uuid.UUID) -> R
         refunded_minor=sum(dispute.refund_minor for dispute in disputes),
         disputes=disputes,
         time_zone=time_zone,
+        city_id=asset.city_id,
     )

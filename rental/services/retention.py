@@ -3,6 +3,9 @@ its rider, went; they serve trips in progress, disputes and MDS telemetry, and a
 forgotten after the retention period. A finished trip keeps its own simplified path
 (the rider's receipt and disputes), and MDS keeps vehicle events, which name no rider.
 
+Searches that found no vehicle are counts per city, grid cell and hour, naming no rider
+(`rental.domain.unmet_demand`); they are forgotten after their own retention all the same.
+
 Fixes are kept by UTC day: a day is forgotten at once when all of it is past the
 retention (so a fix is kept up to a day longer), and room for the coming days is made
 ahead of time, so that storing a fix never has to.
@@ -37,6 +40,19 @@ def forget_old_lock_reports(uow: UnitOfWork, now: datetime, keep: timedelta) -> 
     while True:
         with uow:
             deleted = uow.lock_log.forget_before(now - keep, BATCH)
+            uow.commit()
+        total += deleted
+        if deleted == 0:
+            return total
+
+
+def forget_old_unmet_searches(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
+    """Forget the counts of searches that found nothing in hours older than `keep`; how
+    many counts went."""
+    total = 0
+    while True:
+        with uow:
+            deleted = uow.unmet_demand.forget_before(now - keep, BATCH)
             uow.commit()
         total += deleted
         if deleted == 0:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from rental.services.repositories.city import CityRepository, ZoneRepository
+from rental.services.repositories.demand import UnmetDemand
 from rental.services.repositories.fleet import (
     AssetRepository,
     CabinetRepository,
@@ -109,12 +110,14 @@ class UnitOfWork(Protocol):
     # rebalancing
     @property
     def rebalancing(self) -> RebalancingRepository: ...
-    # operations (the dashboard's figures)
+    # operations (the dashboard's figures, searches that found nothing)
     @property
     def operations(self) -> OperationsReadModel: ...
     # the rider funnel
     @property
     def funnel(self) -> FunnelMarks: ...
+    @property
+    def unmet_demand(self) -> UnmetDemand: ...
 
     def __enter__(self) -> Self: ...
 

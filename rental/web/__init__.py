@@ -22,7 +22,7 @@ STATIC = Path(__file__).parent / "static"
 # `make install` (scripts/web.sh vendor, which lists them) and carried by the wheel.
 VENDOR = Path(__file__).parent / "vendor"
 # The packages served from there, and nothing else.
-VENDORED = frozenset({"leaflet", "jsqr", "swagger-ui-dist", "chart.js"})
+VENDORED = frozenset({"leaflet", "leaflet.heat", "jsqr", "swagger-ui-dist", "chart.js"})
 
 
 blueprint = Blueprint("web", __name__, static_folder=None)

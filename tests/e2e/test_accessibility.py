@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import Tab
+from tests.e2e.test_dispute_case import disputed_ride, open_case
 from tests.e2e.test_operator_console import open_console
 from tests.e2e.test_ride import ROUTE
 from tests.e2e.test_rider_app import signed_in
@@ -18,6 +19,7 @@ AFTER_THE_RIDE = ("trips", "wallet", "hold", "me", "report", "help")
 CONSOLE_PAGES = (
     "dashboard",
     "funnel",
+    "demand",
     "alerts",
     "cities",
     "fleet",
@@ -29,6 +31,10 @@ CONSOLE_PAGES = (
     "reconciliation",
     "rebalancing",
 )
+# Screens opened from a page, each with what it needs to show: a dispute's case in the
+# console (a desktop), the printable receipt with its route map (a phone).
+CASE_SCREENS = ("dispute-case",)
+PRINTABLE_SCREENS = ("printable-receipt",)
 
 
 class Audit:
@@ -93,3 +99,26 @@ def test_no_page_of_the_operator_console_has_a_serious_accessibility_violation(s
     expect(tab.page.locator("#main")).to_be_visible()
     assert audit.violations() == {}
     assert tab.problems == []
+
+
+def test_a_disputes_case_and_the_printable_receipt_have_no_serious_accessibility_violation(
+    system, browser, tab
+):
+    rider, rental_id, dispute_id = disputed_ride(system)
+    console = Audit(tab, "console")
+    open_console(system, tab, "disputes")
+    open_case(tab.page, dispute_id)
+    [case] = CASE_SCREENS
+    console.screen(case, f"#case-{dispute_id} .case-map[data-ready=true]")
+
+    receipt = system.get(f"/api/v1/rentals/{rental_id}/receipt", rider).json()
+    phone = Tab(browser, 360, 740, is_mobile=True, has_touch=True, locale="en-US")
+    try:
+        printable = Audit(phone, "app-en-US")
+        phone.page.goto(receipt["printable_url"])
+        [page] = PRINTABLE_SCREENS
+        printable.screen(page, "#receipt-map[data-ready=true]")
+        assert console.violations() == {} and printable.violations() == {}
+        assert tab.problems == [] and phone.problems == []
+    finally:
+        phone.close()

@@ -42,12 +42,15 @@ def test_an_operator_launches_a_city_prices_it_sets_its_trucks_and_retires_it(sy
     trucks = page.locator("#city-fleet")
     trucks.locator("[name=trucks]").fill("3")
     trucks.locator("[name=nightly_hour]").fill("3")
+    expect(trucks.locator("[name=unmet_demand_weight]")).to_have_value("0")
+    trucks.locator("[name=unmet_demand_weight]").fill("0.4")
     trucks.locator("button[type=submit]").click()
     expect(page.locator("#cities-status")).to_contain_text(
         "3 truck(s), nightly at 3:00 Europe/Lisbon"
     )
     fleet = rebalancing_fleets.fleet_of(system.platform.uow(), "lisbon")
     assert (len(fleet.trucks), fleet.nightly_hour, fleet.depot) == (3, 3, (-9.139, 38.722))
+    assert fleet.unmet_demand_weight == 0.4
 
     # The other pages pick it from the list of cities.
     page.goto(f"{system.url}/ops/#/zones?city=lisbon")

@@ -52,3 +52,38 @@ def test_the_plan_accounts_for_every_bike_and_its_progress_shows_live(system, ta
         expect(card).to_have_text(f"{len(truck['stops'])} of {len(truck['stops'])} stops done")
     tab.screenshot("ops-rebalancing-progress")
     assert tab.problems == []
+
+
+def test_each_stop_is_named_for_its_driver_with_a_map_link_in_both_languages(system, tab):
+    set_up_rebalancing_city(system.platform)
+    north_of_station = (STATION[0], STATION[1] + 0.0027)  # 300 m north, outside every hotspot
+    strays = [bike_at(system.platform, north_of_station) for _ in range(3)]
+    morning = coming_morning(system.platform.now(), ZoneInfo("Asia/Shanghai"))
+    past_mornings(system.platform, strays[0], OFFICE, 2, morning)  # the office needs 3
+    page = open_console(system, tab, f"rebalancing?city={CITY}")
+    page.click("#plan-now")
+    page.wait_for_selector("#summary h2:has-text('ready')", timeout=30_000)
+    plan = system.get(
+        f"/api/v1/ops/rebalancing/plans/latest?city_id={CITY}", system.operator()
+    ).json()
+    [(truck, pick)] = [
+        (t["truck"], s) for t in plan["trucks"] for s in t["stops"] if s["bikes"] > 0
+    ]
+    [(_, drop)] = [(t["truck"], s) for t in plan["trucks"] for s in t["stops"] if s["bikes"] < 0]
+
+    def stop_item(stop):
+        return page.locator(f"article.truck[data-truck='{truck}'] li[data-seq='{stop['seq']}']")
+
+    expect(stop_item(pick)).to_contain_text("Pick up 3 · 300 m north of Station")
+    expect(stop_item(drop)).to_contain_text("Drop 3 · at Office")
+    link = stop_item(pick).locator("a.map-link")
+    lat, lon = f"{pick['lat']:.6f}", f"{pick['lon']:.6f}"
+    assert link.get_attribute("href") == f"geo:{lat},{lon}?q={lat},{lon}"
+    assert abs(float(lat) - north_of_station[1]) < 0.0005  # the strays' own spot
+
+    page.select_option("#language", "zh-CN")
+    expect(stop_item(pick)).to_contain_text("装车 3 辆 · Station北方向 300 米")
+    expect(stop_item(pick).locator("a.map-link")).to_have_text("地图")
+    tab.screenshot("ops-rebalancing-stops-zh")
+    page.select_option("#language", "en")
+    assert tab.problems == []

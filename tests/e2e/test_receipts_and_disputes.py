@@ -1,8 +1,14 @@
 """Every finished rental has a receipt; a disputed fare can be refunded by an operator."""
 
 import re
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.e2e.test_ride import ROUTE
+from tests.helpers import CITY
 
 
 def finished_ride(system, credit_minor=1000):
@@ -100,3 +106,57 @@ def test_the_printable_receipt_reads_the_end_in_the_citys_time(system):
     ended = datetime.fromisoformat(receipt["ended_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     assert ended.strftime("%Y-%m-%d %H:%M CST") in page  # UTC+8, whatever the hour in UTC
     assert " UTC" not in page
+
+
+def test_an_operator_opens_a_dispute_with_its_fare_route_parking_and_riders_history(system):
+    code, lock = system.bike()
+    rider = system.rider(credit_minor=1000)
+    rental_id = system.scan(rider, code).json()["id"]
+    assert system.rental(rider, rental_id, wait=5)["state"] == "active"
+    lock.ride([tuple(point) for point in ROUTE], interval_s=0.05)
+    lock.close()
+    system.wait_state(rider, rental_id, "ended")
+    opened = system.post(f"/api/v1/rentals/{rental_id}/disputes", {"reason": "Too dear"}, rider)
+    dispute_id = opened.json()["id"]
+
+    answer = system.get(f"/api/v1/ops/disputes/{dispute_id}", system.operator())
+    assert answer.status_code == 200, answer.text
+    case = answer.json()
+    assert (case["dispute"]["id"], case["dispute"]["reason"]) == (dispute_id, "Too dear")
+    receipt = case["receipt"]
+    assert sum(line["amount_minor"] for line in receipt["lines"]) == receipt["total_minor"] > 0
+    assert receipt["refundable_minor"] == receipt["total_minor"]
+    assert receipt["asset"]["code"] == code and receipt["city_id"] == CITY
+    route = case["route"]["coordinates"]
+    assert len(route) >= 2 and route[0] == pytest.approx(ROUTE[0], abs=1e-5)
+    parked = case["parked"]
+    assert parked["position"] == pytest.approx(route[-1], abs=1e-5)
+    assert parked["outcome"] == "ok" and parked["inside_service_area"] is True
+    history = case["history"]
+    assert (history["window_days"], history["rides"], history["failed_unlocks"]) == (30, 1, 0)
+    assert (history["disputes_opened"], history["disputes_open"]) == (1, 1)
+    assert (history["refunded"], history["account_age_days"]) == ([], 0)
+    assert isinstance(history["credit_score"], int)
+    # What judging needs, and no more: not the rider's phone number nor name.
+    with system.platform.uow() as unit:
+        account = unit.users.get(rider.id)
+    assert account is not None
+    assert account.phone not in answer.text and "phone" not in answer.text
+    assert account.name not in answer.text
+
+
+def test_only_operators_open_a_dispute_and_an_unknown_or_malformed_one_is_an_error(system):
+    rider, rental_id, _ = finished_ride(system)
+    dispute_id = system.post(
+        f"/api/v1/rentals/{rental_id}/disputes", {"reason": "Too dear"}, rider
+    ).json()["id"]
+    refused = system.get(f"/api/v1/ops/disputes/{dispute_id}", rider)
+    assert refused.status_code == 403 and "error" in refused.json()
+    assert system.get(f"/api/v1/ops/disputes/{dispute_id}").status_code == 401
+
+    operator = system.operator()
+    unknown = system.get(f"/api/v1/ops/disputes/{uuid.uuid4()}", operator)
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (404, "dispute_not_found")
+    malformed = system.get("/api/v1/ops/disputes/not-a-dispute", operator)
+    assert 400 <= malformed.status_code < 500 and "dispute_id" in malformed.text
+    assert "error" in malformed.json()

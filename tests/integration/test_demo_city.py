@@ -1,12 +1,16 @@
 """The demo city comes with weeks of past morning rides, so that its nightly rebalancing
-has demand to forecast: targets at its hotspots, and a busy corner outside them."""
+has demand to forecast: targets at its hotspots, and a busy corner outside them; and with a
+week of searches that found no bike, for the operators' demand map."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from rental import demo
 from rental.bootstrap import utc_now
 from rental.domain.fleet import ServicePolicy
+from rental.domain.unmet_demand import cell_of
 from rental.services import rebalancing_runs
+from rental.services.unmet_demand import ReadDemandMap, demand_map
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike
 
@@ -28,6 +32,21 @@ def test_the_demo_city_has_mornings_to_forecast(platform):
             "SELECT count(*), count(DISTINCT idempotency_key), sum(fare_minor) FROM rentals"
         ).one()
     assert history[0] == history[1] > 6 * 5 * 12 and history[2] == 0
+
+
+def test_the_demo_city_has_a_week_of_searches_that_found_no_bike(platform):
+    demo.set_up_city(platform)
+    now = utc_now()
+    demo.seed_unmet_demand(platform, now)
+    demo.seed_unmet_demand(platform, now)  # once only
+
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    week = ReadDemandMap(demo.CITY_ID, today - timedelta(days=7), today)
+    found = demand_map(platform.uow(), week, now, ServicePolicy())
+    # Seven days back hold five weekdays, each with four morning hours.
+    estate, towers = found.searches
+    assert (estate.cell, estate.count) == (cell_of(*demo.UNMET_SEARCHES[0][0]), 5 * 5 * 4)
+    assert (towers.cell, towers.count) == (cell_of(*demo.UNMET_SEARCHES[1][0]), 2 * 5 * 4)
 
 
 def test_the_demo_citys_past_rides_are_whole_in_its_mds_feed(platform):

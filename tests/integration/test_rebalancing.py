@@ -16,6 +16,7 @@ from rental.api.rebalancing_views import fleet_view
 from rental.bootstrap import utc_now
 from rental.domain.errors import Conflict
 from rental.domain.fleet import ServicePolicy
+from rental.domain.landmarks import Landmark
 from rental.domain.rebalancing import RunTrigger
 from rental.domain.zones import zones_from_geojson
 from rental.services import (
@@ -30,6 +31,7 @@ from rental.services.commands.city import ImportZones
 from rental.services.commands.maintenance import UpdateAsset
 from rental.services.commands.rides import Reserve
 from rental.services.rebalancing_commands import ConfigureFleet, MarkStopDone, StartRun
+from rental.services.rebalancing_plans import plan_details
 from tests.conftest import new_lock_id
 from tests.helpers import make_bike, make_city, make_user
 from tests.osrm_peer import osrm_peer, road_metres
@@ -209,6 +211,19 @@ def test_a_plan_is_made_stored_and_a_second_run_is_refused_meanwhile(platform):
     assert sum(stop.bikes for stop in stops if stop.site == "Office") == -6
     picked = {a for stop in stops if stop.bikes > 0 for a in stop.asset_ids}
     assert len(picked) == 7 and str(helper.id) in {str(a) for a in picked}
+
+
+def test_each_stop_is_named_for_its_driver_by_the_nearest_named_zone(platform):
+    north_of_station = (STATION[0], STATION[1] + 0.0027)  # 300 m north, outside every hotspot
+    strays = [bike_at(platform, north_of_station) for _ in range(3)]
+    past_mornings(platform, strays[0], OFFICE, per_morning=2)  # the office needs 3
+
+    details = plan_details(platform.uow(), run(platform, RunTrigger.OPERATOR))
+
+    named = {stop.site: details.landmarks[stop.position] for stop in details.stops}
+    stray_site = next(site for site in named if site != "Office")
+    assert named["Office"] == Landmark("Office", 0, None)
+    assert named[stray_site] == Landmark("Station", 300, "N")
 
 
 def test_drivers_stops_move_the_bikes_and_a_repeat_changes_nothing(platform):

@@ -16,7 +16,7 @@ from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.reconciliation import DifferenceKind
 from rental.domain.rentals import FailureReason
-from rental.domain.zones import ZoneKind
+from rental.domain.zones import Parking, ZoneKind
 from rental.services.attention_items import AttentionKind
 
 MESSAGES = Path(__file__).resolve().parents[2] / "rental" / "web" / "static" / "ops" / "messages"
@@ -28,13 +28,14 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("dispute", DisputeState),
     ("account", AccountKind),
     ("zone", ZoneKind),
+    ("parking", Parking),
     ("plan.state", PlanState),
     ("plan.trigger", RunTrigger),
     ("attention", AttentionKind),
     ("why", UnavailableReason),
     ("difference", DifferenceKind),
     ("funnel.step", Step),
-    ("funnel.reason", FailureReason),  # an unlock's failure: why a session was not unlocked
+    ("funnel.reason", FailureReason),  # an unlock's failure: why a visit was not unlocked
 ]
 
 

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from rental.domain.errors import Conflict, InvalidInput, NotFound
+from rental.domain.errors import Conflict, InvalidInput, NotFound, Unavailable
 from rental.domain.fleet import ServicePolicy, UnavailableReason
 from rental.domain.funnel import (
     NOTHING_NEARBY,
@@ -22,6 +22,7 @@ from rental.services import funnel, pricing
 from rental.services.commands.funnel import AppStep, NothingNearby, RecordAppSteps
 from rental.services.commands.rides import QuoteAsset, RequestUnlock
 from rental.services.rentals import Unlocking, request_unlock
+from tests.unit.fakes import FakeUnitOfWork
 from tests.unit.world import (
     BIKE_PRICE,
     CITY,
@@ -157,6 +158,17 @@ def test_a_map_with_nothing_near_is_a_drop_out_before_a_vehicle_is_viewed(world)
     far = NothingNearby(2.35, 48.85, visit)  # Paris: no city of this world near
     assert not funnel.nothing_nearby(world.uow(), far, START)
     assert read(world)[Step.VEHICLE_VIEWED] == (0, {NOTHING_NEARBY: 1})
+
+
+class Away(FakeUnitOfWork):
+    """A database that does not answer."""
+
+    def __enter__(self):
+        raise Unavailable("the database cannot be reached")
+
+
+def test_a_search_is_answered_though_its_mark_cannot_be_kept(world):
+    assert not funnel.nothing_nearby(Away(world.store), NothingNearby(*HOME, uuid.uuid4()), START)
 
 
 def test_the_app_reports_only_its_own_steps_in_known_cities(world):

@@ -107,6 +107,14 @@ class DisputeRepository(Protocol):
 
     def refunded_for_rental(self, rental_id: uuid.UUID) -> int: ...
 
+    def of_rider(self, rider_id: uuid.UUID) -> list[Dispute]:
+        """Every dispute the rider opened, oldest first."""
+        ...
+
+    def refunds_to_rider(self, rider_id: uuid.UUID) -> dict[str, int]:
+        """What the rider's disputes refunded, in minor units by currency (ISO 4217)."""
+        ...
+
 
 class PricingPlanRepository(Protocol):
     def publish(

@@ -45,6 +45,14 @@ class RebalancingRepository(Protocol):
         per hotspot, and per grid cell for those that started outside every hotspot."""
         ...
 
+    def morning_unmet_searches(
+        self, city_id: str, since: date, hours: tuple[int, int], cell_degrees: float
+    ) -> tuple[StartsByZone, StartsByCell]:
+        """Nearby searches that found no vehicle in the morning hours (local time) since
+        `since`, per day, placed at their cell's center (`rental.domain.unmet_demand`): per
+        hotspot, and per grid cell of `cell_degrees` for those outside every hotspot."""
+        ...
+
     def first_trip_day(self, city_id: str) -> date | None: ...
 
     def timezone(self, city_id: str) -> str | None:

@@ -29,6 +29,10 @@ class UserRepository(Protocol):
 
     def mark_phone_proven(self, user_id: UUID) -> None: ...
 
+    def joined_at(self, user_id: UUID) -> datetime | None:
+        """When the account was made; None for no such account."""
+        ...
+
 
 @dataclass(frozen=True)
 class PresentedRefreshToken:

@@ -311,6 +311,19 @@ class FakeDisputeRepository(Repository):
             d.refund_minor for d in self._store.disputes.values() if d.rental_id == rental_id
         )
 
+    def of_rider(self, rider_id: uuid.UUID) -> list[Dispute]:
+        found = [d for d in self._store.disputes.values() if d.rider_id == rider_id]
+        return [copied(d) for d in _by_creation(found)]
+
+    def refunds_to_rider(self, rider_id: uuid.UUID) -> dict[str, int]:
+        refunds: dict[str, int] = {}
+        for dispute in self._store.disputes.values():
+            row = self._store.rentals.get(dispute.rental_id)
+            if dispute.rider_id == rider_id and dispute.refund_minor and row is not None:
+                currency = row.rental.tariff.currency
+                refunds[currency] = refunds.get(currency, 0) + dispute.refund_minor
+        return refunds
+
 
 def _by_creation(disputes: list[Dispute]) -> list[Dispute]:
     # Stable: disputes created at the same moment keep the order they were added in.

@@ -25,6 +25,7 @@ from rental.domain.rebalancing import (
     SearchLimits,
     TruckFleet,
 )
+from rental.domain.unmet_demand import cell_center
 from rental.services.repositories.rebalancing import StartsByCell, StartsByZone
 from tests.unit.fakes.store import HOTSPOT_KIND, IntegrityViolation, Repository, jsonb
 
@@ -112,6 +113,28 @@ class FakeRebalancingRepository(Repository):
             cell = (math.floor(lon / cell_degrees), math.floor(lat / cell_degrees))
             days = by_hotspot[str(spot)] if spot is not None else by_cell[cell]
             days[local.date()] = days.get(local.date(), 0) + 1
+        return dict(by_hotspot), dict(by_cell)
+
+    def morning_unmet_searches(
+        self, city_id: str, since: date, hours: tuple[int, int], cell_degrees: float
+    ) -> tuple[StartsByZone, StartsByCell]:
+        """Searches that found no vehicle in the morning hours (local time) since `since`,
+        per day, at their cell's center: per hotspot, and per grid cell outside them."""
+        store = self._store
+        if city_id not in store.cities:
+            return {}, {}
+        timezone = ZoneInfo(store.cities[city_id].time_zone)
+        by_hotspot: StartsByZone = defaultdict(dict)
+        by_cell: StartsByCell = defaultdict(dict)
+        for (city, hour, x, y), searches in store.unmet_searches.items():
+            local = hour.astimezone(timezone)
+            if city != city_id or local.date() < since or not hours[0] <= local.hour < hours[1]:
+                continue
+            lon, lat = cell_center((x, y))
+            spot = store.hotspot_at(city_id, lon, lat)
+            cell = (math.floor(lon / cell_degrees), math.floor(lat / cell_degrees))
+            days = by_hotspot[str(spot)] if spot is not None else by_cell[cell]
+            days[local.date()] = days.get(local.date(), 0) + searches
         return dict(by_hotspot), dict(by_cell)
 
     def first_trip_day(self, city_id: str) -> date | None:

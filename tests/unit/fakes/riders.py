@@ -53,6 +53,10 @@ class FakeUserRepository(Repository):
         if row is not None:
             row.user.phone_proven = True
 
+    def joined_at(self, user_id: uuid.UUID) -> datetime | None:
+        row = self._store.users.get(user_id)
+        return row.created_at if row else None
+
 
 class FakePhoneCodeRepository(Repository):
     def put(self, code: PhoneCode) -> None:

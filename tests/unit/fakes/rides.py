@@ -151,6 +151,9 @@ class FakeRentalRepository(Repository):
         found.sort(key=lambda r: r.requested_at, reverse=True)
         return found[:limit]
 
+    def of_rider_since(self, rider_id: uuid.UUID, since: datetime) -> list[Rental]:
+        return self._all(lambda r: r.rider_id == rider_id and r.requested_at >= since)
+
     def has_open(self, rider_id: uuid.UUID) -> bool:
         return (
             self._first(lambda r: r.rider_id == rider_id and r.state in OPEN_RENTAL_STATES)
@@ -181,6 +184,10 @@ class FakeRentalRepository(Repository):
         row = self._store.rentals.get(rental_id)
         if row is not None:
             row.end_position = (lon, lat)
+
+    def end_position(self, rental_id: uuid.UUID) -> tuple[float, float] | None:
+        row = self._store.rentals.get(rental_id)
+        return row.end_position if row else None
 
     def trace_geojson(self, rental_id: uuid.UUID, tolerance_degrees: float = 0.0) -> str | None:
         """The stored path, simplified for display (the ends are always kept). Douglas-

@@ -265,6 +265,8 @@ class Store:
     rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
     rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)
     funnel_marks: list[FunnelMark] = field(default_factory=list)
+    # Searches that found nothing: (city_id, hour, cell_x, cell_y) -> how many.
+    unmet_searches: dict[tuple[str, datetime, int, int], int] = field(default_factory=dict)
     # What committed units of work notified, in order: (channel, payload).
     notifications: list[tuple[str, str]] = field(default_factory=list)
     _serials: dict[str, int] = field(default_factory=dict)

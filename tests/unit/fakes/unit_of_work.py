@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Self
 
 from tests.unit.fakes.city import FakeCityRepository, FakeZoneRepository
+from tests.unit.fakes.demand import FakeUnmetDemand
 from tests.unit.fakes.fleet import (
     FakeAssetRepository,
     FakeCabinetRepository,
@@ -89,6 +90,7 @@ class FakeUnitOfWork:
         self.rebalancing = FakeRebalancingRepository(self)
         self.operations = FakeOperationsReadModel(self)
         self.funnel = FakeFunnelMarks(self)
+        self.unmet_demand = FakeUnmetDemand(self)
 
     def __enter__(self) -> Self:
         if self.active:

@@ -1,7 +1,7 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
-import { cityNear, drawZones, makeMap, webSettings } from "../common/map.js";
+import { cityNear, drawRoute as drawTrip, drawZones, makeMap, webSettings } from "../common/map.js";
 import { reached } from "./funnel.js";
 import {
   chooseLanguage,
@@ -855,11 +855,7 @@ async function drawRoute(box, points) {
     await zonesOf(map.getCenter()).catch(() => {});
     return;
   }
-  L.polyline(points, { color: "#0072b2", weight: 5, className: "route" }).addTo(map);
-  const end = (at, name) => L.circleMarker(at, { radius: 7, weight: 3, color: "#fff", fillColor: name === "start" ? "#009e73" : "#d7301f", fillOpacity: 1, className: `route-${name}` });
-  end(points[0], "start").addTo(map);
-  end(points[points.length - 1], "end").addTo(map);
-  map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 17, animate: false });
+  drawTrip(map, points);
   await zonesOf(points[points.length - 1]).catch(() => {});
 }
 

@@ -90,3 +90,20 @@ export async function drawZones(map, cityId) {
     },
   }).addTo(map);
 }
+
+// A trip's route on `map`: its trace (`points` as [lat, lng], in order) with where it
+// started (green) and ended (red), the map fitted to it. Nothing is drawn for no points.
+export function drawRoute(map, points) {
+  if (!points.length) return null;
+  L.polyline(points, { color: "#0072b2", weight: 5, className: "route" }).addTo(map);
+  const end = (at, name) =>
+    L.circleMarker(at, { radius: 7, weight: 3, color: "#fff", fillColor: name === "start" ? "#009e73" : "#d7301f", fillOpacity: 1, className: `route-${name}` });
+  end(points[0], "start").addTo(map);
+  end(points[points.length - 1], "end").addTo(map);
+  const bounds = L.latLngBounds(points).pad(0.3);
+  map.fitBounds(bounds, { maxZoom: 17, animate: false });
+  return bounds;
+}
+
+// GeoJSON positions ([lon, lat]) as Leaflet's [lat, lng].
+export const latLngs = (positions) => (positions || []).map(([lon, lat]) => [lat, lon]);

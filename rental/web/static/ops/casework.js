@@ -1,9 +1,11 @@
-// Cases an operator closes: open damage reports, riders' disputes (with a refund or not),
+// Cases an operator closes: open damage reports, riders' disputes (each opened with what
+// judging it needs, ./dispute_case.js; closed with a refund or not),
 // and the books: proof that every posting balances.
 import { label, t } from "../app/i18n.js";
 import { api, download, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
+import { caseOpener } from "./dispute_case.js";
 
 const when = (iso) => new Date(iso).toLocaleString(document.documentElement.lang);
 
@@ -64,6 +66,9 @@ export async function disputesPage(main) {
           { class: "card stack", "data-dispute": dispute.id },
           el("h2", {}, t("disputes.ride", { id: dispute.rental_id.slice(0, 8) })),
           el("p", {}, dispute.reason, el("span", { class: "muted" }, t("disputes.opened", { when: when(dispute.created_at) }))),
+          caseOpener(dispute.id, (found) => {
+            refund.max = majorAmount(found.receipt.refundable_minor, found.receipt.currency);
+          }),
           el("label", {}, t("disputes.refund"), refund),
           el("label", {}, t("disputes.note"), note),
           el("button", { type: "submit" }, t("disputes.resolve")),

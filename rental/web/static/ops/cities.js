@@ -186,11 +186,14 @@ async function fleetForm(city, done, fail) {
     field(t("cities.speed"), { name: "speed_kph", type: "number", min: 1, step: "any", required: true, value: fleet ? fleet.speed_kph : 25 }),
     field(t("cities.nightly_hour", { zone: city.time_zone }), { name: "nightly_hour", type: "number", min: 0, max: 23, required: true, value: fleet ? fleet.nightly_hour : 2 }),
     field(t("cities.search_time"), { name: "time_limit_seconds", type: "number", min: 1, required: true, value: fleet ? fleet.time_limit_seconds : 20 }),
+    // Trip starts each morning search that found no vehicle adds to a hotspot's forecast.
+    field(t("cities.unmet_demand_weight"), { name: "unmet_demand_weight", type: "number", min: 0, max: 5, step: 0.1, required: true, value: fleet ? fleet.unmet_demand_weight : 0 }),
+    el("p", { class: "muted" }, t("cities.unmet_demand_hint")),
     el("button", { type: "submit" }, t("cities.save_trucks")),
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const n = numbers(form, ["lon", "lat", "trucks", "capacity", "shift_hours", "speed_kph", "nightly_hour", "time_limit_seconds"]);
+    const n = numbers(form, ["lon", "lat", "trucks", "capacity", "shift_hours", "speed_kph", "nightly_hour", "time_limit_seconds", "unmet_demand_weight"]);
     try {
       await api("PUT", path, {
         depot: { lon: n.lon, lat: n.lat },
@@ -198,6 +201,7 @@ async function fleetForm(city, done, fail) {
         speed_kph: n.speed_kph,
         nightly_hour: n.nightly_hour,
         time_limit_seconds: n.time_limit_seconds,
+        unmet_demand_weight: n.unmet_demand_weight,
         ...(fleet ? { depot_stock: fleet.depot_stock, routing_url: fleet.routing_url } : {}),
       });
       done(t("cities.trucks_saved", { city: city.id, n: n.trucks, hour: n.nightly_hour, zone: city.time_zone }));

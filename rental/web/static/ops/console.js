@@ -7,6 +7,7 @@ import { alertsPage } from "./alerts.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
 import { dashboardPage } from "./dashboard.js";
+import { demandPage } from "./demand.js";
 import { fleetPage } from "./fleet.js";
 import { funnelPage } from "./funnel.js";
 import { rebalancingPage } from "./rebalancing.js";
@@ -17,6 +18,7 @@ import { zonesPage } from "./zones.js";
 const PAGES = {
   dashboard: dashboardPage,
   funnel: funnelPage,
+  demand: demandPage,
   alerts: alertsPage,
   cities: citiesPage,
   fleet: fleetPage,

@@ -174,7 +174,8 @@ function drawPlan(map, plan) {
 }
 
 function stopMarker(stops, latlng) {
-  const { truck, colour, site } = stops[0];
+  const { truck, colour } = stops[0];
+  const site = placeOf(stops[0]);
   const what = stops
     .map((stop) => t(stop.bikes > 0 ? "plan.stop_pick_up" : "plan.stop_drop", { seq: stop.seq, n: Math.abs(stop.bikes) }))
     .join(t("list.separator"));
@@ -277,13 +278,24 @@ function truckCard(truck) {
         el(
           "li",
           { class: stop.done_at ? "done" : "", "data-seq": stop.seq },
-          t(stop.action === "pick_up" ? "plan.pick_up" : "plan.drop", { n: Math.abs(stop.bikes), site: stop.site }),
+          t(stop.action === "pick_up" ? "plan.pick_up" : "plan.drop", { n: Math.abs(stop.bikes), site: placeOf(stop) }),
+          " ",
+          el("a", { class: "map-link", href: stop.map_url, "aria-label": t("plan.open_map_label", { seq: stop.seq }) }, t("plan.open_map")),
           stop.done_at ? el("span", { class: "tick", title: t("plan.done_at", { when: stop.done_at }) }, " ✓") : null,
         ),
       ),
     ),
     toDepot ? el("p", { class: "depot-step" }, t("plan.unload", { n: toDepot })) : null,
   );
+}
+
+// A stop as a driver finds it: in or at a named zone, or so far from one in a direction;
+// the planner's own name only in a city that named no zone.
+function placeOf(stop) {
+  const landmark = stop.landmark;
+  if (!landmark) return stop.site;
+  if (!landmark.bearing) return t("plan.place_at", { name: landmark.name });
+  return t("plan.place_near", { name: landmark.name, metres: landmark.metres, bearing: t(`plan.bearing.${landmark.bearing}`) });
 }
 
 const km = (metres) => (metres == null ? "—" : t("plan.km", { km: (metres / 1000).toFixed(1) }));
