@@ -10,6 +10,7 @@ from flask_openapi3 import APIBlueprint, OpenAPI, Tag
 from rental.api import (
     auth,
     cities,
+    damage_photos,
     dashboard,
     dispute_cases,
     document,
@@ -104,6 +105,7 @@ def create_app(
         vehicles.blueprint,
         reservations.blueprint,
         maintenance.blueprint,
+        damage_photos.blueprint,
         gbfs.blueprint,
         mds.blueprint,
         rebalancing.blueprint,

@@ -21,6 +21,7 @@ from rental.adapters.locks.provisioning import LockAccountRefused, LockAccountRe
 from rental.adapters.locks.reports import WireReportDecoder
 from rental.adapters.notifications import StateChangeListener
 from rental.adapters.passwords import WerkzeugPasswords
+from rental.adapters.pictures import PillowPictureCleaner
 from rental.adapters.reconciliation import SqlReconciliationRecords
 from rental.adapters.routing import OsrmRouting
 from rental.adapters.sandbox_gateway import SandboxGateway
@@ -35,6 +36,7 @@ from rental.services.ports import (
     LockCommands,
     PasswordHasher,
     PaymentGateway,
+    PictureCleaner,
     SmsSender,
 )
 from rental.services.settlement import RENTAL_STATE_CHANNEL
@@ -115,6 +117,7 @@ class Platform:
         self.reconciliation = SqlReconciliationRecords(self.engine)
         self.routing: RoutingService = routing or OsrmRouting()
         self.passwords: PasswordHasher = passwords or WerkzeugPasswords()
+        self.pictures: PictureCleaner = PillowPictureCleaner()
         self.sms: SmsSender = sms or _sms_provider(config, self.engine)
 
     @property

@@ -4,6 +4,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 
+from rental.domain.damage_photos import PhotoRules
 from rental.domain.fair_use import HoldRules, PaymentOrderRules, ReportingRules
 from rental.domain.fleet import ServicePolicy
 from rental.domain.sessions import TokenLifetimes
@@ -142,6 +143,8 @@ class Config:
     RATE_LIMIT_RINGS: str = "3/minute;30/hour"
     RATE_LIMIT_PAYMENT_ORDERS: str = "5/minute;20/hour"
     RATE_LIMIT_DAMAGE_REPORTS: str = "3/minute;10/day"
+    # A rider may take a photo again (blurred, wrong side) before reporting.
+    RATE_LIMIT_DAMAGE_PHOTOS: str = "5/minute;20/day"
     RATE_LIMIT_GBFS: str = "120/minute"
     # The rider app's funnel steps (POST /api/v1/app-events), per address: a batch a screen.
     RATE_LIMIT_APP_EVENTS: str = "60/minute;1200/hour"
@@ -152,6 +155,13 @@ class Config:
     DAMAGE_REPORT_AFTER_RIDE_MINUTES: int = 30
     DAMAGE_REPORT_AFTER_TRY_MINUTES: int = 15
     DAMAGE_REPORTS_PER_DAY: int = 3
+    # Damage photos (rental.domain.damage_photos): the largest upload in bytes (the rider
+    # app scales a phone's photo down to fit; the edge's MAX_CONTENT_LENGTH does not apply
+    # to this upload), the most pixels a photo may have before it is decoded, and the
+    # longer side, in pixels, of the photo as stored.
+    DAMAGE_PHOTO_MAX_BYTES: int = 2 * 1024 * 1024
+    DAMAGE_PHOTO_MAX_PIXELS: int = 50_000_000
+    DAMAGE_PHOTO_MAX_SIDE: int = 2048
     # Payment orders waiting for their payment per rider, and how long one waits.
     OPEN_PAYMENTS_PER_RIDER: int = 3
     PAYMENT_ORDER_MINUTES: int = 30
@@ -190,6 +200,13 @@ class Config:
             after_ride=timedelta(minutes=self.DAMAGE_REPORT_AFTER_RIDE_MINUTES),
             after_try=timedelta(minutes=self.DAMAGE_REPORT_AFTER_TRY_MINUTES),
             per_day=self.DAMAGE_REPORTS_PER_DAY,
+        )
+
+    def photo_rules(self) -> PhotoRules:
+        return PhotoRules(
+            max_bytes=self.DAMAGE_PHOTO_MAX_BYTES,
+            max_pixels=self.DAMAGE_PHOTO_MAX_PIXELS,
+            max_side=self.DAMAGE_PHOTO_MAX_SIDE,
         )
 
     def payment_order_rules(self) -> PaymentOrderRules:

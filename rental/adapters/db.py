@@ -10,6 +10,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from rental.adapters.alerts import AlertRepository
 from rental.adapters.credit import CreditRepository
+from rental.adapters.damage_photos import DamagePhotoRepository
 from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
@@ -147,6 +148,7 @@ class UnitOfWork:
         self.zones = ZoneRepository(connection)
         self.reservations = ReservationRepository(connection)
         self.damage_reports = DamageReportRepository(connection)
+        self.damage_photos = DamagePhotoRepository(connection)
         self.vehicles = VehicleSearch(connection)
         self.open_data = OpenDataRepository(connection)
         self.vehicle_history = VehicleHistory(connection)

@@ -584,6 +584,25 @@ damage_reports = Table(
     Index("damage_reports_by_reporter", "reporter_id", "created_at"),  # a rider's daily limit
 )
 
+# The photos riders take of damage, as the platform encoded them (no metadata); a report
+# names one by its id in `photo_ref`. Kept as bytes here: a few hundred kB each, a few a day.
+damage_photos = Table(
+    "damage_photos",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("uploader_id", UUID(as_uuid=True), ForeignKey("users.id"), nullable=False),
+    Column("content_type", String(16), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
+    CheckConstraint(
+        "content_type IN ('image/jpeg', 'image/png', 'image/webp')",
+        name="damage_photos_content_type",
+    ),
+    Index("damage_photos_by_uploader", "uploader_id", "created_at"),
+)
+
 # Conditions written as SQL rather than bound parameters, so that a generic (prepared)
 # plan can still prove they match the partial indexes above.
 HELD_RESERVATION = reservations.c.state == literal_column("'held'")

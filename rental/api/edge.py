@@ -1,6 +1,8 @@
 """The edge of input: what every request must be before any view reads it.
 
-- A body is at most MAX_CONTENT_LENGTH bytes (Flask's setting; 413 beyond it).
+- A body is at most MAX_CONTENT_LENGTH bytes (Flask's setting; 413 beyond it), except
+  where a view sets its own `request.max_content_length` before reading the body: a damage
+  photo's upload (`DAMAGE_PHOTO_MAX_BYTES`, rental.api.damage_photos).
 - A JSON body is JSON (no NaN or Infinity), nests at most MAX_JSON_DEPTH levels (a body
   nested 100,000 deep would otherwise exhaust the parser's recursion), and carries no NUL
   character and no lone surrogate (`"\ud800"`) in any string or key: PostgreSQL can store

@@ -9,7 +9,7 @@ InvalidInput: 400 naming the first field that was wrong.
 import logging
 from typing import Any, NoReturn
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, jsonify, request
 from flask_limiter import RateLimitExceeded
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -21,7 +21,10 @@ from rental.domain import errors
 log = logging.getLogger(__name__)
 MDS_PREFIX = "/mds/"
 
+# The first class an error is an instance of wins: subclasses before their parents.
 STATUS = {
+    errors.TooLarge: 413,
+    errors.UnsupportedType: 415,
     errors.InvalidInput: 400,
     errors.NotAuthenticated: 401,
     errors.Forbidden: 403,
@@ -80,7 +83,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def body_too_large(error: RequestEntityTooLarge) -> tuple[Response, int]:
-        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        # The view's own limit when it set one (a damage photo), else MAX_CONTENT_LENGTH.
+        limit = request.max_content_length
         return error_body(413, "body_too_large", f"the request body is over {limit} bytes")
 
     @app.errorhandler(RateLimitExceeded)

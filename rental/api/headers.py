@@ -4,7 +4,8 @@
   as another type.
 - A strict Content-Security-Policy on every HTML page (the apps, receipts, the API's
   documentation): scripts and styles from this origin only, images also from the
-  configured map tile server, no framing.
+  configured map tile server and from blob: URLs (a damage photo the page fetched with its
+  token, or the rider's own before it is sent), no framing.
 - `Cache-Control: no-store` on every API answer that did not set its own caching: riders'
   data and tokens are never kept by a shared or browser cache (RFC 6749 section 5.1 asks
   it of token answers; RFC 9111 section 5.2.2.5 defines it).
@@ -37,7 +38,7 @@ def page_policy(tile_url: str) -> str:
     origin may serve images."""
     tiles = _origin(tile_url)
     return (
-        f"default-src 'self'; img-src 'self' data: {tiles}".rstrip()
+        f"default-src 'self'; img-src 'self' data: blob: {tiles}".rstrip()
         + "; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'none'"
         + "; form-action 'self'; frame-ancestors 'none'"
     )

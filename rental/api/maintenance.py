@@ -34,7 +34,6 @@ from rental.api.contract import (
 from rental.domain.errors import InvalidInput
 from rental.domain.maintenance import (
     MAX_NOTE_LENGTH,
-    PHOTO_REF,
     DamageCategory,
     DamageReport,
     RebalanceStep,
@@ -85,16 +84,29 @@ ResolutionText = Annotated[
     Field(description="what was done: repaired, no fault found, ..."),
 ]
 PhotoRef = Annotated[
-    str,
-    StringConstraints(pattern=PHOTO_REF.pattern),
-    explained("photo_ref is the uploaded photo's key or URL (at most 300 URL characters)"),
+    UUID,
+    explained("photo_ref is the photo_ref answered by POST /api/v1/damage-photos"),
+    Field(description="a photo this rider uploaded (POST /api/v1/damage-photos)"),
 ]
+OPS_PHOTOS = "/api/v1/ops/damage-photos/"
+
+
+def photo_url(report: DamageReport) -> str | None:
+    """Where operators fetch the report's photo; None without one, or for a reference that
+    names no stored photo (reports from before photos were stored)."""
+    if report.photo_ref is None:
+        return None
+    try:
+        return OPS_PHOTOS + str(UUID(report.photo_ref))
+    except ValueError:
+        return None
 
 
 class ReportFields(AnswerModel):
     id: UUID
     category: DamageCategory
-    photo_ref: str | None
+    photo_ref: str | None = Field(description="the photo's id (older reports: a free text)")
+    photo_url: str | None = Field(description="operators: GET it for the photo itself")
     note: str | None
     state: ReportState
     created_at: datetime
@@ -107,6 +119,7 @@ def _fields(report: DamageReport) -> dict[str, Any]:
         "id": report.id,
         "category": report.category,
         "photo_ref": report.photo_ref,
+        "photo_url": photo_url(report),
         "note": report.note,
         "state": report.state,
         "created_at": report.created_at,

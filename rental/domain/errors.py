@@ -2,6 +2,8 @@
 
     RentalError
     ├── InvalidInput          the request itself is wrong
+    │   ├── TooLarge          a body (a photo) over its size limit
+    │   └── UnsupportedType   a body of a media type the endpoint does not take
     ├── NotAuthenticated      no or bad credentials
     ├── Forbidden             authenticated, but not allowed
     ├── NotFound              no such thing (or not yours)
@@ -34,6 +36,14 @@ class RentalError(Exception):
 
 class InvalidInput(RentalError):
     code = "invalid_input"
+
+
+class TooLarge(InvalidInput):
+    code = "too_large"
+
+
+class UnsupportedType(InvalidInput):
+    code = "unsupported_type"
 
 
 class NotAuthenticated(RentalError):

@@ -1,7 +1,6 @@
 """Damage reports: a rider says what is broken; the asset leaves riders' sight until an
 operator closes every open report on it."""
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -37,8 +36,6 @@ class RebalanceStep(StrEnum):
 
 
 MAX_NOTE_LENGTH = 500
-# A reference to a photo the app uploaded (an object-store key or URL), not the photo.
-PHOTO_REF = re.compile(r"^[A-Za-z0-9._~:/?#@!$&'()*+,;=%-]{1,300}$")
 
 
 @dataclass
@@ -49,6 +46,8 @@ class DamageReport:
     category: DamageCategory
     state: ReportState
     created_at: datetime
+    # The id of the reporter's DamagePhoto (rental.domain.damage_photos), as text: reports
+    # from before the platform stored photos carry the app's own key or URL there.
     photo_ref: str | None = None
     note: str | None = None
     closed_at: datetime | None = None
@@ -66,17 +65,6 @@ class DamageReport:
 
 def checked_category(value: object) -> DamageCategory:
     return one_of(DamageCategory, value, "category", "invalid_category")
-
-
-def checked_photo_ref(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not PHOTO_REF.match(value):
-        raise InvalidInput(
-            "photo_ref is the uploaded photo's key or URL (at most 300 URL characters)",
-            "invalid_photo_ref",
-        )
-    return value
 
 
 def checked_note(value: object, what: str = "note") -> str | None:

@@ -32,6 +32,7 @@ from rental.services.commands.maintenance import (
     ReportDamage,
     UpdateAsset,
 )
+from rental.services.damage_photos import photo_to_attach
 from rental.services.read_models import DamageReportEntry
 from rental.services.unit_of_work import UnitOfWork
 
@@ -44,8 +45,11 @@ def report_damage(
 ) -> tuple[DamageReport, bool]:
     """Returns the report and whether it is new: a rider's repeat returns the open one.
 
-    Raises NotFound (`asset_not_found`), Forbidden (`report_not_eligible`: the rider did not
-    ride or try to take the asset recently) or LimitReached (`report_limit_reached`)."""
+    A photo the command names must be one this rider uploaded.
+
+    Raises NotFound (`asset_not_found`, `photo_not_found`), Forbidden (`report_not_eligible`:
+    the rider did not ride or try to take the asset recently) or LimitReached
+    (`report_limit_reached`)."""
     with uow:
         # The rider first, then the asset: every report takes its locks in this order.
         uow.damage_reports.lock_reporter(command.reporter_id)
@@ -55,6 +59,8 @@ def report_damage(
         if earlier is not None:
             return earlier, False
         _check_may_report(uow, command.reporter_id, asset.id, now, rules)
+        if command.photo_id is not None:
+            photo_to_attach(uow, command.photo_id, command.reporter_id)
         report = DamageReport(
             uuid.uuid4(),
             asset.id,
@@ -62,7 +68,7 @@ def report_damage(
             command.category,
             ReportState.OPEN,
             now,
-            command.photo_ref,
+            None if command.photo_id is None else str(command.photo_id),
             command.note,
         )
         uow.damage_reports.add(report)

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from rental.domain.damage_photos import PhotoRules, PhotoType, Picture
 from rental.domain.payments import PaymentOrder, Refund
 from rental.services.lock_commands import LockCommand
 
@@ -191,4 +192,16 @@ class SmsSender(Protocol):
     def send_code(self, phone: str, code: str) -> None:
         """Text the sign-in `code` to `phone` (E.164). Raises SmsError (or one of its
         kinds above)."""
+        ...
+
+
+class PictureCleaner(Protocol):
+    """Decodes an uploaded image and encodes it again, smaller and without metadata
+    (implemented with Pillow in `rental.adapters.pictures`)."""
+
+    def cleaned(self, data: bytes, declared: PhotoType, rules: PhotoRules) -> Picture:
+        """The picture re-encoded in the kind it really is, its longer side at most
+        `rules.max_side` pixels, with no EXIF, XMP, ICC comment or text chunks. Raises
+        InvalidInput: `not_an_image` (not decodable, or decodable as none of PhotoType),
+        `photo_too_many_pixels` (more than `rules.max_pixels` before decoding)."""
         ...

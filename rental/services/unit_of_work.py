@@ -14,6 +14,7 @@ from rental.services.repositories.demand import UnmetDemand
 from rental.services.repositories.fleet import (
     AssetRepository,
     CabinetRepository,
+    DamagePhotoRepository,
     DamageReportRepository,
     LockRepository,
     VehicleSearch,
@@ -71,6 +72,8 @@ class UnitOfWork(Protocol):
     def cabinets(self) -> CabinetRepository: ...
     @property
     def damage_reports(self) -> DamageReportRepository: ...
+    @property
+    def damage_photos(self) -> DamagePhotoRepository: ...
     @property
     def vehicles(self) -> VehicleSearch: ...
     # rides

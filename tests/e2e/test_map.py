@@ -131,7 +131,7 @@ def test_a_damage_report_hides_the_bike_until_an_operator_closes_it(system):
     code, _ = system.bike()
     eventually(lambda: nearby_codes(system) == [code], what="the bike on the map")
     rider, operator = system.rider(), system.operator()
-    damage = {"code": code, "category": "brakes", "photo_ref": "uploads/7f3a.jpg", "note": "weak"}
+    damage = {"code": code, "category": "brakes", "note": "weak"}
     # Only a rider who rode or tried to take the bike moments ago: this one held it.
     hold = system.post(
         "/api/v1/reservations", {"code": code, "idempotency_key": "hold-0001"}, rider

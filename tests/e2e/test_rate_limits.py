@@ -195,6 +195,19 @@ def test_damage_reports_are_limited_per_rider(system, limited):
     assert_rate_limited(second)
 
 
+def test_damage_photos_are_limited_per_rider(system, limited):
+    api = limited(RATE_LIMIT_DAMAGE_PHOTOS="1/minute")
+    rider = system.rider()
+    headers = {**rider.headers, "Content-Type": "image/jpeg"}
+    first = requests.post(api.url + "/api/v1/damage-photos", data=b"no jpeg", headers=headers)
+    assert first.status_code == 400, first.text  # counted, though refused
+    second = requests.post(api.url + "/api/v1/damage-photos", data=b"no jpeg", headers=headers)
+    assert_rate_limited(second)
+    # Its own budget: a rider who took a photo again may still report.
+    report = api.post("/api/v1/damage-reports", {"code": "NOPE", "category": "brakes"}, rider)
+    assert report.status_code != 429, report.text
+
+
 def test_every_other_endpoint_has_the_default_limit_per_endpoint(system, limited):
     api = limited(RATE_LIMIT_DEFAULT="2/minute")
     rider = system.rider()

@@ -178,11 +178,17 @@ def test_an_operator_sees_the_riders_steps_in_the_console_in_both_languages(
         chinese.close()
     operator = system.operator()
 
+    seen: list[int] = []
+
     def all_counted() -> bool:
         steps = funnel_of(system, operator)
-        return [steps[name]["visits"] for name in STEPS] == [2, 2, 2, 2, 2, 1]
+        seen[:] = [steps[name]["visits"] for name in STEPS]
+        return seen == [2, 2, 2, 2, 2, 1]
 
-    eventually(all_counted, what="both visits' steps counted")
+    try:
+        eventually(all_counted, what="both visits' steps counted")
+    except AssertionError as late:
+        raise AssertionError(f"visits per step: {seen}") from late
 
     page = open_console(system, tab, f"funnel?city={CITY}")
     rows = page.locator("#funnel-steps tbody tr")

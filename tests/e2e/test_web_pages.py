@@ -19,7 +19,7 @@ def test_pages_allow_scripts_from_here_and_images_from_the_tile_server(platform)
     policy = page.headers["Content-Security-Policy"]
     assert page.status_code == 200 and b'src="/web/ops/console.js"' in page.data
     assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
-    assert "img-src 'self' data: https://*.tiles.example.org;" in policy
+    assert "img-src 'self' data: blob: https://*.tiles.example.org;" in policy
     assert client.get("/web-config.json").json["tile_url"] == TILES
 
 
@@ -34,7 +34,7 @@ def test_only_the_listed_front_end_packages_are_served(platform):
     assert other.status_code == 404 and other.json["error"]["code"] == "not_found"
     assert outside.status_code == 404
     policy = client.get("/ops/").headers["Content-Security-Policy"]
-    assert "img-src 'self' data:;" in policy
+    assert "img-src 'self' data: blob:;" in policy
 
 
 def test_the_rider_app_is_installable_from_its_own_scope(platform):

@@ -208,7 +208,7 @@ def test_an_open_damage_report_takes_the_bike_out_until_an_operator_closes_it(pl
     reporter, operator = rider_who_tried(platform, asset), make_user(platform)
     report, new = maintenance.report_damage(
         platform.uow(),
-        ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, "photos/a1.jpg", None),
+        ReportDamage(reporter.id, asset.code, DamageCategory.BRAKES, None, None),
         utc_now(),
     )
     repeat, repeated_new = maintenance.report_damage(

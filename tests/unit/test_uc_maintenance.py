@@ -62,7 +62,7 @@ def report(
     category: DamageCategory = DamageCategory.BRAKES,
     note: str | None = None,
 ) -> tuple[DamageReport, bool]:
-    command = ReportDamage(reporter.id, asset.code, category, "photos/a1.jpg", note)
+    command = ReportDamage(reporter.id, asset.code, category, None, note)
     return maintenance.report_damage(world.uow(), command, world.now)
 
 

@@ -1,8 +1,10 @@
-"""Commands of maintenance: damage reports, assets in and out of service, trucks moving bikes."""
+"""Commands of maintenance: damage reports and their photos, assets in and out of service,
+trucks moving bikes."""
 
 from dataclasses import dataclass
 from uuid import UUID
 
+from rental.domain.damage_photos import PhotoType
 from rental.domain.maintenance import DamageCategory, RebalanceStep, ReportState
 
 
@@ -11,8 +13,15 @@ class ReportDamage:
     reporter_id: UUID
     asset_code: str  # as rental.domain.fleet.asset_code_from_qr read it
     category: DamageCategory
-    photo_ref: str | None
+    photo_id: UUID | None  # a photo this rider uploaded (UploadDamagePhoto)
     note: str | None
+
+
+@dataclass(frozen=True)
+class UploadDamagePhoto:
+    uploader_id: UUID
+    declared: PhotoType  # the upload's Content-Type
+    data: bytes  # the image file as sent
 
 
 @dataclass(frozen=True)

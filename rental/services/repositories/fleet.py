@@ -1,5 +1,5 @@
 """The repositories of the fleet context, as the use cases need them: Assets, their locks
-and cabinets, damage reports and the nearby search.
+and cabinets, damage reports with their photos and the nearby search.
 
 Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`.
 """
@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from rental.domain.damage_photos import DamagePhoto, PhotoInfo
 from rental.domain.fleet import Asset, AssetKind, Cabinet, Lock, ServicePolicy
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.services.read_models import AssetOverview, DamageReportEntry, NearbyVehicle, ScanTarget
@@ -166,6 +167,16 @@ class DamageReportRepository(Protocol):
     def listing(
         self, city_id: str | None, state: ReportState | None
     ) -> list[DamageReportEntry]: ...
+
+
+class DamagePhotoRepository(Protocol):
+    def add(self, photo: DamagePhoto) -> None: ...
+
+    def info(self, photo_id: UUID) -> PhotoInfo | None:
+        """Who uploaded the photo, when, its kind and size: without reading its bytes."""
+        ...
+
+    def get(self, photo_id: UUID) -> DamagePhoto | None: ...
 
 
 class VehicleSearch(Protocol):

@@ -1,11 +1,12 @@
 """The fleet in memory: locks and what they last reported, cabinets, assets with their
-holds and scans, damage reports, and the search for vehicles near a rider
+holds and scans, damage reports and their photos, and the search for vehicles near a rider
 (`rental.services.repositories.fleet`)."""
 
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
+from rental.domain.damage_photos import DamagePhoto, PhotoInfo
 from rental.domain.fleet import (
     Asset,
     AssetKind,
@@ -314,6 +315,31 @@ class FakeAssetRepository(Repository):
             if row.asset.code == code:
                 return row
         return None
+
+
+class FakeDamagePhotoRepository(Repository):
+    def add(self, photo: DamagePhoto) -> None:
+        if photo.id in self._store.damage_photos:
+            raise IntegrityViolation("damage_photos_pkey")
+        self._store.damage_photos[photo.id] = photo  # frozen: no copy needed
+
+    def info(self, photo_id: uuid.UUID) -> PhotoInfo | None:
+        photo = self._store.damage_photos.get(photo_id)
+        if photo is None:
+            return None
+        picture = photo.picture
+        return PhotoInfo(
+            photo.id,
+            photo.uploader_id,
+            picture.content_type,
+            picture.width,
+            picture.height,
+            len(picture.data),
+            photo.created_at,
+        )
+
+    def get(self, photo_id: uuid.UUID) -> DamagePhoto | None:
+        return self._store.damage_photos.get(photo_id)
 
 
 class FakeDamageReportRepository(Repository):

@@ -1,6 +1,6 @@
 """The ports besides the unit of work, without a broker or a bank: lock commands that
-are recorded what it was asked to send, broker accounts, a payment gateway, and the
-notices to account owners (`rental.services.ports`)."""
+are recorded what it was asked to send, broker accounts, a payment gateway, the
+notices to account owners, and a picture cleaner that decodes nothing (`rental.services.ports`)."""
 
 import hashlib
 import json
@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, assert_never
 
+from rental.domain.damage_photos import PhotoRules, PhotoType, Picture, not_an_image
 from rental.domain.payments import PaymentOrder, Refund
 from rental.services.commands.money import GatewayNotification
 from rental.services.lock_commands import AcknowledgeEvent, LockCommand, Release, Ring, Unlock
@@ -226,3 +227,22 @@ class FakeSms:
         if self.fail:
             raise SmsError("the SMS provider is not answering (fake)")
         self.sent.append((phone, code))
+
+
+# What FakePictureCleaner takes for an image: these bytes first, then anything.
+FAKE_IMAGE_MAGIC = b"IMAGE:"
+
+
+class FakePictureCleaner:
+    """`PictureCleaner` without decoding: a body starting with FAKE_IMAGE_MAGIC is an image
+    of the declared kind, 640 x 480, stored as its bytes with the magic dropped (as the real
+    one drops metadata); anything else is `not_an_image`. `seen` records every body."""
+
+    def __init__(self) -> None:
+        self.seen: list[bytes] = []
+
+    def cleaned(self, data: bytes, declared: PhotoType, rules: PhotoRules) -> Picture:
+        self.seen.append(data)
+        if not data.startswith(FAKE_IMAGE_MAGIC):
+            raise not_an_image(declared)
+        return Picture(declared, data.removeprefix(FAKE_IMAGE_MAGIC), 640, 480)

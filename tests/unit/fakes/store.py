@@ -16,6 +16,7 @@ from shapely.geometry import MultiPolygon, Point
 
 from rental.domain.alerts import Alert, DeadLetter
 from rental.domain.cities import City
+from rental.domain.damage_photos import DamagePhoto
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
@@ -258,6 +259,7 @@ class Store:
     speeding_events: list[SpeedingRow] = field(default_factory=list)
     reservations: dict[uuid.UUID, Reservation] = field(default_factory=dict)
     damage_reports: dict[uuid.UUID, DamageReport] = field(default_factory=dict)
+    damage_photos: dict[uuid.UUID, DamagePhoto] = field(default_factory=dict)
     vehicle_events: list[VehicleEventRow] = field(default_factory=list)
     mds_clients: dict[uuid.UUID, MdsClient] = field(default_factory=dict)
     gbfs_feeds: dict[tuple[str, str], StoredFeed] = field(default_factory=dict)

@@ -12,6 +12,7 @@ from tests.unit.fakes.demand import FakeUnmetDemand
 from tests.unit.fakes.fleet import (
     FakeAssetRepository,
     FakeCabinetRepository,
+    FakeDamagePhotoRepository,
     FakeDamageReportRepository,
     FakeLockRepository,
     FakeVehicleSearch,
@@ -71,6 +72,7 @@ class FakeUnitOfWork:
         self.locks = FakeLockRepository(self)
         self.cabinets = FakeCabinetRepository(self)
         self.damage_reports = FakeDamageReportRepository(self)
+        self.damage_photos = FakeDamagePhotoRepository(self)
         self.vehicles = FakeVehicleSearch(self)
         self.rentals = FakeRentalRepository(self)
         self.lock_log = FakeLockLog(self)

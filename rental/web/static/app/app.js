@@ -2,7 +2,7 @@
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
 import { cityNear, drawRoute as drawTrip, drawZones, makeMap, webSettings } from "../common/map.js";
-import { reached } from "./funnel.js";
+import { flush as sendFunnelSteps, reached } from "./funnel.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -624,6 +624,7 @@ async function unlockScreen(code) {
   // attempt after a failed unlock is a new rental.
   let idempotencyKey = key();
   button.addEventListener("click", async () => {
+    sendFunnelSteps();
     button.disabled = true;
     status.textContent = t("unlock.opening");
     status.classList.add("busy");
@@ -1106,9 +1107,16 @@ function ringButton(assetId) {
 }
 
 const CATEGORIES = ["brakes", "tyre", "chain", "seat", "lights", "lock", "qr_code", "battery", "other"];
+// A phone's camera takes 12 MP and more (4-8 MB as JPEG): the app sends a copy of at most
+// PHOTO_SIDE pixels on its longer side, well under the platform's limit (2 MB by default),
+// which the platform scales down further and strips of its metadata.
+const PHOTO_SIDE = 1600;
+const PHOTO_BYTES = 1_500_000;
+const PHOTO_QUALITY = 0.85;
 
 async function reportScreen(code = "") {
   const message = el("div", { role: "status", id: "report-status" });
+  const photo = photoPicker(message);
   const form = el(
     "form",
     { class: "card stack", id: "report" },
@@ -1120,21 +1128,113 @@ async function reportScreen(code = "") {
       el("select", { name: "category" }, CATEGORIES.map((name) => el("option", { value: name }, t(`category.${name}`)))),
     ),
     el("label", {}, t("report.note"), el("textarea", { name: "note", maxlength: 500, rows: 3 })),
+    photo.element,
     el("button", { type: "submit", class: "primary" }, t("report.submit")),
     message,
   );
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const data = Object.fromEntries(new FormData(form));
+    const { code: typed, category, note } = Object.fromEntries(new FormData(form));
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
     try {
-      await api("POST", "/api/v1/damage-reports", { ...data, code: codeFrom(data.code), note: data.note || undefined });
+      const photoRef = await photo.uploaded();
+      const body = { code: codeFrom(typed), category, note: note || undefined, photo_ref: photoRef || undefined };
+      await api("POST", "/api/v1/damage-reports", body);
       message.className = "ok";
       message.textContent = t("report.sent");
     } catch (error) {
+      message.className = "";
       message.replaceChildren(notice(error));
+    } finally {
+      button.disabled = false;
     }
   });
   main.append(screenTitle("report.title"), form);
+}
+
+// The report's photo: taken with the camera (or picked), scaled down in the page, shown, and
+// uploaded once when the report is sent. `uploaded()` answers its photo_ref (null without a
+// photo); a report sent again after a refusal reuses the upload.
+function photoPicker(message) {
+  let photo = null; // { blob, url, ref }
+  const input = el("input", { type: "file", name: "photo", id: "report-photo", accept: "image/*", capture: "environment" });
+  const preview = el("img", { id: "report-photo-preview", alt: t("report.photo_preview"), hidden: true });
+  const remove = el("button", { type: "button", id: "report-photo-remove", class: "link", hidden: true }, t("report.photo_remove"));
+  const clear = () => {
+    if (photo) URL.revokeObjectURL(photo.url);
+    photo = null;
+    preview.hidden = remove.hidden = true;
+    preview.removeAttribute("src");
+  };
+  input.addEventListener("change", async () => {
+    clear();
+    const file = input.files[0];
+    if (!file) return;
+    try {
+      const blob = await scaledPhoto(file);
+      photo = { blob, url: URL.createObjectURL(blob), ref: null };
+      preview.src = photo.url;
+      preview.hidden = remove.hidden = false;
+      message.replaceChildren();
+    } catch (error) {
+      input.value = "";
+      message.className = "";
+      message.replaceChildren(el("p", { class: "notice error", role: "alert" }, t("report.photo_unreadable")));
+    }
+  });
+  remove.addEventListener("click", () => {
+    clear();
+    input.value = "";
+    input.focus();
+  });
+  const previous = leaving;
+  leaving = () => {
+    clear();
+    previous();
+  };
+  const element = el(
+    "div",
+    { class: "photo stack" },
+    el("label", {}, t("report.photo"), input),
+    el("p", { class: "muted" }, t("report.photo_hint")),
+    preview,
+    remove,
+  );
+  return {
+    element,
+    async uploaded() {
+      if (!photo) return null;
+      if (!photo.ref) {
+        message.className = "";
+        message.textContent = t("report.photo_sending");
+        photo.ref = (await api("POST", "/api/v1/damage-photos", photo.blob)).photo_ref;
+      }
+      return photo.ref;
+    },
+  };
+}
+
+// A JPEG of `file` at most PHOTO_SIDE pixels on its longer side (upright as the camera held
+// it) and at most PHOTO_BYTES; throws when the file is no picture the browser can read.
+async function scaledPhoto(file) {
+  const bitmap = await createImageBitmap(file, { imageOrientation: "from-image" });
+  try {
+    let side = PHOTO_SIDE;
+    for (;;) {
+      const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+      canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", PHOTO_QUALITY));
+      if (!blob) throw new Error("the picture could not be encoded");
+      if (blob.size <= PHOTO_BYTES || side < 200) return blob;
+      side = Math.round(side * 0.75);
+    }
+  } finally {
+    bitmap.close();
+  }
 }
 
 async function meScreen() {

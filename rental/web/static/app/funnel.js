@@ -35,6 +35,11 @@ export function reached(step, cityId) {
   timer ??= setTimeout(() => send(false), BATCH_MS);
 }
 
+// Send what waits now: before the scan, so that the app's steps arrive ahead of it.
+export function flush() {
+  send(false);
+}
+
 function send(leaving) {
   clearTimeout(timer);
   timer = null;

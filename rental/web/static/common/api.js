@@ -36,7 +36,7 @@ export const session = {
   },
 };
 
-// Headers a page sends with every request of its own (the rider app's session, for the
+// Headers a page sends with every request of its own (the rider app's visit, for the
 // rider funnel): none unless it asks.
 const alwaysSent = {};
 
@@ -44,16 +44,18 @@ export function alsoSend(name, value) {
   alwaysSent[name] = value;
 }
 
+// `body`: sent as JSON, or as itself for a Blob (a photo), with the Blob's own type.
 async function request(method, path, body, token = session.token()) {
   const headers = { ...alwaysSent, Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const raw = body instanceof Blob;
+  if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";
   let response;
   try {
     response = await fetch(path, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined || raw ? body : JSON.stringify(body),
     });
   } catch (error) {
     throw new ApiError(0, "network", "The platform cannot be reached. Check the connection.");
@@ -120,6 +122,25 @@ export async function download(path, filename) {
   link.download = filename;
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+// A file from the API to show in the page (a damage photo), as a Blob: an <img src> cannot
+// carry the bearer token either. The caller makes it a blob: URL and revokes it when done.
+export async function fetchBlob(path) {
+  const fetchFile = () => fetch(path, { headers: { Authorization: `Bearer ${session.token()}` } });
+  let response;
+  try {
+    response = await fetchFile();
+    if (response.status === 401 && (await refreshed())) response = await fetchFile();
+  } catch (error) {
+    throw new ApiError(0, "network", "The platform cannot be reached. Check the connection.");
+  }
+  if (!response.ok) {
+    const data = await response.json().catch(() => null);
+    const error = (data && data.error) || {};
+    throw new ApiError(response.status, error.code || "error", error.message || response.statusText);
+  }
+  return response.blob();
 }
 
 // One refresh at a time in this page: requests that found the token expired together wait

@@ -2,7 +2,7 @@
 // judging it needs, ./dispute_case.js; closed with a refund or not),
 // and the books: proof that every posting balances.
 import { label, t } from "../app/i18n.js";
-import { api, download, el } from "../common/api.js";
+import { api, download, el, fetchBlob } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
 import { caseOpener } from "./dispute_case.js";
@@ -29,9 +29,10 @@ export async function reportsPage(main, params) {
           "form",
           { class: "card stack", "data-asset": code },
           el("h2", {}, `${code}: ${categories}`),
-          open.map((report) =>
+          open.flatMap((report) => [
             el("p", {}, report.note || t("reports.no_note"), el("span", { class: "muted" }, t("reports.reported", { category: t(`category.${report.category}`), when: cityTime(report.created_at, zone) }))),
-          ),
+            report.photo_url ? reportPhoto(report, code) : null,
+          ]),
           el("label", {}, t("reports.resolution"), resolution),
           el("button", { type: "submit" }, open.length > 1 ? t("reports.close_all", { n: open.length }) : t("reports.close_one")),
         );
@@ -48,6 +49,26 @@ export async function reportsPage(main, params) {
       }),
     ),
   );
+}
+
+// The rider's photo on a report: fetched with the operator's token (an <img src> cannot
+// carry it) and shown from a blob: URL, released once the picture is drawn.
+function reportPhoto(report, code) {
+  const image = el("img", {
+    class: "report-photo",
+    "data-report": report.id,
+    alt: t("reports.photo", { code, category: t(`category.${report.category}`) }),
+  });
+  const figure = el("figure", { class: "report-photo" }, image);
+  fetchBlob(report.photo_url)
+    .then((blob) => {
+      const url = URL.createObjectURL(blob);
+      image.addEventListener("load", () => URL.revokeObjectURL(url), { once: true });
+      image.addEventListener("error", () => URL.revokeObjectURL(url), { once: true });
+      image.src = url;
+    })
+    .catch((error) => figure.replaceChildren(el("p", { class: "error" }, t("reports.photo_unavailable", { message: error.message }))));
+  return figure;
 }
 
 export async function disputesPage(main) {

@@ -1,7 +1,7 @@
 """searches that found no vehicle, counted per city, grid cell and hour; and the weight a
 city's rebalancing gives them
 
-Revision ID: 0029_unmet_demand
+Revision ID: 0027_unmet_demand
 Revises: 0026
 Create Date: 2026-12-01 03:00:00.000000
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029_unmet_demand"
+revision: str = "0027_unmet_demand"
 down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
