@@ -103,6 +103,8 @@ class Config:
     MDS_SETTLE_SECONDS: int = 300
     # Locks' raw fixes and events (where bikes, so riders, went) are kept this long.
     LOCK_LOG_RETENTION_DAYS: int = 90
+    # The rider funnel's marks (per app visit, step and reason; no rider) are kept this long.
+    FUNNEL_RETENTION_DAYS: int = 90
     # Counts of nearby searches that found no vehicle (per city, cell and hour; no rider)
     # are kept this long: the operators' demand map and the rebalancing read them.
     UNMET_DEMAND_RETENTION_DAYS: int = 90
@@ -144,6 +146,8 @@ class Config:
     # A rider may take a photo again (blurred, wrong side) before reporting.
     RATE_LIMIT_DAMAGE_PHOTOS: str = "5/minute;20/day"
     RATE_LIMIT_GBFS: str = "120/minute"
+    # The rider app's funnel steps (POST /api/v1/app-events), per address: a batch a screen.
+    RATE_LIMIT_APP_EVENTS: str = "60/minute;1200/hour"
     RATE_LIMIT_MDS: str = "300/minute"
     # Fair use (rental.domain.fair_use). Damage reports: from riders who rode the asset
     # within the first number of minutes or tried to take it (a failed unlock, a hold)

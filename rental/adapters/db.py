@@ -14,6 +14,7 @@ from rental.adapters.damage_photos import DamagePhotoRepository
 from rental.adapters.damage_reports import DamageReportRepository
 from rental.adapters.dead_letters import DeadLetterRepository
 from rental.adapters.disputes import DisputeRepository
+from rental.adapters.funnel import FunnelMarks
 from rental.adapters.idempotency import IdempotencyKeys
 from rental.adapters.ledger import LedgerRepository
 from rental.adapters.lock_keys import LockKeyRing
@@ -157,6 +158,7 @@ class UnitOfWork:
         self.dead_letters = DeadLetterRepository(connection)
         self.alerts = AlertRepository(connection)
         self.operations = OperationsReadModel(connection)
+        self.funnel = FunnelMarks(connection)
         self.unmet_demand = UnmetDemand(connection)
         return self
 

@@ -766,3 +766,34 @@ reconciliation_differences = Table(
     Column("note", Text, nullable=False),
     Index("reconciliation_differences_by_run", "run_id"),
 )
+
+# The rider funnel (rental.services.funnel): a mark per app visit, step and reason on the
+# city's day; an app's repeat is kept once. No rider, no position; kept FUNNEL_RETENTION_DAYS.
+funnel_marks = Table(
+    "funnel_marks",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("city_id", String(40), ForeignKey("cities.id"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("step", String(16), nullable=False),
+    Column("reason", String(40), nullable=False, server_default=""),
+    Column("visit_id", UUID(as_uuid=True)),
+    Column("rental_id", UUID(as_uuid=True)),
+    Index("funnel_marks_by_city_day", "city_id", "day"),
+    Index("funnel_marks_by_day", "day", postgresql_using="brin"),
+    Index(
+        "funnel_marks_app_once",
+        "visit_id",
+        "city_id",
+        "day",
+        "step",
+        "reason",
+        unique=True,
+        postgresql_where=text("visit_id IS NOT NULL AND rental_id IS NULL"),
+    ),
+    Index(
+        "funnel_marks_scans",
+        "rental_id",
+        postgresql_where=text("rental_id IS NOT NULL AND step = 'scan'"),
+    ),
+)

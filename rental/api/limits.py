@@ -188,6 +188,7 @@ PAYMENT_ORDERS = Rule("payment-orders", "RATE_LIMIT_PAYMENT_ORDERS", by_account)
 DAMAGE_REPORTS = Rule("damage-reports", "RATE_LIMIT_DAMAGE_REPORTS", by_account)
 DAMAGE_PHOTOS = Rule("damage-photos", "RATE_LIMIT_DAMAGE_PHOTOS", by_account)
 GBFS = Rule("gbfs", "RATE_LIMIT_GBFS", by_address)
+APP_EVENTS = Rule("app-events", "RATE_LIMIT_APP_EVENTS", by_address)
 MDS = Rule("mds", "RATE_LIMIT_MDS", by_city_client)
 
 # Endpoint names are `blueprint.function`. Renaming a view means renaming it here: a name
@@ -207,6 +208,7 @@ LIMITS_BY_ENDPOINT: dict[str, tuple[Rule, ...]] = {
     "payments.refund_deposit": (PAYMENT_ORDERS,),
     "payments.withdraw": (PAYMENT_ORDERS,),
     "maintenance.report_damage": (DAMAGE_REPORTS,),
+    "funnel.app_events": (APP_EVENTS,),
     "damage_photos.upload_photo": (DAMAGE_PHOTOS,),
     "gbfs.manifest": (GBFS,),
     "gbfs.feed": (GBFS,),

@@ -26,10 +26,11 @@ from rental.api.contract import (
     signed_in,
     whole,
 )
+from rental.api.funnel import app_visit
 from rental.domain.fleet import AssetKind
 from rental.domain.pricing import PRICE_DEFAULTS, PRICE_LIMITS
 from rental.domain.riders import Role
-from rental.services import pricing
+from rental.services import funnel, pricing
 from rental.services.commands.money import PlanPrices, PublishPricingPlan
 from rental.services.commands.rides import QuoteAsset
 
@@ -141,6 +142,9 @@ def quote(path: QuotePath) -> dict[str, Any]:
     p = platform()
     command = QuoteAsset(current_user_id(), path.code)
     found = pricing.quote(p.uow(), command, p.now(), p.config.service_policy())
+    visit = app_visit()
+    if visit is not None:  # the rider funnel: what stops the rider before the scan
+        funnel.quote_marked(p.uow(), found, visit, p.now())
     plan = pricing_plan(found.pricing_plan) if found.pricing_plan else None
     return Quote(
         code=found.code,

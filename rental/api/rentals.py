@@ -26,6 +26,7 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
+from rental.api.funnel import app_visit
 from rental.domain.rentals import RentalState
 from rental.domain.riders import Role
 from rental.services import rentals
@@ -50,8 +51,8 @@ class StartRental(RequestModel):
     qr: Qr
     idempotency_key: IdempotencyKey
 
-    def command(self, rider_id: UUID) -> RequestUnlock:
-        return RequestUnlock(rider_id, self.qr, self.idempotency_key)
+    def command(self, rider_id: UUID, visit: UUID | None = None) -> RequestUnlock:
+        return RequestUnlock(rider_id, self.qr, self.idempotency_key, visit)
 
 
 class Wait(QueryModel):
@@ -72,7 +73,7 @@ def start_rental(body: StartRental, query: Wait) -> tuple[dict[str, Any], int]:
         p.config.WALLET_FLOOR_MINOR,
     )
     rider_id = current_user_id()
-    command = body.command(rider_id)
+    command = body.command(rider_id, app_visit())  # the app's, for the rider funnel
     scanned_at = time.monotonic()  # before anything about the rental can be committed
     shown = rentals.request_unlock_shown(p.uow(), p.lock_commands, command, p.now(), unlocking)
     rental = shown.rental

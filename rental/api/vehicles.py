@@ -26,11 +26,13 @@ from rental.api.contract import (
     RequestModel,
     signed_in,
 )
+from rental.api.funnel import app_visit
 from rental.domain.fleet import AssetKind
 from rental.domain.gbfs import current_range_m
 from rental.domain.riders import Role
-from rental.services import ringing, vehicles
+from rental.services import funnel, ringing, vehicles
 from rental.services.commands.assets import SearchNearby
+from rental.services.commands.funnel import NothingNearby
 from rental.services.commands.rides import RingVehicle
 from rental.services.read_models import NearbyVehicle
 
@@ -103,6 +105,9 @@ def nearby(query: NearbyQuery) -> dict[str, Any]:
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
     if not found:
         p.unmet_searches.add(query.command(), p.now())
+        visit = app_visit()
+        if visit is not None:  # the rider funnel's `nothing_nearby`
+            funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, visit), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
 
 

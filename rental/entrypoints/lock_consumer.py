@@ -240,6 +240,7 @@ class LockController:
         low_battery_pct: int = ServicePolicy.low_battery_pct,
         lock_log_retention: timedelta = timedelta(days=90),
         session_retention: timedelta = timedelta(days=30),
+        funnel_retention: timedelta = timedelta(days=90),
         unmet_demand_retention: timedelta = timedelta(days=90),
         telemetry_broker: BrokerAddress | None = None,
         telemetry_client_id: str | None = None,
@@ -283,6 +284,7 @@ class LockController:
             wallet_floor_minor=wallet_floor_minor,
             lock_log_retention=lock_log_retention,
             session_retention=session_retention,
+            funnel_retention=funnel_retention,
             unmet_demand_retention=unmet_demand_retention,
         )
         self._sweeper = threading.Thread(
@@ -375,6 +377,7 @@ def main() -> None:
         low_battery_pct=config.LOW_BATTERY_PCT,
         lock_log_retention=timedelta(days=config.LOCK_LOG_RETENTION_DAYS),
         session_retention=config.token_lifetimes().longest_refresh(),
+        funnel_retention=timedelta(days=config.FUNNEL_RETENTION_DAYS),
         unmet_demand_retention=timedelta(days=config.UNMET_DEMAND_RETENTION_DAYS),
     )
     controller.start()

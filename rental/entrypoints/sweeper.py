@@ -1,8 +1,8 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
-as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions
-and counts of searches that found nothing past their retention are forgotten (and room
-for the coming days' fixes made).
+as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions,
+counts of searches that found nothing and the rider funnel's marks past their retention
+are forgotten (and room for the coming days' fixes made).
 """
 
 import logging
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from rental.domain.errors import Unavailable
 from rental.services import items, payments
 from rental.services.alerts import reconcile_latches
+from rental.services.funnel import forget_old_marks
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 from rental.services.retention import (
@@ -50,6 +51,7 @@ class Sweeper:
         wallet_floor_minor: int,
         lock_log_retention: timedelta,
         session_retention: timedelta = timedelta(days=30),
+        funnel_retention: timedelta = timedelta(days=90),
         unmet_demand_retention: timedelta = timedelta(days=90),
     ) -> None:
         self._uow = uow
@@ -58,6 +60,7 @@ class Sweeper:
         self._wallet_floor = wallet_floor_minor
         self._retention = lock_log_retention
         self._session_retention = session_retention
+        self._funnel_retention = funnel_retention
         self._unmet_demand_retention = unmet_demand_retention
 
     def run(self, stop: threading.Event) -> None:
@@ -110,6 +113,9 @@ class Sweeper:
             ended = forget_old_sessions(self._uow(), self._clock(), self._session_retention)
             if ended:
                 log.info("forgot %d session(s) and spent refresh token(s)", ended)
+            marks = forget_old_marks(self._uow(), self._clock(), self._funnel_retention)
+            if marks:
+                log.info("forgot %d rider funnel mark(s) past their retention", marks)
             counts = forget_old_unmet_searches(
                 self._uow(), self._clock(), self._unmet_demand_retention
             )

@@ -16,8 +16,10 @@ from datetime import datetime
 
 from rental.domain.alerts import AlertKind
 from rental.domain.fleet import Asset, is_item
+from rental.domain.funnel import Step
 from rental.domain.rentals import Rental, RentalState
 from rental.domain.zones import Parking, ParkingVerdict
+from rental.services.funnel import rental_followed
 from rental.services.lock_reports import LockEventReported
 from rental.services.settlement import settle
 from rental.services.unit_of_work import UnitOfWork
@@ -91,6 +93,7 @@ def _end_at_return(
     rental.distance_m = None
     rental.judge_parking(_verdict(cabinet_id, slot, asset, cabinet_kind), None)
     uow.rentals.save(rental)
+    rental_followed(uow, rental.id, Step.RIDE_ENDED, max(at, rental.started_at))
     wrong_kind = cabinet_kind != asset.kind.value
     settle(uow, rental, wallet_floor_minor, parking_violation=wrong_kind)
 

@@ -15,10 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import assert_never
 
 from rental.domain.alerts import AlertKind
+from rental.domain.funnel import Step
 from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.trace import Fix
 from rental.services import items
+from rental.services.funnel import rental_followed
 from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_reports import (
     LockEventKind,
@@ -139,7 +141,7 @@ def _apply_event(
                 _end_if_closed_since(uow, rental, wallet_floor_minor)
                 return _unlock_confirmed(rental, event)
         case LockEventKind.COMMAND_REJECTED:
-            rental = _reject_unlock(uow, lock_id, event.command_id, event.reason)
+            rental = _reject_unlock(uow, lock_id, event.command_id, event.reason, at)
             if rental is not None:
                 return UnlockSettled(UnlockOutcome.REJECTED, rental.id, rental.unlock_command_id)
         case LockEventKind.LOCKED:
@@ -203,6 +205,7 @@ def _confirm_unlock(uow: UnitOfWork, event: LockEventReported, at: datetime) -> 
             )
         return None
     uow.rentals.save(rental)
+    rental_followed(uow, rental.id, Step.UNLOCKED, at)
     log.info(
         "lock %s opened for rental %s",
         lock_id,
@@ -240,7 +243,7 @@ def _end_if_closed_since(uow: UnitOfWork, rental: Rental, wallet_floor_minor: in
 
 
 def _reject_unlock(
-    uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None
+    uow: UnitOfWork, lock_id: str, cmd_id: str | None, reason: str | None, at: datetime
 ) -> Rental | None:
     """The rental the refused command was for, now failed; None if none was waiting."""
     rental = None if cmd_id is None else uow.rentals.by_unlock_command(lock_id, cmd_id)
@@ -249,6 +252,7 @@ def _reject_unlock(
         return None
     rental.fail(FailureReason.REJECTED)
     uow.rentals.save(rental)
+    rental_followed(uow, rental.id, Step.UNLOCKED, at, FailureReason.REJECTED.value)
     uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
     return rental
 

@@ -45,6 +45,7 @@ class Quote:
     pricing_plan: PricingPlan | None
     deposit_due_minor: int  # what this rider must still pay as deposit before riding
     unavailable: list[str]  # why not, when not available: an UnavailableReason, or no_price
+    city_id: str
 
 
 def quote(uow: UnitOfWork, command: QuoteAsset, now: datetime, policy: ServicePolicy) -> Quote:
@@ -79,6 +80,7 @@ def quote(uow: UnitOfWork, command: QuoteAsset, now: datetime, policy: ServicePo
         target.pricing_plan,
         deposit_due(target),
         why_not,
+        target.asset.city_id,
     )
 
 

@@ -11,13 +11,15 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound
+from rental.domain.errors import Conflict, DuplicateRequest, InvalidInput, NotFound, RentalError
 from rental.domain.fleet import Lock, ServicePolicy, is_reachable
+from rental.domain.funnel import Step
 from rental.domain.idempotency import KeyUse, Operation
 from rental.domain.rentals import FailureReason, Rental, RentalState
 from rental.domain.reservations import ReservationState
 from rental.domain.trace import good_fixes, path_length_m
 from rental.services.commands.rides import RequestUnlock
+from rental.services.funnel import refusal_marked, rental_followed, scan_marked
 from rental.services.idempotency import claim_key
 from rental.services.lock_commands import unlock_command
 from rental.services.ports import LockCommandError, LockCommands
@@ -65,12 +67,15 @@ def request_unlock_shown(
         rental, lock, zone = _record_request(uow, command, now, unlocking)
     except DuplicateRequest:
         return _by_idempotency_key(uow, command.rider_id, command.idempotency_key)
+    except RentalError as refusal:
+        refusal_marked(uow, command.asset_code, command.app_visit, refusal, now)
+        raise
     if lock is None:
         return ShownRental(rental, zone)
     try:
         locks.send(unlock_command(lock, rental))
     except LockCommandError:
-        return ShownRental(_fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE), zone)
+        return ShownRental(_fail(uow, rental.id, FailureReason.LOCK_UNREACHABLE, now), zone)
     log.info(
         "unlock sent to lock %s for rental %s",
         lock.id,
@@ -129,6 +134,9 @@ def _record_request(
         else:
             rental.fail(FailureReason.LOCK_OFFLINE)
         uow.rentals.add(rental)
+        failure = None if reachable else FailureReason.LOCK_OFFLINE.value
+        city = asset.city_id, target.time_zone
+        scan_marked(uow, *city, now, rental.id, command.app_visit, failure)
         if reachable:
             _end_other_reservation(uow, target, rental.id, now, wallet_floor_minor)
         if reservation is not None:
@@ -180,7 +188,7 @@ def _by_idempotency_key(uow: UnitOfWork, rider_id: uuid.UUID, key: str) -> Shown
     return shown
 
 
-def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason) -> Rental:
+def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason, now: datetime) -> Rental:
     with uow:
         rental = uow.rentals.get(rental_id, for_update=True)
         assert rental is not None
@@ -188,6 +196,7 @@ def _fail(uow: UnitOfWork, rental_id: uuid.UUID, reason: FailureReason) -> Renta
         if failed:
             rental.fail(reason)
             uow.rentals.save(rental)
+            rental_followed(uow, rental.id, Step.UNLOCKED, now, reason.value)
             uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))
             uow.commit()
     if failed:
@@ -205,6 +214,7 @@ def fail_unanswered_unlocks(uow: UnitOfWork, now: datetime, grace: timedelta) ->
         for rental in expired:
             rental.fail(FailureReason.TIMEOUT)
             uow.rentals.save(rental)
+            rental_followed(uow, rental.id, Step.UNLOCKED, now, FailureReason.TIMEOUT.value)
             if rental.slot is None:  # the latch may have opened unheard: keep it from riders
                 uow.locks.mark_latch_unknown(rental.lock_id, rental.requested_at)
             uow.notify(RENTAL_STATE_CHANNEL, str(rental.id))

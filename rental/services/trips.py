@@ -11,11 +11,13 @@ from datetime import datetime
 
 from shapely.geometry import LineString
 
+from rental.domain.funnel import Step
 from rental.domain.mds import VehicleEvent
 from rental.domain.rentals import Rental
 from rental.domain.trace import EndPosition, Fix, ended_trace, path_length_m, speed_samples
 from rental.domain.zones import UNKNOWN_POSITION, ParkingVerdict, parking_verdict
 from rental.services import zones
+from rental.services.funnel import rental_followed
 from rental.services.settlement import settle
 from rental.services.unit_of_work import UnitOfWork
 
@@ -50,6 +52,7 @@ def end_trip(
         lat=end.lat,
     )
     settle(uow, rental, wallet_floor_minor, parking_violation=verdict.charge_fee)
+    rental_followed(uow, rental.id, Step.RIDE_ENDED, rental.ended_at)
 
 
 def _store_trace(uow: UnitOfWork, rental: Rental, good: list[Fix], end: EndPosition) -> None:

@@ -19,6 +19,7 @@ from rental.services.repositories.fleet import (
     LockRepository,
     VehicleSearch,
 )
+from rental.services.repositories.funnel import FunnelMarks
 from rental.services.repositories.money import (
     DisputeRepository,
     LedgerRepository,
@@ -115,6 +116,9 @@ class UnitOfWork(Protocol):
     # operations (the dashboard's figures, searches that found nothing)
     @property
     def operations(self) -> OperationsReadModel: ...
+    # the rider funnel
+    @property
+    def funnel(self) -> FunnelMarks: ...
     @property
     def unmet_demand(self) -> UnmetDemand: ...
 

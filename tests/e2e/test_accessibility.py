@@ -18,6 +18,7 @@ SIGNED_OUT = ("code", "signin", "signup")
 AFTER_THE_RIDE = ("trips", "wallet", "hold", "me", "report", "help")
 CONSOLE_PAGES = (
     "dashboard",
+    "funnel",
     "demand",
     "alerts",
     "cities",

@@ -234,6 +234,19 @@ def test_gbfs_feeds_share_one_limit_per_address(system, limited):
     assert_rate_limited(api.get(f"/gbfs/v3/{CITY}/vehicle_status.json"))
 
 
+def test_the_apps_funnel_steps_are_limited_per_address(system, limited):
+    api = limited(RATE_LIMIT_APP_EVENTS="2/minute", RATE_LIMIT_DEFAULT="1/minute")
+    make_city(system.platform)
+    for _ in range(2):  # a new visit each time: still the one address
+        body = {
+            "visit_id": str(uuid.uuid4()),
+            "events": [{"step": "map_opened", "city_id": CITY}],
+        }
+        assert api.post("/api/v1/app-events", body).status_code == 202
+    body = {"visit_id": str(uuid.uuid4()), "events": [{"step": "map_opened", "city_id": CITY}]}
+    assert_rate_limited(api.post("/api/v1/app-events", body))
+
+
 def test_mds_counts_per_city_client_and_answers_in_the_mds_error_shape(system, limited):
     api = limited(RATE_LIMIT_MDS="2/minute")
     operator = system.operator()

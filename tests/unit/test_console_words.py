@@ -10,10 +10,12 @@ import pytest
 
 from rental.domain.disputes import DisputeState
 from rental.domain.fleet import AssetKind, UnavailableReason
+from rental.domain.funnel import DEPOSIT_REQUIRED, NOTHING_NEARBY, SCAN_CODE_OF_UNAVAILABLE, Step
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageCategory
 from rental.domain.rebalancing import PlanState, RunTrigger
 from rental.domain.reconciliation import DifferenceKind
+from rental.domain.rentals import FailureReason
 from rental.domain.zones import Parking, ZoneKind
 from rental.services.attention_items import AttentionKind
 
@@ -32,6 +34,8 @@ SHOWN: list[tuple[str, type[StrEnum]]] = [
     ("attention", AttentionKind),
     ("why", UnavailableReason),
     ("difference", DifferenceKind),
+    ("funnel.step", Step),
+    ("funnel.reason", FailureReason),  # an unlock's failure: why a visit was not unlocked
 ]
 
 
@@ -48,6 +52,13 @@ def placeholders(text: str) -> list[str]:
 def test_every_value_shown_to_operators_has_words(language, prefix, values):
     words = messages(language)
     assert [v.value for v in values if f"{prefix}.{v.value}" not in words] == []
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_reason_the_funnel_names_before_the_scan_has_words(language):
+    words = messages(language)
+    reasons = {*SCAN_CODE_OF_UNAVAILABLE.values(), DEPOSIT_REQUIRED, NOTHING_NEARBY}
+    assert sorted(r for r in reasons if f"funnel.reason.{r}" not in words) == []
 
 
 def test_every_language_of_the_console_has_the_same_messages_with_the_same_placeholders():

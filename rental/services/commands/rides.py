@@ -15,6 +15,7 @@ class RequestUnlock:
     rider_id: UUID
     asset_code: str  # as rental.domain.fleet.asset_code_from_qr read it
     idempotency_key: str
+    app_visit: UUID | None = None  # the app's visit, for the rider funnel
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from rental.domain.damage_photos import DamagePhoto
 from rental.domain.disputes import Dispute
 from rental.domain.errors import Conflict, DuplicateRequest
 from rental.domain.fleet import Asset, Cabinet, Condition, Lock
+from rental.domain.funnel import FunnelMark
 from rental.domain.idempotency import KeyUse
 from rental.domain.ledger import AccountKind
 from rental.domain.maintenance import DamageReport, ReportState
@@ -265,6 +266,7 @@ class Store:
     rebalancing_fleets: dict[str, TruckFleet] = field(default_factory=dict)
     rebalancing_plans: dict[uuid.UUID, RebalancingPlan] = field(default_factory=dict)
     rebalancing_stops: dict[tuple[uuid.UUID, int, int], PlanStop] = field(default_factory=dict)
+    funnel_marks: list[FunnelMark] = field(default_factory=list)
     # Searches that found nothing: (city_id, hour, cell_x, cell_y) -> how many.
     unmet_searches: dict[tuple[str, datetime, int, int], int] = field(default_factory=dict)
     # What committed units of work notified, in order: (channel, payload).

@@ -17,6 +17,7 @@ from tests.unit.fakes.fleet import (
     FakeLockRepository,
     FakeVehicleSearch,
 )
+from tests.unit.fakes.funnel import FakeFunnelMarks
 from tests.unit.fakes.money import (
     FakeDisputeRepository,
     FakeLedgerRepository,
@@ -90,6 +91,7 @@ class FakeUnitOfWork:
         self.shared_feeds = FakeSharedFeeds(self)
         self.rebalancing = FakeRebalancingRepository(self)
         self.operations = FakeOperationsReadModel(self)
+        self.funnel = FakeFunnelMarks(self)
         self.unmet_demand = FakeUnmetDemand(self)
 
     def __enter__(self) -> Self:

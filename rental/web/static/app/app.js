@@ -2,6 +2,7 @@
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
 import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
 import { cityNear, drawRoute as drawTrip, drawZones, makeMap, markerClusters, webSettings } from "../common/map.js";
+import { flush as sendFunnelSteps, reached } from "./funnel.js";
 import {
   chooseLanguage,
   currentLanguage,
@@ -273,6 +274,7 @@ async function mapScreen() {
   async function load() {
     const { lat, lng } = map.getCenter();
     zonesOf([lat, lng]).catch(() => {});
+    cityNear([lat, lng]).then((city) => reached("map_opened", city?.id)).catch(() => {});
     const found = await api("GET", `/api/v1/vehicles/nearby?lat=${lat}&lon=${lng}&radius_m=1500&limit=50`);
     markers.clearLayers();
     markers.addLayers(
@@ -444,6 +446,7 @@ function heldMarker(hold) {
 }
 
 function showVehicle(sheet, vehicle, rider) {
+  reached("vehicle_viewed", vehicle.city_id);
   const away = rider ? Math.round(rider.distanceTo([vehicle.position.lat, vehicle.position.lon])) : null;
   sheet.replaceChildren(
     el("h2", {}, `${t(`kind.${vehicle.kind}`)} ${vehicle.code}`),
@@ -611,6 +614,7 @@ function jsQrReader() {
 async function unlockScreen(code) {
   const quote = await api("GET", `/api/v1/assets/${encodeURIComponent(code)}/quote`);
   const price = quote.price;
+  if (price) reached("price_seen", price.city_id);
   const status = el("div", { class: "notice", id: "unlock-status", role: "status" });
   const actions = el("div", { class: "actions" });
   main.append(
@@ -643,6 +647,7 @@ async function unlockScreen(code) {
   // attempt after a failed unlock is a new rental.
   let idempotencyKey = key();
   button.addEventListener("click", async () => {
+    sendFunnelSteps();
     button.disabled = true;
     status.textContent = t("unlock.opening");
     status.classList.add("busy");

@@ -10,6 +10,7 @@ const SHELL = [
   "/app/",
   "/web/app/app.js",
   "/web/app/i18n.js",
+  "/web/app/funnel.js",
   "/web/app/app.css",
   "/web/app/messages/en.json",
   "/web/app/messages/zh-CN.json",

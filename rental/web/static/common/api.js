@@ -36,9 +36,17 @@ export const session = {
   },
 };
 
+// Headers a page sends with every request of its own (the rider app's visit, for the
+// rider funnel): none unless it asks.
+const alwaysSent = {};
+
+export function alsoSend(name, value) {
+  alwaysSent[name] = value;
+}
+
 // `body`: sent as JSON, or as itself for a Blob (a photo), with the Blob's own type.
 async function request(method, path, body, token = session.token()) {
-  const headers = { Accept: "application/json" };
+  const headers = { ...alwaysSent, Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   const raw = body instanceof Blob;
   if (body !== undefined) headers["Content-Type"] = raw ? body.type : "application/json";

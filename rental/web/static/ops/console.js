@@ -9,6 +9,7 @@ import { citiesPage } from "./cities.js";
 import { dashboardPage } from "./dashboard.js";
 import { demandPage } from "./demand.js";
 import { fleetPage } from "./fleet.js";
+import { funnelPage } from "./funnel.js";
 import { rebalancingPage } from "./rebalancing.js";
 import { reconciliationPage } from "./reconciliation.js";
 import { registerPage } from "./register.js";
@@ -16,6 +17,7 @@ import { zonesPage } from "./zones.js";
 
 const PAGES = {
   dashboard: dashboardPage,
+  funnel: funnelPage,
   demand: demandPage,
   alerts: alertsPage,
   cities: citiesPage,
