@@ -150,4 +150,10 @@ def test_an_operator_sees_where_riders_found_nothing_as_a_heatmap_in_both_langua
     page.fill("#last-day", str(yesterday))
     page.click("#demand-days button[type=submit]")
     page.wait_for_selector("#no-demand")
+
+    # Leaving the page while the map still zooms leaves no error behind.
+    page.click("#demand-map .leaflet-control-zoom-in")
+    page.click("#nav a[href='#/alerts']")
+    page.wait_for_selector("#main[data-ready=alerts]")
+    page.wait_for_timeout(500)  # past the end of Leaflet's zoom animation (250 ms)
     assert tab.problems == []

@@ -57,15 +57,16 @@ export async function demandPage(main, params, onLeave) {
     ),
   );
   const map = await makeMap(mapBox);
-  // The heat is redrawn on a frame of its own: a map left behind would draw on a canvas
-  // no longer in the page.
-  onLeave(() => map.remove());
   const most = Math.max(1, ...found.unmet.map((cell) => cell.count));
-  L.heatLayer(
+  const heat = L.heatLayer(
     found.unmet.map((cell) => [cell.lat, cell.lon, cell.count]),
     // Full strength from a city's zoom on (leaflet.heat fades points zoomed out of maxZoom).
     { radius: 28, blur: 18, max: most, maxZoom: 12, minOpacity: 0.35, gradient: GRADIENT },
   ).addTo(map);
+  // The heat is redrawn on a frame of its own: once the page is left it stops drawing on a
+  // canvas no longer in the page. The map itself stays, as on the other pages: removed
+  // during a zoom's animation, Leaflet would still end the animation on panes it took away.
+  onLeave(() => heat.remove());
   // The vehicles sit in a pane of their own above the heat, so they are never hidden by it.
   map.createPane("vehicles").style.zIndex = 450;
   for (const cell of found.vehicles) {
@@ -81,10 +82,10 @@ export async function demandPage(main, params, onLeave) {
       .addTo(map);
   }
   const points = [...found.unmet, ...found.vehicles].map((cell) => [cell.lat, cell.lon]);
-  if (points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 16 });
+  if (points.length) map.fitBounds(points, { padding: [30, 30], maxZoom: 16, animate: false });
   else {
     const known = (await knownCities()).find((c) => c.id === city);
-    if (known && known.center) map.setView([known.center.lat, known.center.lon], 13);
+    if (known && known.center) map.setView([known.center.lat, known.center.lon], 13, { animate: false });
   }
 }
 
