@@ -40,7 +40,7 @@ from pydantic import (
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
-from rental.api.auth import requires
+from rental.api.auth import requires, requires_city_client
 from rental.domain.errors import InvalidInput
 from rental.domain.fleet import ASSET_CODE, QR, asset_code_from_qr
 from rental.domain.money import checked_currency, currency_codes
@@ -135,6 +135,12 @@ def signed_in(role: Role | None) -> Callable[[Callable[P, R]], Callable[P, R]]:
         return requires(role)(_validating(view))
 
     return decorate
+
+
+def city_client(view: Callable[P, R]) -> Callable[P, R]:
+    """`rental.api.auth.requires_city_client` (an MDS client's token), and only then the
+    request's validation, as `signed_in` does for riders and operators."""
+    return requires_city_client(_validating(view))
 
 
 def _validating(view: Callable[P, R]) -> Callable[P, R]:

@@ -13,7 +13,6 @@ from flask import Response
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
-from rental.api.auth import requires
 from rental.api.common import NOT_MODIFIED, platform, unless_unchanged
 from rental.api.contract import (
     BEARER,
@@ -23,6 +22,7 @@ from rental.api.contract import (
     CityId,
     RequestModel,
     explained,
+    signed_in,
 )
 from rental.domain.riders import Role
 from rental.services.attention import needing_attention
@@ -90,7 +90,7 @@ class DashboardAnswer(AnswerModel):
 
 
 @blueprint.get("/dashboard", responses={200: DashboardAnswer, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def city_dashboard(query: DashboardQuery) -> dict[str, Any]:
     """A city's figures over the last `days` days (its own clock), computed by the
     database: rides per hour (last 24 h) and per day, utilisation, unlock success and
@@ -163,7 +163,7 @@ class AttentionList(AnswerModel):
 @blueprint.get(
     "/attention", responses={200: AttentionList, 304: NOT_MODIFIED}, validate_response=False
 )
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def attention(query: AttentionQuery) -> Response:
     """What needs an operator in a city, in one list, most urgent kind first: latches open
     without a rental, locks offline or silent, lock messages that could not be processed

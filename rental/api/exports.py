@@ -17,9 +17,16 @@ from flask import Response, stream_with_context
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import AwareDatetime, Field, model_validator
 
-from rental.api.auth import requires
 from rental.api.common import platform
-from rental.api.contract import BEARER, NOT_FOUND, SIGNED_IN, CityId, RequestModel, explained
+from rental.api.contract import (
+    BEARER,
+    NOT_FOUND,
+    SIGNED_IN,
+    CityId,
+    RequestModel,
+    explained,
+    signed_in,
+)
 from rental.api.ops import Absent
 from rental.domain.errors import InvalidInput
 from rental.domain.riders import Role
@@ -75,7 +82,7 @@ class CityQuery(RequestModel):
 
 
 @blueprint.get("/rides.csv", responses={200: CSV, **NOT_FOUND}, validate_response=False)
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def rides_csv(query: CityWindow) -> Response:
     """The city's rides asked for in the window, oldest first: id, asset, rider, state,
     failure, times, metres, fare (minor units), currency, parking. 404 for an unknown city."""
@@ -89,7 +96,7 @@ def rides_csv(query: CityWindow) -> Response:
 
 
 @blueprint.get("/fleet.csv", responses={200: CSV, **NOT_FOUND}, validate_response=False)
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def fleet_csv(query: CityQuery) -> Response:
     """The city's assets with their device's state and why riders cannot take each (the
     reasons, space-separated). 404 for an unknown city."""
@@ -100,7 +107,7 @@ def fleet_csv(query: CityQuery) -> Response:
 
 
 @blueprint.get("/books.csv", responses={200: CSV}, validate_response=False)
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def books_csv(query: Window) -> Response:
     """Every posting of the transactions booked in the window, by transaction: its id,
     time, kind and reference, the account (kind, currency, owner) and the amount in minor

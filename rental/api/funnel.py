@@ -17,7 +17,6 @@ from flask import request
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
-from rental.api.auth import requires
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
@@ -28,6 +27,7 @@ from rental.api.contract import (
     QueryModel,
     RequestModel,
     explained,
+    signed_in,
 )
 from rental.domain.funnel import APP_STEPS, Step
 from rental.domain.riders import Role
@@ -120,7 +120,7 @@ class FunnelAnswer(AnswerModel):
     security=BEARER,
     responses={200: FunnelAnswer, **SIGNED_IN, **NOT_FOUND},
 )
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def city_funnel(query: FunnelQuery) -> dict[str, Any]:
     """A city's rider funnel over its days `from`..`to` (both included, at most 90): app
     visits at each step from the map to the ride's end, the conversion between steps,

@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
-from rental.api.auth import requires
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
@@ -26,6 +25,7 @@ from rental.api.contract import (
     CityId,
     RequestModel,
     explained,
+    signed_in,
 )
 from rental.api.ops import Absent, LockId
 from rental.domain.alerts import Alert, AlertKind, DeadLetter
@@ -75,7 +75,7 @@ class OpenAlerts(AnswerModel):
 
 
 @blueprint.get("/alerts", responses={200: OpenAlerts})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def list_alerts(query: AlertsQuery) -> dict[str, Any]:
     """Open alerts, newest first, and how many dead letters wait.
 
@@ -115,7 +115,7 @@ class DeadLetters(AnswerModel):
 
 
 @blueprint.get("/dead-letters", responses={200: DeadLetters})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def list_dead_letters(query: DeadLettersQuery) -> dict[str, Any]:
     """Lock messages that could not be processed, newest first, with the reason.
 
@@ -141,7 +141,7 @@ class LetterPath(RequestModel):
     "/dead-letters/<letter_id>/replay",
     responses={200: DeadLetterAnswer, **NOT_FOUND, **CONFLICT},
 )
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def replay_dead_letter(path: LetterPath) -> dict[str, Any]:
     """Process a dead letter again, after fixing its cause.
 
@@ -180,7 +180,7 @@ class LockProblems(AnswerModel):
 
 
 @blueprint.get("/locks/<lock_id>/problems", responses={200: LockProblems, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def lock_problems(path: LockIdPath, query: LockProblemsQuery) -> dict[str, Any]:
     """Fields this lock sent that failed their checks, newest first; 404 for no such lock."""
     found = alerts.lock_problems(platform().uow(), path.lock_id, query.limit)

@@ -12,7 +12,7 @@ from flask_openapi3 import APIBlueprint, ExternalDocumentation, Tag
 from pydantic import Field, StringConstraints
 
 from rental.api import mds_json, mds_versions
-from rental.api.auth import issue_client_token, requires, requires_city_client
+from rental.api.auth import issue_client_token
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
@@ -22,7 +22,9 @@ from rental.api.contract import (
     AnswerModel,
     CityId,
     RequestModel,
+    city_client,
     explained,
+    signed_in,
 )
 from rental.api.mds_models import (
     MdsDevicePath,
@@ -145,7 +147,7 @@ def _one(page: mds.Page[dict[str, Any]], key: str, ttl_ms: int) -> Response:
 
 
 @blueprint.get(f"{PREFIX}/vehicles", responses={200: MdsVehiclePage, **NOT_ACCEPTABLE})
-@requires_city_client
+@city_client
 def vehicles(query: MdsPageQuery) -> Response:
     """The city's vehicles, in pages (`links.next`)."""
     _check_version()
@@ -159,7 +161,7 @@ def vehicles(query: MdsPageQuery) -> Response:
     f"{PREFIX}/vehicles/<device_id>",
     responses={200: MdsVehicleList, **ONE_VEHICLE, **NOT_ACCEPTABLE},
 )
-@requires_city_client
+@city_client
 def vehicle(path: MdsDevicePath) -> Response:
     """One vehicle of the city."""
     _check_version()
@@ -168,7 +170,7 @@ def vehicle(path: MdsDevicePath) -> Response:
 
 
 @blueprint.get(f"{PREFIX}/vehicles/status", responses={200: MdsVehicleStatusPage, **NOT_ACCEPTABLE})
-@requires_city_client
+@city_client
 def vehicles_status(query: MdsPageQuery) -> Response:
     """Each vehicle's state now, with its last event and fix, in pages (`links.next`)."""
     _check_version()
@@ -182,7 +184,7 @@ def vehicles_status(query: MdsPageQuery) -> Response:
     f"{PREFIX}/vehicles/status/<device_id>",
     responses={200: MdsVehicleStatusList, **ONE_VEHICLE, **NOT_ACCEPTABLE},
 )
-@requires_city_client
+@city_client
 def vehicle_status(path: MdsDevicePath) -> Response:
     """One vehicle's state now."""
     _check_version()
@@ -195,7 +197,7 @@ def vehicle_status(path: MdsDevicePath) -> Response:
     f"{PREFIX}/trips",
     responses={200: MdsTrips, 202: MdsTripsPending, **NO_DATA, **NOT_ACCEPTABLE},
 )
-@requires_city_client
+@city_client
 def trips(query: MdsTripsQuery) -> Response:
     """The trips that ended in an hour, once it is over and settled (202 until then)."""
     _check_version()
@@ -211,7 +213,7 @@ def trips(query: MdsTripsQuery) -> Response:
     f"{PREFIX}/telemetry",
     responses={200: MdsTelemetryList, 202: MdsTelemetryPending, **NOT_ACCEPTABLE},
 )
-@requires_city_client
+@city_client
 def telemetry(query: MdsTelemetryQuery) -> Response:
     """Every fix in an hour, once it is over and settled.
 
@@ -229,7 +231,7 @@ def telemetry(query: MdsTelemetryQuery) -> Response:
     f"{PREFIX}/events/historical",
     responses={200: MdsEvents, 202: MdsEventsPending, **NO_DATA, **NOT_ACCEPTABLE},
 )
-@requires_city_client
+@city_client
 def historical_events(query: MdsHistoricalEventsQuery) -> Response:
     """Every event in an hour, once it is over and settled."""
     _check_version()
@@ -242,7 +244,7 @@ def historical_events(query: MdsHistoricalEventsQuery) -> Response:
 
 
 @blueprint.get(f"{PREFIX}/events/recent", responses={200: MdsEventPage, **NOT_ACCEPTABLE})
-@requires_city_client
+@city_client
 def recent_events(query: MdsRecentEventsQuery) -> Response:
     """Events with start_time <= timestamp < end_time, oldest first, in pages.
 
@@ -259,7 +261,7 @@ def recent_events(query: MdsRecentEventsQuery) -> Response:
     f"{PREFIX}/reports/<filename>",
     responses={200: REPORT, 404: {"description": "no such month, or not over yet"}},
 )
-@requires_city_client
+@city_client
 def report(path: MdsReportPath) -> Response:
     """A month's report, `YYYY-MM.csv`, once the month is over."""
     csv = mds.monthly_report(platform().lagging_uow(), _provider(), path.filename)
@@ -292,7 +294,7 @@ class MdsClientToken(AnswerModel):
 
 
 @blueprint.post(CLIENTS, responses={201: MdsClientToken, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def register_client(body: NewMdsClient) -> tuple[dict[str, Any], int]:
     """A city's reader of the provider API: the token is shown once; 404 for no such city."""
     command = RegisterMdsClient(body.city_id, body.name)
@@ -319,7 +321,7 @@ class MdsClients(AnswerModel):
 
 
 @blueprint.get(CLIENTS, responses={200: MdsClients})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def list_clients() -> dict[str, Any]:
     """Every MDS client, revoked ones too."""
     return MdsClients(
@@ -341,7 +343,7 @@ class MdsClientPath(RequestModel):
 
 
 @blueprint.delete(f"{CLIENTS}/<client_id>", responses={204: None, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def revoke_client(path: MdsClientPath) -> tuple[str, int]:
     """Its token reads nothing from now on."""
     p = platform()

@@ -9,7 +9,6 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ConfigDict, Field, StrictInt, StringConstraints, model_validator
 from pydantic.json_schema import SkipJsonSchema
 
-from rental.api.auth import requires
 from rental.api.common import NOT_MODIFIED, platform, qr_image, unless_unchanged
 from rental.api.contract import (
     BEARER,
@@ -24,6 +23,7 @@ from rental.api.contract import (
     RequestModel,
     domain_rule,
     explained,
+    signed_in,
 )
 from rental.domain.credit import CreditReason
 from rental.domain.errors import InvalidInput, Unavailable
@@ -123,7 +123,7 @@ class ProvisionedLock(AnswerModel):
 
 
 @blueprint.post("/locks", responses={201: ProvisionedLock, **CONFLICT, **UNAVAILABLE})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def provision_lock(body: NewLock) -> tuple[dict[str, Any], int]:
     """Provision a lock: its broker account and signing key, shown once, with the
     broker's address and CA (docs/lock-protocol.md §2).
@@ -213,7 +213,7 @@ class RegisteredAsset(AssetLabel):
 
 
 @blueprint.post("/assets", responses={201: RegisteredAsset, **NOT_FOUND, **CONFLICT})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def register_asset(body: NewAsset) -> tuple[dict[str, Any], int]:
     """Register an asset: a vehicle with its own lock, or an item in a cabinet's slot.
 
@@ -231,7 +231,7 @@ def register_asset(body: NewAsset) -> tuple[dict[str, Any], int]:
 
 
 @blueprint.get("/assets/<code>/label", responses={200: AssetLabel, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def asset_label(path: CodePath) -> dict[str, Any]:
     """What a printed label carries: the code, and the QR code a rider scans."""
     p = platform()
@@ -267,7 +267,7 @@ class RegisteredCabinet(AnswerModel):
 
 
 @blueprint.post("/cabinets", responses={201: RegisteredCabinet, **NOT_FOUND, **CONFLICT})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def register_cabinet(body: NewCabinet) -> tuple[dict[str, Any], int]:
     """A provisioned device becomes a cabinet of `slots` numbered slots (1..slots)."""
     cabinet = assets.register_cabinet(platform().uow(), body.command())
@@ -320,7 +320,7 @@ class AssetFleet(AnswerModel):
 
 
 @blueprint.get("/assets", responses={200: AssetFleet, 304: NOT_MODIFIED}, validate_response=False)
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def list_assets(query: AssetsQuery) -> Response:
     """Every asset with its device's state and why riders cannot take it, if they cannot.
 
@@ -395,7 +395,7 @@ class RecordedIncident(AnswerModel):
 
 
 @blueprint.post("/riders/<rider_id>/credit-events", responses={201: RecordedIncident, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def record_credit_event(path: RiderPath, body: ConfirmedIncident) -> tuple[dict[str, Any], int]:
     """Confirm a rider's parking violation or damage, once per `reference`.
 

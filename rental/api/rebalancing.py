@@ -10,7 +10,6 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field, StrictInt, StringConstraints
 
 from rebalancing.solver import DEFAULT_SOLUTION_LIMIT
-from rental.api.auth import requires
 from rental.api.common import NOT_MODIFIED, platform, unless_unchanged
 from rental.api.contract import (
     BEARER,
@@ -25,6 +24,7 @@ from rental.api.contract import (
     RequestModel,
     domain_rule,
     explained,
+    signed_in,
 )
 from rental.api.rebalancing_views import FleetAnswer, PlanAnswer, fleet_view, plan_view
 from rental.domain.errors import InvalidInput
@@ -162,7 +162,7 @@ class FleetRequest(RequestModel):
 
 
 @blueprint.put("/fleets/<city_id>", responses={200: FleetAnswer, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def configure_fleet(path: CityPath, body: FleetRequest) -> dict[str, Any]:
     """Set a city's trucks, depot and nightly run; 404 for a city that does not exist."""
     command = ConfigureFleet(body.fleet(path.city_id))
@@ -170,7 +170,7 @@ def configure_fleet(path: CityPath, body: FleetRequest) -> dict[str, Any]:
 
 
 @blueprint.get("/fleets/<city_id>", responses={200: FleetAnswer, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def fleet(path: CityPath) -> dict[str, Any]:
     """A city's trucks; 404 `fleet_not_configured` before they are set."""
     return fleet_view(rebalancing_fleets.fleet_of(platform().uow(), path.city_id)).json()
@@ -220,7 +220,7 @@ class RunStarted(AnswerModel):
 
 
 @blueprint.post("/plans", responses={202: RunStarted, **NOT_FOUND, **CONFLICT})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def run_now(body: RunRequest) -> tuple[dict[str, Any], int]:
     """Ask for a city's plan now: 202 `queued`, with the plan's id. A planning worker
     (`python -m rebalancing worker`) takes it within seconds and makes it; `GET
@@ -239,7 +239,7 @@ class LatestPlanQuery(RequestModel):
 
 
 @blueprint.get("/plans/latest", responses={200: PlanAnswer, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def latest(query: LatestPlanQuery) -> dict[str, Any]:
     """The city's newest plan, whatever its state; 404 `plan_not_found` before any."""
     details = rebalancing_plans.latest_plan(platform().uow(), query.city_id)
@@ -255,7 +255,7 @@ class RebalancingPlanPath(RequestModel):
     responses={200: PlanAnswer, 304: NOT_MODIFIED, **NOT_FOUND},
     validate_response=False,  # a 304 has no body to check
 )
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def one_plan(path: RebalancingPlanPath) -> Response:
     """One plan, with each truck's stops and the night as GeoJSON.
 
@@ -281,7 +281,7 @@ class StopDoneAnswer(AnswerModel):
 @blueprint.post(
     "/plans/<plan_id>/trucks/<truck>/stops/<seq>/done", responses={200: StopDoneAnswer, **NOT_FOUND}
 )
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def stop_done(path: StopPath) -> dict[str, Any]:
     """The driver finished this stop: its bikes are on the truck, or back on the street."""
     p = platform()

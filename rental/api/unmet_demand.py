@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import Field
 
-from rental.api.auth import requires
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
@@ -22,6 +21,7 @@ from rental.api.contract import (
     CityId,
     QueryModel,
     explained,
+    signed_in,
 )
 from rental.domain.riders import Role
 from rental.domain.unmet_demand import CELL_DEGREES, CellCount
@@ -71,7 +71,7 @@ class DemandAnswer(AnswerModel):
 
 
 @blueprint.get("/unmet-demand", responses={200: DemandAnswer, **NOT_FOUND})
-@requires(Role.OPERATOR)
+@signed_in(Role.OPERATOR)
 def unmet_demand(query: DemandQuery) -> dict[str, Any]:
     """Nearby searches that found no vehicle in the city on `first_day` to `last_day` (its
     own calendar, both included; at most 92 days), summed per grid cell of about 140 m,

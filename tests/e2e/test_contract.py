@@ -2,6 +2,8 @@
 under the pages' strict Content-Security-Policy, and the same document's claims about
 errors and sign-in."""
 
+import re
+
 from rental.app import create_app
 
 
@@ -111,3 +113,23 @@ def test_what_the_document_marks_optional_but_not_nullable_refuses_null(system):
         "message": "lon and lat, when given, are WGS 84 degrees",
         "field": "lat",
     }
+
+
+def test_who_may_not_call_an_endpoint_is_told_so_before_anything_about_its_request(platform):
+    """Every operation the document says needs a token answers 401 to a request without one,
+    whatever its path, query and body hold: a stranger learns nothing of its shape."""
+    client = create_app(platform=platform).test_client()
+    document = client.get("/api/v1/openapi.json").json
+    told = {}
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if not operation.get("security") or path.endswith("/receipt.html"):
+                continue  # the printable receipt opens by a signed link as well as a token
+            url = re.sub(r"\{[^}]+\}", "not-an-id", path)
+            query = {p["name"]: "nonsense!" for p in operation.get("parameters", [])}
+            query = {name: value for name, value in query.items() if name not in path}
+            body = {"nonsense": ["!"]} if method in ("post", "put", "patch") else None
+            answer = client.open(url, method=method.upper(), query_string=query, json=body)
+            told[f"{method.upper()} {path}"] = answer.status_code
+    wrong = [f"{call}: {status}" for call, status in told.items() if status != 401]
+    assert told and wrong == []
