@@ -160,7 +160,7 @@ class Config:
     # to this upload), the most pixels a photo may have before it is decoded, and the
     # longer side, in pixels, of the photo as stored.
     DAMAGE_PHOTO_MAX_BYTES: int = 2 * 1024 * 1024
-    DAMAGE_PHOTO_MAX_PIXELS: int = 50_000_000
+    DAMAGE_PHOTO_MAX_PIXELS: int = 4096 * 4096
     DAMAGE_PHOTO_MAX_SIDE: int = 2048
     # Payment orders waiting for their payment per rider, and how long one waits.
     OPEN_PAYMENTS_PER_RIDER: int = 3

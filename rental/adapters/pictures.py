@@ -5,9 +5,17 @@ A picture is kept only as pixels we encoded ourselves: whatever else the file ca
 viewer might take for something else) is gone. A phone's EXIF orientation is applied to
 the pixels first, so a portrait photo still stands upright without its metadata. Pillow's
 errors stay here: they leave as our own InvalidInput.
+
+Memory: a small file may hold many pixels (a 200 kB PNG of one colour can be 7,000 x 7,000,
+200 MB once decoded). So the pixel count is checked from the header before any pixel is
+decoded (`DAMAGE_PHOTO_MAX_PIXELS`, 16.7 million by default: a 12 MP phone photo fits), a
+JPEG is decoded at the smallest of 1/2, 1/4 or 1/8 scale that still covers the size kept,
+the pixels are converted and scaled in place rather than copied, and a process decodes
+one picture at a time (`DECODING`): the others wait their turn for a second or so.
 """
 
 import io
+import threading
 import warnings
 from typing import assert_never
 
@@ -28,6 +36,8 @@ FORMATS = {"JPEG": PhotoType.JPEG, "PNG": PhotoType.PNG, "WEBP": PhotoType.WEBP}
 # to about 400-700 kB.
 JPEG_QUALITY = 85
 WEBP_QUALITY = 80
+# One decode at a time per process: its pixels, not its file, are what takes the memory.
+DECODING = threading.BoundedSemaphore(1)
 
 
 class PillowPictureCleaner:
@@ -37,13 +47,15 @@ class PillowPictureCleaner:
                 # Pillow warns (and beyond twice its own bound, raises) about decompression
                 # bombs; our own bound, checked before any pixel is decoded, is lower.
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image:
+                with Image.open(io.BytesIO(data), formats=list(FORMATS)) as image, DECODING:
                     kind = FORMATS[str(image.format)]
                     if image.width * image.height > rules.max_pixels:
                         raise too_many_pixels(rules)
+                    # JPEG only: decoded at a reduced scale, still at least max_side.
+                    image.draft("RGB", (rules.max_side, rules.max_side))
                     image.load()
-                    upright = ImageOps.exif_transpose(image)
-                    return _encoded(_within(upright, rules.max_side), kind)
+                    ImageOps.exif_transpose(image, in_place=True)
+                    return _encoded(_within(image, rules.max_side), kind)
         except InvalidInput:
             raise
         except Image.DecompressionBombError as error:
@@ -59,9 +71,10 @@ class PillowPictureCleaner:
 def _within(image: Image.Image, max_side: int) -> Image.Image:
     """The image, scaled down (never up) to fit `max_side` x `max_side`, as RGB or RGBA."""
     mode = "RGBA" if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info else "RGB"
-    converted = image.convert(mode)
-    converted.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    return converted
+    if image.mode != mode:
+        image = image.convert(mode)
+    image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place
+    return image
 
 
 def _encoded(image: Image.Image, kind: PhotoType) -> Picture:

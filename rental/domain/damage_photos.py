@@ -31,7 +31,7 @@ class PhotoRules:
     the longer side keeps once stored."""
 
     max_bytes: int = 2 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    max_pixels: int = 4096 * 4096
     max_side: int = 2048
 
 

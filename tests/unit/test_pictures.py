@@ -89,3 +89,14 @@ def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded():
     with pytest.raises(InvalidInput) as refused:
         PillowPictureCleaner().cleaned(image_bytes((101, 100), "PNG"), PhotoType.PNG, few)
     assert refused.value.code == "photo_too_many_pixels"
+
+
+def test_a_small_file_of_more_pixels_than_a_phone_photo_is_refused_by_default():
+    # 200 kB of one colour that would take 200 MB once decoded.
+    bomb = image_bytes((7070, 7070), "PNG")
+    assert len(bomb) < PhotoRules().max_bytes
+    with pytest.raises(InvalidInput) as refused:
+        PillowPictureCleaner().cleaned(bomb, PhotoType.PNG, PhotoRules())
+    assert refused.value.code == "photo_too_many_pixels"
+    phone = PillowPictureCleaner().cleaned(image_bytes((4032, 3024)), PhotoType.JPEG, PhotoRules())
+    assert (phone.width, phone.height) == (2048, 1536)  # a 12 MP photo is taken
