@@ -32,6 +32,7 @@ still bound abuse (each worker allows the limit once).
 
 import functools
 import hashlib
+import hmac
 import ipaddress
 import logging
 import math
@@ -42,7 +43,7 @@ from typing import Any
 
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from limits import parse_many
+from limits import RateLimitItemPerHour, parse_many
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -137,6 +138,33 @@ def by_city_client() -> str:
     """`mds-client:<id>` of a valid MDS token, else the address."""
     client = _mds_client()
     return f"mds-client:{client}" if client else by_address()
+
+
+def account_of_request() -> str | None:
+    """The account a valid bearer token names (its user id), or None: no token, or not one
+    of ours. For public endpoints that treat signed-in callers apart."""
+    return _token_subject()
+
+
+ONCE_AN_HOUR = RateLimitItemPerHour(1)
+
+
+def first_time_this_hour(what: str, *keys: str) -> bool:
+    """True the first time within an hour that `what` happens for `keys` (say one account's
+    search of one map cell), counted in the rate limits' shared storage, whose entries
+    expire with the hour. The keys are stored only as an HMAC under SECRET_KEY: the storage
+    never holds who. Always True with limits off; False when no storage answers (not done,
+    rather than done without bound)."""
+    limiter: Limiter | None = current_app.extensions.get("rate_limiter")
+    if limiter is None or not limiter.enabled:
+        return True
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(secret, "\x1f".join(keys).encode(), hashlib.sha256).hexdigest()[:32]
+    try:
+        return bool(limiter.limiter.hit(ONCE_AN_HOUR, "once-an-hour", what, digest))
+    except Exception as failure:
+        log.warning("%s not counted: the rate limits' storage failed: %s", what, failure)
+        return False
 
 
 # The two places that read tokens here, with rental.api.auth's own checks (which the view

@@ -27,9 +27,11 @@ from rental.api.contract import (
     signed_in,
 )
 from rental.api.funnel import app_visit
+from rental.api.limits import account_of_request, first_time_this_hour
 from rental.domain.fleet import AssetKind
 from rental.domain.gbfs import current_range_m
 from rental.domain.riders import Role
+from rental.domain.unmet_demand import cell_of
 from rental.services import funnel, ringing, vehicles
 from rental.services.commands.assets import SearchNearby
 from rental.services.commands.funnel import NothingNearby
@@ -100,15 +102,26 @@ def nearby_answer(vehicle: NearbyVehicle) -> NearbyAnswer:
 @blueprint.get("/nearby", responses={200: Nearby})
 def nearby(query: NearbyQuery) -> dict[str, Any]:
     """Vehicles and items riders can take now within `radius_m` metres, nearest first. A
-    search that finds none is counted, coarsened, for the operators' demand map."""
+    signed-in account's search that finds none is counted, coarsened to its map cell and
+    hour, for the operators' demand map: once per account, cell and hour, so that no one
+    caller can heat a corner (the map may steer the trucks); strangers' searches are not."""
     p = platform()
     found = vehicles.nearby(p.lagging_reader(), query.command(), p.now(), p.config.service_policy())
     if not found:
-        p.unmet_searches.add(query.command(), p.now())
+        _count_unmet(query.command(), p.now())
         visit = app_visit()
         if visit is not None:  # the rider funnel's `nothing_nearby`
             funnel.nothing_nearby(p.uow(), NothingNearby(query.lon, query.lat, visit), p.now())
     return Nearby(vehicles=[nearby_answer(vehicle) for vehicle in found]).json()
+
+
+def _count_unmet(search: SearchNearby, now: datetime) -> None:
+    searcher = account_of_request()
+    if searcher is None:
+        return
+    cell_x, cell_y = cell_of(search.lon, search.lat)
+    if first_time_this_hour("unmet-search", searcher, str(cell_x), str(cell_y)):
+        platform().unmet_searches.add(search, now)
 
 
 class VehiclePath(RequestModel):
