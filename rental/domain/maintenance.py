@@ -54,6 +54,20 @@ class DamageReport:
     closed_by: UUID | None = None
     resolution: str | None = None
 
+    def amend(self, category: DamageCategory, photo_ref: str | None, note: str | None) -> None:
+        """The reporter says more while the report is open: the newest category, the new
+        photo (the earlier one kept when none comes), the new note after the earlier one
+        (the newest alone when both would not fit)."""
+        if self.state is not ReportState.OPEN:
+            raise Conflict("this report is closed already", "report_closed")
+        self.category = category
+        self.photo_ref = photo_ref or self.photo_ref
+        if note and self.note and note != self.note:
+            both = f"{self.note}\n{note}"
+            self.note = both if len(both) <= MAX_NOTE_LENGTH else note
+        else:
+            self.note = note or self.note
+
     def close(self, operator_id: UUID, resolution: str, now: datetime) -> None:
         if self.state is not ReportState.OPEN:
             raise Conflict("this report is closed already", "report_closed")

@@ -43,7 +43,9 @@ def report_damage(
     now: datetime,
     rules: ReportingRules = DEFAULT_REPORTING_RULES,
 ) -> tuple[DamageReport, bool]:
-    """Returns the report and whether it is new: a rider's repeat returns the open one.
+    """Returns the report and whether it is new: a rider's repeat while their report of the
+    asset is open amends that one (`DamageReport.amend`: nothing said is lost, and one
+    rider stays one report).
 
     A photo the command names must be one this rider uploaded.
 
@@ -56,11 +58,16 @@ def report_damage(
         asset = _asset_for_update(uow, command.asset_code)
         open_reports = uow.damage_reports.open_on_asset(asset.id)
         earlier = next((r for r in open_reports if r.reporter_id == command.reporter_id), None)
-        if earlier is not None:
-            return earlier, False
-        _check_may_report(uow, command.reporter_id, asset.id, now, rules)
+        if earlier is None:
+            _check_may_report(uow, command.reporter_id, asset.id, now, rules)
         if command.photo_id is not None:
             photo_to_attach(uow, command.photo_id, command.reporter_id)
+        photo_ref = None if command.photo_id is None else str(command.photo_id)
+        if earlier is not None:
+            earlier.amend(command.category, photo_ref, command.note)
+            uow.damage_reports.save(earlier)
+            uow.commit()
+            return earlier, False
         report = DamageReport(
             uuid.uuid4(),
             asset.id,
@@ -68,7 +75,7 @@ def report_damage(
             command.category,
             ReportState.OPEN,
             now,
-            None if command.photo_id is None else str(command.photo_id),
+            photo_ref,
             command.note,
         )
         uow.damage_reports.add(report)

@@ -65,6 +65,26 @@ def test_a_report_carries_its_riders_photo_and_operators_see_it_without_its_gps(
     assert GPS_IFD not in stored.getexif() and "exif" not in stored.info
 
 
+def test_a_riders_second_report_of_a_bike_brings_its_photo_to_the_open_one(system):
+    code, _ = system.bike()
+    rider = system.rider()
+    hold_and_cancel(system, rider, code)
+    first = report(system, rider, code, None)
+    assert first.status_code == 201, first.text
+
+    photo_ref = upload(system, rider, jpeg()).json()["photo_ref"]
+    body = {"code": code, "category": "tyre", "photo_ref": photo_ref, "note": "flat at the back"}
+    again = system.post("/api/v1/damage-reports", body, rider)
+
+    assert again.status_code == 200, again.text
+    amended = again.json()
+    assert amended["id"] == first.json()["id"]
+    assert (amended["category"], amended["photo_ref"]) == ("tyre", photo_ref)
+    assert amended["note"] == "flat at the back"
+    listed = system.get("/api/v1/ops/damage-reports?state=open", system.operator()).json()
+    assert [r["photo_ref"] for r in listed["reports"] if r["asset_code"] == code] == [photo_ref]
+
+
 def test_riders_cannot_fetch_photos_not_even_their_own(system):
     rider = system.rider()
     photo_ref = upload(system, rider, jpeg()).json()["photo_ref"]

@@ -3,7 +3,7 @@ service and truck crews move bikes, each step in the vehicle's history, in memor
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -96,14 +96,27 @@ def test_a_damage_report_hides_the_asset_until_every_report_is_closed(world):
     assert kinds(world, bike) == [VehicleEvent.DAMAGE_REPORTED, VehicleEvent.DAMAGE_CLEARED]
 
 
-def test_a_riders_repeated_report_returns_the_open_one(world):
+def test_a_riders_repeated_report_amends_the_open_one_and_loses_nothing_said(world):
     bike = world.bike()
     reporter = world.rider_who_rode(bike)
-    first, new = report(world, reporter, bike)
+    first, new = report(world, reporter, bike, note="front brake slips")
     repeat, repeated_new = report(world, reporter, bike, DamageCategory.CHAIN, note="and chain")
     assert new and not repeated_new
-    assert repeat == first and repeat.category is DamageCategory.BRAKES
-    assert len(world.store.damage_reports) == 1
+    assert repeat.id == first.id and repeat.category is DamageCategory.CHAIN
+    assert repeat.note == "front brake slips\nand chain"
+    (stored,) = world.store.damage_reports.values()
+    assert (stored.category, stored.note) == (DamageCategory.CHAIN, "front brake slips\nand chain")
+    again, _ = report(world, reporter, bike, DamageCategory.CHAIN)  # nothing new to say
+    assert again.note == "front brake slips\nand chain"
+
+
+def test_an_amended_note_too_long_for_both_keeps_the_newest():
+    earlier = DamageReport(
+        uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), DamageCategory.TYRE, ReportState.OPEN,
+        datetime(2026, 12, 1, tzinfo=UTC), "photo-1", "x" * 400,
+    )  # fmt: skip
+    earlier.amend(DamageCategory.TYRE, None, "y" * 200)
+    assert (earlier.note, earlier.photo_ref) == ("y" * 200, "photo-1")
 
 
 # --- who may report: riders who were at the asset, a few times a day ---------------------
