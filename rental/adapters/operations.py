@@ -65,7 +65,8 @@ WITH days AS (
 ), bounds AS (
     SELECT timezone(:tz, min(day)::timestamp) AS since FROM days
 ), rides AS (
-    SELECT timezone(:tz, r.started_at)::date AS day, count(*) AS rides
+    SELECT timezone(:tz, r.started_at)::date AS day, count(*) AS rides,
+           count(DISTINCT r.asset_id) FILTER (WHERE a.kind = ANY(:kinds)) AS ridden
     FROM rentals r JOIN assets a ON a.id = r.asset_id, bounds
     WHERE a.city_id = :city AND r.started_at >= bounds.since AND r.started_at <= :now
     GROUP BY 1
@@ -91,9 +92,11 @@ WITH days AS (
 )
 SELECT days.day,
        coalesce(rides.rides, 0) AS rides,
-       (SELECT count(*) FROM assets a
+       -- A vehicle ridden that day was there, whenever it was registered (vehicles moved
+       -- in from another system come with their past rides).
+       greatest(coalesce(rides.ridden, 0), (SELECT count(*) FROM assets a
         WHERE a.city_id = :city AND a.kind = ANY(:kinds)
-          AND a.created_at < timezone(:tz, (days.day + 1)::timestamp)) AS vehicles,
+          AND a.created_at < timezone(:tz, (days.day + 1)::timestamp))) AS vehicles,
        coalesce(revenue.minor, 0) AS revenue_minor
 FROM days
 LEFT JOIN rides ON rides.day = days.day

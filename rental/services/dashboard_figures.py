@@ -15,7 +15,7 @@ class HourFigures:
 class DayFigures:
     day: date  # the city's calendar day
     rides: int  # rides that started on it
-    vehicles: int  # vehicles registered by its end
+    vehicles: int  # vehicles registered by its end, or ridden on it if more
     revenue_minor: int  # platform revenue booked on it: fares and holds, less refunds
 
     @property

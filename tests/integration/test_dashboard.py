@@ -137,3 +137,19 @@ def test_another_citys_rides_and_fares_stay_out_of_a_dashboard(platform):
     assert figures.unlocks.success_rate is None and figures.unlocks.median_ms is None
     other = dashboard(platform.uow(), OTHER_CITY, 1, NOW, ServicePolicy())
     assert [(d.rides, d.vehicles, d.revenue_minor) for d in other.days] == [(1, 1, 900)]
+
+
+def test_a_vehicle_ridden_before_it_was_registered_counts_on_its_ride_days(platform):
+    """Vehicles moved in from another system come with their past rides: a day with rides
+    never reads as rides on no vehicles (0 rides per vehicle)."""
+    set_up_city(platform)
+    first, second = bike_at(platform, STATION), bike_at(platform, STATION)
+    rider = make_user(platform)  # the bikes were registered at NOW, after these rides
+    ride(platform, first, rider, local(20, 8, 0))
+    ride(platform, first, rider, local(20, 9, 0))
+    ride(platform, second, rider, local(20, 10, 0))
+
+    by_day = {d.day.day: d for d in dashboard(platform.uow(), CITY, 7, NOW, ServicePolicy()).days}
+
+    assert (by_day[20].rides, by_day[20].vehicles, by_day[20].rides_per_vehicle) == (3, 2, 1.5)
+    assert (by_day[21].rides, by_day[21].vehicles) == (0, 0)
