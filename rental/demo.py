@@ -352,7 +352,8 @@ def seed_trip_history(platform: Platform, now: datetime) -> None:
                     "idempotency_key": f"demo-history-{n}",
                     "state": "ended",
                     "tariff": {"currency": "CNY"},
-                    "requested_at": began,
+                    # The scan came a second or so before the latch opened, as live ones do.
+                    "requested_at": began - timedelta(milliseconds=800 + n * 37 % 900),
                     "started_at": began,
                     "ended_at": began + RIDE_LENGTH,
                     "fare_minor": 0,
