@@ -10,6 +10,7 @@ from datetime import datetime
 
 from rental.domain.alerts import Alert, AlertKind
 from rental.domain.errors import NotFound
+from rental.services.cities import check_known
 from rental.services.read_models import LockReportProblem
 from rental.services.trips import end_trip
 from rental.services.unit_of_work import UnitOfWork
@@ -58,4 +59,5 @@ def lock_problems(uow: UnitOfWork, lock_id: str, limit: int) -> list[LockReportP
 def open_alerts(uow: UnitOfWork, city_id: str | None) -> tuple[list[Alert], int]:
     """The open alerts (newest first), and how many dead letters wait for an operator."""
     with uow:
+        check_known(uow, city_id)
         return uow.alerts.list(city_id), uow.dead_letters.count_open()

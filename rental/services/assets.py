@@ -17,6 +17,7 @@ from rental.domain.fleet import (
     UnavailableReason,
     unavailable_because,
 )
+from rental.services.cities import check_known
 from rental.services.commands.assets import (
     ProvisionLock,
     RegisterAsset,
@@ -120,6 +121,7 @@ def asset_overview(
 ) -> list[AssetOverview]:
     """Every asset with the reasons riders cannot take it now (none: available)."""
     with uow:
+        check_known(uow, city_id)
         found = uow.assets.overview(now, city_id)
     return [replace(asset, unavailable=tuple(_why_not(asset, now, policy))) for asset in found]
 

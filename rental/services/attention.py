@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from rental.domain.fleet import ServicePolicy
 from rental.services.attention_items import ORDER, Attention, AttentionKind
+from rental.services.cities import check_known
 from rental.services.unit_of_work import UnitOfWork
 
 # A payment order still pending this long after it should have been paid or expired, or a
@@ -27,6 +28,7 @@ def needing_attention(
     """The city's list, most urgent kind first and oldest first within a kind; dead
     letters and payments of every city are in every city's list."""
     with uow:
+        check_known(uow, city_id)
         found = [
             Attention(
                 AttentionKind(alert.kind.value),

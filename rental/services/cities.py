@@ -107,6 +107,14 @@ def running_cities(uow: UnitOfWork) -> list[City]:
     return [city for city in all_cities(uow) if not city.is_retired]
 
 
+def check_known(uow: UnitOfWork, city_id: str | None) -> None:
+    """For reads of one city (None: every city), inside the caller's unit of work: a city
+    nobody launched (a typo, say) is NotFound `city_not_found`, never an empty answer that
+    reads as a city with nothing in it. Retired cities are known."""
+    if city_id is not None:
+        _existing(uow, city_id)
+
+
 def _existing(uow: UnitOfWork, city_id: str, *, for_update: bool = False) -> City:
     city = uow.cities.get(city_id, for_update=for_update)
     if city is None:

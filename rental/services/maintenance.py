@@ -24,6 +24,7 @@ from rental.domain.fleet import Asset
 from rental.domain.maintenance import DamageReport, ReportState
 from rental.domain.maintenance import RebalanceStep as RebalanceStep  # rebalancing imports it
 from rental.domain.mds import VehicleEvent
+from rental.services.cities import check_known
 from rental.services.commands.maintenance import (
     CloseAssetReports,
     CloseDamageReport,
@@ -146,6 +147,7 @@ def close_asset_reports(
 
 def damage_reports(uow: UnitOfWork, query: ListDamageReports) -> list[DamageReportEntry]:
     with uow:
+        check_known(uow, query.city_id)
         return uow.damage_reports.listing(query.city_id, query.state)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rental.domain.errors import NotFound
 from rental.domain.landmarks import Landmark, nearest_landmark
 from rental.domain.rebalancing import PlanStop, Position, RebalancingPlan
+from rental.services.cities import check_known
 from rental.services.unit_of_work import UnitOfWork
 
 
@@ -30,6 +31,7 @@ def plan_details(uow: UnitOfWork, plan_id: uuid.UUID) -> PlanDetails:
 def latest_plan(uow: UnitOfWork, city_id: str) -> PlanDetails:
     """The city's newest plan, whatever its state."""
     with uow:
+        check_known(uow, city_id)
         plan = uow.rebalancing.latest_plan(city_id)
         if plan is None:
             raise NotFound(f"no plan for {city_id} yet", "plan_not_found")

@@ -133,3 +133,21 @@ def test_who_may_not_call_an_endpoint_is_told_so_before_anything_about_its_reque
             told[f"{method.upper()} {path}"] = answer.status_code
     wrong = [f"{call}: {status}" for call, status in told.items() if status != 401]
     assert told and wrong == []
+
+
+def test_a_city_no_operator_launched_is_404_on_every_read_that_names_one(system):
+    """An operator's list or figures for a city that does not exist say so, rather than
+    answer an empty list (a typo would read as "no vehicles")."""
+    document = system.get("/api/v1/openapi.json").json()
+    operator = system.operator()
+    answers = {}
+    for path, item in document["paths"].items():
+        operation = item.get("get")
+        names = {p["name"] for p in (operation or {}).get("parameters", []) if p["in"] == "query"}
+        if not operation or "city_id" not in names or "{" in path or path.startswith("/mds"):
+            continue
+        answer = system.get(f"{path}?city_id=atlantis", operator)
+        json_error = answer.status_code >= 400 and answer.headers["Content-Type"].endswith("json")
+        answers[path] = (answer.status_code, json_error and answer.json()["error"]["code"])
+    wrong = [f"{path}: {got}" for path, got in answers.items() if got != (404, "city_not_found")]
+    assert answers and not wrong, "\n".join(wrong)

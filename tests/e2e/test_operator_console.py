@@ -61,7 +61,7 @@ def test_an_operator_plans_the_night_and_sees_each_truck_route_on_the_map(system
     for truck in trucks:
         card = page.locator(f"article.truck[data-truck='{truck['truck']}'] li")
         expected = [
-            f"{'Pick up' if s['bikes'] > 0 else 'Drop'} {abs(s['bikes'])} · {s['site']}"
+            f"{'Pick up' if s['bikes'] > 0 else 'Drop'} {abs(s['bikes'])} · at {s['site']} Map"
             for s in truck["stops"]
         ]
         assert card.all_inner_texts() == expected
