@@ -1,11 +1,13 @@
 """Damage photos in PostgreSQL: their bytes in `damage_photos.data`, read only to serve one."""
 
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, RowMapping, func, insert, select
+from sqlalchemy import Connection, RowMapping, cast, delete, exists, func, insert, select
+from sqlalchemy.types import Text
 
 from rental.adapters.repositories import conflicts_as_errors
-from rental.adapters.tables import damage_photos
+from rental.adapters.tables import damage_photos, damage_reports
 from rental.domain.damage_photos import DamagePhoto, PhotoInfo, PhotoType, Picture
 
 INFO = (
@@ -52,6 +54,16 @@ class DamagePhotoRepository:
             PhotoType(row["content_type"]), bytes(row["data"]), row["width"], row["height"]
         )
         return DamagePhoto(row["id"], row["uploader_id"], picture, row["created_at"])
+
+    def forget_unattached_before(self, before: datetime, limit: int) -> int:
+        named = exists().where(damage_reports.c.photo_ref == cast(damage_photos.c.id, Text))
+        doomed = (
+            select(damage_photos.c.id)
+            .where(damage_photos.c.created_at < before, ~named)
+            .limit(limit)
+            .scalar_subquery()
+        )
+        return self._c.execute(delete(damage_photos).where(damage_photos.c.id.in_(doomed))).rowcount
 
 
 def _info(row: RowMapping) -> PhotoInfo:

@@ -19,6 +19,7 @@ from rental.services.reservations import expire_reservations
 from rental.services.retention import (
     forget_old_lock_reports,
     forget_old_unmet_searches,
+    forget_unattached_photos,
     prepare_fix_days,
 )
 from rental.services.sessions import forget_old_sessions
@@ -121,3 +122,6 @@ class Sweeper:
             )
             if counts:
                 log.info("forgot %d count(s) of searches that found nothing", counts)
+            photos = forget_unattached_photos(self._uow(), self._clock())
+            if photos:
+                log.info("deleted %d damage photo(s) no report named", photos)

@@ -3,6 +3,9 @@ its rider, went; they serve trips in progress, disputes and MDS telemetry, and a
 forgotten after the retention period. A finished trip keeps its own simplified path
 (the rider's receipt and disputes), and MDS keeps vehicle events, which name no rider.
 
+A damage photo no report names (the rider gave up, or the report was refused) is kept a
+day, for the report to be sent again, then deleted: it holds a picture and its uploader.
+
 Searches that found no vehicle are counts per city, grid cell and hour, naming no rider
 (`rental.domain.unmet_demand`); they are forgotten after their own retention all the same.
 
@@ -19,6 +22,8 @@ from rental.services.unit_of_work import UnitOfWork
 BATCH = 5_000
 # Room for the fixes of this many days ahead: lockctl may be down that long.
 DAYS_AHEAD = 7
+# How long an uploaded photo waits for the report that names it.
+UNATTACHED_PHOTO_KEPT = timedelta(days=1)
 
 
 def prepare_fix_days(uow: UnitOfWork, now: datetime, days_ahead: int = DAYS_AHEAD) -> int:
@@ -53,6 +58,20 @@ def forget_old_unmet_searches(uow: UnitOfWork, now: datetime, keep: timedelta) -
     while True:
         with uow:
             deleted = uow.unmet_demand.forget_before(now - keep, BATCH)
+            uow.commit()
+        total += deleted
+        if deleted == 0:
+            return total
+
+
+def forget_unattached_photos(
+    uow: UnitOfWork, now: datetime, keep: timedelta = UNATTACHED_PHOTO_KEPT
+) -> int:
+    """Delete damage photos uploaded more than `keep` ago that no report names; how many."""
+    total = 0
+    while True:
+        with uow:
+            deleted = uow.damage_photos.forget_unattached_before(now - keep, BATCH)
             uow.commit()
         total += deleted
         if deleted == 0:

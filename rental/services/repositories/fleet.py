@@ -178,6 +178,11 @@ class DamagePhotoRepository(Protocol):
 
     def get(self, photo_id: UUID) -> DamagePhoto | None: ...
 
+    def forget_unattached_before(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` photos uploaded before `before` that no damage report
+        names; how many went."""
+        ...
+
 
 class VehicleSearch(Protocol):
     def nearby(

@@ -318,6 +318,17 @@ class FakeAssetRepository(Repository):
 
 
 class FakeDamagePhotoRepository(Repository):
+    def forget_unattached_before(self, before: datetime, limit: int) -> int:
+        named = {report.photo_ref for report in self._store.damage_reports.values()}
+        doomed = [
+            photo.id
+            for photo in self._store.damage_photos.values()
+            if photo.created_at < before and str(photo.id) not in named
+        ][:limit]
+        for photo_id in doomed:
+            del self._store.damage_photos[photo_id]
+        return len(doomed)
+
     def add(self, photo: DamagePhoto) -> None:
         if photo.id in self._store.damage_photos:
             raise IntegrityViolation("damage_photos_pkey")
