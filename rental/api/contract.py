@@ -18,7 +18,7 @@ import functools
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, ParamSpec, TypeVar
 from uuid import UUID
 
@@ -342,15 +342,94 @@ class NotNull(GroupedMetadata):
         yield Field(json_schema_extra=_no_null)
 
 
-def _iso_text(value: Any) -> Any:
-    """A time is an ISO 8601 text (`2026-11-30T08:00:00Z`), not a number of seconds."""
-    if not isinstance(value, str) or not ISO_DATE.match(value):
-        raise ValueError("an ISO 8601 time such as 2026-11-30T08:00:00Z")
+# -- Days and times -----------------------------------------------------------------------
+
+# Every day and time a request names lies in these years: far enough either way for any
+# ride, statement or report, and far from the calendar's ends (year 1 and 9999), so that a
+# day plus or minus a day, or a city's UTC offset, can never leave it.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(2101, 1, 1, tzinfo=UTC)  # exclusive: the end of LAST_DAY in UTC
+DAY_TEXT = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
+DAY_RULE = f"a day is written YYYY-MM-DD (2026-11-30), from {FIRST_DAY} to {LAST_DAY}"
+TIME_RULE = (
+    "an ISO 8601 time such as 2026-11-30T08:00:00Z,"
+    f" from {FIRST_DAY} to {LAST_DAY} (UTC when it has no offset)"
+)
+MOMENT_RULE = (
+    "a time in ISO 8601 with its offset, such as 2026-11-30T00:00:00Z,"
+    f" from {FIRST_DAY} to {LAST_DAY}"
+)
+
+
+def _day_text(value: Any) -> Any:
+    """A day is a plain YYYY-MM-DD: not a time, not a number of days."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not DAY_TEXT.match(value):
+        raise refusal(None, DAY_RULE)
+    try:
+        return date.fromisoformat(value)
+    except ValueError:  # a day its month does not have
+        raise refusal(None, DAY_RULE) from None
+
+
+def _day_in_range(value: date) -> date:
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise refusal(None, DAY_RULE)
     return value
 
 
-ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}")
-IsoTime = Annotated[datetime, BeforeValidator(_iso_text)]
+def _iso_text(value: Any) -> Any:
+    """A time is an ISO 8601 text (`2026-11-30T08:00:00Z`), not a number of seconds, and
+    its year is inside the bounds before anything (its offset) is reckoned with it."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not ISO_DATE.match(value):
+        raise refusal(None, TIME_RULE)
+    if not FIRST_DAY.year - 1 <= int(value[:4]) <= LAST_DAY.year + 1:
+        raise refusal(None, TIME_RULE)
+    return value
+
+
+def _time_in_range(value: datetime) -> datetime:
+    """`value` in UTC when it has no offset, refused outside EARLIEST_TIME..LATEST_TIME."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not EARLIEST_TIME <= aware < LATEST_TIME:
+        raise refusal(None, TIME_RULE)
+    return aware
+
+
+def _has_offset(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise refusal(None, MOMENT_RULE)
+    return value
+
+
+# A calendar day: YYYY-MM-DD only, FIRST_DAY to LAST_DAY.
+Day = Annotated[
+    date,
+    BeforeValidator(_day_text),
+    AfterValidator(_day_in_range),
+    Field(description=f"a calendar day, YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}"),
+]
+# A time in ISO 8601; one without an offset is UTC. From FIRST_DAY to the end of LAST_DAY.
+IsoTime = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_time_in_range),
+    Field(description=f"ISO 8601 (UTC without an offset), from {FIRST_DAY} to {LAST_DAY}"),
+]
+# A time in ISO 8601 that must carry its offset; the same bounds.
+Moment = Annotated[
+    datetime,
+    BeforeValidator(_iso_text),
+    AfterValidator(_has_offset),
+    AfterValidator(_time_in_range),
+    Field(description=f"ISO 8601 with its offset, from {FIRST_DAY} to {LAST_DAY}"),
+]
 Before = Annotated[
     IsoTime | Absent,
     Field(description="only what is older than this ISO 8601 time: the next page of a list"),

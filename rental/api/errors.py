@@ -44,6 +44,50 @@ def error_body(
     return jsonify(error={"code": code, "message": message, "field": field}), status
 
 
+# What pydantic puts in an error's location besides the request's own names: which member
+# of a union, or which validator, failed (`function-wrap[validate()]`, `datetime`, `none`).
+SCHEMA_TAGS = frozenset(
+    [
+        "str",
+        "int",
+        "float",
+        "bool",
+        "bytes",
+        "date",
+        "datetime",
+        "time",
+        "timedelta",
+        "decimal",
+        "uuid",
+        "none",
+        "nullable",
+        "url",
+        "list",
+        "dict",
+        "set",
+        "tuple",
+        "any",
+        "constrained-str",
+        "lax-or-strict",
+        "json-or-python",
+    ]
+)
+
+
+def field_path(location: tuple[int | str, ...]) -> list[str]:
+    """The parts of an error's location that the client wrote (`zones.0.name`, `from`):
+    the tags pydantic adds for a union's member or a validator are left out."""
+    path: list[str] = []
+    for part in location:
+        text = str(part)
+        if path and (text in SCHEMA_TAGS or any(mark in text for mark in "[](),")):
+            continue
+        if path and text[:1].isupper():  # a union of models: the member's class name
+            continue
+        path.append(text)
+    return path
+
+
 def validation_failed(error: ValidationError) -> NoReturn:
     """flask-openapi3's validation_error_callback: the first failure, as our InvalidInput.
 
@@ -51,10 +95,14 @@ def validation_failed(error: ValidationError) -> NoReturn:
     missing; otherwise `invalid_<field>` in pydantic's words. A body that is no JSON object
     at all is `invalid_json`."""
     first = error.errors(include_url=False)[0]
-    location = [str(part) for part in first["loc"]]
+    location = field_path(first["loc"])
     context: dict[str, Any] = first.get("ctx") or {}
     field = ".".join(location) or context.get(FIELD)
     default_code = f"invalid_{field.split('.')[0]}" if field else "invalid_input"
+    if first["type"] == "extra_forbidden" and field:
+        raise errors.InvalidInput(
+            f"{field} is not a field this endpoint takes", "unknown_field", field
+        )
     if ERROR_CODE in context:
         raise errors.InvalidInput(first["msg"], context[ERROR_CODE] or default_code, field)
     if not field:

@@ -15,14 +15,16 @@ from typing import Annotated, Self
 
 from flask import Response, stream_with_context
 from flask_openapi3 import APIBlueprint, Tag
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import Field, model_validator
 
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
+    MOMENT_RULE,
     NOT_FOUND,
     SIGNED_IN,
     CityId,
+    Moment,
     RequestModel,
     explained,
     signed_in,
@@ -45,15 +47,14 @@ blueprint = APIBlueprint(
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=366)
 CSV = {"description": "text/csv; header=present (RFC 4180), streamed"}
-Moment = Annotated[
-    AwareDatetime,
-    explained("a time in ISO 8601 with its offset, such as 2026-11-30T00:00:00Z", "invalid_time"),
-]
+TimeParam = Annotated[Moment, explained(MOMENT_RULE, "invalid_time")]
 
 
 class Window(RequestModel):
-    since: Moment | Absent = Field(None, description="from (inclusive); default: until - 30 days")
-    until: Moment | Absent = Field(None, description="to (exclusive); default: now")
+    since: TimeParam | Absent = Field(
+        None, description="from (inclusive); default: until - 30 days"
+    )
+    until: TimeParam | Absent = Field(None, description="to (exclusive); default: now")
 
     @model_validator(mode="after")
     def _short_enough(self) -> Self:

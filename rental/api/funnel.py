@@ -20,10 +20,13 @@ from pydantic import Field
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
+    DAY_RULE,
     NOT_FOUND,
     SIGNED_IN,
+    Absent,
     AnswerModel,
     CityId,
+    Day,
     QueryModel,
     RequestModel,
     explained,
@@ -87,12 +90,17 @@ def app_events(body: AppEvents) -> tuple[dict[str, Any], int]:
     return Recorded(recorded=recorded).json(), 202
 
 
+FunnelDay = Annotated[Day, explained(DAY_RULE, "invalid_days")]
+
+
 class FunnelQuery(QueryModel):
     city_id: CityId
-    first: date | None = Field(
+    first: FunnelDay | Absent = Field(
         None, alias="from", description="the city's first day; default: 6 days before `to`"
     )
-    last: date | None = Field(None, alias="to", description="the city's last day; default: today")
+    last: FunnelDay | Absent = Field(
+        None, alias="to", description="the city's last day; default: today"
+    )
 
 
 class DropOutAnswer(AnswerModel):

@@ -14,11 +14,15 @@ from pydantic import Field
 from rental.api.common import platform
 from rental.api.contract import (
     BEARER,
+    DAY_RULE,
+    FIRST_DAY,
+    LAST_DAY,
     NOT_FOUND,
     SIGNED_IN,
     Absent,
     AnswerModel,
     CityId,
+    Day,
     QueryModel,
     explained,
     signed_in,
@@ -37,17 +41,17 @@ blueprint = APIBlueprint(
     abp_responses=SIGNED_IN,
 )
 
-Day = Annotated[
-    date,
-    explained("a day is written as 2026-11-30", "invalid_days"),
-    Field(description="a calendar day of the city, YYYY-MM-DD"),
+DemandDay = Annotated[
+    Day,
+    explained(DAY_RULE, "invalid_days"),
+    Field(description=f"a calendar day of the city, YYYY-MM-DD, from {FIRST_DAY} to {LAST_DAY}"),
 ]
 
 
 class DemandQuery(QueryModel):
     city_id: CityId
-    first_day: Day | Absent = Field(None, description="default: the week up to `last_day`")
-    last_day: Day | Absent = Field(None, description="default: the city's today")
+    first_day: DemandDay | Absent = Field(None, description="default: the week up to `last_day`")
+    last_day: DemandDay | Absent = Field(None, description="default: the city's today")
 
     def command(self) -> ReadDemandMap:
         return ReadDemandMap(self.city_id, self.first_day, self.last_day)
