@@ -76,7 +76,7 @@ def test_a_field_the_endpoint_does_not_know_is_refused_not_dropped(system):
 
     assert answer.status_code == 400
     assert answer.json()["error"] | {"message": ""} == {
-        "code": "invalid_idempotency",
+        "code": "unknown_field",
         "message": "",
         "field": "idempotency",
     }
