@@ -1,15 +1,12 @@
-"""Receipts (JSON and a printable page with a QR code back to them) and disputes."""
+"""Receipts (JSON and a printable page with a QR code that opens them in the rider app) and
+disputes."""
 
-import html
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
-import segno
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask_openapi3 import APIBlueprint, Tag
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import Field, StringConstraints
@@ -31,9 +28,9 @@ from rental.api.contract import (
     explained,
     signed_in,
 )
+from rental.api.printable_receipt import Words, app_receipt_url, language_for, printable_page
 from rental.domain.disputes import Dispute, DisputeState
 from rental.domain.errors import NotAuthenticated
-from rental.domain.money import format_amount
 from rental.domain.pricing import FareLine
 from rental.domain.riders import Role
 from rental.services import disputes, receipts, rentals
@@ -145,7 +142,10 @@ class ReceiptAnswer(AnswerModel):
         description="the printable page, signed for this rider: it opens without a token "
         "for 15 minutes"
     )
-    qr: str = Field(description="a QR code of `url`, as an SVG data URI")
+    qr: str = Field(
+        description="a QR code of the rider app's screen of this receipt (which asks the "
+        "rider to sign in), as an SVG data URI"
+    )
 
 
 @blueprint.get(
@@ -178,12 +178,17 @@ def receipt_json(path: RentalIdPath) -> dict[str, Any]:
         disputes=[dispute_answer(d) for d in receipt.disputes],
         url=url,
         printable_url=printable_link(current_user_id(), rental.id),
-        qr=qr_image(url),
+        qr=qr_image(app_receipt_url(platform().config.PUBLIC_BASE_URL, str(rental.id))),
     ).json()
 
 
 class PrintableQuery(QueryModel):
     link: str | None = Field(None, max_length=1000, description="a signed `printable_url`")
+    lang: str | None = Field(
+        None,
+        max_length=35,
+        description="the page's language (en, zh-CN); the browser's Accept-Language otherwise",
+    )
 
 
 @blueprint.get(
@@ -192,59 +197,24 @@ class PrintableQuery(QueryModel):
     responses={200: PRINTABLE, **SIGNED_IN, **NOT_FOUND, **CONFLICT},
 )
 def receipt_page(path: RentalIdPath, query: PrintableQuery) -> Response:
-    """The receipt as a printable page, with a QR code back to it: for the rider's bearer
+    """The receipt as a printable page in the rider's language (`lang`, else the browser's
+    Accept-Language), with a QR code that opens it in the rider app: for the rider's bearer
     token, or with the signed `link` of the JSON receipt's `printable_url` (no token; a
     link names its rider and rental, so it opens that rider's receipt only). Raises 401
     `invalid_link` or `link_expired` for a link that is not one."""
     if query.link is None:
-        return requires(Role.RIDER)(_printable_page)(current_user_id, path.rental_id)
+        return requires(Role.RIDER)(_printable_page)(current_user_id, path.rental_id, query.lang)
     rider_id = reader_of_link(query.link, path.rental_id)
-    return _printable_page(lambda: rider_id, path.rental_id)
+    return _printable_page(lambda: rider_id, path.rental_id, query.lang)
 
 
-def _printable_page(reader: Callable[[], UUID], rental_id_: UUID) -> Response:
-    rental_id = str(rental_id_)
+def _printable_page(reader: Callable[[], UUID], rental_id_: UUID, asked: str | None) -> Response:
     p, rider_id = platform(), reader()
     receipt = receipts.receipt_for(p.uow(), rider_id, rental_id_)
     route = rentals.trace_of(p.uow(), rider_id, rental_id_, p.now()).path or []
-    currency = receipt.rental.tariff.currency
-
-    def money(amount: int) -> str:
-        return html.escape(format_amount(amount, currency))
-
-    rows = "".join(
-        f"<tr><td>{html.escape(line.label)}</td><td class=n>{money(line.amount_minor)}</td></tr>"
-        for line in receipt.lines
-    )
-    qr = segno.make(_receipt_url(rental_id), error="m").svg_inline(scale=4)
-    ended_at = receipt.rental.ended_at
-    # In the city's time, which its riders live by: a ride at 07:30 in Shanghai is not
-    # yesterday's ride at 23:30 UTC.
-    ended = (
-        ended_at.astimezone(ZoneInfo(receipt.time_zone)).strftime("%Y-%m-%d %H:%M %Z")
-        if ended_at
-        else ""
-    )
-    # The route map is drawn by receipt.js (Leaflet over the city's zones, no tiles needed)
-    # from the trace carried here: the page needs no token to draw it.
-    trace = html.escape(json.dumps(route, separators=(",", ":")))
-    city = html.escape(receipt.city_id)
-    page = f"""<!doctype html><html lang=en><head><meta charset=utf-8>
-<meta name=viewport content="width=device-width"><title>Receipt {receipt.number}</title>
-<link rel=stylesheet href="/web/receipt/receipt.css">
-<script type=module src="/web/receipt/receipt.js"></script></head><body><main>
-<h1>Receipt {receipt.number}</h1>
-<p>{html.escape(receipt.asset_kind)} {html.escape(receipt.asset_code)} &middot; {ended}</p>
-<div id=receipt-map class=route-map role=region aria-label="The route of this ride"
- data-city="{city}" data-route="{trace}"></div>
-<table>{rows}<tr class=t><td>Total</td><td class=n>{money(receipt.total_minor)}</td></tr>
-<tr><td>Paid from wallet</td><td class=n>{money(receipt.paid_from_wallet_minor)}</td></tr>
-<tr><td>Owed</td><td class=n>{money(receipt.owed_minor)}</td></tr>
-<tr><td>Refunded</td><td class=n>{money(receipt.refunded_minor)}</td></tr></table>
-<figure>{qr}<figcaption>Scan to open this receipt</figcaption></figure>
-<p class=screen-only><button id=print type=button disabled>Print</button></p>
-</main></body></html>"""
-    return Response(page, mimetype="text/html")
+    words = Words(language_for(asked, request.accept_languages.values()))
+    app_url = app_receipt_url(p.config.PUBLIC_BASE_URL, str(rental_id_))
+    return Response(printable_page(receipt, route, words, app_url), mimetype="text/html")
 
 
 DisputeReason = Annotated[

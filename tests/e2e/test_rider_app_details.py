@@ -9,6 +9,7 @@ import re
 import shutil
 import time
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from itsdangerous import URLSafeSerializer
@@ -59,7 +60,7 @@ def test_the_printable_receipt_opens_in_a_tab_of_its_own_for_its_rider_only(syst
     # with a made-up or stale signature.
     other_code, other_lock = system.bike()
     other_rental = ride_and_end(system, phone, other_code, other_lock)
-    signature = link.split("link=", 1)[1]
+    signature = parse_qs(urlsplit(link).query)["link"][0]  # the link also names its language
     swapped = system.get(f"/api/v1/rentals/{other_rental}/receipt.html?link={signature}")
     assert swapped.status_code == 401 and swapped.json()["error"]["code"] == "invalid_link"
     forged = system.get(f"/api/v1/rentals/{rental_id}/receipt.html?link={signature[:-2]}xx")

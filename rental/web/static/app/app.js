@@ -1,6 +1,6 @@
 // The rider app: a small-screen-first single page over the public API. Screens are picked
 // by the URL's hash (#/map, #/scan, #/unlock/BK00001, #/trip/<id>, ...).
-import { api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
+import { append, api, ApiError, el, keepSignedIn, session, signIn, signInWithCode, signOut, signUpWithCode } from "../common/api.js";
 import { cityNear, drawRoute as drawTrip, drawZones, makeMap, markerClusters, webSettings } from "../common/map.js";
 import { flush as sendFunnelSteps, reached } from "./funnel.js";
 import {
@@ -89,7 +89,7 @@ async function show() {
       session.forget();
       return go("code");
     }
-    main.append(notice(error));
+    append(main, notice(error));
   }
   // The screen is drawn: tests (and assistive tools) may read it from now on.
   main.dataset.ready = signedIn ? name || "map" : OPEN[name] ? name : "code";
@@ -97,6 +97,14 @@ async function show() {
 
 function notice(error) {
   return el("p", { class: "notice error", role: "alert" }, error instanceof ApiError ? explain(error) : String(error));
+}
+
+// A ride the rider cannot open (no such id, or another rider's): a plain notice, in place
+// of a screen that would wait for it. Whether `error` was that.
+function noSuchRide(error) {
+  if (!(error instanceof ApiError && (error.status === 404 || error.status === 400))) return false;
+  main.replaceChildren(el("p", { class: "notice error", role: "alert", id: "no-such-ride" }, t("ride.not_found")));
+  return true;
 }
 
 function screenTitle(key) {
@@ -211,11 +219,11 @@ async function codeScreen() {
       message.textContent = explain(error);
     }
   });
-  main.append(form);
+  append(main, form);
 }
 
 async function signInScreen() {
-  main.append(
+  append(main,
     credentialsForm("signin.title", "signin.submit", async ({ phone, password }) => {
       const answer = await signIn(phone, password);
       if (answer.role !== "rider") {
@@ -251,7 +259,7 @@ async function signUpScreen() {
       message.textContent = explain(error);
     }
   });
-  main.append(form);
+  append(main, form);
 }
 
 // --- the map ----------------------------------------------------------------------------
@@ -260,7 +268,7 @@ async function mapScreen() {
   const box = el("div", { class: "map", id: "map" });
   const status = el("div", { class: "notice", id: "map-status" }, t("map.locating"));
   const sheet = el("section", { class: "sheet", id: "vehicle" });
-  main.append(box, status, sheet);
+  append(main, box, status, sheet);
   const [map] = await Promise.all([makeMap(box), markerClusters()]);
   const markers = vehicleClusters(map, sheet, () => rider).addTo(map);
   const here = L.circleMarker([0, 0], { radius: 8, color: "#fff", weight: 3, fillColor: "#0072b2", fillOpacity: 1, interactive: false });
@@ -505,7 +513,7 @@ async function scanScreen() {
     event.preventDefault();
     go(`unlock/${encodeURIComponent(codeFrom(new FormData(form).get("code")))}`);
   });
-  main.append(screenTitle("scan.title"), video, status, form);
+  append(main, screenTitle("scan.title"), video, status, form);
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
     video.srcObject = stream;
@@ -617,7 +625,7 @@ async function unlockScreen(code) {
   if (price) reached("price_seen", price.city_id);
   const status = el("div", { class: "notice", id: "unlock-status", role: "status" });
   const actions = el("div", { class: "actions" });
-  main.append(
+  append(main,
     screenTitle("unlock.title"),
     el(
       "section",
@@ -751,11 +759,17 @@ async function untilPaid(orderId) {
 // --- the ride ---------------------------------------------------------------------------
 
 async function tripScreen(rentalId) {
+  try {
+    await api("GET", `/api/v1/rentals/${rentalId}`);
+  } catch (error) {
+    if (noSuchRide(error)) return;
+    throw error;
+  }
   const time = el("strong", { id: "trip-time" }, "0:00");
   const distance = el("strong", { id: "trip-distance" }, "0 m");
   const fare = el("strong", { id: "trip-fare" }, "—");
   const box = el("div", { class: "map small", id: "trip-map" });
-  main.append(
+  append(main,
     screenTitle("trip.title"),
     el(
       "dl",
@@ -768,7 +782,7 @@ async function tripScreen(rentalId) {
     el("p", { class: "notice" }, t("trip.end_hint")),
   );
   const ringing = el("div", { id: "ring-box" });
-  main.append(ringing);
+  append(main, ringing);
   const map = await makeMap(box);
   const path = L.polyline([], { color: "#0072b2", weight: 5 }).addTo(map);
   const zonesOf = zonesDrawer(map);
@@ -820,13 +834,14 @@ function clock(iso) {
 
 async function receiptScreen(rentalId) {
   const status = el("p", { class: "notice busy" }, t("receipt.waiting"));
-  main.append(screenTitle("receipt.title"), status);
+  append(main, screenTitle("receipt.title"), status);
   let receipt;
   for (;;) {
     try {
       receipt = await api("GET", `/api/v1/rentals/${rentalId}/receipt`);
       break;
     } catch (error) {
+      if (noSuchRide(error)) return;
       if (!(error instanceof ApiError && error.code === "receipt_not_ready")) throw error;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -840,7 +855,7 @@ async function receiptScreen(rentalId) {
   const printable = printableLink(rentalId, receipt.printable_url);
   const route = el("div", { class: "map small", id: "receipt-map", role: "region", "aria-label": t("receipt.route") });
   status.remove();
-  main.append(
+  append(main,
     el(
       "section",
       { class: "card receipt", id: "receipt" },
@@ -885,11 +900,17 @@ async function drawRoute(box, points) {
 
 // The printable page opens in a tab of its own, which has no bearer token: its link is
 // signed for this rider and short-lived, so the screen fetches a fresh one now and then.
+// It speaks the app's language (`lang`).
 function printableLink(rentalId, url) {
-  const link = el("a", { href: url, target: "_blank", rel: "noopener", id: "printable" }, t("receipt.printable"));
+  const inAppLanguage = (signed) => {
+    const address = new URL(signed, location.href);
+    address.searchParams.set("lang", currentLanguage());
+    return address.href;
+  };
+  const link = el("a", { href: inAppLanguage(url), target: "_blank", rel: "noopener", id: "printable" }, t("receipt.printable"));
   every(PRINTABLE_REFRESH_MS, async () => {
     const fresh = await api("GET", `/api/v1/rentals/${rentalId}/receipt`).catch(() => null);
-    if (fresh) link.href = fresh.printable_url;
+    if (fresh) link.href = inAppLanguage(fresh.printable_url);
   });
   return link;
 }
@@ -923,9 +944,9 @@ function disputeBox(rentalId, disputes) {
 
 async function tripsScreen() {
   const { rentals } = await api("GET", "/api/v1/rentals?limit=50");
-  main.append(screenTitle("trips.title"));
-  if (!rentals.length) return main.append(el("p", { class: "notice" }, t("trips.none")));
-  main.append(
+  append(main, screenTitle("trips.title"));
+  if (!rentals.length) return append(main, el("p", { class: "notice" }, t("trips.none")));
+  append(main,
     el(
       "ul",
       { class: "list", id: "trips" },
@@ -961,16 +982,18 @@ async function walletScreen() {
   const status = el("div", { class: "notice", id: "wallet-status", role: "status" });
   const cityId = await walletCity(wallet.currency);
   const choice = await paymentChoice(cityId);
-  main.append(
+  let card = balanceCard(wallet);
+  // A refund settled: the card shows what is left of the deposit without a reload.
+  const settled = async () => {
+    const { wallets: now } = await api("GET", "/api/v1/wallet");
+    const fresh = balanceCard(now.find((found) => found.currency === wallet.currency) || { ...wallet, deposit_minor: 0 });
+    card.replaceWith(fresh);
+    card = fresh;
+  };
+  append(main,
     screenTitle("wallet.title"),
-    el(
-      "section",
-      { class: "card" },
-      el("p", { class: "balance" }, t("wallet.balance"), el("strong", { id: "balance" }, amount(wallet.balance_minor))),
-      wallet.deposit_minor ? el("p", {}, `${t("wallet.deposit")}: ${amount(wallet.deposit_minor)}`) : null,
-      wallet.debt_minor ? el("p", { class: "warning" }, `${t("wallet.debt")}: ${amount(wallet.debt_minor)}`) : null,
-    ),
-    depositBox(wallet, refunds),
+    card,
+    depositBox(wallet, refunds, settled),
     el(
       "section",
       { class: "actions" },
@@ -1000,9 +1023,21 @@ async function walletScreen() {
   );
 }
 
+function balanceCard(wallet) {
+  const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
+  return el(
+    "section",
+    { class: "card", id: "balance-card" },
+    el("p", { class: "balance" }, t("wallet.balance"), el("strong", { id: "balance" }, amount(wallet.balance_minor))),
+    wallet.deposit_minor ? el("p", { id: "wallet-deposit" }, `${t("wallet.deposit")}: ${amount(wallet.deposit_minor)}`) : null,
+    wallet.debt_minor ? el("p", { class: "warning" }, `${t("wallet.debt")}: ${amount(wallet.debt_minor)}`) : null,
+  );
+}
+
 // The deposit given back through the gateways that took it: asked for here, then each part
-// in its gateway's state (a part refused is back in the deposit) until all have answered.
-function depositBox(wallet, refunds) {
+// in its gateway's state (a part refused is back in the deposit) until all have answered,
+// when `settled()` is told.
+function depositBox(wallet, refunds, settled) {
   if (!wallet.deposit_minor && !refunds.length) return null;
   const amount = (minor) => money({ amount_minor: minor, currency: wallet.currency });
   const status = el("div", { role: "status", id: "deposit-status" });
@@ -1017,7 +1052,10 @@ function depositBox(wallet, refunds) {
     for (;;) {
       const { refunds: now } = await api("GET", "/api/v1/deposits/refunds");
       showRefunds(now);
-      if (!now.some((refund) => refund.state === "processing")) return now;
+      if (!now.some((refund) => refund.state === "processing")) {
+        await settled().catch(() => {});
+        return now;
+      }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
@@ -1066,17 +1104,17 @@ async function topUp(minor, currency, status, where) {
 // --- holds, reports, credit -------------------------------------------------------------
 
 async function holdScreen() {
-  main.append(screenTitle("reservation.title"));
+  append(main, screenTitle("reservation.title"));
   let hold;
   try {
     hold = await api("GET", "/api/v1/reservations/current");
   } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return main.append(notice(error));
+    if (error instanceof ApiError && error.status === 404) return append(main, notice(error));
     throw error;
   }
   const vehicle = hold.vehicle;
   const box = vehicle?.position ? el("div", { class: "map small", id: "hold-map" }) : null;
-  main.append(
+  append(main,
     el(
       "section",
       { class: "card", id: "hold" },
@@ -1173,7 +1211,7 @@ async function reportScreen(code = "") {
       button.disabled = false;
     }
   });
-  main.append(screenTitle("report.title"), form);
+  append(main, screenTitle("report.title"), form);
 }
 
 // The report's photo: taken with the camera (or picked), scaled down in the page, shown, and
@@ -1272,7 +1310,7 @@ async function meScreen() {
     await loadMessages();
     show();
   });
-  main.append(
+  append(main,
     screenTitle("me.title"),
     el(
       "section",
@@ -1356,14 +1394,14 @@ function passwordForm(hasPassword) {
 async function helpScreen() {
   const { center } = await webSettings();
   const city = await cityNear([center.lat, center.lon]);
-  main.append(screenTitle("help.title"));
-  if (!city) return main.append(el("p", { class: "notice" }, t("help.no_city")));
+  append(main, screenTitle("help.title"));
+  if (!city) return append(main, el("p", { class: "notice" }, t("help.no_city")));
   const [{ plans }, credit] = await Promise.all([
     api("GET", `/api/v1/cities/${encodeURIComponent(city.id)}/prices`),
     api("GET", "/api/v1/me/credit"),
   ]);
   const box = el("div", { class: "map small", id: "help-map" });
-  main.append(
+  append(main,
     el(
       "section",
       { class: "card", id: "help-pricing" },

@@ -212,7 +212,13 @@ export function el(tag, attributes = {}, ...children) {
     else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value);
   }
-  for (const child of children.flat()) {
+  return append(node, ...children);
+}
+
+// Children added to a node as el() adds them: nested lists flattened, text as text, and
+// nothing for null, undefined or false (a part a screen leaves out), never "null".
+export function append(node, ...children) {
+  for (const child of children.flat(Infinity)) {
     if (child !== null && child !== undefined && child !== false) {
       node.append(child instanceof Node ? child : String(child));
     }

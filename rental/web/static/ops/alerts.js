@@ -4,7 +4,7 @@
 // again every few seconds with the last answer's ETag (GET /api/v1/ops/attention), and
 // redrawn only when something changed.
 import { t } from "../app/i18n.js";
-import { el, poll } from "../common/api.js";
+import { append, el, poll } from "../common/api.js";
 import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
 
 const REFRESH_MS = 5000;
@@ -20,7 +20,7 @@ export async function alertsPage(main, params, leave) {
     el("thead", {}, el("tr", {}, ["kind", "subject", "detail", "since"].map((key) => el("th", {}, t(`alerts.${key}`))))),
     list,
   );
-  main.append(el("h1", {}, t("alerts.title")), cityPicker(params, "alerts"), summary, table);
+  append(main, el("h1", {}, t("alerts.title")), cityPicker(params, "alerts"), summary, table);
   let tag = null;
 
   async function load() {

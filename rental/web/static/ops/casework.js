@@ -1,10 +1,10 @@
 // Cases an operator closes: open damage reports, riders' disputes (each opened with what
 // judging it needs, ./dispute_case.js; closed with a refund or not),
 // and the books: proof that every posting balances.
-import { label, t } from "../app/i18n.js";
-import { api, download, el, fetchBlob } from "../common/api.js";
+import { explain, label, t } from "../app/i18n.js";
+import { append, api, download, el, fetchBlob } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
-import { cityOf, cityPicker, cityTime, timeZoneOf } from "./city.js";
+import { cityOf, cityPicker, cityTime, knownCities, timeZoneOf } from "./city.js";
 import { caseOpener } from "./dispute_case.js";
 
 const when = (iso) => new Date(iso).toLocaleString(document.documentElement.lang);
@@ -13,12 +13,12 @@ export async function reportsPage(main, params) {
   const city = cityOf(params);
   const zone = await timeZoneOf(city).catch(() => undefined);
   const { reports } = await api("GET", `/api/v1/ops/damage-reports?city_id=${encodeURIComponent(city)}&state=open`);
-  main.append(el("h1", {}, t("reports.title")), cityPicker(params, "reports"));
-  if (!reports.length) return main.append(el("p", { class: "muted", id: "no-reports" }, t("reports.none")));
+  append(main, el("h1", {}, t("reports.title")), cityPicker(params, "reports"));
+  if (!reports.length) return append(main, el("p", { class: "muted", id: "no-reports" }, t("reports.none")));
   // One case per asset: whoever looks at the asset closes all its reports at once.
   const byAsset = new Map();
   for (const report of reports) byAsset.set(report.asset_code, [...(byAsset.get(report.asset_code) ?? []), report]);
-  main.append(
+  append(main,
     el(
       "div",
       { id: "reports" },
@@ -42,7 +42,7 @@ export async function reportsPage(main, params) {
             await api("POST", `/api/v1/ops/assets/${encodeURIComponent(code)}/damage-reports/close`, { resolution: resolution.value });
             form.replaceChildren(el("p", { class: "ok" }, t("reports.closed", { code })));
           } catch (error) {
-            form.append(el("p", { class: "error" }, error.message));
+            form.append(el("p", { class: "error" }, explain(error)));
           }
         });
         return form;
@@ -73,22 +73,30 @@ function reportPhoto(report, code) {
 
 export async function disputesPage(main) {
   const { disputes } = await api("GET", "/api/v1/ops/disputes?state=open");
-  main.append(el("h1", {}, t("disputes.title")));
-  if (!disputes.length) return main.append(el("p", { class: "muted", id: "no-disputes" }, t("disputes.none")));
-  main.append(
+  // A dispute is read on its city's clock, as its case is. The list does not name the
+  // city: the cities' one time zone when they share one, each card's own once its case
+  // is open (the case names it).
+  const zones = new Set((await knownCities().catch(() => [])).map((city) => city.time_zone));
+  const shared = zones.size === 1 ? [...zones][0] : undefined;
+  const opened = (iso, timeZone) => t("disputes.opened", { when: timeZone ? cityTime(iso, timeZone) : when(iso) });
+  append(main, el("h1", {}, t("disputes.title")));
+  if (!disputes.length) return append(main, el("p", { class: "muted", id: "no-disputes" }, t("disputes.none")));
+  append(main,
     el(
       "div",
       { id: "disputes" },
       disputes.map((dispute) => {
         const refund = el("input", { name: "refund", type: "number", min: 0, step: "0.01", value: "0" });
         const note = el("input", { name: "note", placeholder: t("disputes.note_hint"), required: true });
+        const openedAt = el("span", { class: "muted opened" }, opened(dispute.created_at, shared));
         const form = el(
           "form",
           { class: "card stack", "data-dispute": dispute.id },
           el("h2", {}, t("disputes.ride", { id: dispute.rental_id.slice(0, 8) })),
-          el("p", {}, dispute.reason, el("span", { class: "muted" }, t("disputes.opened", { when: when(dispute.created_at) }))),
+          el("p", {}, dispute.reason, openedAt),
           caseOpener(dispute.id, (found) => {
             refund.max = majorAmount(found.receipt.refundable_minor, found.receipt.currency);
+            openedAt.textContent = opened(dispute.created_at, found.receipt.time_zone);
           }),
           el("label", {}, t("disputes.refund"), refund),
           el("label", {}, t("disputes.note"), note),
@@ -103,7 +111,7 @@ export async function disputesPage(main) {
             });
             form.replaceChildren(el("p", { class: "ok" }, t("disputes.resolved", { state: t(`dispute.${done.state}`) })));
           } catch (error) {
-            form.append(el("p", { class: "error" }, error.message));
+            form.append(el("p", { class: "error" }, explain(error)));
           }
         });
         return form;
@@ -114,7 +122,7 @@ export async function disputesPage(main) {
 
 export async function booksPage(main) {
   const books = await api("GET", "/api/v1/ops/books");
-  main.append(
+  append(main,
     el("h1", {}, t("books.title")),
     el("p", { class: "controls" }, el("button", { type: "button", id: "export-books", onclick: () => download("/api/v1/ops/exports/books.csv", "books.csv") }, t("books.export"))),
     el(

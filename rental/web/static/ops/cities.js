@@ -1,8 +1,8 @@
 // Cities: launch one, change its settings, price each kind, set its trucks and nightly hour,
 // pick the payment gateways riders may pay through, retire or reopen it. A new city takes rides once it has zones (the Zones page), a price
 // for a kind and vehicles of that kind (the Register page).
-import { t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { explain, t } from "../app/i18n.js";
+import { append, api, el } from "../common/api.js";
 import { cityOf, forgetCities, knownCities } from "./city.js";
 
 const KINDS = ["bike", "ebike", "power_bank", "umbrella", "basketball"];
@@ -27,13 +27,13 @@ export async function citiesPage(main, params) {
   const status = el("p", { role: "status", id: "cities-status" });
   const fail = (error) => {
     status.className = "error";
-    status.textContent = error.message;
+    status.textContent = explain(error);
   };
   const done = (text) => {
     status.className = "ok";
     status.textContent = text;
   };
-  main.append(
+  append(main,
     el("h1", {}, t("cities.title")),
     el("datalist", { id: "time-zones" }, ZONES.map((zone) => el("option", { value: zone }))),
     cityTable(cities, current),

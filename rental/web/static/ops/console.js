@@ -1,8 +1,8 @@
 // The operator console: sign in, then pages picked by the URL's hash (#/page?city=...). It
 // speaks English or Simplified Chinese through the rider app's words module (its own
 // message files, ops/messages/), in the language chosen in the bar, shared with the app.
-import { chooseLanguage, currentLanguage, languages, loadMessages, t, useMessagesFrom } from "../app/i18n.js";
-import { ApiError, el, session, signIn, signOut } from "../common/api.js";
+import { chooseLanguage, currentLanguage, explain, languages, loadMessages, t, useMessagesFrom } from "../app/i18n.js";
+import { append, ApiError, el, session, signIn, signOut } from "../common/api.js";
 import { alertsPage } from "./alerts.js";
 import { booksPage, disputesPage, reportsPage } from "./casework.js";
 import { citiesPage } from "./cities.js";
@@ -45,13 +45,13 @@ async function show() {
   const signedIn = session.token() && OPERATOR_ROLES.has(session.role());
   document.getElementById("nav").hidden = !signedIn;
   main.replaceChildren();
-  if (!signedIn) return main.append(signInForm());
+  if (!signedIn) return append(main, signInForm());
   const { page, params } = route();
   for (const link of document.querySelectorAll("#nav a")) {
     link.classList.toggle("current", link.getAttribute("href") === `#/${page}`);
   }
   const render = PAGES[page];
-  if (!render) return main.append(el("p", { class: "error" }, t("console.no_page", { page })));
+  if (!render) return append(main, el("p", { class: "error" }, t("console.no_page", { page })));
   try {
     delete main.dataset.ready;
     await render(main, params, (stop) => {
@@ -63,7 +63,7 @@ async function show() {
       session.forget();
       return show();
     }
-    main.append(el("p", { class: "error", role: "alert" }, error.message));
+    append(main, el("p", { class: "error", role: "alert" }, explain(error)));
   }
 }
 
@@ -96,7 +96,7 @@ function signInForm() {
       show();
     } catch (error) {
       message.textContent =
-        error.code === "bad_credentials" ? t("signin.bad_credentials") : error.message;
+        error.code === "bad_credentials" ? t("signin.bad_credentials") : explain(error);
     }
   });
   return form;

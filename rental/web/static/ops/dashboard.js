@@ -3,7 +3,7 @@
 // at the morning hotspots, and revenue. Figures come from GET /api/v1/ops/dashboard; the
 // charts are Chart.js (from the npm registry), each with its numbers in a table beside it.
 import { currentLanguage, t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { append, api, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 import { cityOf, cityPicker } from "./city.js";
 
@@ -30,7 +30,7 @@ export async function dashboardPage(main, params) {
     location.hash = `#/dashboard?city=${encodeURIComponent(city)}&days=${period.value}`;
   });
   const figure = (id, name, value) => el("div", { class: "card tile" }, el("span", { class: "muted" }, name), el("strong", { id }, value));
-  main.append(
+  append(main,
     el("h1", {}, t("dashboard.title")),
     el("div", { class: "controls" }, cityPicker(params, "dashboard"), period),
     el(
@@ -45,7 +45,7 @@ export async function dashboardPage(main, params) {
   );
   const hourLabel = (iso) => iso.slice(11, 16); // the city's own clock, as the API gives it
   const dayLabel = (iso) => iso.slice(5);
-  main.append(
+  append(main,
     el(
       "div",
       { class: "columns" },

@@ -3,7 +3,7 @@
 // top of it the vehicles riders could take now, both counted per grid cell of about 140 m
 // (GET /api/v1/ops/unmet-demand). The busiest cells are listed beside the map in numbers.
 import { t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { append, api, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker, knownCities } from "./city.js";
 
@@ -34,7 +34,7 @@ export async function demandPage(main, params, onLeave) {
   });
   const vehicles = found.vehicles.reduce((sum, cell) => sum + cell.count, 0);
   const mapBox = el("div", { class: "map", id: "demand-map", role: "region", "aria-label": t("demand.map") });
-  main.append(
+  append(main,
     el("h1", {}, t("demand.title")),
     el("div", { class: "controls" }, cityPicker(params, "demand"), days),
     el("p", { id: "demand-summary", role: "status" }, t("demand.summary", { searches: found.searches, vehicles, first: found.first_day, last: found.last_day })),

@@ -1,7 +1,7 @@
 // One dispute as an operator judges it (GET /api/v1/ops/disputes/<id>): the fare's lines,
 // the route over the city's zones with its start and end, where the ride was parked, and
 // the rider's recent history in counts.
-import { label, t } from "../app/i18n.js";
+import { explain, label, t } from "../app/i18n.js";
 import { api, el } from "../common/api.js";
 import { drawRoute, drawZones, latLngs, makeMap } from "../common/map.js";
 import { majorAmount } from "../common/money.js";
@@ -22,7 +22,7 @@ export function caseOpener(disputeId, onLoaded) {
       .then((found) => showCase(box, found).then(() => onLoaded?.(found)))
       .catch((error) => {
         loaded = null;
-        box.replaceChildren(el("p", { class: "error" }, error.message));
+        box.replaceChildren(el("p", { class: "error" }, explain(error)));
       });
   });
   return [button, box];

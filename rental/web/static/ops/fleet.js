@@ -4,7 +4,7 @@
 // Filters (state, battery below, zone, code) narrow the map and the list at once; each
 // vehicle says why riders cannot take it. The city's rides and fleet export as CSV.
 import { t } from "../app/i18n.js";
-import { api, download, el, poll } from "../common/api.js";
+import { append, api, download, el, poll } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker } from "./city.js";
 
@@ -48,7 +48,7 @@ export async function fleetPage(main, params, leave) {
     el("button", { type: "button", id: "export-rides", onclick: () => download(`/api/v1/ops/exports/rides.csv?city_id=${encodeURIComponent(city)}`, `rides-${city}.csv`) }, t("fleet.export_rides")),
   );
   const head = ["code", "kind", "state", "battery", "why"].map((key) => el("th", {}, t(`fleet.${key}`)));
-  main.append(
+  append(main,
     el("h1", {}, t("fleet.title")),
     cityPicker(params, "fleet"),
     filters,

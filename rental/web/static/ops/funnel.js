@@ -4,7 +4,7 @@
 // ...). Figures come from GET /api/v1/ops/funnel; the chart is Chart.js (from the npm
 // registry), with its numbers in the table below it.
 import { currentLanguage, label, t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { append, api, el } from "../common/api.js";
 import { cityOf, cityPicker } from "./city.js";
 
 const BLUE = "#0072B2";
@@ -36,7 +36,7 @@ export async function funnelPage(main, params) {
   const steps = funnel.steps;
   const names = steps.map((step) => label("funnel.step", step.step));
   const canvas = el("canvas", { id: "funnel-chart", role: "img", "aria-label": t("funnel.chart") });
-  main.append(
+  append(main,
     el("h1", {}, t("funnel.title")),
     el("div", { class: "controls" }, cityPicker(params, "funnel"), range),
     el("p", { class: "muted", id: "funnel-days" }, t("funnel.days", { first: funnel.first_day, last: funnel.last_day, zone: funnel.time_zone })),

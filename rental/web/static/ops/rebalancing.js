@@ -2,8 +2,8 @@
 // depot, each truck's route in its own colour with numbered stops, and each truck's stop
 // list. An operator can start a run and watch it finish, then watch the crews work through
 // it: the trucks' progress and the summary follow the plan live (polled), with no click.
-import { label, t } from "../app/i18n.js";
-import { api, ApiError, el, poll } from "../common/api.js";
+import { explain, label, t } from "../app/i18n.js";
+import { append, api, ApiError, el, poll } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf } from "./city.js";
 
@@ -25,7 +25,7 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
   const summary = el("section", { id: "summary", class: "card" });
   const mapBox = el("div", { id: "map", class: "map" });
   const trucks = el("section", { id: "trucks" });
-  main.append(
+  append(main,
     el("h1", {}, t("plan.title")),
     controls,
     status,
@@ -133,7 +133,7 @@ export async function rebalancingPage(main, params, onLeave = () => {}) {
   const report = (error) => {
     status.textContent = error.code === "rebalancing_running"
       ? t("plan.under_way")
-      : error.message;
+      : explain(error);
   };
   controls.addEventListener("submit", (event) => {
     event.preventDefault();
@@ -229,11 +229,19 @@ function summaryOf(plan) {
         el("dt", {}, t("plan.left_out")), el("dd", {}, s.stops_left_out),
         el("dt", {}, t("plan.forecast_error")),
         el("dd", {}, t("plan.forecast_value", { error: (error.mean_absolute_error ?? 0).toFixed(1), actual: (error.mean_actual ?? 0).toFixed(1), days: error.days })),
-        el("dt", {}, t("plan.distances")), el("dd", {}, s.distances || t("plan.great_circle")),
+        el("dt", {}, t("plan.distances")), el("dd", { id: "distances" }, distancesWords(s.distances)),
       ),
     );
   }
   return lines;
+}
+
+// Which distances the plan was made on, as the service names them, in the console's words.
+function distancesWords(said) {
+  if (!said || said === "great circle") return t("plan.great_circle");
+  if (said === "road routing service") return t("plan.road_routing");
+  const failed = /^great circle \(the routing service failed: (.*)\)$/s.exec(said);
+  return failed ? t("plan.great_circle_failed", { reason: failed[1] }) : said;
 }
 
 const allDone = (plan) => plan.trucks.every((truck) => truck.stops.every((stop) => stop.done_at));

@@ -3,7 +3,7 @@
 // console only shows them: settling a difference moves money, which an operator does by
 // hand at the provider or through support.
 import { label, t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { append, api, el } from "../common/api.js";
 import { majorAmount } from "../common/money.js";
 
 const COLUMNS = ["what", "of", "reference", "trade", "ours", "theirs", "our_state", "note"];
@@ -12,9 +12,9 @@ export async function reconciliationPage(main, params) {
   const gateway = params.get("gateway");
   const query = gateway ? `?gateway=${encodeURIComponent(gateway)}` : "";
   const { runs } = await api("GET", `/api/v1/ops/reconciliations${query}`);
-  main.append(el("h1", {}, t("reconciliation.title")));
-  if (!runs.length) main.append(el("p", { id: "no-runs" }, t("reconciliation.none")));
-  main.append(...runs.map(runCard));
+  append(main, el("h1", {}, t("reconciliation.title")));
+  if (!runs.length) append(main, el("p", { id: "no-runs" }, t("reconciliation.none")));
+  append(main, ...runs.map(runCard));
 }
 
 function runCard(run) {

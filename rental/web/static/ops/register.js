@@ -1,8 +1,8 @@
 // Bringing a vehicle into the fleet: provision its lock (the lock's broker password and
 // signing key are shown once, to be written into the lock), register the vehicle with its
 // code, and print the QR label that riders scan.
-import { t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { explain, t } from "../app/i18n.js";
+import { append, api, el } from "../common/api.js";
 import { cityOf } from "./city.js";
 
 const KINDS = ["bike", "ebike", "power_bank", "umbrella", "basketball"];
@@ -29,7 +29,7 @@ export async function registerPage(main, params) {
     el("button", { type: "submit" }, t("register.register")),
   );
   const message = el("p", { class: "error", role: "alert", id: "register-error" });
-  main.append(el("h1", {}, t("register.title")), el("div", { class: "columns" }, lockForm, assetForm), message, label);
+  append(main, el("h1", {}, t("register.title")), el("div", { class: "columns" }, lockForm, assetForm), message, label);
 
   lockForm.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -55,7 +55,7 @@ export async function registerPage(main, params) {
       );
       assetForm.elements.lock_id.value = lock.lock_id;
     } catch (error) {
-      message.textContent = error.message;
+      message.textContent = explain(error);
     }
   });
 
@@ -77,7 +77,7 @@ export async function registerPage(main, params) {
       assetForm.reset();
       assetForm.elements.city_id.value = body.city_id;
     } catch (error) {
-      message.textContent = error.message;
+      message.textContent = explain(error);
     }
   });
 }

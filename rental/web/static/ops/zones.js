@@ -1,7 +1,7 @@
 // A city's zones: seen on the map by kind, drawn point by point on the map, or imported as
 // a GeoJSON file; saving replaces the city's zones with what the page shows.
-import { t } from "../app/i18n.js";
-import { api, el } from "../common/api.js";
+import { explain, t } from "../app/i18n.js";
+import { append, api, el } from "../common/api.js";
 import { makeMap } from "../common/map.js";
 import { cityOf, cityPicker } from "./city.js";
 
@@ -32,7 +32,7 @@ export async function zonesPage(main, params) {
   const file = el("input", { type: "file", accept: ".geojson,.json,application/geo+json,application/json", id: "zones-file" });
   const importer = el("section", { class: "card stack" }, el("h2", {}, t("zones.import_title")), el("p", { class: "muted" }, t("zones.import_hint")), el("label", {}, t("zones.import_file"), file));
   const mapBox = el("div", { class: "map", id: "zones-map" });
-  main.append(
+  append(main,
     el("h1", {}, t("zones.title")),
     cityPicker(params, "zones"),
     el("div", { class: "split" }, mapBox, el("div", { class: "side" }, list, el("p", {}, el("button", { id: "save-zones", type: "button" }, t("zones.save"))), status, drawForm, importer)),
@@ -96,7 +96,7 @@ export async function zonesPage(main, params) {
       const saved = await api("PUT", `/api/v1/ops/zones/${encodeURIComponent(city)}`, collection);
       status.textContent = t("zones.saved", { n: saved.zones, city });
     } catch (error) {
-      status.textContent = error.message;
+      status.textContent = explain(error);
     }
   });
 }

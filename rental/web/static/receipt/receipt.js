@@ -12,7 +12,7 @@ async function drawn() {
   const map = await makeMap(box);
   const bounds = drawRoute(map, points);
   box.dataset.points = String(points.length);
-  if (!bounds) box.append(Object.assign(document.createElement("p"), { className: "map-note", textContent: "No route was recorded for this ride." }));
+  if (!bounds) box.append(Object.assign(document.createElement("p"), { className: "map-note", textContent: box.dataset.noRoute }));
   await drawZones(map, box.dataset.city).catch(() => null);
   const refit = () => {
     map.invalidateSize({ animate: false });
