@@ -22,6 +22,7 @@ from tests.browser import Tab
 from tests.e2e.system import SHANGHAI
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
+from tests.e2e.test_rider_deposit_and_hold import phone_in
 from tests.helpers import CITY, RIDER_PASSWORD, make_user
 
 EARTH_RADIUS_M = 6_371_000  # the sphere Leaflet measures on (L.CRS.Earth.R)
@@ -294,22 +295,32 @@ def test_the_power_banks_of_one_cabinet_are_one_marker_that_says_how_many(system
     assert phone.problems == []
 
 
-def test_bikes_parked_side_by_side_are_one_marker_and_a_tap_lists_them(system, phone):
+@pytest.mark.parametrize(
+    ("locale", "title"), [("en-US", "3 available here"), ("zh-CN", "此处共 3 个可用")]
+)
+def test_bikes_parked_side_by_side_are_one_marker_and_a_tap_lists_them(
+    system, browser, locale, title
+):
     lon, lat = SHANGHAI
     side_by_side = [system.bike(at=(lon + i * 0.00003, lat))[0] for i in range(3)]  # 3 m
     apart, _ = system.bike(at=(lon, lat + 0.0027))  # 300 m north
-    signed_in(phone, system)
-    page = phone.page
+    phone = phone_in(browser, locale)
+    try:
+        signed_in(phone, system)
+        page = phone.page
 
-    spot = page.locator(".vehicle-marker.spot")
-    expect(spot).to_have_count(1)
-    assert spot.inner_text() == "3" and spot.get_attribute("title") == "3 available here"
-    expect(page.locator(f".vehicle-marker[title='{apart}']")).to_have_count(1)
-    spot.click()
-    listed = page.locator("#spot li button")
-    expect(listed).to_have_count(3)
-    assert sorted(t.split()[-1] for t in listed.all_inner_texts()) == sorted(side_by_side)
-    assert phone.problems == []
+        spot = page.locator(".vehicle-marker.spot")
+        expect(spot).to_have_count(1)
+        assert spot.inner_text() == "3" and spot.get_attribute("title") == title
+        expect(page.locator(f".vehicle-marker[title='{apart}']")).to_have_count(1)
+        spot.click()
+        listed = page.locator("#spot li button")
+        expect(listed).to_have_count(3)
+        assert sorted(t.split()[-1] for t in listed.all_inner_texts()) == sorted(side_by_side)
+        phone.screenshot(f"app-map-spot-{locale}")
+        assert phone.problems == []
+    finally:
+        phone.close()
 
 
 def test_a_crowd_seen_from_afar_is_one_marker_and_a_tap_zooms_in_on_it(system, phone):
