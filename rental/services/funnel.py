@@ -27,12 +27,12 @@ from rental.domain.funnel import (
 from rental.domain.idempotency import KeyReused
 from rental.services.commands.funnel import NothingNearby, RecordAppSteps
 from rental.services.pricing import Quote
+from rental.services.retention import BATCH, in_batches
 from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 MAX_DAYS = 90  # the longest range operators may ask for, as the dashboard's
-BATCH = 5_000  # marks forgotten per transaction
 # A search further than this from every city's centre is in no city's funnel.
 CITY_REACH_M = 50_000
 EARTH_RADIUS_M = 6_371_000
@@ -202,11 +202,4 @@ def funnel(
 def forget_old_marks(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
     """Forget the marks of days wholly older than `keep`; how many went."""
     before = (now - keep).date()
-    total = 0
-    while True:
-        with uow:
-            gone = uow.funnel.forget_before(before, BATCH)
-            uow.commit()
-        total += gone
-        if gone < BATCH:
-            return total
+    return in_batches(uow, lambda: uow.funnel.forget_before(before, BATCH))

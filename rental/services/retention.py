@@ -14,6 +14,7 @@ retention (so a fix is kept up to a day longer), and room for the coming days is
 ahead of time, so that storing a fix never has to.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from rental.services.unit_of_work import UnitOfWork
@@ -40,38 +41,31 @@ def forget_old_lock_reports(uow: UnitOfWork, now: datetime, keep: timedelta) -> 
     """Forget fixes and lock events older than `keep`; returns about how many went (whole
     days of fixes are counted by the database's estimate)."""
     with uow:
-        total = uow.lock_log.forget_fix_days_before(now - keep)
+        days = uow.lock_log.forget_fix_days_before(now - keep)
         uow.commit()
-    while True:
-        with uow:
-            deleted = uow.lock_log.forget_before(now - keep, BATCH)
-            uow.commit()
-        total += deleted
-        if deleted == 0:
-            return total
+    return days + in_batches(uow, lambda: uow.lock_log.forget_before(now - keep, BATCH))
 
 
 def forget_old_unmet_searches(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
     """Forget the counts of searches that found nothing in hours older than `keep`; how
     many counts went."""
-    total = 0
-    while True:
-        with uow:
-            deleted = uow.unmet_demand.forget_before(now - keep, BATCH)
-            uow.commit()
-        total += deleted
-        if deleted == 0:
-            return total
+    return in_batches(uow, lambda: uow.unmet_demand.forget_before(now - keep, BATCH))
 
 
 def forget_unattached_photos(
     uow: UnitOfWork, now: datetime, keep: timedelta = UNATTACHED_PHOTO_KEPT
 ) -> int:
     """Delete damage photos uploaded more than `keep` ago that no report names; how many."""
+    return in_batches(uow, lambda: uow.damage_photos.forget_unattached_before(now - keep, BATCH))
+
+
+def in_batches(uow: UnitOfWork, forget_one_batch: Callable[[], int]) -> int:
+    """`forget_one_batch` (deleting at most BATCH rows through `uow`, answering how many)
+    run in transactions of its own until nothing is left; how many rows went in all."""
     total = 0
     while True:
         with uow:
-            deleted = uow.damage_photos.forget_unattached_before(now - keep, BATCH)
+            deleted = forget_one_batch()
             uow.commit()
         total += deleted
         if deleted == 0:
