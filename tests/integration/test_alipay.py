@@ -17,7 +17,7 @@ from rental.bootstrap import Platform
 from rental.services.wallet import books
 from tests.helpers import BIKE_PRICE, CITY, make_city
 from tests.providers.fake_alipay import FakeAlipay, new_key, private_pem, public_pem
-from tests.providers.rider_app import RiderApp
+from tests.providers.rider_app import RiderApp, gateway_in_use
 
 FORM = "application/x-www-form-urlencoded"
 DETAIL_CSV = Path(__file__).parent.parent / "providers" / "alipay_detail.csv"
@@ -29,11 +29,8 @@ def alipay(platform) -> Iterator[FakeAlipay]:
     gateway = AlipayGateway.from_settings(
         fake.app_id, private_pem(fake.app_key), public_pem(fake.alipay_key), fake.gateway_url
     )
-    first = platform.payment_gateway
-    platform.payment_gateway = gateway
-    yield fake
-    platform.payment_gateway = first
-    platform.payment_gateways.pop(gateway.name, None)
+    with gateway_in_use(platform, gateway):
+        yield fake
     fake.stop()
 
 

@@ -22,7 +22,7 @@ from rental.services.wallet import books
 from tests.helpers import BIKE_PRICE, CITY, make_city
 from tests.providers.fake_alipay import new_key
 from tests.providers.fake_wechatpay import FakeWechatPay
-from tests.providers.rider_app import RiderApp
+from tests.providers.rider_app import RiderApp, gateway_in_use
 
 JSON = "application/json"
 TRADE_BILL = Path(__file__).parent.parent / "providers" / "wechatpay_tradebill.csv"
@@ -46,11 +46,8 @@ def gateway_for(fake: FakeWechatPay, **changes) -> WechatPayGateway:
 def wechat(platform) -> Iterator[FakeWechatPay]:
     fake = FakeWechatPay()
     gateway = gateway_for(fake)
-    first = platform.payment_gateway
-    platform.payment_gateway = gateway
-    yield fake
-    platform.payment_gateway = first
-    platform.payment_gateways.pop(gateway.name, None)
+    with gateway_in_use(platform, gateway):
+        yield fake
     fake.stop()
 
 
@@ -253,20 +250,17 @@ def test_a_merchant_with_wechat_pays_public_key_needs_no_platform_certificate(ap
     gateway = gateway_for(
         wechat, public_key=wechat.platform_public_pem, public_key_id=wechat.public_key_id
     )
-    first = platform.payment_gateway
-    platform.payment_gateway = gateway
     try:
-        _, trade = opened(app, wechat, 600)
-        assert notify(app, wechat.pay(trade.out_trade_no)).status_code == 204
-        assert app.balance() == 600
-        assert ("GET", "/v3/certificates") not in wechat.requests
-        forged = wechat.notification(
-            "TRANSACTION.SUCCESS", wechat.transaction(trade), key=new_key()
-        )
-        assert notify(app, forged).status_code == 400
+        with gateway_in_use(platform, gateway):
+            _, trade = opened(app, wechat, 600)
+            assert notify(app, wechat.pay(trade.out_trade_no)).status_code == 204
+            assert app.balance() == 600
+            assert ("GET", "/v3/certificates") not in wechat.requests
+            forged = wechat.notification(
+                "TRANSACTION.SUCCESS", wechat.transaction(trade), key=new_key()
+            )
+            assert notify(app, forged).status_code == 400
     finally:
-        platform.payment_gateway = first
-        platform.payment_gateways.pop(gateway.name, None)
         wechat.stop()
 
 

@@ -3,13 +3,29 @@ test database: top-ups, withdrawals, the wallet, and a provider's notifications 
 sent (raw body, headers)."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from werkzeug.test import TestResponse
 
 from rental.app import create_app
 from rental.bootstrap import Platform
+from rental.services.ports import PaymentGateway
 from tests.helpers import RIDER_PASSWORD, make_user
+
+
+@contextmanager
+def gateway_in_use(platform: Platform, gateway: PaymentGateway) -> Iterator[None]:
+    """`gateway` is the platform's default gateway while the block runs; after it, the one
+    before is again and `gateway` is no longer registered."""
+    first = platform.payment_gateway
+    platform.payment_gateway = gateway
+    try:
+        yield
+    finally:
+        platform.payment_gateway = first
+        platform.payment_gateways.pop(gateway.name, None)
 
 
 class RiderApp:
