@@ -249,3 +249,28 @@ def test_signing_out_of_the_console_ends_the_session_on_the_platform(system, tab
     )
     assert refused.json()["error"]["code"] == "session_ended"
     assert tab.problems == []
+
+
+def test_a_page_opened_while_another_still_loads_stays_the_one_shown(system, tab):
+    make_city(system.platform)
+    held = []  # the fleet's list, answered only once the operator has moved on
+    page = tab.page
+    open_console(system, tab, "books")
+    page.route("**/api/v1/ops/assets*", lambda route: held.append(route))
+    page.goto(f"{system.url}/ops/#/fleet?city={HELPER_CITY}")
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+
+    page.goto(f"{system.url}/ops/#/books")
+    page.wait_for_selector("#main[data-ready=books]")
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/v1/ops/assets*")
+    page.wait_for_timeout(500)  # the fleet page ends its load meanwhile
+
+    assert page.get_attribute("#main", "data-ready") == "books"
+    assert page.locator("#main [role=alert]").count() == 0
+    assert tab.problems == []

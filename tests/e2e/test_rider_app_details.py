@@ -345,3 +345,37 @@ def test_a_crowd_seen_from_afar_is_one_marker_and_a_tap_zooms_in_on_it(system, p
     ) == sorted(row)
     assert page.locator("#spot").count() == 0
     assert phone.problems == []
+
+
+def test_a_screen_opened_while_the_map_still_loads_stays_the_one_shown(system, phone):
+    code, _ = system.bike()
+    held = []  # the map's nearby search, answered only once the rider has moved on
+    page = phone.page
+    page.route("**/api/v1/vehicles/nearby*", lambda route: held.append(route))
+    signed_in_without_waiting(phone, system)
+    page.wait_for_function("() => document.querySelector('#main #map-status') !== null")
+    for _ in range(50):  # the map asks for the vehicles near it
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held
+
+    page.goto(f"{system.url}/app/#/report/{code}")
+    page.wait_for_selector("#main[data-ready=report]")
+    for route in held:
+        route.continue_()
+    page.unroute("**/api/v1/vehicles/nearby*")
+    page.wait_for_timeout(500)  # the map's screen ends its load meanwhile
+
+    assert page.get_attribute("#main", "data-ready") == "report"
+    expect(page.locator("#report")).to_be_visible()
+    assert page.locator("#main [role=alert]").count() == 0
+    assert phone.problems == []
+
+
+def signed_in_without_waiting(phone, system):
+    rider = make_user(system.platform, Role.RIDER, 1000)
+    phone.page.goto(f"{system.url}/app/#/signin")
+    phone.page.fill("input[name=phone]", rider.phone)
+    phone.page.fill("input[name=password]", RIDER_PASSWORD)
+    phone.page.click("#credentials button[type=submit]")

@@ -68,7 +68,12 @@ async function currentHold() {
   }
 }
 
+// Each show() takes the next number: a screen still loading when another opens (a tap on a
+// tab, a link, the back button) must not mark the page as its own or draw an error there.
+let showing = 0;
+
 async function show() {
+  const mine = ++showing;
   leaving();
   leaving = () => {};
   const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
@@ -85,12 +90,14 @@ async function show() {
   try {
     await screen(...rest.map(decodeURIComponent));
   } catch (error) {
+    if (mine !== showing) return;
     if (error instanceof ApiError && error.status === 401) {
       session.forget();
       return go("code");
     }
     append(main, notice(error));
   }
+  if (mine !== showing) return; // another screen opened meanwhile
   // The screen is drawn: tests (and assistive tools) may read it from now on.
   main.dataset.ready = signedIn ? name || "map" : OPEN[name] ? name : "code";
 }

@@ -39,7 +39,12 @@ function route() {
   return { page: path || "fleet", params: new URLSearchParams(query || "") };
 }
 
+// Each show() takes the next number: a page still loading when another opens must not mark
+// the console as its own, take over the new page's leaving, or draw an error there.
+let showing = 0;
+
 async function show() {
+  const mine = ++showing;
   leaving();
   leaving = () => {};
   const signedIn = session.token() && OPERATOR_ROLES.has(session.role());
@@ -55,10 +60,13 @@ async function show() {
   try {
     delete main.dataset.ready;
     await render(main, params, (stop) => {
-      leaving = stop;
+      if (mine === showing) leaving = stop;
+      else stop(); // left before it was drawn
     });
+    if (mine !== showing) return;
     main.dataset.ready = page; // every control of the page answers from now on
   } catch (error) {
+    if (mine !== showing) return;
     if (error instanceof ApiError && error.status === 401) {
       session.forget();
       return show();
