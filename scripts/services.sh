@@ -366,6 +366,13 @@ stop_postgres() {
   [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m fast -w stop >/dev/null 2>&1 || true
 }
 
+# For the fault tests: PostgreSQL killed as by a power cut (no shutdown checkpoint); the
+# next start recovers from the WAL, and empties the UNLOGGED tables as after any crash.
+crash_postgres() {
+  local data; data=$(pg_datadir)
+  [ -f "$data/PG_VERSION" ] && pg_run "$(pg_bindir)/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+}
+
 # The replica holds nothing of its own: each start copies the primary afresh
 # (pg_basebackup -R: it then streams the primary's WAL), each stop removes the copy.
 pg_replica_datadir() { echo "$(pg_datadir)-replica"; }
@@ -420,6 +427,7 @@ case "${1:-start}" in
     ;;
   stop) stop ;;
   stop-postgres) stop_postgres ;;
+  crash-postgres) crash_postgres ;;
   start-postgres) start_postgres >/dev/null ;;
   stop-mosquitto) stop_mosquitto ;;
   start-mosquitto) start_mosquitto >/dev/null ;;
@@ -428,5 +436,5 @@ case "${1:-start}" in
   start-redis) start_redis >/dev/null ;;
   start-replica) start_replica ;;
   stop-replica) stop_replica ;;
-  *) echo "usage: $0 start|stop|stop-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto|stop-redis|start-redis|start-replica|stop-replica" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|stop-postgres|crash-postgres|start-postgres|stop-mosquitto|start-mosquitto|restart-mosquitto|stop-redis|start-redis|start-replica|stop-replica" >&2; exit 2 ;;
 esac

@@ -70,11 +70,20 @@ def serviceable(
     # A plain conjunction, so that in a WHERE the planner can use each part on its own
     # (the damage check becomes an anti-join); NULL (a lock never seen) counts as false.
     return and_(
+        in_working_order(low_battery_pct, device),
+        device.c.last_seen_at >= heard_since,
+        ~damaged,
+    )
+
+
+def in_working_order(low_battery_pct: Any, device: Any = locks) -> Any:
+    """What `serviceable` asks of an asset and its device but to have been heard from
+    lately and to have no open damage report: in service, online, charged enough, its
+    latch neither reported open nor unknown. NULL (a lock never seen) counts as false."""
+    return and_(
         assets.c.in_service,
         device.c.online,
-        device.c.last_seen_at >= heard_since,
         or_(device.c.battery_pct.is_(None), device.c.battery_pct >= low_battery_pct),
-        ~damaged,
         device.c.locked.isnot(False),
         device.c.latch_unknown_since.is_(None),
     )

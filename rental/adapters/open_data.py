@@ -1,23 +1,44 @@
-"""What the public feeds read: a city's vehicles with their public state, in one query."""
+"""What the public feeds read: a city's vehicles with their public state, kept as rows."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
+    Row,
     Select,
     Text,
+    Uuid,
+    any_,
     case,
+    delete,
+    false,
     func,
+    literal,
     literal_column,
     select,
+    text,
     true,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
-from rental.adapters.availability import damaged_assets, held_assets, in_use, serviceable
-from rental.adapters.tables import RUNNING_CITY, assets, cities, locks
+from rental.adapters.availability import damaged_assets, held_assets, in_working_order
+from rental.adapters.repositories import AdvisoryLock
+from rental.adapters.tables import (
+    OPEN_RENTAL,
+    RUNNING_CITY,
+    assets,
+    cities,
+    locks,
+    rentals,
+    vehicle_status_builds,
+    vehicle_status_changes,
+    vehicle_status_rows,
+)
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.gbfs import EBIKE_RANGE_METERS
 from rental.services.read_models import City
@@ -52,19 +73,128 @@ class OpenDataRepository:
     ) -> str:
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
         vehicles is some 22 MB of JSON, better built where the rows are than as 100,000
-        Python dicts. Vehicles in a rental are left out; the public id rotates per trip."""
-        return str(self._c.execute(_vehicles_json_query(city_id, kinds, now, policy)).scalar_one())
+        Python dicts. Vehicles in a rental are left out; the public id rotates per trip.
+
+        Each vehicle's part is kept between renders (`vehicle_status_rows`): a render
+        first writes again those changed since the last (`vehicle_status_changes`, noted
+        by triggers), or all of them when the city has no build under these rules, then
+        joins them. Renders of a city take turns; writes to the primary."""
+        self._c.execute(
+            select(
+                func.pg_advisory_xact_lock(
+                    int(AdvisoryLock.VEHICLE_STATUS_ROWS), func.hashtext(city_id)
+                )
+            )
+        )
+        noted = vehicle_status_changes.c
+        # A vehicle in a rental is not listed, and every fix of a riding bike notes it: its
+        # row waits, its change noted, until the rental is over (a trip's end rotates the
+        # public id, which notes it too).
+        rented = select(rentals.c.id).where(rentals.c.asset_id == noted.asset_id, OPEN_RENTAL)
+        changed = self._c.execute(
+            select(noted.asset_id, noted.version).where(noted.city_id == city_id, ~rented.exists())
+        ).all()
+        rules = _rules(kinds, policy)
+        built = self._c.execute(
+            select(vehicle_status_builds.c.rules).where(vehicle_status_builds.c.city_id == city_id)
+        ).scalar()
+        if built != rules:
+            self._build(city_id, kinds, policy, rules)
+        elif changed:
+            self._rebuild_changed(city_id, [row.asset_id for row in changed], kinds, policy)
+        rendered = str(self._c.execute(_joined_rows(city_id, now, policy)).scalar_one())
+        if changed:
+            self._forget_changes(city_id, changed)
+        return rendered
+
+    def _build(self, city_id: str, kinds: list[str], policy: ServicePolicy, rules: str) -> None:
+        self._keep(_vehicle_rows(kinds, policy).where(assets.c.city_id == city_id), city_id)
+        built = insert(vehicle_status_builds).values(city_id=city_id, rules=rules)
+        self._c.execute(
+            built.on_conflict_do_update(
+                index_elements=[vehicle_status_builds.c.city_id], set_={"rules": rules}
+            )
+        )
+
+    def _rebuild_changed(
+        self, city_id: str, asset_ids: list[UUID], kinds: list[str], policy: ServicePolicy
+    ) -> None:
+        """A vehicle that left the city (or the feed) loses its row here; one that came
+        in, or changed, gets its row (moved from the city it left, if that city has not
+        rendered since)."""
+        changed = _vehicle_rows(kinds, policy).where(
+            assets.c.city_id == city_id, assets.c.id == any_(_uuids(asset_ids))
+        )
+        self._keep(changed, city_id, among=asset_ids)
+
+    def _keep(self, rows: Select[Any], city_id: str, among: list[UUID] | None = None) -> None:
+        """Stores `rows` in place of the vehicles' rows (an update in place where the page
+        has room), then drops the city's other rows (of `among` only, if given)."""
+        stored = _stored(rows).returning(vehicle_status_rows.c.asset_id)
+        kept = list(self._c.execute(stored).scalars())
+        gone = delete(vehicle_status_rows).where(vehicle_status_rows.c.city_id == city_id)
+        if among is None:
+            gone = gone.where(
+                vehicle_status_rows.c.asset_id.not_in(select(func.unnest(_uuids(kept))))
+            )
+        else:
+            left = set(among) - set(kept)
+            if not left:
+                return
+            gone = gone.where(vehicle_status_rows.c.asset_id == any_(_uuids(list(left))))
+        self._c.execute(gone)
+
+    def _forget_changes(self, city_id: str, seen: Sequence[Row[Any, Any]]) -> None:
+        """Changes are forgotten once rendered, unless noted again meanwhile (a higher
+        version) or being noted now (locked by a writer's transaction: skipped rather than
+        waited for, so that a render never holds up telemetry or an unlock)."""
+        self._c.execute(
+            text(
+                """
+                DELETE FROM vehicle_status_changes AS noted USING (
+                    SELECT ctid FROM vehicle_status_changes AS change
+                    WHERE city_id = :city_id AND (asset_id, version) IN (
+                        SELECT * FROM unnest(
+                            CAST(:asset_ids AS uuid[]), CAST(:versions AS bigint[])
+                        )
+                    )
+                    FOR UPDATE SKIP LOCKED
+                ) AS rendered
+                WHERE noted.ctid = rendered.ctid
+                """
+            ),
+            {
+                "city_id": city_id,
+                "asset_ids": [row.asset_id for row in seen],
+                "versions": [row.version for row in seen],
+            },
+        )
 
 
-def _vehicles_json_query(
-    city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
-) -> Select[Any]:
-    """How its time is spent was measured with EXPLAIN ANALYZE (docs/performance.md):
+# Raised when the form of a kept row changes, so that each city's rows are built again.
+ROWS_FORM = 1
+
+
+def _uuids(ids: list[UUID]) -> Any:
+    """One array parameter, where `in_()` would send (and plan) a parameter per id."""
+    return literal(ids, ARRAY(Uuid()))
+
+
+def _rules(kinds: list[str], policy: ServicePolicy) -> str:
+    """What a city's kept rows depend on beyond its vehicles: a render under other rules
+    (a new release, another battery threshold) builds them all again."""
+    return f"form={ROWS_FORM};kinds={','.join(sorted(kinds))};low_battery={policy.low_battery_pct}"
+
+
+def _vehicle_rows(kinds: list[str], policy: ServicePolicy) -> Select[Any]:
+    """Each located vehicle of `kinds` as kept in `vehicle_status_rows`: its JSON object
+    but for `is_reserved` and `is_disabled` and the closing brace, which depend on the
+    time of the render. How its time is spent was measured with EXPLAIN ANALYZE
+    (docs/performance.md):
     - each vehicle is one concat() of JSON fragments: json_build_object looks up the type
       of each of its arguments again for every vehicle, and took two thirds of the time;
     - its lock is looked up by primary key (a LATERAL ... LIMIT 1): joining all locks by
-      hash read every lock of every city to find this city's;
-    - holds and damage are a hash lookup per vehicle, not an index scan each."""
+      hash read every lock of every city to find this city's."""
     device = (
         select(
             locks.c.position,
@@ -78,24 +208,14 @@ def _vehicles_json_query(
         .limit(1)
         .lateral("device")
     )
-    fit = serviceable(
-        now - policy.silence,
-        policy.low_battery_pct,
-        device,
-        damaged=assets.c.id.in_(damaged_assets()),
-    )
     charge = device.c.battery_pct / 100.0
-    vehicle = _json_text(
+    body = _json_text(
         '{"vehicle_id":"',
         assets.c.public_id,  # a UUID the database made: nothing in it to escape
         '","lat":',
         _micro_degrees(func.ST_Y(device.c.position, type_=Float)),
         ',"lon":',
         _micro_degrees(func.ST_X(device.c.position, type_=Float)),
-        ',"is_reserved":',
-        case((assets.c.id.in_(held_assets(now)), _sql("true")), else_=_sql("false")),
-        ',"is_disabled":',
-        case((fit, _sql("false")), else_=_sql("true")),
         ',"vehicle_type_id":"',
         assets.c.kind,  # one of `kinds`, ours
         '","pricing_plan_id":"',
@@ -117,15 +237,45 @@ def _vehicles_json_query(
                 ),
             )
         ),
-        "}",
     )
+    # `serviceable` but for the silence and damage, judged at the render (`_joined_rows`).
+    fit = func.coalesce(in_working_order(policy.low_battery_pct, device), false())
+    return (
+        select(assets.c.id, assets.c.city_id, body, fit, device.c.last_seen_at)
+        .select_from(assets)
+        .join(device, true())
+        .where(assets.c.kind.in_(kinds))
+    )
+
+
+def _stored(rows: Select[Any]) -> Any:
+    """Rows of `_vehicle_rows` kept, in place of any row of the same vehicle."""
+    columns = ["asset_id", "city_id", "body", "fit", "last_seen_at"]
+    statement = insert(vehicle_status_rows).from_select(columns, rows)
+    return statement.on_conflict_do_update(
+        index_elements=[vehicle_status_rows.c.asset_id],
+        set_={name: statement.excluded[name] for name in columns[1:]},
+    )
+
+
+def _joined_rows(city_id: str, now: datetime, policy: ServicePolicy) -> Select[Any]:
+    """The city's kept rows as one JSON array, each closed with what holds at `now`;
+    holds and damage are a hash lookup per vehicle, rentals an anti-join."""
+    row = vehicle_status_rows.c
+    held = row.asset_id.in_(held_assets(now))
+    fit = row.fit & (row.last_seen_at >= now - policy.silence) & ~row.asset_id.in_(damaged_assets())
+    # `||` of three texts: concat() of six values took a sixth longer.
+    vehicle = (
+        row.body
+        + case((held, _sql(',"is_reserved":true')), else_=_sql(',"is_reserved":false'))
+        + case((fit, _sql(',"is_disabled":false}')), else_=_sql(',"is_disabled":true}'))
+    )
+    rented = select(rentals.c.id).where(rentals.c.asset_id == row.asset_id, OPEN_RENTAL).exists()
     listed = func.string_agg(vehicle, _sql(","), type_=Text)
     return (
         select(func.coalesce(_sql("[") + listed + _sql("]"), _sql("[]")))
-        .select_from(assets)
-        .join(device, true())
-        .where(assets.c.city_id == city_id, assets.c.kind.in_(kinds))
-        .where(~in_use())
+        .where(row.city_id == city_id)
+        .where(~rented)
     )
 
 

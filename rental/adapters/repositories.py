@@ -96,6 +96,7 @@ class AdvisoryLock(IntEnum):
     DAMAGE_REPORTS = 1
     PAYMENT_ORDERS = 2
     FEED_RENDERS = 3  # per city and feed (rental.adapters.shared_feeds), not per rider
+    VEHICLE_STATUS_ROWS = 4  # per city (rental.adapters.open_data), not per rider
 
 
 def hold_rider_lock(connection: Connection, kind: AdvisoryLock, rider_id: UUID) -> None:

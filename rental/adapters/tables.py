@@ -731,6 +731,43 @@ gbfs_feeds = Table(
     prefixes=["UNLOGGED"],
 )
 
+# Each vehicle's part of its city's GBFS vehicle_status, kept between renders so that a
+# render writes again only the vehicles changed since the last (rental.adapters.open_data).
+# `body` is the vehicle's JSON object up to what depends on the time of the render;
+# `fit` is `serviceable` but for the silence and damage, which the render judges.
+vehicle_status_rows = Table(
+    "vehicle_status_rows",
+    metadata,
+    Column("asset_id", UUID(as_uuid=True), primary_key=True),
+    Column("city_id", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("fit", Boolean, nullable=False),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Index("vehicle_status_rows_by_city", "city_id"),
+    prefixes=["UNLOGGED"],
+)
+
+# The vehicles changed since their city's rows were last brought up to date: noted by
+# statement triggers on `locks` and `assets` (migration 0030), whatever wrote them.
+vehicle_status_changes = Table(
+    "vehicle_status_changes",
+    metadata,
+    Column("city_id", String(40), primary_key=True),
+    Column("asset_id", UUID(as_uuid=True), primary_key=True),
+    Column("version", BigInteger, nullable=False, server_default="1"),
+    prefixes=["UNLOGGED"],
+)
+
+# A city whose rows are all built, and under which rules (kinds, battery threshold): none
+# after a crash (the tables are UNLOGGED) or new rules, and the next render builds them all.
+vehicle_status_builds = Table(
+    "vehicle_status_builds",
+    metadata,
+    Column("city_id", String(40), primary_key=True),
+    Column("rules", Text, nullable=False),
+    prefixes=["UNLOGGED"],
+)
+
 # Each run of `python -m rental reconcile` (a provider's statement of a day against our
 # orders and refunds) and the differences it found, for operators to settle by hand.
 reconciliation_runs = Table(

@@ -51,10 +51,9 @@ def feed(path: FeedPath) -> Response:
     """One feed of one city; `gbfs` (the discovery file) lists them all."""
     p = platform()
     vehicle_status = gbfs_feeds.VehicleStatusSource(
+        # The primary, in a transaction: a render writes again the rows of the vehicles
+        # changed since the last (a replica could not), and is a few statements.
         store=p.uow,
-        # A transaction and a plan made for this city: a generic plan (lagging_reader)
-        # renders a big city's feed half again slower.
-        reads=p.lagging_uow,
         clock=p.now,
         ttl_seconds=p.config.VEHICLE_STATUS_TTL_SECONDS,
         copies=p.vehicle_status_copies,

@@ -39,12 +39,11 @@ GZIP_LEVEL = 1
 
 @dataclass(frozen=True)
 class VehicleStatusSource:
-    """Where vehicle_status comes from: `store` (the primary) keeps the shared render,
-    `reads` (perhaps a replica) renders it, as of `clock()`, at most once per
+    """Where vehicle_status comes from: `store` (the primary) renders it from the rows it
+    keeps of each vehicle and keeps the shared render, as of `clock()`, at most once per
     `ttl_seconds` (0: on every request, stored nowhere)."""
 
     store: Callable[[], UnitOfWork]
-    reads: Callable[[], UnitOfWork]
     clock: Callable[[], datetime]
     ttl_seconds: int
     copies: "FeedCopies"
@@ -118,11 +117,11 @@ def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePol
     ttl = source.ttl_seconds
     if ttl <= 0:
         now = source.clock()
-        text = _vehicle_status_text(source.reads(), city_id, now, policy, ttl)
+        text = _vehicle_status_text(source.store(), city_id, now, policy, ttl)
         return Feed(text, now, 0, shared_feeds.etag(city_id, VEHICLE_STATUS, now))
 
     def render(at: datetime) -> bytes:
-        text = _vehicle_status_text(source.reads(), city_id, at, policy, ttl)
+        text = _vehicle_status_text(source.store(), city_id, at, policy, ttl)
         return gzip.compress(text.encode(), compresslevel=GZIP_LEVEL, mtime=0)
 
     holding = source.copies.etag(city_id, VEHICLE_STATUS)

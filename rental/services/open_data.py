@@ -74,6 +74,9 @@ def geofencing(uow: UnitOfWork, city_id: str) -> Geofencing:
 
 def vehicles_json(uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy) -> str:
     """GBFS `vehicles` of the city as a JSON array, rendered where the rows are: a big
-    city's is megabytes (see `OpenDataRepository.vehicles_json`)."""
+    city's is megabytes (see `OpenDataRepository.vehicles_json`). `uow` is on the
+    primary: a render keeps each vehicle's part for the next."""
     with uow:
-        return uow.open_data.vehicles_json(city_id, KINDS, now, policy)
+        vehicles = uow.open_data.vehicles_json(city_id, KINDS, now, policy)
+        uow.commit()
+    return vehicles

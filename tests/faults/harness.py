@@ -71,6 +71,12 @@ class Services:
                 "project-local cluster, which the fault tests need to stop"
             )
 
+    def crash_postgres(self) -> None:
+        """Killed as by a power cut: the next start recovers from the WAL."""
+        self._run("crash-postgres")
+        if self.database_up():
+            raise RuntimeError("PostgreSQL still answers after crash-postgres")
+
     def start_postgres(self) -> None:
         self._run("start-postgres")
         self.wait_database()

@@ -17,6 +17,7 @@ from rental.app import create_app
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 from rental.domain.fleet import ServicePolicy
+from rental.services import open_data
 from rental.services.commands.rides import RequestUnlock
 from rental.services.read_models import StoredFeed
 from rental.services.rentals import Unlocking, request_unlock
@@ -59,12 +60,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def renders() -> list[datetime]:
-    """When each render by either app began (a render reads through `lagging_uow`)."""
+    """When each render by either app began."""
     return []
 
 
 @pytest.fixture
-def apps(database_url, platform, clock, renders):
+def apps(database_url, platform, clock, renders, monkeypatch):
     """Two apps with a 10 s vehicle_status on the test database."""
     make_city(platform, CITY)
     made = []
@@ -78,17 +79,18 @@ def apps(database_url, platform, clock, renders):
             **rate_limit_settings(),
         )
         made.append(Platform(config, clock=clock))
-    for p in made:
-        p.lagging_uow = _counted(p.lagging_uow, renders, clock)  # type: ignore[method-assign]
+    monkeypatch.setattr(
+        open_data, "vehicles_json", _counted(open_data.vehicles_json, renders, clock)
+    )
     yield [create_app(platform=p).test_client() for p in made]
     for p in made:
         p.dispose()
 
 
-def _counted(reads, renders, clock):
-    def counting():
+def _counted(render, renders, clock):
+    def counting(*args, **kwargs):
         renders.append(clock())
-        return reads()
+        return render(*args, **kwargs)
 
     return counting
 

@@ -42,7 +42,6 @@ def vehicle_status(world: World, ttl: int, copies: gbfs_feeds.FeedCopies | None 
     """Where vehicle_status comes from; a ttl of 0 renders on every request."""
     return gbfs_feeds.VehicleStatusSource(
         store=world.uow,
-        reads=world.uow,
         clock=lambda: world.now,
         ttl_seconds=ttl,
         copies=copies or gbfs_feeds.FeedCopies(),

@@ -36,8 +36,10 @@ class OpenDataRepository(Protocol):
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
     ) -> str:
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
-        vehicles is some 26 MB of JSON, better built where the rows are than as 100,000
-        Python dicts. Vehicles in a rental are left out; the public id rotates per trip."""
+        vehicles is some 22 MB of JSON, better built where the rows are than as 100,000
+        Python dicts. Vehicles in a rental are left out; the public id rotates per trip.
+        A write on the primary: what is kept of each vehicle for the next render is
+        brought up to date (the unit of work commits it)."""
         ...
 
 
