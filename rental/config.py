@@ -191,6 +191,9 @@ class Config:
     # lockctl's and the nightly job's metrics on http://127.0.0.1:<port>/metrics; 0: none.
     LOCKCTL_METRICS_PORT: int = 0
     REBALANCING_METRICS_PORT: int = 0
+    # lockctl's telemetry writers, each with its queue and database connection; a lock's
+    # fixes keep to one (docs/performance.md: two store twice as many on 2 cores).
+    LOCKCTL_TELEMETRY_WRITERS: int = 2
 
     def service_policy(self) -> ServicePolicy:
         return ServicePolicy(self.LOW_BATTERY_PCT, timedelta(seconds=self.LOCK_SILENCE_SECONDS))

@@ -46,10 +46,12 @@ from rental.domain.fleet import ServicePolicy
 from rental.entrypoints.ordered_workers import OrderedWorkers
 from rental.entrypoints.sweeper import Sweeper
 from rental.entrypoints.telemetry_writer import (
+    QUEUE_CAPACITY,
     RETRY_MAX_WAIT_SECONDS,
     TELEMETRY_ATTEMPTS,
+    TELEMETRY_WRITERS,
     Arrival,
-    TelemetryQueue,
+    TelemetryLanes,
     TelemetryWriter,
 )
 from rental.observability import lockctl as metrics
@@ -244,7 +246,8 @@ class LockController:
         unmet_demand_retention: timedelta = timedelta(days=90),
         telemetry_broker: BrokerAddress | None = None,
         telemetry_client_id: str | None = None,
-        telemetry_queue: TelemetryQueue | None = None,
+        telemetry_writers: int = TELEMETRY_WRITERS,
+        telemetry_capacity: int = QUEUE_CAPACITY,
     ) -> None:
         self._share_group = share_group
         self._clock = clock
@@ -255,10 +258,11 @@ class LockController:
         # crash before that makes the broker deliver them again (to a persistent session),
         # and the lock resends every event it was not acknowledged (protocol 1.1).
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
-        self.telemetry = TelemetryQueue() if telemetry_queue is None else telemetry_queue
-        self.telemetry_writer = TelemetryWriter(
-            self.telemetry, uow, clock, settings, self.reports.handle
-        )
+        self.telemetry = TelemetryLanes(telemetry_writers, telemetry_capacity)
+        self.telemetry_writers = [
+            TelemetryWriter(queue, uow, clock, settings, self.reports.handle)
+            for queue in self.telemetry.queues
+        ]
         metrics.watch_queue(self._workers.depth, self.telemetry.__len__)
         self._client = MqttClient(
             broker,
@@ -290,12 +294,12 @@ class LockController:
         self._sweeper = threading.Thread(
             target=sweeper.run, args=(self._stop,), name="unlock-sweeper", daemon=True
         )
-        self._writer = threading.Thread(
-            target=self.telemetry_writer.run,
-            args=(self._stop,),
-            name="telemetry-writer",
-            daemon=True,
-        )
+        self._writers = [
+            threading.Thread(
+                target=writer.run, args=(self._stop,), name=f"telemetry-writer-{lane}", daemon=True
+            )
+            for lane, writer in enumerate(self.telemetry_writers)
+        ]
 
     def _acknowledge(self, message: Message) -> None:
         self._client.ack(message)
@@ -312,7 +316,8 @@ class LockController:
 
     def start(self) -> None:
         self._workers.start()
-        self._writer.start()
+        for writer in self._writers:
+            writer.start()
         self._client.connect()
         self._client.subscribe(event_subscriptions(self._share_group))
         self._telemetry_client.connect()
@@ -324,7 +329,8 @@ class LockController:
         self._telemetry_client.disconnect()
         self._client.disconnect()
         self._workers.stop()
-        self._writer.join(timeout=5)  # what is queued is stored, for up to this long
+        for writer in self._writers:  # what is queued is stored, for up to STOP_DRAIN_SECONDS
+            writer.join(timeout=5)
         self._sweeper.join(timeout=5)
 
 
@@ -379,6 +385,7 @@ def main() -> None:
         session_retention=config.token_lifetimes().longest_refresh(),
         funnel_retention=timedelta(days=config.FUNNEL_RETENTION_DAYS),
         unmet_demand_retention=timedelta(days=config.UNMET_DEMAND_RETENTION_DAYS),
+        telemetry_writers=config.LOCKCTL_TELEMETRY_WRITERS,
     )
     controller.start()
     lock_accounts.start()

@@ -1,5 +1,8 @@
-"""lockctl's telemetry path: fixes arrive on a broker connection of their own, wait in a
-bounded queue, and one writer stores them a batch at a time (`rental.services.telemetry`).
+"""lockctl's telemetry path: fixes arrive on a broker connection of their own, wait in
+bounded queues, and writers store them a batch at a time (`rental.services.telemetry`).
+Each lock's fixes keep to one lane (a queue and its writer, chosen by the lock's topic):
+two writers never hold the same lock's row, and one decodes while the other waits for
+PostgreSQL.
 
 Events (unlock answers, closes) and presence keep lockctl's other connection, its
 ordered workers and their database connections: however much telemetry comes in, an
@@ -19,6 +22,7 @@ the middle, not its end. The broker drops the newest on its side (its
 import logging
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,8 +53,11 @@ from rental.services.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 # About a second of fixes at the rate one lockctl stores (20,000/s on 2 cores), some
-# 10 MB: beyond that, a fix would be stored too late to be worth its place.
+# 10 MB, over all lanes: beyond that, a fix would be stored too late to be worth its place.
 QUEUE_CAPACITY = 20_000
+# Writers (lanes) of one lockctl: the second overlaps decoding with the first's wait for
+# PostgreSQL (docs/performance.md); more add connections, not speed, on 2 cores.
+TELEMETRY_WRITERS = 2
 # A batch gathers what came in during this window (or since the previous batch began):
 # long enough for hundreds of fixes per transaction at a city's rate, short next to
 # the 5 s between two fixes of a riding lock.
@@ -98,6 +105,27 @@ class TelemetryQueue:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class TelemetryLanes:
+    """`count` queues sharing `capacity`, each for its writer: a lock's telemetry always
+    goes to the same one (by a checksum of its topic, which names the lock)."""
+
+    def __init__(self, count: int = TELEMETRY_WRITERS, capacity: int = QUEUE_CAPACITY) -> None:
+        if count < 1:
+            raise ValueError("telemetry needs at least one writer")
+        self.queues = [TelemetryQueue(max(1, capacity // count)) for _ in range(count)]
+
+    def put(self, arrival: Arrival) -> None:
+        lane = zlib.crc32(arrival.message.topic.encode()) % len(self.queues)
+        self.queues[lane].put(arrival)
+
+    @property
+    def shed(self) -> int:
+        return sum(queue.shed for queue in self.queues)
+
+    def __len__(self) -> int:
+        return sum(len(queue) for queue in self.queues)
 
 
 class TelemetryWriter:

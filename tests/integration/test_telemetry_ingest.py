@@ -9,6 +9,7 @@ import time
 import uuid
 from datetime import UTC, timedelta
 
+import pytest
 from sqlalchemy import select, text
 
 from rental.adapters.locks.mqtt import Message, MqttClient
@@ -18,7 +19,12 @@ from rental.adapters.tables import dead_letters, lock_positions, lock_report_pro
 from rental.bootstrap import utc_now
 from rental.domain.rentals import RentalState
 from rental.entrypoints.lock_consumer import LockController
-from rental.entrypoints.telemetry_writer import Arrival, TelemetryQueue, TelemetryWriter
+from rental.entrypoints.telemetry_writer import (
+    Arrival,
+    TelemetryLanes,
+    TelemetryQueue,
+    TelemetryWriter,
+)
 from rental.services import lock_events, retention
 from rental.services.commands.rides import RequestUnlock
 from rental.services.lock_reports import ReportSettings
@@ -121,6 +127,45 @@ def test_unusable_fields_are_dropped_and_unreadable_reports_become_dead_letters(
     assert "seq" in reasons[1]
 
 
+def test_two_writers_keep_each_locks_order_and_store_repeats_once(platform):
+    """lockctl's lanes: a lock's fixes keep to one writer; both writers store at once."""
+    lock_ids = [new_lock_id() for _ in range(12)]
+    for lock_id in lock_ids:
+        make_bike(platform, lock_id)
+    lanes = TelemetryLanes(2, capacity=10_000)
+    writers = [
+        TelemetryWriter(queue, platform.uow, utc_now, ReportSettings(), lambda _: None, most=50)
+        for queue in lanes.queues
+    ]
+    start = utc_now() - timedelta(minutes=5)
+    arrivals = []
+    for seq in range(1, 41):  # the locks' fixes interleaved, as they reach lockctl
+        for number, lock_id in enumerate(lock_ids):
+            at = start + timedelta(seconds=seq)
+            report = Telemetry(1, seq, ms(at), 121 + seq / 1000, 31 + number / 1000, True, 90, 5.0)
+            message = Message(str(LockTopic(lock_id, Channel.TELEMETRY)), encode(report))
+            arrivals += [Arrival(message, at)] * (2 if seq % 7 == 0 else 1)  # some twice
+    for arrival in arrivals:
+        lanes.put(arrival)
+    assert all(len(queue) > 0 for queue in lanes.queues)  # both lanes have work
+
+    stop = threading.Event()
+    threads = [threading.Thread(target=writer.run, args=(stop,)) for writer in writers]
+    for thread in threads:
+        thread.start()
+    eventually(lambda: len(lanes) == 0, timeout=30, what="both queues drained")
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+    for number, lock_id in enumerate(lock_ids):
+        assert stored_seqs(platform, lock_id) == list(range(1, 41))  # each once
+        with platform.uow() as uow:
+            lock = uow.locks.get(lock_id)
+            assert lock is not None  # at its last fix
+            assert (lock.lon, lock.lat) == pytest.approx((121.04, 31 + number / 1000))
+
+
 def test_a_full_telemetry_queue_never_delays_an_unlock_answer(
     platform, broker, broker_accounts, lock_ids
 ):
@@ -136,10 +181,11 @@ def test_a_full_telemetry_queue_never_delays_an_unlock_answer(
         utc_now,
         f"lockctl-test-{group}",
         share_group=group,
-        telemetry_queue=TelemetryQueue(capacity=200),
+        telemetry_capacity=200,
     )
     stuck = threading.Event()  # the database as slow as it gets for telemetry
-    controller.telemetry_writer.write = lambda batch: stuck.wait(30)  # type: ignore[method-assign]
+    for writer in controller.telemetry_writers:
+        writer.write = lambda batch: stuck.wait(30)  # type: ignore[method-assign]
     controller.start()
     acks: list[Message] = []
     lock = MqttClient(broker.with_credentials(lock_id, "pw"), lock_id, on_message=acks.append)
