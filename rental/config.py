@@ -13,8 +13,9 @@ from rental.domain.sessions import TokenLifetimes
 @dataclass
 class Config:
     DATABASE_URL: str = ""
-    # A streaming replica of DATABASE_URL for reads that may lag by its replay delay (GBFS,
-    # MDS, nearby search, operators' lists); empty: they read the primary too.
+    # A streaming replica of DATABASE_URL for reads that may lag by its replay delay (GBFS
+    # but vehicle_status, which the primary renders from the rows it keeps, MDS, nearby
+    # search, operators' lists); empty: they read the primary too.
     READ_DATABASE_URL: str = ""
     # This process's broker account: mqtt://user:password@host:port, or mqtts:// for TLS,
     # verified against MQTT_CA_FILE (a PEM file; empty: the system's CAs). API workers get an
