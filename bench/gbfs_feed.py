@@ -58,7 +58,7 @@ def measure_render(platform: Platform, requests: int, vehicles: int) -> None:
     policy = platform.config.service_policy()
 
     def render() -> str:
-        return open_data.vehicles_json(platform.uow(), FEED_CITY.city_id, utc_now(), policy)
+        return open_data.render_vehicles_json(platform.uow(), FEED_CITY.city_id, utc_now(), policy)
 
     def forget_build() -> None:
         sql("DELETE FROM vehicle_status_builds WHERE city_id = :city")

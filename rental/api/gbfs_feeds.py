@@ -117,11 +117,13 @@ def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePol
     ttl = source.ttl_seconds
     if ttl <= 0:
         now = source.clock()
-        text = _vehicle_status_text(source.store(), city_id, now, policy, ttl)
+        vehicles = open_data.render_vehicles_json(source.store(), city_id, now, policy)
+        text = _vehicle_status_text(vehicles, now, ttl)
         return Feed(text, now, 0, shared_feeds.etag(city_id, VEHICLE_STATUS, now))
 
-    def render(at: datetime) -> bytes:
-        text = _vehicle_status_text(source.store(), city_id, at, policy, ttl)
+    def render(uow: UnitOfWork, at: datetime) -> bytes:
+        vehicles = open_data.vehicles_json(uow, city_id, at, policy)
+        text = _vehicle_status_text(vehicles, at, ttl)
         return gzip.compress(text.encode(), compresslevel=GZIP_LEVEL, mtime=0)
 
     holding = source.copies.etag(city_id, VEHICLE_STATUS)
@@ -142,11 +144,8 @@ def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePol
     return replace(served, ttl=min(ttl, max(0, ttl - age)))
 
 
-def _vehicle_status_text(
-    uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy, ttl: int
-) -> str:
-    vehicles = open_data.vehicles_json(uow, city_id, now, policy)
-    return gbfs_json.envelope(gbfs_json.vehicle_status(vehicles), now, ttl)
+def _vehicle_status_text(vehicles_json: str, now: datetime, ttl: int) -> str:
+    return gbfs_json.envelope(gbfs_json.vehicle_status(vehicles_json), now, ttl)
 
 
 def manifest(uow: UnitOfWork, base_url: str, now: datetime) -> Feed:

@@ -74,9 +74,17 @@ def geofencing(uow: UnitOfWork, city_id: str) -> Geofencing:
 
 def vehicles_json(uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy) -> str:
     """GBFS `vehicles` of the city as a JSON array, rendered where the rows are: a big
-    city's is megabytes (see `OpenDataRepository.vehicles_json`). `uow` is on the
-    primary: a render keeps each vehicle's part for the next."""
+    city's is megabytes (see `OpenDataRepository.vehicles_json`). In the transaction `uow`
+    has open on the primary, whose owner commits it: a render keeps each vehicle's part
+    for the next."""
+    return uow.open_data.vehicles_json(city_id, KINDS, now, policy)
+
+
+def render_vehicles_json(
+    uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy
+) -> str:
+    """`vehicles_json` in a transaction of its own, committed."""
     with uow:
-        vehicles = uow.open_data.vehicles_json(city_id, KINDS, now, policy)
+        vehicles = vehicles_json(uow, city_id, now, policy)
         uow.commit()
     return vehicles

@@ -23,8 +23,10 @@ from typing import TypeGuard
 from rental.services.read_models import StoredFeed
 from rental.services.unit_of_work import UnitOfWork
 
-# Renders the feed as of the given time, as it is to be stored.
-Render = Callable[[datetime], bytes]
+# Renders the feed as of the given time, as it is to be stored, in the transaction that
+# holds the turn (which it may write in: it is committed with the render). No second
+# connection: every waiter holds one, and a pool they filled would never give one back.
+Render = Callable[[UnitOfWork, datetime], bytes]
 
 
 def shared_feed(
@@ -62,7 +64,7 @@ def _render_in_turn(
         stored = uow.shared_feeds.latest(city_id, name, holding)
         if is_fresh(stored, now, ttl):
             return stored  # rendered by another worker while this one waited its turn
-        rendered = StoredFeed(city_id, name, now, etag(city_id, name, now), render(now))
+        rendered = StoredFeed(city_id, name, now, etag(city_id, name, now), render(uow, now))
         if uow.shared_feeds.store(rendered):
             uow.commit()
             return rendered

@@ -6,6 +6,7 @@ two hosts behind a load balancer: a consumer whose requests go to either never s
 import gzip
 import json
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -65,7 +66,12 @@ def renders() -> list[datetime]:
 
 
 @pytest.fixture
-def apps(database_url, platform, clock, renders, monkeypatch):
+def pool_size() -> int:
+    return Config.DB_POOL_SIZE
+
+
+@pytest.fixture
+def apps(database_url, platform, clock, renders, monkeypatch, pool_size):
     """Two apps with a 10 s vehicle_status on the test database."""
     make_city(platform, CITY)
     made = []
@@ -76,6 +82,7 @@ def apps(database_url, platform, clock, renders, monkeypatch):
             LOCK_KEY_ENCRYPTION_KEYS=platform.config.LOCK_KEY_ENCRYPTION_KEYS,
             VEHICLE_STATUS_TTL_SECONDS=TTL,
             VALIDATE_RESPONSES=1,
+            DB_POOL_SIZE=pool_size,
             **rate_limit_settings(),
         )
         made.append(Platform(config, clock=clock))
@@ -182,6 +189,31 @@ def test_an_expired_feed_asked_for_at_once_everywhere_is_rendered_once(
     assert len(renders) == 2  # the first request's, and one for all sixteen
     assert len({answer.headers["ETag"] for answer in answers}) == 1
     assert {stamp(answer) for answer in answers} == {clock.now.replace(microsecond=0)}
+
+
+@pytest.mark.parametrize("pool_size", [2])  # at most 4 connections per app
+def test_more_requests_at_expiry_than_connections_are_all_answered(
+    platform, apps, clock, renders, monkeypatch
+):
+    """Those waiting for the render each hold a connection: the render needs none more."""
+    parked_bike(platform)
+    fetch(apps[0])
+    clock.advance(TTL + 1)
+    render = open_data.vehicles_json
+
+    def slow(*args, **kwargs):  # every request arrives while the render is under way
+        time.sleep(1)
+        return render(*args, **kwargs)
+
+    monkeypatch.setattr(open_data, "vehicles_json", slow)
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda n: fetch(apps[n % 2]), range(16)))
+
+    assert time.monotonic() - began < 10  # no wait for a connection none would give back
+    assert len(renders) == 2
+    assert len({answer.headers["ETag"] for answer in answers}) == 1
 
 
 def test_a_consumer_that_accepts_gzip_gets_the_stored_render_as_it_is(platform, apps):

@@ -29,7 +29,7 @@ POLICY = ServicePolicy()
 
 def render(platform: Platform, city: str, now: datetime, policy: ServicePolicy = POLICY) -> Any:
     """The city's vehicles as the feed lists them, in the order of their ids."""
-    listed = json.loads(open_data.vehicles_json(platform.uow(), city, now, policy))
+    listed = json.loads(open_data.render_vehicles_json(platform.uow(), city, now, policy))
     return sorted(listed, key=lambda vehicle: vehicle["vehicle_id"])
 
 

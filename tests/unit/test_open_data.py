@@ -9,6 +9,7 @@ import pytest
 from rental.api.gbfs_feeds import FeedCopies
 from rental.services.read_models import StoredFeed
 from rental.services.shared_feeds import etag, shared_feed
+from rental.services.unit_of_work import UnitOfWork
 from tests.unit.fakes import FakeUnitOfWork, Store
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -33,7 +34,7 @@ class Renders:
         self.times: list[datetime] = []
         self.fail = False
 
-    def __call__(self, at: datetime) -> bytes:
+    def __call__(self, uow: UnitOfWork, at: datetime) -> bytes:
         self.times.append(at)
         if self.fail:
             raise RuntimeError("database went away")
@@ -81,11 +82,11 @@ def test_a_newer_render_stored_meanwhile_is_served_instead_of_ours(store):
     clock, renders = Clock(), Renders()
     ahead = T0 + timedelta(seconds=3)
 
-    def render_while_another_host_stores(at: datetime) -> bytes:
+    def render_while_another_host_stores(uow: UnitOfWork, at: datetime) -> bytes:
         store.gbfs_feeds[("c", "feed")] = StoredFeed(
             "c", "feed", ahead, etag("c", "feed", ahead), b"theirs"
         )
-        return renders(at)
+        return renders(uow, at)
 
     answer = shared_feed(
         FakeUnitOfWork(store), "c", "feed", TTL, clock, render_while_another_host_stores
