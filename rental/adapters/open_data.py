@@ -9,7 +9,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Float,
-    Row,
     Select,
     Text,
     Uuid,
@@ -41,7 +40,7 @@ from rental.adapters.tables import (
 )
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.gbfs import EBIKE_RANGE_METERS
-from rental.services.read_models import City
+from rental.services.read_models import City, RenderedVehicles
 
 
 class OpenDataRepository:
@@ -70,7 +69,7 @@ class OpenDataRepository:
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
-    ) -> str:
+    ) -> RenderedVehicles:
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
         vehicles is some 22 MB of JSON, better built where the rows are than as 100,000
         Python dicts. Vehicles in a rental are left out; the public id rotates per trip.
@@ -78,7 +77,10 @@ class OpenDataRepository:
         Each vehicle's part is kept between renders (`vehicle_status_rows`): a render
         first writes again those changed since the last (`vehicle_status_changes`, noted
         by triggers), or all of them when the city has no build under these rules, then
-        joins them. Renders of a city take turns; writes to the primary."""
+        joins them. Renders of a city take turns; writes to the primary. The changes it
+        rendered are forgotten once it is committed (`forget_changes`), in a transaction
+        of their own: forgetting locks their notes, which writers of those vehicles would
+        wait for until the render's transaction ends."""
         self._c.execute(
             select(
                 func.pg_advisory_xact_lock(
@@ -103,9 +105,7 @@ class OpenDataRepository:
         elif changed:
             self._rebuild_changed(city_id, [row.asset_id for row in changed], kinds, policy)
         rendered = str(self._c.execute(_joined_rows(city_id, now, policy)).scalar_one())
-        if changed:
-            self._forget_changes(city_id, changed)
-        return rendered
+        return RenderedVehicles(rendered, tuple((row.asset_id, row.version) for row in changed))
 
     def _build(self, city_id: str, kinds: list[str], policy: ServicePolicy, rules: str) -> None:
         self._keep(_vehicle_rows(kinds, policy).where(assets.c.city_id == city_id), city_id)
@@ -144,10 +144,12 @@ class OpenDataRepository:
             gone = gone.where(vehicle_status_rows.c.asset_id == any_(_uuids(list(left))))
         self._c.execute(gone)
 
-    def _forget_changes(self, city_id: str, seen: Sequence[Row[Any, Any]]) -> None:
+    def forget_changes(self, city_id: str, changes: Sequence[tuple[UUID, int]]) -> None:
         """Changes are forgotten once rendered, unless noted again meanwhile (a higher
         version) or being noted now (locked by a writer's transaction: skipped rather than
-        waited for, so that a render never holds up telemetry or an unlock)."""
+        waited for, so that forgetting never waits for telemetry or an unlock)."""
+        if not changes:
+            return
         self._c.execute(
             text(
                 """
@@ -165,8 +167,8 @@ class OpenDataRepository:
             ),
             {
                 "city_id": city_id,
-                "asset_ids": [row.asset_id for row in seen],
-                "versions": [row.version for row in seen],
+                "asset_ids": [asset_id for asset_id, _ in changes],
+                "versions": [version for _, version in changes],
             },
         )
 

@@ -15,7 +15,7 @@ from rental.api.gbfs_json import Feed
 from rental.domain.errors import NotFound
 from rental.domain.fleet import ServicePolicy
 from rental.services import open_data, shared_feeds
-from rental.services.read_models import StoredFeed
+from rental.services.read_models import RenderedVehicles, StoredFeed
 from rental.services.unit_of_work import UnitOfWork
 
 # Seconds a consumer may keep each feed. Vehicle positions must never be more than five
@@ -121,9 +121,11 @@ def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePol
         text = _vehicle_status_text(vehicles, now, ttl)
         return Feed(text, now, 0, shared_feeds.etag(city_id, VEHICLE_STATUS, now))
 
+    rendered: dict[datetime, RenderedVehicles] = {}  # by this request, as of when
+
     def render(uow: UnitOfWork, at: datetime) -> bytes:
-        vehicles = open_data.vehicles_json(uow, city_id, at, policy)
-        text = _vehicle_status_text(vehicles, at, ttl)
+        rendered[at] = open_data.vehicles_json(uow, city_id, at, policy)
+        text = _vehicle_status_text(rendered[at].json, at, ttl)
         return gzip.compress(text.encode(), compresslevel=GZIP_LEVEL, mtime=0)
 
     holding = source.copies.etag(city_id, VEHICLE_STATUS)
@@ -138,6 +140,8 @@ def vehicle_status(source: VehicleStatusSource, city_id: str, policy: ServicePol
             render,
             holding,
         )
+        if stored.last_updated in rendered:  # ours, stored and committed
+            open_data.forget_rendered(source.store(), city_id, rendered[stored.last_updated])
         served = source.copies.served(stored, ttl)
         holding = None
     age = int((source.clock() - served.last_updated).total_seconds())

@@ -11,7 +11,7 @@ from rental.domain.fleet import VEHICLE_KINDS, AssetKind, ServicePolicy
 from rental.domain.gbfs import ZONE_RULES, RideRules, outside_zones
 from rental.domain.pricing import PricingPlan
 from rental.domain.zones import Zone, ZoneKind
-from rental.services.read_models import City
+from rental.services.read_models import City, RenderedVehicles
 from rental.services.unit_of_work import UnitOfWork
 
 KINDS = [kind.value for kind in VEHICLE_KINDS]
@@ -72,12 +72,23 @@ def geofencing(uow: UnitOfWork, city_id: str) -> Geofencing:
     )
 
 
-def vehicles_json(uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy) -> str:
+def vehicles_json(
+    uow: UnitOfWork, city_id: str, now: datetime, policy: ServicePolicy
+) -> RenderedVehicles:
     """GBFS `vehicles` of the city as a JSON array, rendered where the rows are: a big
     city's is megabytes (see `OpenDataRepository.vehicles_json`). In the transaction `uow`
-    has open on the primary, whose owner commits it: a render keeps each vehicle's part
-    for the next."""
+    has open on the primary, whose owner commits it (a render keeps each vehicle's part
+    for the next), then calls `forget_rendered`."""
     return uow.open_data.vehicles_json(city_id, KINDS, now, policy)
+
+
+def forget_rendered(uow: UnitOfWork, city_id: str, rendered: RenderedVehicles) -> None:
+    """Once the render is committed: the changes it rendered are not rendered again."""
+    if not rendered.changes:
+        return
+    with uow:
+        uow.open_data.forget_changes(city_id, rendered.changes)
+        uow.commit()
 
 
 def render_vehicles_json(
@@ -85,6 +96,7 @@ def render_vehicles_json(
 ) -> str:
     """`vehicles_json` in a transaction of its own, committed."""
     with uow:
-        vehicles = vehicles_json(uow, city_id, now, policy)
+        rendered = vehicles_json(uow, city_id, now, policy)
         uow.commit()
-    return vehicles
+    forget_rendered(uow, city_id, rendered)
+    return rendered.json

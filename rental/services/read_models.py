@@ -175,6 +175,15 @@ class City:
 
 
 @dataclass(frozen=True)
+class RenderedVehicles:
+    """GBFS `vehicles` as a JSON array, and the changes of vehicles it rendered: (asset
+    id, version) pairs to forget once the render's transaction is committed."""
+
+    json: str
+    changes: tuple[tuple[UUID, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class StoredFeed:
     """A feed as rendered once for every API worker and host (`rental.services.shared_feeds`).
 

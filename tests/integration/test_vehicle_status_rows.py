@@ -44,7 +44,7 @@ def built_from_nothing(platform: Platform, city: str, now: datetime) -> Any:
             city, list(open_data.KINDS), now, POLICY
         )
         connection.rollback()
-    return sorted(json.loads(rendered), key=lambda vehicle: vehicle["vehicle_id"])
+    return sorted(json.loads(rendered.json), key=lambda vehicle: vehicle["vehicle_id"])
 
 
 def sql(platform: Platform, statement: str, **values: Any) -> None:
@@ -197,33 +197,60 @@ def test_other_rules_build_every_row_again(platform, fleet):
     assert not any(vehicle["is_disabled"] for vehicle in render(platform, CITY, now))
 
 
+def move(connection: Any, lock_id: str, lon: float) -> None:
+    connection.execute(text("SET LOCAL lock_timeout = '2s'"))  # a wait fails, not hangs
+    connection.execute(
+        text(
+            "UPDATE locks SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) WHERE id = :id"
+        ),
+        {"lon": lon, "lat": HERE[1], "id": lock_id},
+    )
+
+
 def test_a_change_being_written_during_a_render_is_rendered_by_the_next(platform, fleet):
-    """The render neither waits for the writer's transaction nor forgets its change."""
+    """Neither the render nor the forgetting of what it rendered waits for the writer's
+    transaction, and neither forgets the writer's change."""
     lock_id, asset = fleet["bikes"][0]
     now = utc_now()
     render(platform, CITY, now)
     seen(platform, lock_id, step=1e-3)  # noted and committed: the next render takes it
     with platform.engine.connect() as writer:
-        writer.execute(
-            text(
-                "UPDATE locks SET position = ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)"
-                " WHERE id = :id"
-            ),
-            {"lon": HERE[0] + 5e-3, "lat": HERE[1], "id": lock_id},
-        )
-        # The writer's transaction is open, its change noted but not committed.
+        move(writer, lock_id, HERE[0] + 5e-3)  # noted, not committed
         with platform.engine.connect() as renderer:
             renderer.execute(text("SET LOCAL lock_timeout = '2s'"))
-            during = OpenDataRepository(renderer).vehicles_json(
-                CITY, list(open_data.KINDS), now, POLICY
-            )
+            repository = OpenDataRepository(renderer)
+            during = repository.vehicles_json(CITY, list(open_data.KINDS), now, POLICY)
+            renderer.commit()
+            repository.forget_changes(CITY, during.changes)
             renderer.commit()
         writer.commit()
     vehicle_id = public_id(platform, asset.id)
-    lon_during = next(v["lon"] for v in json.loads(during) if v["vehicle_id"] == vehicle_id)
+    lon_during = next(v["lon"] for v in json.loads(during.json) if v["vehicle_id"] == vehicle_id)
     assert lon_during == pytest.approx(HERE[0] + 1e-3)
     lon_after = next(v["lon"] for v in render(platform, CITY, now) if v["vehicle_id"] == vehicle_id)
     assert lon_after == pytest.approx(HERE[0] + 5e-3)
+
+
+def test_a_writer_never_waits_for_a_render_of_its_vehicle(platform, fleet):
+    """A render holds no lock a writer of a vehicle it rendered would wait for, before or
+    after it forgets the vehicle's change: the render's transaction may last (the feed is
+    compressed and stored in it)."""
+    lock_id, asset = fleet["bikes"][1]
+    now = utc_now()
+    render(platform, CITY, now)
+    seen(platform, lock_id, step=2e-3)
+    with platform.engine.connect() as renderer:
+        repository = OpenDataRepository(renderer)
+        rendered = repository.vehicles_json(CITY, list(open_data.KINDS), now, POLICY)
+        assert asset.id in {asset_id for asset_id, _ in rendered.changes}
+        with platform.engine.begin() as writer:
+            move(writer, lock_id, HERE[0] + 7e-3)  # while the render's transaction is open
+        renderer.commit()
+        repository.forget_changes(CITY, rendered.changes)
+        renderer.commit()
+    vehicle_id = public_id(platform, asset.id)
+    listed = {v["vehicle_id"]: v for v in render(platform, CITY, now)}
+    assert listed[vehicle_id]["lon"] == pytest.approx(HERE[0] + 7e-3)  # noted after: kept
 
 
 def test_a_vehicle_changed_in_a_rental_is_written_again_once_the_rental_is_over(platform, fleet):

@@ -5,7 +5,7 @@ Implemented on PostgreSQL in `rental.adapters`, in memory in `tests/unit/fakes/`
 """
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +14,7 @@ from rental.domain.mds import VehicleEvent
 from rental.services.read_models import (
     City,
     MdsClient,
+    RenderedVehicles,
     StoredFeed,
     TelemetryRecord,
     TripRecord,
@@ -34,12 +35,16 @@ class OpenDataRepository(Protocol):
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
-    ) -> str:
+    ) -> RenderedVehicles:
         """GBFS `vehicles` as a JSON array, rendered by PostgreSQL: a city of 100,000
         vehicles is some 22 MB of JSON, better built where the rows are than as 100,000
         Python dicts. Vehicles in a rental are left out; the public id rotates per trip.
         A write on the primary: what is kept of each vehicle for the next render is
         brought up to date (the unit of work commits it)."""
+        ...
+
+    def forget_changes(self, city_id: str, changes: Sequence[tuple[uuid.UUID, int]]) -> None:
+        """Forgets the changes a committed render rendered, unless noted again since."""
         ...
 
 

@@ -4,7 +4,7 @@ and the MDS clients (`rental.services.repositories.open_data`)."""
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ from rental.services.read_models import (
     City,
     LockFix,
     MdsClient,
+    RenderedVehicles,
     StoredFeed,
     TelemetryRecord,
     TripRecord,
@@ -40,7 +41,7 @@ class FakeOpenDataRepository(Repository):
 
     def vehicles_json(
         self, city_id: str, kinds: list[str], now: datetime, policy: ServicePolicy
-    ) -> str:
+    ) -> RenderedVehicles:
         """GBFS `vehicles` as a JSON array. Approximates PostgreSQL's rendering: the same
         objects and values, but numbers as Python writes them (31.23, not 31.230000) and
         vehicles in id order (json_agg promises none)."""
@@ -75,7 +76,10 @@ class FakeOpenDataRepository(Repository):
                 vehicle["current_fuel_percent"] = charge
                 vehicle["current_range_meters"] = charge * EBIKE_RANGE_METERS
             vehicles.append(vehicle)
-        return json.dumps(vehicles)
+        return RenderedVehicles(json.dumps(vehicles))
+
+    def forget_changes(self, city_id: str, changes: Sequence[tuple[uuid.UUID, int]]) -> None:
+        """Nothing is kept between renders here."""
 
 
 class FakeVehicleHistory(Repository):
