@@ -1,7 +1,9 @@
 """What the public feeds read: a city's vehicles with their public state, kept as rows."""
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from sqlalchemy import (
     text,
     true,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from rental.adapters.availability import damaged_assets, held_assets, in_working_order
@@ -91,12 +94,17 @@ class OpenDataRepository:
         noted = vehicle_status_changes.c
         # A vehicle in a rental is not listed, and every fix of a riding bike notes it: its
         # row waits, its change noted, until the rental is over (a trip's end rotates the
-        # public id, which notes it too).
+        # public id, which notes it too). Nor is it listed by this render if its rental
+        # ends meanwhile: its row is from before the trip.
         rented = select(rentals.c.id).where(rentals.c.asset_id == noted.asset_id, OPEN_RENTAL)
-        changed = self._c.execute(
-            select(noted.asset_id, noted.version).where(noted.city_id == city_id, ~rented.exists())
+        notes = self._c.execute(
+            select(noted.asset_id, noted.version, rented.exists().label("rented")).where(
+                noted.city_id == city_id
+            )
         ).all()
-        rules = _rules(kinds, policy)
+        changed = [note for note in notes if not note.rented]
+        waiting = [note.asset_id for note in notes if note.rented]
+        rules = _rules(tuple(sorted(kinds)), policy.low_battery_pct)
         built = self._c.execute(
             select(vehicle_status_builds.c.rules).where(vehicle_status_builds.c.city_id == city_id)
         ).scalar()
@@ -104,7 +112,8 @@ class OpenDataRepository:
             self._build(city_id, kinds, policy, rules)
         elif changed:
             self._rebuild_changed(city_id, [row.asset_id for row in changed], kinds, policy)
-        rendered = str(self._c.execute(_joined_rows(city_id, now, policy)).scalar_one())
+        joined = _joined_rows(city_id, now, policy, waiting)
+        rendered = str(self._c.execute(joined).scalar_one())
         return RenderedVehicles(rendered, tuple((row.asset_id, row.version) for row in changed))
 
     def _build(self, city_id: str, kinds: list[str], policy: ServicePolicy, rules: str) -> None:
@@ -173,19 +182,20 @@ class OpenDataRepository:
         )
 
 
-# Raised when the form of a kept row changes, so that each city's rows are built again.
-ROWS_FORM = 1
-
-
 def _uuids(ids: list[UUID]) -> Any:
     """One array parameter, where `in_()` would send (and plan) a parameter per id."""
     return literal(ids, ARRAY(Uuid()))
 
 
-def _rules(kinds: list[str], policy: ServicePolicy) -> str:
-    """What a city's kept rows depend on beyond its vehicles: a render under other rules
-    (a new release, another battery threshold) builds them all again."""
-    return f"form={ROWS_FORM};kinds={','.join(sorted(kinds))};low_battery={policy.low_battery_pct}"
+@cache
+def _rules(kinds: tuple[str, ...], low_battery_pct: int) -> str:
+    """What a city's kept rows depend on beyond its vehicles: the statement that makes
+    them, as written out with its constants (kinds, battery threshold, an e-bike's range).
+    A render under other rules (a new release, another threshold) builds them all again."""
+    made = _vehicle_rows(list(kinds), ServicePolicy(low_battery_pct=low_battery_pct))
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    written = made.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return hashlib.sha256(str(written).encode()).hexdigest()
 
 
 def _vehicle_rows(kinds: list[str], policy: ServicePolicy) -> Select[Any]:
@@ -251,18 +261,21 @@ def _vehicle_rows(kinds: list[str], policy: ServicePolicy) -> Select[Any]:
 
 
 def _stored(rows: Select[Any]) -> Any:
-    """Rows of `_vehicle_rows` kept, in place of any row of the same vehicle."""
+    """Rows of `_vehicle_rows` kept, in place of the city's row of the same vehicle."""
     columns = ["asset_id", "city_id", "body", "fit", "last_seen_at"]
     statement = insert(vehicle_status_rows).from_select(columns, rows)
     return statement.on_conflict_do_update(
-        index_elements=[vehicle_status_rows.c.asset_id],
-        set_={name: statement.excluded[name] for name in columns[1:]},
+        index_elements=[vehicle_status_rows.c.city_id, vehicle_status_rows.c.asset_id],
+        set_={name: statement.excluded[name] for name in columns[2:]},
     )
 
 
-def _joined_rows(city_id: str, now: datetime, policy: ServicePolicy) -> Select[Any]:
-    """The city's kept rows as one JSON array, each closed with what holds at `now`;
-    holds and damage are a hash lookup per vehicle, rentals an anti-join."""
+def _joined_rows(
+    city_id: str, now: datetime, policy: ServicePolicy, waiting: list[UUID]
+) -> Select[Any]:
+    """The city's kept rows as one JSON array, each closed with what holds at `now`, but
+    those of `waiting` (vehicles whose rows wait for their rental's end); holds and damage
+    are a hash lookup per vehicle, rentals an anti-join."""
     row = vehicle_status_rows.c
     held = row.asset_id.in_(held_assets(now))
     fit = row.fit & (row.last_seen_at >= now - policy.silence) & ~row.asset_id.in_(damaged_assets())
@@ -274,11 +287,14 @@ def _joined_rows(city_id: str, now: datetime, policy: ServicePolicy) -> Select[A
     )
     rented = select(rentals.c.id).where(rentals.c.asset_id == row.asset_id, OPEN_RENTAL).exists()
     listed = func.string_agg(vehicle, _sql(","), type_=Text)
-    return (
+    query = (
         select(func.coalesce(_sql("[") + listed + _sql("]"), _sql("[]")))
         .where(row.city_id == city_id)
         .where(~rented)
     )
+    if waiting:
+        query = query.where(row.asset_id.not_in(select(func.unnest(_uuids(waiting)))))
+    return query
 
 
 def _sql(constant: str) -> ColumnElement[str]:

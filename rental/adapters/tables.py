@@ -738,23 +738,29 @@ gbfs_feeds = Table(
 vehicle_status_rows = Table(
     "vehicle_status_rows",
     metadata,
+    Column("city_id", String(40), primary_key=True),  # a city's renders touch its own rows
     Column("asset_id", UUID(as_uuid=True), primary_key=True),
-    Column("city_id", String(40), nullable=False),
     Column("body", Text, nullable=False),
     Column("fit", Boolean, nullable=False),
     Column("last_seen_at", DateTime(timezone=True)),
-    Index("vehicle_status_rows_by_city", "city_id"),
     prefixes=["UNLOGGED"],
 )
 
 # The vehicles changed since their city's rows were last brought up to date: noted by
-# statement triggers on `locks` and `assets` (migration 0030), whatever wrote them.
+# statement triggers on `locks` and `assets` (migration 0030), whatever wrote them; a
+# TRUNCATE of either forgets every city's build.
 vehicle_status_changes = Table(
     "vehicle_status_changes",
     metadata,
     Column("city_id", String(40), primary_key=True),
     Column("asset_id", UUID(as_uuid=True), primary_key=True),
-    Column("version", BigInteger, nullable=False, server_default="1"),
+    # From a sequence, never seen twice: a render forgets only the notes it read.
+    Column(
+        "version",
+        BigInteger,
+        nullable=False,
+        server_default=text("nextval('vehicle_status_change_versions')"),
+    ),
     prefixes=["UNLOGGED"],
 )
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from rental.adapters.open_data import OpenDataRepository
 from rental.bootstrap import Platform, utc_now
@@ -275,3 +275,76 @@ def test_a_vehicle_changed_in_a_rental_is_written_again_once_the_rental_is_over(
     listed = {v["vehicle_id"]: v for v in render(platform, CITY, now)}
     assert listed[vehicle_id]["lon"] == pytest.approx(HERE[0] + 3e-3)
     assert render(platform, CITY, now) == built_from_nothing(platform, CITY, now)
+
+
+def test_a_rental_ending_during_a_render_leaves_its_vehicle_to_the_next(platform, fleet):
+    """The render read the vehicle as rented (its row waiting, from before the trip); a
+    rental that ends before the render joins its rows does not bring that row back."""
+    lock_id = new_lock_id()
+    _, rental, _ = started_rental(platform, lock_id, city=CITY)
+    seen(platform, lock_id, step=4e-3)
+    now = utc_now()
+    with platform.engine.connect() as renderer:
+        repository = OpenDataRepository(renderer)
+        # The rental ends between the render's reading of the notes and its join.
+        ended = False
+
+        def end_rental(connection: Any, statement: Any, *args: Any) -> None:
+            nonlocal ended
+            if not ended and "string_agg" in str(statement):
+                ended = True
+                sql(platform, "UPDATE rentals SET state = 'failed' WHERE id = :id", id=rental.id)
+
+        event.listen(renderer, "before_execute", end_rental)
+        rendered = repository.vehicles_json(CITY, list(open_data.KINDS), now, POLICY)
+        renderer.commit()
+    assert ended
+    vehicle_id = public_id(platform, rental.asset_id)
+    assert vehicle_id not in rendered.json  # not from the row kept before the trip
+    listed = {v["vehicle_id"]: v for v in render(platform, CITY, now)}
+    assert listed[vehicle_id]["lon"] == pytest.approx(HERE[0] + 4e-3)  # the next one does
+
+
+def test_a_note_forgotten_and_noted_again_is_never_taken_for_the_one_rendered(platform, fleet):
+    """Versions come from a sequence: a vehicle noted again after its note was forgotten
+    does not get the version an earlier render read, which that render would then forget."""
+    lock_id, asset = fleet["bikes"][0]
+    now = utc_now()
+    render(platform, CITY, now)
+    seen(platform, lock_id, step=1e-3)
+    with platform.engine.connect() as connection:
+        first = OpenDataRepository(connection).vehicles_json(
+            CITY, list(open_data.KINDS), now, POLICY
+        )
+        connection.rollback()  # read, not rendered: as by a render that will forget late
+    render(platform, CITY, now)  # renders and forgets the note
+    seen(platform, lock_id, step=6e-3)  # noted again, not rendered
+    with platform.engine.begin() as connection:
+        OpenDataRepository(connection).forget_changes(CITY, first.changes)  # the late forget
+    listed = {v["vehicle_id"]: v for v in render(platform, CITY, now)}
+    assert listed[public_id(platform, asset.id)]["lon"] == pytest.approx(HERE[0] + 6e-3)
+
+
+def test_each_city_keeps_its_own_rows_of_a_vehicle_that_moved(platform, fleet):
+    _, asset = fleet["bikes"][0]
+    now = utc_now()
+    render(platform, CITY, now)
+    render(platform, OTHER, now)
+    sql(platform, "UPDATE assets SET city_id = :city WHERE id = :id", city=OTHER, id=asset.id)
+    vehicle_id = public_id(platform, asset.id)
+
+    assert vehicle_id in {v["vehicle_id"] for v in render(platform, OTHER, now)}
+    assert vehicle_id not in {v["vehicle_id"] for v in render(platform, CITY, now)}
+    assert vehicle_id in {v["vehicle_id"] for v in render(platform, OTHER, now)}
+    with platform.engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT city_id FROM vehicle_status_rows WHERE asset_id = :id"), {"id": asset.id}
+        )
+        assert kept.scalars().all() == [OTHER]
+
+
+def test_emptying_the_fleet_tables_builds_every_city_again(platform, fleet):
+    now = utc_now()
+    assert render(platform, CITY, now)
+    sql(platform, "TRUNCATE assets CASCADE")
+    assert render(platform, CITY, now) == []
