@@ -128,9 +128,9 @@ class OpenDataRepository:
     def _rebuild_changed(
         self, city_id: str, asset_ids: list[UUID], kinds: list[str], policy: ServicePolicy
     ) -> None:
-        """A vehicle that left the city (or the feed) loses its row here; one that came
-        in, or changed, gets its row (moved from the city it left, if that city has not
-        rendered since)."""
+        """A vehicle that left the city (or the feed) loses the city's row of it; one that
+        came in, or changed, gets its row written again. The city it left or came from
+        does the same with its own row, at its own render."""
         changed = _vehicle_rows(kinds, policy).where(
             assets.c.city_id == city_id, assets.c.id == any_(_uuids(asset_ids))
         )
