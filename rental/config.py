@@ -193,7 +193,7 @@ class Config:
     LOCKCTL_METRICS_PORT: int = 0
     REBALANCING_METRICS_PORT: int = 0
     # lockctl's telemetry writers, each with its queue and database connection; a lock's
-    # fixes keep to one (docs/performance.md: two store twice as many on 2 cores).
+    # fixes keep to one (docs/performance.md: two stored a tenth more than one on 2 cores).
     LOCKCTL_TELEMETRY_WRITERS: int = 2
 
     def service_policy(self) -> ServicePolicy:
