@@ -14,6 +14,7 @@ from playwright.sync_api import (
     Page,
     Playwright,
     Response,
+    Route,
 )
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -87,6 +88,33 @@ class Tab:
 
     def close(self) -> None:
         self.context.close()
+
+
+class HeldAnswers:
+    """The page's requests to URLs matching `pattern`, held unanswered until `release()`:
+    a screen still loading when the user moves on to another."""
+
+    def __init__(self, page: Page, pattern: str) -> None:
+        self._page, self._pattern = page, pattern
+        self._routes: list[Route] = []
+        page.route(pattern, self._hold)
+
+    def _hold(self, route: Route) -> None:
+        self._routes.append(route)
+
+    def wait(self, seconds: float = 5.0) -> None:
+        """Until the page has asked at least once."""
+        for _ in range(int(seconds * 10)):
+            if self._routes:
+                return
+            self._page.wait_for_timeout(100)
+        raise AssertionError(f"the page never asked for {self._pattern}")
+
+    def release(self) -> None:
+        """Answers what was held, as the server would have; later requests go through."""
+        for route in self._routes:
+            route.continue_()
+        self._page.unroute(self._pattern)
 
 
 def camera_filming(text: str, folder: Path) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 
 from rebalancing.demand import coming_morning
 from rental.domain.riders import Role
+from tests.browser import HeldAnswers
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
 from tests.helpers import CITY as HELPER_CITY
@@ -253,22 +254,15 @@ def test_signing_out_of_the_console_ends_the_session_on_the_platform(system, tab
 
 def test_a_page_opened_while_another_still_loads_stays_the_one_shown(system, tab):
     make_city(system.platform)
-    held = []  # the fleet's list, answered only once the operator has moved on
     page = tab.page
     open_console(system, tab, "books")
-    page.route("**/api/v1/ops/assets*", lambda route: held.append(route))
+    held = HeldAnswers(page, "**/api/v1/ops/assets*")  # answered once the operator moved on
     page.goto(f"{system.url}/ops/#/fleet?city={HELPER_CITY}")
-    for _ in range(50):
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held
+    held.wait()
 
     page.goto(f"{system.url}/ops/#/books")
     page.wait_for_selector("#main[data-ready=books]")
-    for route in held:
-        route.continue_()
-    page.unroute("**/api/v1/ops/assets*")
+    held.release()
     page.wait_for_timeout(500)  # the fleet page ends its load meanwhile
 
     assert page.get_attribute("#main", "data-ready") == "books"

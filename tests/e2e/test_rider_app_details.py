@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 import rental.web
 from rental.api.receipts import PRINTABLE_LINK_SALT
 from rental.domain.riders import Role
-from tests.browser import Tab
+from tests.browser import HeldAnswers, Tab
 from tests.e2e.system import SHANGHAI
 from tests.e2e.test_map import CITY_MAP
 from tests.e2e.test_rider_app import signed_in
@@ -349,22 +349,15 @@ def test_a_crowd_seen_from_afar_is_one_marker_and_a_tap_zooms_in_on_it(system, p
 
 def test_a_screen_opened_while_the_map_still_loads_stays_the_one_shown(system, phone):
     code, _ = system.bike()
-    held = []  # the map's nearby search, answered only once the rider has moved on
     page = phone.page
-    page.route("**/api/v1/vehicles/nearby*", lambda route: held.append(route))
+    held = HeldAnswers(page, "**/api/v1/vehicles/nearby*")  # answered once the rider moved on
     signed_in_without_waiting(phone, system)
     page.wait_for_function("() => document.querySelector('#main #map-status') !== null")
-    for _ in range(50):  # the map asks for the vehicles near it
-        if held:
-            break
-        page.wait_for_timeout(100)
-    assert held
+    held.wait()  # the map asks for the vehicles near it
 
     page.goto(f"{system.url}/app/#/report/{code}")
     page.wait_for_selector("#main[data-ready=report]")
-    for route in held:
-        route.continue_()
-    page.unroute("**/api/v1/vehicles/nearby*")
+    held.release()
     page.wait_for_timeout(500)  # the map's screen ends its load meanwhile
 
     assert page.get_attribute("#main", "data-ready") == "report"
