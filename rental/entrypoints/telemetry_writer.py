@@ -25,8 +25,8 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from tenacity import (
     Retrying,
@@ -73,9 +73,9 @@ RETRY_MAX_WAIT_SECONDS = 5.0
 STOP_DRAIN_SECONDS = 2.0
 
 
-@dataclass(frozen=True)
-class Arrival:
-    """A telemetry message, and when it reached lockctl."""
+class Arrival(NamedTuple):
+    """A telemetry message, and when it reached lockctl. (A tuple: one is made per fix,
+    and a frozen dataclass costs five times as much to make.)"""
 
     message: Message
     received_at: datetime
