@@ -43,7 +43,8 @@ class FloodPlan:
     each lock numbering its fixes from `first_seq` on under `boot`. A share of fixes is
     sent twice (`repeat_share`, as QoS 0 over a shaky link may deliver), a share carries
     an unusable field (`bad_share`: a latitude out of range, a NaN longitude or a string
-    battery, in turn)."""
+    battery, in turn). `riding` locks report their latch open, as a city's moving bikes
+    do; the others report it closed."""
 
     locks: tuple[FloodLock, ...]
     rate: float
@@ -53,6 +54,7 @@ class FloodPlan:
     repeat_share: float = 0.0
     bad_share: float = 0.0
     seed: int = 0
+    riding: bool = False
 
 
 @dataclass
@@ -120,10 +122,12 @@ def open_connection(host: str, port: int, lock: FloodLock) -> socket.socket:
     return sock
 
 
-def fix_payload(boot: int, seq: int, ts_ms: int, lon: float, lat: float, bad: int) -> bytes:
+def fix_payload(
+    boot: int, seq: int, ts_ms: int, lon: float, lat: float, bad: int, locked: bool = True
+) -> bytes:
     """A telemetry report (docs/lock-protocol.md §6); `bad` 1-3 spoils one field. The
-    latch says locked: the flood's bikes have no rental, and an open latch without one
-    would raise an alert per bike."""
+    latch is open only for bikes in a rental (`riding`): an open latch without one would
+    raise an alert per bike."""
     lon_text, lat_text, battery = f"{lon:.6f}", f"{lat:.6f}", "80"
     if bad == 1:
         lat_text = "91.5"
@@ -133,7 +137,7 @@ def fix_payload(boot: int, seq: int, ts_ms: int, lon: float, lat: float, bad: in
         battery = '"full"'
     return (
         f'{{"v":1,"boot":{boot},"seq":{seq},"ts":{ts_ms},"lon":{lon_text},"lat":{lat_text},'
-        f'"locked":true,"battery_pct":{battery},"accuracy_m":6.0}}'
+        f'"locked":{"true" if locked else "false"},"battery_pct":{battery},"accuracy_m":6.0}}'
     ).encode()
 
 
@@ -177,7 +181,9 @@ def publish(
                 result.without_position += bad in (1, 2)
             packet = publish_packet(
                 topics[index],
-                fix_payload(plan.boot, seqs[index], now_ms, place[0], place[1], bad),
+                fix_payload(
+                    plan.boot, seqs[index], now_ms, place[0], place[1], bad, not plan.riding
+                ),
             )
             copies = 1
             if plan.repeat_share and rng.random() < plan.repeat_share:
@@ -223,6 +229,7 @@ def flood(
     processes: int,
     repeat_share: float = 0.0,
     bad_share: float = 0.0,
+    riding: bool = False,
 ) -> list[FloodResult]:
     """Split `locks` over `processes` publishers that start together once all are
     connected and send `rate` fixes/s between them; blocks until all are done."""
@@ -236,6 +243,7 @@ def flood(
             repeat_share,
             bad_share,
             seed=n,
+            riding=riding,
         )
         for n in range(processes)
     ]

@@ -6,7 +6,8 @@ A fleet of `--locks` locks, each with its own broker account, publishes QoS 0 te
 project's Mosquitto to a running lockctl (`python -m lockctl`) and its database. The
 publishers (`bench.flood`) frame MQTT by hand in `--publishers` processes so that they
 are not what limits the rate: the report sets the rate they really offered beside the
-rate stored. Measured:
+rate stored. The flood's bikes are being ridden, as at a city's peak: each is in an
+active rental and reports its latch open. Measured:
 - stored: rows in `lock_positions` during the flood (per second over the flood, and in
   all once lockctl has caught up), and how many of the fixes sent were never stored;
 - lag: from a fix's `ts` (the publisher's clock when it sent it) to the moment the row
@@ -49,6 +50,7 @@ from rental.adapters.tables import metadata
 from rental.bootstrap import Platform
 from rental.domain.cities import City
 from rental.domain.fleet import AssetKind, Lock
+from rental.domain.pricing import Tariff
 from rental.services import assets
 from rental.services.commands.assets import RegisterVehicle
 
@@ -93,6 +95,37 @@ def seed_flood_fleet(platform: Platform, count: int, *, truncate: bool) -> list[
             RegisterVehicle(f"FB-{number:05d}", AssetKind.BIKE, CITY, lock.lock_id),
         )
     return fleet
+
+
+# Each flood bike in a ride of its own, as at a city's peak, where the fixes come from
+# bikes being ridden: a rider each (one open rental per rider), the rental active since
+# the seeding, at the bench city's tariff. Written in SQL: 500 sign-ups would cost more
+# than the flood.
+START_RIDES = """
+WITH riders AS (
+    INSERT INTO users (id, phone, name, role, password_hash)
+    SELECT gen_random_uuid(), '+8619' || lpad(n::text, 9, '0'), 'Flood rider ' || n, 'rider',
+           'no password'
+    FROM generate_series(1, :count) AS n
+    RETURNING id, CAST(right(phone, 9) AS bigint) AS n
+), bikes AS (
+    SELECT assets.id, assets.lock_id, row_number() OVER (ORDER BY assets.code) AS n
+    FROM assets WHERE assets.code LIKE 'FB-%'
+)
+INSERT INTO rentals (id, rider_id, asset_id, lock_id, idempotency_key, state, tariff,
+                     requested_at, started_at)
+SELECT gen_random_uuid(), riders.id, bikes.id, bikes.lock_id, 'flood-' || bikes.n, 'active',
+       CAST(:tariff AS jsonb), now(), now()
+FROM riders JOIN bikes USING (n)
+"""
+FLOOD_TARIFF = Tariff("CNY", 0, 150, 1800)
+
+
+def start_rides(platform: Platform, count: int) -> None:
+    with platform.engine.begin() as connection:
+        connection.execute(
+            text(START_RIDES), {"count": count, "tariff": json.dumps(asdict(FLOOD_TARIFF))}
+        )
 
 
 def broker_accounts_for(platform: Platform, count: int) -> list[FloodLock]:
@@ -307,6 +340,7 @@ def measure_ingest(args: argparse.Namespace) -> None:
     print(f"seeding {args.locks} locks ...", flush=True)
     began = time.monotonic()
     fleet = seed_flood_fleet(platform, args.locks, truncate=True)
+    start_rides(platform, len(fleet))
     print(f"  seeded in {time.monotonic() - began:.1f} s", flush=True)
     address = broker()
     metrics_port = free_port()
@@ -323,6 +357,7 @@ def measure_ingest(args: argparse.Namespace) -> None:
             boot=BOOT,
             first_seq=1,
             processes=1,
+            riding=True,
         )
         wait_for_rows(platform, len(fleet), timeout=120)
         first_seq = 2
@@ -365,6 +400,7 @@ def run_flood(
         processes=args.publishers,
         repeat_share=args.repeat_share,
         bad_share=args.bad_share,
+        riding=True,
     )
     published_until = max(result.ended for result in results)
     last_stored = drain(platform, before + expected_rows(results), since)

@@ -143,7 +143,7 @@ locks = Table(
     Column("boot", BigInteger),
     Column("locked", Boolean),
     Column("battery_pct", Integer),
-    Column("position", Geometry("POINT", srid=4326)),
+    Column("position", Geometry("POINT", srid=4326, spatial_index=False)),
     Column("last_seen_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
     # The (boot, seq) of the report `locked` came from: a late report never overrides a newer.
@@ -153,11 +153,20 @@ locks = Table(
     # An unlock went unanswered: the latch may have opened. Riders do not see the vehicle
     # until the lock reports its latch at or after this moment (by its own clock).
     Column("latch_unknown_since", DateTime(timezone=True)),
-    # Nearest-first search orders by true distance, which needs a geography index.
+    # The spatial indexes hold vehicles that may be taken (`locked IS NOT false`, as every
+    # spatial search asks): a riding bike's fixes move its position without touching them
+    # (migration 0031). Nearest-first search orders by true distance: a geography index.
+    Index(
+        "idx_locks_position",
+        "position",
+        postgresql_using="gist",
+        postgresql_where=text("locked IS NOT false"),
+    ),
     Index(
         "locks_position_geography",
         text("(position::geography)"),
         postgresql_using="gist",
+        postgresql_where=text("locked IS NOT false"),
     ),
 )
 
