@@ -52,9 +52,8 @@ from rental.services.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# About a second and a half of fixes at the rate one lockctl stores (some 13,000/s on 2
-# cores), some 10 MB, over all lanes: beyond that, a fix would be stored too late to be
-# worth its place.
+# About a second of fixes at the rate one lockctl stores (some 20,000/s on 2 cores), some
+# 10 MB, over all lanes: beyond that, a fix would be stored too late to be worth its place.
 QUEUE_CAPACITY = 20_000
 # Writers (lanes) of one lockctl: the second overlaps decoding with the first's wait for
 # PostgreSQL (docs/performance.md: 13,800 fixes/s stored of 20,000 offered, 12,300 with one).
