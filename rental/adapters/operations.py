@@ -148,7 +148,7 @@ class OperationsReadModel:
             select(func.count())
             .select_from(assets.join(locks, locks.c.id == assets.c.lock_id))
             .where(assets.c.city_id == city_id, assets.c.kind.in_(VEHICLE_KIND_VALUES))
-            .where(func.ST_Covers(zones.c.geometry, locks.c.position))
+            .where(func.ST_Covers(zones.c.geometry, locks.c.parked_position))
             .where(available_to_riders(now, heard_since, policy.low_battery_pct))
             .scalar_subquery()
         )

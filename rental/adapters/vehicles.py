@@ -1,4 +1,4 @@
-"""Nearest available vehicles, from the geography index on lock positions (KNN)."""
+"""Nearest available vehicles, from the geography index on parked positions (KNN)."""
 
 from datetime import datetime
 from functools import cache
@@ -101,14 +101,15 @@ def _nearby_query(by_kind: bool) -> Select[Any]:
             func.ST_MakePoint(bindparam("lon", type_=Float), bindparam("lat", type_=Float)), 4326
         )
     )
-    position = func.geography(locks.c.position)
+    # Searched by where it is parked (a riding vehicle has none), the index's column.
+    position = func.geography(locks.c.parked_position)
     query = (
         select(
             assets.c.code,
             assets.c.kind,
             assets.c.city_id,
-            func.ST_X(locks.c.position).label("lon"),
-            func.ST_Y(locks.c.position).label("lat"),
+            func.ST_X(locks.c.parked_position).label("lon"),
+            func.ST_Y(locks.c.parked_position).label("lat"),
             locks.c.battery_pct,
             func.ST_Distance(position, here).label("distance_m"),
             *PLAN_COLUMNS,
