@@ -193,7 +193,9 @@ class Bench:
             start("lockctl", [python, "-m", "lockctl"], lockctl, f"lockctl-{number}")
         simulator = ["--fleet", str(self.fleet_file), "--port", str(self.sim_port)]
         start("simulator", [python, "-m", "simulator", *simulator], {}, "simulator")
-        start("api", self._gunicorn(python), {}, "api")
+        # A connection per thread, as deploy/rental.env.example says: a request beyond the
+        # pool would open and close a connection of its own.
+        start("api", self._gunicorn(python), {"DB_POOL_SIZE": str(self.api_threads)}, "api")
         try:
             self._wait_until_ready()
             yield

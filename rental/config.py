@@ -43,7 +43,12 @@ class Config:
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
     OPERATOR_ACCESS_TOKEN_SECONDS: int = 5 * 60
     OPERATOR_REFRESH_TOKEN_SECONDS: int = 12 * 3600
-    DB_POOL_SIZE: int = 10
+    # Connections each process keeps (and as many more it may open for a moment). An API
+    # worker should keep one per thread (gunicorn --threads, 32 in deploy/systemd): a
+    # request beyond the pool opens a connection and closes it after, a fork and a login
+    # on PostgreSQL each time; in a burst of scans that cost a third of the throughput
+    # (docs/performance.md). Connections are opened as they are needed, not ahead.
+    DB_POOL_SIZE: int = 32
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
     PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"

@@ -5,7 +5,6 @@ from datetime import date, datetime
 from uuid import UUID
 
 from sqlalchemy import Connection, delete, func, select, text
-from sqlalchemy.dialects.postgresql import insert
 
 from rental.adapters.tables import funnel_marks
 from rental.domain.funnel import REACHED, FunnelMark, Step, StepCount
@@ -23,6 +22,22 @@ _FOLLOW = text(
 )
 
 
+# Marks in one statement built once: every scan adds its mark, and building an INSERT of
+# `values(rows)` anew cost a tenth of the API's CPU in a burst of scans.
+_ADD = text(
+    """
+    INSERT INTO funnel_marks (city_id, day, step, reason, visit_id, rental_id)
+    SELECT * FROM unnest(
+        CAST(:cities AS text[]), CAST(:days AS date[]), CAST(:steps AS text[]),
+        CAST(:reasons AS text[]), CAST(:visits AS uuid[]), CAST(:rentals AS uuid[])
+    )
+    ON CONFLICT (visit_id, city_id, day, step, reason)
+        WHERE visit_id IS NOT NULL AND rental_id IS NULL DO NOTHING
+    RETURNING id
+    """
+)
+
+
 class FunnelMarks:
     def __init__(self, connection: Connection) -> None:
         self._c = connection
@@ -30,25 +45,16 @@ class FunnelMarks:
     def add(self, marks: Sequence[FunnelMark]) -> int:
         if not marks:
             return 0
-        rows = [
-            {
-                "city_id": mark.city_id,
-                "day": mark.day,
-                "step": mark.step.value,
-                "reason": mark.reason,
-                "visit_id": mark.visit_id,
-                "rental_id": mark.rental_id,
-            }
-            for mark in marks
-        ]
         added = self._c.execute(
-            insert(funnel_marks)
-            .values(rows)
-            .on_conflict_do_nothing(
-                index_elements=["visit_id", "city_id", "day", "step", "reason"],
-                index_where=text("visit_id IS NOT NULL AND rental_id IS NULL"),
-            )
-            .returning(funnel_marks.c.id)
+            _ADD,
+            {
+                "cities": [mark.city_id for mark in marks],
+                "days": [mark.day for mark in marks],
+                "steps": [mark.step.value for mark in marks],
+                "reasons": [mark.reason for mark in marks],
+                "visits": [mark.visit_id for mark in marks],
+                "rentals": [mark.rental_id for mark in marks],
+            },
         )
         return len(added.all())
 
