@@ -43,12 +43,14 @@ class Config:
     REFRESH_TOKEN_SECONDS: int = 30 * 24 * 3600
     OPERATOR_ACCESS_TOKEN_SECONDS: int = 5 * 60
     OPERATOR_REFRESH_TOKEN_SECONDS: int = 12 * 3600
-    # Connections each process keeps (and as many more it may open for a moment). An API
-    # worker should keep one per thread (gunicorn --threads, 32 in deploy/systemd): a
-    # request beyond the pool opens a connection and closes it after, a fork and a login
-    # on PostgreSQL each time; in a burst of scans that cost a third of the throughput
-    # (docs/performance.md). Connections are opened as they are needed, not ahead.
-    DB_POOL_SIZE: int = 32
+    # Connections each of a process's pools keeps, and as many more it may open for a
+    # moment; an API worker has two pools (its hot reads have their own), four with a
+    # replica. A request beyond the pool opens a connection and closes it after, a fork and
+    # a login on PostgreSQL each time: in a burst of scans, a pool of one connection per
+    # thread gave a fifth more unlocks a second (docs/performance.md). That takes
+    # PostgreSQL's max_connections above workers x threads x 2 and the other processes';
+    # the default stays within PostgreSQL's default of 100 for one API host at rest.
+    DB_POOL_SIZE: int = 10
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
     PAYMENT_GATEWAY_URL: str = "http://127.0.0.1:8002"

@@ -266,7 +266,8 @@ def _user(row: RowMapping) -> User:
 
 
 _lock_columns = [
-    *(c for c in locks.c if c.name != "position"),
+    # `parked_position` is `position` or NULL (kept by PostgreSQL for spatial searches).
+    *(c for c in locks.c if c.name not in ("position", "parked_position")),
     ST_X(locks.c.position).label("lon"),
     ST_Y(locks.c.position).label("lat"),
 ]

@@ -87,6 +87,9 @@ def test_a_report_means_the_same_to_either_reader(pairs, encoding, monkeypatch):
         '{"v":1,"boot":1,"seq":2,"locked":true,"boot":3}',
         '{"v":1,"boot":1,"seq":2,"type":"fault","reason":"\\ud800"}',
         "[" * 5000 + "]" * 5000,
+        # Under the size limit, deeper than json reads on Python 3.11, not orjson.
+        '{"v":1,"state":"online","boot":1,"x":' + "[" * 1000 + "]" * 1000 + "}",
+        '{"v":1,"boot":1,"seq":2,"locked":true,"x":' + "[" * 900 + "]" * 900 + "}",
         "not json",
         "",
     ],

@@ -41,6 +41,10 @@ MAX_ACCURACY_M = 100_000.0
 MAX_COMMAND_LIFETIME_MS = 60_000
 # Integers of 19 digits or more may not fit 64 bits: json reads those payloads.
 _LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# orjson reads arrays and objects nested up to 1,023 deep, json (Python 3.11) until its
+# recursion limit, near 1,000 less the caller's stack: a payload with more brackets than
+# this (a lock's report has one) is read by json, as it always was.
+_MOST_BRACKETS = 256
 
 
 class ProtocolError(ValueError):
@@ -74,8 +78,8 @@ class LockTopic:
 
 
 # Each lock publishes on a few topics, thousands of times a day: a topic is read once. The
-# broker lets a lock publish only on its own topics, so there are a few per lock; the bound
-# holds a city of 100,000 locks' telemetry and events.
+# broker lets a lock publish only on its own topics, so there are three per lock; the bound
+# holds the telemetry and event topics of 100,000 locks (status topics are rare).
 @lru_cache(maxsize=1 << 18)
 def _parse_topic(topic: str) -> LockTopic:
     parts = topic.split("/")
@@ -408,10 +412,11 @@ def _parsed_json(payload: bytes) -> Any:
     fix costs lockctl), but refuses some of what json reads: NaN and Infinity, which some
     firmware libraries write (they parse, and the field checks drop them: a NaN position
     must not cost the event), lone surrogates, a byte-order mark, UTF-16 and UTF-32; and
-    it reads an integer beyond 64 bits as a float. json reads all of those, and a payload
-    with a run of 19 digits, so a report means the same either way
-    (tests/unit/test_protocol_json.py)."""
-    if _LONG_NUMBER.search(payload) is None:
+    it reads an integer beyond 64 bits as a float, and arrays nested deeper than json can.
+    json reads all of those, and a payload with a run of 19 digits or many brackets, so a
+    report means the same either way (tests/unit/test_protocol_json.py)."""
+    brackets = payload.count(b"[") + payload.count(b"{")
+    if brackets <= _MOST_BRACKETS and _LONG_NUMBER.search(payload) is None:
         try:
             return orjson.loads(payload)
         except orjson.JSONDecodeError:

@@ -23,13 +23,14 @@ depends_on: str | Sequence[str] | None = None
 # `position` while the latch is not reported open and NULL while it is: a riding bike's fix
 # changes no indexed column, so it is a HOT update, pruned in place (docs/performance.md,
 # "Telemetry ingest"). Room on each page for those updates: fillfactor 70 (the column's
-# addition rewrites the table, which applies it; on a million locks, seconds).
+# addition rewrites the table, which applies it; on a million locks, seconds, with `locks`
+# held throughout: deploy/systemd runs migrations before anything else starts).
 PARKED_POSITION = "CASE WHEN locked IS NOT false THEN position END"
 
 
 def upgrade() -> None:
-    op.execute("DROP INDEX idx_locks_position")
-    op.execute("DROP INDEX locks_position_geography")
+    op.execute("DROP INDEX IF EXISTS idx_locks_position")
+    op.execute("DROP INDEX IF EXISTS locks_position_geography")
     op.execute("ALTER TABLE locks SET (fillfactor = 70)")
     op.execute(
         "ALTER TABLE locks ADD COLUMN parked_position geometry(Point, 4326) "
