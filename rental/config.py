@@ -48,8 +48,9 @@ class Config:
     # replica. A request beyond the pool opens a connection and closes it after, a fork and
     # a login on PostgreSQL each time: in a burst of scans, a pool of one connection per
     # thread gave a fifth more unlocks a second (docs/performance.md). That takes
-    # PostgreSQL's max_connections above workers x threads x 2 and the other processes';
-    # the default stays within PostgreSQL's default of 100 for one API host at rest.
+    # PostgreSQL's max_connections above workers x threads x 2 and the other processes':
+    # the default is small, since a pool too big for the server fails requests where one
+    # too small only costs CPU.
     DB_POOL_SIZE: int = 10
     # Spending stops here; a fare beyond it becomes debt. 0: no overdraft.
     WALLET_FLOOR_MINOR: int = 0
