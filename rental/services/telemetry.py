@@ -168,12 +168,10 @@ def _lock_change(
     latch: LatchReport | None = None
     battery_now: int | None = None
     position: tuple[float, float] | None = None
-    heard_at = report_time(reports[0].lock_time, reports[0].received_at)
-    seen_at = reports[0].received_at
+    heard_at = max(report_time(report.lock_time, report.received_at) for report in reports)
+    seen_at = max(report.received_at for report in reports)
     for report in reports:
         at = report_time(report.lock_time, report.received_at)
-        heard_at = at if at > heard_at else heard_at
-        seen_at = report.received_at if report.received_at > seen_at else seen_at
         if newest is not None and (report.boot, report.seq) <= newest:
             continue  # older than what the row shows already
         newest = (report.boot, report.seq)
