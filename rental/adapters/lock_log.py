@@ -160,6 +160,16 @@ def _first_close_after() -> Any:
 
 _FIRST_CLOSE_AFTER = _first_close_after()
 
+# Parameters: `lock_id`, `boot`, `seq`, and the times `earliest` and `latest` bounding
+# `recorded_at` (the partitions to look in).
+_FIX_NEAR = select(literal(1)).where(
+    _report_key(lock_positions),
+    lock_positions.c.recorded_at.between(
+        bindparam("earliest", type_=lock_positions.c.recorded_at.type),
+        bindparam("latest", type_=lock_positions.c.recorded_at.type),
+    ),
+)
+
 
 class LockLog:
     def __init__(self, connection: Connection) -> None:
@@ -221,13 +231,14 @@ class LockLog:
         return {(lock_id, boot, seq) for lock_id, boot, seq in found}
 
     def fix_exists(self, lock_id: str, boot: int, seq: int, near: datetime) -> bool:
-        query = select(literal(1)).where(
-            lock_positions.c.lock_id == lock_id,
-            lock_positions.c.boot == boot,
-            lock_positions.c.seq == seq,
-            lock_positions.c.recorded_at.between(near - NEAR, near + NEAR),
-        )
-        return self._c.execute(query).first() is not None
+        parameters = {
+            "lock_id": lock_id,
+            "boot": boot,
+            "seq": seq,
+            "earliest": near - NEAR,
+            "latest": near + NEAR,
+        }
+        return self._c.execute(_FIX_NEAR, parameters).first() is not None
 
     def event_exists(self, lock_id: str, boot: int, seq: int) -> bool:
         return self._exists(lock_events, lock_id, boot, seq)

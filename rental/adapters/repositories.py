@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     bindparam,
     case,
+    cast,
     func,
     insert,
     or_,
@@ -279,8 +280,9 @@ _LOCK_FOR_UPDATE = _LOCK.with_for_update(of=locks, key_share=True)
 
 
 def _latch_update() -> Any:
-    """Parameters: `lock_id`, and the report's `latched`, `report_boot`, `report_seq` and
-    time `at` (not named after a column: those names are the update's own)."""
+    """Parameters: `lock_id`, and the report's `latched`, `report_boot`, `report_seq`,
+    time `at`, arrival `seen_at` and position `lon`, `lat` (not named after a column: those
+    names are the update's own)."""
     at = bindparam("at", type_=locks.c.latch_reported_at.type)
     boot = bindparam("report_boot", type_=locks.c.latch_boot.type)
     seq = bindparam("report_seq", type_=locks.c.latch_seq.type)
@@ -292,10 +294,20 @@ def _latch_update() -> Any:
     def if_newer(value: Any, column: Any) -> Any:
         return case((newer, value), else_=column)
 
+    # An event is also when its lock was last heard from, and where when it says so:
+    # kept in this same update (NULLs change nothing; greatest() ignores them).
+    seen_at = bindparam("seen_at", type_=locks.c.last_seen_at.type)
+    # Typed in the SQL too: a NULL parameter alone tells PostgreSQL no type.
+    lon, lat = (cast(bindparam(name, type_=Float), Float) for name in ("lon", "lat"))
     return (
         update(locks)
         .where(locks.c.id == bindparam("lock_id", type_=locks.c.id.type))
         .values(
+            last_seen_at=func.greatest(locks.c.last_seen_at, seen_at),
+            position=case(
+                (or_(lon.is_(None), lat.is_(None)), locks.c.position),
+                else_=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+            ),
             locked=if_newer(bindparam("latched", type_=locks.c.locked.type), locks.c.locked),
             latch_boot=if_newer(boot, locks.c.latch_boot),
             latch_seq=if_newer(seq, locks.c.latch_seq),
@@ -438,17 +450,32 @@ class LockRepository:
         charge: int | None = self._c.execute(statement, parameters).scalar_one_or_none()
         return charge
 
-    def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
+    def record_latch(
+        self,
+        lock_id: str,
+        locked: bool,
+        boot: int,
+        seq: int,
+        at: datetime,
+        *,
+        seen_at: datetime | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one. A report at or after an
         unanswered unlock (by the lock's clock) also ends the doubt about the latch.
-        One statement, built once: it runs for every event and every fix."""
+        `seen_at` and `lon`, `lat` (WGS 84) are kept as `record_seen` keeps them.
+        One statement, built once: it runs for every event."""
         report = {
             "lock_id": lock_id,
             "latched": locked,
             "report_boot": boot,
             "report_seq": seq,
             "at": at,
+            "seen_at": seen_at,
+            "lon": lon,
+            "lat": lat,
         }
         self._c.execute(_RECORD_LATCH, report)
 

@@ -134,8 +134,9 @@ def _apply_event(
     lock_id = event.lock_id
     match event.kind:
         case LockEventKind.UNLOCKED:
-            uow.locks.record_latch(lock_id, False, event.boot, event.seq, at)
-            uow.locks.record_seen(lock_id, event.received_at)
+            uow.locks.record_latch(
+                lock_id, False, event.boot, event.seq, at, seen_at=event.received_at
+            )
             rental = _confirm_unlock(uow, event, at)
             if rental is not None:
                 _end_if_closed_since(uow, rental, wallet_floor_minor)
@@ -145,8 +146,16 @@ def _apply_event(
             if rental is not None:
                 return UnlockSettled(UnlockOutcome.REJECTED, rental.id, rental.unlock_command_id)
         case LockEventKind.LOCKED:
-            uow.locks.record_latch(lock_id, True, event.boot, event.seq, at)
-            uow.locks.record_seen(lock_id, event.received_at, lon=event.lon, lat=event.lat)
+            uow.locks.record_latch(
+                lock_id,
+                True,
+                event.boot,
+                event.seq,
+                at,
+                seen_at=event.received_at,
+                lon=event.lon,
+                lat=event.lat,
+            )
             rental = uow.rentals.open_for_lock(lock_id)
             if closes_ride(rental, event.boot, event.seq, at):
                 assert rental is not None

@@ -112,9 +112,22 @@ class LockRepository(Protocol):
         """Returns the battery charge the lock reported before this."""
         ...
 
-    def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
+    def record_latch(
+        self,
+        lock_id: str,
+        locked: bool,
+        boot: int,
+        seq: int,
+        at: datetime,
+        *,
+        seen_at: datetime | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
-        report delivered late never overrides a newer one."""
+        report delivered late never overrides a newer one. `seen_at` (when it arrived) and
+        `lon`, `lat` (where it was, WGS 84), when given, are kept as `record_seen` keeps
+        them, in the same write."""
         ...
 
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:

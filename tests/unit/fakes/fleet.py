@@ -83,12 +83,30 @@ class FakeLockRepository(Repository):
             lock.lon, lock.lat = lon, lat
         return before
 
-    def record_latch(self, lock_id: str, locked: bool, boot: int, seq: int, at: datetime) -> None:
+    def record_latch(
+        self,
+        lock_id: str,
+        locked: bool,
+        boot: int,
+        seq: int,
+        at: datetime,
+        *,
+        seen_at: datetime | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+    ) -> None:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
-        report delivered late never overrides a newer one."""
+        report delivered late never overrides a newer one. `seen_at` (when it arrived) and
+        `lon`, `lat` (where it was, WGS 84), when given, are kept as `record_seen` keeps
+        them, in the same write."""
         row = self._store.locks.get(lock_id)
         if row is None:
             return
+        if seen_at is not None:
+            last = row.lock.last_seen_at
+            row.lock.last_seen_at = seen_at if last is None else max(last, seen_at)
+        if lon is not None and lat is not None:
+            row.lock.lon, row.lock.lat = lon, lat
         if row.lock.latch_unknown_since is not None and row.lock.latch_unknown_since <= at:
             row.lock.latch_unknown_since = None  # heard again since the unanswered unlock
         if row.latch_boot is not None and (row.latch_boot, row.latch_seq or 0) >= (boot, seq):
