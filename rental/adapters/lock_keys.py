@@ -8,6 +8,7 @@ a new key first, run `python -m rental rotate-lock-keys` (every stored key seale
 under it), then drop the old one. A dump of the database alone opens no lock.
 """
 
+import functools
 from collections.abc import Sequence
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -18,6 +19,11 @@ SETTING = "LOCK_KEY_ENCRYPTION_KEYS"
 # A Fernet token starts with its version byte 0x80 and a timestamp whose first bytes are
 # zero for millennia: base64 "gAAAAA". Raw keys from before sealing are 32 random bytes.
 TOKEN_PREFIX = b"gAAAAA"
+# Opened keys kept per process, by their sealed form: a scan and its lock's answer each
+# open one, and a Fernet decryption was 2 to 3 % of the API's and lockctl's CPU in an
+# unlock burst (docs/performance.md). A city's fleet fits; a key held here is one the
+# process would open again within seconds.
+OPENED_KEYS = 1 << 17
 
 
 class LockKeyError(Unavailable):
@@ -40,6 +46,7 @@ class LockKeyRing:
                     " make one with: python -m rental new-lock-key)"
                 ) from exc
         self._ring = MultiFernet(fernets) if fernets else None
+        self._opened = functools.lru_cache(maxsize=OPENED_KEYS)(self._decrypt)
 
     @classmethod
     def from_setting(cls, text: str) -> "LockKeyRing":
@@ -61,12 +68,16 @@ class LockKeyRing:
                 "run `python -m rental rotate-lock-keys`"
             )
         try:
-            return self._keys().decrypt(stored)
+            opened: bytes = self._opened(bytes(stored))
         except InvalidToken as exc:
             raise LockKeyError(
                 f"no key of {SETTING} opens the signing key of lock {lock_id}: "
                 "was the key it was sealed with dropped?"
             ) from exc
+        return opened
+
+    def _decrypt(self, stored: bytes) -> bytes:
+        return self._keys().decrypt(stored)
 
     def reseal(self, lock_id: str, stored: bytes) -> bytes:
         """The value sealed under the newest key: a raw key is sealed, a token is opened

@@ -3,6 +3,7 @@
 import secrets
 
 import pytest
+from cryptography.fernet import MultiFernet
 
 from rental.adapters.lock_keys import LockKeyError, LockKeyRing, is_sealed, new_key
 
@@ -55,3 +56,24 @@ def test_without_keys_nothing_is_sealed_or_opened():
 def test_a_setting_that_is_no_fernet_key_is_refused_naming_which():
     with pytest.raises(ValueError, match="key 2 is not a Fernet key"):
         LockKeyRing.from_setting(f"{new_key()}, not-a-key")
+
+
+def test_a_key_is_decrypted_once_per_sealed_form_and_a_tampered_one_never_opens(monkeypatch):
+    ring = LockKeyRing([new_key()])
+    key = secrets.token_bytes(32)
+    sealed = ring.seal(key)
+    decryptions = []
+    decrypt = MultiFernet.decrypt
+
+    def counted(self: MultiFernet, token: bytes) -> bytes:
+        decryptions.append(token)
+        return decrypt(self, token)
+
+    monkeypatch.setattr(MultiFernet, "decrypt", counted)
+    assert [ring.open("L1", sealed) for _ in range(3)] == [key] * 3
+    assert decryptions == [sealed]
+    tampered = sealed[:-8] + (b"A" * 8 if not sealed.endswith(b"A" * 8) else b"B" * 8)
+    for _ in range(2):
+        with pytest.raises(LockKeyError):
+            ring.open("L1", tampered)
+    assert decryptions == [sealed, tampered, tampered]  # a refusal is never remembered
