@@ -2,10 +2,11 @@
 pooled connection; a connection the server has ended is still never used."""
 
 import time
+import uuid
 
 from sqlalchemy import text
 
-from rental.bootstrap import Platform
+from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 
 
@@ -23,5 +24,35 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_a_hot_read(data
         time.sleep(0.1)  # the server's goodbye reaches the socket
 
         assert backend_of(platform) != ended  # no error: another connection served
+    finally:
+        platform.dispose()
+
+
+def test_a_use_case_statement_is_planned_once_per_connection_which_the_pool_hands_back(
+    database_url,
+):
+    # The pool gives back the connection used last, and a statement is prepared on it at
+    # its second run: a process with many connections does not plan the same work on each.
+    platform = Platform(Config(DATABASE_URL=database_url, SECRET_KEY="test-secret"))
+    prepared = text(  # (written so that it never counts itself)
+        "SELECT count(*) FROM pg_prepared_statements"
+        " WHERE strpos(statement, 'sessions.' || 'ended_at') > 0"
+    )
+    try:
+        first, second = platform.engine.connect(), platform.engine.connect()
+        used_first = first.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        used_last = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        first.close()
+        second.close()  # back in the pool last
+        assert used_first != used_last
+        backends, statements = set(), []
+        for _ in range(3):
+            with platform.uow() as uow:
+                uow.sessions.is_live(uuid.uuid4(), utc_now())
+                backends.add(uow.connection.execute(text("SELECT pg_backend_pid()")).scalar())
+                statements.append(uow.connection.execute(prepared).scalar_one())
+                uow.commit()  # a rollback would make psycopg forget what it prepared
+        assert backends == {used_last}
+        assert statements == [0, 1, 1]
     finally:
         platform.dispose()
