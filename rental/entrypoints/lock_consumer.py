@@ -260,7 +260,9 @@ class LockController:
         self._workers = OrderedWorkers(workers, self.reports.handle, self._acknowledge)
         self.telemetry = TelemetryLanes(telemetry_writers, telemetry_capacity)
         self.telemetry_writers = [
-            TelemetryWriter(queue, uow, clock, settings, self.reports.handle)
+            TelemetryWriter(
+                queue, uow, clock, settings, self.reports.handle, busy=self._workers.busy
+            )
             for queue in self.telemetry.queues
         ]
         metrics.watch_queue(self._workers.depth, self.telemetry.__len__)

@@ -4,6 +4,7 @@ import logging
 import queue
 import threading
 import zlib
+from collections import Counter
 from collections.abc import Callable
 
 from rental.adapters.locks.mqtt import Message
@@ -17,7 +18,8 @@ class OrderedWorkers:
     A lock's reports stay in order (its unlock before its lock) while different locks'
     reports are handled side by side. `done` runs after each message that was handled
     (processed or kept as a dead letter), never after one that failed: the broker (or the
-    lock, for events) delivers that one again.
+    lock, for events) delivers that one again. `busy(lock_id)` says whether a message of
+    that lock is waiting or being handled.
     """
 
     def __init__(
@@ -28,6 +30,8 @@ class OrderedWorkers:
         ]
         self._handle = handle
         self._done = done
+        self._in_flight: Counter[str] = Counter()
+        self._in_flight_lock = threading.Lock()
         self._threads = [
             threading.Thread(target=self._work, args=(q,), name=f"lockctl-{n}", daemon=True)
             for n, q in enumerate(self._queues)
@@ -47,14 +51,15 @@ class OrderedWorkers:
         """Messages waiting for a worker (the ones being handled not counted)."""
         return sum(work.qsize() for work in self._queues)
 
+    def busy(self, lock_id: str) -> bool:
+        return lock_id in self._in_flight
+
     def submit(self, message: Message) -> None:
         # The lock id is the third topic level; a stable hash keeps one lock on one thread.
-        key = (
-            zlib.crc32(message.topic.split("/", 3)[2].encode())
-            if message.topic.count("/") >= 2
-            else 0
-        )
-        self._queues[key % len(self._queues)].put(message)
+        lock_id = _lock_of(message)
+        with self._in_flight_lock:
+            self._in_flight[lock_id] += 1
+        self._queues[zlib.crc32(lock_id.encode()) % len(self._queues)].put(message)
 
     def _work(self, work: "queue.SimpleQueue[Message | None]") -> None:
         while (message := work.get()) is not None:
@@ -63,4 +68,20 @@ class OrderedWorkers:
             except Exception:
                 log.exception("handling a message on %s failed; not acknowledged", message.topic)
                 continue
-            self._done(message)
+            else:
+                self._done(message)
+            finally:
+                self._settled(message)
+
+    def _settled(self, message: Message) -> None:
+        lock_id = _lock_of(message)
+        with self._in_flight_lock:
+            self._in_flight[lock_id] -= 1
+            if self._in_flight[lock_id] <= 0:
+                del self._in_flight[lock_id]
+
+
+def _lock_of(message: Message) -> str:
+    """The lock a message's topic names (its third level); "" for a topic too short."""
+    levels = message.topic.split("/", 3)
+    return levels[2] if len(levels) >= 3 else ""

@@ -25,7 +25,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from tenacity import (
@@ -70,6 +70,9 @@ TELEMETRY_ATTEMPTS = 3
 RETRY_MAX_WAIT_SECONDS = 5.0
 # On stopping, what is queued is stored for up to this long, then dropped.
 STOP_DRAIN_SECONDS = 2.0
+# A lock's fixes wait for its event being applied (an unlock's answer, a close) rather
+# than hold its row against it, for this long at most (by when each fix arrived).
+DEFER_SECONDS = 1.0
 
 
 class Arrival(NamedTuple):
@@ -97,6 +100,12 @@ class TelemetryQueue:
                 self.shed += 1
                 metrics.TELEMETRY_SHED.inc()
             self._items.append(arrival)
+
+    def put_back(self, arrivals: list[Arrival]) -> None:
+        """Return messages taken, ahead of the rest and in their order. (The queue may hold
+        more than its capacity for that moment: they were in it a batch ago.)"""
+        with self._lock:
+            self._items.extendleft(reversed(arrivals))
 
     def take(self, most: int) -> list[Arrival]:
         """Up to `most` messages, oldest first; none when it is empty."""
@@ -132,7 +141,14 @@ class TelemetryWriter:
     """Stores the queue's telemetry, a batch per transaction, on one thread: a lock's
     fixes are stored in the order they arrived. A batch that fails for any reason but the
     database is handed to `one_by_one` message by message (lockctl's handler of a single
-    report, which keeps what it cannot process as a dead letter)."""
+    report, which keeps what it cannot process as a dead letter).
+
+    A batch holds its locks' rows until it commits, and an event of one of them (handled
+    on lockctl's workers) would wait for the whole batch, which may itself wait for
+    another event: in an unlock burst, lock events waited 27 ms each on average, and most
+    of PostgreSQL's waiting was theirs. So the fixes of a lock for which `busy(lock_id)`
+    (an event of it is queued or being applied) go back to the queue for the next batch,
+    for up to DEFER_SECONDS after they arrived."""
 
     def __init__(
         self,
@@ -145,8 +161,10 @@ class TelemetryWriter:
         *,
         window: float = BATCH_WINDOW_SECONDS,
         most: int = MAX_BATCH,
+        busy: Callable[[str], bool] = lambda _lock_id: False,
     ) -> None:
         self._queue = queue
+        self._busy = busy
         self._uow = uow
         self._clock = clock
         self._settings = settings
@@ -188,8 +206,13 @@ class TelemetryWriter:
             log.warning("dropped %d telemetry reports: %s", len(batch), why)
 
     def write(self, batch: list[Arrival]) -> None:
-        """Store one batch; a message that can never be processed becomes a dead letter."""
+        """Store one batch; a message that can never be processed becomes a dead letter,
+        and the fixes of busy locks are put back (see the class)."""
         arrivals, reports, letters = self._decode(batch)
+        arrivals, reports = self._put_back_busy(arrivals, reports)
+        if not reports:
+            self._keep(letters)
+            return
         try:
             outcome = self._retrying(self._ingest, reports)
         except Unavailable:
@@ -206,6 +229,29 @@ class TelemetryWriter:
             len(reports) - len(outcome.refused), outcome.applied, self._clock()
         )
         self._keep(letters)
+
+    def _put_back_busy(
+        self, arrivals: list[Arrival], reports: list[TelemetryReported]
+    ) -> tuple[list[Arrival], list[TelemetryReported]]:
+        """The arrivals and reports to store now; those of busy locks, arrived within
+        DEFER_SECONDS, go back to the queue. A lock's fixes are all kept or all put back."""
+        busy = {report.lock_id for report in reports if self._busy(report.lock_id)}
+        if not busy:
+            return arrivals, reports
+        oldest = self._clock() - timedelta(seconds=DEFER_SECONDS)
+        waiting = {
+            lock_id
+            for lock_id in busy
+            if all(
+                arrival.received_at >= oldest
+                for arrival, report in zip(arrivals, reports, strict=True)
+                if report.lock_id == lock_id
+            )
+        }
+        now = [(a, r) for a, r in zip(arrivals, reports, strict=True) if r.lock_id not in waiting]
+        later = [a for a, r in zip(arrivals, reports, strict=True) if r.lock_id in waiting]
+        self._queue.put_back(later)
+        return [a for a, _ in now], [r for _, r in now]
 
     def _ingest(self, reports: list[TelemetryReported]) -> TelemetryIngested:
         settings = self._settings

@@ -20,6 +20,7 @@ from rental.bootstrap import utc_now
 from rental.domain.rentals import RentalState
 from rental.entrypoints.lock_consumer import LockController
 from rental.entrypoints.telemetry_writer import (
+    DEFER_SECONDS,
     Arrival,
     TelemetryLanes,
     TelemetryQueue,
@@ -125,6 +126,38 @@ def test_unusable_fields_are_dropped_and_unreadable_reports_become_dead_letters(
     assert len(reasons) == 2
     assert reasons[0].startswith("(boot 1, seq 6) was used by an event")
     assert "seq" in reasons[1]
+
+
+def test_a_busy_locks_fixes_wait_for_its_event_but_never_longer_than_the_bound(platform):
+    """A lock with an event in hand keeps its fixes for the next batch (the batch would hold
+    its row against the event); after DEFER_SECONDS they are stored all the same."""
+    busy, free, stale = new_lock_id(), new_lock_id(), new_lock_id()
+    for lock_id in (busy, free, stale):
+        make_bike(platform, lock_id)
+    now = utc_now()
+
+    def arrival(lock_id: str, seq: int, at) -> Arrival:
+        report = Telemetry(1, seq, ms(at), *HOME, True, 90, 5.0)
+        return Arrival(Message(str(LockTopic(lock_id, Channel.TELEMETRY)), encode(report)), now)
+
+    old = now - timedelta(seconds=DEFER_SECONDS + 1)
+    batch = [arrival(busy, 1, now), arrival(free, 1, now), arrival(busy, 2, now)]
+    batch += [arrival(stale, 1, now)._replace(received_at=old)]
+    queue = TelemetryQueue()
+    in_hand = {busy, stale}
+    writer = TelemetryWriter(
+        queue, platform.uow, utc_now, ReportSettings(), lambda _: None, busy=in_hand.__contains__
+    )
+    writer.write(batch)
+
+    assert stored_seqs(platform, busy) == []
+    assert stored_seqs(platform, free) == [1]
+    assert stored_seqs(platform, stale) == [1]  # waited long enough
+    assert queue.take(10) == [batch[0], batch[2]]  # back in the queue, in order
+
+    in_hand.clear()  # its event applied: the next batch stores them
+    writer.write([batch[0], batch[2]])
+    assert stored_seqs(platform, busy) == [1, 2]
 
 
 def test_two_writers_keep_each_locks_order_and_store_repeats_once(platform):
