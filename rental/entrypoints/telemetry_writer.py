@@ -101,12 +101,6 @@ class TelemetryQueue:
                 metrics.TELEMETRY_SHED.inc()
             self._items.append(arrival)
 
-    def put_back(self, arrivals: list[Arrival]) -> None:
-        """Return messages taken, ahead of the rest and in their order. (The queue may hold
-        more than its capacity for that moment: they were in it a batch ago.)"""
-        with self._lock:
-            self._items.extendleft(reversed(arrivals))
-
     def take(self, most: int) -> list[Arrival]:
         """Up to `most` messages, oldest first; none when it is empty."""
         with self._lock:
@@ -147,8 +141,9 @@ class TelemetryWriter:
     on lockctl's workers) would wait for the whole batch, which may itself wait for
     another event: in an unlock burst, lock events waited 27 ms each on average, and most
     of PostgreSQL's waiting was theirs. So the fixes of a lock for which `busy(lock_id)`
-    (an event of it is queued or being applied) go back to the queue for the next batch,
-    for up to DEFER_SECONDS after they arrived."""
+    (an event of it is queued or being applied) are held, decoded, for a later batch: until
+    the lock is no longer busy, for up to DEFER_SECONDS after the oldest arrived. Fixes of
+    a lock that arrive while some are held are held behind them, in order."""
 
     def __init__(
         self,
@@ -165,6 +160,7 @@ class TelemetryWriter:
     ) -> None:
         self._queue = queue
         self._busy = busy
+        self._held: list[tuple[Arrival, TelemetryReported]] = []
         self._uow = uow
         self._clock = clock
         self._settings = settings
@@ -190,10 +186,11 @@ class TelemetryWriter:
                 drain_until = began + STOP_DRAIN_SECONDS
             if drain_until is not None and began > drain_until:
                 self._drop(self._queue.take(len(self._queue)), "lockctl was stopping")
+                self._drop([arrival for arrival, _ in self._held], "lockctl was stopping")
                 return
             batch = self._queue.take(self._most)
-            if batch:
-                self.write(batch)
+            if batch or self._held:
+                self.write(batch, hold=not stop.is_set())
             elif stop.is_set():
                 return
             if len(batch) < self._most:
@@ -205,11 +202,21 @@ class TelemetryWriter:
             metrics.DROPPED_TELEMETRY.inc(len(batch))
             log.warning("dropped %d telemetry reports: %s", len(batch), why)
 
-    def write(self, batch: list[Arrival]) -> None:
-        """Store one batch; a message that can never be processed becomes a dead letter,
-        and the fixes of busy locks are put back (see the class)."""
+    @property
+    def held(self) -> int:
+        """Fixes held for a busy lock (see the class)."""
+        return len(self._held)
+
+    def write(self, batch: list[Arrival], *, hold: bool = True) -> None:
+        """Store one batch, after the fixes held before it; a message that can never be
+        processed becomes a dead letter. `hold`: the fixes of busy locks wait (see the
+        class); when stopping, nothing does."""
         arrivals, reports, letters = self._decode(batch)
-        arrivals, reports = self._put_back_busy(arrivals, reports)
+        arrivals, reports = self._not_held(
+            [arrival for arrival, _ in self._held] + arrivals,
+            [report for _, report in self._held] + reports,
+            hold,
+        )
         if not reports:
             self._keep(letters)
             return
@@ -230,28 +237,32 @@ class TelemetryWriter:
         )
         self._keep(letters)
 
-    def _put_back_busy(
-        self, arrivals: list[Arrival], reports: list[TelemetryReported]
+    def _not_held(
+        self, arrivals: list[Arrival], reports: list[TelemetryReported], hold: bool
     ) -> tuple[list[Arrival], list[TelemetryReported]]:
-        """The arrivals and reports to store now; those of busy locks, arrived within
-        DEFER_SECONDS, go back to the queue. A lock's fixes are all kept or all put back."""
+        """The arrivals and reports to store now, in order; those of busy locks whose
+        oldest arrived within DEFER_SECONDS are held (all of a lock's, or none)."""
+        self._held = []
+        if not hold:
+            return arrivals, reports
         busy = {report.lock_id for report in reports if self._busy(report.lock_id)}
         if not busy:
             return arrivals, reports
         oldest = self._clock() - timedelta(seconds=DEFER_SECONDS)
-        waiting = {
-            lock_id
-            for lock_id in busy
-            if all(
-                arrival.received_at >= oldest
-                for arrival, report in zip(arrivals, reports, strict=True)
-                if report.lock_id == lock_id
-            )
+        overdue = {
+            report.lock_id
+            for arrival, report in zip(arrivals, reports, strict=True)
+            if report.lock_id in busy and arrival.received_at < oldest
         }
-        now = [(a, r) for a, r in zip(arrivals, reports, strict=True) if r.lock_id not in waiting]
-        later = [a for a, r in zip(arrivals, reports, strict=True) if r.lock_id in waiting]
-        self._queue.put_back(later)
-        return [a for a, _ in now], [r for _, r in now]
+        waiting = busy - overdue
+        now_arrivals, now_reports = [], []
+        for arrival, report in zip(arrivals, reports, strict=True):
+            if report.lock_id in waiting:
+                self._held.append((arrival, report))
+            else:
+                now_arrivals.append(arrival)
+                now_reports.append(report)
+        return now_arrivals, now_reports
 
     def _ingest(self, reports: list[TelemetryReported]) -> TelemetryIngested:
         settings = self._settings
