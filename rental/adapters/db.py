@@ -52,6 +52,14 @@ _NOTIFY = text("SELECT pg_notify(:c, :p)")
 # psycopg prepares a statement once it ran this many times on a connection: one-off
 # statements (an operator's report) are not prepared, a use case's are from their second run.
 PREPARE_THRESHOLD = 1
+# libpq's TCP keepalives (seconds): probe a connection idle for a minute, give it up after
+# three probes unanswered 10 s apart.
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 60,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
 
 
 class DatabaseUnavailable(Unavailable):
@@ -74,6 +82,10 @@ def make_engine(
     JIT compilation is off: our statements are short, or (a city's GBFS feed) run once;
     compiling the feed's query took 1.0 s of its 1.1 s (measured with EXPLAIN ANALYZE).
 
+    Connections send TCP keepalives after a minute idle: with the pool handing out the
+    connection used last, others may sit idle long enough for a firewall to forget them
+    without a word, which the engines without a ping would only learn on a rider's read.
+
     Statements are prepared on a connection the second time it runs them (psycopg's
     default is the sixth), and the pool hands out the connection used last (LIFO): a
     process with a connection per thread otherwise spread its work over every connection,
@@ -91,7 +103,11 @@ def make_engine(
         max_overflow=pool_size,
         pool_pre_ping=ping,
         pool_use_lifo=True,
-        connect_args={"options": options, "prepare_threshold": PREPARE_THRESHOLD},
+        connect_args={
+            "options": options,
+            "prepare_threshold": PREPARE_THRESHOLD,
+            **KEEPALIVES,
+        },
     )
     if not ping:
         event.listen(engine, "checkout", _closed_by_server)
@@ -183,7 +199,11 @@ class UnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if self._transaction.is_active:
+            if self._transaction.is_active and self._read_only and exc is None:
+                # The same as a rollback for a READ ONLY transaction, and psycopg keeps the
+                # connection's prepared statements (a rollback makes it drop them all).
+                self._transaction.commit()
+            elif self._transaction.is_active:
                 self._transaction.rollback()
         except _TRANSIENT:
             pass  # the connection is gone: nothing to roll back

@@ -19,10 +19,11 @@ SETTING = "LOCK_KEY_ENCRYPTION_KEYS"
 # A Fernet token starts with its version byte 0x80 and a timestamp whose first bytes are
 # zero for millennia: base64 "gAAAAA". Raw keys from before sealing are 32 random bytes.
 TOKEN_PREFIX = b"gAAAAA"
-# Opened keys kept per process, by their sealed form: a scan and its lock's answer each
-# open one, and a Fernet decryption was 2 to 3 % of the API's and lockctl's CPU in an
-# unlock burst (docs/performance.md). A city's fleet fits; a key held here is one the
-# process would open again within seconds.
+# Opened keys kept per process, by their sealed form: every scan (in the API) and every
+# answer of a lock (in lockctl) opens its lock's key, and a Fernet decryption was 2 to 3 %
+# of both processes' CPU in an unlock burst (docs/performance.md); a bike is unlocked
+# again and again. A city's fleet fits. Holding them adds no exposure: a process that
+# opens keys holds LOCK_KEY_ENCRYPTION_KEYS, which opens all of them from the database.
 OPENED_KEYS = 1 << 17
 
 

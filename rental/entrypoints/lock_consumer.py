@@ -265,7 +265,7 @@ class LockController:
             )
             for queue in self.telemetry.queues
         ]
-        metrics.watch_queue(self._workers.depth, self.telemetry.__len__)
+        metrics.watch_queue(self._workers.depth, self._telemetry_waiting)
         self._client = MqttClient(
             broker,
             client_id,
@@ -305,6 +305,10 @@ class LockController:
 
     def _acknowledge(self, message: Message) -> None:
         self._client.ack(message)
+
+    def _telemetry_waiting(self) -> int:
+        """Fixes queued, and held by writers for a busy lock."""
+        return len(self.telemetry) + sum(writer.held for writer in self.telemetry_writers)
 
     def _telemetry_arrived(self, message: Message) -> None:
         self.telemetry.put(Arrival(message, self._clock()))

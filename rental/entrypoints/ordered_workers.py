@@ -69,9 +69,16 @@ class OrderedWorkers:
                 log.exception("handling a message on %s failed; not acknowledged", message.topic)
                 continue
             else:
-                self._done(message)
+                self._acknowledge(message)
             finally:
                 self._settled(message)
+
+    def _acknowledge(self, message: Message) -> None:
+        # A worker that died here would leave its locks' later messages unhandled.
+        try:
+            self._done(message)
+        except Exception:
+            log.exception("acknowledging a message on %s failed", message.topic)
 
     def _settled(self, message: Message) -> None:
         lock_id = _lock_of(message)

@@ -25,7 +25,7 @@ import time
 import zlib
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from tenacity import (
@@ -139,11 +139,15 @@ class TelemetryWriter:
 
     A batch holds its locks' rows until it commits, and an event of one of them (handled
     on lockctl's workers) would wait for the whole batch, which may itself wait for
-    another event: in an unlock burst, lock events waited 27 ms each on average, and most
-    of PostgreSQL's waiting was theirs. So the fixes of a lock for which `busy(lock_id)`
+    another event: in an unlock burst, lock events waited 20 to 27 ms each on average, and
+    most of PostgreSQL's waiting was theirs. So the fixes of a lock for which `busy(lock_id)`
     (an event of it is queued or being applied) are held, decoded, for a later batch: until
-    the lock is no longer busy, for up to DEFER_SECONDS after the oldest arrived. Fixes of
-    a lock that arrive while some are held are held behind them, in order."""
+    the lock is no longer busy, for up to DEFER_SECONDS (by the monotonic clock). Fixes of
+    a lock that arrive while some are held are held behind them, in order. At most half a
+    batch (`most`) is held, and a batch with what is released stays within `most`: with
+    more to hold, nothing is. `busy` knows this process's events only: with several lockctl
+    instances a lock's event and its fixes may be taken by different ones, which then wait
+    for each other's rows as before."""
 
     def __init__(
         self,
@@ -157,10 +161,14 @@ class TelemetryWriter:
         window: float = BATCH_WINDOW_SECONDS,
         most: int = MAX_BATCH,
         busy: Callable[[str], bool] = lambda _lock_id: False,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._queue = queue
-        self._busy = busy
+        self.busy = busy
+        self._monotonic = monotonic
         self._held: list[tuple[Arrival, TelemetryReported]] = []
+        # Busy locks whose fixes are held, and since when (the monotonic clock).
+        self._holding_since: dict[str, float] = {}
         self._uow = uow
         self._clock = clock
         self._settings = settings
@@ -188,12 +196,13 @@ class TelemetryWriter:
                 self._drop(self._queue.take(len(self._queue)), "lockctl was stopping")
                 self._drop([arrival for arrival, _ in self._held], "lockctl was stopping")
                 return
-            batch = self._queue.take(self._most)
+            room = self._most - len(self._held)
+            batch = self._queue.take(room)
             if batch or self._held:
                 self.write(batch, hold=not stop.is_set())
             elif stop.is_set():
                 return
-            if len(batch) < self._most:
+            if len(batch) < room:
                 stop.wait(max(0.0, self._window - (time.monotonic() - began)))
 
     def _drop(self, batch: list[Arrival], why: str) -> None:
@@ -240,21 +249,18 @@ class TelemetryWriter:
     def _not_held(
         self, arrivals: list[Arrival], reports: list[TelemetryReported], hold: bool
     ) -> tuple[list[Arrival], list[TelemetryReported]]:
-        """The arrivals and reports to store now, in order; those of busy locks whose
-        oldest arrived within DEFER_SECONDS are held (all of a lock's, or none)."""
+        """The arrivals and reports to store now, in order; those of busy locks held for
+        less than DEFER_SECONDS are held (all of a lock's, or none; see the class)."""
         self._held = []
-        if not hold:
+        now = self._monotonic()
+        busy = {report.lock_id for report in reports if hold and self.busy(report.lock_id)}
+        since = {lock_id: self._holding_since.get(lock_id, now) for lock_id in busy}
+        waiting = {lock_id for lock_id, held_at in since.items() if now - held_at < DEFER_SECONDS}
+        if waiting and sum(report.lock_id in waiting for report in reports) > self._most // 2:
+            waiting = set()
+        self._holding_since = {lock_id: since[lock_id] for lock_id in waiting}
+        if not waiting:
             return arrivals, reports
-        busy = {report.lock_id for report in reports if self._busy(report.lock_id)}
-        if not busy:
-            return arrivals, reports
-        oldest = self._clock() - timedelta(seconds=DEFER_SECONDS)
-        overdue = {
-            report.lock_id
-            for arrival, report in zip(arrivals, reports, strict=True)
-            if report.lock_id in busy and arrival.received_at < oldest
-        }
-        waiting = busy - overdue
         now_arrivals, now_reports = [], []
         for arrival, report in zip(arrivals, reports, strict=True):
             if report.lock_id in waiting:

@@ -4,6 +4,7 @@ pooled connection; a connection the server has ended is still never used."""
 import time
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from rental.bootstrap import Platform, utc_now
@@ -54,5 +55,29 @@ def test_a_use_case_statement_is_planned_once_per_connection_which_the_pool_hand
                 uow.commit()  # a rollback would make psycopg forget what it prepared
         assert backends == {used_last}
         assert statements == [0, 1, 1]
+    finally:
+        platform.dispose()
+
+
+def test_a_read_only_transaction_ends_without_making_psycopg_forget_its_statements(database_url):
+    # A rollback makes psycopg drop every statement prepared on the connection; a READ
+    # ONLY transaction that ends cleanly is committed instead, to the same effect.
+    platform = Platform(Config(DATABASE_URL=database_url, SECRET_KEY="test-secret"))
+    prepared = text(  # (written so that it never counts itself)
+        "SELECT count(*) FROM pg_prepared_statements"
+        " WHERE strpos(statement, 'sessions.' || 'ended_at') > 0"
+    )
+    try:
+        statements = []
+        for _ in range(3):
+            with platform.lagging_uow() as uow:
+                uow.sessions.is_live(uuid.uuid4(), utc_now())
+                statements.append(uow.connection.execute(prepared).scalar_one())
+        assert statements == [0, 1, 1]
+        with pytest.raises(RuntimeError), platform.lagging_uow() as uow:
+            uow.sessions.is_live(uuid.uuid4(), utc_now())
+            raise RuntimeError("a read that fails is rolled back")
+        with platform.lagging_uow() as uow:
+            assert uow.connection.execute(prepared).scalar_one() == 0
     finally:
         platform.dispose()

@@ -183,21 +183,31 @@ def test_reports_from_an_unknown_lock_change_nothing(platform):
 
 def test_an_event_keeps_when_and_where_its_lock_was_last_heard_from(platform):
     # The latch, the time heard from and the position are kept by one update: each part
-    # must still hold on its own (a late event never moves last_seen_at back).
+    # must still hold on its own (a late event never moves last_seen_at back, an event
+    # without a position keeps the one known, an older report never changes the latch).
     lock_id = new_lock_id()
     _, rental, _ = started_rental(platform, lock_id)
+    with platform.uow() as uow:
+        uow.locks.record_seen(lock_id, ago(120), lon=121.4700, lat=31.2300)
+        uow.commit()
     heard = utc_now()
-    opened = Event(1, 1, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    opened = Event(1, 2, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
     reports.handle_event(platform.uow(), event_reported(lock_id, opened, heard))
     with platform.uow() as uow:
         lock = uow.locks.get(lock_id)
-        where_before = (lock.lon, lock.lat)
     assert lock.locked is False and lock.last_seen_at == heard
-    closed = Event(1, 2, ms(ago(1)), EventType.LOCKED, lon=121.4811, lat=31.2322)
+    assert (lock.lon, lock.lat) == pytest.approx((121.4700, 31.2300))
+
+    closed = Event(1, 3, ms(ago(1)), EventType.LOCKED, lon=121.4811, lat=31.2322)
     late = heard - timedelta(seconds=30)
     reports.handle_event(platform.uow(), event_reported(lock_id, closed, late))
     with platform.uow() as uow:
         lock = uow.locks.get(lock_id)
     assert lock.locked is True and lock.last_seen_at == heard
     assert (lock.lon, lock.lat) == pytest.approx((121.4811, 31.2322))
-    assert (lock.lon, lock.lat) != where_before
+
+    older = Event(1, 1, ms(ago(60)), EventType.UNLOCKED, cmd_id=str(uuid.uuid4()))
+    reports.handle_event(platform.uow(), event_reported(lock_id, older, utc_now()))
+    with platform.uow() as uow:
+        lock = uow.locks.get(lock_id)
+    assert lock.locked is True and lock.last_seen_at > heard

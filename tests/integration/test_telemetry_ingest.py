@@ -12,7 +12,7 @@ from datetime import UTC, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from rental.adapters.locks.mqtt import Message, MqttClient
+from rental.adapters.locks.mqtt import BrokerAddress, Message, MqttClient
 from rental.adapters.locks.protocol import Channel, Event, EventType, LockTopic, Telemetry, encode
 from rental.adapters.locks.reports import event_reported, telemetry_reported
 from rental.adapters.tables import dead_letters, lock_positions, lock_report_problems
@@ -130,37 +130,59 @@ def test_unusable_fields_are_dropped_and_unreadable_reports_become_dead_letters(
 
 def test_a_busy_locks_fixes_wait_for_its_event_but_never_longer_than_the_bound(platform):
     """A lock with an event in hand has its fixes held for a later batch (the batch would
-    hold its row against the event); after DEFER_SECONDS they are stored all the same."""
-    busy, free, stale = new_lock_id(), new_lock_id(), new_lock_id()
-    for lock_id in (busy, free, stale):
+    hold its row against the event); after DEFER_SECONDS they are stored all the same, and
+    no more than half a batch is ever held."""
+    busy, free, stuck = new_lock_id(), new_lock_id(), new_lock_id()
+    for lock_id in (busy, free, stuck):
         make_bike(platform, lock_id)
     now = utc_now()
 
-    def arrival(lock_id: str, seq: int, at) -> Arrival:
-        report = Telemetry(1, seq, ms(at), *HOME, True, 90, 5.0)
+    def arrival(lock_id: str, seq: int) -> Arrival:
+        report = Telemetry(1, seq, ms(now), *HOME, True, 90, 5.0)
         return Arrival(Message(str(LockTopic(lock_id, Channel.TELEMETRY)), encode(report)), now)
 
-    old = now - timedelta(seconds=DEFER_SECONDS + 1)
-    batch = [arrival(busy, 1, now), arrival(free, 1, now), arrival(busy, 2, now)]
-    batch += [arrival(stale, 1, now)._replace(received_at=old)]
-    queue = TelemetryQueue()
-    in_hand = {busy, stale}
+    clock = [100.0]  # the writer's monotonic clock, in seconds
+    in_hand = {busy, stuck}
     writer = TelemetryWriter(
-        queue, platform.uow, utc_now, ReportSettings(), lambda _: None, busy=in_hand.__contains__
+        TelemetryQueue(),
+        platform.uow,
+        utc_now,
+        ReportSettings(),
+        lambda _: None,
+        most=8,
+        busy=in_hand.__contains__,
+        monotonic=lambda: clock[0],
     )
-    writer.write(batch)
-
-    assert stored_seqs(platform, busy) == []
+    writer.write([arrival(busy, 1), arrival(free, 1), arrival(busy, 2), arrival(stuck, 1)])
+    assert stored_seqs(platform, busy) == [] and stored_seqs(platform, stuck) == []
     assert stored_seqs(platform, free) == [1]
-    assert stored_seqs(platform, stale) == [1]  # waited long enough
-    assert writer.held == 2
+    assert writer.held == 3
 
-    writer.write([arrival(busy, 3, now)])  # held behind the first two
-    assert stored_seqs(platform, busy) == [] and writer.held == 3
-    in_hand.clear()  # its event applied: the next batch stores them, first
+    clock[0] += DEFER_SECONDS / 2
+    in_hand.discard(busy)  # its event applied: the next batch stores its fixes, first
+    writer.write([arrival(busy, 3), arrival(stuck, 2)])  # stuck's second held behind its first
+    assert stored_seqs(platform, busy) == [1, 2, 3]
+    assert stored_seqs(platform, stuck) == [] and writer.held == 2
+
+    clock[0] += DEFER_SECONDS / 2  # held long enough: stored though its lock is still busy
     writer.write([])
-    assert stored_seqs(platform, busy) == [1, 2, 3] and writer.held == 0
-    assert len(queue) == 0
+    assert stored_seqs(platform, stuck) == [1, 2] and writer.held == 0
+
+    writer.write([arrival(stuck, n) for n in range(3, 8)])  # more than half a batch to hold
+    assert stored_seqs(platform, stuck) == [1, 2, 3, 4, 5, 6, 7] and writer.held == 0
+
+
+def test_lockctls_telemetry_writers_hold_the_fixes_of_a_lock_its_workers_have_in_hand():
+    controller = LockController(
+        BrokerAddress("127.0.0.1", 1),
+        lambda: None,
+        utc_now,
+        "lockctl-wiring",  # not started
+    )
+    lock_id = new_lock_id()
+    controller._workers.submit(Message(str(LockTopic(lock_id, Channel.EVT)), b"{}"))
+    assert all(writer.busy(lock_id) for writer in controller.telemetry_writers)
+    assert not any(writer.busy(new_lock_id()) for writer in controller.telemetry_writers)
 
 
 def test_two_writers_keep_each_locks_order_and_store_repeats_once(platform):

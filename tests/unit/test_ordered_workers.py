@@ -1,6 +1,7 @@
 """lockctl's workers: each lock's messages in order, and which locks have one in hand."""
 
 import threading
+import zlib
 
 from rental.adapters.locks.mqtt import Message
 from rental.entrypoints.ordered_workers import OrderedWorkers
@@ -47,3 +48,28 @@ def test_a_topic_without_a_lock_level_is_handled_all_the_same():
         eventually(lambda: not workers.busy(""), timeout=5, what="settled")
     finally:
         workers.stop()
+
+
+def test_each_locks_messages_go_to_the_thread_its_id_picks():
+    # The routing is part of the order: a lock's messages must always meet on one thread.
+    threads: dict[str, set[str]] = {}
+    handled: list[Message] = []
+
+    def handle(received: Message) -> None:
+        lock_id = received.topic.split("/")[2]
+        threads.setdefault(lock_id, set()).add(threading.current_thread().name)
+        handled.append(received)
+
+    workers = OrderedWorkers(4, handle, lambda _: None)
+    workers.start()
+    lock_ids = [f"L-{n}" for n in range(6)]
+    try:
+        for n in range(3):
+            for lock_id in lock_ids:
+                workers.submit(message(lock_id, n))
+        eventually(lambda: len(handled) == 18, what="all handled")
+    finally:
+        workers.stop()
+    assert threads == {
+        lock_id: {f"lockctl-{zlib.crc32(lock_id.encode()) % 4}"} for lock_id in lock_ids
+    }
