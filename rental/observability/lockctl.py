@@ -45,7 +45,8 @@ QUEUE_DEPTH = Gauge(
     "lockctl_queue_depth", "Events and statuses received from the broker, waiting for a worker."
 )
 TELEMETRY_QUEUE_DEPTH = Gauge(
-    "lockctl_telemetry_queue_depth", "Telemetry received from the broker, waiting to be stored."
+    "lockctl_telemetry_queue_depth",
+    "Telemetry received from the broker, waiting to be stored (queued, or held for a busy lock).",
 )
 TELEMETRY_SHED = Counter(
     "lockctl_telemetry_shed",
