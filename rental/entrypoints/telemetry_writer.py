@@ -71,7 +71,8 @@ RETRY_MAX_WAIT_SECONDS = 5.0
 # On stopping, what is queued is stored for up to this long, then dropped.
 STOP_DRAIN_SECONDS = 2.0
 # A lock's fixes wait for its event being applied (an unlock's answer, a close) rather
-# than hold its row against it, for this long at most (by when each fix arrived).
+# than hold its row against it, for this long at most (from when the writer first held
+# them, by the monotonic clock).
 DEFER_SECONDS = 1.0
 
 
