@@ -25,7 +25,8 @@ class OrderedWorkers:
     def __init__(
         self, count: int, handle: Callable[[Message], None], done: Callable[[Message], None]
     ) -> None:
-        self._queues: list[queue.SimpleQueue[Message | None]] = [
+        # Each message with its lock's id, read from the topic once.
+        self._queues: list[queue.SimpleQueue[tuple[str, Message] | None]] = [
             queue.SimpleQueue() for _ in range(count)
         ]
         self._handle = handle
@@ -59,10 +60,11 @@ class OrderedWorkers:
         lock_id = _lock_of(message)
         with self._in_flight_lock:
             self._in_flight[lock_id] += 1
-        self._queues[zlib.crc32(lock_id.encode()) % len(self._queues)].put(message)
+        self._queues[zlib.crc32(lock_id.encode()) % len(self._queues)].put((lock_id, message))
 
-    def _work(self, work: "queue.SimpleQueue[Message | None]") -> None:
-        while (message := work.get()) is not None:
+    def _work(self, work: "queue.SimpleQueue[tuple[str, Message] | None]") -> None:
+        while (item := work.get()) is not None:
+            lock_id, message = item
             try:
                 self._handle(message)
             except Exception:
@@ -71,7 +73,7 @@ class OrderedWorkers:
             else:
                 self._acknowledge(message)
             finally:
-                self._settled(message)
+                self._settled(lock_id)
 
     def _acknowledge(self, message: Message) -> None:
         # A worker that died here would leave its locks' later messages unhandled.
@@ -80,8 +82,7 @@ class OrderedWorkers:
         except Exception:
             log.exception("acknowledging a message on %s failed", message.topic)
 
-    def _settled(self, message: Message) -> None:
-        lock_id = _lock_of(message)
+    def _settled(self, lock_id: str) -> None:
         with self._in_flight_lock:
             self._in_flight[lock_id] -= 1
             if self._in_flight[lock_id] <= 0:

@@ -222,11 +222,10 @@ class TelemetryWriter:
         processed becomes a dead letter. `hold`: the fixes of busy locks wait (see the
         class); when stopping, nothing does."""
         arrivals, reports, letters = self._decode(batch)
-        arrivals, reports = self._not_held(
-            [arrival for arrival, _ in self._held] + arrivals,
-            [report for _, report in self._held] + reports,
-            hold,
-        )
+        if self._held:
+            arrivals = [arrival for arrival, _ in self._held] + arrivals
+            reports = [report for _, report in self._held] + reports
+        arrivals, reports = self._not_held(arrivals, reports, hold)
         if not reports:
             self._keep(letters)
             return
