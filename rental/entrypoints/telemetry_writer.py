@@ -142,13 +142,14 @@ class TelemetryWriter:
     on lockctl's workers) would wait for the whole batch, which may itself wait for
     another event: in an unlock burst, lock events waited 20 to 27 ms each on average, and
     most of PostgreSQL's waiting was theirs. So the fixes of a lock for which `busy(lock_id)`
-    (an event of it is queued or being applied) are held, decoded, for a later batch: until
-    the lock is no longer busy, for up to DEFER_SECONDS (by the monotonic clock). Fixes of
-    a lock that arrive while some are held are held behind them, in order. At most half a
-    batch (`most`) is held, and a batch with what is released stays within `most`: with
-    more to hold, nothing is. `busy` knows this process's events only: with several lockctl
-    instances a lock's event and its fixes may be taken by different ones, which then wait
-    for each other's rows as before."""
+    (an event or status of it is queued or being applied) are held, decoded, for a later
+    batch: until the lock is no longer busy, for up to DEFER_SECONDS (by the monotonic
+    clock; a lock busy for longer has its fixes stored about once a second). Fixes of a
+    lock that arrive while some are held are held behind them, in order. At most half a
+    batch (`most`) is held, and `run` takes from the queue only what fits beside it: with
+    more to hold, nothing is. `busy` knows this process's messages only: with several
+    lockctl instances a lock's event and its fixes may be taken by different ones, which
+    then wait for each other's rows as before."""
 
     def __init__(
         self,
