@@ -81,16 +81,16 @@ class Platform:
             config.LOCK_BROKER_URL, config.LOCK_BROKER_CA_FILE
         )
         self.engine = make_engine(config.DATABASE_URL, config.DB_POOL_SIZE)
-        # Hot reads of one statement: planned once per connection, no ping before each.
+        # Hot reads of one statement: planned once per connection.
         self.search_engine = make_engine(
-            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
+            config.DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
         )
         # Reads that may lag go to the replica when there is one, else to the primary.
         self.lagging_engine, self.lagging_search_engine = self.engine, self.search_engine
         if config.READ_DATABASE_URL:
             self.lagging_engine = make_engine(config.READ_DATABASE_URL, config.DB_POOL_SIZE)
             self.lagging_search_engine = make_engine(
-                config.READ_DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True, ping=False
+                config.READ_DATABASE_URL, config.DB_POOL_SIZE, generic_plans=True
             )
         self.rental_changes = StateChangeListener(
             libpq_url(config.DATABASE_URL), RENTAL_STATE_CHANNEL

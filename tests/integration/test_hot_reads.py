@@ -1,30 +1,46 @@
-"""Hot reads (a session still live, nearby vehicles) skip the ping before each use of a
-pooled connection; a connection the server has ended is still never used."""
+"""No ping before each use of a pooled connection (a use case's transaction, a hot read),
+yet a connection the server has ended is never used."""
 
 import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 
 
-def backend_of(platform: Platform) -> int:
-    with platform.reader() as uow:
+def backend_of(platform: Platform, unit: str) -> int:
+    with getattr(platform, unit)() as uow:
         return int(uow.connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
 
-def test_a_pooled_connection_the_server_ended_is_replaced_before_a_hot_read(database_url):
+@pytest.mark.parametrize("unit", ["reader", "uow"])
+def test_a_pooled_connection_the_server_ended_is_replaced_before_it_is_used(database_url, unit):
     platform = Platform(Config(DATABASE_URL=database_url, SECRET_KEY="test-secret"))
     try:
-        ended = backend_of(platform)  # the one connection in the pool, now idle
-        with platform.engine.connect() as admin:
+        ended = backend_of(platform, unit)  # the one connection in its pool, now idle
+        with create_engine(database_url, poolclass=NullPool).connect() as admin:
             admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": ended})
         time.sleep(0.1)  # the server's goodbye reaches the socket
 
-        assert backend_of(platform) != ended  # no error: another connection served
+        assert backend_of(platform, unit) != ended  # no error: another connection served
+    finally:
+        platform.dispose()
+
+
+def test_a_use_case_sends_no_ping_before_its_transaction(database_url, monkeypatch):
+    # A round trip for every transaction: PostgreSQL's wake-up and the client's, per use.
+    platform = Platform(Config(DATABASE_URL=database_url, SECRET_KEY="test-secret"))
+    pings: list[object] = []
+    monkeypatch.setattr(platform.engine.dialect, "do_ping", pings.append)
+    try:
+        for _ in range(3):
+            with platform.uow() as uow:
+                uow.sessions.is_live(uuid.uuid4(), utc_now())
+        assert pings == []
     finally:
         platform.dispose()
 
