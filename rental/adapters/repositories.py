@@ -317,6 +317,7 @@ def _latch_update() -> Any:
                 else_=locks.c.latch_unknown_since,
             ),
         )
+        .returning(locks.c.latch_boot, locks.c.latch_seq)
     )
 
 
@@ -461,12 +462,13 @@ class LockRepository:
         seen_at: datetime | None = None,
         lon: float | None = None,
         lat: float | None = None,
-    ) -> None:
+    ) -> bool:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one. A report at or after an
         unanswered unlock (by the lock's clock) also ends the doubt about the latch.
         `seen_at` and `lon`, `lat` (WGS 84) are kept as `record_seen` keeps them.
-        One statement, built once: it runs for every event."""
+        Returns whether this report is now the lock's newest. One statement, built once: it
+        runs for every event."""
         report = {
             "lock_id": lock_id,
             "latched": locked,
@@ -477,7 +479,8 @@ class LockRepository:
             "lon": lon,
             "lat": lat,
         }
-        self._c.execute(_RECORD_LATCH, report)
+        row = self._c.execute(_RECORD_LATCH, report).first()
+        return row is not None and (row.latch_boot, row.latch_seq) == (boot, seq)
 
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         if not lock_ids:

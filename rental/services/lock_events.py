@@ -134,12 +134,13 @@ def _apply_event(
     lock_id = event.lock_id
     match event.kind:
         case LockEventKind.UNLOCKED:
-            uow.locks.record_latch(
+            newest = uow.locks.record_latch(
                 lock_id, False, event.boot, event.seq, at, seen_at=event.received_at
             )
             rental = _confirm_unlock(uow, event, at)
             if rental is not None:
-                _end_if_closed_since(uow, rental, wallet_floor_minor)
+                if not newest:  # the lock reported since, and it was applied first
+                    _end_if_closed_since(uow, rental, wallet_floor_minor)
                 return _unlock_confirmed(rental, event)
         case LockEventKind.COMMAND_REJECTED:
             rental = _reject_unlock(uow, lock_id, event.command_id, event.reason, at)
@@ -240,7 +241,9 @@ def _can_adopt(uow: UnitOfWork, rental: Rental) -> bool:
 
 def _end_if_closed_since(uow: UnitOfWork, rental: Rental, wallet_floor_minor: int) -> None:
     """A close the lock reported after this unlock, processed before it (a late unlock, a
-    replayed dead letter): the ride ended then."""
+    replayed dead letter): the ride ended then. Asked only when the unlock is not the
+    lock's newest latch report: every close, event or telemetry, moves the lock's latch
+    to its own (boot, seq), so without a newer one there is no close to find."""
     if rental.slot is not None or rental.unlock_boot is None or rental.unlock_seq is None:
         return
     assert rental.started_at is not None

@@ -211,3 +211,29 @@ def test_an_event_keeps_when_and_where_its_lock_was_last_heard_from(platform):
     with platform.uow() as uow:
         lock = uow.locks.get(lock_id)
     assert lock.locked is True and lock.last_seen_at > heard
+
+
+def test_an_unlock_applied_after_a_fix_saying_locked_ends_its_ride_at_that_fix(platform):
+    # The unlock is then not the lock's newest latch report, so it looks for the close.
+    lock_id = new_lock_id()
+    _, rental, _ = started_rental(platform, lock_id)
+    closed_at = ago(30)
+    fix = Telemetry(1, 3, ms(closed_at), 121.4811, 31.2322, locked=True)
+    reports.handle_telemetry(platform.uow(), telemetry_reported(lock_id, fix, utc_now()))
+    opened = Event(1, 2, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    reports.handle_event(platform.uow(), event_reported(lock_id, opened, utc_now()))
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+    assert ended.state is RentalState.ENDED
+    assert ended.ended_at == closed_at.replace(microsecond=closed_at.microsecond // 1000 * 1000)
+
+
+def test_the_latch_update_tells_whether_its_report_is_the_locks_newest(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    with platform.uow() as uow:
+        assert uow.locks.record_latch(lock_id, False, 1, 5, utc_now()) is True
+        assert uow.locks.record_latch(lock_id, True, 1, 4, utc_now()) is False  # late
+        assert uow.locks.record_latch(lock_id, True, 2, 1, utc_now()) is True  # rebooted
+        assert uow.locks.record_latch("no-such-lock", True, 1, 1, utc_now()) is False
+        uow.commit()

@@ -210,3 +210,45 @@ def unavailable(world: World, code: str, now: datetime) -> list[str]:
     rows = assets.asset_overview(world.uow(), None, now, ServicePolicy())
     [reasons] = [[reason.value for reason in row.unavailable] for row in rows if row.code == code]
     return reasons
+
+
+def test_a_fix_saying_locked_processed_before_its_unlock_ends_the_ride_when_it_arrives(world):
+    asset = world.add_bike("L-fix-first")
+    rider = world.add_rider()
+    rental = world.request(rider, asset)
+    opened = START + timedelta(seconds=3)
+    closed_at = opened + timedelta(minutes=12)
+    world.report(telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 1, closed_at, locked=True))
+    world.report(unlocked(rental, at=opened))
+    ended = world.rental(rental)
+    assert ended.state is RentalState.ENDED
+    assert ended.duration_seconds == 12 * 60
+
+
+@pytest.mark.parametrize("reported_since", [0, 1, 2])
+def test_an_unlock_looks_for_a_later_close_only_when_the_lock_reported_since(
+    world, monkeypatch, reported_since
+):
+    # Every close moves the lock's latch to its own (boot, seq): an unlock that is the lock's
+    # newest report has no close after it to find, and saves its transaction the search.
+    asset = world.add_bike("L-in-order")
+    rental = world.request(world.add_rider(), asset)
+    opened = START + timedelta(seconds=3)
+    later = [
+        telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 1, opened, locked=False),
+        event(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 2, LockEventKind.FAULT, opened),
+    ][:reported_since]
+    for report in later:
+        world.report(report)
+    searches = []
+    search = type(world.uow().lock_log).first_close_after
+
+    def counted(self, *args):
+        searches.append(args)
+        return search(self, *args)
+
+    monkeypatch.setattr(type(world.uow().lock_log), "first_close_after", counted)
+    world.report(unlocked(rental, at=opened))
+    assert world.rental(rental).state is RentalState.ACTIVE
+    # A fault carries no latch: only the fix is a report the unlock must look past.
+    assert len(searches) == (0 if reported_since == 0 else 1)

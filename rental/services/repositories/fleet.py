@@ -123,11 +123,13 @@ class LockRepository(Protocol):
         seen_at: datetime | None = None,
         lon: float | None = None,
         lat: float | None = None,
-    ) -> None:
+    ) -> bool:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one. `seen_at` (when it arrived) and
         `lon`, `lat` (where it was, WGS 84), when given, are kept as `record_seen` keeps
-        them, in the same write."""
+        them, in the same write. Returns whether this report is now the lock's newest
+        latch report (False for an unknown lock): if it is, the lock has reported nothing
+        after it, by event or by telemetry."""
         ...
 
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:

@@ -94,14 +94,14 @@ class FakeLockRepository(Repository):
         seen_at: datetime | None = None,
         lon: float | None = None,
         lat: float | None = None,
-    ) -> None:
+    ) -> bool:
         """Keep the latch state of the lock's newest report, by its own (boot, seq): a
         report delivered late never overrides a newer one. `seen_at` (when it arrived) and
         `lon`, `lat` (where it was, WGS 84), when given, are kept as `record_seen` keeps
-        them, in the same write."""
+        them, in the same write. Returns whether this report is now the newest."""
         row = self._store.locks.get(lock_id)
         if row is None:
-            return
+            return False
         if seen_at is not None:
             last = row.lock.last_seen_at
             row.lock.last_seen_at = seen_at if last is None else max(last, seen_at)
@@ -110,9 +110,10 @@ class FakeLockRepository(Repository):
         if row.lock.latch_unknown_since is not None and row.lock.latch_unknown_since <= at:
             row.lock.latch_unknown_since = None  # heard again since the unanswered unlock
         if row.latch_boot is not None and (row.latch_boot, row.latch_seq or 0) >= (boot, seq):
-            return
+            return (row.latch_boot, row.latch_seq) == (boot, seq)
         row.lock.locked = locked
         row.latch_boot, row.latch_seq, row.latch_reported_at = boot, seq, at
+        return True
 
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         rows = {lock_id: self._store.locks.get(lock_id) for lock_id in lock_ids}
