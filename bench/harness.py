@@ -1,15 +1,14 @@
 """Runs the platform as in production for a benchmark: its own database, the API under
 gunicorn, lockctl and a simulated fleet, each as a separate process.
 
-`Bench(riders, api_workers=2, lockctl_processes=1)`: how many gunicorn workers serve the
-API and how many lockctl processes share the lock reports (one share group), for
-`make bench-scale`, which changes them between runs of one seeded fleet
-(`running(forget_locks=False)`, then `forget_locks()`). `cpu_meter()` counts the CPU time
-each of them (and PostgreSQL, Mosquitto, the benchmark's own riders) spends.
+`Bench(riders, api_workers=2, api_threads=32, lockctl_processes=1)`: how many gunicorn
+workers (and threads in each) serve the API and how many lockctl processes share the lock
+reports (one share group), for `make bench-scale`, which changes them between runs of one
+seeded fleet (`running(forget_locks=False)`, then `forget_locks()`). `cpu_meter()` counts
+the CPU time each of them (and PostgreSQL, Mosquitto, the benchmark's own riders) spends.
 """
 
 import json
-import math
 import os
 import socket
 import subprocess
@@ -46,9 +45,11 @@ PASSWORD = "bench-password"
 # The riders' passwords are hashed with a cheap method (the hash names it, so the API checks
 # it as it is): scrypt would spend minutes seeding and signing in, none of it measured.
 CHEAP_PASSWORDS = WerkzeugPasswords("pbkdf2:sha256:1")
-# Threads per API worker: at least one per rider waiting at the same moment (a scan, then
-# its long poll), over all workers, with room for the connections the riders open.
-SPARE_THREADS = 28
+# Threads per API worker, as deploy/systemd/rental-api.service runs it. One thread per rider
+# of a burst (64 a worker here) was slower: 73 to 119 unlocks a second where 32 gave 105 to
+# 131, in four runs of each in turns, at 1.3 to 1.5 times the CPU per unlock
+# (docs/performance.md). A scan beyond the threads waits in gunicorn's queue, and is timed.
+API_THREADS = 32
 
 
 def bench_config(**settings: Any) -> Config:
@@ -83,7 +84,14 @@ def bench_database(suffix: str = "bench") -> str:
 
 
 class Bench:
-    def __init__(self, riders: int, *, api_workers: int = 2, lockctl_processes: int = 1) -> None:
+    def __init__(
+        self,
+        riders: int,
+        *,
+        api_workers: int = 2,
+        api_threads: int = API_THREADS,
+        lockctl_processes: int = 1,
+    ) -> None:
         self.database_url = bench_database()
         self.secret = uuid.uuid4().hex
         self.config = bench_config(
@@ -92,6 +100,7 @@ class Bench:
         self.platform = Platform(self.config)
         self.riders = riders
         self.api_workers = api_workers
+        self.api_threads = api_threads
         self.lockctl_processes = lockctl_processes
         self.processes: dict[str, list[subprocess.Popen[bytes]]] = {}
         self.api_port = free_port()
@@ -150,10 +159,6 @@ class Bench:
         fleet_file = self.var / "fleet.json"
         fleet_file.write_text(json.dumps(entries))
         self.fleet_file = fleet_file
-
-    @property
-    def api_threads(self) -> int:
-        return max(64, math.ceil((self.riders + SPARE_THREADS) / self.api_workers))
 
     @contextmanager
     def running(self, *, forget_locks: bool = True) -> Iterator[None]:

@@ -31,7 +31,7 @@ from typing import Any
 import requests
 from sqlalchemy import text
 
-from bench.harness import Bench
+from bench.harness import API_THREADS, Bench
 from bench.profiling import recording
 
 
@@ -118,12 +118,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--rate", type=float, default=20.0, help="paced arrivals per second")
     parser.add_argument("--api-workers", type=int, default=2)
+    parser.add_argument("--api-threads", type=int, default=API_THREADS, help="per API worker")
     parser.add_argument("--lockctl", type=int, default=1, help="lockctl processes")
     parser.add_argument("--shapes", default="burst,paced", help="burst, paced or both")
     parser.add_argument("--profile", type=Path, help="py-spy profiles into this directory")
     args = parser.parse_args()
 
-    bench = Bench(args.riders, api_workers=args.api_workers, lockctl_processes=args.lockctl)
+    bench = Bench(
+        args.riders,
+        api_workers=args.api_workers,
+        api_threads=args.api_threads,
+        lockctl_processes=args.lockctl,
+    )
     print(f"seeding {args.riders} riders and bikes ...", flush=True)
     bench.seed()
     shapes = {"burst": 0.0, "paced": 1 / args.rate}
