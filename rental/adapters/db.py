@@ -1,12 +1,20 @@
 """Engine and unit of work: one database transaction per use case."""
 
+import functools
 import select
+import time
 from types import TracebackType
 from typing import Any, Self
 
 import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    InvalidatePoolError,
+    OperationalError,
+)
 
 from rental.adapters.alerts import AlertRepository
 from rental.adapters.credit import CreditRepository
@@ -52,6 +60,9 @@ _NOTIFY = text("SELECT pg_notify(:c, :p)")
 # psycopg prepares a statement once it ran this many times on a connection: one-off
 # statements (an operator's report) are not prepared, a use case's are from their second run.
 PREPARE_THRESHOLD = 1
+# A pooled connection idle for longer is pinged before it is used (see `make_engine`).
+PING_AFTER_IDLE_SECONDS = 1.0
+_IDLE_SINCE = "idle_since"  # in a pooled connection's `info`: time.monotonic() at checkin
 # libpq's TCP keepalives (seconds): probe a connection idle for a minute, give it up after
 # three probes unanswered 10 s apart.
 KEEPALIVES = {
@@ -72,12 +83,16 @@ def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -
     """`generic_plans`: prepared statements are planned once per connection, not per call.
     Worth it for hot searches whose planning (PostGIS) costs more than their execution.
 
-    A pooled connection is checked before each use for a goodbye the server left on its
-    socket (`_closed_by_server`), not pinged: a restart or a terminated backend is found
-    all the same, without the round trip that SQLAlchemy's pre-ping adds to every
-    transaction (a statement and a wake-up on both sides; for a read of one statement, half
-    the database's part of the request). A server that vanished without a word is found
-    by neither before the first statement, and by the keepalives below when idle.
+    A pooled connection is checked before each use (`_checked_out`): for a goodbye the
+    server left on its socket (a restart, a terminated backend), without a round trip; and,
+    when it has been idle for over PING_AFTER_IDLE_SECONDS, with a ping as well (a server
+    that vanished without a word, as the old primary of a failover). A busy process, whose
+    connections go back to work within the second, so saves the round trip SQLAlchemy's
+    pre-ping adds to every transaction (a statement and a wake-up on both sides; for a read
+    of one statement, half the database's part of the request). The price: after a failover
+    under load, the first transaction on a connection used within the second fails
+    (`DatabaseUnavailable`, as the transactions in flight then do) and SQLAlchemy replaces
+    the whole pool.
 
     JIT compilation is off: our statements are short, or (a city's GBFS feed) run once;
     compiling the feed's query took 1.0 s of its 1.1 s (measured with EXPLAIN ANALYZE).
@@ -108,17 +123,39 @@ def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -
             **KEEPALIVES,
         },
     )
-    event.listen(engine, "checkout", _closed_by_server)
+    event.listen(engine, "checkout", functools.partial(_checked_out, engine.dialect))
+    event.listen(engine, "checkin", _idle_from_now)
     return engine
 
 
-def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+def _checked_out(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Before a pooled connection is used: see `make_engine`. Raising DisconnectionError
+    makes SQLAlchemy connect anew in its place; InvalidatePoolError, every connection of
+    the pool made before now too (a failover takes them all)."""
+    _closed_by_server(dbapi_connection)
+    idle_since = record.info.get(_IDLE_SINCE)  # None: connected for this checkout
+    if idle_since is None or time.monotonic() - idle_since <= PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        dialect.do_ping(dbapi_connection)
+    except psycopg.Error as exc:
+        raise InvalidatePoolError("the database did not answer a ping") from exc
+
+
+def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _closed_by_server(dbapi_connection: Any) -> None:
     """A connection the server ended (a restart, a terminated backend) has its last words
     or its end of file waiting unread on the socket, where an idle connection has nothing:
-    found without a round trip. SQLAlchemy then checks out another connection."""
+    found without a round trip. poll(), not select(): select() refuses a socket numbered
+    1024 or more, which a process serving many clients reaches."""
     try:
-        socket = dbapi_connection.pgconn.socket
-        waiting, _, _ = select.select([socket], [], [], 0)
+        poller = select.poll()
+        poller.register(dbapi_connection.pgconn.socket, select.POLLIN)
+        waiting = poller.poll(0)
     except (OSError, ValueError, psycopg.Error) as exc:
         raise DisconnectionError("the connection's socket is gone") from exc
     if waiting or dbapi_connection.closed or dbapi_connection.broken:

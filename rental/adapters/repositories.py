@@ -286,9 +286,10 @@ def _latch_update() -> Any:
     at = bindparam("at", type_=locks.c.latch_reported_at.type)
     boot = bindparam("report_boot", type_=locks.c.latch_boot.type)
     seq = bindparam("report_seq", type_=locks.c.latch_seq.type)
+    # A seq not known reads as 0, as `latch_records` reads it for telemetry.
     newer = or_(
         locks.c.latch_boot.is_(None),
-        tuple_(locks.c.latch_boot, locks.c.latch_seq) < tuple_(boot, seq),
+        tuple_(locks.c.latch_boot, func.coalesce(locks.c.latch_seq, 0)) < tuple_(boot, seq),
     )
 
     def if_newer(value: Any, column: Any) -> Any:

@@ -1,13 +1,21 @@
-"""No ping before each use of a pooled connection (a use case's transaction, a hot read),
-yet a connection the server has ended is never used."""
+"""No ping before each use of a busy pooled connection (a use case's transaction, a hot
+read), yet a connection the server has ended is never used, and one idle across a failover
+is not either."""
 
+import os
+import socket
+import struct
+import threading
 import time
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from rental.adapters import db
+from rental.adapters.db import DatabaseUnavailable, UnitOfWork, make_engine
 from rental.bootstrap import Platform, utc_now
 from rental.config import Config
 
@@ -31,7 +39,9 @@ def test_a_pooled_connection_the_server_ended_is_replaced_before_it_is_used(data
         platform.dispose()
 
 
-def test_a_use_case_sends_no_ping_before_its_transaction(database_url, monkeypatch):
+def test_a_use_case_sends_no_ping_before_its_transaction_on_a_busy_connection(
+    database_url, monkeypatch
+):
     # A round trip for every transaction: PostgreSQL's wake-up and the client's, per use.
     platform = Platform(Config(DATABASE_URL=database_url, SECRET_KEY="test-secret"))
     pings: list[object] = []
@@ -41,8 +51,111 @@ def test_a_use_case_sends_no_ping_before_its_transaction(database_url, monkeypat
             with platform.uow() as uow:
                 uow.sessions.is_live(uuid.uuid4(), utc_now())
         assert pings == []
+        monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.05)
+        time.sleep(0.1)
+        with platform.uow() as uow:
+            uow.sessions.is_live(uuid.uuid4(), utc_now())
+        assert len(pings) == 1  # idle for longer than that: pinged first
     finally:
         platform.dispose()
+
+
+class VanishingProxy:
+    """A TCP proxy on 127.0.0.1 to PostgreSQL. `vanish()` plays a failover to another host
+    at the same address: the old server goes without a word (nothing reaches the client),
+    and the client's next packet is answered with a reset. New connections are served."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._generation = 0
+        self._pairs: list[tuple[int, socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def vanish(self) -> None:
+        self._generation += 1
+        for _, _, server in self._pairs:
+            server.close()
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self._listener.accept()
+            pair = (self._generation, client, socket.create_connection(self._target))
+            self._pairs.append(pair)
+            threading.Thread(target=self._upstream, args=pair, daemon=True).start()
+            threading.Thread(target=self._downstream, args=pair, daemon=True).start()
+
+    def _upstream(self, generation: int, client: socket.socket, server: socket.socket) -> None:
+        while data := _received(client):
+            if generation < self._generation:  # the new host knows no such connection
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                client.close()
+                return
+            server.sendall(data)
+
+    def _downstream(self, generation: int, client: socket.socket, server: socket.socket) -> None:
+        while (data := _received(server)) and generation == self._generation:
+            client.sendall(data)
+
+
+def _received(connection: socket.socket) -> bytes:
+    try:
+        return connection.recv(65536)
+    except OSError:
+        return b""
+
+
+def _answer(engine) -> int:
+    with UnitOfWork(engine) as uow:
+        return int(uow.connection.execute(text("SELECT 1")).scalar_one())
+
+
+def test_a_connection_idle_across_a_failover_is_replaced_before_it_is_used(
+    database_url, monkeypatch
+):
+    url = make_url(database_url)
+    proxy = VanishingProxy(url.host or "127.0.0.1", url.port or 5432)
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port), 2)
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.05)
+    try:
+        assert _answer(engine) == 1  # one connection pooled, idle
+        proxy.vanish()
+        time.sleep(0.1)
+        assert _answer(engine) == 1  # pinged, found gone, replaced unseen
+    finally:
+        engine.dispose()
+
+
+def test_after_a_failover_a_busy_connection_fails_one_transaction_and_the_pool_recovers(
+    database_url,
+):
+    # The price of no ping on a busy connection (see make_engine): the transaction fails
+    # as those in flight do, answered 503 (DatabaseUnavailable), and the next one works.
+    url = make_url(database_url)
+    proxy = VanishingProxy(url.host or "127.0.0.1", url.port or 5432)
+    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port), 2)
+    try:
+        assert _answer(engine) == 1
+        proxy.vanish()
+        with pytest.raises(DatabaseUnavailable):
+            _answer(engine)
+        assert _answer(engine) == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_use_case_runs_in_a_process_with_more_than_1024_open_files(database_url):
+    # select() refuses a socket numbered 1024 or more; a worker with many clients has them.
+    engine = make_engine(database_url, 2)
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        assert _answer(engine) == 1  # connected with a socket beyond 1024
+        assert _answer(engine) == 1  # and checked out again from the pool
+    finally:
+        for descriptor in held:
+            os.close(descriptor)
+        engine.dispose()
 
 
 def test_a_use_case_statement_is_planned_once_per_connection_which_the_pool_hands_back(

@@ -5,7 +5,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from rental.adapters.locks.mqtt import MqttClient
 from rental.adapters.locks.protocol import (
@@ -19,7 +19,7 @@ from rental.adapters.locks.protocol import (
     encode,
 )
 from rental.adapters.locks.reports import event_reported, presence_reported, telemetry_reported
-from rental.adapters.tables import lock_events
+from rental.adapters.tables import lock_events, locks
 from rental.bootstrap import utc_now
 from rental.domain.ledger import AccountKind, AccountRef
 from rental.domain.rentals import RentalState
@@ -236,4 +236,16 @@ def test_the_latch_update_tells_whether_its_report_is_the_locks_newest(platform)
         assert uow.locks.record_latch(lock_id, True, 1, 4, utc_now()) is False  # late
         assert uow.locks.record_latch(lock_id, True, 2, 1, utc_now()) is True  # rebooted
         assert uow.locks.record_latch("no-such-lock", True, 1, 1, utc_now()) is False
+        uow.commit()
+
+
+def test_a_latch_of_unknown_seq_reads_as_seq_0_as_telemetry_reads_it(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    with platform.uow() as uow:
+        uow.connection.execute(
+            update(locks).where(locks.c.id == lock_id).values(latch_boot=1, latch_seq=None)
+        )
+        assert uow.locks.record_latch(lock_id, False, 1, 5, utc_now()) is True
+        assert uow.locks.latch_records({lock_id})[lock_id].latch == (1, 5)
         uow.commit()
