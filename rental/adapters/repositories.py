@@ -566,6 +566,9 @@ def _lock(row: RowMapping | dict[str, Any], keys: LockKeyRing) -> Lock:
         lat=row["lat"],
         last_seen_at=row["last_seen_at"],
         latch_unknown_since=row["latch_unknown_since"],
+        latch_report=(
+            None if row["latch_boot"] is None else (row["latch_boot"], row["latch_seq"] or 0)
+        ),
     )
 
 

@@ -35,6 +35,9 @@ class Lock:
     last_seen_at: datetime | None = None
     # An unlock sent then went unanswered: the latch may be open until the lock reports.
     latch_unknown_since: datetime | None = None
+    # (boot, seq) of the newest report the latch state is from: a `locked` or `unlocked`
+    # event, or any fix (each says the latch's state). None: nothing reported it yet.
+    latch_report: tuple[int, int] | None = None
 
 
 # Rented from a cabinet and returned to one; vehicles have locks of their own.

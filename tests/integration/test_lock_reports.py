@@ -249,3 +249,13 @@ def test_a_latch_of_unknown_seq_reads_as_seq_0_as_telemetry_reads_it(platform):
         assert uow.locks.record_latch(lock_id, False, 1, 5, utc_now()) is True
         assert uow.locks.latch_records({lock_id})[lock_id].latch == (1, 5)
         uow.commit()
+
+
+def test_a_lock_read_carries_its_newest_latch_report(platform):
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    with platform.uow() as uow:
+        assert uow.locks.get(lock_id).latch_report is None
+        uow.locks.record_latch(lock_id, True, 3, 9, utc_now())
+        assert uow.locks.get(lock_id).latch_report == (3, 9)
+        uow.commit()

@@ -139,6 +139,42 @@ def test_an_event_reusing_a_telemetrys_boot_and_seq_is_refused(world):
     assert (rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 1) not in world.store.lock_events
 
 
+def test_an_event_reusing_an_older_fixs_boot_and_seq_is_refused(world):
+    # Not the newest fix: the lock's latch report is past the reused pair.
+    _, rental = world.riding()
+    at = OPENED + timedelta(seconds=20)
+    for seq in (UNLOCK_SEQ + 1, UNLOCK_SEQ + 3):
+        world.report(telemetry(rental.lock_id, UNLOCK_BOOT, seq, at, locked=False))
+    forged = closed(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 1, at + timedelta(seconds=5))
+    with pytest.raises(ReportRefused, match="used by telemetry"):
+        world.report(forged)
+    assert world.rental(rental).state is RentalState.ACTIVE
+
+
+@pytest.mark.parametrize(("fixes", "searched"), [((), 0), ((1,), 0), ((1, 3), 1)])
+def test_an_event_looks_for_a_fix_of_its_boot_and_seq_only_if_one_can_have_it(
+    world, monkeypatch, fixes, searched
+):
+    # Every stored fix moves the lock's latch report to its own pair when newer: an event
+    # past it (the usual order) saves the search of the partitioned fixes.
+    _, rental = world.riding()
+    at = OPENED + timedelta(seconds=20)
+    for step in fixes:
+        world.report(telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + step, at, locked=False))
+    searches = []
+    log = type(world.uow().lock_log)
+    search = log.fix_exists
+
+    def counted(self, *args):
+        searches.append(args)
+        return search(self, *args)
+
+    monkeypatch.setattr(log, "fix_exists", counted)
+    world.report(closed(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 2, at + timedelta(seconds=5)))
+    assert len(searches) == searched
+    assert world.rental(rental).state is RentalState.ENDED
+
+
 def test_a_telemetry_reusing_an_events_boot_and_seq_is_refused(world):
     _, rental = world.riding()
     reused = telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ, OPENED, locked=True)

@@ -46,7 +46,12 @@ class FakeLockRepository(Repository):
 
     def get(self, lock_id: str, *, for_update: bool = False) -> Lock | None:
         row = self._store.locks.get(lock_id)
-        return copied(row.lock) if row else None
+        if row is None:
+            return None
+        lock = copied(row.lock)
+        if row.latch_boot is not None:
+            lock.latch_report = (row.latch_boot, row.latch_seq or 0)
+        return lock
 
     def record_presence(self, lock_id: str, online: bool, boot: int, at: datetime) -> bool | None:
         """Whether the lock was online before; None when the report changed nothing."""
