@@ -64,12 +64,15 @@ PREPARE_THRESHOLD = 1
 PING_AFTER_IDLE_SECONDS = 1.0
 _IDLE_SINCE = "idle_since"  # in a pooled connection's `info`: time.monotonic() at checkin
 # libpq's TCP keepalives (seconds): probe a connection idle for a minute, give it up after
-# three probes unanswered 10 s apart.
+# three probes unanswered 10 s apart. And (milliseconds) give up a connection whose data the
+# server's host has not acknowledged for 30 s: a host gone silent mid-statement (or
+# mid-ping) otherwise holds the request for TCP's own limit, some 15 minutes.
 KEEPALIVES = {
     "keepalives": 1,
     "keepalives_idle": 60,
     "keepalives_interval": 10,
     "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
 }
 
 
@@ -85,8 +88,10 @@ def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -
 
     A pooled connection is checked before each use (`_checked_out`): for a goodbye the
     server left on its socket (a restart, a terminated backend), without a round trip; and,
-    when it has been idle for over PING_AFTER_IDLE_SECONDS, with a ping as well (a server
-    that vanished without a word, as the old primary of a failover). A busy process, whose
+    when it has been idle for over PING_AFTER_IDLE_SECONDS, with a ping as well (a failover:
+    the old primary vanished without a word, and its address now answers with a reset). A
+    host that drops every packet makes the ping wait, as it would the first statement,
+    until `tcp_user_timeout` below. A busy process, whose
     connections go back to work within the second, so saves the round trip SQLAlchemy's
     pre-ping adds to every transaction (a statement and a wake-up on both sides; for a read
     of one statement, half the database's part of the request). The price: after a failover

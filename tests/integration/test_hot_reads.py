@@ -128,10 +128,11 @@ def test_a_connection_idle_across_a_failover_is_replaced_before_it_is_used(
 
 
 def test_after_a_failover_a_busy_connection_fails_one_transaction_and_the_pool_recovers(
-    database_url,
+    database_url, monkeypatch
 ):
     # The price of no ping on a busy connection (see make_engine): the transaction fails
     # as those in flight do, answered 503 (DatabaseUnavailable), and the next one works.
+    monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)  # busy, however slow the machine
     url = make_url(database_url)
     proxy = VanishingProxy(url.host or "127.0.0.1", url.port or 5432)
     engine = make_engine(url.set(host="127.0.0.1", port=proxy.port), 2)
@@ -210,3 +211,16 @@ def test_a_read_only_transaction_ends_without_making_psycopg_forget_its_statemen
             assert uow.connection.execute(prepared).scalar_one() == 0
     finally:
         platform.dispose()
+
+
+def test_a_connection_gives_up_on_a_host_gone_silent_after_30_seconds(database_url):
+    # TCP's own limit for unacknowledged data is some 15 minutes of a rider's request.
+    engine = make_engine(database_url, 1)
+    try:
+        with engine.connect() as connection:
+            descriptor = connection.connection.dbapi_connection.pgconn.socket
+            with socket.socket(fileno=os.dup(descriptor)) as sock:
+                limit = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+        assert limit == 30_000
+    finally:
+        engine.dispose()
