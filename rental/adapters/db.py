@@ -91,13 +91,12 @@ def make_engine(url: str, pool_size: int = 10, *, generic_plans: bool = False) -
     when it has been idle for over PING_AFTER_IDLE_SECONDS, with a ping as well (a failover:
     the old primary vanished without a word, and its address now answers with a reset). A
     host that drops every packet makes the ping wait, as it would the first statement,
-    until `tcp_user_timeout` below. A busy process, whose
-    connections go back to work within the second, so saves the round trip SQLAlchemy's
-    pre-ping adds to every transaction (a statement and a wake-up on both sides; for a read
-    of one statement, half the database's part of the request). The price: after a failover
-    under load, the first transaction on a connection used within the second fails
-    (`DatabaseUnavailable`, as the transactions in flight then do) and SQLAlchemy replaces
-    the whole pool.
+    until `tcp_user_timeout` below. A busy process, whose connections go back to work
+    within the second, so saves the round trip SQLAlchemy's pre-ping adds to every
+    transaction (a statement and a wake-up on both sides; for a read of one statement, half
+    the database's part of the request). The price: after a failover under load, the first
+    transaction on a connection used within the second fails (`DatabaseUnavailable`, as the
+    transactions in flight then do) and SQLAlchemy replaces the whole pool.
 
     JIT compilation is off: our statements are short, or (a city's GBFS feed) run once;
     compiling the feed's query took 1.0 s of its 1.1 s (measured with EXPLAIN ANALYZE).
