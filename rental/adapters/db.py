@@ -147,8 +147,7 @@ def _checked_out(dialect: Dialect, dbapi_connection: Any, record: Any, _proxy: A
 
 
 def _idle_from_now(_dbapi_connection: Any, record: Any) -> None:
-    if record is not None:
-        record.info[_IDLE_SINCE] = time.monotonic()
+    record.info[_IDLE_SINCE] = time.monotonic()
 
 
 def _closed_by_server(dbapi_connection: Any) -> None:

@@ -254,7 +254,9 @@ class TelemetryWriter:
         less than DEFER_SECONDS are held (all of a lock's, or none; see the class)."""
         self._held = []
         now = self._monotonic()
-        busy = {report.lock_id for report in reports if hold and self.busy(report.lock_id)}
+        # Asked once a lock, not once a fix: each question takes the workers' lock.
+        locks = {report.lock_id for report in reports} if hold else set()
+        busy = {lock_id for lock_id in locks if self.busy(lock_id)}
         since = {lock_id: self._holding_since.get(lock_id, now) for lock_id in busy}
         waiting = {lock_id for lock_id, held_at in since.items() if now - held_at < DEFER_SECONDS}
         if waiting and sum(report.lock_id in waiting for report in reports) > self._most // 2:

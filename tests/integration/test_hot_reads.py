@@ -78,9 +78,18 @@ class VanishingProxy:
         for _, _, server in self._pairs:
             server.close()
 
+    def close(self) -> None:
+        self._listener.close()
+        for _, client, server in self._pairs:
+            client.close()
+            server.close()
+
     def _accept(self) -> None:
         while True:
-            client, _ = self._listener.accept()
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return  # closed
             pair = (self._generation, client, socket.create_connection(self._target))
             self._pairs.append(pair)
             threading.Thread(target=self._upstream, args=pair, daemon=True).start()
@@ -111,39 +120,40 @@ def _answer(engine) -> int:
         return int(uow.connection.execute(text("SELECT 1")).scalar_one())
 
 
-def test_a_connection_idle_across_a_failover_is_replaced_before_it_is_used(
-    database_url, monkeypatch
-):
+@pytest.fixture
+def behind_proxy(database_url):
+    """An engine reaching PostgreSQL through a VanishingProxy, and the proxy."""
     url = make_url(database_url)
     proxy = VanishingProxy(url.host or "127.0.0.1", url.port or 5432)
     engine = make_engine(url.set(host="127.0.0.1", port=proxy.port), 2)
+    yield engine, proxy
+    engine.dispose()
+    proxy.close()
+
+
+def test_a_connection_idle_across_a_failover_is_replaced_before_it_is_used(
+    behind_proxy, monkeypatch
+):
+    engine, proxy = behind_proxy
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.05)
-    try:
-        assert _answer(engine) == 1  # one connection pooled, idle
-        proxy.vanish()
-        time.sleep(0.1)
-        assert _answer(engine) == 1  # pinged, found gone, replaced unseen
-    finally:
-        engine.dispose()
+    assert _answer(engine) == 1  # one connection pooled, idle
+    proxy.vanish()
+    time.sleep(0.1)
+    assert _answer(engine) == 1  # pinged, found gone, replaced unseen
 
 
 def test_after_a_failover_a_busy_connection_fails_one_transaction_and_the_pool_recovers(
-    database_url, monkeypatch
+    behind_proxy, monkeypatch
 ):
     # The price of no ping on a busy connection (see make_engine): the transaction fails
     # as those in flight do, answered 503 (DatabaseUnavailable), and the next one works.
+    engine, proxy = behind_proxy
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 60.0)  # busy, however slow the machine
-    url = make_url(database_url)
-    proxy = VanishingProxy(url.host or "127.0.0.1", url.port or 5432)
-    engine = make_engine(url.set(host="127.0.0.1", port=proxy.port), 2)
-    try:
-        assert _answer(engine) == 1
-        proxy.vanish()
-        with pytest.raises(DatabaseUnavailable):
-            _answer(engine)
-        assert _answer(engine) == 1
-    finally:
-        engine.dispose()
+    assert _answer(engine) == 1
+    proxy.vanish()
+    with pytest.raises(DatabaseUnavailable):
+        _answer(engine)
+    assert _answer(engine) == 1
 
 
 def test_a_use_case_runs_in_a_process_with_more_than_1024_open_files(database_url):
