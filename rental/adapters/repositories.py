@@ -374,6 +374,7 @@ _LATCH_RECORDS = """
     SELECT id, latch_boot, latch_seq, battery_pct FROM locks
     WHERE id = ANY(CAST(%(ids)b AS text[])) ORDER BY id FOR NO KEY UPDATE
     """
+_KNOWN_LOCKS = "SELECT id FROM locks WHERE id = ANY(CAST(%(ids)b AS text[]))"
 _RECORD_TELEMETRY = """
     UPDATE locks SET
         last_seen_at = greatest(locks.last_seen_at, t.seen_at),
@@ -482,6 +483,11 @@ class LockRepository:
         }
         row = self._c.execute(_RECORD_LATCH, report).first()
         return row is not None and (row.latch_boot, row.latch_seq) == (boot, seq)
+
+    def known(self, lock_ids: Collection[str]) -> set[str]:
+        if not lock_ids:
+            return set()
+        return set(self._c.exec_driver_sql(_KNOWN_LOCKS, {"ids": list(lock_ids)}).scalars())
 
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         if not lock_ids:

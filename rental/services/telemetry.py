@@ -62,11 +62,17 @@ def ingest_telemetry(
     """Apply a batch of reports, from any locks in any order, in one transaction.
 
     Raises `rental.domain.errors.Unavailable` when the database did not answer: nothing
-    of the batch is kept then."""
+    of the batch is kept then.
+
+    The locks' rows are taken only once the fixes are stored, just before they change:
+    an event of one of them (an unlock's answer) waits for the batch from then to its
+    commit, and the fewer round trips that is, the less it waits. What the rows say is
+    read after they are taken, so the batch applies its reports to the rows as they
+    are, whatever an event changed in between."""
     outcome = TelemetryIngested()
     with uow:
-        latches = uow.locks.latch_records({report.lock_id for report in reports})
-        candidates = _first_copies(reports, latches, outcome)
+        known = uow.locks.known({report.lock_id for report in reports})
+        candidates = _first_copies(reports, known, outcome)
         used = uow.lock_log.events_among([_key(report) for _, report in candidates])
         fresh = []
         for index, report in candidates:
@@ -76,7 +82,9 @@ def ingest_telemetry(
                 )
             else:
                 fresh.append(report)
-        outcome.applied = _store_fixes(uow, fresh, outcome)
+        stored = _store_fixes(uow, fresh, outcome)
+        latches = uow.locks.latch_records({report.lock_id for report in stored})
+        outcome.applied = [report for report in stored if report.lock_id in latches]
         _apply_to_locks(uow, outcome.applied, latches, low_battery_pct)
         _end_rides(uow, outcome.applied, wallet_floor_minor)
         uow.commit()
@@ -89,7 +97,7 @@ def _key(report: TelemetryReported) -> ReportKey:
 
 def _first_copies(
     reports: Sequence[TelemetryReported],
-    latches: dict[str, LatchRecord],
+    known: set[str],
     outcome: TelemetryIngested,
 ) -> list[tuple[int, TelemetryReported]]:
     """Each report of a known lock once, with its position in the batch."""
@@ -97,7 +105,7 @@ def _first_copies(
     kept = []
     for index, report in enumerate(reports):
         key = _key(report)
-        if report.lock_id not in latches:
+        if report.lock_id not in known:
             outcome.unknown_locks += 1
         elif key in seen:
             outcome.repeats += 1

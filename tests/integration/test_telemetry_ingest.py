@@ -172,6 +172,53 @@ def test_a_busy_locks_fixes_wait_for_its_event_but_never_longer_than_the_bound(p
     assert stored_seqs(platform, stuck) == [1, 2, 3, 4, 5, 6, 7] and writer.held == 0
 
 
+def test_a_batch_takes_its_locks_rows_only_once_its_fixes_are_stored(platform):
+    """An event of a lock (an unlock's answer) changes the lock's row while a batch with
+    the lock's fix is still storing fixes, without waiting for the batch: the batch takes
+    the rows after that, and applies its fix to the row as the event left it."""
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    now = utc_now()
+    with platform.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE lock_positions IN SHARE MODE"))  # inserts wait
+        batch = threading.Thread(
+            target=ingest_telemetry, args=(platform.uow(), [fix(lock_id, 5, now)])
+        )
+        batch.start()
+        eventually(lambda: waiting_for_lock_positions(platform), what="the batch storing fixes")
+
+        def unlocked_event() -> None:
+            with platform.uow() as uow:
+                uow.locks.record_latch(lock_id, False, 1, 7, now)
+                uow.commit()
+
+        event = threading.Thread(target=unlocked_event)
+        event.start()
+        event.join(timeout=3)
+        waited = event.is_alive()
+        blocker.rollback()  # the fixes go in
+        batch.join(timeout=10)
+        event.join(timeout=10)
+    assert not waited, "the event waited for the batch's hold on the lock's row"
+    assert stored_seqs(platform, lock_id) == [5]
+    with platform.uow() as uow:
+        lock = uow.locks.get(lock_id)
+    assert lock is not None and lock.latch_report == (1, 7)  # the fix is older
+    assert lock.locked is False
+
+
+def waiting_for_lock_positions(platform) -> bool:
+    with platform.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks "
+                    "WHERE NOT granted AND relation = 'lock_positions'::regclass"
+                )
+            ).scalar()
+        )
+
+
 def test_lockctls_telemetry_writers_hold_the_fixes_of_a_lock_its_workers_have_in_hand():
     controller = LockController(
         BrokerAddress("127.0.0.1", 1),

@@ -132,6 +132,10 @@ class LockRepository(Protocol):
         after it, by event or by telemetry."""
         ...
 
+    def known(self, lock_ids: Collection[str]) -> set[str]:
+        """The known locks among `lock_ids`, read without holding their rows."""
+        ...
+
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         """The known locks among `lock_ids`, by id. Their rows are held until the
         transaction ends, taken in id order, so that two batches never deadlock."""

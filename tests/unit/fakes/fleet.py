@@ -120,6 +120,9 @@ class FakeLockRepository(Repository):
         row.latch_boot, row.latch_seq, row.latch_reported_at = boot, seq, at
         return True
 
+    def known(self, lock_ids: Collection[str]) -> set[str]:
+        return {lock_id for lock_id in lock_ids if lock_id in self._store.locks}
+
     def latch_records(self, lock_ids: Collection[str]) -> dict[str, LatchRecord]:
         rows = {lock_id: self._store.locks.get(lock_id) for lock_id in lock_ids}
         return {
