@@ -1,6 +1,7 @@
 """Engine and unit of work: one database transaction per use case."""
 
 import functools
+import logging
 import select
 import time
 from types import TracebackType
@@ -54,8 +55,17 @@ from rental.domain.errors import Unavailable
 # serialization failure is transient too. Retrying the whole use case is safe.
 _TRANSIENT = (OperationalError, InterfaceError)
 
+log = logging.getLogger(__name__)
 
-_NOTIFY = text("SELECT pg_notify(:c, :p)")
+
+# Sent after the transaction commits, as a transaction of its own: PostgreSQL serializes
+# the commits of all transactions that NOTIFY, holding one lock of the whole cluster from
+# before a commit's WAL flush to its end. A notification alone writes no WAL, so its commit
+# holds that lock for moments; an event's transaction (its rows, its flush) holds it for
+# none. In an unlock burst, commits queued 20 to 60 ms for it (docs/performance.md).
+_NOTIFY = text(
+    "SELECT pg_notify(n.c, n.p) FROM unnest(CAST(:c AS text[]), CAST(:p AS text[])) AS n(c, p)"
+)
 
 # psycopg prepares a statement once it ran this many times on a connection: one-off
 # statements (an operator's report) are not prepared, a use case's are from their second run.
@@ -197,6 +207,7 @@ class UnitOfWork:
         if self._read_only:
             self._connection = self._connection.execution_options(postgresql_readonly=True)
         self._transaction = self._connection.begin()
+        self._notifications: list[tuple[str, str]] = []
         connection = self._connection
         self.cities = CityRepository(connection)
         self.users = UserRepository(connection)
@@ -259,7 +270,23 @@ class UnitOfWork:
             self._transaction.commit()
         except _TRANSIENT as exc:
             raise DatabaseUnavailable("the database did not commit the transaction") from exc
+        self._send_notifications()
 
     def notify(self, channel: str, payload: str) -> None:
-        """Delivered to LISTENers when (and only if) this transaction commits."""
-        self._connection.execute(_NOTIFY, {"c": channel, "p": payload})
+        """Sent to LISTENers once this transaction has committed (never if it does not)."""
+        self._notifications.append((channel, payload))
+
+    def _send_notifications(self) -> None:
+        """The committed transaction's notifications, in a transaction of their own. What
+        they announce is kept whether they go or not: one lost (the connection dropped in
+        between) costs its listeners a wait, which each of them bounds (a rider's watch
+        reads the rental again at its deadline, the planning worker polls)."""
+        if not self._notifications:
+            return
+        channels, payloads = zip(*self._notifications, strict=True)
+        self._notifications = []
+        try:
+            self._connection.execute(_NOTIFY, {"c": list(channels), "p": list(payloads)})
+            self._connection.commit()
+        except _TRANSIENT:
+            log.warning("%d notifications lost: the database did not answer", len(channels))

@@ -134,5 +134,7 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def notify(self, channel: str, payload: str) -> None:
-        """Tell listeners (apps waiting on a rental) when, and only if, this commits."""
+        """Tell listeners (apps waiting on a rental) once this has committed, and never
+        if it does not. At most once: a notification may be lost after the commit, and
+        each listener bounds what that costs it (a wait)."""
         ...

@@ -5,7 +5,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from rental.adapters.notifications import StateChangeListener
 from rental.bootstrap import libpq_url
@@ -59,3 +59,36 @@ def test_a_listener_that_was_not_listening_at_the_given_moment_says_so(platform,
 
     with listening.waiting_for("rental-4", since=since) as changed:
         assert changed.is_set()  # it may have missed a change: the caller reads
+
+
+def test_a_unit_of_works_notifications_go_once_it_has_committed_and_never_else(
+    platform, channel, listener
+):
+    """A notification is sent in a transaction of its own after the unit of work's commit:
+    PostgreSQL serializes every commit that notifies, and one with rows to flush would
+    hold the whole cluster's notification lock for its flush."""
+    seen: list[str] = []
+
+    def executed(_conn, _cursor, statement, *_args) -> None:
+        seen.append("notify" if "pg_notify" in statement else "statement")
+
+    def committed(_conn) -> None:
+        seen.append("commit")
+
+    event.listen(platform.engine, "before_cursor_execute", executed)
+    event.listen(platform.engine, "commit", committed)
+    try:
+        with listener.waiting_for("kept") as changed:
+            with platform.uow() as uow:
+                uow.notify(channel, "kept")
+                uow.connection.execute(text("SELECT 1"))
+                uow.commit()
+            assert changed.wait(5)
+        with listener.waiting_for("rolled back") as changed:
+            with platform.uow() as uow:
+                uow.notify(channel, "rolled back")
+            assert not changed.wait(0.5)
+    finally:
+        event.remove(platform.engine, "before_cursor_execute", executed)
+        event.remove(platform.engine, "commit", committed)
+    assert seen == ["statement", "commit", "notify", "commit"]
