@@ -11,6 +11,7 @@ import psycopg
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import (
+    DBAPIError,
     DisconnectionError,
     InterfaceError,
     InvalidatePoolError,
@@ -288,5 +289,5 @@ class UnitOfWork:
         try:
             self._connection.execute(_NOTIFY, {"c": list(channels), "p": list(payloads)})
             self._connection.commit()
-        except _TRANSIENT:
-            log.warning("%d notifications lost: the database did not answer", len(channels))
+        except DBAPIError as error:  # what they announce is committed: nothing to undo
+            log.warning("%d notifications lost: %s", len(channels), error.orig)

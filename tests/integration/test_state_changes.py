@@ -92,3 +92,22 @@ def test_a_unit_of_works_notifications_go_once_it_has_committed_and_never_else(
         event.remove(platform.engine, "before_cursor_execute", executed)
         event.remove(platform.engine, "commit", committed)
     assert seen == ["statement", "commit", "notify", "commit"]
+
+
+def test_a_notification_that_cannot_go_leaves_what_was_committed(platform, channel, caplog):
+    """PostgreSQL refuses a payload of 8,000 bytes or more: the work is committed by then,
+    so the commit stands and the loss is logged."""
+    table = f"kept_{uuid.uuid4().hex[:12]}"
+    with platform.engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {table} (n int)"))
+    try:
+        with platform.uow() as uow:
+            uow.connection.execute(text(f"INSERT INTO {table} VALUES (1)"))
+            uow.notify(channel, "x" * 9000)
+            uow.commit()
+        with platform.engine.connect() as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
+        assert "1 notifications lost" in caplog.text
+    finally:
+        with platform.engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {table}"))
