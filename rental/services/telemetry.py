@@ -1,7 +1,8 @@
 """What the platform does with telemetry (docs/lock-protocol.md §6), a batch at a time.
 
-lockctl stores the fixes of many locks in one transaction (`ingest_telemetry`); a single
-report, say a dead letter replayed, is a batch of one (`handle_telemetry`). Within a
+lockctl stores the fixes of many locks in one transaction, and those of a lock whose ride
+they may end in one of its own (`ingest_telemetry`); a single report, say a dead letter
+replayed, is a batch of one (`handle_telemetry`). Within a
 batch the rules are those of one report after another:
 - a fix is stored once per (lock, boot, seq): a repeat changes nothing;
 - a report reusing the (boot, seq) of an event is refused (it becomes a dead letter),
@@ -59,36 +60,60 @@ def ingest_telemetry(
     wallet_floor_minor: int = 0,
     low_battery_pct: int = ServicePolicy.low_battery_pct,
 ) -> TelemetryIngested:
-    """Apply a batch of reports, from any locks in any order, in one transaction.
+    """Apply a batch of reports, from any locks in any order: one transaction for the
+    batch, and after it one for each lock whose reports may end its ride.
 
-    Raises `rental.domain.errors.Unavailable` when the database did not answer: nothing
-    of the batch is kept then.
+    A transaction holds its locks' rows to its end, and an event of one of them (an
+    unlock's answer) waits for it. Ending a ride bills it (the fare, the ledger, the
+    credit score): the batch does not hold its other locks' rows through that. Which
+    locks may end a ride is read before any row is taken; a ride that opens after that
+    read is ended in the batch's transaction, as before. In each transaction the locks'
+    rows are taken only once the fixes are stored, just before they change, and read
+    again under the lock, so the reports apply to the rows as they are then.
 
-    The locks' rows are taken only once the fixes are stored, just before they change:
-    an event of one of them (an unlock's answer) waits for the batch from then to its
-    commit, and the fewer round trips that is, the less it waits. What the rows say is
-    read after they are taken, so the batch applies its reports to the rows as they
-    are, whatever an event changed in between."""
+    Raises `rental.domain.errors.Unavailable` when the database did not answer: what
+    committed before is kept, and applying the same batch again is safe (a stored fix is
+    a repeat)."""
     outcome = TelemetryIngested()
+    indexed = list(enumerate(reports))
     with uow:
-        known = uow.locks.known({report.lock_id for report in reports})
-        candidates = _first_copies(reports, known, outcome)
-        used = uow.lock_log.events_among([_key(report) for _, report in candidates])
-        fresh = []
-        for index, report in candidates:
-            if _key(report) in used:
-                outcome.refused[index] = (
-                    f"(boot {report.boot}, seq {report.seq}) was used by an event"
-                )
-            else:
-                fresh.append(report)
-        stored = _store_fixes(uow, fresh, outcome)
-        latches = uow.locks.latch_records({report.lock_id for report in stored})
-        outcome.applied = [report for report in stored if report.lock_id in latches]
-        _apply_to_locks(uow, outcome.applied, latches, low_battery_pct)
-        _end_rides(uow, outcome.applied, wallet_floor_minor)
+        ending = uow.rentals.locks_with_open_trip(
+            {report.lock_id for report in reports if report.locked}
+        )
+        batch = [(index, report) for index, report in indexed if report.lock_id not in ending]
+        _apply_in(uow, batch, outcome, wallet_floor_minor, low_battery_pct)
         uow.commit()
+    for lock_id in sorted(ending):
+        with uow:
+            its_own = [(index, report) for index, report in indexed if report.lock_id == lock_id]
+            _apply_in(uow, its_own, outcome, wallet_floor_minor, low_battery_pct)
+            uow.commit()
     return outcome
+
+
+def _apply_in(
+    uow: UnitOfWork,
+    reports: Sequence[tuple[int, TelemetryReported]],
+    outcome: TelemetryIngested,
+    wallet_floor_minor: int,
+    low_battery_pct: int,
+) -> None:
+    """Apply `reports` (each with its position in the batch) in `uow`'s transaction."""
+    known = uow.locks.known({report.lock_id for _, report in reports})
+    candidates = _first_copies(reports, known, outcome)
+    used = uow.lock_log.events_among([_key(report) for _, report in candidates])
+    fresh = []
+    for index, report in candidates:
+        if _key(report) in used:
+            outcome.refused[index] = f"(boot {report.boot}, seq {report.seq}) was used by an event"
+        else:
+            fresh.append(report)
+    stored = _store_fixes(uow, fresh, outcome)
+    latches = uow.locks.latch_records({report.lock_id for report in stored})
+    applied = [report for report in stored if report.lock_id in latches]
+    _apply_to_locks(uow, applied, latches, low_battery_pct)
+    _end_rides(uow, applied, wallet_floor_minor)
+    outcome.applied.extend(applied)
 
 
 def _key(report: TelemetryReported) -> ReportKey:
@@ -96,14 +121,14 @@ def _key(report: TelemetryReported) -> ReportKey:
 
 
 def _first_copies(
-    reports: Sequence[TelemetryReported],
+    reports: Sequence[tuple[int, TelemetryReported]],
     known: set[str],
     outcome: TelemetryIngested,
 ) -> list[tuple[int, TelemetryReported]]:
     """Each report of a known lock once, with its position in the batch."""
     seen: set[ReportKey] = set()
     kept = []
-    for index, report in enumerate(reports):
+    for index, report in reports:
         key = _key(report)
         if report.lock_id not in known:
             outcome.unknown_locks += 1

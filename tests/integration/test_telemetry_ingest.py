@@ -32,7 +32,7 @@ from rental.services.lock_reports import ReportSettings
 from rental.services.rentals import Unlocking, request_unlock
 from rental.services.telemetry import ingest_telemetry
 from tests.conftest import new_lock_id
-from tests.helpers import eventually, make_bike, make_user, ms
+from tests.helpers import ago, eventually, make_bike, make_user, ms, started_rental
 from tests.unit.fakes import RecordingLockCommands
 
 HOME = (121.47, 31.23)
@@ -185,7 +185,7 @@ def test_a_batch_takes_its_locks_rows_only_once_its_fixes_are_stored(platform):
             target=ingest_telemetry, args=(platform.uow(), [fix(lock_id, 5, now)])
         )
         batch.start()
-        eventually(lambda: waiting_for_lock_positions(platform), what="the batch storing fixes")
+        eventually(lambda: waiting_for(platform, "lock_positions"), what="the batch storing fixes")
 
         def unlocked_event() -> None:
             with platform.uow() as uow:
@@ -207,14 +207,51 @@ def test_a_batch_takes_its_locks_rows_only_once_its_fixes_are_stored(platform):
     assert lock.locked is False
 
 
-def waiting_for_lock_positions(platform) -> bool:
+def test_a_ride_ended_by_a_fix_is_billed_without_holding_the_batchs_other_rows(platform):
+    """A fix that ends a ride is applied in a transaction of its own after the batch's:
+    while the ride's fare waits (for the ledger, held here), an event of another lock of
+    the same batch goes through, and the ride ends once the ledger is free."""
+    closing, parked = new_lock_id(), new_lock_id()
+    make_bike(platform, parked)
+    _, rental, _ = started_rental(platform, closing)
+    opened = Event(5, 10, ms(ago(50)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    lock_events.handle_event(platform.uow(), event_reported(closing, opened, utc_now()))
+    now = utc_now()
+    batch = [fix(closing, 11, now, boot=5), fix(parked, 5, now)]
+    with platform.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE ledger_transactions IN SHARE MODE"))  # fares wait
+        ingest = threading.Thread(target=ingest_telemetry, args=(platform.uow(), batch))
+        ingest.start()
+        eventually(lambda: waiting_for(platform, "ledger_transactions"), what="the fare")
+
+        def unlocked_event() -> None:
+            with platform.uow() as uow:
+                uow.locks.record_latch(parked, False, 1, 7, now)
+                uow.commit()
+
+        event = threading.Thread(target=unlocked_event)
+        event.start()
+        event.join(timeout=3)
+        waited = event.is_alive()
+        blocker.rollback()
+        ingest.join(timeout=10)
+        event.join(timeout=10)
+    assert not waited, "the event waited for the ride's billing"
+    assert stored_seqs(platform, parked) == [5] and stored_seqs(platform, closing) == [11]
+    with platform.uow() as uow:
+        ended = uow.rentals.get(rental.id)
+    assert ended is not None and ended.state is RentalState.ENDED
+
+
+def waiting_for(platform, table: str) -> bool:
     with platform.engine.connect() as connection:
         return bool(
             connection.execute(
                 text(
                     "SELECT count(*) FROM pg_locks "
-                    "WHERE NOT granted AND relation = 'lock_positions'::regclass"
-                )
+                    "WHERE NOT granted AND relation = CAST(:t AS regclass)"
+                ),
+                {"t": table},
             ).scalar()
         )
 

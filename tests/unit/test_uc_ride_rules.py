@@ -13,7 +13,7 @@ from rental.services.lock_commands import AcknowledgeEvent
 from rental.services.lock_events import handle_event
 from rental.services.lock_reports import LockEventKind, ReportRefused
 from rental.services.settlement import RENTAL_STATE_CHANNEL
-from rental.services.telemetry import handle_telemetry
+from rental.services.telemetry import handle_telemetry, ingest_telemetry
 from tests.unit.world import (
     OPENED,
     START,
@@ -328,3 +328,29 @@ def test_a_ride_ended_by_its_close_is_told_to_the_app_and_kept_in_the_vehicle_hi
         ("trip_start", OPENED),
         ("trip_end", at),
     ]
+
+
+def test_a_batch_ends_its_rides_in_transactions_of_their_own_and_refuses_by_position(world):
+    """The batch's transaction does not bill the rides its fixes end (each lock that may
+    end one is a transaction after it); refusals still name each report's place."""
+    rider, rental = world.riding()
+    world.add_bike("L-parked")
+    at = OPENED + timedelta(seconds=30)
+    world.report(closed("L-parked", 1, 7, at))  # (1, 7) now used by an event
+    batch = [
+        telemetry("L-parked", 1, 8, at, locked=True),
+        telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ + 1, at, locked=True),  # the close
+        telemetry("L-parked", 1, 7, at, locked=True),  # reuses the event's pair
+        telemetry(rental.lock_id, UNLOCK_BOOT, UNLOCK_SEQ, at, locked=True),  # the unlock's
+    ]
+    unit = world.uow()
+    outcome = ingest_telemetry(unit, batch)
+    assert unit.commits == 2  # the batch, then the closing lock's own
+    assert sorted(outcome.refused) == [2, 3]
+    assert {(r.lock_id, r.seq) for r in outcome.applied} == {
+        ("L-parked", 8),
+        (rental.lock_id, UNLOCK_SEQ + 1),
+    }
+    ended = world.rental(rental)
+    assert ended.state is RentalState.ENDED and ended.ended_at == at
+    assert world.wallet(rider) == 1000 - ended.fare_minor
