@@ -61,9 +61,10 @@ log = logging.getLogger(__name__)
 
 # Sent after the transaction commits, as a transaction of its own: PostgreSQL serializes
 # the commits of all transactions that NOTIFY, holding one lock of the whole cluster from
-# before a commit's WAL flush to its end. A notification alone writes no WAL, so its commit
-# holds that lock for moments; an event's transaction (its rows, its flush) holds it for
-# none. In an unlock burst, commits queued 20 to 60 ms for it (docs/performance.md).
+# before a commit's WAL flush to its end. A notification alone writes only its commit
+# record and does not wait for a flush, so its commit holds that lock for moments; an
+# event's transaction (its rows, its flush) holds it for none. In an unlock burst, commits
+# queued 20 to 60 ms for it (docs/performance.md).
 _NOTIFY = text(
     "SELECT pg_notify(n.c, n.p) FROM unnest(CAST(:c AS text[]), CAST(:p AS text[])) AS n(c, p)"
 )

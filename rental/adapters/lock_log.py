@@ -24,6 +24,7 @@ from sqlalchemy import insert as plain_insert
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from rental.adapters.repositories import AdvisoryLock
 from rental.adapters.tables import lock_events, lock_positions, lock_report_problems
 from rental.domain.errors import NotFound
 from rental.domain.trace import Fix
@@ -60,8 +61,17 @@ _STORE_FIXES = """
           AND p.recorded_at BETWEEN f.recorded_at - interval '1 day'
                                 AND f.recorded_at + interval '1 day'
     )
+    ORDER BY f.lock_id, f.boot, f.seq, f.recorded_at
     ON CONFLICT DO NOTHING
     RETURNING lock_id, boot, seq
+    """
+# A fix dated by its arrival has no key of its own (its time is when it arrived), so the
+# check above for its earlier copy would miss one being stored by a concurrent batch: the
+# batches storing such fixes of a lock take turns. They hold these locks only, in one
+# order, before any fix is stored; lock events never take them.
+_TAKE_TURNS = """
+    SELECT pg_advisory_xact_lock(%(kind)s, hashtext(l.id))
+    FROM unnest(CAST(%(lock_ids)b AS text[])) AS l(id) ORDER BY l.id
     """
 
 # Partitions: one per UTC day, and the DEFAULT one for fixes dated outside them.
@@ -203,7 +213,8 @@ class LockLog:
         return inserted is not None
 
     def record_fixes(self, fixes: Sequence[LockFix]) -> set[ReportKey]:
-        """Store fixes in one statement; returns the keys stored now (not repeats)."""
+        """Store fixes in one statement (after one taking turns, for fixes dated by their
+        arrival); returns the keys stored now (not repeats)."""
         if not fixes:
             return set()
         columns = {
@@ -218,6 +229,12 @@ class LockLog:
             "locked": [fix.locked for fix in fixes],
             "by_lock": [fix.dated_by_lock for fix in fixes],
         }
+        arrival_dated = sorted({fix.lock_id for fix in fixes if not fix.dated_by_lock})
+        if arrival_dated:
+            self._c.exec_driver_sql(
+                _TAKE_TURNS,
+                {"kind": int(AdvisoryLock.ARRIVAL_DATED_FIXES), "lock_ids": arrival_dated},
+            )
         stored = self._c.exec_driver_sql(_STORE_FIXES, columns)
         return {(lock_id, boot, seq) for lock_id, boot, seq in stored}
 

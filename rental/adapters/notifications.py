@@ -1,8 +1,10 @@
 """Wakes HTTP requests waiting for a rental to change state (PostgreSQL LISTEN/NOTIFY).
 
-lockctl commits a state change with NOTIFY; one listener thread per API process
-wakes the requests that wait on that rental, so a phone learns of the unlock in
-milliseconds without polling.
+lockctl commits a state change, then NOTIFYs it (`UnitOfWork.notify`); one listener thread
+per API process wakes the requests that wait on that rental, so a phone learns of the
+unlock in milliseconds without polling. A notification lost after its commit (the
+connection dropped in between) wakes nobody: a waiting request reads the rental again when
+its wait ends.
 
 The listener also remembers, for `RECENT_SECONDS`, when each key was last notified: a
 request that starts waiting for a rental it has just created (a scan that waits) learns

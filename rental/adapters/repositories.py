@@ -98,6 +98,7 @@ class AdvisoryLock(IntEnum):
     PAYMENT_ORDERS = 2
     FEED_RENDERS = 3  # per city and feed (rental.adapters.shared_feeds), not per rider
     VEHICLE_STATUS_ROWS = 4  # per city (rental.adapters.open_data), not per rider
+    ARRIVAL_DATED_FIXES = 5  # per lock (rental.adapters.lock_log), not per rider
 
 
 def hold_rider_lock(connection: Connection, kind: AdvisoryLock, rider_id: UUID) -> None:

@@ -104,11 +104,14 @@ def show_rental(path: RentalIdPath, query: Wait) -> dict[str, Any]:
 def _watched(rider_id: UUID, rental_id: UUID, wait: float) -> ShownRental:
     """The rider's rental once it has left `unlocking`, or as it is after `wait` seconds.
     The waiter is registered before the rental is read, so a change committed in between
-    is not missed; each read is one statement outside a transaction (`Platform.reader`)."""
+    is not missed; each read is one statement outside a transaction (`Platform.reader`).
+    It is read again when the wait ends without a word: a notification can be lost after
+    its change committed (`UnitOfWork.notify`)."""
     p = platform()
     with p.rental_changes.waiting_for(str(rental_id)) as changed:
         shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
-        if shown.rental.state is RentalState.UNLOCKING and changed.wait(wait):
+        if shown.rental.state is RentalState.UNLOCKING:
+            changed.wait(wait)
             shown = rentals.rental_shown_to_rider(p.reader(), rider_id, rental_id)
     return shown
 

@@ -1,14 +1,23 @@
 """Waiting for a rental to change, on PostgreSQL's LISTEN/NOTIFY: a change is never missed,
 whether it comes before or after the waiter registers."""
 
+import threading
 import time
 import uuid
 
 import pytest
 from sqlalchemy import event, text
 
+from rental.adapters.db import UnitOfWork
+from rental.adapters.locks.protocol import Event, EventType
+from rental.adapters.locks.reports import event_reported
 from rental.adapters.notifications import StateChangeListener
-from rental.bootstrap import libpq_url
+from rental.app import create_app
+from rental.bootstrap import Platform, libpq_url, utc_now
+from rental.config import Config
+from rental.services import lock_events
+from tests.conftest import new_lock_id
+from tests.helpers import RIDER_PASSWORD, ago, ms, rate_limit_settings, started_rental
 
 
 @pytest.fixture
@@ -111,3 +120,42 @@ def test_a_notification_that_cannot_go_leaves_what_was_committed(platform, chann
     finally:
         with platform.engine.begin() as connection:
             connection.execute(text(f"DROP TABLE {table}"))
+
+
+@pytest.fixture
+def app(database_url, platform):
+    config = Config(
+        DATABASE_URL=database_url,
+        SECRET_KEY="test-secret",
+        LOCK_KEY_ENCRYPTION_KEYS=platform.config.LOCK_KEY_ENCRYPTION_KEYS,
+        **rate_limit_settings(),
+    )
+    served = Platform(config)
+    yield create_app(platform=served).test_client()
+    served.dispose()
+
+
+@pytest.mark.usefixtures("clean_database")
+def test_a_watch_whose_notification_was_lost_answers_the_rental_as_it_is(
+    app, platform, monkeypatch
+):
+    """The unlock commits but its notification never goes (the connection dropped in
+    between): the rider's watch still answers `active` when its wait ends."""
+    rider, rental, _ = started_rental(platform, new_lock_id())
+    signed_in = app.post(
+        "/api/v1/auth/token", json={"phone": rider.phone, "password": RIDER_PASSWORD}
+    )
+    token = {"Authorization": f"Bearer {signed_in.get_json()['access_token']}"}
+    answers: list[dict] = []
+    watch = threading.Thread(
+        target=lambda: answers.append(
+            app.get(f"/api/v1/rentals/{rental.id}?wait=2", headers=token).get_json()
+        )
+    )
+    watch.start()
+    time.sleep(0.5)  # the watch is waiting
+    monkeypatch.setattr(UnitOfWork, "_send_notifications", lambda self: None)
+    opened = Event(5, 10, ms(ago(1)), EventType.UNLOCKED, cmd_id=str(rental.unlock_command_id))
+    lock_events.handle_event(platform.uow(), event_reported(rental.lock_id, opened, utc_now()))
+    watch.join(timeout=10)
+    assert answers and answers[0]["state"] == "active"

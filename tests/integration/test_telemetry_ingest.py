@@ -243,6 +243,62 @@ def test_a_ride_ended_by_a_fix_is_billed_without_holding_the_batchs_other_rows(p
     assert ended is not None and ended.state is RentalState.ENDED
 
 
+def stored_twice_at_once(platform, first, second) -> list[BaseException]:
+    """Two batches held at their fixes' insert, then let go together; what they raised."""
+    raised: list[BaseException] = []
+
+    def store(reports) -> None:
+        try:
+            ingest_telemetry(platform.uow(), reports)
+        except Exception as error:
+            raised.append(error)
+
+    with platform.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE lock_positions IN SHARE MODE"))
+        batches = [threading.Thread(target=store, args=(r,)) for r in (first, second)]
+        for batch in batches:
+            batch.start()
+        eventually(lambda: waiting_pids(platform) >= 2, what="both batches waiting")
+        blocker.rollback()
+        for batch in batches:
+            batch.join(timeout=20)
+    return raised
+
+
+def waiting_pids(platform) -> int:
+    with platform.engine.connect() as connection:
+        query = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")
+        return int(connection.execute(query).scalar() or 0)
+
+
+def test_two_batches_storing_the_same_fixes_in_another_order_do_not_deadlock(platform):
+    """Fixes go in one order whatever the batch's (a lock's repeat may reach two lockctl
+    instances): neither batch waits for the other's fix while holding one it waits for."""
+    a, b = sorted([new_lock_id(), new_lock_id()])
+    for lock_id in (a, b):
+        make_bike(platform, lock_id)
+    now = utc_now()
+    for _ in range(5):
+        raised = stored_twice_at_once(
+            platform, [fix(a, 1, now), fix(b, 1, now)], [fix(b, 1, now), fix(a, 1, now)]
+        )
+        assert not raised, [repr(error.__cause__ or error) for error in raised]
+        now += timedelta(seconds=1)
+
+
+def test_a_fix_dated_by_its_arrival_in_two_batches_at_once_is_stored_once(platform):
+    """Such a fix has no key of its own (its time is its arrival's): the batches storing
+    fixes of the same lock dated so take turns."""
+    lock_id = new_lock_id()
+    make_bike(platform, lock_id)
+    undated = Telemetry(1, 1, None, *HOME, True, 80, 5.0)
+    now = utc_now()
+    first = [telemetry_reported(lock_id, undated, now)]
+    second = [telemetry_reported(lock_id, undated, now + timedelta(seconds=2))]
+    assert stored_twice_at_once(platform, first, second) == []
+    assert stored_seqs(platform, lock_id) == [1]
+
+
 def waiting_for(platform, table: str) -> bool:
     with platform.engine.connect() as connection:
         return bool(
