@@ -172,6 +172,21 @@ def test_a_busy_locks_fixes_wait_for_its_event_but_never_longer_than_the_bound(p
     assert stored_seqs(platform, stuck) == [1, 2, 3, 4, 5, 6, 7] and writer.held == 0
 
 
+def latch_opened_meanwhile(platform, lock_id: str, at) -> tuple[bool, threading.Thread]:
+    """The lock's latch reported open as (boot 1, seq 7), as its `unlocked` event records
+    it, on a thread: whether that was still waiting 3 s later, and the thread."""
+
+    def record() -> None:
+        with platform.uow() as uow:
+            uow.locks.record_latch(lock_id, False, 1, 7, at)
+            uow.commit()
+
+    event = threading.Thread(target=record)
+    event.start()
+    event.join(timeout=3)
+    return event.is_alive(), event
+
+
 def test_a_batch_takes_its_locks_rows_only_once_its_fixes_are_stored(platform):
     """An event of a lock (an unlock's answer) changes the lock's row while a batch with
     the lock's fix is still storing fixes, without waiting for the batch: the batch takes
@@ -186,16 +201,7 @@ def test_a_batch_takes_its_locks_rows_only_once_its_fixes_are_stored(platform):
         )
         batch.start()
         eventually(lambda: waiting_for(platform, "lock_positions"), what="the batch storing fixes")
-
-        def unlocked_event() -> None:
-            with platform.uow() as uow:
-                uow.locks.record_latch(lock_id, False, 1, 7, now)
-                uow.commit()
-
-        event = threading.Thread(target=unlocked_event)
-        event.start()
-        event.join(timeout=3)
-        waited = event.is_alive()
+        waited, event = latch_opened_meanwhile(platform, lock_id, now)
         blocker.rollback()  # the fixes go in
         batch.join(timeout=10)
         event.join(timeout=10)
@@ -223,16 +229,7 @@ def test_a_ride_ended_by_a_fix_is_billed_without_holding_the_batchs_other_rows(p
         ingest = threading.Thread(target=ingest_telemetry, args=(platform.uow(), batch))
         ingest.start()
         eventually(lambda: waiting_for(platform, "ledger_transactions"), what="the fare")
-
-        def unlocked_event() -> None:
-            with platform.uow() as uow:
-                uow.locks.record_latch(parked, False, 1, 7, now)
-                uow.commit()
-
-        event = threading.Thread(target=unlocked_event)
-        event.start()
-        event.join(timeout=3)
-        waited = event.is_alive()
+        waited, event = latch_opened_meanwhile(platform, parked, now)
         blocker.rollback()
         ingest.join(timeout=10)
         event.join(timeout=10)
