@@ -13,11 +13,10 @@ from rental.adapters.locks.protocol import Event, EventType
 from rental.adapters.locks.reports import event_reported
 from rental.adapters.notifications import StateChangeListener
 from rental.app import create_app
-from rental.bootstrap import Platform, libpq_url, utc_now
-from rental.config import Config
+from rental.bootstrap import libpq_url, utc_now
 from rental.services import lock_events
 from tests.conftest import new_lock_id
-from tests.helpers import RIDER_PASSWORD, ago, ms, rate_limit_settings, started_rental
+from tests.helpers import RIDER_PASSWORD, ago, ms, started_rental
 
 
 @pytest.fixture
@@ -122,26 +121,12 @@ def test_a_notification_that_cannot_go_leaves_what_was_committed(platform, chann
             connection.execute(text(f"DROP TABLE {table}"))
 
 
-@pytest.fixture
-def app(database_url, platform):
-    config = Config(
-        DATABASE_URL=database_url,
-        SECRET_KEY="test-secret",
-        LOCK_KEY_ENCRYPTION_KEYS=platform.config.LOCK_KEY_ENCRYPTION_KEYS,
-        **rate_limit_settings(),
-    )
-    served = Platform(config)
-    yield create_app(platform=served).test_client()
-    served.dispose()
-
-
 @pytest.mark.usefixtures("clean_database")
-def test_a_watch_whose_notification_was_lost_answers_the_rental_as_it_is(
-    app, platform, monkeypatch
-):
+def test_a_watch_whose_notification_was_lost_answers_the_rental_as_it_is(platform, monkeypatch):
     """The unlock commits but its notification never goes (the connection dropped in
     between): the rider's watch still answers `active` when its wait ends."""
     rider, rental, _ = started_rental(platform, new_lock_id())
+    app = create_app(platform=platform).test_client()
     signed_in = app.post(
         "/api/v1/auth/token", json={"phone": rider.phone, "password": RIDER_PASSWORD}
     )
