@@ -279,16 +279,27 @@ class UnitOfWork:
         self._notifications.append((channel, payload))
 
     def _send_notifications(self) -> None:
-        """The committed transaction's notifications, in a transaction of their own. What
-        they announce is kept whether they go or not: one lost (the connection dropped in
+        """The committed transaction's notifications, in a transaction of their own: one
+        statement in autocommit, a single round trip (no BEGIN, no COMMIT). What they
+        announce is kept whether they go or not: one lost (the connection dropped in
         between) costs its listeners a wait, which each of them bounds (a rider's watch
         reads the rental again at its deadline, the planning worker polls)."""
         if not self._notifications:
             return
         channels, payloads = zip(*self._notifications, strict=True)
         self._notifications = []
+        # Autocommit is the driver's own setting (no round trip); it is set back for
+        # whatever the unit of work runs after its commit.
+        switching = not self._autocommit
+        if switching:
+            self._connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
             self._connection.execute(_NOTIFY, {"c": list(channels), "p": list(payloads)})
             self._connection.commit()
         except DBAPIError as error:  # what they announce is committed: nothing to undo
+            self._connection.rollback()
             log.warning("%d notifications lost: %s", len(channels), error.orig)
+        finally:
+            if switching:
+                default = self._connection.default_isolation_level
+                self._connection.execution_options(isolation_level=default)

@@ -6,7 +6,8 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import event, text
+from psycopg.pq import Trace
+from sqlalchemy import text
 
 from rental.adapters.db import UnitOfWork
 from rental.adapters.locks.protocol import Event, EventType
@@ -70,36 +71,64 @@ def test_a_listener_that_was_not_listening_at_the_given_moment_says_so(platform,
 
 
 def test_a_unit_of_works_notifications_go_once_it_has_committed_and_never_else(
-    platform, channel, listener
+    platform, channel, listener, tmp_path
 ):
-    """A notification is sent in a transaction of its own after the unit of work's commit:
-    PostgreSQL serializes every commit that notifies, and one with rows to flush would
-    hold the whole cluster's notification lock for its flush."""
-    seen: list[str] = []
-
-    def executed(_conn, _cursor, statement, *_args) -> None:
-        seen.append("notify" if "pg_notify" in statement else "statement")
-
-    def committed(_conn) -> None:
-        seen.append("commit")
-
-    event.listen(platform.engine, "before_cursor_execute", executed)
-    event.listen(platform.engine, "commit", committed)
-    try:
-        with listener.waiting_for("kept") as changed:
-            with platform.uow() as uow:
+    """A notification is sent after the unit of work's commit, alone: PostgreSQL serializes
+    every commit that notifies, and one with rows to flush would hold the whole cluster's
+    notification lock for its flush. It is one statement in autocommit: no BEGIN or COMMIT
+    of its own (what the server received is read from libpq's trace of the connection)."""
+    trace = tmp_path / "wire.txt"
+    with open(trace, "w") as wire, listener.waiting_for("kept") as changed:
+        with platform.uow() as uow:
+            driver = uow.connection.connection.driver_connection
+            driver.pgconn.trace(wire.fileno())
+            driver.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+            try:
                 uow.notify(channel, "kept")
                 uow.connection.execute(text("SELECT 1"))
                 uow.commit()
-            assert changed.wait(5)
-        with listener.waiting_for("rolled back") as changed:
-            with platform.uow() as uow:
-                uow.notify(channel, "rolled back")
-            assert not changed.wait(0.5)
+            finally:
+                driver.pgconn.untrace()
+        assert changed.wait(5)
+    with listener.waiting_for("rolled back") as changed:
+        with platform.uow() as uow:
+            uow.notify(channel, "rolled back")
+        assert not changed.wait(0.5)
+    assert _sent(trace) == ["BEGIN", "SELECT 1", "COMMIT", "pg_notify"]
+
+
+def _sent(trace):
+    """The commands a traced connection sent: simple queries by their text, extended ones
+    (a Parse, or a Bind of a statement prepared before) as "SELECT 1" or "pg_notify"."""
+    sent = []
+    for line in trace.read_text().splitlines():
+        fields = line.split("\t")
+        if len(fields) < 4 or fields[0] != "F":
+            continue
+        message, rest = fields[2], " ".join(fields[3:]).strip()
+        if message == "Query":
+            sent.append(rest.strip('"'))
+        elif message == "Parse":
+            sent.append("pg_notify" if "pg_notify" in rest else "SELECT 1")
+    return sent
+
+
+def test_work_after_a_notifying_commit_is_a_transaction_again(platform, channel):
+    """The notification's autocommit ends with it: what the unit of work runs after its
+    commit is kept only if committed again."""
+    table = f"after_{uuid.uuid4().hex[:12]}"
+    with platform.engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {table} (n int)"))
+    try:
+        with platform.uow() as uow:
+            uow.notify(channel, "first")
+            uow.commit()
+            uow.connection.execute(text(f"INSERT INTO {table} VALUES (1)"))
+        with platform.engine.connect() as connection:
+            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 0
     finally:
-        event.remove(platform.engine, "before_cursor_execute", executed)
-        event.remove(platform.engine, "commit", committed)
-    assert seen == ["statement", "commit", "notify", "commit"]
+        with platform.engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {table}"))
 
 
 def test_a_notification_that_cannot_go_leaves_what_was_committed(platform, channel, caplog):
