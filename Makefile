@@ -112,6 +112,7 @@ check: install
 
 bench: db
 	$(WITH_ENV) $(PY) -m bench.scan_latency --riders 100 --rounds 5 --rate 20
+	$(WITH_ENV) $(PY) -m bench.request_floor --clients 100 --requests 30
 	$(WITH_ENV) $(PY) -m bench.nearby_search --vehicles 1000000 --queries 2000
 	$(WITH_ENV) $(PY) -m bench.gbfs_feed --vehicles 100000 --requests 20 --seconds 30
 	$(WITH_ENV) $(PY) -m bench.telemetry_ingest --locks 500 --rate 10000,20000 --seconds 10
