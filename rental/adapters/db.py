@@ -300,6 +300,8 @@ class UnitOfWork:
             self._connection.rollback()
             log.warning("%d notifications lost: %s", len(channels), error.orig)
         finally:
-            if switching:
+            # A connection the error invalidated is replaced, with the default, at its next
+            # checkout; touching it here would reconnect (and could fail) for nothing.
+            if switching and not self._connection.invalidated:
                 default = self._connection.default_isolation_level
                 self._connection.execution_options(isolation_level=default)

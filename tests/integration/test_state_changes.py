@@ -5,9 +5,10 @@ import threading
 import time
 import uuid
 
+import psycopg
 import pytest
 from psycopg.pq import Trace
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from rental.adapters.db import UnitOfWork, make_engine
 from rental.adapters.locks.protocol import Event, EventType
@@ -150,6 +151,49 @@ def test_a_notification_that_cannot_go_leaves_what_was_committed(platform, chann
             assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
         assert "1 notifications lost" in caplog.text
     finally:
+        with platform.engine.begin() as connection:
+            connection.execute(text(f"DROP TABLE {table}"))
+
+
+def test_a_connection_lost_before_the_notification_leaves_what_was_committed(
+    platform, channel, caplog
+):
+    """The server ends the connection between the commit and the notification, and cannot
+    be reached again for a moment: the commit stands, the loss is logged (nothing is raised,
+    nothing reconnects), and the next unit of work gets a working connection."""
+    table = f"kept_{uuid.uuid4().hex[:12]}"
+    with platform.engine.begin() as connection:
+        connection.execute(text(f"CREATE TABLE {table} (n int)"))
+    engine = make_engine(platform.config.DATABASE_URL, pool_size=1)
+
+    def end_the_connection(conn, _cursor, statement, *_args) -> None:
+        if "pg_notify" not in statement:
+            return
+        pid = conn.connection.driver_connection.info.backend_pid
+        with platform.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            while other.execute(gone, {"pid": pid}).scalar():
+                time.sleep(0.01)
+        event.listen(engine, "do_connect", unreachable)
+
+    def unreachable(*_args) -> None:
+        raise psycopg.OperationalError("the server cannot be reached")
+
+    event.listen(engine, "before_cursor_execute", end_the_connection)
+    try:
+        with UnitOfWork(engine) as uow:
+            uow.connection.execute(text(f"INSERT INTO {table} VALUES (1)"))
+            uow.notify(channel, "lost")
+            uow.commit()
+        assert "1 notifications lost" in caplog.text
+        event.remove(engine, "before_cursor_execute", end_the_connection)
+        event.remove(engine, "do_connect", unreachable)
+        with UnitOfWork(engine) as uow:
+            kept = uow.connection.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+        assert kept == 1
+    finally:
+        engine.dispose()
         with platform.engine.begin() as connection:
             connection.execute(text(f"DROP TABLE {table}"))
 
