@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 _NOTIFY = text(
     "SELECT pg_notify(n.c, n.p) FROM unnest(CAST(:c AS text[]), CAST(:p AS text[])) AS n(c, p)"
 )
+# A plain cursor for it, whatever the unit of work streamed before (`yield_per` stays on its
+# connection): a server-side cursor needs a transaction, which autocommit does not have.
+_PLAIN: dict[str, Any] = {"yield_per": None, "stream_results": False}
 
 # psycopg prepares a statement once it ran this many times on a connection: one-off
 # statements (an operator's report) are not prepared, a use case's are from their second run.
@@ -294,14 +297,18 @@ class UnitOfWork:
         if switching:
             self._connection.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            self._connection.execute(_NOTIFY, {"c": list(channels), "p": list(payloads)})
+            self._connection.execute(
+                _NOTIFY, {"c": list(channels), "p": list(payloads)}, execution_options=_PLAIN
+            )
             self._connection.commit()
         except DBAPIError as error:  # what they announce is committed: nothing to undo
-            self._connection.rollback()
             log.warning("%d notifications lost: %s", len(channels), error.orig)
         finally:
             # A connection the error invalidated is replaced, with the default, at its next
             # checkout; touching it here would reconnect (and could fail) for nothing.
-            if switching and not self._connection.invalidated:
-                default = self._connection.default_isolation_level
-                self._connection.execution_options(isolation_level=default)
+            if not self._connection.invalidated:
+                if self._connection.in_transaction():  # the statement failed: end it
+                    self._connection.rollback()
+                if switching:
+                    default = self._connection.default_isolation_level
+                    self._connection.execution_options(isolation_level=default)

@@ -82,19 +82,21 @@ def test_a_unit_of_works_notifications_go_once_it_has_committed_and_never_else(
     # A connection of its own: nothing prepared on it yet, so each statement goes with its
     # text (a Query, or a Parse for one with parameters), never by a prepared name.
     engine = make_engine(platform.config.DATABASE_URL, pool_size=1)
-    with open(trace, "w") as wire, listener.waiting_for("kept") as changed:
-        with UnitOfWork(engine) as uow:
-            driver = uow.connection.connection.driver_connection
-            driver.pgconn.trace(wire.fileno())
-            driver.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
-            try:
-                uow.notify(channel, "kept")
-                uow.connection.execute(text("SELECT 1"))
-                uow.commit()
-            finally:
-                driver.pgconn.untrace()
-        assert changed.wait(5)
-    engine.dispose()
+    try:
+        with open(trace, "w") as wire, listener.waiting_for("kept") as changed:
+            with UnitOfWork(engine) as uow:
+                driver = uow.connection.connection.driver_connection
+                driver.pgconn.trace(wire.fileno())
+                driver.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+                try:
+                    uow.notify(channel, "kept")
+                    uow.connection.execute(text("SELECT 1"))
+                    uow.commit()
+                finally:
+                    driver.pgconn.untrace()
+            assert changed.wait(5)
+    finally:
+        engine.dispose()
     with listener.waiting_for("rolled back") as changed:
         with platform.uow() as uow:
             uow.notify(channel, "rolled back")
@@ -116,6 +118,19 @@ def _sent(trace):
         elif message == "Parse":
             sent.append("pg_notify" if "pg_notify" in rest else "other")
     return sent
+
+
+def test_a_unit_of_work_that_streamed_rows_still_notifies(platform, channel, listener):
+    """Rows read in batches (`yield_per`: a server-side cursor, an option that stays on the
+    connection) need a transaction; the notification after the commit goes all the same."""
+    with listener.waiting_for("streamed") as changed:
+        with platform.uow() as uow:
+            streaming = uow.connection.execution_options(yield_per=10)
+            rows = streaming.execute(text("SELECT generate_series(1, 25)")).all()
+            uow.notify(channel, "streamed")
+            uow.commit()
+        assert changed.wait(5)
+    assert len(rows) == 25
 
 
 def test_work_after_a_notifying_commit_is_a_transaction_again(platform, channel):
@@ -173,7 +188,9 @@ def test_a_connection_lost_before_the_notification_leaves_what_was_committed(
         with platform.engine.connect() as other:
             other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             gone = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+            deadline = time.monotonic() + 10
             while other.execute(gone, {"pid": pid}).scalar():
+                assert time.monotonic() < deadline, "the backend did not end"
                 time.sleep(0.01)
         event.listen(engine, "do_connect", unreachable)
 
