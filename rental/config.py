@@ -117,10 +117,6 @@ class Config:
     # Counts of nearby searches that found no vehicle (per city, cell and hour; no rider)
     # are kept this long: the operators' demand map and the rebalancing read them.
     UNMET_DEMAND_RETENTION_DAYS: int = 90
-    # A rider's idempotency key is remembered this long (one row per scan, hold and payment
-    # request): within it, the key on another request is refused; each request's own result
-    # stays findable by its key for as long as the result is kept.
-    IDEMPOTENCY_KEY_RETENTION_DAYS: int = 7
     # The web pages' map tiles, as a Leaflet URL template ({z}/{x}/{y}, {s} for subdomains),
     # and the attribution the tile provider asks for. Empty: maps without a base layer.
     MAP_TILE_URL: str = ""

@@ -1,9 +1,8 @@
 """Idempotency keys in PostgreSQL: one row per rider and key."""
 
-from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, select, tuple_
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert
 
 from rental.adapters.tables import idempotency_keys
@@ -36,14 +35,3 @@ class IdempotencyKeys:
             )
         ).one()
         return KeyUse(Operation(row.operation), row.request)
-
-    def forget_before(self, cutoff: datetime, batch: int) -> int:
-        k = idempotency_keys.c
-        oldest = (
-            select(k.rider_id, k.key)
-            .where(k.created_at < cutoff)
-            .order_by(k.created_at)
-            .limit(batch)
-        )
-        doomed = delete(idempotency_keys).where(tuple_(k.rider_id, k.key).in_(oldest))
-        return self._c.execute(doomed).rowcount

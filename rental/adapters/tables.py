@@ -444,8 +444,6 @@ idempotency_keys = Table(
     Column("operation", String(16), nullable=False),
     Column("request", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=text("now()")),
-    # Retention deletes the oldest first (lockctl's sweeper, IDEMPOTENCY_KEY_RETENTION_DAYS).
-    Index("idempotency_keys_by_age", "created_at"),
 )
 
 payment_orders = Table(

@@ -244,7 +244,6 @@ class LockController:
         session_retention: timedelta = timedelta(days=30),
         funnel_retention: timedelta = timedelta(days=90),
         unmet_demand_retention: timedelta = timedelta(days=90),
-        idempotency_retention: timedelta = timedelta(days=7),
         telemetry_broker: BrokerAddress | None = None,
         telemetry_client_id: str | None = None,
         telemetry_writers: int = TELEMETRY_WRITERS,
@@ -293,7 +292,6 @@ class LockController:
             session_retention=session_retention,
             funnel_retention=funnel_retention,
             unmet_demand_retention=unmet_demand_retention,
-            idempotency_retention=idempotency_retention,
         )
         self._sweeper = threading.Thread(
             target=sweeper.run, args=(self._stop,), name="unlock-sweeper", daemon=True
@@ -393,7 +391,6 @@ def main() -> None:
         session_retention=config.token_lifetimes().longest_refresh(),
         funnel_retention=timedelta(days=config.FUNNEL_RETENTION_DAYS),
         unmet_demand_retention=timedelta(days=config.UNMET_DEMAND_RETENTION_DAYS),
-        idempotency_retention=timedelta(days=config.IDEMPOTENCY_KEY_RETENTION_DAYS),
         telemetry_writers=config.LOCKCTL_TELEMETRY_WRITERS,
     )
     controller.start()

@@ -1,8 +1,8 @@
 """lockctl's periodic pass: unlocks nobody answered fail, expired reservations end, the
 latches locks report are reconciled with the rentals, items never returned are charged
 as sold, payment orders nobody paid in time expire, and lock reports, sign-in sessions,
-counts of searches that found nothing, the rider funnel's marks and riders' idempotency
-keys past their retention are forgotten (and room for the coming days' fixes made).
+counts of searches that found nothing and the rider funnel's marks past their retention
+are forgotten (and room for the coming days' fixes made).
 """
 
 import logging
@@ -17,7 +17,6 @@ from rental.services.funnel import forget_old_marks
 from rental.services.rentals import fail_unanswered_unlocks
 from rental.services.reservations import expire_reservations
 from rental.services.retention import (
-    forget_old_idempotency_keys,
     forget_old_lock_reports,
     forget_old_unmet_searches,
     forget_unattached_photos,
@@ -55,7 +54,6 @@ class Sweeper:
         session_retention: timedelta = timedelta(days=30),
         funnel_retention: timedelta = timedelta(days=90),
         unmet_demand_retention: timedelta = timedelta(days=90),
-        idempotency_retention: timedelta = timedelta(days=7),
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -65,7 +63,6 @@ class Sweeper:
         self._session_retention = session_retention
         self._funnel_retention = funnel_retention
         self._unmet_demand_retention = unmet_demand_retention
-        self._idempotency_retention = idempotency_retention
 
     def run(self, stop: threading.Event) -> None:
         """Sweep every SWEEP_INTERVAL_SECONDS until `stop` is set; a failed sweep is
@@ -125,11 +122,6 @@ class Sweeper:
             )
             if counts:
                 log.info("forgot %d count(s) of searches that found nothing", counts)
-            keys = forget_old_idempotency_keys(
-                self._uow(), self._clock(), self._idempotency_retention
-            )
-            if keys:
-                log.info("forgot %d idempotency key(s) past their retention", keys)
             photos = forget_unattached_photos(self._uow(), self._clock())
             if photos:
                 log.info("deleted %d damage photo(s) no report named", photos)

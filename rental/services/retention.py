@@ -21,8 +21,6 @@ from rental.services.unit_of_work import UnitOfWork
 
 # Deleted in slices, each its own transaction, so that reports keep flowing meanwhile.
 BATCH = 5_000
-# IDEMPOTENCY_KEY_RETENTION_DAYS set to 0 (or less) still keeps a day of keys.
-SHORTEST_KEY_RETENTION = timedelta(days=1)
 # Room for the fixes of this many days ahead: lockctl may be down that long.
 DAYS_AHEAD = 7
 # How long an uploaded photo waits for the report that names it.
@@ -52,15 +50,6 @@ def forget_old_unmet_searches(uow: UnitOfWork, now: datetime, keep: timedelta) -
     """Forget the counts of searches that found nothing in hours older than `keep`; how
     many counts went."""
     return in_batches(uow, lambda: uow.unmet_demand.forget_before(now - keep, BATCH))
-
-
-def forget_old_idempotency_keys(uow: UnitOfWork, now: datetime, keep: timedelta) -> int:
-    """Forget riders' idempotency keys claimed more than `keep` ago; how many went. A
-    request retried with such a key still finds its result (a rental, a hold, an order, a
-    refund: each is stored with its key); only a reuse of the key on another request is
-    no longer refused. A day at least, whatever `keep` says: a client retries within it."""
-    cutoff = now - max(keep, SHORTEST_KEY_RETENTION)
-    return in_batches(uow, lambda: uow.idempotency_keys.forget_before(cutoff, BATCH))
 
 
 def forget_unattached_photos(

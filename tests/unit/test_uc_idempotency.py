@@ -8,8 +8,7 @@ import pytest
 from rental.domain.errors import NotFound
 from rental.domain.fleet import AssetKind, ServicePolicy
 from rental.domain.idempotency import KeyReused
-from rental.entrypoints.sweeper import Sweeper
-from rental.services import payments, reservations, retention
+from rental.services import payments, reservations
 from rental.services.commands.money import StartDeposit, StartTopUp
 from rental.services.commands.rides import Reserve
 from tests.unit.fakes import FakePaymentGateway
@@ -93,50 +92,3 @@ def test_keys_belong_to_one_rider(world, gateway):
     first, second = world.rider(), world.rider()
     top_up(world, gateway, first.id)
     assert deposit(world, gateway, second.id).rider_id == second.id
-
-
-def test_keys_past_their_retention_are_forgotten_and_a_retry_still_finds_its_order(world, gateway):
-    """Retention forgets the key, not the request's result: a late retry of the top-up is
-    still answered with its first order (stored with its key), never a second one."""
-    rider, other = world.rider(), world.rider()
-    today = world.now
-    world.now = today - timedelta(days=8)
-    first = top_up(world, gateway, rider.id)
-    world.now = today - timedelta(days=6)
-    top_up(world, gateway, other.id)
-    world.now = today
-    assert retention.forget_old_idempotency_keys(world.uow(), today, timedelta(days=7)) == 1
-    assert list(world.store.idempotency_keys) == [(other.id, KEY)]
-    assert top_up(world, gateway, rider.id).id == first.id
-    assert len(gateway.orders) == 2
-
-
-def test_a_retention_of_no_time_still_keeps_a_day_of_keys(world, gateway):
-    rider = world.rider()
-    today = world.now
-    world.now = today - timedelta(hours=23)
-    top_up(world, gateway, rider.id)
-    world.now = today
-    assert retention.forget_old_idempotency_keys(world.uow(), today, timedelta(0)) == 0
-    assert retention.forget_old_idempotency_keys(world.uow(), today, timedelta(days=-1)) == 0
-    assert len(world.store.idempotency_keys) == 1
-
-
-def test_lockctls_sweeper_forgets_keys_past_their_retention_hourly(world, gateway):
-    rider = world.rider()
-    today = world.now
-    world.now = today - timedelta(days=2)
-    top_up(world, gateway, rider.id)
-    world.now = today
-    sweeper = Sweeper(
-        world.uow,
-        lambda: world.now,
-        answer_grace=timedelta(seconds=30),
-        wallet_floor_minor=0,
-        lock_log_retention=timedelta(days=90),
-        idempotency_retention=timedelta(days=1),
-    )
-    sweeper.sweep(2)  # not a retention pass
-    assert len(world.store.idempotency_keys) == 1
-    sweeper.sweep(1)
-    assert world.store.idempotency_keys == {}

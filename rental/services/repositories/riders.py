@@ -101,10 +101,6 @@ class IdempotencyKeys(Protocol):
         the other transaction, as a unique index does."""
         ...
 
-    def forget_before(self, cutoff: datetime, batch: int) -> int:
-        """Delete up to `batch` keys claimed before `cutoff`; how many went."""
-        ...
-
 
 class PhoneCodeRepository(Protocol):
     """The one sign-in code waiting for each phone number (as a keyed hash)."""

@@ -209,13 +209,4 @@ class FakeIdempotencyKeys(Repository):
         earlier = keys.get((rider_id, key))
         if earlier is None:
             keys[(rider_id, key)] = use
-            self._store.idempotency_claimed_at[(rider_id, key)] = self._store.clock()
         return earlier
-
-    def forget_before(self, cutoff: datetime, batch: int) -> int:
-        store = self._store
-        claimed = store.idempotency_claimed_at
-        doomed = sorted((at, which) for which, at in claimed.items() if at < cutoff)[:batch]
-        for _, which in doomed:
-            del store.idempotency_keys[which], claimed[which]
-        return len(doomed)

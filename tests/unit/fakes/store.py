@@ -237,7 +237,6 @@ class Store:
     refresh_tokens: dict[bytes, RefreshTokenRow] = field(default_factory=dict)
     credit_events: list[CreditEventRow] = field(default_factory=list)
     idempotency_keys: dict[tuple[uuid.UUID, str], KeyUse] = field(default_factory=dict)
-    idempotency_claimed_at: dict[tuple[uuid.UUID, str], datetime] = field(default_factory=dict)
     locks: dict[str, LockRow] = field(default_factory=dict)
     assets: dict[uuid.UUID, AssetRow] = field(default_factory=dict)
     cabinets: dict[str, Cabinet] = field(default_factory=dict)
