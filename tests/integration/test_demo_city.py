@@ -58,8 +58,12 @@ def test_the_demo_citys_past_rides_are_whole_in_its_mds_feed(platform):
 
     with platform.uow() as uow:
         history = uow.vehicle_history
-        trips = history.trips(demo.CITY_ID, now - timedelta(days=8), now)
-        fixes = history.telemetry(demo.CITY_ID, now - timedelta(days=8), now)
+        since = now - timedelta(days=8)
+        trips = history.trips(demo.CITY_ID, since, now)  # by their end, as MDS pages them
+        # A trip that ended in the window may have begun before it (run between 22:00 and
+        # 02:00 UTC, the window opens on a Shanghai morning, while rides are under way):
+        # its fixes are read from a day earlier.
+        fixes = history.telemetry(demo.CITY_ID, since - timedelta(days=1), now)
         kinds = uow.connection.exec_driver_sql(
             "SELECT rental_id, array_agg(kind ORDER BY at) FROM vehicle_events"
             " WHERE city_id = %(c)s GROUP BY rental_id",
