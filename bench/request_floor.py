@@ -38,7 +38,10 @@ def main() -> None:
     with bench.running():
         bench.sign_in_all()
         riders = [Rider(bench, number) for number in range(args.clients)]
-        print(f"\nAPI: 2 workers x {bench.api_threads} threads, {args.clients} clients at once")
+        print(
+            f"\nAPI: {bench.api_workers} workers x {bench.api_threads} threads,"
+            f" {args.clients} clients at once"
+        )
         for name, path in (
             ("nothing (GET /healthz)", lambda: "/healthz"),
             ("signed in, one read (404)", lambda: f"/api/v1/rentals/{uuid.uuid4()}"),

@@ -59,9 +59,10 @@ _TRANSIENT = (OperationalError, InterfaceError)
 log = logging.getLogger(__name__)
 
 
-# Sent after the transaction commits, as a transaction of its own: PostgreSQL serializes
-# the commits of all transactions that NOTIFY, holding one lock of the whole cluster from
-# before a commit's WAL flush to its end. A notification alone writes only its commit
+# Sent after the transaction commits, as one statement in autocommit (a transaction of its
+# own, with no BEGIN or COMMIT to send): PostgreSQL serializes the commits of all
+# transactions that NOTIFY, holding one lock of the whole cluster from before a commit's
+# WAL flush to its end. A notification alone writes only its commit
 # record and does not wait for a flush, so its commit holds that lock for moments; an
 # event's transaction (its rows, its flush) holds it for none. In an unlock burst, commits
 # queued 20 to 60 ms for it (docs/performance.md).
@@ -300,7 +301,7 @@ class UnitOfWork:
             self._connection.execute(
                 _NOTIFY, {"c": list(channels), "p": list(payloads)}, execution_options=_PLAIN
             )
-            self._connection.commit()
+            self._connection.commit()  # SQLAlchemy's side only: the driver sends nothing
         except DBAPIError as error:  # what they announce is committed: nothing to undo
             log.warning("%d notifications lost: %s", len(channels), error.orig)
         finally:
